@@ -1,0 +1,922 @@
+"""Accessibility and coverage-gap indicators (issue 4).
+
+Everything is computed by DuckDB SQL over ``travel_times`` (origin -> offer location, minutes,
+only pairs <= 90 min) and ``offers``, with the filters passed as parameters, so any indicator
+table for the whole region takes well under a second (see ``bench/indicators.py``).
+
+Main objects
+------------
+- :class:`Filters`: mode, time budget, sectors, target grade, public/private host, origin kind.
+- :func:`origin_accessibility`: one row per origin (commune of residence or lycée):
+  cumulative opportunities, minutes to the nearest offer, 2SFCA places per pupil.
+- :func:`territory_indicators`: one row per commune, EPCI, département or the region.
+- :func:`build_tables`: build stage writing ``commune_pupils``, ``transit_supply``,
+  ``accessibility`` and ``territory_indicators`` for the default parameters.
+
+Definitions (see ``docs/indicators.md`` for the full text in French and English)
+-------------------------------------------------------------------------------
+- Mode ``transit`` means public transport *or walking*: the time of a pair is the smaller of
+  the ``transit`` and ``walk`` rows of ``travel_times``.
+- Places of an offer: ``offers.capacity`` where known, else 1 (flagged: the count of offers
+  with the default capacity is given next to every places figure).
+- 2SFCA with the same travel-time relation (mode, budget) in both steps::
+
+      R_j = places_j / sum(pupils_i : t_ij <= budget)      (locations j with demand > 0)
+      A_i = sum(R_j : t_ij <= budget)
+
+  so that ``sum_i pupils_i * A_i`` equals the places of the offers reachable from at least one
+  origin with pupils.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analysis import config, pupils
+
+#: Travel modes known to the indicators.
+MODES: tuple[str, ...] = ("walk", "bike", "transit", "car")
+#: Origin kinds: communes of residence (estimated pupils) or lycées (real headcounts).
+ORIGIN_KINDS: tuple[str, ...] = ("commune", "school")
+#: Territory levels.
+LEVELS: tuple[str, ...] = ("commune", "epci", "departement", "region")
+#: Target grades of the offers.
+GRADES: tuple[str, ...] = ("seconde", "3e")
+
+#: Morning window for the transport-supply indicator (departures counted in [start, end]).
+MORNING_WINDOW: tuple[str, str] = ("07:00", "08:30")
+
+#: Population-density thresholds (inhabitants per km²) of the density-class PROXY. The INSEE
+#: "grille communale de densité" is built on 1 km² grid cells, which are not in the mirror;
+#: these commune-level thresholds only approximate it (documented in docs/indicators.md).
+DENSITY_CLASSES: tuple[tuple[str, float], ...] = (
+    ("dense", 1500.0),
+    ("intermediaire", 300.0),
+    ("peu_dense", 25.0),
+    ("tres_peu_dense", 0.0),
+)
+
+ProgressFn = Callable[[str, "float | None"], None]
+
+
+class AccessError(ValueError):
+    """Invalid indicator parameters or missing input tables."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filters shared by every indicator.
+
+    Parameters
+    ----------
+    mode : str
+        ``'walk'``, ``'bike'``, ``'transit'`` (public transport or walking) or ``'car'``.
+    minutes : int
+        Time budget in minutes (an offer is reachable when its time is ``<= minutes``).
+    sectors : tuple of str
+        Keep only offers of these sectors (empty: all sectors).
+    grade : str, optional
+        ``'seconde'`` or ``'3e'``: keep only offers open to that grade (None: all offers).
+    public : bool, optional
+        True: public hosts only; False: private hosts only; None: both.
+    origin_kind : str
+        ``'commune'`` (communes of residence, estimated pupils) or ``'school'`` (lycées, real
+        seconde headcounts). The two views are never mixed.
+    """
+
+    mode: str = "transit"
+    minutes: int = 45
+    sectors: tuple[str, ...] = ()
+    grade: str | None = None
+    public: bool | None = None
+    origin_kind: str = "commune"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise AccessError(f"Mode inconnu : {self.mode!r} (attendu : {', '.join(MODES)})")
+        if self.origin_kind not in ORIGIN_KINDS:
+            raise AccessError(
+                f"Type d'origine inconnu : {self.origin_kind!r} (attendu : commune ou school)"
+            )
+        if self.grade is not None and self.grade not in GRADES:
+            raise AccessError(f"Niveau inconnu : {self.grade!r} (attendu : seconde ou 3e)")
+        try:
+            minutes = float(self.minutes)
+        except (TypeError, ValueError):
+            raise AccessError(f"Budget-temps invalide : {self.minutes!r}") from None
+        if not 0 <= minutes <= 24 * 60:
+            raise AccessError(f"Budget-temps hors limites : {self.minutes!r} minutes")
+        if isinstance(self.sectors, str):  # a single sector passed as a string
+            object.__setattr__(self, "sectors", (self.sectors,))
+        else:
+            object.__setattr__(self, "sectors", tuple(self.sectors))
+
+    @property
+    def is_default_offer_set(self) -> bool:
+        """True when no offer filter (sector, grade, public) is applied."""
+        return not self.sectors and self.grade is None and self.public is None
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _noop_progress(message: str, fraction: float | None = None) -> None:
+    return None
+
+
+def _current_db(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("SELECT current_database()").fetchone()[0]
+
+
+def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when a table or view ``name`` exists in the current database (or as a temp table)."""
+    db = _current_db(con)
+    row = con.execute(
+        """
+        SELECT count(*) FROM (
+            SELECT database_name, table_name AS n FROM duckdb_tables()
+            UNION ALL SELECT database_name, view_name FROM duckdb_views()
+        ) WHERE n = ? AND (database_name = ? OR database_name = 'temp')
+        """,
+        [name, db],
+    ).fetchone()
+    return row[0] > 0
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """Column names of table/view ``name`` in the current database (empty list if absent)."""
+    db = _current_db(con)
+    rows = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+        "AND (database_name = ? OR database_name = 'temp') ORDER BY column_index",
+        [name, db],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _require(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    missing = [n for n in names if not has_relation(con, n)]
+    if missing:
+        raise AccessError(
+            "Table(s) absente(s) de la base : " + ", ".join(missing)
+            + ". Lancez « python -m analysis.build »."
+        )
+
+
+def _setting(settings: Any, name: str, default: Any) -> Any:
+    if settings is None:
+        return default
+    if isinstance(settings, Mapping):
+        return settings.get(name, default)
+    return getattr(settings, name, default)
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def density_class_sql(density_expr: str) -> str:
+    """SQL CASE expression giving the density-class proxy code for a density expression."""
+    parts = [f"WHEN {density_expr} IS NULL THEN NULL"]
+    for code, threshold in DENSITY_CLASSES:
+        parts.append(f"WHEN {density_expr} >= {threshold!r} THEN '{code}'")
+    return "CASE " + " ".join(parts) + " END"
+
+
+# --------------------------------------------------------------------------------------------
+# SQL building blocks
+# --------------------------------------------------------------------------------------------
+
+
+def _offer_filter(filters: Filters) -> tuple[str, dict[str, Any]]:
+    conds: list[str] = ["o.loc_id IS NOT NULL"]
+    params: dict[str, Any] = {}
+    if filters.sectors:
+        names = []
+        for k, s in enumerate(filters.sectors):
+            params[f"sector{k}"] = s
+            names.append(f"$sector{k}")
+        conds.append(f"o.sector IN ({', '.join(names)})")
+    if filters.grade == "seconde":
+        conds.append("o.for_seconde")
+    elif filters.grade == "3e":
+        conds.append("o.for_troisieme")
+    if filters.public is not None:
+        conds.append("o.is_public = $public")
+        params["public"] = bool(filters.public)
+    return " AND ".join(conds), params
+
+
+def _origins_sql(con: duckdb.DuckDBPyConnection, origin_kind: str,
+                 total: float | None = None) -> str:
+    if origin_kind == "school":
+        return """
+            SELECT s.uai AS origin_id, s.name AS origin_name, s.commune_code,
+                   s.seconde_pupils::DOUBLE AS pupils, FALSE AS pupils_is_estimate
+            FROM schools s
+        """
+    if total is None and has_relation(con, "commune_pupils"):
+        cp = "commune_pupils"
+    else:
+        cp = "(" + pupils.commune_pupils_sql(
+            total if total is not None else pupils.regional_total(con)) + ")"
+    return f"""
+        SELECT c.code AS origin_id, c.name AS origin_name, c.code AS commune_code,
+               cp.pupils::DOUBLE AS pupils, TRUE AS pupils_is_estimate
+        FROM communes c LEFT JOIN {cp} cp ON cp.code = c.code
+    """
+
+
+def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
+                 total: float | None = None) -> tuple[str, dict[str, Any]]:
+    """The WITH clause (without the final SELECT) computing per-origin indicators ``po``.
+
+    Also defines ``f_offers`` (filtered offers) and ``origins``.
+    """
+    where, params = _offer_filter(filters)
+    params.update(origin_kind=filters.origin_kind, mode=filters.mode,
+                  budget=float(filters.minutes))
+    nearest = ",\n".join(
+        f"min(e.minutes) FILTER (WHERE e.mode = '{m}') AS nearest_{m}" for m in MODES
+    )
+    sql = f"""
+    WITH
+    f_offers AS (
+        SELECT o.offer_id, o.loc_id, o.sector, o.commune_code,
+               coalesce(o.capacity, 1)::DOUBLE AS places, (o.capacity IS NULL) AS default_cap
+        FROM offers o WHERE {where}
+    ),
+    locs AS (
+        SELECT loc_id, count(*) AS n_offers, sum(places) AS places,
+               count(*) FILTER (WHERE default_cap) AS n_default
+        FROM f_offers GROUP BY loc_id
+    ),
+    loc_sectors AS (SELECT DISTINCT loc_id, sector FROM f_offers),
+    origins AS ({_origins_sql(con, filters.origin_kind, total)}),
+    tt AS (
+        SELECT t.origin_id, t.loc_id, t.mode, t.minutes, t.is_estimate
+        FROM travel_times t SEMI JOIN locs l ON t.loc_id = l.loc_id
+        WHERE t.origin_kind = $origin_kind
+    ),
+    eff AS (
+        SELECT origin_id, loc_id, mode, minutes, is_estimate
+        FROM tt WHERE mode IN ('walk', 'bike', 'car')
+        UNION ALL
+        SELECT origin_id, loc_id, 'transit' AS mode, min(minutes) AS minutes,
+               arg_min(is_estimate, minutes) AS is_estimate
+        FROM tt WHERE mode IN ('transit', 'walk') GROUP BY origin_id, loc_id
+    ),
+    per_mode AS (
+        SELECT e.origin_id,
+               {nearest},
+               arg_min(e.is_estimate, e.minutes) FILTER (WHERE e.mode = $mode) AS nearest_is_estimate,
+               coalesce(sum(l.n_offers) FILTER (WHERE e.mode = 'car' AND e.minutes <= $budget), 0)
+                   AS offers_car,
+               coalesce(sum(l.n_offers) FILTER (WHERE e.mode = 'transit' AND e.minutes <= $budget), 0)
+                   AS offers_transit
+        FROM eff e JOIN locs l USING (loc_id)
+        GROUP BY e.origin_id
+    ),
+    sel AS (
+        SELECT origin_id, loc_id, minutes, is_estimate FROM eff
+        WHERE mode = $mode AND minutes <= $budget
+    ),
+    demand AS (
+        SELECT s.loc_id, sum(o.pupils) AS demand
+        FROM sel s JOIN origins o USING (origin_id)
+        WHERE o.pupils > 0 GROUP BY s.loc_id
+    ),
+    ratio AS (
+        SELECT l.loc_id, l.places / d.demand AS r FROM locs l JOIN demand d USING (loc_id)
+    ),
+    reach AS (
+        SELECT s.origin_id, sum(l.n_offers) AS offers, sum(l.places) AS places,
+               sum(l.n_default) AS n_default, sum(r.r) AS a, bool_or(s.is_estimate) AS uses_est
+        FROM sel s JOIN locs l USING (loc_id) LEFT JOIN ratio r USING (loc_id)
+        GROUP BY s.origin_id
+    ),
+    sect AS (
+        SELECT s.origin_id, count(DISTINCT ls.sector) AS n_sectors
+        FROM sel s JOIN loc_sectors ls USING (loc_id) GROUP BY s.origin_id
+    ),
+    po AS (
+        SELECT o.origin_id, o.origin_name, o.commune_code, o.pupils, o.pupils_is_estimate,
+               coalesce(r.offers, 0)::BIGINT AS offers_reachable,
+               coalesce(sect.n_sectors, 0)::BIGINT AS sectors_reachable,
+               coalesce(r.places, 0)::DOUBLE AS places_reachable,
+               coalesce(r.n_default, 0)::BIGINT AS places_default_capacity,
+               coalesce(r.a, 0)::DOUBLE AS places_per_pupil_2sfca,
+               CASE $mode WHEN 'walk' THEN pm.nearest_walk WHEN 'bike' THEN pm.nearest_bike
+                          WHEN 'transit' THEN pm.nearest_transit ELSE pm.nearest_car END
+                   AS minutes_nearest,
+               pm.nearest_is_estimate,
+               coalesce(r.uses_est, FALSE) AS reach_uses_estimates,
+               pm.nearest_walk, pm.nearest_bike, pm.nearest_transit, pm.nearest_car,
+               coalesce(pm.offers_car, 0)::BIGINT AS offers_reachable_car,
+               coalesce(pm.offers_transit, 0)::BIGINT AS offers_reachable_transit
+        FROM origins o
+        LEFT JOIN reach r USING (origin_id)
+        LEFT JOIN sect USING (origin_id)
+        LEFT JOIN per_mode pm USING (origin_id)
+    )
+    """
+    return sql, params
+
+
+def _check_inputs(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
+    _require(con, "communes", "offers", "travel_times")
+    if filters.origin_kind == "school":
+        _require(con, "schools")
+
+
+def origin_accessibility(con: duckdb.DuckDBPyConnection, filters: Filters | None = None,
+                         *, total_pupils: float | None = None) -> pd.DataFrame:
+    """Cumulative opportunities and 2SFCA supply for every origin.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Database with ``communes``, ``offers``, ``travel_times`` (+ ``schools``,
+        ``commune_pupils``).
+    filters : Filters, optional
+        Mode, budget, offer filters and origin kind (default ``Filters()``).
+    total_pupils : float, optional
+        Regional seconde total spread over communes (commune origins only); default: the
+        ``commune_pupils`` table, else the sum of the lycée headcounts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per origin (every commune, or every lycée) with columns: ``origin_kind,
+        origin_id, origin_name, commune_code, mode, budget_min, pupils, pupils_is_estimate,
+        offers_reachable, sectors_reachable, places_reachable, places_default_capacity,
+        places_per_pupil_2sfca, minutes_nearest, nearest_is_estimate, reach_uses_estimates,
+        nearest_walk, nearest_bike, nearest_transit, nearest_car, offers_reachable_car,
+        offers_reachable_transit``. ``minutes_nearest`` is NULL when no offer is within the
+        90-minute horizon of ``travel_times``.
+    """
+    filters = filters or Filters()
+    _check_inputs(con, filters)
+    ctes, params = _origin_ctes(con, filters, total_pupils)
+    sql = ctes + """
+        SELECT $origin_kind AS origin_kind, origin_id, origin_name, commune_code,
+               $mode AS mode, $budget AS budget_min, pupils, pupils_is_estimate,
+               offers_reachable, sectors_reachable, places_reachable, places_default_capacity,
+               places_per_pupil_2sfca, minutes_nearest, nearest_is_estimate,
+               reach_uses_estimates, nearest_walk, nearest_bike, nearest_transit, nearest_car,
+               offers_reachable_car, offers_reachable_transit
+        FROM po ORDER BY origin_id
+    """
+    return con.execute(sql, params).df()
+
+
+# --------------------------------------------------------------------------------------------
+# territories
+# --------------------------------------------------------------------------------------------
+
+_LEVEL_KEY = {
+    "commune": "g.code",
+    "epci": "g.epci_siren",
+    "departement": "g.dep",
+    "region": f"'{config.REGION_CODE}'",
+}
+
+
+def _territories_sql(level: str) -> str:
+    if level == "commune":
+        return "SELECT code, name FROM communes"
+    if level == "epci":
+        return "SELECT siren AS code, name FROM epci"
+    if level == "departement":
+        return "SELECT code, name FROM departements"
+    return (f"SELECT {_sql_literal(config.REGION_CODE)} AS code, "
+            f"{_sql_literal(config.REGION_NAME)} AS name")
+
+
+def _supply_sql(con: duckdb.DuckDBPyConnection) -> str | None:
+    """SQL giving (commune_code, n_stops, morning_departures) or None when unavailable."""
+    if has_relation(con, "transit_supply"):
+        return "SELECT commune_code, n_stops, morning_departures FROM transit_supply"
+    return None
+
+
+def territory_indicators(con: duckdb.DuckDBPyConnection, level: str,
+                         filters: Filters | None = None, code: str | None = None, *,
+                         within: str | None = None,
+                         total_pupils: float | None = None) -> pd.DataFrame:
+    """Indicators per territory (commune, EPCI, département or region).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Database with the core tables and ``travel_times``.
+    level : str
+        ``'commune'``, ``'epci'``, ``'departement'`` or ``'region'``.
+    filters : Filters, optional
+        Default ``Filters()``.
+    code : str, optional
+        Return only this territory (INSEE code, EPCI SIREN, département code or ``'28'``).
+    within : str, optional
+        Return only territories inside this EPCI (SIREN) or département (code); for
+        ``level='commune'`` or ``'epci'``.
+    total_pupils : float, optional
+        See :func:`origin_accessibility`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per territory of the level (territories without origins included, with 0
+        pupils). Columns are documented in ``docs/indicators.md`` and ``docs/schema.md``.
+    """
+    if level not in LEVELS:
+        raise AccessError(f"Niveau territorial inconnu : {level!r} (attendu : {', '.join(LEVELS)})")
+    filters = filters or Filters()
+    _check_inputs(con, filters)
+    if level == "epci":
+        _require(con, "epci")
+    if level == "departement":
+        _require(con, "departements")
+    ctes, params = _origin_ctes(con, filters, total_pupils)
+    key = _LEVEL_KEY[level]
+    params["level"] = level
+    supply = _supply_sql(con)
+    if supply is None:
+        supply_cte = ("supply AS (SELECT NULL::VARCHAR AS tkey, NULL::BIGINT AS n_stops, "
+                      "NULL::BIGINT AS morning_departures WHERE FALSE)")
+        supply_null = "NULL::BIGINT"
+    else:
+        supply_cte = f"""supply AS (
+            SELECT {key} AS tkey, sum(s.n_stops)::BIGINT AS n_stops,
+                   sum(s.morning_departures)::BIGINT AS morning_departures
+            FROM ({supply}) s JOIN communes g ON g.code = s.commune_code GROUP BY 1
+        )"""
+        supply_null = "0::BIGINT"
+    density = density_class_sql("geo.population::DOUBLE / nullif(geo.area_km2, 0)")
+    low_density = density_class_sql("g.population::DOUBLE / nullif(g.area_km2, 0)")
+    med_cols = ",\n".join(
+        f"max(v) FILTER (WHERE mode = '{m}') AS median_minutes_{m}" for m in MODES
+    )
+    conds = []
+    if code is not None:
+        conds.append("t.code = $code")
+        params["code"] = str(code)
+    if within is not None:
+        if level == "commune":
+            conds.append("(g2.epci_siren = $within OR g2.dep = $within)")
+        elif level == "epci":
+            conds.append("t.code IN (SELECT epci_siren FROM communes WHERE dep = $within)")
+        else:
+            raise AccessError("« within » ne s'applique qu'aux niveaux commune et epci")
+        params["within"] = str(within)
+    where = ("WHERE " + " AND ".join(conds)) if conds else ""
+    sql = ctes + f""",
+    po2 AS (
+        SELECT po.*, {key} AS tkey, coalesce(po.pupils, 0) AS w,
+               {low_density} IN ('peu_dense', 'tres_peu_dense') AS low_density
+        FROM po LEFT JOIN communes g ON g.code = po.commune_code
+    ),
+    agg AS (
+        SELECT tkey, count(*) AS n_origins,
+               count(*) FILTER (WHERE pupils IS NOT NULL) AS n_origins_with_pupils,
+               sum(w) AS pupils,
+               bool_or(pupils_is_estimate) AS pupils_is_estimate,
+               sum(w * offers_reachable) / nullif(sum(w), 0) AS offers_reachable_mean,
+               sum(w * sectors_reachable) / nullif(sum(w), 0) AS sectors_reachable_mean,
+               sum(w * places_reachable) / nullif(sum(w), 0) AS places_reachable_mean,
+               sum(w * places_per_pupil_2sfca) / nullif(sum(w), 0) AS places_per_pupil_2sfca,
+               coalesce(sum(w) FILTER (WHERE offers_reachable = 0), 0) AS pupils_no_offer,
+               coalesce(sum(w) FILTER (WHERE offers_reachable_transit = 0), 0)
+                   AS pupils_no_offer_transit,
+               sum(w * offers_reachable_car) / nullif(sum(w), 0) AS offers_reachable_car_mean,
+               sum(w * offers_reachable_transit) / nullif(sum(w), 0)
+                   AS offers_reachable_transit_mean,
+               coalesce(sum(w) FILTER (WHERE low_density), 0) / nullif(sum(w), 0)
+                   AS pupils_low_density_share,
+               bool_or(reach_uses_estimates) AS uses_estimated_times
+        FROM po2 GROUP BY tkey
+    ),
+    long AS (
+        UNPIVOT (
+            SELECT tkey, origin_id, w,
+                   coalesce(nearest_walk, 1e9) AS walk, coalesce(nearest_bike, 1e9) AS bike,
+                   coalesce(nearest_transit, 1e9) AS transit, coalesce(nearest_car, 1e9) AS car
+            FROM po2
+        ) ON walk, bike, transit, car INTO NAME mode VALUE v
+    ),
+    wm AS (
+        SELECT tkey, mode, v,
+               sum(w) OVER (PARTITION BY tkey, mode ORDER BY v, origin_id
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum,
+               sum(w) OVER (PARTITION BY tkey, mode) AS tot
+        FROM long
+    ),
+    med1 AS (
+        SELECT tkey, mode, min(v) FILTER (WHERE cum >= tot / 2.0 AND tot > 0) AS v
+        FROM wm GROUP BY tkey, mode
+    ),
+    med AS (
+        SELECT tkey, {med_cols}
+        FROM (SELECT tkey, mode, CASE WHEN v < 1e9 THEN v END AS v FROM med1)
+        GROUP BY tkey
+    ),
+    located AS (
+        SELECT {key} AS tkey, count(*) AS offers_located, sum(f.places) AS places_located,
+               count(*) FILTER (WHERE f.default_cap) AS places_located_default_capacity
+        FROM f_offers f JOIN communes g ON g.code = f.commune_code GROUP BY 1
+    ),
+    geo AS (
+        SELECT {key} AS tkey, sum(g.population) AS population, sum(g.area_km2) AS area_km2
+        FROM communes g GROUP BY 1
+    ),
+    {supply_cte},
+    terr AS ({_territories_sql(level)})
+    SELECT $level AS level, t.code, t.name, $origin_kind AS origin_kind, $mode AS mode,
+           $budget AS budget_min,
+           geo.population, geo.area_km2,
+           geo.population::DOUBLE / nullif(geo.area_km2, 0) AS density_per_km2,
+           {density} AS density_class,
+           coalesce(agg.n_origins, 0) AS n_origins,
+           coalesce(agg.n_origins_with_pupils, 0) AS n_origins_with_pupils,
+           coalesce(agg.pupils, 0)::DOUBLE AS pupils,
+           coalesce(agg.pupils_is_estimate, $origin_kind = 'commune') AS pupils_is_estimate,
+           coalesce(located.offers_located, 0) AS offers_located,
+           coalesce(located.places_located, 0)::DOUBLE AS places_located,
+           coalesce(located.places_located_default_capacity, 0) AS places_located_default_capacity,
+           100.0 * coalesce(located.offers_located, 0) / nullif(agg.pupils, 0)
+               AS offers_per_100_pupils,
+           agg.offers_reachable_mean, agg.sectors_reachable_mean, agg.places_reachable_mean,
+           agg.places_per_pupil_2sfca,
+           coalesce(agg.pupils_no_offer, 0)::DOUBLE AS pupils_no_offer,
+           agg.pupils_no_offer / nullif(agg.pupils, 0) AS share_no_offer,
+           coalesce(agg.pupils_no_offer_transit, 0)::DOUBLE AS pupils_no_offer_transit,
+           agg.pupils_no_offer_transit / nullif(agg.pupils, 0) AS share_no_offer_transit,
+           med.median_minutes_walk, med.median_minutes_bike, med.median_minutes_transit,
+           med.median_minutes_car,
+           agg.offers_reachable_car_mean, agg.offers_reachable_transit_mean,
+           agg.offers_reachable_car_mean / nullif(agg.offers_reachable_transit_mean, 0)
+               AS car_transit_ratio,
+           coalesce(supply.n_stops, {supply_null}) AS n_stops,
+           coalesce(supply.morning_departures, {supply_null}) AS morning_departures,
+           agg.pupils_low_density_share,
+           coalesce(agg.uses_estimated_times, FALSE) AS uses_estimated_times
+    FROM terr t
+    LEFT JOIN geo ON geo.tkey = t.code
+    LEFT JOIN agg ON agg.tkey = t.code
+    LEFT JOIN med ON med.tkey = t.code
+    LEFT JOIN located ON located.tkey = t.code
+    LEFT JOIN supply ON supply.tkey = t.code
+    {"LEFT JOIN communes g2 ON g2.code = t.code" if level == "commune" else ""}
+    {where}
+    ORDER BY t.code
+    """
+    return con.execute(sql, params).df()
+
+
+# --------------------------------------------------------------------------------------------
+# transport supply (stops and morning departures per commune)
+# --------------------------------------------------------------------------------------------
+
+
+def _hhmm_to_seconds(text: str) -> int:
+    h, m = text.split(":")[:2]
+    return int(h) * 3600 + int(m) * 60
+
+
+def _time_seconds_sql(expr: str, dtype: str) -> str:
+    """SQL turning a GTFS time column (seconds or 'H:MM:SS' text, > 24:00 allowed) into seconds."""
+    dtype = dtype.upper()
+    if any(t in dtype for t in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL")):
+        return f"({expr})::DOUBLE"
+    if "INTERVAL" in dtype:
+        return f"epoch({expr})"
+    if dtype.startswith("TIME"):
+        return f"(hour({expr}) * 3600 + minute({expr}) * 60 + second({expr}))"
+    parts = f"string_split(trim({expr}::VARCHAR), ':')"
+    return (f"(TRY_CAST({parts}[1] AS INTEGER) * 3600 + TRY_CAST({parts}[2] AS INTEGER) * 60 "
+            f"+ coalesce(TRY_CAST({parts}[3] AS INTEGER), 0))")
+
+
+def _date_sql(expr: str, dtype: str) -> str:
+    if dtype.upper().startswith("DATE") or dtype.upper().startswith("TIMESTAMP"):
+        return f"({expr})::DATE"
+    return f"TRY_STRPTIME(({expr})::VARCHAR, '%Y%m%d')::DATE"
+
+
+def service_date_of(con: duckdb.DuckDBPyConnection):
+    """The service date used for transit, or None.
+
+    Looked up in this order: ``travel_time_runs.params`` (JSON key ``service_date``) of the
+    latest ``transit`` run, then ``analysis.transit.default_service_date(con)`` when that
+    function exists.
+    """
+    import datetime as _dt
+    import json
+
+    if has_relation(con, "travel_time_runs") and {"mode", "params"} <= set(
+            columns_of(con, "travel_time_runs")):
+        order = "ORDER BY computed_at DESC" if "computed_at" in columns_of(
+            con, "travel_time_runs") else ""
+        rows = con.execute(
+            f"SELECT params FROM travel_time_runs WHERE mode = 'transit' {order}").fetchall()
+        for (params,) in rows:
+            try:
+                value = json.loads(params).get("service_date") if params else None
+            except (TypeError, ValueError, AttributeError):
+                value = None
+            if value:
+                try:
+                    return _dt.date.fromisoformat(str(value)[:10])
+                except ValueError:
+                    pass
+    try:
+        from analysis import transit  # type: ignore[attr-defined]
+
+        fn = getattr(transit, "default_service_date", None)
+        if fn is not None:
+            return fn(con)
+    except Exception:  # noqa: BLE001 - the transit module is optional here
+        return None
+    return None
+
+
+def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
+                       window: tuple[str, str] = MORNING_WINDOW) -> tuple[str | None, str]:
+    """SQL giving transport supply per commune, and a note saying what it contains.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Database with the ``transit_*`` tables of ``analysis.gtfs``.
+    service_date : datetime.date, optional
+        Day on which the morning departures are counted; default :func:`service_date_of`.
+    window : (str, str)
+        Departure window ``('HH:MM', 'HH:MM')``, bounds included.
+
+    Returns
+    -------
+    (str or None, str)
+        A ``SELECT commune_code, n_stops, morning_departures`` (``morning_departures`` NULL
+        when the timetable or the calendar is missing) — or None when there is no
+        ``transit_stops`` table — and a French note describing the result.
+    """
+    if not has_relation(con, "transit_stops") or "commune_code" not in columns_of(
+            con, "transit_stops"):
+        return None, "Pas d'arrêts de transport en commun dans la base."
+    stops_cols = columns_of(con, "transit_stops")
+    stop_key = "stop_id"
+    # A departure counts for the stop it leaves from; parent stations/platforms are separate
+    # rows: count only rows that are actual stops when location_type is known.
+    stop_filter = ("WHERE coalesce(TRY_CAST(location_type AS INTEGER), 0) = 0"
+                   if "location_type" in stops_cols else "")
+    stops = f"SELECT commune_code, count(*) AS n_stops FROM transit_stops {stop_filter} GROUP BY 1"
+    needed = ("transit_stop_times", "transit_trips")
+    note_missing = ("Départs du matin non calculés : horaires ou calendrier absents "
+                    "(tables transit_stop_times / transit_trips / transit_calendar*).")
+    if not all(has_relation(con, n) for n in needed):
+        return (f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures "
+                f"FROM ({stops})", note_missing)
+    if service_date is None:
+        service_date = service_date_of(con)
+    if service_date is None:
+        return (f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures "
+                f"FROM ({stops})", "Départs du matin non calculés : date de service inconnue.")
+    st_cols = {c: t for c, t in con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = "
+        "'transit_stop_times' AND database_name = current_database()").fetchall()}
+    trips_cols = columns_of(con, "transit_trips")
+    if not {"trip_id", "stop_id"} <= set(st_cols) or "service_id" not in trips_cols:
+        return (f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures "
+                f"FROM ({stops})", note_missing)
+    time_col = "departure_time" if "departure_time" in st_cols else (
+        "departure_s" if "departure_s" in st_cols else None)
+    if time_col is None:
+        cand = [c for c in st_cols if c.startswith("dep")]
+        if not cand:
+            return (f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures "
+                    f"FROM ({stops})", note_missing)
+        time_col = cand[0]
+    feed = "feed_id" in st_cols and "feed_id" in trips_cols
+    day = service_date.isoformat()
+    weekday = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+               "sunday")[service_date.weekday()]
+    active_parts = []
+    fkey = "feed_id, " if feed else ""
+    if has_relation(con, "transit_calendar"):
+        cal = {c: t for c, t in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = "
+            "'transit_calendar' AND database_name = current_database()").fetchall()}
+        if {"service_id", weekday, "start_date", "end_date"} <= set(cal) and (
+                not feed or "feed_id" in cal):
+            active_parts.append(
+                f"SELECT {fkey}service_id FROM transit_calendar "
+                f"WHERE TRY_CAST({weekday} AS INTEGER) = 1 "
+                f"AND {_date_sql('start_date', cal['start_date'])} <= DATE '{day}' "
+                f"AND {_date_sql('end_date', cal['end_date'])} >= DATE '{day}'")
+    added = removed = None
+    if has_relation(con, "transit_calendar_dates"):
+        cd = {c: t for c, t in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = "
+            "'transit_calendar_dates' AND database_name = current_database()").fetchall()}
+        if {"service_id", "date", "exception_type"} <= set(cd) and (not feed or "feed_id" in cd):
+            base = (f"SELECT {fkey}service_id FROM transit_calendar_dates "
+                    f"WHERE {_date_sql('date', cd['date'])} = DATE '{day}' "
+                    f"AND TRY_CAST(exception_type AS INTEGER) = ")
+            added, removed = base + "1", base + "2"
+    if not active_parts and added is None:
+        return (f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures "
+                f"FROM ({stops})", note_missing)
+    active = " UNION ".join(active_parts + ([added] if added else []))
+    if removed:
+        active = f"({active}) EXCEPT ({removed})"
+    t0, t1 = (_hhmm_to_seconds(w) for w in window)
+    tsec = _time_seconds_sql(f"st.{time_col}", st_cols[time_col])
+    join_feed = "AND tr.feed_id = st.feed_id" if feed else ""
+    join_act = "AND a.feed_id = tr.feed_id" if feed else ""
+    stop_join_feed = ("AND s.feed_id = st.feed_id"
+                      if feed and "feed_id" in stops_cols else "")
+    sql = f"""
+        WITH active AS ({active}),
+        deps AS (
+            SELECT s.commune_code, count(*) AS morning_departures
+            FROM transit_stop_times st
+            JOIN transit_trips tr ON tr.trip_id = st.trip_id {join_feed}
+            JOIN active a ON a.service_id = tr.service_id {join_act}
+            JOIN transit_stops s ON s.{stop_key} = st.{stop_key} {stop_join_feed}
+            WHERE {tsec} BETWEEN {t0} AND {t1}
+            GROUP BY 1
+        ),
+        stops AS ({stops})
+        SELECT coalesce(stops.commune_code, deps.commune_code) AS commune_code,
+               coalesce(stops.n_stops, 0) AS n_stops,
+               coalesce(deps.morning_departures, 0) AS morning_departures
+        FROM stops FULL OUTER JOIN deps ON deps.commune_code = stops.commune_code
+    """
+    note = (f"Départs du matin : passages (départs d'un arrêt) entre {window[0]} et {window[1]} "
+            f"le {day}.")
+    return sql, note
+
+
+# --------------------------------------------------------------------------------------------
+# build stage
+# --------------------------------------------------------------------------------------------
+
+
+def build_tables(con: duckdb.DuckDBPyConnection, settings: Any = None,
+                 progress: ProgressFn | None = None) -> None:
+    """Build stage: write the indicator tables for the default parameters.
+
+    Creates (or replaces) ``commune_pupils``, ``transit_supply``, ``accessibility`` (one row per
+    origin kind x origin x mode x budget) and ``territory_indicators`` (one row per origin kind
+    x level x territory x mode x budget), without offer filters (all sectors, grades, hosts).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Writable connection on the database being built.
+    settings : mapping or object, optional
+        Optional keys/attributes: ``regional_pupils_total`` (float, default: sum of lycée
+        headcounts), ``modes`` (default all four), ``budgets`` (default
+        ``config.DEFAULT_BUDGETS_MIN``), ``service_date`` (datetime.date for the morning
+        departures, default :func:`service_date_of`).
+    progress : callable, optional
+        ``progress(message, fraction)``.
+    """
+    progress = progress or _noop_progress
+    _require(con, "communes", "epci", "departements", "schools", "offers")
+    total = _setting(settings, "regional_pupils_total", None)
+    modes = tuple(_setting(settings, "modes", MODES))
+    budgets = tuple(_setting(settings, "budgets", config.DEFAULT_BUDGETS_MIN))
+    progress("Indicateurs : élèves par commune (estimation)", 0.0)
+    used = pupils.build_commune_pupils(con, total)
+    progress(f"Indicateurs : total régional de {used:,.0f} élèves de seconde réparti", None)
+
+    sql, note = transit_supply_sql(con, _setting(settings, "service_date", None))
+    if sql is None:
+        con.execute("CREATE OR REPLACE TABLE transit_supply (commune_code VARCHAR, "
+                    "n_stops BIGINT, morning_departures BIGINT, note VARCHAR)")
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE transit_supply AS "
+                    f"SELECT *, {_sql_literal(note)} AS note FROM ({sql})")
+    progress("Indicateurs : " + note, None)
+
+    if not has_relation(con, "travel_times"):
+        progress("Indicateurs : table travel_times absente, accessibilité non calculée", None)
+        con.execute("DROP TABLE IF EXISTS accessibility")
+        con.execute("DROP TABLE IF EXISTS territory_indicators")
+        return
+    present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
+    check_travel_times(con)
+    combos = [(k, m, b) for k in ORIGIN_KINDS for m in modes for b in budgets]
+    acc_parts: list[pd.DataFrame] = []
+    terr_parts: list[pd.DataFrame] = []
+    for n, (kind, mode, budget) in enumerate(combos):
+        if mode not in present and not (mode == "transit" and "walk" in present):
+            continue
+        f = Filters(mode=mode, minutes=budget, origin_kind=kind)
+        acc_parts.append(origin_accessibility(con, f))
+        for level in LEVELS:
+            terr_parts.append(territory_indicators(con, level, f))
+        progress(f"Indicateurs : {kind} {mode} {budget} min", (n + 1) / len(combos))
+    acc = pd.concat(acc_parts, ignore_index=True) if acc_parts else pd.DataFrame()
+    terr = pd.concat(terr_parts, ignore_index=True) if terr_parts else pd.DataFrame()
+    con.register("_acc_df", acc)
+    con.register("_terr_df", terr)
+    try:
+        con.execute("CREATE OR REPLACE TABLE accessibility AS SELECT * FROM _acc_df")
+        con.execute("CREATE OR REPLACE TABLE territory_indicators AS SELECT * FROM _terr_df")
+    finally:
+        con.unregister("_acc_df")
+        con.unregister("_terr_df")
+    progress(f"Indicateurs : {len(acc):,} lignes accessibility, {len(terr):,} lignes "
+             "territory_indicators", 1.0)
+
+
+def check_travel_times(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise :class:`AccessError` if ``travel_times`` has duplicate (origin, location, mode)."""
+    dup = con.execute(
+        """SELECT origin_kind, origin_id, loc_id, mode, count(*) AS n FROM travel_times
+           GROUP BY ALL HAVING count(*) > 1 LIMIT 1""").fetchone()
+    if dup:
+        raise AccessError(
+            f"travel_times : couple en double {dup[:4]} ({dup[4]} lignes) ; une seule durée "
+            "par origine, lieu et mode est attendue.")
+
+
+def sectors(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Distinct offer sectors, sorted (for filter widgets)."""
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT sector FROM offers WHERE sector IS NOT NULL ORDER BY 1").fetchall()]
+
+
+# --------------------------------------------------------------------------------------------
+# command line
+# --------------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m analysis.access",
+        description="Indicateurs d'accessibilité aux offres de stage par territoire.")
+    p.add_argument("--level", choices=LEVELS, default="region", help="niveau territorial")
+    p.add_argument("--mode", choices=MODES, default="transit",
+                   help="mode de déplacement (transit = transports en commun ou marche)")
+    p.add_argument("--minutes", type=int, default=45, help="budget-temps en minutes")
+    p.add_argument("--sector", action="append", default=[],
+                   help="secteur d'activité (répétable)")
+    p.add_argument("--grade", choices=GRADES, default=None, help="niveau visé : seconde ou 3e")
+    grp = p.add_mutually_exclusive_group()
+    grp.add_argument("--public", dest="public", action="store_const", const=True,
+                     default=None, help="accueils publics seulement")
+    grp.add_argument("--private", dest="public", action="store_const", const=False,
+                     help="accueils privés seulement")
+    p.add_argument("--origin", choices=ORIGIN_KINDS, default="commune",
+                   help="origine : commune de résidence (estimation) ou lycée (effectifs réels)")
+    p.add_argument("--code", default=None, help="un seul territoire (code INSEE, SIREN…)")
+    p.add_argument("--within", default=None,
+                   help="territoires compris dans cet EPCI ou ce département")
+    p.add_argument("--per-origin", action="store_true",
+                   help="une ligne par origine (commune ou lycée) au lieu des territoires")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--db", default=None, help="base DuckDB (défaut : data/observatoire.duckdb)")
+    return p
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """Command-line entry point; prints the indicator table on stdout."""
+    from analysis import db as dbmod
+
+    args = _parser().parse_args(list(argv) if argv is not None else None)
+    try:
+        filters = Filters(mode=args.mode, minutes=args.minutes, sectors=tuple(args.sector),
+                          grade=args.grade, public=args.public, origin_kind=args.origin)
+        con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
+        try:
+            if args.per_origin:
+                df = origin_accessibility(con, filters)
+            else:
+                df = territory_indicators(con, args.level, filters, args.code,
+                                          within=args.within)
+        finally:
+            con.close()
+    except (AccessError, FileNotFoundError) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+    if args.format == "csv":
+        df.to_csv(sys.stdout, index=False)
+    else:
+        sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=1))
+        sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

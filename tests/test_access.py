@@ -1,0 +1,426 @@
+"""Tests of analysis.access and analysis.pupils.
+
+The hand-computed cases run on a SYNTHETIC database (``synthetic_db`` below: three communes,
+four offers at three locations, asymmetric travel times, a tiny synthetic GTFS timetable).
+Every expected figure is worked out by hand in the comments. Mirror-data tests at the end use
+the real built database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import duckdb
+import pandas as pd
+import pytest
+
+from analysis import access, pupils
+from analysis.access import Filters
+
+# ----------------------------------------------------------------------------------------------
+# SYNTHETIC fixture
+# ----------------------------------------------------------------------------------------------
+# communes: A=14001 (pop 1000, 1 km², dep 14, EPCI E1), B=14002 (pop 500, 10 km², dep 14, E1),
+#           C=50001 (pop 100, 10 km², dep 50, E2).
+# schools: X in A (120 seconde pupils), Z in B (40), Y in C (NULL) -> regional total 160, so the
+#          commune estimate is A 100, B 50, C 10.
+# offers: o1 @L1 (A) S1 public  seconde    capacity 2
+#         o2 @L2 (B) S2 private seconde+3e capacity NULL (-> 1 place, flagged)
+#         o3 @L2 (B) S1 public  3e         capacity NULL
+#         o4 @L3 (C) S3 private seconde    capacity NULL
+A, B, C = "14001", "14002", "50001"
+E1, E2 = "200000001", "200000002"
+
+# (origin_kind, origin_id, loc_id, mode, minutes)
+TIMES = [
+    # car, communes
+    ("commune", A, 1, "car", 5), ("commune", A, 2, "car", 20), ("commune", A, 3, "car", 40),
+    ("commune", B, 1, "car", 25), ("commune", B, 2, "car", 10),
+    ("commune", C, 1, "car", 50), ("commune", C, 2, "car", 28), ("commune", C, 3, "car", 35),
+    # walk
+    ("commune", A, 1, "walk", 12), ("commune", A, 2, "walk", 60), ("commune", B, 2, "walk", 20),
+    # transit (public transport only; walking is merged in by the indicators)
+    ("commune", A, 2, "transit", 15), ("commune", A, 3, "transit", 70),
+    ("commune", B, 1, "transit", 33), ("commune", B, 2, "transit", 40),
+    # bike (B->L1 exactly 30: inclusive budget)
+    ("commune", A, 1, "bike", 8), ("commune", A, 2, "bike", 22),
+    ("commune", B, 1, "bike", 30), ("commune", B, 2, "bike", 12), ("commune", C, 2, "bike", 80),
+    # car, lycées
+    ("school", "X", 1, "car", 30), ("school", "X", 2, "car", 45),
+    ("school", "Z", 1, "car", 10), ("school", "Y", 3, "car", 5),
+]
+
+
+def make_synthetic_db(with_transit: bool = True, times_as_seconds: bool = False):
+    """Build the SYNTHETIC test database in memory (labelled synthetic: not real data)."""
+    con = duckdb.connect(":memory:")
+    con.execute("""CREATE TABLE communes AS SELECT * FROM (VALUES
+        ('14001', 'Synthé-A', '14', '200000001', 1000, 1.0, 1000.0, 0.0, 0.0),
+        ('14002', 'Synthé-B', '14', '200000001', 500, 10.0, 50.0, 0.1, 0.0),
+        ('50001', 'Synthé-C', '50', '200000002', 100, 10.0, 10.0, 0.2, 0.0))
+        t(code, name, dep, epci_siren, population, area_km2, density_per_km2, lon, lat)""")
+    con.execute("""CREATE TABLE epci AS SELECT * FROM (VALUES
+        ('200000001', 'CC Synthé 1'), ('200000002', 'CC Synthé 2')) t(siren, name)""")
+    con.execute("""CREATE TABLE departements AS SELECT * FROM (VALUES
+        ('14', 'Calvados'), ('50', 'Manche')) t(code, name)""")
+    con.execute("""CREATE TABLE schools AS SELECT * FROM (VALUES
+        ('X', 'Lycée X', '14001', 120), ('Z', 'Lycée Z', '14002', 40),
+        ('Y', 'Lycée Y', '50001', NULL)) t(uai, name, commune_code, seconde_pupils)""")
+    con.execute("ALTER TABLE schools ALTER seconde_pupils TYPE INTEGER")
+    con.execute("""CREATE TABLE offers AS SELECT * FROM (VALUES
+        ('o1', 'S1', TRUE,  '14001', 1, TRUE,  FALSE, 2),
+        ('o2', 'S2', FALSE, '14002', 2, TRUE,  TRUE,  NULL),
+        ('o3', 'S1', TRUE,  '14002', 2, FALSE, TRUE,  NULL),
+        ('o4', 'S3', FALSE, '50001', 3, TRUE,  FALSE, NULL))
+        t(offer_id, sector, is_public, commune_code, loc_id, for_seconde, for_troisieme, capacity)""")
+    con.execute("ALTER TABLE offers ALTER capacity TYPE INTEGER")
+    con.execute("""CREATE TABLE travel_times (origin_kind VARCHAR, origin_id VARCHAR,
+        loc_id INTEGER, mode VARCHAR, minutes REAL, is_estimate BOOLEAN)""")
+    con.executemany("INSERT INTO travel_times VALUES (?, ?, ?, ?, ?, ?)",
+                    [(*t, t[3] == "bike") for t in TIMES])
+    if with_transit:
+        _synthetic_gtfs(con, times_as_seconds)
+    return con
+
+
+def _synthetic_gtfs(con, times_as_seconds: bool) -> None:
+    """SYNTHETIC timetable. Service date Tuesday 2025-04-22. Departures 07:00-08:30 counted:
+    t1 (WK) s1 07:10 yes, s3 07:40 yes, s2 08:45 no; t2 (SAT) no; t3 (EXTRA, added on the date)
+    s2 08:30:00 yes (bound included); t4 (WK2, removed on the date) no; t5 (WK) s1 06:59 no,
+    s3 25:10 no. -> A (s1, s2): 2 stops, 2 departures; B (s3): 1 stop, 1 departure."""
+    con.execute("""CREATE TABLE transit_stops AS SELECT * FROM (VALUES
+        ('s1', 'Arrêt 1', 0.0, 0.0, '14001'), ('s2', 'Arrêt 2', 0.0, 0.0, '14001'),
+        ('s3', 'Arrêt 3', 0.1, 0.0, '14002')) t(stop_id, name, lon, lat, commune_code)""")
+    con.execute("""CREATE TABLE transit_trips AS SELECT * FROM (VALUES
+        ('t1', 'r', 'WK'), ('t2', 'r', 'SAT'), ('t3', 'r', 'EXTRA'), ('t4', 'r', 'WK2'),
+        ('t5', 'r', 'WK')) t(trip_id, route_id, service_id)""")
+    rows = [("t1", "s1", 1, "07:10:00"), ("t1", "s3", 2, "07:40:00"), ("t1", "s2", 3, "08:45:00"),
+            ("t2", "s1", 1, "07:15:00"), ("t3", "s2", 1, "08:30:00"), ("t4", "s1", 1, "07:20:00"),
+            ("t5", "s1", 1, "06:59:00"), ("t5", "s3", 2, "25:10:00")]
+    if times_as_seconds:
+        con.execute("""CREATE TABLE transit_stop_times (trip_id VARCHAR, stop_id VARCHAR,
+            stop_sequence INTEGER, departure_time INTEGER)""")
+        rows = [(a, b, c, int(t[:2]) * 3600 + int(t[3:5]) * 60) for a, b, c, t in rows]
+    else:
+        con.execute("""CREATE TABLE transit_stop_times (trip_id VARCHAR, stop_id VARCHAR,
+            stop_sequence INTEGER, departure_time VARCHAR)""")
+    con.executemany("INSERT INTO transit_stop_times VALUES (?, ?, ?, ?)", rows)
+    con.execute("""CREATE TABLE transit_calendar AS SELECT * FROM (VALUES
+        ('WK', 1, 1, 1, 1, 1, 0, 0, '20250101', '20251231'),
+        ('WK2', 1, 1, 1, 1, 1, 0, 0, '20250101', '20251231'),
+        ('SAT', 0, 0, 0, 0, 0, 1, 0, '20250101', '20251231'))
+        t(service_id, monday, tuesday, wednesday, thursday, friday, saturday, sunday,
+          start_date, end_date)""")
+    con.execute("""CREATE TABLE transit_calendar_dates AS SELECT * FROM (VALUES
+        ('EXTRA', '20250422', 1), ('WK2', '20250422', 2), ('SAT', '20250422', 2))
+        t(service_id, date, exception_type)""")
+
+
+@pytest.fixture()
+def con():
+    c = make_synthetic_db()
+    yield c
+    c.close()
+
+
+def by_id(df: pd.DataFrame, col: str = "origin_id") -> dict:
+    return {r[col]: r for r in df.to_dict("records")}
+
+
+# ----------------------------------------------------------------------------------------------
+# pupils
+# ----------------------------------------------------------------------------------------------
+
+
+def test_commune_pupils_spread_population(con):
+    assert pupils.regional_total(con) == 160
+    assert pupils.build_commune_pupils(con) == 160
+    got = dict(con.execute("SELECT code, pupils FROM commune_pupils").fetchall())
+    assert got == pytest.approx({A: 100.0, B: 50.0, C: 10.0})
+    assert con.execute("SELECT bool_and(is_estimate), min(method) FROM commune_pupils"
+                       ).fetchone() == (True, "population_share")
+    # the total is a parameter
+    pupils.build_commune_pupils(con, total=25_000 * 160 / 160)
+    assert con.execute("SELECT sum(pupils) FROM commune_pupils").fetchone()[0] == pytest.approx(25_000)
+
+
+def test_regional_total_without_headcounts_fails(con):
+    con.execute("UPDATE schools SET seconde_pupils = NULL")
+    with pytest.raises(ValueError, match="effectif"):
+        pupils.regional_total(con)
+
+
+# ----------------------------------------------------------------------------------------------
+# per origin
+# ----------------------------------------------------------------------------------------------
+
+
+def test_cumulative_opportunities_car_30(con):
+    df = by_id(access.origin_accessibility(con, Filters(mode="car", minutes=30)))
+    # A reaches L1 (5) and L2 (20): o1, o2, o3 -> places 2 + 1 + 1; sectors S1, S2
+    assert df[A]["offers_reachable"] == 3 and df[A]["places_reachable"] == 4
+    assert df[A]["sectors_reachable"] == 2 and df[A]["places_default_capacity"] == 2
+    assert df[A]["minutes_nearest"] == 5
+    assert df[B]["offers_reachable"] == 3 and df[B]["minutes_nearest"] == 10
+    # C reaches only L2 (28); L1 at 50 and L3 at 35 are beyond the budget
+    assert df[C]["offers_reachable"] == 2 and df[C]["places_reachable"] == 2
+    assert df[C]["sectors_reachable"] == 2 and df[C]["minutes_nearest"] == 28
+    assert df[A]["pupils"] == pytest.approx(100) and bool(df[A]["pupils_is_estimate"])
+
+
+def test_2sfca_hand_computed_and_unreachable_offer_excluded(con):
+    df = by_id(access.origin_accessibility(con, Filters(mode="car", minutes=30)))
+    # demand: L1 <- A, B = 150 pupils; L2 <- A, B, C = 160; L3 reachable from nobody at 30 min
+    r1, r2 = 2 / 150, 2 / 160
+    assert df[A]["places_per_pupil_2sfca"] == pytest.approx(r1 + r2)
+    assert df[B]["places_per_pupil_2sfca"] == pytest.approx(r1 + r2)
+    assert df[C]["places_per_pupil_2sfca"] == pytest.approx(r2)
+    # conservation: sum pupils x A = places of offers reachable from >= 1 origin = 4 (not 5: o4
+    # at L3 is reachable from no origin within 30 min and is excluded)
+    total = sum(r["pupils"] * r["places_per_pupil_2sfca"] for r in df.values())
+    assert total == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("minutes,expected", [(4, 0.0), (30, 4.0), (45, 5.0), (90, 5.0)])
+@pytest.mark.parametrize("mode", ["car"])
+def test_2sfca_conservation_by_budget(con, mode, minutes, expected):
+    df = access.origin_accessibility(con, Filters(mode=mode, minutes=minutes))
+    assert (df["pupils"] * df["places_per_pupil_2sfca"]).sum() == pytest.approx(expected)
+
+
+def test_2sfca_conservation_other_modes(con):
+    for mode in access.MODES:
+        for minutes in (10, 15, 20, 30, 45, 60):
+            df = access.origin_accessibility(con, Filters(mode=mode, minutes=minutes))
+            # places of the locations reachable from at least one origin (all have pupils > 0)
+            eff = con.execute(
+                """SELECT DISTINCT loc_id FROM travel_times WHERE origin_kind = 'commune'
+                   AND minutes <= ? AND (mode = ? OR (? = 'transit' AND mode = 'walk'))""",
+                [minutes, mode, mode]).fetchall()
+            places = {1: 2, 2: 2, 3: 1}
+            expected = sum(places[l] for (l,) in eff)
+            assert (df["pupils"] * df["places_per_pupil_2sfca"]).sum() == pytest.approx(expected)
+
+
+def test_transit_includes_walking(con):
+    df = by_id(access.origin_accessibility(con, Filters(mode="transit", minutes=30)))
+    # A: L1 by walking 12, L2 by transit 15 -> 3 offers; B: L2 walking 20 (transit 40) -> 2
+    assert df[A]["offers_reachable"] == 3 and df[A]["minutes_nearest"] == 12
+    assert df[B]["offers_reachable"] == 2 and df[B]["minutes_nearest"] == 20
+    assert df[C]["offers_reachable"] == 0 and pd.isna(df[C]["minutes_nearest"])
+    assert df[C]["places_per_pupil_2sfca"] == 0
+
+
+def test_budget_is_inclusive_and_estimates_flagged(con):
+    df = by_id(access.origin_accessibility(con, Filters(mode="bike", minutes=30)))
+    assert df[B]["offers_reachable"] == 3  # L1 at exactly 30 min counts
+    assert bool(df[B]["reach_uses_estimates"]) and bool(df[B]["nearest_is_estimate"])
+    df = by_id(access.origin_accessibility(con, Filters(mode="car", minutes=30)))
+    assert not bool(df[A]["reach_uses_estimates"])
+
+
+@pytest.mark.parametrize("filters,expected", [
+    (Filters(mode="car", minutes=30, grade="3e"), {A: 2, B: 2, C: 2}),          # o2, o3 at L2
+    (Filters(mode="car", minutes=30, grade="seconde"), {A: 2, B: 2, C: 1}),     # o1, o2 (o4 out)
+    (Filters(mode="car", minutes=30, sectors=("S1",)), {A: 2, B: 2, C: 1}),     # o1, o3
+    (Filters(mode="car", minutes=30, public=True), {A: 2, B: 2, C: 1}),         # o1, o3
+    (Filters(mode="car", minutes=30, public=False), {A: 1, B: 1, C: 1}),        # o2 (o4 out)
+    (Filters(mode="car", minutes=45, public=False), {A: 2, B: 1, C: 2}),        # o2, o4
+    (Filters(mode="car", minutes=30, sectors=("S3",)), {A: 0, B: 0, C: 0}),
+    (Filters(mode="car", minutes=30, sectors=("S2", "S3")), {A: 1, B: 1, C: 1}),
+])
+def test_offer_filters(con, filters, expected):
+    df = by_id(access.origin_accessibility(con, filters))
+    assert {k: df[k]["offers_reachable"] for k in expected} == expected
+
+
+def test_sector_filter_nearest_beyond_budget(con):
+    df = by_id(access.origin_accessibility(con, Filters(mode="car", minutes=30, sectors=("S3",))))
+    # only o4 (L3): nearest is reported even beyond the budget (A 40, C 35), B never reaches it
+    assert df[A]["minutes_nearest"] == 40 and df[C]["minutes_nearest"] == 35
+    assert pd.isna(df[B]["minutes_nearest"])
+    assert (pd.Series([r["places_per_pupil_2sfca"] for r in df.values()]) == 0).all()
+
+
+def test_school_origins_real_headcounts(con):
+    df = by_id(access.origin_accessibility(con, Filters(mode="car", minutes=30,
+                                                        origin_kind="school")))
+    assert set(df) == {"X", "Y", "Z"}
+    assert df["X"]["pupils"] == 120 and not bool(df["X"]["pupils_is_estimate"])
+    assert pd.isna(df["Y"]["pupils"])
+    # L1 <- X (30), Z (10): demand 160, R = 2/160. Y reaches L3 but has no headcount: L3 has no
+    # demand, so it carries no 2SFCA supply (Y's A = 0) although Y reaches 1 offer.
+    assert df["X"]["places_per_pupil_2sfca"] == pytest.approx(2 / 160)
+    assert df["Y"]["offers_reachable"] == 1 and df["Y"]["places_per_pupil_2sfca"] == 0
+
+
+def test_filters_validation():
+    with pytest.raises(access.AccessError):
+        Filters(mode="plane")
+    with pytest.raises(access.AccessError):
+        Filters(grade="terminale")
+    with pytest.raises(access.AccessError):
+        Filters(origin_kind="home")
+    with pytest.raises(access.AccessError):
+        Filters(minutes=-5)
+    assert Filters(sectors="S1").sectors == ("S1",)
+
+
+def test_missing_travel_times_is_clear():
+    c = duckdb.connect()
+    c.execute("CREATE TABLE communes (code VARCHAR)")
+    c.execute("CREATE TABLE offers (offer_id VARCHAR)")
+    with pytest.raises(access.AccessError, match="travel_times"):
+        access.origin_accessibility(c, Filters())
+
+
+# ----------------------------------------------------------------------------------------------
+# territories
+# ----------------------------------------------------------------------------------------------
+
+
+def test_territory_car_30(con):
+    f = Filters(mode="car", minutes=30)
+    epci = by_id(access.territory_indicators(con, "epci", f), "code")
+    e1, e2 = epci[E1], epci[E2]
+    assert e1["pupils"] == pytest.approx(150) and e1["offers_located"] == 3
+    assert e1["offers_per_100_pupils"] == pytest.approx(2.0)
+    assert e1["offers_reachable_mean"] == pytest.approx(3.0)
+    assert e1["places_per_pupil_2sfca"] == pytest.approx(2 / 150 + 2 / 160)
+    assert e1["pupils_no_offer"] == 0 and e1["pupils_no_offer_transit"] == 0
+    # pupil-weighted medians of the nearest offer: A (100 pupils) dominates
+    assert (e1["median_minutes_walk"], e1["median_minutes_bike"], e1["median_minutes_transit"],
+            e1["median_minutes_car"]) == (12, 8, 12, 5)
+    # car / transit: car 3 offers for everyone, transit (100*3 + 50*2) / 150
+    assert e1["offers_reachable_transit_mean"] == pytest.approx(400 / 150)
+    assert e1["car_transit_ratio"] == pytest.approx(3 / (400 / 150))
+    assert e2["pupils"] == pytest.approx(10) and e2["offers_located"] == 1
+    assert e2["offers_per_100_pupils"] == pytest.approx(10.0)
+    assert e2["pupils_no_offer"] == 0
+    assert e2["pupils_no_offer_transit"] == pytest.approx(10) and e2["share_no_offer_transit"] == 1
+    assert pd.isna(e2["median_minutes_transit"]) and e2["median_minutes_bike"] == 80
+    assert pd.isna(e2["car_transit_ratio"])  # no offer by transit: ratio undefined
+    region = access.territory_indicators(con, "region", f).iloc[0]
+    assert region["code"] == "28" and region["pupils"] == pytest.approx(160)
+    assert region["offers_located"] == 4 and region["offers_per_100_pupils"] == pytest.approx(2.5)
+    # conservation at region level: pupil-weighted 2SFCA = 4 places / 160 pupils
+    assert region["places_per_pupil_2sfca"] == pytest.approx(4 / 160)
+    assert region["share_no_offer_transit"] == pytest.approx(10 / 160)
+
+
+def test_territory_weighted_median_lycees(con):
+    f = Filters(mode="car", minutes=30, origin_kind="school")
+    region = access.territory_indicators(con, "region", f).iloc[0]
+    # nearest car: Y 5 (no headcount, weight 0), Z 10 (40), X 30 (120): half of 160 is reached
+    # at X -> 30 (the unweighted median would be 10)
+    assert region["median_minutes_car"] == 30
+    assert region["pupils"] == 160 and not bool(region["pupils_is_estimate"])
+    assert region["n_origins"] == 3 and region["n_origins_with_pupils"] == 2
+
+
+def test_territory_levels_consistent(con):
+    f = Filters(mode="transit", minutes=45)
+    levels = {lv: access.territory_indicators(con, lv, f) for lv in access.LEVELS}
+    assert len(levels["commune"]) == 3 and len(levels["epci"]) == 2
+    assert len(levels["departement"]) == 2 and len(levels["region"]) == 1
+    for lv, df in levels.items():
+        assert df["pupils"].sum() == pytest.approx(160), lv
+        assert df["offers_located"].sum() == 4, lv
+        assert df["pupils_no_offer_transit"].sum() == pytest.approx(
+            levels["region"]["pupils_no_offer_transit"].iloc[0]), lv
+
+
+def test_density_class_proxy(con):
+    com = by_id(access.territory_indicators(con, "commune", Filters()), "code")
+    assert com[A]["density_class"] == "intermediaire"      # 1000 / km²
+    assert com[B]["density_class"] == "peu_dense"          # 50 / km²
+    assert com[C]["density_class"] == "tres_peu_dense"     # 10 / km²
+    e1 = by_id(access.territory_indicators(con, "epci", Filters()), "code")[E1]
+    assert e1["density_per_km2"] == pytest.approx(1500 / 11)
+    assert e1["pupils_low_density_share"] == pytest.approx(50 / 150)
+
+
+def test_code_and_within(con):
+    f = Filters(mode="car", minutes=30)
+    one = access.territory_indicators(con, "commune", f, code=B)
+    assert list(one["code"]) == [B]
+    inside = access.territory_indicators(con, "commune", f, within="14")
+    assert list(inside["code"]) == [A, B]
+    inside = access.territory_indicators(con, "epci", f, within="50")
+    assert list(inside["code"]) == [E2]
+    with pytest.raises(access.AccessError):
+        access.territory_indicators(con, "canton", f)
+
+
+# ----------------------------------------------------------------------------------------------
+# transport supply and build stage
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seconds", [False, True])
+def test_transit_supply_morning_departures(seconds):
+    c = make_synthetic_db(times_as_seconds=seconds)
+    sql, note = access.transit_supply_sql(c, dt.date(2025, 4, 22))
+    got = {r[0]: r[1:] for r in c.execute(sql).fetchall()}
+    assert got == {A: (2, 2), B: (1, 1)}
+    assert "07:00" in note and "2025-04-22" in note
+
+
+def test_transit_supply_without_timetable():
+    c = make_synthetic_db()
+    c.execute("DROP TABLE transit_stop_times")
+    sql, note = access.transit_supply_sql(c, dt.date(2025, 4, 22))
+    got = {r[0]: r[1:] for r in c.execute(sql).fetchall()}
+    assert got == {A: (2, None), B: (1, None)}
+    assert "non calculés" in note
+    c2 = make_synthetic_db(with_transit=False)
+    assert access.transit_supply_sql(c2)[0] is None
+
+
+def test_build_tables_and_precomputed_equal_on_the_fly():
+    c = make_synthetic_db()
+    messages = []
+    access.build_tables(c, {"service_date": dt.date(2025, 4, 22), "budgets": (30, 45)},
+                        lambda m, f=None: messages.append((m, f)))
+    assert messages and messages[-1][1] == 1.0
+    n_acc = c.execute("SELECT count(*) FROM accessibility").fetchone()[0]
+    # communes: 3 origins x 4 modes x 2 budgets; lycées: 3 x 4 x 2
+    assert n_acc == 3 * 4 * 2 * 2
+    n_terr = c.execute("SELECT count(*) FROM territory_indicators").fetchone()[0]
+    assert n_terr == (3 + 2 + 2 + 1) * 4 * 2 * 2
+    stored = c.execute("""SELECT * FROM territory_indicators WHERE level = 'epci'
+        AND mode = 'car' AND budget_min = 30 AND origin_kind = 'commune' ORDER BY code""").df()
+    live = access.territory_indicators(c, "epci", Filters(mode="car", minutes=30))
+    pd.testing.assert_frame_equal(stored.reset_index(drop=True), live, check_dtype=False)
+    supply = by_id(access.territory_indicators(c, "commune", Filters()), "code")
+    assert (supply[A]["n_stops"], supply[A]["morning_departures"]) == (2, 2)
+    assert (supply[C]["n_stops"], supply[C]["morning_departures"]) == (0, 0)
+
+
+def test_build_tables_rejects_duplicate_times():
+    c = make_synthetic_db()
+    c.execute("INSERT INTO travel_times VALUES ('commune', '14001', 1, 'car', 7, FALSE)")
+    with pytest.raises(access.AccessError, match="double"):
+        access.build_tables(c, {"service_date": dt.date(2025, 4, 22)})
+
+
+def test_cli_json(tmp_path, capsys):
+    path = tmp_path / "synthetic.duckdb"
+    c = duckdb.connect(str(path))
+    src = make_synthetic_db()
+    for (t,) in src.execute("SHOW TABLES").fetchall():
+        c.register("_df", src.execute(f"SELECT * FROM {t}").df())
+        c.execute(f"CREATE TABLE {t} AS SELECT * FROM _df")
+        c.unregister("_df")
+    c.close()
+    rc = access.main(["--level", "epci", "--mode", "car", "--minutes", "30", "--sector", "S1",
+                      "--format", "json", "--db", str(path)])
+    assert rc == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["code"] for r in rows] == [E1, E2]
+    assert rows[0]["offers_located"] == 2  # o1 (A) and o3 (B) are S1
+    rc = access.main(["--level", "region", "--db", str(tmp_path / "absent.duckdb")])
+    assert rc == 2
+    assert "introuvable" in capsys.readouterr().err
