@@ -743,15 +743,31 @@ def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
     join_act = "AND a.feed_id = tr.feed_id" if feed else ""
     stop_join_feed = ("AND s.feed_id = st.feed_id"
                       if feed and "feed_id" in stops_cols else "")
+    # A departure is a stop_times row where passengers can board: not the last stop of its trip
+    # (needs stop_sequence) and not pickup_type = 1 (no pickup).
+    conds = [f"{tsec} BETWEEN {t0} AND {t1}"]
+    last_cte = ""
+    if "stop_sequence" in st_cols:
+        last_cte = (f"last AS (SELECT {fkey}trip_id, max(stop_sequence) AS seq "
+                    f"FROM transit_stop_times GROUP BY ALL),")
+        join_last = (f"JOIN last ON last.trip_id = st.trip_id "
+                     f"{'AND last.feed_id = st.feed_id' if feed else ''} "
+                     f"AND st.stop_sequence < last.seq")
+    else:
+        join_last = ""
+    if "pickup_type" in st_cols:
+        conds.append("coalesce(TRY_CAST(st.pickup_type AS INTEGER), 0) <> 1")
     sql = f"""
         WITH active AS ({active}),
+        {last_cte}
         deps AS (
             SELECT s.commune_code, count(*) AS morning_departures
             FROM transit_stop_times st
             JOIN transit_trips tr ON tr.trip_id = st.trip_id {join_feed}
             JOIN active a ON a.service_id = tr.service_id {join_act}
             JOIN transit_stops s ON s.{stop_key} = st.{stop_key} {stop_join_feed}
-            WHERE {tsec} BETWEEN {t0} AND {t1}
+            {join_last}
+            WHERE {' AND '.join(conds)}
             GROUP BY 1
         ),
         stops AS ({stops})
@@ -760,8 +776,8 @@ def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
                coalesce(deps.morning_departures, 0) AS morning_departures
         FROM stops FULL OUTER JOIN deps ON deps.commune_code = stops.commune_code
     """
-    note = (f"Départs du matin : passages (départs d'un arrêt) entre {window[0]} et {window[1]} "
-            f"le {day}.")
+    note = (f"Départs du matin : départs d'un arrêt (hors terminus et arrêts sans montée) "
+            f"entre {window[0]} et {window[1]} inclus, le {day}.")
     return sql, note
 
 

@@ -87,26 +87,52 @@ def make_synthetic_db(with_transit: bool = True, times_as_seconds: bool = False)
 
 def _synthetic_gtfs(con, times_as_seconds: bool) -> None:
     """SYNTHETIC timetable. Service date Tuesday 2025-04-22. Departures 07:00-08:30 counted:
-    t1 (WK) s1 07:10 yes, s3 07:40 yes, s2 08:45 no; t2 (SAT) no; t3 (EXTRA, added on the date)
-    s2 08:30:00 yes (bound included); t4 (WK2, removed on the date) no; t5 (WK) s1 06:59 no,
-    s3 25:10 no. -> A (s1, s2): 2 stops, 2 departures; B (s3): 1 stop, 1 departure."""
+    t1 (WK) s1 07:10 yes, s3 07:40 yes, s2 08:45 no (and terminus); t2 (SAT) no; t3 (EXTRA,
+    added on the date) s2 08:30:00 yes (bound included), s3 08:50 no; t4 (WK2, removed on the
+    date) no; t5 (WK) s1 06:59 no, s3 25:10 no; t6 (WK) s3 07:30 no (pickup_type 1), s1 07:50
+    no (terminus). -> A (s1, s2): 2 stops, 2 departures; B (s3): 1 stop, 1 departure.
+
+    ``times_as_seconds=True`` uses the schema of analysis.gtfs (feed_id, departure_s INTEGER,
+    BOOLEAN weekdays, DATE dates); False the plain GTFS text form ('HH:MM:SS', '20250422').
+    """
     con.execute("""CREATE TABLE transit_stops AS SELECT * FROM (VALUES
-        ('s1', 'Arrêt 1', 0.0, 0.0, '14001'), ('s2', 'Arrêt 2', 0.0, 0.0, '14001'),
-        ('s3', 'Arrêt 3', 0.1, 0.0, '14002')) t(stop_id, name, lon, lat, commune_code)""")
+        ('f:s1', 'Arrêt 1', 0.0, 0.0, 0, '14001'), ('f:s2', 'Arrêt 2', 0.0, 0.0, 0, '14001'),
+        ('f:s3', 'Arrêt 3', 0.1, 0.0, 0, '14002'), ('f:p3', 'Gare 3', 0.1, 0.0, 1, '14002'))
+        t(stop_id, name, lon, lat, location_type, commune_code)""")
     con.execute("""CREATE TABLE transit_trips AS SELECT * FROM (VALUES
         ('t1', 'r', 'WK'), ('t2', 'r', 'SAT'), ('t3', 'r', 'EXTRA'), ('t4', 'r', 'WK2'),
-        ('t5', 'r', 'WK')) t(trip_id, route_id, service_id)""")
-    rows = [("t1", "s1", 1, "07:10:00"), ("t1", "s3", 2, "07:40:00"), ("t1", "s2", 3, "08:45:00"),
-            ("t2", "s1", 1, "07:15:00"), ("t3", "s2", 1, "08:30:00"), ("t4", "s1", 1, "07:20:00"),
-            ("t5", "s1", 1, "06:59:00"), ("t5", "s3", 2, "25:10:00")]
+        ('t5', 'r', 'WK'), ('t6', 'r', 'WK')) t(trip_id, route_id, service_id)""")
+    rows = [("t1", "f:s1", 1, "07:10:00", 0), ("t1", "f:s3", 2, "07:40:00", 0),
+            ("t1", "f:s2", 3, "08:45:00", 0), ("t2", "f:s1", 1, "07:15:00", 0),
+            ("t2", "f:s3", 2, "07:35:00", 0), ("t3", "f:s2", 1, "08:30:00", 0),
+            ("t3", "f:s3", 2, "08:50:00", 0), ("t4", "f:s1", 1, "07:20:00", 0),
+            ("t4", "f:s2", 2, "07:25:00", 0), ("t5", "f:s1", 1, "06:59:00", 0),
+            ("t5", "f:s3", 2, "25:10:00", 0), ("t5", "f:s2", 3, "25:20:00", 0),
+            ("t6", "f:s3", 1, "07:30:00", 1), ("t6", "f:s1", 2, "07:50:00", 0)]
     if times_as_seconds:
-        con.execute("""CREATE TABLE transit_stop_times (trip_id VARCHAR, stop_id VARCHAR,
-            stop_sequence INTEGER, departure_time INTEGER)""")
-        rows = [(a, b, c, int(t[:2]) * 3600 + int(t[3:5]) * 60) for a, b, c, t in rows]
-    else:
-        con.execute("""CREATE TABLE transit_stop_times (trip_id VARCHAR, stop_id VARCHAR,
-            stop_sequence INTEGER, departure_time VARCHAR)""")
-    con.executemany("INSERT INTO transit_stop_times VALUES (?, ?, ?, ?)", rows)
+        con.execute("""CREATE TABLE transit_stop_times (feed_id VARCHAR, trip_id VARCHAR,
+            stop_sequence INTEGER, stop_id VARCHAR, arrival_s INTEGER, departure_s INTEGER,
+            pickup_type INTEGER)""")
+        rows = [("f", a, c, b, sec, sec, p) for a, b, c, t, p in rows
+                for sec in [int(t[:2]) * 3600 + int(t[3:5]) * 60]]
+        con.executemany("INSERT INTO transit_stop_times VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        for t in ("transit_stops", "transit_trips"):
+            con.execute(f"ALTER TABLE {t} ADD COLUMN feed_id VARCHAR DEFAULT 'f'")
+        con.execute("""CREATE TABLE transit_calendar AS SELECT 'f' AS feed_id, * FROM (VALUES
+            ('WK', true, true, true, true, true, false, false, DATE '2025-01-01', DATE '2025-12-31'),
+            ('WK2', true, true, true, true, true, false, false, DATE '2025-01-01', DATE '2025-12-31'),
+            ('SAT', false, false, false, false, false, true, false, DATE '2025-01-01',
+             DATE '2025-12-31'))
+            t(service_id, monday, tuesday, wednesday, thursday, friday, saturday, sunday,
+              start_date, end_date)""")
+        con.execute("""CREATE TABLE transit_calendar_dates AS SELECT 'f' AS feed_id, * FROM (VALUES
+            ('EXTRA', DATE '2025-04-22', 1), ('WK2', DATE '2025-04-22', 2),
+            ('SAT', DATE '2025-04-22', 2)) t(service_id, date, exception_type)""")
+        return
+    con.execute("""CREATE TABLE transit_stop_times (trip_id VARCHAR, stop_id VARCHAR,
+        stop_sequence INTEGER, departure_time VARCHAR, pickup_type VARCHAR)""")
+    con.executemany("INSERT INTO transit_stop_times VALUES (?, ?, ?, ?, ?)",
+                    [(a, b, c, t, str(p) if p else "") for a, b, c, t, p in rows])
     con.execute("""CREATE TABLE transit_calendar AS SELECT * FROM (VALUES
         ('WK', 1, 1, 1, 1, 1, 0, 0, '20250101', '20251231'),
         ('WK2', 1, 1, 1, 1, 1, 0, 0, '20250101', '20251231'),
