@@ -25,6 +25,8 @@ from analysis.text import normalize_name
 COMMUNE_CODE_RE = r"\d[\dAB]\d{3}"
 #: Tolerance (degrees, about 30 m) of the simplified geometries drawn on web maps.
 SIMPLIFY_DEG = 0.0003
+#: A commune centre point farther than this from the commune polygon (degrees, ~500 m) is replaced.
+CENTRE_TOLERANCE_DEG = 0.005
 
 
 def load_crosswalk(source_dir: Path) -> dict[str, str]:
@@ -138,6 +140,12 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     com["lon"] = centre["lng_f"].reindex(com["code"]).to_numpy()
     com["lat"] = centre["lat_f"].reindex(com["code"]).to_numpy()
     com["centre_source"] = np.where(com["lon"].notna(), "insee_comparateur_2024", None)
+    # A centre point outside its commune (e.g. Granville's centroid pulled out to sea by the
+    # Chausey islands) is not where people live: use the town hall instead.
+    polys = geo.loc[com["code"], "geometry"].to_numpy()
+    pts = shapely.points(com["lon"].fillna(0).to_numpy(), com["lat"].fillna(0).to_numpy())
+    off = com["lon"].notna().to_numpy() & (shapely.distance(polys, pts) > CENTRE_TOLERANCE_DEG)
+    com.loc[off, ["lon", "lat", "centre_source"]] = [np.nan, np.nan, None]
 
     p_mairie = sources.resolve("communes_mairies", source_dir)
     if p_mairie is not None and com["lon"].isna().any():

@@ -13,8 +13,10 @@ method used is kept in ``match_method``):
 3. ``nom+departement``: the name matches exactly one commune of the postcode's département
    (CEDEX and unknown postcodes);
 4. ``cp+nom_partiel``: among the communes of the postcode, exactly one whose name appears as
-   whole words in the town field (e.g. "Caen Cedex 4", "Tourlaville - Cherbourg");
-5. ``cp_unique``: the postcode belongs to exactly one commune (the town name disagrees).
+   whole words in the town field (e.g. "Tourlaville - Cherbourg").
+
+A town name that matches none of these is rejected, even when its postcode belongs to a single
+commune: a disagreeing name is a sign of a wrong row, and rejected rows are kept with the reason.
 
 Rows that cannot be loaded or located go to ``offer_rejects`` with the reason; rows in =
 rows in ``offers`` + rows in ``offer_rejects``.
@@ -164,12 +166,8 @@ def locate(con: duckdb.DuckDBPyConnection, offers: pd.DataFrame) -> tuple[pd.Dat
                    JOIN commune_names n ON n.code = p.code
             WHERE length(n.name_norm) >= 3 AND contains(q.town_padded, ' ' || n.name_norm || ' ')
             GROUP BY q.source_row HAVING COUNT(DISTINCT n.code) = 1),
-        m5 AS (  -- the postcode belongs to one commune only
-            SELECT q.source_row, any_value(p.code) AS code, 5, 'cp_unique'
-            FROM q JOIN commune_postcodes p ON p.postcode = q.postcode
-            GROUP BY q.source_row HAVING COUNT(DISTINCT p.code) = 1),
         allm AS (SELECT * FROM m1 UNION ALL SELECT * FROM m2 UNION ALL SELECT * FROM m3
-                 UNION ALL SELECT * FROM m4 UNION ALL SELECT * FROM m5),
+                 UNION ALL SELECT * FROM m4),
         best AS (SELECT source_row, min(rule) AS rule FROM allm GROUP BY source_row),
         chosen AS (
             SELECT a.source_row, a.rule, any_value(a.method) AS method,
