@@ -1,0 +1,224 @@
+"""Road graphs (analysis.roads) on the real mirror data, with networkx as the oracle.
+
+Tests on ``../shared/data`` are skipped only when the mirror is absent. Small graphs and files
+built inside the tests are synthetic and named so.
+"""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import paths, roads
+from analysis.errors import DataError
+
+ROUEN = "osm/rouen_centre_2013/rouen_centre_2013.osm.bz2"
+SKELETON = "roads/travelmapping_highwaydata_normandie/travelmapping_normandie.gpkg"
+OSRM = "roads/osrm_car_time_to_paris_2021/osrm_car_time_to_paris_2021_normandie.gpkg"
+
+
+@pytest.fixture(scope="module")
+def rouen(source_dir):
+    return roads.load_road_graph(source_dir / ROUEN)
+
+
+@pytest.fixture(scope="module")
+def skeleton(source_dir):
+    return roads.load_road_graph(source_dir / SKELETON)
+
+
+def test_rouen_keeps_only_highway_ways(rouen):
+    # SOURCE.md: 515 highway ways; 675 nodes / 1,807 edges once simplified (we also refuse to
+    # merge edges whose highway class differs, so a few more remain)
+    assert all("highway" in d for _, _, d in rouen.edges(data=True))
+    assert 600 <= len(rouen) <= 800
+    assert 1700 <= rouen.number_of_edges() <= 2000
+    hwy = pd.Series([d["highway"] for _, _, d in rouen.edges(data=True) if isinstance(d["highway"], str)])
+    assert {"pedestrian", "primary", "residential", "footway"} <= set(hwy)
+    assert "building" not in rouen.graph.get("precision", "")
+    # car edges have OSMnx speeds and times
+    car = [d for _, _, d in rouen.edges(data=True) if d["highway"] == "residential"]
+    assert all(d["speed_kph"] > 0 and d["travel_time"] > 0 for d in car)
+
+
+@pytest.mark.parametrize("mode", ["walk", "bike", "car"])
+def test_rouen_matrix_equals_networkx(rouen, mode):
+    """Array Dijkstra == networkx shortest_path_length (weight travel_time) on the same graph."""
+    H = roads.mode_graph(rouen, mode)
+    arrays = paths.GraphArrays.from_graph(rouen, mode)
+    rng = np.random.default_rng(11)
+    nodes = arrays.snappable
+    src = rng.choice(nodes, 12, replace=False)
+    dst = rng.choice(nodes, 15, replace=False)
+    got = arrays.node_times(src, dst)
+    ids = arrays.node_ids
+    for i, s in enumerate(src):
+        ref = nx.shortest_path_length(H, source=ids[s], weight="travel_time")
+        for j, d in enumerate(dst):
+            assert got[i, j] == pytest.approx(ref[ids[d]], rel=1e-9, abs=1e-6)
+    assert np.isfinite(got).all()  # snappable nodes are strongly connected
+
+
+def test_rouen_modes_differ_as_expected(rouen):
+    walk = roads.mode_edge_table(rouen, "walk")
+    car = roads.mode_edge_table(rouen, "car")
+    # pedestrian streets are closed to cars, open to walkers
+    ped = {(u, v, k) for u, v, k, d in rouen.edges(keys=True, data=True) if d["highway"] == "pedestrian"}
+    assert ped and not ped & set(zip(car["u"], car["v"], car["key"]))
+    assert ped <= set(zip(walk["u"], walk["v"], walk["key"]))
+    # a one-way street can be walked both ways
+    oneway = [(u, v) for u, v, d in rouen.edges(data=True)
+              if d.get("oneway") is True and d["highway"] == "residential" and not rouen.has_edge(v, u)]
+    assert oneway
+    u, v = oneway[0]
+    walk_pairs = set(zip(walk["u"], walk["v"]))
+    assert (v, u) in walk_pairs and (v, u) not in set(zip(car["u"], car["v"]))
+    # walking seconds = length / 4.5 km/h
+    row = walk[(walk["u"] == u) & (walk["v"] == v)].iloc[0]
+    length = min(d["length"] for d in rouen.get_edge_data(u, v).values())
+    assert row["seconds"] == pytest.approx(length / (4.5 / 3.6))
+
+
+def test_rouen_walk_path_documented_in_source(rouen):
+    # SOURCE.md: a walking shortest path from (49.4415, 1.0890) to (49.4350, 1.1000) is 1,352 m
+    arrays = paths.GraphArrays.from_graph(rouen, "walk")
+    (a,), _ = arrays.snap([1.0890], [49.4415])
+    (b,), _ = arrays.snap([1.1000], [49.4350])
+    sec = arrays.node_times([a], [b])[0, 0]
+    assert sec * 4.5 / 3.6 == pytest.approx(1352, rel=0.05)
+
+
+def test_pbf_gives_same_graph_as_xml(source_dir, rouen, tmp_path):
+    osmium = pytest.importorskip("osmium")
+    pbf = tmp_path / "rouen_centre_2013.osm.pbf"  # the real extract, converted to PBF here
+    with osmium.SimpleWriter(str(pbf)) as w:
+        for obj in osmium.FileProcessor(str(source_dir / ROUEN)):
+            w.add(obj)
+    G = roads.load_road_graph(pbf)
+    assert len(G) == len(rouen) and G.number_of_edges() == rouen.number_of_edges()
+
+
+def test_skeleton_graph_counts_and_classes(skeleton):
+    # SOURCE.md: 24,121 nodes with nodes = identical coordinate text
+    assert len(skeleton) == 24121
+    classes = pd.Series([d["highway"] for _, _, d in skeleton.edges(data=True)]).value_counts()
+    assert set(classes.index) == {"motorway", "primary", "secondary"}
+    walk = roads.mode_edge_table(skeleton, "walk")
+    bike = roads.mode_edge_table(skeleton, "bike")
+    car = roads.mode_edge_table(skeleton, "car")
+    assert len(car) == skeleton.number_of_edges()
+    assert len(walk) == len(bike) == len(car) - classes["motorway"]
+    # the A13 is a motorway everywhere (also where the E46 runs with it)
+    a13 = [d["highway"] for _, _, d in skeleton.edges(data=True) if d["ref"] == "A13"]
+    assert a13 and set(a13) == {"motorway"}
+
+
+def test_skeleton_car_times_match_osrm(skeleton, source_dir):
+    """Car times on the skeleton against real OSRM times to Paris (2021).
+
+    Paris is outside the skeleton, so we compare with a gateway: Mantes-la-Jolie (78361), on
+    the A13 inside the margin. For towns whose road to Paris is the A13 through Mantes,
+    OSRM(town) - OSRM(Mantes) is the OSRM time town -> Mantes; for any town it is a lower
+    bound of it (triangle inequality).
+    """
+    import pyogrio
+
+    osrm = pyogrio.read_dataframe(source_dir / OSRM, read_geometry=False).set_index("insee")
+    arrays = paths.GraphArrays.from_graph(skeleton, "car")
+    a13 = {"14118": "Caen", "76540": "Rouen", "76351": "Le Havre", "50129": "Cherbourg",
+           "14366": "Lisieux", "14047": "Bayeux", "14333": "Honfleur", "27467": "Pont-Audemer"}
+    others = {"27229": "Évreux", "27681": "Vernon", "27375": "Louviers", "61001": "Alençon"}
+    gate = "78361"
+    codes = list(a13) + list(others)
+    pts = osrm.loc[codes, ["lon", "lat"]].to_numpy(float)
+    res = paths.door_to_door(arrays, pts, osrm.loc[[gate], ["lon", "lat"]].to_numpy(float),
+                             access_kph=roads.CAR_ACCESS_KPH, max_minutes=1e9)
+    ref = osrm.loc[codes, "duration_min"].to_numpy() - osrm.loc[gate, "duration_min"]
+    ratio = res.minutes[:, 0] / ref
+    for code, r in zip(codes, ratio):
+        if code in a13:
+            assert 0.88 <= r <= 1.12, (a13[code], r)
+        else:
+            assert r >= 0.9, (others[code], r)
+
+
+def test_skeleton_route_distances_from_source_md(skeleton):
+    # SOURCE.md: Rouen-Évreux 51.0 km and Caen-Saint-Lô 57.8 km by graph distance
+    import networkx as nx
+
+    G = nx.Graph()
+    for u, v, d in skeleton.edges(data=True):
+        if not G.has_edge(u, v) or G[u][v]["length"] > d["length"]:
+            G.add_edge(u, v, length=d["length"])
+    arrays = paths.GraphArrays.from_graph(skeleton, "car")
+    ids = arrays.node_ids
+
+    def node(lon, lat):
+        (i,), _ = arrays.snap([lon], [lat])
+        return ids[i]
+
+    rouen, evreux = node(1.0993, 49.4431), node(1.1508, 49.0241)
+    km = nx.shortest_path_length(G, rouen, evreux, weight="length") / 1000
+    assert km == pytest.approx(51.0, abs=5)
+
+
+def test_luneray_shapefile_layer(source_dir):
+    G = roads.load_road_graph(source_dir / "osm/luneray_76_gama/roads.shp")
+    assert nx.number_weakly_connected_components(G) == 1
+    total_km = sum(d["length"] for _, _, d in G.edges(data=True)) / 2 / 1000
+    assert 27 <= total_km <= 30.5  # SOURCE.md: 29.85 km in EPSG:2154
+    hwy = {d["highway"] for _, _, d in G.edges(data=True)}
+    assert {"residential", "secondary", "tertiary"} <= hwy
+    assert len(roads.mode_edge_table(G, "car")) < G.number_of_edges()  # path/cycleway closed
+
+
+def test_line_layer_noding_synthetic(tmp_path):
+    """Synthetic GeoJSON: two crossing lines, not noded at their crossing."""
+    path = tmp_path / "synthetic_cross.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"highway": "residential"},
+         "geometry": {"type": "LineString", "coordinates": [[0.0, 49.0], [0.02, 49.0]]}},
+        {"type": "Feature", "properties": {"highway": "primary"},
+         "geometry": {"type": "LineString", "coordinates": [[0.01, 48.99], [0.01, 49.01]]}},
+    ]}))
+    plain = roads.graph_from_lines(path)
+    assert nx.number_weakly_connected_components(plain) == 2
+    noded = roads.graph_from_lines(path, node_intersections=True)
+    assert len(noded) == 5 and nx.number_weakly_connected_components(noded) == 1
+    arrays = paths.GraphArrays.from_graph(noded, "car")
+    (a,), _ = arrays.snap([0.0], [49.0])
+    (b,), _ = arrays.snap([0.01], [49.01])
+    # 0.01 deg of longitude at 49N (~730 m) at 30 km/h then ~1,112 m at 75 km/h
+    expected = 730.0 / (30 / 3.6) + 1112.0 / (75 / 3.6)
+    assert arrays.node_times([a], [b])[0, 0] == pytest.approx(expected, rel=0.01)
+
+
+def test_errors_name_the_file(tmp_path):
+    with pytest.raises(DataError, match="introuvable"):
+        roads.load_road_graph(tmp_path / "absent.osm.pbf")
+    bad = tmp_path / "synthetic_bad.osm"
+    bad.write_text("<osm version='0.6'><node id='1' lat='49' lon='1'/></osm>")
+    with pytest.raises(DataError) as exc:
+        roads.load_road_graph(bad)
+    assert "synthetic_bad.osm" in str(exc.value)
+
+
+def test_skeleton_bad_coordinate_names_row_and_field(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    gdf = gpd.GeoDataFrame(
+        {"from_coord_key": ["49.0,0.0", "49.0,0.01"], "to_coord_key": ["49.0,0.01", "oops"],
+         "system": ["franord14", "franord14"], "route": ["D1", "D1"], "length_m_straight": [730.0, 730.0],
+         "tier": [5, 5]},
+        geometry=[LineString([(0, 49), (0.01, 49)]), LineString([(0.01, 49), (0.02, 49)])], crs="EPSG:4326",
+    )
+    path = tmp_path / "synthetic_skeleton.gpkg"
+    gdf.to_file(path, layer="segments")
+    with pytest.raises(DataError) as exc:
+        roads.load_road_graph(path)
+    assert exc.value.row == 2 and exc.value.field == "to_coord_key"
