@@ -1,0 +1,48 @@
+# Observatoire des stages — Normandie
+# make run   : installe, construit la base si besoin, lance le tableau de bord
+# make test  : installe (y compris Chromium pour les tests navigateur), construit la base, lance les tests
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+DB     ?= data/observatoire.duckdb
+PORT   ?= 8501
+
+.PHONY: run test install browser db rebuild bench clean
+
+run: install db
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: install browser db
+	$(PY) -m pytest -q
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Debian Chromium for the browser tests (root on a fresh Debian machine; otherwise they are skipped)
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core poppler-utils >/dev/null; \
+	  else echo "Chromium absent : les tests navigateur seront ignorés (apt-get install chromium)"; fi; \
+	fi
+
+db: install
+	@test -f $(DB) || $(PY) -m analysis.build --db $(DB)
+
+rebuild: install
+	$(PY) -m analysis.build --db $(DB)
+
+bench: install db
+	$(PY) bench/travel_times.py
+	$(PY) bench/indicators.py
+	$(PY) bench/report.py
+	$(PY) bench/browser.py
+
+clean:
+	rm -rf $(VENV) $(DB) .pytest_cache
