@@ -587,8 +587,10 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
     destinations = np.asarray(destinations, dtype=float).reshape(-1, 2)
     n, m = len(origins), len(destinations)
     t0, t1, t_end = parse_hhmm(depart_from), parse_hhmm(depart_to), parse_hhmm(arrive_by)
-    if not t0 <= t1 <= t_end:
-        raise ValueError("fenêtre horaire incohérente : il faut départ min <= départ max <= arrivée")
+    if not (t0 <= t1 and t0 <= t_end):
+        raise ValueError("fenêtre horaire incohérente : il faut départ min <= départ max "
+                         "et départ min <= arrivée au plus tard")
+    t1 = min(t1, t_end)
     best = np.full((n, m), np.inf)
     if n == 0 or m == 0:
         return best
@@ -830,6 +832,7 @@ def transit_route(network: TransitNetwork, from_lonlat, to_lonlat, depart: str |
         walk_ok = walk_only
     else:
         t0, t1, t_end = parse_hhmm(depart_from), parse_hhmm(depart_to), parse_hhmm(arrive_by)
+        t1 = min(t1, t_end)
         doors = set()
         for s, w in zip(a_s.tolist(), a_w.tolist()):
             sel = (net.dep_stop == s) & net.can_board & (net.dep_time >= t0) & (net.dep_time <= t_end)
