@@ -173,11 +173,17 @@ def _require(con: duckdb.DuckDBPyConnection, *names: str) -> None:
 
 
 def _setting(settings: Any, name: str, default: Any) -> Any:
+    """Read ``name`` from a mapping, an object's attribute, or its ``extra`` mapping."""
     if settings is None:
         return default
     if isinstance(settings, Mapping):
         return settings.get(name, default)
-    return getattr(settings, name, default)
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    extra = getattr(settings, "extra", None)
+    if isinstance(extra, Mapping):
+        return extra.get(name, default)
+    return default
 
 
 def _sql_literal(value: str) -> str:
@@ -236,20 +242,40 @@ def _origins_sql(con: duckdb.DuckDBPyConnection, origin_kind: str,
     """
 
 
+Scenario = tuple[str, float]
+
+
+def _scenarios_sql(scenarios: Iterable[Scenario]) -> str:
+    rows = []
+    for mode, budget in scenarios:
+        if mode not in MODES:
+            raise AccessError(f"Mode inconnu : {mode!r}")
+        rows.append(f"('{mode}', {float(budget)!r}::DOUBLE)")
+    if not rows:
+        raise AccessError("Aucun couple (mode, budget) demandé")
+    return f"SELECT * FROM (VALUES {', '.join(rows)}) t(s_mode, budget)"
+
+
 def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
-                 total: float | None = None) -> tuple[str, dict[str, Any]]:
+                 total: float | None = None,
+                 scenarios: Iterable[Scenario] | None = None) -> tuple[str, dict[str, Any]]:
     """The WITH clause (without the final SELECT) computing per-origin indicators ``po``.
 
-    Also defines ``f_offers`` (filtered offers) and ``origins``.
+    ``po`` has one row per (scenario, origin); a scenario is a (mode, budget) pair, by default
+    only ``(filters.mode, filters.minutes)``. Also defines ``f_offers`` (filtered offers),
+    ``origins`` and ``scen``.
     """
     where, params = _offer_filter(filters)
-    params.update(origin_kind=filters.origin_kind, mode=filters.mode,
-                  budget=float(filters.minutes))
+    params.update(origin_kind=filters.origin_kind)
+    if scenarios is None:
+        scenarios = [(filters.mode, float(filters.minutes))]
     nearest = ",\n".join(
         f"min(e.minutes) FILTER (WHERE e.mode = '{m}') AS nearest_{m}" for m in MODES
     )
     sql = f"""
     WITH
+    scen AS ({_scenarios_sql(scenarios)}),
+    budgets AS (SELECT DISTINCT budget FROM scen),
     f_offers AS (
         SELECT o.offer_id, o.loc_id, o.sector, o.commune_code,
                coalesce(o.capacity, 1)::DOUBLE AS places, (o.capacity IS NULL) AS default_cap
@@ -267,7 +293,7 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
         FROM travel_times t SEMI JOIN locs l ON t.loc_id = l.loc_id
         WHERE t.origin_kind = $origin_kind
     ),
-    eff AS (
+    eff AS MATERIALIZED (
         SELECT origin_id, loc_id, mode, minutes, is_estimate
         FROM tt WHERE mode IN ('walk', 'bike', 'car')
         UNION ALL
@@ -275,58 +301,73 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
                arg_min(is_estimate, minutes) AS is_estimate
         FROM tt WHERE mode IN ('transit', 'walk') GROUP BY origin_id, loc_id
     ),
-    per_mode AS (
-        SELECT e.origin_id,
-               {nearest},
-               arg_min(e.is_estimate, e.minutes) FILTER (WHERE e.mode = $mode) AS nearest_is_estimate,
-               coalesce(sum(l.n_offers) FILTER (WHERE e.mode = 'car' AND e.minutes <= $budget), 0)
-                   AS offers_car,
-               coalesce(sum(l.n_offers) FILTER (WHERE e.mode = 'transit' AND e.minutes <= $budget), 0)
-                   AS offers_transit
-        FROM eff e JOIN locs l USING (loc_id)
+    nearest_est AS MATERIALIZED (
+        SELECT origin_id, mode AS s_mode, min(minutes) AS minutes,
+               arg_min(is_estimate, minutes) AS nearest_is_estimate
+        FROM eff GROUP BY origin_id, mode
+    ),
+    nearest AS (
+        SELECT e.origin_id, {nearest}
+        FROM (SELECT origin_id, s_mode AS mode, minutes FROM nearest_est) e
         GROUP BY e.origin_id
     ),
-    sel AS (
-        SELECT origin_id, loc_id, minutes, is_estimate FROM eff
-        WHERE mode = $mode AND minutes <= $budget
+    gap AS (
+        SELECT e.origin_id, b.budget,
+               coalesce(sum(l.n_offers) FILTER (WHERE e.mode = 'car'), 0) AS offers_car,
+               coalesce(sum(l.n_offers) FILTER (WHERE e.mode = 'transit'), 0) AS offers_transit
+        FROM eff e JOIN budgets b ON e.minutes <= b.budget JOIN locs l USING (loc_id)
+        WHERE e.mode IN ('car', 'transit')
+        GROUP BY e.origin_id, b.budget
+    ),
+    sel AS MATERIALIZED (
+        SELECT s.s_mode, s.budget, e.origin_id, e.loc_id, e.is_estimate
+        FROM eff e JOIN scen s ON e.mode = s.s_mode AND e.minutes <= s.budget
     ),
     demand AS (
-        SELECT s.loc_id, sum(o.pupils) AS demand
+        SELECT s.s_mode, s.budget, s.loc_id, sum(o.pupils) AS demand
         FROM sel s JOIN origins o USING (origin_id)
-        WHERE o.pupils > 0 GROUP BY s.loc_id
+        WHERE o.pupils > 0 GROUP BY ALL
     ),
     ratio AS (
-        SELECT l.loc_id, l.places / d.demand AS r FROM locs l JOIN demand d USING (loc_id)
+        SELECT d.s_mode, d.budget, d.loc_id, l.places / d.demand AS r
+        FROM demand d JOIN locs l USING (loc_id)
     ),
     reach AS (
-        SELECT s.origin_id, sum(l.n_offers) AS offers, sum(l.places) AS places,
-               sum(l.n_default) AS n_default, sum(r.r) AS a, bool_or(s.is_estimate) AS uses_est
-        FROM sel s JOIN locs l USING (loc_id) LEFT JOIN ratio r USING (loc_id)
-        GROUP BY s.origin_id
+        SELECT s.s_mode, s.budget, s.origin_id, sum(l.n_offers) AS offers,
+               sum(l.places) AS places, sum(l.n_default) AS n_default, sum(r.r) AS a,
+               bool_or(s.is_estimate) AS uses_est
+        FROM sel s JOIN locs l USING (loc_id)
+        LEFT JOIN ratio r USING (s_mode, budget, loc_id)
+        GROUP BY ALL
     ),
     sect AS (
-        SELECT s.origin_id, count(DISTINCT ls.sector) AS n_sectors
-        FROM sel s JOIN loc_sectors ls USING (loc_id) GROUP BY s.origin_id
+        SELECT s.s_mode, s.budget, s.origin_id, count(DISTINCT ls.sector) AS n_sectors
+        FROM sel s JOIN loc_sectors ls USING (loc_id) GROUP BY ALL
     ),
-    po AS (
-        SELECT o.origin_id, o.origin_name, o.commune_code, o.pupils, o.pupils_is_estimate,
+    po AS MATERIALIZED (
+        SELECT sc.s_mode, sc.budget, o.origin_id, o.origin_name, o.commune_code, o.pupils,
+               o.pupils_is_estimate,
                coalesce(r.offers, 0)::BIGINT AS offers_reachable,
                coalesce(sect.n_sectors, 0)::BIGINT AS sectors_reachable,
                coalesce(r.places, 0)::DOUBLE AS places_reachable,
                coalesce(r.n_default, 0)::BIGINT AS places_default_capacity,
                coalesce(r.a, 0)::DOUBLE AS places_per_pupil_2sfca,
-               CASE $mode WHEN 'walk' THEN pm.nearest_walk WHEN 'bike' THEN pm.nearest_bike
-                          WHEN 'transit' THEN pm.nearest_transit ELSE pm.nearest_car END
+               CASE sc.s_mode WHEN 'walk' THEN n.nearest_walk WHEN 'bike' THEN n.nearest_bike
+                              WHEN 'transit' THEN n.nearest_transit ELSE n.nearest_car END
                    AS minutes_nearest,
-               pm.nearest_is_estimate,
+               ne.nearest_is_estimate,
                coalesce(r.uses_est, FALSE) AS reach_uses_estimates,
-               pm.nearest_walk, pm.nearest_bike, pm.nearest_transit, pm.nearest_car,
-               coalesce(pm.offers_car, 0)::BIGINT AS offers_reachable_car,
-               coalesce(pm.offers_transit, 0)::BIGINT AS offers_reachable_transit
-        FROM origins o
-        LEFT JOIN reach r USING (origin_id)
-        LEFT JOIN sect USING (origin_id)
-        LEFT JOIN per_mode pm USING (origin_id)
+               n.nearest_walk, n.nearest_bike, n.nearest_transit, n.nearest_car,
+               coalesce(g.offers_car, 0)::BIGINT AS offers_reachable_car,
+               coalesce(g.offers_transit, 0)::BIGINT AS offers_reachable_transit
+        FROM origins o CROSS JOIN scen sc
+        LEFT JOIN reach r ON r.origin_id = o.origin_id AND r.s_mode = sc.s_mode
+                         AND r.budget = sc.budget
+        LEFT JOIN sect ON sect.origin_id = o.origin_id AND sect.s_mode = sc.s_mode
+                      AND sect.budget = sc.budget
+        LEFT JOIN nearest n ON n.origin_id = o.origin_id
+        LEFT JOIN nearest_est ne ON ne.origin_id = o.origin_id AND ne.s_mode = sc.s_mode
+        LEFT JOIN gap g ON g.origin_id = o.origin_id AND g.budget = sc.budget
     )
     """
     return sql, params
@@ -338,8 +379,17 @@ def _check_inputs(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
         _require(con, "schools")
 
 
+_ORIGIN_COLUMNS = """$origin_kind AS origin_kind, origin_id, origin_name, commune_code,
+               s_mode AS mode, budget AS budget_min, pupils, pupils_is_estimate,
+               offers_reachable, sectors_reachable, places_reachable, places_default_capacity,
+               places_per_pupil_2sfca, minutes_nearest, nearest_is_estimate,
+               reach_uses_estimates, nearest_walk, nearest_bike, nearest_transit, nearest_car,
+               offers_reachable_car, offers_reachable_transit"""
+
+
 def origin_accessibility(con: duckdb.DuckDBPyConnection, filters: Filters | None = None,
-                         *, total_pupils: float | None = None) -> pd.DataFrame:
+                         *, total_pupils: float | None = None,
+                         scenarios: Iterable[Scenario] | None = None) -> pd.DataFrame:
     """Cumulative opportunities and 2SFCA supply for every origin.
 
     Parameters
@@ -352,6 +402,9 @@ def origin_accessibility(con: duckdb.DuckDBPyConnection, filters: Filters | None
     total_pupils : float, optional
         Regional seconde total spread over communes (commune origins only); default: the
         ``commune_pupils`` table, else the sum of the lycée headcounts.
+    scenarios : iterable of (mode, budget), optional
+        Compute several (mode, budget) pairs at once (rows for each); default the filters'
+        mode and budget.
 
     Returns
     -------
@@ -366,15 +419,10 @@ def origin_accessibility(con: duckdb.DuckDBPyConnection, filters: Filters | None
     """
     filters = filters or Filters()
     _check_inputs(con, filters)
-    ctes, params = _origin_ctes(con, filters, total_pupils)
-    sql = ctes + """
-        SELECT $origin_kind AS origin_kind, origin_id, origin_name, commune_code,
-               $mode AS mode, $budget AS budget_min, pupils, pupils_is_estimate,
-               offers_reachable, sectors_reachable, places_reachable, places_default_capacity,
-               places_per_pupil_2sfca, minutes_nearest, nearest_is_estimate,
-               reach_uses_estimates, nearest_walk, nearest_bike, nearest_transit, nearest_car,
-               offers_reachable_car, offers_reachable_transit
-        FROM po ORDER BY origin_id
+    ctes, params = _origin_ctes(con, filters, total_pupils, scenarios)
+    sql = ctes + f"""
+        SELECT {_ORIGIN_COLUMNS}
+        FROM po ORDER BY s_mode, budget, origin_id
     """
     return con.execute(sql, params).df()
 
@@ -383,23 +431,29 @@ def origin_accessibility(con: duckdb.DuckDBPyConnection, filters: Filters | None
 # territories
 # --------------------------------------------------------------------------------------------
 
-_LEVEL_KEY = {
-    "commune": "g.code",
-    "epci": "g.epci_siren",
-    "departement": "g.dep",
-    "region": f"'{config.REGION_CODE}'",
-}
+def _territories_sql(levels: Iterable[str]) -> str:
+    parts = []
+    for level in levels:
+        if level == "commune":
+            parts.append("SELECT 'commune' AS level, code, name, 1 AS lv FROM communes")
+        elif level == "epci":
+            parts.append("SELECT 'epci' AS level, siren AS code, name, 2 AS lv FROM epci")
+        elif level == "departement":
+            parts.append("SELECT 'departement' AS level, code, name, 3 AS lv FROM departements")
+        else:
+            parts.append(f"SELECT 'region' AS level, {_sql_literal(config.REGION_CODE)} AS code, "
+                         f"{_sql_literal(config.REGION_NAME)} AS name, 4 AS lv")
+    return " UNION ALL ".join(parts)
 
 
-def _territories_sql(level: str) -> str:
-    if level == "commune":
-        return "SELECT code, name FROM communes"
-    if level == "epci":
-        return "SELECT siren AS code, name FROM epci"
-    if level == "departement":
-        return "SELECT code, name FROM departements"
-    return (f"SELECT {_sql_literal(config.REGION_CODE)} AS code, "
-            f"{_sql_literal(config.REGION_NAME)} AS name")
+def _levels_sql(levels: Iterable[str]) -> str:
+    return "SELECT * FROM (VALUES " + ", ".join(f"('{lv}')" for lv in levels) + ") t(level)"
+
+
+def _tkey_sql(alias: str) -> str:
+    """CASE giving the territory key of commune alias ``alias`` for the row's ``lvl.level``."""
+    return (f"CASE lvl.level WHEN 'commune' THEN {alias}.code WHEN 'epci' THEN {alias}.epci_siren "
+            f"WHEN 'departement' THEN {alias}.dep ELSE {_sql_literal(config.REGION_CODE)} END")
 
 
 def _supply_sql(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -407,6 +461,155 @@ def _supply_sql(con: duckdb.DuckDBPyConnection) -> str | None:
     if has_relation(con, "transit_supply"):
         return "SELECT commune_code, n_stops, morning_departures FROM transit_supply"
     return None
+
+
+def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filters: Filters,
+                     total: float | None, scenarios: Iterable[Scenario] | None,
+                     where: str = "", extra_params: dict | None = None) -> pd.DataFrame:
+    levels = list(levels)
+    for level in levels:
+        if level not in LEVELS:
+            raise AccessError(
+                f"Niveau territorial inconnu : {level!r} (attendu : {', '.join(LEVELS)})")
+    _check_inputs(con, filters)
+    if "epci" in levels:
+        _require(con, "epci")
+    if "departement" in levels:
+        _require(con, "departements")
+    ctes, params = _origin_ctes(con, filters, total, scenarios)
+    params.update(extra_params or {})
+    supply = _supply_sql(con)
+    if supply is None:
+        supply_cte = ("supply AS (SELECT NULL::VARCHAR AS level, NULL::VARCHAR AS tkey, "
+                      "NULL::BIGINT AS n_stops, NULL::BIGINT AS morning_departures WHERE FALSE)")
+        supply_null = "NULL::BIGINT"
+    else:
+        supply_cte = f"""supply AS (
+            SELECT lvl.level, {_tkey_sql('g')} AS tkey, sum(s.n_stops)::BIGINT AS n_stops,
+                   sum(s.morning_departures)::BIGINT AS morning_departures
+            FROM ({supply}) s JOIN communes g ON g.code = s.commune_code CROSS JOIN lvl
+            GROUP BY ALL
+        )"""
+        supply_null = "0::BIGINT"
+    density = density_class_sql("geo.population::DOUBLE / nullif(geo.area_km2, 0)")
+    low_density = density_class_sql("g.population::DOUBLE / nullif(g.area_km2, 0)")
+    med_cols = ",\n".join(
+        f"max(v) FILTER (WHERE mode = '{m}') AS median_minutes_{m}" for m in MODES
+    )
+    sql = ctes + f""",
+    lvl AS ({_levels_sql(levels)}),
+    po_geo AS (
+        SELECT po.*, g.code AS g_code, g.epci_siren AS g_epci, g.dep AS g_dep,
+               coalesce(po.pupils, 0) AS w,
+               {low_density} IN ('peu_dense', 'tres_peu_dense') AS low_density
+        FROM po LEFT JOIN communes g ON g.code = po.commune_code
+    ),
+    po2 AS (
+        SELECT p.*, lvl.level,
+               CASE lvl.level WHEN 'commune' THEN p.g_code WHEN 'epci' THEN p.g_epci
+                    WHEN 'departement' THEN p.g_dep
+                    ELSE {_sql_literal(config.REGION_CODE)} END AS tkey
+        FROM po_geo p CROSS JOIN lvl
+    ),
+    agg AS (
+        SELECT level, tkey, s_mode, budget, count(*) AS n_origins,
+               count(*) FILTER (WHERE pupils IS NOT NULL) AS n_origins_with_pupils,
+               sum(w) AS pupils,
+               bool_or(pupils_is_estimate) AS pupils_is_estimate,
+               sum(w * offers_reachable) / nullif(sum(w), 0) AS offers_reachable_mean,
+               sum(w * sectors_reachable) / nullif(sum(w), 0) AS sectors_reachable_mean,
+               sum(w * places_reachable) / nullif(sum(w), 0) AS places_reachable_mean,
+               sum(w * places_per_pupil_2sfca) / nullif(sum(w), 0) AS places_per_pupil_2sfca,
+               coalesce(sum(w) FILTER (WHERE offers_reachable = 0), 0) AS pupils_no_offer,
+               coalesce(sum(w) FILTER (WHERE offers_reachable_transit = 0), 0)
+                   AS pupils_no_offer_transit,
+               sum(w * offers_reachable_car) / nullif(sum(w), 0) AS offers_reachable_car_mean,
+               sum(w * offers_reachable_transit) / nullif(sum(w), 0)
+                   AS offers_reachable_transit_mean,
+               coalesce(sum(w) FILTER (WHERE low_density), 0) / nullif(sum(w), 0)
+                   AS pupils_low_density_share,
+               bool_or(reach_uses_estimates) AS uses_estimated_times
+        FROM po2 GROUP BY level, tkey, s_mode, budget
+    ),
+    first_scen AS (SELECT s_mode, budget FROM scen LIMIT 1),
+    long AS (
+        UNPIVOT (
+            SELECT level, tkey, origin_id, w,
+                   coalesce(nearest_walk, 1e9) AS walk, coalesce(nearest_bike, 1e9) AS bike,
+                   coalesce(nearest_transit, 1e9) AS transit, coalesce(nearest_car, 1e9) AS car
+            FROM po2 SEMI JOIN first_scen f ON po2.s_mode = f.s_mode AND po2.budget = f.budget
+        ) ON walk, bike, transit, car INTO NAME mode VALUE v
+    ),
+    wm AS (
+        SELECT level, tkey, mode, v,
+               sum(w) OVER (PARTITION BY level, tkey, mode ORDER BY v, origin_id
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum,
+               sum(w) OVER (PARTITION BY level, tkey, mode) AS tot
+        FROM long
+    ),
+    med1 AS (
+        SELECT level, tkey, mode, min(v) FILTER (WHERE cum >= tot / 2.0 AND tot > 0) AS v
+        FROM wm GROUP BY level, tkey, mode
+    ),
+    med AS (
+        SELECT level, tkey, {med_cols}
+        FROM (SELECT level, tkey, mode, CASE WHEN v < 1e9 THEN v END AS v FROM med1)
+        GROUP BY level, tkey
+    ),
+    located AS (
+        SELECT lvl.level, {_tkey_sql('g')} AS tkey, count(*) AS offers_located,
+               sum(f.places) AS places_located,
+               count(*) FILTER (WHERE f.default_cap) AS places_located_default_capacity
+        FROM f_offers f JOIN communes g ON g.code = f.commune_code CROSS JOIN lvl
+        GROUP BY ALL
+    ),
+    geo AS (
+        SELECT lvl.level, {_tkey_sql('g')} AS tkey, sum(g.population) AS population,
+               sum(g.area_km2) AS area_km2
+        FROM communes g CROSS JOIN lvl GROUP BY ALL
+    ),
+    {supply_cte},
+    terr AS ({_territories_sql(levels)})
+    SELECT t.level, t.code, t.name, $origin_kind AS origin_kind, sc.s_mode AS mode,
+           sc.budget AS budget_min,
+           geo.population, geo.area_km2,
+           geo.population::DOUBLE / nullif(geo.area_km2, 0) AS density_per_km2,
+           {density} AS density_class,
+           coalesce(agg.n_origins, 0) AS n_origins,
+           coalesce(agg.n_origins_with_pupils, 0) AS n_origins_with_pupils,
+           coalesce(agg.pupils, 0)::DOUBLE AS pupils,
+           coalesce(agg.pupils_is_estimate, $origin_kind = 'commune') AS pupils_is_estimate,
+           coalesce(located.offers_located, 0) AS offers_located,
+           coalesce(located.places_located, 0)::DOUBLE AS places_located,
+           coalesce(located.places_located_default_capacity, 0) AS places_located_default_capacity,
+           100.0 * coalesce(located.offers_located, 0) / nullif(agg.pupils, 0)
+               AS offers_per_100_pupils,
+           agg.offers_reachable_mean, agg.sectors_reachable_mean, agg.places_reachable_mean,
+           agg.places_per_pupil_2sfca,
+           coalesce(agg.pupils_no_offer, 0)::DOUBLE AS pupils_no_offer,
+           agg.pupils_no_offer / nullif(agg.pupils, 0) AS share_no_offer,
+           coalesce(agg.pupils_no_offer_transit, 0)::DOUBLE AS pupils_no_offer_transit,
+           agg.pupils_no_offer_transit / nullif(agg.pupils, 0) AS share_no_offer_transit,
+           med.median_minutes_walk, med.median_minutes_bike, med.median_minutes_transit,
+           med.median_minutes_car,
+           agg.offers_reachable_car_mean, agg.offers_reachable_transit_mean,
+           agg.offers_reachable_car_mean / nullif(agg.offers_reachable_transit_mean, 0)
+               AS car_transit_ratio,
+           coalesce(supply.n_stops, {supply_null}) AS n_stops,
+           coalesce(supply.morning_departures, {supply_null}) AS morning_departures,
+           agg.pupils_low_density_share,
+           coalesce(agg.uses_estimated_times, FALSE) AS uses_estimated_times
+    FROM terr t CROSS JOIN scen sc
+    LEFT JOIN geo ON geo.level = t.level AND geo.tkey = t.code
+    LEFT JOIN agg ON agg.level = t.level AND agg.tkey = t.code AND agg.s_mode = sc.s_mode
+                 AND agg.budget = sc.budget
+    LEFT JOIN med ON med.level = t.level AND med.tkey = t.code
+    LEFT JOIN located ON located.level = t.level AND located.tkey = t.code
+    LEFT JOIN supply ON supply.level = t.level AND supply.tkey = t.code
+    {where}
+    ORDER BY t.lv, sc.s_mode, sc.budget, t.code
+    """
+    return con.execute(sql, params).df()
 
 
 def territory_indicators(con: duckdb.DuckDBPyConnection, level: str,
@@ -440,145 +643,22 @@ def territory_indicators(con: duckdb.DuckDBPyConnection, level: str,
     if level not in LEVELS:
         raise AccessError(f"Niveau territorial inconnu : {level!r} (attendu : {', '.join(LEVELS)})")
     filters = filters or Filters()
-    _check_inputs(con, filters)
-    if level == "epci":
-        _require(con, "epci")
-    if level == "departement":
-        _require(con, "departements")
-    ctes, params = _origin_ctes(con, filters, total_pupils)
-    key = _LEVEL_KEY[level]
-    params["level"] = level
-    supply = _supply_sql(con)
-    if supply is None:
-        supply_cte = ("supply AS (SELECT NULL::VARCHAR AS tkey, NULL::BIGINT AS n_stops, "
-                      "NULL::BIGINT AS morning_departures WHERE FALSE)")
-        supply_null = "NULL::BIGINT"
-    else:
-        supply_cte = f"""supply AS (
-            SELECT {key} AS tkey, sum(s.n_stops)::BIGINT AS n_stops,
-                   sum(s.morning_departures)::BIGINT AS morning_departures
-            FROM ({supply}) s JOIN communes g ON g.code = s.commune_code GROUP BY 1
-        )"""
-        supply_null = "0::BIGINT"
-    density = density_class_sql("geo.population::DOUBLE / nullif(geo.area_km2, 0)")
-    low_density = density_class_sql("g.population::DOUBLE / nullif(g.area_km2, 0)")
-    med_cols = ",\n".join(
-        f"max(v) FILTER (WHERE mode = '{m}') AS median_minutes_{m}" for m in MODES
-    )
-    conds = []
+    conds, params = [], {}
     if code is not None:
         conds.append("t.code = $code")
         params["code"] = str(code)
     if within is not None:
         if level == "commune":
-            conds.append("(g2.epci_siren = $within OR g2.dep = $within)")
+            conds.append("t.code IN (SELECT code FROM communes "
+                         "WHERE epci_siren = $within OR dep = $within)")
         elif level == "epci":
             conds.append("t.code IN (SELECT epci_siren FROM communes WHERE dep = $within)")
         else:
             raise AccessError("« within » ne s'applique qu'aux niveaux commune et epci")
         params["within"] = str(within)
     where = ("WHERE " + " AND ".join(conds)) if conds else ""
-    sql = ctes + f""",
-    po2 AS (
-        SELECT po.*, {key} AS tkey, coalesce(po.pupils, 0) AS w,
-               {low_density} IN ('peu_dense', 'tres_peu_dense') AS low_density
-        FROM po LEFT JOIN communes g ON g.code = po.commune_code
-    ),
-    agg AS (
-        SELECT tkey, count(*) AS n_origins,
-               count(*) FILTER (WHERE pupils IS NOT NULL) AS n_origins_with_pupils,
-               sum(w) AS pupils,
-               bool_or(pupils_is_estimate) AS pupils_is_estimate,
-               sum(w * offers_reachable) / nullif(sum(w), 0) AS offers_reachable_mean,
-               sum(w * sectors_reachable) / nullif(sum(w), 0) AS sectors_reachable_mean,
-               sum(w * places_reachable) / nullif(sum(w), 0) AS places_reachable_mean,
-               sum(w * places_per_pupil_2sfca) / nullif(sum(w), 0) AS places_per_pupil_2sfca,
-               coalesce(sum(w) FILTER (WHERE offers_reachable = 0), 0) AS pupils_no_offer,
-               coalesce(sum(w) FILTER (WHERE offers_reachable_transit = 0), 0)
-                   AS pupils_no_offer_transit,
-               sum(w * offers_reachable_car) / nullif(sum(w), 0) AS offers_reachable_car_mean,
-               sum(w * offers_reachable_transit) / nullif(sum(w), 0)
-                   AS offers_reachable_transit_mean,
-               coalesce(sum(w) FILTER (WHERE low_density), 0) / nullif(sum(w), 0)
-                   AS pupils_low_density_share,
-               bool_or(reach_uses_estimates) AS uses_estimated_times
-        FROM po2 GROUP BY tkey
-    ),
-    long AS (
-        UNPIVOT (
-            SELECT tkey, origin_id, w,
-                   coalesce(nearest_walk, 1e9) AS walk, coalesce(nearest_bike, 1e9) AS bike,
-                   coalesce(nearest_transit, 1e9) AS transit, coalesce(nearest_car, 1e9) AS car
-            FROM po2
-        ) ON walk, bike, transit, car INTO NAME mode VALUE v
-    ),
-    wm AS (
-        SELECT tkey, mode, v,
-               sum(w) OVER (PARTITION BY tkey, mode ORDER BY v, origin_id
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum,
-               sum(w) OVER (PARTITION BY tkey, mode) AS tot
-        FROM long
-    ),
-    med1 AS (
-        SELECT tkey, mode, min(v) FILTER (WHERE cum >= tot / 2.0 AND tot > 0) AS v
-        FROM wm GROUP BY tkey, mode
-    ),
-    med AS (
-        SELECT tkey, {med_cols}
-        FROM (SELECT tkey, mode, CASE WHEN v < 1e9 THEN v END AS v FROM med1)
-        GROUP BY tkey
-    ),
-    located AS (
-        SELECT {key} AS tkey, count(*) AS offers_located, sum(f.places) AS places_located,
-               count(*) FILTER (WHERE f.default_cap) AS places_located_default_capacity
-        FROM f_offers f JOIN communes g ON g.code = f.commune_code GROUP BY 1
-    ),
-    geo AS (
-        SELECT {key} AS tkey, sum(g.population) AS population, sum(g.area_km2) AS area_km2
-        FROM communes g GROUP BY 1
-    ),
-    {supply_cte},
-    terr AS ({_territories_sql(level)})
-    SELECT $level AS level, t.code, t.name, $origin_kind AS origin_kind, $mode AS mode,
-           $budget AS budget_min,
-           geo.population, geo.area_km2,
-           geo.population::DOUBLE / nullif(geo.area_km2, 0) AS density_per_km2,
-           {density} AS density_class,
-           coalesce(agg.n_origins, 0) AS n_origins,
-           coalesce(agg.n_origins_with_pupils, 0) AS n_origins_with_pupils,
-           coalesce(agg.pupils, 0)::DOUBLE AS pupils,
-           coalesce(agg.pupils_is_estimate, $origin_kind = 'commune') AS pupils_is_estimate,
-           coalesce(located.offers_located, 0) AS offers_located,
-           coalesce(located.places_located, 0)::DOUBLE AS places_located,
-           coalesce(located.places_located_default_capacity, 0) AS places_located_default_capacity,
-           100.0 * coalesce(located.offers_located, 0) / nullif(agg.pupils, 0)
-               AS offers_per_100_pupils,
-           agg.offers_reachable_mean, agg.sectors_reachable_mean, agg.places_reachable_mean,
-           agg.places_per_pupil_2sfca,
-           coalesce(agg.pupils_no_offer, 0)::DOUBLE AS pupils_no_offer,
-           agg.pupils_no_offer / nullif(agg.pupils, 0) AS share_no_offer,
-           coalesce(agg.pupils_no_offer_transit, 0)::DOUBLE AS pupils_no_offer_transit,
-           agg.pupils_no_offer_transit / nullif(agg.pupils, 0) AS share_no_offer_transit,
-           med.median_minutes_walk, med.median_minutes_bike, med.median_minutes_transit,
-           med.median_minutes_car,
-           agg.offers_reachable_car_mean, agg.offers_reachable_transit_mean,
-           agg.offers_reachable_car_mean / nullif(agg.offers_reachable_transit_mean, 0)
-               AS car_transit_ratio,
-           coalesce(supply.n_stops, {supply_null}) AS n_stops,
-           coalesce(supply.morning_departures, {supply_null}) AS morning_departures,
-           agg.pupils_low_density_share,
-           coalesce(agg.uses_estimated_times, FALSE) AS uses_estimated_times
-    FROM terr t
-    LEFT JOIN geo ON geo.tkey = t.code
-    LEFT JOIN agg ON agg.tkey = t.code
-    LEFT JOIN med ON med.tkey = t.code
-    LEFT JOIN located ON located.tkey = t.code
-    LEFT JOIN supply ON supply.tkey = t.code
-    {"LEFT JOIN communes g2 ON g2.code = t.code" if level == "commune" else ""}
-    {where}
-    ORDER BY t.code
-    """
-    return con.execute(sql, params).df()
+    df = _territory_query(con, [level], filters, total_pupils, None, where, params)
+    return df
 
 
 # --------------------------------------------------------------------------------------------
@@ -831,17 +911,20 @@ def build_tables(con: duckdb.DuckDBPyConnection, settings: Any = None,
         return
     present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
     check_travel_times(con)
-    combos = [(k, m, b) for k in ORIGIN_KINDS for m in modes for b in budgets]
+    scenarios = [(m, float(b)) for m in modes for b in budgets
+                 if m in present or (m == "transit" and "walk" in present)]
+    missing = [m for m in modes if not any(s[0] == m for s in scenarios)]
+    if missing:
+        progress("Indicateurs : modes absents de travel_times : " + ", ".join(missing), None)
     acc_parts: list[pd.DataFrame] = []
     terr_parts: list[pd.DataFrame] = []
-    for n, (kind, mode, budget) in enumerate(combos):
-        if mode not in present and not (mode == "transit" and "walk" in present):
-            continue
-        f = Filters(mode=mode, minutes=budget, origin_kind=kind)
-        acc_parts.append(origin_accessibility(con, f))
-        for level in LEVELS:
-            terr_parts.append(territory_indicators(con, level, f))
-        progress(f"Indicateurs : {kind} {mode} {budget} min", (n + 1) / len(combos))
+    if scenarios:
+        for n, kind in enumerate(ORIGIN_KINDS):
+            f = Filters(origin_kind=kind)
+            acc_parts.append(origin_accessibility(con, f, scenarios=scenarios))
+            terr_parts.append(_territory_query(con, LEVELS, f, None, scenarios))
+            progress(f"Indicateurs : origines {kind} ({len(scenarios)} couples mode-budget)",
+                     (n + 1) / len(ORIGIN_KINDS))
     acc = pd.concat(acc_parts, ignore_index=True) if acc_parts else pd.DataFrame()
     terr = pd.concat(terr_parts, ignore_index=True) if terr_parts else pd.DataFrame()
     con.register("_acc_df", acc)

@@ -416,10 +416,20 @@ def test_build_tables_and_precomputed_equal_on_the_fly():
     assert n_acc == 3 * 4 * 2 * 2
     n_terr = c.execute("SELECT count(*) FROM territory_indicators").fetchone()[0]
     assert n_terr == (3 + 2 + 2 + 1) * 4 * 2 * 2
-    stored = c.execute("""SELECT * FROM territory_indicators WHERE level = 'epci'
-        AND mode = 'car' AND budget_min = 30 AND origin_kind = 'commune' ORDER BY code""").df()
-    live = access.territory_indicators(c, "epci", Filters(mode="car", minutes=30))
-    pd.testing.assert_frame_equal(stored.reset_index(drop=True), live, check_dtype=False)
+    # the precomputed tables (all scenarios and levels in one query) equal the on-the-fly ones
+    for kind in access.ORIGIN_KINDS:
+        for mode, minutes in (("car", 30), ("transit", 45), ("bike", 30)):
+            f = Filters(mode=mode, minutes=minutes, origin_kind=kind)
+            for level in access.LEVELS:
+                stored = c.execute("""SELECT * FROM territory_indicators WHERE level = ?
+                    AND mode = ? AND budget_min = ? AND origin_kind = ? ORDER BY code""",
+                                   [level, mode, minutes, kind]).df()
+                live = access.territory_indicators(c, level, f)
+                pd.testing.assert_frame_equal(stored, live, check_dtype=False)
+            stored = c.execute("""SELECT * FROM accessibility WHERE mode = ? AND budget_min = ?
+                AND origin_kind = ? ORDER BY origin_id""", [mode, minutes, kind]).df()
+            pd.testing.assert_frame_equal(stored, access.origin_accessibility(c, f),
+                                          check_dtype=False)
     supply = by_id(access.territory_indicators(c, "commune", Filters()), "code")
     assert (supply[A]["n_stops"], supply[A]["morning_departures"]) == (2, 2)
     assert (supply[C]["n_stops"], supply[C]["morning_departures"]) == (0, 0)
@@ -450,3 +460,98 @@ def test_cli_json(tmp_path, capsys):
     rc = access.main(["--level", "region", "--db", str(tmp_path / "absent.duckdb")])
     assert rc == 2
     assert "introuvable" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------------
+# mirror data (real built database)
+# ----------------------------------------------------------------------------------------------
+
+TT_DDL = """(origin_kind VARCHAR, origin_id VARCHAR, loc_id INTEGER, mode VARCHAR, minutes REAL,
+             is_estimate BOOLEAN)"""
+
+
+@pytest.fixture(scope="module")
+def real():
+    """Read-only connection on the real database built from /work/shared/data (built if absent).
+
+    When the database has no ``travel_times`` yet, an EMPTY temporary one is created so that the
+    indicators not depending on travel times can be checked."""
+    from analysis import config, db
+
+    if config.default_source_dir() is None:
+        pytest.skip("données miroir absentes (../shared/data)")
+    from analysis import build
+
+    path = build.ensure_database()
+    c = db.connect(path, read_only=True)
+    if not access.has_relation(c, "travel_times"):
+        c.execute(f"CREATE TEMP TABLE travel_times {TT_DDL}")
+    yield c
+    c.close()
+
+
+def test_real_commune_pupils_sum_to_regional_total(real):
+    total = pupils.regional_total(real)
+    assert 30_000 < total < 40_000  # Σ declared seconde class sizes ≈ 36,780 (SOURCE.md)
+    est = real.execute(f"SELECT sum(pupils), count(*), bool_and(is_estimate) FROM "
+                       f"({pupils.commune_pupils_sql(total)})").fetchone()
+    assert est[0] == pytest.approx(total, rel=0.01)
+    assert est[1] == real.execute("SELECT count(*) FROM communes").fetchone()[0] and est[2]
+    df = access.territory_indicators(real, "region", Filters())
+    assert df["pupils"].iloc[0] == pytest.approx(total, rel=0.01)
+    if access.has_relation(real, "commune_pupils"):  # the table written by the build
+        s = real.execute("SELECT sum(pupils) FROM commune_pupils").fetchone()[0]
+        assert s == pytest.approx(real.execute(
+            "SELECT max(regional_total) FROM commune_pupils").fetchone()[0], rel=0.01)
+
+
+@pytest.mark.parametrize("f", [Filters(), Filters(grade="3e", public=True),
+                               Filters(sectors=("Enseignement", "Fonction publique"))])
+def test_real_epci_offer_counts_sum_to_located_offers(real, f):
+    where, params = access._offer_filter(f)
+    located = real.execute(
+        f"SELECT count(*) FROM offers o JOIN communes c ON c.code = o.commune_code WHERE {where}",
+        params).fetchone()[0]
+    assert located > 0
+    for level in ("commune", "epci", "departement", "region"):
+        df = access.territory_indicators(real, level, f)
+        assert df["offers_located"].sum() == located, level
+
+
+def test_real_every_epci_has_a_row_at_every_level(real):
+    f = Filters(mode="car", minutes=30)
+    levels = {lv: access.territory_indicators(real, lv, f) for lv in access.LEVELS}
+    epcis = {r[0] for r in real.execute("SELECT siren FROM epci").fetchall()}
+    assert len(epcis) == 71 and set(levels["epci"]["code"]) == epcis
+    assert set(levels["departement"]["code"]) == {"14", "27", "50", "61", "76"}
+    assert list(levels["region"]["code"]) == ["28"]
+    communes = {r[0] for r in real.execute("SELECT code FROM communes").fetchall()}
+    assert set(levels["commune"]["code"]) == communes
+    # each EPCI's communes and départements all have rows
+    member = real.execute("SELECT epci_siren, code, dep FROM communes").fetchall()
+    assert {e for e, _, _ in member} <= epcis
+    assert {d for _, _, d in member} <= set(levels["departement"]["code"])
+    # pupils add up the same way at every level
+    tot = levels["region"]["pupils"].iloc[0]
+    for lv, df in levels.items():
+        assert df["pupils"].sum() == pytest.approx(tot, rel=1e-9), lv
+
+
+def test_real_2sfca_conservation(real):
+    if real.execute("SELECT count(*) FROM travel_times").fetchone()[0] == 0:
+        pytest.skip("travel_times pas encore calculée dans la base")
+    modes = {m for (m,) in real.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
+    for mode in sorted(modes & set(access.MODES)):
+        for minutes in (15, 45):
+            f = Filters(mode=mode, minutes=minutes)
+            df = access.origin_accessibility(real, f)
+            lhs = float((df["pupils"].fillna(0) * df["places_per_pupil_2sfca"]).sum())
+            rhs = real.execute(
+                """SELECT coalesce(sum(coalesce(o.capacity, 1)), 0) FROM offers o WHERE o.loc_id IN (
+                     SELECT t.loc_id FROM travel_times t JOIN commune_pupils p ON p.code = t.origin_id
+                     WHERE t.origin_kind = 'commune' AND t.minutes <= ? AND p.pupils > 0
+                       AND (t.mode = ? OR (? = 'transit' AND t.mode = 'walk')))""",
+                [minutes, mode, mode]).fetchone()[0] if access.has_relation(
+                    real, "commune_pupils") else None
+            if rhs is not None:
+                assert lhs == pytest.approx(float(rhs), rel=1e-9), (mode, minutes)
