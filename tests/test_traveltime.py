@@ -1,0 +1,256 @@
+"""The travel-time stage (analysis.traveltime): DuckDB output, route command, settings.
+
+``synthetic_*`` databases and road layers are built in the tests (not real data); the GTFS
+fixture ``tests/fixtures/gtfs/synthetic_line`` is the transit engineer's synthetic feed. Tests on
+the real mirror use the session's ``base_db`` and are skipped only when the mirror is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from pyproj import Geod
+
+from analysis import db, traveltime
+from analysis.traveltime import TravelTimeSettings
+
+GEOD = Geod(ellps="WGS84")
+FIX_GTFS = Path(__file__).parent / "fixtures" / "gtfs" / "synthetic_line"
+LAT0 = 49.10
+# positions of the synthetic line (same as the synthetic GTFS stops A..E)
+X = {"A": -0.400000, "B": -0.331319, "C": -0.235165, "D": -0.125275, "E": -0.056593}
+
+
+def geod_m(a, b) -> float:
+    return GEOD.inv(a[0], a[1], b[0], b[1])[2]
+
+
+def north_of(lon: float, metres: float) -> tuple[float, float]:
+    lon2, lat2, _ = GEOD.fwd(lon, LAT0, 0.0, metres)
+    return lon2, lat2
+
+
+@pytest.fixture()
+def synthetic_roads(tmp_path) -> Path:
+    """Synthetic GeoJSON: one 'secondary' road A-B-C-D-E along the 49.10 parallel."""
+    names = list(X)
+    feats = [
+        {"type": "Feature", "properties": {"highway": "secondary"},
+         "geometry": {"type": "LineString", "coordinates": [[X[a], LAT0], [X[b], LAT0]]}}
+        for a, b in zip(names[:-1], names[1:])
+    ]
+    path = tmp_path / "synthetic_roads.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return path
+
+
+@pytest.fixture()
+def synthetic_db(tmp_path):
+    """Synthetic core tables: two communes and a lycée on the line, one commune 10 km off it."""
+    con = db.connect(tmp_path / "synthetic.duckdb")
+    far = north_of(X["D"], 10_000)
+    con.execute("CREATE TABLE communes(code VARCHAR, name VARCHAR, lon DOUBLE, lat DOUBLE)")
+    con.execute("INSERT INTO communes VALUES ('99001','A',?,?),('99002','C',?,?),('99003','far',?,?)",
+                [X["A"], LAT0, X["C"], LAT0, far[0], far[1]])
+    con.execute("CREATE TABLE schools(uai VARCHAR, name VARCHAR, lon DOUBLE, lat DOUBLE)")
+    con.execute("INSERT INTO schools VALUES ('0990001A','lycée B',?,?)", [X["B"], LAT0])
+    con.execute("CREATE TABLE offer_locations(loc_id INTEGER, lon DOUBLE, lat DOUBLE, commune_code VARCHAR)")
+    con.execute("INSERT INTO offer_locations VALUES (1,?,?,'99002'),(2,?,?,NULL)", [X["C"], LAT0, X["E"], LAT0])
+    con.execute("CREATE TABLE offers(offer_id VARCHAR, loc_id INTEGER)")
+    con.execute("INSERT INTO offers VALUES ('o1',1),('o2',1),('o3',2)")
+    yield con
+    con.close()
+
+
+def _tt(con, mode, kind, oid, loc):
+    row = con.execute(
+        "SELECT minutes, is_estimate FROM travel_times WHERE mode=? AND origin_kind=? AND origin_id=? AND loc_id=?",
+        [mode, kind, oid, loc]).fetchone()
+    return row
+
+
+def test_build_on_synthetic_line(synthetic_db, synthetic_roads):
+    con = synthetic_db
+    cfg = {"road_network": synthetic_roads, "modes": ("walk", "bike", "car"), "source_dir": None}
+    counts = traveltime.build_travel_times(con, cfg, None)
+    a, b, c, d, e = ((X[k], LAT0) for k in "ABCDE")
+    # car on a secondary road: 65 km/h (CAR_HWY_SPEEDS), points exactly on nodes (no access leg)
+    m, est = _tt(con, "car", "commune", "99001", 1)
+    assert m == pytest.approx(geod_m(a, c) / (65 / 3.6) / 60, rel=5e-3) and not est
+    m, _ = _tt(con, "car", "school", "0990001A", 2)
+    assert m == pytest.approx(geod_m(b, e) / (65 / 3.6) / 60, rel=5e-3)
+    # bike 15 km/h: A -> C 12 km = 48 min; walk 4.5 km/h: A -> C 160 min > 90, not stored
+    m, _ = _tt(con, "bike", "commune", "99001", 1)
+    assert m == pytest.approx(geod_m(a, c) / (15 / 3.6) / 60, rel=5e-3)
+    assert _tt(con, "walk", "commune", "99001", 1) is None
+    # same place: 0 minutes
+    assert _tt(con, "walk", "commune", "99002", 1)[0] == 0.0
+    # the commune 10 km off the network: straight line x 1.3 at the fallback speed, flagged
+    far = con.execute("SELECT lon, lat FROM communes WHERE code='99003'").fetchone()
+    m, est = _tt(con, "car", "commune", "99003", 1)
+    assert est and m == pytest.approx(geod_m(far, c) * 1.3 / (40 / 3.6) / 60, rel=5e-3)
+    # every stored time is within the 90-minute horizon, one row per pair and mode
+    assert con.execute("SELECT max(minutes) FROM travel_times").fetchone()[0] <= 90
+    dup = con.execute("SELECT count(*) FROM (SELECT origin_kind, origin_id, loc_id, mode FROM travel_times "
+                      "GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+    assert dup == 0
+    assert counts["car"] == 8  # 4 origins x 2 locations, all under 90 min by car
+    # the view repeats a location's time for each of its offers
+    v = con.execute("SELECT offer_id, minutes FROM offer_travel_times WHERE mode='car' AND origin_id='99001' "
+                    "ORDER BY offer_id").fetchall()
+    assert [r[0] for r in v] == ["o1", "o2", "o3"] and v[0][1] == v[1][1]
+    runs = con.execute("SELECT mode, network_source, status, params, n_pairs FROM travel_time_runs ORDER BY mode").fetchall()
+    assert [r[0] for r in runs] == ["bike", "car", "walk"]
+    assert all(r[1] == "lignes:synthetic_roads.geojson" and r[2] == "ok" for r in runs)
+    assert json.loads(runs[1][3])["max_minutes"] == 90
+
+
+def test_max_minutes_and_speeds_are_configurable(synthetic_db, synthetic_roads):
+    con = synthetic_db
+    build_settings = SimpleNamespace(source_dir=None, extra={"traveltime": {
+        "road_network": synthetic_roads, "modes": ["bike"], "bike_kph": 20.0, "max_minutes": 30}})
+    traveltime.build_travel_times(con, build_settings, None)
+    # A -> C: 12 km at 20 km/h = 36 min > 30, not stored; B -> C: 7 km = 21 min, stored
+    assert _tt(con, "bike", "commune", "99001", 1) is None
+    b, c = (X["B"], LAT0), (X["C"], LAT0)
+    m, _ = _tt(con, "bike", "school", "0990001A", 1)
+    assert m == pytest.approx(geod_m(b, c) / (20 / 3.6) / 60, rel=5e-3)
+    assert con.execute("SELECT max(minutes) FROM travel_times").fetchone()[0] <= 30
+
+
+def test_transit_from_synthetic_gtfs(synthetic_db, synthetic_roads):
+    from analysis import transit
+
+    con = synthetic_db
+    cfg = TravelTimeSettings(source_dir=None, road_network=synthetic_roads, modes=("transit",),
+                             transit_gtfs=FIX_GTFS, service_date="2025-06-17")
+    counts = traveltime.build_travel_times(con, cfg, None)
+    assert counts["transit"] > 0
+    # hand-computed (fixture README): trip T1 leaves A 07:10, reaches C 07:35 -> 25 minutes
+    m, est = _tt(con, "transit", "commune", "99001", 1)
+    assert m == pytest.approx(25.0) and not est
+    # same figures as the transit engine called directly
+    net = transit.TransitNetwork.from_gtfs(FIX_GTFS, service_date="2025-06-17")
+    origins = traveltime.read_origins(con)
+    dests = traveltime.read_destinations(con)
+    ref = transit.transit_matrix(net, origins[["lon", "lat"]].to_numpy(), dests[["lon", "lat"]].to_numpy())
+    got = np.full(ref.shape, np.inf)
+    rows = con.execute("SELECT origin_kind, origin_id, loc_id, minutes FROM travel_times WHERE mode='transit'").fetchall()
+    key = {(k, i): n for n, (k, i) in enumerate(zip(origins["origin_kind"], origins["origin_id"]))}
+    col = {int(loc): n for n, loc in enumerate(dests["loc_id"])}
+    for k, i, loc, minutes in rows:
+        got[key[(k, i)], col[loc]] = minutes
+    ref = np.where(ref <= 90, ref, np.inf)
+    np.testing.assert_allclose(got, ref, rtol=1e-6)
+    run = con.execute("SELECT status, params FROM travel_time_runs WHERE mode='transit'").fetchone()
+    assert run[0] == "ok" and json.loads(run[1])["service_date"] == "2025-06-17"
+
+
+def test_transit_skipped_with_message_without_timetables(synthetic_db, synthetic_roads):
+    messages = []
+    cfg = TravelTimeSettings(source_dir=None, road_network=synthetic_roads, modes=("transit",))
+    counts = traveltime.build_travel_times(synthetic_db, cfg, lambda msg, frac=None: messages.append(msg))
+    assert counts == {"transit": 0}
+    assert any("transports en commun ignorés" in m for m in messages)
+    status = synthetic_db.execute("SELECT status FROM travel_time_runs").fetchone()[0]
+    assert status.startswith("ignoré")
+
+
+def test_unknown_mode_and_missing_network(tmp_path):
+    with pytest.raises(ValueError, match="mode inconnu"):
+        TravelTimeSettings.from_any({"modes": ["plane"]})
+    from analysis.errors import DataError
+
+    with pytest.raises(DataError, match="introuvable"):
+        TravelTimeSettings(source_dir=tmp_path).network_for("car")
+
+
+def test_route_command_synthetic(synthetic_roads, capsys):
+    # negative longitudes are accepted after --from / --to
+    rc = traveltime.main(["route", "--mode", "car", "--from", f"{X['A']},{LAT0}", "--to", f"{X['D']},{LAT0}",
+                          "--network", str(synthetic_roads)])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    expected = geod_m((X["A"], LAT0), (X["D"], LAT0)) / (65 / 3.6) / 60
+    assert out["minutes"] == pytest.approx(expected, rel=5e-3)
+    assert sum(leg["minutes"] for leg in out["legs"]) == pytest.approx(out["minutes"], abs=0.05)
+    assert [leg["kind"] for leg in out["legs"]] == ["access", "road", "egress"]
+
+
+def test_route_command_rejects_bad_coordinates(capsys):
+    with pytest.raises(SystemExit):
+        traveltime.main(["route", "--mode", "walk", "--from", "49.4,1.09,3", "--to", "1.1,49.4"])
+
+
+# --------------------------------------------------------------------------- real mirror data
+
+
+@pytest.fixture(scope="module")
+def real_tt(base_db, tmp_path_factory, source_dir):
+    path = tmp_path_factory.mktemp("tt") / "tt.duckdb"
+    shutil.copy(base_db, path)
+    con = db.connect(path)
+    cfg = TravelTimeSettings(source_dir=source_dir, modes=("walk", "bike", "car"))
+    counts = traveltime.build_travel_times(con, cfg, None)
+    yield con, counts, cfg
+    con.close()
+
+
+def test_real_region_matrix(real_tt):
+    con, counts, _ = real_tt
+    assert counts["car"] > counts["bike"] > counts["walk"] > 0
+    n_communes = con.execute("SELECT count(*) FROM communes").fetchone()[0]
+    with_car = con.execute("SELECT count(DISTINCT origin_id) FROM travel_times WHERE mode='car' "
+                           "AND origin_kind='commune'").fetchone()[0]
+    assert with_car >= 0.98 * n_communes  # almost every commune has an offer within 90 min by car
+    # a commune hosting offers reaches its own location in 0 minutes, in every mode
+    zero = con.execute("""SELECT count(*) FROM travel_times t JOIN offer_locations l USING (loc_id)
+                          WHERE t.origin_kind='commune' AND t.origin_id=l.commune_code AND t.mode='walk'
+                          AND l.location_precision='commune' AND t.minutes=0""").fetchone()[0]
+    assert zero > 0
+    # walking is never faster than cycling, cycling never faster than... itself: same network
+    worse = con.execute("""SELECT count(*) FROM travel_times w JOIN travel_times b
+                           USING (origin_kind, origin_id, loc_id)
+                           WHERE w.mode='walk' AND b.mode='bike' AND w.minutes < b.minutes - 1e-4""").fetchone()[0]
+    assert worse == 0
+    est_share = con.execute("SELECT avg(is_estimate::INT) FROM travel_times WHERE mode='car'").fetchone()[0]
+    assert est_share < 0.01
+
+
+def test_real_route_equals_matrix_cell(real_tt, source_dir):
+    con, _, cfg = real_tt
+    rows = con.execute("""WITH pick AS (
+                              SELECT * FROM travel_times WHERE mode='car' AND NOT is_estimate
+                              ORDER BY hash(origin_id || loc_id::VARCHAR) LIMIT 4),
+                          pts AS (SELECT 'commune' AS kind, code AS id, lon, lat FROM communes
+                                  UNION ALL SELECT 'school', uai, lon, lat FROM schools)
+                          SELECT p.minutes, o.lon, o.lat, l.lon, l.lat
+                          FROM pick p JOIN pts o ON o.kind = p.origin_kind AND o.id = p.origin_id
+                          JOIN offer_locations l ON l.loc_id = p.loc_id""").fetchall()
+    assert len(rows) == 4
+    from analysis import paths, roads
+
+    G = roads.load_road_graph(cfg.network_for("car"))
+    arrays = paths.GraphArrays.from_graph(G, "car")
+    for minutes, olon, olat, dlon, dlat in rows:
+        out = traveltime.road_route(G, arrays, "car", (olon, olat), (dlon, dlat), cfg)
+        assert out["minutes"] == pytest.approx(minutes, abs=0.01)
+        assert sum(leg["minutes"] for leg in out["legs"]) == pytest.approx(minutes, abs=0.1)
+
+
+def test_real_caen_to_rouen_car_time(real_tt):
+    con, _, _ = real_tt
+    # Caen commune centre -> offers located in Rouen: the skeleton gives about 80-90 minutes
+    # (OSRM 2021 gives 157.9 - 101.3 = 56.6 min between their times to Paris, a lower bound)
+    m = con.execute("""SELECT min(t.minutes) FROM travel_times t JOIN offer_locations l USING (loc_id)
+                       WHERE t.mode='car' AND t.origin_kind='commune' AND t.origin_id='14118'
+                       AND l.commune_code='76540'""").fetchone()[0]
+    if m is None:
+        pytest.skip("aucune offre localisée à Rouen dans ce jeu de données")
+    assert 70 <= m <= 90
