@@ -755,8 +755,10 @@ def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
     stop_key = "stop_id"
     # A departure counts for the stop it leaves from; parent stations/platforms are separate
     # rows: count only rows that are actual stops when location_type is known.
-    stop_filter = ("WHERE coalesce(TRY_CAST(location_type AS INTEGER), 0) = 0"
-                   if "location_type" in stops_cols else "")
+    # Stops outside Normandie (bbox margin) have no commune: they belong to no territory.
+    stop_filter = "WHERE commune_code IS NOT NULL" + (
+        " AND coalesce(TRY_CAST(location_type AS INTEGER), 0) = 0"
+        if "location_type" in stops_cols else "")
     stops = f"SELECT commune_code, count(*) AS n_stops FROM transit_stops {stop_filter} GROUP BY 1"
     needed = ("transit_stop_times", "transit_trips")
     note_missing = ("Départs du matin non calculés : horaires ou calendrier absents "
@@ -847,7 +849,7 @@ def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
             JOIN active a ON a.service_id = tr.service_id {join_act}
             JOIN transit_stops s ON s.{stop_key} = st.{stop_key} {stop_join_feed}
             {join_last}
-            WHERE {' AND '.join(conds)}
+            WHERE s.commune_code IS NOT NULL AND {' AND '.join(conds)}
             GROUP BY 1
         ),
         stops AS ({stops})

@@ -90,14 +90,16 @@ def _synthetic_gtfs(con, times_as_seconds: bool) -> None:
     t1 (WK) s1 07:10 yes, s3 07:40 yes, s2 08:45 no (and terminus); t2 (SAT) no; t3 (EXTRA,
     added on the date) s2 08:30:00 yes (bound included), s3 08:50 no; t4 (WK2, removed on the
     date) no; t5 (WK) s1 06:59 no, s3 25:10 no; t6 (WK) s3 07:30 no (pickup_type 1), s1 07:50
-    no (terminus). -> A (s1, s2): 2 stops, 2 departures; B (s3): 1 stop, 1 departure.
+    no (terminus); t6 s9 07:05 (stop outside the region, no commune) not attributed.
+    -> A (s1, s2): 2 stops, 2 departures; B (s3): 1 stop, 1 departure.
 
     ``times_as_seconds=True`` uses the schema of analysis.gtfs (feed_id, departure_s INTEGER,
     BOOLEAN weekdays, DATE dates); False the plain GTFS text form ('HH:MM:SS', '20250422').
     """
     con.execute("""CREATE TABLE transit_stops AS SELECT * FROM (VALUES
         ('f:s1', 'Arrêt 1', 0.0, 0.0, 0, '14001'), ('f:s2', 'Arrêt 2', 0.0, 0.0, 0, '14001'),
-        ('f:s3', 'Arrêt 3', 0.1, 0.0, 0, '14002'), ('f:p3', 'Gare 3', 0.1, 0.0, 1, '14002'))
+        ('f:s3', 'Arrêt 3', 0.1, 0.0, 0, '14002'), ('f:p3', 'Gare 3', 0.1, 0.0, 1, '14002'),
+        ('f:s9', 'Hors région', 2.0, 49.0, 0, NULL))
         t(stop_id, name, lon, lat, location_type, commune_code)""")
     con.execute("""CREATE TABLE transit_trips AS SELECT * FROM (VALUES
         ('t1', 'r', 'WK'), ('t2', 'r', 'SAT'), ('t3', 'r', 'EXTRA'), ('t4', 'r', 'WK2'),
@@ -108,7 +110,8 @@ def _synthetic_gtfs(con, times_as_seconds: bool) -> None:
             ("t3", "f:s3", 2, "08:50:00", 0), ("t4", "f:s1", 1, "07:20:00", 0),
             ("t4", "f:s2", 2, "07:25:00", 0), ("t5", "f:s1", 1, "06:59:00", 0),
             ("t5", "f:s3", 2, "25:10:00", 0), ("t5", "f:s2", 3, "25:20:00", 0),
-            ("t6", "f:s3", 1, "07:30:00", 1), ("t6", "f:s1", 2, "07:50:00", 0)]
+            ("t6", "f:s3", 1, "07:30:00", 1), ("t6", "f:s1", 2, "07:50:00", 0),
+            ("t6", "f:s9", 0, "07:05:00", 0)]
     if times_as_seconds:
         con.execute("""CREATE TABLE transit_stop_times (feed_id VARCHAR, trip_id VARCHAR,
             stop_sequence INTEGER, stop_id VARCHAR, arrival_s INTEGER, departure_s INTEGER,
