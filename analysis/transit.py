@@ -149,7 +149,6 @@ def active_service_ids(con, service_date: date, feed_ids: list[str] | None = Non
     """
     wd = _WEEKDAY_COLS[service_date.weekday()]
     feeds = ""
-    args: list = [service_date, service_date, service_date]
     if feed_ids:
         feeds = " AND feed_id IN (SELECT unnest($feeds))"
     rows = con.execute(
@@ -164,7 +163,6 @@ def active_service_ids(con, service_date: date, feed_ids: list[str] | None = Non
              WHERE date = $d AND exception_type = 2{feeds}""",
         {"d": service_date, **({"feeds": list(feed_ids)} if feed_ids else {})},
     ).fetchall()
-    del args
     return sorted(r[0] for r in rows)
 
 
@@ -593,6 +591,14 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
     t1 = min(t1, t_end)
     best = np.full((n, m), np.inf)
     if n == 0 or m == 0:
+        return best
+    o_ok = np.isfinite(origins).all(axis=1)
+    d_ok = np.isfinite(destinations).all(axis=1)
+    if not (o_ok.all() and d_ok.all()):  # points without coordinates: unreachable rows/columns
+        kw = dict(depart_from=depart_from, depart_to=depart_to, arrive_by=arrive_by,
+                  walk_kmh=walk_kmh, max_access_m=max_access_m, max_transfer_m=max_transfer_m,
+                  progress=progress, detour=detour, walk_only=walk_only, batch_size=batch_size)
+        best[np.ix_(o_ok, d_ok)] = transit_matrix(network, origins[o_ok], destinations[d_ok], **kw)
         return best
 
     # walking the whole way

@@ -431,3 +431,10 @@ def test_ter_regional_matrix_runs(ter):
     assert m.shape == (50, 50)
     assert np.all(np.diag(m) == 0)
     assert np.isfinite(m).sum() > 100
+
+
+def test_points_without_coordinates_are_unreachable(line_net):
+    pts = np.array([at("A"), (np.nan, np.nan), at("D")])
+    m = transit.transit_matrix(line_net, pts, pts)
+    assert m[0, 2] == pytest.approx(40.0)
+    assert np.all(np.isinf(m[1])) and np.all(np.isinf(m[:, 1]))
