@@ -373,10 +373,31 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
     return sql, params
 
 
+def max_minutes_of(con: duckdb.DuckDBPyConnection) -> float:
+    """Horizon of ``travel_times`` (minutes): ``max_minutes`` of ``travel_time_runs`` params,
+    else ``config.DEFAULT_MAX_MINUTES``."""
+    import json
+
+    horizon = None
+    if has_relation(con, "travel_time_runs") and "params" in columns_of(con, "travel_time_runs"):
+        for (params,) in con.execute("SELECT params FROM travel_time_runs").fetchall():
+            try:
+                value = float(json.loads(params).get("max_minutes"))
+            except (TypeError, ValueError, AttributeError):
+                continue
+            horizon = value if horizon is None else min(horizon, value)
+    return float(horizon if horizon is not None else config.DEFAULT_MAX_MINUTES)
+
+
 def _check_inputs(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     _require(con, "communes", "offers", "travel_times")
     if filters.origin_kind == "school":
         _require(con, "schools")
+    horizon = max_minutes_of(con)
+    if float(filters.minutes) > horizon:
+        raise AccessError(
+            f"Budget-temps de {filters.minutes} min supérieur à l'horizon des temps de trajet "
+            f"calculés ({horizon:g} min)")
 
 
 _ORIGIN_COLUMNS = """$origin_kind AS origin_kind, origin_id, origin_name, commune_code,

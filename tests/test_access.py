@@ -297,6 +297,16 @@ def test_filters_validation():
     assert Filters(sectors="S1").sectors == ("S1",)
 
 
+def test_budget_beyond_travel_time_horizon_is_refused(con):
+    with pytest.raises(access.AccessError, match="horizon"):
+        access.origin_accessibility(con, Filters(mode="car", minutes=120))
+    con.execute("CREATE TABLE travel_time_runs (mode VARCHAR, params VARCHAR)")
+    con.execute("""INSERT INTO travel_time_runs VALUES ('car', '{"max_minutes": 150}'),
+                   ('walk', '{"max_minutes": 130}')""")
+    assert access.max_minutes_of(con) == 130
+    assert len(access.origin_accessibility(con, Filters(mode="car", minutes=120))) == 3
+
+
 def test_missing_travel_times_is_clear():
     c = duckdb.connect()
     c.execute("CREATE TABLE communes (code VARCHAR)")
@@ -558,3 +568,44 @@ def test_real_2sfca_conservation(real):
                     real, "commune_pupils") else None
             if rhs is not None:
                 assert lhs == pytest.approx(float(rhs), rel=1e-9), (mode, minutes)
+
+
+def test_real_morning_departures_match_raw_timetable(real):
+    """Morning departures of Caen and Rouen recounted with pandas from the raw TER zip."""
+    import zipfile
+
+    from analysis import config
+
+    zpath = config.default_source_dir() / "gtfs/sncf_ter_france_2025-01-22/export-ter-gtfs-last.zip"
+    if not access.has_relation(real, "transit_stops") or not zpath.exists():
+        pytest.skip("horaires TER absents de la base ou du miroir")
+    day = dt.date(2025, 4, 22)
+    sql, note = access.transit_supply_sql(real, day)
+    got = {r[0]: r[2] for r in real.execute(sql).fetchall()}
+    with zipfile.ZipFile(zpath) as z:
+        st = pd.read_csv(z.open("stop_times.txt"), dtype=str,
+                         usecols=["trip_id", "departure_time", "stop_id", "stop_sequence",
+                                  "pickup_type"])
+        trips = pd.read_csv(z.open("trips.txt"), dtype=str, usecols=["trip_id", "service_id"])
+        cd = pd.read_csv(z.open("calendar_dates.txt"), dtype=str)
+    active = set(cd[(cd["date"] == day.strftime("%Y%m%d")) & (cd["exception_type"] == "1")]
+                 ["service_id"])
+    trips = set(trips[trips["service_id"].isin(active)]["trip_id"])
+    st = st[st["trip_id"].isin(trips)].copy()
+    st["seq"] = st["stop_sequence"].astype(int)
+    st = st[st["seq"] < st.groupby("trip_id")["seq"].transform("max")]
+    hms = st["departure_time"].str.split(":", expand=True).astype(int)
+    secs = hms[0] * 3600 + hms[1] * 60 + hms[2]
+    st = st[(secs >= 7 * 3600) & (secs <= 8.5 * 3600) & (st["pickup_type"].fillna("0") != "1")]
+    checked = 0
+    for commune in ("14118", "76540"):  # Caen, Rouen
+        ids = {r[0] for r in real.execute(
+            "SELECT gtfs_stop_id FROM transit_stops WHERE commune_code = ? "
+            "AND coalesce(location_type, 0) = 0", [commune]).fetchall()}
+        if not ids:
+            continue
+        expected = int(st["stop_id"].isin(ids).sum())
+        assert expected > 0, commune
+        assert got.get(commune) == expected, commune
+        checked += 1
+    assert checked == 2
