@@ -787,6 +787,10 @@ def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
     if not all(has_relation(con, n) for n in needed):
         return (f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures "
                 f"FROM ({stops})", note_missing)
+    if isinstance(service_date, str):
+        import datetime as _dt
+
+        service_date = _dt.date.fromisoformat(service_date[:10])
     if service_date is None:
         service_date = service_date_of(con)
     if service_date is None:

@@ -405,6 +405,11 @@ def test_transit_supply_morning_departures(seconds):
     got = {r[0]: r[1:] for r in c.execute(sql).fetchall()}
     assert got == {A: (2, 2), B: (1, 1)}
     assert "07:00" in note and "2025-04-22" in note
+    assert c.execute(access.transit_supply_sql(c, "2025-04-22")[0]).fetchall() == c.execute(
+        sql).fetchall()
+    # another day: Saturday 2025-04-26 runs t2 (SAT) s1 07:15, s3 07:35 (terminus) -> A 1, B 0
+    sql, _ = access.transit_supply_sql(c, dt.date(2025, 4, 26))
+    assert {r[0]: r[1:] for r in c.execute(sql).fetchall()} == {A: (2, 1), B: (1, 0)}
 
 
 def test_transit_supply_without_timetable():
@@ -609,3 +614,16 @@ def test_real_morning_departures_match_raw_timetable(real):
         assert got.get(commune) == expected, commune
         checked += 1
     assert checked == 2
+
+
+def test_service_date_from_travel_time_runs():
+    c = make_synthetic_db()
+    assert access.service_date_of(c) is None or isinstance(access.service_date_of(c), dt.date)
+    c.execute("CREATE TABLE travel_time_runs (mode VARCHAR, params VARCHAR, computed_at TIMESTAMP)")
+    c.execute("""INSERT INTO travel_time_runs VALUES
+        ('car', '{"max_minutes": 90}', TIMESTAMP '2026-01-01 10:00'),
+        ('transit', '{"service_date": "2025-04-22", "max_minutes": 90}', TIMESTAMP '2026-01-01 10:00')""")
+    assert access.service_date_of(c) == dt.date(2025, 4, 22)
+    access.build_tables(c, {"budgets": (30,)})
+    assert dict(c.execute("SELECT commune_code, morning_departures FROM transit_supply"
+                          ).fetchall()) == {A: 2, B: 1}
