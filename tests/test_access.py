@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 
 import duckdb
 import pandas as pd
@@ -489,16 +488,12 @@ TT_DDL = """(origin_kind VARCHAR, origin_id VARCHAR, loc_id INTEGER, mode VARCHA
 
 
 @pytest.fixture(scope="module")
-def real():
-    """Read-only connection on the real database built from /work/shared/data (built if absent).
+def real(source_dir):
+    """Read-only connection on the real database built from the mirror (built if absent).
 
     When the database has no ``travel_times`` yet, an EMPTY temporary one is created so that the
     indicators not depending on travel times can be checked."""
-    from analysis import config, db
-
-    if config.default_source_dir() is None:
-        pytest.skip("données miroir absentes (../shared/data)")
-    from analysis import build
+    from analysis import build, db
 
     path = build.ensure_database()
     c = db.connect(path, read_only=True)
