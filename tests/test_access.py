@@ -622,3 +622,62 @@ def test_service_date_from_travel_time_runs():
     access.build_tables(c, {"budgets": (30,)})
     assert dict(c.execute("SELECT commune_code, morning_departures FROM transit_supply"
                           ).fetchall()) == {A: 2, B: 1}
+
+
+# ----------------------------------------------------------------------------------------------
+# property: 2SFCA against a brute-force Python oracle on random SYNTHETIC instances
+# ----------------------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def random_instance(draw):
+    n_o = draw(st.integers(1, 5))
+    n_l = draw(st.integers(1, 5))
+    pops = draw(st.lists(st.integers(0, 1000), min_size=n_o, max_size=n_o))
+    caps = draw(st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=n_l, max_size=n_l))
+    times = {}
+    for i in range(n_o):
+        for j in range(n_l):
+            t = draw(st.one_of(st.none(), st.integers(0, 90)))
+            if t is not None:
+                times[(i, j)] = t
+    budget = draw(st.integers(0, 90))
+    return pops, caps, times, budget
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_instance())
+def test_2sfca_matches_bruteforce(inst):
+    pops, caps, times, budget = inst
+    c = duckdb.connect()
+    c.execute("CREATE TABLE communes (code VARCHAR, name VARCHAR, dep VARCHAR, epci_siren VARCHAR, "
+              "population INTEGER, area_km2 DOUBLE)")
+    c.executemany("INSERT INTO communes VALUES (?, ?, '14', 'E', ?, 1.0)",
+                  [(f"c{i}", f"c{i}", p) for i, p in enumerate(pops)])
+    c.execute("CREATE TABLE offers (offer_id VARCHAR, sector VARCHAR, is_public BOOLEAN, "
+              "commune_code VARCHAR, loc_id INTEGER, for_seconde BOOLEAN, for_troisieme BOOLEAN, "
+              "capacity INTEGER)")
+    c.executemany("INSERT INTO offers VALUES (?, 'S', TRUE, 'c0', ?, TRUE, TRUE, ?)",
+                  [(f"o{j}", j, cap) for j, cap in enumerate(caps)])
+    c.execute(f"CREATE TABLE travel_times {TT_DDL}")
+    if times:
+        c.executemany("INSERT INTO travel_times VALUES ('commune', ?, ?, 'car', ?, FALSE)",
+                      [(f"c{i}", j, t) for (i, j), t in times.items()])
+    total = 100.0
+    df = access.origin_accessibility(c, Filters(mode="car", minutes=budget), total_pupils=total)
+    got = dict(zip(df["origin_id"], df["places_per_pupil_2sfca"]))
+    # brute force
+    popsum = sum(pops)
+    pupil = [total * p / popsum if popsum else 0.0 for p in pops]
+    places = [1.0 if cap is None else float(cap) for cap in caps]
+    near = {(i, j) for (i, j), t in times.items() if t <= budget}
+    demand = {j: sum(pupil[i] for i in range(len(pops)) if (i, j) in near) for j in range(len(caps))}
+    expect = {f"c{i}": sum(places[j] / demand[j] for j in range(len(caps))
+                           if (i, j) in near and demand[j] > 0) for i in range(len(pops))}
+    assert got == pytest.approx(expect)
+    conserved = sum(places[j] for j in range(len(caps)) if demand[j] > 0)
+    assert sum(pupil[i] * got[f"c{i}"] for i in range(len(pops))) == pytest.approx(conserved)
+    c.close()
