@@ -503,7 +503,7 @@ def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filt
     if supply is None:
         supply_cte = ("supply AS (SELECT NULL::VARCHAR AS level, NULL::VARCHAR AS tkey, "
                       "NULL::BIGINT AS n_stops, NULL::BIGINT AS morning_departures WHERE FALSE)")
-        supply_null = "NULL::BIGINT"
+        stops_null = deps_null = "NULL::BIGINT"
     else:
         supply_cte = f"""supply AS (
             SELECT lvl.level, {_tkey_sql('g')} AS tkey, sum(s.n_stops)::BIGINT AS n_stops,
@@ -511,7 +511,10 @@ def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filt
             FROM ({supply}) s JOIN communes g ON g.code = s.commune_code CROSS JOIN lvl
             GROUP BY ALL
         )"""
-        supply_null = "0::BIGINT"
+        # 0 for territories without stops, but only when the data exists at all (NULL otherwise)
+        stops_null = "(SELECT CASE WHEN count(*) > 0 THEN 0 END FROM transit_supply)::BIGINT"
+        deps_null = ("(SELECT CASE WHEN count(morning_departures) > 0 THEN 0 END "
+                     "FROM transit_supply)::BIGINT")
     density = density_class_sql("geo.population::DOUBLE / nullif(geo.area_km2, 0)")
     low_density = density_class_sql("g.population::DOUBLE / nullif(g.area_km2, 0)")
     med_cols = ",\n".join(
@@ -616,8 +619,8 @@ def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filt
            agg.offers_reachable_car_mean, agg.offers_reachable_transit_mean,
            agg.offers_reachable_car_mean / nullif(agg.offers_reachable_transit_mean, 0)
                AS car_transit_ratio,
-           coalesce(supply.n_stops, {supply_null}) AS n_stops,
-           coalesce(supply.morning_departures, {supply_null}) AS morning_departures,
+           coalesce(supply.n_stops, {stops_null}) AS n_stops,
+           coalesce(supply.morning_departures, {deps_null}) AS morning_departures,
            agg.pupils_low_density_share,
            coalesce(agg.uses_estimated_times, FALSE) AS uses_estimated_times
     FROM terr t CROSS JOIN scen sc

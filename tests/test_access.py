@@ -681,3 +681,20 @@ def test_2sfca_matches_bruteforce(inst):
     conserved = sum(places[j] for j in range(len(caps)) if demand[j] > 0)
     assert sum(pupil[i] * got[f"c{i}"] for i in range(len(pops))) == pytest.approx(conserved)
     c.close()
+
+
+@pytest.mark.parametrize("drop,expected", [
+    ((), {A: (2, 2), C: (0, 0)}),                                   # full timetable
+    (("transit_stop_times",), {A: (2, None), C: (0, None)}),        # stops, no timetable
+    (("transit_stop_times", "transit_stops"), {A: (None, None), C: (None, None)}),  # nothing
+])
+def test_territory_supply_unknown_is_null_not_zero(drop, expected):
+    c = make_synthetic_db()
+    for t in drop:
+        c.execute(f"DROP TABLE {t}")
+    access.build_tables(c, {"service_date": dt.date(2025, 4, 22), "budgets": (30,)})
+    com = by_id(access.territory_indicators(c, "commune", Filters(mode="car", minutes=30)), "code")
+    got = {k: tuple(None if pd.isna(com[k][col]) else int(com[k][col])
+                    for col in ("n_stops", "morning_departures")) for k in expected}
+    assert got == expected
+
