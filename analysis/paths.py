@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 
 EARTH_RADIUS_M = 6_371_008.8
 #: Memory budget (bytes) for one chunk of Dijkstra distance rows.
-DEFAULT_CHUNK_BYTES = 256 * 1024**2
+DEFAULT_CHUNK_BYTES = 16 * 1024**2
 
 
 def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
@@ -280,13 +280,35 @@ def door_to_door(
         acc_o = so[io] * detour / access_mps
         acc_d = sd[id_] * detour / access_mps
         seconds[np.ix_(io, id_)] = net + acc_o[:, None] + acc_d[None, :]
-    direct = haversine_m(origins[:, 0][:, None], origins[:, 1][:, None],
-                         destinations[:, 0][None, :], destinations[:, 1][None, :])
-    short = direct <= (so[:, None] + sd[None, :])
-    covered = on_o[:, None] & on_d[None, :]
-    seconds = np.where(short & covered, np.minimum(seconds, direct * detour / access_mps), seconds)
-    estimate = ~covered
-    seconds = np.where(estimate, direct * detour / (fallback_kph / 3.6), seconds)
+    # trips shorter than the way to the network: only pairs closer than the largest possible
+    # so + sd can qualify, found with KD-trees instead of a dense distance matrix
+    if len(io) and len(id_):
+        reach = float(so[io].max() + sd[id_].max())
+        tree_o = cKDTree(_unit_vectors(origins[io, 0], origins[io, 1]))
+        tree_d = cKDTree(_unit_vectors(destinations[id_, 0], destinations[id_, 1]))
+        chord = 2 * np.sin(min(reach / EARTH_RADIUS_M, np.pi) / 2) * (1 + 1e-9) + 1e-12
+        near = tree_o.sparse_distance_matrix(tree_d, chord, output_type="ndarray")
+        if len(near):
+            i, j = io[near["i"]], id_[near["j"]]
+            dist = haversine_m(origins[i, 0], origins[i, 1], destinations[j, 0], destinations[j, 1])
+            ok = dist <= so[i] + sd[j]
+            i, j = i[ok], j[ok]
+            seconds[i, j] = np.minimum(seconds[i, j], dist[ok] * detour / access_mps)
+        # same point on both sides (distance 0) is not returned by sparse_distance_matrix
+        same = tree_o.query_ball_tree(tree_d, 1e-12)
+        for a, hits in enumerate(same):
+            if hits:
+                seconds[io[a], id_[hits]] = 0.0
+    # pairs with an end off the network: straight line x detour at the fallback speed
+    estimate = ~(on_o[:, None] & on_d[None, :])
+    fb_mps = fallback_kph / 3.6
+    off_o, off_d = np.flatnonzero(~on_o), np.flatnonzero(~on_d)
+    if len(off_o):
+        seconds[off_o, :] = haversine_m(origins[off_o, 0][:, None], origins[off_o, 1][:, None],
+                                        destinations[:, 0][None, :], destinations[:, 1][None, :]) * detour / fb_mps
+    if len(off_d):
+        seconds[:, off_d] = haversine_m(origins[:, 0][:, None], origins[:, 1][:, None],
+                                        destinations[off_d, 0][None, :], destinations[off_d, 1][None, :]) * detour / fb_mps
     minutes = seconds / 60.0
     minutes[minutes > max_minutes] = np.inf
     return ODResult(minutes, estimate, so, sd)

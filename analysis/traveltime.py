@@ -98,7 +98,7 @@ class TravelTimeSettings:
     car_fallback_kph: float = roads.CAR_FALLBACK_KPH
     detour: float = roads.DETOUR_FACTOR
     max_snap_m: float = 2500.0
-    chunk_mb: int = 256
+    chunk_mb: int = 16
     service_date: str | None = None
     depart_from: str = "07:00"
     depart_to: str = "08:30"

@@ -1,0 +1,300 @@
+"""Benchmark of the travel-time engine (issue 3). Not a test: prints figures and ratios.
+
+Usage::
+
+    python bench/travel_times.py [--db PATH] [--naive-sample 60] [--synthetic-nodes 500000]
+                                 [--skip-synthetic] [--skip-transit] [--json OUT]
+
+1. Regional matrix on the mirror data: every commune centre and lycée -> every offer
+   location, for each mode, with the default regional network (Travel Mapping skeleton) and the
+   transit engine on the TER timetable. Origins and destinations come from the built database
+   when it exists, else from the base build stages run in memory on the raw mirror files.
+2. In the same run, on the same graph and the same origins, the naive loop most OSMnx users
+   write: ``networkx.single_source_dijkstra_path_length`` per origin with the same cutoff, on a
+   random sample of origins, extrapolated to all origins (said so in the output), as a ratio.
+3. A SYNTHETIC road-like network of about 500,000 nodes (a jittered grid with road classes),
+   each road mode in a child process so that its peak memory is its own.
+
+Figures go to docs/performance.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from analysis import config, paths, roads, traveltime  # noqa: E402
+
+
+def rss_mib() -> float:
+    """Peak resident memory of this process so far (MiB).
+
+    ``VmHWM`` from /proc (reset by exec, unlike ``ru_maxrss`` which a child inherits from the
+    parent it was forked from); ``ru_maxrss`` elsewhere.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def load_points(db_path: Path | None, source_dir: Path):
+    """Origins and destinations from the database, else from the base stages run in memory."""
+    from analysis import db
+
+    if db_path and Path(db_path).exists():
+        con = db.connect(db_path, read_only=True)
+        try:
+            con.execute("SELECT 1 FROM offer_locations LIMIT 1")
+            return traveltime.read_origins(con), traveltime.read_destinations(con), con, f"base {db_path}"
+        except Exception:
+            con.close()
+    from analysis.build import BuildSettings, build_into
+    from analysis.progress import silent
+
+    con = db.connect()
+    build_into(con, BuildSettings(source_dir=source_dir, db_path=Path(":memory:"), gtfs=[], travel_times=False), silent)
+    return traveltime.read_origins(con), traveltime.read_destinations(con), con, "fichiers bruts (étapes de base en mémoire)"
+
+
+# --------------------------------------------------------------------------- regional
+
+
+def bench_region(args) -> dict:
+    source_dir = config.default_source_dir()
+    if source_dir is None:
+        raise SystemExit("miroir ../shared/data absent")
+    cfg = traveltime.TravelTimeSettings(source_dir=source_dir)
+    t0 = time.perf_counter()
+    origins, dests, con, where = load_points(args.db, source_dir)
+    say(f"Points : {len(origins)} origines ({(origins.origin_kind == 'commune').sum()} communes, "
+        f"{(origins.origin_kind == 'school').sum()} lycées) x {len(dests)} lieux d'offres — {where} "
+        f"({time.perf_counter() - t0:.1f} s)")
+    out: dict = {"n_origins": len(origins), "n_destinations": len(dests), "modes": {}}
+
+    t0 = time.perf_counter()
+    G = roads.load_road_graph(cfg.network_for("car"))
+    out["graph_load_s"] = time.perf_counter() - t0
+    say(f"Graphe {G.graph['network_source']} : {len(G)} noeuds, {G.number_of_edges()} arcs, "
+        f"chargé en {out['graph_load_s']:.1f} s (non compté ci-dessous)")
+
+    O = origins[["lon", "lat"]].to_numpy(float)
+    D = dests[["lon", "lat"]].to_numpy(float)
+    rng = np.random.default_rng(42)
+    sample = rng.choice(len(O), min(args.naive_sample, len(O)), replace=False)
+    total_fast = 0.0
+    for mode in roads.ROAD_MODES:
+        t0 = time.perf_counter()
+        arrays = paths.GraphArrays.from_graph(G, mode, cfg.speeds())
+        conv = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        res = paths.door_to_door(arrays, O, D, access_kph=cfg.access_kph(mode), fallback_kph=cfg.fallback_kph(mode),
+                                 detour=cfg.detour, max_snap_m=cfg.max_snap_m, max_minutes=cfg.max_minutes)
+        fast = time.perf_counter() - t0
+        total_fast += fast
+        n_pairs = int(np.isfinite(res.minutes).sum())
+
+        # naive loop on the same graph (networkx), same snapped origins, same cutoff
+        import networkx as nx
+
+        H = roads.mode_graph(G, mode, cfg.speeds())
+        no, _ = arrays.snap(O[sample, 0], O[sample, 1])
+        nd, _ = arrays.snap(D[:, 0], D[:, 1])
+        dest_ids = arrays.node_ids[nd]
+        t0 = time.perf_counter()
+        check = []
+        for s in arrays.node_ids[no]:
+            reach = nx.single_source_dijkstra_path_length(H, s, cutoff=cfg.max_minutes * 60, weight="travel_time")
+            check.append([reach.get(d, np.inf) for d in dest_ids])
+        naive_sample = time.perf_counter() - t0
+        naive_all = naive_sample / len(sample) * len(O)
+        # same node-to-node seconds as the array engine (sanity)
+        ref = arrays.node_times(no, nd, limit=cfg.max_minutes * 60)
+        no_all, _ = arrays.snap(O[:, 0], O[:, 1])
+        t0 = time.perf_counter()
+        arrays.node_times(no_all, nd, limit=cfg.max_minutes * 60)
+        core = time.perf_counter() - t0
+        same = np.allclose(np.asarray(check), ref, rtol=1e-9, atol=1e-6, equal_nan=False)
+        out["modes"][mode] = {"convert_s": conv, "matrix_s": fast, "pairs_le_90": n_pairs,
+                              "naive_sample_s": naive_sample, "naive_sample_n": len(sample),
+                              "naive_extrapolated_s": naive_all, "ratio": naive_all / fast,
+                              "node_times_s": core, "ratio_node_times": naive_all / core,
+                              "same_result": bool(same), "peak_rss_mib": rss_mib()}
+        say(f"  {mode:5} conversion {conv:5.2f} s | matrice {fast:6.2f} s, {n_pairs} couples <= 90 min | "
+            f"boucle naïve networkx : {naive_sample:.1f} s pour {len(sample)} origines -> "
+            f"{naive_all:.1f} s extrapolé à {len(O)} -> x{naive_all / fast:.0f} (noeud à noeud seul "
+            f"{core:.2f} s : x{naive_all / core:.0f}) | mêmes temps : {same} | "
+            f"pic mémoire {rss_mib():.0f} Mio")
+
+    road = out["modes"]
+    if not args.skip_transit:
+        try:
+            total_fast += bench_transit(con, O, D, cfg, out)
+        except Exception as exc:  # the transit engine is another module: report, don't die
+            say(f"  transit : non mesuré ({type(exc).__name__}: {exc})")
+    road = out["modes"]
+    naive_tot = sum(road[m]["naive_extrapolated_s"] for m in roads.ROAD_MODES)
+    fast_tot = sum(road[m]["matrix_s"] for m in roads.ROAD_MODES)
+    say(f"Modes routiers : matrices {fast_tot:.1f} s contre {naive_tot:.0f} s pour la boucle naïve "
+        f"(extrapolée) : x{naive_tot / fast_tot:.0f}")
+    out["road_ratio"] = naive_tot / fast_tot
+    out["all_modes_s"] = total_fast
+    say(f"Tous modes (après construction des graphes) : {total_fast:.1f} s ; pic mémoire {rss_mib():.0f} Mio")
+    return out
+
+
+def bench_transit(con, O, D, cfg, out) -> float:
+    from analysis import gtfs, transit
+
+    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'transit_stop_times'").fetchone()[0]
+    if not has:
+        from analysis import db
+        from analysis.build import default_gtfs
+
+        feeds = default_gtfs(Path(cfg.source_dir))
+        if not feeds:
+            say("  transit : aucun GTFS")
+            return 0.0
+        con = db.connect()
+        t0 = time.perf_counter()
+        for feed in feeds:
+            gtfs.load_into(con, feed, feed_id=None, progress=None)
+        say(f"  transit : GTFS chargé en mémoire en {time.perf_counter() - t0:.1f} s (non compté)")
+    t0 = time.perf_counter()
+    net = transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date)
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    m = transit.transit_matrix(net, O, D, depart_from=cfg.depart_from, depart_to=cfg.depart_to,
+                               arrive_by=cfg.arrive_by)
+    fast = time.perf_counter() - t0
+    n_pairs = int((m <= cfg.max_minutes).sum())
+    out["modes"]["transit"] = {"network_s": build, "matrix_s": fast, "pairs_le_90": n_pairs,
+                               "service_date": str(net.service_date), "peak_rss_mib": rss_mib()}
+    say(f"  transit réseau {net.service_date} ({build:.1f} s, non compté) | matrice {fast:6.2f} s, "
+        f"{n_pairs} couples <= 90 min | pic mémoire {rss_mib():.0f} Mio")
+    return fast
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def synthetic_network(n_nodes: int, seed: int = 0):
+    """SYNTHETIC road-like network: a jittered square grid over ~Normandie's extent.
+
+    About 8 % of links are removed at random; every 25th row/column is a 'primary' road
+    (80 km/h), every 150th a 'motorway' (120 km/h, closed to walking and cycling), the rest
+    'residential' (40 km/h). Edge length = geodesic chord x 1.1.
+
+    Returns
+    -------
+    lon, lat, u, v, length_m, highway_class (0 residential, 1 primary, 2 motorway)
+    """
+    rng = np.random.default_rng(seed)
+    side = int(round(np.sqrt(n_nodes)))
+    spacing_deg_lat = 0.0025  # ~280 m
+    lat0, lon0 = 48.3, -1.9
+    ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    lat = lat0 + ii.ravel() * spacing_deg_lat + rng.normal(0, spacing_deg_lat * 0.15, side * side)
+    lon = lon0 + jj.ravel() * spacing_deg_lat * 1.5 + rng.normal(0, spacing_deg_lat * 0.2, side * side)
+    idx = np.arange(side * side).reshape(side, side)
+    u = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
+    v = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
+    line = np.r_[np.repeat(np.arange(side), side - 1), np.tile(np.arange(side), side - 1)]
+    cls = np.where(line % 150 == 0, 2, np.where(line % 25 == 0, 1, 0))
+    keep = (rng.random(len(u)) > 0.08) | (cls > 0)
+    u, v, cls = u[keep], v[keep], cls[keep]
+    length = paths.haversine_m(lon[u], lat[u], lon[v], lat[v]) * 1.1
+    return lon, lat, u, v, length, cls
+
+
+def synthetic_child(mode: str, n_nodes: int, n_origins: int, n_dest: int) -> dict:
+    t0 = time.perf_counter()
+    lon, lat, u, v, length, cls = synthetic_network(n_nodes)
+    if mode == "car":
+        speed = np.choose(cls, [40.0, 80.0, 120.0])
+        keep = np.ones(len(u), dtype=bool)
+    else:
+        speed = np.full(len(u), roads.WALK_KPH if mode == "walk" else roads.BIKE_KPH)
+        keep = cls < 2
+    sec = length[keep] / (speed[keep] / 3.6)
+    uu, vv = u[keep], v[keep]
+    g = paths.GraphArrays.from_edges(lon, lat, np.r_[uu, vv], np.r_[vv, uu], np.r_[sec, sec])
+    build = time.perf_counter() - t0
+    rng = np.random.default_rng(1)
+    box = (lon.min(), lat.min(), lon.max(), lat.max())
+    O = np.column_stack([rng.uniform(box[0], box[2], n_origins), rng.uniform(box[1], box[3], n_origins)])
+    D = np.column_stack([rng.uniform(box[0], box[2], n_dest), rng.uniform(box[1], box[3], n_dest)])
+    access = {"walk": roads.WALK_KPH, "bike": roads.BIKE_KPH, "car": roads.CAR_ACCESS_KPH}[mode]
+    t0 = time.perf_counter()
+    res = paths.door_to_door(g, O, D, access_kph=access, max_minutes=90)
+    fast = time.perf_counter() - t0
+    return {"mode": mode, "nodes": g.n_nodes, "edges": int(g.matrix.nnz), "build_s": build, "matrix_s": fast,
+            "pairs_le_90": int(np.isfinite(res.minutes).sum()), "peak_rss_mib": rss_mib()}
+
+
+def bench_synthetic(args) -> dict:
+    out = {}
+    say(f"Réseau SYNTHÉTIQUE ~{args.synthetic_nodes} noeuds (grille routière simulée), "
+        f"{args.synthetic_origins} origines x {args.synthetic_dest} destinations, un processus par mode :")
+    for mode in roads.ROAD_MODES:
+        cmd = [sys.executable, __file__, "--synthetic-child", mode, "--synthetic-nodes", str(args.synthetic_nodes),
+               "--synthetic-origins", str(args.synthetic_origins), "--synthetic-dest", str(args.synthetic_dest)]
+        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        out[mode] = r
+        say(f"  {mode:5} {r['nodes']} noeuds, {r['edges']} arcs | construction {r['build_s']:.1f} s | "
+            f"matrice {r['matrix_s']:.1f} s | {r['pairs_le_90']} couples <= 90 min | pic mémoire {r['peak_rss_mib']:.0f} Mio")
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", type=Path, default=config.default_db_path())
+    ap.add_argument("--naive-sample", type=int, default=60)
+    ap.add_argument("--synthetic-nodes", type=int, default=500_000)
+    ap.add_argument("--synthetic-origins", type=int, default=2934)
+    ap.add_argument("--synthetic-dest", type=int, default=632)
+    ap.add_argument("--skip-synthetic", action="store_true")
+    ap.add_argument("--skip-transit", action="store_true")
+    ap.add_argument("--skip-region", action="store_true")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--synthetic-child", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.synthetic_child:
+        print(json.dumps(synthetic_child(args.synthetic_child, args.synthetic_nodes, args.synthetic_origins,
+                                         args.synthetic_dest)))
+        return 0
+    say(f"Machine : {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    result = {}
+    if not args.skip_region:
+        result["region"] = bench_region(args)
+    if not args.skip_synthetic:
+        result["synthetic"] = bench_synthetic(args)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
