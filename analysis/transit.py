@@ -504,26 +504,42 @@ def earliest_arrivals(net: TransitNetwork, start_stop: np.ndarray, start_time: n
         return ea, ride
     trips_local, trip_idx = np.unique(net.trip[lo:hi], return_inverse=True)
     reached = np.zeros((len(trips_local), nb), dtype=bool)
-    ds, as_, dt, at = net.dep_stop, net.arr_stop, net.dep_time, net.arr_time
-    board, alight = net.can_board, net.can_alight
+    # scalar bookkeeping lets the loop skip connections no start can use: min_ea[s] is the
+    # minimum of ea[s] over starts, live[t] says whether any start is on board trip t
+    min_ea = ea.min(axis=1).tolist()
+    live = [False] * len(trips_local)
+    ds, as_ = net.dep_stop[lo:hi].tolist(), net.arr_stop[lo:hi].tolist()
+    dt, at = net.dep_time[lo:hi].tolist(), net.arr_time[lo:hi].tolist()
+    board, alight = net.can_board[lo:hi].tolist(), net.can_alight[lo:hi].tolist()
+    tix = trip_idx.tolist()
     cand = np.empty(nb, dtype=np.int32)
     tmp = np.empty(nb, dtype=np.int32)
-    for c in range(lo, hi):
-        t = trip_idx[c - lo]
+    for c in range(hi - lo):
+        t = tix[c]
+        boardable = board[c] and min_ea[ds[c]] <= dt[c]
+        if not live[t]:
+            if not boardable:
+                continue
+            live[t] = True
         r = reached[t]
-        if board[c]:
+        if boardable:
             np.logical_or(r, ea[ds[c]] <= dt[c], out=r)
         if not alight[c]:
             continue
-        s = as_[c]
+        s, a = as_[c], at[c]
         np.copyto(cand, _INF)
-        cand[r] = at[c]
+        cand[r] = a
         np.minimum(ea[s], cand, out=ea[s])
         np.minimum(ride[s], cand, out=ride[s])
+        if a < min_ea[s]:
+            min_ea[s] = a
         nbrs, ws = fp[s]
         for k in range(len(nbrs)):
+            q = nbrs[k]
             np.add(cand, ws[k], out=tmp)
-            np.minimum(ea[nbrs[k]], tmp, out=ea[nbrs[k]])
+            np.minimum(ea[q], tmp, out=ea[q])
+            if a + ws[k] < min_ea[q]:
+                min_ea[q] = int(a + ws[k])
     return ea, ride
 
 
@@ -636,12 +652,13 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
     e_dest, e_first = np.unique(e_d, return_index=True)
 
     fp = _footpath_lists(network, max_transfer_m, walk_kmh, detour)
-    arrive = np.full((n_k, m), np.inf, dtype=np.float64)  # door arrival time per start
+    # door arrival time (s) per start; float32 holds these integers exactly and inf
+    arrive = np.full((n_k, m), np.inf, dtype=np.float32)
     by_time = np.argsort(k_time, kind="stable")
     for b0 in range(0, n_k, batch_size):
         sel = by_time[b0:b0 + batch_size]
         _ea, ride = earliest_arrivals(network, k_stop[sel], k_time[sel], t_end, footpaths=fp)
-        vals = ride[e_s].astype(np.int64) + e_w[:, None]  # (pairs, B)
+        vals = ride[e_s] + e_w.astype(np.int32)[:, None]  # (pairs, B), < 2**31
         seg = np.minimum.reduceat(vals, e_first, axis=0)  # (dest with stops, B)
         seg = np.where(seg <= t_end, seg, np.inf)
         arrive[np.ix_(sel, e_dest)] = seg.T
@@ -658,7 +675,7 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
     t_o = a_o[rep]
     door = k_time[t_k] - a_w[rep]
     ok = door >= t0
-    t_k, t_o, door = t_k[ok], t_o[ok], np.minimum(door[ok], t1)
+    t_k, t_o, door = t_k[ok], t_o[ok], np.minimum(door[ok], t1).astype(np.float32)
     # t_o is sorted (a_o sorted, repeats kept in order)
     chunk = max(1, 4_000_000 // max(m, 1))
     n_t = len(t_o)
@@ -670,7 +687,7 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
         oo = t_o[c0:c1]
         vals = arrive[t_k[c0:c1]] - door[c0:c1, None]
         u, first = np.unique(oo, return_index=True)
-        mins = np.minimum.reduceat(vals, first, axis=0) / 60.0
+        mins = np.minimum.reduceat(vals, first, axis=0).astype(np.float64) / 60.0
         best[u] = np.minimum(best[u], mins)
         say("Transport en commun : combinaison origines × départs", 0.8 + 0.2 * c1 / n_t)
         c0 = c1
