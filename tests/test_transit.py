@@ -438,3 +438,14 @@ def test_points_without_coordinates_are_unreachable(line_net):
     m = transit.transit_matrix(line_net, pts, pts)
     assert m[0, 2] == pytest.approx(40.0)
     assert np.all(np.isinf(m[1])) and np.all(np.isinf(m[:, 1]))
+
+
+def test_morning_departures_hand_counted():
+    con = db.connect()
+    gtfs.load_into(con, FIXTURE, feed_id="syn")
+    got = dict(transit.morning_departures(con, TUESDAY)[["stop_id", "departures"]]
+               .itertuples(index=False))
+    # A: T1 07:10, T8 08:00 | B: T5 (Monday's 31:05 = 07:05), T1 07:20, T8 08:10 | B2: T2 |
+    # C: T3 07:40, T6 08:00 (added) | D: T9 08:10 ; T4 06:50 is before, T7 removed, last stops excluded
+    assert got == {"syn:A": 2, "syn:B": 3, "syn:B2": 1, "syn:C": 2, "syn:D": 1}
+    assert transit.active_service_ids(con, TUESDAY) == ["syn:EXTRA", "syn:WEEK"]
