@@ -431,6 +431,12 @@ def test_ter_regional_matrix_runs(ter):
     assert m.shape == (50, 50)
     assert np.all(np.diag(m) == 0)
     assert np.isfinite(m).sum() > 100
+    # the route of the window has the matrix's minutes (sampled real pairs)
+    rng = np.random.default_rng(7)
+    pairs = np.argwhere(np.isfinite(m) & (m > 0))
+    for i, j in pairs[rng.choice(len(pairs), 6, replace=False)]:
+        r = transit.transit_route(net, stations[i], stations[j])
+        assert r["minutes"] == pytest.approx(m[i, j], abs=1e-3)
 
 
 def test_points_without_coordinates_are_unreachable(line_net):
