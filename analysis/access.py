@@ -301,26 +301,24 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
                arg_min(is_estimate, minutes) AS is_estimate
         FROM tt WHERE mode IN ('transit', 'walk') GROUP BY origin_id, loc_id
     ),
-    nearest_est AS MATERIALIZED (
-        SELECT origin_id, mode AS s_mode, min(minutes) AS minutes,
-               arg_min(is_estimate, minutes) AS nearest_is_estimate
-        FROM eff GROUP BY origin_id, mode
+    om AS MATERIALIZED (
+        SELECT e.origin_id, e.mode, b.budget,
+               min(e.minutes) AS nearest,
+               arg_min(e.is_estimate, e.minutes) AS nearest_is_estimate,
+               sum(l.n_offers) FILTER (WHERE e.minutes <= b.budget) AS offers,
+               sum(l.places) FILTER (WHERE e.minutes <= b.budget) AS places,
+               sum(l.n_default) FILTER (WHERE e.minutes <= b.budget) AS n_default,
+               bool_or(e.is_estimate) FILTER (WHERE e.minutes <= b.budget) AS uses_est
+        FROM eff e JOIN locs l USING (loc_id) CROSS JOIN budgets b
+        GROUP BY e.origin_id, e.mode, b.budget
     ),
     nearest AS (
         SELECT e.origin_id, {nearest}
-        FROM (SELECT origin_id, s_mode AS mode, minutes FROM nearest_est) e
+        FROM (SELECT origin_id, mode, nearest AS minutes FROM om) e
         GROUP BY e.origin_id
     ),
-    gap AS (
-        SELECT e.origin_id, b.budget,
-               coalesce(sum(l.n_offers) FILTER (WHERE e.mode = 'car'), 0) AS offers_car,
-               coalesce(sum(l.n_offers) FILTER (WHERE e.mode = 'transit'), 0) AS offers_transit
-        FROM eff e JOIN budgets b ON e.minutes <= b.budget JOIN locs l USING (loc_id)
-        WHERE e.mode IN ('car', 'transit')
-        GROUP BY e.origin_id, b.budget
-    ),
     sel AS MATERIALIZED (
-        SELECT s.s_mode, s.budget, e.origin_id, e.loc_id, e.is_estimate
+        SELECT s.s_mode, s.budget, e.origin_id, e.loc_id
         FROM eff e JOIN scen s ON e.mode = s.s_mode AND e.minutes <= s.budget
     ),
     demand AS (
@@ -332,12 +330,9 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
         SELECT d.s_mode, d.budget, d.loc_id, l.places / d.demand AS r
         FROM demand d JOIN locs l USING (loc_id)
     ),
-    reach AS (
-        SELECT s.s_mode, s.budget, s.origin_id, sum(l.n_offers) AS offers,
-               sum(l.places) AS places, sum(l.n_default) AS n_default, sum(r.r) AS a,
-               bool_or(s.is_estimate) AS uses_est
-        FROM sel s JOIN locs l USING (loc_id)
-        LEFT JOIN ratio r USING (s_mode, budget, loc_id)
+    fca AS (
+        SELECT s.s_mode, s.budget, s.origin_id, sum(r.r) AS a
+        FROM sel s JOIN ratio r USING (s_mode, budget, loc_id)
         GROUP BY ALL
     ),
     sect AS (
@@ -351,23 +346,25 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
                coalesce(sect.n_sectors, 0)::BIGINT AS sectors_reachable,
                coalesce(r.places, 0)::DOUBLE AS places_reachable,
                coalesce(r.n_default, 0)::BIGINT AS places_default_capacity,
-               coalesce(r.a, 0)::DOUBLE AS places_per_pupil_2sfca,
-               CASE sc.s_mode WHEN 'walk' THEN n.nearest_walk WHEN 'bike' THEN n.nearest_bike
-                              WHEN 'transit' THEN n.nearest_transit ELSE n.nearest_car END
-                   AS minutes_nearest,
-               ne.nearest_is_estimate,
+               coalesce(f.a, 0)::DOUBLE AS places_per_pupil_2sfca,
+               r.nearest AS minutes_nearest,
+               r.nearest_is_estimate,
                coalesce(r.uses_est, FALSE) AS reach_uses_estimates,
                n.nearest_walk, n.nearest_bike, n.nearest_transit, n.nearest_car,
-               coalesce(g.offers_car, 0)::BIGINT AS offers_reachable_car,
-               coalesce(g.offers_transit, 0)::BIGINT AS offers_reachable_transit
+               coalesce(gc.offers, 0)::BIGINT AS offers_reachable_car,
+               coalesce(gt.offers, 0)::BIGINT AS offers_reachable_transit
         FROM origins o CROSS JOIN scen sc
-        LEFT JOIN reach r ON r.origin_id = o.origin_id AND r.s_mode = sc.s_mode
-                         AND r.budget = sc.budget
+        LEFT JOIN om r ON r.origin_id = o.origin_id AND r.mode = sc.s_mode
+                      AND r.budget = sc.budget
+        LEFT JOIN fca f ON f.origin_id = o.origin_id AND f.s_mode = sc.s_mode
+                       AND f.budget = sc.budget
         LEFT JOIN sect ON sect.origin_id = o.origin_id AND sect.s_mode = sc.s_mode
                       AND sect.budget = sc.budget
         LEFT JOIN nearest n ON n.origin_id = o.origin_id
-        LEFT JOIN nearest_est ne ON ne.origin_id = o.origin_id AND ne.s_mode = sc.s_mode
-        LEFT JOIN gap g ON g.origin_id = o.origin_id AND g.budget = sc.budget
+        LEFT JOIN om gc ON gc.origin_id = o.origin_id AND gc.mode = 'car'
+                       AND gc.budget = sc.budget
+        LEFT JOIN om gt ON gt.origin_id = o.origin_id AND gt.mode = 'transit'
+                       AND gt.budget = sc.budget
     )
     """
     return sql, params
