@@ -366,7 +366,8 @@ def _has_offers(con) -> bool:
     ).fetchone()[0])
 
 
-def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, progress=None) -> dict[str, int]:
+def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, progress=None,
+                       networks: RoadNetworks | None = None) -> dict[str, int]:
     """Build stage: compute every mode's matrix and write ``travel_times`` and its companions.
 
     Parameters
@@ -378,6 +379,8 @@ def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, pro
         See :meth:`TravelTimeSettings.from_any`.
     progress : callable, optional
         ``progress(message, fraction)``.
+    networks : RoadNetworks, optional
+        Already loaded road graphs to reuse (their settings must match).
 
     Returns
     -------
@@ -393,7 +396,7 @@ def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, pro
         con.execute(OFFER_VIEW_SQL)
     counts: dict[str, int] = {}
     progress(f"Temps de trajet : {len(origins)} origines x {len(destinations)} lieux d'offres", None)
-    nets = RoadNetworks(cfg)
+    nets = networks if networks is not None else RoadNetworks(cfg)
     n_modes = max(len(cfg.modes), 1)
     for k, mode in enumerate(cfg.modes):
         frac = k / n_modes

@@ -197,13 +197,14 @@ def real_tt(base_db, tmp_path_factory, source_dir):
     shutil.copy(base_db, path)
     con = db.connect(path)
     cfg = TravelTimeSettings(source_dir=source_dir, modes=("walk", "bike", "car"))
-    counts = traveltime.build_travel_times(con, cfg, None)
-    yield con, counts, cfg
+    nets = traveltime.RoadNetworks(cfg)
+    counts = traveltime.build_travel_times(con, cfg, None, networks=nets)
+    yield con, counts, cfg, nets
     con.close()
 
 
 def test_real_region_matrix(real_tt):
-    con, counts, _ = real_tt
+    con, counts, *_ = real_tt
     assert counts["car"] > counts["bike"] > counts["walk"] > 0
     n_communes = con.execute("SELECT count(*) FROM communes").fetchone()[0]
     with_car = con.execute("SELECT count(DISTINCT origin_id) FROM travel_times WHERE mode='car' "
@@ -224,7 +225,7 @@ def test_real_region_matrix(real_tt):
 
 
 def test_real_route_equals_matrix_cell(real_tt, source_dir):
-    con, _, cfg = real_tt
+    con, _, cfg, nets = real_tt
     rows = con.execute("""WITH pick AS (
                               SELECT * FROM travel_times WHERE mode='car' AND NOT is_estimate
                               ORDER BY hash(origin_id || loc_id::VARCHAR) LIMIT 4),
@@ -234,10 +235,8 @@ def test_real_route_equals_matrix_cell(real_tt, source_dir):
                           FROM pick p JOIN pts o ON o.kind = p.origin_kind AND o.id = p.origin_id
                           JOIN offer_locations l ON l.loc_id = p.loc_id""").fetchall()
     assert len(rows) == 4
-    from analysis import paths, roads
-
-    G = roads.load_road_graph(cfg.network_for("car"))
-    arrays = paths.GraphArrays.from_graph(G, "car")
+    G = nets.graph("car")
+    arrays = nets.arrays("car")
     for minutes, olon, olat, dlon, dlat in rows:
         out = traveltime.road_route(G, arrays, "car", (olon, olat), (dlon, dlat), cfg)
         assert out["minutes"] == pytest.approx(minutes, abs=0.01)
@@ -245,7 +244,7 @@ def test_real_route_equals_matrix_cell(real_tt, source_dir):
 
 
 def test_real_caen_to_rouen_car_time(real_tt):
-    con, _, _ = real_tt
+    con, *_ = real_tt
     # Caen commune centre -> offers located in Rouen: the skeleton gives about 80-90 minutes
     # (OSRM 2021 gives 157.9 - 101.3 = 56.6 min between their times to Paris, a lower bound)
     m = con.execute("""SELECT min(t.minutes) FROM travel_times t JOIN offer_locations l USING (loc_id)
