@@ -253,3 +253,17 @@ def test_real_caen_to_rouen_car_time(real_tt):
     if m is None:
         pytest.skip("aucune offre localisée à Rouen dans ce jeu de données")
     assert 70 <= m <= 90
+
+
+def test_route_command_transit_synthetic_gtfs(capsys):
+    # hand-computed (fixture README): T1 leaves A at 07:10 and reaches C at 07:35
+    rc = traveltime.main(["route", "--mode", "transit", "--network", str(FIX_GTFS), "--date", "2025-06-17",
+                          "--from", f"{X['A']},{LAT0}", "--to", f"{X['C']},{LAT0}"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["minutes"] == pytest.approx(25.0)
+    assert any(leg.get("mode") == "transit" and leg.get("to") == "Synthetic C" for leg in out["legs"])
+    # a date outside the feed's calendar is a clear error, not an empty result
+    rc = traveltime.main(["route", "--mode", "transit", "--network", str(FIX_GTFS), "--date", "2031-06-17",
+                          "--from", f"{X['A']},{LAT0}", "--to", f"{X['C']},{LAT0}"])
+    assert rc == 1 and "Erreur" in capsys.readouterr().err
