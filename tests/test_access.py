@@ -531,8 +531,9 @@ def test_real_epci_offer_counts_sum_to_located_offers(real, f):
         assert df["offers_located"].sum() == located, level
 
 
-def test_real_every_epci_has_a_row_at_every_level(real):
-    f = Filters(mode="car", minutes=30)
+@pytest.mark.parametrize("kind", access.ORIGIN_KINDS)
+def test_real_every_epci_has_a_row_at_every_level(real, kind):
+    f = Filters(mode="car", minutes=30, origin_kind=kind)
     levels = {lv: access.territory_indicators(real, lv, f) for lv in access.LEVELS}
     epcis = {r[0] for r in real.execute("SELECT siren FROM epci").fetchall()}
     assert len(epcis) == 71 and set(levels["epci"]["code"]) == epcis
