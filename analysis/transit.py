@@ -642,6 +642,18 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
             & np.isin(network.dep_stop, np.unique(a_s)))
     starts = np.unique(np.column_stack([network.dep_stop[c_ok], network.dep_time[c_ok]]), axis=0)
     k_stop, k_time = starts[:, 0].astype(np.int64), starts[:, 1].astype(np.int64)  # sorted by stop, time
+    # exact pruning: a start no origin can reach leaving at depart_from or later is useless; a
+    # start that every origin reaches only by leaving after depart_to (door clamped to
+    # depart_to) is dominated by the earliest such start at the same stop (one can wait there)
+    min_a = np.full(network.n_stops, np.inf)
+    max_a = np.full(network.n_stops, -np.inf)
+    np.minimum.at(min_a, a_s, a_w)
+    np.maximum.at(max_a, a_s, a_w)
+    clamped = k_time > t1 + max_a[k_stop]
+    same_stop_before = np.r_[False, k_stop[1:] == k_stop[:-1]]
+    later_clamped = clamped & same_stop_before & np.r_[False, clamped[:-1]]
+    keep = (k_time >= t0 + min_a[k_stop]) & ~later_clamped
+    k_stop, k_time = k_stop[keep], k_time[keep]
     n_k = len(k_stop)
     say(f"Transport en commun : {n_k} départs possibles, {network.n_connections} connexions", 0.05)
     if n_k == 0:
