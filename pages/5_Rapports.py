@@ -1,0 +1,134 @@
+"""Rapports: build any gap report (CSV, XLSX or PDF portrait) and download it (issue 6).
+
+The table shown on screen and the files come from the same function
+(:func:`analysis.report.report_table` / :func:`analysis.report.collect`), so the figures are
+those of ``analysis.access`` for the same filters.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analysis import report
+from ui import core, data, filters
+
+core.page_setup("Rapports", "📄")
+st.title("Rapports d'écarts à télécharger")
+st.markdown(
+    "Choisissez un territoire et les filtres (barre latérale), vérifiez les chiffres ci-dessous "
+    "puis téléchargez le rapport : **CSV** (tableau pour Excel, séparateur « ; », virgule "
+    "décimale), **XLSX** (classeur : synthèse, territoires, lycées, offres par secteur, élèves "
+    "sans offre, projets collectifs, sources) ou **portrait PDF** (A4, carte, tableaux, "
+    "définitions et sources, lisible imprimé en noir et blanc). Colonnes : `docs/reports.md`.")
+v = core.db_version()
+if not data.travel_times_ready():
+    core.no_travel_times()
+    st.stop()
+
+view = filters.sidebar("rep")
+LEVELS = {"region": "Région", "departement": "Département", "epci": "EPCI",
+          "commune": "Commune"}
+c1, c2 = st.columns([1, 2])
+k_level = core.state("rep_level", core.qp_get("echelle", "epci", list(LEVELS)))
+c1.radio("Échelle du rapport", list(LEVELS), key=k_level, format_func=LEVELS.get,
+         horizontal=True)
+level = st.session_state[k_level]
+
+if level == "region":
+    options = {report.config.REGION_CODE: report.config.REGION_NAME}
+elif level == "departement":
+    deps = data.departements_list(v)
+    options = {r.code: f"{r.name} ({r.code})" for r in deps.itertuples()}
+elif level == "epci":
+    ep = data.epci_list(v)
+    options = {r.siren: f"{r.name} ({r.siren})" for r in ep.itertuples()}
+else:
+    com = data.communes_list(v)
+    options = {r.code: f"{r.name} ({r.code})" for r in com.itertuples()}
+codes = list(options)
+k_code = f"rep_code_{level}"
+default_code = core.qp_get("code", codes[0], codes)
+core.state(k_code, default_code)
+if st.session_state[k_code] not in options:
+    st.session_state[k_code] = codes[0]
+c2.selectbox("Territoire (tapez un nom pour chercher)", codes, key=k_code,
+             format_func=options.get)
+code = st.session_state[k_code]
+core.sync_query({**view.query(), "echelle": level, "code": code})
+
+filt = data.filters_of(view.mode, view.minutes, view.sectors, view.grade, view.host,
+                       view.origin_kind)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _table(level: str, code: str, mode: str, minutes: int, sectors: tuple[str, ...],
+           grade: str, host: str, origin_kind: str, version: int) -> pd.DataFrame:
+    f = data.filters_of(mode, minutes, sectors, grade, host, origin_kind)
+    return report.report_table(core.con(), level, code, f)
+
+
+try:
+    with st.spinner("Calcul des indicateurs…"):
+        table = _table(level, code, view.mode, view.minutes, view.sectors, view.grade,
+                       view.host, view.origin_kind, v)
+except report.ReportError as exc:
+    st.error(str(exc))
+    st.stop()
+
+main = table.iloc[0]
+st.subheader(f"{LEVELS[level]} : {main['name']}")
+st.caption(f"Filtres : {view.describe()} · origines : "
+           f"{core.ORIGIN_LABELS[view.origin_kind].lower()}")
+if view.origin_kind == "commune":
+    core.estimate_badge("élèves par commune de résidence estimés au prorata de la population ; "
+                        "offres placées au centre de leur commune ; 1 place par offre "
+                        "(capacité inconnue).")
+
+# key figures beside the references (same rows as the files)
+keys = table[table["role"].isin([report.ROLE_TERRITORY, report.ROLE_REFERENCE])]
+kcols = report.key_figure_columns(filt)
+shown = pd.DataFrame({
+    "Indicateur": [c.label + (f" ({c.unit})" if c.unit and c.unit != "%" else "")
+                   for c in kcols],
+    **{str(r["name"]): [report.format_value(r[c.key], c.kind) for c in kcols]
+       for _, r in keys.iterrows()},
+})
+st.markdown("**Chiffres clés** (le territoire, puis ses territoires de référence)")
+st.dataframe(shown, hide_index=True, use_container_width=True,
+             height=36 * (len(shown) + 1) + 3)
+ref_text = ", ".join(f"{report.format_value(r['share_no_offer'], 'pct')} à {r['name']}"
+                     for _, r in keys.iloc[1:].iterrows())
+st.markdown(
+    f"**En bref :** {report.format_value(main['share_no_offer'], 'pct')} des élèves de "
+    f"{main['name']} n'ont aucune offre accessible {report.MODE_LABELS[view.mode]} en "
+    f"{view.minutes} min" + (f" (contre {ref_text})" if ref_text else "") + ".")
+
+comp = table[table["role"] == report.ROLE_COMPONENT]
+if not comp.empty:
+    with st.expander(f"Territoires qui le composent ({len(comp)} lignes, comme dans le CSV)"):
+        st.dataframe(comp.rename(columns={c.key: c.header for c in report.TABLE_COLUMNS}),
+                     hide_index=True, use_container_width=True)
+
+st.subheader("Télécharger")
+cols = st.columns(3)
+LABELS = {"csv": "Tableau CSV", "xlsx": "Classeur XLSX", "pdf": "Portrait PDF"}
+fkey = (level, code, view.mode, view.minutes, view.sectors, view.grade, view.host,
+        view.origin_kind, v)
+for col, fmt in zip(cols, report.FORMATS):
+    store = f"rep_file_{fmt}"
+    if col.button(f"Préparer : {LABELS[fmt]}", key=f"rep_make_{fmt}", use_container_width=True):
+        try:
+            with st.spinner(f"Production du fichier {fmt.upper()}…"):
+                content, fname, mime = report.build_report(core.con(), level, code, fmt, filt)
+            st.session_state[store] = (fkey, content, fname, mime)
+        except report.ReportError as exc:
+            col.error(str(exc))
+    got = st.session_state.get(store)
+    if got is not None and got[0] == fkey:
+        _k, content, fname, mime = got
+        col.download_button(f"Télécharger ({fmt.upper()})", content, file_name=fname,
+                            mime=mime, key=f"rep_dl_{fmt}", use_container_width=True,
+                            type="primary")
+        col.caption(f"{fname} · {len(content) / 1024:,.0f} Kio".replace(",", " "))
+core.footer_sources()
