@@ -41,6 +41,8 @@ ROAD_MODES = roads.ROAD_MODES
 ALL_MODES: tuple[str, ...] = ("walk", "bike", "car", "transit")
 #: The regional default road network, relative to the source directory.
 SKELETON_RELPATH = "roads/travelmapping_highwaydata_normandie/travelmapping_normandie.gpkg"
+#: ``road_network`` value asking for OSMnx's online download around the points (internet needed).
+ONLINE = "osmnx-online"
 
 
 def _noop(message: str, fraction: float | None = None) -> None:
@@ -62,7 +64,9 @@ class TravelTimeSettings:
         Modes to compute, among ``walk``, ``bike``, ``car``, ``transit``.
     road_network : path, optional
         Road network file for the road modes (OSM ``.osm``/``.osm.bz2``/``.osm.pbf`` or a line
-        layer). Default: the Travel Mapping skeleton of the source directory.
+        layer), or ``"osmnx-online"`` (:data:`ONLINE`) to download the OSM network around the
+        points with OSMnx (internet needed). Default: the Travel Mapping skeleton of the source
+        directory.
     networks : dict
         Per-mode override of ``road_network`` (``{"walk": "city.osm.pbf"}``).
     max_minutes : float
@@ -139,9 +143,11 @@ class TravelTimeSettings:
             raise ValueError(f"mode inconnu : {unknown[0]!r} (attendu : {', '.join(ALL_MODES)})")
         return out
 
-    def network_for(self, mode: str) -> Path:
-        """The road network file of a road mode."""
+    def network_for(self, mode: str) -> Path | str:
+        """The road network file of a road mode (or :data:`ONLINE` for OSMnx's download)."""
         chosen = self.networks.get(mode) or self.road_network
+        if isinstance(chosen, str) and chosen == ONLINE:
+            return ONLINE
         if chosen is None:
             if self.source_dir is None:
                 raise DataError("../shared/data", "aucun répertoire source : réseau routier régional introuvable")
@@ -182,17 +188,24 @@ class TravelTimeSettings:
 class RoadNetworks:
     """Road graphs and their array form, loaded once per file and converted once per mode."""
 
-    def __init__(self, settings: TravelTimeSettings):
+    def __init__(self, settings: TravelTimeSettings, area=None):
         self.settings = settings
-        self._graphs: dict[Path, Any] = {}
-        self._arrays: dict[tuple[Path, str], paths.GraphArrays] = {}
-        self.load_seconds: dict[Path, float] = {}
+        #: polygon (WGS84) downloaded when a mode's network is :data:`ONLINE`
+        self.area = area
+        self._graphs: dict[Path | str, Any] = {}
+        self._arrays: dict[tuple[Path | str, str], paths.GraphArrays] = {}
+        self.load_seconds: dict[Path | str, float] = {}
 
     def graph(self, mode: str):
         path = self.settings.network_for(mode)
         if path not in self._graphs:
             t0 = time.perf_counter()
-            self._graphs[path] = roads.load_road_graph(path)
+            if path == ONLINE:
+                if self.area is None:
+                    raise ValueError("téléchargement OSMnx demandé sans zone (polygone) à couvrir")
+                self._graphs[path] = roads.graph_from_polygon_online(self.area)
+            else:
+                self._graphs[path] = roads.load_road_graph(path)
             self.load_seconds[path] = time.perf_counter() - t0
         return self._graphs[path]
 
@@ -360,6 +373,16 @@ def read_destinations(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
+def points_area(*frames: pd.DataFrame, margin_deg: float = 0.05):
+    """Convex hull of the points of the frames (``lon``/``lat``), widened by ``margin_deg``."""
+    import shapely
+
+    pts = np.vstack([f[["lon", "lat"]].to_numpy(float) for f in frames if len(f)] or [np.zeros((0, 2))])
+    if not len(pts):
+        return None
+    return shapely.convex_hull(shapely.multipoints(pts)).buffer(margin_deg)
+
+
 def _has_offers(con) -> bool:
     return bool(con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'offers'"
@@ -396,7 +419,7 @@ def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, pro
         con.execute(OFFER_VIEW_SQL)
     counts: dict[str, int] = {}
     progress(f"Temps de trajet : {len(origins)} origines x {len(destinations)} lieux d'offres", None)
-    nets = networks if networks is not None else RoadNetworks(cfg)
+    nets = networks if networks is not None else RoadNetworks(cfg, area=points_area(origins, destinations))
     n_modes = max(len(cfg.modes), 1)
     for k, mode in enumerate(cfg.modes):
         frac = k / n_modes
@@ -404,7 +427,7 @@ def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, pro
             counts[mode] = _build_transit(con, cfg, origins, destinations, progress)
             continue
         path = cfg.network_for(mode)
-        progress(f"Temps de trajet {mode} : réseau {path.name}", frac)
+        progress(f"Temps de trajet {mode} : réseau {getattr(path, 'name', path)}", frac)
         arrays = nets.arrays(mode)
         matrix = TravelTimeMatrix.for_road(arrays, mode, origins, destinations, cfg)
         counts[mode] = matrix.write(con)

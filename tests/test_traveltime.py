@@ -267,3 +267,29 @@ def test_route_command_transit_synthetic_gtfs(capsys):
     rc = traveltime.main(["route", "--mode", "transit", "--network", str(FIX_GTFS), "--date", "2031-06-17",
                           "--from", f"{X['A']},{LAT0}", "--to", f"{X['C']},{LAT0}"])
     assert rc == 1 and "Erreur" in capsys.readouterr().err
+
+
+def test_online_download_is_only_used_when_asked(synthetic_db, synthetic_roads, monkeypatch):
+    """OSMnx's download is replaced here by the synthetic line layer (no internet in tests)."""
+    import osmnx as ox
+    from shapely.geometry import Point
+
+    from analysis import roads
+
+    calls = []
+
+    def fake_graph_from_polygon(polygon, **kw):
+        calls.append((polygon, kw))
+        G = roads.graph_from_lines(synthetic_roads)
+        return G
+
+    monkeypatch.setattr(ox, "graph_from_polygon", fake_graph_from_polygon)
+    # default settings never download
+    traveltime.build_travel_times(synthetic_db, {"road_network": synthetic_roads, "modes": ["car"]}, None)
+    assert not calls
+    counts = traveltime.build_travel_times(synthetic_db, {"road_network": traveltime.ONLINE, "modes": ["car"]}, None)
+    assert len(calls) == 1 and counts["car"] == 8
+    polygon, kw = calls[0]
+    for lon, lat in synthetic_db.execute("SELECT lon, lat FROM communes UNION ALL SELECT lon, lat FROM offer_locations").fetchall():
+        assert polygon.contains(Point(lon, lat))
+    assert synthetic_db.execute("SELECT network_source FROM travel_time_runs").fetchone()[0] == "osmnx:online"
