@@ -170,8 +170,15 @@ def test_commune_pupils_spread_population(con):
     assert con.execute("SELECT bool_and(is_estimate), min(method) FROM commune_pupils"
                        ).fetchone() == (True, "population_share")
     # the total is a parameter
-    pupils.build_commune_pupils(con, total=25_000 * 160 / 160)
-    assert con.execute("SELECT sum(pupils) FROM commune_pupils").fetchone()[0] == pytest.approx(25_000)
+    pupils.build_commune_pupils(con, total=25_000)
+    got = dict(con.execute("SELECT code, pupils FROM commune_pupils").fetchall())
+    assert got == pytest.approx({A: 25_000 * 1000 / 1600, B: 25_000 * 500 / 1600,
+                                 C: 25_000 * 100 / 1600})
+    # origin_accessibility then uses the table, or an explicit total
+    df = by_id(access.origin_accessibility(con, Filters(mode="car", minutes=30)))
+    assert df[A]["pupils"] == pytest.approx(15_625)
+    df = by_id(access.origin_accessibility(con, Filters(mode="car", minutes=30), total_pupils=16))
+    assert df[A]["pupils"] == pytest.approx(10)
 
 
 def test_regional_total_without_headcounts_fails(con):
