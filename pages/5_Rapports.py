@@ -95,7 +95,7 @@ shown = pd.DataFrame({
        for _, r in keys.iterrows()},
 })
 st.markdown("**Chiffres clés** (le territoire, puis ses territoires de référence)")
-st.dataframe(shown, hide_index=True, use_container_width=True,
+st.dataframe(shown, hide_index=True, width="stretch",
              height=36 * (len(shown) + 1) + 3)
 ref_text = ", ".join(f"{report.format_value(r['share_no_offer'], 'pct')} à {r['name']}"
                      for _, r in keys.iloc[1:].iterrows())
@@ -108,7 +108,7 @@ comp = table[table["role"] == report.ROLE_COMPONENT]
 if not comp.empty:
     with st.expander(f"Territoires qui le composent ({len(comp)} lignes, comme dans le CSV)"):
         st.dataframe(comp.rename(columns={c.key: c.header for c in report.TABLE_COLUMNS}),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
 
 st.subheader("Télécharger")
 cols = st.columns(3)
@@ -117,7 +117,7 @@ fkey = (level, code, view.mode, view.minutes, view.sectors, view.grade, view.hos
         view.origin_kind, v)
 for col, fmt in zip(cols, report.FORMATS):
     store = f"rep_file_{fmt}"
-    if col.button(f"Préparer : {LABELS[fmt]}", key=f"rep_make_{fmt}", use_container_width=True):
+    if col.button(f"Préparer : {LABELS[fmt]}", key=f"rep_make_{fmt}", width="stretch"):
         try:
             with st.spinner(f"Production du fichier {fmt.upper()}…"):
                 content, fname, mime = report.build_report(core.con(), level, code, fmt, filt)
@@ -128,7 +128,7 @@ for col, fmt in zip(cols, report.FORMATS):
     if got is not None and got[0] == fkey:
         _k, content, fname, mime = got
         col.download_button(f"Télécharger ({fmt.upper()})", content, file_name=fname,
-                            mime=mime, key=f"rep_dl_{fmt}", use_container_width=True,
+                            mime=mime, key=f"rep_dl_{fmt}", width="stretch",
                             type="primary")
         col.caption(f"{fname} · {len(content) / 1024:,.0f} Kio".replace(",", " "))
 core.footer_sources()
