@@ -412,6 +412,11 @@ def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, pro
     """
     progress = progress or _noop
     cfg = TravelTimeSettings.from_any(settings)
+    present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    missing = [t for t in ("communes", "schools", "offer_locations") if t not in present]
+    if missing:
+        raise DataError("base DuckDB", f"table « {missing[0]} » absente : les temps de trajet se calculent "
+                        "après le chargement des communes, lycées et offres")
     origins = read_origins(con)
     destinations = read_destinations(con)
     con.execute(TRAVEL_TIMES_DDL)

@@ -293,3 +293,13 @@ def test_online_download_is_only_used_when_asked(synthetic_db, synthetic_roads, 
     for lon, lat in synthetic_db.execute("SELECT lon, lat FROM communes UNION ALL SELECT lon, lat FROM offer_locations").fetchall():
         assert polygon.contains(Point(lon, lat))
     assert synthetic_db.execute("SELECT network_source FROM travel_time_runs").fetchone()[0] == "osmnx:online"
+
+
+def test_missing_core_table_is_a_clear_error(tmp_path):
+    from analysis.errors import DataError
+
+    con = db.connect()
+    con.execute("CREATE TABLE communes(code VARCHAR, lon DOUBLE, lat DOUBLE)")
+    con.execute("CREATE TABLE schools(uai VARCHAR, lon DOUBLE, lat DOUBLE)")
+    with pytest.raises(DataError, match="offer_locations"):
+        traveltime.build_travel_times(con, {"source_dir": None, "modes": ["walk"]}, None)
