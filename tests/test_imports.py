@@ -571,3 +571,22 @@ def test_malformed_files_never_crash_and_every_row_is_accounted(ro_con, case):
         expected = sum(1 for r in rows if not (len(r) <= 1 and all(not c.strip() for c in r)))
         if not any("\n" in c or "\r" in c for r in rows for c in r):
             assert raw.rows_in == expected
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def test_import_page_says_how_to_enable_writing(base_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    page = str(Path(__file__).resolve().parent.parent / "pages" / "6_Import.py")
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(base_db))
+    monkeypatch.delenv(imports.ENV_SECRET, raising=False)
+    at = AppTest.from_file(page, default_timeout=60).run()
+    assert not at.exception
+    assert any(imports.ENV_SECRET in w.value and "désactivée" in w.value for w in at.warning)
+    importer = [b for b in at.button if b.label == "Importer"]
+    assert importer and importer[0].disabled
+    monkeypatch.setenv(imports.ENV_SECRET, SECRET)
+    at = AppTest.from_file(page, default_timeout=60).run()
+    assert not at.exception and not any("désactivée" in w.value for w in at.warning)

@@ -1,0 +1,193 @@
+"""Import: new offers, collective projects and EPCI mobility services (issue 7, administrators).
+
+Reading (the import log, the quarantine, a simulation of a file) needs no login. Writing needs
+the administrator secret, configured by the environment variable ``OBSERVATOIRE_ADMIN_SECRET``
+or the same key in ``.streamlit/secrets.toml``; the page passes ``st.secrets`` down to
+:func:`analysis.imports.import_file`, which checks it (constant-time comparison, attempts
+slowed after failures) and swaps the new database in atomically.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from analysis import imports
+from analysis.config import PROJECT_ROOT
+from analysis.errors import DataError
+from ui import core
+
+core.page_setup("Import", "📥")
+st.title("Importer des offres et des données locales")
+st.markdown(
+    "Ajoutez un export de la plateforme « 1 élève, 1 stage », un tableau d'offres au **modèle "
+    "générique**, la liste des **projets de stages collectifs** ou les **services de mobilité des "
+    "EPCI**. Chaque ligne est contrôlée : les lignes refusées vont en **quarantaine** avec le "
+    "numéro de ligne, la colonne et le motif (lignes lues = acceptées + en quarantaine). "
+    "La simulation est ouverte à tous ; l'import réel est réservé à l'administrateur. "
+    "Détails : `docs/imports.md`."
+)
+
+KIND_LABELS = {
+    "offers": "Offres de stage",
+    "collective": "Projets de stages collectifs",
+    "mobility": "Services de mobilité des EPCI",
+}
+MODE_LABELS = {
+    "replace-source": "Remplacer les offres de la même source",
+    "append": "Ajouter",
+    "replace-all": "Tout remplacer",
+}
+
+
+def streamlit_secrets() -> dict:
+    """The administrator secret from Streamlit secrets, if any (no secrets file is fine)."""
+    try:
+        value = st.secrets.get(imports.ENV_SECRET)
+    except Exception:  # noqa: BLE001 - no secrets.toml
+        value = None
+    return {imports.ENV_SECRET: value} if value else {}
+
+
+def session_key() -> str:
+    """Failed attempts are counted per browser session."""
+    if "import_session" not in st.session_state:
+        st.session_state["import_session"] = uuid.uuid4().hex
+    return st.session_state["import_session"]
+
+
+secrets = streamlit_secrets()
+writing_enabled = imports.configured_secret(secrets) is not None
+
+# --------------------------------------------------------------------------- templates
+with st.expander("Modèles de fichiers à remplir"):
+    st.markdown(
+        "Les modèles ne contiennent que la ligne d'en-tête ; la feuille « notice » du classeur "
+        "décrit chaque colonne. CSV : séparateur « ; » ou « , », UTF-8 ou Windows-1252."
+    )
+    tdir = PROJECT_ROOT / "data" / "templates"
+    cols = st.columns(3)
+    for col, (kind, (stem, _spec, title)) in zip(cols, imports.TEMPLATE_FILES.items()):
+        col.markdown(f"**{title}**")
+        for ext, mime in (("csv", "text/csv"),
+                          ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+            p = tdir / f"{stem}.{ext}"
+            if p.exists():
+                col.download_button(f"{stem}.{ext}", p.read_bytes(), file_name=p.name, mime=mime,
+                                    key=f"tpl_{kind}_{ext}")
+
+# --------------------------------------------------------------------------- form
+st.subheader("Contrôler ou importer un fichier")
+if not writing_enabled:
+    st.warning(imports.HOW_TO_ENABLE + " La simulation reste possible.")
+
+c1, c2, c3 = st.columns(3)
+kind = c1.selectbox("Type de données", list(KIND_LABELS), format_func=KIND_LABELS.get, key="imp_kind")
+fmt = None
+if kind == "offers":
+    fmt_choice = c2.selectbox("Format", ["auto", "platform", "template"], key="imp_fmt",
+                              format_func={"auto": "Détection automatique", "platform": "Export de la plateforme",
+                                           "template": "Modèle générique"}.get)
+    fmt = None if fmt_choice == "auto" else fmt_choice
+    modes = list(imports.OFFER_MODES)
+else:
+    modes = list(imports.OTHER_MODES)
+mode = c3.selectbox("Mode", modes, format_func=MODE_LABELS.get, key=f"imp_mode_{kind}")
+source = st.text_input("Nom de la source (facultatif)", key="imp_source",
+                       help="Défaut : offers_platform pour l'export de la plateforme, import:<nom du fichier> sinon.")
+geocode = False
+if kind == "offers":
+    geocode = st.checkbox("Géocoder les adresses avec la Base Adresse Nationale (en ligne, facultatif)",
+                          key="imp_geocode")
+upload = st.file_uploader("Fichier CSV ou XLSX", type=["csv", "txt", "xlsx"], key="imp_file")
+
+
+def show_result(res: imports.ImportResult) -> None:
+    a, b, c = st.columns(3)
+    a.metric("Lignes lues", res.rows_in)
+    b.metric("Acceptées", res.accepted)
+    c.metric("En quarantaine", res.quarantined)
+    st.caption(
+        f"Format : {res.format or '—'} · source : {res.source} · mode : {res.mode} · "
+        f"encodage : {res.encoding} · séparateur : {res.separator!r}"
+        + (f" · remarque : {res.note}" if res.note else "")
+    )
+    if res.quarantined:
+        st.markdown("**Lignes en quarantaine**")
+        st.dataframe(res.quarantine[["row_number", "field", "reason", "raw"]].rename(
+            columns={"row_number": "ligne", "field": "colonne", "reason": "motif", "raw": "contenu"}),
+            hide_index=True, use_container_width=True)
+    if len(res.warnings):
+        st.markdown("**Avertissements (lignes acceptées)**")
+        st.dataframe(res.warnings[["row_number", "field", "reason"]].rename(
+            columns={"row_number": "ligne", "field": "colonne", "reason": "remarque"}),
+            hide_index=True, use_container_width=True)
+
+
+args = dict(fmt=fmt, mode=mode, source=source.strip() or None, db_path=core.db_path())
+b1, b2 = st.columns(2)
+if b1.button("Contrôler (simulation, rien n'est écrit)", disabled=upload is None, key="imp_dry"):
+    try:
+        res = imports.import_file(None, kind, data=upload.getvalue(), name=upload.name, dry_run=True, **args)
+        st.info("Simulation : la base n'a pas été modifiée.")
+        show_result(res)
+    except (DataError, ValueError) as exc:
+        st.error(f"Fichier refusé : {exc}")
+
+with b2.form("imp_write"):
+    secret = st.text_input("Secret administrateur", type="password", disabled=not writing_enabled)
+    go = st.form_submit_button("Importer", disabled=not writing_enabled or upload is None)
+if go and upload is not None:
+    bar = st.progress(0.0, text="Import…")
+    with st.status("Import en cours (contrôle, copie de la base, recalcul des temps de trajet)…",
+                   expanded=True) as status:
+        def progress(message: str, fraction: float | None = None) -> None:
+            status.write(message)
+            if fraction is not None:
+                bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+
+        try:
+            res = imports.import_file(
+                None, kind, data=upload.getvalue(), name=upload.name, secret=secret, secrets=secrets,
+                geocode=geocode, gate_key=session_key(), progress=progress, user="application", **args,
+            )
+        except (imports.AuthError, imports.WriteDisabled) as exc:
+            status.update(label="Import refusé", state="error")
+            st.error(str(exc))
+        except (DataError, ValueError) as exc:
+            status.update(label="Fichier refusé", state="error")
+            st.error(f"Fichier refusé : {exc}")
+        else:
+            status.update(label=f"Import terminé en {res.seconds:.0f} s", state="complete")
+            st.success("Base mise à jour : les pages affichent les nouvelles données à leur prochaine action.")
+            show_result(res)
+
+# --------------------------------------------------------------------------- log (read-only)
+st.subheader("Journal des imports")
+c = core.con()
+tables = {r[0] for r in c.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+if "imports" not in tables:
+    st.caption("Aucun import n'a encore été fait dans cette base.")
+else:
+    log = c.execute(
+        "SELECT imported_at, file, kind, format, source, mode, rows_in, accepted, quarantined, warnings, "
+        "user_name, import_id FROM imports ORDER BY imported_at DESC"
+    ).df()
+    st.dataframe(log.rename(columns={
+        "imported_at": "date", "file": "fichier", "kind": "type", "rows_in": "lignes lues",
+        "accepted": "acceptées", "quarantined": "en quarantaine", "warnings": "avertissements",
+        "user_name": "utilisateur"}), hide_index=True, use_container_width=True)
+    if len(log):
+        chosen = st.selectbox("Quarantaine de l'import", log["import_id"].tolist(), key="imp_log_pick",
+                              format_func=lambda i: f"{i} — {log.set_index('import_id').loc[i, 'file']}")
+        q = c.execute(
+            "SELECT row_number AS ligne, field AS colonne, reason AS motif, raw AS contenu "
+            "FROM import_quarantine WHERE import_id = ? ORDER BY row_number", [chosen]
+        ).df()
+        if q.empty:
+            st.caption("Aucune ligne en quarantaine pour cet import.")
+        else:
+            st.dataframe(q, hide_index=True, use_container_width=True)
+            st.download_button("Télécharger la quarantaine (CSV)", q.to_csv(index=False, sep=";").encode("utf-8-sig"),
+                               file_name=f"quarantaine_{chosen}.csv", mime="text/csv", key="imp_q_dl")
