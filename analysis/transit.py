@@ -543,6 +543,91 @@ def earliest_arrivals(net: TransitNetwork, start_stop: np.ndarray, start_time: n
     return ea, ride
 
 
+def _profile_arrive(net: TransitNetwork, k_stop: np.ndarray, k_time: np.ndarray,
+                    e_s: np.ndarray, e_d: np.ndarray, e_w: np.ndarray, m: int, t_end: int,
+                    fp) -> np.ndarray:
+    """Arrival time at every destination from every start, by one backward (profile) scan.
+
+    Connections are scanned by decreasing departure time. ``trip_best[t]`` is the best arrival
+    vector (over destinations) of someone on board trip ``t`` at the current connection; each
+    stop keeps a profile: entries (departure time tau, vector of best arrivals when at the
+    stop at tau), cumulative over later departures. An alighting passenger may walk to the
+    destinations (egress), stay at the stop or walk one transfer (<= ``max_transfer_m``) and
+    look up the profile there. The start (s, tau) reads the entry of s with the smallest
+    departure >= tau. Same model, hence same numbers, as :func:`earliest_arrivals`.
+
+    Returns
+    -------
+    numpy.ndarray (n_starts, m) of float32
+        Arrival (s) at each destination, ``inf`` when later than ``t_end`` or unreachable.
+    """
+    from bisect import bisect_right
+
+    n = net.n_stops
+    lo = int(np.searchsorted(net.dep_time, int(k_time.min()), side="left"))
+    hi = int(np.searchsorted(net.dep_time, t_end, side="right"))
+    order = np.argsort(e_s, kind="stable")
+    es_s, es_d, es_w = e_s[order], e_d[order], e_w[order].astype(np.float32)
+    bounds = np.searchsorted(es_s, np.arange(n + 1))
+    egress = [(es_d[bounds[s]:bounds[s + 1]], es_w[bounds[s]:bounds[s + 1]])
+              if bounds[s + 1] > bounds[s] else None for s in range(n)]
+    neg_tau: list[list[int]] = [[] for _ in range(n)]  # -tau, ascending (tau descending)
+    vecs: list[list[np.ndarray]] = [[] for _ in range(n)]
+    trips_local, trip_idx = np.unique(net.trip[lo:hi], return_inverse=True)
+    trip_best = np.full((len(trips_local), m), np.inf, dtype=np.float32)
+    live = [False] * len(trips_local)
+    ds, as_ = net.dep_stop[lo:hi].tolist(), net.arr_stop[lo:hi].tolist()
+    dt, at = net.dep_time[lo:hi].tolist(), net.arr_time[lo:hi].tolist()
+    board, alight = net.can_board[lo:hi].tolist(), net.can_alight[lo:hi].tolist()
+    tix = trip_idx.tolist()
+
+    def lookup(s: int, t: float):
+        i = bisect_right(neg_tau[s], -t) - 1
+        return vecs[s][i] if i >= 0 else None
+
+    for c in range(hi - lo - 1, -1, -1):
+        a = at[c]
+        if a > t_end:
+            continue
+        t = tix[c]
+        row = trip_best[t]
+        if alight[c]:
+            s2 = as_[c]
+            eg = egress[s2]
+            if eg is not None:
+                np.minimum.at(row, eg[0], eg[1] + a)
+                live[t] = True
+            v = lookup(s2, a)
+            if v is not None:
+                np.minimum(row, v, out=row)
+                live[t] = True
+            nbrs, ws = fp[s2]
+            for k in range(len(nbrs)):
+                v = lookup(int(nbrs[k]), a + int(ws[k]))
+                if v is not None:
+                    np.minimum(row, v, out=row)
+                    live[t] = True
+        if board[c] and live[t]:
+            s = ds[c]
+            tau = dt[c]
+            if vecs[s]:
+                new = np.minimum(row, vecs[s][-1])
+                if neg_tau[s][-1] == -tau:
+                    vecs[s][-1] = new
+                    continue
+            else:
+                new = row.copy()
+            neg_tau[s].append(-tau)
+            vecs[s].append(new)
+    out = np.full((len(k_stop), m), np.inf, dtype=np.float32)
+    for k, (s, tau) in enumerate(zip(k_stop.tolist(), k_time.tolist())):
+        v = lookup(s, tau)
+        if v is not None:
+            out[k] = v
+    out[out > t_end] = np.inf
+    return out
+
+
 def _prepare_endpoints(net, points, max_access_m, walk_kmh, detour):
     """Pairs (point, stop, walk seconds) within ``max_access_m``, sorted by point."""
     p, s, d = pairs_within(lonlat_to_xyz(points), net.stop_xyz, max_access_m)
@@ -555,7 +640,8 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
                    arrive_by: str = ARRIVE_BY, walk_kmh: float = WALK_KMH,
                    max_access_m: float = MAX_ACCESS_M, max_transfer_m: float = MAX_TRANSFER_M,
                    progress: Progress | None = None, detour: float = DETOUR_FACTOR,
-                   walk_only: bool = True, batch_size: int = 2048) -> np.ndarray:
+                   walk_only: bool = True, batch_size: int = 2048,
+                   method: str = "auto") -> np.ndarray:
     """Door-to-door public-transport minutes for every origin x destination in a morning window.
 
     For each pair, ``minutes = min over door departure times t in [depart_from, depart_to] of
@@ -580,6 +666,11 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
         window).
     batch_size : int
         Starts scanned together (memory ~ 8 x n_stops x batch_size bytes).
+    method : {"auto", "starts", "profile"}
+        ``"starts"``: forward scans vectorised over (stop, departure) starts, in batches;
+        ``"profile"``: one backward profile scan vectorised over destinations (memory ~ 4 x
+        boardable connections in the window x destinations bytes); ``"auto"``: ``"profile"``
+        when the starts need more than one batch. Both give identical results (tested).
 
     Returns
     -------
@@ -664,18 +755,24 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
     e_dest, e_first = np.unique(e_d, return_index=True)
 
     fp = _footpath_lists(network, max_transfer_m, walk_kmh, detour)
-    # door arrival time (s) per start; float32 holds these integers exactly and inf
-    arrive = np.full((n_k, m), np.inf, dtype=np.float32)
-    by_time = np.argsort(k_time, kind="stable")
-    for b0 in range(0, n_k, batch_size):
-        sel = by_time[b0:b0 + batch_size]
-        _ea, ride = earliest_arrivals(network, k_stop[sel], k_time[sel], t_end, footpaths=fp)
-        vals = ride[e_s] + e_w.astype(np.int32)[:, None]  # (pairs, B), < 2**31
-        seg = np.minimum.reduceat(vals, e_first, axis=0)  # (dest with stops, B)
-        seg = np.where(seg <= t_end, seg, np.inf)
-        arrive[np.ix_(sel, e_dest)] = seg.T
-        say(f"Transport en commun : balayage {min(b0 + batch_size, n_k)}/{n_k}",
-            0.05 + 0.75 * min(b0 + batch_size, n_k) / n_k)
+    if method not in ("auto", "starts", "profile"):
+        raise ValueError(f"méthode inconnue : {method!r}")
+    if method == "profile" or (method == "auto" and n_k > batch_size):
+        say(f"Transport en commun : balayage à rebours ({m} destinations)", 0.1)
+        arrive = _profile_arrive(network, k_stop, k_time, e_s, e_d, e_w, m, t_end, fp)
+    else:
+        # door arrival time (s) per start; float32 holds these integers exactly and inf
+        arrive = np.full((n_k, m), np.inf, dtype=np.float32)
+        by_time = np.argsort(k_time, kind="stable")
+        for b0 in range(0, n_k, batch_size):
+            sel = by_time[b0:b0 + batch_size]
+            _ea, ride = earliest_arrivals(network, k_stop[sel], k_time[sel], t_end, footpaths=fp)
+            vals = ride[e_s] + e_w.astype(np.int32)[:, None]  # (pairs, B), < 2**31
+            seg = np.minimum.reduceat(vals, e_first, axis=0)  # (dest with stops, B)
+            seg = np.where(seg <= t_end, seg, np.inf)
+            arrive[np.ix_(sel, e_dest)] = seg.T
+            say(f"Transport en commun : balayage {min(b0 + batch_size, n_k)}/{n_k}",
+                0.05 + 0.75 * min(b0 + batch_size, n_k) / n_k)
 
     # combine: origin o walks a seconds to stop s, takes start k = (s, tau) leaving home at
     # tau - a (clamped to depart_to), requires tau - a >= depart_from

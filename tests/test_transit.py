@@ -58,9 +58,10 @@ def test_default_service_date_is_tuesday_in_june_fortnight():
     assert d == date(2025, 6, 17) and d.weekday() == 1
 
 
-def test_hand_computed_minutes(line_net):
+@pytest.mark.parametrize("method", ["starts", "profile"])
+def test_hand_computed_minutes(line_net, method):
     pts = np.array([at(s) for s in "ABCDE"])
-    m = transit.transit_matrix(line_net, pts, pts)
+    m = transit.transit_matrix(line_net, pts, pts, method=method)
     A, B, C, D, E = range(5)
     # T1 A 07:10 -> B 07:20, walk 300 m x 1.3 / 1.25 m/s = 312 s to B2, T2 07:30 -> D 07:50
     assert m[A, D] == pytest.approx(40.0)
@@ -306,7 +307,8 @@ def _random_feed(rng: np.random.Generator, folder: Path):
 
 @pytest.mark.parametrize("seed,window", [(s, ("07:00", "08:30", "09:00")) for s in range(12)]
                          + [(s, ("07:10", "07:25", "08:40")) for s in range(12, 18)])
-def test_matrix_equals_brute_force(tmp_path, seed, window):
+@pytest.mark.parametrize("method", ["starts", "profile"])
+def test_matrix_equals_brute_force(tmp_path, seed, window, method):
     rng = np.random.default_rng(seed)
     stops, trips = _random_feed(rng, tmp_path / "feed")
     net = transit.TransitNetwork.from_gtfs(tmp_path / "feed", service_date=TUESDAY)
@@ -315,7 +317,7 @@ def test_matrix_equals_brute_force(tmp_path, seed, window):
     pts += [stops[s] for s in list(stops)[:3]]
     pts += [(p[0] + rng.normal(0, 0.01), p[1] + rng.normal(0, 0.005)) for p in list(stops.values())[:3]]
     pts = np.array(pts)
-    m = transit.transit_matrix(net, pts, pts, *window)
+    m = transit.transit_matrix(net, pts, pts, *window, method=method)
     oracle = Oracle(stops, trips)
     t0, t1, t_end = (transit.parse_hhmm(w) for w in window)
     grid = np.arange(t0, t1 + 1)
@@ -429,6 +431,7 @@ def test_ter_regional_matrix_runs(ter):
     con, net, _ = ter
     stations = net.stop_lonlat[:50]
     m = transit.transit_matrix(net, stations, stations)
+    assert np.array_equal(m, transit.transit_matrix(net, stations, stations, method="profile"))
     assert m.shape == (50, 50)
     assert np.all(np.diag(m) == 0)
     assert np.isfinite(m).sum() > 100
