@@ -93,7 +93,7 @@ class GraphArrays:
 
     # ----------------------------------------------------------------- constructors
     @classmethod
-    def from_edges(cls, lon, lat, u, v, seconds, node_ids=None, **meta) -> "GraphArrays":
+    def from_edges(cls, lon, lat, u, v, seconds, node_ids=None, **meta) -> GraphArrays:
         """Build from edge arrays (node indices ``u`` -> ``v``); parallel edges keep the minimum.
 
         Zero-second edges are given 1 ms so that the sparse matrix keeps them as edges.
@@ -114,7 +114,7 @@ class GraphArrays:
 
     @classmethod
     def from_graph(cls, G: nx.MultiDiGraph, mode: str | None = None,
-                   speeds: Mapping[str, float] | None = None, weight: str = "travel_time") -> "GraphArrays":
+                   speeds: Mapping[str, float] | None = None, weight: str = "travel_time") -> GraphArrays:
         """Convert an OSMnx graph once.
 
         Parameters

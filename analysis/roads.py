@@ -27,8 +27,8 @@ from pathlib import Path
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import pandas as pd
 import osmnx as ox
+import pandas as pd
 
 from .errors import DataError
 

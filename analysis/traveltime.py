@@ -110,7 +110,7 @@ class TravelTimeSettings:
     transit_gtfs: Path | None = None
 
     @classmethod
-    def from_any(cls, settings: Any = None) -> "TravelTimeSettings":
+    def from_any(cls, settings: Any = None) -> TravelTimeSettings:
         """Accept None, a TravelTimeSettings, a mapping of fields, or the build's settings object.
 
         The build's settings object (``analysis.build.BuildSettings``) contributes its
@@ -252,7 +252,7 @@ class TravelTimeMatrix:
 
     @classmethod
     def for_road(cls, arrays: paths.GraphArrays, mode: str, origins: pd.DataFrame,
-                 destinations: pd.DataFrame, settings: TravelTimeSettings) -> "TravelTimeMatrix":
+                 destinations: pd.DataFrame, settings: TravelTimeSettings) -> TravelTimeMatrix:
         """Door-to-door road times with :func:`analysis.paths.door_to_door`."""
         t0 = time.perf_counter()
         res = paths.door_to_door(
@@ -267,7 +267,7 @@ class TravelTimeMatrix:
 
     @classmethod
     def for_transit(cls, network, origins: pd.DataFrame, destinations: pd.DataFrame,
-                    settings: TravelTimeSettings, progress=None) -> "TravelTimeMatrix":
+                    settings: TravelTimeSettings, progress=None) -> TravelTimeMatrix:
         """Public-transport times with ``analysis.transit.transit_matrix``."""
         from . import transit
 

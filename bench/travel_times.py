@@ -100,17 +100,17 @@ def bench_region(args) -> dict:
     say(f"Graphe {G.graph['network_source']} : {len(G)} noeuds, {G.number_of_edges()} arcs, "
         f"chargé en {out['graph_load_s']:.1f} s (non compté ci-dessous)")
 
-    O = origins[["lon", "lat"]].to_numpy(float)
-    D = dests[["lon", "lat"]].to_numpy(float)
+    orig = origins[["lon", "lat"]].to_numpy(float)
+    dest = dests[["lon", "lat"]].to_numpy(float)
     rng = np.random.default_rng(42)
-    sample = rng.choice(len(O), min(args.naive_sample, len(O)), replace=False)
+    sample = rng.choice(len(orig), min(args.naive_sample, len(orig)), replace=False)
     total_fast = 0.0
     for mode in roads.ROAD_MODES:
         t0 = time.perf_counter()
         arrays = paths.GraphArrays.from_graph(G, mode, cfg.speeds())
         conv = time.perf_counter() - t0
         t0 = time.perf_counter()
-        res = paths.door_to_door(arrays, O, D, access_kph=cfg.access_kph(mode), fallback_kph=cfg.fallback_kph(mode),
+        res = paths.door_to_door(arrays, orig, dest, access_kph=cfg.access_kph(mode), fallback_kph=cfg.fallback_kph(mode),
                                  detour=cfg.detour, max_snap_m=cfg.max_snap_m, max_minutes=cfg.max_minutes)
         fast = time.perf_counter() - t0
         total_fast += fast
@@ -120,8 +120,8 @@ def bench_region(args) -> dict:
         import networkx as nx
 
         H = roads.mode_graph(G, mode, cfg.speeds())
-        no, _ = arrays.snap(O[sample, 0], O[sample, 1])
-        nd, _ = arrays.snap(D[:, 0], D[:, 1])
+        no, _ = arrays.snap(orig[sample, 0], orig[sample, 1])
+        nd, _ = arrays.snap(dest[:, 0], dest[:, 1])
         dest_ids = arrays.node_ids[nd]
         t0 = time.perf_counter()
         check = []
@@ -129,10 +129,10 @@ def bench_region(args) -> dict:
             reach = nx.single_source_dijkstra_path_length(H, s, cutoff=cfg.max_minutes * 60, weight="travel_time")
             check.append([reach.get(d, np.inf) for d in dest_ids])
         naive_sample = time.perf_counter() - t0
-        naive_all = naive_sample / len(sample) * len(O)
+        naive_all = naive_sample / len(sample) * len(orig)
         # same node-to-node seconds as the array engine (sanity)
         ref = arrays.node_times(no, nd, limit=cfg.max_minutes * 60)
-        no_all, _ = arrays.snap(O[:, 0], O[:, 1])
+        no_all, _ = arrays.snap(orig[:, 0], orig[:, 1])
         t0 = time.perf_counter()
         arrays.node_times(no_all, nd, limit=cfg.max_minutes * 60)
         core = time.perf_counter() - t0
@@ -144,14 +144,14 @@ def bench_region(args) -> dict:
                               "same_result": bool(same), "peak_rss_mib": rss_mib()}
         say(f"  {mode:5} conversion {conv:5.2f} s | matrice {fast:6.2f} s, {n_pairs} couples <= 90 min | "
             f"boucle naïve networkx : {naive_sample:.1f} s pour {len(sample)} origines -> "
-            f"{naive_all:.1f} s extrapolé à {len(O)} -> x{naive_all / fast:.0f} (noeud à noeud seul "
+            f"{naive_all:.1f} s extrapolé à {len(orig)} -> x{naive_all / fast:.0f} (noeud à noeud seul "
             f"{core:.2f} s : x{naive_all / core:.0f}) | mêmes temps : {same} | "
             f"pic mémoire {rss_mib():.0f} Mio")
 
     road = out["modes"]
     if not args.skip_transit:
         try:
-            total_fast += bench_transit(con, O, D, cfg, out)
+            total_fast += bench_transit(con, orig, dest, cfg, out)
         except Exception as exc:  # the transit engine is another module: report, don't die
             say(f"  transit : non mesuré ({type(exc).__name__}: {exc})")
     road = out["modes"]
@@ -165,7 +165,7 @@ def bench_region(args) -> dict:
     return out
 
 
-def bench_transit(con, O, D, cfg, out) -> float:
+def bench_transit(con, orig, dest, cfg, out) -> float:
     from analysis import gtfs, transit
 
     has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'transit_stop_times'").fetchone()[0]
@@ -186,7 +186,7 @@ def bench_transit(con, O, D, cfg, out) -> float:
     net = transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date)
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
-    m = transit.transit_matrix(net, O, D, depart_from=cfg.depart_from, depart_to=cfg.depart_to,
+    m = transit.transit_matrix(net, orig, dest, depart_from=cfg.depart_from, depart_to=cfg.depart_to,
                                arrive_by=cfg.arrive_by)
     fast = time.perf_counter() - t0
     n_pairs = int((m <= cfg.max_minutes).sum())
@@ -244,11 +244,11 @@ def synthetic_child(mode: str, n_nodes: int, n_origins: int, n_dest: int) -> dic
     build = time.perf_counter() - t0
     rng = np.random.default_rng(1)
     box = (lon.min(), lat.min(), lon.max(), lat.max())
-    O = np.column_stack([rng.uniform(box[0], box[2], n_origins), rng.uniform(box[1], box[3], n_origins)])
-    D = np.column_stack([rng.uniform(box[0], box[2], n_dest), rng.uniform(box[1], box[3], n_dest)])
+    orig = np.column_stack([rng.uniform(box[0], box[2], n_origins), rng.uniform(box[1], box[3], n_origins)])
+    dest = np.column_stack([rng.uniform(box[0], box[2], n_dest), rng.uniform(box[1], box[3], n_dest)])
     access = {"walk": roads.WALK_KPH, "bike": roads.BIKE_KPH, "car": roads.CAR_ACCESS_KPH}[mode]
     t0 = time.perf_counter()
-    res = paths.door_to_door(g, O, D, access_kph=access, max_minutes=90)
+    res = paths.door_to_door(g, orig, dest, access_kph=access, max_minutes=90)
     fast = time.perf_counter() - t0
     return {"mode": mode, "nodes": g.n_nodes, "edges": int(g.matrix.nnz), "build_s": build, "matrix_s": fast,
             "pairs_le_90": int(np.isfinite(res.minutes).sum()), "peak_rss_mib": rss_mib()}

@@ -8,7 +8,6 @@ the real mirror use the session's ``base_db`` and are skipped only when the mirr
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
