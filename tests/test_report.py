@@ -333,3 +333,11 @@ def test_rapports_page_shows_the_report_figures(real):
     at.button(key="rep_make_csv").click().run()
     assert not at.exception
     assert [b.label for b in at.get("download_button")] == ["Télécharger (CSV)"]
+
+
+def test_every_column_is_documented():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "reports.md").read_text("utf-8")
+    for cols in (report.TABLE_COLUMNS, report.SCHOOL_COLUMNS, report.SECTOR_COLUMNS,
+                 report.NO_OFFER_COLUMNS, report.PROJECT_COLUMNS, report.SOURCE_COLUMNS):
+        for c in cols:
+            assert f"| `{c.key}` | {c.label} |" in doc, c.key
