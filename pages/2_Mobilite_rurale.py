@@ -1,0 +1,254 @@
+"""Mobilité rurale: car versus public transport, density classes, stops served in the morning,
+minutes from a chosen commune or lycée, lycées ranked by pupils without a reachable offer."""
+
+from __future__ import annotations
+
+import folium
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from analysis import maps
+from ui import core, data, mapping
+
+core.page_setup("Mobilité rurale", "🚌")
+st.title("Mobilité rurale : voiture, transports en commun et accès aux stages")
+v = core.db_version()
+if not data.travel_times_ready():
+    core.no_travel_times()
+    st.stop()
+
+# ------------------------------------------------------------------ sidebar state (URL)
+sb = st.sidebar
+sb.header("Filtres")
+k_min = core.state("mob_minutes", core.qp_get("minutes", 45, list(core.BUDGETS), int))
+sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min,
+                 format_func=lambda x: f"{x} min")
+minutes = int(st.session_state[k_min])
+sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
+
+DENSITY_LABELS = {"dense": "Dense", "intermediaire": "Intermédiaire", "peu_dense": "Peu dense",
+                  "tres_peu_dense": "Très peu dense"}
+
+# ------------------------------------------------------------------ 1. car vs transit gap
+st.header("1. Écart voiture / transports en commun")
+car = data.territory_table("commune", "car", minutes, (), "", "", "commune", v)
+gap = car[["code", "name", "pupils", "density_class", "density_per_km2",
+           "offers_reachable_car_mean", "offers_reachable_transit_mean", "car_transit_ratio",
+           "n_stops", "morning_departures"]].copy()
+gap["gap"] = gap["offers_reachable_car_mean"] - gap["offers_reachable_transit_mean"]
+m = mapping.base_map()
+mapping.choropleth(m, data.geojson("commune", v), gap, "code", "gap",
+                   f"Offres en plus accessibles en voiture ({minutes} min)", "offres", 0,
+                   "cividis", True, name="Écart voiture / transports")
+stops_df, service_day = data.stops(v)
+if len(stops_df):
+    served = stops_df[stops_df["morning_departures"] > 0]
+    popup = [f"<b>{r.name}</b> ({r.kind})<br>{int(r.morning_departures)} départ(s) entre "
+             f"{maps.MORNING_WINDOW[0]} et {maps.MORNING_WINDOW[1]}" for r in served.itertuples()]
+    fg = folium.FeatureGroup(name="Arrêts desservis le matin (TER train et car)", show=False)
+    for r, p in zip(served.itertuples(), popup):
+        folium.CircleMarker([r.lat, r.lon], radius=4, color="#000000", weight=1,
+                            fill_color="#56B4E9" if r.kind != "train" else "#D55E00",
+                            fill_opacity=1, popup=folium.Popup(p, max_width=260),
+                            tooltip=r.name).add_to(fg)
+    fg.add_to(m)
+mapping.layer_control(m)
+mapping.show(m, "mob_gap_map", 520)
+n_zero_tc = int((gap["offers_reachable_transit_mean"] == 0).sum())
+st.markdown(
+    f"**En bref :** nombre moyen d'offres accessibles en {minutes} min en voiture moins en "
+    f"transports en commun (ou à pied), par commune : écart médian "
+    f"{maps.format_number(gap['gap'].median(), 0)} offres ; {n_zero_tc} communes sur {len(gap)} "
+    f"n'atteignent aucune offre en transports en commun en {minutes} min.")
+core.estimate_badge("Élèves par commune estimés ; offres au centre de leur commune ; les "
+                    "transports en commun disponibles hors ligne se limitent au TER (train et "
+                    "car) : l'accès en transports est sous-estimé là où circulent des bus "
+                    "urbains ou départementaux.")
+with st.expander("Tableau de la carte (alternative textuelle)"):
+    t = gap.sort_values("gap", ascending=False)
+    st.dataframe(pd.DataFrame({
+        "Commune": t["name"], "Code INSEE": t["code"],
+        "Élèves (estimés)": t["pupils"].round(1),
+        "Offres accessibles en voiture (moy.)": t["offers_reachable_car_mean"].round(1),
+        "Offres accessibles en transports (moy.)": t["offers_reachable_transit_mean"].round(1),
+        "Écart (offres)": t["gap"].round(1),
+        "Rapport voiture / transports": t["car_transit_ratio"].round(1),
+    }), hide_index=True, use_container_width=True, height=300)
+
+# ------------------------------------------------------------------ 2. density classes
+st.header("2. Classes de densité")
+tc = data.territory_table("commune", "transit", minutes, (), "", "", "commune", v)
+dens = car[["code", "density_class", "pupils", "offers_reachable_car_mean"]].merge(
+    tc[["code", "offers_reachable_mean", "pupils_no_offer"]], on="code")
+dens["w_car"] = dens["pupils"] * dens["offers_reachable_car_mean"]
+dens["w_tc"] = dens["pupils"] * dens["offers_reachable_mean"]
+g = dens.groupby("density_class", dropna=False).agg(
+    communes=("code", "count"), pupils=("pupils", "sum"), w_car=("w_car", "sum"),
+    w_tc=("w_tc", "sum"), no_offer=("pupils_no_offer", "sum")).reset_index()
+g["order"] = g["density_class"].map({k: i for i, k in enumerate(DENSITY_LABELS)})
+g = g.sort_values("order")
+dtab = pd.DataFrame({
+    "Classe de densité (approximation)": g["density_class"].map(DENSITY_LABELS).fillna("—"),
+    "Communes": g["communes"],
+    "Élèves (estimés)": g["pupils"].round(0),
+    "Offres accessibles en voiture (moy. par élève)": (g["w_car"] / g["pupils"]).round(1),
+    "Offres accessibles en transports (moy. par élève)": (g["w_tc"] / g["pupils"]).round(1),
+    "Élèves sans offre en transports": g["no_offer"].round(0),
+    "Part sans offre en transports (%)": (100 * g["no_offer"] / g["pupils"]).round(1),
+})
+c1, c2 = st.columns([3, 2])
+with c1:
+    fig = px.bar(dtab, x="Classe de densité (approximation)",
+                 y=["Offres accessibles en voiture (moy. par élève)",
+                    "Offres accessibles en transports (moy. par élève)"],
+                 barmode="group", color_discrete_sequence=["#E69F00", "#0072B2"],
+                 labels={"value": "Offres accessibles par élève (offres)", "variable": ""})
+    fig.update_layout(height=330, margin=dict(l=10, r=10, t=10, b=10),
+                      legend=dict(orientation="h", y=-0.3))
+    st.plotly_chart(fig, use_container_width=True)
+with c2:
+    st.dataframe(dtab, hide_index=True, use_container_width=True)
+st.caption("Classe de densité : approximation de la grille communale de densité INSEE à partir de "
+           "la densité de population communale (dense ≥ 1 500 hab./km², intermédiaire ≥ 300, "
+           "peu dense ≥ 25, très peu dense < 25).")
+
+# ------------------------------------------------------------------ 3. stops within walking distance
+st.header("3. Communes sans arrêt desservi le matin à distance de marche")
+cov = data.stop_coverage(v)
+no_stop = cov[~cov["has_served_stop"]]
+st.markdown(
+    f"**{len(no_stop):,} communes sur {len(cov):,}** (".replace(",", "\u202f")
+    + f"{core.fnum(no_stop['population'].sum(), 0, 'habitants')}) n'ont aucun arrêt avec au moins "
+    f"un départ entre {maps.MORNING_WINDOW[0]} et {maps.MORNING_WINDOW[1]} à moins de "
+    f"{maps.format_number(maps.WALK_RADIUS_M)} m à vol d'oiseau de leur centre (≈ 15 min à pied)"
+    + (f", jour de service {service_day}." if service_day else "."))
+m2 = mapping.base_map()
+cov2 = cov.assign(served=cov["has_served_stop"].astype(int))
+gj = data.geojson("commune", v)
+props = {c: {"colour": "#009E73" if s else "#F0E442",
+             "label": "arrêt desservi à moins de 1 km" if s else
+             (f"arrêt desservi le plus proche : {maps.format_number(d / 1000, 1)} km"
+              if pd.notna(d) else "aucun arrêt desservi")}
+         for c, s, d in zip(cov2["code"], cov2["has_served_stop"], cov2["nearest_served_stop_m"])}
+folium.GeoJson(
+    maps.attach_properties(gj, props), name="Communes",
+    style_function=lambda f: {"fillColor": f["properties"]["colour"], "fillOpacity": 0.7,
+                              "color": "#777777", "weight": 0.3},
+    tooltip=folium.GeoJsonTooltip(fields=["name", "label"], aliases=["", ""]),
+).add_to(m2)
+if len(stops_df):
+    kinds = {"train": "#D55E00", "car": "#56B4E9", "train et car": "#CC79A7",
+             "sans desserte": "#999999"}
+    fg = folium.FeatureGroup(name="Arrêts TER (train et car)")
+    for r in stops_df.itertuples():
+        folium.CircleMarker([r.lat, r.lon], radius=3 if r.morning_departures == 0 else 5,
+                            color="#000000", weight=0.8, fill_color=kinds.get(r.kind, "#999999"),
+                            fill_opacity=1, tooltip=f"{r.name} ({r.kind}) : "
+                            f"{int(r.morning_departures)} départ(s) le matin").add_to(fg)
+    fg.add_to(m2)
+mapping.add_legend(m2, "Arrêts desservis le matin (07:00–08:30)", [
+    ("#009E73", "commune avec arrêt desservi à moins de 1 km"),
+    ("#F0E442", "commune sans arrêt desservi à moins de 1 km"),
+    ("#D55E00", "arrêt de train"), ("#56B4E9", "arrêt de car TER"),
+    ("#CC79A7", "arrêt train et car"), ("#999999", "arrêt sans départ le matin (petit point)")])
+mapping.layer_control(m2)
+mapping.show(m2, "mob_stops_map", 480)
+st.caption("Seuls les horaires TER (SNCF, trains et cars) sont disponibles hors ligne : les "
+           "arrêts de bus urbains et départementaux ne sont pas comptés.")
+with st.expander("Tableau : communes sans arrêt desservi le matin"):
+    st.dataframe(no_stop.sort_values("population", ascending=False).rename(columns={
+        "code": "Code INSEE", "name": "Commune", "population": "Population (hab.)",
+        "nearest_served_stop_m": "Arrêt desservi le plus proche (m)"}).drop(
+        columns=["has_served_stop"]).round(0), hide_index=True, use_container_width=True,
+        height=300)
+
+# ------------------------------------------------------------------ 4. from a commune or a lycée
+st.header("4. Depuis une commune ou un lycée : minutes jusqu'aux offres")
+communes = data.communes_list(v)
+schools = data.school_points(v)
+kinds = {"school": "Un lycée", "commune": "Une commune"}
+k_kind = core.state("mob_okind", core.qp_get("depuis", "school", list(kinds)))
+c1, c2, c3 = st.columns([1, 2, 2])
+c1.radio("Départ", list(kinds), key=k_kind, format_func=kinds.get)
+okind = st.session_state[k_kind]
+if okind == "school":
+    opts = schools["uai"].tolist()
+    names = dict(zip(schools["uai"], schools["name"] + " — " + schools["commune"].fillna("")))
+else:
+    opts = communes["code"].tolist()
+    names = dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))
+default_origin = opts[0] if opts else None
+if okind == "commune" and "14118" in opts:
+    default_origin = "14118"  # Caen
+elif okind == "school":
+    caen = schools[(schools["commune_code"] == "14118") & schools["seconde_pupils"].notna()]
+    if len(caen):
+        default_origin = caen.sort_values("seconde_pupils").iloc[-1]["uai"]
+k_orig = f"mob_origin_{okind}"
+core.state(k_orig, core.qp_get("origine_id", default_origin, opts))
+c2.selectbox("Origine", opts, key=k_orig, format_func=names.get)
+origin_id = st.session_state[k_orig]
+modes = data.modes_available(v)
+k_mode = core.state("mob_mode", core.qp_get("mode", "transit", modes))
+c3.radio("Mode", modes, key=k_mode, format_func=core.MODE_LABELS.get, horizontal=True)
+mode = st.session_state[k_mode]
+core.sync_query({"minutes": minutes, "depuis": okind, "origine_id": origin_id, "mode": mode})
+
+times = data.times_from_origin(okind, origin_id, mode, v)
+if okind == "school":
+    o = schools[schools["uai"] == origin_id].iloc[0]
+else:
+    o = communes[communes["code"] == origin_id].iloc[0]
+per_commune = times.groupby("commune_code").agg(
+    minutes=("minutes", "min"), offers=("n_offers", "sum")).reset_index()
+m3 = mapping.base_map()
+br = [15.0, 30.0, 45.0, 60.0, 90.0]
+mapping.choropleth(m3, data.geojson("commune", v, tuple(per_commune["commune_code"])),
+                   per_commune, "commune_code", "minutes",
+                   f"Minutes jusqu'aux offres de la commune ({core.MODE_LABELS[mode].lower()})",
+                   "min", 0, "viridis", False, breaks=br)
+folium.Marker([o["lat"], o["lon"]], tooltip=names[origin_id],
+              icon=folium.DivIcon(html='<div style="font-size:22px;color:#000">★</div>')
+              ).add_to(m3)
+mapping.show(m3, "mob_origin_map", 480)
+reach = times[times["minutes"] <= minutes]
+st.markdown(
+    f"**En bref :** depuis {names[origin_id]}, {core.fnum(reach['n_offers'].sum(), 0, 'offres')} "
+    f"dans {len(reach['commune_code'].unique())} communes sont accessibles en {minutes} min "
+    f"({core.MODE_LABELS[mode].lower()}) ; offre la plus proche à "
+    + (f"{maps.format_number(times['minutes'].min(), 0)} min." if len(times) else
+       "plus de 90 min.") + " Communes sans offre atteignable en 90 min : non colorées.")
+if times["is_estimate"].any():
+    core.estimate_badge(f"{int(times['is_estimate'].sum())} temps estimés à vol d'oiseau.")
+with st.expander("Tableau des communes d'offres atteignables (alternative textuelle)"):
+    tt = per_commune.merge(communes[["code", "name"]], left_on="commune_code", right_on="code")
+    st.dataframe(pd.DataFrame({"Commune": tt["name"], "Code INSEE": tt["commune_code"],
+                               "Minutes (min)": tt["minutes"].round(0),
+                               "Offres (nombre)": tt["offers"]}).sort_values("Minutes (min)"),
+                 hide_index=True, use_container_width=True, height=300)
+
+# ------------------------------------------------------------------ 5. lycées ranked
+st.header("5. Lycées dont les élèves n'atteignent aucune offre")
+k_lm = core.state("mob_lmode", core.qp_get("mode_lycees", "transit", modes))
+st.radio("Mode pour le classement", modes, key=k_lm, format_func=core.MODE_LABELS.get,
+         horizontal=True)
+lmode = st.session_state[k_lm]
+core.sync_query({"minutes": minutes, "depuis": okind, "origine_id": origin_id, "mode": mode,
+                 "mode_lycees": lmode})
+acc = data.origin_table(lmode, minutes, (), "", "", "school", v)
+lyc = acc.merge(schools[["uai", "commune"]], left_on="origin_id", right_on="uai", how="left")
+lyc["pupils_without"] = lyc["pupils"].where(lyc["offers_reachable"] == 0, 0)
+lyc = lyc.sort_values(["pupils_without", "offers_reachable"], ascending=[False, True])
+st.markdown(
+    f"**{int((lyc['offers_reachable'] == 0).sum())} lycées** n'ont aucune offre accessible en "
+    f"{minutes} min ({core.MODE_LABELS[lmode].lower()}), soit "
+    f"{core.fnum(lyc['pupils_without'].sum(), 0, 'élèves de seconde')} (effectifs déclarés).")
+st.dataframe(pd.DataFrame({
+    "Lycée": lyc["origin_name"], "UAI": lyc["origin_id"], "Commune": lyc["commune"],
+    "Élèves de seconde": lyc["pupils"],
+    "Élèves sans offre accessible": lyc["pupils_without"],
+    f"Offres accessibles en {minutes} min": lyc["offers_reachable"],
+    "Minutes jusqu'à l'offre la plus proche": lyc["minutes_nearest"].round(0),
+}), hide_index=True, use_container_width=True, height=360)
+core.footer_sources()

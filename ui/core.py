@@ -1,0 +1,221 @@
+"""Connection, URL query state, formatting and common notices for the pages."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import streamlit as st
+
+from analysis import config
+from analysis.db import ReaderCache
+from analysis.maps import format_number
+
+MODE_LABELS: dict[str, str] = {
+    "transit": "Transports en commun + marche",
+    "car": "Voiture",
+    "bike": "Vélo",
+    "walk": "Marche",
+}
+BUDGETS: tuple[int, ...] = (15, 30, 45, 60)
+GRADE_LABELS: dict[str, str] = {"": "Tous niveaux", "seconde": "Seconde", "3e": "Troisième"}
+HOST_LABELS: dict[str, str] = {"": "Public et privé", "public": "Public", "prive": "Privé"}
+ORIGIN_LABELS: dict[str, str] = {
+    "commune": "Communes de résidence (élèves estimés)",
+    "school": "Lycées (effectifs réels)",
+}
+NO_TRAVEL_TIMES = ("Temps de trajet non calculés : lancez « python -m analysis.build » "
+                   "pour les calculer.")
+
+
+def db_path() -> str:
+    """The database file the app reads (``$OBSERVATOIRE_DB`` or ``data/observatoire.duckdb``)."""
+    return str(config.default_db_path())
+
+
+@st.cache_resource(show_spinner=False)
+def _reader(path: str) -> ReaderCache:
+    return ReaderCache(path)
+
+
+def con():
+    """A read-only cursor on the current database (one cached connection, follows swaps)."""
+    return _reader(db_path()).get()
+
+
+def db_version() -> int:
+    """Modification stamp of the database file, passed to cached functions so that a rebuild
+    (atomic swap) invalidates them."""
+    try:
+        st_ = os.stat(db_path())
+        return int(st_.st_mtime_ns) ^ int(st_.st_ino)
+    except OSError:
+        return 0
+
+
+def page_setup(title: str, icon: str = "🗺️") -> None:
+    """Page config, title, and a stop with a French message when the database is missing."""
+    try:
+        st.set_page_config(page_title=f"{title} — Observatoire des stages", page_icon=icon,
+                           layout="wide")
+    except st.errors.StreamlitAPIException:
+        pass
+    if not os.path.exists(db_path()):
+        st.title(title)
+        st.error("Base de données absente : lancez « python -m analysis.build » "
+                 f"(fichier attendu : {db_path()}).")
+        st.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# URL query state
+# --------------------------------------------------------------------------------------------
+
+def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
+           cast: Callable[[str], Any] = str) -> Any:
+    """Value of query parameter ``name`` cast and checked against ``options`` (else default)."""
+    raw = st.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = cast(raw)
+    except (TypeError, ValueError):
+        return default
+    if options is not None and value not in options:
+        return default
+    return value
+
+
+def qp_get_list(name: str, options: Sequence[str] | None = None) -> list[str]:
+    """All values of a repeated query parameter (kept only when in ``options``)."""
+    values = st.query_params.get_all(name)
+    return [v for v in values if options is None or v in options]
+
+
+def state(key: str, initial: Any) -> str:
+    """Initialise ``st.session_state[key]`` once (from the URL) and return the key.
+
+    Widgets then use ``key=...`` without a default value, so the URL only seeds the first
+    render and user changes are kept across reruns.
+    """
+    if key not in st.session_state:
+        st.session_state[key] = initial
+    return key
+
+
+def sync_query(params: dict[str, Any]) -> None:
+    """Write the view state to the URL query string (lists become repeated parameters).
+
+    Empty values (None, "", []) are left out so links stay short.
+    """
+    clean: dict[str, Any] = {}
+    for k, v in params.items():
+        if v is None or v == "" or (isinstance(v, (list, tuple)) and not v):
+            continue
+        clean[k] = [str(x) for x in v] if isinstance(v, (list, tuple)) else str(v)
+    current = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    wanted = {k: (v if isinstance(v, list) else [v]) for k, v in clean.items()}
+    if current != wanted:
+        st.query_params.from_dict(clean)
+
+
+# --------------------------------------------------------------------------------------------
+# formatting and notices
+# --------------------------------------------------------------------------------------------
+
+def fnum(value: Any, decimals: int = 0, unit: str = "") -> str:
+    """French formatted number with its unit ("36 780 élèves")."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    text = format_number(v, decimals)
+    return f"{text} {unit}".strip() if text != "—" else "—"
+
+
+def fpct(value: Any, decimals: int = 0) -> str:
+    """A share 0–1 as a French percentage ("12,5 %")."""
+    try:
+        v = float(value) * 100
+    except (TypeError, ValueError):
+        return "—"
+    text = format_number(v, decimals)
+    return f"{text} %" if text != "—" else "—"
+
+
+def estimate_badge(text: str) -> None:
+    """A visible "estimation" flag next to a figure or map."""
+    st.markdown(
+        f'<span style="background:#fff3cd;border:1px solid #d4a72c;border-radius:4px;'
+        f'padding:1px 6px;font-size:0.85em">⚠️ Estimation</span> '
+        f'<span style="font-size:0.9em">{text}</span>',
+        unsafe_allow_html=True)
+
+
+def no_travel_times() -> None:
+    """The clear French message shown instead of indicators when travel times are missing."""
+    st.warning(NO_TRAVEL_TIMES, icon="⏱️")
+
+
+def footer_sources(names: Sequence[str] = ()) -> None:
+    """A one-line reminder of where the data comes from."""
+    st.caption("Sources et millésimes : page « Données ». " + " ".join(names))
+
+
+#: Map indicators: column -> (French label, unit, display scale, decimals, palette, higher_is_worse).
+#: ``median_minutes`` is resolved to ``median_minutes_<mode>``.
+INDICATORS: dict[str, tuple[str, str, float, int, str, bool]] = {
+    "share_no_offer": ("Part des élèves sans offre accessible", "%", 100.0, 1, "YlOrRd", True),
+    "offers_reachable_mean": ("Offres accessibles par élève (moyenne)", "offres", 1.0, 0,
+                              "YlGnBu", False),
+    "places_per_pupil_2sfca": ("Places par élève à portée, avec concurrence (2SFCA)",
+                               "places/élève", 1.0, 3, "YlGnBu", False),
+    "offers_per_100_pupils": ("Offres situées pour 100 élèves", "offres/100 élèves", 1.0, 1,
+                              "YlGnBu", False),
+    "median_minutes": ("Temps médian jusqu'à l'offre la plus proche", "min", 1.0, 0, "YlOrRd",
+                       True),
+    "share_no_offer_transit": ("Part des élèves sans offre en transports (ou à pied)", "%", 100.0,
+                               1, "YlOrRd", True),
+}
+
+
+def indicator_column(name: str, mode: str) -> str:
+    """Column of ``territory_indicators`` holding indicator ``name`` for ``mode``."""
+    return f"median_minutes_{mode}" if name == "median_minutes" else name
+
+
+def csv_bytes(df) -> bytes:
+    """CSV for French Excel: UTF-8 with BOM, ';' separator, decimal comma."""
+    return df.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+
+
+def report_downloads(level: str, code: str, filters, fallback_df, fallback_name: str,
+                     key: str) -> None:
+    """Download buttons: the reports of ``analysis.report`` when available (CSV, XLSX, PDF),
+    else a CSV of the displayed table (``fallback_df``)."""
+    try:
+        from analysis import report  # owned by the reports engineer (issue 6)
+
+        build = getattr(report, "build_report", None)
+    except Exception:  # noqa: BLE001 - module absent or broken: fall back to the table
+        build = None
+    cols = st.columns(4)
+    cols[0].download_button("Télécharger le tableau (CSV)", csv_bytes(fallback_df),
+                            file_name=fallback_name, mime="text/csv", key=f"{key}_csv_table")
+    if build is None:
+        return
+    for k, fmt in enumerate(("csv", "xlsx", "pdf"), start=1):
+        label = {"csv": "Rapport CSV", "xlsx": "Rapport XLSX", "pdf": "Portrait PDF"}[fmt]
+        gen = f"{key}_gen_{fmt}"
+        store = f"{key}_{fmt}_{level}_{code}_{abs(hash(filters))}"
+        if cols[k].button(f"Préparer : {label}", key=gen):
+            try:
+                content, fname, mime = build(con(), level, code, fmt, filters)
+                st.session_state[store] = (content, fname, mime)
+            except Exception as exc:  # noqa: BLE001 - shown to the user
+                cols[k].error(f"Rapport impossible : {exc}")
+        if store in st.session_state:
+            content, fname, mime = st.session_state[store]
+            cols[k].download_button(f"Télécharger {label}", content, file_name=fname, mime=mime,
+                                    key=f"{key}_dl_{fmt}")

@@ -1,0 +1,82 @@
+"""Sidebar filter widgets shared by the pages, seeded from and written back to the URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from ui import core, data
+
+
+@dataclass
+class View:
+    """The filter values of a page (plain values: hashable cache keys)."""
+
+    mode: str = "transit"
+    minutes: int = 45
+    sectors: tuple[str, ...] = ()
+    grade: str = ""
+    host: str = ""
+    origin_kind: str = "commune"
+    extra: dict = field(default_factory=dict)
+
+    def query(self) -> dict:
+        """The URL parameters of this view."""
+        return {"mode": self.mode, "minutes": self.minutes, "secteur": list(self.sectors),
+                "niveau": self.grade, "accueil": self.host,
+                "origine": None if self.origin_kind == "commune" else self.origin_kind,
+                **self.extra}
+
+    def describe(self) -> str:
+        """One French line describing the filters."""
+        parts = [core.MODE_LABELS[self.mode].lower(), f"{self.minutes} min"]
+        parts.append(", ".join(self.sectors) if self.sectors else "tous secteurs")
+        if self.grade:
+            parts.append(core.GRADE_LABELS[self.grade].lower())
+        if self.host:
+            parts.append("accueil " + core.HOST_LABELS[self.host].lower())
+        return " · ".join(parts)
+
+
+def sidebar(prefix: str, *, offers: bool = True, origin: bool = True,
+            default_mode: str = "transit", default_minutes: int = 45) -> View:
+    """Mode, budget, sector, grade, host and origin widgets in the sidebar.
+
+    The initial values come from the URL query string; the caller writes the view back with
+    :func:`ui.core.sync_query` (``view.query()`` plus its own parameters).
+    """
+    v = core.db_version()
+    modes = data.modes_available(v)
+    sectors = data.sector_list(v)
+    sb = st.sidebar
+    sb.header("Filtres")
+    k_mode = core.state(f"{prefix}_mode", core.qp_get("mode", default_mode if default_mode in modes
+                                                      else modes[0], modes))
+    sb.selectbox("Mode de déplacement", modes, key=k_mode, format_func=core.MODE_LABELS.get)
+    k_min = core.state(f"{prefix}_minutes", core.qp_get("minutes", default_minutes,
+                                                        list(core.BUDGETS), int))
+    sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min,
+                     format_func=lambda x: f"{x} min")
+    view = View(mode=st.session_state[k_mode], minutes=int(st.session_state[k_min]))
+    if offers:
+        k_sec = core.state(f"{prefix}_sectors", core.qp_get_list("secteur", sectors))
+        sb.multiselect("Secteurs d'activité (vide : tous)", sectors, key=k_sec,
+                       placeholder="Tous les secteurs")
+        k_grade = core.state(f"{prefix}_grade", core.qp_get("niveau", "", list(core.GRADE_LABELS)))
+        sb.radio("Niveau visé par l'offre", list(core.GRADE_LABELS), key=k_grade,
+                 format_func=core.GRADE_LABELS.get, horizontal=True)
+        k_host = core.state(f"{prefix}_host", core.qp_get("accueil", "", list(core.HOST_LABELS)))
+        sb.radio("Accueil", list(core.HOST_LABELS), key=k_host, format_func=core.HOST_LABELS.get,
+                 horizontal=True)
+        view.sectors = tuple(st.session_state[k_sec])
+        view.grade = st.session_state[k_grade]
+        view.host = st.session_state[k_host]
+    if origin:
+        k_or = core.state(f"{prefix}_origin", core.qp_get("origine", "commune",
+                                                          list(core.ORIGIN_LABELS)))
+        sb.radio("Origine des élèves", list(core.ORIGIN_LABELS), key=k_or,
+                 format_func=core.ORIGIN_LABELS.get)
+        view.origin_kind = st.session_state[k_or]
+    sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
+    return view

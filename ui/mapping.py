@@ -1,0 +1,191 @@
+"""Folium maps without online tiles: outlines base layer, choropleths, legends, clustered markers."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import folium
+import pandas as pd
+import streamlit as st
+from branca.element import Element, MacroElement, Template
+from folium.plugins import FastMarkerCluster
+from folium.utilities import JsCode
+
+from analysis import config, maps
+from ui import data
+from ui.core import db_version
+
+_BG_CSS = "<style>.leaflet-container{background:#eef1f4 !important}</style>"
+
+#: Leaflet served by Streamlit from ./static (no CDN: the maps work offline).
+STATIC = "/app/static/vendor"
+LEAFLET_JS = [("leaflet", f"{STATIC}/leaflet/leaflet.js"),
+              ("jquery", f"{STATIC}/jquery/jquery.min.js")]  # folium popups use jQuery
+LEAFLET_CSS = [("leaflet_css", f"{STATIC}/leaflet/leaflet.css")]
+CLUSTER_JS = [("markerclusterjs", f"{STATIC}/markercluster/leaflet.markercluster.js")]
+CLUSTER_CSS = [("markerclustercss", f"{STATIC}/markercluster/MarkerCluster.css"),
+               ("markerclusterdefaultcss", f"{STATIC}/markercluster/MarkerCluster.Default.css")]
+
+
+def base_map(bounds: list[list[float]] | None = None, height: int = 520) -> folium.Map:
+    """A map without tiles (offline), light background, département outlines as base layer."""
+    lon_min, lat_min, lon_max, lat_max = config.NORMANDIE_BBOX
+    m = folium.Map(location=[(lat_min + lat_max) / 2, (lon_min + lon_max) / 2], zoom_start=8,
+                   tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
+    m.options["maxZoom"] = 16  # needed by the marker clusters when there is no tile layer
+    m.options["minZoom"] = 6
+    m.default_js = LEAFLET_JS
+    m.default_css = LEAFLET_CSS
+    m.get_root().header.add_child(Element(_BG_CSS))
+    deps = data.geojson("departement", db_version())
+    folium.GeoJson(
+        deps, name="Départements", control=False,
+        style_function=lambda f: {"fill": True, "fillColor": "#ffffff", "fillOpacity": 0.6,
+                                  "color": "#555555", "weight": 1.2},
+        tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["Département :"]),
+    ).add_to(m)
+    m.fit_bounds(bounds or [[lat_min, lon_min], [lat_max, lon_max]])
+    return m
+
+
+def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str]],
+               shape: str = "square") -> None:
+    """Overlay a legend box on the map."""
+    macro = MacroElement()
+    macro._template = Template(
+        "{% macro html(this, kwargs) %}" + maps.legend_html(title, items, shape)
+        + "{% endmacro %}")
+    m.get_root().add_child(macro)
+
+
+def choropleth(m: folium.Map, geojson: dict, values: pd.DataFrame, code_col: str,
+               value_col: str, label: str, unit: str, decimals: int = 0,
+               palette: str = "viridis", reverse: bool = False, scale: float = 1.0,
+               name: str = "Indicateur", breaks: Sequence[float] | None = None,
+               legend: bool = True, opacity: float = 0.75) -> list[float]:
+    """Colour the features of ``geojson`` by ``values[value_col]`` and add a legend.
+
+    ``scale`` multiplies values for display (e.g. 100 for shares shown in %). Returns the
+    class breaks (in displayed units).
+    """
+    v = pd.to_numeric(values[value_col], errors="coerce") * scale
+    if breaks is None:
+        breaks = maps.class_breaks(v.to_numpy(), 5)
+    colours = maps.colours_for(v.to_numpy(), breaks, palette, reverse)
+    props = {
+        str(c): {"colour": col, "label": (f"{maps.format_number(x, decimals)} {unit}"
+                                          if pd.notna(x) else "sans donnée")}
+        for c, x, col in zip(values[code_col], v, colours)
+    }
+    gj = maps.attach_properties(geojson, props)
+    folium.GeoJson(
+        gj, name=name,
+        style_function=lambda f: {"fillColor": f["properties"].get("colour", maps.NO_DATA_COLOUR),
+                                  "fillOpacity": opacity, "color": "#666666", "weight": 0.4},
+        highlight_function=lambda f: {"weight": 2, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=["name", "label"], aliases=["", label + " :"]),
+    ).add_to(m)
+    if legend:
+        add_legend(m, label, maps.legend_items(breaks, unit, decimals, palette, reverse))
+    return list(breaks)
+
+
+def outline(m: folium.Map, geojson: dict, name: str, colour: str = "#000000",
+            weight: float = 2.5) -> None:
+    """Draw outlines only (e.g. the selected territory)."""
+    folium.GeoJson(geojson, name=name,
+                   style_function=lambda f: {"fill": False, "color": colour, "weight": weight}
+                   ).add_to(m)
+
+
+_CIRCLE_CALLBACK = """
+function (row) {
+    var m = L.circleMarker(new L.LatLng(row[0], row[1]),
+        {radius: %(radius)s, color: '%(stroke)s', weight: 1, fillColor: '%(fill)s',
+         fillOpacity: 0.9});
+    m.bindPopup(row[2]);
+    m.bindTooltip(row[3]);
+    return m;
+}
+"""
+
+
+_CLUSTER_ICON = """
+function (cluster) {
+    var n = cluster.getChildCount();
+    var size = n < 10 ? 26 : (n < 100 ? 32 : 38);
+    return L.divIcon({
+        html: '<div style="width:' + size + 'px;height:' + size + 'px;line-height:' + size
+              + 'px;border-radius:50%%;background:%(fill)s;border:2px solid #222;color:#000;'
+              + 'font:bold 11px sans-serif;text-align:center;opacity:0.9">' + n + '</div>',
+        className: 'obs-cluster', iconSize: L.point(size, size)});
+}
+"""
+
+
+def clustered_points(m: folium.Map, df: pd.DataFrame, popup: Sequence[str],
+                     tooltip: Sequence[str], name: str, fill: str, stroke: str = "#222222",
+                     radius: int = 6, show: bool = True) -> None:
+    """Clustered circle markers (FastMarkerCluster: data sent once, drawn in JavaScript)."""
+    rows = [[float(la), float(lo), p, t]
+            for la, lo, p, t in zip(df["lat"], df["lon"], popup, tooltip)]
+    cb = _CIRCLE_CALLBACK % {"radius": radius, "fill": fill, "stroke": stroke}
+    icon = JsCode(_CLUSTER_ICON % {"fill": fill})
+    layer = FastMarkerCluster(rows, callback=cb, name=name, show=show,
+                              options={"maxClusterRadius": 40, "disableClusteringAtZoom": 12,
+                                       "iconCreateFunction": icon})
+    layer.default_js = CLUSTER_JS
+    layer.default_css = CLUSTER_CSS
+    layer.add_to(m)
+
+
+def offers_layer(m: folium.Map, pts: pd.DataFrame, show: bool = True) -> None:
+    """Offer locations (clustered), popup with sectors, town and source."""
+    if pts.empty:
+        return
+    popup = [
+        f"<b>{int(r.n_offers)} offre(s)</b> — {html.escape(str(r.town or ''))}<br>"
+        f"Secteurs : {html.escape(str(r.sectors or ''))}<br>"
+        f"Localisation : {'centre de la commune (estimation)' if r.location_precision == 'commune' else html.escape(str(r.location_precision))}<br>"
+        f"Source : {html.escape(str(r.sources or ''))}"
+        for r in pts.itertuples()
+    ]
+    tips = [f"{int(n)} offre(s) — {t}" for n, t in zip(pts["n_offers"], pts["town"])]
+    clustered_points(m, pts, popup, tips, "Offres de stage", fill="#E69F00", radius=6, show=show)
+
+
+def schools_layer(m: folium.Map, sch: pd.DataFrame, show: bool = True) -> None:
+    """Lycées (clustered), popup with name, commune and seconde headcount."""
+    if sch.empty:
+        return
+    popup = [
+        f"<b>{html.escape(str(r.name))}</b><br>{html.escape(str(r.commune or ''))} — "
+        f"{'public' if r.is_public else 'privé'}<br>Élèves de seconde : "
+        f"{maps.format_number(r.seconde_pupils) if pd.notna(r.seconde_pupils) else 'non déclaré'}"
+        for r in sch.itertuples()
+    ]
+    tips = [str(n) for n in sch["name"]]
+    clustered_points(m, sch, popup, tips, "Lycées", fill="#0072B2", stroke="#ffffff", radius=6,
+                     show=show)
+
+
+def layer_control(m: folium.Map) -> None:
+    folium.LayerControl(collapsed=False).add_to(m)
+
+
+def show(m: folium.Map, key: str, height: int = 520) -> None:
+    """Render the map; no value is sent back to Python (no rerun on pan/zoom)."""
+    from streamlit_folium import st_folium
+
+    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+
+
+def points_legend(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(items)
+
+
+def as_json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
