@@ -924,6 +924,36 @@ def _journey(net, origin, dest, door: int, t_end: int, acc, egr, fp, walk_kmh, d
     return float(best), legs
 
 
+def _best_doors(net, a_s, a_w, e_s, e_w, t0, t1, t_end, fp) -> list[int]:
+    """Door departure time(s) of one origin giving the shortest journey of the window.
+
+    Scans from every (access stop, boardable departure) start at once, like
+    :func:`transit_matrix`, and returns the door time ``min(tau - a, t1)`` of the best start
+    (empty list when no start arrives by ``t_end``).
+    """
+    walk = dict(zip(a_s.tolist(), a_w.tolist()))
+    sel = (net.can_board & (net.dep_time >= t0) & (net.dep_time <= t_end)
+           & np.isin(net.dep_stop, a_s))
+    starts = np.unique(np.column_stack([net.dep_stop[sel], net.dep_time[sel]]), axis=0)
+    if len(starts) == 0 or len(e_s) == 0:
+        return []
+    k_stop, k_time = starts[:, 0].astype(np.int64), starts[:, 1].astype(np.int64)
+    a = np.array([walk[s] for s in k_stop.tolist()], dtype=np.int64)
+    door = k_time - a
+    ok = door >= t0
+    k_stop, k_time, door = k_stop[ok], k_time[ok], np.minimum(door[ok], t1)
+    best, best_door = np.inf, None
+    for b0 in range(0, len(k_stop), 2048):
+        sl = slice(b0, b0 + 2048)
+        _ea, ride = earliest_arrivals(net, k_stop[sl], k_time[sl], t_end, footpaths=fp)
+        arrive = (ride[e_s].astype(np.int64) + e_w[:, None]).min(axis=0)
+        dur = np.where(arrive <= t_end, arrive - door[sl], np.inf)
+        i = int(np.argmin(dur)) if len(dur) else 0
+        if len(dur) and dur[i] < best:
+            best, best_door = float(dur[i]), int(door[sl][i])
+    return [] if best_door is None else [best_door]
+
+
 def transit_route(network: TransitNetwork, from_lonlat, to_lonlat, depart: str | None = None,
                   depart_from: str = DEPART_FROM, depart_to: str = DEPART_TO,
                   arrive_by: str = ARRIVE_BY, walk_kmh: float = WALK_KMH,
@@ -968,13 +998,7 @@ def transit_route(network: TransitNetwork, from_lonlat, to_lonlat, depart: str |
     else:
         t0, t1, t_end = parse_hhmm(depart_from), parse_hhmm(depart_to), parse_hhmm(arrive_by)
         t1 = min(t1, t_end)
-        doors = set()
-        for s, w in zip(a_s.tolist(), a_w.tolist()):
-            sel = (net.dep_stop == s) & net.can_board & (net.dep_time >= t0) & (net.dep_time <= t_end)
-            for tau in np.unique(net.dep_time[sel]).tolist():
-                if tau - w >= t0:
-                    doors.add(min(tau - w, t1))
-        window = [(x, x) for x in sorted(doors)]
+        window = [(x, x) for x in _best_doors(net, a_s, a_w, e_s, e_w, t0, t1, t_end, fp)]
         walk_ok = walk_only and walk_s <= t_end - t0
         t = t0
     best = None
