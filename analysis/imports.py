@@ -281,9 +281,12 @@ def read_table(data: bytes, name: str = "fichier") -> RawTable:
     Raises
     ------
     DataError
-        Only for a spreadsheet that cannot be opened at all.
+        Only for a spreadsheet (``.xlsx`` name, or a zip archive) that cannot be opened at all:
+        the single file-level refusal (nothing is read, nothing written).
     """
-    if data[:4] == b"PK\x03\x04" or name.lower().endswith((".xlsx", ".xlsm")):
+    if name.lower().endswith((".xlsx", ".xlsm")) or (
+        data[:4] == b"PK\x03\x04" and zipfile.is_zipfile(io.BytesIO(data))
+    ):
         return _read_xlsx(data, name)
     text, encoding = decode(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -1215,7 +1218,11 @@ def import_file(
         res, located = run(con)
         progress(f"{res.accepted} ligne(s) acceptée(s), {res.quarantined} en quarantaine", 0.2)
         con.execute(DDL)
-        if kind == "offers":
+        if res.accepted == 0:
+            # nothing accepted: the data tables are left as they are (a wrong file in a replace
+            # mode must not empty them); the log and the quarantine are still written
+            res.note = ((res.note + " ; ") if res.note else "") + "aucune ligne acceptée : données inchangées"
+        elif kind == "offers":
             if geocode and len(located):
                 from analysis import geocode as gc
 
@@ -1279,7 +1286,9 @@ def reapply_imports(con: duckdb.DuckDBPyConnection, previous_db: str | os.PathLi
         when = dt.datetime.now().replace(microsecond=0)
         raw, ch, f, m, s, located = prepare(con, kind, bytes(content), name, fmt, mode, source)
         q, w = _frames(ch, iid, name, when)
-        if kind == "offers":
+        if len(located) == 0:
+            pass  # as in import_file: nothing accepted, data tables unchanged
+        elif kind == "offers":
             write_offers(con, located, s, m, iid)
         elif kind == "collective":
             write_collective(con, located, m)

@@ -15,6 +15,7 @@ SIRET / SIREN
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from analysis.config import DEPARTEMENTS
@@ -155,7 +156,7 @@ def clean_capacity(value: str) -> int | None:
         f = float(s.replace(",", "."))
     except ValueError:
         raise FieldError(f"nombre de places attendu, trouvé « {_short(value)} »") from None
-    if f != f or f != int(f):
+    if not math.isfinite(f) or f != int(f):
         raise FieldError(f"nombre de places entier attendu, trouvé « {_short(value)} »")
     n = int(f)
     if n < 1 or n > MAX_CAPACITY:

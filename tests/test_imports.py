@@ -545,7 +545,16 @@ def malformed_file(draw):
     rows = draw(st.lists(st.lists(_cell, min_size=max(len(header) - 1, 0), max_size=len(header) + 1), max_size=6))
     sep = draw(st.sampled_from([";", ",", "\t"]))
     enc = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
-    shape = draw(st.sampled_from(["csv", "csv", "csv", "empty", "header-only", "bytes"]))
+    shape = draw(st.sampled_from(["csv", "csv", "csv", "empty", "header-only", "bytes", "xlsx"]))
+    if shape == "xlsx":
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        wb = openpyxl.Workbook()
+        for r in [header] + rows:
+            wb.active.append([ILLEGAL_CHARACTERS_RE.sub("", c) for c in r])
+        buf = io.BytesIO()
+        wb.save(buf)
+        return kind, buf.getvalue(), None  # (the count of an XLSX skips all-empty rows)
     if shape == "empty":
         return kind, b"", rows
     if shape == "bytes":
@@ -555,7 +564,7 @@ def malformed_file(draw):
     return kind, csv_bytes(header, rows, sep, enc), rows
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("IMPORT_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(malformed_file())
 def test_malformed_files_never_crash_and_every_row_is_accounted(ro_con, case):
     kind, data, rows = case
@@ -590,3 +599,17 @@ def test_import_page_says_how_to_enable_writing(base_db, monkeypatch):
     monkeypatch.setenv(imports.ENV_SECRET, SECRET)
     at = AppTest.from_file(page, default_timeout=60).run()
     assert not at.exception and not any("désactivée" in w.value for w in at.warning)
+
+
+def test_a_file_with_nothing_accepted_leaves_the_data_unchanged(db_copy, admin, tmp_path, source_dir):
+    """A wrong file imported in a replace mode must not empty the offers of its source."""
+    before = table(db_copy, "SELECT * FROM offers ORDER BY offer_id")
+    lines = (source_dir / MIRROR_OFFERS).read_text(encoding="utf-8").splitlines()
+    f = tmp_path / "plateforme_sans_code_postal.csv"  # the mirror file without its "Code postal" column
+    f.write_text("\n".join(";".join(c for i, c in enumerate(ln.split(";")) if i != 7) for ln in lines[:50]) + "\n",
+                 encoding="utf-8")
+    res = imports.import_file(f, "offers", fmt="platform", secret=admin, db_path=db_copy, gate=fast_gate())
+    assert (res.rows_in, res.accepted, res.quarantined) == (49, 0, 49)
+    assert set(res.quarantine["field"]) == {"Code postal"} and "données inchangées" in res.note
+    pd.testing.assert_frame_equal(before, table(db_copy, "SELECT * FROM offers ORDER BY offer_id"))
+    assert table(db_copy, "SELECT quarantined FROM imports")["quarantined"].tolist() == [49]
