@@ -1250,7 +1250,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
                        f"{data.generated_at:%d/%m/%Y}")
     pdf.set_title(f"Portrait de territoire : {terr.name}")
     pdf.set_author("Observatoire des stages — Normandie")
-    pdf.set_creation_date(data.generated_at.replace(tzinfo=dt.timezone.utc))
+    pdf.set_creation_date(data.generated_at.astimezone())
     epw = pdf.epw
 
     # --- page 1: title, parameters, key figures
@@ -1381,11 +1381,11 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
 def _summary_sentence(data: ReportData) -> str:
     f = data.filters
     rows = data.key_rows
-    parts = [f"{format_value(r['share_no_offer'], 'pct')} à {r['name']}" for r in rows[1:]]
+    parts = [f"{format_value(r['share_no_offer'], 'pct')} ({r['name']})" for r in rows[1:]]
     main = rows[0]
     who = "des élèves (estimation par commune de résidence)" if f.origin_kind == "commune" \
         else "des élèves des lycées"
-    text = (f"À {main['name']}, {format_value(main['share_no_offer'], 'pct')} {who} "
+    text = (f"{main['name']} : {format_value(main['share_no_offer'], 'pct')} {who} "
             f"n'ont aucune offre de stage accessible {MODE_LABELS[f.mode]} en "
             f"{_num(f.minutes)} min")
     if parts:
