@@ -613,3 +613,18 @@ def test_a_file_with_nothing_accepted_leaves_the_data_unchanged(db_copy, admin, 
     assert set(res.quarantine["field"]) == {"Code postal"} and "données inchangées" in res.note
     pd.testing.assert_frame_equal(before, table(db_copy, "SELECT * FROM offers ORDER BY offer_id"))
     assert table(db_copy, "SELECT quarantined FROM imports")["quarantined"].tolist() == [49]
+
+
+def test_cli_dry_run_prints_counts_and_first_reasons(base_db, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(imports.ENV_SECRET, raising=False)
+    f = tmp_path / "offres_synthetiques.csv"
+    f.write_bytes(csv_bytes(TEMPLATE_HEADER, [template_row(identifiant="SYN-1"),
+                                              template_row(identifiant="SYN-2", code_postal="35000"),
+                                              template_row(identifiant="SYN-3", niveaux="CM2")], ","))
+    state = file_state(base_db)
+    assert imports.main(["offers", str(f), "--db", str(base_db), "--dry-run", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "lignes lues : 3 ; acceptées : 1 ; en quarantaine : 2" in out
+    assert "ligne 2, champ « code_postal » : code postal hors Normandie « 35000 »" in out
+    assert "ligne 3, champ « niveaux » : niveau inconnu « CM2 »" in out
+    assert file_state(base_db) == state
