@@ -483,7 +483,13 @@ def _indicator_rows(con: duckdb.DuckDBPyConnection, terr: Territory,
                      f"WHERE {inside}))")
     where = "WHERE " + " OR ".join(conds)
     try:
-        df = access._territory_query(con, levels, filters, None, None, where, params)
+        try:
+            # one query for all levels (the same SQL as territory_indicators, 2-5x faster
+            # than one call per level: bench/report.py)
+            df = _combined_query(con, levels, filters, where, params)
+        except (AttributeError, TypeError):
+            # private helper renamed or changed: same rows through the public API
+            df = _indicator_rows_public(con, terr, filters)
     except AccessError as exc:
         raise ReportError(str(exc)) from exc
     role = np.where((df["level"] == terr.level) & (df["code"] == terr.code), ROLE_TERRITORY,
@@ -491,6 +497,25 @@ def _indicator_rows(con: duckdb.DuckDBPyConnection, terr: Territory,
                              ROLE_REFERENCE))
     df.insert(0, "role", role)
     return df
+
+
+def _combined_query(con: duckdb.DuckDBPyConnection, levels: list[str], filters: Filters,
+                    where: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Territory rows of several levels in one query (the SQL of ``territory_indicators``)."""
+    return access._territory_query(con, levels, filters, None, None, where, params)
+
+
+def _indicator_rows_public(con: duckdb.DuckDBPyConnection, terr: Territory,
+                           filters: Filters) -> pd.DataFrame:
+    """The rows of :func:`_indicator_rows` with one public ``territory_indicators`` call per
+    level (slower fallback)."""
+    parts = [access.territory_indicators(con, terr.level, filters, terr.code)]
+    for lv, code, _name in terr.references:
+        parts.append(access.territory_indicators(con, lv, filters, code))
+    for lv in COMPONENT_LEVELS[terr.level]:
+        within = None if terr.level == "region" else terr.code
+        parts.append(access.territory_indicators(con, lv, filters, within=within))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _order_table(df: pd.DataFrame, terr: Territory) -> pd.DataFrame:

@@ -341,3 +341,21 @@ def test_every_column_is_documented():
                  report.NO_OFFER_COLUMNS, report.PROJECT_COLUMNS, report.SOURCE_COLUMNS):
         for c in cols:
             assert f"| `{c.key}` | {c.label} |" in doc, c.key
+
+
+def test_public_api_fallback_gives_the_same_table(real, monkeypatch):
+    """If the combined access query is unavailable, the report falls back to one public
+    territory_indicators call per level and gets the same table."""
+    f = Filters(mode="walk", minutes=30, grade="seconde")
+    fast = report.report_table(real, "departement", "14", f)
+
+    def gone(*args, **kwargs):
+        raise TypeError("signature changed")
+
+    monkeypatch.setattr(report, "_combined_query", gone)
+    slow = report.report_table(real, "departement", "14", f)
+    n_epci, n_com = real.execute("SELECT count(DISTINCT epci_siren), count(*) FROM communes "
+                                 "WHERE dep = '14'").fetchone()
+    assert len(slow) == len(fast) == 1 + 1 + n_epci + n_com  # dep, region, EPCI, communes
+    pd.testing.assert_frame_equal(slow.drop(columns="uses_estimated_times"),
+                                  fast.drop(columns="uses_estimated_times"))
