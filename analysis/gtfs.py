@@ -46,12 +46,14 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
         "sunday", "start_date", "end_date",
     ),
     "calendar_dates.txt": ("service_id", "date", "exception_type"),
+    "frequencies.txt": ("trip_id", "start_time", "end_time", "headway_secs"),
 }
 #: Files without which a feed cannot be loaded at all.
 REQUIRED_FILES: tuple[str, ...] = ("stops.txt", "routes.txt", "trips.txt")
 #: Other files read when present.
 OPTIONAL_FILES: tuple[str, ...] = (
     "stop_times.txt", "calendar.txt", "calendar_dates.txt", "agency.txt", "feed_info.txt",
+    "frequencies.txt",
 )
 WEEKDAYS: tuple[str, ...] = (
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
@@ -347,6 +349,15 @@ def _validate(feed: Feed) -> None:
     if feed.has("calendar_dates.txt"):
         _check_date_column(feed, "calendar_dates.txt", "date")
         _check_int_column(feed, "calendar_dates.txt", "exception_type", (1, 2))
+    if feed.has("frequencies.txt"):
+        _check_reference(feed, "frequencies.txt", "trip_id", "trips.txt", "trip_id")
+        _check_time_column(feed, "frequencies.txt", "start_time", allow_empty=False)
+        _check_time_column(feed, "frequencies.txt", "end_time", allow_empty=False)
+        head = _check_int_column(feed, "frequencies.txt", "headway_secs")
+        row = _first_bad(head <= 0)
+        if row is not None:
+            raise GTFSError(feed.where("frequencies.txt"), "intervalle nul ou négatif",
+                            row=row + 1, field="headway_secs")
     # stop_times
     if not feed.has("stop_times.txt"):
         feed.warnings.append(
@@ -437,6 +448,49 @@ def _stop_times_frame(feed: Feed, where: str) -> pd.DataFrame:
                         f"« {df['trip_id'].iat[row]} »", row=int(df["_row"].iat[row]),
                         field="arrival_time")
     return df
+
+
+def expand_frequencies(freq: pd.DataFrame, st: pd.DataFrame,
+                       trips: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replace frequency-based trips by one trip per departure.
+
+    Each ``frequencies.txt`` row ``(trip_id, start_time, end_time, headway_secs)`` gives
+    departures at ``start_time + k x headway_secs`` while ``< end_time``; the template trip's
+    stop times give the times relative to its first departure. New trips are named
+    ``<trip_id>@<HH:MM:SS>``; the template trip is dropped (GTFS: its absolute times are not
+    used).
+
+    Returns
+    -------
+    (stop_times, trips) : pandas.DataFrame
+    """
+    start = parse_gtfs_time(freq["start_time"])
+    end = parse_gtfs_time(freq["end_time"])
+    head = pd.to_numeric(freq["headway_secs"].str.strip()).to_numpy(dtype=float)
+    counts = np.maximum(0, np.ceil((end - start) / head)).astype(np.int64)
+    rep = np.repeat(np.arange(len(freq)), counts)
+    k = np.arange(len(rep)) - np.repeat(np.cumsum(counts) - counts, counts)
+    dep = start[rep] + k * head[rep]
+    inst = pd.DataFrame({"trip_id": freq["trip_id"].to_numpy()[rep], "_start": dep})
+    inst["new_id"] = inst["trip_id"] + "@" + [
+        f"{int(x) // 3600:02d}:{int(x) % 3600 // 60:02d}:{int(x) % 60:02d}" for x in dep]
+    templates = set(freq["trip_id"])
+    tpl = st[st["trip_id"].isin(templates)].copy()
+    first = tpl.groupby("trip_id", sort=False)["departure_s"].transform("first")
+    tpl["_off_a"] = tpl["arrival_s"] - first
+    tpl["_off_d"] = tpl["departure_s"] - first
+    gen = tpl.merge(inst, on="trip_id", how="inner")
+    gen["arrival_s"] = gen["_start"] + gen["_off_a"]
+    gen["departure_s"] = gen["_start"] + gen["_off_d"]
+    gen["trip_id"] = gen["new_id"]
+    gen = gen[st.columns]
+    st = pd.concat([st[~st["trip_id"].isin(templates)], gen], ignore_index=True)
+    st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
+    new_trips = trips.merge(inst[["trip_id", "new_id"]], on="trip_id", how="inner")
+    new_trips["trip_id"] = new_trips["new_id"]
+    new_trips = new_trips.drop(columns="new_id")
+    trips = pd.concat([trips[~trips["trip_id"].isin(templates)], new_trips], ignore_index=True)
+    return st, trips
 
 
 def _bbox_or_default(bbox):
@@ -548,14 +602,16 @@ def load_into(con, path: str | Path, feed_id: str | None = None, bbox=None,
                         field="stop_lat")
 
     say(f"GTFS {feed_id} : horaires", 0.2)
+    trips = feed.tables["trips.txt"]
     if feed.has_stop_times:
         st = _stop_times_frame(feed, feed.where("stop_times.txt"))
+        if feed.has("frequencies.txt"):
+            st, trips = expand_frequencies(feed.tables["frequencies.txt"], st, trips)
         st = st[st["stop_id"].isin(keep_ids)]
         trip_keep = set(st["trip_id"])
     else:
         st = None
         trip_keep = set()
-    trips = feed.tables["trips.txt"]
     if feed.has_stop_times:
         trips = trips[trips["trip_id"].isin(trip_keep)]
     else:

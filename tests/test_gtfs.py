@@ -250,3 +250,33 @@ def test_astuce_without_stop_times_warns():
     assert counts["transit_stops"] == 3365 and counts["transit_stop_times"] == 0
     row = con.execute("SELECT has_stop_times, note FROM transit_feeds").fetchone()
     assert row[0] is False and "stop_times.txt" in row[1]
+
+
+def test_frequencies_expanded(tmp_path):
+    # T9 (D 08:10 -> A 08:50) becomes a bus every 20 min from 07:00 to before 08:00
+    feed = copy_feed(tmp_path, {"frequencies.txt":
+                                "trip_id,start_time,end_time,headway_secs\nT9,07:00:00,08:00:00,1200\n"})
+    con = db.connect()
+    counts = gtfs.load_into(con, feed, feed_id="f")
+    assert counts["transit_trips"] == 10 - 1 + 3
+    rows = con.execute("SELECT trip_id, stop_id, departure_s FROM transit_stop_times "
+                       "WHERE trip_id LIKE 'f:T9%' ORDER BY trip_id, stop_sequence").fetchall()
+    assert rows == [
+        ("f:T9@07:00:00", "f:D", 7 * 3600), ("f:T9@07:00:00", "f:A", 7 * 3600 + 2400),
+        ("f:T9@07:20:00", "f:D", 7 * 3600 + 1200), ("f:T9@07:20:00", "f:A", 8 * 3600),
+        ("f:T9@07:40:00", "f:D", 7 * 3600 + 2400), ("f:T9@07:40:00", "f:A", 8 * 3600 + 1200),
+    ]
+    from analysis import transit
+
+    net = transit.TransitNetwork.from_duckdb(con, date(2025, 6, 17))
+    d = (-0.125275, 49.10)
+    a = (-0.40, 49.10)
+    r = transit.transit_route(net, d, a, depart="07:05")
+    assert r["arrive"] == "08:00"
+
+
+def test_bad_frequency(tmp_path):
+    feed = copy_feed(tmp_path, {"frequencies.txt":
+                                "trip_id,start_time,end_time,headway_secs\nT9,07:00:00,08:00:00,0\n"})
+    e = _error(feed)
+    assert e.path.endswith("frequencies.txt") and (e.row, e.field) == (1, "headway_secs")
