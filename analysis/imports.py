@@ -165,8 +165,11 @@ def configured_secret(secrets: Mapping[str, Any] | None = None) -> str | None:
 class AdminGate:
     """Check the administrator secret in constant time, slowing attempts after failures.
 
-    After ``n`` consecutive failures for a key (a browser session, or the process), the next
-    attempt first waits ``min(base_delay * 2 ** (n - 1), max_delay)`` seconds.
+    Failures are counted per key (a browser session; ``"process"`` for the command line) and
+    for the whole process. After ``n`` consecutive failures, the next attempt first waits
+    ``min(base_delay * 2 ** (n - 1), max_delay)`` seconds, ``n`` being the larger of the
+    key's count and a quarter of the process-wide count: opening new sessions does not escape
+    the slowing down, while the administrator is not locked out by someone else's tries.
 
     Parameters
     ----------
@@ -175,6 +178,8 @@ class AdminGate:
     sleep : callable
         ``time.sleep`` (replaceable in tests).
     """
+
+    GLOBAL = "*"
 
     def __init__(self, base_delay: float = 1.0, max_delay: float = 60.0, sleep: Callable[[float], None] = time.sleep):
         self.base_delay = base_delay
@@ -185,7 +190,7 @@ class AdminGate:
 
     def delay_for(self, key: str = "process") -> float:
         """Seconds the next attempt for ``key`` will wait."""
-        n = self._failures.get(key, 0)
+        n = max(self._failures.get(key, 0), self._failures.get(self.GLOBAL, 0) // 4)
         return 0.0 if n == 0 else min(self.base_delay * 2 ** (n - 1), self.max_delay)
 
     def check(self, provided: str | None, secrets: Mapping[str, Any] | None = None, key: str = "process") -> None:
@@ -196,7 +201,7 @@ class AdminGate:
         WriteDisabled
             No secret configured.
         AuthError
-            Wrong or missing secret (the failure is counted for ``key``).
+            Wrong or missing secret (the failure is counted for ``key`` and the process).
         """
         expected = configured_secret(secrets)
         if expected is None:
@@ -209,11 +214,13 @@ class AdminGate:
         with self._lock:
             if not ok:
                 self._failures[key] = self._failures.get(key, 0) + 1
+                self._failures[self.GLOBAL] = self._failures.get(self.GLOBAL, 0) + 1
                 raise AuthError(
                     "Secret administrateur incorrect : import refusé "
                     f"(prochaine tentative ralentie de {self.delay_for(key):.0f} s)."
                 )
             self._failures.pop(key, None)
+            self._failures.pop(self.GLOBAL, None)
 
 
 #: The process-wide gate used by :func:`import_file` unless another is given.
@@ -921,6 +928,32 @@ def write_mobility(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, mode: str, 
     con.unregister("imp_ms")
 
 
+def record_provenance(con: duckdb.DuckDBPyConnection, res: "ImportResult", when: dt.datetime) -> None:
+    """Add the imported file to ``provenance`` (replacing the rows of the same source in replace modes).
+
+    When the source name is a dataset of the registry (``offers_platform``), its publisher,
+    licence and description are kept; the vintage is the import date.
+    """
+    from analysis import sources
+
+    con.execute(sources.PROVENANCE_DDL)
+    dataset = res.source if res.kind == "offers" else f"{res.kind}:{res.source}"
+    if res.mode != "append":
+        con.execute("DELETE FROM provenance WHERE dataset = ?", [dataset])
+    try:
+        ds = sources.registry().get(dataset)
+    except Exception:  # noqa: BLE001 - the registry is informative here
+        ds = None
+    con.execute(
+        "INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [dataset, res.file, ds.publisher if ds else "fichier importé par l'administrateur",
+         ds.licence if ds else None, f"importé le {when:%Y-%m-%d}", res.rows_in, res.sha256, when,
+         f"Import {res.import_id} ({res.kind}, {res.format or '-'}, mode {res.mode}) : {res.accepted} ligne(s) "
+         f"acceptée(s), {res.quarantined} en quarantaine" + (f" ; {ds.description}" if ds else ""),
+         ds.url if ds else None],
+    )
+
+
 # --------------------------------------------------------------------------- derived tables
 
 
@@ -1235,6 +1268,8 @@ def import_file(
             write_collective(con, located, res.mode)
         else:
             write_mobility(con, located, res.mode, import_id, when)
+        if res.accepted:
+            record_provenance(con, res, when)
         for table, df in (("import_quarantine", res.quarantine), ("import_warnings", res.warnings)):
             if len(df):
                 con.register("imp_df", df)

@@ -194,6 +194,9 @@ def test_mirror_import_gives_the_build_offers_table(db_copy, source_dir, admin):
     sirets = raw["SIRET"].str.replace(r"\s", "", regex=True)
     expected_warnings = int(((sirets != "") & ~sirets.map(ok)).sum())
     assert len(res.warnings) == expected_warnings > 0
+    prov = table(db_copy, "SELECT * FROM provenance WHERE dataset = 'offers_platform'")
+    assert len(prov) == 1 and prov["rows"].iloc[0] == 1532 and prov["path"].iloc[0] == path.name
+    assert prov["sha256"].iloc[0] == hashlib.sha256(path.read_bytes()).hexdigest()
     log = table(db_copy, "SELECT * FROM imports")
     assert log[["rows_in", "accepted", "quarantined"]].values.tolist() == [[1532, 1532, 0]]
     assert log["sha256"].iloc[0] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -406,9 +409,14 @@ def test_failed_attempts_are_slowed_exponentially(monkeypatch):
         with pytest.raises(imports.AuthError):
             gate.check("nope", key="session-a")
     assert waits == [0.5, 1.0, 2.0, 3.0]
-    assert gate.delay_for("session-b") == 0.0  # another session is not slowed
-    gate.check(SECRET, key="session-a")  # success after a wait, then the counter resets
-    assert waits[-1] == 3.0 and gate.delay_for("session-a") == 0.0
+    # a new session is slowed too once the process has seen many failures (5 // 4 = 1 -> 0.5 s)
+    assert gate.delay_for("session-b") == 0.5
+    gate.check(SECRET, key="session-a")  # success after a wait, then the counters reset
+    assert waits[-1] == 3.0 and gate.delay_for("session-a") == 0.0 and gate.delay_for("session-b") == 0.0
+    fresh = imports.AdminGate(base_delay=0.5, sleep=waits.append)
+    with pytest.raises(imports.AuthError):
+        fresh.check("nope", key="session-c")
+    assert fresh.delay_for("session-d") == 0.0  # one failure elsewhere does not slow others
 
 
 # --------------------------------------------------------------------------- BAN geocoder
