@@ -816,7 +816,8 @@ def to_csv(data: ReportData) -> bytes:
 # XLSX
 # --------------------------------------------------------------------------------------------
 
-_XLSX_FORMATS = {"int": "# ##0", "dec1": "# ##0.0", "dec2": "# ##0.00", "dec4": "0.0000",
+#: Excel number formats (codes are locale-independent: French Excel shows "1 234,5").
+_XLSX_FORMATS = {"int": "#,##0", "dec1": "#,##0.0", "dec2": "#,##0.00", "dec4": "0.0000",
                  "pct": "0.0%"}
 
 
@@ -920,7 +921,6 @@ def to_xlsx(data: ReportData) -> bytes:
         cell = ws.cell(row=r, column=j, value=h)
         cell.font = bold
         cell.fill = fill
-    header_row = r
     r += 1
     for c in key_figure_columns(f):
         ws.cell(row=r, column=1, value=c.label)
@@ -951,7 +951,6 @@ def to_xlsx(data: ReportData) -> bytes:
     ws.column_dimensions["B"].width = 40
     for letter in "CDEF":
         ws.column_dimensions[letter].width = 24
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
 
     _xlsx_sheet(wb, "Territoires", data.table, TABLE_COLUMNS)
     _xlsx_sheet(wb, "Lycées", data.schools, SCHOOL_COLUMNS,
