@@ -1196,7 +1196,8 @@ def import_file(
     geocoder_url : str, optional
         BAN service root.
     recompute : bool
-        Recompute travel times and indicators after an offer import (always on in the CLI).
+        Recompute travel times and indicators after an offer import (always on in the CLI and
+        the page). False leaves them stale (locations are renumbered): for measurements only.
     gate, gate_key :
         The secret checker and the key its failures are counted under.
     progress : callable, optional
