@@ -91,6 +91,8 @@ IMPORT_KINDS = ("offers", "collective", "mobility")
 OFFER_FORMATS = ("platform", "template")
 OFFER_MODES = ("replace-source", "append", "replace-all")
 OTHER_MODES = ("append", "replace-all")
+#: Largest number of pupils of one collective project.
+MAX_PROJECT_PUPILS = 2000
 #: Field name used when a whole line is malformed.
 LINE_FIELD = "(ligne)"
 
@@ -707,11 +709,11 @@ def check_collective(raw: RawTable) -> Checked:
         st["key"] = "pupils"
         pupils = None
         if v["pupils"].strip():
-            try:
-                pupils = validation.clean_capacity(v["pupils"])
-            except FieldError:
-                raise FieldError(f"nombre d'élèves entier de 1 à {validation.MAX_CAPACITY} attendu, "
-                                 f"trouvé « {validation._short(v['pupils'])} »") from None
+            p = v["pupils"].strip()
+            if not re.fullmatch(r"[0-9]{1,4}", p) or not 1 <= int(p) <= MAX_PROJECT_PUPILS:
+                raise FieldError(f"nombre d'élèves entier de 1 à {MAX_PROJECT_PUPILS} attendu, "
+                                 f"trouvé « {validation._short(v['pupils'])} »")
+            pupils = int(p)
         st["key"] = "source"
         src = validation.clean_required(v["source"], "source")
         seen.add(pid)

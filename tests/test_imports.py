@@ -636,3 +636,14 @@ def test_cli_dry_run_prints_counts_and_first_reasons(base_db, tmp_path, capsys, 
     assert "ligne 2, champ « code_postal » : code postal hors Normandie « 35000 »" in out
     assert "ligne 3, champ « niveaux » : niveau inconnu « CM2 »" in out
     assert file_state(base_db) == state
+
+
+def test_bundled_collective_list_passes_the_import_and_gives_the_build_table(db_copy, admin):
+    """Re-importing data/collective_projects.csv (replace-all) reproduces the build's table."""
+    cols = "project_id, name, kind, kind_basis, town, commune_code, epci_siren, dep, sectors, pupils, period, " \
+           "status, location_basis, source, note, lon, lat"
+    before = table(db_copy, f"SELECT {cols} FROM collective_projects ORDER BY project_id")
+    path = Path(__file__).resolve().parent.parent / "data" / "collective_projects.csv"
+    res = imports.import_file(path, "collective", mode="replace-all", secret=admin, db_path=db_copy, gate=fast_gate())
+    assert (res.rows_in, res.accepted, res.quarantined) == (len(before), len(before), 0)
+    pd.testing.assert_frame_equal(before, table(db_copy, f"SELECT {cols} FROM collective_projects ORDER BY project_id"))
