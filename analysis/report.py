@@ -1492,12 +1492,14 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m analysis.report",
         description="Rapport d'écarts d'accès aux stages d'un territoire (CSV, XLSX ou PDF).")
-    p.add_argument("--level", required=True, choices=LEVELS, help="niveau territorial")
+    # level and format are checked by build_report (French message, exit code 2, no file)
+    p.add_argument("--level", required=True,
+                   help="niveau territorial : " + ", ".join(LEVELS))
     p.add_argument("--code", default=None,
                    help="code du territoire : code INSEE de commune, SIREN d'EPCI, code de "
                         "département ; facultatif pour la région (28)")
-    p.add_argument("--format", required=True, choices=tuple(FORMATS), dest="fmt",
-                   help="format du fichier")
+    p.add_argument("--format", required=True, dest="fmt",
+                   help="format du fichier : " + ", ".join(FORMATS))
     p.add_argument("--mode", choices=access.MODES, default="transit",
                    help="mode de déplacement (transit = transports en commun ou marche)")
     p.add_argument("--minutes", type=int, default=45, help="budget-temps en minutes")

@@ -250,12 +250,16 @@ def test_errors_are_clear(real, level, code, fmt, filters, message):
         report.build_report(real, level, code, fmt, filters)
 
 
-def test_cli_error_writes_no_file(real, tmp_path, capsys):
-    out = tmp_path / "rapport.csv"
-    assert report.main(["--level", "epci", "--code", "123", "--format", "csv",
-                        "--out", str(out)]) == 2
+@pytest.mark.parametrize("args, message", [
+    (["--level", "epci", "--code", "123", "--format", "csv"], "EPCI inconnu"),
+    (["--level", "canton", "--code", "14", "--format", "pdf"], "Niveau territorial inconnu"),
+    (["--level", "epci", "--code", COTENTIN, "--format", "ods"], "Format inconnu"),
+])
+def test_cli_error_writes_no_file(real, tmp_path, capsys, args, message):
+    out = tmp_path / "rapport.out"
+    assert report.main(args + ["--out", str(out)]) == 2
     assert not out.exists() and list(tmp_path.iterdir()) == []
-    assert "EPCI inconnu" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 def test_cli_writes_the_report(real, tmp_path):
