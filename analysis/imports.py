@@ -1346,6 +1346,29 @@ def reapply_imports(con: duckdb.DuckDBPyConnection, previous_db: str | os.PathLi
     return len(rows)
 
 
+def build_stage(con: duckdb.DuckDBPyConnection, settings: Any = None, progress: ProgressFn | None = None) -> int:
+    """Build stage: create the import tables and replay the imports of the database being replaced.
+
+    For :mod:`analysis.build`, after the base data and before travel times, so that a rebuild
+    keeps the imported offers, projects and services (their travel times are then computed by
+    the following stages). ``settings.db_path`` is the database about to be replaced.
+
+    Returns
+    -------
+    int
+        Number of imports replayed.
+    """
+    progress = progress or (lambda m, f=None: None)
+    create_tables(con)
+    previous = getattr(settings, "db_path", None)
+    if previous is None or not Path(previous).exists():
+        return 0
+    n = reapply_imports(con, previous, progress)
+    if n:
+        progress(f"{n} import(s) de la base précédente rejoué(s)", None)
+    return n
+
+
 # --------------------------------------------------------------------------- templates
 
 TEMPLATE_FILES = {

@@ -338,9 +338,12 @@ def test_reapply_imports_after_rebuild(db_copy, base_db, admin, tmp_path):
     shutil.copyfile(base_db, rebuilt)  # stands for a fresh build from the sources
     con = db.connect(rebuilt)
     try:
-        assert imports.reapply_imports(con, db_copy) == 1
+        from analysis.build import BuildSettings
+
+        assert imports.build_stage(con, BuildSettings(source_dir=tmp_path, db_path=db_copy)) == 1
     finally:
         con.close()
+    assert table(rebuilt, "SELECT accepted FROM imports")["accepted"].tolist() == [2]
     q = "SELECT * EXCLUDE (loc_id) FROM offers ORDER BY offer_id"
     pd.testing.assert_frame_equal(table(db_copy, q), table(rebuilt, q))
 
