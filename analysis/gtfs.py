@@ -24,7 +24,7 @@ import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -688,7 +688,6 @@ def load_into(con, path: str | Path, feed_id: str | None = None, bbox=None,
             }))
         counts["transit_stop_times"] = 0 if st is None else len(st)
 
-        start_end: list[pd.Timestamp] = []
         if feed.has("calendar.txt"):
             cal = feed.tables["calendar.txt"]
             cal = cal[cal["service_id"].isin(services)]
@@ -734,7 +733,7 @@ def load_into(con, path: str | Path, feed_id: str | None = None, bbox=None,
             "feed_version": version, "start_date": start, "end_date": end,
             "has_stop_times": bool(feed.has_stop_times), "bbox": ",".join(f"{v:g}" for v in box),
             "note": "; ".join(feed.warnings) or None,
-            "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None),
+            "loaded_at": datetime.now(UTC).replace(tzinfo=None),
         }]))
         counts["transit_feeds"] = 1
         con.execute("COMMIT")

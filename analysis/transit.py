@@ -301,7 +301,7 @@ class TransitNetwork:
     # -- construction ------------------------------------------------------------------------
     @classmethod
     def from_duckdb(cls, con, service_date: date | None = None,
-                    feed_ids: list[str] | None = None) -> "TransitNetwork":
+                    feed_ids: list[str] | None = None) -> TransitNetwork:
         """Build the network of ``service_date`` from the ``transit_*`` tables.
 
         Parameters
@@ -369,7 +369,7 @@ class TransitNetwork:
 
     @classmethod
     def from_gtfs(cls, path: str | Path, service_date: date | None = None,
-                  bbox=(-180.0, -90.0, 180.0, 90.0)) -> "TransitNetwork":
+                  bbox=(-180.0, -90.0, 180.0, 90.0)) -> TransitNetwork:
         """Read a GTFS zip or folder (whole feed by default) and build the network of one date."""
         from analysis import db, gtfs
 
@@ -382,7 +382,7 @@ class TransitNetwork:
 
     @classmethod
     def _from_stop_times(cls, service_date, st: pd.DataFrame, trips: pd.DataFrame,
-                         stops: pd.DataFrame, feed_ids) -> "TransitNetwork":
+                         stops: pd.DataFrame, feed_ids) -> TransitNetwork:
         key = st["trip_id"].astype(str) + "@" + st["day_offset"].astype(str)
         trip_codes, trip_keys = pd.factorize(key, sort=False)
         shift = st["day_offset"].to_numpy(dtype=np.int64) * _DAY
