@@ -526,7 +526,7 @@ def check_platform(raw: RawTable, source: str, strict_siret: bool = False) -> Ch
     out: list[dict] = []
     seen: set[str] = set()
     for n, rec in raw.rows:
-        g = lambda c: rec[idx[c]]  # noqa: E731
+        g = lambda c, rec=rec: rec[idx[c]]  # noqa: E731
         rawtext = _raw_json(raw.columns, rec)
         try:
             for c, v in zip(raw.columns, rec):
@@ -605,7 +605,7 @@ def check_offer_template(raw: RawTable, source: str, bbox=NORMANDIE_BBOX) -> Che
     out: list[dict] = []
     seen: set[str] = set()
     for n, rec in raw.rows:
-        g = lambda k: rec[pos[k]] if k in pos else ""  # noqa: E731
+        g = lambda k, rec=rec: rec[pos[k]] if k in pos else ""  # noqa: E731
         rawtext = _raw_json(raw.columns, rec)
         key = None
         try:
@@ -930,7 +930,7 @@ def write_mobility(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, mode: str, 
     con.unregister("imp_ms")
 
 
-def record_provenance(con: duckdb.DuckDBPyConnection, res: "ImportResult", when: dt.datetime) -> None:
+def record_provenance(con: duckdb.DuckDBPyConnection, res: ImportResult, when: dt.datetime) -> None:
     """Add the imported file to ``provenance`` (replacing the rows of the same source in replace modes).
 
     When the source name is a dataset of the registry (``offers_platform``), its publisher,

@@ -10,7 +10,6 @@ the state before or the state after the import, never a mix, and no reader may f
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,8 +17,6 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-
-import pytest
 
 from analysis import db, imports
 

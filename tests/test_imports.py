@@ -321,7 +321,7 @@ def test_collective_and_mobility_imports(db_copy, admin, tmp_path):
 
 def test_templates_in_repo_are_the_documented_columns():
     root = Path(__file__).resolve().parent.parent / "data" / "templates"
-    for kind, (stem, spec, _title) in imports.TEMPLATE_FILES.items():
+    for _kind, (stem, spec, _title) in imports.TEMPLATE_FILES.items():
         raw = imports.read_table((root / f"{stem}.csv").read_bytes(), f"{stem}.csv")
         assert raw.columns == [c.header for c in spec] and raw.rows_in == 0
         xl = imports.read_table((root / f"{stem}.xlsx").read_bytes(), f"{stem}.xlsx")
