@@ -31,6 +31,7 @@ PALETTES: dict[str, tuple[str, ...]] = {
     "cividis": ("#fee838", "#c3b369", "#7c7b78", "#424d6b", "#00224e"),
     "YlGnBu": ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"),
     "YlOrRd": ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"),
+    "Greys": ("#f7f7f7", "#cccccc", "#969696", "#636363", "#252525"),
 }
 
 #: Colour for a missing value (no data / not applicable).
@@ -47,7 +48,7 @@ COLLECTIVE_KIND_COLOURS: dict[str, str] = {
     "multisectoriel multi-entreprises": "#E69F00",
     "mono-secteur multi-entreprises": "#009E73",
     "bi-entreprises": "#CC79A7",
-    "non précisé": "#7f7f7f",
+    "non précisé": "#ffffff",
 }
 
 _LEVEL_SQL: dict[str, tuple[str, str, str]] = {
@@ -232,8 +233,12 @@ def legend_items(breaks: Sequence[float], unit: str, decimals: int = 0,
     return items
 
 
-def legend_html(title: str, items: Sequence[tuple[str, str]], shape: str = "square") -> str:
-    """Small HTML legend box (title + coloured swatches) to overlay on a Folium map."""
+def legend_html(title: str, items: Sequence[tuple[str, str]], shape: str = "square",
+                corner: str = "bottom:24px;right:10px") -> str:
+    """Small HTML legend box (title + coloured swatches) to overlay on a Folium map.
+
+    ``corner`` is the CSS placement of the box (default bottom right).
+    """
     radius = "50%" if shape == "circle" else "2px"
     rows = "".join(
         f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
@@ -243,7 +248,7 @@ def legend_html(title: str, items: Sequence[tuple[str, str]], shape: str = "squa
         for c, label in items
     )
     return (
-        '<div class="obs-legend" style="position:absolute;bottom:24px;right:10px;z-index:9999;'
+        '<div class="obs-legend" style="position:absolute;' + corner + ';z-index:9999;'
         'background:rgba(255,255,255,0.92);padding:6px 9px;border:1px solid #888;'
         'border-radius:4px;font:12px/1.3 sans-serif;color:#222;max-width:260px">'
         f'<div style="font-weight:bold;margin-bottom:3px">{_esc(title)}</div>{rows}</div>'

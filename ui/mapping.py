@@ -30,6 +30,10 @@ CLUSTER_CSS = [("markerclustercss", f"{STATIC}/markercluster/MarkerCluster.css")
                ("markerclusterdefaultcss", f"{STATIC}/markercluster/MarkerCluster.Default.css")]
 
 
+#: Fixed classes for shares in % (comparable between maps and filters).
+SHARE_BREAKS: list[float] = [10.0, 25.0, 50.0, 75.0, 100.0]
+
+
 def base_map(bounds: list[list[float]] | None = None, height: int = 520) -> folium.Map:
     """A map without tiles (offline), light background, département outlines as base layer."""
     lon_min, lat_min, lon_max, lat_max = config.NORMANDIE_BBOX
@@ -52,11 +56,11 @@ def base_map(bounds: list[list[float]] | None = None, height: int = 520) -> foli
 
 
 def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str]],
-               shape: str = "square") -> None:
+               shape: str = "square", corner: str = "bottom:24px;right:10px") -> None:
     """Overlay a legend box on the map."""
     macro = MacroElement()
     macro._template = Template(
-        "{% macro html(this, kwargs) %}" + maps.legend_html(title, items, shape)
+        "{% macro html(this, kwargs) %}" + maps.legend_html(title, items, shape, corner)
         + "{% endmacro %}")
     m.get_root().add_child(macro)
 
@@ -65,13 +69,16 @@ def choropleth(m: folium.Map, geojson: dict, values: pd.DataFrame, code_col: str
                value_col: str, label: str, unit: str, decimals: int = 0,
                palette: str = "viridis", reverse: bool = False, scale: float = 1.0,
                name: str = "Indicateur", breaks: Sequence[float] | None = None,
-               legend: bool = True, opacity: float = 0.75) -> list[float]:
+               legend: bool = True, opacity: float = 0.75,
+               corner: str = "bottom:24px;right:10px") -> list[float]:
     """Colour the features of ``geojson`` by ``values[value_col]`` and add a legend.
 
     ``scale`` multiplies values for display (e.g. 100 for shares shown in %). Returns the
     class breaks (in displayed units).
     """
     v = pd.to_numeric(values[value_col], errors="coerce") * scale
+    if breaks is None and unit == "%":
+        breaks = SHARE_BREAKS
     if breaks is None:
         breaks = maps.class_breaks(v.to_numpy(), 5)
     colours = maps.colours_for(v.to_numpy(), breaks, palette, reverse)
@@ -89,7 +96,8 @@ def choropleth(m: folium.Map, geojson: dict, values: pd.DataFrame, code_col: str
         tooltip=folium.GeoJsonTooltip(fields=["name", "label"], aliases=["", label + " :"]),
     ).add_to(m)
     if legend:
-        add_legend(m, label, maps.legend_items(breaks, unit, decimals, palette, reverse))
+        add_legend(m, label, maps.legend_items(breaks, unit, decimals, palette, reverse),
+                   corner=corner)
     return list(breaks)
 
 

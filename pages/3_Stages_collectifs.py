@@ -1,0 +1,152 @@
+"""Stages collectifs: the collective-internship projects of seed 003 over the coverage gaps."""
+
+from __future__ import annotations
+
+import html
+
+import folium
+import pandas as pd
+import streamlit as st
+
+from analysis import maps
+from ui import core, data, mapping
+
+core.page_setup("Stages collectifs", "👥")
+st.title("Stages collectifs : les projets et les territoires à couvrir")
+v = core.db_version()
+if not data.has("collective_projects"):
+    st.warning("Table collective_projects absente : lancez « python -m analysis.build ».")
+    st.stop()
+
+proj = data.collective(v)
+proj["sector_list"] = proj["sectors"].fillna("").map(
+    lambda s: [x.strip() for x in str(s).split(";") if x.strip()])
+kinds = list(maps.COLLECTIVE_KIND_COLOURS)
+all_sectors = sorted({s for lst in proj["sector_list"] for s in lst})
+epcis = proj.dropna(subset=["epci_siren"]).drop_duplicates("epci_siren").sort_values("epci_name")
+epci_names = dict(zip(epcis["epci_siren"], epcis["epci_name"]))
+statuses = sorted(proj["status"].dropna().unique())
+
+sb = st.sidebar
+sb.header("Filtres")
+k_kind = core.state("col_kinds", core.qp_get_list("type", kinds))
+sb.multiselect("Type de stage collectif (vide : tous)", kinds, key=k_kind,
+               placeholder="Tous les types")
+k_sec = core.state("col_sectors", core.qp_get_list("secteur", all_sectors))
+sb.multiselect("Secteur (vide : tous)", all_sectors, key=k_sec, placeholder="Tous les secteurs")
+k_epci = core.state("col_epci", core.qp_get("epci", "", [""] + list(epci_names)))
+sb.selectbox("EPCI", [""] + list(epci_names), key=k_epci,
+             format_func=lambda c: epci_names.get(c, "Tous les EPCI"))
+k_status = core.state("col_status", core.qp_get_list("statut", statuses))
+sb.multiselect("Statut (vide : tous)", statuses, key=k_status, placeholder="Tous les statuts")
+gap_opts = {"share_no_offer_transit": "Part des élèves sans offre à 45 min en transports",
+            "offers_per_100_pupils": "Offres situées pour 100 élèves", "": "Aucune"}
+k_gap = core.state("col_gap", core.qp_get("fond", "share_no_offer_transit", list(gap_opts)))
+sb.radio("Fond de carte (manques, par EPCI)", list(gap_opts), key=k_gap,
+         format_func=gap_opts.get)
+sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
+sel_kinds, sel_sectors = st.session_state[k_kind], st.session_state[k_sec]
+sel_epci, sel_status, gap_ind = (st.session_state[k_epci], st.session_state[k_status],
+                                 st.session_state[k_gap])
+core.sync_query({"type": sel_kinds, "secteur": sel_sectors, "epci": sel_epci,
+                 "statut": sel_status, "fond": gap_ind or "aucun"})
+
+f = proj
+if sel_kinds:
+    f = f[f["kind"].isin(sel_kinds)]
+if sel_sectors:
+    f = f[f["sector_list"].map(lambda lst: any(s in lst for s in sel_sectors))]
+if sel_epci:
+    f = f[f["epci_siren"] == sel_epci]
+if sel_status:
+    f = f[f["status"].isin(sel_status)]
+
+m = mapping.base_map()
+if gap_ind and data.travel_times_ready():
+    epci_tab = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
+    label, unit, scale, dec = ((gap_opts[gap_ind], "%", 100.0, 0) if gap_ind.startswith("share")
+                               else (gap_opts[gap_ind], "offres/100 élèves", 1.0, 1))
+    mapping.choropleth(m, data.geojson("epci", v), epci_tab, "code", gap_ind,
+                       "Fond : " + label.lower(), unit, dec, "Greys", False, scale,
+                       name="Manques (fond)", opacity=0.55, corner="bottom:24px;left:10px")
+elif gap_ind:
+    core.no_travel_times()
+fg = folium.FeatureGroup(name="Projets de stages collectifs")
+for r in f.itertuples():
+    if pd.isna(r.lat) or pd.isna(r.lon):
+        continue
+    colour = maps.COLLECTIVE_KIND_COLOURS.get(r.kind, "#7f7f7f")
+    popup = (f"<b>{html.escape(str(r.name))}</b><br>Type : {html.escape(str(r.kind))}"
+             + (f" <i>({html.escape(str(r.kind_basis))})</i>" if pd.notna(r.kind_basis) else "")
+             + f"<br>Lieu : {html.escape(str(r.town or ''))}"
+             + (f" <i>({html.escape(str(r.location_basis))})</i>"
+                if pd.notna(r.location_basis) else "")
+             + f"<br>Secteurs : {html.escape(str(r.sectors or 'non précisé'))}"
+             + f"<br>Élèves : {html.escape(str(r.pupils)) if pd.notna(r.pupils) else 'non précisé'}"
+             + f"<br>Période : {html.escape(str(r.period or 'non précisée'))}"
+             + f"<br>Statut : {html.escape(str(r.status or ''))}")
+    folium.CircleMarker([r.lat, r.lon], radius=9, color="#000000", weight=1.5,
+                        fill_color=colour, fill_opacity=0.95,
+                        popup=folium.Popup(popup, max_width=320), tooltip=str(r.name)).add_to(fg)
+fg.add_to(m)
+legend = [(c, k) for k, c in maps.COLLECTIVE_KIND_COLOURS.items()]
+mapping.add_legend(m, "Type de stage collectif (typologie du document)", legend, "circle")
+mapping.layer_control(m)
+mapping.show(m, "col_map", 560)
+
+by_kind = f["kind"].value_counts()
+st.markdown(
+    f"**En bref :** {len(f)} projet(s) de stage collectif sur {len(proj)} (carte du 15/12/2025), "
+    + ", ".join(f"{n} « {k} »" for k, n in by_kind.items())
+    + (f" ; fond : {gap_opts[gap_ind].lower()} par EPCI (élèves estimés)." if gap_ind else "."))
+n_deduced = int(f["kind_basis"].fillna("").str.startswith("déduit").sum()
+                + f["location_basis"].fillna("").str.startswith("déduit").sum())
+if n_deduced:
+    core.estimate_badge(
+        f"{int(f['kind_basis'].fillna('').str.startswith('déduit').sum())} type(s) et "
+        f"{int(f['location_basis'].fillna('').str.startswith('déduit').sum())} lieu(x) sont "
+        "« déduits » (le document ne les précise pas) : voir les colonnes « Base du type » et "
+        "« Base du lieu ».")
+
+st.subheader("Liste des projets")
+table = pd.DataFrame({
+    "Projet": f["name"], "Type": f["kind"], "Base du type": f["kind_basis"],
+    "Commune": f["town"], "Base du lieu": f["location_basis"], "EPCI": f["epci_name"],
+    "Secteurs": f["sectors"], "Élèves (nombre)": f["pupils"].astype("Int64").astype(str)
+    .replace("<NA>", "non précisé"), "Période": f["period"], "Statut": f["status"],
+}).astype(str).replace({"None": "—", "nan": "—", "<NA>": "—"})
+st.dataframe(table, hide_index=True, use_container_width=True)
+st.download_button("Télécharger la liste (CSV)", core.csv_bytes(table),
+                   file_name="stages_collectifs.csv", mime="text/csv")
+
+st.subheader("Ce que dit le document (carte des projets du 15/12/2025)")
+c1, c2, c3 = st.columns(3)
+with c1:
+    st.markdown("""**Typologie**
+- **Mono-site, mono-entreprise** : plusieurs stagiaires dans une seule grande entreprise ou
+  administration (ex. SNCF, juin 2025).
+- **Multisectoriel, multi-entreprises** : un parcours de découverte dans plusieurs entreprises de
+  secteurs variés (ex. MEDEF, juin 2025).
+- **Mono-secteur, multi-entreprises** : un parcours ciblé sur un seul secteur (ex. l'industrie à
+  L'Aigle, projet 2026).
+- **Bi-entreprises** : deux entreprises seulement sur les deux semaines (ex. Agence de
+  l'orientation et Science Action, juin 2025).""")
+with c2:
+    st.markdown("""**Procédure**
+1. Délimiter une zone précise (ville ou EPCI) facile d'accès pour les jeunes.
+2. Cibler un ou plusieurs secteurs et recruter les structures volontaires.
+3. Désigner le porteur qui signe la convention (ex. communauté de communes).
+4. Construire le programme avec tous les acteurs.
+5. Valider le stage pour le cartographier et le promouvoir.""")
+with c3:
+    st.markdown("""**Points de vigilance**
+- **Mobilité** : structures proches, idéalement à pied ou en transport collectif ; mobiliser les
+  communautés de communes.
+- **Sécurité et encadrement** : règles de sécurité et droit du travail respectés ; un référent
+  identifié pour le groupe.
+- **Outil pédagogique** recommandé, avec un temps de restitution.
+- **Capacité d'accueil** : équilibrer les groupes entre entreprises.
+- **Portage de la convention** : le porteur endosse la responsabilité légale des jeunes.""")
+st.caption("Résumé de la fiche « Stages collectifs » de l'Agence régionale de l'orientation et des "
+           "métiers de Normandie (document de travail, mise à jour du 15/12/2025).")
+core.footer_sources()

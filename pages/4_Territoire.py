@@ -1,0 +1,242 @@
+"""Territoire: the sheet of an EPCI or a commune beside its département and the region."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from analysis import config, maps
+from ui import core, data, filters, mapping
+
+core.page_setup("Territoire", "📍")
+v = core.db_version()
+communes = data.communes_list(v)
+epcis = data.epci_list(v)
+deps = data.departements_list(v)
+
+levels = {"epci": "EPCI", "commune": "Commune"}
+sb = st.sidebar
+sb.header("Territoire")
+k_level = core.state("ter_level", core.qp_get("niveau", "epci", list(levels)))
+sb.radio("Niveau", list(levels), key=k_level, format_func=levels.get, horizontal=True)
+level = st.session_state[k_level]
+if level == "epci":
+    opts = epcis["siren"].tolist()
+    names = dict(zip(epcis["siren"], epcis["name"]))
+    default = "200065597" if "200065597" in names else opts[0]  # Caen la Mer
+else:
+    opts = communes["code"].tolist()
+    names = dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))
+    default = "14118" if "14118" in names else opts[0]  # Caen
+k_code = f"ter_code_{level}"
+core.state(k_code, core.qp_get("code", default, opts))
+sb.selectbox("EPCI" if level == "epci" else "Commune", opts, key=k_code, format_func=names.get)
+code = st.session_state[k_code]
+view = filters.sidebar("ter", origin=False)
+core.sync_query({"niveau": level, "code": code, **view.query()})
+
+if level == "epci":
+    row = epcis[epcis["siren"] == code].iloc[0]
+    title, dep = row["name"], row["dep"]
+    member_codes = communes.loc[communes["epci_siren"] == code, "code"].tolist()
+    subtitle = (f"{row['kind']} · {len(member_codes)} communes · "
+                f"{core.fnum(row['population'], 0, 'habitants')} (partie normande)")
+else:
+    row = communes[communes["code"] == code].iloc[0]
+    title, dep = row["name"], row["dep"]
+    member_codes = [code]
+    subtitle = (f"Commune {code} · EPCI : {row['epci_name']} · "
+                f"{core.fnum(row['population'], 0, 'habitants')} · "
+                f"{core.fnum(row['density_per_km2'], 0, 'hab./km²')}")
+dep_name = deps.set_index("code")["name"].get(dep, dep)
+st.title(f"Fiche territoire : {title}")
+st.caption(subtitle + f" · département : {dep_name}")
+
+if not data.travel_times_ready():
+    core.no_travel_times()
+    st.stop()
+
+args = (view.mode, view.minutes, view.sectors, view.grade, view.host, "commune", v)
+t = data.territory_table(level, *args, code=code)
+d = data.territory_table("departement", *args, code=dep)
+r = data.territory_table("region", *args)
+ts = data.territory_table(level, *args[:5], "school", v, code=code)
+
+# ------------------------------------------------------------------ key figures
+st.subheader("Chiffres clés")
+st.caption(f"Filtres : {view.describe()}. Élèves par commune de résidence (estimation), sauf "
+           "ligne « Élèves de seconde des lycées du territoire » (effectifs déclarés).")
+mode_l = core.MODE_LABELS[view.mode].lower()
+rows = [
+    ("Population", "population", 1, 0, "hab."),
+    ("Élèves de seconde résidents (estimés)", "pupils", 1, 0, "élèves"),
+    ("Offres situées dans le territoire", "offers_located", 1, 0, "offres"),
+    ("Offres pour 100 élèves", "offers_per_100_pupils", 1, 1, "offres/100 élèves"),
+    (f"Offres accessibles en {view.minutes} min ({mode_l}), moyenne par élève",
+     "offers_reachable_mean", 1, 1, "offres"),
+    ("Places par élève à portée, avec concurrence (2SFCA)", "places_per_pupil_2sfca", 1, 3,
+     "places/élève"),
+    (f"Élèves sans offre accessible ({mode_l}, {view.minutes} min)", "pupils_no_offer", 1, 0,
+     "élèves"),
+    ("Part des élèves sans offre accessible", "share_no_offer", 100, 1, "%"),
+    (f"Part sans offre en transports en commun ou à pied ({view.minutes} min)",
+     "share_no_offer_transit", 100, 1, "%"),
+    (f"Temps médian jusqu'à l'offre la plus proche ({mode_l})", f"median_minutes_{view.mode}", 1,
+     0, "min"),
+    ("Rapport offres accessibles voiture / transports", "car_transit_ratio", 1, 1, "×"),
+    ("Arrêts de transport en commun (TER)", "n_stops", 1, 0, "arrêts"),
+    ("Départs du matin (07:00–08:30)", "morning_departures", 1, 0, "départs"),
+    ("Part des élèves en commune peu ou très peu dense", "pupils_low_density_share", 100, 0, "%"),
+]
+
+
+def _val(df: pd.DataFrame, col: str, scale: float, dec: int, unit: str) -> str:
+    if df.empty or col not in df:
+        return "—"
+    return core.fnum(pd.to_numeric(df[col], errors="coerce").iloc[0] * scale, dec, unit)
+
+
+fig_tab = pd.DataFrame({
+    "Indicateur": [x[0] for x in rows],
+    title: [_val(t, c, s, dd, u) for _, c, s, dd, u in rows],
+    f"Département : {dep_name}": [_val(d, c, s, dd, u) for _, c, s, dd, u in rows],
+    f"Région : {config.REGION_NAME}": [_val(r, c, s, dd, u) for _, c, s, dd, u in rows],
+})
+lyc_row = pd.DataFrame({"Indicateur": ["Élèves de seconde des lycées du territoire (déclarés)"],
+                        title: [_val(ts, "pupils", 1, 0, "élèves")],
+                        f"Département : {dep_name}": ["—"], f"Région : {config.REGION_NAME}": [
+                            _val(data.territory_table("region", *args[:5], "school", v),
+                                 "pupils", 1, 0, "élèves")]})
+fig_tab = pd.concat([fig_tab.iloc[:2], lyc_row, fig_tab.iloc[2:]], ignore_index=True)
+st.dataframe(fig_tab, hide_index=True, use_container_width=True,
+             height=35 * (len(fig_tab) + 1) + 3)
+core.estimate_badge("Élèves par commune de résidence estimés au prorata de la population ; offres "
+                    "placées au centre de leur commune ; 1 place par offre faute de capacité"
+                    + (" ; certains temps sont estimés à vol d'oiseau"
+                       if bool(t["uses_estimated_times"].iloc[0]) else "") + ".")
+
+# ------------------------------------------------------------------ map
+st.subheader("Carte")
+area = communes[communes["epci_siren"] == row["epci_siren"]]["code"].tolist() \
+    if level == "commune" else member_codes
+ctab = data.territory_table("commune", *args, within=(row["epci_siren"] if level == "commune"
+                                                       else code))
+gj = data.geojson("commune", v, tuple(sorted(area)))
+bounds = maps.bounds_of(gj)
+m = mapping.base_map(bounds)
+mapping.choropleth(m, gj, ctab, "code", "share_no_offer",
+                   f"Part des élèves sans offre ({mode_l}, {view.minutes} min)", "%", 0,
+                   "YlOrRd", False, 100.0, name="Part sans offre")
+if level == "commune":
+    mapping.outline(m, data.geojson("commune", v, (code,)), title)
+pts = data.offer_points(view.sectors, view.grade, view.host, v)
+schools = data.school_points(v)
+if bounds:
+    (la0, lo0), (la1, lo1) = bounds
+    pad = 0.05
+    near = lambda df: df[(df["lat"].between(la0 - pad, la1 + pad))  # noqa: E731
+                         & (df["lon"].between(lo0 - pad, lo1 + pad))]
+    mapping.offers_layer(m, near(pts))
+    mapping.schools_layer(m, near(schools))
+mapping.layer_control(m)
+mapping.show(m, "ter_map", 500)
+vals = pd.to_numeric(ctab["share_no_offer"], errors="coerce") * 100
+st.markdown(
+    f"**En bref :** part des élèves sans offre accessible ({mode_l}, {view.minutes} min) dans les "
+    f"{len(ctab)} communes {'de l’EPCI' if level == 'epci' else 'de son EPCI'}"
+    f" : de {maps.format_number(vals.min(), 0)} % à {maps.format_number(vals.max(), 0)} % ; "
+    "offres en orange (regroupées), lycées en bleu.")
+with st.expander("Tableau des communes (alternative textuelle) — manques"):
+    gaps = ctab.sort_values("share_no_offer", ascending=False)
+    gap_table = pd.DataFrame({
+        "Commune": gaps["name"], "Code INSEE": gaps["code"],
+        "Élèves (estimés)": gaps["pupils"].round(1),
+        "Élèves sans offre accessible": gaps["pupils_no_offer"].round(1),
+        "Part sans offre (%)": (gaps["share_no_offer"] * 100).round(1),
+        "Offres situées": gaps["offers_located"],
+        "Offres accessibles par élève (moy.)": gaps["offers_reachable_mean"].round(1),
+        "Temps médian à l'offre la plus proche (min)": gaps[f"median_minutes_{view.mode}"].round(0),
+    })
+    st.dataframe(gap_table, hide_index=True, use_container_width=True, height=300)
+
+# ------------------------------------------------------------------ lycées and offers
+c1, c2 = st.columns(2)
+with c1:
+    st.subheader("Lycées et élèves")
+    acc = data.origin_table(*args[:5], "school", v)
+    lyc = schools[schools["commune_code"].isin(member_codes)].merge(
+        acc[["origin_id", "offers_reachable", "minutes_nearest"]], left_on="uai",
+        right_on="origin_id", how="left")
+    if lyc.empty:
+        st.info("Aucun lycée dans ce territoire.")
+    else:
+        st.dataframe(pd.DataFrame({
+            "Lycée": lyc["name"], "Commune": lyc["commune"],
+            "Public": lyc["is_public"].map({True: "oui", False: "non"}),
+            "Élèves de seconde": lyc["seconde_pupils"],
+            f"Offres accessibles ({view.minutes} min)": lyc["offers_reachable"],
+            "Offre la plus proche (min)": lyc["minutes_nearest"].round(0),
+        }), hide_index=True, use_container_width=True)
+with c2:
+    st.subheader("Offres par secteur")
+    sec = data.con().execute(
+        "SELECT sector, count(*) AS n FROM offers WHERE commune_code IN "
+        "(SELECT unnest(?::VARCHAR[])) GROUP BY 1 ORDER BY 2 DESC", [member_codes]).df()
+    if view.sectors:
+        sec = sec[sec["sector"].isin(view.sectors)]
+    if sec.empty:
+        st.info("Aucune offre située dans ce territoire.")
+    else:
+        fig = px.bar(sec.head(15).iloc[::-1], x="n", y="sector", orientation="h",
+                     labels={"n": "Offres situées (nombre)", "sector": ""},
+                     color_discrete_sequence=["#0072B2"])
+        fig.update_layout(height=max(220, 26 * min(len(sec), 15) + 80),
+                          margin=dict(l=10, r=10, t=10, b=10))
+        st.plotly_chart(fig, use_container_width=True)
+        st.caption(f"{int(sec['n'].sum())} offres situées dans le territoire, {len(sec)} secteurs "
+                   "(15 premiers affichés).")
+
+# ------------------------------------------------------------------ transport and projects
+c3, c4 = st.columns(2)
+with c3:
+    st.subheader("Offre de transport")
+    stops_df, day = data.stops(v)
+    local = stops_df[stops_df["commune_code"].isin(member_codes)]
+    st.markdown(f"{len(local)} arrêt(s) TER, {core.fnum(local['morning_departures'].sum(), 0, 'départs')} "
+                f"entre 07:00 et 08:30" + (f" (jour de service {day})." if day else "."))
+    if len(local):
+        st.dataframe(local[["name", "kind", "morning_departures"]].rename(columns={
+            "name": "Arrêt", "kind": "Desserte", "morning_departures": "Départs du matin"}),
+            hide_index=True, use_container_width=True)
+    services = sorted(n for n in data.relations(v) if n.startswith("mobility"))
+    for name in services:
+        try:
+            ms = data.con().execute(
+                f'SELECT * FROM "{name}" WHERE epci_siren = ?',
+                [row["epci_siren"] if level == "commune" else code]).df()
+        except Exception:  # noqa: BLE001 - optional table of the imports engineer
+            continue
+        st.markdown("**Services de mobilité de l'EPCI**")
+        if ms.empty:
+            st.caption("Aucun service de mobilité importé pour cet EPCI.")
+        else:
+            st.dataframe(ms, hide_index=True, use_container_width=True)
+with c4:
+    st.subheader("Projets de stages collectifs")
+    proj = data.collective(v)
+    proj = proj[proj["commune_code"].isin(member_codes)] if level == "commune" else \
+        proj[proj["epci_siren"] == code]
+    if proj.empty:
+        st.info("Aucun projet de stage collectif recensé (carte du 15/12/2025).")
+    else:
+        st.dataframe(proj[["name", "kind", "town", "sectors", "pupils", "status"]].rename(columns={
+            "name": "Projet", "kind": "Type", "town": "Commune", "sectors": "Secteurs",
+            "pupils": "Élèves", "status": "Statut"}), hide_index=True, use_container_width=True)
+
+# ------------------------------------------------------------------ downloads
+st.subheader("Téléchargements")
+core.report_downloads(level, code, data.filters_of(view.mode, view.minutes, view.sectors,
+                                                   view.grade, view.host),
+                      fig_tab, f"territoire_{level}_{code}.csv", "ter")
+core.footer_sources()
