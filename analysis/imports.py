@@ -272,10 +272,11 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
-        return data.decode("cp1252"), "cp1252"
+        return body.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        return body.decode("latin-1"), "latin-1"
 
 
 def _sniff_sep(header_line: str) -> str:

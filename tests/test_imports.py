@@ -157,6 +157,9 @@ def test_reader_encodings_and_separators():
             seen.add(json.dumps([r for _, r in raw.rows], ensure_ascii=False))
             assert raw.sep == sep
     assert seen == {json.dumps(rows, ensure_ascii=False)}
+    # a BOM written before Windows-1252 text (seen in hand-edited exports)
+    mixed = imports.read_table(b"\xef\xbb\xbfcommune;secteur\n\xc9vreux;H\xf4tellerie\n", "synthetic.csv")
+    assert mixed.columns == ["commune", "secteur"] and mixed.rows == [(1, ["Évreux", "Hôtellerie"])]
     empty = imports.read_table(b"", "vide.csv")
     assert empty.rows_in == 0 and empty.note == "fichier vide"
     # malformed lines are kept as quarantine candidates, with their record number
