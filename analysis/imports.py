@@ -957,6 +957,23 @@ def record_provenance(con: duckdb.DuckDBPyConnection, res: ImportResult, when: d
     )
 
 
+def mobility_services(con: duckdb.DuckDBPyConnection, epci_siren: str | None = None) -> pd.DataFrame:
+    """Imported EPCI mobility services (for the Territoire page), with the French type label.
+
+    Returns an empty frame with the same columns when nothing was imported yet.
+    """
+    cols = ["epci_siren", "epci_name", "service_type", "type_label", "name", "description", "conditions",
+            "contact", "source", "imported_at"]
+    if not _table_exists(con, "mobility_services"):
+        return pd.DataFrame(columns=cols)
+    where, params = ("WHERE epci_siren = ?", [str(epci_siren)]) if epci_siren else ("", [])
+    df = con.execute(
+        f"SELECT * FROM mobility_services {where} ORDER BY epci_name, service_type, name", params
+    ).df()
+    df["type_label"] = df["service_type"].map(MOBILITY_TYPES)
+    return df[cols]
+
+
 # --------------------------------------------------------------------------- derived tables
 
 

@@ -320,6 +320,13 @@ def test_collective_and_mobility_imports(db_copy, admin, tmp_path):
     assert res.quarantine["field"].tolist() == ["siren_epci", "siren_epci", "type_service"]
     ms = table(db_copy, "SELECT * FROM mobility_services")
     assert ms[["epci_siren", "epci_name", "service_type"]].values.tolist() == [[epci.siren, epci["name"], "pret_velo"]]
+    con = db.connect(db_copy, read_only=True)
+    try:
+        shown = imports.mobility_services(con, epci.siren)
+        assert shown["type_label"].tolist() == ["Prêt de vélos"] and shown["name"].tolist() == ["Vélos synthétiques"]
+        assert imports.mobility_services(con, "000000000").empty
+    finally:
+        con.close()
 
 
 def test_templates_in_repo_are_the_documented_columns():
