@@ -140,6 +140,7 @@ with b2.form("imp_write"):
     go = st.form_submit_button("Importer", disabled=not writing_enabled or upload is None)
 if go and upload is not None:
     bar = st.progress(0.0, text="Import…")
+    outcome: imports.ImportResult | Exception | None = None
     with st.status("Import en cours (contrôle, copie de la base, recalcul des temps de trajet)…",
                    expanded=True) as status:
         def progress(message: str, fraction: float | None = None) -> None:
@@ -148,20 +149,22 @@ if go and upload is not None:
                 bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
 
         try:
-            res = imports.import_file(
+            outcome = imports.import_file(
                 None, kind, data=upload.getvalue(), name=upload.name, secret=secret, secrets=secrets,
                 geocode=geocode, gate_key=session_key(), progress=progress, user="application", **args,
             )
-        except (imports.AuthError, imports.WriteDisabled) as exc:
-            status.update(label="Import refusé", state="error")
-            st.error(str(exc))
-        except (DataError, ValueError) as exc:
-            status.update(label="Fichier refusé", state="error")
-            st.error(f"Fichier refusé : {exc}")
+        except (imports.AuthError, imports.WriteDisabled, DataError, ValueError) as exc:
+            outcome = exc
+            status.update(label="Import refusé", state="error", expanded=False)
         else:
-            status.update(label=f"Import terminé en {res.seconds:.0f} s", state="complete")
-            st.success("Base mise à jour : les pages affichent les nouvelles données à leur prochaine action.")
-            show_result(res)
+            status.update(label=f"Import terminé en {outcome.seconds:.0f} s", state="complete", expanded=False)
+    if isinstance(outcome, (imports.AuthError, imports.WriteDisabled)):
+        st.error(str(outcome))
+    elif isinstance(outcome, Exception):
+        st.error(f"Fichier refusé : {outcome}")
+    elif outcome is not None:
+        st.success("Base mise à jour : les pages affichent les nouvelles données à leur prochaine action.")
+        show_result(outcome)
 
 # --------------------------------------------------------------------------- log (read-only)
 st.subheader("Journal des imports")
