@@ -51,6 +51,7 @@ import argparse
 import contextlib
 import csv
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import io
@@ -306,27 +307,63 @@ def read_table(data: bytes, name: str = "fichier") -> RawTable:
     sep = _sniff_sep(first)
     csv.field_size_limit(sys.maxsize)
     reader = csv.reader(io.StringIO(text), delimiter=sep, strict=False)
-    columns: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    bad: list[tuple[int, str, str]] = []
-    n = 0
+    records: list[list[str] | str] = []
     while True:
         try:
             rec = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:  # pragma: no cover - csv is lenient with strict=False
-            n += 1
-            bad.append((n, f"ligne illisible : {exc}", ""))
+            records.append(f"ligne illisible : {exc}")
             continue
         if not rec or all(not f.strip() for f in rec) and len(rec) <= 1:
             continue  # blank line
-        if columns is None:
-            columns = [c.strip() for c in rec]
-            continue
-        n += 1
-        _add_record(rec, columns, n, rows, bad)
-    return RawTable(columns or [], rows, bad, encoding, sep, note=None if n else "aucune ligne de données")
+        records.append(rec)
+    return _assemble(records, encoding, sep)
+
+
+#: How many records may precede the header (a title line above the table).
+MAX_PREAMBLE = 10
+
+
+def _header_score(rec) -> int:
+    if not isinstance(rec, list):
+        return 0
+    known = _known_headers()
+    return sum(1 for c in rec if _key(c) in known)
+
+
+def _assemble(records: list, encoding: str, sep: str, pad: bool = False) -> RawTable:
+    """Split non-blank records into header and data rows.
+
+    The header is the first record, unless it has fewer than two known column names and one
+    of the next :data:`MAX_PREAMBLE` records has two or more (a title line above the table):
+    the records before it are then skipped and counted in the note. ``pad``: short records
+    are completed with empty cells (spreadsheet rows lose their trailing empty cells).
+    """
+    h = 0
+    if records and _header_score(records[0]) < 2:
+        for i, rec in enumerate(records[1:MAX_PREAMBLE + 1], start=1):
+            if _header_score(rec) >= 2:
+                h = i
+                break
+    notes = []
+    if h:
+        notes.append(f"{h} ligne(s) avant l'en-tête ignorée(s)")
+    header = records[h] if records and isinstance(records[h], list) else []
+    columns = [c.strip() for c in header]
+    rows: list[tuple[int, list[str]]] = []
+    bad: list[tuple[int, str, str]] = []
+    for n, rec in enumerate(records[h + 1:], start=1):
+        if isinstance(rec, str):
+            bad.append((n, rec, ""))
+        else:
+            if pad and len(rec) < len(columns):
+                rec = rec + [""] * (len(columns) - len(rec))
+            _add_record(rec, columns, n, rows, bad)
+    if not rows and not bad:
+        notes.append("aucune ligne de données")
+    return RawTable(columns, rows, bad, encoding, sep, note=" ; ".join(notes) or None)
 
 
 def _add_record(rec: list[str], columns: list[str], n: int, rows: list, bad: list) -> None:
@@ -363,25 +400,16 @@ def _read_xlsx(data: bytes, name: str) -> RawTable:
         # the data sheet: the first one that is not the "notice" of the templates
         sheets = [ws for ws in wb.worksheets if strip_accents(ws.title).lower() not in {"notice", "lisez-moi", "aide"}]
         ws = (sheets or wb.worksheets)[0]
-        columns: list[str] | None = None
-        rows: list[tuple[int, list[str]]] = []
-        bad: list[tuple[int, str, str]] = []
-        n = 0
+        records = []
         for values in ws.iter_rows(values_only=True):
             rec = [_cell(v) for v in values]
             while rec and rec[-1] == "":
                 rec.pop()
-            if not any(c.strip() for c in rec):
-                continue
-            if columns is None:
-                columns = [c.strip() for c in rec]
-                continue
-            n += 1
-            rec += [""] * (len(columns) - len(rec))
-            _add_record(rec, columns, n, rows, bad)
+            if any(c.strip() for c in rec):
+                records.append(rec)
     finally:
         wb.close()
-    return RawTable(columns or [], rows, bad, "xlsx", "xlsx", note=None if n else "aucune ligne de données")
+    return _assemble(records, "xlsx", "xlsx", pad=True)
 
 
 # --------------------------------------------------------------------------- column specs
@@ -460,6 +488,15 @@ MOBILITY_TEMPLATE = (
 )
 
 PLATFORM_REQUIRED = tuple(offers.PLATFORM_COLUMNS)
+
+
+@functools.lru_cache(maxsize=1)
+def _known_headers() -> frozenset[str]:
+    """Normalised column names of every format (3 characters or more), to find the header row."""
+    names = {_key(a) for spec in (OFFER_TEMPLATE, COLLECTIVE_TEMPLATE, MOBILITY_TEMPLATE) for c in spec
+             for a in (c.header, *c.aliases)}
+    names |= {_key(c) for c in offers.PLATFORM_COLUMNS}
+    return frozenset(n for n in names if len(n) >= 3)
 
 
 def map_columns(raw: RawTable, spec: tuple[Column, ...]) -> tuple[dict[str, int], list[str]]:

@@ -160,6 +160,11 @@ def test_reader_encodings_and_separators():
     # a BOM written before Windows-1252 text (seen in hand-edited exports)
     mixed = imports.read_table(b"\xef\xbb\xbfcommune;secteur\n\xc9vreux;H\xf4tellerie\n", "synthetic.csv")
     assert mixed.columns == ["commune", "secteur"] and mixed.rows == [(1, ["Évreux", "Hôtellerie"])]
+    # a title line above the table is skipped (and said), rows are numbered from the header
+    titled = imports.read_table(b"Offres du reseau X;;\n\ncommune;secteur;niveaux\nCaen;Industrie;seconde\n",
+                                "synthetic.csv")
+    assert titled.columns == ["commune", "secteur", "niveaux"] and titled.rows == [(1, ["Caen", "Industrie", "seconde"])]
+    assert "1 ligne(s) avant l'en-tête" in titled.note
     empty = imports.read_table(b"", "vide.csv")
     assert empty.rows_in == 0 and empty.note == "fichier vide"
     # malformed lines are kept as quarantine candidates, with their record number
