@@ -1096,7 +1096,13 @@ def render_map(con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 1
         part = gdf[gdf["cls"] == k]
         if part.empty:
             continue
-        part.plot(ax=ax, facecolor=face, edgecolor="0.35", linewidth=lw, hatch=hatch)
+        part.plot(ax=ax, facecolor=face, edgecolor="0.35", linewidth=lw)
+        if hatch:
+            # hatching drawn once over the merged polygons (hatching thousands of separate
+            # polygons is what makes a regional map slow to render)
+            merged = part.geometry.buffer(30).union_all()
+            gpd.GeoSeries([merged], crs=gdf.crs).plot(ax=ax, facecolor="none", edgecolor="0.35",
+                                                      linewidth=0, hatch=hatch)
     outline = _territory_outline(con, terr, gcol)
     if outline is not None:
         gpd.GeoSeries([outline], crs="EPSG:4326").to_crs(2154).boundary.plot(

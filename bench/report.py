@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", default=None)
     p.add_argument("--n", type=int, default=6, help="nombre d'EPCI mesurés")
     p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--siren", action="append", default=[],
+                   help="mesurer ces EPCI (répétable) au lieu d'un échantillon")
     args = p.parse_args(argv)
     con = db.connect(args.db or config.default_db_path(), read_only=True)
     # EPCI spread over sizes: the largest, the smallest and some in between
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
                         ).fetchall()
     step = max(1, (len(epcis) - 1) // max(1, args.n - 1))
     chosen = [epcis[i] for i in range(0, len(epcis), step)][: args.n - 1] + [epcis[-1]]
+    if args.siren:
+        chosen = [e for e in epcis if e[0] in set(args.siren)]
     filters = Filters()
     t = time.perf_counter()
     report.build_report(con, "epci", chosen[0][0], "pdf", filters)  # warm-up (imports, fonts)
