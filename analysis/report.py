@@ -1306,7 +1306,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     _heading(pdf, "Chiffres clés")
     cols = key_figure_columns(f)
     names = [str(r["name"]) for r in key_rows]
-    w0 = 70
+    w0 = 84 if len(names) <= 3 else 70
     wk = (epw - w0) / max(len(names), 1)
     from fpdf.fonts import FontFace
 
@@ -1326,7 +1326,11 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     pdf.ln(2)
     _para(pdf, _summary_sentence(data))
     pdf.ln(1)
-    _para(pdf, " ".join(_caveats(data)[1:]), size=7.5)
+    pdf.ln(1)
+    pdf.set_font("DejaVu", "B", 8)
+    pdf.multi_cell(0, 4, "À savoir", new_x="LMARGIN", new_y="NEXT")
+    for line in _caveats(data)[1:]:
+        _para(pdf, "• " + line.removeprefix("- "), size=7.5)
 
     # --- page 2: map
     pdf.add_page()
