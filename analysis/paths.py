@@ -143,9 +143,12 @@ class GraphArrays:
             u = np.array([r[0] for r in rows], dtype=object)
             v = np.array([r[1] for r in rows], dtype=object)
             w = np.array([r[2] for r in rows], dtype=float)
-        return cls.from_edges(lon, lat, index.get_indexer(u), index.get_indexer(v), w, node_ids=node_ids,
-                              mode=mode, source=G.graph.get("network_source"),
-                              precision=G.graph.get("precision"))
+        out = cls.from_edges(lon, lat, index.get_indexer(u), index.get_indexer(v), w, node_ids=node_ids,
+                             mode=mode, source=G.graph.get("network_source"),
+                             precision=G.graph.get("precision"))
+        if mode is not None:
+            out.meta["edge_table"] = table  # the mode's edges with their keys, for route legs
+        return out
 
     # ----------------------------------------------------------------- snapping
     def snap(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:

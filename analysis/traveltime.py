@@ -535,7 +535,9 @@ def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
              "to": [float(arrays.lon[no]), float(arrays.lat[no])]}]
     total_m = so * cfg.detour + sd * cfg.detour
     if len(nodes) > 1:
-        table = roads.mode_edge_table(G, mode, cfg.speeds())
+        table = arrays.meta.get("edge_table")
+        if table is None:
+            table = roads.mode_edge_table(G, mode, cfg.speeds())
         ids = arrays.node_ids
         pairs = pd.DataFrame({"u": ids[nodes[:-1]], "v": ids[nodes[1:]], "step": np.arange(len(nodes) - 1)})
         best = table.sort_values("seconds").drop_duplicates(["u", "v"])
