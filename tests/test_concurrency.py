@@ -1,6 +1,7 @@
 """20 concurrent readers while an import swaps the database (issue 7).
 
-14 reader threads (each with its own :class:`analysis.db.ReaderCache`, as app sessions do) and
+14 reader threads (half share one :class:`analysis.db.ReaderCache`, as the app's sessions do
+within a server process; half have their own) and
 6 reader processes (each with its ReaderCache too, as other app server processes would) query the database in a loop while
 an import of SYNTHETIC offers writes a new file and swaps it in. Every read returns, in one
 query, the offer count, a checksum of the offer ids and the location totals: each must equal
@@ -77,8 +78,10 @@ def test_twenty_readers_see_old_or_new_data_never_a_mix(base_db, tmp_path, monke
     results: list[list] = [[] for _ in range(N_THREADS)]
     errors: list[str] = []
 
+    shared = db.ReaderCache(path)  # the app's pattern: one cache per server process, a cursor per call
+
     def reader(i: int) -> None:
-        cache = db.ReaderCache(path)
+        cache = shared if i % 2 == 0 else db.ReaderCache(path)
         after = 0
         while after < 2:
             if done.is_set():
