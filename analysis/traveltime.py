@@ -650,14 +650,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = route(args.mode, args.src, args.dst, date=args.date, depart=args.depart,
                        network=args.network, db_path=args.db)
-    except (DataError, FileNotFoundError, ValueError) as exc:
+    except (DataError, FileNotFoundError, ValueError) as exc:  # GTFSError is a DataError
         print(f"Erreur : {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # the transit engine's own errors (GTFSError...)
-        if type(exc).__name__.endswith("Error") and exc.__class__.__module__.startswith("analysis"):
-            print(f"Erreur : {exc}", file=sys.stderr)
-            return 1
-        raise
     print(json.dumps(result, ensure_ascii=False, indent=2, default=float))
     return 0
 
