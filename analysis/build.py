@@ -32,7 +32,8 @@ from analysis.progress import Progress, ProgressFn
 SUMMARY_TABLES = (
     "communes", "epci", "departements", "schools", "offers", "offer_locations", "offer_rejects",
     "collective_projects", "transit_stops", "transit_trips", "transit_stop_times", "travel_times",
-    "travel_time_runs", "commune_pupils", "accessibility", "territory_indicators", "provenance",
+    "travel_time_runs", "commune_pupils", "accessibility", "territory_indicators", "imports",
+    "import_quarantine", "mobility_services", "provenance",
 )
 
 
@@ -51,6 +52,9 @@ class BuildSettings:
         any Atoumod aggregate found there.
     travel_times : bool
         Compute the travel-time matrices (and the indicators that depend on them).
+    replay_imports : bool
+        Replay the imports recorded in the database being replaced (offers, collective projects,
+        mobility services imported from the Import page or ``python -m analysis.imports``).
     extra : dict
         Stage-specific options passed through to the travel-time and indicator stages.
     """
@@ -59,6 +63,7 @@ class BuildSettings:
     db_path: Path
     gtfs: list[Path] = field(default_factory=list)
     travel_times: bool = True
+    replay_imports: bool = True
     extra: dict = field(default_factory=dict)
 
 
@@ -87,6 +92,14 @@ def build_into(con: duckdb.DuckDBPyConnection, settings: BuildSettings, progress
     offers.load(con, src, progress)
     progress("Projets de stages collectifs…", 0.18)
     collective.load(con, src, progress)
+
+    from analysis import imports  # imports are replayed so that a rebuild keeps them
+
+    if settings.replay_imports:
+        progress("Imports enregistrés dans la base précédente…", 0.19)
+        imports.build_stage(con, settings, progress)
+    else:
+        imports.create_tables(con)
 
     from analysis import gtfs  # transit engineer's module
 
@@ -127,8 +140,11 @@ def build(settings: BuildSettings, progress: ProgressFn | None = None) -> dict[s
     DataError
         When an input file is missing, truncated or malformed (the previous database is kept).
     """
+    from analysis.imports import write_lock
+
     progress = progress or Progress()
-    with db.atomic_database(settings.db_path) as con:
+    Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
+    with write_lock(Path(settings.db_path)), db.atomic_database(settings.db_path) as con:
         build_into(con, settings, progress)
         existing = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in SUMMARY_TABLES if t in existing}
@@ -155,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, default=None, help="base à écrire (défaut : data/observatoire.duckdb)")
     parser.add_argument("--gtfs", type=Path, nargs="*", default=None, help="flux GTFS (zip ou dossier)")
     parser.add_argument("--no-travel-times", action="store_true", help="ne pas calculer les temps de trajet")
+    parser.add_argument(
+        "--no-replay-imports", action="store_true",
+        help="ne pas rejouer les imports enregistrés dans la base précédente (base issue des seules sources)",
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -172,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         db_path=(args.db or default_db_path()).resolve(),
         gtfs=args.gtfs if args.gtfs is not None else default_gtfs(src),
         travel_times=not args.no_travel_times,
+        replay_imports=not args.no_replay_imports,
     )
     progress = Progress(quiet=args.quiet)
     t0 = time.perf_counter()
