@@ -165,7 +165,7 @@ def graph_from_osm_file(path: str | os.PathLike, simplify: bool = True) -> nx.Mu
     path : path-like
         ``.osm``, ``.osm.xml``, ``.osm.bz2`` or ``.osm.pbf``.
     simplify : bool
-        Simplify the topology (never merging edges whose ``highway`` or ``access`` differ).
+        Simplify the topology (never merging edges whose ``highway``, ``access`` or ``maxspeed`` differ).
 
     Returns
     -------
@@ -185,12 +185,133 @@ def graph_from_osm_file(path: str | os.PathLike, simplify: bool = True) -> nx.Mu
     if G.number_of_edges() == 0:
         raise DataError(str(path), "aucune voie « highway » dans le fichier")
     if simplify:
-        G = ox.simplify_graph(G, edge_attrs_differ=["highway", "access"])
+        G = ox.simplify_graph(G, edge_attrs_differ=["highway", "access", "maxspeed"])
     G = ox.add_edge_speeds(G, hwy_speeds=CAR_HWY_SPEEDS, fallback=CAR_FALLBACK_HWY_KPH)
     G = ox.add_edge_travel_times(G)
     G.graph["network_source"] = f"osm:{path.name}"
     G.graph["precision"] = "rues OpenStreetMap"
     return G
+
+
+_WAY_TAGS = ("highway", "name", "ref", "maxspeed", "access", "oneway", "junction", "service")
+_ONEWAY_FWD = {"yes", "true", "1"}
+_ONEWAY_REV = {"-1", "reverse"}
+
+
+def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
+    """Build a road graph straight from an OSM file with osmium, without an XML round trip.
+
+    Meant for regional ``.osm.pbf`` extracts (Geofabrik, OSM France), too large for
+    :func:`osmnx.graph_from_xml`. The graph follows OSMnx's model and its simplified topology:
+    nodes are the way ends and the nodes shared by several ``highway`` ways; each edge follows
+    one way between two such nodes, ``length`` is the sum of its segments' great-circle lengths;
+    ``oneway`` / ``junction=roundabout`` make one directed edge (``oneway=-1`` reversed), other
+    ways two (``reversed`` marks the backward one). Edges carry ``osmid``, ``highway``, ``name``,
+    ``ref``, ``maxspeed``, ``access``, ``oneway``, ``reversed``, ``length``; no ``geometry``.
+    Car speeds and times as in :func:`graph_from_osm_file`.
+
+    Parameters
+    ----------
+    path : path-like
+        Any file osmium reads (``.osm.pbf``, ``.osm``, ``.osm.bz2``).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+    """
+    try:
+        import osmium
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise DataError(
+            str(path),
+            "lecture impossible sans le paquet « osmium » (pip install osmium), ou convertissez "
+            "le fichier en XML : « osmium cat fichier.osm.pbf -o fichier.osm » (paquet Debian "
+            "osmium-tool) puis utilisez le .osm",
+        ) from exc
+    path = Path(path)
+    if not path.exists():
+        raise DataError(str(path), "fichier OpenStreetMap introuvable")
+    way_ids: list[int] = []
+    tags: list[tuple] = []
+    refs: list[np.ndarray] = []
+    lons: list[np.ndarray] = []
+    lats: list[np.ndarray] = []
+    skipped = 0
+    try:
+        proc = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+                .with_locations().with_filter(osmium.filter.KeyFilter("highway")))
+        for obj in proc:
+            if not obj.is_way() or len(obj.nodes) < 2:
+                continue
+            try:
+                coords = [(nd.ref, nd.lon, nd.lat) for nd in obj.nodes]
+            except osmium.InvalidLocationError:
+                skipped += 1  # a way whose nodes are outside the extract
+                continue
+            arr = np.array(coords, dtype=float)
+            way_ids.append(obj.id)
+            tags.append(tuple(obj.tags.get(k) for k in _WAY_TAGS))
+            refs.append(np.array([c[0] for c in coords], dtype=np.int64))
+            lons.append(arr[:, 1])
+            lats.append(arr[:, 2])
+    except RuntimeError as exc:
+        raise DataError(str(path), f"fichier OpenStreetMap illisible : {exc}") from exc
+    if not way_ids:
+        raise DataError(str(path), "aucune voie « highway » dans le fichier")
+
+    lens = np.array([len(r) for r in refs])
+    ref = np.concatenate(refs)
+    lon = np.concatenate(lons)
+    lat = np.concatenate(lats)
+    way = np.repeat(np.arange(len(lens)), lens)
+    start = np.r_[0, np.cumsum(lens)[:-1]]
+    end = start + lens - 1
+    _, inv, cnt = np.unique(ref, return_inverse=True, return_counts=True)
+    split = cnt[inv] > 1
+    split[start] = True
+    split[end] = True
+    seg = np.zeros(len(ref))
+    seg[1:] = _haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    seg[start] = 0.0  # no segment across two ways
+    cum = np.cumsum(seg)
+    pos = np.flatnonzero(split)
+    same_way = way[pos[:-1]] == way[pos[1:]]
+    a, b = pos[:-1][same_way], pos[1:][same_way]
+    length = cum[b] - cum[a]
+    wi = way[a]
+    keep_nodes = np.unique(np.r_[a, b])
+
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    G.add_nodes_from((int(ref[i]), {"x": float(lon[i]), "y": float(lat[i])}) for i in keep_nodes)
+    edges = []
+    for u_i, v_i, w_i, ln in zip(ref[a].tolist(), ref[b].tolist(), wi.tolist(), length.tolist()):
+        hwy, name, rref, maxspeed, access, oneway, junction, service = tags[w_i]
+        attrs = {"osmid": way_ids[w_i], "highway": hwy, "length": max(ln, 0.0)}
+        for key, val in (("name", name), ("ref", rref), ("maxspeed", maxspeed), ("access", access),
+                         ("service", service)):
+            if val is not None:
+                attrs[key] = val
+        ow = (oneway or "").lower()
+        if ow in _ONEWAY_REV:
+            edges.append((v_i, u_i, {**attrs, "oneway": True, "reversed": True}))
+        elif ow in _ONEWAY_FWD or (junction == "roundabout" and ow != "no"):
+            edges.append((u_i, v_i, {**attrs, "oneway": True, "reversed": False}))
+        else:
+            edges.append((u_i, v_i, {**attrs, "oneway": False, "reversed": False}))
+            edges.append((v_i, u_i, {**attrs, "oneway": False, "reversed": True}))
+    G.add_edges_from(edges)
+    G = ox.add_edge_speeds(G, hwy_speeds=CAR_HWY_SPEEDS, fallback=CAR_FALLBACK_HWY_KPH)
+    G = ox.add_edge_travel_times(G)
+    G.graph["network_source"] = f"osm:{path.name}"
+    G.graph["precision"] = "rues OpenStreetMap"
+    G.graph["skipped_ways"] = skipped
+    return G
+
+
+def _haversine(lon1, lat1, lon2, lat2):
+    from .paths import haversine_m
+
+    return haversine_m(lon1, lat1, lon2, lat2)
 
 
 def graph_from_polygon_online(polygon, network_type: str = "all") -> nx.MultiDiGraph:  # pragma: no cover - needs internet
@@ -426,7 +547,9 @@ def load_road_graph(source: str | os.PathLike, layer: str | None = None) -> nx.M
     name = path.name.lower()
     if not path.exists():
         raise DataError(str(path), "réseau routier introuvable")
-    if name.endswith((".osm", ".osm.xml", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".osm.xml.bz2")):
+    if name.endswith(".pbf"):
+        return graph_from_osm_pbf(path)
+    if name.endswith((".osm", ".osm.xml", ".osm.bz2", ".osm.gz", ".osm.xml.bz2")):
         return graph_from_osm_file(path)
     if name.endswith(".gpkg") and layer is None:
         import pyogrio

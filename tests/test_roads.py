@@ -92,14 +92,46 @@ def test_rouen_walk_path_documented_in_source(rouen):
     assert sec * 4.5 / 3.6 == pytest.approx(1352, rel=0.05)
 
 
-def test_pbf_gives_same_graph_as_xml(source_dir, rouen, tmp_path):
+@pytest.fixture(scope="module")
+def rouen_pbf(source_dir, tmp_path_factory):
+    """The real Rouen extract, converted to PBF here with osmium (same objects)."""
     osmium = pytest.importorskip("osmium")
-    pbf = tmp_path / "rouen_centre_2013.osm.pbf"  # the real extract, converted to PBF here
+    pbf = tmp_path_factory.mktemp("pbf") / "rouen_centre_2013.osm.pbf"
     with osmium.SimpleWriter(str(pbf)) as w:
         for obj in osmium.FileProcessor(str(source_dir / ROUEN)):
             w.add(obj)
-    G = roads.load_road_graph(pbf)
-    assert len(G) == len(rouen) and G.number_of_edges() == rouen.number_of_edges()
+    return pbf
+
+
+@pytest.mark.parametrize("mode", ["walk", "bike", "car"])
+def test_pbf_reader_gives_same_times_as_graph_from_xml(rouen, rouen_pbf, mode):
+    """The direct osmium reader (PBF) and osmnx.graph_from_xml agree on every shortest time.
+
+    The PBF graph keeps the nodes where two ways meet end to end, which OSMnx's simplification
+    removes; all the XML graph's nodes are in it, and times between them must be equal.
+    """
+    G = roads.load_road_graph(rouen_pbf)
+    assert G.graph["network_source"] == "osm:rouen_centre_2013.osm.pbf"
+    assert set(rouen) <= set(G)
+    common = sorted(rouen)
+    ax = paths.GraphArrays.from_graph(rouen, mode)
+    ap = paths.GraphArrays.from_graph(G, mode)
+    ix = pd.Index(ax.node_ids).get_indexer(common)
+    ip = pd.Index(ap.node_ids).get_indexer(common)
+    tx = ax.node_times(ix, ix)
+    tp = ap.node_times(ip, ip)
+    assert (np.isfinite(tx) == np.isfinite(tp)).all()
+    fin = np.isfinite(tx)
+    assert fin.sum() > 100_000
+    np.testing.assert_allclose(tp[fin], tx[fin], rtol=1e-6, atol=1e-3)
+
+
+def test_pbf_bad_file_is_a_data_error(tmp_path):
+    bad = tmp_path / "synthetic_broken.osm.pbf"
+    bad.write_bytes(b"not a pbf at all")
+    with pytest.raises(DataError) as exc:
+        roads.load_road_graph(bad)
+    assert "synthetic_broken.osm.pbf" in str(exc.value)
 
 
 def test_skeleton_graph_counts_and_classes(skeleton):
