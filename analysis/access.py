@@ -65,6 +65,9 @@ DENSITY_CLASSES: tuple[tuple[str, float], ...] = (
 
 ProgressFn = Callable[[str, "float | None"], None]
 
+#: Up to this many distinct sectors, "sectors reachable" uses a HUGEINT bit mask per location.
+MAX_MASK_SECTORS = 127
+
 
 class AccessError(ValueError):
     """Invalid indicator parameters or missing input tables."""
@@ -242,6 +245,80 @@ def _origins_sql(con: duckdb.DuckDBPyConnection, origin_kind: str,
     """
 
 
+#: Derivation of the indicator pairs from ``travel_times``: one row per (origin, location, mode)
+#: where ``transit`` is the smaller of the transit and walk times.
+PAIRS_SQL = """
+    SELECT origin_kind, origin_id, loc_id, mode, minutes, is_estimate
+    FROM travel_times WHERE mode IN ('walk', 'bike', 'car')
+    UNION ALL
+    SELECT origin_kind, origin_id, loc_id, 'transit' AS mode, min(minutes) AS minutes,
+           arg_min(is_estimate, minutes) AS is_estimate
+    FROM travel_times WHERE mode IN ('transit', 'walk')
+    GROUP BY origin_kind, origin_id, loc_id
+"""
+
+
+def _travel_times_signature(con: duckdb.DuckDBPyConnection) -> str:
+    """Row count and sum of minutes of ``travel_times`` (changes when it is recomputed)."""
+    n, total = con.execute(
+        "SELECT count(*), coalesce(sum(minutes::DOUBLE), 0) FROM travel_times").fetchone()
+    return f"{int(n)}:{float(total):.6f}"
+
+
+def pairs_table_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when ``access_pairs`` exists and was built from the current ``travel_times``."""
+    if not (has_relation(con, "access_pairs") and has_relation(con, "access_origins")
+            and has_relation(con, "access_meta")):
+        return False
+    row = con.execute(
+        "SELECT value FROM access_meta WHERE key = 'travel_times_signature'").fetchone()
+    return row is not None and row[0] == _travel_times_signature(con)
+
+
+def build_pairs(con: duckdb.DuckDBPyConnection) -> int:
+    """Write the compact pair tables used by every indicator query.
+
+    ``access_origins(origin_kind, origin_id, oid INTEGER)`` numbers the origins;
+    ``access_pairs(origin_kind, oid, loc_id, mode, minutes, is_estimate)`` is
+    :data:`PAIRS_SQL` keyed by ``oid`` and sorted by (origin_kind, mode, oid): integer keys
+    make the grouped queries about twice as fast. ``access_meta`` records a signature of
+    ``travel_times`` (row count and sum of minutes) at build time; queries fall back to
+    ``travel_times`` itself when it no longer matches.
+
+    Returns
+    -------
+    int
+        Number of rows of ``access_pairs``.
+    """
+    con.execute("""
+        CREATE OR REPLACE TABLE access_origins AS
+        SELECT origin_kind, origin_id,
+               (row_number() OVER (ORDER BY origin_kind, origin_id))::INTEGER AS oid
+        FROM (SELECT DISTINCT origin_kind, origin_id FROM travel_times)
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE access_pairs AS
+        SELECT p.origin_kind, o.oid, p.loc_id::INTEGER AS loc_id, p.mode,
+               p.minutes::REAL AS minutes, p.is_estimate
+        FROM ({PAIRS_SQL}) p JOIN access_origins o USING (origin_kind, origin_id)
+        ORDER BY p.origin_kind, p.mode, o.oid, p.minutes
+    """)
+    con.execute("CREATE OR REPLACE TABLE access_meta (key VARCHAR, value VARCHAR)")
+    con.execute("INSERT INTO access_meta VALUES ('travel_times_signature', ?)",
+                [_travel_times_signature(con)])
+    return int(con.execute("SELECT count(*) FROM access_pairs").fetchone()[0])
+
+
+def _pairs_source(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """(pairs relation keyed by ``oid``, SQL giving ``oid`` of ``origins`` row ``o``)."""
+    if pairs_table_is_fresh(con):
+        return ("access_pairs",
+                "(SELECT a.oid FROM access_origins a WHERE a.origin_kind = $origin_kind "
+                "AND a.origin_id = o.origin_id)")
+    return (f"(SELECT origin_kind, origin_id AS oid, loc_id, mode, minutes, is_estimate "
+            f"FROM ({PAIRS_SQL}))", "o.origin_id")
+
+
 Scenario = tuple[str, float]
 
 
@@ -267,6 +344,11 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
     """
     where, params = _offer_filter(filters)
     params.update(origin_kind=filters.origin_kind)
+    pairs, oid_sql = _pairs_source(con)
+    # Distinct sectors reachable: a bit mask per location (fast) when there are few sectors,
+    # else a COUNT(DISTINCT) join.
+    n_sectors = con.execute("SELECT count(DISTINCT sector) FROM offers").fetchone()[0]
+    use_mask = n_sectors <= MAX_MASK_SECTORS
     if scenarios is None:
         scenarios = [(filters.mode, float(filters.minutes))]
     nearest = ",\n".join(
@@ -281,49 +363,48 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
                coalesce(o.capacity, 1)::DOUBLE AS places, (o.capacity IS NULL) AS default_cap
         FROM offers o WHERE {where}
     ),
+    sector_idx AS (
+        SELECT sector, (row_number() OVER (ORDER BY sector) - 1)::INTEGER AS idx
+        FROM (SELECT DISTINCT sector FROM f_offers WHERE sector IS NOT NULL)
+    ),
     locs AS (
-        SELECT loc_id, count(*) AS n_offers, sum(places) AS places,
-               count(*) FILTER (WHERE default_cap) AS n_default
-        FROM f_offers GROUP BY loc_id
+        SELECT f.loc_id, count(*) AS n_offers, sum(f.places) AS places,
+               count(*) FILTER (WHERE f.default_cap) AS n_default,
+               {"bit_or(1::HUGEINT << si.idx)" if use_mask else "NULL::HUGEINT"} AS sector_mask
+        FROM f_offers f LEFT JOIN sector_idx si USING (sector) GROUP BY f.loc_id
     ),
     loc_sectors AS (SELECT DISTINCT loc_id, sector FROM f_offers),
-    origins AS ({_origins_sql(con, filters.origin_kind, total)}),
-    tt AS (
-        SELECT t.origin_id, t.loc_id, t.mode, t.minutes, t.is_estimate
-        FROM travel_times t SEMI JOIN locs l ON t.loc_id = l.loc_id
-        WHERE t.origin_kind = $origin_kind
-    ),
-    eff AS MATERIALIZED (
-        SELECT origin_id, loc_id, mode, minutes, is_estimate
-        FROM tt WHERE mode IN ('walk', 'bike', 'car')
-        UNION ALL
-        SELECT origin_id, loc_id, 'transit' AS mode, min(minutes) AS minutes,
-               arg_min(is_estimate, minutes) AS is_estimate
-        FROM tt WHERE mode IN ('transit', 'walk') GROUP BY origin_id, loc_id
+    origins0 AS ({_origins_sql(con, filters.origin_kind, total)}),
+    origins AS (SELECT o.*, {oid_sql} AS oid FROM origins0 o),
+    eff AS (
+        SELECT p.oid, p.loc_id, p.mode, p.minutes, p.is_estimate
+        FROM {pairs} p SEMI JOIN locs l ON p.loc_id = l.loc_id
+        WHERE p.origin_kind = $origin_kind
     ),
     om AS MATERIALIZED (
-        SELECT e.origin_id, e.mode, b.budget,
+        SELECT e.oid, e.mode, b.budget,
                min(e.minutes) AS nearest,
                arg_min(e.is_estimate, e.minutes) AS nearest_is_estimate,
                sum(l.n_offers) FILTER (WHERE e.minutes <= b.budget) AS offers,
                sum(l.places) FILTER (WHERE e.minutes <= b.budget) AS places,
                sum(l.n_default) FILTER (WHERE e.minutes <= b.budget) AS n_default,
-               bool_or(e.is_estimate) FILTER (WHERE e.minutes <= b.budget) AS uses_est
+               bool_or(e.is_estimate) FILTER (WHERE e.minutes <= b.budget) AS uses_est,
+               bit_or(l.sector_mask) FILTER (WHERE e.minutes <= b.budget) AS sector_mask
         FROM eff e JOIN locs l USING (loc_id) CROSS JOIN budgets b
-        GROUP BY e.origin_id, e.mode, b.budget
+        GROUP BY e.oid, e.mode, b.budget
     ),
     nearest AS (
-        SELECT e.origin_id, {nearest}
-        FROM (SELECT origin_id, mode, nearest AS minutes FROM om) e
-        GROUP BY e.origin_id
+        SELECT e.oid, {nearest}
+        FROM (SELECT oid, mode, nearest AS minutes FROM om) e
+        GROUP BY e.oid
     ),
     sel AS MATERIALIZED (
-        SELECT s.s_mode, s.budget, e.origin_id, e.loc_id
+        SELECT s.s_mode, s.budget, e.oid, e.loc_id
         FROM eff e JOIN scen s ON e.mode = s.s_mode AND e.minutes <= s.budget
     ),
     demand AS (
         SELECT s.s_mode, s.budget, s.loc_id, sum(o.pupils) AS demand
-        FROM sel s JOIN origins o USING (origin_id)
+        FROM sel s JOIN origins o USING (oid)
         WHERE o.pupils > 0 GROUP BY ALL
     ),
     ratio AS (
@@ -331,19 +412,22 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
         FROM demand d JOIN locs l USING (loc_id)
     ),
     fca AS (
-        SELECT s.s_mode, s.budget, s.origin_id, sum(r.r) AS a
+        SELECT s.s_mode, s.budget, s.oid, sum(r.r) AS a
         FROM sel s JOIN ratio r USING (s_mode, budget, loc_id)
         GROUP BY ALL
     ),
     sect AS (
-        SELECT s.s_mode, s.budget, s.origin_id, count(DISTINCT ls.sector) AS n_sectors
-        FROM sel s JOIN loc_sectors ls USING (loc_id) GROUP BY ALL
+        {"SELECT NULL AS s_mode, NULL AS budget, NULL AS oid, NULL AS n_sectors WHERE FALSE"
+         if use_mask else
+         "SELECT s.s_mode, s.budget, s.oid, count(DISTINCT ls.sector) AS n_sectors "
+         "FROM sel s JOIN loc_sectors ls USING (loc_id) GROUP BY ALL"}
     ),
     po AS MATERIALIZED (
         SELECT sc.s_mode, sc.budget, o.origin_id, o.origin_name, o.commune_code, o.pupils,
                o.pupils_is_estimate,
                coalesce(r.offers, 0)::BIGINT AS offers_reachable,
-               coalesce(sect.n_sectors, 0)::BIGINT AS sectors_reachable,
+               coalesce({"bit_count(r.sector_mask)" if use_mask else "sect.n_sectors"}, 0)::BIGINT
+                   AS sectors_reachable,
                coalesce(r.places, 0)::DOUBLE AS places_reachable,
                coalesce(r.n_default, 0)::BIGINT AS places_default_capacity,
                coalesce(f.a, 0)::DOUBLE AS places_per_pupil_2sfca,
@@ -354,16 +438,16 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
                coalesce(gc.offers, 0)::BIGINT AS offers_reachable_car,
                coalesce(gt.offers, 0)::BIGINT AS offers_reachable_transit
         FROM origins o CROSS JOIN scen sc
-        LEFT JOIN om r ON r.origin_id = o.origin_id AND r.mode = sc.s_mode
+        LEFT JOIN om r ON r.oid = o.oid AND r.mode = sc.s_mode
                       AND r.budget = sc.budget
-        LEFT JOIN fca f ON f.origin_id = o.origin_id AND f.s_mode = sc.s_mode
+        LEFT JOIN fca f ON f.oid = o.oid AND f.s_mode = sc.s_mode
                        AND f.budget = sc.budget
-        LEFT JOIN sect ON sect.origin_id = o.origin_id AND sect.s_mode = sc.s_mode
+        LEFT JOIN sect ON sect.oid = o.oid AND sect.s_mode = sc.s_mode
                       AND sect.budget = sc.budget
-        LEFT JOIN nearest n ON n.origin_id = o.origin_id
-        LEFT JOIN om gc ON gc.origin_id = o.origin_id AND gc.mode = 'car'
+        LEFT JOIN nearest n ON n.oid = o.oid
+        LEFT JOIN om gc ON gc.oid = o.oid AND gc.mode = 'car'
                        AND gc.budget = sc.budget
-        LEFT JOIN om gt ON gt.origin_id = o.origin_id AND gt.mode = 'transit'
+        LEFT JOIN om gt ON gt.oid = o.oid AND gt.mode = 'transit'
                        AND gt.budget = sc.budget
     )
     """
@@ -938,6 +1022,8 @@ def build_tables(con: duckdb.DuckDBPyConnection, settings: Any = None,
         return
     present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
     check_travel_times(con)
+    n_pairs = build_pairs(con)
+    progress(f"Indicateurs : {n_pairs:,} couples origine-lieu-mode (access_pairs)", None)
     scenarios = [(m, float(b)) for m in modes for b in budgets
                  if m in present or (m == "transit" and "walk" in present)]
     missing = [m for m in modes if not any(s[0] == m for s in scenarios)]

@@ -36,17 +36,18 @@ SYNTH_SPEEDS_KMH = {"walk": 4.5, "bike": 15.0, "car": 50.0, "transit": 25.0}
 SYNTH_EXTRA_MIN = {"walk": 0.0, "bike": 0.0, "car": 2.0, "transit": 10.0}
 
 
-def open_data(db_path: Path):
-    """Return (connection, description). Synthetic travel times when the DB has none."""
-    con = db.connect(db_path, read_only=True)
-    if access.has_relation(con, "travel_times") and con.execute(
-            "SELECT count(*) FROM travel_times").fetchone()[0] > 0:
-        return con, "temps de trajet réels (table travel_times)"
+CORE_TABLES = ("communes", "epci", "departements", "schools", "offers", "offer_locations",
+               "transit_stops", "transit_trips", "transit_stop_times", "transit_calendar",
+               "transit_calendar_dates", "transit_supply", "commune_pupils", "travel_times",
+               "travel_time_runs")
+
+
+def _memory_copy(db_path: Path, with_travel_times: bool):
     mem = db.connect(None)
     mem.execute(f"ATTACH '{db_path}' AS src (READ_ONLY)")
-    for t in ("communes", "epci", "departements", "schools", "offers", "offer_locations",
-              "transit_stops", "transit_trips", "transit_stop_times", "transit_calendar",
-              "transit_calendar_dates", "transit_supply", "commune_pupils"):
+    for t in CORE_TABLES:
+        if t == "travel_times" and not with_travel_times:
+            continue
         n = mem.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'src' "
                         "AND table_name = ?", [t]).fetchone()[0]
         if n:
@@ -56,7 +57,25 @@ def open_data(db_path: Path):
                 [t]).fetchall()]
             mem.execute(f"CREATE TABLE {t} AS SELECT {', '.join(cols)} FROM src.{t}")
     mem.execute("DETACH src")
+    return mem
+
+
+def open_data(db_path: Path):
+    """Return (connection, connection without access_pairs or None, description).
+
+    Synthetic travel times when the DB has none; the compact pair table ``access_pairs`` is
+    built in an in-memory copy when the database does not have a fresh one yet."""
+    con = db.connect(db_path, read_only=True)
+    if access.has_relation(con, "travel_times") and con.execute(
+            "SELECT count(*) FROM travel_times").fetchone()[0] > 0:
+        if access.pairs_table_is_fresh(con):
+            return con, None, "base réelle (travel_times et access_pairs)"
+        mem = _memory_copy(db_path, True)
+        access.build_pairs(mem)
+        return (mem, con, "base réelle copiée en mémoire, access_pairs construite pour la mesure "
+                "(colonne « sans paires » : lecture directe de travel_times dans le fichier)")
     con.close()
+    mem = _memory_copy(db_path, False)
     parts = []
     for mode, kmh in SYNTH_SPEEDS_KMH.items():
         parts.append(f"""
@@ -80,7 +99,8 @@ def open_data(db_path: Path):
         )
         {' UNION ALL '.join(parts)}
     """)
-    return mem, "temps de trajet SYNTHÉTIQUES (ligne droite, travel_times absente de la base)"
+    access.build_pairs(mem)
+    return mem, None, "temps de trajet SYNTHÉTIQUES (ligne droite, travel_times absente de la base)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,7 +238,7 @@ def main(argv=None) -> int:
     if not args.db.exists():
         print(f"Base introuvable : {args.db} (lancez python -m analysis.build)", file=sys.stderr)
         return 2
-    con, what = open_data(args.db)
+    con, plain, what = open_data(args.db)
     n_tt = con.execute("SELECT count(*) FROM travel_times").fetchone()[0]
     n_o = con.execute("SELECT count(DISTINCT origin_kind || origin_id) FROM travel_times").fetchone()[0]
     print(f"Données : {what} ; {n_tt:,} couples origine-lieu-mode, {n_o:,} origines")
@@ -235,32 +255,27 @@ def main(argv=None) -> int:
         ("epci", Filters(mode="transit", minutes=45, origin_kind="school")),
         ("commune", Filters(mode="car", minutes=60, sectors=(big,) if big else ())),
     ]
-    print(f"{'niveau':12} {'filtres':58} {'SQL (s)':>8} {'pandas (s)':>10} {'ratio':>6} {'écart max':>9}")
+    print(f"{'niveau':12} {'filtres':58} {'SQL (s)':>8} {'sans paires':>11} {'pandas (s)':>10} "
+          f"{'ratio':>6} {'écart max':>9}")
     worst_sql = 0.0
     for level, f in combos:
         t_sql, res = timed(lambda: access.territory_indicators(con, level, f), args.repeat)
         t_pd, res_pd = timed(lambda: pandas_territory(frames, level, f), args.repeat)
+        t_plain = (timed(lambda: access.territory_indicators(plain, level, f), args.repeat)[0]
+                   if plain is not None else float("nan"))
         desc = (f"{f.origin_kind} {f.mode} {f.minutes} min"
                 + (f" secteurs={len(f.sectors)}" if f.sectors else "")
                 + (f" niveau={f.grade}" if f.grade else "")
                 + ("" if f.public is None else (" public" if f.public else " privé")))
         worst_sql = max(worst_sql, t_sql)
-        print(f"{level:12} {desc:58} {t_sql:8.3f} {t_pd:10.3f} {t_pd / t_sql:6.1f} "
+        print(f"{level:12} {desc:58} {t_sql:8.3f} {t_plain:11.3f} {t_pd:10.3f} {t_pd / t_sql:6.1f} "
               f"{max_rel_diff(res, res_pd):9.1e}")
     t_acc, _ = timed(lambda: access.origin_accessibility(con, Filters()), args.repeat)
     print(f"origin_accessibility (communes, transit 45 min) : {t_acc:.3f} s")
     print(f"Pire temps SQL : {worst_sql:.3f} s (objectif < 1 s) -> "
           f"{'OK' if worst_sql < 1 else 'TROP LENT'}")
     if args.build:
-        mem = db.connect(None)
-        for t in ("communes", "epci", "departements", "schools", "offers", "travel_times",
-                  "travel_time_runs", "transit_stops", "transit_trips", "transit_stop_times",
-                  "transit_calendar", "transit_calendar_dates"):
-            if access.has_relation(con, t):
-                cols = [c for c in access.columns_of(con, t) if c not in ("geom", "geom_simple")]
-                mem.register("_df", con.execute(f"SELECT {', '.join(cols)} FROM {t}").df())
-                mem.execute(f"CREATE TABLE {t} AS SELECT * FROM _df")
-                mem.unregister("_df")
+        mem = _memory_copy(args.db, True)
         t0 = time.perf_counter()
         access.build_tables(mem, None, None)
         print(f"build_tables (2 origines x 4 modes x 4 budgets x 4 niveaux) : "

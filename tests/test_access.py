@@ -706,3 +706,44 @@ def test_territory_supply_unknown_is_null_not_zero(drop, expected):
                     for col in ("n_stops", "morning_departures")) for k in expected}
     assert got == expected
 
+
+
+FILTER_CASES = [
+    Filters(mode="car", minutes=30), Filters(mode="transit", minutes=45),
+    Filters(mode="bike", minutes=30, grade="3e"), Filters(mode="walk", minutes=15, public=True),
+    Filters(mode="car", minutes=45, sectors=("S1", "S3"), origin_kind="school"),
+]
+
+
+def test_pairs_table_gives_the_same_results_and_goes_stale():
+    c = make_synthetic_db()
+    before = [(access.origin_accessibility(c, f), access.territory_indicators(c, "epci", f))
+              for f in FILTER_CASES]
+    assert not access.pairs_table_is_fresh(c)
+    # every non-transit row, plus one transit-or-walk pair per (origin, location)
+    n = access.build_pairs(c)
+    n_tt = c.execute("""SELECT count(*) FROM travel_times WHERE mode <> 'transit'""").fetchone()[0]
+    n_tr = c.execute("""SELECT count(DISTINCT (origin_kind, origin_id, loc_id)) FROM travel_times
+                        WHERE mode IN ('transit', 'walk')""").fetchone()[0]
+    assert n == n_tt + n_tr
+    assert access.pairs_table_is_fresh(c)
+    for f, (acc, terr) in zip(FILTER_CASES, before):
+        pd.testing.assert_frame_equal(acc, access.origin_accessibility(c, f), check_dtype=False)
+        pd.testing.assert_frame_equal(terr, access.territory_indicators(c, "epci", f),
+                                      check_dtype=False)
+    # travel_times changed after the build (same row count): the stale pairs are not used
+    c.execute("INSERT INTO travel_times VALUES ('commune', '50001', 1, 'car', 3, FALSE)")
+    assert not access.pairs_table_is_fresh(c)
+    c.execute("DELETE FROM travel_times WHERE origin_id = '50001' AND loc_id = 1 AND minutes = 50")
+    df = by_id(access.origin_accessibility(c, Filters(mode="car", minutes=30)))
+    assert df[C]["minutes_nearest"] == 3 and df[C]["offers_reachable"] == 3
+
+
+def test_sector_count_without_bit_mask_is_the_same(monkeypatch):
+    c = make_synthetic_db()
+    with_mask = [access.origin_accessibility(c, f) for f in FILTER_CASES]
+    monkeypatch.setattr(access, "MAX_MASK_SECTORS", 1)  # 3 sectors > 1: COUNT(DISTINCT) path
+    for f, want in zip(FILTER_CASES, with_mask):
+        pd.testing.assert_frame_equal(want, access.origin_accessibility(c, f), check_dtype=False)
+    assert with_mask[0]["sectors_reachable"].tolist() == [2, 2, 2]
+
