@@ -109,6 +109,15 @@ def mode_speed_kph(mode: str, speeds: Mapping[str, float] | None = None) -> floa
     return base[mode]
 
 
+def _add_car_speeds(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """``ox.add_edge_speeds`` with :data:`CAR_HWY_SPEEDS` (silencing a pandas FutureWarning it raises)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return ox.add_edge_speeds(G, hwy_speeds=CAR_HWY_SPEEDS, fallback=CAR_FALLBACK_HWY_KPH)
+
+
 # --------------------------------------------------------------------------- OSM files
 
 
@@ -186,7 +195,7 @@ def graph_from_osm_file(path: str | os.PathLike, simplify: bool = True) -> nx.Mu
         raise DataError(str(path), "aucune voie « highway » dans le fichier")
     if simplify:
         G = ox.simplify_graph(G, edge_attrs_differ=["highway", "access", "maxspeed"])
-    G = ox.add_edge_speeds(G, hwy_speeds=CAR_HWY_SPEEDS, fallback=CAR_FALLBACK_HWY_KPH)
+    G = _add_car_speeds(G)
     G = ox.add_edge_travel_times(G)
     G.graph["network_source"] = f"osm:{path.name}"
     G.graph["precision"] = "rues OpenStreetMap"
@@ -301,7 +310,7 @@ def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
             edges.append((u_i, v_i, {**attrs, "oneway": False, "reversed": False}))
             edges.append((v_i, u_i, {**attrs, "oneway": False, "reversed": True}))
     G.add_edges_from(edges)
-    G = ox.add_edge_speeds(G, hwy_speeds=CAR_HWY_SPEEDS, fallback=CAR_FALLBACK_HWY_KPH)
+    G = _add_car_speeds(G)
     # ox.add_edge_travel_times's formula, without its conversion to GeoDataFrames (which builds a
     # LineString per edge and dominates the load time of large graphs)
     for _, _, d in G.edges(data=True):
@@ -328,7 +337,7 @@ def graph_from_polygon_online(polygon, network_type: str = "all") -> nx.MultiDiG
         OSMnx network type; ``"all"`` keeps every mode's ways, filtered per mode afterwards.
     """
     G = ox.graph_from_polygon(polygon, network_type=network_type, simplify=True, retain_all=False)
-    G = ox.add_edge_speeds(G, hwy_speeds=CAR_HWY_SPEEDS, fallback=CAR_FALLBACK_HWY_KPH)
+    G = _add_car_speeds(G)
     G = ox.add_edge_travel_times(G)
     G.graph["network_source"] = "osmnx:online"
     G.graph["precision"] = "rues OpenStreetMap (téléchargement OSMnx)"

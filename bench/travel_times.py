@@ -268,6 +268,43 @@ def bench_synthetic(args) -> dict:
     return out
 
 
+def bench_pbf_reader(side: int) -> dict:
+    """Time :func:`analysis.roads.graph_from_osm_pbf` on a SYNTHETIC OSM PBF street grid.
+
+    ``side`` x ``side`` nodes ~280 m apart; every row and column is a street cut into ways of 10
+    segments (OSM-like), every 10th column a 'secondary' road, the rest 'residential'.
+    """
+    import tempfile
+
+    import osmium
+
+    with tempfile.TemporaryDirectory(prefix="bench-pbf-") as tmp:
+        path = Path(tmp) / "synthetic_grid.osm.pbf"
+        n_ways = 0
+        with osmium.SimpleWriter(str(path)) as w:
+            lat0, lon0, d = 48.5, -1.5, 0.0025
+            for i in range(side):
+                for j in range(side):
+                    w.add_node(osmium.osm.mutable.Node(id=i * side + j + 1,
+                                                       location=osmium.osm.Location(lon0 + j * d * 1.5, lat0 + i * d)))
+            for horizontal in (True, False):
+                for a in range(side):
+                    for b0 in range(0, side - 1, 10):
+                        ids = [(a * side + b + 1) if horizontal else (b * side + a + 1)
+                               for b in range(b0, min(b0 + 11, side))]
+                        hwy = "secondary" if (not horizontal and a % 10 == 0) else "residential"
+                        n_ways += 1
+                        w.add_way(osmium.osm.mutable.Way(id=n_ways, nodes=ids, tags={"highway": hwy}))
+        t0 = time.perf_counter()
+        G = roads.load_road_graph(path)
+        secs = time.perf_counter() - t0
+    r = {"osm_nodes": side * side, "ways": n_ways, "graph_nodes": len(G), "graph_edges": G.number_of_edges(),
+         "read_s": secs, "peak_rss_mib": rss_mib()}
+    say(f"Lecture PBF SYNTHÉTIQUE ({side}x{side} noeuds, {n_ways} voies) : {secs:.1f} s -> {len(G)} noeuds, "
+        f"{G.number_of_edges()} arcs ; pic mémoire {rss_mib():.0f} Mio")
+    return r
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=config.default_db_path())
@@ -278,6 +315,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-synthetic", action="store_true")
     ap.add_argument("--skip-transit", action="store_true")
     ap.add_argument("--skip-region", action="store_true")
+    ap.add_argument("--pbf-side", type=int, default=0,
+                    help="also time the PBF reader on a synthetic side x side street grid (0: no)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--synthetic-child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -291,6 +330,8 @@ def main(argv=None) -> int:
         result["region"] = bench_region(args)
     if not args.skip_synthetic:
         result["synthetic"] = bench_synthetic(args)
+    if args.pbf_side:
+        result["pbf_reader"] = bench_pbf_reader(args.pbf_side)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=float))
     return 0
