@@ -3,14 +3,21 @@
 Modules, one per concern (OSMnx style):
 
 - ``config``: where the source data and the database live, default parameters.
-- ``db``: DuckDB connections with the spatial extension loaded offline, atomic swaps.
-- ``sources``: the registry of source datasets (paths, publisher, licence, vintage, URLs).
+- ``db``: DuckDB connections with the spatial extension loaded offline, atomic swaps, readers.
+- ``errors``, ``readers``: input errors naming file/row/field, checked file readers.
+- ``sources``: the registry of source datasets (``data/sources.csv``), provenance, fetch.
 - ``text``: name normalisation used for matching towns.
-- ``geography``: communes, EPCI, départements loaders.
+- ``geography``: communes, EPCI, départements (COG 2025).
 - ``schools``: lycées and seconde headcounts.
 - ``offers``: internship offers, location matching, rejects.
 - ``collective``: collective-internship projects (hand-curated from seed 003).
-- ``gtfs``: GTFS loading into DuckDB.
+- ``gtfs``: GTFS loading into DuckDB; ``transit``: Connection Scan travel times.
+- ``roads``: OSMnx road graphs; ``paths``: array shortest paths;
+  ``traveltime``: travel-time matrices for every mode and the ``route`` command.
+- ``pupils``, ``access``: pupils, accessibility and coverage-gap indicators (2SFCA).
+- ``maps``: map data (GeoJSON, classes, palettes) for the pages, UI-free.
+- ``report``: CSV / XLSX / PDF gap reports.
+- ``validation``, ``geocode``, ``imports``: safe imports of new offers and local data.
 - ``build``: the build command that ties everything together.
 """
 
