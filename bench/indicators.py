@@ -219,12 +219,19 @@ def max_rel_diff(sql: pd.DataFrame, pdf: pd.DataFrame) -> float:
     return worst
 
 
+#: CPU seconds of the last :func:`timed` call (median), all threads of this process.
+LAST_CPU = [0.0]
+
+
 def timed(fn, repeat: int) -> tuple[float, object]:
-    times, result = [], None
+    """Median wall time over ``repeat`` runs, and the last result; CPU time in LAST_CPU."""
+    times, cpus, result = [], [], None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    LAST_CPU[0] = statistics.median(cpus)
     return statistics.median(times), result
 
 
@@ -238,7 +245,11 @@ def main(argv=None) -> int:
     if not args.db.exists():
         print(f"Base introuvable : {args.db} (lancez python -m analysis.build)", file=sys.stderr)
         return 2
+    import os
+
     con, plain, what = open_data(args.db)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"Machine : {os.cpu_count()} cœurs, charge moyenne (1 min) {load:.1f} au départ")
     n_tt = con.execute("SELECT count(*) FROM travel_times").fetchone()[0]
     n_o = con.execute("SELECT count(DISTINCT origin_kind || origin_id) FROM travel_times").fetchone()[0]
     print(f"Données : {what} ; {n_tt:,} couples origine-lieu-mode, {n_o:,} origines")
@@ -255,11 +266,12 @@ def main(argv=None) -> int:
         ("epci", Filters(mode="transit", minutes=45, origin_kind="school")),
         ("commune", Filters(mode="car", minutes=60, sectors=(big,) if big else ())),
     ]
-    print(f"{'niveau':12} {'filtres':58} {'SQL (s)':>8} {'sans paires':>11} {'pandas (s)':>10} "
-          f"{'ratio':>6} {'écart max':>9}")
+    print(f"{'niveau':12} {'filtres':58} {'SQL (s)':>8} {'CPU (s)':>8} {'sans paires':>11} "
+          f"{'pandas (s)':>10} {'ratio':>6} {'écart max':>9}")
     worst_sql = 0.0
     for level, f in combos:
         t_sql, res = timed(lambda: access.territory_indicators(con, level, f), args.repeat)
+        cpu_sql = LAST_CPU[0]
         t_pd, res_pd = timed(lambda: pandas_territory(frames, level, f), args.repeat)
         t_plain = (timed(lambda: access.territory_indicators(plain, level, f), args.repeat)[0]
                    if plain is not None else float("nan"))
@@ -268,10 +280,13 @@ def main(argv=None) -> int:
                 + (f" niveau={f.grade}" if f.grade else "")
                 + ("" if f.public is None else (" public" if f.public else " privé")))
         worst_sql = max(worst_sql, t_sql)
-        print(f"{level:12} {desc:58} {t_sql:8.3f} {t_plain:11.3f} {t_pd:10.3f} {t_pd / t_sql:6.1f} "
+        print(f"{level:12} {desc:58} {t_sql:8.3f} {cpu_sql:8.3f} {t_plain:11.3f} {t_pd:10.3f} "
+              f"{t_pd / t_sql:6.1f} "
               f"{max_rel_diff(res, res_pd):9.1e}")
     t_acc, _ = timed(lambda: access.origin_accessibility(con, Filters()), args.repeat)
     print(f"origin_accessibility (communes, transit 45 min) : {t_acc:.3f} s")
+    if hasattr(os, "getloadavg"):
+        print(f"Charge moyenne (1 min) à la fin : {os.getloadavg()[0]:.1f}")
     print(f"Pire temps SQL : {worst_sql:.3f} s (objectif < 1 s) -> "
           f"{'OK' if worst_sql < 1 else 'TROP LENT'}")
     if args.build:
