@@ -363,3 +363,36 @@ def test_public_api_fallback_gives_the_same_table(real, monkeypatch):
     assert len(slow) == len(fast) == 1 + 1 + n_epci + n_com  # dep, region, EPCI, communes
     pd.testing.assert_frame_equal(slow.drop(columns="uses_estimated_times"),
                                   fast.drop(columns="uses_estimated_times"))
+
+
+def test_map_is_grey_scale_with_distinct_classes(real, epci_data):
+    """Printable in black and white: only grey pixels, one distinct grey (or hatching) per
+    class, and the summary counts the communes without any reachable offer."""
+    import numpy as np
+    from PIL import Image
+
+    png, summary = report.render_map(real, epci_data)
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    assert img.shape[1] >= 1000
+    assert np.abs(img[..., 0] - img[..., 1]).max() <= 2
+    assert np.abs(img[..., 1] - img[..., 2]).max() <= 2
+    faces = [c[2] for c in report.MAP_CLASSES]
+    assert len(set(faces)) == len(faces) and report.MAP_CLASSES[0][3]  # « aucune offre » hatched
+    inside = set(epci_data.table.loc[epci_data.table["level"] == "commune", "code"])
+    vals = epci_data.commune_values[epci_data.commune_values["commune_code"].isin(inside)]
+    n_zero = int((vals["offers_reachable"] == 0).sum())
+    assert summary.startswith(f"{n_zero} communes sur {len(inside)} du territoire")
+
+
+def test_region_report_rows(real):
+    t = report.report_table(real, "region", None, Filters(mode="car", minutes=15))
+    counts = t.groupby(["role", "level"]).size().to_dict()
+    n_com, n_epci = real.execute("SELECT count(*), count(DISTINCT epci_siren) FROM communes"
+                                 ).fetchone()
+    assert counts == {("territoire", "region"): 1, ("composante", "departement"): 5,
+                      ("composante", "epci"): n_epci, ("composante", "commune"): n_com}
+    # composantes ordered by level then name; the départements add up to the region
+    assert list(t["level"].iloc[1:7]) == ["departement"] * 5 + ["epci"]
+    deps = t[t["level"] == "departement"]
+    assert deps["pupils"].sum() == pytest.approx(t.iloc[0]["pupils"], rel=1e-9)
+    assert deps["offers_located"].sum() == t.iloc[0]["offers_located"]
