@@ -11,7 +11,9 @@ Main objects
   cumulative opportunities, minutes to the nearest offer, 2SFCA places per pupil.
 - :func:`territory_indicators`: one row per commune, EPCI, département or the region.
 - :func:`build_tables`: build stage writing ``commune_pupils``, ``transit_supply``,
-  ``accessibility`` and ``territory_indicators`` for the default parameters.
+  ``access_pairs`` (+ ``access_origins``, ``access_meta``: the travel times in a compact,
+  integer-keyed form used by every query), ``accessibility`` and ``territory_indicators`` for the
+  default parameters.
 
 Definitions (see ``docs/indicators.md`` for the full text in French and English)
 -------------------------------------------------------------------------------
@@ -981,9 +983,11 @@ def build_tables(con: duckdb.DuckDBPyConnection, settings: Any = None,
                  progress: ProgressFn | None = None) -> None:
     """Build stage: write the indicator tables for the default parameters.
 
-    Creates (or replaces) ``commune_pupils``, ``transit_supply``, ``accessibility`` (one row per
-    origin kind x origin x mode x budget) and ``territory_indicators`` (one row per origin kind
-    x level x territory x mode x budget), without offer filters (all sectors, grades, hosts).
+    Creates (or replaces) ``commune_pupils``, ``transit_supply``, ``access_pairs`` /
+    ``access_origins`` / ``access_meta`` (see :func:`build_pairs`), ``accessibility`` (one row
+    per origin kind x origin x mode x budget) and ``territory_indicators`` (one row per origin
+    kind x level x territory x mode x budget), without offer filters (all sectors, grades,
+    hosts). Without ``travel_times`` only the first two are written.
 
     Parameters
     ----------
@@ -1017,8 +1021,9 @@ def build_tables(con: duckdb.DuckDBPyConnection, settings: Any = None,
 
     if not has_relation(con, "travel_times"):
         progress("Indicateurs : table travel_times absente, accessibilité non calculée", None)
-        con.execute("DROP TABLE IF EXISTS accessibility")
-        con.execute("DROP TABLE IF EXISTS territory_indicators")
+        for table in ("accessibility", "territory_indicators", "access_pairs", "access_origins",
+                      "access_meta"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         return
     present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
     check_travel_times(con)
