@@ -261,10 +261,15 @@ PAIRS_SQL = """
 
 
 def _travel_times_signature(con: duckdb.DuckDBPyConnection) -> str:
-    """Row count and sum of minutes of ``travel_times`` (changes when it is recomputed)."""
-    n, total = con.execute(
-        "SELECT count(*), coalesce(sum(minutes::DOUBLE), 0) FROM travel_times").fetchone()
-    return f"{int(n)}:{float(total):.6f}"
+    """Row count, sum of milli-minutes and of location ids of ``travel_times``.
+
+    Integer sums, so the signature is exact whatever the order of the parallel aggregation;
+    it changes when the table is recomputed.
+    """
+    n, total, locs = con.execute(
+        "SELECT count(*), coalesce(sum(round(minutes::DOUBLE * 1000)::BIGINT), 0), "
+        "coalesce(sum(loc_id::BIGINT), 0) FROM travel_times").fetchone()
+    return f"{int(n)}:{int(total)}:{int(locs)}"
 
 
 def pairs_table_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
@@ -283,9 +288,10 @@ def build_pairs(con: duckdb.DuckDBPyConnection) -> int:
     ``access_origins(origin_kind, origin_id, oid INTEGER)`` numbers the origins;
     ``access_pairs(origin_kind, oid, loc_id, mode, minutes, is_estimate)`` is
     :data:`PAIRS_SQL` keyed by ``oid`` and sorted by (origin_kind, mode, oid): integer keys
-    make the grouped queries about twice as fast. ``access_meta`` records a signature of
-    ``travel_times`` (row count and sum of minutes) at build time; queries fall back to
-    ``travel_times`` itself when it no longer matches.
+    and the pre-merged transit/walk times make the grouped queries faster (see
+    ``bench/indicators.py``). ``access_meta`` records a signature of ``travel_times`` (see
+    :func:`_travel_times_signature`) at build time; queries fall back to ``travel_times``
+    itself when it no longer matches.
 
     Returns
     -------
