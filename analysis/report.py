@@ -220,6 +220,42 @@ NO_OFFER_COLUMNS: tuple[Column, ...] = (
     _c("offers_reachable_car", "Offres accessibles en voiture dans le budget", "offres", "int"),
 )
 
+#: Columns of the per-origin table (CSV with ``rows='origines'``, XLSX sheet « Origines »):
+#: the columns of :func:`analysis.access.origin_accessibility`, unchanged.
+ORIGIN_COLUMNS: tuple[Column, ...] = (
+    _c("origin_kind", "Type d'origine"),
+    _c("origin_id", "Code de l'origine"),
+    _c("origin_name", "Origine"),
+    _c("commune_code", "Code commune"),
+    _c("mode", "Mode"),
+    _c("budget_min", "Budget-temps", "min", "int"),
+    _c("sectors_filter", "Secteurs retenus"),
+    _c("grade_filter", "Niveau visé"),
+    _c("hosts_filter", "Accueil"),
+    _c("pupils", "Élèves de seconde", "élèves", "dec1"),
+    _c("pupils_is_estimate", "Élèves estimés", "", "bool"),
+    _c("offers_reachable", "Offres accessibles", "offres", "int"),
+    _c("sectors_reachable", "Secteurs accessibles", "secteurs", "int"),
+    _c("places_reachable", "Places accessibles", "places", "dec1"),
+    _c("places_default_capacity", "Offres accessibles comptées 1 place", "offres", "int"),
+    _c("places_per_pupil_2sfca", "Places par élève avec concurrence (2SFCA)", "places/élève",
+       "dec4"),
+    _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi)", "min", "dec1"),
+    _c("nearest_is_estimate", "Temps le plus proche estimé à vol d'oiseau", "", "bool"),
+    _c("reach_uses_estimates", "Temps estimés à vol d'oiseau parmi les offres accessibles", "",
+       "bool"),
+    _c("nearest_walk", "Temps jusqu'à l'offre la plus proche à pied", "min", "dec1"),
+    _c("nearest_bike", "Temps jusqu'à l'offre la plus proche à vélo", "min", "dec1"),
+    _c("nearest_transit", "Temps jusqu'à l'offre la plus proche en transports", "min", "dec1"),
+    _c("nearest_car", "Temps jusqu'à l'offre la plus proche en voiture", "min", "dec1"),
+    _c("offers_reachable_car", "Offres accessibles en voiture", "offres", "int"),
+    _c("offers_reachable_transit", "Offres accessibles en transports ou à pied", "offres",
+       "int"),
+)
+
+#: Row kinds of the CSV: one row per territory (default) or per origin.
+CSV_ROWS: tuple[str, ...] = ("territoires", "origines")
+
 #: Columns of the collective projects table.
 PROJECT_COLUMNS: tuple[Column, ...] = (
     _c("project_id", "Identifiant"),
@@ -386,6 +422,9 @@ class ReportData:
         Offers located in the territory by sector (:data:`SECTOR_COLUMNS`).
     no_offer : pandas.DataFrame
         Origins of the territory with pupils and no reachable offer (:data:`NO_OFFER_COLUMNS`).
+    origins : pandas.DataFrame
+        Every origin (commune of residence or lycée, per the filters) of the territory
+        (:data:`ORIGIN_COLUMNS`), as :func:`analysis.access.origin_accessibility` gives them.
     projects : pandas.DataFrame
         Collective projects in the territory (:data:`PROJECT_COLUMNS`).
     sources : pandas.DataFrame
@@ -406,6 +445,7 @@ class ReportData:
     schools: pd.DataFrame
     sectors: pd.DataFrame
     no_offer: pd.DataFrame
+    origins: pd.DataFrame
     projects: pd.DataFrame
     sources: pd.DataFrame
     runs: pd.DataFrame
@@ -706,13 +746,18 @@ def collect(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
                        & (origins["pupils"].fillna(0) > 0)]
     no_offer = no_offer.sort_values(["pupils", "origin_name"], ascending=[False, True])
     no_offer = no_offer[[c.key for c in NO_OFFER_COLUMNS]].reset_index(drop=True)
+    own = origins[origins["commune_code"].isin(inside)].copy()
+    for k, val in _filters_text(filters).items():
+        own[k] = val
+    own = own.sort_values(["commune_code", "origin_id"])[[c.key for c in ORIGIN_COLUMNS]]
     schools = (_school_table(con, terr, school_acc) if access.has_relation(con, "schools")
                else pd.DataFrame(columns=[c.key for c in SCHOOL_COLUMNS]))
     data = ReportData(
         territory=terr, filters=filters,
         generated_at=generated_at or dt.datetime.now().replace(microsecond=0),
         table=table, schools=schools, sectors=_sector_table(con, terr, filters),
-        no_offer=no_offer, projects=_project_table(con, terr), sources=_sources(con),
+        no_offer=no_offer, origins=own.reset_index(drop=True),
+        projects=_project_table(con, terr), sources=_sources(con),
         runs=_runs(con),
         commune_values=commune_acc[["commune_code", "origin_name", "pupils", "offers_reachable",
                                     "minutes_nearest"]].reset_index(drop=True),
@@ -799,14 +844,19 @@ def _csv_frame(df: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
     return out
 
 
-def to_csv(data: ReportData) -> bytes:
+def to_csv(data: ReportData, rows: str = "territoires") -> bytes:
     """The main table as CSV: UTF-8 with BOM, ``;`` separator, decimal comma (French Excel).
 
+    ``rows='territoires'``: one row per territory (:data:`TABLE_COLUMNS`);
+    ``rows='origines'``: one row per origin of the territory (:data:`ORIGIN_COLUMNS`).
     Decimal numbers are written at full precision (``repr``), so that reading them back gives
     exactly the values of ``analysis.access``; booleans are ``oui``/``non``; missing values
     are empty.
     """
-    out = _csv_frame(data.table, TABLE_COLUMNS)
+    if rows not in CSV_ROWS:
+        raise ReportError(f"Lignes du CSV inconnues : {rows!r} (attendu : {', '.join(CSV_ROWS)})")
+    out = (_csv_frame(data.table, TABLE_COLUMNS) if rows == "territoires"
+           else _csv_frame(data.origins, ORIGIN_COLUMNS))
     text = out.to_csv(sep=";", decimal=",", index=False, lineterminator="\r\n",
                       float_format=None)
     return ("\ufeff" + text).encode("utf-8")
@@ -963,6 +1013,8 @@ def to_xlsx(data: ReportData) -> bytes:
                 f"{MODE_LABELS[f.mode]} en {_num(f.minutes)} min.")
     _xlsx_sheet(wb, "Projets collectifs", data.projects, PROJECT_COLUMNS,
                 "Projets de stages collectifs situés dans le territoire (carte du 15/12/2025).")
+    _xlsx_sheet(wb, "Origines", data.origins, ORIGIN_COLUMNS,
+                "Une ligne par origine du territoire (" + ORIGIN_LABELS[f.origin_kind] + ").")
     _xlsx_sheet(wb, "Sources", data.sources, SOURCE_COLUMNS)
     buf = io.BytesIO()
     wb.save(buf)
@@ -1436,10 +1488,12 @@ def _summary_sentence(data: ReportData) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def render(data: ReportData, fmt: str, con: duckdb.DuckDBPyConnection) -> bytes:
-    """Render collected data in ``fmt`` (``'csv'``, ``'xlsx'`` or ``'pdf'``)."""
+def render(data: ReportData, fmt: str, con: duckdb.DuckDBPyConnection,
+           rows: str = "territoires") -> bytes:
+    """Render collected data in ``fmt`` (``'csv'``, ``'xlsx'`` or ``'pdf'``); ``rows`` is for
+    the CSV (``'territoires'`` or ``'origines'``)."""
     if fmt == "csv":
-        return to_csv(data)
+        return to_csv(data, rows)
     if fmt == "xlsx":
         return to_xlsx(data)
     if fmt == "pdf":
@@ -1448,7 +1502,8 @@ def render(data: ReportData, fmt: str, con: duckdb.DuckDBPyConnection) -> bytes:
 
 
 def build_report(con: duckdb.DuckDBPyConnection, level: str, code: str | None, fmt: str,
-                 filters: Filters | None = None, *, generated_at: dt.datetime | None = None,
+                 filters: Filters | None = None, *, rows: str = "territoires",
+                 generated_at: dt.datetime | None = None,
                  progress: ProgressFn | None = None) -> tuple[bytes, str, str]:
     """Produce a report file in memory.
 
@@ -1464,6 +1519,9 @@ def build_report(con: duckdb.DuckDBPyConnection, level: str, code: str | None, f
         ``'csv'``, ``'xlsx'`` or ``'pdf'``.
     filters : analysis.access.Filters, optional
         Same filters as the screen (default ``Filters()``).
+    rows : str
+        CSV only: ``'territoires'`` (one row per territory, default) or ``'origines'`` (one
+        row per commune of residence or lycée of the territory).
     generated_at : datetime.datetime, optional
         Date printed in the report (default: now).
 
@@ -1479,9 +1537,14 @@ def build_report(con: duckdb.DuckDBPyConnection, level: str, code: str | None, f
     """
     if fmt not in FORMATS:
         raise ReportError(f"Format inconnu : {fmt!r} (attendu : {', '.join(FORMATS)})")
+    if rows not in CSV_ROWS:
+        raise ReportError(f"Lignes du CSV inconnues : {rows!r} (attendu : {', '.join(CSV_ROWS)})")
     data = collect(con, level, code, filters, generated_at=generated_at, progress=progress)
-    content = render(data, fmt, con)
-    return content, report_filename(data.territory, data.filters, fmt), FORMATS[fmt]
+    content = render(data, fmt, con, rows)
+    name = report_filename(data.territory, data.filters, fmt)
+    if fmt == "csv" and rows == "origines":
+        name = name.replace("rapport_", "origines_", 1)
+    return content, name, FORMATS[fmt]
 
 
 def write_report(path: str | os.PathLike, content: bytes) -> Path:
@@ -1524,6 +1587,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="accueils privés seulement")
     p.add_argument("--origin", choices=access.ORIGIN_KINDS, default="commune",
                    help="origines : communes de résidence (estimation) ou lycées")
+    p.add_argument("--rows", default="territoires",
+                   help="CSV : une ligne par territoire (territoires, défaut) ou par origine "
+                        "(origines : communes de résidence ou lycées du territoire)")
     p.add_argument("--out", required=True, help="fichier à écrire")
     p.add_argument("--db", default=None, help="base DuckDB (défaut : data/observatoire.duckdb)")
     return p
@@ -1541,7 +1607,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
         try:
             content, _name, _mime = build_report(con, args.level, args.code, args.fmt, filters,
-                                                 progress=Progress())
+                                                 rows=args.rows, progress=Progress())
         finally:
             con.close()
     except (ReportError, AccessError, FileNotFoundError) as exc:

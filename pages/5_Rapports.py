@@ -18,8 +18,9 @@ st.title("Rapports d'écarts à télécharger")
 st.markdown(
     "Choisissez un territoire et les filtres (barre latérale), vérifiez les chiffres ci-dessous "
     "puis téléchargez le rapport : **CSV** (tableau pour Excel, séparateur « ; », virgule "
-    "décimale), **XLSX** (classeur : synthèse, territoires, lycées, offres par secteur, élèves "
-    "sans offre, projets collectifs, sources) ou **portrait PDF** (A4, carte, tableaux, "
+    "décimale ; une ligne par territoire ou par origine), **XLSX** (classeur : synthèse, "
+    "territoires, lycées, offres par secteur, élèves sans offre, projets collectifs, origines, "
+    "sources) ou **portrait PDF** (A4, carte, tableaux, "
     "définitions et sources, lisible imprimé en noir et blanc). Colonnes : `docs/reports.md`.")
 v = core.db_version()
 if not data.travel_times_ready():
@@ -111,16 +112,21 @@ if not comp.empty:
                      hide_index=True, width="stretch")
 
 st.subheader("Télécharger")
-cols = st.columns(3)
-LABELS = {"csv": "Tableau CSV", "xlsx": "Classeur XLSX", "pdf": "Portrait PDF"}
+cols = st.columns(4)
+# (key, format, CSV rows, label)
+FILES = (("csv", "csv", "territoires", "CSV par territoire"),
+         ("csv_origines", "csv", "origines", "CSV par origine"),
+         ("xlsx", "xlsx", "territoires", "Classeur XLSX"),
+         ("pdf", "pdf", "territoires", "Portrait PDF"))
 fkey = (level, code, view.mode, view.minutes, view.sectors, view.grade, view.host,
         view.origin_kind, v)
-for col, fmt in zip(cols, report.FORMATS):
-    store = f"rep_file_{fmt}"
-    if col.button(f"Préparer : {LABELS[fmt]}", key=f"rep_make_{fmt}", width="stretch"):
+for col, (key, fmt, rows, label) in zip(cols, FILES):
+    store = f"rep_file_{key}"
+    if col.button(f"Préparer : {label}", key=f"rep_make_{key}", width="stretch"):
         try:
             with st.spinner(f"Production du fichier {fmt.upper()}…"):
-                content, fname, mime = report.build_report(core.con(), level, code, fmt, filt)
+                content, fname, mime = report.build_report(core.con(), level, code, fmt, filt,
+                                                           rows=rows)
             st.session_state[store] = (fkey, content, fname, mime)
         except report.ReportError as exc:
             col.error(str(exc))
@@ -128,7 +134,7 @@ for col, fmt in zip(cols, report.FORMATS):
     if got is not None and got[0] == fkey:
         _k, content, fname, mime = got
         col.download_button(f"Télécharger ({fmt.upper()})", content, file_name=fname,
-                            mime=mime, key=f"rep_dl_{fmt}", width="stretch",
+                            mime=mime, key=f"rep_dl_{key}", width="stretch",
                             type="primary")
         col.caption(f"{fname} · {len(content) / 1024:,.0f} Kio".replace(",", " "))
 core.footer_sources()

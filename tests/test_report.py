@@ -171,12 +171,34 @@ def test_csv_read_back(epci_data):
     assert "," in share and "." not in share
 
 
+@pytest.mark.parametrize("which", ["epci_data", "dep_data"])
+def test_csv_per_origin_equals_origin_accessibility(real, request, which):
+    data = request.getfixturevalue(which)
+    raw = report.to_csv(data, rows="origines")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert list(rows[0]) == [c.key for c in report.ORIGIN_COLUMNS]
+    acc = access.origin_accessibility(real, data.filters).set_index("origin_id")
+    inside = {r[0] for r in real.execute(report._territory_communes_sql(data.territory))
+              .fetchall()}
+    assert {r["origin_id"] for r in rows} == set(acc.index[acc["commune_code"].isin(inside)])
+    kinds = {c.key: c.kind for c in report.ORIGIN_COLUMNS}
+    for r in rows:
+        want = acc.loc[r["origin_id"]]
+        for k in ("pupils", "offers_reachable", "sectors_reachable", "places_per_pupil_2sfca",
+                  "minutes_nearest", "nearest_car", "offers_reachable_transit"):
+            assert _same(_parse_fr(r[k]), want[k]), (k, r[k], want[k])
+        assert r["origin_kind"] == data.filters.origin_kind and kinds["pupils"] == "dec1"
+    # the pupils of these origins add up to the territory's pupils in the main table
+    total = sum(_parse_fr(r["pupils"]) or 0 for r in rows)
+    assert total == pytest.approx(data.row()["pupils"], rel=1e-9)
+
+
 def test_xlsx_read_back(epci_data):
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(report.to_xlsx(epci_data)))
     assert wb.sheetnames == ["Synthèse", "Territoires", "Lycées", "Offres par secteur",
-                             "Élèves sans offre", "Projets collectifs", "Sources"]
+                             "Élèves sans offre", "Projets collectifs", "Origines", "Sources"]
     ws = wb["Territoires"]
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
@@ -242,12 +264,14 @@ def test_pdf_read_back(real, dep_data):
     ("region", "11", "csv", Filters(), "Code de région inconnu"),
     ("epci", None, "csv", Filters(), "Code de territoire manquant"),
     ("epci", COTENTIN, "docx", Filters(), "Format inconnu"),
+    ("epci", COTENTIN, "csv:lignes", Filters(), "Lignes du CSV inconnues"),
     ("epci", COTENTIN, "csv", Filters(sectors=("Astronautique",)), "Secteur(s) inconnu(s)"),
     ("epci", COTENTIN, "csv", Filters(minutes=120), "horizon"),
 ])
 def test_errors_are_clear(real, level, code, fmt, filters, message):
+    fmt, _, rows = fmt.partition(":")
     with pytest.raises(ReportError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        report.build_report(real, level, code, fmt, filters)
+        report.build_report(real, level, code, fmt, filters, rows=rows or "territoires")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -341,7 +365,8 @@ def test_rapports_page_shows_the_report_figures(real):
 
 def test_every_column_is_documented():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "reports.md").read_text("utf-8")
-    for cols in (report.TABLE_COLUMNS, report.SCHOOL_COLUMNS, report.SECTOR_COLUMNS,
+    for cols in (report.TABLE_COLUMNS, report.ORIGIN_COLUMNS, report.SCHOOL_COLUMNS,
+                 report.SECTOR_COLUMNS,
                  report.NO_OFFER_COLUMNS, report.PROJECT_COLUMNS, report.SOURCE_COLUMNS):
         for c in cols:
             assert f"| `{c.key}` | {c.label} |" in doc, c.key
