@@ -484,6 +484,18 @@ def test_cli_json(tmp_path, capsys):
     rc = access.main(["--level", "region", "--db", str(tmp_path / "absent.duckdb")])
     assert rc == 2
     assert "introuvable" in capsys.readouterr().err
+    # per origin, CSV, lycées, private hosts only
+    rc = access.main(["--per-origin", "--origin", "school", "--mode", "car", "--minutes", "30",
+                      "--private", "--db", str(path)])
+    assert rc == 0
+    import io
+
+    df = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("origin_id")
+    assert sorted(df.index) == ["X", "Y", "Z"]
+    # private offers: o2 (L2), o4 (L3). Within 30 min by car X and Z reach only L1 (o1,
+    # public); Y reaches L3 (5 min) -> o4
+    assert df["offers_reachable"].to_dict() == {"X": 0, "Y": 1, "Z": 0}
+    assert df.loc["Y", "minutes_nearest"] == 5 and df.loc["X", "minutes_nearest"] == 45
 
 
 # ----------------------------------------------------------------------------------------------
