@@ -3,6 +3,8 @@ minutes from a chosen commune or lycée, lycées ranked by pupils without a reac
 
 from __future__ import annotations
 
+import html
+
 import folium
 import pandas as pd
 import plotly.express as px
@@ -25,6 +27,7 @@ k_min = core.state("mob_minutes", core.qp_get("minutes", 45, list(core.BUDGETS),
 sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min,
                  format_func=lambda x: f"{x} min")
 minutes = int(st.session_state[k_min])
+core.sync_query({"minutes": minutes})
 sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
 
 DENSITY_LABELS = {"dense": "Dense", "intermediaire": "Intermédiaire", "peu_dense": "Peu dense",
@@ -42,17 +45,26 @@ mapping.choropleth(m, data.geojson("commune", v), gap, "code", "gap",
                    f"Offres en plus accessibles en voiture ({minutes} min)", "offres", 0,
                    "cividis", True, name="Écart voiture / transports")
 stops_df, service_day = data.stops(v)
+KIND_COLOURS = {"train": "#D55E00", "car": "#56B4E9", "train et car": "#CC79A7",
+                "sans desserte": "#999999"}
+
+
+def stops_geojson(df: pd.DataFrame, small_unserved: bool = True) -> dict:
+    """Stops as GeoJSON points (colour by kind, tooltip with morning departures)."""
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+         "properties": {"colour": KIND_COLOURS.get(r.kind, "#999999"), "line": "#000000",
+                        "radius": 3 if (small_unserved and r.morning_departures == 0) else 5,
+                        "tip": f"<b>{html.escape(str(r.name))}</b> ({r.kind})<br>"
+                               f"{int(r.morning_departures)} départ(s) entre "
+                               f"{maps.MORNING_WINDOW[0]} et {maps.MORNING_WINDOW[1]}"}}
+        for r in df.itertuples()]}
+
+
 if len(stops_df):
     served = stops_df[stops_df["morning_departures"] > 0]
-    popup = [f"<b>{r.name}</b> ({r.kind})<br>{int(r.morning_departures)} départ(s) entre "
-             f"{maps.MORNING_WINDOW[0]} et {maps.MORNING_WINDOW[1]}" for r in served.itertuples()]
-    fg = folium.FeatureGroup(name="Arrêts desservis le matin (TER train et car)", show=False)
-    for r, p in zip(served.itertuples(), popup):
-        folium.CircleMarker([r.lat, r.lon], radius=4, color="#000000", weight=1,
-                            fill_color="#56B4E9" if r.kind != "train" else "#D55E00",
-                            fill_opacity=1, popup=folium.Popup(p, max_width=260),
-                            tooltip=r.name).add_to(fg)
-    fg.add_to(m)
+    mapping.FastGeoJson(stops_geojson(served), "Arrêts desservis le matin (TER train et car)",
+                        opacity=1.0, weight=1, show=False).add_to(m)
 mapping.layer_control(m)
 mapping.show(m, "mob_gap_map", 520)
 n_zero_tc = int((gap["offers_reachable_transit_mean"] == 0).sum())
@@ -126,27 +138,18 @@ st.markdown(
 m2 = mapping.base_map()
 cov2 = cov.assign(served=cov["has_served_stop"].astype(int))
 gj = data.geojson("commune", v)
-props = {c: {"colour": "#009E73" if s else "#F0E442",
-             "label": "arrêt desservi à moins de 1 km" if s else
-             (f"arrêt desservi le plus proche : {maps.format_number(d / 1000, 1)} km"
-              if pd.notna(d) else "aucun arrêt desservi")}
-         for c, s, d in zip(cov2["code"], cov2["has_served_stop"], cov2["nearest_served_stop_m"])}
-folium.GeoJson(
-    maps.attach_properties(gj, props), name="Communes",
-    style_function=lambda f: {"fillColor": f["properties"]["colour"], "fillOpacity": 0.7,
-                              "color": "#777777", "weight": 0.3},
-    tooltip=folium.GeoJsonTooltip(fields=["name", "label"], aliases=["", ""]),
-).add_to(m2)
+props = {c: {"colour": "#009E73" if s_ else "#F0E442",
+             "tip": f"<b>{html.escape(n)}</b><br>" + (
+                 "arrêt desservi à moins de 1 km" if s_ else
+                 (f"arrêt desservi le plus proche : {maps.format_number(d / 1000, 1)} km"
+                  if pd.notna(d) else "aucun arrêt desservi"))}
+         for c, n, s_, d in zip(cov2["code"], cov2["name"], cov2["has_served_stop"],
+                                cov2["nearest_served_stop_m"])}
+mapping.FastGeoJson(maps.attach_properties(gj, props), "Communes", opacity=0.7,
+                    line="#777777", weight=0.3).add_to(m2)
 if len(stops_df):
-    kinds = {"train": "#D55E00", "car": "#56B4E9", "train et car": "#CC79A7",
-             "sans desserte": "#999999"}
-    fg = folium.FeatureGroup(name="Arrêts TER (train et car)")
-    for r in stops_df.itertuples():
-        folium.CircleMarker([r.lat, r.lon], radius=3 if r.morning_departures == 0 else 5,
-                            color="#000000", weight=0.8, fill_color=kinds.get(r.kind, "#999999"),
-                            fill_opacity=1, tooltip=f"{r.name} ({r.kind}) : "
-                            f"{int(r.morning_departures)} départ(s) le matin").add_to(fg)
-    fg.add_to(m2)
+    mapping.FastGeoJson(stops_geojson(stops_df), "Arrêts TER (train et car)", opacity=1.0,
+                        weight=0.8).add_to(m2)
 mapping.add_legend(m2, "Arrêts desservis le matin (07:00–08:30)", [
     ("#009E73", "commune avec arrêt desservi à moins de 1 km"),
     ("#F0E442", "commune sans arrêt desservi à moins de 1 km"),
@@ -164,91 +167,108 @@ with st.expander("Tableau : communes sans arrêt desservi le matin"):
         height=300)
 
 # ------------------------------------------------------------------ 4. from a commune or a lycée
-st.header("4. Depuis une commune ou un lycée : minutes jusqu'aux offres")
 communes = data.communes_list(v)
 schools = data.school_points(v)
-kinds = {"school": "Un lycée", "commune": "Une commune"}
-k_kind = core.state("mob_okind", core.qp_get("depuis", "school", list(kinds)))
-c1, c2, c3 = st.columns([1, 2, 2])
-c1.radio("Départ", list(kinds), key=k_kind, format_func=kinds.get)
-okind = st.session_state[k_kind]
-if okind == "school":
-    opts = schools["uai"].tolist()
-    names = dict(zip(schools["uai"], schools["name"] + " — " + schools["commune"].fillna("")))
-else:
-    opts = communes["code"].tolist()
-    names = dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))
-default_origin = opts[0] if opts else None
-if okind == "commune" and "14118" in opts:
-    default_origin = "14118"  # Caen
-elif okind == "school":
-    caen = schools[(schools["commune_code"] == "14118") & schools["seconde_pupils"].notna()]
-    if len(caen):
-        default_origin = caen.sort_values("seconde_pupils").iloc[-1]["uai"]
-k_orig = f"mob_origin_{okind}"
-core.state(k_orig, core.qp_get("origine_id", default_origin, opts))
-c2.selectbox("Origine", opts, key=k_orig, format_func=names.get)
-origin_id = st.session_state[k_orig]
 modes = data.modes_available(v)
-k_mode = core.state("mob_mode", core.qp_get("mode", "transit", modes))
-c3.radio("Mode", modes, key=k_mode, format_func=core.MODE_LABELS.get, horizontal=True)
-mode = st.session_state[k_mode]
-core.sync_query({"minutes": minutes, "depuis": okind, "origine_id": origin_id, "mode": mode})
 
-times = data.times_from_origin(okind, origin_id, mode, v)
-if okind == "school":
-    o = schools[schools["uai"] == origin_id].iloc[0]
-else:
-    o = communes[communes["code"] == origin_id].iloc[0]
-per_commune = times.groupby("commune_code").agg(
-    minutes=("minutes", "min"), offers=("n_offers", "sum")).reset_index()
-m3 = mapping.base_map()
-br = [15.0, 30.0, 45.0, 60.0, 90.0]
-mapping.choropleth(m3, data.geojson("commune", v, tuple(per_commune["commune_code"])),
-                   per_commune, "commune_code", "minutes",
-                   f"Minutes jusqu'aux offres de la commune ({core.MODE_LABELS[mode].lower()})",
-                   "min", 0, "viridis", False, breaks=br)
-folium.Marker([o["lat"], o["lon"]], tooltip=names[origin_id],
-              icon=folium.DivIcon(html='<div style="font-size:22px;color:#000">★</div>')
-              ).add_to(m3)
-mapping.show(m3, "mob_origin_map", 480)
-reach = times[times["minutes"] <= minutes]
-st.markdown(
-    f"**En bref :** depuis {names[origin_id]}, {core.fnum(reach['n_offers'].sum(), 0, 'offres')} "
-    f"dans {len(reach['commune_code'].unique())} communes sont accessibles en {minutes} min "
-    f"({core.MODE_LABELS[mode].lower()}) ; offre la plus proche à "
-    + (f"{maps.format_number(times['minutes'].min(), 0)} min." if len(times) else
-       "plus de 90 min.") + " Communes sans offre atteignable en 90 min : non colorées.")
-if times["is_estimate"].any():
-    core.estimate_badge(f"{int(times['is_estimate'].sum())} temps estimés à vol d'oiseau.")
-with st.expander("Tableau des communes d'offres atteignables (alternative textuelle)"):
-    tt = per_commune.merge(communes[["code", "name"]], left_on="commune_code", right_on="code")
-    st.dataframe(pd.DataFrame({"Commune": tt["name"], "Code INSEE": tt["commune_code"],
-                               "Minutes (min)": tt["minutes"].round(0),
-                               "Offres (nombre)": tt["offers"]}).sort_values("Minutes (min)"),
-                 hide_index=True, use_container_width=True, height=300)
+
+@st.fragment
+def from_origin() -> None:
+    """Section 4 (its widgets re-run only this fragment)."""
+    st.header("4. Depuis une commune ou un lycée : minutes jusqu'aux offres")
+    kinds = {"school": "Un lycée", "commune": "Une commune"}
+    k_kind = core.state("mob_okind", core.qp_get("depuis", "school", list(kinds)))
+    c1, c2, c3 = st.columns([1, 2, 2])
+    c1.radio("Départ", list(kinds), key=k_kind, format_func=kinds.get)
+    okind = st.session_state[k_kind]
+    if okind == "school":
+        opts = schools["uai"].tolist()
+        names = dict(zip(schools["uai"], schools["name"] + " — " + schools["commune"].fillna("")))
+    else:
+        opts = communes["code"].tolist()
+        names = dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))
+    default_origin = opts[0] if opts else None
+    if okind == "commune" and "14118" in opts:
+        default_origin = "14118"  # Caen
+    elif okind == "school":
+        caen = schools[(schools["commune_code"] == "14118") & schools["seconde_pupils"].notna()]
+        if len(caen):
+            default_origin = caen.sort_values("seconde_pupils").iloc[-1]["uai"]
+    k_orig = f"mob_origin_{okind}"
+    core.state(k_orig, core.qp_get("origine_id", default_origin, opts))
+    c2.selectbox("Origine", opts, key=k_orig, format_func=names.get)
+    origin_id = st.session_state[k_orig]
+    k_mode = core.state("mob_mode", core.qp_get("mode", "transit", modes))
+    c3.radio("Mode", modes, key=k_mode, format_func=core.MODE_LABELS.get, horizontal=True)
+    mode = st.session_state[k_mode]
+    core.sync_query({"depuis": okind, "origine_id": origin_id, "mode": mode})
+
+    times = data.times_from_origin(okind, origin_id, mode, v)
+    if okind == "school":
+        o = schools[schools["uai"] == origin_id].iloc[0]
+    else:
+        o = communes[communes["code"] == origin_id].iloc[0]
+    per_commune = times.groupby("commune_code").agg(
+        minutes=("minutes", "min"), offers=("n_offers", "sum")).reset_index()
+    gj3 = data.geojson("commune", v, tuple(per_commune["commune_code"]))
+    b3 = maps.bounds_of(gj3)
+    if b3:  # zoom on the reachable communes and the origin
+        b3 = [[min(b3[0][0], o["lat"]) - 0.05, min(b3[0][1], o["lon"]) - 0.05],
+              [max(b3[1][0], o["lat"]) + 0.05, max(b3[1][1], o["lon"]) + 0.05]]
+    m3 = mapping.base_map(b3)
+    br = [15.0, 30.0, 45.0, 60.0, 90.0]
+    mapping.choropleth(m3, gj3,
+                       per_commune, "commune_code", "minutes",
+                       f"Minutes jusqu'aux offres de la commune ({core.MODE_LABELS[mode].lower()})",
+                       "min", 0, "viridis", False, breaks=br)
+    folium.Marker([o["lat"], o["lon"]], tooltip=names[origin_id],
+                  icon=folium.DivIcon(html='<div style="font-size:22px;color:#000">★</div>')
+                  ).add_to(m3)
+    mapping.show(m3, "mob_origin_map", 480)
+    reach = times[times["minutes"] <= minutes]
+    st.markdown(
+        f"**En bref :** depuis {names[origin_id]}, {core.fnum(reach['n_offers'].sum(), 0, 'offres')} "
+        f"dans {len(reach['commune_code'].unique())} communes sont accessibles en {minutes} min "
+        f"({core.MODE_LABELS[mode].lower()}) ; offre la plus proche à "
+        + (f"{maps.format_number(times['minutes'].min(), 0)} min." if len(times) else
+           "plus de 90 min.") + " Communes sans offre atteignable en 90 min : non colorées.")
+    if times["is_estimate"].any():
+        core.estimate_badge(f"{int(times['is_estimate'].sum())} temps estimés à vol d'oiseau.")
+    with st.expander("Tableau des communes d'offres atteignables (alternative textuelle)"):
+        tt = per_commune.merge(communes[["code", "name"]], left_on="commune_code", right_on="code")
+        st.dataframe(pd.DataFrame({"Commune": tt["name"], "Code INSEE": tt["commune_code"],
+                                   "Minutes (min)": tt["minutes"].round(0),
+                                   "Offres (nombre)": tt["offers"]}).sort_values("Minutes (min)"),
+                     hide_index=True, use_container_width=True, height=300)
+
 
 # ------------------------------------------------------------------ 5. lycées ranked
-st.header("5. Lycées dont les élèves n'atteignent aucune offre")
-k_lm = core.state("mob_lmode", core.qp_get("mode_lycees", "transit", modes))
-st.radio("Mode pour le classement", modes, key=k_lm, format_func=core.MODE_LABELS.get,
-         horizontal=True)
-lmode = st.session_state[k_lm]
-core.sync_query({"minutes": minutes, "depuis": okind, "origine_id": origin_id, "mode": mode,
-                 "mode_lycees": lmode})
-acc = data.origin_table(lmode, minutes, (), "", "", "school", v)
-lyc = acc.merge(schools[["uai", "commune"]], left_on="origin_id", right_on="uai", how="left")
-lyc["pupils_without"] = lyc["pupils"].where(lyc["offers_reachable"] == 0, 0)
-lyc = lyc.sort_values(["pupils_without", "offers_reachable"], ascending=[False, True])
-st.markdown(
-    f"**{int((lyc['offers_reachable'] == 0).sum())} lycées** n'ont aucune offre accessible en "
-    f"{minutes} min ({core.MODE_LABELS[lmode].lower()}), soit "
-    f"{core.fnum(lyc['pupils_without'].sum(), 0, 'élèves de seconde')} (effectifs déclarés).")
-st.dataframe(pd.DataFrame({
-    "Lycée": lyc["origin_name"], "UAI": lyc["origin_id"], "Commune": lyc["commune"],
-    "Élèves de seconde": lyc["pupils"],
-    "Élèves sans offre accessible": lyc["pupils_without"],
-    f"Offres accessibles en {minutes} min": lyc["offers_reachable"],
-    "Minutes jusqu'à l'offre la plus proche": lyc["minutes_nearest"].round(0),
-}), hide_index=True, use_container_width=True, height=360)
+@st.fragment
+def lycees_ranked() -> None:
+    """Section 5 (its widget re-runs only this fragment)."""
+    st.header("5. Lycées dont les élèves n'atteignent aucune offre")
+    k_lm = core.state("mob_lmode", core.qp_get("mode_lycees", "transit", modes))
+    st.radio("Mode pour le classement", modes, key=k_lm, format_func=core.MODE_LABELS.get,
+             horizontal=True)
+    lmode = st.session_state[k_lm]
+    core.sync_query({"mode_lycees": lmode})
+    acc = data.origin_table(lmode, minutes, (), "", "", "school", v)
+    lyc = acc.merge(schools[["uai", "commune"]], left_on="origin_id", right_on="uai", how="left")
+    lyc["pupils_without"] = lyc["pupils"].where(lyc["offers_reachable"] == 0, 0)
+    lyc = lyc.sort_values(["pupils_without", "offers_reachable"], ascending=[False, True])
+    st.markdown(
+        f"**{int((lyc['offers_reachable'] == 0).sum())} lycées** n'ont aucune offre accessible en "
+        f"{minutes} min ({core.MODE_LABELS[lmode].lower()}), soit "
+        f"{core.fnum(lyc['pupils_without'].sum(), 0, 'élèves de seconde')} (effectifs déclarés).")
+    st.dataframe(pd.DataFrame({
+        "Lycée": lyc["origin_name"], "UAI": lyc["origin_id"], "Commune": lyc["commune"],
+        "Élèves de seconde": lyc["pupils"],
+        "Élèves sans offre accessible": lyc["pupils_without"],
+        f"Offres accessibles en {minutes} min": lyc["offers_reachable"],
+        "Minutes jusqu'à l'offre la plus proche": lyc["minutes_nearest"].round(0),
+    }), hide_index=True, use_container_width=True, height=360)
+
+
+from_origin()
+lycees_ranked()
 core.footer_sources()

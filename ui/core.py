@@ -105,19 +105,19 @@ def state(key: str, initial: Any) -> str:
 
 
 def sync_query(params: dict[str, Any]) -> None:
-    """Write the view state to the URL query string (lists become repeated parameters).
+    """Write view state to the URL query string (lists become repeated parameters).
 
-    Empty values (None, "", []) are left out so links stay short.
+    Only the given keys are touched (a fragment can update its own part of the view); empty
+    values (None, "", []) remove the key so links stay short.
     """
-    clean: dict[str, Any] = {}
     for k, v in params.items():
         if v is None or v == "" or (isinstance(v, (list, tuple)) and not v):
+            if k in st.query_params:
+                del st.query_params[k]
             continue
-        clean[k] = [str(x) for x in v] if isinstance(v, (list, tuple)) else str(v)
-    current = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
-    wanted = {k: (v if isinstance(v, list) else [v]) for k, v in clean.items()}
-    if current != wanted:
-        st.query_params.from_dict(clean)
+        wanted = [str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)]
+        if st.query_params.get_all(k) != wanted:
+            st.query_params[k] = wanted if isinstance(v, (list, tuple)) else wanted[0]
 
 
 # --------------------------------------------------------------------------------------------

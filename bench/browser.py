@@ -1,0 +1,191 @@
+"""Browser benchmark of the dashboard: page open time and filter re-render time, per page.
+
+Starts ``streamlit run app.py`` on a free port (or uses ``--url``), opens every page in headless
+Chromium (Playwright) and prints, per page:
+
+- ``ouverture`` : time from navigation until Streamlit is idle and every map is drawn (first
+  visit of the session, cold page; then a second visit, warm caches);
+- ``filtre`` : time from a filter click until the re-run is finished (and maps redrawn);
+
+against the targets (< 3 s open, < 1 s filter) and as a ratio to a baseline measured in the
+same run (the Données page, no map, no indicator). Optionally saves screenshots of every page
+(``--screenshots docs/screenshots``).
+
+Usage: ``python bench/browser.py [--url http://127.0.0.1:8501] [--screenshots DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+OPEN_TARGET_S = 3.0
+FILTER_TARGET_S = 1.0
+
+STATE_JS = """() => { const a = document.querySelector('[data-testid="stApp"]');
+                      return a ? a.getAttribute('data-test-script-state') : null; }"""
+MAPS_JS = """() => Array.from(document.querySelectorAll('iframe[title*="st_folium"]'))
+                     .map(f => f.offsetHeight)"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("Le serveur Streamlit n'a pas démarré.")
+
+
+def wait_done(pg, n_maps: int, started: float, timeout: float = 60.0,
+              saw_running: bool = False) -> float:
+    """Seconds from ``started`` until the script is idle (stable 0.3 s) and ``n_maps`` are drawn.
+
+    The time returned is the first instant of the stable idle state, not the end of the wait.
+    """
+    deadline = started + timeout
+    idle_since = None
+    while time.time() < deadline:
+        state = pg.evaluate(STATE_JS)
+        if state == "running":
+            saw_running = True
+        heights = pg.evaluate(MAPS_JS) if n_maps else []
+        ready = (state == "notRunning" and saw_running and pg.query_selector("h1") is not None
+                 and (len(heights) >= n_maps and all(h > 100 for h in heights[:n_maps])))
+        now = time.time()
+        if ready:
+            idle_since = idle_since or now
+            if now - idle_since >= 0.3:
+                return idle_since - started
+        else:
+            idle_since = None
+        time.sleep(0.03)
+    raise TimeoutError(f"page non terminée : état {pg.evaluate(STATE_JS)}, cartes "
+                       f"{pg.evaluate(MAPS_JS)}, titre {pg.query_selector('h1') is not None}")
+
+
+#: (path, title, number of maps, filter action description, (prepare, action)): the timer
+#: starts after ``prepare`` (e.g. opening a drop-down list), just before the decisive click.
+def _radio(label: str):
+    return (lambda pg: None, lambda pg: pg.get_by_text(label, exact=True).first.click())
+
+
+def _select(label: str, option: str):
+    def prepare(pg):
+        pg.locator("[data-testid='stSidebar']").get_by_role("combobox", name=label).click()
+        pg.get_by_role("option", name=option, exact=True).wait_for()
+    return (prepare, lambda pg: pg.get_by_role("option", name=option, exact=True).click())
+
+
+PAGES = [
+    ("/donnees", "Données (référence)", 0, "vue « Tables »", _radio("Tables")),
+    ("/", "Accueil", 1, "indicateur « offres pour 100 élèves »",
+     _radio("Offres situées pour 100 élèves")),
+    ("/couverture", "Couverture", 1, "mode → voiture", _select("Mode de déplacement", "Voiture")),
+    ("/couverture?niveau_carte=commune", "Couverture (communes)", 1, "mode → vélo",
+     _select("Mode de déplacement", "Vélo")),
+    ("/mobilite_rurale", "Mobilité rurale", 3, "classement des lycées → voiture",
+     (lambda pg: None, lambda pg: pg.get_by_role("radiogroup", name="Mode pour le classement")
+      .get_by_text("Voiture", exact=True).click())),
+    ("/stages_collectifs", "Stages collectifs", 1, "fond → offres pour 100 élèves",
+     _radio("Offres situées pour 100 élèves")),
+    ("/territoire", "Territoire", 1, "mode → voiture", _select("Mode de déplacement", "Voiture")),
+]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--url", help="application déjà lancée (sinon démarrée ici)")
+    p.add_argument("--screenshots", help="dossier où enregistrer une capture de chaque page")
+    args = p.parse_args(argv)
+
+    from playwright.sync_api import sync_playwright
+
+    proc = None
+    url = args.url
+    if not url:
+        proc, url = start_server()
+    rows = []
+    try:
+        with sync_playwright() as pw:
+            b = pw.chromium.launch(executable_path=CHROMIUM,
+                                   args=["--headless", "--no-sandbox", "--disable-gpu",
+                                         "--disable-background-networking"])
+            warm = b.new_page()
+            warm.goto(url + "/")  # first session of a fresh server (streamlit issue #9992)
+            wait_done(warm, 1, time.time())
+            warm.close()
+            for path, title, n_maps, what, action in PAGES:
+                print(f"… {title}", file=sys.stderr, flush=True)
+                ctx = b.new_context(viewport={"width": 1400, "height": 1000})
+                pg = ctx.new_page()
+                t0 = time.time()
+                pg.goto(url + path)
+                t_open = wait_done(pg, n_maps, t0)
+                t0 = time.time()
+                pg.goto(url + path)
+                t_open2 = wait_done(pg, n_maps, t0)
+                action[0](pg)
+                t0 = time.time()
+                action[1](pg)
+                t_filter = wait_done(pg, n_maps, t0)
+                rows.append((title, t_open, t_open2, what, t_filter))
+                if args.screenshots and "?" not in path:
+                    out = Path(args.screenshots)
+                    out.mkdir(parents=True, exist_ok=True)
+                    pg.goto(url + path)
+                    wait_done(pg, n_maps, time.time())
+                    time.sleep(1.5)
+                    h = pg.evaluate("() => { const m = document.querySelector("
+                                    "'[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 1000; }")
+                    pg.set_viewport_size({"width": 1400, "height": min(int(h) + 40, 8000)})
+                    time.sleep(1.5)
+                    name = path.strip("/") or "accueil"
+                    pg.screenshot(path=str(out / f"{name}.png"), full_page=True)
+                ctx.close()
+            b.close()
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+    base_open, base_filter = rows[0][1], rows[0][4]
+    print(f"{'page':<24} {'ouverture':>10} {'(2e fois)':>10} {'/réf':>6}  "
+          f"{'filtre':>7} {'/réf':>6}  action")
+    for title, t_open, t_open2, what, t_filter in rows:
+        ok_o = "ok" if t_open2 < OPEN_TARGET_S else "LENT"
+        ok_f = "ok" if t_filter < FILTER_TARGET_S else "LENT"
+        print(f"{title:<24} {t_open:>9.2f}s {t_open2:>9.2f}s {t_open2 / base_open:>5.1f}x  "
+              f"{t_filter:>6.2f}s {t_filter / base_filter:>5.1f}x  {what} "
+              f"[ouverture {ok_o} < {OPEN_TARGET_S:g} s, filtre {ok_f} < {FILTER_TARGET_S:g} s]")
+    print(f"Référence : page Données (sans carte), ouverture {base_open:.2f} s, "
+          f"filtre {base_filter:.2f} s. Machine : {os.cpu_count()} cœurs.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
