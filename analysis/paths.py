@@ -239,6 +239,7 @@ def door_to_door(
     max_snap_m: float = 2500.0,
     max_minutes: float = np.inf,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    direct_cap: bool = False,
 ) -> ODResult:
     """Door-to-door minutes from every origin to every destination on one mode's graph.
 
@@ -266,6 +267,10 @@ def door_to_door(
         Farthest a point may be from its node and still use the network.
     max_minutes : float
         Dijkstra cutoff; pairs above it are ``np.inf``.
+    direct_cap : bool
+        For a network without local streets (the regional skeleton of numbered roads): no pair
+        takes longer than the straight line x ``detour`` at the access speed, which stands for
+        the streets the network lacks. Pairs where this cap wins are flagged ``is_estimate``.
     """
     origins = np.asarray(origins, dtype=float).reshape(-1, 2)
     destinations = np.asarray(destinations, dtype=float).reshape(-1, 2)
@@ -312,6 +317,12 @@ def door_to_door(
     if len(off_d):
         seconds[:, off_d] = haversine_m(origins[:, 0][:, None], origins[:, 1][:, None],
                                         destinations[off_d, 0][None, :], destinations[off_d, 1][None, :]) * detour / fb_mps
+    if direct_cap and len(origins) and len(destinations):
+        direct = haversine_m(origins[:, 0][:, None], origins[:, 1][:, None],
+                             destinations[:, 0][None, :], destinations[:, 1][None, :]) * detour / access_mps
+        capped = direct < seconds - 1e-6
+        seconds = np.where(capped, direct, seconds)
+        estimate = estimate | capped
     minutes = seconds / 60.0
     minutes[minutes > max_minutes] = np.inf
     return ODResult(minutes, estimate, so, sd)

@@ -259,7 +259,7 @@ class TravelTimeMatrix:
             arrays, origins[["lon", "lat"]].to_numpy(float), destinations[["lon", "lat"]].to_numpy(float),
             access_kph=settings.access_kph(mode), fallback_kph=settings.fallback_kph(mode),
             detour=settings.detour, max_snap_m=settings.max_snap_m, max_minutes=settings.max_minutes,
-            chunk_bytes=int(settings.chunk_mb) * 1024**2,
+            chunk_bytes=int(settings.chunk_mb) * 1024**2, direct_cap=needs_direct_cap(arrays),
         )
         return cls(mode, origins, destinations, res.minutes, res.is_estimate,
                    str(arrays.meta.get("source")), str(arrays.meta.get("precision")),
@@ -492,6 +492,16 @@ def _edge_label(data: dict) -> str:
     return str(hwy[0] if isinstance(hwy, list) else hwy or "voie")
 
 
+def needs_direct_cap(arrays: paths.GraphArrays) -> bool:
+    """Whether a network lacks local streets, so that straight-line trips must cap its times.
+
+    OpenStreetMap street networks (precision starting with "rues") do not; the Travel Mapping
+    skeleton and other numbered-road layers do: a pupil walking 3 km across Caen should not be
+    routed 17 km round the ring road because the streets in between are missing.
+    """
+    return not str(arrays.meta.get("precision") or "").startswith("rues")
+
+
 def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
                settings: TravelTimeSettings | None = None) -> dict:
     """One road trip with its legs; ``minutes`` equals :func:`analysis.paths.door_to_door`'s cell.
@@ -507,7 +517,7 @@ def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
     a = np.asarray(from_lonlat, dtype=float).reshape(1, 2)
     b = np.asarray(to_lonlat, dtype=float).reshape(1, 2)
     res = paths.door_to_door(arrays, a, b, access_kph=cfg.access_kph(mode), fallback_kph=cfg.fallback_kph(mode),
-                             detour=cfg.detour, max_snap_m=cfg.max_snap_m)
+                             detour=cfg.detour, max_snap_m=cfg.max_snap_m, direct_cap=needs_direct_cap(arrays))
     minutes = float(res.minutes[0, 0])
     out = {"mode": mode, "minutes": round(minutes, 2) if np.isfinite(minutes) else None,
            "is_estimate": bool(res.is_estimate[0, 0]),
@@ -515,7 +525,11 @@ def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
     direct = float(paths.haversine_m(a[0, 0], a[0, 1], b[0, 0], b[0, 1]))
     if res.is_estimate[0, 0]:
         out["distance_m"] = round(direct * cfg.detour)
-        out["legs"] = [{"kind": "estimate", "name": "à vol d'oiseau x détour (hors réseau)",
+        label = ("à vol d'oiseau x détour (réseau sans rues locales : plus court que par les routes numérotées)"
+                 if needs_direct_cap(arrays) and np.isfinite(minutes)
+                 and abs(direct * cfg.detour / (cfg.access_kph(mode) / 3.6) / 60.0 - minutes) < 1e-6
+                 else "à vol d'oiseau x détour (hors réseau)")
+        out["legs"] = [{"kind": "estimate", "name": label,
                         "distance_m": round(direct * cfg.detour), "minutes": out["minutes"],
                         "from": a[0].tolist(), "to": b[0].tolist()}]
         return out

@@ -137,3 +137,30 @@ def test_max_minutes_cut():
 def test_haversine_against_pyproj():
     a, b = (-0.3707, 49.1829), (1.0993, 49.4431)
     assert paths.haversine_m(a[0], a[1], b[0], b[1]) == pytest.approx(geod_m(a, b), rel=4e-3)
+
+
+def _detour_graph():
+    """Synthetic U-shaped road: 0 -> 1 -> 2 -> 3, where 0 and 3 are 1.1 km apart but the road
+    goes 11 km north and back (a ring road without the streets in between)."""
+    lon = np.array([0.0, 0.0, 0.015, 0.015])
+    lat = np.array([49.0, 49.05, 49.05, 49.0])
+    secs = [4400, 4400, 880, 880, 4400, 4400]  # walking at 4.5 km/h: 5.5 km = 4400 s
+    return paths.GraphArrays.from_edges(lon, lat, [0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2], secs)
+
+
+def test_direct_cap_for_networks_without_streets():
+    g = _detour_graph()
+    o = np.array([[0.0, 49.0]])
+    d = np.array([[0.015, 49.0]])
+    network_only = paths.door_to_door(g, o, d, access_kph=4.5, detour=1.3)
+    assert network_only.minutes[0, 0] == pytest.approx((4400 + 880 + 4400) / 60, rel=1e-6)
+    assert not network_only.is_estimate[0, 0]
+    capped = paths.door_to_door(g, o, d, access_kph=4.5, detour=1.3, direct_cap=True)
+    expected = geod_m((0.0, 49.0), (0.015, 49.0)) * 1.3 / (4.5 / 3.6) / 60
+    assert capped.minutes[0, 0] == pytest.approx(expected, rel=5e-3)
+    assert capped.is_estimate[0, 0]  # the cap is a straight-line estimate, flagged
+    # a pair where the network is faster than the straight line keeps the network time, unflagged
+    far = paths.door_to_door(g, np.array([[0.0, 49.0]]), np.array([[0.0, 49.05]]),
+                             access_kph=4.5, detour=1.3, direct_cap=True)
+    assert far.minutes[0, 0] == pytest.approx(4400 / 60, rel=1e-6)
+    assert not far.is_estimate[0, 0]
