@@ -308,6 +308,16 @@ def test_territory_sheet_figures(page, app_url, con):
     n_lyc = con.execute("SELECT count(*) FROM schools s JOIN communes c ON c.code = s.commune_code "
                         "WHERE c.epci_siren = ?", [siren]).fetchone()[0]
     assert n_lyc > 0
+    # report of analysis.report (issue 6) for this territory, when that module provides it
+    prepare = page.get_by_role("button", name="Préparer : Rapport CSV")
+    if prepare.count():
+        prepare.click()
+        wait_idle(page)
+        assert_no_exception(page)
+        with page.expect_download(timeout=30_000) as dl:
+            page.get_by_role("button", name="Télécharger Rapport CSV").click()
+        text = Path(dl.value.path()).read_bytes().decode("utf-8-sig")
+        assert "CU Caen la Mer" in text and ";" in text
     # switching to a commune by URL gives its own sheet
     open_page(page, app_url + "/territoire?niveau=commune&code=50129")
     assert_no_exception(page)
