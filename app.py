@@ -107,13 +107,13 @@ def home() -> None:
             "Élèves sans offre à 45 min en TC": epci["pupils_no_offer_transit"].round(0),
             "Part sans offre à 45 min en TC (%)": (epci["share_no_offer_transit"] * 100).round(1),
         }).sort_values("Part sans offre à 45 min en TC (%)", ascending=False)
-        st.dataframe(tab, hide_index=True, use_container_width=True)
+        st.dataframe(tab, hide_index=True, width="stretch")
 
     st.subheader("Millésimes des données")
     prov = data.provenance(v)
     st.dataframe(prov[["dataset", "publisher", "vintage", "rows"]].rename(columns={
         "dataset": "Jeu de données", "publisher": "Producteur", "vintage": "Millésime",
-        "rows": "Lignes"}), hide_index=True, use_container_width=True)
+        "rows": "Lignes"}), hide_index=True, width="stretch")
 
     st.subheader("Aller plus loin")
     cols = st.columns(3)
@@ -140,4 +140,5 @@ def main() -> None:
     st.navigation(pages).run()
 
 
-main()
+if __name__ == "__main__":  # streamlit runs the script as __main__
+    main()

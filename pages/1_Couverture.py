@@ -94,7 +94,7 @@ table = pd.DataFrame({
         {True: "oui", False: "non"}).to_numpy(),
 })
 st.caption(f"{len(table)} {noun}, du plus défavorable au plus favorable selon l'indicateur choisi.")
-st.dataframe(table, hide_index=True, use_container_width=True, height=360)
+st.dataframe(table, hide_index=True, width="stretch", height=360)
 core.report_downloads("region", "28",
                       data.filters_of(view.mode, view.minutes, view.sectors, view.grade,
                                       view.host, view.origin_kind),

@@ -86,7 +86,7 @@ with st.expander("Tableau de la carte (alternative textuelle)"):
         "Offres accessibles en transports (moy.)": t["offers_reachable_transit_mean"].round(1),
         "Écart (offres)": t["gap"].round(1),
         "Rapport voiture / transports": t["car_transit_ratio"].round(1),
-    }), hide_index=True, use_container_width=True, height=300)
+    }), hide_index=True, width="stretch", height=300)
 
 # ------------------------------------------------------------------ 2. density classes
 st.header("2. Classes de densité")
@@ -118,9 +118,9 @@ with c1:
                  labels={"value": "Offres accessibles par élève (offres)", "variable": ""})
     fig.update_layout(height=330, margin=dict(l=10, r=10, t=10, b=10),
                       legend=dict(orientation="h", y=-0.3))
-    st.plotly_chart(fig, use_container_width=True)
+    st.plotly_chart(fig, width="stretch")
 with c2:
-    st.dataframe(dtab, hide_index=True, use_container_width=True)
+    st.dataframe(dtab, hide_index=True, width="stretch")
 st.caption("Classe de densité : approximation de la grille communale de densité INSEE à partir de "
            "la densité de population communale (dense ≥ 1 500 hab./km², intermédiaire ≥ 300, "
            "peu dense ≥ 25, très peu dense < 25).")
@@ -163,7 +163,7 @@ with st.expander("Tableau : communes sans arrêt desservi le matin"):
     st.dataframe(no_stop.sort_values("population", ascending=False).rename(columns={
         "code": "Code INSEE", "name": "Commune", "population": "Population (hab.)",
         "nearest_served_stop_m": "Arrêt desservi le plus proche (m)"}).drop(
-        columns=["has_served_stop"]).round(0), hide_index=True, use_container_width=True,
+        columns=["has_served_stop"]).round(0), hide_index=True, width="stretch",
         height=300)
 
 # ------------------------------------------------------------------ 4. from a commune or a lycée
@@ -239,7 +239,7 @@ def from_origin() -> None:
         st.dataframe(pd.DataFrame({"Commune": tt["name"], "Code INSEE": tt["commune_code"],
                                    "Minutes (min)": tt["minutes"].round(0),
                                    "Offres (nombre)": tt["offers"]}).sort_values("Minutes (min)"),
-                     hide_index=True, use_container_width=True, height=300)
+                     hide_index=True, width="stretch", height=300)
 
 
 # ------------------------------------------------------------------ 5. lycées ranked
@@ -266,7 +266,7 @@ def lycees_ranked() -> None:
         "Élèves sans offre accessible": lyc["pupils_without"],
         f"Offres accessibles en {minutes} min": lyc["offers_reachable"],
         "Minutes jusqu'à l'offre la plus proche": lyc["minutes_nearest"].round(0),
-    }), hide_index=True, use_container_width=True, height=360)
+    }), hide_index=True, width="stretch", height=360)
 
 
 from_origin()

@@ -109,7 +109,7 @@ lyc_row = pd.DataFrame({"Indicateur": ["Élèves de seconde des lycées du terri
                             _val(data.territory_table("region", *args[:5], "school", v),
                                  "pupils", 1, 0, "élèves")]})
 fig_tab = pd.concat([fig_tab.iloc[:2], lyc_row, fig_tab.iloc[2:]], ignore_index=True)
-st.dataframe(fig_tab, hide_index=True, use_container_width=True,
+st.dataframe(fig_tab, hide_index=True, width="stretch",
              height=35 * (len(fig_tab) + 1) + 3)
 core.estimate_badge("Élèves par commune de résidence estimés au prorata de la population ; offres "
                     "placées au centre de leur commune ; 1 place par offre faute de capacité"
@@ -158,7 +158,7 @@ with st.expander("Tableau des communes (alternative textuelle) — manques"):
         "Offres accessibles par élève (moy.)": gaps["offers_reachable_mean"].round(1),
         "Temps médian à l'offre la plus proche (min)": gaps[f"median_minutes_{view.mode}"].round(0),
     })
-    st.dataframe(gap_table, hide_index=True, use_container_width=True, height=300)
+    st.dataframe(gap_table, hide_index=True, width="stretch", height=300)
 
 # ------------------------------------------------------------------ lycées and offers
 c1, c2 = st.columns(2)
@@ -177,7 +177,7 @@ with c1:
             "Élèves de seconde": lyc["seconde_pupils"],
             f"Offres accessibles ({view.minutes} min)": lyc["offers_reachable"],
             "Offre la plus proche (min)": lyc["minutes_nearest"].round(0),
-        }), hide_index=True, use_container_width=True)
+        }), hide_index=True, width="stretch")
 with c2:
     st.subheader("Offres par secteur")
     sec = data.con().execute(
@@ -193,7 +193,7 @@ with c2:
                      color_discrete_sequence=["#0072B2"])
         fig.update_layout(height=max(220, 26 * min(len(sec), 15) + 80),
                           margin=dict(l=10, r=10, t=10, b=10))
-        st.plotly_chart(fig, use_container_width=True)
+        st.plotly_chart(fig, width="stretch")
         st.caption(f"{int(sec['n'].sum())} offres situées dans le territoire, {len(sec)} secteurs "
                    "(15 premiers affichés).")
 
@@ -208,7 +208,7 @@ with c3:
     if len(local):
         st.dataframe(local[["name", "kind", "morning_departures"]].rename(columns={
             "name": "Arrêt", "kind": "Desserte", "morning_departures": "Départs du matin"}),
-            hide_index=True, use_container_width=True)
+            hide_index=True, width="stretch")
     services = sorted(n for n in data.relations(v) if n.startswith("mobility"))
     for name in services:
         try:
@@ -221,7 +221,7 @@ with c3:
         if ms.empty:
             st.caption("Aucun service de mobilité importé pour cet EPCI.")
         else:
-            st.dataframe(ms, hide_index=True, use_container_width=True)
+            st.dataframe(ms, hide_index=True, width="stretch")
 with c4:
     st.subheader("Projets de stages collectifs")
     proj = data.collective(v)
@@ -232,7 +232,7 @@ with c4:
     else:
         st.dataframe(proj[["name", "kind", "town", "sectors", "pupils", "status"]].rename(columns={
             "name": "Projet", "kind": "Type", "town": "Commune", "sectors": "Secteurs",
-            "pupils": "Élèves", "status": "Statut"}), hide_index=True, use_container_width=True)
+            "pupils": "Élèves", "status": "Statut"}), hide_index=True, width="stretch")
 
 # ------------------------------------------------------------------ downloads
 st.subheader("Téléchargements")

@@ -31,7 +31,7 @@ if tab == "sources":
             "licence": "Licence", "vintage": "Millésime", "rows": "Lignes (nombre)",
             "path": "Fichier", "url": "Adresse", "sha256": "SHA-256", "loaded_at": "Chargé le"}
     show = prov[[k for k in cols if k in prov.columns]].rename(columns=cols)
-    st.dataframe(show, hide_index=True, use_container_width=True)
+    st.dataframe(show, hide_index=True, width="stretch")
     st.download_button("Télécharger la provenance (CSV)", core.csv_bytes(show),
                        file_name="provenance.csv", mime="text/csv")
     if data.has("build_info"):
@@ -52,11 +52,11 @@ elif tab == "rejets":
         else:
             st.dataframe(rej.value_counts(["field", "reason"]).reset_index().rename(columns={
                 "field": "Champ", "reason": "Motif", "count": "Lignes"}), hide_index=True,
-                use_container_width=True)
+                width="stretch")
             st.dataframe(rej.rename(columns={"source": "Source", "row_number": "Ligne",
                                              "field": "Champ", "reason": "Motif",
                                              "raw": "Contenu brut"}),
-                         hide_index=True, use_container_width=True)
+                         hide_index=True, width="stretch")
     if data.has("offers"):
         prec = c.execute("SELECT location_precision, count(*) AS n FROM offers GROUP BY 1").df()
         core.estimate_badge("Précision de localisation des offres : " + " ; ".join(
@@ -74,12 +74,12 @@ elif tab == "quarantaine":
         if len(q) and {"field", "reason"} <= set(q.columns):
             st.dataframe(q.value_counts(["field", "reason"]).reset_index().rename(columns={
                 "field": "Champ", "reason": "Motif", "count": "Lignes"}), hide_index=True,
-                use_container_width=True)
-        st.dataframe(q, hide_index=True, use_container_width=True)
+                width="stretch")
+        st.dataframe(q, hide_index=True, width="stretch")
         if data.has("imports"):
             st.markdown("**Journal des imports**")
             st.dataframe(c.execute("SELECT * FROM imports").df(), hide_index=True,
-                         use_container_width=True)
+                         width="stretch")
 
 elif tab == "tables":
     names = sorted(data.relations(v))
@@ -90,7 +90,7 @@ elif tab == "tables":
         except Exception:  # noqa: BLE001 - a view that cannot be counted
             counts.append((n, None))
     st.dataframe(pd.DataFrame(counts, columns=["Table", "Lignes (nombre)"]), hide_index=True,
-                 use_container_width=True)
+                 width="stretch")
     est = data.estimate_counts(v)
     if est:
         st.caption("Temps de trajet estimés à vol d'oiseau (pas de réseau) : " + " ; ".join(

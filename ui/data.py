@@ -44,7 +44,10 @@ def travel_times_ready() -> bool:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def modes_available(version: int) -> list[str]:
-    """Modes present in ``travel_times`` (transit counts when walk or transit exists)."""
+    """Modes present in ``travel_times`` (transit counts when walk or transit exists); all
+    modes when travel times are not computed yet (the pages then show a notice)."""
+    if not has("travel_times"):
+        return ["transit", "car", "bike", "walk"]
     present = {r[0] for r in con().execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
     out = [m for m in access.MODES if m in present]
     if "transit" not in out and "walk" in present:
