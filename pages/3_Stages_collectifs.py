@@ -41,7 +41,8 @@ k_status = core.state("col_status", core.qp_get_list("statut", statuses))
 sb.multiselect("Statut (vide : tous)", statuses, key=k_status, placeholder="Tous les statuts")
 gap_opts = {"share_no_offer_transit": "Part des élèves sans offre à 45 min en transports",
             "offers_per_100_pupils": "Offres situées pour 100 élèves", "": "Aucune"}
-k_gap = core.state("col_gap", core.qp_get("fond", "share_no_offer_transit", list(gap_opts)))
+_fond = core.qp_get("fond", "share_no_offer_transit", list(gap_opts) + ["aucun"])
+k_gap = core.state("col_gap", "" if _fond == "aucun" else _fond)
 sb.radio("Fond de carte (manques, par EPCI)", list(gap_opts), key=k_gap,
          format_func=gap_opts.get)
 sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
