@@ -499,7 +499,8 @@ _ORIGIN_COLUMNS = """$origin_kind AS origin_kind, origin_id, origin_name, commun
 
 def origin_accessibility(con: duckdb.DuckDBPyConnection, filters: Filters | None = None,
                          *, total_pupils: float | None = None,
-                         scenarios: Iterable[Scenario] | None = None) -> pd.DataFrame:
+                         scenarios: Iterable[Scenario] | None = None,
+                         precomputed: bool = True) -> pd.DataFrame:
     """Cumulative opportunities and 2SFCA supply for every origin.
 
     Parameters
@@ -515,6 +516,9 @@ def origin_accessibility(con: duckdb.DuckDBPyConnection, filters: Filters | None
     scenarios : iterable of (mode, budget), optional
         Compute several (mode, budget) pairs at once (rows for each); default the filters'
         mode and budget.
+    precomputed : bool
+        Read the ``accessibility`` table written by :func:`build_tables` when it holds these
+        parameters (no offer filter, default pupils) and is up to date; False: always compute.
 
     Returns
     -------
@@ -529,12 +533,31 @@ def origin_accessibility(con: duckdb.DuckDBPyConnection, filters: Filters | None
     """
     filters = filters or Filters()
     _check_inputs(con, filters)
+    if precomputed and scenarios is None and total_pupils is None and _tables_fresh(con, filters):
+        df = con.execute(
+            """SELECT * FROM accessibility WHERE origin_kind = $k AND mode = $m
+               AND budget_min = $b ORDER BY origin_id""",
+            {"k": filters.origin_kind, "m": filters.mode, "b": float(filters.minutes)}).df()
+        if len(df):
+            return df
     ctes, params = _origin_ctes(con, filters, total_pupils, scenarios)
     sql = ctes + f"""
         SELECT {_ORIGIN_COLUMNS}
         FROM po ORDER BY s_mode, budget, origin_id
     """
     return con.execute(sql, params).df()
+
+
+def _tables_fresh(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
+    """True when the precomputed tables can answer ``filters`` (no offer filter, up to date)."""
+    if not filters.is_default_offer_set:
+        return False
+    if not (has_relation(con, "access_meta") and has_relation(con, "accessibility")
+            and has_relation(con, "territory_indicators")):
+        return False
+    row = con.execute(
+        "SELECT value FROM access_meta WHERE key = 'tables_signature'").fetchone()
+    return row is not None and row[0] == _travel_times_signature(con)
 
 
 # --------------------------------------------------------------------------------------------
@@ -728,7 +751,8 @@ def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filt
 def territory_indicators(con: duckdb.DuckDBPyConnection, level: str,
                          filters: Filters | None = None, code: str | None = None, *,
                          within: str | None = None,
-                         total_pupils: float | None = None) -> pd.DataFrame:
+                         total_pupils: float | None = None,
+                         precomputed: bool = True) -> pd.DataFrame:
     """Indicators per territory (commune, EPCI, département or region).
 
     Parameters
@@ -746,6 +770,10 @@ def territory_indicators(con: duckdb.DuckDBPyConnection, level: str,
         ``level='commune'`` or ``'epci'``.
     total_pupils : float, optional
         See :func:`origin_accessibility`.
+    precomputed : bool
+        Read the ``territory_indicators`` table written by :func:`build_tables` when it holds
+        these parameters (no offer filter, default pupils) and is up to date; False: always
+        compute.
 
     Returns
     -------
@@ -770,8 +798,18 @@ def territory_indicators(con: duckdb.DuckDBPyConnection, level: str,
             raise AccessError("« within » ne s'applique qu'aux niveaux commune et epci")
         params["within"] = str(within)
     where = ("WHERE " + " AND ".join(conds)) if conds else ""
-    df = _territory_query(con, [level], filters, total_pupils, None, where, params)
-    return df
+    if precomputed and total_pupils is None:
+        _check_inputs(con, filters)
+        if _tables_fresh(con, filters):
+            df = con.execute(
+                f"""SELECT * FROM territory_indicators t WHERE t.level = $level
+                    AND t.origin_kind = $k AND t.mode = $m AND t.budget_min = $b
+                    {"AND " + " AND ".join(conds) if conds else ""} ORDER BY t.code""",
+                {**params, "level": level, "k": filters.origin_kind, "m": filters.mode,
+                 "b": float(filters.minutes)}).df()
+            if len(df):
+                return df
+    return _territory_query(con, [level], filters, total_pupils, None, where, params)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1012,6 +1050,8 @@ def build_tables(con: duckdb.DuckDBPyConnection, settings: Any = None,
     total = _setting(settings, "regional_pupils_total", None)
     modes = tuple(_setting(settings, "modes", MODES))
     budgets = tuple(_setting(settings, "budgets", config.DEFAULT_BUDGETS_MIN))
+    if has_relation(con, "access_meta"):  # the precomputed tables are being replaced
+        con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
     progress("Indicateurs : élèves par commune (estimation)", 0.0)
     used = pupils.build_commune_pupils(con, total)
     progress(f"Indicateurs : total régional de {used:,.0f} élèves de seconde réparti", None)
@@ -1059,6 +1099,10 @@ def build_tables(con: duckdb.DuckDBPyConnection, settings: Any = None,
     finally:
         con.unregister("_acc_df")
         con.unregister("_terr_df")
+    if scenarios:
+        con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
+        con.execute("INSERT INTO access_meta VALUES ('tables_signature', ?)",
+                    [_travel_times_signature(con)])
     progress(f"Indicateurs : {len(acc):,} lignes accessibility, {len(terr):,} lignes "
              "territory_indicators", 1.0)
 

@@ -411,8 +411,8 @@ def test_transit_supply_morning_departures(seconds):
     got = {r[0]: r[1:] for r in c.execute(sql).fetchall()}
     assert got == {A: (2, 2), B: (1, 1)}
     assert "07:00" in note and "2025-04-22" in note
-    assert c.execute(access.transit_supply_sql(c, "2025-04-22")[0]).fetchall() == c.execute(
-        sql).fetchall()
+    assert sorted(c.execute(access.transit_supply_sql(c, "2025-04-22")[0]).fetchall()) == sorted(
+        c.execute(sql).fetchall())
     # another day: Saturday 2025-04-26 runs t2 (SAT) s1 07:15, s3 07:35 (terminus) -> A 1, B 0
     sql, _ = access.transit_supply_sql(c, dt.date(2025, 4, 26))
     assert {r[0]: r[1:] for r in c.execute(sql).fetchall()} == {A: (2, 1), B: (1, 0)}
@@ -448,11 +448,16 @@ def test_build_tables_and_precomputed_equal_on_the_fly():
                 stored = c.execute("""SELECT * FROM territory_indicators WHERE level = ?
                     AND mode = ? AND budget_min = ? AND origin_kind = ? ORDER BY code""",
                                    [level, mode, minutes, kind]).df()
-                live = access.territory_indicators(c, level, f)
+                live = access.territory_indicators(c, level, f, precomputed=False)
                 pd.testing.assert_frame_equal(stored, live, check_dtype=False)
+                # the default call reads the stored table: same frame
+                pd.testing.assert_frame_equal(access.territory_indicators(c, level, f), live,
+                                              check_dtype=False)
             stored = c.execute("""SELECT * FROM accessibility WHERE mode = ? AND budget_min = ?
                 AND origin_kind = ? ORDER BY origin_id""", [mode, minutes, kind]).df()
-            pd.testing.assert_frame_equal(stored, access.origin_accessibility(c, f),
+            live = access.origin_accessibility(c, f, precomputed=False)
+            pd.testing.assert_frame_equal(stored, live, check_dtype=False)
+            pd.testing.assert_frame_equal(access.origin_accessibility(c, f), live,
                                           check_dtype=False)
     supply = by_id(access.territory_indicators(c, "commune", Filters()), "code")
     assert (supply[A]["n_stops"], supply[A]["morning_departures"]) == (2, 2)
@@ -758,4 +763,33 @@ def test_sector_count_without_bit_mask_is_the_same(monkeypatch):
     for f, want in zip(FILTER_CASES, with_mask):
         pd.testing.assert_frame_equal(want, access.origin_accessibility(c, f), check_dtype=False)
     assert with_mask[0]["sectors_reachable"].tolist() == [2, 2, 2]
+
+
+def test_precomputed_tables_are_used_only_when_valid(monkeypatch):
+    c = make_synthetic_db()
+    access.build_tables(c, {"service_date": dt.date(2025, 4, 22), "budgets": (30,)})
+    computed = access.territory_indicators(c, "commune", Filters(mode="car", minutes=30),
+                                           within="14", precomputed=False)
+    calls = []
+    real_query = access._territory_query
+    monkeypatch.setattr(access, "_territory_query",
+                        lambda *a, **k: calls.append(1) or real_query(*a, **k))
+    # default filters, precomputed budget: read from the table (with code / within)
+    got = access.territory_indicators(c, "commune", Filters(mode="car", minutes=30), within="14")
+    pd.testing.assert_frame_equal(got, computed, check_dtype=False)
+    assert list(access.territory_indicators(c, "epci", Filters(mode="car", minutes=30),
+                                            code=E2)["code"]) == [E2]
+    assert calls == []
+    # an offer filter, a budget not precomputed, or an explicit total: computed
+    access.territory_indicators(c, "commune", Filters(mode="car", minutes=30, grade="3e"))
+    access.territory_indicators(c, "commune", Filters(mode="car", minutes=45))
+    access.territory_indicators(c, "commune", Filters(mode="car", minutes=30), total_pupils=10)
+    assert len(calls) == 3
+    # travel times changed since the build: computed, and the new time is seen
+    c.execute("UPDATE travel_times SET minutes = 3 WHERE origin_id = '50001' AND loc_id = 2 "
+              "AND mode = 'car'")
+    df = by_id(access.territory_indicators(c, "commune", Filters(mode="car", minutes=30)), "code")
+    assert len(calls) == 4 and df[C]["median_minutes_car"] == 3
+    acc = by_id(access.origin_accessibility(c, Filters(mode="car", minutes=30)))
+    assert acc[C]["minutes_nearest"] == 3
 
