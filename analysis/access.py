@@ -248,13 +248,13 @@ def _origins_sql(con: duckdb.DuckDBPyConnection, origin_kind: str,
 
 
 #: Derivation of the indicator pairs from ``travel_times``: one row per (origin, location, mode)
-#: where ``transit`` is the smaller of the transit and walk times.
+#: where ``transit`` is the smaller of the transit and walk times (on a tie, the non-estimated one).
 PAIRS_SQL = """
     SELECT origin_kind, origin_id, loc_id, mode, minutes, is_estimate
     FROM travel_times WHERE mode IN ('walk', 'bike', 'car')
     UNION ALL
     SELECT origin_kind, origin_id, loc_id, 'transit' AS mode, min(minutes) AS minutes,
-           arg_min(is_estimate, minutes) AS is_estimate
+           arg_min(is_estimate, (minutes, is_estimate)) AS is_estimate
     FROM travel_times WHERE mode IN ('transit', 'walk')
     GROUP BY origin_kind, origin_id, loc_id
 """
@@ -392,7 +392,7 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
     om AS MATERIALIZED (
         SELECT e.oid, e.mode, b.budget,
                min(e.minutes) AS nearest,
-               arg_min(e.is_estimate, e.minutes) AS nearest_is_estimate,
+               arg_min(e.is_estimate, (e.minutes, e.is_estimate)) AS nearest_is_estimate,
                sum(l.n_offers) FILTER (WHERE e.minutes <= b.budget) AS offers,
                sum(l.places) FILTER (WHERE e.minutes <= b.budget) AS places,
                sum(l.n_default) FILTER (WHERE e.minutes <= b.budget) AS n_default,

@@ -24,12 +24,8 @@ from analysis.report import ReportError
 COTENTIN = "200067205"  # CA du Cotentin (EPCI, Manche)
 ORNE = "61"
 
-# ``uses_estimated_times`` is left out of the comparisons: analysis.access picks the flag of a
-# transit/walk pair with equal minutes with arg_min, which is not deterministic on ties (21 such
-# pairs in the real data; reported to the indicators engineer), so two identical calls may differ.
 INDICATORS = [c.key for c in report.TABLE_COLUMNS
-              if c.key not in ("role", "sectors_filter", "grade_filter", "hosts_filter",
-                               "uses_estimated_times")]
+              if c.key not in ("role", "sectors_filter", "grade_filter", "hosts_filter")]
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +89,7 @@ def test_table_equals_access_epci(real, epci_data):
         _assert_rows_equal(comp.loc[code], want.loc[code], [k for k in INDICATORS if k != "code"])
     # the screen function gives the same table
     pd.testing.assert_frame_equal(
-        report.report_table(real, "epci", COTENTIN, f).drop(columns="uses_estimated_times"),
-        t.drop(columns="uses_estimated_times"))
+        report.report_table(real, "epci", COTENTIN, f), t)
 
 
 def test_table_equals_access_with_filters(real, dep_data):
@@ -386,8 +381,7 @@ def test_public_api_fallback_gives_the_same_table(real, monkeypatch):
     n_epci, n_com = real.execute("SELECT count(DISTINCT epci_siren), count(*) FROM communes "
                                  "WHERE dep = '14'").fetchone()
     assert len(slow) == len(fast) == 1 + 1 + n_epci + n_com  # dep, region, EPCI, communes
-    pd.testing.assert_frame_equal(slow.drop(columns="uses_estimated_times"),
-                                  fast.drop(columns="uses_estimated_times"))
+    pd.testing.assert_frame_equal(slow, fast)
 
 
 def test_map_is_grey_scale_with_distinct_classes(real, epci_data):
