@@ -32,7 +32,7 @@ from analysis.progress import Progress, ProgressFn
 SUMMARY_TABLES = (
     "communes", "epci", "departements", "schools", "offers", "offer_locations", "offer_rejects",
     "collective_projects", "transit_stops", "transit_trips", "transit_stop_times", "travel_times",
-    "travel_time_runs", "commune_pupils", "accessibility", "territory_indicators", "imports",
+    "travel_time_runs", "commune_pupils", "access_pairs", "accessibility", "territory_indicators", "imports",
     "import_quarantine", "mobility_services", "provenance",
 )
 
