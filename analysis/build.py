@@ -80,6 +80,17 @@ def default_gtfs(source_dir: Path) -> list[Path]:
     return feeds
 
 
+def _gtfs_dataset(feed: Path, source_dir: Path) -> tuple[str, str | None]:
+    """Registry dataset and short feed id of a GTFS feed (``ter``, ``atoumod`` or from its name)."""
+    for dataset, feed_id in (("gtfs_ter", "ter"), ("gtfs_atoumod", "atoumod")):
+        try:
+            if sources.resolve(dataset, source_dir) == feed:
+                return dataset, feed_id
+        except DataError:
+            pass
+    return "gtfs_autre", None
+
+
 def build_into(con: duckdb.DuckDBPyConnection, settings: BuildSettings, progress: ProgressFn) -> None:
     """Run every stage into an open (new) database connection."""
     src = settings.source_dir
@@ -105,11 +116,9 @@ def build_into(con: duckdb.DuckDBPyConnection, settings: BuildSettings, progress
 
     for i, feed in enumerate(settings.gtfs):
         progress(f"Horaires GTFS : {feed.name}…", 0.20 + 0.05 * i)
-        counts = gtfs.load_into(con, feed, feed_id=None, progress=progress)
-        sources.record_provenance(
-            con, "gtfs_ter" if "ter" in feed.name.lower() else "gtfs_atoumod", feed,
-            int(counts.get("transit_stop_times", 0)), src,
-        )
+        dataset, feed_id = _gtfs_dataset(feed, src)
+        counts = gtfs.load_into(con, feed, feed_id=feed_id, progress=progress)
+        sources.record_provenance(con, dataset, feed, int(counts.get("transit_stop_times", 0)), src)
 
     if settings.travel_times:
         from analysis import access, traveltime
