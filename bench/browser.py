@@ -62,10 +62,12 @@ def start_server() -> tuple[subprocess.Popen, str]:
 
 
 def wait_done(pg, n_maps: int, started: float, timeout: float = 60.0,
-              saw_running: bool = False) -> float:
+              saw_running: bool = False, before: str | None = None) -> float:
     """Seconds from ``started`` until the script is idle (stable 0.3 s) and ``n_maps`` are drawn.
 
-    The time returned is the first instant of the stable idle state, not the end of the wait.
+    With ``before`` (the page text before a filter click), the page text must also have
+    changed: a fragment re-run can be too quick for its "running" state to be seen. The time
+    returned is the first instant of the stable idle state, not the end of the wait.
     """
     deadline = started + timeout
     idle_since = None
@@ -73,6 +75,8 @@ def wait_done(pg, n_maps: int, started: float, timeout: float = 60.0,
         state = pg.evaluate(STATE_JS)
         if state == "running":
             saw_running = True
+        elif before is not None and not saw_running:
+            saw_running = pg.inner_text("[data-testid='stMain']") != before
         heights = pg.evaluate(MAPS_JS) if n_maps else []
         ready = (state == "notRunning" and saw_running and pg.query_selector("h1") is not None
                  and (len(heights) >= n_maps and all(h > 100 for h in heights[:n_maps])))
@@ -102,7 +106,7 @@ def _select(label: str, option: str):
 
 
 PAGES = [
-    ("/donnees", "Données (référence)", 0, "vue « Tables »", _radio("Tables")),
+    ("/donnees", "Données (référence)", 0, "vue « Lignes rejetées »", _radio("Lignes rejetées")),
     ("/", "Accueil", 1, "indicateur « offres pour 100 élèves »",
      _radio("Offres situées pour 100 élèves")),
     ("/couverture", "Couverture", 1, "mode → voiture", _select("Mode de déplacement", "Voiture")),
@@ -150,9 +154,10 @@ def main(argv=None) -> int:
                 pg.goto(url + path)
                 t_open2 = wait_done(pg, n_maps, t0)
                 action[0](pg)
+                before = pg.inner_text("[data-testid='stMain']")
                 t0 = time.time()
                 action[1](pg)
-                t_filter = wait_done(pg, n_maps, t0)
+                t_filter = wait_done(pg, n_maps, t0, before=before)
                 rows.append((title, t_open, t_open2, what, t_filter))
                 if args.screenshots and "?" not in path:
                     out = Path(args.screenshots)

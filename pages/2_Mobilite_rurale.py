@@ -137,22 +137,23 @@ st.markdown(
     + (f", jour de service {service_day}." if service_day else "."))
 m2 = mapping.base_map()
 cov2 = cov.assign(served=cov["has_served_stop"].astype(int))
-gj = data.geojson("commune", v)
-props = {c: {"colour": "#009E73" if s_ else "#F0E442",
-             "tip": f"<b>{html.escape(n)}</b><br>" + (
-                 "arrêt desservi à moins de 1 km" if s_ else
-                 (f"arrêt desservi le plus proche : {maps.format_number(d / 1000, 1)} km"
-                  if pd.notna(d) else "aucun arrêt desservi"))}
-         for c, n, s_, d in zip(cov2["code"], cov2["name"], cov2["has_served_stop"],
-                                cov2["nearest_served_stop_m"])}
-mapping.FastGeoJson(maps.attach_properties(gj, props), "Communes", opacity=0.7,
-                    line="#777777", weight=0.3).add_to(m2)
+# only the served communes are drawn (few polygons: the map stays light); the others keep the
+# white background of the départements
+served_codes = tuple(sorted(cov2.loc[cov2["has_served_stop"], "code"]))
+gj = data.geojson("commune", v, served_codes)
+props = {c: {"colour": "#009E73",
+             "tip": f"<b>{html.escape(n)}</b><br>arrêt desservi à "
+                    f"{maps.format_number(d, 0)} m du centre"}
+         for c, n, d in zip(cov2["code"], cov2["name"], cov2["nearest_served_stop_m"])
+         if c in served_codes}
+mapping.FastGeoJson(maps.attach_properties(gj, props), "Communes avec arrêt desservi",
+                    opacity=0.8, line="#333333", weight=0.6).add_to(m2)
 if len(stops_df):
     mapping.FastGeoJson(stops_geojson(stops_df), "Arrêts TER (train et car)", opacity=1.0,
                         weight=0.8).add_to(m2)
 mapping.add_legend(m2, "Arrêts desservis le matin (07:00–08:30)", [
     ("#009E73", "commune avec arrêt desservi à moins de 1 km"),
-    ("#F0E442", "commune sans arrêt desservi à moins de 1 km"),
+    ("#ffffff", "autre commune (sans arrêt desservi à moins de 1 km)"),
     ("#D55E00", "arrêt de train"), ("#56B4E9", "arrêt de car TER"),
     ("#CC79A7", "arrêt train et car"), ("#999999", "arrêt sans départ le matin (petit point)")])
 mapping.layer_control(m2)

@@ -22,6 +22,19 @@ tab = st.session_state[k_tab]
 core.sync_query({"vue": tab})
 c = data.con()
 
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _table_counts(version: int) -> list[tuple[str, int | None]]:
+    """Rows per table and view (cached: the views over travel times are large)."""
+    out = []
+    for n in sorted(data.relations(version)):
+        try:
+            out.append((n, data.con().execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]))
+        except Exception:  # noqa: BLE001 - a view that cannot be counted
+            out.append((n, None))
+    return out
+
+
 if tab == "sources":
     prov = data.provenance(v)
     st.markdown(f"**{len(prov)} fichiers sources** chargés dans la base. Chaque ligne indique le "
@@ -82,13 +95,7 @@ elif tab == "quarantaine":
                          width="stretch")
 
 elif tab == "tables":
-    names = sorted(data.relations(v))
-    counts = []
-    for n in names:
-        try:
-            counts.append((n, c.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]))
-        except Exception:  # noqa: BLE001 - a view that cannot be counted
-            counts.append((n, None))
+    counts = _table_counts(v)
     st.dataframe(pd.DataFrame(counts, columns=["Table", "Lignes (nombre)"]), hide_index=True,
                  width="stretch")
     est = data.estimate_counts(v)
