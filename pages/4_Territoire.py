@@ -105,7 +105,10 @@ fig_tab = pd.DataFrame({
 })
 lyc_row = pd.DataFrame({"Indicateur": ["Élèves de seconde des lycées du territoire (déclarés)"],
                         title: [_val(ts, "pupils", 1, 0, "élèves")],
-                        f"Département : {dep_name}": ["—"], f"Région : {config.REGION_NAME}": [
+                        f"Département : {dep_name}": [
+                            _val(data.territory_table("departement", *args[:5], "school", v,
+                                                      code=dep), "pupils", 1, 0, "élèves")],
+                        f"Région : {config.REGION_NAME}": [
                             _val(data.territory_table("region", *args[:5], "school", v),
                                  "pupils", 1, 0, "élèves")]})
 fig_tab = pd.concat([fig_tab.iloc[:2], lyc_row, fig_tab.iloc[2:]], ignore_index=True)
@@ -161,7 +164,7 @@ with st.expander("Tableau des communes (alternative textuelle) — manques"):
     st.dataframe(gap_table, hide_index=True, width="stretch", height=300)
 
 # ------------------------------------------------------------------ lycées and offers
-c1, c2 = st.columns(2)
+c1, c2 = st.container(), st.container()
 with c1:
     st.subheader("Lycées et élèves")
     acc = data.origin_table(*args[:5], "school", v)

@@ -163,11 +163,11 @@ function (row) {
 _CLUSTER_ICON = """
 function (cluster) {
     var n = cluster.getChildCount();
-    var size = n < 10 ? 26 : (n < 100 ? 32 : 38);
+    var size = n < 10 ? 18 : (n < 100 ? 22 : 26);
     return L.divIcon({
         html: '<div style="width:' + size + 'px;height:' + size + 'px;line-height:' + size
-              + 'px;border-radius:50%%;background:%(fill)s;border:2px solid #222;color:#000;'
-              + 'font:bold 11px sans-serif;text-align:center;opacity:0.9">' + n + '</div>',
+              + 'px;border-radius:50%%;background:%(fill)s;border:1px solid #222;color:#000;'
+              + 'font:bold 10px sans-serif;text-align:center;opacity:0.85">' + n + '</div>',
         className: 'obs-cluster', iconSize: L.point(size, size)});
 }
 """
