@@ -44,6 +44,7 @@ mapping.choropleth(m, data.geojson(level, v), tab, "code", col, label, unit, dec
                    scale, name=label)
 mapping.offers_layer(m, pts)
 mapping.schools_layer(m, sch)
+mapping.points_legend_box(m)
 mapping.layer_control(m)
 mapping.show(m, "cov_map", 560)
 

@@ -142,6 +142,7 @@ if bounds:
                          & (df["lon"].between(lo0 - pad, lo1 + pad))]
     mapping.offers_layer(m, near(pts))
     mapping.schools_layer(m, near(schools))
+    mapping.points_legend_box(m)
 mapping.layer_control(m)
 mapping.show(m, "ter_map", 500)
 vals = pd.to_numeric(ctab["share_no_offer"], errors="coerce") * 100
@@ -177,7 +178,8 @@ with c1:
         st.dataframe(pd.DataFrame({
             "Lycée": lyc["name"], "Commune": lyc["commune"],
             "Public": lyc["is_public"].map({True: "oui", False: "non"}),
-            "Élèves de seconde": lyc["seconde_pupils"],
+            "Élèves de seconde": lyc["seconde_pupils"].astype("Int64").astype(str)
+            .replace("<NA>", "non déclaré"),
             f"Offres accessibles ({view.minutes} min)": lyc["offers_reachable"],
             "Offre la plus proche (min)": lyc["minutes_nearest"].round(0),
         }), hide_index=True, width="stretch")

@@ -219,6 +219,16 @@ def schools_layer(m: folium.Map, sch: pd.DataFrame, show: bool = True) -> None:
                      show=show)
 
 
+def points_legend_box(m: folium.Map, offers: bool = True, schools: bool = True) -> None:
+    """Legend of the offer / lycée markers (top left, under the zoom buttons)."""
+    items = []
+    if offers:
+        items.append(("#E69F00", "offres de stage (chiffre : lieux regroupés)"))
+    if schools:
+        items.append(("#0072B2", "lycées"))
+    add_legend(m, "Points", items, "circle", corner="top:86px;left:10px")
+
+
 def layer_control(m: folium.Map) -> None:
     folium.LayerControl(collapsed=False).add_to(m)
 
