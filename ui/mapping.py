@@ -34,6 +34,15 @@ CLUSTER_CSS = [("markerclustercss", f"{STATIC}/markercluster/MarkerCluster.css")
 SHARE_BREAKS: list[float] = [10.0, 25.0, 50.0, 75.0, 100.0]
 
 
+def _static_serving() -> bool:
+    """True when Streamlit serves ./static (set in .streamlit/config.toml); otherwise the
+    maps fall back to folium's CDN links (online only)."""
+    try:
+        return bool(st.get_option("server.enableStaticServing"))
+    except Exception:  # noqa: BLE001 - option unknown in bare mode
+        return True
+
+
 class FastGeoJson(folium.map.Layer):
     """A GeoJSON layer styled in JavaScript from each feature's properties.
 
@@ -85,8 +94,9 @@ def base_map(bounds: list[list[float]] | None = None, height: int = 520) -> foli
                    tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
     m.options["maxZoom"] = 16  # needed by the marker clusters when there is no tile layer
     m.options["minZoom"] = 6
-    m.default_js = LEAFLET_JS
-    m.default_css = LEAFLET_CSS
+    if _static_serving():
+        m.default_js = LEAFLET_JS
+        m.default_css = LEAFLET_CSS
     m.get_root().header.add_child(Element(_BG_CSS))
     deps = data.geojson("departement", db_version())
     props = {f["properties"]["code"]: {"colour": "#ffffff",
@@ -184,8 +194,9 @@ def clustered_points(m: folium.Map, df: pd.DataFrame, popup: Sequence[str],
     layer = FastMarkerCluster(rows, callback=cb, name=name, show=show,
                               options={"maxClusterRadius": 40, "disableClusteringAtZoom": 12,
                                        "iconCreateFunction": icon})
-    layer.default_js = CLUSTER_JS
-    layer.default_css = CLUSTER_CSS
+    if _static_serving():
+        layer.default_js = CLUSTER_JS
+        layer.default_css = CLUSTER_CSS
     layer.add_to(m)
 
 
