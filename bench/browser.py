@@ -32,7 +32,7 @@ FILTER_TARGET_S = 1.0
 
 STATE_JS = """() => { const a = document.querySelector('[data-testid="stApp"]');
                       return a ? a.getAttribute('data-test-script-state') : null; }"""
-MAPS_JS = """() => Array.from(document.querySelectorAll('iframe[title*="st_folium"]'))
+MAPS_JS = """() => Array.from(document.querySelectorAll('iframe[title*="st_folium"], iframe[title="st.iframe"]'))
                      .map(f => f.offsetHeight)"""
 
 
