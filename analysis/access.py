@@ -1129,11 +1129,12 @@ def sectors(con: duckdb.DuckDBPyConnection) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m analysis.access",
-        description="Indicateurs d'accessibilité aux offres de stage par territoire.")
-    p.add_argument("--level", choices=LEVELS, default="region", help="niveau territorial")
+def add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the indicator filters (mode, budget, sectors, grade, hosts, origins) to a parser.
+
+    Shared by the ``analysis.access`` and ``analysis.report`` commands; read them back with
+    :func:`filters_from_args`.
+    """
     p.add_argument("--mode", choices=MODES, default="transit",
                    help="mode de déplacement (transit = transports en commun ou marche)")
     p.add_argument("--minutes", type=int, default=45, help="budget-temps en minutes")
@@ -1147,13 +1148,27 @@ def _parser() -> argparse.ArgumentParser:
                      help="accueils privés seulement")
     p.add_argument("--origin", choices=ORIGIN_KINDS, default="commune",
                    help="origine : commune de résidence (estimation) ou lycée (effectifs réels)")
+    p.add_argument("--db", default=None, help="base DuckDB (défaut : data/observatoire.duckdb)")
+
+
+def filters_from_args(args: argparse.Namespace) -> Filters:
+    """The :class:`Filters` of arguments added by :func:`add_filter_arguments`."""
+    return Filters(mode=args.mode, minutes=args.minutes, sectors=tuple(args.sector),
+                   grade=args.grade, public=args.public, origin_kind=args.origin)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m analysis.access",
+        description="Indicateurs d'accessibilité aux offres de stage par territoire.")
+    p.add_argument("--level", choices=LEVELS, default="region", help="niveau territorial")
+    add_filter_arguments(p)
     p.add_argument("--code", default=None, help="un seul territoire (code INSEE, SIREN…)")
     p.add_argument("--within", default=None,
                    help="territoires compris dans cet EPCI ou ce département")
     p.add_argument("--per-origin", action="store_true",
                    help="une ligne par origine (commune ou lycée) au lieu des territoires")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
-    p.add_argument("--db", default=None, help="base DuckDB (défaut : data/observatoire.duckdb)")
     return p
 
 
@@ -1163,8 +1178,7 @@ def main(argv: Iterable[str] | None = None) -> int:
 
     args = _parser().parse_args(list(argv) if argv is not None else None)
     try:
-        filters = Filters(mode=args.mode, minutes=args.minutes, sectors=tuple(args.sector),
-                          grade=args.grade, public=args.public, origin_kind=args.origin)
+        filters = filters_from_args(args)
         con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
         try:
             if args.per_origin:

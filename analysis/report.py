@@ -1573,25 +1573,11 @@ def _parser() -> argparse.ArgumentParser:
                         "département ; facultatif pour la région (28)")
     p.add_argument("--format", required=True, dest="fmt",
                    help="format du fichier : " + ", ".join(FORMATS))
-    p.add_argument("--mode", choices=access.MODES, default="transit",
-                   help="mode de déplacement (transit = transports en commun ou marche)")
-    p.add_argument("--minutes", type=int, default=45, help="budget-temps en minutes")
-    p.add_argument("--sector", action="append", default=[],
-                   help="secteur d'activité (répétable)")
-    p.add_argument("--grade", choices=access.GRADES, default=None,
-                   help="niveau visé : seconde ou 3e")
-    grp = p.add_mutually_exclusive_group()
-    grp.add_argument("--public", dest="public", action="store_const", const=True, default=None,
-                     help="accueils publics seulement")
-    grp.add_argument("--private", dest="public", action="store_const", const=False,
-                     help="accueils privés seulement")
-    p.add_argument("--origin", choices=access.ORIGIN_KINDS, default="commune",
-                   help="origines : communes de résidence (estimation) ou lycées")
+    access.add_filter_arguments(p)
     p.add_argument("--rows", default="territoires",
                    help="CSV : une ligne par territoire (territoires, défaut) ou par origine "
                         "(origines : communes de résidence ou lycées du territoire)")
     p.add_argument("--out", required=True, help="fichier à écrire")
-    p.add_argument("--db", default=None, help="base DuckDB (défaut : data/observatoire.duckdb)")
     return p
 
 
@@ -1602,8 +1588,7 @@ def main(argv: Iterable[str] | None = None) -> int:
 
     args = _parser().parse_args(list(argv) if argv is not None else None)
     try:
-        filters = Filters(mode=args.mode, minutes=args.minutes, sectors=tuple(args.sector),
-                          grade=args.grade, public=args.public, origin_kind=args.origin)
+        filters = access.filters_from_args(args)
         con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
         try:
             content, _name, _mime = build_report(con, args.level, args.code, args.fmt, filters,
