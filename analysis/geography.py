@@ -185,7 +185,7 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     p_epci = sources.resolve("epci_dgcl", source_dir)
     erecs = read_json_records(p_epci, ["code", "nom", "type", "membres"])
     epci_rows = []
-    for i, e in enumerate(erecs, start=1):
+    for e in erecs:
         members = [m["code"] for m in e["membres"] if str(m.get("code", ""))[:2] in DEPARTEMENTS]
         if not members:
             continue

@@ -270,10 +270,10 @@ def main(argv=None) -> int:
           f"{'pandas (s)':>10} {'ratio':>6} {'écart max':>9}")
     worst_sql = 0.0
     for level, f in combos:
-        t_sql, res = timed(lambda: access.territory_indicators(con, level, f), args.repeat)
+        t_sql, res = timed(lambda level=level, f=f: access.territory_indicators(con, level, f), args.repeat)
         cpu_sql = LAST_CPU[0]
-        t_pd, res_pd = timed(lambda: pandas_territory(frames, level, f), args.repeat)
-        t_plain = (timed(lambda: access.territory_indicators(plain, level, f), args.repeat)[0]
+        t_pd, res_pd = timed(lambda level=level, f=f: pandas_territory(frames, level, f), args.repeat)
+        t_plain = (timed(lambda level=level, f=f: access.territory_indicators(plain, level, f), args.repeat)[0]
                    if plain is not None else float("nan"))
         desc = (f"{f.origin_kind} {f.mode} {f.minutes} min"
                 + (f" secteurs={len(f.sectors)}" if f.sectors else "")

@@ -235,7 +235,7 @@ def test_2sfca_conservation_other_modes(con):
                    AND minutes <= ? AND (mode = ? OR (? = 'transit' AND mode = 'walk'))""",
                 [minutes, mode, mode]).fetchall()
             places = {1: 2, 2: 2, 3: 1}
-            expected = sum(places[l] for (l,) in eff)
+            expected = sum(places[loc] for (loc,) in eff)
             assert (df["pupils"] * df["places_per_pupil_2sfca"]).sum() == pytest.approx(expected)
 
 
