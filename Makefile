@@ -42,6 +42,8 @@ bench: install db
 	$(PY) bench/travel_times.py
 	$(PY) bench/indicators.py
 	$(PY) bench/report.py
+	$(PY) bench/transit.py
+	$(PY) bench/imports.py
 	$(PY) bench/browser.py
 
 clean:
