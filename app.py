@@ -137,7 +137,21 @@ def main() -> None:
     for path, title, url, icon in PAGES:
         if (ROOT / path).exists():
             pages.append(st.Page(path, title=title, url_path=url, icon=icon))
+    _start_warmup()
     st.navigation(pages).run()
+
+
+def _start_warmup() -> None:
+    """Warm the data caches once per server process in a background thread (never blocks
+    nor fails the page; see :mod:`ui.warmup`)."""
+    try:
+        from ui import warmup
+
+        warmup.start()
+    except Exception:  # noqa: BLE001 - an optimisation only
+        import logging
+
+        logging.getLogger("observatoire.warmup").warning("préchauffage non lancé", exc_info=True)
 
 
 if __name__ == "__main__":  # streamlit runs the script as __main__
