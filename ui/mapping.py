@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 from branca.element import Element, MacroElement, Template
 from folium.plugins import FastMarkerCluster
+from folium.template import Template as FoliumTemplate
 from folium.utilities import JsCode
 
 from analysis import config, maps
@@ -43,7 +44,44 @@ def _static_serving() -> bool:
         return True
 
 
-class FastGeoJson(folium.map.Layer):
+class _RawText(Element):
+    """Text added to a figure as is. Branca wraps each element's rendered script in a new Jinja
+    template (compiled on every render: about 0.1 s per megabyte of GeoJSON, several renders per
+    map in ``st_folium``); this element is never compiled."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs) -> str:  # noqa: ARG002 - branca signature
+        return self._text
+
+
+class _DataByReference:
+    """Mixin for layers carrying a large data payload (``data_text``: JavaScript literal).
+
+    ``st_folium`` builds the map's JavaScript by calling each layer's ``script`` macro directly
+    (data inline, ``by_ref`` false). The figure render it also runs (header and HTML) only goes
+    through :meth:`render`, where the payload is added once as raw text (a variable
+    ``<name>_data``) and the script refers to it, so nothing large is compiled by Jinja. A
+    saved or notebook-rendered map is complete either way.
+    """
+
+    by_ref = False
+    data_text = "null"
+
+    def render(self, **kwargs):
+        self.get_root().script.add_child(
+            _RawText(f"var {self.get_name()}_data = {self.data_text};"),
+            name=self.get_name() + "_data")
+        self.by_ref = True
+        try:
+            super().render(**kwargs)
+        finally:
+            self.by_ref = False
+
+
+class FastGeoJson(_DataByReference, folium.map.Layer):
     """A GeoJSON layer styled in JavaScript from each feature's properties.
 
     Unlike ``folium.GeoJson`` with a Python ``style_function`` (one style dict serialised per
@@ -52,9 +90,10 @@ class FastGeoJson(folium.map.Layer):
     ``properties.radius``. Several times faster for the 2,644 communes.
     """
 
-    _template = Template("""
+    _template = FoliumTemplate("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson({{ this.data_json }}, {
+        var {{ this.get_name() }} = L.geoJson({% if this.by_ref %}{{ this.get_name() }}_data{%
+            else %}{{ this.data_text }}{% endif %}, {
             style: function (f) {
                 var p = f.properties || {};
                 return {fill: {{ this.fill }}, fillColor: p.colour || '#d9d9d9',
@@ -80,11 +119,50 @@ class FastGeoJson(folium.map.Layer):
         super().__init__(name=name, overlay=True, control=control, show=show)
         self._name = "FastGeoJson"
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        self.data_json = text.replace("</", "<\\/")
+        self.data_text = text.replace("</", "<\\/")
         self.fill = "true" if fill else "false"
         self.opacity = float(opacity)
         self.line = line
         self.weight = float(weight)
+
+
+def _js_literal(obj: Any) -> str:
+    """JSON safe inside a ``<script>`` element (as Jinja's ``tojson``)."""
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+            .replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027"))
+
+
+class _FastMarkerCluster(_DataByReference, FastMarkerCluster):
+    """``FastMarkerCluster`` whose rows are not compiled by Jinja (see :class:`_DataByReference`)."""
+
+    _template = FoliumTemplate("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(){
+                {{ this.callback }}
+
+                var data = {% if this.by_ref %}{{ this.get_name() }}_data{%
+                    else %}{{ this.data_text }}{% endif %};
+                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                {%- if this.icon_create_function is not none %}
+                cluster.options.iconCreateFunction =
+                    {{ this.icon_create_function.strip() }};
+                {%- endif %}
+
+                for (var i = 0; i < data.length; i++) {
+                    var row = data[i];
+                    var marker = callback(row);
+                    marker.addTo(cluster);
+                }
+
+                cluster.addTo({{ this._parent.get_name() }});
+                return cluster;
+            })();
+        {% endmacro %}""")  # folium 0.20 FastMarkerCluster template, data by reference
+
+    def __init__(self, data, **kwargs):
+        super().__init__(data, **kwargs)
+        self._name = "FastMarkerCluster"
+        self.data_text = _js_literal(self.data)
 
 
 def base_map(bounds: list[list[float]] | None = None, height: int = 520) -> folium.Map:
@@ -191,7 +269,7 @@ def clustered_points(m: folium.Map, df: pd.DataFrame, popup: Sequence[str],
             for la, lo, p, t in zip(df["lat"], df["lon"], popup, tooltip)]
     cb = _CIRCLE_CALLBACK % {"radius": radius, "fill": fill, "stroke": stroke}
     icon = JsCode(_CLUSTER_ICON % {"fill": fill})
-    layer = FastMarkerCluster(rows, callback=cb, name=name, show=show,
+    layer = _FastMarkerCluster(rows, callback=cb, name=name, show=show,
                               options={"maxClusterRadius": 40, "disableClusteringAtZoom": 12,
                                        "iconCreateFunction": icon})
     if _static_serving():
