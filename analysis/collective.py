@@ -12,7 +12,7 @@ import duckdb
 
 from analysis import sources
 from analysis.errors import DataError
-from analysis.readers import check_pattern, read_csv, to_float
+from analysis.readers import check_pattern, first_dangling, read_csv, to_float
 
 #: The four types of the typology of the source document, plus "unspecified".
 KINDS = (
@@ -61,9 +61,7 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path | None = None, progres
     path = sources.resolve("collective_projects", source_dir)
     df = read_projects(path)
     con.register("cp_df", df)
-    unknown = con.execute(
-        "SELECT project_id, commune_code FROM cp_df WHERE commune_code NOT IN (SELECT code FROM communes) LIMIT 1"
-    ).fetchone()
+    unknown = first_dangling(con, "cp_df", "project_id", "commune_code", "communes", "code")
     if unknown:
         row = int(df.index[df["project_id"] == unknown[0]][0]) + 1
         con.unregister("cp_df")

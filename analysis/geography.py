@@ -19,7 +19,7 @@ import shapely
 from analysis import sources
 from analysis.config import DEPARTEMENTS
 from analysis.errors import DataError
-from analysis.readers import check_pattern, read_csv, read_json_records, to_float
+from analysis.readers import check_pattern, first_dangling, read_csv, read_json_records, to_float
 from analysis.text import normalize_name
 
 COMMUNE_CODE_RE = r"\d[\dAB]\d{3}"
@@ -215,9 +215,7 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
         """
     )
     con.unregister("epci_df")
-    orphan = con.execute(
-        "SELECT code, epci_siren FROM communes WHERE epci_siren NOT IN (SELECT siren FROM epci) LIMIT 1"
-    ).fetchone()
+    orphan = first_dangling(con, "communes", "code", "epci_siren", "epci", "siren")
     if orphan:
         raise DataError(str(p_epci), f"EPCI {orphan[1]} de la commune {orphan[0]} absent", field="code")
 

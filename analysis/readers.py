@@ -148,3 +148,17 @@ def to_float(df: pd.DataFrame, path: str | Path, column: str, allow_empty: bool 
             str(path), f"nombre attendu, trouvé « {df[column].iloc[i]} »", row=i + 1, field=column
         )
     return out
+
+
+def first_dangling(con, table: str, id_column: str, column: str, ref_table: str, ref_column: str):
+    """First row of ``table`` whose ``column`` has no match in ``ref_table.ref_column``.
+
+    Returns
+    -------
+    tuple or None
+        ``(id, value)`` of that row, or None when every value is found (foreign-key check).
+    """
+    return con.execute(
+        f"SELECT {id_column}, {column} FROM {table} "
+        f"WHERE {column} NOT IN (SELECT {ref_column} FROM {ref_table}) LIMIT 1"
+    ).fetchone()

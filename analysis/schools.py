@@ -21,7 +21,7 @@ from analysis import sources
 from analysis.config import DEPARTEMENTS
 from analysis.errors import DataError
 from analysis.geography import harmonise_code, load_crosswalk
-from analysis.readers import check_pattern, read_csv, to_float
+from analysis.readers import check_pattern, first_dangling, read_csv, to_float
 
 UAI_RE = r"\d{7}[A-Z]"
 
@@ -184,9 +184,7 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
         """
     )
     con.unregister("schools_df")
-    bad = con.execute(
-        "SELECT uai, commune_code FROM schools WHERE commune_code NOT IN (SELECT code FROM communes) LIMIT 1"
-    ).fetchone()
+    bad = first_dangling(con, "schools", "uai", "commune_code", "communes", "code")
     if bad:
         raise DataError(str(p_ann), f"lycée {bad[0]} : commune {bad[1]} inconnue en COG 2025", field="Code_commune")
     missing_xy = con.execute("SELECT uai FROM schools WHERE lon IS NULL OR lat IS NULL LIMIT 1").fetchone()
