@@ -1,10 +1,11 @@
 """Shortest travel times on arrays: a road graph as a sparse matrix, many-to-many Dijkstra.
 
 The graph is converted once to a :class:`scipy.sparse.csr_matrix` of travel seconds (the
-minimum over parallel edges). :func:`scipy.sparse.csgraph.dijkstra` then runs from the side
-with fewer distinct snapped nodes (destinations on the transposed matrix when they are
-fewer), with a time ``limit``, a chunk of sources at a time so memory stays bounded, and only
-the columns of the other side are kept from each chunk. No Python loop touches nodes.
+minimum over parallel edges). Many-to-many searches then run from the side with fewer distinct
+snapped nodes (destinations on the transposed matrix when they are fewer), with a time
+``limit``, in :func:`analysis.dijkstra.bounded_dijkstra` (compiled; only the pairs within the
+limit come back, a group of sources at a time so memory stays bounded). No Python loop touches
+nodes. :func:`scipy.sparse.csgraph.dijkstra` gives single routes with their predecessors.
 
 Points (origins, destinations) are snapped to the nearest node of the graph's largest strongly
 connected component; the leg from a point to its node is counted as straight-line distance x
@@ -24,6 +25,8 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from .dijkstra import bounded_dijkstra
+
 EARTH_RADIUS_M = 6_371_008.8
 #: Memory budget (bytes) for one chunk of Dijkstra distance rows.
 DEFAULT_CHUNK_BYTES = 16 * 1024**2
@@ -39,6 +42,32 @@ def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
 def _unit_vectors(lon, lat) -> np.ndarray:
     lon, lat = np.radians(np.asarray(lon, dtype=float)), np.radians(np.asarray(lat, dtype=float))
     return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+
+
+class _Groups:
+    """Positions of an index array grouped by distinct value (for expanding node pairs to points)."""
+
+    def __init__(self, values: np.ndarray):
+        self.unique, inverse = np.unique(values, return_inverse=True)
+        self.order = np.argsort(inverse, kind="stable")
+        self.counts = np.bincount(inverse, minlength=len(self.unique))
+        self.starts = np.cumsum(self.counts) - self.counts
+
+
+def _expand(ga: _Groups, gb: _Groups, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of distinct values ``(a, b)`` -> every pair of positions holding them.
+
+    Returns positions in the first array, positions in the second, and the index of the
+    distinct pair each came from.
+    """
+    ca, cb = ga.counts[a], gb.counts[b]
+    if len(a) == 0 or (ca.max() == 1 and cb.max() == 1):  # the usual case: one point per node
+        return ga.order[ga.starts[a]], gb.order[gb.starts[b]], np.arange(len(a))
+    rep = ca * cb
+    pair = np.repeat(np.arange(len(a)), rep)
+    offset = np.arange(int(rep.sum())) - np.repeat(np.cumsum(rep) - rep, rep)
+    ka, kb = offset // cb[pair], offset % cb[pair]
+    return ga.order[ga.starts[a[pair]] + ka], gb.order[gb.starts[b[pair]] + kb], pair
 
 
 @dataclass
@@ -70,7 +99,7 @@ class GraphArrays:
         n = len(self.lon)
         if self.matrix.shape != (n, n):
             raise ValueError("matrix shape does not match the number of nodes")
-        self._transposed: sparse.csr_matrix | None = None
+        self._transposed: sparse.csr_matrix | None = None  # built on first use (searches from targets)
         ncomp, labels = csgraph.connected_components(self.matrix, directed=True, connection="strong")
         if n:
             biggest = np.bincount(labels).argmax()
@@ -168,34 +197,50 @@ class GraphArrays:
         return nodes, haversine_m(lon, lat, self.lon[nodes], self.lat[nodes])
 
     # ----------------------------------------------------------------- node to node
+    def node_pairs(self, sources, targets, limit: float = np.inf,
+                   chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Shortest seconds between node indices, as a sparse list of the pairs within ``limit``.
+
+        Searches (:func:`analysis.dijkstra.bounded_dijkstra`) start from the distinct nodes of
+        whichever side has fewer of them (on the transposed matrix when that side is
+        ``targets``); each search stops at ``limit`` and touches only the nodes it reaches.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+            Positions in ``sources``, positions in ``targets`` and seconds of every pair with
+            a finite time ``<= limit`` (repeated nodes give one pair per position).
+        """
+        sources = np.asarray(sources, dtype=np.int64).ravel()
+        targets = np.asarray(targets, dtype=np.int64).ravel()
+        gs, gt = _Groups(sources), _Groups(targets)
+        reverse = len(gt.unique) < len(gs.unique)
+        run, keep, mat = (gt, gs, self.transposed) if reverse else (gs, gt, self.matrix)
+        max_pairs = max(1, int(chunk_bytes // 24))
+        k, node, sec = bounded_dijkstra(mat, run.unique, keep.unique, limit=limit, max_pairs=max_pairs)
+        lookup = np.full(self.n_nodes, -1, dtype=np.int64)
+        lookup[keep.unique] = np.arange(len(keep.unique))
+        a, b = (lookup[node], k) if reverse else (k, lookup[node])
+        pos_s, pos_t, idx = _expand(gs, gt, a, b)
+        return pos_s, pos_t, sec[idx]
+
     def node_times(self, sources, targets, limit: float = np.inf,
                    chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> np.ndarray:
-        """Shortest seconds between node indices (``np.inf`` beyond ``limit`` or unreachable).
+        """Shortest seconds between node indices as a dense matrix (``np.inf`` beyond ``limit``).
 
-        Runs Dijkstra from the distinct nodes of whichever side has fewer of them (on the
-        transposed matrix when that side is ``targets``), ``chunk_bytes`` of distance rows at a
-        time.
+        See :meth:`node_pairs`; this is its dense form.
 
         Returns
         -------
         numpy.ndarray
             (len(sources), len(targets)) float64 seconds.
         """
-        sources = np.asarray(sources, dtype=np.int64)
-        targets = np.asarray(targets, dtype=np.int64)
-        us, inv_s = np.unique(sources, return_inverse=True)
-        ut, inv_t = np.unique(targets, return_inverse=True)
-        reverse = len(ut) < len(us)
-        run_from, keep, mat = (ut, us, self.transposed) if reverse else (us, ut, self.matrix)
-        out = np.empty((len(run_from), len(keep)), dtype=float)
-        step = max(1, int(chunk_bytes // (8 * max(self.n_nodes, 1))))
-        for start in range(0, len(run_from), step):
-            idx = run_from[start:start + step]
-            dist = csgraph.dijkstra(mat, directed=True, indices=idx, limit=limit)
-            out[start:start + len(idx)] = dist[:, keep]
-        if reverse:
-            out = out.T
-        return out[np.ix_(inv_s, inv_t)]
+        sources = np.asarray(sources, dtype=np.int64).ravel()
+        targets = np.asarray(targets, dtype=np.int64).ravel()
+        out = np.full((len(sources), len(targets)), np.inf)
+        i, j, sec = self.node_pairs(sources, targets, limit=limit, chunk_bytes=chunk_bytes)
+        out[i, j] = sec
+        return out
 
     def path(self, source: int, target: int) -> tuple[float, list[int]]:
         """Seconds and node indices of one shortest path (``(inf, [])`` when unreachable)."""
@@ -274,55 +319,82 @@ def door_to_door(
     """
     origins = np.asarray(origins, dtype=float).reshape(-1, 2)
     destinations = np.asarray(destinations, dtype=float).reshape(-1, 2)
+    n, m = len(origins), len(destinations)
     fallback_kph = access_kph if fallback_kph is None else fallback_kph
-    access_mps = access_kph / 3.6
+    access_mps, fb_mps = access_kph / 3.6, fallback_kph / 3.6
     no, so = graph.snap(origins[:, 0], origins[:, 1])
     nd, sd = graph.snap(destinations[:, 0], destinations[:, 1])
-    on_o = so <= max_snap_m
-    on_d = sd <= max_snap_m
-    limit = max_minutes * 60.0 if np.isfinite(max_minutes) else np.inf
-    seconds = np.full((len(origins), len(destinations)), np.inf)
+    on_o, on_d = so <= max_snap_m, sd <= max_snap_m
     io, id_ = np.flatnonzero(on_o), np.flatnonzero(on_d)
+    limit = max_minutes * 60.0 if np.isfinite(max_minutes) else np.inf
+    # dense results, filled sparsely: only pairs within the limit are ever computed
+    minutes = np.full((n, m), np.inf)
+    estimate = np.zeros((n, m), dtype=bool)
+
+    def within(sec: np.ndarray) -> np.ndarray:
+        out = sec / 60.0
+        out[out > max_minutes] = np.inf
+        return out
+
+    # 1. access leg + network + access leg
     if len(io) and len(id_):
-        net = graph.node_times(no[io], nd[id_], limit=limit, chunk_bytes=chunk_bytes)
-        acc_o = so[io] * detour / access_mps
-        acc_d = sd[id_] * detour / access_mps
-        seconds[np.ix_(io, id_)] = net + acc_o[:, None] + acc_d[None, :]
-    # trips shorter than the way to the network: only pairs closer than the largest possible
-    # so + sd can qualify, found with KD-trees instead of a dense distance matrix
-    if len(io) and len(id_):
-        reach = float(so[io].max() + sd[id_].max())
-        tree_o = cKDTree(_unit_vectors(origins[io, 0], origins[io, 1]))
-        tree_d = cKDTree(_unit_vectors(destinations[id_, 0], destinations[id_, 1]))
-        chord = 2 * np.sin(min(reach / EARTH_RADIUS_M, np.pi) / 2) * (1 + 1e-9) + 1e-12
-        near = tree_o.sparse_distance_matrix(tree_d, chord, output_type="ndarray")
-        if len(near):
-            i, j = io[near["i"]], id_[near["j"]]
-            dist = haversine_m(origins[i, 0], origins[i, 1], destinations[j, 0], destinations[j, 1])
-            ok = dist <= so[i] + sd[j]
-            i, j = i[ok], j[ok]
-            seconds[i, j] = np.minimum(seconds[i, j], dist[ok] * detour / access_mps)
-        # same point on both sides (distance 0) is not returned by sparse_distance_matrix
-        same = tree_o.query_ball_tree(tree_d, 1e-12)
-        for a, hits in enumerate(same):
-            if hits:
-                seconds[io[a], id_[hits]] = 0.0
-    # pairs with an end off the network: straight line x detour at the fallback speed
-    estimate = ~(on_o[:, None] & on_d[None, :])
-    fb_mps = fallback_kph / 3.6
+        # no pair can use more network time than the limit minus the shortest access legs
+        net_limit = limit - (so[io].min() + sd[id_].min()) * detour / access_mps
+        if net_limit >= 0:
+            a, b, net = graph.node_pairs(no[io], nd[id_], limit=net_limit, chunk_bytes=chunk_bytes)
+            i, j = io[a], id_[b]
+            minutes[i, j] = within(net + (so[i] + sd[j]) * detour / access_mps)
+
+    # 2. an end off the network: straight line x detour at the fallback speed, flagged
     off_o, off_d = np.flatnonzero(~on_o), np.flatnonzero(~on_d)
     if len(off_o):
-        seconds[off_o, :] = haversine_m(origins[off_o, 0][:, None], origins[off_o, 1][:, None],
-                                        destinations[:, 0][None, :], destinations[:, 1][None, :]) * detour / fb_mps
+        minutes[off_o, :] = within(haversine_m(origins[off_o, 0][:, None], origins[off_o, 1][:, None],
+                                               destinations[:, 0][None, :], destinations[:, 1][None, :])
+                                   * detour / fb_mps)
+        estimate[off_o, :] = True
     if len(off_d):
-        seconds[:, off_d] = haversine_m(origins[:, 0][:, None], origins[:, 1][:, None],
-                                        destinations[off_d, 0][None, :], destinations[off_d, 1][None, :]) * detour / fb_mps
-    if direct_cap and len(origins) and len(destinations):
-        direct = haversine_m(origins[:, 0][:, None], origins[:, 1][:, None],
-                             destinations[:, 0][None, :], destinations[:, 1][None, :]) * detour / access_mps
-        capped = direct < seconds - 1e-6
-        seconds = np.where(capped, direct, seconds)
-        estimate = estimate | capped
-    minutes = seconds / 60.0
-    minutes[minutes > max_minutes] = np.inf
+        minutes[:, off_d] = within(haversine_m(origins[:, 0][:, None], origins[:, 1][:, None],
+                                               destinations[off_d, 0][None, :], destinations[off_d, 1][None, :])
+                                   * detour / fb_mps)
+        estimate[:, off_d] = True
+
+    # 3. straight trips, only between points close enough for them to count: trips shorter
+    #    than the way to the network (both ends on it), and the direct cap (within the limit)
+    radius = float(so[io].max() + sd[id_].max()) if len(io) and len(id_) else -1.0
+    if direct_cap:
+        radius = max(radius, limit * access_mps / detour)
+    if radius >= 0 and n and m:
+        i, j, dist = _pairs_within(origins, destinations, radius)
+        straight = within(dist * detour / access_mps)
+        current = minutes[i, j]
+        short = on_o[i] & on_d[j] & (dist <= so[i] + sd[j])
+        new = np.where(short, np.minimum(current, straight), current)
+        if direct_cap:
+            capped = straight < new - 1e-6 / 60
+            new = np.where(capped, straight, new)
+            estimate[i[capped], j[capped]] = True
+        minutes[i, j] = new
     return ODResult(minutes, estimate, so, sd)
+
+
+def _pairs_within(a: np.ndarray, b: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of points (lon/lat rows of ``a`` and ``b``) at most ``radius_m`` apart.
+
+    KD-trees on unit vectors (chord distance), so the cost follows the number of pairs found,
+    not ``len(a) x len(b)``; every pair when the radius is infinite.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        Row in ``a``, row in ``b``, great-circle distance in metres.
+    """
+    if not np.isfinite(radius_m) or len(a) * len(b) <= 4096:
+        i, j = np.divmod(np.arange(len(a) * len(b)), max(len(b), 1))
+    else:
+        chord = 2 * np.sin(min(radius_m / EARTH_RADIUS_M, np.pi) / 2) * (1 + 1e-9) + 1e-12
+        found = cKDTree(_unit_vectors(a[:, 0], a[:, 1])).sparse_distance_matrix(
+            cKDTree(_unit_vectors(b[:, 0], b[:, 1])), chord, output_type="ndarray")
+        i, j = found["i"].astype(np.int64), found["j"].astype(np.int64)
+    dist = haversine_m(a[i, 0], a[i, 1], b[j, 0], b[j, 1])
+    keep = dist <= radius_m
+    return i[keep], j[keep], dist[keep]

@@ -164,3 +164,46 @@ def test_direct_cap_for_networks_without_streets():
                              access_kph=4.5, detour=1.3, direct_cap=True)
     assert far.minutes[0, 0] == pytest.approx(4400 / 60, rel=1e-6)
     assert not far.is_estimate[0, 0]
+
+
+# ------------------------------------------------------------------ bounded Dijkstra kernel
+
+
+def test_bounded_kernel_limit_is_inclusive_hand_computed():
+    from analysis.dijkstra import bounded_dijkstra
+    from scipy import sparse
+
+    # synthetic chain 0 -> 1 -> 2 -> 3 of 5 s each; limit exactly 10 s keeps node 2, not 3
+    m = sparse.csr_matrix(([5.0, 5.0, 5.0], ([0, 1, 2], [1, 2, 3])), shape=(4, 4))
+    src, node, sec = bounded_dijkstra(m, [0], [1, 2, 3], limit=10.0)
+    assert list(zip(src, node, sec)) == [(0, 1, 5.0), (0, 2, 10.0)]
+    # unwanted nodes are searched through but not returned; a source reaches itself at 0
+    src, node, sec = bounded_dijkstra(m, [1, 0], np.array([True, False, False, True]))
+    assert sorted(zip(src.tolist(), node.tolist(), sec.tolist())) == [(0, 3, 10.0), (1, 0, 0.0), (1, 3, 15.0)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("limit", [40.0, 120.0, np.inf])
+def test_bounded_kernel_equals_scipy_csgraph(seed, limit):
+    """The numba kernel against scipy.sparse.csgraph.dijkstra (an independent implementation)."""
+    from analysis.dijkstra import bounded_dijkstra
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    u, v = rng.integers(0, n, 2400), rng.integers(0, n, 2400)
+    keep = u != v
+    w = rng.uniform(1, 60, keep.sum()).round(1)  # rounded: many equal-length ties
+    m = sparse.coo_matrix((w, (u[keep], v[keep])), shape=(n, n)).tocsr()  # duplicates summed
+    m.sum_duplicates()
+    sources = rng.choice(n, 25, replace=False)
+    wanted = rng.choice(n, 60, replace=False)
+    src, node, sec = bounded_dijkstra(m, sources, wanted, limit=limit, max_pairs=100)  # several chunks
+    got = np.full((len(sources), n), np.inf)
+    got[src, node] = sec
+    ref = csgraph.dijkstra(m, directed=True, indices=sources, limit=limit)
+    np.testing.assert_allclose(got[:, wanted], ref[:, wanted], rtol=1e-12)
+    # nothing returned outside the wanted nodes, each pair once
+    assert set(node.tolist()) <= set(wanted.tolist())
+    assert len(set(zip(src.tolist(), node.tolist()))) == len(src)

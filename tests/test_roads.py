@@ -254,3 +254,62 @@ def test_skeleton_bad_coordinate_names_row_and_field(tmp_path):
     with pytest.raises(DataError) as exc:
         roads.load_road_graph(path)
     assert exc.value.row == 2 and exc.value.field == "to_coord_key"
+
+
+def _dense_reference(graph, origins, destinations, access_kph, fallback_kph, detour, max_snap_m,
+                     max_minutes, direct_cap):
+    """The first, dense formulation of ``door_to_door`` (scipy csgraph, every pair computed),
+    kept here as an independent oracle for the sparse engine."""
+    from scipy.sparse import csgraph
+
+    access_mps, fb_mps = access_kph / 3.6, fallback_kph / 3.6
+    no, so = graph.snap(origins[:, 0], origins[:, 1])
+    nd, sd = graph.snap(destinations[:, 0], destinations[:, 1])
+    on_o, on_d = so <= max_snap_m, sd <= max_snap_m
+    dist_all = csgraph.dijkstra(graph.matrix, directed=True, indices=np.unique(no), limit=max_minutes * 60)
+    row = {n: k for k, n in enumerate(np.unique(no))}
+    net = dist_all[[row[n] for n in no]][:, nd]
+    straight = paths.haversine_m(origins[:, 0][:, None], origins[:, 1][:, None],
+                                 destinations[:, 0][None, :], destinations[:, 1][None, :])
+    seconds = net + (so[:, None] + sd[None, :]) * detour / access_mps
+    short = straight <= so[:, None] + sd[None, :]
+    seconds = np.where(short, np.minimum(seconds, straight * detour / access_mps), seconds)
+    off = ~(on_o[:, None] & on_d[None, :])
+    seconds = np.where(off, straight * detour / fb_mps, seconds)
+    estimate = off.copy()
+    if direct_cap:
+        direct = straight * detour / access_mps
+        capped = direct < seconds - 1e-6
+        seconds = np.where(capped, direct, seconds)
+        estimate |= capped
+    minutes = seconds / 60
+    minutes[minutes > max_minutes] = np.inf
+    return minutes, estimate
+
+
+@pytest.mark.parametrize("mode", ["walk", "bike", "car"])
+def test_skeleton_sparse_door_to_door_equals_dense_reference(skeleton, mode):
+    """Real regional graph, SYNTHETIC points: near its nodes (jittered by ~2 km, so some are off
+    the network), most around Caen so that walking pairs exist, repeated points, a point on a node."""
+    arrays = paths.GraphArrays.from_graph(skeleton, mode)
+    rng = np.random.default_rng(11)
+    caen = np.flatnonzero((np.abs(arrays.lon + 0.37) < 0.12) & (np.abs(arrays.lat - 49.18) < 0.08))
+    picks = np.r_[rng.choice(caen, 160, replace=False), rng.choice(arrays.n_nodes, 100, replace=False)]
+    picks = picks[rng.permutation(260)]
+    pts = np.column_stack([arrays.lon[picks], arrays.lat[picks]]) + rng.normal(0, 0.015, (260, 2))
+    pts[5] = pts[4]                                   # two origins at the same place
+    pts[6] = [arrays.lon[picks[6]], arrays.lat[picks[6]]]  # exactly on a node
+    pts[7], pts[210] = [-0.45, 49.40], [-0.25, 49.36]  # at sea off Ouistreham, 7-8 km from any node
+    origins, destinations = pts[:200], np.r_[pts[200:], pts[:10]]  # shared points too
+    speeds = {"walk": (4.5, 4.5), "bike": (15, 15), "car": (30, 40)}[mode]
+    kw = dict(access_kph=speeds[0], fallback_kph=speeds[1], detour=1.3, max_snap_m=2500, max_minutes=90)
+    for cap in (False, True):
+        res = paths.door_to_door(arrays, origins, destinations, direct_cap=cap, **kw)
+        ref_min, ref_est = _dense_reference(arrays, origins, destinations, direct_cap=cap, **kw)
+        np.testing.assert_allclose(res.minutes, ref_min, rtol=1e-9)
+        finite = np.isfinite(ref_min)
+        assert finite.sum() > 50
+        np.testing.assert_array_equal(res.is_estimate[finite], ref_est[finite])
+        # the cases are all there: off-network points, flagged and unflagged pairs
+        assert (res.origin_snap_m > 2500).any() and (res.origin_snap_m <= 2500).any()
+        assert res.is_estimate[finite].any() and not res.is_estimate[finite].all()
