@@ -125,6 +125,60 @@ def compare_engines(arrays, origin_nodes, dest_nodes, limit: float, repeat: int 
     return best_scipy, best_kernel, np.array_equal(sparse_as_dense, dense)
 
 
+def bench_road_mode(G, mode: str, cfg, orig, dest, sample, repeat: int) -> dict:
+    """One road mode: the engine's matrix, the naive networkx loop, and both Dijkstra engines."""
+    import networkx as nx
+
+    t0 = time.perf_counter()
+    arrays = paths.GraphArrays.from_graph(G, mode, cfg.speeds())
+    _ = arrays.transposed  # part of the conversion: searches run from the offers on the reversed graph
+    conv = time.perf_counter() - t0
+    cap = traveltime.needs_direct_cap(arrays)  # as in the build
+    fast, res = best_of(repeat, lambda: paths.door_to_door(
+        arrays, orig, dest, access_kph=cfg.access_kph(mode), fallback_kph=cfg.fallback_kph(mode),
+        detour=cfg.detour, max_snap_m=cfg.max_snap_m, max_minutes=cfg.max_minutes, direct_cap=cap))
+    n_pairs = int(np.isfinite(res.minutes).sum())
+
+    # naive loop on the same graph (networkx), same snapped origins, same cutoff
+    H = roads.mode_graph(G, mode, cfg.speeds())
+    no, _ = arrays.snap(orig[sample, 0], orig[sample, 1])
+    nd, _ = arrays.snap(dest[:, 0], dest[:, 1])
+    dest_ids = arrays.node_ids[nd]
+
+    def naive_loop():
+        rows = []
+        for s in arrays.node_ids[no]:
+            reach = nx.single_source_dijkstra_path_length(H, s, cutoff=cfg.max_minutes * 60, weight="travel_time")
+            rows.append([reach.get(d, np.inf) for d in dest_ids])
+        return rows
+
+    naive_sample, check = best_of(repeat, naive_loop)
+    naive_all = naive_sample / len(sample) * len(orig)
+    # same node-to-node seconds as the array engine (sanity)
+    ref = arrays.node_times(no, nd, limit=cfg.max_minutes * 60)
+    no_all, _ = arrays.snap(orig[:, 0], orig[:, 1])
+    core, _ = best_of(repeat, lambda: arrays.node_pairs(no_all, nd, limit=cfg.max_minutes * 60))
+    same = np.allclose(np.asarray(check), ref, rtol=1e-9, atol=1e-6, equal_nan=False)
+    # the hand-written kernel against scipy's csgraph.dijkstra (dense rows), same searches
+    scipy_s, kernel_s, same_engine = compare_engines(arrays, no_all, nd, cfg.max_minutes * 60)
+    result = {"convert_s": conv, "matrix_s": fast, "pairs_le_90": n_pairs, "direct_cap": cap,
+                          "naive_sample_s": naive_sample, "naive_sample_n": len(sample),
+                          "naive_extrapolated_s": naive_all, "ratio": naive_all / fast,
+                          "node_times_s": core, "ratio_node_times": naive_all / core,
+                          "same_result": bool(same), "scipy_searches_s": scipy_s,
+                          "kernel_searches_s": kernel_s, "same_as_scipy": bool(same_engine),
+                          "peak_rss_mib": rss_mib()}
+    say(f"  {mode:5} conversion {conv:5.2f} s | matrice {fast:6.3f} s, {n_pairs} couples <= 90 min | "
+        f"boucle naïve networkx : {naive_sample:.2f} s pour {len(sample)} origines -> "
+        f"{naive_all:.2f} s extrapolé à {len(orig)} -> x{naive_all / fast:.0f} (noeud à noeud seul "
+        f"{core:.3f} s : x{naive_all / core:.0f}) | mêmes temps : {same} | "
+        f"pic mémoire {rss_mib():.0f} Mio")
+    say(f"        recherches depuis les {len(np.unique(nd))} noeuds d'offres : scipy csgraph.dijkstra "
+        f"{scipy_s:.3f} s, noyau borné {kernel_s:.3f} s -> x{scipy_s / kernel_s:.1f} | "
+        f"mêmes temps : {same_engine}")
+    return result
+
+
 def bench_region(args) -> dict:
     source_dir = config.default_source_dir()
     if source_dir is None:
@@ -154,56 +208,8 @@ def bench_region(args) -> dict:
     say(f"Noyau Dijkstra borné (numba) : compilé ou relu du cache en {out['kernel_load_s']:.1f} s "
         "(une fois par processus, non compté)")
     for mode in roads.ROAD_MODES:
-        t0 = time.perf_counter()
-        arrays = paths.GraphArrays.from_graph(G, mode, cfg.speeds())
-        arrays.transposed  # part of the conversion: searches run from the offers on the reversed graph
-        conv = time.perf_counter() - t0
-        cap = traveltime.needs_direct_cap(arrays)  # as in the build
-        fast, res = best_of(args.repeat, lambda: paths.door_to_door(
-            arrays, orig, dest, access_kph=cfg.access_kph(mode), fallback_kph=cfg.fallback_kph(mode),
-            detour=cfg.detour, max_snap_m=cfg.max_snap_m, max_minutes=cfg.max_minutes, direct_cap=cap))
-        total_fast += fast
-        n_pairs = int(np.isfinite(res.minutes).sum())
-
-        # naive loop on the same graph (networkx), same snapped origins, same cutoff
-        import networkx as nx
-
-        H = roads.mode_graph(G, mode, cfg.speeds())
-        no, _ = arrays.snap(orig[sample, 0], orig[sample, 1])
-        nd, _ = arrays.snap(dest[:, 0], dest[:, 1])
-        dest_ids = arrays.node_ids[nd]
-
-        def naive_loop():
-            rows = []
-            for s in arrays.node_ids[no]:
-                reach = nx.single_source_dijkstra_path_length(H, s, cutoff=cfg.max_minutes * 60, weight="travel_time")
-                rows.append([reach.get(d, np.inf) for d in dest_ids])
-            return rows
-
-        naive_sample, check = best_of(args.repeat, naive_loop)
-        naive_all = naive_sample / len(sample) * len(orig)
-        # same node-to-node seconds as the array engine (sanity)
-        ref = arrays.node_times(no, nd, limit=cfg.max_minutes * 60)
-        no_all, _ = arrays.snap(orig[:, 0], orig[:, 1])
-        core, _ = best_of(args.repeat, lambda: arrays.node_pairs(no_all, nd, limit=cfg.max_minutes * 60))
-        same = np.allclose(np.asarray(check), ref, rtol=1e-9, atol=1e-6, equal_nan=False)
-        # the hand-written kernel against scipy's csgraph.dijkstra (dense rows), same searches
-        scipy_s, kernel_s, same_engine = compare_engines(arrays, no_all, nd, cfg.max_minutes * 60)
-        out["modes"][mode] = {"convert_s": conv, "matrix_s": fast, "pairs_le_90": n_pairs, "direct_cap": cap,
-                              "naive_sample_s": naive_sample, "naive_sample_n": len(sample),
-                              "naive_extrapolated_s": naive_all, "ratio": naive_all / fast,
-                              "node_times_s": core, "ratio_node_times": naive_all / core,
-                              "same_result": bool(same), "scipy_searches_s": scipy_s,
-                              "kernel_searches_s": kernel_s, "same_as_scipy": bool(same_engine),
-                              "peak_rss_mib": rss_mib()}
-        say(f"  {mode:5} conversion {conv:5.2f} s | matrice {fast:6.3f} s, {n_pairs} couples <= 90 min | "
-            f"boucle naïve networkx : {naive_sample:.2f} s pour {len(sample)} origines -> "
-            f"{naive_all:.2f} s extrapolé à {len(orig)} -> x{naive_all / fast:.0f} (noeud à noeud seul "
-            f"{core:.3f} s : x{naive_all / core:.0f}) | mêmes temps : {same} | "
-            f"pic mémoire {rss_mib():.0f} Mio")
-        say(f"        recherches depuis les {len(np.unique(nd))} noeuds d'offres : scipy csgraph.dijkstra "
-            f"{scipy_s:.3f} s, noyau borné {kernel_s:.3f} s -> x{scipy_s / kernel_s:.1f} | "
-            f"mêmes temps : {same_engine}")
+        out["modes"][mode] = bench_road_mode(G, mode, cfg, orig, dest, sample, args.repeat)
+        total_fast += out["modes"][mode]["matrix_s"]
 
     road = out["modes"]
     if not args.skip_transit:
@@ -298,7 +304,7 @@ def synthetic_child(mode: str, n_nodes: int, n_origins: int, n_dest: int) -> dic
     sec = length[keep] / (speed[keep] / 3.6)
     uu, vv = u[keep], v[keep]
     g = paths.GraphArrays.from_edges(lon, lat, np.r_[uu, vv], np.r_[vv, uu], np.r_[sec, sec])
-    g.transposed
+    _ = g.transposed
     build = time.perf_counter() - t0
     warm_up_kernel()  # compiled or read from the cache, not counted
     rng = np.random.default_rng(1)

@@ -170,8 +170,9 @@ def test_direct_cap_for_networks_without_streets():
 
 
 def test_bounded_kernel_limit_is_inclusive_hand_computed():
-    from analysis.dijkstra import bounded_dijkstra
     from scipy import sparse
+
+    from analysis.dijkstra import bounded_dijkstra
 
     # synthetic chain 0 -> 1 -> 2 -> 3 of 5 s each; limit exactly 10 s keeps node 2, not 3
     m = sparse.csr_matrix(([5.0, 5.0, 5.0], ([0, 1, 2], [1, 2, 3])), shape=(4, 4))
@@ -186,9 +187,10 @@ def test_bounded_kernel_limit_is_inclusive_hand_computed():
 @pytest.mark.parametrize("limit", [40.0, 120.0, np.inf])
 def test_bounded_kernel_equals_scipy_csgraph(seed, limit):
     """The numba kernel against scipy.sparse.csgraph.dijkstra (an independent implementation)."""
-    from analysis.dijkstra import bounded_dijkstra
     from scipy import sparse
     from scipy.sparse import csgraph
+
+    from analysis.dijkstra import bounded_dijkstra
 
     rng = np.random.default_rng(seed)
     n = 400
