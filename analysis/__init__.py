@@ -12,7 +12,8 @@ Modules, one per concern (OSMnx style):
 - ``offers``: internship offers, location matching, rejects.
 - ``collective``: collective-internship projects (hand-curated from seed 003).
 - ``gtfs``: GTFS loading into DuckDB; ``transit``: Connection Scan travel times.
-- ``roads``: OSMnx road graphs; ``paths``: array shortest paths;
+- ``roads``: OSMnx road graphs; ``paths``: array shortest paths; ``dijkstra``: the bounded
+  many-source Dijkstra kernel (numba) they run on;
   ``traveltime``: travel-time matrices for every mode and the ``route`` command.
 - ``pupils``, ``access``: pupils, accessibility and coverage-gap indicators (2SFCA).
 - ``maps``: map data (GeoJSON, classes, palettes) for the pages, UI-free.

@@ -5,10 +5,10 @@ Why not only :func:`scipy.sparse.csgraph.dijkstra`: scipy returns a dense
 source, whatever the ``limit``. With a 90-minute cutoff a walker reaches a few dozen nodes of
 a regional graph of 24,000, so that initialisation is nearly all of scipy's time. This kernel
 (compiled with numba) resets only the nodes a search touched, and returns only the
-``(source, node, seconds)`` triples within the limit on the nodes asked for. Measured in
-``bench/travel_times.py`` on the regional skeleton (628 sources): walk 2 ms against scipy's
-30 ms, bike 29 ms against 61 ms, car 0.79 s against 0.90 s, identical seconds
-(``tests/test_paths.py`` compares both, and networkx, on random and real graphs).
+``(source, node, seconds)`` triples within the limit on the nodes asked for. Measured by
+``bench/travel_times.py`` on the regional skeleton (628 searches, same cutoff, identical seconds):
+walk ×9, bike ×2, car ×1 against scipy (figures in ``docs/performance.md``); ``tests/test_paths.py``
+compares both, and networkx, on random and real graphs.
 
 The algorithm is textbook Dijkstra with a binary heap and lazy deletion: a node may be pushed
 more than once, stale entries are skipped when popped, so the heap never holds more entries
