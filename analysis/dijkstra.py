@@ -25,63 +25,78 @@ from numba import njit
 from scipy import sparse
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _heap_push(keys, nodes, size, key, node):  # pragma: no cover - compiled
+    """Add ``(key, node)`` to the binary min-heap of ``size`` entries; return the new size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) // 2
+        if keys[parent] <= key:
+            break
+        keys[i] = keys[parent]
+        nodes[i] = nodes[parent]
+        i = parent
+    keys[i] = key
+    nodes[i] = node
+    return size + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _heap_pop(keys, nodes, size):  # pragma: no cover - compiled
+    """Remove the smallest entry of the heap; return it and the new size."""
+    key, node = keys[0], nodes[0]
+    size -= 1
+    last_key, last_node = keys[size], nodes[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and keys[child + 1] < keys[child]:
+            child += 1
+        if keys[child] >= last_key:
+            break
+        keys[i] = keys[child]
+        nodes[i] = nodes[child]
+        i = child
+    if size > 0:
+        keys[i] = last_key
+        nodes[i] = last_node
+    return key, node, size
+
+
+@njit(cache=True, nogil=True)
+def _grown(values, n):  # pragma: no cover - compiled
+    """A copy of ``values[:n]`` with twice the room."""
+    out = np.empty(2 * len(values), values.dtype)
+    out[:n] = values[:n]
+    return out
+
+
 @njit(cache=True, nogil=True)
 def _bounded_kernel(indptr, indices, data, sources, limit, wanted):  # pragma: no cover - compiled
     n = len(indptr) - 1
     dist = np.full(n, np.inf)
-    touched = np.empty(n, np.int64)
-    cap = len(data) + 1
-    heap_key = np.empty(cap, np.float64)
-    heap_node = np.empty(cap, np.int64)
-    out_cap = 1024
-    out_src = np.empty(out_cap, np.int64)
-    out_node = np.empty(out_cap, np.int64)
-    out_sec = np.empty(out_cap, np.float64)
+    touched = np.empty(n, np.int64)  # nodes given a finite distance by the current search
+    heap_key = np.empty(len(data) + 1, np.float64)
+    heap_node = np.empty(len(data) + 1, np.int64)
+    out_src = np.empty(1024, np.int64)
+    out_node = np.empty(1024, np.int64)
+    out_sec = np.empty(1024, np.float64)
     n_out = 0
     for k in range(len(sources)):
         s = sources[k]
         dist[s] = 0.0
         touched[0] = s
         n_touched = 1
-        heap_key[0] = 0.0
-        heap_node[0] = s
-        size = 1
+        size = _heap_push(heap_key, heap_node, 0, 0.0, s)
         while size > 0:
-            d = heap_key[0]
-            u = heap_node[0]
-            size -= 1
-            if size > 0:  # move the last entry to the root and sift it down
-                last_key = heap_key[size]
-                last_node = heap_node[size]
-                i = 0
-                while True:
-                    c = 2 * i + 1
-                    if c >= size:
-                        break
-                    if c + 1 < size and heap_key[c + 1] < heap_key[c]:
-                        c += 1
-                    if heap_key[c] < last_key:
-                        heap_key[i] = heap_key[c]
-                        heap_node[i] = heap_node[c]
-                        i = c
-                    else:
-                        break
-                heap_key[i] = last_key
-                heap_node[i] = last_node
+            d, u, size = _heap_pop(heap_key, heap_node, size)
             if d > dist[u]:  # stale entry
                 continue
             if wanted[u]:
-                if n_out == out_cap:
-                    out_cap *= 2
-                    grown_src = np.empty(out_cap, np.int64)
-                    grown_src[:n_out] = out_src[:n_out]
-                    out_src = grown_src
-                    grown_node = np.empty(out_cap, np.int64)
-                    grown_node[:n_out] = out_node[:n_out]
-                    out_node = grown_node
-                    grown_sec = np.empty(out_cap, np.float64)
-                    grown_sec[:n_out] = out_sec[:n_out]
-                    out_sec = grown_sec
+                if n_out == len(out_src):
+                    out_src, out_node, out_sec = _grown(out_src, n_out), _grown(out_node, n_out), _grown(out_sec, n_out)
                 out_src[n_out] = k
                 out_node[n_out] = u
                 out_sec[n_out] = d
@@ -94,18 +109,7 @@ def _bounded_kernel(indptr, indices, data, sources, limit, wanted):  # pragma: n
                         touched[n_touched] = v
                         n_touched += 1
                     dist[v] = nd
-                    i = size  # push: sift up
-                    size += 1
-                    while i > 0:
-                        p = (i - 1) // 2
-                        if heap_key[p] > nd:
-                            heap_key[i] = heap_key[p]
-                            heap_node[i] = heap_node[p]
-                            i = p
-                        else:
-                            break
-                    heap_key[i] = nd
-                    heap_node[i] = v
+                    size = _heap_push(heap_key, heap_node, size, nd, v)
         for t in range(n_touched):
             dist[touched[t]] = np.inf
     return out_src[:n_out], out_node[:n_out], out_sec[:n_out]
