@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from analysis import config, maps
-from ui import core, data, filters, mapping
+from ui import charts, core, data, filters, mapping
 
 core.page_setup("Territoire", "📍")
 v = core.db_version()
@@ -196,9 +196,8 @@ with c2:
         fig = px.bar(sec.head(15).iloc[::-1], x="n", y="sector", orientation="h",
                      labels={"n": "Offres situées (nombre)", "sector": ""},
                      color_discrete_sequence=["#0072B2"])
-        fig.update_layout(height=max(220, 26 * min(len(sec), 15) + 80),
-                          margin=dict(l=10, r=10, t=10, b=10))
-        st.plotly_chart(fig, width="stretch")
+        fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
+        charts.plotly_chart(fig, max(220, 26 * min(len(sec), 15) + 80))
         st.caption(f"{int(sec['n'].sum())} offres situées dans le territoire, {len(sec)} secteurs "
                    "(15 premiers affichés).")
 
