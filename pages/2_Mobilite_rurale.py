@@ -40,7 +40,8 @@ gap = car[["code", "name", "pupils", "density_class", "density_per_km2",
            "n_stops", "morning_departures"]].copy()
 gap["gap"] = gap["offers_reachable_car_mean"] - gap["offers_reachable_transit_mean"]
 m = mapping.base_map()
-mapping.choropleth(m, data.geojson("commune", v), gap, "code", "gap",
+g_gap = mapping.group("Écart voiture / transports")
+mapping.choropleth(g_gap, data.geojson("commune", v), gap, "code", "gap",
                    f"Offres en plus accessibles en voiture ({minutes} min)", "offres", 0,
                    "cividis", True, name="Écart voiture / transports")
 stops_df, service_day = data.stops(v)
@@ -64,8 +65,7 @@ if len(stops_df):
     served = stops_df[stops_df["morning_departures"] > 0]
     mapping.FastGeoJson(stops_geojson(served), "Arrêts desservis le matin (TER train et car)",
                         opacity=1.0, weight=1, show=False).add_to(m)
-mapping.layer_control(m)
-mapping.show(m, "mob_gap_map", 520)
+mapping.show(m, "mob_gap_map", 520, layers=[g_gap], control=True)
 n_zero_tc = int((gap["offers_reachable_transit_mean"] == 0).sum())
 st.markdown(
     f"**En bref :** nombre moyen d'offres accessibles en {minutes} min en voiture moins en "
@@ -157,8 +157,7 @@ mapping.add_legend(m2, "Arrêts desservis le matin (07:00–08:30)", [
     ("#ffffff", "autre commune (sans arrêt desservi à moins de 1 km)"),
     ("#D55E00", "arrêt de train"), ("#56B4E9", "arrêt de car TER"),
     ("#CC79A7", "arrêt train et car"), ("#999999", "arrêt sans départ le matin (petit point)")])
-mapping.layer_control(m2)
-mapping.show(m2, "mob_stops_map", 480)
+mapping.show(m2, "mob_stops_map", 480, control=True)
 st.caption("Seuls les horaires TER (SNCF, trains et cars) sont disponibles hors ligne : les "
            "arrêts de bus urbains et départementaux ne sont pas comptés.")
 with st.expander("Tableau : communes sans arrêt desservi le matin"):

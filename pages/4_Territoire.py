@@ -128,7 +128,8 @@ ctab = data.territory_table("commune", *args, within=(row["epci_siren"] if level
 gj = data.geojson("commune", v, tuple(sorted(area)))
 bounds = maps.bounds_of(gj)
 m = mapping.base_map(bounds)
-mapping.choropleth(m, gj, ctab, "code", "share_no_offer",
+g_gap, g_off = mapping.group("Part sans offre"), mapping.group("Offres de stage")
+mapping.choropleth(g_gap, gj, ctab, "code", "share_no_offer",
                    f"Part des élèves sans offre ({mode_l}, {view.minutes} min)", "%", 0,
                    "YlOrRd", False, 100.0, name="Part sans offre")
 if level == "commune":
@@ -140,11 +141,10 @@ if bounds:
     pad = 0.05
     near = lambda df: df[(df["lat"].between(la0 - pad, la1 + pad))  # noqa: E731
                          & (df["lon"].between(lo0 - pad, lo1 + pad))]
-    mapping.offers_layer(m, near(pts))
+    mapping.offers_layer(g_off, near(pts))
     mapping.schools_layer(m, near(schools))
     mapping.points_legend_box(m)
-mapping.layer_control(m)
-mapping.show(m, "ter_map", 500)
+mapping.show(m, "ter_map", 500, layers=[g_gap, g_off], control=True)
 vals = pd.to_numeric(ctab["share_no_offer"], errors="coerce") * 100
 st.markdown(
     f"**En bref :** part des élèves sans offre accessible ({mode_l}, {view.minutes} min) dans les "

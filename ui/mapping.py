@@ -186,9 +186,59 @@ def base_map(bounds: list[list[float]] | None = None, height: int = 520) -> foli
     return m
 
 
-def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str]],
-               shape: str = "square", corner: str = "bottom:24px;right:10px") -> None:
-    """Overlay a legend box on the map."""
+class _LegendLayer(MacroElement):
+    """A legend box drawn by a layer of a feature group: added and removed with its group, so
+    a map whose filter-dependent layers are replaced in place (see :func:`show`) shows the
+    legend of its current layers."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var Legend = L.Layer.extend({
+                onAdd: function (map) {
+                    this._el = L.DomUtil.create('div');
+                    this._el.innerHTML = {{ this.html_js }};
+                    L.DomEvent.disableClickPropagation(this._el);
+                    L.DomEvent.disableScrollPropagation(this._el);
+                    map.getContainer().appendChild(this._el);
+                },
+                onRemove: function () { L.DomUtil.remove(this._el); }
+            });
+            new Legend().addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}""")
+
+    def __init__(self, html_text: str):
+        super().__init__()
+        self._name = "Legend"
+        self.html_js = _js_literal(html_text)
+
+
+class _DrawnStamp(MacroElement):
+    """Sets ``window.obsDrawn`` (epoch ms) in the map's frame once its layers are drawn (after
+    the next frames are painted): read by ``bench/browser.py`` to time maps updated in place."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        requestAnimationFrame(function () {
+            requestAnimationFrame(function () { window.obsDrawn = Date.now(); });
+        });
+        {% endmacro %}""")
+
+
+def group(name: str, show: bool = True) -> folium.FeatureGroup:
+    """A layer group for the filter-dependent layers of a map, given to :func:`show`: when a
+    filter changes, only these groups are replaced in the map already drawn."""
+    return folium.FeatureGroup(name=name, show=show)
+
+
+def add_legend(m: folium.Map | folium.FeatureGroup, title: str,
+               items: Sequence[tuple[str, str]], shape: str = "square",
+               corner: str = "bottom:24px;right:10px") -> None:
+    """Overlay a legend box on the map (on a layer group: shown with that group)."""
+    if isinstance(m, folium.FeatureGroup):
+        _LegendLayer(maps.legend_html(title, items, shape, corner)).add_to(m)
+        return
     macro = MacroElement()
     macro._template = Template(
         "{% macro html(this, kwargs) %}" + maps.legend_html(title, items, shape, corner)
@@ -196,7 +246,7 @@ def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str]],
     m.get_root().add_child(macro)
 
 
-def choropleth(m: folium.Map, geojson: dict, values: pd.DataFrame, code_col: str,
+def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.DataFrame, code_col: str,
                value_col: str, label: str, unit: str, decimals: int = 0,
                palette: str = "viridis", reverse: bool = False, scale: float = 1.0,
                name: str = "Indicateur", breaks: Sequence[float] | None = None,
@@ -322,11 +372,30 @@ def layer_control(m: folium.Map) -> None:
     folium.LayerControl(collapsed=False).add_to(m)
 
 
-def show(m: folium.Map, key: str, height: int = 520) -> None:
-    """Render the map; no value is sent back to Python (no rerun on pan/zoom)."""
+def show(m: folium.Map, key: str, height: int = 520,
+         layers: Sequence[folium.FeatureGroup] = (), control: bool = False) -> None:
+    """Render the map; no value is sent back to Python (no rerun on pan/zoom).
+
+    ``m`` holds what does not depend on the filters (outlines, lycées, fixed legends);
+    ``layers`` (see :func:`group`) what does. ``st_folium`` keys the map on its script: the
+    map drawn in the browser is kept as long as ``m`` is unchanged and only the groups are
+    replaced in it (with the layer control when ``control``), instead of reloading the whole map
+    component on every filter change.
+    """
     from streamlit_folium import st_folium
 
-    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+    _DrawnStamp().add_to(m)
+    extra: dict[str, Any] = {}
+    if layers:
+        for g in layers:
+            _DrawnStamp().add_to(g)
+        extra["feature_group_to_add"] = list(layers)
+        if control:
+            extra["layer_control"] = folium.LayerControl(collapsed=False)
+    elif control:
+        layer_control(m)
+    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[],
+              **extra)
 
 
 def points_legend(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
