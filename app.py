@@ -5,7 +5,9 @@ Run: ``streamlit run app.py`` (the database is built by ``python -m analysis.bui
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -88,9 +90,10 @@ def home() -> None:
     label, unit, scale, dec, pal, rev = indicators[ind]
     epci = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
     m = mapping.base_map()
-    mapping.choropleth(m, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
+    g = mapping.group(label)
+    mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
                        scale)
-    mapping.show(m, "home_map", 480)
+    mapping.show(m, "home_map", 480, layers=[g])
     vals = pd.to_numeric(epci[ind], errors="coerce") * scale
     lo, hi = epci.loc[vals.idxmin()], epci.loc[vals.idxmax()]
     st.markdown(
@@ -138,7 +141,16 @@ def main() -> None:
         if (ROOT / path).exists():
             pages.append(st.Page(path, title=title, url_path=url, icon=icon))
     _start_warmup()
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    if os.environ.get("OBSERVATOIRE_TIMING"):
+        t0 = time.perf_counter()
+        try:
+            page.run()
+        finally:
+            print(f"[timing] {page.title}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
+                  flush=True)
+    else:
+        page.run()
 
 
 def _start_warmup() -> None:
