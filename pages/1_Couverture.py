@@ -40,9 +40,10 @@ pts = data.offer_points(view.sectors, view.grade, view.host, v)
 sch = data.school_points(v)
 
 m = mapping.base_map()
-g_ind, g_off = mapping.group(label), mapping.group("Offres de stage")
+g_ind, g_off = mapping.group(label, control=False), mapping.group("Offres de stage")
+# outlines drawn once in the base map (named after the indicator, not the mode), recoloured
 mapping.choropleth(g_ind, data.geojson(level, v), tab, "code", col, label, unit, dec, pal, False,
-                   scale, name=label)
+                   scale, name=core.INDICATORS[ind][0], outlines=m)
 mapping.offers_layer(g_off, pts)
 mapping.schools_layer(m, sch)
 mapping.points_legend_box(m)

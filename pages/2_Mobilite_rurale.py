@@ -40,10 +40,10 @@ gap = car[["code", "name", "pupils", "density_class", "density_per_km2",
            "n_stops", "morning_departures"]].copy()
 gap["gap"] = gap["offers_reachable_car_mean"] - gap["offers_reachable_transit_mean"]
 m = mapping.base_map()
-g_gap = mapping.group("Écart voiture / transports")
+g_gap = mapping.group("Écart voiture / transports", control=False)
 mapping.choropleth(g_gap, data.geojson("commune", v), gap, "code", "gap",
                    f"Offres en plus accessibles en voiture ({minutes} min)", "offres", 0,
-                   "cividis", True, name="Écart voiture / transports")
+                   "cividis", True, name="Écart voiture / transports", outlines=m)
 stops_df, service_day = data.stops(v)
 KIND_COLOURS = {"train": "#D55E00", "car": "#56B4E9", "train et car": "#CC79A7",
                 "sans desserte": "#999999"}
