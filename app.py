@@ -101,16 +101,17 @@ def home() -> None:
         f"— de {maps.format_number(vals.min(), dec)} {unit} ({lo['name']}) à "
         f"{maps.format_number(vals.max(), dec)} {unit} ({hi['name']}) ; "
         f"région : {maps.format_number(float(r[ind]) * scale, dec)} {unit}.")
-    with st.expander("Tableau de la carte (alternative textuelle)"):
-        tab = pd.DataFrame({
-            "EPCI": epci["name"], "SIREN": epci["code"],
-            "Élèves (estimés)": epci["pupils"].round(0),
-            "Offres situées": epci["offers_located"],
-            "Offres pour 100 élèves": epci["offers_per_100_pupils"].round(1),
-            "Élèves sans offre à 45 min en TC": epci["pupils_no_offer_transit"].round(0),
-            "Part sans offre à 45 min en TC (%)": (epci["share_no_offer_transit"] * 100).round(1),
-        }).sort_values("Part sans offre à 45 min en TC (%)", ascending=False)
-        st.dataframe(tab, hide_index=True, width="stretch")
+    with core.table_expander("Tableau de la carte (alternative textuelle)", "home_table") as opened:
+        if opened:
+            tab = pd.DataFrame({
+                "EPCI": epci["name"], "SIREN": epci["code"],
+                "Élèves (estimés)": epci["pupils"].round(0),
+                "Offres situées": epci["offers_located"],
+                "Offres pour 100 élèves": epci["offers_per_100_pupils"].round(1),
+                "Élèves sans offre à 45 min en TC": epci["pupils_no_offer_transit"].round(0),
+                "Part sans offre à 45 min en TC (%)": (epci["share_no_offer_transit"] * 100).round(1),
+            }).sort_values("Part sans offre à 45 min en TC (%)", ascending=False)
+            st.dataframe(tab, hide_index=True, width="stretch")
 
     st.subheader("Millésimes des données")
     prov = data.provenance(v)

@@ -76,16 +76,17 @@ core.estimate_badge("Élèves par commune estimés ; offres au centre de leur co
                     "transports en commun disponibles hors ligne se limitent au TER (train et "
                     "car) : l'accès en transports est sous-estimé là où circulent des bus "
                     "urbains ou départementaux.")
-with st.expander("Tableau de la carte (alternative textuelle)"):
-    t = gap.sort_values("gap", ascending=False)
-    st.dataframe(pd.DataFrame({
-        "Commune": t["name"], "Code INSEE": t["code"],
-        "Élèves (estimés)": t["pupils"].round(1),
-        "Offres accessibles en voiture (moy.)": t["offers_reachable_car_mean"].round(1),
-        "Offres accessibles en transports (moy.)": t["offers_reachable_transit_mean"].round(1),
-        "Écart (offres)": t["gap"].round(1),
-        "Rapport voiture / transports": t["car_transit_ratio"].round(1),
-    }), hide_index=True, width="stretch", height=300)
+with core.table_expander("Tableau de la carte (alternative textuelle)", "mob_gap_table") as opened:
+    if opened:
+        t = gap.sort_values("gap", ascending=False)
+        st.dataframe(pd.DataFrame({
+            "Commune": t["name"], "Code INSEE": t["code"],
+            "Élèves (estimés)": t["pupils"].round(1),
+            "Offres accessibles en voiture (moy.)": t["offers_reachable_car_mean"].round(1),
+            "Offres accessibles en transports (moy.)": t["offers_reachable_transit_mean"].round(1),
+            "Écart (offres)": t["gap"].round(1),
+            "Rapport voiture / transports": t["car_transit_ratio"].round(1),
+        }), hide_index=True, width="stretch", height=300)
 
 # ------------------------------------------------------------------ 2. density classes
 st.header("2. Classes de densité")
@@ -158,12 +159,14 @@ mapping.add_legend(m2, "Arrêts desservis le matin (07:00–08:30)", [
 mapping.show(m2, "mob_stops_map", 480, control=True)
 st.caption("Seuls les horaires TER (SNCF, trains et cars) sont disponibles hors ligne : les "
            "arrêts de bus urbains et départementaux ne sont pas comptés.")
-with st.expander("Tableau : communes sans arrêt desservi le matin"):
-    st.dataframe(no_stop.sort_values("population", ascending=False).rename(columns={
-        "code": "Code INSEE", "name": "Commune", "population": "Population (hab.)",
-        "nearest_served_stop_m": "Arrêt desservi le plus proche (m)"}).drop(
-        columns=["has_served_stop"]).round(0), hide_index=True, width="stretch",
-        height=300)
+with core.table_expander("Tableau : communes sans arrêt desservi le matin",
+                         "mob_stops_table") as opened:
+    if opened:
+        st.dataframe(no_stop.sort_values("population", ascending=False).rename(columns={
+            "code": "Code INSEE", "name": "Commune", "population": "Population (hab.)",
+            "nearest_served_stop_m": "Arrêt desservi le plus proche (m)"}).drop(
+            columns=["has_served_stop"]).round(0), hide_index=True, width="stretch",
+            height=300)
 
 # ------------------------------------------------------------------ 4. from a commune or a lycée
 communes = data.communes_list(v)
@@ -233,12 +236,14 @@ def from_origin() -> None:
            "plus de 90 min.") + " Communes sans offre atteignable en 90 min : non colorées.")
     if times["is_estimate"].any():
         core.estimate_badge(f"{int(times['is_estimate'].sum())} temps estimés à vol d'oiseau.")
-    with st.expander("Tableau des communes d'offres atteignables (alternative textuelle)"):
-        tt = per_commune.merge(communes[["code", "name"]], left_on="commune_code", right_on="code")
-        st.dataframe(pd.DataFrame({"Commune": tt["name"], "Code INSEE": tt["commune_code"],
-                                   "Minutes (min)": tt["minutes"].round(0),
-                                   "Offres (nombre)": tt["offers"]}).sort_values("Minutes (min)"),
-                     hide_index=True, width="stretch", height=300)
+    with core.table_expander("Tableau des communes d'offres atteignables (alternative textuelle)",
+                             "mob_origin_table") as opened:
+        if opened:
+            tt = per_commune.merge(communes[["code", "name"]], left_on="commune_code", right_on="code")
+            st.dataframe(pd.DataFrame({"Commune": tt["name"], "Code INSEE": tt["commune_code"],
+                                       "Minutes (min)": tt["minutes"].round(0),
+                                       "Offres (nombre)": tt["offers"]}).sort_values("Minutes (min)"),
+                         hide_index=True, width="stretch", height=300)
 
 
 # ------------------------------------------------------------------ 5. lycées ranked

@@ -151,18 +151,20 @@ st.markdown(
     f"{len(ctab)} communes {'de l’EPCI' if level == 'epci' else 'de son EPCI'}"
     f" : de {maps.format_number(vals.min(), 0)} % à {maps.format_number(vals.max(), 0)} % ; "
     "offres en orange (regroupées), lycées en bleu.")
-with st.expander("Tableau des communes (alternative textuelle) — manques"):
-    gaps = ctab.sort_values("share_no_offer", ascending=False)
-    gap_table = pd.DataFrame({
-        "Commune": gaps["name"], "Code INSEE": gaps["code"],
-        "Élèves (estimés)": gaps["pupils"].round(1),
-        "Élèves sans offre accessible": gaps["pupils_no_offer"].round(1),
-        "Part sans offre (%)": (gaps["share_no_offer"] * 100).round(1),
-        "Offres situées": gaps["offers_located"],
-        "Offres accessibles par élève (moy.)": gaps["offers_reachable_mean"].round(1),
-        "Temps médian à l'offre la plus proche (min)": gaps[f"median_minutes_{view.mode}"].round(0),
-    })
-    st.dataframe(gap_table, hide_index=True, width="stretch", height=300)
+with core.table_expander("Tableau des communes (alternative textuelle) — manques",
+                         "ter_table") as opened:
+    if opened:
+        gaps = ctab.sort_values("share_no_offer", ascending=False)
+        gap_table = pd.DataFrame({
+            "Commune": gaps["name"], "Code INSEE": gaps["code"],
+            "Élèves (estimés)": gaps["pupils"].round(1),
+            "Élèves sans offre accessible": gaps["pupils_no_offer"].round(1),
+            "Part sans offre (%)": (gaps["share_no_offer"] * 100).round(1),
+            "Offres situées": gaps["offers_located"],
+            "Offres accessibles par élève (moy.)": gaps["offers_reachable_mean"].round(1),
+            "Temps médian à l'offre la plus proche (min)": gaps[f"median_minutes_{view.mode}"].round(0),
+        })
+        st.dataframe(gap_table, hide_index=True, width="stretch", height=300)
 
 # ------------------------------------------------------------------ lycées and offers
 c1, c2 = st.container(), st.container()
