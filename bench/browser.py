@@ -11,7 +11,9 @@ Chromium (Playwright) and prints, per page:
   are redrawn (a map layer updated in place reports when it is drawn);
 
 against the targets (< 3 s open, < 1 s filter) and as a ratio to a baseline measured in the
-same run (the Données page, no map, no indicator). Optionally saves screenshots of every page
+same run (the Données page, no map, no indicator). The server is measured running: after a
+first visit of the home page, the bench waits until its cache warm-up (``ui/warmup.py``) is
+over; each page is then opened in a new browser context. Optionally saves screenshots of every page
 (``--screenshots docs/screenshots``).
 
 Usage: ``python bench/browser.py [--url http://127.0.0.1:8501] [--screenshots DIR]``
@@ -83,6 +85,32 @@ def start_server() -> tuple[subprocess.Popen, str]:
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("Le serveur Streamlit n'a pas démarré.")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` (Linux ``/proc``), None if unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def wait_server_idle(proc: subprocess.Popen | None, timeout: float = 60.0) -> None:
+    """Wait until the server has finished warming its caches (``ui/warmup.py``, a few seconds
+    of CPU after the first visit): less than 0.05 s of CPU used during one second. Without the
+    server's process (``--url``), wait 8 s."""
+    if proc is None or _cpu_seconds(proc.pid) is None:
+        time.sleep(8)
+        return
+    deadline = time.time() + timeout
+    last = _cpu_seconds(proc.pid)
+    while time.time() < deadline:
+        time.sleep(1.0)
+        now = _cpu_seconds(proc.pid)
+        if now is None or last is None or now - last < 0.05:
+            return
+        last = now
 
 
 def wait_done(pg, n_maps: int, started: float, timeout: float = 60.0,
@@ -178,6 +206,7 @@ def main(argv=None) -> int:
             warm.goto(url + "/")  # first session of a fresh server (streamlit issue #9992)
             wait_done(warm, 1, time.time())
             warm.close()
+            wait_server_idle(proc)  # measure a running server, not its start-up warm-up
             pages = [p for k, p in enumerate(PAGES)
                      if k == 0 or not args.only or any(o.lower() in p[1].lower()
                                                         for o in args.only)]
