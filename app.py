@@ -5,7 +5,9 @@ Run: ``streamlit run app.py`` (the database is built by ``python -m analysis.bui
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -88,9 +90,10 @@ def home() -> None:
     label, unit, scale, dec, pal, rev = indicators[ind]
     epci = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
     m = mapping.base_map()
-    mapping.choropleth(m, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
+    g = mapping.group(label)
+    mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
                        scale)
-    mapping.show(m, "home_map", 480)
+    mapping.show(m, "home_map", 480, layers=[g])
     vals = pd.to_numeric(epci[ind], errors="coerce") * scale
     lo, hi = epci.loc[vals.idxmin()], epci.loc[vals.idxmax()]
     st.markdown(
@@ -98,16 +101,17 @@ def home() -> None:
         f"— de {maps.format_number(vals.min(), dec)} {unit} ({lo['name']}) à "
         f"{maps.format_number(vals.max(), dec)} {unit} ({hi['name']}) ; "
         f"région : {maps.format_number(float(r[ind]) * scale, dec)} {unit}.")
-    with st.expander("Tableau de la carte (alternative textuelle)"):
-        tab = pd.DataFrame({
-            "EPCI": epci["name"], "SIREN": epci["code"],
-            "Élèves (estimés)": epci["pupils"].round(0),
-            "Offres situées": epci["offers_located"],
-            "Offres pour 100 élèves": epci["offers_per_100_pupils"].round(1),
-            "Élèves sans offre à 45 min en TC": epci["pupils_no_offer_transit"].round(0),
-            "Part sans offre à 45 min en TC (%)": (epci["share_no_offer_transit"] * 100).round(1),
-        }).sort_values("Part sans offre à 45 min en TC (%)", ascending=False)
-        st.dataframe(tab, hide_index=True, width="stretch")
+    with core.table_expander("Tableau de la carte (alternative textuelle)", "home_table") as opened:
+        if opened:
+            tab = pd.DataFrame({
+                "EPCI": epci["name"], "SIREN": epci["code"],
+                "Élèves (estimés)": epci["pupils"].round(0),
+                "Offres situées": epci["offers_located"],
+                "Offres pour 100 élèves": epci["offers_per_100_pupils"].round(1),
+                "Élèves sans offre à 45 min en TC": epci["pupils_no_offer_transit"].round(0),
+                "Part sans offre à 45 min en TC (%)": (epci["share_no_offer_transit"] * 100).round(1),
+            }).sort_values("Part sans offre à 45 min en TC (%)", ascending=False)
+            st.dataframe(tab, hide_index=True, width="stretch")
 
     st.subheader("Millésimes des données")
     prov = data.provenance(v)
@@ -138,7 +142,16 @@ def main() -> None:
         if (ROOT / path).exists():
             pages.append(st.Page(path, title=title, url_path=url, icon=icon))
     _start_warmup()
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    if os.environ.get("OBSERVATOIRE_TIMING"):
+        t0 = time.perf_counter()
+        try:
+            page.run()
+        finally:
+            print(f"[timing] {page.title}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
+                  flush=True)
+    else:
+        page.run()
 
 
 def _start_warmup() -> None:

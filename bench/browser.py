@@ -3,12 +3,17 @@
 Starts ``streamlit run app.py`` on a free port (or uses ``--url``), opens every page in headless
 Chromium (Playwright) and prints, per page:
 
-- ``ouverture`` : time from navigation until Streamlit is idle and every map is drawn (first
-  visit of the session, cold page; then a second visit, warm caches);
-- ``filtre`` : time from a filter click until the re-run is finished (and maps redrawn);
+- ``ouverture`` : time from navigation until Streamlit is idle and every map and chart is
+  drawn, on the first visit in a fresh browser context (empty browser cache: Streamlit's
+  scripts, Leaflet, plotly.js are downloaded and compiled); this is the figure judged against
+  the target; ``(2e fois)`` : the same page reloaded (scripts in the browser cache);
+- ``filtre`` : time from a filter click until the re-run is finished and the maps and charts
+  are redrawn (a map layer updated in place reports when it is drawn);
 
 against the targets (< 3 s open, < 1 s filter) and as a ratio to a baseline measured in the
-same run (the Données page, no map, no indicator). Optionally saves screenshots of every page
+same run (the Données page, no map, no indicator). The server is measured running: after a
+first visit of the home page, the bench waits until its cache warm-up (``ui/warmup.py``) is
+over; each page is then opened in a new browser context. Optionally saves screenshots of every page
 (``--screenshots docs/screenshots``).
 
 Usage: ``python bench/browser.py [--url http://127.0.0.1:8501] [--screenshots DIR]``
@@ -32,8 +37,29 @@ FILTER_TARGET_S = 1.0
 
 STATE_JS = """() => { const a = document.querySelector('[data-testid="stApp"]');
                       return a ? a.getAttribute('data-test-script-state') : null; }"""
-MAPS_JS = """() => Array.from(document.querySelectorAll('iframe[title*="st_folium"], iframe[title="st.iframe"]'))
-                     .map(f => f.offsetHeight)"""
+#: Maps (st_folium iframes) and charts of the page. ``maps``: heights of the map iframes (a
+#: map's iframe gets its height once Leaflet has run). ``stamps``: ``window.obsDrawn`` of each
+#: component iframe (epoch ms, set by the app's maps and charts just after drawing, including a
+#: map layer updated in place). ``pending``: charts not drawn yet (Plotly or Vega-Lite without
+#: their SVG/canvas, a plotly.js component iframe without its plot).
+DRAWN_JS = """() => {
+  const frames = Array.from(document.querySelectorAll(
+      'iframe[title*="st_folium"], iframe[title="st.iframe"]'));
+  const maps = frames.filter(f => f.title.includes('st_folium')).map(f => f.offsetHeight);
+  const stamps = [];
+  let pending = 0;
+  for (const f of frames) {
+    let w = null, d = null;
+    try { w = f.contentWindow; d = f.contentDocument; } catch (e) { continue; }
+    if (w && w.obsDrawn) stamps.push(w.obsDrawn);
+    if (f.title === 'st.iframe' && (!d || d.readyState !== 'complete'
+        || (d.querySelector('#chart') && !d.querySelector('#chart .main-svg')))) pending++;
+  }
+  for (const c of document.querySelectorAll(
+      '[data-testid="stPlotlyChart"], [data-testid="stVegaLiteChart"]'))
+    if (!c.querySelector('.main-svg, canvas, svg')) pending++;
+  return {maps: maps, stamps: stamps, pending: pending};
+}"""
 
 
 def _free_port() -> int:
@@ -61,35 +87,69 @@ def start_server() -> tuple[subprocess.Popen, str]:
     raise SystemExit("Le serveur Streamlit n'a pas démarré.")
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` (Linux ``/proc``), None if unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def wait_server_idle(proc: subprocess.Popen | None, timeout: float = 60.0) -> None:
+    """Wait until the server has finished warming its caches (``ui/warmup.py``, a few seconds
+    of CPU after the first visit): less than 0.05 s of CPU used during one second. Without the
+    server's process (``--url``), wait 8 s."""
+    if proc is None or _cpu_seconds(proc.pid) is None:
+        time.sleep(8)
+        return
+    deadline = time.time() + timeout
+    last = _cpu_seconds(proc.pid)
+    while time.time() < deadline:
+        time.sleep(1.0)
+        now = _cpu_seconds(proc.pid)
+        if now is None or last is None or now - last < 0.05:
+            return
+        last = now
+
+
 def wait_done(pg, n_maps: int, started: float, timeout: float = 60.0,
               saw_running: bool = False, before: str | None = None) -> float:
-    """Seconds from ``started`` until the script is idle (stable 0.3 s) and ``n_maps`` are drawn.
+    """Seconds from ``started`` until the page is complete: the script is idle, ``n_maps`` maps
+    and every chart are drawn, and this holds for 0.3 s.
 
     With ``before`` (the page text before a filter click), the page text must also have
     changed: a fragment re-run can be too quick for its "running" state to be seen. The time
-    returned is the first instant of the stable idle state, not the end of the wait.
+    returned is the later of the first instant of the stable idle state and the last map or
+    chart drawing reported by the page after ``started`` (a map layer updated in place is
+    drawn after the script run ends), not the end of the wait.
     """
     deadline = started + timeout
     idle_since = None
+    last = None
     while time.time() < deadline:
         state = pg.evaluate(STATE_JS)
         if state == "running":
             saw_running = True
         elif before is not None and not saw_running:
             saw_running = pg.inner_text("[data-testid='stMain']") != before
-        heights = pg.evaluate(MAPS_JS) if n_maps else []
+        drawn = pg.evaluate(DRAWN_JS)
+        heights = drawn["maps"]
         ready = (state == "notRunning" and saw_running and pg.query_selector("h1") is not None
+                 and drawn["pending"] == 0
                  and (len(heights) >= n_maps and all(h > 100 for h in heights[:n_maps])))
+        stamps = [x / 1000.0 for x in drawn["stamps"] if x / 1000.0 >= started]
         now = time.time()
-        if ready:
+        if ready and (last is None or stamps == last):
             idle_since = idle_since or now
             if now - idle_since >= 0.3:
-                return idle_since - started
+                return max([idle_since] + stamps) - started
         else:
             idle_since = None
+        last = stamps
         time.sleep(0.03)
-    raise TimeoutError(f"page non terminée : état {pg.evaluate(STATE_JS)}, cartes "
-                       f"{pg.evaluate(MAPS_JS)}, titre {pg.query_selector('h1') is not None}")
+    raise TimeoutError(f"page non terminée : état {pg.evaluate(STATE_JS)}, cartes et graphiques "
+                       f"{pg.evaluate(DRAWN_JS)}, titre {pg.query_selector('h1') is not None}")
 
 
 #: (path, title, number of maps, filter action description, (prepare, action)): the timer
@@ -125,6 +185,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", help="application déjà lancée (sinon démarrée ici)")
     p.add_argument("--screenshots", help="dossier où enregistrer une capture de chaque page")
+    p.add_argument("--only", action="append", default=[],
+                   help="ne mesurer que les pages dont le titre contient ce texte (répétable ; "
+                        "la page de référence est toujours mesurée)")
     args = p.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
@@ -143,7 +206,11 @@ def main(argv=None) -> int:
             warm.goto(url + "/")  # first session of a fresh server (streamlit issue #9992)
             wait_done(warm, 1, time.time())
             warm.close()
-            for path, title, n_maps, what, action in PAGES:
+            wait_server_idle(proc)  # measure a running server, not its start-up warm-up
+            pages = [p for k, p in enumerate(PAGES)
+                     if k == 0 or not args.only or any(o.lower() in p[1].lower()
+                                                        for o in args.only)]
+            for path, title, n_maps, what, action in pages:
                 print(f"… {title}", file=sys.stderr, flush=True)
                 ctx = b.new_context(viewport={"width": 1400, "height": 1000})
                 pg = ctx.new_page()
@@ -179,16 +246,21 @@ def main(argv=None) -> int:
             proc.wait(timeout=10)
 
     base_open, base_filter = rows[0][1], rows[0][4]
-    print(f"{'page':<24} {'ouverture':>10} {'(2e fois)':>10} {'/réf':>6}  "
+    print(f"{'page':<24} {'ouverture':>10} {'/réf':>6} {'(2e fois)':>10}  "
           f"{'filtre':>7} {'/réf':>6}  action")
     for title, t_open, t_open2, what, t_filter in rows:
-        ok_o = "ok" if t_open2 < OPEN_TARGET_S else "LENT"
+        ok_o = "ok" if t_open < OPEN_TARGET_S else "LENT"
+        ok_o2 = "ok" if t_open2 < OPEN_TARGET_S else "LENT"
         ok_f = "ok" if t_filter < FILTER_TARGET_S else "LENT"
-        print(f"{title:<24} {t_open:>9.2f}s {t_open2:>9.2f}s {t_open2 / base_open:>5.1f}x  "
+        print(f"{title:<24} {t_open:>9.2f}s {t_open / base_open:>5.1f}x {t_open2:>9.2f}s  "
               f"{t_filter:>6.2f}s {t_filter / base_filter:>5.1f}x  {what} "
-              f"[ouverture {ok_o} < {OPEN_TARGET_S:g} s, filtre {ok_f} < {FILTER_TARGET_S:g} s]")
+              f"[ouverture {ok_o} < {OPEN_TARGET_S:g} s (2e fois {ok_o2}), "
+              f"filtre {ok_f} < {FILTER_TARGET_S:g} s]")
     print(f"Référence : page Données (sans carte), ouverture {base_open:.2f} s, "
-          f"filtre {base_filter:.2f} s. Machine : {os.cpu_count()} cœurs.")
+          f"filtre {base_filter:.2f} s. Machine : {os.cpu_count()} cœurs, charge "
+          f"{os.getloadavg()[0]:.2f} (1 min) à la fin.")
+    print("« ouverture » : première visite dans un navigateur neuf (cache vide), jugée par "
+          "rapport à la cible ; « (2e fois) » : même page rechargée, scripts en cache.")
     return 0
 
 

@@ -40,13 +40,14 @@ pts = data.offer_points(view.sectors, view.grade, view.host, v)
 sch = data.school_points(v)
 
 m = mapping.base_map()
-mapping.choropleth(m, data.geojson(level, v), tab, "code", col, label, unit, dec, pal, False,
-                   scale, name=label)
-mapping.offers_layer(m, pts)
+g_ind, g_off = mapping.group(label, control=False), mapping.group("Offres de stage")
+# outlines drawn once in the base map (named after the indicator, not the mode), recoloured
+mapping.choropleth(g_ind, data.geojson(level, v), tab, "code", col, label, unit, dec, pal, False,
+                   scale, name=core.INDICATORS[ind][0], outlines=m)
+mapping.offers_layer(g_off, pts)
 mapping.schools_layer(m, sch)
 mapping.points_legend_box(m)
-mapping.layer_control(m)
-mapping.show(m, "cov_map", 560)
+mapping.show(m, "cov_map", 560, layers=[g_ind, g_off], control=True)
 
 vals = pd.to_numeric(tab[col], errors="coerce") * scale
 n_known = int(vals.notna().sum())

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import maps
-from ui import core, data, mapping
+from ui import charts, core, data, mapping
 
 core.page_setup("Mobilité rurale", "🚌")
 st.title("Mobilité rurale : voiture, transports en commun et accès aux stages")
@@ -40,9 +40,10 @@ gap = car[["code", "name", "pupils", "density_class", "density_per_km2",
            "n_stops", "morning_departures"]].copy()
 gap["gap"] = gap["offers_reachable_car_mean"] - gap["offers_reachable_transit_mean"]
 m = mapping.base_map()
-mapping.choropleth(m, data.geojson("commune", v), gap, "code", "gap",
+g_gap = mapping.group("Écart voiture / transports", control=False)
+mapping.choropleth(g_gap, data.geojson("commune", v), gap, "code", "gap",
                    f"Offres en plus accessibles en voiture ({minutes} min)", "offres", 0,
-                   "cividis", True, name="Écart voiture / transports")
+                   "cividis", True, name="Écart voiture / transports", outlines=m)
 stops_df, service_day = data.stops(v)
 KIND_COLOURS = {"train": "#D55E00", "car": "#56B4E9", "train et car": "#CC79A7",
                 "sans desserte": "#999999"}
@@ -64,8 +65,7 @@ if len(stops_df):
     served = stops_df[stops_df["morning_departures"] > 0]
     mapping.FastGeoJson(stops_geojson(served), "Arrêts desservis le matin (TER train et car)",
                         opacity=1.0, weight=1, show=False).add_to(m)
-mapping.layer_control(m)
-mapping.show(m, "mob_gap_map", 520)
+mapping.show(m, "mob_gap_map", 520, layers=[g_gap], control=True)
 n_zero_tc = int((gap["offers_reachable_transit_mean"] == 0).sum())
 st.markdown(
     f"**En bref :** nombre moyen d'offres accessibles en {minutes} min en voiture moins en "
@@ -76,16 +76,17 @@ core.estimate_badge("Élèves par commune estimés ; offres au centre de leur co
                     "transports en commun disponibles hors ligne se limitent au TER (train et "
                     "car) : l'accès en transports est sous-estimé là où circulent des bus "
                     "urbains ou départementaux.")
-with st.expander("Tableau de la carte (alternative textuelle)"):
-    t = gap.sort_values("gap", ascending=False)
-    st.dataframe(pd.DataFrame({
-        "Commune": t["name"], "Code INSEE": t["code"],
-        "Élèves (estimés)": t["pupils"].round(1),
-        "Offres accessibles en voiture (moy.)": t["offers_reachable_car_mean"].round(1),
-        "Offres accessibles en transports (moy.)": t["offers_reachable_transit_mean"].round(1),
-        "Écart (offres)": t["gap"].round(1),
-        "Rapport voiture / transports": t["car_transit_ratio"].round(1),
-    }), hide_index=True, width="stretch", height=300)
+with core.table_expander("Tableau de la carte (alternative textuelle)", "mob_gap_table") as opened:
+    if opened:
+        t = gap.sort_values("gap", ascending=False)
+        st.dataframe(pd.DataFrame({
+            "Commune": t["name"], "Code INSEE": t["code"],
+            "Élèves (estimés)": t["pupils"].round(1),
+            "Offres accessibles en voiture (moy.)": t["offers_reachable_car_mean"].round(1),
+            "Offres accessibles en transports (moy.)": t["offers_reachable_transit_mean"].round(1),
+            "Écart (offres)": t["gap"].round(1),
+            "Rapport voiture / transports": t["car_transit_ratio"].round(1),
+        }), hide_index=True, width="stretch", height=300)
 
 # ------------------------------------------------------------------ 2. density classes
 st.header("2. Classes de densité")
@@ -110,16 +111,14 @@ dtab = pd.DataFrame({
 })
 c1, c2 = st.columns([3, 2])
 with c1:
-    # native (Vega-Lite) chart: its script is ~6x lighter than Plotly's 4.7 MB, which made the
-    # first visit of the page slow in a fresh browser
-    chart = dtab.rename(columns={
-        "Classe de densité (approximation)": "Classe de densité",
-        "Offres accessibles en voiture (moy. par élève)": "Voiture",
-        "Offres accessibles en transports (moy. par élève)": "Transports (ou marche)"})
-    st.bar_chart(chart, x="Classe de densité", y=["Voiture", "Transports (ou marche)"],
-                 x_label="Classe de densité (approximation)",
-                 y_label="Offres accessibles / élève",
-                 color=["#E69F00", "#0072B2"], stack=False, sort=False, height=330)
+    # plain SVG: no chart library to load (Vega-Lite's script is 0.75 MB, Plotly's 4.7 MB)
+    st.markdown(charts.grouped_bars_svg(
+        dtab["Classe de densité (approximation)"].tolist(),
+        {"Voiture": dtab["Offres accessibles en voiture (moy. par élève)"].tolist(),
+         "Transports (ou marche)": dtab["Offres accessibles en transports (moy. par élève)"]
+         .tolist()},
+        ["#E69F00", "#0072B2"], "Offres accessibles / élève",
+        "Classe de densité (approximation)"), unsafe_allow_html=True)
 with c2:
     st.dataframe(dtab, hide_index=True, width="stretch")
 st.caption("Classe de densité : approximation de la grille communale de densité INSEE à partir de "
@@ -157,16 +156,17 @@ mapping.add_legend(m2, "Arrêts desservis le matin (07:00–08:30)", [
     ("#ffffff", "autre commune (sans arrêt desservi à moins de 1 km)"),
     ("#D55E00", "arrêt de train"), ("#56B4E9", "arrêt de car TER"),
     ("#CC79A7", "arrêt train et car"), ("#999999", "arrêt sans départ le matin (petit point)")])
-mapping.layer_control(m2)
-mapping.show(m2, "mob_stops_map", 480)
+mapping.show(m2, "mob_stops_map", 480, control=True)
 st.caption("Seuls les horaires TER (SNCF, trains et cars) sont disponibles hors ligne : les "
            "arrêts de bus urbains et départementaux ne sont pas comptés.")
-with st.expander("Tableau : communes sans arrêt desservi le matin"):
-    st.dataframe(no_stop.sort_values("population", ascending=False).rename(columns={
-        "code": "Code INSEE", "name": "Commune", "population": "Population (hab.)",
-        "nearest_served_stop_m": "Arrêt desservi le plus proche (m)"}).drop(
-        columns=["has_served_stop"]).round(0), hide_index=True, width="stretch",
-        height=300)
+with core.table_expander("Tableau : communes sans arrêt desservi le matin",
+                         "mob_stops_table") as opened:
+    if opened:
+        st.dataframe(no_stop.sort_values("population", ascending=False).rename(columns={
+            "code": "Code INSEE", "name": "Commune", "population": "Population (hab.)",
+            "nearest_served_stop_m": "Arrêt desservi le plus proche (m)"}).drop(
+            columns=["has_served_stop"]).round(0), hide_index=True, width="stretch",
+            height=300)
 
 # ------------------------------------------------------------------ 4. from a commune or a lycée
 communes = data.communes_list(v)
@@ -236,12 +236,14 @@ def from_origin() -> None:
            "plus de 90 min.") + " Communes sans offre atteignable en 90 min : non colorées.")
     if times["is_estimate"].any():
         core.estimate_badge(f"{int(times['is_estimate'].sum())} temps estimés à vol d'oiseau.")
-    with st.expander("Tableau des communes d'offres atteignables (alternative textuelle)"):
-        tt = per_commune.merge(communes[["code", "name"]], left_on="commune_code", right_on="code")
-        st.dataframe(pd.DataFrame({"Commune": tt["name"], "Code INSEE": tt["commune_code"],
-                                   "Minutes (min)": tt["minutes"].round(0),
-                                   "Offres (nombre)": tt["offers"]}).sort_values("Minutes (min)"),
-                     hide_index=True, width="stretch", height=300)
+    with core.table_expander("Tableau des communes d'offres atteignables (alternative textuelle)",
+                             "mob_origin_table") as opened:
+        if opened:
+            tt = per_commune.merge(communes[["code", "name"]], left_on="commune_code", right_on="code")
+            st.dataframe(pd.DataFrame({"Commune": tt["name"], "Code INSEE": tt["commune_code"],
+                                       "Minutes (min)": tt["minutes"].round(0),
+                                       "Offres (nombre)": tt["offers"]}).sort_values("Minutes (min)"),
+                         hide_index=True, width="stretch", height=300)
 
 
 # ------------------------------------------------------------------ 5. lycées ranked

@@ -63,13 +63,16 @@ if sel_status:
     f = f[f["status"].isin(sel_status)]
 
 m = mapping.base_map()
+layers = []
 if gap_ind and data.travel_times_ready():
     epci_tab = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
     label, unit, scale, dec = ((gap_opts[gap_ind], "%", 100.0, 0) if gap_ind.startswith("share")
                                else (gap_opts[gap_ind], "offres/100 élèves", 1.0, 1))
-    mapping.choropleth(m, data.geojson("epci", v), epci_tab, "code", gap_ind,
+    g_gap = mapping.group("Manques (fond)")
+    mapping.choropleth(g_gap, data.geojson("epci", v), epci_tab, "code", gap_ind,
                        "Fond : " + label.lower(), unit, dec, "Greys", False, scale,
                        name="Manques (fond)", opacity=0.55, corner="bottom:24px;left:10px")
+    layers.append(g_gap)
 elif gap_ind:
     core.no_travel_times()
 fg = folium.FeatureGroup(name="Projets de stages collectifs")
@@ -89,11 +92,10 @@ for r in f.itertuples():
     folium.CircleMarker([r.lat, r.lon], radius=9, color="#000000", weight=1.5,
                         fill_color=colour, fill_opacity=0.95,
                         popup=folium.Popup(popup, max_width=320), tooltip=str(r.name)).add_to(fg)
-fg.add_to(m)
+layers.append(fg)
 legend = [(c, k) for k, c in maps.COLLECTIVE_KIND_COLOURS.items()]
 mapping.add_legend(m, "Type de stage collectif (typologie du document)", legend, "circle")
-mapping.layer_control(m)
-mapping.show(m, "col_map", 560)
+mapping.show(m, "col_map", 560, layers=layers, control=True)
 
 by_kind = f["kind"].value_counts()
 st.markdown(

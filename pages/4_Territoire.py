@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from analysis import config, maps
-from ui import core, data, filters, mapping
+from ui import charts, core, data, filters, mapping
 
 core.page_setup("Territoire", "📍")
 v = core.db_version()
@@ -128,7 +128,8 @@ ctab = data.territory_table("commune", *args, within=(row["epci_siren"] if level
 gj = data.geojson("commune", v, tuple(sorted(area)))
 bounds = maps.bounds_of(gj)
 m = mapping.base_map(bounds)
-mapping.choropleth(m, gj, ctab, "code", "share_no_offer",
+g_gap, g_off = mapping.group("Part sans offre"), mapping.group("Offres de stage")
+mapping.choropleth(g_gap, gj, ctab, "code", "share_no_offer",
                    f"Part des élèves sans offre ({mode_l}, {view.minutes} min)", "%", 0,
                    "YlOrRd", False, 100.0, name="Part sans offre")
 if level == "commune":
@@ -140,29 +141,30 @@ if bounds:
     pad = 0.05
     near = lambda df: df[(df["lat"].between(la0 - pad, la1 + pad))  # noqa: E731
                          & (df["lon"].between(lo0 - pad, lo1 + pad))]
-    mapping.offers_layer(m, near(pts))
+    mapping.offers_layer(g_off, near(pts))
     mapping.schools_layer(m, near(schools))
     mapping.points_legend_box(m)
-mapping.layer_control(m)
-mapping.show(m, "ter_map", 500)
+mapping.show(m, "ter_map", 500, layers=[g_gap, g_off], control=True)
 vals = pd.to_numeric(ctab["share_no_offer"], errors="coerce") * 100
 st.markdown(
     f"**En bref :** part des élèves sans offre accessible ({mode_l}, {view.minutes} min) dans les "
     f"{len(ctab)} communes {'de l’EPCI' if level == 'epci' else 'de son EPCI'}"
     f" : de {maps.format_number(vals.min(), 0)} % à {maps.format_number(vals.max(), 0)} % ; "
     "offres en orange (regroupées), lycées en bleu.")
-with st.expander("Tableau des communes (alternative textuelle) — manques"):
-    gaps = ctab.sort_values("share_no_offer", ascending=False)
-    gap_table = pd.DataFrame({
-        "Commune": gaps["name"], "Code INSEE": gaps["code"],
-        "Élèves (estimés)": gaps["pupils"].round(1),
-        "Élèves sans offre accessible": gaps["pupils_no_offer"].round(1),
-        "Part sans offre (%)": (gaps["share_no_offer"] * 100).round(1),
-        "Offres situées": gaps["offers_located"],
-        "Offres accessibles par élève (moy.)": gaps["offers_reachable_mean"].round(1),
-        "Temps médian à l'offre la plus proche (min)": gaps[f"median_minutes_{view.mode}"].round(0),
-    })
-    st.dataframe(gap_table, hide_index=True, width="stretch", height=300)
+with core.table_expander("Tableau des communes (alternative textuelle) — manques",
+                         "ter_table") as opened:
+    if opened:
+        gaps = ctab.sort_values("share_no_offer", ascending=False)
+        gap_table = pd.DataFrame({
+            "Commune": gaps["name"], "Code INSEE": gaps["code"],
+            "Élèves (estimés)": gaps["pupils"].round(1),
+            "Élèves sans offre accessible": gaps["pupils_no_offer"].round(1),
+            "Part sans offre (%)": (gaps["share_no_offer"] * 100).round(1),
+            "Offres situées": gaps["offers_located"],
+            "Offres accessibles par élève (moy.)": gaps["offers_reachable_mean"].round(1),
+            "Temps médian à l'offre la plus proche (min)": gaps[f"median_minutes_{view.mode}"].round(0),
+        })
+        st.dataframe(gap_table, hide_index=True, width="stretch", height=300)
 
 # ------------------------------------------------------------------ lycées and offers
 c1, c2 = st.container(), st.container()
@@ -196,9 +198,8 @@ with c2:
         fig = px.bar(sec.head(15).iloc[::-1], x="n", y="sector", orientation="h",
                      labels={"n": "Offres situées (nombre)", "sector": ""},
                      color_discrete_sequence=["#0072B2"])
-        fig.update_layout(height=max(220, 26 * min(len(sec), 15) + 80),
-                          margin=dict(l=10, r=10, t=10, b=10))
-        st.plotly_chart(fig, width="stretch")
+        fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
+        charts.plotly_chart(fig, max(220, 26 * min(len(sec), 15) + 80))
         st.caption(f"{int(sec['n'].sum())} offres situées dans le territoire, {len(sec)} secteurs "
                    "(15 premiers affichés).")
 

@@ -331,3 +331,17 @@ def test_collective_filter_by_type(page, app_url, con):
     open_page(page, app_url + "/stages_collectifs?type=" + urllib.request.quote(kind))
     assert_no_exception(page)
     assert f"{n} projet(s) de stage collectif sur {total}" in summary_line(page)
+
+
+def test_table_alternative_built_when_opened(page, app_url):
+    """The table under a map is built once its expander is opened (and stays open)."""
+    open_page(page, app_url + "/mobilite_rurale")
+    assert_no_exception(page)
+    exp = page.locator("[data-testid='stExpander']",
+                       has_text="Tableau de la carte (alternative textuelle)").first
+    assert exp.locator("[data-testid='stDataFrame']").count() == 0
+    exp.get_by_text("Tableau de la carte (alternative textuelle)").click()
+    exp.locator("[data-testid='stDataFrame']").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    assert exp.locator("[data-testid='stDataFrame']").count() == 1

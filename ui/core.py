@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
@@ -151,6 +152,18 @@ def estimate_badge(text: str) -> None:
         f'padding:1px 6px;font-size:0.85em">⚠️ Estimation</span> '
         f'<span style="font-size:0.9em">{text}</span>',
         unsafe_allow_html=True)
+
+
+@contextmanager
+def table_expander(label: str, key: str) -> Iterator[bool]:
+    """An expander for a map's table alternative, yielding True when it is open.
+
+    The table is built only once the expander is opened (the page, or the fragment it is in,
+    re-runs then): a collapsed expander's content is still sent to and laid out by the
+    browser, which slowed the first display of pages with several large tables.
+    """
+    with st.expander(label, key=key, on_change="rerun"):
+        yield bool(st.session_state.get(key))
 
 
 def no_travel_times() -> None:

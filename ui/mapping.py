@@ -23,8 +23,10 @@ _BG_CSS = "<style>.leaflet-container{background:#eef1f4 !important}</style>"
 
 #: Leaflet served by Streamlit from ./static (no CDN: the maps work offline).
 STATIC = "/app/static/vendor"
-LEAFLET_JS = [("leaflet", f"{STATIC}/leaflet/leaflet.js"),
-              ("jquery", f"{STATIC}/jquery/jquery.min.js")]  # folium popups use jQuery
+LEAFLET_JS = [("leaflet", f"{STATIC}/leaflet/leaflet.js")]
+#: folium's ``Popup`` (HTML content) needs jQuery: loaded only by the maps that have one
+#: (:func:`show`), one script less to fetch and compile in every other map.
+JQUERY_JS = [("jquery", f"{STATIC}/jquery/jquery.min.js")]
 LEAFLET_CSS = [("leaflet_css", f"{STATIC}/leaflet/leaflet.css")]
 CLUSTER_JS = [("markerclusterjs", f"{STATIC}/markercluster/leaflet.markercluster.js")]
 CLUSTER_CSS = [("markerclustercss", f"{STATIC}/markercluster/MarkerCluster.css"),
@@ -110,12 +112,14 @@ class FastGeoJson(_DataByReference, folium.map.Layer):
             }
         });
         {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% if this.register %}(window.obsLayers = window.obsLayers || {})[{{ this.register
+            }}] = {{ this.get_name() }};{% endif %}
         {% endmacro %}
     """)
 
     def __init__(self, data: dict, name: str, *, fill: bool = True, opacity: float = 0.75,
                  line: str = "#666666", weight: float = 0.4, control: bool = True,
-                 show: bool = True):
+                 show: bool = True, register: str | None = None):
         super().__init__(name=name, overlay=True, control=control, show=show)
         self._name = "FastGeoJson"
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -124,6 +128,51 @@ class FastGeoJson(_DataByReference, folium.map.Layer):
         self.opacity = float(opacity)
         self.line = line
         self.weight = float(weight)
+        #: name under which the layer is kept in ``window.obsLayers`` (see :class:`_Recolour`)
+        self.register = _js_literal(register) if register else ""
+
+
+class _Recolour(MacroElement):
+    """Recolours the features of an outline layer drawn in the base map (registered under
+    ``key``, see :func:`choropleth` with ``outlines``) and sets their tooltips, when its layer
+    group is added: a filter change then sends colours and values (a few tens of kB for the
+    2,644 communes), not the outlines again."""
+
+    _template = FoliumTemplate("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var data = {{ this.data_text }};
+            var label = {{ this.label_js }};
+            var esc = function (t) {
+                return String(t).replace(/&/g, '&amp;').replace(/</g, '&lt;')
+                                .replace(/>/g, '&gt;');
+            };
+            var Recolour = L.Layer.extend({
+                onAdd: function () {
+                    var target = (window.obsLayers || {})[{{ this.key_js }}];
+                    if (!target) { return; }
+                    target.eachLayer(function (l) {
+                        var p = (l.feature && l.feature.properties) || {};
+                        var d = data[p.code];
+                        l.setStyle({fillColor: d ? d[0] : '#d9d9d9'});
+                        l.unbindTooltip();
+                        if (d) {
+                            l.bindTooltip('<b>' + esc(p.name || p.code) + '</b><br>' + label
+                                          + ' : ' + d[1], {sticky: true});
+                        }
+                    });
+                }
+            });
+            new Recolour().addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}""")
+
+    def __init__(self, key: str, label_html: str, data: dict[str, list[str]]):
+        super().__init__()
+        self._name = "Recolour"
+        self.key_js = _js_literal(key)
+        self.label_js = _js_literal(label_html)
+        self.data_text = _js_literal(data)
 
 
 def _js_literal(obj: Any) -> str:
@@ -186,9 +235,60 @@ def base_map(bounds: list[list[float]] | None = None, height: int = 520) -> foli
     return m
 
 
-def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str]],
-               shape: str = "square", corner: str = "bottom:24px;right:10px") -> None:
-    """Overlay a legend box on the map."""
+class _LegendLayer(MacroElement):
+    """A legend box drawn by a layer of a feature group: added and removed with its group, so
+    a map whose filter-dependent layers are replaced in place (see :func:`show`) shows the
+    legend of its current layers."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var Legend = L.Layer.extend({
+                onAdd: function (map) {
+                    this._el = L.DomUtil.create('div');
+                    this._el.innerHTML = {{ this.html_js }};
+                    L.DomEvent.disableClickPropagation(this._el);
+                    L.DomEvent.disableScrollPropagation(this._el);
+                    map.getContainer().appendChild(this._el);
+                },
+                onRemove: function () { L.DomUtil.remove(this._el); }
+            });
+            new Legend().addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}""")
+
+    def __init__(self, html_text: str):
+        super().__init__()
+        self._name = "Legend"
+        self.html_js = _js_literal(html_text)
+
+
+class _DrawnStamp(MacroElement):
+    """Sets ``window.obsDrawn`` (epoch ms) in the map's frame once its layers are drawn (after
+    the next frames are painted): read by ``bench/browser.py`` to time maps updated in place."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        requestAnimationFrame(function () {
+            requestAnimationFrame(function () { window.obsDrawn = Date.now(); });
+        });
+        {% endmacro %}""")
+
+
+def group(name: str, show: bool = True, control: bool = True) -> folium.FeatureGroup:
+    """A layer group for the filter-dependent layers of a map, given to :func:`show`: when a
+    filter changes, only these groups are replaced in the map already drawn. ``control``:
+    listed in the layer control."""
+    return folium.FeatureGroup(name=name, show=show, control=control)
+
+
+def add_legend(m: folium.Map | folium.FeatureGroup, title: str,
+               items: Sequence[tuple[str, str]], shape: str = "square",
+               corner: str = "bottom:24px;right:10px") -> None:
+    """Overlay a legend box on the map (on a layer group: shown with that group)."""
+    if isinstance(m, folium.FeatureGroup):
+        _LegendLayer(maps.legend_html(title, items, shape, corner)).add_to(m)
+        return
     macro = MacroElement()
     macro._template = Template(
         "{% macro html(this, kwargs) %}" + maps.legend_html(title, items, shape, corner)
@@ -196,16 +296,22 @@ def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str]],
     m.get_root().add_child(macro)
 
 
-def choropleth(m: folium.Map, geojson: dict, values: pd.DataFrame, code_col: str,
+def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.DataFrame, code_col: str,
                value_col: str, label: str, unit: str, decimals: int = 0,
                palette: str = "viridis", reverse: bool = False, scale: float = 1.0,
                name: str = "Indicateur", breaks: Sequence[float] | None = None,
                legend: bool = True, opacity: float = 0.75,
-               corner: str = "bottom:24px;right:10px") -> list[float]:
+               corner: str = "bottom:24px;right:10px",
+               outlines: folium.Map | None = None) -> list[float]:
     """Colour the features of ``geojson`` by ``values[value_col]`` and add a legend.
 
     ``scale`` multiplies values for display (e.g. 100 for shares shown in %). Returns the
     class breaks (in displayed units).
+
+    With ``outlines`` (the base map of :func:`show`) and ``m`` a layer group (:func:`group`),
+    the outlines are drawn uncoloured in the base map, which stays the same across filter
+    changes, and the group only recolours them (colours, tooltips, legend): the geometry is
+    sent to the browser once per map instead of at every filter change.
     """
     v = pd.to_numeric(values[value_col], errors="coerce") * scale
     if breaks is None and unit == "%":
@@ -213,6 +319,17 @@ def choropleth(m: folium.Map, geojson: dict, values: pd.DataFrame, code_col: str
     if breaks is None:
         breaks = maps.class_breaks(v.to_numpy(), 5)
     colours = maps.colours_for(v.to_numpy(), breaks, palette, reverse)
+    if outlines is not None:
+        FastGeoJson(geojson, name, opacity=opacity, register=name).add_to(outlines)
+        texts = [f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x) else "sans donnée"
+                 for x in v]
+        data = {str(c): [col, html.escape(t)]
+                for c, t, col in zip(values[code_col], texts, colours)}
+        _Recolour(name, html.escape(label), data).add_to(m)
+        if legend:
+            add_legend(m, label, maps.legend_items(breaks, unit, decimals, palette, reverse),
+                       corner=corner)
+        return list(breaks)
     names = {f["properties"]["code"]: f["properties"].get("name", "")
              for f in geojson.get("features", [])}
     props = {
@@ -322,11 +439,43 @@ def layer_control(m: folium.Map) -> None:
     folium.LayerControl(collapsed=False).add_to(m)
 
 
-def show(m: folium.Map, key: str, height: int = 520) -> None:
-    """Render the map; no value is sent back to Python (no rerun on pan/zoom)."""
+def _has_popup(elements) -> bool:
+    """True when a folium ``Popup`` is among ``elements`` or their descendants."""
+    stack = list(elements)
+    while stack:
+        e = stack.pop()
+        if isinstance(e, folium.Popup):
+            return True
+        stack.extend(getattr(e, "_children", {}).values())
+    return False
+
+
+def show(m: folium.Map, key: str, height: int = 520,
+         layers: Sequence[folium.FeatureGroup] = (), control: bool = False) -> None:
+    """Render the map; no value is sent back to Python (no rerun on pan/zoom).
+
+    ``m`` holds what does not depend on the filters (outlines, lycées, fixed legends);
+    ``layers`` (see :func:`group`) what does. ``st_folium`` keys the map on its script: the
+    map drawn in the browser is kept as long as ``m`` is unchanged and only the groups are
+    replaced in it (with the layer control when ``control``), instead of reloading the whole map
+    component on every filter change.
+    """
     from streamlit_folium import st_folium
 
-    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+    if _static_serving() and _has_popup([m, *layers]):
+        m.default_js = LEAFLET_JS + JQUERY_JS
+    _DrawnStamp().add_to(m)
+    extra: dict[str, Any] = {}
+    if layers:
+        for g in layers:
+            _DrawnStamp().add_to(g)
+        extra["feature_group_to_add"] = list(layers)
+        if control:
+            extra["layer_control"] = folium.LayerControl(collapsed=False)
+    elif control:
+        layer_control(m)
+    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[],
+              **extra)
 
 
 def points_legend(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

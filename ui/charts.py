@@ -1,0 +1,142 @@
+"""Light charts: Plotly figures drawn with the basic plotly.js bundle served from
+``static/vendor/plotly``, and plain SVG bar charts (no script at all).
+
+``st.plotly_chart`` loads Streamlit's own Plotly script (4.7 MB, the full plotly.js): on the
+first visit of a page in a fresh browser its evaluation blocks the page for about 1 s, and the
+map components (same browser thread) wait for it. The figures of the dashboard only use bar
+charts, which the "basic" plotly.js bundle (1.2 MB, same version as the Python ``plotly``
+package) draws. :func:`plotly_chart` renders the figure's JSON with that bundle in a small HTML
+component; without static serving (app run from another folder) it falls back to
+``st.plotly_chart``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+import streamlit.components.v1 as components
+
+#: plotly.js "basic" bundle (bar, scatter, pie), served by Streamlit from ./static.
+PLOTLY_JS = "/app/static/vendor/plotly/plotly-basic.min.js"
+
+#: Streamlit-like look (font, light grid) and French number separators (decimal comma,
+#: narrow no-break space for thousands).
+_LAYOUT = {
+    "template": "plotly_white",
+    "font": {"family": '"Source Sans Pro", "Source Sans", sans-serif', "size": 14,
+             "color": "#31333F"},
+    "separators": ",\u202f",
+}
+
+_HTML = """<div id="chart" style="width:100%;height:{height}px"></div>
+<script src="{src}"></script>
+<script>
+(function () {{
+  var fig = {spec};
+  Plotly.newPlot("chart", fig.data, fig.layout,
+                 {{responsive: true, displaylogo: false,
+                   modeBarButtonsToRemove: ["select2d", "lasso2d"]}});
+}})();
+</script>
+<style>body{{margin:0}}</style>"""
+
+
+def _static_serving() -> bool:
+    try:
+        return bool(st.get_option("server.enableStaticServing"))
+    except Exception:  # noqa: BLE001 - option unknown in bare mode
+        return True
+
+
+def figure_html(fig, height: int) -> str:
+    """A standalone HTML snippet drawing ``fig`` (a plotly ``Figure``) with the basic bundle."""
+    fig = fig.update_layout(**_LAYOUT, height=height, autosize=True)
+    spec = fig.to_json().replace("</", "<\\/")
+    return _HTML.format(height=height, src=PLOTLY_JS, spec=spec)
+
+
+def plotly_chart(fig, height: int) -> None:
+    """Draw a plotly figure of bar/scatter/pie traces, ``height`` pixels high, full width."""
+    if not _static_serving():
+        fig.update_layout(height=height)
+        st.plotly_chart(fig, width="stretch")
+        return
+    components.html(figure_html(fig, height), height=height + 4)
+
+
+def _nice_step(vmax: float, n: int = 5) -> float:
+    """A round tick step (1, 2 or 5 × 10^k) giving about ``n`` ticks up to ``vmax``."""
+    import math
+
+    if vmax <= 0:
+        return 1.0
+    raw = vmax / n
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+
+
+def grouped_bars_svg(categories: Sequence[str], series: dict[str, Sequence[float]],
+                     colours: Sequence[str], y_label: str, x_label: str = "",
+                     height: int = 330, decimals: int = 1) -> str:
+    """A grouped vertical bar chart as a self-contained, accessible SVG (no script to load).
+
+    ``series`` maps each series name (legend) to one value per category; values are
+    written above their bar (French number format).
+    """
+    import html as _html
+    import math
+
+    from analysis.maps import format_number
+
+    width, left, right, top, bottom = 640, 64, 12, 34, 56
+    plot_w, plot_h = width - left - right, height - top - bottom
+    vals = [float(x) for s in series.values() for x in s if x is not None and math.isfinite(x)]
+    step = _nice_step(max(vals) if vals else 1.0)
+    ymax = step * max(1, math.ceil((max(vals) if vals else 1.0) / step))
+    esc = _html.escape
+    y = lambda v: top + plot_h - plot_h * v / ymax  # noqa: E731
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+           f'width="100%" role="img" aria-label="{esc(y_label)} par {esc(x_label or "catégorie")}"'
+           ' style="font-family:sans-serif;font-size:12px;max-width:760px">',
+           f"<title>{esc(y_label)}</title>"]
+    t = 0.0
+    while t <= ymax + 1e-9:  # grid and y ticks
+        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
+                   'stroke="#e6e6e6"/>')
+        out.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end" '
+                   f'fill="#555">{esc(format_number(t, 0 if step >= 1 else 1))}</text>')
+        t += step
+    out.append(f'<text transform="translate(14,{top + plot_h / 2:.0f}) rotate(-90)" '
+               f'text-anchor="middle" fill="#333">{esc(y_label)}</text>')
+    n_cat, n_ser = max(1, len(categories)), max(1, len(series))
+    band = plot_w / n_cat
+    bar = band * 0.8 / n_ser
+    for i, cat in enumerate(categories):
+        x0 = left + i * band + band * 0.1
+        for j, (name, values) in enumerate(series.items()):
+            v = values[i]
+            if v is None or not math.isfinite(float(v)):
+                continue
+            v = float(v)
+            bx, by = x0 + j * bar, y(v)
+            out.append(f'<rect x="{bx:.1f}" y="{by:.1f}" width="{bar - 2:.1f}" '
+                       f'height="{top + plot_h - by:.1f}" fill="{colours[j % len(colours)]}">'
+                       f"<title>{esc(cat)} — {esc(name)} : {esc(format_number(v, decimals))}"
+                       "</title></rect>")
+            out.append(f'<text x="{bx + (bar - 2) / 2:.1f}" y="{by - 4:.1f}" '
+                       f'text-anchor="middle" fill="#333">{esc(format_number(v, decimals))}'
+                       "</text>")
+        out.append(f'<text x="{left + i * band + band / 2:.1f}" y="{top + plot_h + 18}" '
+                   f'text-anchor="middle" fill="#333">{esc(cat)}</text>')
+    if x_label:
+        out.append(f'<text x="{left + plot_w / 2:.0f}" y="{height - 10}" text-anchor="middle" '
+                   f'fill="#333">{esc(x_label)}</text>')
+    lx = left
+    for j, name in enumerate(series):  # legend (top)
+        out.append(f'<rect x="{lx}" y="8" width="12" height="12" '
+                   f'fill="{colours[j % len(colours)]}"/>')
+        out.append(f'<text x="{lx + 17}" y="18" fill="#333">{esc(name)}</text>')
+        lx += 30 + 7 * len(name)
+    out.append("</svg>")
+    return "".join(out)
