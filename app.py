@@ -111,13 +111,13 @@ def home() -> None:
                 "Élèves sans offre à 45 min en TC": epci["pupils_no_offer_transit"].round(0),
                 "Part sans offre à 45 min en TC (%)": (epci["share_no_offer_transit"] * 100).round(1),
             }).sort_values("Part sans offre à 45 min en TC (%)", ascending=False)
-            st.dataframe(tab, hide_index=True, width="stretch")
+            core.html_table(tab, height=420)
 
     st.subheader("Millésimes des données")
     prov = data.provenance(v)
-    st.dataframe(prov[["dataset", "publisher", "vintage", "rows"]].rename(columns={
+    core.html_table(prov[["dataset", "publisher", "vintage", "rows"]].rename(columns={
         "dataset": "Jeu de données", "publisher": "Producteur", "vintage": "Millésime",
-        "rows": "Lignes"}), hide_index=True, width="stretch")
+        "rows": "Lignes"}))
 
     st.subheader("Aller plus loin")
     cols = st.columns(3)

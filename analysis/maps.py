@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 #: Colour-blind-safe sequential palettes (light to dark), 5 classes.
 #: viridis / cividis: matplotlib; YlGnBu / YlOrRd: ColorBrewer (Cynthia Brewer, Penn State).
@@ -197,6 +198,45 @@ def format_number(value: float | None, decimals: int = 0) -> str:
         return "—"
     text = f"{value:,.{decimals}f}"
     return text.replace(",", "\u202f").replace(".", ",")
+
+
+def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
+    """A table as plain, accessible HTML with French number formatting.
+
+    For short tables shown as soon as a page opens: an HTML table needs no script, whereas the
+    interactive data grid (``st.dataframe``) loads ~1.3 MB of JavaScript on a first visit.
+    Numbers get the fewest decimals (up to 3) that show them exactly, thin-space thousands and a
+    decimal comma, and are right-aligned; missing values are "—"; text is HTML-escaped.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns in display order, with their French labels as names.
+    max_rows : int, optional
+        Only the first rows (the caller says so in a caption).
+    """
+    import html as _html
+
+    shown = df if max_rows is None else df.head(max_rows)
+    head = "".join(f'<th scope="col">{_html.escape(str(c))}</th>' for c in shown.columns)
+    cols = []
+    for c in shown.columns:
+        col = shown[c]
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        if numeric:
+            values = pd.to_numeric(col, errors="coerce").astype(float)
+            finite = values[np.isfinite(values)]
+            dec = next((d for d in range(4) if np.allclose(finite, finite.round(d), rtol=0, atol=1e-9)), 3)
+            cols.append([(format_number(v, dec) if np.isfinite(v) else "—", True) for v in values])
+        else:
+            cols.append([("—" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+                          else _html.escape(str(v)), False) for v in col])
+    rows = []
+    for cells in zip(*cols):
+        rows.append("<tr>" + "".join(f'<td style="text-align:right">{t}</td>' if num else f"<td>{t}</td>"
+                                     for t, num in cells) + "</tr>")
+    return (f'<table class="obs-table"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
 
 def legend_items(breaks: Sequence[float], unit: str, decimals: int = 0,

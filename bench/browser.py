@@ -16,7 +16,11 @@ first visit of the home page, the bench waits until its cache warm-up (``ui/warm
 over; each page is then opened in a new browser context. Optionally saves screenshots of every page
 (``--screenshots docs/screenshots``).
 
-Usage: ``python bench/browser.py [--url http://127.0.0.1:8501] [--screenshots DIR]``
+Every figure is the median of ``--runs`` passes over the pages (3 by default; the worst pass is
+printed too): on a 2-core machine running both the browser and the server, one open varies by
+±0.3–0.5 s from pass to pass.
+
+Usage: ``python bench/browser.py [--url http://127.0.0.1:8501] [--runs 3] [--screenshots DIR]``
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -185,6 +190,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", help="application déjà lancée (sinon démarrée ici)")
     p.add_argument("--screenshots", help="dossier où enregistrer une capture de chaque page")
+    p.add_argument("--runs", type=int, default=3,
+                   help="passes sur toutes les pages ; chaque chiffre est la médiane des passes (3)")
     p.add_argument("--only", action="append", default=[],
                    help="ne mesurer que les pages dont le titre contient ce texte (répétable ; "
                         "la page de référence est toujours mesurée)")
@@ -196,7 +203,7 @@ def main(argv=None) -> int:
     url = args.url
     if not url:
         proc, url = start_server()
-    rows = []
+    runs: dict[str, tuple[str, list[tuple[float, float, float]]]] = {}
     try:
         with sync_playwright() as pw:
             b = pw.chromium.launch(executable_path=CHROMIUM,
@@ -210,8 +217,9 @@ def main(argv=None) -> int:
             pages = [p for k, p in enumerate(PAGES)
                      if k == 0 or not args.only or any(o.lower() in p[1].lower()
                                                         for o in args.only)]
-            for path, title, n_maps, what, action in pages:
-                print(f"… {title}", file=sys.stderr, flush=True)
+            for rnd, (path, title, n_maps, what, action) in [
+                    (r, page) for r in range(args.runs) for page in pages]:
+                print(f"… {title} (passe {rnd + 1}/{args.runs})", file=sys.stderr, flush=True)
                 ctx = b.new_context(viewport={"width": 1400, "height": 1000})
                 pg = ctx.new_page()
                 t0 = time.time()
@@ -225,8 +233,8 @@ def main(argv=None) -> int:
                 t0 = time.time()
                 action[1](pg)
                 t_filter = wait_done(pg, n_maps, t0, before=before)
-                rows.append((title, t_open, t_open2, what, t_filter))
-                if args.screenshots and "?" not in path:
+                runs.setdefault(title, (what, []))[1].append((t_open, t_open2, t_filter))
+                if args.screenshots and rnd == 0 and "?" not in path:
                     out = Path(args.screenshots)
                     out.mkdir(parents=True, exist_ok=True)
                     pg.goto(url + path)
@@ -245,17 +253,24 @@ def main(argv=None) -> int:
             proc.terminate()
             proc.wait(timeout=10)
 
+    # each figure is the median of the runs (pages measured in turn, run after run)
+    rows = []
+    for title, (what, values) in runs.items():
+        cols = list(zip(*values))
+        rows.append((title, *(statistics.median(c) for c in cols[:2]), what, statistics.median(cols[2]),
+                     max(cols[0]), max(cols[2])))
     base_open, base_filter = rows[0][1], rows[0][4]
     print(f"{'page':<24} {'ouverture':>10} {'/réf':>6} {'(2e fois)':>10}  "
           f"{'filtre':>7} {'/réf':>6}  action")
-    for title, t_open, t_open2, what, t_filter in rows:
+    for title, t_open, t_open2, what, t_filter, worst_open, worst_filter in rows:
         ok_o = "ok" if t_open < OPEN_TARGET_S else "LENT"
         ok_o2 = "ok" if t_open2 < OPEN_TARGET_S else "LENT"
         ok_f = "ok" if t_filter < FILTER_TARGET_S else "LENT"
         print(f"{title:<24} {t_open:>9.2f}s {t_open / base_open:>5.1f}x {t_open2:>9.2f}s  "
               f"{t_filter:>6.2f}s {t_filter / base_filter:>5.1f}x  {what} "
               f"[ouverture {ok_o} < {OPEN_TARGET_S:g} s (2e fois {ok_o2}), "
-              f"filtre {ok_f} < {FILTER_TARGET_S:g} s]")
+              f"filtre {ok_f} < {FILTER_TARGET_S:g} s] (pire passe : ouverture {worst_open:.2f} s, "
+              f"filtre {worst_filter:.2f} s)")
     print(f"Référence : page Données (sans carte), ouverture {base_open:.2f} s, "
           f"filtre {base_filter:.2f} s. Machine : {os.cpu_count()} cœurs, charge "
           f"{os.getloadavg()[0]:.2f} (1 min) à la fin.")

@@ -95,8 +95,14 @@ table = pd.DataFrame({
     "Temps estimés à vol d'oiseau": ranked["uses_estimated_times"].map(
         {True: "oui", False: "non"}).to_numpy(),
 })
-st.caption(f"{len(table)} {noun}, du plus défavorable au plus favorable selon l'indicateur choisi.")
-st.dataframe(table, hide_index=True, width="stretch", height=360)
+TOP = 25
+st.caption(f"{len(table)} {noun}, du plus défavorable au plus favorable selon l'indicateur choisi"
+           + (f" : les {TOP} premiers ci-dessous, tous dans le tableau complet et le téléchargement."
+              if len(table) > TOP else "."))
+core.html_table(table, max_rows=TOP, height=420)
+with core.table_expander(f"Tableau complet ({len(table)} {noun}, tri et recherche)", "cov_full") as opened:
+    if opened:
+        st.dataframe(table, hide_index=True, width="stretch", height=360)
 core.report_downloads("region", "28",
                       data.filters_of(view.mode, view.minutes, view.sectors, view.grade,
                                       view.host, view.origin_kind),

@@ -120,7 +120,7 @@ with c1:
         ["#E69F00", "#0072B2"], "Offres accessibles / élève",
         "Classe de densité (approximation)"), unsafe_allow_html=True)
 with c2:
-    st.dataframe(dtab, hide_index=True, width="stretch")
+    core.html_table(dtab)
 st.caption("Classe de densité : approximation de la grille communale de densité INSEE à partir de "
            "la densité de population communale (dense ≥ 1 500 hab./km², intermédiaire ≥ 300, "
            "peu dense ≥ 25, très peu dense < 25).")
@@ -264,13 +264,23 @@ def lycees_ranked() -> None:
         f"**{int((lyc['offers_reachable'] == 0).sum())} lycées** n'ont aucune offre accessible en "
         f"{minutes} min ({core.MODE_LABELS[lmode].lower()}), soit "
         f"{core.fnum(lyc['pupils_without'].sum(), 0, 'élèves de seconde')} (effectifs déclarés).")
-    st.dataframe(pd.DataFrame({
+    ranked = pd.DataFrame({
         "Lycée": lyc["origin_name"], "UAI": lyc["origin_id"], "Commune": lyc["commune"],
         "Élèves de seconde": lyc["pupils"],
         "Élèves sans offre accessible": lyc["pupils_without"],
         f"Offres accessibles en {minutes} min": lyc["offers_reachable"],
         "Minutes jusqu'à l'offre la plus proche": lyc["minutes_nearest"].round(0),
-    }), hide_index=True, width="stretch", height=360)
+    })
+    top = 20
+    st.caption(f"Les {top} premiers des {len(ranked)} lycées ; tous dans le tableau complet.")
+    core.html_table(ranked, max_rows=top, height=420)
+    with core.table_expander(f"Tableau complet ({len(ranked)} lycées, tri et recherche)",
+                             "mob_lyc_full") as opened:
+        if opened:
+            st.dataframe(ranked, hide_index=True, width="stretch", height=360)
+            st.download_button("Télécharger le classement (CSV)", core.csv_bytes(ranked),
+                               file_name=f"lycees_sans_offre_{lmode}_{minutes}min.csv",
+                               mime="text/csv", key="mob_lyc_csv")
 
 
 from_origin()

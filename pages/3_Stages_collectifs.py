@@ -118,7 +118,7 @@ table = pd.DataFrame({
     "Secteurs": f["sectors"], "Élèves (nombre)": f["pupils"].astype("Int64").astype(str)
     .replace("<NA>", "non précisé"), "Période": f["period"], "Statut": f["status"],
 }).astype(str).replace({"None": "—", "nan": "—", "<NA>": "—"})
-st.dataframe(table, hide_index=True, width="stretch")
+core.html_table(table, height=480)
 st.download_button("Télécharger la liste (CSV)", core.csv_bytes(table),
                    file_name="stages_collectifs.csv", mime="text/csv")
 

@@ -112,8 +112,7 @@ lyc_row = pd.DataFrame({"Indicateur": ["Élèves de seconde des lycées du terri
                             _val(data.territory_table("region", *args[:5], "school", v),
                                  "pupils", 1, 0, "élèves")]})
 fig_tab = pd.concat([fig_tab.iloc[:2], lyc_row, fig_tab.iloc[2:]], ignore_index=True)
-st.dataframe(fig_tab, hide_index=True, width="stretch",
-             height=35 * (len(fig_tab) + 1) + 3)
+core.html_table(fig_tab)
 core.estimate_badge("Élèves par commune de résidence estimés au prorata de la population ; offres "
                     "placées au centre de leur commune ; 1 place par offre faute de capacité"
                     + (" ; certains temps sont estimés à vol d'oiseau"
@@ -177,14 +176,14 @@ with c1:
     if lyc.empty:
         st.info("Aucun lycée dans ce territoire.")
     else:
-        st.dataframe(pd.DataFrame({
+        core.html_table(pd.DataFrame({
             "Lycée": lyc["name"], "Commune": lyc["commune"],
             "Public": lyc["is_public"].map({True: "oui", False: "non"}),
             "Élèves de seconde": lyc["seconde_pupils"].astype("Int64").astype(str)
             .replace("<NA>", "non déclaré"),
             f"Offres accessibles ({view.minutes} min)": lyc["offers_reachable"],
             "Offre la plus proche (min)": lyc["minutes_nearest"].round(0),
-        }), hide_index=True, width="stretch")
+        }), height=420)
 with c2:
     st.subheader("Offres par secteur")
     sec = data.con().execute(
@@ -212,9 +211,9 @@ with c3:
     st.markdown(f"{len(local)} arrêt(s) TER, {core.fnum(local['morning_departures'].sum(), 0, 'départs')} "
                 f"entre 07:00 et 08:30" + (f" (jour de service {day})." if day else "."))
     if len(local):
-        st.dataframe(local[["name", "kind", "morning_departures"]].rename(columns={
+        core.html_table(local[["name", "kind", "morning_departures"]].rename(columns={
             "name": "Arrêt", "kind": "Desserte", "morning_departures": "Départs du matin"}),
-            hide_index=True, width="stretch")
+            height=360)
     services = sorted(n for n in data.relations(v) if n.startswith("mobility"))
     for name in services:
         try:
@@ -227,7 +226,7 @@ with c3:
         if ms.empty:
             st.caption("Aucun service de mobilité importé pour cet EPCI.")
         else:
-            st.dataframe(ms, hide_index=True, width="stretch")
+            core.html_table(ms, height=360)
 with c4:
     st.subheader("Projets de stages collectifs")
     proj = data.collective(v)
@@ -236,9 +235,9 @@ with c4:
     if proj.empty:
         st.info("Aucun projet de stage collectif recensé (carte du 15/12/2025).")
     else:
-        st.dataframe(proj[["name", "kind", "town", "sectors", "pupils", "status"]].rename(columns={
+        core.html_table(proj[["name", "kind", "town", "sectors", "pupils", "status"]].rename(columns={
             "name": "Projet", "kind": "Type", "town": "Commune", "sectors": "Secteurs",
-            "pupils": "Élèves", "status": "Statut"}), hide_index=True, width="stretch")
+            "pupils": "Élèves", "status": "Statut"}), height=360)
 
 # ------------------------------------------------------------------ downloads
 st.subheader("Téléchargements")

@@ -11,7 +11,7 @@ import streamlit as st
 
 from analysis import config
 from analysis.db import ReaderCache
-from analysis.maps import format_number
+from analysis.maps import format_number, table_html
 
 MODE_LABELS: dict[str, str] = {
     "transit": "Transports en commun + marche",
@@ -164,6 +164,19 @@ def table_expander(label: str, key: str) -> Iterator[bool]:
     """
     with st.expander(label, key=key, on_change="rerun"):
         yield bool(st.session_state.get(key))
+
+
+def html_table(df, max_rows: int | None = None, height: int | None = None) -> None:
+    """A short table as plain HTML (:func:`analysis.maps.table_html`), in a scroll box
+    ``height`` pixels high if given.
+
+    For tables visible as soon as a page opens: the interactive grid of ``st.dataframe`` loads
+    ~1.3 MB of JavaScript on a first visit (about 0.5 s of a cold open, measured with
+    ``bench/browser.py``); it stays available for long tables, in :func:`table_expander`.
+    """
+    style = "font-size:0.92rem;" + (f"max-height:{int(height)}px;overflow:auto" if height else "overflow-x:auto")
+    st.markdown(f'<div class="obs-table-box" style="{style}">{table_html(df, max_rows)}</div>',
+                unsafe_allow_html=True)
 
 
 def no_travel_times() -> None:

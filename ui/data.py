@@ -1,7 +1,7 @@
 """Cached data access for the pages.
 
-Every function is cached with ``st.cache_data`` on plain filter values (strings, ints, tuples)
-plus the database version (:func:`ui.core.db_version`), never on DataFrames or GeoDataFrames.
+Every function is cached (``st.cache_data``; ``st.cache_resource`` for the shared outlines)
+on plain filter values (strings, ints, tuples) plus the database version (:func:`ui.core.db_version`), never on DataFrames or GeoDataFrames.
 """
 
 from __future__ import annotations
@@ -98,10 +98,14 @@ def origin_table(mode: str, minutes: int, sectors: tuple[str, ...], grade: str, 
     return access.origin_accessibility(c, f)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def geojson(level: str, version: int, codes: tuple[str, ...] | None = None,
             within: str | None = None) -> dict:
-    """Simplified outlines of a territory level as GeoJSON (cached)."""
+    """Simplified outlines of a territory level as GeoJSON (cached).
+
+    Shared, not copied (``cache_resource``): the commune outlines weigh ~1 MB, and unpickling
+    a ``cache_data`` copy at every run cost ~50 ms. Callers must not modify it
+    (:func:`analysis.maps.attach_properties` returns a copy)."""
     return maps.territory_geojson(con(), level, codes, within=within)
 
 
