@@ -113,3 +113,20 @@ def test_territory_geojson_real_base(base_con):
                                                                "features": []}
     with pytest.raises(maps.MapDataError):
         maps.territory_geojson(base_con, "region")
+
+
+def test_table_html_french_numbers_escaping_and_missing_values():
+    import numpy as np
+    import pandas as pd
+
+    from analysis.maps import table_html
+
+    df = pd.DataFrame({"Territoire": ["Caen <la Mer>", None], "Élèves": [36780.0, np.nan],
+                       "Part (%)": [12.5, 3.0], "n": pd.array([3, None], dtype="Int64")})
+    out = table_html(df)
+    assert '<th scope="col">Élèves</th>' in out
+    assert "<td>Caen &lt;la Mer&gt;</td>" in out          # escaped, not injected
+    assert '<td style="text-align:right">36\u202f780</td>' in out  # thin space, no decimals
+    assert '<td style="text-align:right">12,5</td>' in out and '>3,0<' in out  # one decimal column
+    assert out.count(">—<") == 3                              # None, NaN, <NA>
+    assert table_html(df, max_rows=1).count("<tr>") == 2     # header + first row only
