@@ -177,13 +177,31 @@ PAGES = [
     ("/couverture", "Couverture", 1, "mode → voiture", _select("Mode de déplacement", "Voiture")),
     ("/couverture?niveau_carte=commune", "Couverture (communes)", 1, "mode → vélo",
      _select("Mode de déplacement", "Vélo")),
-    ("/mobilite_rurale", "Mobilité rurale", 3, "classement des lycées → voiture",
+    ("/mobilite_rurale", "Mobilité rurale", 2, "classement des lycées → voiture",
      (lambda pg: None, lambda pg: pg.get_by_role("radiogroup", name="Mode pour le classement")
+      .get_by_text("Voiture", exact=True).click())),
+    # section 4 drawn: a shared link with a chosen lycée (the largest of Caen, read from the base)
+    ("/mobilite_rurale?depuis=school&origine_id={caen_lycee}", "Mobilité (lycée choisi)", 3,
+     "section 4 : mode → voiture",
+     (lambda pg: None, lambda pg: pg.get_by_role("radiogroup", name="Mode", exact=True)
       .get_by_text("Voiture", exact=True).click())),
     ("/stages_collectifs", "Stages collectifs", 1, "fond → offres pour 100 élèves",
      _radio("Offres situées pour 100 élèves")),
     ("/territoire", "Territoire", 1, "mode → voiture", _select("Mode de déplacement", "Voiture")),
 ]
+
+
+def _caen_lycee() -> str:
+    """UAI of the lycée of Caen with the most seconde pupils (from the built database)."""
+    sys.path.insert(0, str(ROOT))
+    from analysis import config, db
+
+    con = db.connect(config.default_db_path(), read_only=True)
+    try:
+        return con.execute("SELECT uai FROM schools WHERE commune_code = '14118' AND seconde_pupils "
+                           "IS NOT NULL ORDER BY seconde_pupils DESC LIMIT 1").fetchone()[0]
+    finally:
+        con.close()
 
 
 def main(argv=None) -> int:
@@ -214,7 +232,8 @@ def main(argv=None) -> int:
             wait_done(warm, 1, time.time())
             warm.close()
             wait_server_idle(proc)  # measure a running server, not its start-up warm-up
-            pages = [p for k, p in enumerate(PAGES)
+            caen_lycee = _caen_lycee()
+            pages = [(p[0].format(caen_lycee=caen_lycee), *p[1:]) for k, p in enumerate(PAGES)
                      if k == 0 or not args.only or any(o.lower() in p[1].lower()
                                                         for o in args.only)]
             for rnd, (path, title, n_maps, what, action) in [

@@ -189,21 +189,21 @@ def from_origin() -> None:
     else:
         opts = communes["code"].tolist()
         names = dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))
-    default_origin = opts[0] if opts else None
-    if okind == "commune" and "14118" in opts:
-        default_origin = "14118"  # Caen
-    elif okind == "school":
-        caen = schools[(schools["commune_code"] == "14118") & schools["seconde_pupils"].notna()]
-        if len(caen):
-            default_origin = caen.sort_values("seconde_pupils").iloc[-1]["uai"]
+    # No origin until one is chosen (or given by the URL): this section's map is drawn on
+    # demand, which keeps the page's first display to two maps (bench/browser.py).
     k_orig = f"mob_origin_{okind}"
-    core.state(k_orig, core.qp_get("origine_id", default_origin, opts))
-    c2.selectbox("Origine", opts, key=k_orig, format_func=names.get)
+    core.state(k_orig, core.qp_get("origine_id", None, opts))
+    c2.selectbox("Origine", opts, key=k_orig, format_func=names.get, index=None,
+                 placeholder="Choisir un lycée…" if okind == "school" else "Choisir une commune…")
     origin_id = st.session_state[k_orig]
     k_mode = core.state("mob_mode", core.qp_get("mode", "transit", modes))
     c3.radio("Mode", modes, key=k_mode, format_func=core.MODE_LABELS.get, horizontal=True)
     mode = st.session_state[k_mode]
     core.sync_query({"depuis": okind, "origine_id": origin_id, "mode": mode})
+    if origin_id is None:
+        st.info("Choisissez un lycée ou une commune : la carte colore alors chaque commune selon les "
+                "minutes pour y atteindre une offre depuis ce point, avec son tableau.", icon="👆")
+        return
 
     times = data.times_from_origin(okind, origin_id, mode, v)
     if okind == "school":

@@ -195,7 +195,8 @@ PAGES = [
            "Projets de stages collectifs", "Millésimes des données", "En bref"], 1),
     ("/couverture", ["Couverture", "Classement des EPCI", "En bref", "Estimation"], 1),
     ("/mobilite_rurale", ["Écart voiture / transports", "Classes de densité",
-                          "sans arrêt desservi", "Lycées dont les élèves"], 3),
+                          "sans arrêt desservi", "Choisissez un lycée ou une commune",
+                          "Lycées dont les élèves"], 2),
     ("/stages_collectifs", ["Liste des projets", "Typologie", "Points de vigilance",
                             "déduit"], 1),
     ("/territoire", ["Fiche territoire : CU Caen la Mer", "Chiffres clés", "Offres par secteur",
@@ -271,6 +272,31 @@ def test_filter_change_updates_url_and_figures(page, app_url, con):
     page2 = page.context.new_page()
     open_page(page2, url)
     assert summary_line(page2) == after
+    page2.close()
+
+
+def test_origin_map_drawn_on_demand_and_shared_by_url(page, app_url, con):
+    """Mobilité rurale, section 4: no origin at first (two maps); choosing a lycée draws the
+    third map, puts the lycée in the URL, and that URL reopens the view with the map."""
+    open_page(page, app_url + "/mobilite_rurale")
+    map_frames(page, 2)
+    uai, name = con.execute(
+        "SELECT uai, name FROM schools WHERE commune_code = '14118' AND seconde_pupils IS NOT NULL "
+        "ORDER BY seconde_pupils DESC LIMIT 1").fetchone()
+    box = page.get_by_role("combobox", name="Origine")
+    box.click()
+    box.fill(name)
+    page.get_by_role("option", name=re.compile("^" + re.escape(name) + " — ")).first.click()
+    page.wait_for_function(f"() => window.location.search.includes('origine_id={uai}')",
+                           timeout=20_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    map_frames(page, 3)
+    assert f"depuis {name}" in main_text(page)
+    page2 = page.context.new_page()
+    open_page(page2, page.url)
+    map_frames(page2, 3)
+    assert f"depuis {name}" in main_text(page2)
     page2.close()
 
 

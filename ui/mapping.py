@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import html
 import json
+import random
+import threading
 from collections.abc import Sequence
 from typing import Any
 
+import branca.element
 import folium
 import pandas as pd
 import streamlit as st
@@ -18,6 +21,12 @@ from folium.utilities import JsCode
 from analysis import config, maps
 from ui import data
 from ui.core import db_version
+
+# branca names every map element with ``os.urandom(16)`` (~170 names per Mobilité rurale run).
+# ``os.urandom`` releases the GIL, and during a first visit the server thread is busy sending the
+# page's scripts: each name then waited for the GIL, 73 ms of that page's 0.6 s run (cProfile).
+# The names only need to be unique within a page, so a non-cryptographic generator will do.
+branca.element.urandom = random.randbytes
 
 _BG_CSS = "<style>.leaflet-container{background:#eef1f4 !important}</style>"
 
@@ -119,17 +128,36 @@ class FastGeoJson(_DataByReference, folium.map.Layer):
 
     def __init__(self, data: dict, name: str, *, fill: bool = True, opacity: float = 0.75,
                  line: str = "#666666", weight: float = 0.4, control: bool = True,
-                 show: bool = True, register: str | None = None):
+                 show: bool = True, register: str | None = None, shared: bool = False):
         super().__init__(name=name, overlay=True, control=control, show=show)
         self._name = "FastGeoJson"
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        self.data_text = text.replace("</", "<\\/")
+        self.data_text = _geojson_text(data, shared)
         self.fill = "true" if fill else "false"
         self.opacity = float(opacity)
         self.line = line
         self.weight = float(weight)
         #: name under which the layer is kept in ``window.obsLayers`` (see :class:`_Recolour`)
         self.register = _js_literal(register) if register else ""
+
+
+_TEXTS: dict[int, tuple[dict, str]] = {}
+_TEXTS_LOCK = threading.Lock()  # sessions run in threads
+
+
+def _geojson_text(data: dict, shared: bool) -> str:
+    """``data`` as JSON for a script. ``shared``: ``data`` is a long-lived cached object (the
+    outlines of :func:`ui.data.geojson`), whose text is kept (~35 ms per run for the communes);
+    the object itself is held with its text, so its ``id`` cannot be reused."""
+    hit = _TEXTS.get(id(data)) if shared else None
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    if shared:
+        with _TEXTS_LOCK:
+            if len(_TEXTS) >= 16:
+                _TEXTS.pop(next(iter(_TEXTS)))
+            _TEXTS[id(data)] = (data, text)
+    return text
 
 
 class _Recolour(MacroElement):
@@ -320,7 +348,7 @@ def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.Da
         breaks = maps.class_breaks(v.to_numpy(), 5)
     colours = maps.colours_for(v.to_numpy(), breaks, palette, reverse)
     if outlines is not None:
-        FastGeoJson(geojson, name, opacity=opacity, register=name).add_to(outlines)
+        FastGeoJson(geojson, name, opacity=opacity, register=name, shared=True).add_to(outlines)
         texts = [f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x) else "sans donnée"
                  for x in v]
         data = {str(c): [col, html.escape(t)]
