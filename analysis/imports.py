@@ -351,7 +351,8 @@ def _assemble(records: list, encoding: str, sep: str, pad: bool = False) -> RawT
     if h:
         notes.append(f"{h} ligne(s) avant l'en-tête ignorée(s)")
     header = records[h] if records and isinstance(records[h], list) else []
-    columns = [c.strip() for c in header]
+    # an unnamed column is named by its position, so that every message can name its field
+    columns = [c.strip() or f"colonne {i}" for i, c in enumerate(header, start=1)]
     rows: list[tuple[int, list[str]]] = []
     bad: list[tuple[int, str, str]] = []
     for n, rec in enumerate(records[h + 1:], start=1):

@@ -568,6 +568,8 @@ def malformed_file(draw):
         spec = list(imports.offers.PLATFORM_COLUMNS)
     header = [h for h in spec if draw(st.integers(0, 9)) > 0]  # drop some columns
     header += draw(st.lists(st.sampled_from(["extra", "Remarque", "id", ""]), max_size=2))  # extra columns
+    if header == [""]:  # a lone empty cell is a blank line (as for rows below), not a header
+        header = ["", "extra"]
     rows = draw(st.lists(st.lists(_cell, min_size=max(len(header) - 1, 0), max_size=len(header) + 1), max_size=6))
     sep = draw(st.sampled_from([";", ",", "\t"]))
     enc = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
