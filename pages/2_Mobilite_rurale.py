@@ -202,7 +202,7 @@ def from_origin() -> None:
     core.sync_query({"depuis": okind, "origine_id": origin_id, "mode": mode})
     if origin_id is None:
         st.info("Choisissez un lycée ou une commune : la carte colore alors chaque commune selon les "
-                "minutes pour y atteindre une offre depuis ce point, avec son tableau.", icon="👆")
+                "minutes pour y atteindre une offre depuis ce point, avec son tableau.", icon=":material/touch_app:")
         return
 
     times = data.times_from_origin(okind, origin_id, mode, v)
