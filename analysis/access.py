@@ -64,6 +64,9 @@ DENSITY_CLASSES: tuple[tuple[str, float], ...] = (
     ("peu_dense", 25.0),
     ("tres_peu_dense", 0.0),
 )
+#: French labels of the density classes, for display.
+DENSITY_LABELS: dict[str, str] = {"dense": "Dense", "intermediaire": "Intermédiaire",
+                                  "peu_dense": "Peu dense", "tres_peu_dense": "Très peu dense"}
 
 ProgressFn = Callable[[str, "float | None"], None]
 

@@ -807,6 +807,8 @@ def format_value(value: Any, kind: str) -> str:
         return _num(100 * float(value), 1) + NBSP + "%"
     if kind == "bool":
         return "oui" if bool(value) else "non"
+    if isinstance(value, str) and value in access.DENSITY_LABELS:  # density-class codes
+        return access.DENSITY_LABELS[value]
     return str(value)
 
 

@@ -191,6 +191,24 @@ PAGES = [
 ]
 
 
+#: Pages only pictured (``--screenshots``), not timed.
+SCREENSHOT_ONLY = ["/rapports", "/import"]
+
+
+def save_screenshot(pg, url: str, path: str, n_maps: int, out: Path) -> None:
+    """Full-page PNG of ``path`` under ``out`` (named after the page)."""
+    out.mkdir(parents=True, exist_ok=True)
+    pg.goto(url + path)
+    wait_done(pg, n_maps, time.time())
+    time.sleep(1.5)
+    h = pg.evaluate("() => { const m = document.querySelector("
+                    "'[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 1000; }")
+    pg.set_viewport_size({"width": 1400, "height": min(int(h) + 40, 8000)})
+    time.sleep(1.5)
+    name = path.strip("/") or "accueil"
+    pg.screenshot(path=str(out / f"{name}.png"), full_page=True)
+
+
 def _caen_lycee() -> str:
     """UAI of the lycée of Caen with the most seconde pupils (from the built database)."""
     sys.path.insert(0, str(ROOT))
@@ -254,18 +272,13 @@ def main(argv=None) -> int:
                 t_filter = wait_done(pg, n_maps, t0, before=before)
                 runs.setdefault(title, (what, []))[1].append((t_open, t_open2, t_filter))
                 if args.screenshots and rnd == 0 and "?" not in path:
-                    out = Path(args.screenshots)
-                    out.mkdir(parents=True, exist_ok=True)
-                    pg.goto(url + path)
-                    wait_done(pg, n_maps, time.time())
-                    time.sleep(1.5)
-                    h = pg.evaluate("() => { const m = document.querySelector("
-                                    "'[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 1000; }")
-                    pg.set_viewport_size({"width": 1400, "height": min(int(h) + 40, 8000)})
-                    time.sleep(1.5)
-                    name = path.strip("/") or "accueil"
-                    pg.screenshot(path=str(out / f"{name}.png"), full_page=True)
+                    save_screenshot(pg, url, path, n_maps, Path(args.screenshots))
                 ctx.close()
+            if args.screenshots:  # pages without a timing target (no map), pictured too
+                for path in SCREENSHOT_ONLY:
+                    ctx = b.new_context(viewport={"width": 1400, "height": 1000})
+                    save_screenshot(ctx.new_page(), url, path, 0, Path(args.screenshots))
+                    ctx.close()
             b.close()
     finally:
         if proc is not None:

@@ -9,7 +9,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import maps
+from analysis import access, maps
 from ui import charts, core, data, mapping
 
 core.page_setup("Mobilité rurale", "🚌")
@@ -29,8 +29,7 @@ minutes = int(st.session_state[k_min])
 core.sync_query({"minutes": minutes})
 sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
 
-DENSITY_LABELS = {"dense": "Dense", "intermediaire": "Intermédiaire", "peu_dense": "Peu dense",
-                  "tres_peu_dense": "Très peu dense"}
+DENSITY_LABELS = access.DENSITY_LABELS
 
 # ------------------------------------------------------------------ 1. car vs transit gap
 st.header("1. Écart voiture / transports en commun")
