@@ -41,10 +41,7 @@ def home() -> None:
         "Quelles offres de stage chaque élève de seconde de Normandie peut-il **réellement "
         "atteindre** — à pied, à vélo, en transports en commun le matin, en voiture — et quels "
         "territoires manquent d'offres ?")
-    v = core.db_version()
-    if not data.travel_times_ready():
-        core.no_travel_times()
-        st.stop()
+    v = core.require_travel_times()
 
     region = data.territory_table("region", "transit", 45, (), "", "", "commune", v)
     region_sch = data.territory_table("region", "transit", 45, (), "", "", "school", v)

@@ -10,10 +10,7 @@ from ui import core, data, filters, mapping
 
 core.page_setup("Couverture", "🗺️")
 st.title("Couverture : où les élèves manquent-ils d'offres accessibles ?")
-v = core.db_version()
-if not data.travel_times_ready():
-    core.no_travel_times()
-    st.stop()
+v = core.require_travel_times()
 
 view = filters.sidebar("cov")
 levels = {"commune": "Communes", "epci": "EPCI"}

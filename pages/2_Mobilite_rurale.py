@@ -14,10 +14,7 @@ from ui import charts, core, data, mapping
 
 core.page_setup("Mobilité rurale", "🚌")
 st.title("Mobilité rurale : voiture, transports en commun et accès aux stages")
-v = core.db_version()
-if not data.travel_times_ready():
-    core.no_travel_times()
-    st.stop()
+v = core.require_travel_times()
 
 # ------------------------------------------------------------------ sidebar state (URL)
 sb = st.sidebar

@@ -53,9 +53,7 @@ dep_name = deps.set_index("code")["name"].get(dep, dep)
 st.title(f"Fiche territoire : {title}")
 st.caption(subtitle + f" · département : {dep_name}")
 
-if not data.travel_times_ready():
-    core.no_travel_times()
-    st.stop()
+core.require_travel_times()
 
 args = (view.mode, view.minutes, view.sectors, view.grade, view.host, "commune", v)
 t = data.territory_table(level, *args, code=code)

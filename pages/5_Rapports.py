@@ -22,10 +22,7 @@ st.markdown(
     "territoires, lycées, offres par secteur, élèves sans offre, projets collectifs, origines, "
     "sources) ou **portrait PDF** (A4, carte, tableaux, "
     "définitions et sources, lisible imprimé en noir et blanc). Colonnes : `docs/reports.md`.")
-v = core.db_version()
-if not data.travel_times_ready():
-    core.no_travel_times()
-    st.stop()
+v = core.require_travel_times()
 
 view = filters.sidebar("rep")
 LEVELS = {"region": "Région", "departement": "Département", "epci": "EPCI",

@@ -179,6 +179,17 @@ def html_table(df, max_rows: int | None = None, height: int | None = None) -> No
                 unsafe_allow_html=True)
 
 
+def require_travel_times() -> int:
+    """The database version (:func:`db_version`); when the travel times are missing, show the
+    French message and stop the page there."""
+    from ui import data  # ui.data imports this module
+
+    if not data.travel_times_ready():
+        no_travel_times()
+        st.stop()
+    return db_version()
+
+
 def no_travel_times() -> None:
     """The clear French message shown instead of indicators when travel times are missing."""
     st.warning(NO_TRAVEL_TIMES, icon="⏱️")
