@@ -39,7 +39,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import access, config
+from analysis import access, config, export
 from analysis.access import AccessError, Filters
 from analysis.text import strip_accents
 
@@ -859,9 +859,7 @@ def to_csv(data: ReportData, rows: str = "territoires") -> bytes:
         raise ReportError(f"Lignes du CSV inconnues : {rows!r} (attendu : {', '.join(CSV_ROWS)})")
     out = (_csv_frame(data.table, TABLE_COLUMNS) if rows == "territoires"
            else _csv_frame(data.origins, ORIGIN_COLUMNS))
-    text = out.to_csv(sep=";", decimal=",", index=False, lineterminator="\r\n",
-                      float_format=None)
-    return ("\ufeff" + text).encode("utf-8")
+    return export.csv_bytes(out)  # text cells neutralised (no formula from the data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -884,7 +882,7 @@ def _xlsx_value(value: Any, kind: str) -> Any:
         return float(value)
     if isinstance(value, (np.generic,)):
         return value.item()
-    return value if isinstance(value, (int, float)) else str(value)
+    return value if isinstance(value, (int, float)) else export.xlsx_value(str(value))
 
 
 def _xlsx_sheet(wb: Any, title: str, df: pd.DataFrame, columns: Sequence[Column],
@@ -961,13 +959,13 @@ def to_xlsx(data: ReportData) -> bytes:
     r += 1
     for label, value in parameters_text(f):
         ws.cell(row=r, column=1, value=label)
-        ws.cell(row=r, column=2, value=value)
+        ws.cell(row=r, column=2, value=export.xlsx_value(value))
         r += 1
     r += 1
     ws.cell(row=r, column=1, value="Chiffres clés").font = bold
     r += 1
     key_rows = data.key_rows
-    head = ["Indicateur", "Unité"] + [str(x["name"]) for x in key_rows]
+    head = ["Indicateur", "Unité"] + [export.xlsx_value(str(x["name"])) for x in key_rows]
     fill = PatternFill("solid", fgColor="DDDDDD")
     for j, h in enumerate(head, start=1):
         cell = ws.cell(row=r, column=j, value=h)
@@ -986,14 +984,14 @@ def to_xlsx(data: ReportData) -> bytes:
     ws.cell(row=r, column=1, value="Millésimes des données").font = bold
     r += 1
     for rec in data.sources.itertuples(index=False):
-        ws.cell(row=r, column=1, value=str(rec.dataset))
-        ws.cell(row=r, column=2, value=None if _is_missing(rec.vintage) else str(rec.vintage))
-        ws.cell(row=r, column=3, value=None if _is_missing(rec.publisher) else str(rec.publisher))
+        ws.cell(row=r, column=1, value=export.xlsx_value(str(rec.dataset)))
+        ws.cell(row=r, column=2, value=None if _is_missing(rec.vintage) else export.xlsx_value(str(rec.vintage)))
+        ws.cell(row=r, column=3, value=None if _is_missing(rec.publisher) else export.xlsx_value(str(rec.publisher)))
         r += 1
     for rec in data.runs.itertuples(index=False):
         ws.cell(row=r, column=1, value=f"temps de trajet : {rec.mode}")
-        ws.cell(row=r, column=2, value=str(getattr(rec, "computed_at", "")))
-        ws.cell(row=r, column=3, value=str(getattr(rec, "network_source", "")))
+        ws.cell(row=r, column=2, value=export.xlsx_value(str(getattr(rec, "computed_at", ""))))
+        ws.cell(row=r, column=3, value=export.xlsx_value(str(getattr(rec, "network_source", ""))))
         r += 1
     r += 1
     for line in _caveats(data):
@@ -1018,9 +1016,7 @@ def to_xlsx(data: ReportData) -> bytes:
     _xlsx_sheet(wb, "Origines", data.origins, ORIGIN_COLUMNS,
                 "Une ligne par origine du territoire (" + ORIGIN_LABELS[f.origin_kind] + ").")
     _xlsx_sheet(wb, "Sources", data.sources, SOURCE_COLUMNS)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return export.workbook_bytes(wb)  # any formula cell left becomes neutralised text
 
 
 def _caveats(data: ReportData) -> list[str]:

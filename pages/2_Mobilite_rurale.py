@@ -170,6 +170,7 @@ modes = data.modes_available(v)
 
 
 @st.fragment
+@core.guarded
 def from_origin() -> None:
     """Section 4 (its widgets re-run only this fragment)."""
     st.header("4. Depuis une commune ou un lycée : minutes jusqu'aux offres")
@@ -243,6 +244,7 @@ def from_origin() -> None:
 
 # ------------------------------------------------------------------ 5. lycées ranked
 @st.fragment
+@core.guarded
 def lycees_ranked() -> None:
     """Section 5 (its widget re-runs only this fragment)."""
     st.header("5. Lycées dont les élèves n'atteignent aucune offre")
