@@ -232,3 +232,255 @@ def test_no_page_shows_a_traceback(tmp_path, monkeypatch, caplog):
         assert not any(str(tmp_path) in m for m in messages)
         assert any(r.levelname == "ERROR" and "référence" in r.getMessage() and r.exc_info
                    for r in caplog.records), page
+
+
+# --------------------------------------------------------------------------- item 2: upload bombs
+
+
+def _forbid(monkeypatch, target, attr):
+    def boom(*a, **k):
+        raise AssertionError(f"{attr} appelé : le fichier aurait dû être refusé avant d'être lu")
+
+    monkeypatch.setattr(target, attr, boom)
+
+
+def test_oversized_file_is_refused_before_parsing(monkeypatch):
+    from analysis import limits
+    from analysis.errors import DataError
+
+    _forbid(monkeypatch, imports, "decode")
+    _forbid(monkeypatch, imports, "_read_xlsx")
+    for name in ("gros.csv", "gros.xlsx"):
+        with pytest.raises(DataError, match="trop volumineux"):
+            imports.read_table(b"a" * (limits.MAX_UPLOAD_BYTES + 1), name)
+
+
+def _zip_bomb(member_bytes: int) -> bytes:
+    """A SYNTHETIC XLSX-shaped archive whose shared strings are one huge string."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        with zf.open("xl/sharedStrings.xml", "w") as fh:
+            fh.write(b'<sst><si><t>')
+            chunk = b"A" * (1024 * 1024)
+            for _ in range(member_bytes // len(chunk)):
+                fh.write(chunk)
+            fh.write(b"</t></si></sst>")
+    return buf.getvalue()
+
+
+def test_xlsx_bomb_is_refused_before_parsing(monkeypatch):
+    """Old code: a 1 MB XLSX with one huge shared string took the server to 3.9 GB."""
+    import openpyxl
+
+    from analysis import limits
+    from analysis.errors import DataError
+
+    data = _zip_bomb(limits.MAX_XLSX_MEMBER + 1024 * 1024)
+    assert len(data) < 1024 * 1024  # small on the wire
+    _forbid(monkeypatch, openpyxl, "load_workbook")
+    with pytest.raises(DataError, match="classeur XLSX refusé"):
+        imports.read_table(data, "bombe.xlsx")
+
+
+def test_csv_with_too_many_lines_is_refused_before_parsing(monkeypatch):
+    import csv
+
+    from analysis import limits
+    from analysis.errors import DataError
+
+    _forbid(monkeypatch, csv, "reader")
+    with pytest.raises(DataError, match="trop de lignes"):
+        imports.read_table(b"id;Ville\n" + b"1;Caen\n" * (limits.MAX_ROWS + 20), "lignes.csv")
+
+
+def test_streaming_readers_stop_at_the_row_and_column_limits(monkeypatch, tmp_path):
+    import io
+
+    import openpyxl
+
+    from analysis import limits
+    from analysis.errors import DataError
+
+    monkeypatch.setattr(limits, "MAX_ROWS", 100)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["id", "Ville"])
+    for i in range(150):
+        ws.append([i, "Caen"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    with pytest.raises(DataError, match="trop de lignes"):
+        imports.read_table(buf.getvalue(), "lignes.xlsx")
+    # a cell far to the right (column XFD) is never built: rows are not padded to 16,384 cells
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["id", "Ville"])
+    ws.append(["1", "Caen"])
+    ws.cell(row=2, column=16384, value="x")
+    buf = io.BytesIO()
+    wb.save(buf)
+    raw = imports.read_table(buf.getvalue(), "xfd.xlsx")
+    assert raw.rows_in == 1 and raw.rows[0][1][:2] == ["1", "Caen"] and len(raw.rows[0][1]) == 2
+    # a filled cell just beyond the limit: refused
+    ws.cell(row=2, column=limits.MAX_COLUMNS + 1, value="y")
+    buf = io.BytesIO()
+    wb.save(buf)
+    with pytest.raises(DataError, match="trop de colonnes"):
+        imports.read_table(buf.getvalue(), "colonnes.xlsx")
+    monkeypatch.setattr(limits, "MAX_ROWS", 50_000)
+    wide = ";".join(f"c{i}" for i in range(limits.MAX_COLUMNS + 1)).encode()
+    with pytest.raises(DataError, match="trop de colonnes"):
+        imports.read_table(b"id;Ville\n" + wide + b"\n", "colonnes.csv")
+
+
+def test_huge_csv_field_is_quarantined_not_built():
+    from analysis import limits
+
+    raw = imports.read_table(b"id;Ville\n1;" + b"x" * (limits.MAX_CSV_FIELD + 10) + b"\n2;Caen\n", "champ.csv")
+    assert raw.rows_in == 2 and len(raw.bad) == 1 and "illisible" in raw.bad[0][1]
+
+
+def _spy_popen(monkeypatch):
+    import subprocess
+
+    from analysis import sandbox
+
+    procs = []
+    real = subprocess.Popen
+
+    def spy(*a, **k):
+        p = real(*a, **k)
+        procs.append(p)
+        return p
+
+    monkeypatch.setattr(sandbox.subprocess, "Popen", spy)
+    return procs
+
+
+def test_bounded_check_matches_the_in_process_check(base_db, source_dir):
+    from analysis import sandbox
+
+    path = source_dir / "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"
+    res, stats = sandbox.run_check(path.read_bytes(), path.name, "offers", db_path=base_db)
+    ref = imports.import_file(path, "offers", db_path=base_db, dry_run=True)
+    assert (res.rows_in, res.accepted, res.quarantined) == (ref.rows_in, ref.accepted, ref.quarantined) == (
+        1532, ref.accepted, 1532 - ref.accepted)
+    assert stats.peak_mb is not None and stats.peak_mb < 1024
+
+
+def test_bounded_check_is_killed_on_time_memory_and_session_end(base_db, monkeypatch):
+    """Old code: the check ran in the server, unbounded, and went on after the browser left."""
+    from analysis import sandbox
+
+    procs = _spy_popen(monkeypatch)
+    data = _template_csv("Giberville")
+    with pytest.raises(sandbox.CheckRefused, match="plus de 0 s"):
+        sandbox.run_check(data, "t.csv", "offers", db_path=base_db, seconds=0.3)
+    with pytest.raises(sandbox.CheckRefused, match="mémoire"):
+        sandbox.run_check(data, "t.csv", "offers", db_path=base_db, memory_bytes=120 * 1024 * 1024)
+    with pytest.raises(sandbox.CheckRefused, match="session du navigateur est terminée"):
+        sandbox.run_check(data, "t.csv", "offers", db_path=base_db, alive=lambda: False)
+    assert len(procs) == 3 and all(p.poll() is not None for p in procs)  # no child left running
+
+
+def test_bounded_checks_are_capped(base_db, monkeypatch):
+    from analysis import sandbox
+
+    taken = [sandbox._SLOTS.acquire(blocking=False) for _ in range(sandbox.MAX_CONCURRENT)]
+    try:
+        assert all(taken)
+        with pytest.raises(sandbox.CheckRefused, match="trop de contrôles"):
+            sandbox.run_check(b"id;Ville\n", "t.csv", "offers", db_path=base_db)
+    finally:
+        for _ in taken:
+            sandbox._SLOTS.release()
+
+
+def test_streamlit_refuses_uploads_over_the_limit():
+    import tomllib
+
+    from analysis import limits
+    from tests.conftest import ROOT
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == limits.MAX_UPLOAD_MB
+
+
+# --------------------------------------------------------------------------- items 6, 9: secret and throttle
+
+
+def test_cli_compares_the_given_secret_with_the_secrets_file(base_db, tmp_path, monkeypatch):
+    """Old code: the CLI compared the environment variable with itself (a space imported)."""
+    import shutil
+
+    db_copy = tmp_path / "db.duckdb"
+    shutil.copyfile(base_db, db_copy)
+    before = db_copy.read_bytes()
+    f = tmp_path / "offres.csv"
+    f.write_bytes(_template_csv("Giberville"))
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f'{imports.ENV_SECRET} = "le-vrai-secret-du-fichier"\n')
+    monkeypatch.setenv(imports.ENV_SECRETS_FILE, str(secrets))
+    for given in (" ", "n-importe-quel-secret"):
+        monkeypatch.setenv(imports.ENV_SECRET, given)
+        assert imports.main(["offers", str(f), "--db", str(db_copy), "--quiet"]) == 3
+    assert db_copy.read_bytes() == before
+    # without a secrets file, the variable alone never enables the command line
+    monkeypatch.setenv(imports.ENV_SECRETS_FILE, str(tmp_path / "absent.toml"))
+    assert imports.main(["offers", str(f), "--db", str(db_copy), "--quiet"]) == 3
+    assert db_copy.read_bytes() == before
+    monkeypatch.setenv(imports.ENV_SECRETS_FILE, str(secrets))
+    monkeypatch.setenv(imports.ENV_SECRET, "le-vrai-secret-du-fichier")
+    monkeypatch.setattr(imports, "GATE", imports.AdminGate(sleep=lambda s: None))
+    assert imports.main(["offers", str(f), "--db", str(db_copy), "--quiet"]) == 0
+    assert db_copy.read_bytes() != before
+
+
+@pytest.mark.parametrize("configured", ["", " ", "court", " " * 20, "onze-chars!"])
+def test_blank_or_short_configured_secret_disables_writing(configured, monkeypatch, tmp_path):
+    monkeypatch.setenv(imports.ENV_SECRETS_FILE, str(tmp_path / "absent.toml"))
+    monkeypatch.setenv(imports.ENV_SECRET, configured)
+    gate = imports.AdminGate(sleep=lambda s: None)
+    with pytest.raises(imports.WriteDisabled):
+        gate.check(configured, key="ip:1.2.3.4")
+
+
+def test_throttle_and_lockout_are_per_client(monkeypatch, tmp_path):
+    """Old code: 40 failures from anyone slowed every session (the administrator waited 60 s)."""
+    monkeypatch.setenv(imports.ENV_SECRETS_FILE, str(tmp_path / "absent.toml"))
+    monkeypatch.setenv(imports.ENV_SECRET, "secret-de-l-administrateur")
+    now = [0.0]
+    waits = []
+    gate = imports.AdminGate(sleep=waits.append, lockout_after=5, lockout_seconds=600, clock=lambda: now[0])
+    for _ in range(40):
+        with pytest.raises(imports.AuthError):
+            gate.check("essai", key="ip:203.0.113.9")
+    assert gate.locked_for("ip:203.0.113.9") == 600
+    n_waits = len(waits)
+    # locked out: refused at once (no wait, no comparison), even with the right secret
+    with pytest.raises(imports.AuthError, match="Trop de tentatives"):
+        gate.check("secret-de-l-administrateur", key="ip:203.0.113.9")
+    assert len(waits) == n_waits
+    # the administrator, from another address, is neither slowed nor locked out
+    assert gate.delay_for("ip:192.0.2.1") == 0.0
+    gate.check("secret-de-l-administrateur", key="ip:192.0.2.1")
+    assert len(waits) == n_waits
+    now[0] = 601.0
+    gate.check("secret-de-l-administrateur", key="ip:203.0.113.9")  # lock-out over
+
+
+# --------------------------------------------------------------------------- item 10: UTF-16
+
+
+def test_utf16_with_bom_is_read_as_utf16():
+    """Old code: read as cp1252, 14 "rows" for 6."""
+    text = "id;Ville;Code postal\r\n" + "".join(f"{i};Évreux;27000\r\n" for i in range(6))
+    for enc in ("utf-16", "utf-16-be"):
+        data = (b"\xfe\xff" if enc == "utf-16-be" else b"") + text.encode(enc)
+        raw = imports.read_table(data, "u16.csv")
+        assert raw.encoding == "utf-16" and raw.columns == ["id", "Ville", "Code postal"]
+        assert raw.rows_in == 6 and raw.rows[0][1] == ["0", "Évreux", "27000"]

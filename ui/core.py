@@ -65,6 +65,34 @@ def guarded(func: Callable) -> Callable:
     return run
 
 
+def session_alive() -> Callable[[], bool]:
+    """A function telling whether the browser session running this page is still open (a
+    long check started by a visitor is cancelled when they leave, :mod:`analysis.sandbox`)."""
+    from streamlit.runtime import exists, get_instance
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not exists():
+        return lambda: True
+    runtime, sid = get_instance(), ctx.session_id
+    return lambda: runtime.is_active_session(sid)
+
+
+def client_key() -> str:
+    """Who is asking, for per-client throttling: the client's IP address as seen by the server
+    (opening new sessions does not reset it), else the browser session."""
+    ip = None
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 - bare mode, older servers
+        ip = None
+    if ip:
+        return f"ip:{ip}"
+    if "client_session" not in st.session_state:
+        st.session_state["client_session"] = uuid.uuid4().hex
+    return "session:" + st.session_state["client_session"]
+
+
 def db_path() -> str:
     """The database file the app reads (``$OBSERVATOIRE_DB`` or ``data/observatoire.duckdb``)."""
     return str(config.default_db_path())
