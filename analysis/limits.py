@@ -42,8 +42,11 @@ MAX_XLSX_MEMBERS = 200
 MAX_XLSX_UNCOMPRESSED = 120 * 1024 * 1024
 MAX_XLSX_MEMBER = 80 * 1024 * 1024
 MAX_XLSX_RATIO = 200
-#: Seconds and bytes of memory (``RLIMIT_DATA``) given to a bounded check (:mod:`analysis.sandbox`).
+#: A bounded check (:mod:`analysis.sandbox`): CPU seconds (``RLIMIT_CPU``, the work allowed),
+#: wall seconds before it is killed (twice the CPU bound: a busy server shares its cores) and
+#: bytes of memory (``RLIMIT_DATA``).
 CHECK_SECONDS = 60
+CHECK_WALL_SECONDS = 120
 CHECK_MEMORY_BYTES = 1024 * 1024 * 1024
 
 

@@ -9,7 +9,8 @@ in a child process (``python -m analysis.sandbox``) that
   anything: a file that would need more fails there with ``MemoryError`` instead of growing
   the server (``RLIMIT_AS`` also counts the address space reserved but unused by the engine's
   threads, and made the database engine abort at random);
-- is killed after :data:`analysis.limits.CHECK_SECONDS` seconds of wall time;
+- may use :data:`analysis.limits.CHECK_SECONDS` seconds of CPU (``RLIMIT_CPU``) and is killed
+  after :data:`analysis.limits.CHECK_WALL_SECONDS` seconds of wall time;
 - is killed as soon as ``alive()`` returns False (the page passes "is the browser session
   still open?"), so a check never outlives the visitor who started it;
 - is one of at most :data:`MAX_CONCURRENT` checks at a time in the server process.
@@ -51,10 +52,11 @@ class CheckRefused(DataError):
 
 @dataclass
 class CheckStats:
-    """What a bounded check used: wall seconds and the child's peak resident memory (MB)."""
+    """What a bounded check used: wall seconds, the child's CPU seconds and peak resident memory (MB)."""
 
     seconds: float
     peak_mb: float | None
+    cpu_seconds: float | None = None
 
 
 def run_check(data: bytes, name: str, kind: str, *, db_path: str | os.PathLike, fmt: str | None = None,
@@ -77,14 +79,15 @@ def run_check(data: bytes, name: str, kind: str, *, db_path: str | os.PathLike, 
         Bad kind, format, mode or source name.
     """
     limits.check_size(data, name)  # before anything is sent anywhere
-    seconds = limits.CHECK_SECONDS if seconds is None else seconds
+    cpu = int(limits.CHECK_SECONDS if seconds is None else seconds)
+    seconds = limits.CHECK_WALL_SECONDS if seconds is None else seconds
     memory_bytes = limits.CHECK_MEMORY_BYTES if memory_bytes is None else memory_bytes
     if not _SLOTS.acquire(blocking=False):
         raise CheckRefused(name, "trop de contrôles en cours sur le serveur : réessayez dans un instant")
     try:
         request = pickle.dumps({"data": data, "name": name, "kind": kind, "db_path": str(db_path), "fmt": fmt,
                                 "mode": mode, "source": source, "memory": memory_bytes,
-                                "cpu": int(seconds) + 5})
+                                "cpu": max(cpu, 1)})
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                    NUMBA_DISABLE_JIT="1", OMP_NUM_THREADS="1")
         t0 = time.perf_counter()
@@ -106,13 +109,13 @@ def run_check(data: bytes, name: str, kind: str, *, db_path: str | os.PathLike, 
         LOG.warning("contrôle borné de %s : code %s, %s", name, proc.returncode,
                     err.decode("utf-8", "replace")[-2000:])
         if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
-            raise CheckRefused(name, f"contrôle interrompu : plus de {seconds:.0f} s de calcul")
+            raise CheckRefused(name, f"contrôle interrompu : plus de {cpu} s de calcul")
         if b"MemoryError" in err or proc.returncode == -signal.SIGABRT:
             raise CheckRefused(name, "contrôle interrompu : le fichier demande plus de mémoire que permis "
                                      f"({memory_bytes // 1024 // 1024} Mo)")
         raise CheckRefused(name, f"contrôle impossible (code {proc.returncode})")
     reply = pickle.loads(out)  # noqa: S301 - our own child process
-    stats = CheckStats(elapsed, reply.get("peak_mb"))
+    stats = CheckStats(elapsed, reply.get("peak_mb"), reply.get("cpu_s"))
     if "data_error" in reply:
         err: Exception = DataError(*reply["data_error"])
     elif "value_error" in reply:
@@ -161,7 +164,9 @@ def _child() -> int:
         reply = {"data_error": (exc.path, exc.message, exc.row, exc.field)}
     except ValueError as exc:
         reply = {"value_error": str(exc)}
-    reply["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    reply["peak_mb"] = usage.ru_maxrss / 1024
+    reply["cpu_s"] = usage.ru_utime + usage.ru_stime
     sys.stdout.buffer.write(pickle.dumps(reply))
     sys.stdout.buffer.flush()
     return 0

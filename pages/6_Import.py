@@ -129,7 +129,7 @@ if b1.button("Contrôler (simulation, rien n'est écrit)", disabled=upload is No
     # open to all, hence bounded: limits checked before parsing, then a child process with
     # memory and time limits, cancelled if this browser session ends (docs/security.md)
     try:
-        with st.spinner(f"Contrôle du fichier (au plus {limits.CHECK_SECONDS} s)…"):
+        with st.spinner(f"Contrôle du fichier (au plus {limits.CHECK_WALL_SECONDS} s)…"):
             res, _stats = sandbox.run_check(upload.getvalue(), upload.name, kind, alive=core.session_alive(),
                                             **args)
         st.info("Simulation : la base n'a pas été modifiée.")

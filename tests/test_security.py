@@ -9,6 +9,7 @@ back from the code under test. ``docs/security.md`` maps each promise to its tes
 from __future__ import annotations
 
 import json
+import os
 
 import folium
 import pandas as pd
@@ -484,3 +485,52 @@ def test_utf16_with_bom_is_read_as_utf16():
         raw = imports.read_table(data, "u16.csv")
         assert raw.encoding == "utf-16" and raw.columns == ["id", "Ville", "Code postal"]
         assert raw.rows_in == 6 and raw.rows[0][1] == ["0", "Évreux", "27000"]
+
+
+# --------------------------------------------------------------------------- items 8, 10: temporaries, compaction
+
+
+def test_stale_temporary_databases_are_removed_under_the_write_lock(tmp_path):
+    """Old code: *.tmp-import-* and *.tmp-<pid> files of killed runs stayed forever."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "observatoire.duckdb"
+    target.write_bytes(b"base")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()  # a process that has exited
+    alive = str(os.getppid())
+    stale = [f"observatoire.duckdb.tmp-import-{dead}-0a1b2c3d", f"observatoire.duckdb.tmp-import-{dead}-0a1b2c3d.wal",
+             f"observatoire.duckdb.tmp-{dead}", f"observatoire.duckdb.tmp-{dead}.wal"]
+    kept = [f"observatoire.duckdb.tmp-import-{alive}-0a1b2c3d", f"observatoire.duckdb.tmp-{alive}",
+            "observatoire.duckdb.tmp-import.lock", "autre.duckdb.tmp-1"]
+    for n in stale + kept:
+        (tmp_path / n).write_bytes(b"x" * 10)
+    with imports.write_lock(target):
+        left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(kept + ["observatoire.duckdb"])
+
+
+def test_database_does_not_grow_over_repeated_imports(base_db, tmp_path):
+    """Old code: 33.6 MB grew to 59.8 MB after five small imports (no compaction)."""
+    import shutil
+
+    target = tmp_path / "observatoire.duckdb"
+    shutil.copyfile(base_db, target)
+    gate = imports.AdminGate(sleep=lambda s: None)
+    secret = "secret-de-test-assez-long"
+    size0 = target.stat().st_size
+    for i in range(5):
+        data = _template_csv("Giberville").replace(b"t1;", f"c{i};".encode())
+        res = imports.import_file(None, "offers", data=data, name="petit.csv", db_path=target, secret=secret,
+                                  secrets={imports.ENV_SECRET: secret}, gate=gate, recompute=False)
+        assert res.accepted == 1
+    from analysis import db
+
+    con = db.connect(target, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM offers WHERE source = 'import:petit'").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM imports").fetchone()[0] == 5
+    finally:
+        con.close()
+    assert target.stat().st_size <= size0 * 1.25, (size0, target.stat().st_size)
