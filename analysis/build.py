@@ -152,9 +152,17 @@ def build(settings: BuildSettings, progress: ProgressFn | None = None) -> dict[s
     from analysis.imports import write_lock
 
     progress = progress or Progress()
+    # every required source present and readable before anything is written (issue 12 item 5)
+    check = sources.preflight(settings.source_dir)
+    if check.problems:
+        raise DataError(str(settings.source_dir),
+                        "source(s) requise(s) absente(s) ou illisible(s) : " + " ; ".join(check.problems))
+    if check.optional_missing:
+        progress("Sources facultatives absentes : " + ", ".join(check.optional_missing), None)
     Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
     with write_lock(Path(settings.db_path)), db.atomic_database(settings.db_path) as con:
         build_into(con, settings, progress)
+        con.execute("INSERT INTO build_info VALUES ('optional_missing', ?)", [json.dumps(check.optional_missing)])
         existing = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in SUMMARY_TABLES if t in existing}
     return counts
@@ -207,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         counts = build(settings, progress)
-    except DataError as exc:
+    except (DataError, OSError) as exc:  # OSError: a file unreadable after the pre-check
         print(f"Échec de la construction : {exc}", file=sys.stderr)
         print(f"La base existante ({settings.db_path}) n'a pas été modifiée.", file=sys.stderr)
         return 1
@@ -215,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Base construite : {settings.db_path}")
     for table, n in counts.items():
         print(f"  {table:24} {n:>10,} lignes".replace(",", " "))
+    missing = sources.preflight(src).optional_missing
+    print("Sources facultatives absentes : " + (", ".join(missing) if missing else "aucune"))
     print(f"Durée : {elapsed:.1f} s")
     return 0
 

@@ -1438,7 +1438,12 @@ def import_file(
         p = Path(path)
         if not p.is_file():
             raise DataError(str(p), "fichier introuvable")
-        data = p.read_bytes()
+        if p.stat().st_size > limits.MAX_UPLOAD_BYTES:
+            raise DataError(str(p), f"fichier trop volumineux (maximum {limits.MAX_UPLOAD_MB} Mo)")
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise DataError(str(p), f"fichier illisible ({exc.strerror or exc})") from exc
         name = name or p.name
     # the name is recorded and shown (log, provenance, exports): no path, markup or control characters
     name = sanitize.safe_file_name(name)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from analysis import sources
 from ui import core, data
 
 core.page_setup("Données", "📚")
@@ -48,9 +49,16 @@ if tab == "sources":
     st.download_button("Télécharger la provenance (CSV)", core.csv_bytes(show),
                        file_name="provenance.csv", mime="text/csv")
     if data.has("build_info"):
+        missing = sources.optional_missing(c)
+        if missing:
+            reg = sources.registry()
+            st.info("Sources facultatives absentes lors de la construction (la base a été construite "
+                    "sans elles) : " + " ; ".join(
+                        f"{m} ({reg[m].description})" if m in reg else m for m in missing) + ".")
         info = c.execute("SELECT key, value FROM build_info").df()
         st.caption("Construction de la base : " + " · ".join(
-            f"{k} = {val}" for k, val in zip(info["key"], info["value"]) if k != "settings"))
+            f"{k} = {val}" for k, val in zip(info["key"], info["value"])
+            if k not in ("settings", "optional_missing")))
 
 elif tab == "rejets":
     if not data.has("offer_rejects"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import folium
 import pandas as pd
@@ -534,3 +535,87 @@ def test_database_does_not_grow_over_repeated_imports(base_db, tmp_path):
     finally:
         con.close()
     assert target.stat().st_size <= size0 * 1.25, (size0, target.stat().st_size)
+
+
+# --------------------------------------------------------------------------- items 5, 7: sources
+
+
+def _build_settings(src, dbp):
+    from analysis.build import BuildSettings
+
+    return BuildSettings(source_dir=src, db_path=dbp, gtfs=[], travel_times=False)
+
+
+def test_build_without_the_ter_gtfs_fails_and_keeps_the_database(mirror_link_tree, base_db, tmp_path):
+    """Old code: `sources check` said ERR but the build exited 0, replaced the database and
+    dropped every transit time."""
+    import shutil
+    import subprocess
+    import sys
+
+    from analysis import sources
+    from tests.conftest import ROOT
+
+    tree = mirror_link_tree()
+    sources.resolve("gtfs_ter", tree).unlink()
+    target = tmp_path / "live.duckdb"
+    shutil.copyfile(base_db, target)
+    before = target.read_bytes()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "analysis.build", "--source", str(tree), "--db", str(target),
+                           "--no-travel-times", "--quiet"], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "gtfs_ter" in proc.stderr and "n'a pas été modifiée" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert target.read_bytes() == before
+
+
+def test_unreadable_source_file_or_folder_is_a_clear_error(mirror_link_tree, tmp_path, monkeypatch):
+    """Old code: a raw PermissionError traceback, and an unreadable folder reported as missing."""
+    from analysis import sources
+    from analysis.build import build
+    from analysis.errors import DataError
+    from analysis.progress import silent
+
+    tree = mirror_link_tree()
+    offers_file = sources.resolve("offers_platform", tree)
+    real_open = open
+
+    def deny(path, *a, **k):  # the tests run as root: permissions are simulated
+        if str(path) == str(offers_file):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(sources, "open", deny, raising=False)
+    with pytest.raises(DataError) as err:
+        build(_build_settings(tree, tmp_path / "x.duckdb"), silent)
+    assert "offers_platform" in str(err.value) and "droits insuffisants" in str(err.value)
+    assert not (tmp_path / "x.duckdb").exists()
+    monkeypatch.undo()
+    folder = offers_file.parent
+    real_access = os.access
+    monkeypatch.setattr(sources.os, "access", lambda p, m: False if Path(p) == folder else real_access(p, m))
+    with pytest.raises(DataError, match="dossier illisible"):
+        sources.resolve("offers_platform", tree)
+
+
+def test_optional_sources_missing_are_said_in_the_summary_and_on_the_donnees_page(base_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from analysis import db, sources
+    from tests.conftest import ROOT
+
+    # absent from the mirror (``python -m analysis.sources check``): the Atoumod GTFS, the
+    # Normandie OSM extract and the geolocated SIRENE file
+    expected = ["gtfs_atoumod", "osm_normandie_pbf", "sirene_geo"]
+    con = db.connect(base_db, read_only=True)
+    try:
+        assert sources.optional_missing(con) == expected
+    finally:
+        con.close()
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(base_db))
+    at = AppTest.from_file(str(ROOT / "pages" / "7_Donnees.py"), default_timeout=120).run()
+    assert not at.exception
+    text = " ".join(i.value for i in at.info)
+    assert "Sources facultatives absentes" in text and all(m in text for m in expected)
