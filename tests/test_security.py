@@ -619,3 +619,47 @@ def test_optional_sources_missing_are_said_in_the_summary_and_on_the_donnees_pag
     assert not at.exception
     text = " ".join(i.value for i in at.info)
     assert "Sources facultatives absentes" in text and all(m in text for m in expected)
+
+
+# --------------------------------------------------------------------------- item 11: supply chain
+
+
+def _requirements():
+    from packaging.requirements import Requirement
+
+    from tests.conftest import ROOT
+
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return [Requirement(ln) for ln in (x.split("#")[0].strip() for x in lines) if ln]
+
+
+def test_every_requirement_has_a_bounded_tested_range():
+    """Old code: only 4 of 26 requirements were pinned (no upper bounds)."""
+    reqs = _requirements()
+    assert len(reqs) >= 26
+    for r in reqs:
+        ops = {s.operator for s in r.specifier}
+        assert ops == {"=="} or ({">=", "<"} <= ops), f"{r} : borne haute manquante"
+    streamlit = next(r for r in reqs if r.name == "streamlit")
+    assert streamlit.specifier.contains("1.67.0") and not streamlit.specifier.contains("1.68.0")
+
+
+def test_lock_pins_every_requirement_with_hashes_inside_its_range():
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "requirements.lock").read_text()
+    pins = {}
+    for block in re.split(r"\n(?=[a-z0-9])", text):
+        m = re.match(r"([a-z0-9][a-z0-9._-]*)==([^ \\\n]+)", block)
+        if m:
+            pins[m.group(1).lower().replace("_", "-")] = (m.group(2), block.count("--hash=sha256:"))
+    assert pins and all(n >= 1 for _, n in pins.values()), "paquet sans empreinte dans requirements.lock"
+    for r in _requirements():
+        name = r.name.lower().replace("_", "-")
+        assert name in pins, f"{name} absent de requirements.lock"
+        assert r.specifier.contains(pins[name][0], prereleases=True), (name, pins[name][0], str(r.specifier))
+    assert "--index-url" not in text and "--find-links" not in text  # no machine-specific source
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--require-hashes -r requirements.lock" in makefile
