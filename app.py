@@ -32,7 +32,7 @@ def home() -> None:
     """Accueil: key regional figures, EPCI map of the main indicator, vintages, next steps."""
     import pandas as pd
 
-    from analysis import maps
+    from analysis import catalogue, maps
     from ui import core, data, mapping
 
     core.page_setup("Accueil", "🏠")
@@ -72,19 +72,18 @@ def home() -> None:
         f"({summary['default_capacity']} offres).")
 
     st.subheader("Carte régionale par EPCI")
-    indicators = {
-        "share_no_offer_transit": ("Part des élèves sans offre à 45 min en transports", "%", 100.0,
-                                   0, "YlOrRd", False),
-        "offers_per_100_pupils": ("Offres situées pour 100 élèves", "offres / 100 élèves", 1.0, 1,
-                                  "YlGnBu", False),
-    }
+    indicators = {k: catalogue.indicator(k) for k in ("share_no_offer_transit",
+                                                       "offers_per_100_pupils")}
+    titles = {k: core.indicator_label(k) + (" à 45 min" if k.startswith("share") else "")
+              for k in indicators}
     key = core.state("home_ind", core.qp_get("indicateur", "share_no_offer_transit",
                                              list(indicators)))
-    st.radio("Indicateur", list(indicators), key=key, horizontal=True,
-             format_func=lambda k: indicators[k][0])
+    st.radio("Indicateur", list(indicators), key=key, horizontal=True, format_func=titles.get)
     ind = st.session_state[key]
     core.sync_query({"indicateur": ind})
-    label, unit, scale, dec, pal, rev = indicators[ind]
+    spec = indicators[ind]
+    label, unit, scale, dec, pal, rev = titles[ind], spec.unit, spec.scale, spec.decimals, \
+        spec.palette, False
     epci = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
     m = mapping.base_map()
     g = mapping.group(label)

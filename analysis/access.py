@@ -41,10 +41,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis import config, pupils
+from analysis import catalogue, config, pupils
 
-#: Travel modes known to the indicators.
-MODES: tuple[str, ...] = ("walk", "bike", "transit", "car")
+#: Travel modes known to the indicators (:data:`analysis.catalogue.MODES`).
+MODES: tuple[str, ...] = catalogue.MODES
 #: Origin kinds: communes of residence (estimated pupils) or lycées (real headcounts).
 ORIGIN_KINDS: tuple[str, ...] = ("commune", "school")
 #: Territory levels.
@@ -445,7 +445,7 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
                r.nearest AS minutes_nearest,
                r.nearest_is_estimate,
                coalesce(r.uses_est, FALSE) AS reach_uses_estimates,
-               n.nearest_walk, n.nearest_bike, n.nearest_transit, n.nearest_car,
+               {", ".join(f"n.nearest_{m}" for m in MODES)},
                coalesce(gc.offers, 0)::BIGINT AS offers_reachable_car,
                coalesce(gt.offers, 0)::BIGINT AS offers_reachable_transit
         FROM origins o CROSS JOIN scen sc
@@ -496,7 +496,7 @@ _ORIGIN_COLUMNS = """$origin_kind AS origin_kind, origin_id, origin_name, commun
                s_mode AS mode, budget AS budget_min, pupils, pupils_is_estimate,
                offers_reachable, sectors_reachable, places_reachable, places_default_capacity,
                places_per_pupil_2sfca, minutes_nearest, nearest_is_estimate,
-               reach_uses_estimates, nearest_walk, nearest_bike, nearest_transit, nearest_car,
+               reach_uses_estimates, """ + ", ".join(f"nearest_{m}" for m in MODES) + """,
                offers_reachable_car, offers_reachable_transit"""
 
 
@@ -674,10 +674,9 @@ def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filt
     long AS (
         UNPIVOT (
             SELECT level, tkey, origin_id, w,
-                   coalesce(nearest_walk, 1e9) AS walk, coalesce(nearest_bike, 1e9) AS bike,
-                   coalesce(nearest_transit, 1e9) AS transit, coalesce(nearest_car, 1e9) AS car
+                   {", ".join(f"coalesce(nearest_{m}, 1e9) AS {m}" for m in MODES)}
             FROM po2 SEMI JOIN first_scen f ON po2.s_mode = f.s_mode AND po2.budget = f.budget
-        ) ON walk, bike, transit, car INTO NAME mode VALUE v
+        ) ON {", ".join(MODES)} INTO NAME mode VALUE v
     ),
     wm AS (
         SELECT level, tkey, mode, v,

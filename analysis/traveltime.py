@@ -34,11 +34,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import config, paths, roads
+from . import catalogue, config, paths, roads
 from .errors import DataError
 
 ROAD_MODES = roads.ROAD_MODES
-ALL_MODES: tuple[str, ...] = ("walk", "bike", "car", "transit")
+#: Road modes first, then the timetable modes (transit needs nothing from the road runs).
+ALL_MODES: tuple[str, ...] = ROAD_MODES + tuple(m for m in catalogue.MODES if m not in ROAD_MODES)
 #: The regional default road network, relative to the source directory.
 SKELETON_RELPATH = "roads/travelmapping_highwaydata_normandie/travelmapping_normandie.gpkg"
 #: ``road_network`` value asking for OSMnx's online download around the points (internet needed).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import maps
+from analysis import catalogue, maps
 from ui import core, data, filters, mapping
 
 core.page_setup("Couverture", "🗺️")
@@ -17,16 +17,17 @@ levels = {"commune": "Communes", "epci": "EPCI"}
 c1, c2 = st.columns([1, 2])
 k_level = core.state("cov_level", core.qp_get("niveau_carte", "epci", list(levels)))
 c1.radio("Maille", list(levels), key=k_level, format_func=levels.get, horizontal=True)
-k_ind = core.state("cov_ind", core.qp_get("indicateur", "share_no_offer", list(core.INDICATORS)))
-c2.selectbox("Indicateur", list(core.INDICATORS), key=k_ind,
-             format_func=lambda k: core.INDICATORS[k][0])
+indicators = catalogue.map_indicators()
+k_ind = core.state("cov_ind", core.qp_get("indicateur", "share_no_offer", list(indicators)))
+c2.selectbox("Indicateur", list(indicators), key=k_ind,
+             format_func=core.indicator_label)
 level, ind = st.session_state[k_level], st.session_state[k_ind]
 core.sync_query({**view.query(), "niveau_carte": level, "indicateur": ind})
 
-label, unit, scale, dec, pal, worse_high = core.INDICATORS[ind]
-col = core.indicator_column(ind, view.mode)
-if ind == "median_minutes":
-    label = f"{label} ({core.MODE_LABELS[view.mode].lower()})"
+spec = indicators[ind]
+label, unit, scale, dec = core.indicator_label(ind, view.mode), spec.unit, spec.scale, spec.decimals
+pal, worse_high = spec.palette, spec.higher_is_worse
+col = spec.column(view.mode)
 try:
     tab = data.territory_table(level, view.mode, view.minutes, view.sectors, view.grade,
                                view.host, view.origin_kind, v)
@@ -40,7 +41,7 @@ m = mapping.base_map()
 g_ind, g_off = mapping.group(label, control=False), mapping.group("Offres de stage")
 # outlines drawn once in the base map (named after the indicator, not the mode), recoloured
 mapping.choropleth(g_ind, data.geojson(level, v), tab, "code", col, label, unit, dec, pal, False,
-                   scale, name=core.INDICATORS[ind][0], outlines=m)
+                   scale, name=core.indicator_label(ind), outlines=m)
 mapping.offers_layer(g_off, pts)
 mapping.schools_layer(m, sch)
 mapping.points_legend_box(m)
@@ -70,7 +71,7 @@ notes.append(f"offres placées au centre de leur commune ({summary_counts['at_co
 notes.append("1 place par offre faute de capacité connue")
 if est.get(view.mode if view.mode != "transit" else "walk", 0):
     n_est = est.get(view.mode if view.mode != "transit" else "walk", 0)
-    notes.append(f"{core.fnum(n_est)} temps {core.MODE_LABELS[view.mode].lower()} estimés à vol "
+    notes.append(f"{core.fnum(n_est)} temps {core.mode_label(view.mode, 'lower')} estimés à vol "
                  "d'oiseau (pas de réseau à proximité)")
 core.estimate_badge(" ; ".join(notes) + ".")
 

@@ -193,7 +193,7 @@ def from_origin() -> None:
                  placeholder="Choisir un lycée…" if okind == "school" else "Choisir une commune…")
     origin_id = st.session_state[k_orig]
     k_mode = core.state("mob_mode", core.qp_get("mode", "transit", modes))
-    c3.radio("Mode", modes, key=k_mode, format_func=core.MODE_LABELS.get, horizontal=True)
+    c3.radio("Mode", modes, key=k_mode, format_func=core.mode_label, horizontal=True)
     mode = st.session_state[k_mode]
     core.sync_query({"depuis": okind, "origine_id": origin_id, "mode": mode})
     if origin_id is None:
@@ -217,7 +217,7 @@ def from_origin() -> None:
     br = [15.0, 30.0, 45.0, 60.0, 90.0]
     mapping.choropleth(m3, gj3,
                        per_commune, "commune_code", "minutes",
-                       f"Minutes jusqu'aux offres de la commune ({core.MODE_LABELS[mode].lower()})",
+                       f"Minutes jusqu'aux offres de la commune ({core.mode_label(mode, 'lower')})",
                        "min", 0, "viridis", False, breaks=br)
     folium.Marker([o["lat"], o["lon"]], tooltip=names[origin_id],
                   icon=folium.DivIcon(html='<div style="font-size:22px;color:#000">★</div>')
@@ -227,7 +227,7 @@ def from_origin() -> None:
     st.markdown(
         f"**En bref :** depuis {names[origin_id]}, {core.fnum(reach['n_offers'].sum(), 0, 'offres')} "
         f"dans {len(reach['commune_code'].unique())} communes sont accessibles en {minutes} min "
-        f"({core.MODE_LABELS[mode].lower()}) ; offre la plus proche à "
+        f"({core.mode_label(mode, 'lower')}) ; offre la plus proche à "
         + (f"{maps.format_number(times['minutes'].min(), 0)} min." if len(times) else
            "plus de 90 min.") + " Communes sans offre atteignable en 90 min : non colorées.")
     if times["is_estimate"].any():
@@ -248,7 +248,7 @@ def lycees_ranked() -> None:
     """Section 5 (its widget re-runs only this fragment)."""
     st.header("5. Lycées dont les élèves n'atteignent aucune offre")
     k_lm = core.state("mob_lmode", core.qp_get("mode_lycees", "transit", modes))
-    st.radio("Mode pour le classement", modes, key=k_lm, format_func=core.MODE_LABELS.get,
+    st.radio("Mode pour le classement", modes, key=k_lm, format_func=core.mode_label,
              horizontal=True)
     lmode = st.session_state[k_lm]
     core.sync_query({"mode_lycees": lmode})
@@ -258,7 +258,7 @@ def lycees_ranked() -> None:
     lyc = lyc.sort_values(["pupils_without", "offers_reachable"], ascending=[False, True])
     st.markdown(
         f"**{int((lyc['offers_reachable'] == 0).sum())} lycées** n'ont aucune offre accessible en "
-        f"{minutes} min ({core.MODE_LABELS[lmode].lower()}), soit "
+        f"{minutes} min ({core.mode_label(lmode, 'lower')}), soit "
         f"{core.fnum(lyc['pupils_without'].sum(), 0, 'élèves de seconde')} (effectifs déclarés).")
     ranked = pd.DataFrame({
         "Lycée": lyc["origin_name"], "UAI": lyc["origin_id"], "Commune": lyc["commune"],

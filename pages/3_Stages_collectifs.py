@@ -8,7 +8,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import maps
+from analysis import catalogue, maps
 from ui import core, data, mapping
 
 core.page_setup("Stages collectifs", "👥")
@@ -39,8 +39,8 @@ sb.selectbox("EPCI", [""] + list(epci_names), key=k_epci,
              format_func=lambda c: epci_names.get(c, "Tous les EPCI"))
 k_status = core.state("col_status", core.qp_get_list("statut", statuses))
 sb.multiselect("Statut (vide : tous)", statuses, key=k_status, placeholder="Tous les statuts")
-gap_opts = {"share_no_offer_transit": "Part des élèves sans offre à 45 min en transports",
-            "offers_per_100_pupils": "Offres situées pour 100 élèves", "": "Aucune"}
+gap_opts = {"share_no_offer_transit": core.indicator_label("share_no_offer_transit") + " à 45 min",
+            "offers_per_100_pupils": core.indicator_label("offers_per_100_pupils"), "": "Aucune"}
 _fond = core.qp_get("fond", "share_no_offer_transit", list(gap_opts) + ["aucun"])
 k_gap = core.state("col_gap", "" if _fond == "aucun" else _fond)
 sb.radio("Fond de carte (manques, par EPCI)", list(gap_opts), key=k_gap,
@@ -66,8 +66,8 @@ m = mapping.base_map()
 layers = []
 if gap_ind and data.travel_times_ready():
     epci_tab = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
-    label, unit, scale, dec = ((gap_opts[gap_ind], "%", 100.0, 0) if gap_ind.startswith("share")
-                               else (gap_opts[gap_ind], "offres/100 élèves", 1.0, 1))
+    spec = catalogue.indicator(gap_ind)
+    label, unit, scale, dec = gap_opts[gap_ind], spec.unit, spec.scale, spec.decimals
     g_gap = mapping.group("Manques (fond)")
     mapping.choropleth(g_gap, data.geojson("epci", v), epci_tab, "code", gap_ind,
                        "Fond : " + label.lower(), unit, dec, "Greys", False, scale,

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analysis import config, maps
+from analysis import catalogue, config, maps
 from ui import charts, core, data, filters, mapping
 
 core.page_setup("Territoire", "📍")
@@ -65,28 +65,37 @@ ts = data.territory_table(level, *args[:5], "school", v, code=code)
 st.subheader("Chiffres clés")
 st.caption(f"Filtres : {view.describe()}. Élèves par commune de résidence (estimation), sauf "
            "ligne « Élèves de seconde des lycées du territoire » (effectifs déclarés).")
-mode_l = core.MODE_LABELS[view.mode].lower()
+mode_l = core.mode_label(view.mode, "lower")
+
+
+def _row(key: str, label: str | None = None, mode: str | None = None) -> tuple:
+    """(label, column, scale, decimals, unit) of a catalogue indicator."""
+    ind = catalogue.indicator(key)
+    return (label or core.indicator_label(key, mode), ind.column(mode), ind.scale, ind.decimals,
+            ind.unit)
+
+
 rows = [
-    ("Population", "population", 1, 0, "hab."),
-    ("Élèves de seconde résidents (estimés)", "pupils", 1, 0, "élèves"),
-    ("Offres situées dans le territoire", "offers_located", 1, 0, "offres"),
-    ("Offres pour 100 élèves", "offers_per_100_pupils", 1, 1, "offres/100 élèves"),
-    (f"Offres accessibles en {view.minutes} min ({mode_l}), moyenne par élève",
-     "offers_reachable_mean", 1, 1, "offres"),
-    ("Places par élève à portée, avec concurrence (2SFCA)", "places_per_pupil_2sfca", 1, 3,
-     "places/élève"),
-    (f"Élèves sans offre accessible ({mode_l}, {view.minutes} min)", "pupils_no_offer", 1, 0,
-     "élèves"),
-    ("Part des élèves sans offre accessible", "share_no_offer", 100, 1, "%"),
-    (f"Part sans offre en transports en commun ou à pied ({view.minutes} min)",
-     "share_no_offer_transit", 100, 1, "%"),
-    (f"Temps médian jusqu'à l'offre la plus proche ({mode_l})", f"median_minutes_{view.mode}", 1,
-     0, "min"),
-    ("Rapport offres accessibles voiture / transports", "car_transit_ratio", 1, 1, "×"),
-    ("Arrêts de transport en commun (TER)", "n_stops", 1, 0, "arrêts"),
-    ("Départs du matin (07:00–08:30)", "morning_departures", 1, 0, "départs"),
-    ("Part des élèves en commune peu ou très peu dense", "pupils_low_density_share", 100, 0, "%"),
+    _row("population"),
+    _row("pupils", "Élèves de seconde résidents (estimés)"),
+    _row("offers_located", "Offres situées dans le territoire"),
+    _row("offers_per_100_pupils"),
+    _row("offers_reachable_mean",
+         f"Offres accessibles en {view.minutes} min ({mode_l}), moyenne par élève"),
+    _row("places_per_pupil_2sfca"),
+    _row("pupils_no_offer", f"Élèves sans offre accessible ({mode_l}, {view.minutes} min)"),
+    _row("share_no_offer"),
+    _row("share_no_offer_transit",
+         core.indicator_label("share_no_offer_transit") + f" ({view.minutes} min)"),
+    _row("median_minutes", mode=view.mode),
+    _row("car_transit_ratio"),
+    _row("n_stops"),
+    _row("morning_departures"),
+    _row("pupils_low_density_share"),
 ]
+# indicators added to the catalogue's maps show here too
+rows += [_row(k) for k in catalogue.map_indicators() if k not in {r[1] for r in rows}
+         and not catalogue.indicator(k).per_mode]
 
 
 def _val(df: pd.DataFrame, col: str, scale: float, dec: int, unit: str) -> str:

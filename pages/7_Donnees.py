@@ -101,7 +101,7 @@ elif tab == "tables":
     est = data.estimate_counts(v)
     if est:
         st.caption("Temps de trajet estimés à vol d'oiseau (pas de réseau) : " + " ; ".join(
-            f"{core.MODE_LABELS.get(m, m).lower()} : {core.fnum(n)}" for m, n in est.items()))
+            f"{core.mode_label(m, 'lower')} : {core.fnum(n)}" for m, n in est.items()))
 
 else:
     path = Path(__file__).resolve().parent.parent / "docs" / "schema.md"

@@ -9,16 +9,10 @@ from typing import Any
 
 import streamlit as st
 
-from analysis import config
+from analysis import catalogue, config
 from analysis.db import ReaderCache
 from analysis.maps import format_number, table_html
 
-MODE_LABELS: dict[str, str] = {
-    "transit": "Transports en commun + marche",
-    "car": "Voiture",
-    "bike": "Vélo",
-    "walk": "Marche",
-}
 BUDGETS: tuple[int, ...] = (15, 30, 45, 60)
 GRADE_LABELS: dict[str, str] = {"": "Tous niveaux", "seconde": "Seconde", "3e": "Troisième"}
 HOST_LABELS: dict[str, str] = {"": "Public et privé", "public": "Public", "prive": "Privé"}
@@ -200,26 +194,32 @@ def footer_sources(names: Sequence[str] = ()) -> None:
     st.caption("Sources et millésimes : page « Données ». " + " ".join(names))
 
 
-#: Map indicators: column -> (French label, unit, display scale, decimals, palette, higher_is_worse).
-#: ``median_minutes`` is resolved to ``median_minutes_<mode>``.
-INDICATORS: dict[str, tuple[str, str, float, int, str, bool]] = {
-    "share_no_offer": ("Part des élèves sans offre accessible", "%", 100.0, 1, "YlOrRd", True),
-    "offers_reachable_mean": ("Offres accessibles par élève (moyenne)", "offres", 1.0, 0,
-                              "YlGnBu", False),
-    "places_per_pupil_2sfca": ("Places par élève à portée, avec concurrence (2SFCA)",
-                               "places/élève", 1.0, 3, "YlGnBu", False),
-    "offers_per_100_pupils": ("Offres situées pour 100 élèves", "offres/100 élèves", 1.0, 1,
-                              "YlGnBu", False),
-    "median_minutes": ("Temps médian jusqu'à l'offre la plus proche", "min", 1.0, 0, "YlOrRd",
-                       True),
-    "share_no_offer_transit": ("Part des élèves sans offre en transports (ou à pied)", "%", 100.0,
-                               1, "YlOrRd", True),
-}
+def networks() -> tuple[str, ...]:
+    """Public-transport networks loaded in the database (« TER » offline)."""
+    from ui import data  # ui.data imports this module
+
+    try:
+        return data.transit_networks(db_version())
+    except Exception:  # noqa: BLE001 - no database yet: no network claimed
+        return ()
+
+
+def mode_label(mode: str, form: str = "label") -> str:
+    """French label of a mode naming the loaded networks (:func:`analysis.catalogue.mode_label`):
+    ``form`` ``'label'`` (« Transports en commun (TER seulement) + marche »), ``'phrase'``
+    (« en transports en commun (TER seulement) ou à pied ») or ``'short'``."""
+    return catalogue.mode_label(mode, networks(), form)
+
+
+def indicator_label(key: str, mode: str | None = None, short: bool = False) -> str:
+    """French label of a catalogue indicator, with the loaded networks and the mode."""
+    ind = catalogue.indicator(key)
+    return ind.short_text(networks(), mode) if short else ind.text(networks(), mode)
 
 
 def indicator_column(name: str, mode: str) -> str:
     """Column of ``territory_indicators`` holding indicator ``name`` for ``mode``."""
-    return f"median_minutes_{mode}" if name == "median_minutes" else name
+    return catalogue.indicator(name).column(mode)
 
 
 def csv_bytes(df) -> bytes:

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analysis import access, maps
+from analysis import access, catalogue, maps
 from ui.core import con, db_version
 
 
@@ -47,20 +47,33 @@ def modes_available(version: int) -> list[str]:
     """Modes present in ``travel_times`` (transit counts when walk or transit exists); all
     modes when travel times are not computed yet (the pages then show a notice)."""
     if not has("travel_times"):
-        return ["transit", "car", "bike", "walk"]
+        return list(catalogue.DISPLAY_ORDER)
     present = {r[0] for r in con().execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
-    out = [m for m in access.MODES if m in present]
-    if "transit" not in out and "walk" in present:
-        out.insert(0, "transit")
-    order = ["transit", "car", "bike", "walk"]
-    return sorted(out, key=order.index)
+    out = [m for m in catalogue.Mode
+           if m in present or (m.info.falls_back_to and m.info.falls_back_to in present)]
+    return catalogue.modes_in_display_order(m.value for m in out)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_data(show_spinner=False, max_entries=8)
+def transit_networks(version: int) -> tuple[str, ...]:
+    """Public-transport networks loaded (:func:`analysis.catalogue.transit_networks`)."""
+    return catalogue.transit_networks(con())
+
+
 def territory_table(level: str, mode: str, minutes: int, sectors: tuple[str, ...], grade: str,
                     host: str, origin_kind: str, version: int,
                     code: str | None = None, within: str | None = None) -> pd.DataFrame:
-    """Territory indicators: the precomputed table for default filters, else computed live."""
+    """Territory indicators: the precomputed table for default filters, else computed live;
+    with the catalogue's derived indicators (:func:`analysis.catalogue.add_derived`, applied
+    after the cache so that an indicator registered later shows at once)."""
+    return catalogue.add_derived(_territory_table(level, mode, minutes, sectors, grade, host,
+                                                  origin_kind, version, code, within))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _territory_table(level: str, mode: str, minutes: int, sectors: tuple[str, ...], grade: str,
+                     host: str, origin_kind: str, version: int,
+                     code: str | None = None, within: str | None = None) -> pd.DataFrame:
     f = filters_of(mode, minutes, sectors, grade, host, origin_kind)
     c = con()
     if f.is_default_offer_set and has("territory_indicators"):
@@ -203,7 +216,8 @@ def stop_coverage(version: int) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=32)
 def times_from_origin(origin_kind: str, origin_id: str, mode: str, version: int) -> pd.DataFrame:
     """Minutes from one origin to every offer location (transit = min of transit and walk)."""
-    modes = ["transit", "walk"] if mode == "transit" else [mode]
+    fallback = catalogue.Mode(mode).info.falls_back_to
+    modes = [mode] + ([fallback] if fallback else [])
     return con().execute(
         """SELECT t.loc_id, min(t.minutes) AS minutes, bool_or(t.is_estimate) AS is_estimate,
                   l.lon, l.lat, l.commune_code, c.name AS commune, l.n_offers

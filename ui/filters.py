@@ -30,7 +30,7 @@ class View:
 
     def describe(self) -> str:
         """One French line describing the filters."""
-        parts = [core.MODE_LABELS[self.mode].lower(), f"{self.minutes} min"]
+        parts = [core.mode_label(self.mode, "lower"), f"{self.minutes} min"]
         parts.append(", ".join(self.sectors) if self.sectors else "tous secteurs")
         if self.grade:
             parts.append(core.GRADE_LABELS[self.grade].lower())
@@ -53,7 +53,7 @@ def sidebar(prefix: str, *, offers: bool = True, origin: bool = True,
     sb.header("Filtres")
     k_mode = core.state(f"{prefix}_mode", core.qp_get("mode", default_mode if default_mode in modes
                                                       else modes[0], modes))
-    sb.selectbox("Mode de déplacement", modes, key=k_mode, format_func=core.MODE_LABELS.get)
+    sb.selectbox("Mode de déplacement", modes, key=k_mode, format_func=core.mode_label)
     k_min = core.state(f"{prefix}_minutes", core.qp_get("minutes", default_minutes,
                                                         list(core.BUDGETS), int))
     sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min,
