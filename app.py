@@ -58,11 +58,14 @@ def home() -> None:
               help="Offres 2025 de la plateforme « 1 élève, 1 stage » situées en Normandie.")
     c3.metric("Offres pour 100 élèves", core.fnum(rs["offers_per_100_pupils"], 1, "offres"),
               help="Indicateur de la circulaire de 2015 : offres situées / élèves × 100.")
-    c4.metric("Élèves sans offre à 45 min en transports",
+    tc_short = catalogue.transit_short(core.networks())
+    c4.metric(f"Sans offre à 45 min en {tc_short} ou à pied",
               core.fnum(r["pupils_no_offer_transit"], 0, "élèves"),
-              delta=core.fpct(r["share_no_offer_transit"], 1) + " des élèves", delta_color="off",
               help="Élèves (estimés par commune de résidence) n'ayant aucune offre accessible "
-                   "en transports en commun ou à pied en 45 min le matin.")
+                   f"{core.mode_label('transit', 'phrase')} en 45 min le matin.")
+    # a plain comparison under the figure (a metric delta draws an arrow that reads as a rise)
+    c4.caption(f"soit {core.fpct(r['share_no_offer_transit'], 1)} des élèves de seconde "
+               "(estimés) de la région")
     c5.metric("Projets de stages collectifs", core.fnum(n_coll, 0, "projets"),
               help="Carte des projets du 15/12/2025 (Agence régionale de l'orientation).")
     core.estimate_badge(
@@ -89,11 +92,11 @@ def home() -> None:
     g = mapping.group(label)
     mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
                        scale)
-    mapping.show(m, "home_map", 480, layers=[g])
+    mapping.show(m, "home_map", 560, layers=[g])
     vals = pd.to_numeric(epci[ind], errors="coerce") * scale
     lo, hi = epci.loc[vals.idxmin()], epci.loc[vals.idxmax()]
     st.markdown(
-        f"**En bref :** {label.lower()} par EPCI (origine : communes de résidence, élèves estimés) "
+        f"**En bref :** {label[:1].lower() + label[1:]} par EPCI (origine : communes de résidence, élèves estimés) "
         f"— de {maps.format_number(vals.min(), dec)} {unit} ({lo['name']}) à "
         f"{maps.format_number(vals.max(), dec)} {unit} ({hi['name']}) ; "
         f"région : {maps.format_number(float(r[ind]) * scale, dec)} {unit}.")
@@ -104,16 +107,18 @@ def home() -> None:
                 "Élèves (estimés)": epci["pupils"].round(0),
                 "Offres situées": epci["offers_located"],
                 "Offres pour 100 élèves": epci["offers_per_100_pupils"].round(1),
-                "Élèves sans offre à 45 min en TC": epci["pupils_no_offer_transit"].round(0),
-                "Part sans offre à 45 min en TC (%)": (epci["share_no_offer_transit"] * 100).round(1),
-            }).sort_values("Part sans offre à 45 min en TC (%)", ascending=False)
+                f"Élèves sans offre à 45 min en {tc_short} ou à pied":
+                    epci["pupils_no_offer_transit"].round(0),
+                f"Part sans offre à 45 min en {tc_short} ou à pied (%)":
+                    (epci["share_no_offer_transit"] * 100).round(1),
+            }).sort_values(f"Part sans offre à 45 min en {tc_short} ou à pied (%)", ascending=False)
             core.html_table(tab, height=420)
 
     st.subheader("Millésimes des données")
     prov = data.provenance(v)
-    core.html_table(prov[["dataset", "publisher", "vintage", "rows"]].rename(columns={
-        "dataset": "Jeu de données", "publisher": "Producteur", "vintage": "Millésime",
-        "rows": "Lignes"}))
+    core.html_table(pd.DataFrame({
+        "Jeu de données": prov["description"].fillna(prov["dataset"]),
+        "Producteur": prov["publisher"], "Millésime": prov["vintage"], "Lignes": prov["rows"]}))
 
     st.subheader("Aller plus loin")
     cols = st.columns(3)
@@ -129,7 +134,10 @@ def home() -> None:
     }
     for k, (p, t, i) in enumerate(links):
         with cols[k % 3]:
-            st.page_link(p, label=f"{t} — {texts.get(t, '')}", icon=i)
+            # the page name as the link and its description beneath, wrapped: a page link is
+            # one line, cut with an ellipsis when the description followed the name
+            st.page_link(p, label=t, icon=i)
+            st.caption(texts.get(t, ""))
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -1138,7 +1138,8 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     :func:`filters_from_args`.
     """
     p.add_argument("--mode", choices=MODES, default="transit",
-                   help="mode de déplacement (transit = transports en commun ou marche)")
+                   help="mode de déplacement (transit = transports en commun des réseaux "
+                        "chargés, hors ligne TER seulement, ou marche)")
     p.add_argument("--minutes", type=int, default=45, help="budget-temps en minutes")
     p.add_argument("--sector", action="append", default=[],
                    help="secteur d'activité (répétable)")
@@ -1188,6 +1189,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             else:
                 df = territory_indicators(con, args.level, filters, args.code,
                                           within=args.within)
+            networks = catalogue.transit_networks(con)
         finally:
             con.close()
     except (AccessError, FileNotFoundError) as exc:
@@ -1198,7 +1200,15 @@ def main(argv: Iterable[str] | None = None) -> int:
     else:
         sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=1))
         sys.stdout.write("\n")
+    print(transit_note(networks), file=sys.stderr)
     return 0
+
+
+def transit_note(networks: Sequence[str]) -> str:
+    """The line the CLI prints on stderr: what « transit » and the ``*_transit`` columns mean
+    with the networks loaded (« transports en commun (TER seulement) ou marche »)."""
+    return ("Note : mode « transit » et colonnes « *_transit » = "
+            + catalogue.mode_label("transit", networks, "lower").replace(" + ", " ou ") + ".")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -196,6 +196,18 @@ def transit_short(networks: Sequence[str] | None) -> str:
     return nets[0] if len(nets) == 1 else "TC"
 
 
+def transit_caveat(networks: Sequence[str] | None) -> str:
+    """The French caveat on the public-transport networks loaded (pages and reports)."""
+    nets = [n for n in (networks or ()) if n]
+    if not nets:
+        return ("Transports en commun : aucun horaire chargé ; seul le trajet à pied compte, "
+                "accès sous-estimé.")
+    if nets == [TER]:
+        return ("Transports en commun : TER seulement (trains et cars TER ; réseaux urbains "
+                "et départementaux absents), accès sous-estimé.")
+    return "Transports en commun : réseaux chargés : " + ", ".join(nets) + "."
+
+
 def _fill(text: str, networks: Sequence[str] | None) -> str:
     if "{" not in text:
         return text

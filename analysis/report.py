@@ -80,6 +80,8 @@ def mode_phrase(mode: str, networks: Sequence[str] | None = None) -> str:
 def display_value(key: str, value: Any, networks: Sequence[str] | None = None) -> Any:
     """The French text shown for a code stored in a text column (mode, level, role, origin
     kind, density class); other values unchanged."""
+    if key in NOT_DECLARED_KEYS and _is_missing(value):
+        return NOT_DECLARED
     if not isinstance(value, str):
         return value
     if key == "mode" and value in catalogue.MODES:
@@ -806,10 +808,17 @@ def _num(value: Any, decimals: int = 0) -> str:
     return text.replace(",", NBSP).replace(".", ",")
 
 
+#: Columns whose missing value means « not declared » (lycée headcounts), said in words.
+NOT_DECLARED_KEYS = frozenset({"seconde_pupils"})
+NOT_DECLARED = "non déclaré"
+
+
 def format_value(value: Any, kind: str) -> str:
     """A value as French text for the PDF, according to the column kind."""
     if _is_missing(value):
         return "–"
+    if isinstance(value, str) and kind != "text":  # words for a missing figure (« non déclaré »)
+        return value
     if kind in ("int", "dec0"):
         return _num(value, 0)
     if kind == "dec1":
@@ -907,6 +916,8 @@ _XLSX_FORMATS = {"int": "#,##0", "dec0": "#,##0", "dec1": "#,##0.0", "dec2": "#,
 def _xlsx_value(value: Any, kind: str) -> Any:
     if _is_missing(value):
         return None
+    if isinstance(value, str) and kind != "text":  # words for a missing figure (« non déclaré »)
+        return value
     if kind == "bool":
         return "oui" if bool(value) else "non"
     if kind in ("int",):
@@ -1064,13 +1075,7 @@ def to_xlsx(data: ReportData) -> bytes:
 
 def _transit_caveat(networks: Sequence[str]) -> str:
     """The caveat on the public-transport networks loaded."""
-    if not networks:
-        return ("- Transports en commun : aucun horaire chargé ; seul le trajet à pied compte, "
-                "accès sous-estimé.")
-    if tuple(networks) == (catalogue.TER,):
-        return ("- Transports en commun : TER seulement (trains et cars TER ; réseaux urbains "
-                "et départementaux absents), accès sous-estimé.")
-    return "- Transports en commun : réseaux chargés : " + ", ".join(networks) + "."
+    return "- " + catalogue.transit_caveat(networks)
 
 
 def _caveats(data: ReportData) -> list[str]:

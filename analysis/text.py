@@ -202,3 +202,8 @@ def value_range(low: str, high: str, prefix: str = "de ", middle: str = " à ") 
     if low == high:
         return low
     return f"{prefix}{low}{middle}{high}"
+
+
+def lower_first(label: str) -> str:
+    """A label inside a sentence: first letter lowered only (« TER » stays in capitals)."""
+    return label[:1].lower() + label[1:]

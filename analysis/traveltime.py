@@ -618,17 +618,23 @@ def route(mode: str, from_lonlat, to_lonlat, date: str | None = None, depart: st
 
         if network is not None:
             net = transit.TransitNetwork.from_gtfs(network, service_date=date)
+            networks: tuple[str, ...] = (catalogue.network_name(Path(network).stem, str(network)),)
         else:
             from . import db
 
             con = db.connect(db_path or config.default_db_path(), read_only=True)
             try:
                 net = transit.TransitNetwork.from_duckdb(con, service_date=date)
+                networks = catalogue.transit_networks(con)
             finally:
                 con.close()
-        return transit.transit_route(net, tuple(from_lonlat), tuple(to_lonlat), depart=depart,
-                                     depart_from=cfg.depart_from, depart_to=cfg.depart_to,
-                                     arrive_by=cfg.arrive_by, walk_kmh=cfg.walk_kph, detour=cfg.detour)
+        out = transit.transit_route(net, tuple(from_lonlat), tuple(to_lonlat), depart=depart,
+                                    depart_from=cfg.depart_from, depart_to=cfg.depart_to,
+                                    arrive_by=cfg.arrive_by, walk_kmh=cfg.walk_kph, detour=cfg.detour)
+        # which networks the answer knows (offline: « TER seulement »)
+        out["reseaux"] = list(networks)
+        out["mode_libelle"] = catalogue.mode_label("transit", networks)
+        return out
     if mode not in ROAD_MODES:
         raise ValueError(f"mode inconnu : {mode!r}")
     if network is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, maps
+from analysis import catalogue, maps, text
 from ui import core, data, filters, mapping
 
 core.page_setup("Couverture", "🗺️")
@@ -45,14 +45,16 @@ mapping.choropleth(g_ind, data.geojson(level, v), tab, "code", col, label, unit,
 mapping.offers_layer(g_off, pts)
 mapping.schools_layer(m, sch)
 mapping.points_legend_box(m)
-mapping.show(m, "cov_map", 560, layers=[g_ind, g_off], control=True)
+mapping.show(m, "cov_map", 640, layers=[g_ind, g_off], control=True)
 
 vals = pd.to_numeric(tab[col], errors="coerce") * scale
 n_known = int(vals.notna().sum())
 worst = tab.loc[vals.idxmax() if worse_high else vals.idxmin()] if n_known else None
 noun = "communes" if level == "commune" else "EPCI"
-summary = (f"**En bref :** {label.lower()} par {noun[:-1] if level == 'commune' else 'EPCI'} "
-           f"({view.describe()}) — {n_known} {noun} renseignés")
+summary = (f"**En bref :** {label[:1].lower() + label[1:]} par "
+           f"{noun[:-1] if level == 'commune' else 'EPCI'} ({view.describe()}) — "
+           + (text.count(n_known, "commune renseignée") if level == "commune"
+              else text.count(n_known, "EPCI renseigné", "EPCI renseignés")))
 if worst is not None:
     wv = vals[worst.name]
     summary += (f" ; valeur la plus défavorable : {maps.format_number(wv, dec)} {unit} "
@@ -69,10 +71,9 @@ if view.origin_kind == "commune":
 notes.append(f"offres placées au centre de leur commune ({summary_counts['at_commune_centre']} "
              f"sur {summary_counts['offers']})")
 notes.append("1 place par offre faute de capacité connue")
-if est.get(view.mode if view.mode != "transit" else "walk", 0):
-    n_est = est.get(view.mode if view.mode != "transit" else "walk", 0)
-    notes.append(f"{core.fnum(n_est)} temps {core.mode_label(view.mode, 'lower')} estimés à vol "
-                 "d'oiseau (pas de réseau à proximité)")
+est_note = core.estimated_times_note(view.mode, est)
+if est_note:
+    notes.append(est_note)
 core.estimate_badge(" ; ".join(notes) + ".")
 
 st.subheader(f"Classement des {noun}")

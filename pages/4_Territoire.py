@@ -186,8 +186,7 @@ with c1:
         core.html_table(pd.DataFrame({
             "Lycée": lyc["name"], "Commune": lyc["commune"],
             "Public": lyc["is_public"].map({True: "oui", False: "non"}),
-            "Élèves de seconde": lyc["seconde_pupils"].astype("Int64").astype(str)
-            .replace("<NA>", "non déclaré"),
+            "Élèves de seconde (déclarés)": core.declared(lyc["seconde_pupils"]),
             f"Offres accessibles ({view.minutes} min)": lyc["offers_reachable"],
             "Offre la plus proche (min)": lyc["minutes_nearest"].round(0),
         }), height=420)

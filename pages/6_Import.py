@@ -100,7 +100,7 @@ geocode = False
 if kind == "offers":
     geocode = st.checkbox("Géocoder les adresses avec la Base Adresse Nationale (en ligne, facultatif)",
                           key="imp_geocode")
-upload = st.file_uploader("Fichier CSV ou XLSX", type=["csv", "txt", "xlsx"], key="imp_file")
+upload = core.french_file_uploader("Fichier CSV ou XLSX", ["csv", "txt", "xlsx"], key="imp_file")
 
 
 def show_result(res: imports.ImportResult) -> None:

@@ -129,6 +129,16 @@ def fnum(value: Any, decimals: int = 0, unit: str = "") -> str:
     return f"{text} {unit}".strip() if text != "—" else "—"
 
 
+#: Shown for a lycée without a declared seconde headcount (never 0, never an empty cell).
+NOT_DECLARED = "non déclaré"
+
+
+def declared(values: Any) -> list[str]:
+    """Declared headcounts as whole French numbers, « non déclaré » when missing (one wording
+    on every page)."""
+    return [NOT_DECLARED if v is None or v != v else fnum(v, 0) for v in values]
+
+
 def fpct(value: Any, decimals: int = 0) -> str:
     """A share 0–1 as a French percentage ("12,5 %")."""
     try:
@@ -137,6 +147,58 @@ def fpct(value: Any, decimals: int = 0) -> str:
         return "—"
     text = format_number(v, decimals)
     return f"{text} %" if text != "—" else "—"
+
+
+def french_file_uploader(label: str, types: Sequence[str], key: str, help: str | None = None):
+    """``st.file_uploader`` with its English strings replaced by French ones.
+
+    Streamlit writes « Upload » on the button and « 200MB per file • CSV… » in the drop zone,
+    with no option to change them: a style sheet hides these two texts (``display: none``, so
+    screen readers skip them too) and writes « Parcourir » and « Glisser-déposer un fichier ici
+    ou parcourir · 200 Mo au plus par fichier · CSV, TXT, XLSX » in their place (CSS
+    generated content, read by screen readers). The limit is the server's
+    ``server.maxUploadSize``.
+    """
+    try:
+        max_mb = int(st.get_option("server.maxUploadSize"))
+    except Exception:  # noqa: BLE001 - option unavailable: Streamlit's default
+        max_mb = 200
+    kinds = ", ".join(t.upper() for t in types)
+    info = (f"Glisser-déposer un fichier ici ou parcourir · {max_mb} Mo au plus par fichier · "
+            f"{kinds}")
+    st.markdown(
+        "<style>"
+        '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] > p'
+        "{display:none}"
+        '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after'
+        '{content:"Parcourir"}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div > span{display:none}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div::after'
+        f'{{content:"{info}";font-size:0.875rem}}'
+        "</style>", unsafe_allow_html=True)
+    return st.file_uploader(label, type=list(types), key=key,
+                            help=help or f"Fichier {kinds} de {max_mb} Mo au plus : cliquez sur "
+                                         "« Parcourir » ou déposez-le dans le cadre.")
+
+
+def estimated_times_note(mode: str, counts: dict[str, int]) -> str:
+    """« 5 011 temps à pied estimés à vol d'oiseau … »: the straight-line estimates a mode uses,
+    counted under the mode that holds them in ``travel_times`` (as on the Données page: the
+    transit mode uses the walking times, so they are named walking times)."""
+    info = catalogue.Mode(mode).info
+    parts = []
+    for m in [mode] + ([info.falls_back_to] if info.falls_back_to else []):
+        n = int(counts.get(m, 0))
+        if n:
+            parts.append(f"{fnum(n)} temps "
+                         f"{catalogue.Mode(m).info.phrase} estimé{'s' if n > 1 else ''}")
+    if not parts:
+        return ""
+    note = " et ".join(parts) + " à vol d'oiseau (pas de réseau à proximité)"
+    if info.falls_back_to and counts.get(info.falls_back_to, 0):
+        note += (f", utilisés par « {mode_label(mode, 'lower')} » quand la marche est plus "
+                 "rapide")
+    return note
 
 
 def estimate_badge(text: str) -> None:
