@@ -147,15 +147,19 @@ def main() -> None:
             pages.append(st.Page(path, title=title, url_path=url, icon=icon))
     _start_warmup()
     page = st.navigation(pages)
+    from ui import core
+
     if os.environ.get("OBSERVATOIRE_TIMING"):
         t0 = time.perf_counter()
         try:
-            page.run()
+            with core.guard(page.title):
+                page.run()
         finally:
             print(f"[timing] {page.title}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
                   flush=True)
     else:
-        page.run()
+        with core.guard(page.title):  # no traceback in the browser (French message + log)
+            page.run()
 
 
 def _start_warmup() -> None:

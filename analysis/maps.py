@@ -218,10 +218,10 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
     max_rows : int, optional
         Only the first rows (the caller says so in a caption).
     """
-    import html as _html
+    from analysis.sanitize import html_text
 
     shown = df if max_rows is None else df.head(max_rows)
-    head = "".join(f'<th scope="col">{_html.escape(str(c))}</th>' for c in shown.columns)
+    head = "".join(f'<th scope="col">{html_text(c)}</th>' for c in shown.columns)
     cols = []
     for c in shown.columns:
         col = shown[c]
@@ -233,7 +233,7 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
             cols.append([(format_number(v, dec) if np.isfinite(v) else "—", True) for v in values])
         else:
             cols.append([("—" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-                          else _html.escape(str(v)), False) for v in col])
+                          else html_text(v), False) for v in col])
     rows = []
     for cells in zip(*cols):
         rows.append("<tr>" + "".join(f'<td style="text-align:right">{t}</td>' if num else f"<td>{t}</td>"
@@ -301,8 +301,9 @@ def legend_html(title: str, items: Sequence[tuple[str, str]], shape: str = "squa
 
 
 def _esc(text: Any) -> str:
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    from analysis.sanitize import html_text
+
+    return html_text(text)
 
 
 def attach_properties(geojson: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]

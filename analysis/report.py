@@ -39,7 +39,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import access, catalogue, config
+from analysis import access, catalogue, config, export
 from analysis.access import AccessError, Filters
 from analysis.text import count, in_territory, strip_accents
 
@@ -899,9 +899,7 @@ def to_csv(data: ReportData, rows: str = "territoires", header: str = "fr") -> b
     out = (_csv_frame(data.table, table_columns(), header, data.networks)
            if rows == "territoires"
            else _csv_frame(data.origins, ORIGIN_COLUMNS, header, data.networks))
-    text = out.to_csv(sep=";", decimal=",", index=False, lineterminator="\r\n",
-                      float_format=None)
-    return ("\ufeff" + text).encode("utf-8")
+    return export.csv_bytes(out)  # text cells neutralised (no formula from the data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -926,7 +924,7 @@ def _xlsx_value(value: Any, kind: str) -> Any:
         return float(value)
     if isinstance(value, (np.generic,)):
         return value.item()
-    return value if isinstance(value, (int, float)) else str(value)
+    return value if isinstance(value, (int, float)) else export.xlsx_value(str(value))
 
 
 def _xlsx_sheet(wb: Any, title: str, df: pd.DataFrame, columns: Sequence[Column],
@@ -1005,13 +1003,13 @@ def to_xlsx(data: ReportData) -> bytes:
     nets = data.networks
     for label, value in parameters_text(f, nets):
         ws.cell(row=r, column=1, value=label)
-        ws.cell(row=r, column=2, value=value)
+        ws.cell(row=r, column=2, value=export.xlsx_value(value))
         r += 1
     r += 1
     ws.cell(row=r, column=1, value="Chiffres clés").font = bold
     r += 1
     key_rows = data.key_rows
-    head = ["Indicateur", "Unité"] + [str(x["name"]) for x in key_rows]
+    head = ["Indicateur", "Unité"] + [export.xlsx_value(str(x["name"])) for x in key_rows]
     fill = PatternFill("solid", fgColor="DDDDDD")
     for j, h in enumerate(head, start=1):
         cell = ws.cell(row=r, column=j, value=h)
@@ -1031,16 +1029,18 @@ def to_xlsx(data: ReportData) -> bytes:
     ws.cell(row=r, column=1, value="Millésimes des données").font = bold
     r += 1
     for rec in data.sources.itertuples(index=False):
-        ws.cell(row=r, column=1, value=str(rec.description if not _is_missing(rec.description)
-                                            else rec.dataset))
-        ws.cell(row=r, column=2, value=None if _is_missing(rec.vintage) else str(rec.vintage))
-        ws.cell(row=r, column=3, value=None if _is_missing(rec.publisher) else str(rec.publisher))
+        ws.cell(row=r, column=1, value=export.xlsx_value(
+            str(rec.description if not _is_missing(rec.description) else rec.dataset)))
+        ws.cell(row=r, column=2,
+                value=None if _is_missing(rec.vintage) else export.xlsx_value(str(rec.vintage)))
+        ws.cell(row=r, column=3,
+                value=None if _is_missing(rec.publisher) else export.xlsx_value(str(rec.publisher)))
         r += 1
     for rec in data.runs.itertuples(index=False):
         ws.cell(row=r, column=1, value="temps de trajet : "
                 + str(display_value("mode", rec.mode, nets)).lower())
-        ws.cell(row=r, column=2, value=str(getattr(rec, "computed_at", "")))
-        ws.cell(row=r, column=3, value=str(getattr(rec, "network_source", "")))
+        ws.cell(row=r, column=2, value=export.xlsx_value(str(getattr(rec, "computed_at", ""))))
+        ws.cell(row=r, column=3, value=export.xlsx_value(str(getattr(rec, "network_source", ""))))
         r += 1
     r += 1
     for line in _caveats(data):
@@ -1068,9 +1068,7 @@ def to_xlsx(data: ReportData) -> bytes:
                 "Une ligne par origine du territoire (" + ORIGIN_LABELS[f.origin_kind] + ").",
                 nets)
     _xlsx_sheet(wb, "Sources", data.sources, SOURCE_COLUMNS, networks=nets)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return export.workbook_bytes(wb)  # any formula cell left becomes neutralised text
 
 
 def _transit_caveat(networks: Sequence[str]) -> str:

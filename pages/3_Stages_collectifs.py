@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import html
-
 import folium
 import pandas as pd
 import streamlit as st
 
 from analysis import catalogue, maps, text
+from analysis.sanitize import html_text
 from ui import core, data, mapping
 
 core.page_setup("Stages collectifs", "👥")
@@ -83,18 +82,18 @@ for r in f.itertuples():
     if pd.isna(r.lat) or pd.isna(r.lon):
         continue
     colour = maps.COLLECTIVE_KIND_COLOURS.get(r.kind, maps.COLLECTIVE_KIND_COLOURS["non précisé"])
-    popup = (f"<b>{html.escape(str(r.name))}</b><br>Type : {html.escape(str(r.kind))}"
-             + (f" <i>({html.escape(str(r.kind_basis))})</i>" if pd.notna(r.kind_basis) else "")
-             + f"<br>Lieu : {html.escape(str(r.town or ''))}"
-             + (f" <i>({html.escape(str(r.location_basis))})</i>"
+    popup = (f"<b>{html_text(r.name)}</b><br>Type : {html_text(r.kind)}"
+             + (f" <i>({html_text(r.kind_basis)})</i>" if pd.notna(r.kind_basis) else "")
+             + f"<br>Lieu : {html_text(r.town or '')}"
+             + (f" <i>({html_text(r.location_basis)})</i>"
                 if pd.notna(r.location_basis) else "")
-             + f"<br>Secteurs : {html.escape(str(r.sectors or 'non précisé'))}"
-             + f"<br>Élèves : {html.escape(str(r.pupils)) if pd.notna(r.pupils) else 'non précisé'}"
-             + f"<br>Période : {html.escape(str(r.period or 'non précisée'))}"
-             + f"<br>Statut : {html.escape(str(r.status or ''))}")
+             + f"<br>Secteurs : {html_text(r.sectors or 'non précisé')}"
+             + f"<br>Élèves : {html_text(r.pupils) if pd.notna(r.pupils) else 'non précisé'}"
+             + f"<br>Période : {html_text(r.period or 'non précisée')}"
+             + f"<br>Statut : {html_text(r.status or '')}")
     folium.CircleMarker([r.lat, r.lon], radius=9, color="#000000", weight=1.5,
                         fill_color=colour, fill_opacity=0.95,
-                        popup=mapping.popup(popup), tooltip=str(r.name)).add_to(fg)
+                        popup=mapping.popup(popup), tooltip=html_text(r.name)).add_to(fg)
 layers.append(fg)
 legend = [(c, k) for k, c in maps.COLLECTIVE_KIND_COLOURS.items()]
 mapping.add_legend(m, "Type de stage collectif (typologie du document)", legend, "circle")

@@ -192,5 +192,5 @@ else:
             st.caption("Aucune ligne en quarantaine pour cet import.")
         else:
             st.dataframe(q, hide_index=True, use_container_width=True)
-            st.download_button("Télécharger la quarantaine (CSV)", q.to_csv(index=False, sep=";").encode("utf-8-sig"),
+            st.download_button("Télécharger la quarantaine (CSV)", core.csv_bytes(q),
                                file_name=f"quarantaine_{chosen}.csv", mime="text/csv", key="imp_q_dl")

@@ -84,17 +84,16 @@ def grouped_bars_svg(categories: Sequence[str], series: dict[str, Sequence[float
     ``series`` maps each series name (legend) to one value per category; values are
     written above their bar (French number format).
     """
-    import html as _html
     import math
 
     from analysis.maps import format_number
+    from analysis.sanitize import html_text as esc
 
     width, left, right, top, bottom = 640, 64, 12, 34, 56
     plot_w, plot_h = width - left - right, height - top - bottom
     vals = [float(x) for s in series.values() for x in s if x is not None and math.isfinite(x)]
     step = _nice_step(max(vals) if vals else 1.0)
     ymax = step * max(1, math.ceil((max(vals) if vals else 1.0) / step))
-    esc = _html.escape
     y = lambda v: top + plot_h - plot_h * v / ymax  # noqa: E731
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
            f'width="100%" role="img" aria-label="{esc(y_label)} par {esc(x_label or "catégorie")}"'

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -22,6 +25,38 @@ ORIGIN_LABELS: dict[str, str] = {
 }
 NO_TRAVEL_TIMES = ("Temps de trajet non calculés : lancez « python -m analysis.build » "
                    "pour les calculer.")
+
+
+#: Server log of the pages (errors are written here, never shown to the visitor).
+LOG = logging.getLogger("observatoire.pages")
+PAGE_ERROR = ("Une erreur inattendue empêche d'afficher cette partie de la page. Elle a été "
+              "consignée dans le journal du serveur (référence {ref}). Rechargez la page ou "
+              "modifiez les filtres ; si le problème persiste, signalez-le avec cette référence.")
+
+
+@contextmanager
+def guard(where: str) -> Iterator[None]:
+    """Run a page body: an unexpected error shows a French message with a reference, and the
+    traceback goes to the server log only (never to the browser: no paths, no code).
+
+    ``st.stop`` and reruns pass through (they are not :class:`Exception`).
+    """
+    try:
+        yield
+    except Exception:  # noqa: BLE001 - the last resort of every page
+        ref = uuid.uuid4().hex[:8]
+        LOG.exception("erreur de page « %s » (référence %s)", where, ref)
+        st.error(PAGE_ERROR.format(ref=ref), icon="⚠️")
+
+
+def guarded(func: Callable) -> Callable:
+    """:func:`guard` as a decorator, for fragments (their reruns do not go through the page)."""
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with guard(getattr(func, "__name__", "fragment")):
+            return func(*args, **kwargs)
+
+    return run
 
 
 def db_path() -> str:
@@ -285,8 +320,11 @@ def indicator_column(name: str, mode: str) -> str:
 
 
 def csv_bytes(df) -> bytes:
-    """CSV for French Excel: UTF-8 with BOM, ';' separator, decimal comma."""
-    return df.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+    """CSV for French Excel: UTF-8 with BOM, ';' separator, decimal comma, text cells
+    neutralised against formulas (:func:`analysis.export.csv_bytes`, the one CSV writer)."""
+    from analysis import export
+
+    return export.csv_bytes(df)
 
 
 def report_downloads(level: str, code: str, filters, fallback_df, fallback_name: str,
