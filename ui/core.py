@@ -73,25 +73,99 @@ def page_setup(title: str, icon: str = "🗺️") -> None:
 # URL query state
 # --------------------------------------------------------------------------------------------
 
+def _page_key() -> str:
+    """Identity of the running page (URL notices are kept per page)."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        return str(getattr(ctx, "page_script_hash", "") or "page")
+    except Exception:  # noqa: BLE001 - bare mode
+        return "page"
+
+
+def url_notice(name: str, value: Any, message: str | None = None) -> None:
+    """A visible French notice about the URL parameter ``name`` that could not be used.
+
+    With ``message``: record it, ``value`` being the default used instead. On every run the
+    notice is shown while the view still holds that default (the link as opened); once the
+    user changes it the notice is dropped.
+    """
+    store = st.session_state.setdefault("_url_notices", {}).setdefault(_page_key(), {})
+    if message is not None:
+        store[name] = (message, value)
+    if name in store:
+        msg, fallback = store[name]
+        if value == fallback:
+            st.warning(msg, icon="⚠️")
+        else:
+            del store[name]
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "aucune"
+    return str(value)
+
+
 def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
-           cast: Callable[[str], Any] = str) -> Any:
-    """Value of query parameter ``name`` cast and checked against ``options`` (else default)."""
+           cast: Callable[[str], Any] = str, check: Callable[[str], Any] | None = None,
+           shown_default: str | None = None) -> Any:
+    """Value of query parameter ``name``: ``check(raw)`` (a function of
+    :mod:`analysis.validate_args`), else cast and checked against ``options``.
+
+    A value that is refused gives a visible French notice (:func:`url_notice`) and the
+    default, never a silent fallback.
+    """
+    from analysis import validate_args as va
+
     raw = st.query_params.get(name)
     if raw is None:
+        url_notice(name, default)
         return default
     try:
-        value = cast(raw)
-    except (TypeError, ValueError):
+        if check is not None:
+            value = check(raw)
+        else:
+            try:
+                value = cast(raw)
+            except (TypeError, ValueError):
+                raise va.ArgumentError(f"valeur « {raw} » invalide") from None
+            if options is not None and value not in options:
+                value = cast(va.check_choice(raw, [str(o) for o in options],
+                                             f"le paramètre « {name} »"))
+    except va.ArgumentError as exc:
+        url_notice(name, default, f"Lien de la page : paramètre « {name}={raw} » ignoré. {exc}. "
+                                  "Valeur par défaut utilisée : "
+                                  f"{shown_default or _shown(default)}.")
         return default
-    if options is not None and value not in options:
-        return default
+    url_notice(name, value)
     return value
 
 
-def qp_get_list(name: str, options: Sequence[str] | None = None) -> list[str]:
-    """All values of a repeated query parameter (kept only when in ``options``)."""
-    values = st.query_params.get_all(name)
-    return [v for v in values if options is None or v in options]
+def qp_get_list(name: str, options: Sequence[str] | None = None,
+                check: Callable[[str], Any] | None = None) -> list[str]:
+    """All values of a repeated query parameter, each checked (``check``, else a choice among
+    ``options``); the refused ones are dropped with a visible notice."""
+    from analysis import validate_args as va
+
+    kept, refused = [], []
+    for raw in st.query_params.get_all(name):
+        try:
+            if check is not None:
+                value = check(raw)
+            elif options is not None:
+                value = va.check_choice(raw, list(options), f"le paramètre « {name} »")
+            else:
+                value = raw
+        except va.ArgumentError as exc:
+            refused.append(str(exc))
+            continue
+        if value not in kept:
+            kept.append(value)
+    url_notice(name, kept, (f"Lien de la page : paramètre « {name} » en partie ignoré. "
+                            + " ; ".join(refused) + ".") if refused else None)
+    return kept
 
 
 def state(key: str, initial: Any) -> str:
