@@ -32,7 +32,7 @@ def home() -> None:
     """Accueil: key regional figures, EPCI map of the main indicator, vintages, next steps."""
     import pandas as pd
 
-    from analysis import maps
+    from analysis import maps, ranking
     from ui import core, data, mapping
 
     core.page_setup("Accueil", "🏠")
@@ -91,8 +91,13 @@ def home() -> None:
     mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
                        scale)
     mapping.show(m, "home_map", 480, layers=[g])
+    # one ranking (analysis.ranking), least favourable first: "En bref" and the table read it
+    worse_high = core.INDICATORS[ind][5]
+    epci = ranking.rank_territories(epci, ind, higher_is_worse=worse_high)
     vals = pd.to_numeric(epci[ind], errors="coerce") * scale
-    lo, hi = epci.loc[vals.idxmin()], epci.loc[vals.idxmax()]
+    known = epci[vals.notna()]
+    first, last = known.iloc[0], known.iloc[-1]
+    lo, hi = (last, first) if worse_high else (first, last)
     st.markdown(
         f"**En bref :** {label.lower()} par EPCI (origine : communes de résidence, élèves estimés) "
         f"— de {maps.format_number(vals.min(), dec)} {unit} ({lo['name']}) à "
@@ -107,7 +112,7 @@ def home() -> None:
                 "Offres pour 100 élèves": epci["offers_per_100_pupils"].round(1),
                 "Élèves sans offre à 45 min en TC": epci["pupils_no_offer_transit"].round(0),
                 "Part sans offre à 45 min en TC (%)": (epci["share_no_offer_transit"] * 100).round(1),
-            }).sort_values("Part sans offre à 45 min en TC (%)", ascending=False)
+            })
             core.html_table(tab, height=420)
 
     st.subheader("Millésimes des données")

@@ -257,7 +257,8 @@ def check_territory(code: Any, level: str | None,
     ArgumentError
         Unknown level, a code of the wrong shape, or a code that is not in ``known``.
     """
-    text = "" if code is None else str(code).strip().upper()
+    raw = "" if code is None else str(code).strip()
+    text = raw.upper()
     if level is not None and level not in known:
         raise ArgumentError(f"Niveau territorial inconnu : {_quote(level)} (valeurs possibles : "
                             f"{_list(known)})")
@@ -267,14 +268,14 @@ def check_territory(code: Any, level: str | None,
     lv = level or shape
     if lv is None or lv not in known:
         expected = _list([_CODE_SHAPES[x] for x in known if x in _CODE_SHAPES])
-        raise ArgumentError(f"Code de territoire non reconnu : {_quote(text)} (attendu : "
+        raise ArgumentError(f"Code de territoire non reconnu : {_quote(raw)} (attendu : "
                             f"{expected})")
     if text in known[lv]:
         return lv, text
     if shape != lv:
-        raise ArgumentError(f"Code de {LEVEL_NAMES.get(lv, lv)} invalide : {_quote(text)} "
+        raise ArgumentError(f"Code de {LEVEL_NAMES.get(lv, lv)} invalide : {_quote(raw)} "
                             f"(attendu : {_CODE_SHAPES.get(lv, 'un code connu')})")
-    raise ArgumentError(f"{_UNKNOWN.get(lv, 'Territoire inconnu')} : {_quote(text)} (aucun "
+    raise ArgumentError(f"{_UNKNOWN.get(lv, 'Territoire inconnu')} : {_quote(raw)} (aucun "
                         f"territoire de ce code en {config.REGION_NAME} dans la base)")
 
 

@@ -42,7 +42,7 @@ names = known[level]
 k_code = f"ter_code_{level}"
 core.state(k_code, defaults[level])
 sb.selectbox("EPCI" if level == "epci" else "Commune", opts, key=k_code, format_func=names.get,
-             filter_mode=None)
+             **territory.NO_TYPING)
 code = st.session_state[k_code]
 core.url_notice("code", (level, code), msg0)
 view = filters.sidebar("ter", origin=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 
 import pandas as pd
@@ -11,6 +12,12 @@ from analysis import validate_args as va
 from analysis.territory_search import search_territories
 
 LEVEL_WORDS = {"epci": "EPCI", "commune": "commune"}
+
+#: The territory list is browsed, not typed into: its type-ahead is accent-sensitive and
+#: answers "No results" in English; the search field above replaces it (``filter_mode``
+#: exists in recent Streamlit versions only).
+NO_TYPING: dict = ({"filter_mode": None}
+                   if "filter_mode" in inspect.signature(st.selectbox).parameters else {})
 
 
 def from_url(level: str | None, code: str | None, known: Mapping[str, Mapping[str, str]],
