@@ -25,12 +25,13 @@ defaults = {"epci": "200065597" if "200065597" in known["epci"] else epcis["sire
 if "echelon" not in st.query_params and st.query_params.get("niveau") in levels:
     st.query_params["echelon"] = st.query_params["niveau"]
     del st.query_params["niveau"]
-msg0 = None
 if "ter_level" not in st.session_state:
     lv0, code0, msg0 = territory.from_url(st.query_params.get("echelon"),
                                           st.query_params.get("code"), known, defaults)
     st.session_state["ter_level"] = lv0
     st.session_state[f"ter_code_{lv0}"] = code0
+    if msg0:
+        core.url_notice("code", code0, msg0)
 
 sb = st.sidebar
 sb.header("Territoire")
@@ -44,7 +45,6 @@ core.state(k_code, defaults[level])
 sb.selectbox("EPCI" if level == "epci" else "Commune", opts, key=k_code, format_func=names.get,
              **territory.NO_TYPING)
 code = st.session_state[k_code]
-core.url_notice("code", (level, code), msg0)
 view = filters.sidebar("ter", origin=False)
 core.sync_query({"echelon": level, "code": code, **view.query()})
 

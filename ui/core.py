@@ -84,22 +84,32 @@ def _page_key() -> str:
         return "page"
 
 
-def url_notice(name: str, value: Any, message: str | None = None) -> None:
-    """A visible French notice about the URL parameter ``name`` that could not be used.
+def _url_values(v: Any) -> list[str]:
+    """A view value as the list of strings written to the URL (empty: no parameter)."""
+    if v is None or v == "" or (isinstance(v, (list, tuple)) and not v):
+        return []
+    return [str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)]
 
-    With ``message``: record it, ``value`` being the default used instead. On every run the
-    notice is shown while the view still holds that default (the link as opened); once the
-    user changes it the notice is dropped.
+
+def url_notice(name: str, fallback: Any, message: str) -> None:
+    """Record a French notice about the URL parameter ``name`` that could not be used,
+    ``fallback`` being the value used instead.
+
+    :func:`sync_query` shows it (``st.warning``) on every run while the view still holds
+    that value (the link as opened) and drops it once the user changes it.
     """
     store = st.session_state.setdefault("_url_notices", {}).setdefault(_page_key(), {})
-    if message is not None:
-        store[name] = (message, value)
-    if name in store:
+    store[name] = (message, _url_values(fallback))
+
+
+def _show_url_notices(params: dict[str, Any]) -> None:
+    store = st.session_state.get("_url_notices", {}).get(_page_key(), {})
+    for name in [n for n in store if n in params]:
         msg, fallback = store[name]
-        if value == fallback:
-            st.warning(msg, icon="⚠️")
-        else:
+        if _url_values(params[name]) != fallback:
             del store[name]
+        else:
+            st.warning(msg, icon="⚠️")
 
 
 def _shown(value: Any) -> str:
@@ -121,7 +131,6 @@ def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
 
     raw = st.query_params.get(name)
     if raw is None:
-        url_notice(name, default)
         return default
     try:
         if check is not None:
@@ -139,7 +148,6 @@ def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
                                   "Valeur par défaut utilisée : "
                                   f"{shown_default or _shown(default)}.")
         return default
-    url_notice(name, value)
     return value
 
 
@@ -163,8 +171,9 @@ def qp_get_list(name: str, options: Sequence[str] | None = None,
             continue
         if value not in kept:
             kept.append(value)
-    url_notice(name, kept, (f"Lien de la page : paramètre « {name} » en partie ignoré. "
-                            + " ; ".join(refused) + ".") if refused else None)
+    if refused:
+        url_notice(name, kept, f"Lien de la page : paramètre « {name} » en partie ignoré. "
+                               + " ; ".join(refused) + ".")
     return kept
 
 
@@ -183,7 +192,8 @@ def sync_query(params: dict[str, Any]) -> None:
     """Write view state to the URL query string (lists become repeated parameters).
 
     Only the given keys are touched (a fragment can update its own part of the view); empty
-    values (None, "", []) remove the key so links stay short.
+    values (None, "", []) remove the key so links stay short. The notices about refused URL
+    values (:func:`url_notice`) are shown here, while the view still holds the default used.
     """
     for k, v in params.items():
         if v is None or v == "" or (isinstance(v, (list, tuple)) and not v):
@@ -193,6 +203,7 @@ def sync_query(params: dict[str, Any]) -> None:
         wanted = [str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)]
         if st.query_params.get_all(k) != wanted:
             st.query_params[k] = wanted if isinstance(v, (list, tuple)) else wanted[0]
+    _show_url_notices(params)
 
 
 # --------------------------------------------------------------------------------------------
