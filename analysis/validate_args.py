@@ -122,6 +122,9 @@ def check_choice(value: Any, choices: Sequence[str] | Mapping[str, str], what: s
             return c
     shown = [f"{c} ({labels[c]})" if labels[c] != c and c else (c or "vide")
              for c in labels]
+    if len(shown) > 12:
+        raise ArgumentError(f"Valeur inconnue pour {what} : {_quote(text)} (aucune des "
+                            f"{len(shown)} valeurs possibles)")
     raise ArgumentError(f"Valeur inconnue pour {what} : {_quote(text)} "
                         f"(valeurs possibles : {_list(shown)})")
 
