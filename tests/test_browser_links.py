@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures imported from test_browser are parameters here
 """Shared links in a fresh browser (issue 11 item 1 and its acceptance): the real app in
 headless Chromium (fixtures and helpers of ``tests/test_browser.py``).
 
@@ -12,7 +13,7 @@ import re
 import urllib.parse
 
 import pytest
-from test_browser import (  # noqa: F401 - fixtures used by name
+from test_browser import (  # noqa: F401,F811 - fixtures used by name
     CHROMIUM,
     app_db,
     app_url,
