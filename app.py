@@ -32,7 +32,7 @@ def home() -> None:
     """Accueil: key regional figures, EPCI map of the main indicator, vintages, next steps."""
     import pandas as pd
 
-    from analysis import catalogue, maps
+    from analysis import catalogue, maps, ranking
     from ui import core, data, mapping
 
     core.page_setup("Accueil", "🏠")
@@ -93,8 +93,13 @@ def home() -> None:
     mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
                        scale)
     mapping.show(m, "home_map", 560, layers=[g])
+    # one ranking (analysis.ranking), least favourable first: "En bref" and the table read it
+    worse_high = catalogue.INDICATORS[ind].higher_is_worse
+    epci = ranking.rank_territories(epci, ind, higher_is_worse=worse_high)
     vals = pd.to_numeric(epci[ind], errors="coerce") * scale
-    lo, hi = epci.loc[vals.idxmin()], epci.loc[vals.idxmax()]
+    known = epci[vals.notna()]
+    first, last = known.iloc[0], known.iloc[-1]
+    lo, hi = (last, first) if worse_high else (first, last)
     st.markdown(
         f"**En bref :** {label[:1].lower() + label[1:]} par EPCI (origine : communes de résidence, élèves estimés) "
         f"— de {maps.format_number(vals.min(), dec)} {unit} ({lo['name']}) à "
@@ -111,7 +116,7 @@ def home() -> None:
                     epci["pupils_no_offer_transit"].round(0),
                 f"Part sans offre à 45 min en {tc_short} ou à pied (%)":
                     (epci["share_no_offer_transit"] * 100).round(1),
-            }).sort_values(f"Part sans offre à 45 min en {tc_short} ou à pied (%)", ascending=False)
+            })
             core.html_table(tab, height=420)
 
     st.subheader("Millésimes des données")

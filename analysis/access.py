@@ -1160,8 +1160,52 @@ def filters_from_args(args: argparse.Namespace) -> Filters:
                    grade=args.grade, public=args.public, origin_kind=args.origin)
 
 
+def checked_filters_from_args(con: duckdb.DuckDBPyConnection,
+                              args: argparse.Namespace) -> Filters:
+    """:func:`filters_from_args` after checking the budget against the computed horizon and
+    the sectors against the database (:mod:`analysis.validate_args`: a sector given in
+    another case or without its accents is matched to the canonical sector).
+
+    Raises
+    ------
+    analysis.validate_args.ArgumentError
+        Budget out of range or unknown sector (one French line).
+    """
+    from analysis import validate_args as va
+
+    minutes = va.check_budget(args.minutes, horizon=max_minutes_of(con))
+    sectors_ = tuple(args.sector)
+    if sectors_ and has_relation(con, "offers"):
+        sectors_ = va.check_sectors(sectors_, sectors(con))
+    return Filters(mode=args.mode, minutes=minutes, sectors=sectors_, grade=args.grade,
+                   public=args.public, origin_kind=args.origin)
+
+
+def check_territory_arguments(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
+                              within: str | None) -> tuple[str | None, str | None]:
+    """``--code`` (a territory of ``level``) and ``--within`` (an EPCI or a département)
+    checked against the database; raises :class:`analysis.validate_args.ArgumentError`."""
+    from analysis import validate_args as va
+
+    tables = {"commune": "communes", "epci": "epci", "departement": "departements"}
+    if code is not None:
+        if level in tables:
+            _require(con, tables[level])
+        code = va.check_territory(code, level, va.known_territories(con, [level]))[1]
+    if within is not None:
+        if level not in ("commune", "epci"):
+            raise va.ArgumentError(f"--within ne s'applique qu'aux niveaux commune et epci "
+                                   f"(niveau demandé : {level})")
+        levels = ["epci", "departement"] if level == "commune" else ["departement"]
+        _require(con, *(tables[lv] for lv in levels))
+        within = va.check_territory(within, None, va.known_territories(con, levels))[1]
+    return code, within
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from analysis.validate_args import ArgParser
+
+    p = ArgParser(
         prog="python -m analysis.access",
         description="Indicateurs d'accessibilité aux offres de stage par territoire.")
     p.add_argument("--level", choices=LEVELS, default="region", help="niveau territorial")
@@ -1178,23 +1222,24 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Iterable[str] | None = None) -> int:
     """Command-line entry point; prints the indicator table on stdout."""
     from analysis import db as dbmod
+    from analysis.validate_args import ArgumentError, fail
 
     args = _parser().parse_args(list(argv) if argv is not None else None)
     try:
-        filters = filters_from_args(args)
         con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
         try:
+            filters = checked_filters_from_args(con, args)
             if args.per_origin:
                 df = origin_accessibility(con, filters)
             else:
-                df = territory_indicators(con, args.level, filters, args.code,
-                                          within=args.within)
+                code, within = check_territory_arguments(con, args.level, args.code,
+                                                         args.within)
+                df = territory_indicators(con, args.level, filters, code, within=within)
             networks = catalogue.transit_networks(con)
         finally:
             con.close()
-    except (AccessError, FileNotFoundError) as exc:
-        print(f"Erreur : {exc}", file=sys.stderr)
-        return 2
+    except (AccessError, ArgumentError, FileNotFoundError) as exc:
+        return fail(exc)
     if args.format == "csv":
         df.to_csv(sys.stdout, index=False)
     else:

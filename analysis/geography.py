@@ -195,6 +195,9 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
                 "name": e["nom"],
                 "kind": e["type"],
                 "population_dgcl_total": e.get("populationMunicipale"),
+                "population_dgcl_normandie": _sum_or_none(
+                    m.get("populationMunicipale") for m in e["membres"]
+                    if str(m.get("code", ""))[:2] in DEPARTEMENTS),
                 "n_members_total": len(e["membres"]),
             }
         )
@@ -207,6 +210,7 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
                COUNT(*)::INTEGER AS n_communes,
                string_agg(DISTINCT c.dep, ',' ORDER BY c.dep) AS deps,
                e.population_dgcl_total::INTEGER AS population_dgcl_total,
+               e.population_dgcl_normandie::INTEGER AS population_dgcl_normandie,
                e.n_members_total::INTEGER AS n_members_total,
                ST_Union_Agg(c.geom) AS geom,
                ST_SimplifyPreserveTopology(ST_Union_Agg(c.geom), 0.001) AS geom_simple
@@ -277,3 +281,13 @@ def _aliases(recs: list[dict], crosswalk: dict[str, str], origin: str):
         for pc in r.get("codesPostaux", []) or []:
             postcodes.append((code, str(pc).zfill(5), origin))
     return names, postcodes
+
+
+def _sum_or_none(values) -> int | None:
+    """Sum of the values, None when one of them is missing (a partial sum would understate)."""
+    total = 0
+    for v in values:
+        if v is None:
+            return None
+        total += int(v)
+    return total

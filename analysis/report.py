@@ -516,10 +516,16 @@ def _validate(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
         raise ReportError("Table offers absente : lancez « python -m analysis.build ».")
     if not access.has_relation(con, "travel_times"):
         raise ReportError("Temps de trajet non calculés : lancez « python -m analysis.build ».")
-    known = set(access.sectors(con))
-    unknown = [s for s in filters.sectors if s not in known]
-    if unknown:
-        raise ReportError("Secteur(s) inconnu(s) : " + ", ".join(repr(s) for s in unknown))
+    from analysis.validate_args import ArgumentError, check_sector
+
+    known = access.sectors(con)
+    for s in filters.sectors:
+        try:
+            if check_sector(s, known) != s:  # canonical spelling expected here (CLI maps it)
+                raise ArgumentError(f"Secteur d'activité mal orthographié : « {s} » "
+                                    f"(secteur connu : « {check_sector(s, known)} »)")
+        except ArgumentError as exc:
+            raise ReportError(str(exc)) from None
 
 
 def _indicator_rows(con: duckdb.DuckDBPyConnection, terr: Territory,
@@ -1635,7 +1641,9 @@ def write_report(path: str | os.PathLike, content: bytes) -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from analysis.validate_args import ArgParser
+
+    p = ArgParser(
         prog="python -m analysis.report",
         description="Rapport d'écarts d'accès aux stages d'un territoire (CSV, XLSX ou PDF).")
     # level and format are checked by build_report (French message, exit code 2, no file)
@@ -1661,20 +1669,20 @@ def main(argv: Iterable[str] | None = None) -> int:
     """Command-line entry point: write one report file; exit code 2 and no file on error."""
     from analysis import db as dbmod
     from analysis.progress import Progress
+    from analysis.validate_args import ArgumentError, fail
 
     args = _parser().parse_args(list(argv) if argv is not None else None)
     try:
-        filters = access.filters_from_args(args)
         con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
         try:
+            filters = access.checked_filters_from_args(con, args)
             content, _name, _mime = build_report(con, args.level, args.code, args.fmt, filters,
                                                  rows=args.rows, header=args.header,
                                                  progress=Progress())
         finally:
             con.close()
-    except (ReportError, AccessError, FileNotFoundError) as exc:
-        print(f"Erreur : {exc}", file=sys.stderr)
-        return 2
+    except (ReportError, AccessError, ArgumentError, FileNotFoundError) as exc:
+        return fail(exc)
     path = write_report(args.out, content)
     print(f"Rapport écrit : {path} ({len(content):,} octets)".replace(",", NBSP),
           file=sys.stderr)

@@ -19,7 +19,6 @@ Command line (one trip, JSON on stdout)::
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime as dt
 import json
@@ -586,13 +585,11 @@ def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
 
 
 def _lonlat(text: str) -> tuple[float, float]:
-    try:
-        lon, lat = (float(x) for x in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"coordonnées attendues « LON,LAT », reçu {text!r}") from None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise argparse.ArgumentTypeError(f"coordonnées hors limites : {text!r} (ordre : LON,LAT)")
-    return lon, lat
+    """A ``LON,LAT`` argument: a point in Normandie, a swapped order detected
+    (:func:`analysis.validate_args.point_type`)."""
+    from .validate_args import point_type
+
+    return point_type(text)
 
 
 def route(mode: str, from_lonlat, to_lonlat, date: str | None = None, depart: str | None = None,
@@ -645,7 +642,9 @@ def route(mode: str, from_lonlat, to_lonlat, date: str | None = None, depart: st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.traveltime",
+    from .validate_args import ArgParser, fail
+
+    parser = ArgParser(prog="python -m analysis.traveltime",
                                      description="Temps de trajet de l'observatoire.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("route", help="un trajet, affiché en JSON (minutes et étapes)")
@@ -672,8 +671,7 @@ def main(argv: list[str] | None = None) -> int:
         result = route(args.mode, args.src, args.dst, date=args.date, depart=args.depart,
                        network=args.network, db_path=args.db)
     except (DataError, FileNotFoundError, ValueError) as exc:  # GTFSError is a DataError
-        print(f"Erreur : {exc}", file=sys.stderr)
-        return 1
+        return fail(exc)
     print(json.dumps(result, ensure_ascii=False, indent=2, default=float))
     return 0
 

@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from analysis import catalogue, config, maps
-from ui import charts, core, data, filters, mapping
+from ui import charts, core, data, filters, mapping, territory
 
 core.page_setup("Territoire", "📍")
 v = core.db_version()
@@ -16,25 +16,37 @@ epcis = data.epci_list(v)
 deps = data.departements_list(v)
 
 levels = {"epci": "EPCI", "commune": "Commune"}
+known = {"epci": dict(zip(epcis["siren"], epcis["name"])),
+         "commune": dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))}
+defaults = {"epci": "200065597" if "200065597" in known["epci"] else epcis["siren"].iloc[0],
+            "commune": "14118" if "14118" in known["commune"] else communes["code"].iloc[0]}
+# URL: ``echelon`` (territory level) and ``code``; ``niveau`` is the grade filter, except in
+# the older documented form ``niveau=epci|commune`` (read here when ``echelon`` is absent).
+if "echelon" not in st.query_params and st.query_params.get("niveau") in levels:
+    st.query_params["echelon"] = st.query_params["niveau"]
+    del st.query_params["niveau"]
+if "ter_level" not in st.session_state:
+    lv0, code0, msg0 = territory.from_url(st.query_params.get("echelon"),
+                                          st.query_params.get("code"), known, defaults)
+    st.session_state["ter_level"] = lv0
+    st.session_state[f"ter_code_{lv0}"] = code0
+    if msg0:
+        core.url_notice("code", code0, msg0)
+
 sb = st.sidebar
 sb.header("Territoire")
-k_level = core.state("ter_level", core.qp_get("niveau", "epci", list(levels)))
-sb.radio("Niveau", list(levels), key=k_level, format_func=levels.get, horizontal=True)
-level = st.session_state[k_level]
-if level == "epci":
-    opts = epcis["siren"].tolist()
-    names = dict(zip(epcis["siren"], epcis["name"]))
-    default = "200065597" if "200065597" in names else opts[0]  # Caen la Mer
-else:
-    opts = communes["code"].tolist()
-    names = dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))
-    default = "14118" if "14118" in names else opts[0]  # Caen
+territory.search_box(sb, communes, epcis, known)
+sb.radio("Niveau", list(levels), key="ter_level", format_func=levels.get, horizontal=True)
+level = st.session_state["ter_level"]
+opts = list(known[level])
+names = known[level]
 k_code = f"ter_code_{level}"
-core.state(k_code, core.qp_get("code", default, opts))
-sb.selectbox("EPCI" if level == "epci" else "Commune", opts, key=k_code, format_func=names.get)
+core.state(k_code, defaults[level])
+sb.selectbox("EPCI" if level == "epci" else "Commune", opts, key=k_code, format_func=names.get,
+             **territory.NO_TYPING)
 code = st.session_state[k_code]
 view = filters.sidebar("ter", origin=False)
-core.sync_query({"niveau": level, "code": code, **view.query()})
+core.sync_query({"echelon": level, "code": code, **view.query()})
 
 if level == "epci":
     row = epcis[epcis["siren"] == code].iloc[0]

@@ -276,7 +276,7 @@ def test_route_command_transit_synthetic_gtfs(capsys):
     # a date outside the feed's calendar is a clear error, not an empty result
     rc = traveltime.main(["route", "--mode", "transit", "--network", str(FIX_GTFS), "--date", "2031-06-17",
                           "--from", f"{X['A']},{LAT0}", "--to", f"{X['C']},{LAT0}"])
-    assert rc == 1 and "Erreur" in capsys.readouterr().err
+    assert rc == 2 and "Erreur" in capsys.readouterr().err
 
 
 def test_online_download_is_only_used_when_asked(synthetic_db, synthetic_roads, monkeypatch):

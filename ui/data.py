@@ -185,6 +185,14 @@ def epci_list(version: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
+def epci_region_share(version: int) -> pd.DataFrame:
+    """Share of each EPCI's population in Normandie (:func:`analysis.ranking.epci_region_share`)."""
+    from analysis import ranking
+
+    return ranking.epci_region_share(con())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
 def departements_list(version: int) -> pd.DataFrame:
     """Départements (code, name, population)."""
     return con().execute("SELECT code, name, population FROM departements ORDER BY code").df()
