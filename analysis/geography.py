@@ -158,6 +158,13 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     th_lon = town_hall["lon"].reindex(com["code"]).to_numpy() if town_hall is not None else np.full(len(com), np.nan)
     th_lat = town_hall["lat"].reindex(com["code"]).to_numpy() if town_hall is not None else np.full(len(com), np.nan)
     th_lon, th_lat = _inside_or_nan(polys, th_lon, th_lat)
+    # one point given to two communes (Barville and Saint-Julien-sur-Sarthe share one) belongs
+    # only to the commune that contains it
+    shared = pd.Series(list(zip(th_lon, th_lat))).duplicated(keep=False).to_numpy() & ~np.isnan(th_lon)
+    if shared.any():
+        inside = shapely.contains_xy(polys[shared], th_lon[shared], th_lat[shared])
+        idx = np.flatnonzero(shared)[~inside]
+        th_lon[idx] = th_lat[idx] = np.nan
     use = ~np.isnan(th_lon)
     com["lon"] = np.where(use, th_lon, com["centre_lon"].to_numpy(float))
     com["lat"] = np.where(use, th_lat, com["centre_lat"].to_numpy(float))

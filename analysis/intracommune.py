@@ -54,6 +54,34 @@ _GL_R, _GL_WR = np.polynomial.legendre.leggauss(48)
 _GL_T, _GL_WT = np.polynomial.legendre.leggauss(48)
 
 
+def measure_settled_density(buildings_path, population: float, buffer_m: float = 50.0) -> dict[str, float]:
+    """Inhabitants per km² of settled land, from a building layer (the check of :data:`SETTLED_DENSITY_PER_KM2`).
+
+    Parameters
+    ----------
+    buildings_path : path-like
+        Building polygons (any CRS GeoPandas reads; Luneray's shapefile in the mirror).
+    population : float
+        Inhabitants of the place.
+    buffer_m : float
+        Buffer around each building making the settled area (gardens, streets).
+
+    Returns
+    -------
+    dict
+        ``n_buildings``, ``buffered_km2``, ``hull_km2``, ``density_buffered``, ``density_hull``.
+    """
+    import geopandas as gpd
+    import shapely
+
+    b = gpd.read_file(buildings_path)
+    metric = b.to_crs(b.estimate_utm_crs()).geometry.to_numpy()
+    buffered = shapely.union_all(shapely.buffer(metric, buffer_m)).area / 1e6
+    hull = shapely.convex_hull(shapely.union_all(metric)).area / 1e6
+    return {"n_buildings": float(len(b)), "buffered_km2": buffered, "hull_km2": hull,
+            "density_buffered": population / buffered, "density_hull": population / hull}
+
+
 def settled_radius_m(population, area_km2) -> np.ndarray:
     """Radius (metres) of the settled-area disc of each commune.
 
