@@ -267,6 +267,40 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     }
 
 
+#: French labels of ``communes.origin_basis``.
+ORIGIN_BASIS_LABELS: dict[str, str] = {
+    "mairie": "Mairie (chef-lieu)",
+    "centre": "Centre géométrique (repli : mairie absente ou hors de la commune)",
+}
+
+
+def origin_basis_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Communes, inhabitants and located offers per origin basis (town hall or centre point).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``origin_basis``, ``label``, ``communes``, ``population``, ``offers`` (offers placed at
+        their commune's point, ``location_precision = 'commune'``); empty when the database
+        predates ``communes.origin_basis``.
+    """
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'communes'").fetchall()}
+    if "origin_basis" not in cols:
+        return pd.DataFrame(columns=["origin_basis", "label", "communes", "population", "offers"])
+    has_offers = bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'offers'").fetchone()[0])
+    offers = ("(SELECT count(*) FROM offers o WHERE o.commune_code = c.code AND o.location_precision = 'commune')"
+              if has_offers else "0")
+    df = con.execute(
+        f"""SELECT origin_basis, count(*)::BIGINT AS communes, sum(population)::BIGINT AS population,
+                   sum({offers})::BIGINT AS offers
+            FROM communes c GROUP BY origin_basis ORDER BY origin_basis DESC"""
+    ).df()
+    df.insert(1, "label", df["origin_basis"].map(ORIGIN_BASIS_LABELS).fillna(df["origin_basis"]))
+    return df
+
+
 def _inside_or_nan(polys: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Points kept where they lie within :data:`CENTRE_TOLERANCE_DEG` of their commune polygon, else NaN.
 

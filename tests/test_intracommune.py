@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -218,3 +219,30 @@ def test_no_zero_minute_trips_and_medians_positive(real):
     epci = access.territory_indicators(real, "epci", Filters(mode="walk", minutes=45))
     med = epci["median_minutes_walk"].dropna()
     assert (med > 0).all() and med.quantile(0.9) - med.quantile(0.1) > 20
+
+
+def test_origin_basis_counts_and_donnees_page(base_db, monkeypatch):
+    """The Données page says which point each commune starts from, with counts from the database."""
+    from streamlit.testing.v1 import AppTest
+
+    from analysis import db, geography
+
+    con = db.connect(base_db, read_only=True)
+    try:
+        counts = geography.origin_basis_counts(con).set_index("origin_basis")
+        raw = con.execute("SELECT origin_basis, count(*), sum(population) FROM communes GROUP BY 1").fetchall()
+        n_offers = con.execute("SELECT count(*) FROM offers WHERE location_precision = 'commune'").fetchone()[0]
+    finally:
+        con.close()
+    assert {b: (int(n), int(p)) for b, n, p in raw} == {
+        b: (int(counts.loc[b, "communes"]), int(counts.loc[b, "population"])) for b in counts.index}
+    assert counts["communes"].sum() == 2644 and counts["offers"].sum() == n_offers
+    assert counts.loc["mairie", "communes"] > 10 * counts.loc["centre", "communes"]
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(base_db))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages/7_Donnees.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = "\n".join(str(m.value) for m in at.markdown)
+    assert "Point d'origine des communes" in text and "Mairie (chef-lieu)" in text
+    n = f"{int(counts.loc['mairie', 'communes']):,}".replace(",", "\u202f")
+    assert f">{n}<" in text
