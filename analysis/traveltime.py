@@ -316,7 +316,7 @@ class TravelTimeMatrix:
         pairs = intracommune.intra_pairs(self.origins, self.destinations, communes)
         speeds = {"walk": settings.walk_kph, "bike": settings.bike_kph, "car": settings.car_access_kph}
         n = intracommune.apply(self.minutes, self.is_estimate, self.mode, pairs, speeds, settings.max_minutes)
-        self.params = {**self.params, "intra_commune": "distance moyenne dans la zone bâtie x détour / vitesse",
+        self.params = {**self.params, "intra_commune": "distance moyenne à l'offre la plus proche dans la zone bâtie x détour / vitesse",
                        "settled_density_per_km2": intracommune.SETTLED_DENSITY_PER_KM2}
         return n
 
@@ -414,12 +414,13 @@ def read_origins(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def read_destinations(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Offer locations with coordinates: ``loc_id``, ``lon``, ``lat``, ``commune_code``, ``location_precision``.
+    """Offer locations: ``loc_id``, ``lon``, ``lat``, ``commune_code``, ``location_precision``, ``n_offers``.
 
     The last two are NULL when ``offer_locations`` lacks them (the intra-commune model is then not applied).
     """
     cols = _columns(con, "offer_locations")
     extra = ", ".join(c if c in cols else f"NULL::VARCHAR AS {c}" for c in ("commune_code", "location_precision"))
+    extra += ", n_offers" if "n_offers" in cols else ", 1 AS n_offers"
     return con.execute(
         f"SELECT loc_id, lon, lat, {extra} FROM offer_locations "
         "WHERE lon IS NOT NULL AND lat IS NOT NULL ORDER BY loc_id"

