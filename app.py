@@ -70,7 +70,7 @@ def home() -> None:
               help="Carte des projets du 15/12/2025 (Agence régionale de l'orientation).")
     core.estimate_badge(
         "Élèves par commune de résidence : répartition du total régional au prorata de la "
-        f"population ; offres placées au centre de leur commune ({summary['at_commune_centre']} "
+        f"population ; offres placées à la mairie de leur commune ({summary['at_commune_centre']} "
         f"sur {summary['offers']}) ; 1 place par offre faute de capacité "
         f"({summary['default_capacity']} offres).")
 

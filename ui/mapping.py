@@ -468,7 +468,7 @@ def offers_layer(m: folium.Map, pts: pd.DataFrame, show: bool = True) -> None:
     popup = [
         f"<b>{int(r.n_offers)} offre(s)</b> — {html_text(r.town or '')}<br>"
         f"Secteurs : {html_text(r.sectors or '')}<br>"
-        f"Localisation : {'centre de la commune (estimation)' if r.location_precision == 'commune' else html_text(r.location_precision)}<br>"
+        f"Localisation : {'mairie de la commune (estimation)' if r.location_precision == 'commune' else html_text(r.location_precision)}<br>"
         f"Source : {html_text(r.sources or '')}"
         for r in pts.itertuples()
     ]
