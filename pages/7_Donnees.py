@@ -20,20 +20,6 @@ st.radio("Afficher", list(tabs), key=k_tab, format_func=tabs.get, horizontal=Tru
          label_visibility="collapsed")
 tab = st.session_state[k_tab]
 core.sync_query({"vue": tab})
-c = data.con()
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _table_counts(version: int) -> list[tuple[str, int | None]]:
-    """Rows per table and view (cached: the views over travel times are large)."""
-    out = []
-    for n in sorted(data.relations(version)):
-        try:
-            out.append((n, data.con().execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]))
-        except Exception:  # noqa: BLE001 - a view that cannot be counted
-            out.append((n, None))
-    return out
-
 
 if tab == "sources":
     prov = data.provenance(v)
@@ -47,17 +33,17 @@ if tab == "sources":
     st.dataframe(show, hide_index=True, width="stretch")
     st.download_button("Télécharger la provenance (CSV)", core.csv_bytes(show),
                        file_name="provenance.csv", mime="text/csv")
-    if data.has("build_info"):
-        info = c.execute("SELECT key, value FROM build_info").df()
+    info = data.build_info(v)
+    if info:
         st.caption("Construction de la base : " + " · ".join(
-            f"{k} = {val}" for k, val in zip(info["key"], info["value"]) if k != "settings"))
+            f"{k} = {val}" for k, val in info.items() if k != "settings"))
 
 elif tab == "rejets":
-    if not data.has("offer_rejects"):
+    rej = data.offer_rejects(v)
+    if rej is None:
         st.info("Table offer_rejects absente.")
     else:
-        rej = c.execute("SELECT * FROM offer_rejects ORDER BY source, row_number").df()
-        n_off = c.execute("SELECT count(*) FROM offers").fetchone()[0]
+        n_off = data.offer_count(v)
         st.markdown(f"Offres : **{n_off:,} lignes chargées** et **{len(rej):,} lignes rejetées** "
                     "au chargement (lignes lues = chargées + rejetées).".replace(",", "\u202f"))
         if rej.empty:
@@ -71,17 +57,17 @@ elif tab == "rejets":
                                              "raw": "Contenu brut"}),
                          hide_index=True, width="stretch")
     if data.has("offers"):
-        prec = c.execute("SELECT location_precision, count(*) AS n FROM offers GROUP BY 1").df()
+        prec = data.location_precision_counts(v)
         core.estimate_badge("Précision de localisation des offres : " + " ; ".join(
             f"{'centre de la commune' if p == 'commune' else p} : {n}"
             for p, n in zip(prec["location_precision"], prec["n"])) + " offres.")
 
 elif tab == "quarantaine":
-    if not data.has("import_quarantine"):
+    q = data.import_quarantine(v)
+    if q is None:
         st.info("Aucun import n'a encore été fait : la table import_quarantine n'existe pas. "
                 "Les lignes refusées lors d'un import (page « Import ») s'afficheront ici.")
     else:
-        q = c.execute("SELECT * FROM import_quarantine").df()
         st.markdown(f"**{len(q):,} ligne(s) en quarantaine**, avec le fichier, la ligne, le "
                     "champ et le motif.".replace(",", "\u202f"))
         if len(q) and {"field", "reason"} <= set(q.columns):
@@ -91,11 +77,10 @@ elif tab == "quarantaine":
         st.dataframe(q, hide_index=True, width="stretch")
         if data.has("imports"):
             st.markdown("**Journal des imports**")
-            st.dataframe(c.execute("SELECT * FROM imports").df(), hide_index=True,
-                         width="stretch")
+            st.dataframe(data.import_log(v, full=True), hide_index=True, width="stretch")
 
 elif tab == "tables":
-    counts = _table_counts(v)
+    counts = data.table_counts(v)
     st.dataframe(pd.DataFrame(counts, columns=["Table", "Lignes (nombre)"]), hide_index=True,
                  width="stretch")
     est = data.estimate_counts(v)

@@ -9,9 +9,9 @@ from typing import Any
 
 import streamlit as st
 
-from analysis import config
-from analysis.db import ReaderCache
 from analysis.maps import format_number, table_html
+from ui import data
+from ui.database import con, db_path, db_version
 
 MODE_LABELS: dict[str, str] = {
     "transit": "Transports en commun + marche",
@@ -28,31 +28,6 @@ ORIGIN_LABELS: dict[str, str] = {
 }
 NO_TRAVEL_TIMES = ("Temps de trajet non calculés : lancez « python -m analysis.build » "
                    "pour les calculer.")
-
-
-def db_path() -> str:
-    """The database file the app reads (``$OBSERVATOIRE_DB`` or ``data/observatoire.duckdb``)."""
-    return str(config.default_db_path())
-
-
-@st.cache_resource(show_spinner=False)
-def _reader(path: str) -> ReaderCache:
-    return ReaderCache(path)
-
-
-def con():
-    """A read-only cursor on the current database (one cached connection, follows swaps)."""
-    return _reader(db_path()).get()
-
-
-def db_version() -> int:
-    """Modification stamp of the database file, passed to cached functions so that a rebuild
-    (atomic swap) invalidates them."""
-    try:
-        st_ = os.stat(db_path())
-        return int(st_.st_mtime_ns) ^ int(st_.st_ino)
-    except OSError:
-        return 0
 
 
 def page_setup(title: str, icon: str = "🗺️") -> None:
@@ -182,8 +157,6 @@ def html_table(df, max_rows: int | None = None, height: int | None = None) -> No
 def require_travel_times() -> int:
     """The database version (:func:`db_version`); when the travel times are missing, show the
     French message and stop the page there."""
-    from ui import data  # ui.data imports this module
-
     if not data.travel_times_ready():
         no_travel_times()
         st.stop()
