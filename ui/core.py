@@ -13,8 +13,9 @@ from typing import Any
 import streamlit as st
 
 from analysis import catalogue, config
-from analysis.db import ReaderCache
 from analysis.maps import format_number, table_html
+from ui import data
+from ui.database import con, db_path, db_version
 
 BUDGETS: tuple[int, ...] = (15, 30, 45, 60)
 GRADE_LABELS: dict[str, str] = {"": "Tous niveaux", "seconde": "Seconde", "3e": "Troisième"}
@@ -57,31 +58,6 @@ def guarded(func: Callable) -> Callable:
             return func(*args, **kwargs)
 
     return run
-
-
-def db_path() -> str:
-    """The database file the app reads (``$OBSERVATOIRE_DB`` or ``data/observatoire.duckdb``)."""
-    return str(config.default_db_path())
-
-
-@st.cache_resource(show_spinner=False)
-def _reader(path: str) -> ReaderCache:
-    return ReaderCache(path)
-
-
-def con():
-    """A read-only cursor on the current database (one cached connection, follows swaps)."""
-    return _reader(db_path()).get()
-
-
-def db_version() -> int:
-    """Modification stamp of the database file, passed to cached functions so that a rebuild
-    (atomic swap) invalidates them."""
-    try:
-        st_ = os.stat(db_path())
-        return int(st_.st_mtime_ns) ^ int(st_.st_ino)
-    except OSError:
-        return 0
 
 
 def page_setup(title: str, icon: str = "🗺️") -> None:
@@ -358,8 +334,6 @@ def html_table(df, max_rows: int | None = None, height: int | None = None) -> No
 def require_travel_times() -> int:
     """The database version (:func:`db_version`); when the travel times are missing, show the
     French message and stop the page there."""
-    from ui import data  # ui.data imports this module
-
     if not data.travel_times_ready():
         no_travel_times()
         st.stop()
