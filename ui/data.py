@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analysis import access, catalogue, dashboard, db, maps
+from analysis import access, catalogue, dashboard, db, geography, maps
 from ui.database import con, db_version
 
 
@@ -233,6 +233,4 @@ def table_counts(version: int) -> list[tuple[str, int | None]]:
 @st.cache_data(show_spinner=False, max_entries=4)
 def origin_basis(version: int) -> pd.DataFrame:
     """Communes, inhabitants and offers per origin point kind (town hall or centre)."""
-    from analysis import geography
-
     return geography.origin_basis_counts(con())
