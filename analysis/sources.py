@@ -168,15 +168,21 @@ def preflight(source_dir: str | Path | None) -> Preflight:
     return Preflight(problems, optional)
 
 
-def optional_missing(con) -> list[str]:
-    """Optional datasets the last build went without (``build_info``), for the Données page."""
+def missing_from_build_info(info: dict[str, str]) -> list[str]:
+    """Optional datasets the build went without, from the ``build_info`` key/value pairs."""
     import json
 
+    value = (info or {}).get("optional_missing")
+    return json.loads(value) if value else []
+
+
+def optional_missing(con) -> list[str]:
+    """Optional datasets the last build went without (``build_info``), for the Données page."""
     try:
-        row = con.execute("SELECT value FROM build_info WHERE key = 'optional_missing'").fetchone()
-    except Exception:  # noqa: BLE001 - older database without the table or the key
+        rows = con.execute("SELECT key, value FROM build_info").fetchall()
+    except duckdb.Error:  # older database without the table
         return []
-    return json.loads(row[0]) if row and row[0] else []
+    return missing_from_build_info(dict(rows))
 
 
 def sha256_of(path: str | Path) -> str:

@@ -208,7 +208,7 @@ def test_import_quarantines_control_characters(base_db, value, field):
 
 PAGE_FILES = ["app.py"] + [f"pages/{p}" for p in (
     "1_Couverture.py", "2_Mobilite_rurale.py", "3_Stages_collectifs.py", "4_Territoire.py",
-    "5_Rapports.py", "6_Import.py", "7_Donnees.py")]
+    "5_Rapports.py", "6_Import.py", "7_Donnees.py", "8_Planification.py")]
 
 
 def test_no_page_shows_a_traceback(tmp_path, monkeypatch, caplog):
@@ -507,7 +507,9 @@ def test_stale_temporary_databases_are_removed_under_the_write_lock(tmp_path):
             "observatoire.duckdb.tmp-import.lock", "autre.duckdb.tmp-1"]
     for n in stale + kept:
         (tmp_path / n).write_bytes(b"x" * 10)
-    with imports.write_lock(target):
+    from analysis import db
+
+    with db.write_lock(target):
         left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted(kept + ["observatoire.duckdb"])
 
