@@ -13,7 +13,13 @@ Usage::
    write: ``networkx.single_source_dijkstra_path_length`` per origin with the same cutoff, on a
    random sample of origins, extrapolated to all origins (said so in the output), as a ratio.
 3. A SYNTHETIC road-like network of about 500,000 nodes (a jittered grid with road classes),
-   each road mode in a child process so that its peak memory is its own.
+   each road mode in a child process so that its peak memory is its own, with (``--engine-sample``)
+   the single-thread kernel against scipy on a sample of the searches.
+4. With ``--regional``: the whole build at regional scale (``bench/regional.py``).
+
+Per road mode, the kernel and scipy's ``csgraph.dijkstra`` run the same searches on ONE thread
+each; the ratio (>= 1: kernel faster) is on CPU time of the calling thread, less sensitive than
+wall time to a machine shared with other work.
 
 Figures go to docs/performance.md by hand.
 """
@@ -421,6 +427,11 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-region", action="store_true")
     ap.add_argument("--pbf-side", type=int, default=0,
                     help="also time the PBF reader on a synthetic side x side street grid (0: no)")
+    ap.add_argument("--regional", action="store_true",
+                    help="also the whole build at regional scale (bench/regional.py: 2.5 M SYNTHETIC nodes, "
+                         "SYNTHETIC bus feed of 25,000 stops and 5 M stop times), time and peak memory")
+    ap.add_argument("--regional-car-sample", type=int, default=0,
+                    help="with --regional: car matrix on this many offer locations, extrapolated (0: all)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--synthetic-child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -436,6 +447,12 @@ def main(argv=None) -> int:
         result["synthetic"] = bench_synthetic(args)
     if args.pbf_side:
         result["pbf_reader"] = bench_pbf_reader(args.pbf_side)
+    if args.regional:
+        sys.path.insert(0, str(ROOT / "bench"))
+        import regional
+
+        result["regional"] = regional.run(argparse.Namespace(
+            nodes=2_500_000, stops=25_000, stop_times=5_000_000, db=args.db, car_sample=args.regional_car_sample))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=float))
     return 0
