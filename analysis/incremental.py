@@ -10,13 +10,15 @@ new coordinates need searches.
 :func:`snapshot` records the offer locations before the import writes; :func:`update_after_offers`
 then
 
-1. matches the new ``offer_locations`` to the old ones by exact coordinates (``loc_id`` is a
-   dense rank of the coordinates, so ids shift when a location is added before them);
+1. matches the new ``offer_locations`` to the old ones by exact coordinates and the attributes
+   of the intra-commune model (commune, precision, number of offers; see
+   :data:`MATCH_COLUMNS`) — ``loc_id`` is a dense rank of the coordinates, so ids shift when a
+   location is added before them;
 2. keeps the rows of ``travel_times`` of matched locations under their new ids, drops those of
    locations that no longer exist;
-3. computes, for every mode in ``travel_times``, the times from every origin to the new
-   locations only, the road graphs coming from :mod:`analysis.graphcache` (no network loading
-   when the build cached them);
+3. computes, for every mode in ``travel_times``, the times from every origin to the new or
+   changed locations only (with the intra-commune model, as the build), the road graphs coming
+   from :mod:`analysis.graphcache` (no network loading when the build cached them);
 4. rewrites ``travel_times`` in the build's row order and updates ``travel_time_runs``;
 5. rebuilds the indicator tables (:func:`analysis.access.build_tables`) from the updated times:
    indicators such as 2SFCA availability couple every origin to every location within reach,
@@ -58,21 +60,30 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     return traveltime.read_destinations(con)
 
 
+#: Columns of :func:`analysis.traveltime.read_destinations` a location's times depend on: its
+#: point, and for the intra-commune model its commune, its precision and its number of offers.
+MATCH_COLUMNS = ("lon", "lat", "commune_code", "location_precision", "n_offers")
+
+
 def match_locations(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split the new locations into those at old coordinates and those to search.
+    """Split the new locations into those unchanged since before and those to search.
+
+    A location is unchanged when every column of :data:`MATCH_COLUMNS` present in both frames
+    is equal (coordinates exactly; a location that gained an offer is recomputed, its
+    intra-commune times depending on its number of offers).
 
     Returns
     -------
     (pandas.DataFrame, pandas.DataFrame)
-        ``kept``: ``old_loc_id``, ``loc_id`` of locations whose exact coordinates existed
-        before; ``fresh``: ``loc_id``, ``lon``, ``lat`` of the others (new or moved).
+        ``kept``: ``old_loc_id``, ``loc_id`` of unchanged locations; ``fresh``: the rows of
+        ``after`` to search (new, moved or changed).
     """
-    old = before[["loc_id", "lon", "lat"]].rename(columns={"loc_id": "old_loc_id"})
-    old = old.drop_duplicates(["lon", "lat"])
-    m = after[["loc_id", "lon", "lat"]].merge(old, on=["lon", "lat"], how="left")
+    on = [c for c in MATCH_COLUMNS if c in before and c in after]
+    old = before[["loc_id", *on]].rename(columns={"loc_id": "old_loc_id"}).drop_duplicates(on)
+    m = after.merge(old, on=on, how="left")
     hit = m["old_loc_id"].notna()
     kept = m.loc[hit, ["old_loc_id", "loc_id"]].astype({"old_loc_id": np.int64, "loc_id": np.int64})
-    fresh = m.loc[~hit, ["loc_id", "lon", "lat"]].reset_index(drop=True)
+    fresh = after.loc[~hit.to_numpy()].reset_index(drop=True)
     return kept.reset_index(drop=True), fresh
 
 
@@ -89,12 +100,13 @@ def road_arrays(cfg: traveltime.TravelTimeSettings, mode: str) -> paths.GraphArr
 
 
 def _settings(con: duckdb.DuckDBPyConnection, settings: Any):
+    """The given settings, else those of the last build (``build_info``), as the full recompute reads them."""
     if settings is not None:
         return settings
     import json
     from pathlib import Path
 
-    from analysis.build import BuildSettings
+    from .config import BuildSettings
 
     info = dict(con.execute("SELECT key, value FROM build_info").fetchall()) if _table_exists(con, "build_info") else {}
     saved = json.loads(info.get("settings") or "{}")
@@ -108,16 +120,19 @@ def new_location_frames(con: duckdb.DuckDBPyConnection, cfg: traveltime.TravelTi
                         fresh: pd.DataFrame, progress: ProgressFn) -> tuple[list[pd.DataFrame], dict]:
     """``travel_times`` rows (one frame per mode) from every origin to the ``fresh`` locations."""
     origins = traveltime.read_origins(con)
+    communes = traveltime.read_communes(con)
     frames, stats = [], {}
     for mode in modes:
         t0 = time.perf_counter()
         if mode == "transit":
             from . import transit
 
-            network = transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date)
+            network = (transit.TransitNetwork.from_gtfs(cfg.transit_gtfs, service_date=cfg.service_date)
+                       if cfg.transit_gtfs else transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date))
             mat = traveltime.TravelTimeMatrix.for_transit(network, origins, fresh, cfg)
         else:
             mat = traveltime.TravelTimeMatrix.for_road(road_arrays(cfg, mode), mode, origins, fresh, cfg)
+        mat.apply_intra_commune(communes, cfg)  # as build_travel_times does, per pair
         frame = mat.to_frame()
         frames.append(frame)
         stats[mode] = (len(frame), int(frame["is_estimate"].sum()), time.perf_counter() - t0)
