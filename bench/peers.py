@@ -8,8 +8,9 @@ Peers (bench only, not product dependencies; a peer that is not installed is ski
 message): scipy ``csgraph.dijkstra``, igraph ``Graph.distances``, networkit ``distance.SPSP``,
 pandana (contraction hierarchies; its preprocessing is timed apart).
 
-Searches, as the build runs them: from the distinct offer-location nodes on the reversed graph,
-to the origin nodes, 90-minute cutoff where the library has one (scipy, the kernel), on
+Searches, as the build runs them: from the distinct offer-location nodes (a random sample of
+``--skeleton-sources``) on the reversed graph, to the origin nodes, 90-minute cutoff where the
+library has one (scipy, the kernel), on
 
 1. the regional skeleton (Travel Mapping, mirror), car and bike;
 2. the SYNTHETIC 500k-node grid of ``bench/travel_times.py`` (car), ``--synthetic-sources``
@@ -138,20 +139,22 @@ def diff(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def show(title: str, rows: list) -> None:
-    print(title)
+    print(title, flush=True)
     base = rows[0][1]
     for name, t, extra, d in rows:
         if t is None:
             print(f"  {name}")
             continue
         ex = "" if extra is None else f" (+ préparation {extra:.2f} s, une fois)"
-        print(f"  {name:50} {t:8.3f} s   scipy/lui x{base / t:5.2f}   écart max {d:.2g} s{ex}")
+        print(f"  {name:50} {t:8.3f} s   scipy/lui x{base / t:5.2f}   écart max {d:.2g} s{ex}", flush=True)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=config.default_db_path())
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--skeleton-sources", type=int, default=128,
+                    help="searches on the skeleton (a random sample of the offer nodes; 0: all 628)")
     ap.add_argument("--synthetic-sources", type=int, default=16)
     ap.add_argument("--skip-synthetic", action="store_true")
     ap.add_argument("--pandana-synthetic", action="store_true",
@@ -163,13 +166,15 @@ def main(argv=None) -> int:
     orig, dest = traveltime.read_origins(con), traveltime.read_destinations(con)
     con.close()
     load = open("/proc/loadavg").read().split()[:3]
-    print(f"Charge de la machine au départ (loadavg) : {' '.join(load)}")
+    print(f"Charge de la machine au départ (loadavg) : {' '.join(load)}", flush=True)
     G = roads.load_road_graph(cfg.network_for("car"))
     for mode in ("car", "bike"):
         g = paths.GraphArrays.from_graph(G, mode, cfg.speeds())
         no, _ = g.snap(orig.lon.to_numpy(), orig.lat.to_numpy())
         nd, _ = g.snap(dest.lon.to_numpy(), dest.lat.to_numpy())
         run, keep = np.unique(nd), np.unique(no)
+        if 0 < args.skeleton_sources < len(run):
+            run = np.sort(np.random.default_rng(0).choice(run, args.skeleton_sources, replace=False))
         show(f"Squelette régional, {mode} : {len(run)} recherches x {len(keep)} noeuds d'origine, {g.n_nodes} noeuds",
              peers(g, run, keep, args.repeat))
     if not args.skip_synthetic:

@@ -151,3 +151,25 @@ def test_incremental_falls_back_to_the_full_recompute_without_a_snapshot(full_db
     finally:
         con.close()
     assert len(calls) == 1
+
+
+def test_graph_cache_round_trip_and_key(tmp_path, monkeypatch):
+    """Cached arrays come back equal; another file content, mode or speed is another key."""
+    from analysis import graphcache, paths
+
+    monkeypatch.setenv(graphcache.ENV_CACHE, str(tmp_path / "cache"))
+    net = tmp_path / "reseau_synthetique.gpkg"
+    net.write_bytes(b"SYNTHETIC network file, version 1")
+    g = paths.GraphArrays.from_edges([0.0, 0.01, 0.02], [49.0, 49.0, 49.01], [0, 1, 2], [1, 2, 0], [5.0, 7.0, 9.0],
+                                     mode="walk", source="synthetique", precision="rues")
+    speeds = {"walk": 4.5, "bike": 15.0}
+    assert graphcache.load(net, "walk", speeds) is None
+    assert graphcache.save(net, "walk", speeds, g) is not None
+    back = graphcache.load(net, "walk", speeds)
+    assert (back.matrix != g.matrix).nnz == 0 and back.matrix.shape == (3, 3)
+    np.testing.assert_array_equal(back.lon, g.lon)
+    assert back.meta["precision"] == "rues" and back.meta["source"] == "synthetique"
+    assert graphcache.load(net, "bike", speeds) is None
+    assert graphcache.load(net, "walk", {**speeds, "walk": 5.0}) is None
+    net.write_bytes(b"SYNTHETIC network file, version 2, longer")  # other size: memo key changes
+    assert graphcache.load(net, "walk", speeds) is None
