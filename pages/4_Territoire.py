@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analysis import catalogue, config, maps
+from analysis import catalogue, config, maps, text
 from ui import charts, core, data, filters, mapping
 
 core.page_setup("Territoire", "📍")
@@ -153,18 +153,20 @@ if bounds:
 mapping.show(m, "ter_map", 500, layers=[g_gap, g_off], control=True)
 vals = pd.to_numeric(ctab["share_no_offer"], errors="coerce") * 100
 st.markdown(
-    f"**En bref :** part des élèves sans offre accessible ({mode_l}, {view.minutes} min) dans les "
-    f"{len(ctab)} communes {'de l’EPCI' if level == 'epci' else 'de son EPCI'}"
-    f" : de {maps.format_number(vals.min(), 0)} % à {maps.format_number(vals.max(), 0)} % ; "
-    "offres en orange (regroupées), lycées en bleu.")
+    f"**En bref :** part des élèves sans offre accessible ({mode_l}, {view.minutes} min) "
+    + ("dans la commune" if len(ctab) == 1 else "dans les " + text.count(len(ctab), "commune"))
+    + f" {'de l’EPCI' if level == 'epci' else 'de son EPCI'} : "
+    + text.value_range(f"{maps.format_number(vals.min(), 0)} %",
+                       f"{maps.format_number(vals.max(), 0)} %")
+    + " ; offres en orange (regroupées), lycées en bleu.")
 with core.table_expander("Tableau des communes (alternative textuelle) — manques",
                          "ter_table") as opened:
     if opened:
         gaps = ctab.sort_values("share_no_offer", ascending=False)
         gap_table = pd.DataFrame({
             "Commune": gaps["name"], "Code INSEE": gaps["code"],
-            "Élèves (estimés)": gaps["pupils"].round(1),
-            "Élèves sans offre accessible": gaps["pupils_no_offer"].round(1),
+            "Élèves (estimés)": gaps["pupils"].round(0),
+            "Élèves sans offre accessible (estimés)": gaps["pupils_no_offer"].round(0),
             "Part sans offre (%)": (gaps["share_no_offer"] * 100).round(1),
             "Offres situées": gaps["offers_located"],
             "Offres accessibles par élève (moy.)": gaps["offers_reachable_mean"].round(1),
@@ -204,6 +206,7 @@ with c2:
                      labels={"n": "Offres situées (nombre)", "sector": ""},
                      color_discrete_sequence=["#0072B2"])
         fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
+        charts.count_axis(fig, "x", float(sec["n"].head(15).max()))
         charts.plotly_chart(fig, max(220, 26 * min(len(sec), 15) + 80))
         st.caption(f"{int(sec['n'].sum())} offres situées dans le territoire, {len(sec)} secteurs "
                    "(15 premiers affichés).")
@@ -214,7 +217,8 @@ with c3:
     st.subheader("Offre de transport")
     stops_df, day = data.stops(v)
     local = stops_df[stops_df["commune_code"].isin(member_codes)]
-    st.markdown(f"{len(local)} arrêt(s) TER, {core.fnum(local['morning_departures'].sum(), 0, 'départs')} "
+    st.markdown(f"{text.count(len(local), 'arrêt')} de {catalogue.transit_phrase(core.networks())}, "
+                f"{text.count(local['morning_departures'].sum(), 'départ')} "
                 f"entre 07:00 et 08:30" + (f" (jour de service {day})." if day else "."))
     if len(local):
         core.html_table(local[["name", "kind", "morning_departures"]].rename(columns={

@@ -12,6 +12,7 @@ import streamlit as st
 from analysis import catalogue, config
 from analysis.db import ReaderCache
 from analysis.maps import format_number, table_html
+from analysis.text import agree_unit
 
 BUDGETS: tuple[int, ...] = (15, 30, 45, 60)
 GRADE_LABELS: dict[str, str] = {"": "Tous niveaux", "seconde": "Seconde", "3e": "Troisième"}
@@ -126,7 +127,7 @@ def fnum(value: Any, decimals: int = 0, unit: str = "") -> str:
     except (TypeError, ValueError):
         return "—"
     text = format_number(v, decimals)
-    return f"{text} {unit}".strip() if text != "—" else "—"
+    return f"{text} {agree_unit(v, unit)}".strip() if text != "—" else "—"
 
 
 #: Shown for a lycée without a declared seconde headcount (never 0, never an empty cell).
@@ -136,7 +137,9 @@ NOT_DECLARED = "non déclaré"
 def declared(values: Any) -> list[str]:
     """Declared headcounts as whole French numbers, « non déclaré » when missing (one wording
     on every page)."""
-    return [NOT_DECLARED if v is None or v != v else fnum(v, 0) for v in values]
+    import pandas as pd
+
+    return [NOT_DECLARED if pd.isna(v) else fnum(v, 0) for v in values]
 
 
 def fpct(value: Any, decimals: int = 0) -> str:
