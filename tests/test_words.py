@@ -289,3 +289,11 @@ def test_rapports_en_bref_grammar(real):
     assert "des élèves de l'Orne" in line and "de Orne" not in line
     assert "en Normandie" in line and "à Normandie" not in line
     assert catalogue.mode_label("transit", ("TER",), "phrase") in line
+
+
+def test_rapports_pupils_whole_and_estimated(real):
+    """« 3 025,2 » élèves in Rapports vs whole numbers elsewhere: whole, and said estimated."""
+    at = _page("pages/5_Rapports.py", query={"echelle": "departement", "code": ORNE})
+    df = at.dataframe[0].value
+    row = df[df["Indicateur"].str.startswith("Élèves de seconde (estimés)")].iloc[0]
+    assert row["Orne"] == "3\u00a0025"
