@@ -356,7 +356,7 @@ def test_collective_filter_by_type(page, app_url, con):
     total = con.execute("SELECT count(*) FROM collective_projects").fetchone()[0]
     open_page(page, app_url + "/stages_collectifs?type=" + urllib.request.quote(kind))
     assert_no_exception(page)
-    assert f"{n} projet(s) de stage collectif sur {total}" in summary_line(page)
+    assert f"{n} projet{'s' if n > 1 else ''} de stage collectif sur {total}" in summary_line(page)
 
 
 def test_table_alternative_built_when_opened(page, app_url):

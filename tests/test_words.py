@@ -297,3 +297,17 @@ def test_rapports_pupils_whole_and_estimated(real):
     df = at.dataframe[0].value
     row = df[df["Indicateur"].str.startswith("Élèves de seconde (estimés)")].iloc[0]
     assert row["Orne"] == "3\u00a0025"
+
+
+def test_count_axis_has_whole_number_ticks():
+    """A count axis of 0 to 2 offers had ticks at 0,5: the step is now at least 1."""
+    import plotly.express as px
+
+    from ui import charts
+
+    fig = px.bar(x=[1, 2], y=["a", "b"], orientation="h")
+    charts.count_axis(fig, "x", 2)
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis.tickformat == ",d"
+    fig = px.bar(x=[10, 480], y=["a", "b"], orientation="h")
+    charts.count_axis(fig, "x", 480)
+    assert fig.layout.xaxis.dtick == 100
