@@ -409,7 +409,7 @@ for _ind in (
     Indicator("places_located_default_capacity", "Offres situées comptées 1 place",
               "Offres comptées 1 place", "offres", kind="int"),
     Indicator("offers_per_100_pupils", "Offres situées pour 100 élèves",
-              "Offres pour 100 élèves", "offres/100 élèves", 1.0, 1, "YlGnBu", False,
+              "Offres pour 100 élèves", "offres", 1.0, 1, "YlGnBu", False,
               "Offres situées dans le territoire / élèves × 100 (circulaire de 2015).", "dec2",
               on_map=True),
     Indicator("offers_reachable_mean", "Offres accessibles par élève (moyenne)",
