@@ -445,7 +445,7 @@ for _ind in (
               "Offres access. en voiture", "offres", kind="dec1"),
     Indicator("offers_reachable_transit_mean", "Offres accessibles en {tc} ou à pied, moyenne",
               "Offres access. en {tcs} ou à pied", "offres", kind="dec1"),
-    Indicator("car_transit_ratio", "Écart voiture / {tc}", "Écart voiture / {tcs}", "ratio", 1.0, 1,
+    Indicator("car_transit_ratio", "Écart voiture / {tc}", "Écart voiture / {tcs}", "×", 1.0, 1,
               "YlOrRd", True, kind="dec2"),
     Indicator("n_stops", "Arrêts de {tc}", "Arrêts", "arrêts", kind="int"),
     Indicator("morning_departures", "Départs du matin (07:00-08:30)", "Départs du matin",

@@ -212,7 +212,8 @@ with c2:
                    "(15 premiers affichés).")
 
 # ------------------------------------------------------------------ transport and projects
-c3, c4 = st.columns(2)
+# one below the other, full width (side by side, the projects' Statut column was cut)
+c3, c4 = st.container(), st.container()
 with c3:
     st.subheader("Offre de transport")
     stops_df, day = data.stops(v)
@@ -245,9 +246,11 @@ with c4:
     if proj.empty:
         st.info("Aucun projet de stage collectif recensé (carte du 15/12/2025).")
     else:
-        core.html_table(proj[["name", "kind", "town", "sectors", "pupils", "status"]].rename(columns={
-            "name": "Projet", "kind": "Type", "town": "Commune", "sectors": "Secteurs",
-            "pupils": "Élèves", "status": "Statut"}), height=360)
+        core.html_table(pd.DataFrame({
+            "Projet": proj["name"], "Type": proj["kind"], "Statut": proj["status"],
+            "Commune": proj["town"], "Secteurs": proj["sectors"],
+            "Élèves (nombre)": proj["pupils"].astype("Int64").astype(str)
+            .replace("<NA>", "non précisé")}), height=360)
 
 # ------------------------------------------------------------------ downloads
 st.subheader("Téléchargements")

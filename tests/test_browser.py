@@ -228,7 +228,7 @@ def test_data_page_views(page, app_url, con):
         page.get_by_role("button", name="Télécharger la provenance (CSV)").click()
     rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text("utf-8-sig")),
                                delimiter=";"))
-    got = {(r["Jeu de données"], r["Licence"], r["Millésime"]) for r in rows}
+    got = {(r["Identifiant technique"], r["Licence"], r["Millésime"]) for r in rows}
     assert got == {(d, lic, str(vin)) for d, lic, vin in prov}
     open_page(page, app_url + "/donnees?vue=schema")
     assert_no_exception(page)
@@ -313,7 +313,7 @@ def test_download_ranked_table(page, app_url, con):
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     n_epci = con.execute("SELECT count(*) FROM epci").fetchone()[0]
     assert len(rows) == n_epci
-    col = "Part des élèves sans offre accessible (%)"
+    col = "Part des élèves sans offre accessible (mode choisi) (%)"  # catalogue label
     expected = access.territory_indicators(con, "epci", access.Filters(mode="bike", minutes=30))
     exp = {r.code: r.share_no_offer * 100 for r in expected.itertuples()}
     for r in rows:

@@ -129,8 +129,9 @@ def test_popup_not_under_zoom_buttons(page, app_url):  # noqa: F811
     assert not _overlap(popup, zoom), (popup, zoom)
 
 
-def test_statut_column_not_cut(page, app_url):  # noqa: F811
-    open_page(page, app_url + "/stages_collectifs")
+@pytest.mark.parametrize("path", ["/stages_collectifs", "/territoire"])
+def test_statut_column_not_cut(page, app_url, path):  # noqa: F811
+    open_page(page, app_url + path)
     res = page.evaluate("""() => {
         const th = Array.from(document.querySelectorAll('.obs-table-box th'))
             .find(t => t.textContent.trim() === 'Statut');
