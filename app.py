@@ -21,6 +21,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/1_Couverture.py", "Couverture", "couverture", ":material/map:"),
     ("pages/2_Mobilite_rurale.py", "Mobilité rurale", "mobilite_rurale", ":material/directions_bus:"),
     ("pages/3_Stages_collectifs.py", "Stages collectifs", "stages_collectifs", ":material/groups:"),
+    ("pages/8_Planification.py", "Planification", "planification", ":material/event_note:"),
     ("pages/4_Territoire.py", "Territoire", "territoire", ":material/location_on:"),
     ("pages/5_Rapports.py", "Rapports", "rapports", ":material/description:"),
     ("pages/6_Import.py", "Import", "import", ":material/upload_file:"),
@@ -32,7 +33,7 @@ def home() -> None:
     """Accueil: key regional figures, EPCI map of the main indicator, vintages, next steps."""
     import pandas as pd
 
-    from analysis import catalogue, maps
+    from analysis import catalogue, maps, ranking
     from ui import core, data, mapping
 
     core.page_setup("Accueil", "🏠")
@@ -70,7 +71,7 @@ def home() -> None:
               help="Carte des projets du 15/12/2025 (Agence régionale de l'orientation).")
     core.estimate_badge(
         "Élèves par commune de résidence : répartition du total régional au prorata de la "
-        f"population ; offres placées au centre de leur commune ({summary['at_commune_centre']} "
+        f"population ; offres placées à la mairie de leur commune ({summary['at_commune_centre']} "
         f"sur {summary['offers']}) ; 1 place par offre faute de capacité "
         f"({summary['default_capacity']} offres).")
 
@@ -93,8 +94,13 @@ def home() -> None:
     mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
                        scale)
     mapping.show(m, "home_map", 560, layers=[g])
+    # one ranking (analysis.ranking), least favourable first: "En bref" and the table read it
+    worse_high = catalogue.INDICATORS[ind].higher_is_worse
+    epci = ranking.rank_territories(epci, ind, higher_is_worse=worse_high)
     vals = pd.to_numeric(epci[ind], errors="coerce") * scale
-    lo, hi = epci.loc[vals.idxmin()], epci.loc[vals.idxmax()]
+    known = epci[vals.notna()]
+    first, last = known.iloc[0], known.iloc[-1]
+    lo, hi = (last, first) if worse_high else (first, last)
     st.markdown(
         f"**En bref :** {label[:1].lower() + label[1:]} par EPCI (origine : communes de résidence, élèves estimés) "
         f"— de {maps.format_number(vals.min(), dec)} {unit} ({lo['name']}) à "
@@ -111,7 +117,7 @@ def home() -> None:
                     epci["pupils_no_offer_transit"].round(0),
                 f"Part sans offre à 45 min en {tc_short} ou à pied (%)":
                     (epci["share_no_offer_transit"] * 100).round(1),
-            }).sort_values(f"Part sans offre à 45 min en {tc_short} ou à pied (%)", ascending=False)
+            })
             core.html_table(tab, height=420)
 
     st.subheader("Millésimes des données")
@@ -127,6 +133,7 @@ def home() -> None:
         "Couverture": "carte des manques par commune ou EPCI, selon le mode et le temps",
         "Mobilité rurale": "voiture contre transports, arrêts desservis le matin, lycées",
         "Stages collectifs": "projets de stages collectifs et zones à combler",
+        "Planification": "où lancer les prochains stages collectifs, et leur programme",
         "Territoire": "la fiche d'un EPCI ou d'une commune, avec téléchargements",
         "Rapports": "rapports CSV, XLSX et PDF à télécharger",
         "Import": "importer de nouvelles offres (administrateurs)",
@@ -147,15 +154,19 @@ def main() -> None:
             pages.append(st.Page(path, title=title, url_path=url, icon=icon))
     _start_warmup()
     page = st.navigation(pages)
+    from ui import core
+
     if os.environ.get("OBSERVATOIRE_TIMING"):
         t0 = time.perf_counter()
         try:
-            page.run()
+            with core.guard(page.title):
+                page.run()
         finally:
             print(f"[timing] {page.title}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
                   flush=True)
     else:
-        page.run()
+        with core.guard(page.title):  # no traceback in the browser (French message + log)
+            page.run()
 
 
 def _start_warmup() -> None:

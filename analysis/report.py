@@ -39,7 +39,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import access, catalogue, config
+from analysis import access, catalogue, config, export
 from analysis.access import AccessError, Filters
 from analysis.text import count, in_territory, lower_first, strip_accents
 
@@ -516,10 +516,16 @@ def _validate(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
         raise ReportError("Table offers absente : lancez « python -m analysis.build ».")
     if not access.has_relation(con, "travel_times"):
         raise ReportError("Temps de trajet non calculés : lancez « python -m analysis.build ».")
-    known = set(access.sectors(con))
-    unknown = [s for s in filters.sectors if s not in known]
-    if unknown:
-        raise ReportError("Secteur(s) inconnu(s) : " + ", ".join(repr(s) for s in unknown))
+    from analysis.validate_args import ArgumentError, check_sector
+
+    known = access.sectors(con)
+    for s in filters.sectors:
+        try:
+            if check_sector(s, known) != s:  # canonical spelling expected here (CLI maps it)
+                raise ArgumentError(f"Secteur d'activité mal orthographié : « {s} » "
+                                    f"(secteur connu : « {check_sector(s, known)} »)")
+        except ArgumentError as exc:
+            raise ReportError(str(exc)) from None
 
 
 def _indicator_rows(con: duckdb.DuckDBPyConnection, terr: Territory,
@@ -899,9 +905,7 @@ def to_csv(data: ReportData, rows: str = "territoires", header: str = "fr") -> b
     out = (_csv_frame(data.table, table_columns(), header, data.networks)
            if rows == "territoires"
            else _csv_frame(data.origins, ORIGIN_COLUMNS, header, data.networks))
-    text = out.to_csv(sep=";", decimal=",", index=False, lineterminator="\r\n",
-                      float_format=None)
-    return ("\ufeff" + text).encode("utf-8")
+    return export.csv_bytes(out)  # text cells neutralised (no formula from the data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -926,7 +930,7 @@ def _xlsx_value(value: Any, kind: str) -> Any:
         return float(value)
     if isinstance(value, (np.generic,)):
         return value.item()
-    return value if isinstance(value, (int, float)) else str(value)
+    return value if isinstance(value, (int, float)) else export.xlsx_value(str(value))
 
 
 def _xlsx_sheet(wb: Any, title: str, df: pd.DataFrame, columns: Sequence[Column],
@@ -1005,13 +1009,13 @@ def to_xlsx(data: ReportData) -> bytes:
     nets = data.networks
     for label, value in parameters_text(f, nets):
         ws.cell(row=r, column=1, value=label)
-        ws.cell(row=r, column=2, value=value)
+        ws.cell(row=r, column=2, value=export.xlsx_value(value))
         r += 1
     r += 1
     ws.cell(row=r, column=1, value="Chiffres clés").font = bold
     r += 1
     key_rows = data.key_rows
-    head = ["Indicateur", "Unité"] + [str(x["name"]) for x in key_rows]
+    head = ["Indicateur", "Unité"] + [export.xlsx_value(str(x["name"])) for x in key_rows]
     fill = PatternFill("solid", fgColor="DDDDDD")
     for j, h in enumerate(head, start=1):
         cell = ws.cell(row=r, column=j, value=h)
@@ -1031,16 +1035,18 @@ def to_xlsx(data: ReportData) -> bytes:
     ws.cell(row=r, column=1, value="Millésimes des données").font = bold
     r += 1
     for rec in data.sources.itertuples(index=False):
-        ws.cell(row=r, column=1, value=str(rec.description if not _is_missing(rec.description)
-                                            else rec.dataset))
-        ws.cell(row=r, column=2, value=None if _is_missing(rec.vintage) else str(rec.vintage))
-        ws.cell(row=r, column=3, value=None if _is_missing(rec.publisher) else str(rec.publisher))
+        ws.cell(row=r, column=1, value=export.xlsx_value(
+            str(rec.description if not _is_missing(rec.description) else rec.dataset)))
+        ws.cell(row=r, column=2,
+                value=None if _is_missing(rec.vintage) else export.xlsx_value(str(rec.vintage)))
+        ws.cell(row=r, column=3,
+                value=None if _is_missing(rec.publisher) else export.xlsx_value(str(rec.publisher)))
         r += 1
     for rec in data.runs.itertuples(index=False):
         ws.cell(row=r, column=1, value="temps de trajet : "
                 + lower_first(str(display_value("mode", rec.mode, nets))))
-        ws.cell(row=r, column=2, value=str(getattr(rec, "computed_at", "")))
-        ws.cell(row=r, column=3, value=str(getattr(rec, "network_source", "")))
+        ws.cell(row=r, column=2, value=export.xlsx_value(str(getattr(rec, "computed_at", ""))))
+        ws.cell(row=r, column=3, value=export.xlsx_value(str(getattr(rec, "network_source", ""))))
         r += 1
     r += 1
     for line in _caveats(data):
@@ -1056,7 +1062,7 @@ def to_xlsx(data: ReportData) -> bytes:
                 "Lycées situés dans le territoire ; origine = le lycée, effectifs de seconde "
                 "déclarés ; même mode, budget et filtres d'offres.", nets)
     _xlsx_sheet(wb, "Offres par secteur", data.sectors, SECTOR_COLUMNS,
-                "Offres situées dans le territoire (filtres appliqués), au centre de leur commune.",
+                "Offres situées dans le territoire (filtres appliqués), à la mairie de leur commune.",
                 nets)
     _xlsx_sheet(wb, "Élèves sans offre", data.no_offer, NO_OFFER_COLUMNS,
                 f"Origines du territoire ayant des élèves et aucune offre accessible "
@@ -1068,9 +1074,7 @@ def to_xlsx(data: ReportData) -> bytes:
                 "Une ligne par origine du territoire (" + ORIGIN_LABELS[f.origin_kind] + ").",
                 nets)
     _xlsx_sheet(wb, "Sources", data.sources, SOURCE_COLUMNS, networks=nets)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return export.workbook_bytes(wb)  # any formula cell left becomes neutralised text
 
 
 def _transit_caveat(networks: Sequence[str]) -> str:
@@ -1085,7 +1089,7 @@ def _caveats(data: ReportData) -> list[str]:
         "- Élèves par commune de résidence : estimation (total régional réparti au prorata de "
         "la population)." if f.origin_kind == "commune" else
         "- Origines = lycées : effectifs de seconde déclarés (lycées sans effectif comptés 0).",
-        "- Offres placées au centre de leur commune ; capacité inconnue : 1 place par offre.",
+        "- Offres placées à la mairie de leur commune ; capacité inconnue : 1 place par offre.",
         f"- Temps de trajet calculés jusqu'à {_num(data.horizon)} min ; au-delà, hors d'atteinte.",
         _transit_caveat(data.networks),
         "- Classe de densité : approximation communale de la grille de densité INSEE.",
@@ -1349,7 +1353,7 @@ def _para(pdf: Any, text: str, size: float = 9) -> None:
 
 
 DEFINITIONS: tuple[tuple[str, str], ...] = (
-    ("Offre accessible", "offre dont le temps de trajet depuis l'origine (centre de la commune "
+    ("Offre accessible", "offre dont le temps de trajet depuis l'origine (mairie de la commune "
      "de résidence, ou lycée) est inférieur ou égal au budget-temps, avec le mode choisi. Mode "
      "« transports en commun + marche » : le plus court entre transports en commun (réseaux "
      "chargés : voir « À savoir » ; accès et correspondances à pied) et marche."),
@@ -1637,7 +1641,9 @@ def write_report(path: str | os.PathLike, content: bytes) -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from analysis.validate_args import ArgParser
+
+    p = ArgParser(
         prog="python -m analysis.report",
         description="Rapport d'écarts d'accès aux stages d'un territoire (CSV, XLSX ou PDF).")
     # level and format are checked by build_report (French message, exit code 2, no file)
@@ -1663,20 +1669,20 @@ def main(argv: Iterable[str] | None = None) -> int:
     """Command-line entry point: write one report file; exit code 2 and no file on error."""
     from analysis import db as dbmod
     from analysis.progress import Progress
+    from analysis.validate_args import ArgumentError, fail
 
     args = _parser().parse_args(list(argv) if argv is not None else None)
     try:
-        filters = access.filters_from_args(args)
         con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
         try:
+            filters = access.checked_filters_from_args(con, args)
             content, _name, _mime = build_report(con, args.level, args.code, args.fmt, filters,
                                                  rows=args.rows, header=args.header,
                                                  progress=Progress())
         finally:
             con.close()
-    except (ReportError, AccessError, FileNotFoundError) as exc:
-        print(f"Erreur : {exc}", file=sys.stderr)
-        return 2
+    except (ReportError, AccessError, ArgumentError, FileNotFoundError) as exc:
+        return fail(exc)
     path = write_report(args.out, content)
     print(f"Rapport écrit : {path} ({len(content):,} octets)".replace(",", NBSP),
           file=sys.stderr)

@@ -3,13 +3,12 @@ minutes from a chosen commune or lycée, lycées ranked by pupils without a reac
 
 from __future__ import annotations
 
-import html
-
 import folium
 import pandas as pd
 import streamlit as st
 
 from analysis import access, catalogue, maps, text
+from analysis.sanitize import html_text
 from ui import charts, core, data, mapping
 
 core.page_setup("Mobilité rurale", "🚌")
@@ -54,7 +53,7 @@ def stops_geojson(df: pd.DataFrame, small_unserved: bool = True) -> dict:
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
          "properties": {"colour": KIND_COLOURS.get(r.kind, "#999999"), "line": "#000000",
                         "radius": 3 if (small_unserved and r.morning_departures == 0) else 5,
-                        "tip": f"<b>{html.escape(str(r.name))}</b> ({r.kind})<br>"
+                        "tip": f"<b>{html_text(r.name)}</b> ({html_text(r.kind)})<br>"
                                f"{text.count(r.morning_departures, 'départ')} entre "
                                f"{maps.MORNING_WINDOW[0]} et {maps.MORNING_WINDOW[1]}"}}
         for r in df.itertuples()]}
@@ -72,7 +71,7 @@ st.markdown(
     f"{maps.format_number(gap['gap'].median(), 0)} offres ; "
     f"{text.count(n_zero_tc, 'commune')} sur {text.format_count(len(gap))} "
     f"n'{'atteignent' if n_zero_tc > 1 else 'atteint'} aucune offre {tc_phrase} en {minutes} min.")
-core.estimate_badge("Élèves par commune estimés ; offres au centre de leur commune. "
+core.estimate_badge("Élèves par commune estimés ; offres à la mairie de leur commune. "
                     + catalogue.transit_caveat(nets))
 with core.table_expander("Tableau de la carte (alternative textuelle)", "mob_gap_table") as opened:
     if opened:
@@ -142,7 +141,7 @@ cov2 = cov.assign(served=cov["has_served_stop"].astype(int))
 served_codes = tuple(sorted(cov2.loc[cov2["has_served_stop"], "code"]))
 gj = data.geojson("commune", v, served_codes)
 props = {c: {"colour": "#009E73",
-             "tip": f"<b>{html.escape(n)}</b><br>arrêt desservi à "
+             "tip": f"<b>{html_text(n)}</b><br>arrêt desservi à "
                     f"{maps.format_number(d, 0)} m du centre"}
          for c, n, d in zip(cov2["code"], cov2["name"], cov2["nearest_served_stop_m"])
          if c in served_codes}
@@ -174,6 +173,7 @@ modes = data.modes_available(v)
 
 
 @st.fragment
+@core.guarded
 def from_origin() -> None:
     """Section 4 (its widgets re-run only this fragment)."""
     st.header("4. Depuis une commune ou un lycée : minutes jusqu'aux offres")
@@ -222,7 +222,7 @@ def from_origin() -> None:
                        per_commune, "commune_code", "minutes",
                        f"Minutes jusqu'aux offres de la commune ({core.mode_label(mode, 'lower')})",
                        "min", 0, "viridis", False, breaks=br)
-    folium.Marker([o["lat"], o["lon"]], tooltip=names[origin_id],
+    folium.Marker([o["lat"], o["lon"]], tooltip=html_text(names[origin_id]),
                   icon=folium.DivIcon(html='<div style="font-size:22px;color:#000">★</div>')
                   ).add_to(m3)
     mapping.show(m3, "mob_origin_map", 480)
@@ -247,6 +247,7 @@ def from_origin() -> None:
 
 # ------------------------------------------------------------------ 5. lycées ranked
 @st.fragment
+@core.guarded
 def lycees_ranked() -> None:
     """Section 5 (its widget re-runs only this fragment)."""
     st.header("5. Lycées dont les élèves n'atteignent aucune offre")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import html
-
 import folium
 import pandas as pd
 import streamlit as st
 
 from analysis import catalogue, maps, text
+from analysis.sanitize import html_text
 from ui import core, data, mapping
 
 core.page_setup("Stages collectifs", "👥")
@@ -83,18 +82,18 @@ for r in f.itertuples():
     if pd.isna(r.lat) or pd.isna(r.lon):
         continue
     colour = maps.COLLECTIVE_KIND_COLOURS.get(r.kind, maps.COLLECTIVE_KIND_COLOURS["non précisé"])
-    popup = (f"<b>{html.escape(str(r.name))}</b><br>Type : {html.escape(str(r.kind))}"
-             + (f" <i>({html.escape(str(r.kind_basis))})</i>" if pd.notna(r.kind_basis) else "")
-             + f"<br>Lieu : {html.escape(str(r.town or ''))}"
-             + (f" <i>({html.escape(str(r.location_basis))})</i>"
+    popup = (f"<b>{html_text(r.name)}</b><br>Type : {html_text(r.kind)}"
+             + (f" <i>({html_text(r.kind_basis)})</i>" if pd.notna(r.kind_basis) else "")
+             + f"<br>Lieu : {html_text(r.town or '')}"
+             + (f" <i>({html_text(r.location_basis)})</i>"
                 if pd.notna(r.location_basis) else "")
-             + f"<br>Secteurs : {html.escape(str(r.sectors or 'non précisé'))}"
-             + f"<br>Élèves : {html.escape(str(r.pupils)) if pd.notna(r.pupils) else 'non précisé'}"
-             + f"<br>Période : {html.escape(str(r.period or 'non précisée'))}"
-             + f"<br>Statut : {html.escape(str(r.status or ''))}")
+             + f"<br>Secteurs : {html_text(r.sectors or 'non précisé')}"
+             + f"<br>Élèves : {html_text(r.pupils) if pd.notna(r.pupils) else 'non précisé'}"
+             + f"<br>Période : {html_text(r.period or 'non précisée')}"
+             + f"<br>Statut : {html_text(r.status or '')}")
     folium.CircleMarker([r.lat, r.lon], radius=9, color="#000000", weight=1.5,
                         fill_color=colour, fill_opacity=0.95,
-                        popup=mapping.popup(popup), tooltip=str(r.name)).add_to(fg)
+                        popup=mapping.popup(popup), tooltip=html_text(r.name)).add_to(fg)
 layers.append(fg)
 legend = [(c, k) for k, c in maps.COLLECTIVE_KIND_COLOURS.items()]
 mapping.add_legend(m, "Type de stage collectif (typologie du document)", legend, "circle")
@@ -132,6 +131,9 @@ with core.table_expander("Bases du type et du lieu (« déduit » quand le docum
         core.html_table(table[["Projet", "Base du type", "Base du lieu"]], height=360)
 st.download_button("Télécharger la liste (CSV)", core.csv_bytes(table),
                    file_name="stages_collectifs.csv", mime="text/csv")
+st.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici : où lancer les prochains "
+             "projets, et leur programme", icon=":material/event_note:",
+             query_params={"vue": "programme", "epci": sel_epci} if sel_epci else {"vue": "sites"})
 
 st.subheader("Ce que dit le document (carte des projets du 15/12/2025)")
 c1, c2, c3 = st.columns(3)

@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from analysis import catalogue, config, maps, text
-from ui import charts, core, data, filters, mapping
+from ui import charts, core, data, filters, mapping, territory
 
 core.page_setup("Territoire", "📍")
 v = core.db_version()
@@ -16,25 +16,37 @@ epcis = data.epci_list(v)
 deps = data.departements_list(v)
 
 levels = {"epci": "EPCI", "commune": "Commune"}
+known = {"epci": dict(zip(epcis["siren"], epcis["name"])),
+         "commune": dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))}
+defaults = {"epci": "200065597" if "200065597" in known["epci"] else epcis["siren"].iloc[0],
+            "commune": "14118" if "14118" in known["commune"] else communes["code"].iloc[0]}
+# URL: ``echelon`` (territory level) and ``code``; ``niveau`` is the grade filter, except in
+# the older documented form ``niveau=epci|commune`` (read here when ``echelon`` is absent).
+if "echelon" not in st.query_params and st.query_params.get("niveau") in levels:
+    st.query_params["echelon"] = st.query_params["niveau"]
+    del st.query_params["niveau"]
+if "ter_level" not in st.session_state:
+    lv0, code0, msg0 = territory.from_url(st.query_params.get("echelon"),
+                                          st.query_params.get("code"), known, defaults)
+    st.session_state["ter_level"] = lv0
+    st.session_state[f"ter_code_{lv0}"] = code0
+    if msg0:
+        core.url_notice("code", code0, msg0)
+
 sb = st.sidebar
 sb.header("Territoire")
-k_level = core.state("ter_level", core.qp_get("niveau", "epci", list(levels)))
-sb.radio("Niveau", list(levels), key=k_level, format_func=levels.get, horizontal=True)
-level = st.session_state[k_level]
-if level == "epci":
-    opts = epcis["siren"].tolist()
-    names = dict(zip(epcis["siren"], epcis["name"]))
-    default = "200065597" if "200065597" in names else opts[0]  # Caen la Mer
-else:
-    opts = communes["code"].tolist()
-    names = dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))
-    default = "14118" if "14118" in names else opts[0]  # Caen
+territory.search_box(sb, communes, epcis, known)
+sb.radio("Niveau", list(levels), key="ter_level", format_func=levels.get, horizontal=True)
+level = st.session_state["ter_level"]
+opts = list(known[level])
+names = known[level]
 k_code = f"ter_code_{level}"
-core.state(k_code, core.qp_get("code", default, opts))
-sb.selectbox("EPCI" if level == "epci" else "Commune", opts, key=k_code, format_func=names.get)
+core.state(k_code, defaults[level])
+sb.selectbox("EPCI" if level == "epci" else "Commune", opts, key=k_code, format_func=names.get,
+             **territory.NO_TYPING)
 code = st.session_state[k_code]
 view = filters.sidebar("ter", origin=False)
-core.sync_query({"niveau": level, "code": code, **view.query()})
+core.sync_query({"echelon": level, "code": code, **view.query()})
 
 if level == "epci":
     row = epcis[epcis["siren"] == code].iloc[0]
@@ -121,7 +133,7 @@ lyc_row = pd.DataFrame({"Indicateur": ["Élèves de seconde des lycées du terri
 fig_tab = pd.concat([fig_tab.iloc[:2], lyc_row, fig_tab.iloc[2:]], ignore_index=True)
 core.html_table(fig_tab)
 core.estimate_badge("Élèves par commune de résidence estimés au prorata de la population ; offres "
-                    "placées au centre de leur commune ; 1 place par offre faute de capacité"
+                    "placées à la mairie de leur commune ; 1 place par offre faute de capacité"
                     + (" ; certains temps sont estimés à vol d'oiseau"
                        if bool(t["uses_estimated_times"].iloc[0]) else "") + ".")
 
@@ -194,9 +206,7 @@ with c1:
         }), height=420)
 with c2:
     st.subheader("Offres par secteur")
-    sec = data.con().execute(
-        "SELECT sector, count(*) AS n FROM offers WHERE commune_code IN "
-        "(SELECT unnest(?::VARCHAR[])) GROUP BY 1 ORDER BY 2 DESC", [member_codes]).df()
+    sec = data.sector_counts(tuple(member_codes), v)
     if view.sectors:
         sec = sec[sec["sector"].isin(view.sectors)]
     if sec.empty:
@@ -225,14 +235,7 @@ with c3:
         core.html_table(local[["name", "kind", "morning_departures"]].rename(columns={
             "name": "Arrêt", "kind": "Desserte", "morning_departures": "Départs du matin"}),
             height=360)
-    services = sorted(n for n in data.relations(v) if n.startswith("mobility"))
-    for name in services:
-        try:
-            ms = data.con().execute(
-                f'SELECT * FROM "{name}" WHERE epci_siren = ?',
-                [row["epci_siren"] if level == "commune" else code]).df()
-        except Exception:  # noqa: BLE001 - optional table of the imports engineer
-            continue
+    for ms in data.mobility_services(str(row["epci_siren"] if level == "commune" else code), v):
         st.markdown("**Services de mobilité de l'EPCI**")
         if ms.empty:
             st.caption("Aucun service de mobilité importé pour cet EPCI.")
@@ -251,6 +254,9 @@ with c4:
             "Commune": proj["town"], "Secteurs": proj["sectors"],
             "Élèves (nombre)": proj["pupils"].astype("Int64").astype(str)
             .replace("<NA>", "non précisé")}), height=360)
+    st.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici",
+                 icon=":material/event_note:",
+                 query_params={"vue": "programme", **({"commune": code} if level == "commune" else {"epci": code})})
 
 # ------------------------------------------------------------------ downloads
 st.subheader("Téléchargements")

@@ -80,7 +80,7 @@ st.caption(f"Filtres : {view.describe()} · origines : "
            f"{core.ORIGIN_LABELS[view.origin_kind].lower()}")
 if view.origin_kind == "commune":
     core.estimate_badge("élèves par commune de résidence estimés au prorata de la population ; "
-                        "offres placées au centre de leur commune ; 1 place par offre "
+                        "offres placées à la mairie de leur commune ; 1 place par offre "
                         "(capacité inconnue).")
 
 # key figures beside the references (same rows as the files)

@@ -175,6 +175,16 @@ def test_route_cli_names_the_networks(real):
 # pages (AppTest)
 # --------------------------------------------------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def _page_links_as_text(monkeypatch):
+    """AppTest runs a page without ``st.navigation``: ``st.page_link`` to another page would
+    raise StreamlitPageNotFoundError; here it writes its label instead."""
+    import streamlit as st
+
+    monkeypatch.setattr(st, "page_link", lambda page, label=None, icon=None, **kw:
+                        st.markdown("LIEN " + str(label)))
+
+
 def _page(path: str, state: dict | None = None, query: dict | None = None):
     from streamlit.testing.v1 import AppTest
 
@@ -202,7 +212,6 @@ def _home():
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "import runpy, streamlit as st\n"
         "st.navigation = lambda pages: type('P', (), {'run': lambda self: None})()\n"
-        "st.page_link = lambda page, label=None, icon=None, **kw: st.markdown('LIEN ' + label)\n"
         f"ns = runpy.run_path({str(ROOT / 'app.py')!r})\n"
         "ns['home']()\n"
     )

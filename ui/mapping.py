@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import random
 import threading
@@ -19,6 +18,7 @@ from folium.template import Template as FoliumTemplate
 from folium.utilities import JsCode
 
 from analysis import config, maps
+from analysis.sanitize import html_text, js_literal
 from ui import data
 from ui.core import db_version
 
@@ -204,9 +204,8 @@ class _Recolour(MacroElement):
 
 
 def _js_literal(obj: Any) -> str:
-    """JSON safe inside a ``<script>`` element (as Jinja's ``tojson``)."""
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
-            .replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027"))
+    """JSON safe inside a ``<script>`` element (:func:`analysis.sanitize.js_literal`)."""
+    return js_literal(obj)
 
 
 class _FastMarkerCluster(_DataByReference, FastMarkerCluster):
@@ -256,7 +255,7 @@ def base_map(bounds: list[list[float]] | None = None, height: int = 520) -> foli
     m.get_root().header.add_child(Element(_BG_CSS))
     deps = data.geojson("departement", db_version())
     props = {f["properties"]["code"]: {"colour": "#ffffff",
-                                       "tip": "Département : " + html.escape(f["properties"]["name"])}
+                                       "tip": "Département : " + html_text(f["properties"]["name"])}
              for f in deps["features"]}
     FastGeoJson(maps.attach_properties(deps, props), "Départements", opacity=0.6,
                 line="#555555", weight=1.2, control=False).add_to(m)
@@ -385,9 +384,9 @@ def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.Da
         FastGeoJson(geojson, name, opacity=opacity, register=name, shared=True).add_to(outlines)
         texts = [f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x) else "sans donnée"
                  for x in v]
-        data = {str(c): [col, html.escape(t)]
+        data = {str(c): [col, html_text(t)]
                 for c, t, col in zip(values[code_col], texts, colours)}
-        _Recolour(name, html.escape(label), data).add_to(m)
+        _Recolour(name, html_text(label), data).add_to(m)
         if legend:
             add_legend(m, label, maps.legend_items(breaks, unit, decimals, palette, reverse,
                                                    no_data=no_data),
@@ -397,7 +396,7 @@ def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.Da
              for f in geojson.get("features", [])}
     props = {
         str(c): {"colour": col,
-                 "tip": f"<b>{html.escape(str(names.get(str(c), c)))}</b><br>{html.escape(label)} : "
+                 "tip": f"<b>{html_text(names.get(str(c), c))}</b><br>{html_text(label)} : "
                         + (f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x)
                            else "sans donnée")}
         for c, x, col in zip(values[code_col], v, colours)
@@ -467,13 +466,13 @@ def offers_layer(m: folium.Map, pts: pd.DataFrame, show: bool = True) -> None:
     if pts.empty:
         return
     popup = [
-        f"<b>{int(r.n_offers)} offre(s)</b> — {html.escape(str(r.town or ''))}<br>"
-        f"Secteurs : {html.escape(str(r.sectors or ''))}<br>"
-        f"Localisation : {'centre de la commune (estimation)' if r.location_precision == 'commune' else html.escape(str(r.location_precision))}<br>"
-        f"Source : {html.escape(str(r.sources or ''))}"
+        f"<b>{int(r.n_offers)} offre(s)</b> — {html_text(r.town or '')}<br>"
+        f"Secteurs : {html_text(r.sectors or '')}<br>"
+        f"Localisation : {'mairie de la commune (estimation)' if r.location_precision == 'commune' else html_text(r.location_precision)}<br>"
+        f"Source : {html_text(r.sources or '')}"
         for r in pts.itertuples()
     ]
-    tips = [f"{int(n)} offre(s) — {t}" for n, t in zip(pts["n_offers"], pts["town"])]
+    tips = [f"{int(n)} offre(s) — {html_text(t)}" for n, t in zip(pts["n_offers"], pts["town"])]
     clustered_points(m, pts, popup, tips, "Offres de stage", fill="#E69F00", radius=6, show=show)
 
 
@@ -482,12 +481,12 @@ def schools_layer(m: folium.Map, sch: pd.DataFrame, show: bool = True) -> None:
     if sch.empty:
         return
     popup = [
-        f"<b>{html.escape(str(r.name))}</b><br>{html.escape(str(r.commune or ''))} — "
+        f"<b>{html_text(r.name)}</b><br>{html_text(r.commune or '')} — "
         f"{'public' if r.is_public else 'privé'}<br>Élèves de seconde : "
         f"{maps.format_number(r.seconde_pupils) if pd.notna(r.seconde_pupils) else 'non déclaré'}"
         for r in sch.itertuples()
     ]
-    tips = [str(n) for n in sch["name"]]
+    tips = [html_text(n) for n in sch["name"]]
     clustered_points(m, sch, popup, tips, "Lycées", fill="#0072B2", stroke="#ffffff", radius=6,
                      show=show)
 
