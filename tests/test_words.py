@@ -227,7 +227,9 @@ def test_home_metric_plain_comparison_and_titles(real):
     assert "TER" in m.label
     assert not m.delta  # no arrow that reads like a rise
     txt = _all_text(at)
-    assert "soit 23,8 % des élèves de seconde (estimés) de la région" in txt
+    share = access.territory_indicators(real, "region", Filters()).iloc[0]["share_no_offer_transit"]
+    pct = f"{share * 100:.1f}".replace(".", ",")
+    assert f"soit {pct} % des élèves de seconde (estimés) de la région" in txt
     # vintages table: dataset titles, not ids
     assert "Horaires des trains et cars TER (GTFS)" in txt and "gtfs_ter" not in txt
     # « Aller plus loin »: the page name is the link, its description beneath
@@ -305,7 +307,9 @@ def test_rapports_pupils_whole_and_estimated(real):
     at = _page("pages/5_Rapports.py", query={"echelle": "departement", "code": ORNE})
     df = at.dataframe[0].value
     row = df[df["Indicateur"].str.startswith("Élèves de seconde (estimés)")].iloc[0]
-    assert row["Orne"] == "3\u00a0025"
+    pupils = access.territory_indicators(real, "departement", Filters(), ORNE).iloc[0]["pupils"]
+    assert pupils != round(pupils)  # an estimate with decimals (3 025,2)…
+    assert row["Orne"] == f"{round(pupils):,d}".replace(",", "\u00a0")  # … shown whole
 
 
 def test_count_axis_has_whole_number_ticks():
