@@ -69,7 +69,7 @@ st.markdown(
     f"**En bref :** nombre moyen d'offres accessibles en {minutes} min en voiture moins "
     f"{tc_phrase}, par commune : écart médian "
     f"{maps.format_number(gap['gap'].median(), 0)} offres ; "
-    f"{text.count(n_zero_tc, 'commune')} sur {len(gap)} "
+    f"{text.count(n_zero_tc, 'commune')} sur {text.format_count(len(gap))} "
     f"n'{'atteignent' if n_zero_tc > 1 else 'atteint'} aucune offre {tc_phrase} en {minutes} min.")
 core.estimate_badge("Élèves par commune estimés ; offres à la mairie de leur commune. "
                     + catalogue.transit_caveat(nets))

@@ -87,8 +87,10 @@ if view.origin_kind == "commune":
 keys = table[table["role"].isin([report.ROLE_TERRITORY, report.ROLE_REFERENCE])]
 kcols = report.key_figure_columns(filt)
 nets = core.networks()
+est = " (estimés)" if view.origin_kind == "commune" else " (déclarés)"
 shown = pd.DataFrame({
-    "Indicateur": [c.label_for(nets) + (f" ({c.unit})" if c.unit and c.unit != "%" else "")
+    "Indicateur": [c.label_for(nets) + (est if c.key in ("pupils", "pupils_no_offer") else "")
+                   + (f" ({c.unit})" if c.unit and c.unit != "%" else "")
                    for c in kcols],
     **{str(r["name"]): [report.format_value(report.display_value(c.key, r[c.key], nets), c.kind)
                         for c in kcols]
@@ -111,8 +113,9 @@ comp = table[table["role"] == report.ROLE_COMPONENT]
 if not comp.empty:
     with st.expander(f"Territoires qui le composent ({len(comp)} lignes, comme dans le CSV)"):
         tcols = report.table_columns()
-        shown_comp = pd.DataFrame({
-            c.header_for(nets): comp[c.key].map(lambda x, k=c.key: report.display_value(k, x, nets))
+        shown_comp = pd.DataFrame({  # whole pupils (« dec0 »), French codes, as in the XLSX
+            c.header_for(nets): (comp[c.key].round(0) if c.kind == "dec0" else
+                                 comp[c.key].map(lambda x, k=c.key: report.display_value(k, x, nets)))
             for c in tcols})
         st.dataframe(shown_comp, hide_index=True, width="stretch")
 

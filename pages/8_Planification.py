@@ -8,6 +8,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
+from analysis import catalogue
 from analysis.planning import demand as dm
 from analysis.planning import export
 from analysis.planning import programme as pg
@@ -40,8 +41,9 @@ commune_names = dict(zip(communes["code"], communes["name"]))
 def sites_view() -> None:
     sb = st.sidebar
     sb.header("Où lancer les prochains projets")
-    k_mode = core.state("plan_mode", core.qp_get("mode", "transit", list(core.MODE_LABELS)))
-    sb.selectbox("Mode de déplacement des élèves", list(core.MODE_LABELS), key=k_mode, format_func=core.MODE_LABELS.get)
+    k_mode = core.state("plan_mode", core.qp_get("mode", "transit", list(catalogue.DISPLAY_ORDER)))
+    sb.selectbox("Mode de déplacement des élèves", list(catalogue.DISPLAY_ORDER), key=k_mode,
+                 format_func=core.mode_label)
     k_min = core.state("plan_minutes", core.qp_get("budget", 45, list(core.BUDGETS), int))
     sb.select_slider("Budget-temps (minutes)", list(core.BUDGETS), key=k_min)
     k_org = core.state("plan_origin", core.qp_get("origine", "school", list(ORIGINS)))
@@ -74,7 +76,7 @@ def sites_view() -> None:
     status = ("optimum prouvé" if res["exact_status"] == "optimal"
               else f"meilleure solution trouvée, borne {core.fnum(res['exact_bound'], dec)}")
     st.markdown(
-        f"**En bref :** avec {core.MODE_LABELS[mode].lower()} en {minutes} min au plus, la demande totale est de "
+        f"**En bref :** avec {core.mode_label(mode, 'lower')} en {minutes} min au plus, la demande totale est de "
         f"**{core.fnum(res['demand_total'], dec, unit)}** ({MEASURES[measure].lower()}, "
         f"{ORIGINS[origin].lower()}). Les {len(sites)} sites proposés en couvrent "
         f"**{core.fnum(res['exact_value'], dec, unit)}** (solveur exact : {status}) ; la méthode gloutonne "

@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, config
+from analysis import catalogue
 from analysis.maps import format_number, table_html
+from analysis.text import agree_unit
 from ui import data
 from ui.database import con, db_path, db_version
 
@@ -251,7 +252,7 @@ def fnum(value: Any, decimals: int = 0, unit: str = "") -> str:
     except (TypeError, ValueError):
         return "—"
     text = format_number(v, decimals)
-    return f"{text} {unit}".strip() if text != "—" else "—"
+    return f"{text} {agree_unit(v, unit)}".strip() if text != "—" else "—"
 
 
 #: Shown for a lycée without a declared seconde headcount (never 0, never an empty cell).
