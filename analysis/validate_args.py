@@ -130,8 +130,10 @@ def check_choice(value: Any, choices: Sequence[str] | Mapping[str, str], what: s
 
 
 def check_mode(value: Any, modes: Sequence[str] | Mapping[str, str] | None = None) -> str:
-    """A travel mode among ``modes`` (default: the modes of ``config.DEFAULT_MODES``)."""
-    return check_choice(value, modes if modes is not None else config.DEFAULT_MODES,
+    """A travel mode among ``modes`` (default: the modes of :data:`analysis.catalogue.MODES`)."""
+    if modes is None:
+        from analysis.catalogue import MODES as modes
+    return check_choice(value, modes,
                         "le mode de déplacement")
 
 
