@@ -99,6 +99,19 @@ def test_unknown_budget_and_sector_give_notices(app_env):
     assert "minutes=75" not in _warnings(at)
 
 
+def test_reports_and_mobility_links_checked_without_false_notices(app_env):
+    rep = str(ROOT / "pages" / "5_Rapports.py")
+    at = _run(rep, {"echelle": "departement", "code": "99"})
+    assert "Département inconnu : « 99 »" in _warnings(at)
+    at = _run(rep, {"echelle": "epci", "code": "200065597"})
+    assert not _warnings(at)
+    # changing the level leaves an EPCI code in the address: not a link to warn about
+    at.radio(key="rep_level").set_value("commune").run()
+    assert not at.exception and not _warnings(at)
+    at = _run(str(ROOT / "pages" / "2_Mobilite_rurale.py"), {"minutes": "75"})
+    assert "Budget-temps de 75 min non disponible" in _warnings(at)
+
+
 # ------------------------------------------------------------------ item 3: rankings
 
 def _table_rows(at) -> list[list[str]]:
