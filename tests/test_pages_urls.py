@@ -184,17 +184,32 @@ PAGES = ["pages/1_Couverture.py", "pages/2_Mobilite_rurale.py", "pages/3_Stages_
          "pages/7_Donnees.py"]
 
 
-@pytest.mark.parametrize("page", PAGES)
+HOME = ("import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "import runpy, streamlit as st\n"
+        "st.navigation = lambda pages: type('P', (), {'run': lambda self: None})()\n"
+        "st.page_link = lambda *a, **k: None  # pages need st.navigation's registry\n"
+        f"ns = runpy.run_path({str(ROOT / 'app.py')!r})\n"
+        "ns['home']()\n")
+
+
+@pytest.mark.parametrize("page", PAGES + ["app.py (Accueil)"])
 def test_no_deprecated_streamlit_call(app_env, page):
     """Streamlit logs a deprecation (``streamlit.deprecation_util``) for
     ``st.components.v1.html``, ``use_container_width``… (not a Python DeprecationWarning)."""
     from streamlit import deprecation_util
+    from streamlit.testing.v1 import AppTest
 
     handler = _Collect()
     logger = deprecation_util._LOGGER
     logger.addHandler(handler)
     try:
-        _run(str(ROOT / page), {})
+        if page.startswith("app.py"):
+            at = AppTest.from_string(HOME, default_timeout=180)
+            at.run()
+            assert not at.exception, [e.value for e in at.exception]
+        else:
+            _run(str(ROOT / page), {})
     finally:
         logger.removeHandler(handler)
     assert not [m for m in handler.messages if "removed" in m or "deprecat" in m.lower()], \
