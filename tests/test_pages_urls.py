@@ -214,3 +214,31 @@ def test_no_deprecated_streamlit_call(app_env, page):
         logger.removeHandler(handler)
     assert not [m for m in handler.messages if "removed" in m or "deprecat" in m.lower()], \
         handler.messages
+
+
+# ------------------------------------------------------------------ item 1: parameter audit
+
+def _read_params(path: Path) -> list[str]:
+    """Names read with ``core.qp_get`` / ``core.qp_get_list`` in a file (first argument)."""
+    import ast
+
+    names = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("qp_get", "qp_get_list") and node.args
+                and isinstance(node.args[0], ast.Constant)):
+            names.append(node.args[0].value)
+    return names
+
+
+def test_no_url_parameter_read_twice_on_a_page():
+    """Each page reads each URL parameter once (its filters included): one meaning per name.
+    Before issue 11, Territoire read ``niveau`` for its level and again as the grade."""
+    sidebar = _read_params(ROOT / "ui" / "filters.py")
+    assert {"mode", "minutes", "secteur", "niveau"} <= set(sidebar)
+    for page in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        names = _read_params(page)
+        if "filters.sidebar(" in page.read_text("utf-8"):
+            names += sidebar
+        dup = {n for n in names if names.count(n) > 1}
+        assert not dup, f"{page.name} : paramètres lus deux fois {dup}"
