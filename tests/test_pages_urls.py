@@ -184,13 +184,18 @@ PAGES = ["pages/1_Couverture.py", "pages/2_Mobilite_rurale.py", "pages/3_Stages_
          "pages/7_Donnees.py"]
 
 
+# app.py run as a module (not __main__: no st.navigation); st.page_link needs the navigation's
+# page registry, so it is stubbed for the run and restored (the streamlit module is shared by
+# every AppTest of the pytest process)
 HOME = ("import sys\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "import runpy, streamlit as st\n"
-        "st.navigation = lambda pages: type('P', (), {'run': lambda self: None})()\n"
-        "st.page_link = lambda *a, **k: None  # pages need st.navigation's registry\n"
-        f"ns = runpy.run_path({str(ROOT / 'app.py')!r})\n"
-        "ns['home']()\n")
+        "_page_link = st.page_link\n"
+        "st.page_link = lambda *a, **k: None\n"
+        "try:\n"
+        f"    runpy.run_path({str(ROOT / 'app.py')!r})['home']()\n"
+        "finally:\n"
+        "    st.page_link = _page_link\n")
 
 
 @pytest.mark.parametrize("page", PAGES + ["app.py (Accueil)"])
