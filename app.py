@@ -21,6 +21,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/1_Couverture.py", "Couverture", "couverture", ":material/map:"),
     ("pages/2_Mobilite_rurale.py", "Mobilité rurale", "mobilite_rurale", ":material/directions_bus:"),
     ("pages/3_Stages_collectifs.py", "Stages collectifs", "stages_collectifs", ":material/groups:"),
+    ("pages/8_Planification.py", "Planification", "planification", ":material/event_note:"),
     ("pages/4_Territoire.py", "Territoire", "territoire", ":material/location_on:"),
     ("pages/5_Rapports.py", "Rapports", "rapports", ":material/description:"),
     ("pages/6_Import.py", "Import", "import", ":material/upload_file:"),
@@ -132,6 +133,7 @@ def home() -> None:
         "Couverture": "carte des manques par commune ou EPCI, selon le mode et le temps",
         "Mobilité rurale": "voiture contre transports, arrêts desservis le matin, lycées",
         "Stages collectifs": "projets de stages collectifs et zones à combler",
+        "Planification": "où lancer les prochains stages collectifs, et leur programme",
         "Territoire": "la fiche d'un EPCI ou d'une commune, avec téléchargements",
         "Rapports": "rapports CSV, XLSX et PDF à télécharger",
         "Import": "importer de nouvelles offres (administrateurs)",
@@ -157,13 +159,13 @@ def main() -> None:
     if os.environ.get("OBSERVATOIRE_TIMING"):
         t0 = time.perf_counter()
         try:
-            with core.guard(page.title):
+            with core.guard(getattr(page, "title", "page")):
                 page.run()
         finally:
-            print(f"[timing] {page.title}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
+            print(f"[timing] {getattr(page, 'title', 'page')}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
                   flush=True)
     else:
-        with core.guard(page.title):  # no traceback in the browser (French message + log)
+        with core.guard(getattr(page, "title", "page")):  # no traceback in the browser (French message + log)
             page.run()
 
 

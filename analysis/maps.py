@@ -25,6 +25,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis import supply
+from analysis.db import has_relation
+
 #: Colour-blind-safe sequential palettes (light to dark), 5 classes.
 #: viridis / cividis: matplotlib; YlGnBu / YlOrRd: ColorBrewer (Cynthia Brewer, Penn State).
 PALETTES: dict[str, tuple[str, ...]] = {
@@ -360,15 +363,10 @@ def bounds_of(geojson: Mapping[str, Any]) -> list[list[float]] | None:
 # --------------------------------------------------------------------------------------------
 
 #: Morning window of the rural-mobility page (same as the transport-supply indicator).
-MORNING_WINDOW: tuple[str, str] = ("07:00", "08:30")
+MORNING_WINDOW: tuple[str, str] = supply.MORNING_WINDOW
 #: Walking distance used for "a stop within walking distance": 1 km straight line from the
 #: commune centre (about 15 min on foot at 4.5 km/h with a 1.1 detour factor).
 WALK_RADIUS_M: float = 1000.0
-
-
-def _hhmm(text: str) -> int:
-    h, m = str(text).split(":")[:2]
-    return int(h) * 3600 + int(m) * 60
 
 
 def stops_layer(con: duckdb.DuckDBPyConnection, service_date=None,
@@ -390,26 +388,22 @@ def stops_layer(con: duckdb.DuckDBPyConnection, service_date=None,
     (pandas.DataFrame, datetime.date or None)
         One row per physical stop (``location_type`` 0 or NULL) with ``stop_id, name, lon, lat,
         commune_code, kind`` (``'train'``, ``'car'`` (road coach/bus) or ``'train et car'``)
-        and ``morning_departures`` (departures in the window on the service date, excluding
-        rows without pick-up; 0 when none), and the service date used.
+        and ``morning_departures`` (:mod:`analysis.supply`: departures in the window on the
+        service date, a trip's last stop and rows without pick-up excluded; 0 when none), and
+        the service date used.
     """
-    import pandas as pd
-
     from analysis import access
 
-    if not access.has_relation(con, "transit_stops"):
+    if not has_relation(con, "transit_stops"):
         return pd.DataFrame(columns=["stop_id", "name", "lon", "lat", "commune_code", "kind",
                                      "morning_departures"]), None
     if service_date is None:
         service_date = access.service_date_of(con)
-    services: list[str] = []
-    if service_date is not None:
-        from analysis import transit
-
-        services = transit.active_service_ids(con, service_date)
-    lo, hi = _hhmm(window[0]), _hhmm(window[1])
+    deps = (supply.stop_departures_sql(service_date, window) if service_date is not None
+            else "SELECT NULL::VARCHAR AS feed_id, NULL::VARCHAR AS stop_id, 0::BIGINT AS morning_departures "
+                 "WHERE false")
     df = con.execute(
-        """
+        f"""
         WITH st AS (
             SELECT s.feed_id, s.stop_id, s.name, s.lon, s.lat, s.commune_code
             FROM transit_stops s WHERE coalesce(s.location_type, 0) = 0
@@ -422,27 +416,17 @@ def stops_layer(con: duckdb.DuckDBPyConnection, service_date=None,
             JOIN transit_routes r ON r.feed_id = tr.feed_id AND r.route_id = tr.route_id
             GROUP BY ALL
         ),
-        deps AS (
-            SELECT t.feed_id, t.stop_id, count(*) AS n
-            FROM transit_stop_times t
-            JOIN transit_trips tr ON tr.feed_id = t.feed_id AND tr.trip_id = t.trip_id
-            WHERE tr.service_id IN (SELECT unnest($services::VARCHAR[]))
-              AND t.departure_s BETWEEN $lo AND $hi
-              AND coalesce(t.pickup_type, 0) <> 1
-            GROUP BY ALL
-        )
+        deps AS ({deps})
         SELECT st.stop_id, st.name, st.lon, st.lat, st.commune_code,
                CASE WHEN k.rail AND k.road THEN 'train et car' WHEN k.rail THEN 'train'
                     WHEN k.road THEN 'car' ELSE 'sans desserte' END AS kind,
-               coalesce(d.n, 0)::BIGINT AS morning_departures
+               coalesce(d.morning_departures, 0)::BIGINT AS morning_departures
         FROM st
         LEFT JOIN kinds k ON k.feed_id = st.feed_id AND k.stop_id = st.stop_id
         LEFT JOIN deps d ON d.feed_id = st.feed_id AND d.stop_id = st.stop_id
         WHERE st.lon IS NOT NULL AND st.lat IS NOT NULL
         ORDER BY st.name
-        """,
-        {"services": services, "lo": lo, "hi": hi},
-    ).df()
+        """).df()
     return df, service_date
 
 

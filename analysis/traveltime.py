@@ -35,6 +35,7 @@ import pandas as pd
 
 from . import catalogue, config, intracommune, paths, roads
 from . import detour as detours
+from .db import has_relation, relations
 from .errors import DataError
 
 ROAD_MODES = roads.ROAD_MODES
@@ -117,32 +118,26 @@ class TravelTimeSettings:
     transit_gtfs: Path | None = None
 
     @classmethod
-    def from_any(cls, settings: Any = None) -> TravelTimeSettings:
-        """Accept None, a TravelTimeSettings, a mapping of fields, or the build's settings object.
+    def from_any(cls, settings: TravelTimeSettings | config.BuildSettings | Mapping[str, object] | None = None,
+                 ) -> TravelTimeSettings:
+        """Accept None, a TravelTimeSettings, a mapping of fields, or the build's settings.
 
-        The build's settings object (``analysis.build.BuildSettings``) contributes its
-        ``source_dir``; its ``extra`` mapping may hold a ``"traveltime"`` mapping of fields, or
-        fields at the top level.
+        A :class:`analysis.config.BuildSettings` gives its ``travel`` settings, or the defaults
+        with its ``source_dir``.
         """
         if isinstance(settings, cls):
             return settings
+        if isinstance(settings, config.BuildSettings):
+            if settings.travel is not None:
+                return cls.from_any(settings.travel)
+            return cls.from_any({"source_dir": settings.source_dir})
         names = {f.name for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
-        if settings is None:
-            pass
-        elif isinstance(settings, Mapping):
-            values.update({k: v for k, v in settings.items() if k in names})
-            nested = settings.get("traveltime")
-            if isinstance(nested, Mapping):
-                values.update({k: v for k, v in nested.items() if k in names})
-        else:
-            if getattr(settings, "source_dir", None) is not None:
-                values["source_dir"] = Path(settings.source_dir)
-            extra = getattr(settings, "extra", None) or {}
-            values.update({k: v for k, v in extra.items() if k in names})
-            nested = extra.get("traveltime")
-            if isinstance(nested, Mapping):
-                values.update({k: v for k, v in nested.items() if k in names})
+        if settings is not None:
+            unknown = sorted(set(settings) - names)
+            if unknown:
+                raise TypeError(f"unknown travel-time setting(s): {', '.join(unknown)}")
+            values.update(settings)
         out = cls(**values)
         out.modes = tuple(out.modes)
         unknown = [m for m in out.modes if m not in ALL_MODES]
@@ -448,12 +443,12 @@ def points_area(*frames: pd.DataFrame, margin_deg: float = 0.05):
 
 
 def _has_offers(con) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'offers'"
-    ).fetchone()[0])
+    return has_relation(con, "offers")
 
 
-def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, progress=None,
+def build_travel_times(con: duckdb.DuckDBPyConnection,
+                       settings: TravelTimeSettings | config.BuildSettings | Mapping[str, object] | None = None,
+                       progress=None,
                        networks: RoadNetworks | None = None) -> dict[str, int]:
     """Build stage: compute every mode's matrix and write ``travel_times`` and its companions.
 
@@ -476,7 +471,7 @@ def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, pro
     """
     progress = progress or _noop
     cfg = TravelTimeSettings.from_any(settings)
-    present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    present = relations(con)
     missing = [t for t in ("communes", "schools", "offer_locations") if t not in present]
     if missing:
         raise DataError("base DuckDB", f"table « {missing[0]} » absente : les temps de trajet se calculent "
@@ -525,10 +520,7 @@ def _build_transit(con, cfg: TravelTimeSettings, origins, destinations, progress
         if cfg.transit_gtfs:
             network = transit.TransitNetwork.from_gtfs(cfg.transit_gtfs, service_date=cfg.service_date)
         else:
-            has = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'transit_%'"
-            ).fetchone()[0]
-            if not has:
+            if not any(n.startswith("transit_") for n in relations(con)):
                 raise LookupError("aucune table transit_* (aucun GTFS chargé)")
             network = transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date)
     except (LookupError, DataError, ValueError, getattr(transit, "GTFSError", DataError)) as exc:

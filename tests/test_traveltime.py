@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from pyproj import Geod
 
 from analysis import db, traveltime
+from analysis.config import BuildSettings
 from analysis.traveltime import TravelTimeSettings
 
 GEOD = Geod(ellps="WGS84")
@@ -112,8 +112,8 @@ def test_build_on_synthetic_line(synthetic_db, synthetic_roads):
 
 def test_max_minutes_and_speeds_are_configurable(synthetic_db, synthetic_roads):
     con = synthetic_db
-    build_settings = SimpleNamespace(source_dir=None, extra={"traveltime": {
-        "road_network": synthetic_roads, "modes": ["bike"], "bike_kph": 20.0, "max_minutes": 30}})
+    build_settings = BuildSettings(source_dir=None, db_path=Path("unused.duckdb"), travel=TravelTimeSettings(
+        source_dir=None, road_network=synthetic_roads, modes=("bike",), bike_kph=20.0, max_minutes=30))
     traveltime.build_travel_times(con, build_settings, None)
     # A -> C: 12 km at 20 km/h = 36 min > 30, not stored; B -> C: 7 km = 21 min, stored
     assert _tt(con, "bike", "commune", "99001", 1) is None

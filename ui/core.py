@@ -10,11 +10,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from analysis import catalogue, config
-from analysis.db import ReaderCache
 from analysis.maps import format_number, table_html
+from ui import data
+from ui.database import con, db_path, db_version
 
 BUDGETS: tuple[int, ...] = (15, 30, 45, 60)
 GRADE_LABELS: dict[str, str] = {"": "Tous niveaux", "seconde": "Seconde", "3e": "Troisième"}
@@ -57,31 +59,6 @@ def guarded(func: Callable) -> Callable:
             return func(*args, **kwargs)
 
     return run
-
-
-def db_path() -> str:
-    """The database file the app reads (``$OBSERVATOIRE_DB`` or ``data/observatoire.duckdb``)."""
-    return str(config.default_db_path())
-
-
-@st.cache_resource(show_spinner=False)
-def _reader(path: str) -> ReaderCache:
-    return ReaderCache(path)
-
-
-def con():
-    """A read-only cursor on the current database (one cached connection, follows swaps)."""
-    return _reader(db_path()).get()
-
-
-def db_version() -> int:
-    """Modification stamp of the database file, passed to cached functions so that a rebuild
-    (atomic swap) invalidates them."""
-    try:
-        st_ = os.stat(db_path())
-        return int(st_.st_mtime_ns) ^ int(st_.st_ino)
-    except OSError:
-        return 0
 
 
 def page_setup(title: str, icon: str = "🗺️") -> None:
@@ -277,10 +254,7 @@ NOT_DECLARED = "non déclaré"
 def declared(values: Any) -> list[str]:
     """Declared headcounts as whole French numbers, « non déclaré » when missing (one wording
     on every page)."""
-    import pandas as pd
-
-    # pd.isna: a merged column holds pd.NA, whose ``v != v`` raises instead of being True
-    return [NOT_DECLARED if v is None or pd.isna(v) else fnum(v, 0) for v in values]
+    return [NOT_DECLARED if pd.isna(v) else fnum(v, 0) for v in values]
 
 
 def fpct(value: Any, decimals: int = 0) -> str:
@@ -382,8 +356,6 @@ def html_table(df, max_rows: int | None = None, height: int | None = None) -> No
 def require_travel_times() -> int:
     """The database version (:func:`db_version`); when the travel times are missing, show the
     French message and stop the page there."""
-    from ui import data  # ui.data imports this module
-
     if not data.travel_times_ready():
         no_travel_times()
         st.stop()
@@ -465,3 +437,18 @@ def report_downloads(level: str, code: str, filters, fallback_df, fallback_name:
             content, fname, mime = st.session_state[store]
             cols[k].download_button(f"Télécharger {label}", content, file_name=fname, mime=mime,
                                     key=f"{key}_dl_{fmt}")
+
+
+def page_link(page: str, label: str, *, query_params: dict[str, str] | None = None,
+              icon: str | None = None, where: Any = None) -> None:
+    """``st.page_link`` to another page of the app, or a plain link to its URL when the page is
+    run on its own (tests, ``streamlit run pages/x.py``) and the navigation does not know it."""
+    target = where if where is not None else st
+    try:
+        target.page_link(page, label=label, icon=icon, query_params=query_params)
+    except st.errors.StreamlitAPIException:
+        from urllib.parse import urlencode
+
+        stem = page.rsplit("/", 1)[-1].removesuffix(".py").split("_", 1)[-1]  # the app's url_path
+        url = "/" + stem.lower() + ("?" + urlencode(query_params) if query_params else "")
+        target.markdown(f"[{label}]({url})")
