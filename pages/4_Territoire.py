@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analysis import catalogue, config, maps, text
+from analysis import catalogue, config, maps, ranking, text
 from ui import charts, core, data, filters, mapping, territory
 
 core.page_setup("Territoire", "📍")
@@ -174,7 +174,7 @@ st.markdown(
 with core.table_expander("Tableau des communes (alternative textuelle) — manques",
                          "ter_table") as opened:
     if opened:
-        gaps = ctab.sort_values("share_no_offer", ascending=False)
+        gaps = ranking.rank_territories(ctab, "share_no_offer")  # ties: pupils, then name
         gap_table = pd.DataFrame({
             "Commune": gaps["name"], "Code INSEE": gaps["code"],
             "Élèves (estimés)": gaps["pupils"].round(0),

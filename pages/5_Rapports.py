@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import report, text
+from analysis import report, text, validate_args
 from ui import core, data, filters
 
 core.page_setup("Rapports", "📄")
@@ -46,7 +46,9 @@ else:
     options = {r.code: f"{r.name} ({r.code})" for r in com.itertuples()}
 codes = list(options)
 k_code = f"rep_code_{level}"
-default_code = core.qp_get("code", codes[0], codes)
+default_code = core.qp_get(
+    "code", codes[0], check=lambda r: validate_args.check_territory(r, level, {level: options})[1],
+    shown_default=options[codes[0]])
 core.state(k_code, default_code)
 if st.session_state[k_code] not in options:
     st.session_state[k_code] = codes[0]

@@ -147,6 +147,21 @@ def _show_url_notices(params: dict[str, Any]) -> None:
             st.warning(msg, icon="⚠️")
 
 
+def _first_reading(name: str, raw: Any) -> bool:
+    """True the first time this page reads ``raw`` for parameter ``name`` in the session.
+
+    Only then is a refused value the link as given by the user: later, the same value can be
+    refused by another widget state (a code of the previous level after a change of level),
+    which is not a link to warn about.
+    """
+    seen = st.session_state.setdefault("_url_seen", {}).setdefault(_page_key(), set())
+    key = (name, tuple(raw) if isinstance(raw, list) else raw)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
 def _shown(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "aucune"
@@ -160,13 +175,15 @@ def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
     :mod:`analysis.validate_args`), else cast and checked against ``options``.
 
     A value that is refused gives a visible French notice (:func:`url_notice`) and the
-    default, never a silent fallback.
+    default, never a silent fallback (the first time the page reads that value: see
+    :func:`_first_reading`).
     """
     from analysis import validate_args as va
 
     raw = st.query_params.get(name)
     if raw is None:
         return default
+    first = _first_reading(name, raw)
     try:
         if check is not None:
             value = check(raw)
@@ -179,6 +196,8 @@ def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
                 value = cast(va.check_choice(raw, [str(o) for o in options],
                                              f"le paramètre « {name} »"))
     except va.ArgumentError as exc:
+        if not first:
+            return default
         url_notice(name, default, f"Lien de la page : paramètre « {name}={raw} » ignoré. {exc}. "
                                   "Valeur par défaut utilisée : "
                                   f"{shown_default or _shown(default)}.")
@@ -193,7 +212,9 @@ def qp_get_list(name: str, options: Sequence[str] | None = None,
     from analysis import validate_args as va
 
     kept, refused = [], []
-    for raw in st.query_params.get_all(name):
+    raws = st.query_params.get_all(name)
+    first = _first_reading(name, raws)
+    for raw in raws:
         try:
             if check is not None:
                 value = check(raw)
@@ -206,7 +227,7 @@ def qp_get_list(name: str, options: Sequence[str] | None = None,
             continue
         if value not in kept:
             kept.append(value)
-    if refused:
+    if refused and first:
         url_notice(name, kept, f"Lien de la page : paramètre « {name} » en partie ignoré. "
                                + " ; ".join(refused) + ".")
     return kept
