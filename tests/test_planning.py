@@ -263,16 +263,30 @@ def test_existing_projects_coverage_recomputed_from_travel_times(real_con, origi
     pupils["A"] = pupils["origin_id"].map(a).fillna(0.0)
     pupils["unserved"] = np.where(~pupils["origin_id"].isin(pairs["origin_id"]), pupils["pupils"], 0.0)
     pupils["shortfall"] = pupils["pupils"] * np.maximum(0.0, 1.0 - pupils["A"])
-    # each project sits at its commune's centre, which is the offer location of that commune
+    # each project sits at its commune's origin point (town hall), which is also the offer location
+    # of that commune: from another commune the site time is the offer-location time of travel_times;
+    # inside the commune, travel_times gives the nearest of the commune's offers and
+    # site_travel_times the trip to the town hall itself (intra-commune model, issue 11 item 4)
     proj = con.execute(
-        """SELECT p.project_id, l.loc_id FROM collective_projects p
+        """SELECT p.project_id, l.loc_id, p.commune_code FROM collective_projects p
            JOIN offer_locations l ON l.commune_code = p.commune_code ORDER BY p.project_id""").df()
     assert len(proj) == 26
+    home = dict(con.execute("SELECT code, code FROM communes" if origin_kind == "commune"
+                            else "SELECT uai, commune_code FROM schools").fetchall())
+    site_pairs = con.execute(
+        """SELECT origin_id, site_id, min(minutes) AS m FROM site_travel_times
+           WHERE origin_kind = ? AND site_kind = 'commune' AND mode IN ('transit', 'walk')
+           GROUP BY 1, 2 HAVING min(minutes) <= ?""", [origin_kind, budget]).df()
+    for rec in proj.itertuples():
+        by_site = set(site_pairs.loc[site_pairs["site_id"] == rec.commune_code, "origin_id"])
+        by_loc = set(pairs.loc[pairs["loc_id"] == rec.loc_id, "origin_id"])
+        assert {o for o in by_site if home.get(o) != rec.commune_code} == {
+            o for o in by_loc if home.get(o) != rec.commune_code}, rec
     for measure in ("unserved", "shortfall"):
         spec = DemandSpec(mode="transit", minutes=budget, origin_kind=origin_kind, measure=measure)
         got = ps.existing_projects(con, ps.load_problem(con, spec)).set_index("project_id")
         for rec in proj.itertuples():
-            reach = set(pairs.loc[pairs["loc_id"] == rec.loc_id, "origin_id"])
+            reach = set(site_pairs.loc[site_pairs["site_id"] == rec.commune_code, "origin_id"])
             want = float(pupils.loc[pupils["origin_id"].isin(reach), measure].sum())
             assert got.loc[rec.project_id, "covered"] == pytest.approx(want, rel=1e-6, abs=1e-6), (measure, rec)
         expected_rank = got["covered"].rank(method="min", ascending=False).astype(int)

@@ -41,10 +41,16 @@ CREATE OR REPLACE TABLE site_travel_times (
 def read_sites(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Candidate sites: ``site_kind`` (``commune``/``school``), ``site_id``, ``lon``, ``lat``.
 
-    They are the points of :func:`analysis.traveltime.read_origins` (commune centres, lycées).
+    They are the points of :func:`analysis.traveltime.read_origins` (commune origin points, i.e.
+    town halls, and lycées), with ``commune_code`` and ``location_precision = 'point'`` (a site is
+    held at that very point) for the intra-commune trip model: a commune's pupils, spread over
+    its settled area, reach a site of their own commune in the mean time from that area to the
+    point, never 0 minutes (a lycée's pupils reach their own lycée in 0 minutes: no trip).
     """
     out = traveltime.read_origins(con)
-    return out.rename(columns={"origin_kind": "site_kind", "origin_id": "site_id"})
+    out = out.rename(columns={"origin_kind": "site_kind", "origin_id": "site_id"})
+    out["location_precision"] = "point"
+    return out
 
 
 def _frame(origins: pd.DataFrame, sites: pd.DataFrame, mode: str, minutes: np.ndarray,
@@ -85,6 +91,7 @@ def build_site_times(con: duckdb.DuckDBPyConnection, settings: Any = None, progr
     cfg.max_minutes = min(float(cfg.max_minutes), SITE_MAX_MINUTES)
     origins = traveltime.read_origins(con)
     sites = read_sites(con)
+    communes = traveltime.read_communes(con)
     con.execute(SITE_TIMES_DDL)
     nets = networks or traveltime.RoadNetworks(cfg, area=traveltime.points_area(origins))
     counts: dict[str, int] = {}
@@ -101,10 +108,12 @@ def build_site_times(con: duckdb.DuckDBPyConnection, settings: Any = None, progr
                 continue
             m = traveltime.TravelTimeMatrix.for_transit(
                 network, origins.assign(loc_id=0), sites.rename(columns={"site_id": "loc_id"}), cfg)
+            m.apply_intra_commune(communes, cfg)  # trips inside one commune: never 0 minutes
             frame = _frame(origins, sites, mode, m.minutes, m.is_estimate)
         else:
             arrays = nets.arrays(mode)
             m = traveltime.TravelTimeMatrix.for_road(arrays, mode, origins, sites, cfg)
+            m.apply_intra_commune(communes, cfg)  # trips inside one commune: never 0 minutes
             frame = _frame(origins, sites, mode, m.minutes, m.is_estimate)
         con.register("_site_tt", frame)
         try:
