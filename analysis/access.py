@@ -44,7 +44,7 @@ import duckdb
 import pandas as pd
 
 from analysis import config, pupils, supply
-from analysis.db import columns_of, has_relation
+from analysis.db import columns_of, has_relation, read_stamp
 
 #: Travel modes known to the indicators.
 MODES: tuple[str, ...] = ("walk", "bike", "transit", "car")
@@ -222,16 +222,10 @@ PAIRS_SQL = """
 """
 
 
-def _travel_times_signature(con: duckdb.DuckDBPyConnection) -> str:
-    """Row count, sum of milli-minutes and of location ids of ``travel_times``.
-
-    Integer sums, so the signature is exact whatever the order of the parallel aggregation;
-    it changes when the table is recomputed.
-    """
-    n, total, locs = con.execute(
-        "SELECT count(*), coalesce(sum(round(minutes::DOUBLE * 1000)::BIGINT), 0), "
-        "coalesce(sum(loc_id::BIGINT), 0) FROM travel_times").fetchone()
-    return f"{int(n)}:{int(total)}:{int(locs)}"
+def _travel_times_signature(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The stamp written when ``travel_times`` was last computed (``build_meta``, see
+    :func:`analysis.db.write_stamp`); None when unknown (then nothing derived counts as fresh)."""
+    return read_stamp(con, "travel_times")
 
 
 def pairs_table_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
@@ -241,7 +235,8 @@ def pairs_table_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
         return False
     row = con.execute(
         "SELECT value FROM access_meta WHERE key = 'travel_times_signature'").fetchone()
-    return row is not None and row[0] == _travel_times_signature(con)
+    stamp = _travel_times_signature(con)
+    return stamp is not None and row is not None and row[0] == stamp
 
 
 def build_pairs(con: duckdb.DuckDBPyConnection) -> int:
@@ -519,7 +514,8 @@ def _tables_fresh(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
         return False
     row = con.execute(
         "SELECT value FROM access_meta WHERE key = 'tables_signature'").fetchone()
-    return row is not None and row[0] == _travel_times_signature(con)
+    stamp = _travel_times_signature(con)
+    return stamp is not None and row is not None and row[0] == stamp
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import pandas as pd
 
 from analysis import supply
 from analysis.db import has_relation
+from analysis.text import MISSING, format_number
 
 #: Colour-blind-safe sequential palettes (light to dark), 5 classes.
 #: viridis / cividis: matplotlib; YlGnBu / YlOrRd: ColorBrewer (Cynthia Brewer, Penn State).
@@ -40,11 +41,6 @@ PALETTES: dict[str, tuple[str, ...]] = {
 
 #: Colour for a missing value (no data / not applicable).
 NO_DATA_COLOUR = "#d9d9d9"
-
-#: Okabe-Ito qualitative palette (colour-blind safe) for categories.
-OKABE_ITO: tuple[str, ...] = (
-    "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000",
-)
 
 #: Colours of the collective-internship typology of seed 003 (+ "non précisé").
 COLLECTIVE_KIND_COLOURS: dict[str, str] = {
@@ -195,14 +191,6 @@ def colours_for(values: Sequence[float] | np.ndarray, breaks: Sequence[float],
     return [cols[i] if i >= 0 else NO_DATA_COLOUR for i in classify(values, breaks)]
 
 
-def format_number(value: float | None, decimals: int = 0) -> str:
-    """French number formatting: narrow no-break space for thousands, comma for decimals."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
-
-
 def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
     """A table as plain, accessible HTML with French number formatting.
 
@@ -230,7 +218,7 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
             values = pd.to_numeric(col, errors="coerce").astype(float)
             finite = values[np.isfinite(values)]
             dec = next((d for d in range(4) if np.allclose(finite, finite.round(d), rtol=0, atol=1e-9)), 3)
-            cols.append([(format_number(v, dec) if np.isfinite(v) else "—", True) for v in values])
+            cols.append([(format_number(v, dec) if np.isfinite(v) else MISSING, True) for v in values])
         else:
             cols.append([("—" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
                           else _html.escape(str(v)), False) for v in col])

@@ -41,7 +41,7 @@ import pandas as pd
 
 from analysis import access, config
 from analysis.access import AccessError, Filters
-from analysis.text import strip_accents
+from analysis.text import MISSING, format_number, format_percent, strip_accents
 
 #: Territory levels of a report, from the largest.
 LEVELS: tuple[str, ...] = ("region", "departement", "epci", "commune")
@@ -487,7 +487,7 @@ def parameters_text(filters: Filters) -> list[tuple[str, str]]:
     f = _filters_text(filters)
     return [
         ("Mode de déplacement", f"{filters.mode} ({MODE_LABELS[filters.mode]})"),
-        ("Budget-temps", f"{_num(filters.minutes, 0)} min (offre accessible si durée ≤ budget)"),
+        ("Budget-temps", f"{format_number(filters.minutes, 0)} min (offre accessible si durée ≤ budget)"),
         ("Origines des élèves", ORIGIN_LABELS[filters.origin_kind]),
         ("Secteurs d'activité", f["sectors_filter"]),
         ("Niveau visé par l'offre", f["grade_filter"]),
@@ -771,9 +771,6 @@ def collect(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
 # formatting helpers
 # --------------------------------------------------------------------------------------------
 
-NBSP = "\u00a0"
-
-
 def _is_missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
@@ -783,28 +780,20 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
-def _num(value: Any, decimals: int = 0) -> str:
-    """French number formatting: ``12345.6`` -> ``'12 345,6'`` (no-break spaces)."""
-    if _is_missing(value):
-        return "–"
-    text = f"{float(value):,.{decimals}f}"
-    return text.replace(",", NBSP).replace(".", ",")
-
-
 def format_value(value: Any, kind: str) -> str:
     """A value as French text for the PDF, according to the column kind."""
     if _is_missing(value):
-        return "–"
+        return MISSING
     if kind == "int":
-        return _num(value, 0)
+        return format_number(value, 0)
     if kind == "dec1":
-        return _num(value, 1)
+        return format_number(value, 1)
     if kind == "dec2":
-        return _num(value, 2)
+        return format_number(value, 2)
     if kind == "dec4":
-        return _num(value, 4)
+        return format_number(value, 4)
     if kind == "pct":
-        return _num(100 * float(value), 1) + NBSP + "%"
+        return format_percent(value, 1)
     if kind == "bool":
         return "oui" if bool(value) else "non"
     if isinstance(value, str) and value in access.DENSITY_LABELS:  # density-class codes
@@ -825,7 +814,7 @@ def report_filename(terr: Territory, filters: Filters, fmt: str) -> str:
     sec = "_" + _slug("-".join(filters.sectors))[:30] if filters.sectors else ""
     orig = "_lycees" if filters.origin_kind == "school" else ""
     return (f"rapport_{terr.level}_{terr.code}_{_slug(terr.name)}_{filters.mode}_"
-            f"{_num(filters.minutes, 0)}min{sec}{orig}.{fmt}")
+            f"{format_number(filters.minutes, 0)}min{sec}{orig}.{fmt}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1012,7 +1001,7 @@ def to_xlsx(data: ReportData) -> bytes:
                 "Offres situées dans le territoire (filtres appliqués), au centre de leur commune.")
     _xlsx_sheet(wb, "Élèves sans offre", data.no_offer, NO_OFFER_COLUMNS,
                 f"Origines du territoire ayant des élèves et aucune offre accessible "
-                f"{MODE_LABELS[f.mode]} en {_num(f.minutes)} min.")
+                f"{MODE_LABELS[f.mode]} en {format_number(f.minutes)} min.")
     _xlsx_sheet(wb, "Projets collectifs", data.projects, PROJECT_COLUMNS,
                 "Projets de stages collectifs situés dans le territoire (carte du 15/12/2025).")
     _xlsx_sheet(wb, "Origines", data.origins, ORIGIN_COLUMNS,
@@ -1031,7 +1020,7 @@ def _caveats(data: ReportData) -> list[str]:
         "la population)." if f.origin_kind == "commune" else
         "- Origines = lycées : effectifs de seconde déclarés (lycées sans effectif comptés 0).",
         "- Offres placées au centre de leur commune ; capacité inconnue : 1 place par offre.",
-        f"- Temps de trajet calculés jusqu'à {_num(data.horizon)} min ; au-delà, hors d'atteinte.",
+        f"- Temps de trajet calculés jusqu'à {format_number(data.horizon)} min ; au-delà, hors d'atteinte.",
         "- Transports en commun : TER seulement (réseaux urbains et départementaux absents), "
         "accès sous-estimé.",
         "- Classe de densité : approximation communale de la grille de densité INSEE.",
@@ -1188,7 +1177,7 @@ def render_map(con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 1
                           label="lieu d'offres (taille : nombre d'offres)"))
     handles.append(Line2D([], [], color="black", linewidth=1.6, label="limite du territoire"))
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=7.5, frameon=False,
-               title=f"Offres accessibles {MODE_LABELS[f.mode]} en {_num(f.minutes)} min "
+               title=f"Offres accessibles {MODE_LABELS[f.mode]} en {format_number(f.minutes)} min "
                      "depuis le centre de chaque commune", title_fontsize=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
@@ -1196,7 +1185,7 @@ def render_map(con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 1
     n_zero = int(counts.get(0, 0))
     summary = (f"{n_zero} commune{'s' if n_zero > 1 else ''} sur {n_in} du territoire "
                f"n'{'ont' if n_zero > 1 else 'a'} aucune offre accessible {MODE_LABELS[f.mode]} "
-               f"en {_num(f.minutes)} min (hachures).")
+               f"en {format_number(f.minutes)} min (hachures).")
     return buf.getvalue(), summary
 
 
@@ -1388,7 +1377,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
 
     # --- page 2: map
     pdf.add_page()
-    _heading(pdf, f"Carte : offres accessibles {MODE_LABELS[f.mode]} en {_num(f.minutes)} min")
+    _heading(pdf, f"Carte : offres accessibles {MODE_LABELS[f.mode]} en {format_number(f.minutes)} min")
     png, summary = render_map(con, data)
     pdf.image(io.BytesIO(png), x=pdf.l_margin, w=epw)
     pdf.ln(2)
@@ -1475,7 +1464,7 @@ def _summary_sentence(data: ReportData) -> str:
         else "des élèves des lycées"
     text = (f"{main['name']} : {format_value(main['share_no_offer'], 'pct')} {who} "
             f"n'ont aucune offre de stage accessible {MODE_LABELS[f.mode]} en "
-            f"{_num(f.minutes)} min")
+            f"{format_number(f.minutes)} min")
     if parts:
         text += ", contre " + " et ".join(parts)
     text += (f". Un élève atteint en moyenne {format_value(main['offers_reachable_mean'], 'dec1')}"
@@ -1601,7 +1590,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
     path = write_report(args.out, content)
-    print(f"Rapport écrit : {path} ({len(content):,} octets)".replace(",", NBSP),
+    print(f"Rapport écrit : {path} ({format_number(len(content))} octets)",
           file=sys.stderr)
     return 0
 
