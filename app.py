@@ -88,9 +88,9 @@ def home() -> None:
     epci = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
     m = mapping.base_map()
     g = mapping.group(label)
-    mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
-                       scale)
-    mapping.show(m, "home_map", 480, layers=[g])
+    mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, decimals=dec, palette=pal,
+                       reverse=rev, scale=scale)
+    mapping.show(m, "home_map", height=480, layers=[g])
     vals = pd.to_numeric(epci[ind], errors="coerce") * scale
     lo, hi = epci.loc[vals.idxmin()], epci.loc[vals.idxmax()]
     st.markdown(

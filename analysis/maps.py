@@ -16,6 +16,7 @@ Main functions
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -114,7 +115,7 @@ def territory_geojson(con: duckdb.DuckDBPyConnection, level: str,
     return {"type": "FeatureCollection", "features": features}
 
 
-def class_breaks(values: Sequence[float] | np.ndarray, n: int = 5,
+def class_breaks(values: Sequence[float] | np.ndarray, *, n: int = 5,
                  method: str = "quantile") -> list[float]:
     """Upper bounds of ``n`` classes for the finite values (the last is the maximum).
 
@@ -169,7 +170,7 @@ def classify(values: Sequence[float] | np.ndarray, breaks: Sequence[float]) -> n
     return out
 
 
-def palette(name: str, n: int, reverse: bool = False) -> list[str]:
+def palette(name: str, n: int, *, reverse: bool = False) -> list[str]:
     """``n`` colours (light to dark) of palette ``name``; ``reverse`` gives dark to light."""
     if name not in PALETTES:
         raise MapDataError(f"Palette inconnue : {name!r} (attendu : {', '.join(PALETTES)})")
@@ -185,9 +186,9 @@ def palette(name: str, n: int, reverse: bool = False) -> list[str]:
 
 
 def colours_for(values: Sequence[float] | np.ndarray, breaks: Sequence[float],
-                palette_name: str = "viridis", reverse: bool = False) -> list[str]:
+                *, palette_name: str = "viridis", reverse: bool = False) -> list[str]:
     """Colour of each value for the given breaks (``NO_DATA_COLOUR`` for missing values)."""
-    cols = palette(palette_name, len(breaks), reverse)
+    cols = palette(palette_name, len(breaks), reverse=reverse)
     return [cols[i] if i >= 0 else NO_DATA_COLOUR for i in classify(values, breaks)]
 
 
@@ -230,7 +231,7 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def legend_items(breaks: Sequence[float], unit: str, decimals: int = 0,
+def legend_items(breaks: Sequence[float], unit: str, *, decimals: int = 0,
                  palette_name: str = "viridis", reverse: bool = False,
                  minimum: float | None = None, no_data: str | None = "sans donnée"
                  ) -> list[tuple[str, str]]:
@@ -249,7 +250,7 @@ def legend_items(breaks: Sequence[float], unit: str, decimals: int = 0,
     no_data : str, optional
         Label of the grey no-data entry (None: no entry).
     """
-    cols = palette(palette_name, len(breaks), reverse)
+    cols = palette(palette_name, len(breaks), reverse=reverse)
     items: list[tuple[str, str]] = []
     lo = minimum
     for k, (col, hi) in enumerate(zip(cols, breaks)):
@@ -264,7 +265,7 @@ def legend_items(breaks: Sequence[float], unit: str, decimals: int = 0,
     return items
 
 
-def legend_html(title: str, items: Sequence[tuple[str, str]], shape: str = "square",
+def legend_html(title: str, items: Sequence[tuple[str, str]], *, shape: str = "square",
                 corner: str = "bottom:24px;right:10px") -> str:
     """Small HTML legend box (title + coloured swatches) to overlay on a Folium map.
 
@@ -351,8 +352,8 @@ MORNING_WINDOW: tuple[str, str] = supply.MORNING_WINDOW
 WALK_RADIUS_M: float = 1000.0
 
 
-def stops_layer(con: duckdb.DuckDBPyConnection, service_date=None,
-                window: tuple[str, str] = MORNING_WINDOW):
+def stops_layer(con: duckdb.DuckDBPyConnection, service_date: dt.date | None = None, *,
+                window: tuple[str, str] = MORNING_WINDOW) -> tuple[pd.DataFrame, dt.date | None]:
     """Public-transport stops with their mode and morning departures.
 
     Parameters
@@ -412,8 +413,8 @@ def stops_layer(con: duckdb.DuckDBPyConnection, service_date=None,
     return df, service_date
 
 
-def communes_without_served_stop(con: duckdb.DuckDBPyConnection, stops,
-                                 radius_m: float = WALK_RADIUS_M):
+def communes_without_served_stop(con: duckdb.DuckDBPyConnection, stops: pd.DataFrame, *,
+                                 radius_m: float = WALK_RADIUS_M) -> pd.DataFrame:
     """Communes whose centre point has no stop with a morning departure within ``radius_m``.
 
     Parameters

@@ -36,11 +36,15 @@ from pathlib import Path
 
 #: Columns holding a time, a path or a duration: they differ between any two builds.
 VOLATILE_COLUMNS = {
-    "built_at", "value", "loaded_at", "path", "source_dir", "seconds", "elapsed_s", "started_at",
+    "built_at", "value", "loaded_at", "computed_at", "written_at", "path", "source_dir", "seconds", "elapsed_s", "started_at",
     "finished_at", "imported_at", "stamp", "duration_s", "file_mtime", "retrieved_at",
 }
 #: Tables where every column named in VOLATILE_COLUMNS is skipped.
-VOLATILE_TABLES = {"build_info", "build_meta", "provenance", "travel_time_runs", "imports"}
+VOLATILE_TABLES = {"build_info", "build_meta", "provenance", "travel_time_runs", "imports", "transit_feeds",
+                   "access_meta"}
+#: Significant digits kept of a floating-point value: DuckDB's parallel sums of doubles differ in
+#: their last bits from one run to the next (same code, same data).
+FLOAT_DIGITS = 10
 
 ACCESS_ARGS = [
     ["--level", "epci", "--mode", "transit", "--minutes", "45"],
@@ -72,17 +76,19 @@ def table_checksums(db_path: Path) -> dict:
         "SELECT table_name, 'table' FROM duckdb_tables() UNION ALL "
         "SELECT view_name, 'view' FROM duckdb_views() WHERE NOT internal ORDER BY 1").fetchall()
     for name, kind in rels:
-        cols = [r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
-            [name]).fetchall()]
+        cols = con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+            [name]).fetchall()
         n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
         per_col = {}
-        for c in cols:
+        for c, dtype in cols:
             if name in VOLATILE_TABLES and c in VOLATILE_COLUMNS:
                 continue
+            text = (f"printf('%.{FLOAT_DIGITS}g', \"{c}\")" if dtype in ("DOUBLE", "FLOAT", "REAL")
+                    else f'CAST("{c}" AS VARCHAR)')
             try:
                 s = con.execute(
-                    f'SELECT coalesce(sum(hash(coalesce(CAST("{c}" AS VARCHAR), \'<null>\'))::HUGEINT), 0)'
+                    f"SELECT coalesce(sum(hash(coalesce({text}, '<null>'))::HUGEINT), 0)"
                     f' FROM "{name}"').fetchone()[0]
             except duckdb.Error as exc:  # a type without a text cast
                 s = f"error: {type(exc).__name__}"
@@ -93,10 +99,27 @@ def table_checksums(db_path: Path) -> dict:
     return out
 
 
+def _table_text_sum(text: str, fmt: str) -> dict:
+    """Checksums of a CSV/JSON table printed by a CLI, floats rounded (see FLOAT_DIGITS)."""
+    import io
+
+    import pandas as pd
+
+    if not text.strip():
+        return {"rows": 0}
+    if fmt == "json":
+        df = pd.read_json(io.StringIO(text), orient="records", dtype=False)
+    else:
+        sep = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    return _frame_sum(df)
+
+
 def _run(repo: Path, args: list[str], env: dict) -> dict:
     p = subprocess.run([sys.executable, *args], cwd=repo, env=env, capture_output=True, text=True,
                        timeout=900)
-    return {"rc": p.returncode, "stdout_sha": _digest(p.stdout), "stdout_lines": p.stdout.count("\n"),
+    fmt = "json" if "json" in args else "csv"
+    return {"rc": p.returncode, "table": _table_text_sum(p.stdout, fmt),
             "stderr_tail": p.stderr.strip().splitlines()[-1:] if p.returncode else []}
 
 
@@ -109,14 +132,24 @@ def cli_outputs(repo: Path, db_path: Path) -> dict:
         for i, a in enumerate(REPORT_ARGS):
             dest = Path(tmp) / f"r{i}.csv"
             r = _run(repo, ["-m", "analysis.report", *a, "--db", str(db_path), "--out", str(dest)], env)
-            r.pop("stdout_sha")
-            r.pop("stdout_lines")
+            r.pop("table")
             if dest.exists():
-                text = dest.read_bytes().decode("utf-8-sig")
-                r["file_sha"] = _digest(text)
-                r["file_lines"] = text.count("\n")
+                r["file"] = _table_text_sum(dest.read_bytes().decode("utf-8-sig"), "csv")
             out["report " + " ".join(a)] = r
     return out
+
+
+def _value_text(v) -> str:
+    """A cell as text for a checksum: floats (and numeric strings with a fraction) rounded to
+    FLOAT_DIGITS significant digits, missing values as <null>."""
+    if v is None or (isinstance(v, float) and v != v):
+        return "<null>"
+    if isinstance(v, float):
+        return f"{v:.{FLOAT_DIGITS}g}"
+    if isinstance(v, str) and any(ch in v for ch in ".eE") and v.replace(".", "", 1).replace(
+            "-", "", 1).replace("e", "", 1).replace("E", "", 1).replace("+", "", 1).isdigit():
+        return f"{float(v):.{FLOAT_DIGITS}g}"
+    return repr(v)
 
 
 def _frame_sum(df) -> dict:
@@ -130,7 +163,7 @@ def _frame_sum(df) -> dict:
     assert isinstance(df, pd.DataFrame), type(df)
     cols = {}
     for c in df.columns:
-        s = df[c].map(lambda v: "<null>" if v is None or (isinstance(v, float) and v != v) else repr(v))
+        s = df[c].map(_value_text)
         cols[str(c)] = _digest("\n".join(sorted(s)))
     return {"rows": len(df), "columns": cols}
 

@@ -39,12 +39,12 @@ sch = data.school_points(v)
 m = mapping.base_map()
 g_ind, g_off = mapping.group(label, control=False), mapping.group("Offres de stage")
 # outlines drawn once in the base map (named after the indicator, not the mode), recoloured
-mapping.choropleth(g_ind, data.geojson(level, v), tab, "code", col, label, unit, dec, pal, False,
-                   scale, name=core.INDICATORS[ind][0], outlines=m)
+mapping.choropleth(g_ind, data.geojson(level, v), tab, "code", col, label, unit, decimals=dec, palette=pal,
+                   reverse=False, scale=scale, name=core.INDICATORS[ind][0], outlines=m)
 mapping.offers_layer(g_off, pts)
 mapping.schools_layer(m, sch)
 mapping.points_legend_box(m)
-mapping.show(m, "cov_map", 560, layers=[g_ind, g_off], control=True)
+mapping.show(m, "cov_map", height=560, layers=[g_ind, g_off], control=True)
 
 vals = pd.to_numeric(tab[col], errors="coerce") * scale
 n_known = int(vals.notna().sum())

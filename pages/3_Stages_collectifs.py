@@ -70,7 +70,7 @@ if gap_ind and data.travel_times_ready():
                                else (gap_opts[gap_ind], "offres/100 élèves", 1.0, 1))
     g_gap = mapping.group("Manques (fond)")
     mapping.choropleth(g_gap, data.geojson("epci", v), epci_tab, "code", gap_ind,
-                       "Fond : " + label.lower(), unit, dec, "Greys", False, scale,
+                       "Fond : " + label.lower(), unit, decimals=dec, palette="Greys", reverse=False, scale=scale,
                        name="Manques (fond)", opacity=0.55, corner="bottom:24px;left:10px")
     layers.append(g_gap)
 elif gap_ind:
@@ -94,8 +94,8 @@ for r in f.itertuples():
                         popup=folium.Popup(popup, max_width=320), tooltip=str(r.name)).add_to(fg)
 layers.append(fg)
 legend = [(c, k) for k, c in maps.COLLECTIVE_KIND_COLOURS.items()]
-mapping.add_legend(m, "Type de stage collectif (typologie du document)", legend, "circle")
-mapping.show(m, "col_map", 560, layers=layers, control=True)
+mapping.add_legend(m, "Type de stage collectif (typologie du document)", legend, shape="circle")
+mapping.show(m, "col_map", height=560, layers=layers, control=True)
 
 by_kind = f["kind"].value_counts()
 st.markdown(
