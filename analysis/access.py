@@ -44,7 +44,11 @@ import duckdb
 import pandas as pd
 
 from analysis import config, pupils, supply
-from analysis.db import columns_of, has_relation, read_stamp
+from analysis.db import (
+    columns_of,  # noqa: F401 - still read as access.columns_of by analysis.report
+    has_relation,
+    read_stamp,
+)
 
 #: Travel modes known to the indicators.
 MODES: tuple[str, ...] = ("walk", "bike", "transit", "car")
@@ -425,7 +429,7 @@ def max_minutes_of(con: duckdb.DuckDBPyConnection) -> float:
     import json
 
     horizon = None
-    if has_relation(con, "travel_time_runs") and "params" in columns_of(con, "travel_time_runs"):
+    if has_relation(con, "travel_time_runs"):
         for (params,) in con.execute("SELECT params FROM travel_time_runs").fetchall():
             try:
                 value = float(json.loads(params).get("max_minutes"))

@@ -239,15 +239,23 @@ def write_stamp(con: duckdb.DuckDBPyConnection, table: str) -> str:
 
 def read_stamp(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """The stamp of the last write of ``table`` (:func:`write_stamp`), or None when unknown."""
-    if not has_relation(con, "build_meta"):
+    if not has_relation(con, "build_meta"):  # built before the stamps existed
         return None
     row = con.execute("SELECT value FROM build_meta WHERE key = ?", [f"{table}_stamp"]).fetchone()
     return row[0] if row else None
 
 
 def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """True when a table or view ``name`` exists in the current database (or as a temp table)."""
-    return name in relations(con)
+    """True when a table or view ``name`` exists in the current database (or as a temp table);
+    the same answer as ``name in relations(con)``, looked up by name."""
+    row = con.execute(
+        """
+        SELECT count(*) FROM (
+            SELECT database_name, table_name AS n FROM duckdb_tables()
+            UNION ALL SELECT database_name, view_name FROM duckdb_views() WHERE NOT internal
+        ) WHERE n = ? AND (database_name = current_database() OR database_name = 'temp')
+        """, [name]).fetchone()
+    return row[0] > 0
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
