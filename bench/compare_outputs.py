@@ -29,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -139,6 +140,9 @@ def cli_outputs(repo: Path, db_path: Path) -> dict:
     return out
 
 
+_DECIMAL = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?")
+
+
 def _value_text(v) -> str:
     """A cell as text for a checksum: floats (and numeric strings with a fraction) rounded to
     FLOAT_DIGITS significant digits, missing values as <null>."""
@@ -146,8 +150,7 @@ def _value_text(v) -> str:
         return "<null>"
     if isinstance(v, float):
         return f"{v:.{FLOAT_DIGITS}g}"
-    if isinstance(v, str) and any(ch in v for ch in ".eE") and v.replace(".", "", 1).replace(
-            "-", "", 1).replace("e", "", 1).replace("E", "", 1).replace("+", "", 1).isdigit():
+    if isinstance(v, str) and _DECIMAL.fullmatch(v):
         return f"{float(v):.{FLOAT_DIGITS}g}"
     return repr(v)
 
