@@ -2,8 +2,9 @@
 
 Usage::
 
-    python bench/compare_outputs.py [--repo DIR] [--db FILE | --build] --out outputs.json
+    python bench/compare_outputs.py [--repo DIR] [--db FILE | --build [--keep-db FILE]] --out outputs.json
     python bench/compare_outputs.py --compare before.json after.json
+    python bench/compare_outputs.py --diff-db before.duckdb after.duckdb
 
 The first form writes one JSON file holding, for the code of ``--repo`` (default: this checkout):
 
@@ -19,7 +20,10 @@ With ``--build`` a fresh database is built from the mirror (``$OBSERVATOIRE_SOUR
 build's time or paths (``build_info``, ``build_meta``, ``provenance``, ``travel_time_runs``)
 are listed with their row counts but their time/path columns are left out of the checksum.
 
-The second form prints the differences between two such files (exit code 1 when any).
+The second form prints the differences between two such files (exit code 1 when any). The third
+compares two database files table by table: text and integer columns exactly, floating-point
+columns within a relative 1e-9 (DuckDB's parallel sums of doubles differ in their last bits from
+one build to the next, same code and data: ~1e-15 relative).
 Figures only: nothing here is timed.
 """
 
@@ -140,7 +144,7 @@ def cli_outputs(repo: Path, db_path: Path) -> dict:
     return out
 
 
-_DECIMAL = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?")
+_DECIMAL = re.compile(r"-?\d+[.,]\d+(?:[eE][-+]?\d+)?")
 
 
 def _value_text(v) -> str:
@@ -150,8 +154,8 @@ def _value_text(v) -> str:
         return "<null>"
     if isinstance(v, float):
         return f"{v:.{FLOAT_DIGITS}g}"
-    if isinstance(v, str) and _DECIMAL.fullmatch(v):
-        return f"{float(v):.{FLOAT_DIGITS}g}"
+    if isinstance(v, str) and _DECIMAL.fullmatch(v):  # "12.5" or the reports' "12,5"
+        return f"{float(v.replace(',', '.')):.{FLOAT_DIGITS}g}"
     return repr(v)
 
 
@@ -232,6 +236,56 @@ def build_db(repo: Path, dest: Path) -> float:
     return time.perf_counter() - t0
 
 
+def diff_databases(path_a: Path, path_b: Path, rel_tol: float = 1e-9) -> list[str]:
+    """Table-by-table differences of two database files: row counts, text/integer columns
+    exactly (as multisets), floating-point columns sorted and compared with ``rel_tol``."""
+    import numpy as np
+
+    sys.path.insert(0, str(Path.cwd()))
+    from analysis import db as dbmod
+
+    ca, cb = dbmod.connect(path_a, read_only=True), dbmod.connect(path_b, read_only=True)
+    out = []
+    ta, tb = dbmod.relations(ca), dbmod.relations(cb)
+    out += [f"- {t} (only in first)" for t in sorted(ta - tb)] + [f"+ {t} (only in second)" for t in sorted(tb - ta)]
+    for t in sorted(ta & tb):
+        cols_a = dict(ca.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                                 "AND database_name = current_database()", [t]).fetchall())
+        cols_b = dict(cb.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                                 "AND database_name = current_database()", [t]).fetchall())
+        if cols_a != cols_b:
+            out.append(f"~ {t}: columns {sorted(set(cols_a) ^ set(cols_b))} or types differ")
+            continue
+        keys = [c for c, ty in cols_a.items() if ty not in ("DOUBLE", "FLOAT", "REAL")
+                and not (t in VOLATILE_TABLES and c in VOLATILE_COLUMNS) and not ty.startswith("GEOMETRY")
+                and ty not in ("BLOB",)]
+        floats = [c for c, ty in cols_a.items() if ty in ("DOUBLE", "FLOAT", "REAL")]
+        order = ", ".join(f'"{c}"' for c in keys) or "1"
+        sel = ", ".join([f'CAST("{c}" AS VARCHAR)' for c in keys] + [f'"{c}"::DOUBLE' for c in floats]) or "1"
+        ra = ca.execute(f'SELECT {sel} FROM "{t}" ORDER BY {order}').fetchall()
+        rb = cb.execute(f'SELECT {sel} FROM "{t}" ORDER BY {order}').fetchall()
+        if len(ra) != len(rb):
+            out.append(f"~ {t}: {len(ra)} -> {len(rb)} rows")
+            continue
+        k = len(keys)
+        if [r[:k] for r in ra] != [r[:k] for r in rb]:
+            bad = [c for i, c in enumerate(keys) if [r[i] for r in ra] != [r[i] for r in rb]]
+            out.append(f"~ {t}: values differ in {bad}")
+            continue
+        for j, c in enumerate(floats):
+            x = np.array([np.nan if r[k + j] is None else r[k + j] for r in ra], dtype=float)
+            y = np.array([np.nan if r[k + j] is None else r[k + j] for r in rb], dtype=float)
+            if not np.array_equal(np.isnan(x), np.isnan(y)):
+                out.append(f"~ {t}.{c}: missing values differ")
+                continue
+            m = ~np.isnan(x)
+            rel = np.abs(x[m] - y[m]) / np.maximum(np.abs(x[m]), 1e-300)
+            worst = float(rel.max()) if rel.size else 0.0
+            if worst > rel_tol:
+                out.append(f"~ {t}.{c}: max relative difference {worst:.2e}")
+    return out
+
+
 def compare(a: dict, b: dict, path: str = "") -> list[str]:
     """Differences between two dumps, as readable lines."""
     diffs: list[str] = []
@@ -255,7 +309,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build", action="store_true", help="build a fresh database from the mirror first")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
+    ap.add_argument("--keep-db", type=Path, default=None, help="with --build: copy the built database here")
+    ap.add_argument("--diff-db", nargs=2, type=Path, metavar=("A", "B"),
+                    help="compare two database files (floats with a relative tolerance of 1e-9)")
     args = ap.parse_args(argv)
+    if args.diff_db:
+        diffs = diff_databases(*args.diff_db)
+        print("\n".join(diffs) if diffs else "identical (floats within 1e-9)")
+        return 1 if diffs else 0
     if args.compare:
         a, b = (json.loads(p.read_text()) for p in args.compare)
         diffs = [d for d in compare(a, b) if not d.startswith("~ meta/")]
@@ -274,6 +335,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.build:
             db_path = Path(tmp) / "observatoire.duckdb"
             meta["build_seconds"] = round(build_db(repo, db_path), 1)
+            if args.keep_db:
+                import shutil
+
+                shutil.copyfile(db_path, args.keep_db)
         else:
             db_path = (args.db or repo / "data" / "observatoire.duckdb").resolve()
         meta["db"] = str(db_path) if not args.build else "(fresh build)"
