@@ -20,9 +20,9 @@ MISSING = "\u2014"
 
 
 def _as_float(value: Any) -> float | None:
-    if value is None or isinstance(value, str):
+    if value is None:
         return None
-    try:
+    try:  # numbers, numpy scalars, numeric text ("12.5")
         v = float(value)
     except (TypeError, ValueError):
         return None
@@ -31,7 +31,7 @@ def _as_float(value: Any) -> float | None:
 
 def format_number(value: Any, decimals: int = 0) -> str:
     """A number in French: ``36780`` -> ``'36 780'``, ``1234.5`` -> ``'1 234,5'``
-    (narrow no-break spaces); :data:`MISSING` for None, NaN, NA or a non-number.
+    (narrow no-break spaces); :data:`MISSING` for None, NaN, NA or text that is not a number.
 
     Examples
     --------

@@ -19,6 +19,7 @@ from analysis.text import MISSING, NNBSP, format_number, format_percent, normali
         (-0.04, 1, "0,0"),                    # no "-0,0"
         (np.int64(12000), 0, "12\u202f000"),
         (None, 0, "\u2014"), (float("nan"), 1, "\u2014"), (pd.NA, 0, "\u2014"), ("abc", 0, "\u2014"),
+        ("12000", 0, "12\u202f000"),
     ],
 )
 def test_format_number(value, decimals, expected):
