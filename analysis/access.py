@@ -36,22 +36,22 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from analysis import config, pupils, supply
+from analysis import catalogue, config, pupils, supply
 from analysis.db import (
-    columns_of,  # noqa: F401 - still read as access.columns_of by analysis.report
+    columns_of,  # noqa: F401 - read as access.columns_of by analysis.report
     has_relation,
     read_stamp,
 )
 
-#: Travel modes known to the indicators.
-MODES: tuple[str, ...] = ("walk", "bike", "transit", "car")
+#: Travel modes known to the indicators (:data:`analysis.catalogue.MODES`).
+MODES: tuple[str, ...] = catalogue.MODES
 #: Origin kinds: communes of residence (estimated pupils) or lycées (real headcounts).
 ORIGIN_KINDS: tuple[str, ...] = ("commune", "school")
 #: Territory levels.
@@ -403,7 +403,7 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
                r.nearest AS minutes_nearest,
                r.nearest_is_estimate,
                coalesce(r.uses_est, FALSE) AS reach_uses_estimates,
-               n.nearest_walk, n.nearest_bike, n.nearest_transit, n.nearest_car,
+               {", ".join(f"n.nearest_{m}" for m in MODES)},
                coalesce(gc.offers, 0)::BIGINT AS offers_reachable_car,
                coalesce(gt.offers, 0)::BIGINT AS offers_reachable_transit
         FROM origins o CROSS JOIN scen sc
@@ -454,7 +454,7 @@ _ORIGIN_COLUMNS = """$origin_kind AS origin_kind, origin_id, origin_name, commun
                s_mode AS mode, budget AS budget_min, pupils, pupils_is_estimate,
                offers_reachable, sectors_reachable, places_reachable, places_default_capacity,
                places_per_pupil_2sfca, minutes_nearest, nearest_is_estimate,
-               reach_uses_estimates, nearest_walk, nearest_bike, nearest_transit, nearest_car,
+               reach_uses_estimates, """ + ", ".join(f"nearest_{m}" for m in MODES) + """,
                offers_reachable_car, offers_reachable_transit"""
 
 
@@ -633,10 +633,9 @@ def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filt
     long AS (
         UNPIVOT (
             SELECT level, tkey, origin_id, w,
-                   coalesce(nearest_walk, 1e9) AS walk, coalesce(nearest_bike, 1e9) AS bike,
-                   coalesce(nearest_transit, 1e9) AS transit, coalesce(nearest_car, 1e9) AS car
+                   {", ".join(f"coalesce(nearest_{m}, 1e9) AS {m}" for m in MODES)}
             FROM po2 SEMI JOIN first_scen f ON po2.s_mode = f.s_mode AND po2.budget = f.budget
-        ) ON walk, bike, transit, car INTO NAME mode VALUE v
+        ) ON {", ".join(MODES)} INTO NAME mode VALUE v
     ),
     wm AS (
         SELECT level, tkey, mode, v,
@@ -979,7 +978,8 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     :func:`filters_from_args`.
     """
     p.add_argument("--mode", choices=MODES, default="transit",
-                   help="mode de déplacement (transit = transports en commun ou marche)")
+                   help="mode de déplacement (transit = transports en commun des réseaux "
+                        "chargés, hors ligne TER seulement, ou marche)")
     p.add_argument("--minutes", type=int, default=45, help="budget-temps en minutes")
     p.add_argument("--sector", action="append", default=[],
                    help="secteur d'activité (répétable)")
@@ -1000,8 +1000,52 @@ def filters_from_args(args: argparse.Namespace) -> Filters:
                    grade=args.grade, public=args.public, origin_kind=args.origin)
 
 
+def checked_filters_from_args(con: duckdb.DuckDBPyConnection,
+                              args: argparse.Namespace) -> Filters:
+    """:func:`filters_from_args` after checking the budget against the computed horizon and
+    the sectors against the database (:mod:`analysis.validate_args`: a sector given in
+    another case or without its accents is matched to the canonical sector).
+
+    Raises
+    ------
+    analysis.validate_args.ArgumentError
+        Budget out of range or unknown sector (one French line).
+    """
+    from analysis import validate_args as va
+
+    minutes = va.check_budget(args.minutes, horizon=max_minutes_of(con))
+    sectors_ = tuple(args.sector)
+    if sectors_ and has_relation(con, "offers"):
+        sectors_ = va.check_sectors(sectors_, sectors(con))
+    return Filters(mode=args.mode, minutes=minutes, sectors=sectors_, grade=args.grade,
+                   public=args.public, origin_kind=args.origin)
+
+
+def check_territory_arguments(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
+                              within: str | None) -> tuple[str | None, str | None]:
+    """``--code`` (a territory of ``level``) and ``--within`` (an EPCI or a département)
+    checked against the database; raises :class:`analysis.validate_args.ArgumentError`."""
+    from analysis import validate_args as va
+
+    tables = {"commune": "communes", "epci": "epci", "departement": "departements"}
+    if code is not None:
+        if level in tables:
+            _require(con, tables[level])
+        code = va.check_territory(code, level, va.known_territories(con, [level]))[1]
+    if within is not None:
+        if level not in ("commune", "epci"):
+            raise va.ArgumentError(f"--within ne s'applique qu'aux niveaux commune et epci "
+                                   f"(niveau demandé : {level})")
+        levels = ["epci", "departement"] if level == "commune" else ["departement"]
+        _require(con, *(tables[lv] for lv in levels))
+        within = va.check_territory(within, None, va.known_territories(con, levels))[1]
+    return code, within
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from analysis.validate_args import ArgParser
+
+    p = ArgParser(
         prog="python -m analysis.access",
         description="Indicateurs d'accessibilité aux offres de stage par territoire.")
     p.add_argument("--level", choices=LEVELS, default="region", help="niveau territorial")
@@ -1018,28 +1062,38 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Iterable[str] | None = None) -> int:
     """Command-line entry point; prints the indicator table on stdout."""
     from analysis import db as dbmod
+    from analysis.validate_args import ArgumentError, fail
 
     args = _parser().parse_args(list(argv) if argv is not None else None)
     try:
-        filters = filters_from_args(args)
         con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
         try:
+            filters = checked_filters_from_args(con, args)
             if args.per_origin:
                 df = origin_accessibility(con, filters)
             else:
-                df = territory_indicators(con, args.level, filters, args.code,
-                                          within=args.within)
+                code, within = check_territory_arguments(con, args.level, args.code,
+                                                         args.within)
+                df = territory_indicators(con, args.level, filters, code, within=within)
+            networks = catalogue.transit_networks(con)
         finally:
             con.close()
-    except (AccessError, FileNotFoundError) as exc:
-        print(f"Erreur : {exc}", file=sys.stderr)
-        return 2
+    except (AccessError, ArgumentError, FileNotFoundError) as exc:
+        return fail(exc)
     if args.format == "csv":
         df.to_csv(sys.stdout, index=False)
     else:
         sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=1))
         sys.stdout.write("\n")
+    print(transit_note(networks), file=sys.stderr)
     return 0
+
+
+def transit_note(networks: Sequence[str]) -> str:
+    """The line the CLI prints on stderr: what « transit » and the ``*_transit`` columns mean
+    with the networks loaded (« transports en commun (TER seulement) ou marche »)."""
+    return ("Note : mode « transit » et colonnes « *_transit » = "
+            + catalogue.mode_label("transit", networks, "lower").replace(" + ", " ou ") + ".")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,7 +31,7 @@ from analysis.progress import Progress, ProgressFn
 SUMMARY_TABLES = (
     "communes", "epci", "departements", "schools", "offers", "offer_locations", "offer_rejects",
     "collective_projects", "transit_stops", "transit_trips", "transit_stop_times", "travel_times",
-    "travel_time_runs", "commune_pupils", "access_pairs", "accessibility", "territory_indicators", "imports",
+    "travel_time_runs", "site_travel_times", "commune_pupils", "access_pairs", "accessibility", "territory_indicators", "imports",
     "import_quarantine", "mobility_services", "provenance",
 )
 
@@ -92,6 +92,10 @@ def build_into(con: duckdb.DuckDBPyConnection, settings: BuildSettings, progress
 
         progress("Temps de trajet (marche, vélo, voiture, transports en commun)…", 0.35)
         traveltime.build_travel_times(con, settings, progress)
+        from analysis.planning import sitetimes  # collective-internship planner (issue 14)
+
+        progress("Temps de trajet vers les sites candidats de stages collectifs…", 0.80)
+        sitetimes.build_site_times(con, settings, progress)
         progress("Indicateurs d'accessibilité…", 0.85)
         access.build_tables(con, settings, progress)
 

@@ -32,7 +32,7 @@ NORMANDIE_BBOX: tuple[float, float, float, float] = (-1.96, 48.17, 1.81, 50.08)
 #: Margin (degrees) added to the bbox when keeping transport data around the region.
 BBOX_MARGIN_DEG = 0.2
 
-#: Default analysis parameters.
+#: Default analysis parameters; the modes are :data:`analysis.catalogue.MODES`.
 DEFAULT_BUDGETS_MIN: tuple[int, ...] = (15, 30, 45, 60)
 DEFAULT_MAX_MINUTES = 90
 

@@ -15,12 +15,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis import access, maps
+from analysis import catalogue, maps
 from analysis.access import Filters
 from analysis.db import has_relation, relations
 
 #: Modes in the order the pages offer them.
-DISPLAY_ORDER: tuple[str, ...] = ("transit", "car", "bike", "walk")
 
 
 def travel_times_ready(con: duckdb.DuckDBPyConnection) -> bool:
@@ -32,12 +31,11 @@ def modes_available(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Modes present in ``travel_times`` (transit counts when walk or transit exists); all
     modes when travel times are not computed yet (the pages then show a notice)."""
     if not has_relation(con, "travel_times"):
-        return list(DISPLAY_ORDER)
+        return list(catalogue.DISPLAY_ORDER)
     present = {r[0] for r in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
-    out = [m for m in access.MODES if m in present]
-    if "transit" not in out and "walk" in present:
-        out.insert(0, "transit")
-    return sorted(out, key=DISPLAY_ORDER.index)
+    out = [m for m in catalogue.Mode
+           if m in present or (m.info.falls_back_to and m.info.falls_back_to in present)]
+    return catalogue.modes_in_display_order(m.value for m in out)
 
 
 def offer_points(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -108,7 +106,8 @@ def collective_projects(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def times_from_origin(con: duckdb.DuckDBPyConnection, origin_kind: str, origin_id: str,
                       mode: str) -> pd.DataFrame:
     """Minutes from one origin to every offer location (transit = min of transit and walk)."""
-    modes = ["transit", "walk"] if mode == "transit" else [mode]
+    fallback = catalogue.Mode(mode).info.falls_back_to
+    modes = [mode] + ([fallback] if fallback else [])
     return con.execute(
         """SELECT t.loc_id, min(t.minutes) AS minutes, bool_or(t.is_estimate) AS is_estimate,
                   l.lon, l.lat, l.commune_code, c.name AS commune, l.n_offers

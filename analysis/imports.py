@@ -71,7 +71,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis import db, offers, validation
+from analysis import db, offers, sanitize, validation
 from analysis.collective import KINDS as COLLECTIVE_KINDS
 from analysis.config import NORMANDIE_BBOX, BuildSettings, default_db_path
 from analysis.db import database_copy, has_relation
@@ -565,7 +565,7 @@ def check_platform(raw: RawTable, source: str, strict_siret: bool = False) -> Ch
         try:
             for c, v in zip(raw.columns, rec):
                 try:
-                    validation.check_length(v)
+                    validation.check_text(v)
                 except FieldError as exc:
                     raise _Reject(c, str(exc)) from None
             oid, pc, town = g("id").strip(), g("Code postal").strip(), g("Ville").strip()
@@ -645,7 +645,7 @@ def check_offer_template(raw: RawTable, source: str, bbox=NORMANDIE_BBOX) -> Che
         try:
             for c, v in zip(raw.columns, rec):
                 key = c
-                validation.check_length(v)
+                validation.check_text(v)
             key = "offer_id"
             oid = g("offer_id").strip() or f"{source}:{n}"
             if oid in seen:
@@ -711,7 +711,7 @@ def _check_generic(raw: RawTable, spec: tuple[Column, ...], row_fn) -> Checked:
         try:
             for c, v in zip(raw.columns, rec):
                 state["key"] = c
-                validation.check_length(v)
+                validation.check_text(v)
             out.append({**row_fn(n, vals, state), "source_row": n, "raw": rawtext})
         except FieldError as exc:
             ch.quarantine.append((n, header.get(state["key"], state["key"]), str(exc), rawtext))
@@ -1099,6 +1099,8 @@ def prepare(con: duckdb.DuckDBPyConnection, kind: str, data: bytes, name: str, f
     """
     if kind not in IMPORT_KINDS:
         raise ValueError(f"type d'import inconnu : {kind!r} (attendu : {', '.join(IMPORT_KINDS)})")
+    if source is not None and sanitize.text_problem(source):
+        raise ValueError(f"nom de source refusé : {sanitize.text_problem(source)}")
     raw = read_table(data, name)
     if kind == "offers":
         fmt = fmt or detect_offer_format(raw)
@@ -1214,7 +1216,8 @@ def import_file(
             raise DataError(str(p), "fichier introuvable")
         data = p.read_bytes()
         name = name or p.name
-    name = name or "fichier"
+    # the name is recorded and shown (log, provenance, exports): no path, markup or control characters
+    name = sanitize.safe_file_name(name)
     target = Path(db_path or default_db_path())
     if not target.exists():
         raise DataError(str(target), "base de données introuvable : lancez d'abord « python -m analysis.build »")

@@ -38,6 +38,9 @@ PALETTES: dict[str, tuple[str, ...]] = {
     "YlGnBu": ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"),
     "YlOrRd": ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"),
     "Greys": ("#f7f7f7", "#cccccc", "#969696", "#636363", "#252525"),
+    # background under coloured markers (Stages collectifs): opaque, the darkest class stays
+    # mid-grey so that the markers and their black outline remain visible
+    "LightGreys": ("#fafafa", "#dedede", "#bdbdbd", "#9a9a9a", "#767676"),
 }
 
 #: Colour for a missing value (no data / not applicable).
@@ -49,7 +52,7 @@ COLLECTIVE_KIND_COLOURS: dict[str, str] = {
     "multisectoriel multi-entreprises": "#E69F00",
     "mono-secteur multi-entreprises": "#009E73",
     "bi-entreprises": "#CC79A7",
-    "non précisé": "#ffffff",
+    "non précisé": "#222222",  # dark grey: a white marker vanished on white areas
 }
 
 _LEVEL_SQL: dict[str, tuple[str, str, str]] = {
@@ -207,10 +210,10 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
     max_rows : int, optional
         Only the first rows (the caller says so in a caption).
     """
-    import html as _html
+    from analysis.sanitize import html_text
 
     shown = df if max_rows is None else df.head(max_rows)
-    head = "".join(f'<th scope="col">{_html.escape(str(c))}</th>' for c in shown.columns)
+    head = "".join(f'<th scope="col">{html_text(c)}</th>' for c in shown.columns)
     cols = []
     for c in shown.columns:
         col = shown[c]
@@ -222,7 +225,7 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
             cols.append([(format_number(v, dec) if np.isfinite(v) else MISSING, True) for v in values])
         else:
             cols.append([("—" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-                          else _html.escape(str(v)), False) for v in col])
+                          else html_text(v), False) for v in col])
     rows = []
     for cells in zip(*cols):
         rows.append("<tr>" + "".join(f'<td style="text-align:right">{t}</td>' if num else f"<td>{t}</td>"
@@ -266,15 +269,17 @@ def legend_items(breaks: Sequence[float], unit: str, *, decimals: int = 0,
 
 
 def legend_html(title: str, items: Sequence[tuple[str, str]], *, shape: str = "square",
-                corner: str = "bottom:24px;right:10px") -> str:
+                corner: str = "bottom:24px;right:10px", swatch_opacity: float = 1.0) -> str:
     """Small HTML legend box (title + coloured swatches) to overlay on a Folium map.
 
-    ``corner`` is the CSS placement of the box (default bottom right).
+    ``corner`` is the CSS placement of the box (default bottom right); ``swatch_opacity`` the
+    fill opacity of the areas it describes, so that a swatch shows the colour seen on the map.
     """
     radius = "50%" if shape == "circle" else "2px"
+    alpha = "" if swatch_opacity >= 1 else f"opacity:{float(swatch_opacity):.2f};"
     rows = "".join(
         f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
-        f'<span style="display:inline-block;width:14px;height:14px;background:{_esc(c)};'
+        f'<span style="display:inline-block;width:14px;height:14px;background:{_esc(c)};{alpha}'
         f'border:1px solid #555;border-radius:{radius}"></span>'
         f'<span>{_esc(label)}</span></div>'
         for c, label in items
@@ -288,8 +293,9 @@ def legend_html(title: str, items: Sequence[tuple[str, str]], *, shape: str = "s
 
 
 def _esc(text: Any) -> str:
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    from analysis.sanitize import html_text
+
+    return html_text(text)
 
 
 def attach_properties(geojson: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]

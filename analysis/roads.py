@@ -30,15 +30,16 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 
+from . import catalogue
 from .errors import DataError
 from .geodesy import haversine_m
 
 #: Road modes computed on road graphs (``transit`` is handled by ``analysis.transit``).
-ROAD_MODES: tuple[str, ...] = ("walk", "bike", "car")
+ROAD_MODES: tuple[str, ...] = catalogue.ROAD_MODES
 
 #: Default mode speeds (km/h) on the network and for the access legs.
-WALK_KPH = 4.5
-BIKE_KPH = 15.0
+WALK_KPH = float(catalogue.Mode.WALK.speed_kmh)
+BIKE_KPH = float(catalogue.Mode.BIKE.speed_kmh)
 #: Speed of a car on the leg between a point and its snapped node (local streets).
 CAR_ACCESS_KPH = 30.0
 #: Speed used for a car when no network covers a pair (straight line x detour).

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from analysis import dashboard
+from analysis import catalogue, dashboard
 from analysis.access import Filters
 
 
@@ -55,7 +55,7 @@ def test_without_travel_times(base_con):
     """The base built without travel times: the pages' guards see it, nothing is invented."""
     assert not dashboard.travel_times_ready(base_con)
     assert dashboard.estimate_counts(base_con) == {}
-    assert dashboard.modes_available(base_con) == list(dashboard.DISPLAY_ORDER)
+    assert dashboard.modes_available(base_con) == list(catalogue.DISPLAY_ORDER)
 
 
 def test_data_page_reads(base_con):

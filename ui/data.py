@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analysis import access, dashboard, db, maps
+from analysis import access, catalogue, dashboard, db, geography, maps
 from ui.database import con, db_version
 
 
@@ -47,11 +47,24 @@ def modes_available(version: int) -> list[str]:
     return dashboard.modes_available(con())
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_data(show_spinner=False, max_entries=8)
+def transit_networks(version: int) -> tuple[str, ...]:
+    """Public-transport networks loaded (:func:`analysis.catalogue.transit_networks`)."""
+    return catalogue.transit_networks(con())
+
+
 def indicators(level: str, filters: access.Filters, version: int, code: str | None = None,
                within: str | None = None) -> pd.DataFrame:
     """Territory indicators (:func:`analysis.access.territory_indicators`: the precomputed table
-    when it answers these filters and is fresh, else computed live)."""
+    when it answers these filters and is fresh, else computed live), with the catalogue's derived
+    indicators (:func:`analysis.catalogue.add_derived`, applied after the cache so that an
+    indicator registered later shows at once)."""
+    return catalogue.add_derived(_indicators(level, filters, version, code, within))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _indicators(level: str, filters: access.Filters, version: int, code: str | None = None,
+                within: str | None = None) -> pd.DataFrame:
     return access.territory_indicators(con(), level, filters, code, within=within)
 
 
@@ -119,6 +132,14 @@ def communes_list(version: int) -> pd.DataFrame:
 def epci_list(version: int) -> pd.DataFrame:
     """EPCI (siren, name, kind, population, départements)."""
     return dashboard.epci_list(con())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def epci_region_share(version: int) -> pd.DataFrame:
+    """Share of each EPCI's population in Normandie (:func:`analysis.ranking.epci_region_share`)."""
+    from analysis import ranking
+
+    return ranking.epci_region_share(con())
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -222,3 +243,9 @@ def import_log(version: int, full: bool = False) -> pd.DataFrame | None:
 def table_counts(version: int) -> list[tuple[str, int | None]]:
     """Rows per table and view (cached: the views over travel times are large)."""
     return dashboard.table_counts(con())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def origin_basis(version: int) -> pd.DataFrame:
+    """Communes, inhabitants and offers per origin point kind (town hall or centre)."""
+    return geography.origin_basis_counts(con())
