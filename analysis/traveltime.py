@@ -35,7 +35,7 @@ import pandas as pd
 
 from . import catalogue, config, intracommune, paths, roads
 from . import detour as detours
-from .db import has_relation, relations, write_stamp
+from .db import columns_of, has_relation, relations, write_stamp
 from .errors import DataError
 
 ROAD_MODES = roads.ROAD_MODES
@@ -385,8 +385,7 @@ def record_run(con, mode, network_source, precision, params, seconds, n_origins,
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+    return set(columns_of(con, table))
 
 
 def read_origins(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

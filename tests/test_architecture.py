@@ -198,3 +198,18 @@ def test_map_builders_take_their_options_by_keyword():
                     len(node.args) > len(fn.args.args) or any(isinstance(a, ast.Starred) for a in node.args)):
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno} {key[0]}.{key[1]}")
     assert bad == []
+
+
+def test_table_existence_is_asked_in_one_place():
+    """« Does this table (or column) exist? » has one answer, analysis.db.has_relation /
+    relations / columns_of: no other module reads the catalog for it (the Données page's schema
+    listing, analysis.datadict, lists every column and is the one other reader)."""
+    needles = ("information_schema.tables", "information_schema.columns", "duckdb_tables()")
+    allowed = {"analysis/db.py"}
+    bad = []
+    for path in sorted((ROOT / "analysis").rglob("*.py")) + sorted((ROOT / "ui").rglob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        text = path.read_text(encoding="utf-8")
+        if rel not in allowed and any(n in text for n in needles):
+            bad.append(rel)
+    assert bad == []
