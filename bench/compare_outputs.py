@@ -259,7 +259,8 @@ def diff_databases(path_a: Path, path_b: Path, rel_tol: float = 1e-9) -> list[st
         keys = [c for c, ty in cols_a.items() if ty not in ("DOUBLE", "FLOAT", "REAL")
                 and not (t in VOLATILE_TABLES and c in VOLATILE_COLUMNS) and not ty.startswith("GEOMETRY")
                 and ty not in ("BLOB",)]
-        floats = [c for c, ty in cols_a.items() if ty in ("DOUBLE", "FLOAT", "REAL")]
+        floats = [c for c, ty in cols_a.items() if ty in ("DOUBLE", "FLOAT", "REAL")
+                  and not (t in VOLATILE_TABLES and c in VOLATILE_COLUMNS)]
         order = ", ".join(f'"{c}"' for c in keys) or "1"
         sel = ", ".join([f'CAST("{c}" AS VARCHAR)' for c in keys] + [f'"{c}"::DOUBLE' for c in floats]) or "1"
         ra = ca.execute(f'SELECT {sel} FROM "{t}" ORDER BY {order}').fetchall()
