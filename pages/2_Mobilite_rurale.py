@@ -42,8 +42,8 @@ gap["gap"] = gap["offers_reachable_car_mean"] - gap["offers_reachable_transit_me
 m = mapping.base_map()
 g_gap = mapping.group(f"Écart voiture / {tc_short}", control=False)
 mapping.choropleth(g_gap, data.geojson("commune", v), gap, "code", "gap",
-                   f"Offres en plus accessibles en voiture ({minutes} min)", "offres", 0,
-                   "cividis", True, name=f"Écart voiture / {tc_short}", outlines=m)
+                   f"Offres en plus accessibles en voiture ({minutes} min)", "offres", decimals=0,
+                   palette="cividis", reverse=True, name=f"Écart voiture / {tc_short}", outlines=m)
 stops_df, service_day = data.stops(v)
 KIND_COLOURS = {"train": "#D55E00", "car": "#56B4E9", "train et car": "#CC79A7",
                 "sans desserte": "#999999"}
@@ -65,7 +65,7 @@ if len(stops_df):
     served = stops_df[stops_df["morning_departures"] > 0]
     mapping.FastGeoJson(stops_geojson(served), "Arrêts desservis le matin (TER train et car)",
                         opacity=1.0, weight=1, show=False).add_to(m)
-mapping.show(m, "mob_gap_map", 600, layers=[g_gap], control=True)
+mapping.show(m, "mob_gap_map", height=600, layers=[g_gap], control=True)
 n_zero_tc = int((gap["offers_reachable_transit_mean"] == 0).sum())
 st.markdown(
     f"**En bref :** nombre moyen d'offres accessibles en {minutes} min en voiture moins "
@@ -157,7 +157,7 @@ mapping.add_legend(m2, "Arrêts desservis le matin (07:00–08:30)", [
     ("#ffffff", "autre commune (sans arrêt desservi à moins de 1 km)"),
     ("#D55E00", "arrêt de train"), ("#56B4E9", "arrêt de car TER"),
     ("#CC79A7", "arrêt train et car"), ("#999999", "arrêt sans départ le matin (petit point)")])
-mapping.show(m2, "mob_stops_map", 560, control=True)
+mapping.show(m2, "mob_stops_map", height=560, control=True)
 st.caption(catalogue.transit_caveat(nets) + " Seuls les arrêts des réseaux chargés sont comptés.")
 with core.table_expander("Tableau : communes sans arrêt desservi le matin",
                          "mob_stops_table") as opened:
@@ -223,11 +223,11 @@ def from_origin() -> None:
     mapping.choropleth(m3, gj3,
                        per_commune, "commune_code", "minutes",
                        f"Minutes jusqu'aux offres de la commune ({core.mode_label(mode, 'lower')})",
-                       "min", 0, "viridis", False, breaks=br)
+                       "min", decimals=0, palette="viridis", reverse=False, breaks=br)
     folium.Marker([o["lat"], o["lon"]], tooltip=html_text(names[origin_id]),
                   icon=folium.DivIcon(html='<div style="font-size:22px;color:#000">★</div>')
                   ).add_to(m3)
-    mapping.show(m3, "mob_origin_map", 480)
+    mapping.show(m3, "mob_origin_map", height=480)
     reach = times[times["minutes"] <= minutes]
     st.markdown(
         f"**En bref :** depuis {names[origin_id]}, {core.fnum(reach['n_offers'].sum(), 0, 'offres')} "

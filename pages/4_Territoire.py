@@ -148,8 +148,8 @@ bounds = maps.bounds_of(gj)
 m = mapping.base_map(bounds)
 g_gap, g_off = mapping.group("Part sans offre"), mapping.group("Offres de stage")
 mapping.choropleth(g_gap, gj, ctab, "code", "share_no_offer",
-                   f"Part des élèves sans offre ({mode_l}, {view.minutes} min)", "%", 0,
-                   "YlOrRd", False, 100.0, name="Part sans offre")
+                   f"Part des élèves sans offre ({mode_l}, {view.minutes} min)", "%", decimals=0,
+                   palette="YlOrRd", reverse=False, scale=100.0, name="Part sans offre")
 if level == "commune":
     mapping.outline(m, data.geojson("commune", v, (code,)), title)
 pts = data.offer_points(view.sectors, view.grade, view.host, v)
@@ -162,7 +162,7 @@ if bounds:
     mapping.offers_layer(g_off, near(pts))
     mapping.schools_layer(m, near(schools))
     mapping.points_legend_box(m)
-mapping.show(m, "ter_map", 500, layers=[g_gap, g_off], control=True)
+mapping.show(m, "ter_map", height=500, layers=[g_gap, g_off], control=True)
 vals = pd.to_numeric(ctab["share_no_offer"], errors="coerce") * 100
 st.markdown(
     f"**En bref :** part des élèves sans offre accessible ({mode_l}, {view.minutes} min) "

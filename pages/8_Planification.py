@@ -121,8 +121,8 @@ def sites_view() -> None:
     mapping.add_legend(g_sites, "Planification", [("#08306b", "site proposé (rang)"),
                                                   ("#2b8cbe", "origine couverte"),
                                                   ("#fdae6b", "origine non couverte"),
-                                                  ("#7b3294", "projet existant")], "circle")
-    mapping.show(m, "plan_sites_map", 520, layers=layers, control=True)
+                                                  ("#7b3294", "projet existant")], shape="circle")
+    mapping.show(m, "plan_sites_map", height=520, layers=layers, control=True)
 
     st.subheader("Sites proposés (classés) — alternative textuelle de la carte")
     table = export.sites_table(sites)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from test_browser import (  # noqa: F401 - pytest fixtures shared with the dashboard tests
     CHROMIUM,
     app_db,

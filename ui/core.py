@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from analysis import catalogue
-from analysis.maps import format_number, table_html
-from analysis.text import agree_unit
+from analysis.maps import table_html
+from analysis.text import MISSING, agree_unit, format_number, format_percent
 from ui import data
 from ui.database import con, db_path, db_version
 
@@ -267,13 +267,12 @@ def sync_query(params: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 
 def fnum(value: Any, decimals: int = 0, unit: str = "") -> str:
-    """French formatted number with its unit ("36 780 élèves")."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    text = format_number(v, decimals)
-    return f"{text} {agree_unit(v, unit)}".strip() if text != "—" else "—"
+    """French formatted number with its unit ("36 780 élèves"; :func:`analysis.text.format_number`,
+    the unit agreeing with the number: "1 départ", "2 départs")."""
+    text = format_number(value, decimals)
+    if text == MISSING:
+        return MISSING
+    return f"{text} {agree_unit(float(value), unit)}".strip()
 
 
 #: Shown for a lycée without a declared seconde headcount (never 0, never an empty cell).
@@ -287,13 +286,8 @@ def declared(values: Any) -> list[str]:
 
 
 def fpct(value: Any, decimals: int = 0) -> str:
-    """A share 0–1 as a French percentage ("12,5 %")."""
-    try:
-        v = float(value) * 100
-    except (TypeError, ValueError):
-        return "—"
-    text = format_number(v, decimals)
-    return f"{text} %" if text != "—" else "—"
+    """A share 0–1 as a French percentage ("12,5 %"; :func:`analysis.text.format_percent`)."""
+    return format_percent(value, decimals)
 
 
 def french_file_uploader(label: str, types: Sequence[str], key: str, help: str | None = None):
@@ -439,26 +433,20 @@ def csv_bytes(df) -> bytes:
 
 def report_downloads(level: str, code: str, filters, fallback_df, fallback_name: str,
                      key: str) -> None:
-    """Download buttons: the reports of ``analysis.report`` when available (CSV, XLSX, PDF),
-    else a CSV of the displayed table (``fallback_df``)."""
-    try:
-        from analysis import report  # owned by the reports engineer (issue 6)
+    """Download buttons: a CSV of the displayed table (``fallback_df``) and the reports of
+    ``analysis.report`` (CSV, XLSX, PDF), each built on demand."""
+    from analysis import report  # loaded on demand: fpdf and openpyxl are only needed here
 
-        build = getattr(report, "build_report", None)
-    except Exception:  # noqa: BLE001 - module absent or broken: fall back to the table
-        build = None
     cols = st.columns(4)
     cols[0].download_button("Télécharger le tableau (CSV)", csv_bytes(fallback_df),
                             file_name=fallback_name, mime="text/csv", key=f"{key}_csv_table")
-    if build is None:
-        return
     for k, fmt in enumerate(("csv", "xlsx", "pdf"), start=1):
         label = {"csv": "Rapport CSV", "xlsx": "Rapport XLSX", "pdf": "Portrait PDF"}[fmt]
         gen = f"{key}_gen_{fmt}"
         store = f"{key}_{fmt}_{level}_{code}_{abs(hash(filters))}"
         if cols[k].button(f"Préparer : {label}", key=gen):
             try:
-                content, fname, mime = build(con(), level, code, fmt, filters)
+                content, fname, mime = report.build_report(con(), level, code, fmt, filters)
                 st.session_state[store] = (content, fname, mime)
             except Exception as exc:  # noqa: BLE001 - shown to the user
                 cols[k].error(f"Rapport impossible : {exc}")

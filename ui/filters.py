@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from analysis import access
 from analysis import validate_args as va
 from ui import core, data
 
@@ -50,6 +51,12 @@ class View:
     host: str = ""
     origin_kind: str = "commune"
     extra: dict = field(default_factory=dict)
+
+    def filters(self) -> access.Filters:
+        """The frozen :class:`analysis.access.Filters` of this view (for :func:`ui.data.indicators`,
+        :func:`ui.data.origins`, :func:`ui.data.offers_at`)."""
+        return data.filters_of(self.mode, self.minutes, self.sectors, self.grade, self.host,
+                               self.origin_kind)
 
     def query(self) -> dict:
         """The URL parameters of this view."""

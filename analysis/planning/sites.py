@@ -28,6 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis.db import has_relation
 from analysis.planning.demand import (
     DemandSpec,
     PlanningError,
@@ -449,7 +450,7 @@ def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, 
     """
     out = plan_sites_df.copy()
     supply = {}
-    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'transit_supply'").fetchone()[0]:
+    if has_relation(con, "transit_supply"):
         supply = dict(con.execute("SELECT commune_code, morning_departures FROM transit_supply").fetchall())
     schools = con.execute("SELECT uai, name, commune_code FROM schools ORDER BY name").df()
     offers_n, sectors_n, sectors_l, sirets, lycees, deps = [], [], [], [], [], []
