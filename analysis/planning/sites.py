@@ -126,12 +126,13 @@ def greedy_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int) -> Co
     return CoverSolution(chosen, value, "greedy", value, time.perf_counter() - t0)
 
 
-def exact_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int, time_limit: float = 20.0,
+def exact_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int, time_limit: float = 10.0,
                 hint: Sequence[int] | None = None, workers: int = 8) -> CoverSolution:
     """Maximal covering solved exactly by OR-Tools CP-SAT.
 
     Weights are scaled to integers (1/100 units) for the solver; the value reported is recomputed
-    from the real weights. Sites covering nothing are not given to the solver.
+    from the real weights. Sites covering nothing, and duplicates of a site's coverage, are not
+    given to the solver. ``k = 1`` is solved by enumeration (the best single site), exactly.
 
     Parameters
     ----------
@@ -153,6 +154,10 @@ def exact_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int, time_l
     useful = [j for j, idx in enumerate(cover) if len(idx) and w_int[idx].sum() > 0]
     if not useful or k <= 0:
         return CoverSolution([], 0.0, "optimal", 0.0, time.perf_counter() - t0)
+    if k == 1:  # one site: the optimum is the best single site (exact by enumeration)
+        best = max(useful, key=lambda j: (float(weights[cover[j]].sum()), -j))
+        value = float(weights[cover[best]].sum())
+        return CoverSolution([best], value, "optimal", value, time.perf_counter() - t0)
     # merge sites with identical coverage (keep the first): same value, smaller model
     seen: dict[bytes, int] = {}
     for j in useful:
@@ -357,7 +362,7 @@ def _describe(problem: CoverageProblem, chosen: Sequence[int], weights: np.ndarr
 
 
 def plan_sites(con: duckdb.DuckDBPyConnection, spec: DemandSpec, k: int = 5, *,
-               exclude_existing: bool = True, time_limit: float = 20.0,
+               exclude_existing: bool = True, time_limit: float = 10.0,
                problem: CoverageProblem | None = None) -> SitePlan:
     """Choose ``k`` new sites, exactly (CP-SAT) and greedily.
 
