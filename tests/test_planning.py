@@ -341,3 +341,23 @@ def test_cli_capacities_csv_error_names_row_and_field(real_con, tmp_path, capsys
     assert main(["programme", "--commune", "27467", "--pupils", "5", "--capacities", str(f)]) == 2
     err = capsys.readouterr().err
     assert "caps.csv" in err and "ligne 2" in err and "capacity" in err
+
+
+def test_time_limit_is_not_reported_as_missing_places(monkeypatch):
+    # regression: a solve stopped by the time limit (status UNKNOWN) was explained by the elastic
+    # model as missing places (or broken rules) although the instance is feasible
+    from ortools.sat.python import cp_model
+
+    real = pg._solve
+
+    def no_time(model, time_limit, first_solution=False):
+        if any(v.name.startswith("slack") for v in model.Proto().variables):
+            return real(model, time_limit, first_solution)
+        return None, cp_model.UNKNOWN
+
+    monkeypatch.setattr(pg, "_solve", no_time)
+    s = [pg.Structure(f"s{i}", f"S{i}", SECTORS[i % 4], 4, loc_id=i) for i in range(6)]
+    with pytest.raises(pg.ProgrammeInfeasible) as err:
+        pg.design_programme(s, pg.ProgrammeSpec(8, "multisectoriel", DAYS5))
+    assert "aucun programme trouvé" in str(err.value)
+    assert "il manque" not in str(err.value) and "ne peuvent pas être tenues" not in str(err.value)
