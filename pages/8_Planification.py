@@ -41,7 +41,7 @@ def sites_view() -> None:
     sb.header("Où lancer les prochains projets")
     k_mode = core.state("plan_mode", core.qp_get("mode", "transit", list(core.MODE_LABELS)))
     sb.selectbox("Mode de déplacement des élèves", list(core.MODE_LABELS), key=k_mode, format_func=core.MODE_LABELS.get)
-    k_min = core.state("plan_minutes", core.qp_get("budget", 45, list(core.BUDGETS), int))
+    k_min = core.state("plan_minutes", core.qp_get("minutes", 45, list(core.BUDGETS), int))
     sb.select_slider("Budget-temps (minutes)", list(core.BUDGETS), key=k_min)
     k_org = core.state("plan_origin", core.qp_get("origine", "school", list(ORIGINS)))
     sb.radio("Élèves comptés", list(ORIGINS), key=k_org, format_func=ORIGINS.get)
@@ -58,7 +58,7 @@ def sites_view() -> None:
     mode, minutes, origin = st.session_state[k_mode], int(st.session_state[k_min]), st.session_state[k_org]
     measure, target, k = st.session_state[k_mes], float(st.session_state[k_tgt]), int(st.session_state[k_k])
     include = bool(st.session_state[k_inc])
-    core.sync_query({"vue": "sites", "mode": mode, "budget": minutes, "origine": origin, "mesure": measure,
+    core.sync_query({"vue": "sites", "mode": mode, "minutes": minutes, "origine": origin, "mesure": measure,
                      "cible": target if measure == "shortfall" else None, "k": k,
                      "existants": "inclus" if include else None, "commune": None})
     with st.spinner("Calcul des sites (solveur exact CP-SAT et glouton)…"):
@@ -197,10 +197,12 @@ def programme_view() -> None:
     commune, pupils, kind = st.session_state[k_com], int(st.session_state[k_pup]), st.session_state[k_kind]
     days_n, reach, radius = int(st.session_state[k_days]), st.session_state[k_reach], int(st.session_state[k_rad])
     core.sync_query({"vue": "programme", "commune": commune, "eleves": pupils, "type": kind, "jours": days_n,
-                     "acces": reach, "rayon": radius, "mode": None, "budget": None, "origine": None,
+                     "acces": reach, "rayon": radius, "mode": None, "minutes": None, "origine": None,
                      "mesure": None, "k": None, "epci": None})
     name = commune_names.get(commune, commune)
-    st.markdown(f"**Site : {html.escape(name)} ({commune})** — {pg.KINDS[kind]} : {pg.KIND_RULES[pg.KINDS[kind]]}.")
+    st.markdown(f"**Site : {html.escape(name)} ({commune})** — {pg.KINDS[kind]} : {pg.KIND_RULES[pg.KINDS[kind]]}"
+                + (f" (N = {pg.DEFAULT_VARIETY} par défaut, moins si la période ou les structures ne le permettent pas)."
+                   if " N " in pg.KIND_RULES[pg.KINDS[kind]] else "."))
     offers = up.site_offers(commune, reach, radius, v)
     if kind == "mono-secteur" and len(offers):
         secs = sorted(offers["sector"].unique())
@@ -263,6 +265,8 @@ def programme_view() -> None:
     st.success(f"Programme trouvé : {len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} élèves, "
                f"{prog.total_minutes:g} min de déplacement entre structures au total "
                f"({'optimum prouvé' if prog.status == 'optimal' else 'meilleur trouvé'}).")
+    if prog.variety:
+        st.markdown(f"Règle appliquée : {pg.rule_text(kind, prog.variety)}.")
     for n in prog.notes:
         core.estimate_badge(n)
     frames = export.programme_frames(prog)

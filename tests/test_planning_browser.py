@@ -39,7 +39,7 @@ def planner_ready(con):
 def test_sites_view_map_table_and_url_state(page, warm_app, con, planner_ready):
     from analysis.planning import demand, sites
 
-    open_page(page, warm_app + "/planification?vue=sites&mode=transit&budget=45&origine=school&k=3")
+    open_page(page, warm_app + "/planification?vue=sites&mode=transit&minutes=45&origine=school&k=3")
     assert_no_exception(page)
     map_frames(page, 1)
     text = main_text(page)
@@ -55,6 +55,11 @@ def test_sites_view_map_table_and_url_state(page, warm_app, con, planner_ready):
     assert "k=3" in page.url and "vue=sites" in page.url
     assert page.get_by_role("link", name="n° 1 :").count() == 1
     assert page.get_by_role("button", name="Télécharger les sites (CSV)").count() == 1
+    # a shared link reopens the same view (mode, budget, origin view, K)
+    open_page(page, warm_app + "/planification?vue=sites&mode=walk&minutes=30&origine=commune&k=2")
+    assert_no_exception(page)
+    text = main_text(page)
+    assert "marche en 30 min" in text and "Les 2 sites proposés" in text and "Estimation" in text
 
 
 def test_programme_view_designs_and_explains(page, warm_app, planner_ready):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import report
-from analysis.planning.programme import KIND_RULES, Programme, day_label
+from analysis.planning.programme import Programme, day_label, rule_text
 
 #: French column labels of the proposed-sites table (CSV/XLSX and the page).
 SITE_COLUMNS: dict[str, str] = {
@@ -34,6 +34,9 @@ def sites_table(df: pd.DataFrame) -> pd.DataFrame:
     out = df[cols].copy()
     if "site_kind" in out:
         out["site_kind"] = out["site_kind"].map({"commune": "centre de commune", "school": "lycée"})
+    for col in ("pupils_covered", "pupils_new"):
+        if col in out:
+            out[col] = out[col].round(1)
     out["covered_origin_ids"] = [" ; ".join(v) for v in df["covered_origin_ids"]]
     return out.rename(columns={**SITE_COLUMNS, "covered_origin_ids": "Origines couvertes (codes)"})
 
@@ -89,7 +92,7 @@ def programme_xlsx(prog: Programme, site_label: str) -> bytes:
     used: set[str] = set()
     frames = programme_frames(prog)
     summary = pd.DataFrame([
-        ("Site", site_label), ("Type", prog.spec.kind), ("Règle du type", KIND_RULES[prog.spec.kind]),
+        ("Site", site_label), ("Type", prog.spec.kind), ("Règle du type", rule_text(prog.spec.kind, prog.variety)),
         ("Élèves", prog.spec.pupils), ("Sous-groupes", " + ".join(map(str, prog.sizes))),
         ("Jours", f"{day_label(prog.spec.days[0])} – {day_label(prog.spec.days[-1])} ({len(prog.spec.days)} jours)"),
         ("Minutes de déplacement entre structures (total)", prog.total_minutes),
@@ -182,7 +185,7 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     pdf.set_font("DejaVu", "B", 16)
     pdf.multi_cell(0, 8, f"Programme de stage collectif — {site_label}", new_x="LMARGIN", new_y="NEXT")
     spec = prog.spec
-    report._para(pdf, f"Type : {spec.kind} ({KIND_RULES[spec.kind]}). {spec.pupils} élèves en "
+    report._para(pdf, f"Type : {spec.kind} ({rule_text(spec.kind, prog.variety)}). {spec.pupils} élèves en "
                       f"{len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} ; "
                       f"du {day_label(spec.days[0])} au {day_label(spec.days[-1])} ({len(spec.days)} jours). "
                       f"Déplacements entre structures : {prog.total_minutes:g} min au total.")

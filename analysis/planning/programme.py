@@ -60,6 +60,14 @@ _MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", 
               "octobre", "novembre", "décembre")
 
 
+def rule_text(kind: str, variety: int | None = None) -> str:
+    """The rule of a type in French, with its number of sectors/structures when known."""
+    text = KIND_RULES[kind_id(kind)]
+    if variety is None:
+        return text
+    return text.replace("⌈jours / N⌉", f"⌈jours / {variety}⌉").replace(" N ", f" {variety} ")
+
+
 def day_label(d: dt.date) -> str:
     """French day label: ``jeudi 18 juin``."""
     return f"{_DAYS_FR[d.weekday()]} {d.day} {_MONTHS_FR[d.month - 1]}"
@@ -200,6 +208,7 @@ class Programme:
     seconds: float
     notes: list[str] = field(default_factory=list)
     bound: float = 0.0
+    variety: int | None = None
 
     def load(self, day_index: int, s: int) -> int:
         """Pupils at structure ``s`` on day ``day_index``."""
@@ -525,7 +534,8 @@ def design_programme(structures: Sequence[Structure], spec: ProgrammeSpec,
                 if _total(sub, assign) > _total(sub, first):  # never return worse than the start
                     assign = first
         total = _total(sub, assign)
-        return Programme(spec, chosen, sizes, assign, sub, total, status, time.perf_counter() - t0, notes, bound)
+        return Programme(spec, chosen, sizes, assign, sub, total, status, time.perf_counter() - t0, notes, bound,
+                         variety if spec.kind in (KINDS["multisectoriel"], KINDS["mono-secteur"]) else None)
     if timed_out:
         raise ProgrammeInfeasible(
             [f"aucun programme trouvé en {spec.time_limit:g} s (sans preuve qu'il n'en existe pas)"],
