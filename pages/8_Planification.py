@@ -263,7 +263,7 @@ def programme_view() -> None:
             st.info("**Pour le rendre possible :** " + " ; ".join(exc.fixes) + ".")
             return
     st.success(f"Programme trouvé : {len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} élèves, "
-               f"{prog.total_minutes:g} min de déplacement entre structures au total "
+               f"{prog.total_minutes:.0f} min de déplacement entre structures au total "
                f"({'optimum prouvé' if prog.status == 'optimal' else 'meilleur trouvé'}).")
     if prog.variety:
         st.markdown(f"Règle appliquée : {pg.rule_text(kind, prog.variety)}.")

@@ -69,7 +69,7 @@ def programme_frames(prog: Programme) -> dict[str, pd.DataFrame]:
             st = sts[s]
             rows.append({"Jour": day_label(d), "Date": d.isoformat(), "Structure": st.label, "Secteur": st.sector,
                          "SIRET": st.siret, "Adresse": st.address,
-                         "Minutes depuis la structure de la veille": minutes})
+                         "Minutes depuis la structure de la veille": None if minutes is None else round(minutes)})
         frames[f"Sous-groupe {g + 1}"] = pd.DataFrame(rows)
     for s in prog.used():
         st = sts[s]
@@ -95,7 +95,7 @@ def programme_xlsx(prog: Programme, site_label: str) -> bytes:
         ("Site", site_label), ("Type", prog.spec.kind), ("Règle du type", rule_text(prog.spec.kind, prog.variety)),
         ("Élèves", prog.spec.pupils), ("Sous-groupes", " + ".join(map(str, prog.sizes))),
         ("Jours", f"{day_label(prog.spec.days[0])} – {day_label(prog.spec.days[-1])} ({len(prog.spec.days)} jours)"),
-        ("Minutes de déplacement entre structures (total)", prog.total_minutes),
+        ("Minutes de déplacement entre structures (total)", round(prog.total_minutes)),
         ("Résolution", "optimale" if prog.status == "optimal" else f"meilleure trouvée (borne {prog.bound:g} min)"),
         ("Porteur de la convention", ""), ("Référent du groupe", ""),
         ("Limites", "offres placées au centre de leur commune ; capacités saisies ou supposées "
@@ -142,22 +142,19 @@ def _programme_map(con: duckdb.DuckDBPyConnection, prog: Programme, site_lonlat:
     fig = Figure(figsize=(7, 5), dpi=130)
     ax = fig.add_axes((0, 0, 1, 1))
     gdf.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#888888", linewidth=0.4)
-    # structures of one location are spread on a small circle so that each number is readable
-    by_loc: dict[int | None, list[int]] = {}
-    for k, s in enumerate(prog.used()):
-        by_loc.setdefault(prog.structures[s].loc_id, []).append(k)
-    xy = []
+    # one marker per location (offers of a commune share its centre), labelled with the numbers
+    # of its structures (numbers of the PDF's structure table)
+    by_loc: dict = {}
     for k, s in enumerate(prog.used()):
         st = prog.structures[s]
-        members = by_loc[st.loc_id]
-        j = members.index(k)
-        ang = 2 * np.pi * j / max(len(members), 1)
-        r = 0.004 if len(members) > 1 else 0.0
-        xy.append((st.lon + r * np.cos(ang), st.lat + r * np.sin(ang)))
-    pts = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in xy], [p[1] for p in xy]), crs=4326).to_crs(2154)
-    pts.plot(ax=ax, color="white", edgecolor="black", markersize=120, zorder=3)
-    for k, p in enumerate(pts):
-        ax.annotate(str(k + 1), (p.x, p.y), ha="center", va="center", fontsize=7, zorder=4)
+        by_loc.setdefault((st.lon, st.lat), []).append(k + 1)
+    locs = list(by_loc.items())
+    pts = gpd.GeoSeries(gpd.points_from_xy([p[0][0] for p in locs], [p[0][1] for p in locs]), crs=4326).to_crs(2154)
+    pts.plot(ax=ax, color="white", edgecolor="black", markersize=260, zorder=3)
+    for (_, nums), p in zip(locs, pts):
+        label = ", ".join(map(str, nums)) if len(nums) <= 3 else f"{nums[0]}–{nums[-1]}"
+        ax.annotate(label, (p.x, p.y), xytext=(0, 11), textcoords="offset points", ha="center", va="bottom",
+                    fontsize=7, zorder=4, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#555555", "lw": 0.5})
     if site_lonlat:
         sp = gpd.GeoSeries(gpd.points_from_xy([site_lonlat[0]], [site_lonlat[1]]), crs=4326).to_crs(2154)
         sp.plot(ax=ax, marker="*", color="black", markersize=160, zorder=5)
@@ -188,7 +185,7 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     report._para(pdf, f"Type : {spec.kind} ({rule_text(spec.kind, prog.variety)}). {spec.pupils} élèves en "
                       f"{len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} ; "
                       f"du {day_label(spec.days[0])} au {day_label(spec.days[-1])} ({len(spec.days)} jours). "
-                      f"Déplacements entre structures : {prog.total_minutes:g} min au total.")
+                      f"Déplacements entre structures : {prog.total_minutes:.0f} min au total.")
     report._heading(pdf, "Porteur de la convention et encadrement (à compléter)")
     epw = pdf.epw
     pdf.set_font("DejaVu", "", 9)
@@ -202,7 +199,7 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     report._heading(pdf, "Carte des structures")
     png = _programme_map(con, prog, site_lonlat)
     pdf.image(io.BytesIO(png), w=150)
-    report._para(pdf, "Étoile : le site ; cercles numérotés : les structures (numéros du tableau ci-dessous). "
+    report._para(pdf, "Étoile : le site ; cercles : les lieux des structures, avec leurs numéros (tableau page suivante). "
                       "Les offres sont placées au centre de leur commune (pas d'adresse géolocalisée).", 8)
     pdf.add_page()
     report._heading(pdf, "Rotation des sous-groupes")
