@@ -181,6 +181,16 @@ def programme_view() -> None:
         inside = communes[communes["epci_siren"] == epci].sort_values("n_offers", ascending=False)
         default_commune = inside["code"].iloc[0]
     k_com = core.state("plan_commune", default_commune)
+    projects = up.projects(v)
+    proj_names = dict(zip(projects["project_id"], projects["name"]))
+
+    def _from_project() -> None:
+        pid = st.session_state.get("plan_project")
+        if pid:
+            st.session_state[k_com] = projects.loc[projects["project_id"] == pid, "commune_code"].iloc[0]
+
+    sb.selectbox("Partir d'un projet existant (facultatif)", [""] + list(proj_names), key="plan_project",
+                 format_func=lambda p: proj_names.get(p, "—"), on_change=_from_project)
     sb.selectbox("Commune du site", codes, key=k_com,
                  format_func=lambda c: f"{commune_names.get(c, c)} ({c})")
     k_pup = core.state("plan_pupils", core.qp_get("eleves", 15, list(range(1, 101)), int))

@@ -361,3 +361,22 @@ def test_time_limit_is_not_reported_as_missing_places(monkeypatch):
         pg.design_programme(s, pg.ProgrammeSpec(8, "multisectoriel", DAYS5))
     assert "aucun programme trouvé" in str(err.value)
     assert "il manque" not in str(err.value) and "ne peuvent pas être tenues" not in str(err.value)
+
+
+def test_programme_pdf_has_rotation_and_blank_fields(real_con):
+    import pypdf
+
+    from analysis.planning import export
+
+    offers = ps.site_offers(real_con, "commune", "27056", "transit", 60)
+    offers = offers.drop_duplicates("loc_id").head(4)
+    structures = pg.structures_from_offers(offers, default_capacity=4)
+    prog = pg.design_programme(structures, pg.ProgrammeSpec(8, "multisectoriel", DAYS5, variety=2),
+                               pg.structure_minutes(real_con, structures, "transit"))
+    pdf = export.programme_pdf(real_con, prog, "Bernay (27056)", (0.598, 49.089))
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    for words in ("Structure porteuse de la convention", "Référent / animateur du groupe", "Rotation des sous-groupes",
+                  "lundi 15 juin", "vendredi 19 juin", "hypothèse"):
+        assert words in text
+    for s in prog.used():
+        assert prog.structures[s].sector in text

@@ -9,21 +9,12 @@ from __future__ import annotations
 import time
 
 import pytest
+import test_browser as tb
 
-from test_browser import (  # noqa: F401 - pytest fixtures shared with the dashboard tests
-    CHROMIUM,
-    app_db,
-    app_url,
-    assert_no_exception,
-    browser,
-    con,
-    main_text,
-    map_frames,
-    open_page,
-    page,
-    wait_idle,
-    warm_app,
-)
+# pytest fixtures and helpers shared with the dashboard's browser tests (same server fixture)
+app_db, app_url, browser, warm_app, page, con = tb.app_db, tb.app_url, tb.browser, tb.warm_app, tb.page, tb.con
+CHROMIUM, assert_no_exception, main_text = tb.CHROMIUM, tb.assert_no_exception, tb.main_text
+map_frames, open_page, wait_idle = tb.map_frames, tb.open_page, tb.wait_idle
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium absent")
 
@@ -83,6 +74,14 @@ def test_programme_view_designs_and_explains(page, warm_app, planner_ready):
     assert "Estimation" in text and "capacité supposée" in text
     assert page.get_by_role("button", name="Télécharger le programme (XLSX)").count() == 1
     assert "commune=27467" in page.url and "vue=programme" in page.url
+    # starting from an existing project moves the site to its commune (L'Aigle, SC25)
+    box = page.locator("[data-testid='stSidebar']").get_by_role("combobox", name="Partir d'un projet existant")
+    box.click()
+    box.fill("L'Aigle")
+    page.get_by_role("option", name="L'Aigle – Pays d'Ouche – secteur industriel").click()
+    page.wait_for_function("() => window.location.search.includes('commune=61214')", timeout=20_000)
+    wait_idle(page)
+    assert "commune=61214" in page.url and "L'Aigle (61214)" in main_text(page)
 
 
 def test_programme_view_names_missing_places(page, warm_app, con, planner_ready):

@@ -49,3 +49,9 @@ def has_site_times(version: int) -> bool:
     from analysis import access
 
     return access.has_relation(con(), "site_travel_times")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def projects(version: int) -> pd.DataFrame:
+    """Existing collective projects (id, name, commune) for the programme view."""
+    return con().execute("SELECT project_id, name, commune_code FROM collective_projects ORDER BY project_id").df()

@@ -381,7 +381,7 @@ def _build_model(structures: Sequence[Structure], spec: ProgrammeSpec, sizes: Se
     if kind in (KINDS["mono-site"], KINDS["bi-entreprises"]):
         u = [model.NewBoolVar(f"u{s}") for s in range(S)]
         model.Add(sum(u) == (1 if kind == KINDS["mono-site"] else 2))
-        for (g, d, s), v in x.items():
+        for (_g, _d, s), v in x.items():
             model.AddImplication(v, u[s])
         if kind == KINDS["bi-entreprises"]:
             for g in range(G):
