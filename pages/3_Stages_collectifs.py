@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import maps
-from ui import core, data, mapping
+from ui import core, data, mapping, planning
 
 core.page_setup("Stages collectifs", "👥")
 st.title("Stages collectifs : les projets et les territoires à couvrir")
@@ -121,9 +121,8 @@ table = pd.DataFrame({
 core.html_table(table, height=480)
 st.download_button("Télécharger la liste (CSV)", core.csv_bytes(table),
                    file_name="stages_collectifs.csv", mime="text/csv")
-st.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici : où lancer les prochains "
-             "projets, et leur programme", icon=":material/event_note:",
-             query_params={"vue": "programme", "epci": sel_epci} if sel_epci else {"vue": "sites"})
+planning.link("Proposer un stage collectif ici : où lancer les prochains projets, et leur programme",
+              {"vue": "programme", "epci": sel_epci} if sel_epci else {"vue": "sites"})
 
 st.subheader("Ce que dit le document (carte des projets du 15/12/2025)")
 c1, c2, c3 = st.columns(3)

@@ -380,3 +380,16 @@ def test_programme_pdf_has_rotation_and_blank_fields(real_con):
         assert words in text
     for s in prog.used():
         assert prog.structures[s].sector in text
+
+
+def test_planner_page_without_travel_times(base_db, monkeypatch):
+    """On a database without travel times the page shows the French build notice, no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    from analysis.config import PROJECT_ROOT
+
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(base_db))
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "8_Planification.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("python -m analysis.build" in str(w.value) for w in at.warning)

@@ -55,3 +55,20 @@ def has_site_times(version: int) -> bool:
 def projects(version: int) -> pd.DataFrame:
     """Existing collective projects (id, name, commune) for the programme view."""
     return con().execute("SELECT project_id, name, commune_code FROM collective_projects ORDER BY project_id").df()
+
+
+#: The planner page (file path for st.page_link, URL path for plain links).
+PAGE_FILE = "pages/8_Planification.py"
+PAGE_URL = "planification"
+
+
+def link(label: str, params: dict[str, str], container=None) -> None:
+    """A link to the planner page with its URL state; a plain link when the page runs outside
+    the app's navigation (``st.page_link`` then cannot resolve the page, e.g. in AppTest)."""
+    from urllib.parse import urlencode
+
+    box = container or st
+    try:
+        box.page_link(PAGE_FILE, label=label, icon=":material/event_note:", query_params=params)
+    except st.errors.StreamlitAPIException:
+        box.markdown(f"[{label}](/{PAGE_URL}?{urlencode(params)})")
