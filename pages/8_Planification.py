@@ -8,6 +8,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
+from analysis import catalogue
 from analysis.planning import demand as dm
 from analysis.planning import export
 from analysis.planning import programme as pg
@@ -27,7 +28,8 @@ VIEWS = {"sites": "Où lancer les prochains stages collectifs ?", "programme": "
 MEASURES = {"unserved": "Élèves sans aucune offre accessible",
             "shortfall": "Places manquantes (2SFCA, par rapport à une cible)"}
 ORIGINS = {"school": core.ORIGIN_LABELS["school"], "commune": core.ORIGIN_LABELS["commune"]}
-REACH = {"walk": "à pied", "transit": "en TER ou à pied"}
+REACH = {m: core.mode_label(m, "short") for m in st_sites.REACH_MODES}
+MODES = list(catalogue.DISPLAY_ORDER)
 
 k_view = core.state("plan_view", core.qp_get("vue", "sites", list(VIEWS)))
 st.radio("Étape", list(VIEWS), key=k_view, format_func=VIEWS.get, horizontal=True)
@@ -39,8 +41,8 @@ commune_names = dict(zip(communes["code"], communes["name"]))
 def sites_view() -> None:
     sb = st.sidebar
     sb.header("Où lancer les prochains projets")
-    k_mode = core.state("plan_mode", core.qp_get("mode", "transit", list(core.MODE_LABELS)))
-    sb.selectbox("Mode de déplacement des élèves", list(core.MODE_LABELS), key=k_mode, format_func=core.MODE_LABELS.get)
+    k_mode = core.state("plan_mode", core.qp_get("mode", "transit", MODES))
+    sb.selectbox("Mode de déplacement des élèves", MODES, key=k_mode, format_func=core.mode_label)
     k_min = core.state("plan_minutes", core.qp_get("minutes", 45, list(core.BUDGETS), int))
     sb.select_slider("Budget-temps (minutes)", list(core.BUDGETS), key=k_min)
     k_org = core.state("plan_origin", core.qp_get("origine", "school", list(ORIGINS)))
@@ -73,7 +75,7 @@ def sites_view() -> None:
     status = ("optimum prouvé" if res["exact_status"] == "optimal"
               else f"meilleure solution trouvée, borne {core.fnum(res['exact_bound'], dec)}")
     st.markdown(
-        f"**En bref :** avec {core.MODE_LABELS[mode].lower()} en {minutes} min au plus, la demande totale est de "
+        f"**En bref :** {core.mode_label(mode, 'phrase')} en {minutes} min au plus, la demande totale est de "
         f"**{core.fnum(res['demand_total'], dec, unit)}** ({MEASURES[measure].lower()}, "
         f"{ORIGINS[origin].lower()}). Les {len(sites)} sites proposés en couvrent "
         f"**{core.fnum(res['exact_value'], dec, unit)}** (solveur exact : {status}) ; la méthode gloutonne "
@@ -83,8 +85,7 @@ def sites_view() -> None:
     if origin == "commune":
         core.estimate_badge("élèves par commune de résidence estimés (total régional réparti selon la population).")
     if mode == "transit":
-        st.caption("Transports en commun hors ligne = TER seulement (pas de bus régionaux) : les manques sont surestimés "
-                   "hors des gares.")
+        st.caption(catalogue.transit_caveat(core.networks()) + " Les manques sont donc surestimés hors des gares.")
     m = mapping.base_map()
     layers = []
     g_dem = mapping.group("Demande (origines)")
@@ -143,7 +144,7 @@ def sites_view() -> None:
 
     st.subheader("Les projets existants sur cette demande")
     st.markdown(
-        "Chaque projet est placé au centre de sa commune. Il « couvre » les origines qui l'atteignent dans le "
+        "Chaque projet est placé à la mairie de sa commune (point d'origine). Il « couvre » les origines qui l'atteignent dans le "
         "budget-temps. Avec la mesure « élèves sans offre », un projet situé dans une commune qui a déjà des "
         "offres ne peut couvrir personne : ses voisins atteignent déjà ces offres. Le rang de l'EPCI situe le "
         "manque du territoire du projet parmi tous les EPCI.")
@@ -230,7 +231,7 @@ def programme_view() -> None:
         return
     st.markdown(
         "Les offres de la plateforme à moins de "
-        f"{radius} min {REACH[reach]} du centre de {html.escape(name)} (au plus 12, les plus proches, secteurs "
+        f"{radius} min {REACH[reach]} de la mairie de {html.escape(name)} (au plus 12, les plus proches, secteurs "
         "alternés). **La plateforme ne publie pas de capacité** : indiquez, pour chaque structure retenue, le nombre "
         "d'élèves qu'elle peut accueillir par jour (colonne « Capacité / jour »).")
     edited = st.data_editor(
@@ -262,9 +263,7 @@ def programme_view() -> None:
     spec = pg.ProgrammeSpec(pupils, kind, days, sector=sector)
     with st.spinner("Recherche du programme (solveur CP-SAT)…"):
         try:
-            from ui.core import con
-
-            minutes = pg.structure_minutes(con(), structures, reach)
+            minutes = up.structure_minutes(structures, reach)
             prog = pg.design_programme(structures, spec, minutes,
                                        radius_text=f" à moins de {radius} min {REACH[reach]} de {name}")
         except pg.ProgrammeInfeasible as exc:
@@ -288,7 +287,7 @@ def programme_view() -> None:
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     row = communes[communes["code"] == commune]
     c2.download_button("Télécharger le programme (PDF, avec carte et champs à compléter)",
-                       export.programme_pdf(core.con(), prog, site_label,
+                       up.programme_pdf(prog, site_label,
                                             (float(row["lon"].iloc[0]), float(row["lat"].iloc[0]))),
                        file_name=f"programme_{commune}.pdf", mime="application/pdf")
 
@@ -297,6 +296,6 @@ if view == "programme":
     programme_view()
 else:
     sites_view()
-st.caption("Méthode et limites : docs/planning.md (offres placées au centre de leur commune, capacités inconnues "
+st.caption("Méthode et limites : docs/planning.md (offres placées à la mairie de leur commune, capacités inconnues "
            "de la plateforme, transports en commun = TER seulement hors ligne).")
 core.footer_sources()

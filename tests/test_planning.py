@@ -263,16 +263,29 @@ def test_existing_projects_coverage_recomputed_from_travel_times(real_con, origi
     pupils["A"] = pupils["origin_id"].map(a).fillna(0.0)
     pupils["unserved"] = np.where(~pupils["origin_id"].isin(pairs["origin_id"]), pupils["pupils"], 0.0)
     pupils["shortfall"] = pupils["pupils"] * np.maximum(0.0, 1.0 - pupils["A"])
-    # each project sits at its commune's centre, which is the offer location of that commune
+    # each project sits at its commune's origin point, which is also where that commune's offers
+    # are placed: the origins reaching the project are those reaching that offer location, except
+    # the pupils of the project's own commune, for whom travel_times models the nearest of n offers
+    # spread in the commune and the project is one point (read from site_travel_times for them)
     proj = con.execute(
-        """SELECT p.project_id, l.loc_id FROM collective_projects p
-           JOIN offer_locations l ON l.commune_code = p.commune_code ORDER BY p.project_id""").df()
+        """SELECT p.project_id, p.commune_code, l.loc_id FROM collective_projects p
+           JOIN offer_locations l ON l.commune_code = p.commune_code AND l.location_precision = 'commune'
+           ORDER BY p.project_id""").df()
     assert len(proj) == 26
+    home = con.execute(
+        """SELECT site_id, origin_id, min(minutes) AS m FROM site_travel_times
+           WHERE origin_kind = ? AND site_kind = 'commune' AND mode IN ('transit', 'walk') GROUP BY 1, 2""",
+        [origin_kind]).df()
+    origin_commune = (dict(con.execute("SELECT uai, commune_code FROM schools").fetchall()) if origin_kind == "school"
+                      else {c: c for c in pupils["origin_id"]})
     for measure in ("unserved", "shortfall"):
         spec = DemandSpec(mode="transit", minutes=budget, origin_kind=origin_kind, measure=measure)
         got = ps.existing_projects(con, ps.load_problem(con, spec)).set_index("project_id")
         for rec in proj.itertuples():
-            reach = set(pairs.loc[pairs["loc_id"] == rec.loc_id, "origin_id"])
+            reach = {o for o in pairs.loc[pairs["loc_id"] == rec.loc_id, "origin_id"]
+                     if origin_commune.get(o) != rec.commune_code}
+            own = home[(home["site_id"] == rec.commune_code) & (home["m"] <= budget)]
+            reach |= {o for o in own["origin_id"] if origin_commune.get(o) == rec.commune_code}
             want = float(pupils.loc[pupils["origin_id"].isin(reach), measure].sum())
             assert got.loc[rec.project_id, "covered"] == pytest.approx(want, rel=1e-6, abs=1e-6), (measure, rec)
         expected_rank = got["covered"].rank(method="min", ascending=False).astype(int)

@@ -50,7 +50,7 @@ def test_sites_view_map_table_and_url_state(page, warm_app, con, planner_ready):
     open_page(page, warm_app + "/planification?vue=sites&mode=walk&minutes=30&origine=commune&k=2")
     assert_no_exception(page)
     text = main_text(page)
-    assert "marche en 30 min" in text and "Les 2 sites proposés" in text and "Estimation" in text
+    assert "à pied en 30 min" in text and "Les 2 sites proposés" in text and "Estimation" in text
 
 
 def test_programme_view_designs_and_explains(page, warm_app, planner_ready):

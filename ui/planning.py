@@ -7,7 +7,7 @@ import streamlit as st
 
 from analysis.planning import demand as dm
 from analysis.planning import sites as st_sites
-from ui.core import con
+from ui.database import con
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -37,11 +37,7 @@ def site_offers(commune: str, reach_mode: str, radius: float, version: int) -> p
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def communes_with_epci(version: int) -> pd.DataFrame:
-    return con().execute(
-        """SELECT c.code, c.name, c.epci_siren, c.lon, c.lat,
-                  (SELECT count(*) FROM offers o WHERE o.commune_code = c.code) AS n_offers
-           FROM communes c ORDER BY c.name, c.code"""
-    ).df()
+    return st_sites.communes_with_epci(con())
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -54,7 +50,7 @@ def has_site_times(version: int) -> bool:
 @st.cache_data(show_spinner=False, max_entries=8)
 def projects(version: int) -> pd.DataFrame:
     """Existing collective projects (id, name, commune) for the programme view."""
-    return con().execute("SELECT project_id, name, commune_code FROM collective_projects ORDER BY project_id").df()
+    return st_sites.project_list(con())
 
 
 #: The planner page (file path for st.page_link, URL path for plain links).
@@ -72,3 +68,17 @@ def link(label: str, params: dict[str, str], container=None) -> None:
         box.page_link(PAGE_FILE, label=label, icon=":material/event_note:", query_params=params)
     except st.errors.StreamlitAPIException:
         box.markdown(f"[{label}](/{PAGE_URL}?{urlencode(params)})")
+
+
+def structure_minutes(structures, reach_mode: str):
+    """Minutes between the chosen structures (:func:`analysis.planning.programme.structure_minutes`)."""
+    from analysis.planning import programme as pg
+
+    return pg.structure_minutes(con(), structures, reach_mode)
+
+
+def programme_pdf(prog, site_label: str, site_lonlat: tuple[float, float]) -> bytes:
+    """The programme PDF (:func:`analysis.planning.export.programme_pdf`)."""
+    from analysis.planning import export
+
+    return export.programme_pdf(con(), prog, site_label, site_lonlat)

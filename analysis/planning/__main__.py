@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import config
+from analysis import catalogue, config
 from analysis.errors import DataError
 from analysis.planning import demand as dm
 from analysis.planning import programme as pg
@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=None, help="base DuckDB (défaut : data/observatoire.duckdb)")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sites", help="où lancer les prochains stages collectifs (couverture maximale)")
-    s.add_argument("--mode", default="transit", choices=("walk", "bike", "transit", "car"))
+    s.add_argument("--mode", default="transit", choices=catalogue.MODES)
     s.add_argument("--minutes", type=int, default=45)
     s.add_argument("--count", type=int, default=5, help="nombre de sites (1 à 10)")
     s.add_argument("--origin", default="school", choices=("school", "commune"))

@@ -24,7 +24,7 @@ SITE_COLUMNS: dict[str, str] = {
     "pupils_new": "Gain marginal", "n_origins": "Origines couvertes", "lycees": "Lycées concernés",
     "offers_within": "Offres à proximité", "sectors_within": "Secteurs à proximité",
     "sectors_list": "Liste des secteurs", "sirets_known": "Offres avec SIRET",
-    "morning_departures": "Départs TER 7 h–8 h 30", "site_id": "Code", "commune_code": "Code commune",
+    "morning_departures": "Départs en transports en commun 7 h–8 h 30", "site_id": "Code", "commune_code": "Code commune",
 }
 
 
@@ -33,7 +33,7 @@ def sites_table(df: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in SITE_COLUMNS if c in df.columns]
     out = df[cols].copy()
     if "site_kind" in out:
-        out["site_kind"] = out["site_kind"].map({"commune": "centre de commune", "school": "lycée"})
+        out["site_kind"] = out["site_kind"].map({"commune": "commune (mairie)", "school": "lycée"})
     for col in ("pupils_covered", "pupils_new"):
         if col in out:
             out[col] = out[col].round(1)
@@ -98,7 +98,7 @@ def programme_xlsx(prog: Programme, site_label: str) -> bytes:
         ("Minutes de déplacement entre structures (total)", round(prog.total_minutes)),
         ("Résolution", "optimale" if prog.status == "optimal" else f"meilleure trouvée (borne {prog.bound:g} min)"),
         ("Porteur de la convention", ""), ("Référent du groupe", ""),
-        ("Limites", "offres placées au centre de leur commune ; capacités saisies ou supposées "
+        ("Limites", "offres placées à la mairie de leur commune ; capacités saisies ou supposées "
                     "(voir la colonne « Source de la capacité »)"),
         *[("Remarque", n) for n in prog.notes],
     ], columns=["Rubrique", "Valeur"])
@@ -200,7 +200,7 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     png = _programme_map(con, prog, site_lonlat)
     pdf.image(io.BytesIO(png), w=150)
     report._para(pdf, "Étoile : le site ; cercles : les lieux des structures, avec leurs numéros (tableau page suivante). "
-                      "Les offres sont placées au centre de leur commune (pas d'adresse géolocalisée).", 8)
+                      "Les offres sont placées à la mairie de leur commune (pas d'adresse géolocalisée).", 8)
     pdf.add_page()
     report._heading(pdf, "Rotation des sous-groupes")
     rot = programme_frames(prog)["rotation"]
@@ -222,6 +222,6 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     report._pdf_table(pdf, sdf, scols, [10, 70, 45, 30, 70, 20, 28], font_size=7)
     report._heading(pdf, "Limites")
     report._para(pdf, "Capacités : saisies par l'utilisateur ou supposées (colonne « Source capacité ») — la "
-                      "plateforme n'en publie pas. Temps de déplacement : à pied (ou en TER et à pied) entre centres "
+                      "plateforme n'en publie pas. Temps de déplacement : à pied (ou en TER et à pied) entre mairies "
                       "de communes ; 0 min entre deux structures d'une même commune. " + " ".join(prog.notes), 8)
     return bytes(pdf.output())
