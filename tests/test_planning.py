@@ -406,3 +406,12 @@ def test_planner_page_without_travel_times(base_db, monkeypatch):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("python -m analysis.build" in str(w.value) for w in at.warning)
+
+
+def test_declared_headcounts_accept_pandas_na():
+    # regression (found by the Territoire link test): an Int64 column holds pd.NA, whose
+    # « v != v » raised « boolean value of NA is ambiguous » and blanked the Territoire page
+    from ui import core
+
+    assert core.declared(pd.Series([pd.NA, 3, None], dtype="Int64")) == ["non déclaré", "3", "non déclaré"]
+    assert core.declared([None, float("nan"), 1200.0]) == ["non déclaré", "non déclaré", "1\u202f200"]

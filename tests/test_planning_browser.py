@@ -106,8 +106,10 @@ def test_programme_view_names_missing_places(page, warm_app, con, planner_ready)
 def test_links_from_collective_and_territory_pages(page, warm_app, planner_ready):
     open_page(page, warm_app + "/stages_collectifs")
     link = page.get_by_role("link", name="Proposer un stage collectif ici")
-    assert link.count() == 1
-    open_page(page, warm_app + "/territoire?niveau=epci&code=200066462")
+    link.first.wait_for(timeout=30_000)
+    assert link.count() == 1 and "vue=sites" in link.get_attribute("href")
+    open_page(page, warm_app + "/territoire?echelon=epci&code=200066462")
     link = page.get_by_role("link", name="Proposer un stage collectif ici")
+    link.first.wait_for(timeout=30_000)
     assert link.count() == 1
     assert "epci=200066462" in link.get_attribute("href")

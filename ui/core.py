@@ -232,7 +232,9 @@ NOT_DECLARED = "non déclaré"
 def declared(values: Any) -> list[str]:
     """Declared headcounts as whole French numbers, « non déclaré » when missing (one wording
     on every page)."""
-    return [NOT_DECLARED if v is None or v != v else fnum(v, 0) for v in values]
+    import pandas as pd
+
+    return [NOT_DECLARED if pd.isna(v) else fnum(v, 0) for v in values]
 
 
 def fpct(value: Any, decimals: int = 0) -> str:
