@@ -73,7 +73,8 @@ def sites_view() -> None:
     dec = 0 if measure == "unserved" and origin == "school" else 1
     sites, projects, dem = res["sites"], res["projects"], res["demand"]
     status = ("optimum prouvé" if res["exact_status"] == "optimal"
-              else f"meilleure solution trouvée, borne {core.fnum(res['exact_bound'], dec)}")
+              else f"meilleure solution trouvée, borne {core.fnum(res['exact_bound'], dec)}"
+              if res["exact_bound"] != float("inf") else "limite de temps atteinte : solution gloutonne gardée")
     st.markdown(
         f"**En bref :** {core.mode_label(mode, 'phrase')} en {minutes} min au plus, la demande totale est de "
         f"**{core.fnum(res['demand_total'], dec, unit)}** ({MEASURES[measure].lower()}, "

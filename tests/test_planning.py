@@ -415,3 +415,17 @@ def test_declared_headcounts_accept_pandas_na():
 
     assert core.declared(pd.Series([pd.NA, 3, None], dtype="Int64")) == ["non déclaré", "3", "non déclaré"]
     assert core.declared([None, float("nan"), 1200.0]) == ["non déclaré", "non déclaré", "1\u202f200"]
+
+
+def test_exact_cover_keeps_the_hint_when_the_time_limit_strikes(monkeypatch):
+    # regression: on the regional 2SFCA instance under load, CP-SAT stopped with UNKNOWN and the
+    # planner raised instead of keeping the greedy answer it was hinted with
+    from ortools.sat.python import cp_model
+
+    monkeypatch.setattr(cp_model.CpSolver, "Solve", lambda self, model: cp_model.UNKNOWN)
+    w = np.array([3, 2, 2, 3, 2], dtype=float)
+    cover = [np.array([0, 1]), np.array([2, 3]), np.array([1, 2, 4])]
+    e = ps.exact_cover(cover, w, 2, hint=[2, 0])
+    assert e.status == "feasible" and e.value == 9 and e.chosen == [2, 0] and e.bound == float("inf")
+    with pytest.raises(PlanningError, match="pas trouvé de solution"):
+        ps.exact_cover(cover, w, 2)

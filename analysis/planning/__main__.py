@@ -13,6 +13,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def _sites(con, args) -> int:
             "unit": spec.unit, "count": plan.k, "demand_total": plan.demand_total,
             "already_covered_by_existing_projects": plan.already_covered,
             "exclude_existing": plan.exclude_existing,
-            "exact": {"value": plan.exact.value, "status": plan.exact.status, "bound": plan.exact.bound,
+            "exact": {"value": plan.exact.value, "status": plan.exact.status, "bound": plan.exact.bound if math.isfinite(plan.exact.bound) else None,
                       "seconds": round(plan.exact.seconds, 3)},
             "greedy": {"value": plan.greedy.value, "seconds": round(plan.greedy.seconds, 3),
                        "sites": plan.greedy_sites["site_key"].tolist()},

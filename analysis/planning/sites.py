@@ -178,15 +178,22 @@ def exact_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int, time_l
         model.Add(y[i] <= sum(x[j] for j in sites))  # linear form: CP-SAT's LP workers bound it
     model.Add(sum(x.values()) <= int(k))
     model.Maximize(sum(int(w_int[i]) * v for i, v in y.items()))
-    if hint:
-        hinted = set(hint)
+    hinted = set(hint or ()) & set(x)
+    if hinted:  # a complete hint (sites and the origins they cover): CP-SAT starts from it
+        covered = {int(i) for j in hinted for i in cover[j]}
         for j, v in x.items():
             model.AddHint(v, j in hinted)
+        for i, v in y.items():
+            model.AddHint(v, i in covered)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = int(workers)
     status = solver.Solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if hint:  # time limit without a solution: the hint stands, with no proven bound
+            chosen = order_by_gain(cover, weights, [j for j in hint])
+            value = _covered_value(cover, weights, chosen)
+            return CoverSolution(chosen, value, "feasible", float("inf"), time.perf_counter() - t0)
         raise PlanningError(f"le solveur CP-SAT n'a pas trouvé de solution ({solver.StatusName(status)})")
     chosen = [j for j, v in x.items() if solver.Value(v)]
     chosen = order_by_gain(cover, weights, chosen)
