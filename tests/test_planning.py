@@ -319,6 +319,12 @@ def test_cli_sites_json_checked_independently(real_con, capsys):
             [site["site_kind"], site["site_id"]]).fetchall()
         reach = {o for o, m in t if m <= 45}
         assert ids == reach & unserved
+        # potential host structures: the offers of travel_times within 30 min (TER or walk) of the site
+        want = con.execute(
+            """SELECT count(*) FROM offers o JOIN (SELECT loc_id FROM travel_times WHERE origin_kind = ?
+               AND origin_id = ? AND mode IN ('transit', 'walk') GROUP BY 1 HAVING min(minutes) <= 30) t
+               USING (loc_id)""", [site["site_kind"], site["site_id"]]).fetchone()[0]
+        assert site["offers_within"] == len(site["offers"]) == want
         seen |= ids
     assert out["exact"]["value"] == pytest.approx(sum(pupils[u] for u in seen))
     assert out["exact"]["value"] >= out["greedy"]["value"] - 1e-9

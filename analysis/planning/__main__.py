@@ -117,6 +117,7 @@ def _sites(con, args) -> int:
                 "epci_name": r.epci_name, "pupils_covered": r.pupils_covered, "pupils_new": r.pupils_new,
                 "covered_origin_ids": list(r.covered_origin_ids), "lycees": r.lycees,
                 "offers_within": int(r.offers_within), "sectors_within": int(r.sectors_within),
+                "offers": list(r.offers),
                 "morning_departures": None if pd.isna(r.morning_departures) else int(r.morning_departures),
             } for r in described.itertuples(index=False)],
             "existing_projects": [{

@@ -22,7 +22,7 @@ SITE_COLUMNS: dict[str, str] = {
     "rank": "Rang", "site_name": "Site", "site_kind": "Type de site", "commune_name": "Commune",
     "epci_name": "EPCI (porteur probable de la convention)", "pupils_covered": "Demande couverte",
     "pupils_new": "Gain marginal", "n_origins": "Origines couvertes", "lycees": "Lycées concernés",
-    "offers_within": "Offres à proximité", "sectors_within": "Secteurs à proximité",
+    "offers_within": "Offres à 30 min (TC ou à pied)", "sectors_within": "Secteurs à 30 min (TC ou à pied)",
     "sectors_list": "Liste des secteurs", "sirets_known": "Offres avec SIRET",
     "morning_departures": "Départs en transports en commun 7 h–8 h 30", "site_id": "Code", "commune_code": "Code commune",
 }
@@ -115,6 +115,14 @@ def sites_xlsx(sites: pd.DataFrame, projects: pd.DataFrame | None = None) -> byt
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         sites_table(sites).to_excel(xl, sheet_name="Sites proposés", index=False)
+        if "offers" in sites:
+            rows = [{"Rang du site": r.rank, "Site": r.site_name, "Offre": o["offer_id"], "Secteur": o["sector"],
+                     "SIRET": o["siret"] or "inconnu", "Commune de l'offre": o["town"],
+                     "Minutes depuis le site (TC ou à pied)": o["minutes"]}
+                    for r in sites.itertuples() for o in r.offers]
+            pd.DataFrame(rows, columns=["Rang du site", "Site", "Offre", "Secteur", "SIRET", "Commune de l'offre",
+                                        "Minutes depuis le site (TC ou à pied)"]).to_excel(
+                xl, sheet_name="Structures potentielles", index=False)
         if projects is not None:
             p = projects.drop(columns=["covered_origins"], errors="ignore")
             p.to_excel(xl, sheet_name="Projets existants", index=False)

@@ -450,11 +450,16 @@ def site_offers(con: duckdb.DuckDBPyConnection, site_kind: str, site_id: str,
     ).df()
 
 
+#: Reach of the potential host structures listed for a proposed site: TER or walking, 30 min.
+DESCRIBE_REACH: tuple[str, float] = ("transit", 30.0)
+
+
 def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, origin_kind: str,
-                   reach_mode: str = "walk", reach_minutes: float = DEFAULT_REACH_MINUTES) -> pd.DataFrame:
+                   reach_mode: str = DESCRIBE_REACH[0], reach_minutes: float = DESCRIBE_REACH[1]) -> pd.DataFrame:
     """Add host-structure and transport facts to proposed sites.
 
-    Adds ``offers_within, sectors_within, sectors_list, sirets_known, lycees`` (lycées involved: the
+    Adds ``offers_within, sectors_within, sectors_list, sirets_known, offers`` (list of the potential
+    host structures: ``offer_id, sector, siret, town, minutes``), ``lycees`` (lycées involved: the
     covered lycées, or the lycées located in the covered communes), ``morning_departures`` (TER
     departures 07:00-08:30 from the site's commune, NULL when unknown) and
     ``convention_holder`` (the EPCI, likely holder of the convention).
@@ -464,7 +469,7 @@ def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, 
     if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'transit_supply'").fetchone()[0]:
         supply = dict(con.execute("SELECT commune_code, morning_departures FROM transit_supply").fetchall())
     schools = con.execute("SELECT uai, name, commune_code FROM schools ORDER BY name").df()
-    offers_n, sectors_n, sectors_l, sirets, lycees, deps = [], [], [], [], [], []
+    offers_n, sectors_n, sectors_l, sirets, lycees, deps, lists = [], [], [], [], [], [], []
     for rec in out.itertuples(index=False):
         offers = site_offers(con, rec.site_kind, rec.site_id, reach_mode, reach_minutes)
         offers_n.append(len(offers))
@@ -472,6 +477,8 @@ def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, 
         sectors_n.append(len(secs))
         sectors_l.append(" ; ".join(secs))
         sirets.append(int(offers["siret"].notna().sum()))
+        lists.append([{"offer_id": str(o.offer_id), "sector": o.sector, "siret": None if pd.isna(o.siret) else str(o.siret),
+                       "town": o.town, "minutes": round(float(o.minutes), 1)} for o in offers.itertuples()])
         if origin_kind == "school":
             names = schools.set_index("uai").reindex(rec.covered_origin_ids)["name"].dropna().tolist()
         else:
@@ -485,6 +492,7 @@ def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, 
     out["lycees"] = lycees
     out["morning_departures"] = deps
     out["convention_holder"] = out["epci_name"]
+    out["offers"] = lists
     return out
 
 
