@@ -19,6 +19,7 @@ Modules, one per concern (OSMnx style):
 - ``maps``: map data (GeoJSON, classes, palettes) for the pages, UI-free.
 - ``report``: CSV / XLSX / PDF gap reports.
 - ``validation``, ``geocode``, ``imports``: safe imports of new offers and local data.
+- ``planning``: the collective-internship planner (covering sites, programme design, exports).
 - ``build``: the build command that ties everything together.
 """
 
