@@ -6,8 +6,6 @@ SQL; the page must show them, keep its state in the URL, and explain impossible 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import test_browser as tb
 
@@ -60,14 +58,15 @@ def test_programme_view_designs_and_explains(page, warm_app, planner_ready):
     assert "Pont-Audemer (27467)" in text and "ne publie pas de capacité" in text
     # no capacity given: the solver is not run on invented numbers
     page.get_by_role("button", name="Concevoir le programme").click()
-    time.sleep(0.5)
+    page.get_by_text("Programme impossible").first.wait_for(timeout=60_000)
     wait_idle(page)
     assert "capacité d'accueil inconnue" in main_text(page)
     # an explicit, flagged assumption of 3 places a day
     page.get_by_text("Compléter les capacités vides par une hypothèse").click()
+    page.get_by_text("Hypothèse : places par jour").first.wait_for(timeout=30_000)
     wait_idle(page)
     page.get_by_role("button", name="Concevoir le programme").click()
-    time.sleep(0.5)
+    page.get_by_text("Programme trouvé").first.wait_for(timeout=60_000)
     wait_idle(page)
     text = main_text(page)
     assert "Programme trouvé" in text and "Sous-groupe 1" in text and "lundi 15 juin" in text
@@ -93,12 +92,12 @@ def test_programme_view_names_missing_places(page, warm_app, con, planner_ready)
     pupils = places + 4
     open_page(page, warm_app + f"/planification?vue=programme&commune=27467&eleves={pupils}&type=multisectoriel")
     page.get_by_text("Compléter les capacités vides par une hypothèse").click()
+    page.get_by_text("Hypothèse : places par jour").first.wait_for(timeout=30_000)
     wait_idle(page)
     page.get_by_role("button", name="Concevoir le programme").click()
-    time.sleep(0.5)
+    page.get_by_text("Programme impossible").first.wait_for(timeout=60_000)
     wait_idle(page)
     text = main_text(page)
-    assert "Programme impossible" in text
     assert f"il manque 4 places le lundi 15 juin ({places} places pour {pupils} élèves)" in text
     assert "Pour le rendre possible" in text
 
