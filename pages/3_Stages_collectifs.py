@@ -8,7 +8,7 @@ import streamlit as st
 
 from analysis import catalogue, maps, text
 from analysis.sanitize import html_text
-from ui import core, data, mapping, planning
+from ui import core, data, mapping
 
 core.page_setup("Stages collectifs", "👥")
 st.title("Stages collectifs : les projets et les territoires à couvrir")
@@ -131,8 +131,9 @@ with core.table_expander("Bases du type et du lieu (« déduit » quand le docum
         core.html_table(table[["Projet", "Base du type", "Base du lieu"]], height=360)
 st.download_button("Télécharger la liste (CSV)", core.csv_bytes(table),
                    file_name="stages_collectifs.csv", mime="text/csv")
-planning.link("Proposer un stage collectif ici : où lancer les prochains projets, et leur programme",
-              {"vue": "programme", "epci": sel_epci} if sel_epci else {"vue": "sites"})
+core.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici : où lancer les prochains "
+             "projets, et leur programme", icon=":material/event_note:",
+             query_params={"vue": "programme", "epci": sel_epci} if sel_epci else {"vue": "sites"})
 
 st.subheader("Ce que dit le document (carte des projets du 15/12/2025)")
 c1, c2, c3 = st.columns(3)

@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from analysis import catalogue, config, maps
-from ui import charts, core, data, filters, mapping, planning, territory
+from ui import charts, core, data, filters, mapping, territory
 
 core.page_setup("Territoire", "📍")
 v = core.db_version()
@@ -247,8 +247,9 @@ with c4:
         core.html_table(proj[["name", "kind", "town", "sectors", "pupils", "status"]].rename(columns={
             "name": "Projet", "kind": "Type", "town": "Commune", "sectors": "Secteurs",
             "pupils": "Élèves", "status": "Statut"}), height=360)
-    planning.link("Proposer un stage collectif ici",
-                  {"vue": "programme", **({"commune": code} if level == "commune" else {"epci": code})})
+    core.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici",
+                   icon=":material/event_note:",
+                 query_params={"vue": "programme", **({"commune": code} if level == "commune" else {"epci": code})})
 
 # ------------------------------------------------------------------ downloads
 st.subheader("Téléchargements")

@@ -53,23 +53,6 @@ def projects(version: int) -> pd.DataFrame:
     return st_sites.project_list(con())
 
 
-#: The planner page (file path for st.page_link, URL path for plain links).
-PAGE_FILE = "pages/8_Planification.py"
-PAGE_URL = "planification"
-
-
-def link(label: str, params: dict[str, str], container=None) -> None:
-    """A link to the planner page with its URL state; a plain link when the page runs outside
-    the app's navigation (``st.page_link`` then cannot resolve the page, e.g. in AppTest)."""
-    from urllib.parse import urlencode
-
-    box = container or st
-    try:
-        box.page_link(PAGE_FILE, label=label, icon=":material/event_note:", query_params=params)
-    except st.errors.StreamlitAPIException:
-        box.markdown(f"[{label}](/{PAGE_URL}?{urlencode(params)})")
-
-
 def structure_minutes(structures, reach_mode: str):
     """Minutes between the chosen structures (:func:`analysis.planning.programme.structure_minutes`)."""
     from analysis.planning import programme as pg
