@@ -25,6 +25,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/5_Rapports.py", "Rapports", "rapports", ":material/description:"),
     ("pages/6_Import.py", "Import", "import", ":material/upload_file:"),
     ("pages/7_Donnees.py", "Données", "donnees", ":material/dataset:"),
+    ("pages/9_Accessibilite.py", "Accessibilité", "accessibilite", ":material/accessibility_new:"),
 ]
 
 
@@ -127,6 +128,7 @@ def home() -> None:
         "Rapports": "rapports CSV, XLSX et PDF à télécharger",
         "Import": "importer de nouvelles offres (administrateurs)",
         "Données": "sources, licences, lignes rejetées et schéma",
+        "Accessibilité": "déclaration d'accessibilité (RGAA)",
     }
     for k, (p, t, i) in enumerate(links):
         with cols[k % 3]:
@@ -149,6 +151,9 @@ def main() -> None:
                   flush=True)
     else:
         page.run()
+    from ui import a11y
+
+    a11y.footer()  # « Accessibilité : … » on every page (RGAA)
 
 
 def _start_warmup() -> None:
