@@ -66,7 +66,7 @@ _JS = """
     if (doc.querySelector('a.obs-skip')) { return; }
     var a = doc.createElement('a');
     a.className = 'obs-skip';
-    a.href = '#obs-contenu';
+    a.href = '#stMain';
     a.textContent = SKIP;
     a.addEventListener('click', function (e) {
       e.preventDefault();
@@ -74,7 +74,6 @@ _JS = """
       var target = main && (main.querySelector('h1') || main);
       if (!target) { return; }
       if (!target.hasAttribute('tabindex')) { target.setAttribute('tabindex', '-1'); }
-      target.id = target.id || 'obs-contenu';
       target.focus();
       target.scrollIntoView({block: 'start'});
     });
@@ -134,6 +133,21 @@ _JS = """
     if (theirs && theirs.getAttribute('tabindex') !== '-1') {
       theirs.setAttribute('tabindex', '-1');
       theirs.setAttribute('aria-hidden', 'true');
+    }
+    // the skip link's target: the content's title once drawn (a target that exists)
+    var mine = doc.querySelector('a.obs-skip');
+    var h1 = doc.querySelector('[data-testid="stMain"] h1[id]');
+    var href = '#' + (h1 ? h1.id : 'stMain');
+    if (mine && mine.getAttribute('href') !== href) { mine.setAttribute('href', href); }
+    // Streamlit's sidebar buttons (English names)
+    var named = {'[data-testid="stExpandSidebarButton"]': 'Ouvrir le menu latéral',
+                 '[data-testid="stSidebarCollapseButton"] button': 'Fermer le menu latéral'};
+    for (var sel in named) {
+      var b = doc.querySelector(sel);
+      if (b && b.getAttribute('aria-label') !== named[sel]) {
+        b.setAttribute('aria-label', named[sel]);
+        b.setAttribute('title', named[sel]);
+      }
     }
     // Streamlit's heading anchors ("Link to heading")
     var links = doc.querySelectorAll('[data-testid="stHeaderActionElements"] a');

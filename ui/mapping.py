@@ -327,6 +327,13 @@ class _FrameA11y(MacroElement):
         (function () {
             var c = document.querySelector('.leaflet-container');
             if (!c) { return; }
+            if (!document.getElementById('obs-focus')) {
+                var st = document.createElement('style');
+                st.id = 'obs-focus';
+                st.textContent = ':focus-visible{outline:3px solid #0072B2 !important;'
+                                 + 'outline-offset:1px}';
+                document.head.appendChild(st);
+            }
             c.setAttribute('aria-label', {{ this.title_js }});
             c.setAttribute('role', 'region');
             var names = {'.leaflet-control-zoom-in': 'Zoom avant',
