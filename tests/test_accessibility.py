@@ -27,18 +27,13 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-# the app server, browser and page fixtures of the browser suite (one server for this module)
-from test_browser import (  # noqa: E402,F401 - fixtures are used by name
-    CHROMIUM,
-    app_db,
-    app_url,
-    assert_no_exception,
-    browser,
-    open_page,
-    page,
-    wait_idle,
-    warm_app,
-)
+# the app server, browser and page fixtures and helpers of the browser suite (this module gets
+# its own server: the fixtures are module-scoped)
+import test_browser as _tb  # noqa: E402
+
+CHROMIUM = _tb.CHROMIUM
+open_page, wait_idle, assert_no_exception = _tb.open_page, _tb.wait_idle, _tb.assert_no_exception
+app_db, app_url, browser, warm_app, page = _tb.app_db, _tb.app_url, _tb.browser, _tb.warm_app, _tb.page
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium absent")
 

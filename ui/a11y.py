@@ -193,6 +193,26 @@ _JS = """
 """
 
 
+def relative_luminance(colour: str) -> float:
+    """WCAG 2.1 relative luminance of a ``#rrggbb`` colour (0 black … 1 white)."""
+    hex_ = colour.lstrip("#")
+    rgb = [int(hex_[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(fg: str, bg: str) -> float:
+    """WCAG 2.1 contrast ratio of two ``#rrggbb`` colours (1 … 21; text needs ≥ 4.5)."""
+    a, b = sorted((relative_luminance(fg), relative_luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def text_colour(fill: str) -> str:
+    """Black or white, whichever contrasts more with ``fill`` (``#rrggbb``)."""
+    return ("#000000" if contrast_ratio("#000000", fill) >= contrast_ratio("#ffffff", fill)
+            else "#ffffff")
+
+
 def chrome_html() -> str:
     """The CSS and script added once to each page (see the module docstring); a marker element
     ``#obs-a11y`` lets the CSS hide the (empty) block that holds them."""

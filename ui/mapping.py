@@ -458,12 +458,9 @@ function (cluster) {
 
 
 def text_colour(fill: str) -> str:
-    """Black or white, whichever contrasts more with ``fill`` (``#rrggbb``), WCAG formula:
-    black on the offers' orange #E69F00 (10.3:1), white on the lycées' blue #0072B2 (5.2:1)."""
-    rgb = [int(fill.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
-    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-    lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
+    """Cluster label colour on ``fill`` (:func:`ui.a11y.text_colour`): black on the offers'
+    orange #E69F00 (9.3:1), white on the lycées' blue #0072B2 (5.2:1)."""
+    return a11y.text_colour(fill)
 
 
 def clustered_points(m: folium.Map, df: pd.DataFrame, popup: Sequence[str],
