@@ -21,6 +21,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/1_Couverture.py", "Couverture", "couverture", ":material/map:"),
     ("pages/2_Mobilite_rurale.py", "Mobilité rurale", "mobilite_rurale", ":material/directions_bus:"),
     ("pages/3_Stages_collectifs.py", "Stages collectifs", "stages_collectifs", ":material/groups:"),
+    ("pages/8_Planification.py", "Planification", "planification", ":material/event_note:"),
     ("pages/4_Territoire.py", "Territoire", "territoire", ":material/location_on:"),
     ("pages/5_Rapports.py", "Rapports", "rapports", ":material/description:"),
     ("pages/6_Import.py", "Import", "import", ":material/upload_file:"),
@@ -33,7 +34,7 @@ def home() -> None:
     """Accueil: key regional figures, EPCI map of the main indicator, vintages, next steps."""
     import pandas as pd
 
-    from analysis import maps
+    from analysis import catalogue, maps, ranking
     from ui import core, data, mapping
 
     core.page_setup("Accueil", "🏠")
@@ -59,43 +60,50 @@ def home() -> None:
               help="Offres 2025 de la plateforme « 1 élève, 1 stage » situées en Normandie.")
     c3.metric("Offres pour 100 élèves", core.fnum(rs["offers_per_100_pupils"], 1, "offres"),
               help="Indicateur de la circulaire de 2015 : offres situées / élèves × 100.")
-    c4.metric("Élèves sans offre à 45 min en transports",
+    tc_short = catalogue.transit_short(core.networks())
+    c4.metric(f"Sans offre à 45 min en {tc_short} ou à pied",
               core.fnum(r["pupils_no_offer_transit"], 0, "élèves"),
-              delta=core.fpct(r["share_no_offer_transit"], 1) + " des élèves", delta_color="off",
               help="Élèves (estimés par commune de résidence) n'ayant aucune offre accessible "
-                   "en transports en commun ou à pied en 45 min le matin.")
+                   f"{core.mode_label('transit', 'phrase')} en 45 min le matin.")
+    # a plain comparison under the figure (a metric delta draws an arrow that reads as a rise)
+    c4.caption(f"soit {core.fpct(r['share_no_offer_transit'], 1)} des élèves de seconde "
+               "(estimés) de la région")
     c5.metric("Projets de stages collectifs", core.fnum(n_coll, 0, "projets"),
               help="Carte des projets du 15/12/2025 (Agence régionale de l'orientation).")
     core.estimate_badge(
         "Élèves par commune de résidence : répartition du total régional au prorata de la "
-        f"population ; offres placées au centre de leur commune ({summary['at_commune_centre']} "
+        f"population ; offres placées à la mairie de leur commune ({summary['at_commune_centre']} "
         f"sur {summary['offers']}) ; 1 place par offre faute de capacité "
         f"({summary['default_capacity']} offres).")
 
     st.subheader("Carte régionale par EPCI")
-    indicators = {
-        "share_no_offer_transit": ("Part des élèves sans offre à 45 min en transports", "%", 100.0,
-                                   0, "YlOrRd", False),
-        "offers_per_100_pupils": ("Offres situées pour 100 élèves", "offres / 100 élèves", 1.0, 1,
-                                  "YlGnBu", False),
-    }
+    indicators = {k: catalogue.indicator(k) for k in ("share_no_offer_transit",
+                                                       "offers_per_100_pupils")}
+    titles = {k: core.indicator_label(k) + (" à 45 min" if k.startswith("share") else "")
+              for k in indicators}
     key = core.state("home_ind", core.qp_get("indicateur", "share_no_offer_transit",
                                              list(indicators)))
-    st.radio("Indicateur", list(indicators), key=key, horizontal=True,
-             format_func=lambda k: indicators[k][0])
+    st.radio("Indicateur", list(indicators), key=key, horizontal=True, format_func=titles.get)
     ind = st.session_state[key]
     core.sync_query({"indicateur": ind})
-    label, unit, scale, dec, pal, rev = indicators[ind]
+    spec = indicators[ind]
+    label, unit, scale, dec, pal, rev = titles[ind], spec.unit, spec.scale, spec.decimals, \
+        spec.palette, False
     epci = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
     m = mapping.base_map()
     g = mapping.group(label)
     mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
                        scale)
-    mapping.show(m, "home_map", 480, layers=[g])
+    mapping.show(m, "home_map", 560, layers=[g])
+    # one ranking (analysis.ranking), least favourable first: "En bref" and the table read it
+    worse_high = catalogue.INDICATORS[ind].higher_is_worse
+    epci = ranking.rank_territories(epci, ind, higher_is_worse=worse_high)
     vals = pd.to_numeric(epci[ind], errors="coerce") * scale
-    lo, hi = epci.loc[vals.idxmin()], epci.loc[vals.idxmax()]
+    known = epci[vals.notna()]
+    first, last = known.iloc[0], known.iloc[-1]
+    lo, hi = (last, first) if worse_high else (first, last)
     st.markdown(
-        f"**En bref :** {label.lower()} par EPCI (origine : communes de résidence, élèves estimés) "
+        f"**En bref :** {label[:1].lower() + label[1:]} par EPCI (origine : communes de résidence, élèves estimés) "
         f"— de {maps.format_number(vals.min(), dec)} {unit} ({lo['name']}) à "
         f"{maps.format_number(vals.max(), dec)} {unit} ({hi['name']}) ; "
         f"région : {maps.format_number(float(r[ind]) * scale, dec)} {unit}.")
@@ -106,16 +114,18 @@ def home() -> None:
                 "Élèves (estimés)": epci["pupils"].round(0),
                 "Offres situées": epci["offers_located"],
                 "Offres pour 100 élèves": epci["offers_per_100_pupils"].round(1),
-                "Élèves sans offre à 45 min en TC": epci["pupils_no_offer_transit"].round(0),
-                "Part sans offre à 45 min en TC (%)": (epci["share_no_offer_transit"] * 100).round(1),
-            }).sort_values("Part sans offre à 45 min en TC (%)", ascending=False)
+                f"Élèves sans offre à 45 min en {tc_short} ou à pied":
+                    epci["pupils_no_offer_transit"].round(0),
+                f"Part sans offre à 45 min en {tc_short} ou à pied (%)":
+                    (epci["share_no_offer_transit"] * 100).round(1),
+            })
             core.html_table(tab, height=420)
 
     st.subheader("Millésimes des données")
     prov = data.provenance(v)
-    core.html_table(prov[["dataset", "publisher", "vintage", "rows"]].rename(columns={
-        "dataset": "Jeu de données", "publisher": "Producteur", "vintage": "Millésime",
-        "rows": "Lignes"}))
+    core.html_table(pd.DataFrame({
+        "Jeu de données": prov["description"].fillna(prov["dataset"]),
+        "Producteur": prov["publisher"], "Millésime": prov["vintage"], "Lignes": prov["rows"]}))
 
     st.subheader("Aller plus loin")
     cols = st.columns(3)
@@ -124,6 +134,7 @@ def home() -> None:
         "Couverture": "carte des manques par commune ou EPCI, selon le mode et le temps",
         "Mobilité rurale": "voiture contre transports, arrêts desservis le matin, lycées",
         "Stages collectifs": "projets de stages collectifs et zones à combler",
+        "Planification": "où lancer les prochains stages collectifs, et leur programme",
         "Territoire": "la fiche d'un EPCI ou d'une commune, avec téléchargements",
         "Rapports": "rapports CSV, XLSX et PDF à télécharger",
         "Import": "importer de nouvelles offres (administrateurs)",
@@ -132,7 +143,10 @@ def home() -> None:
     }
     for k, (p, t, i) in enumerate(links):
         with cols[k % 3]:
-            st.page_link(p, label=f"{t} — {texts.get(t, '')}", icon=i)
+            # the page name as the link and its description beneath, wrapped: a page link is
+            # one line, cut with an ellipsis when the description followed the name
+            st.page_link(p, label=t, icon=i)
+            st.caption(texts.get(t, ""))
 
 
 def main() -> None:
@@ -142,15 +156,19 @@ def main() -> None:
             pages.append(st.Page(path, title=title, url_path=url, icon=icon))
     _start_warmup()
     page = st.navigation(pages)
+    from ui import core
+
     if os.environ.get("OBSERVATOIRE_TIMING"):
         t0 = time.perf_counter()
         try:
-            page.run()
+            with core.guard(page.title):
+                page.run()
         finally:
             print(f"[timing] {page.title}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
                   flush=True)
     else:
-        page.run()
+        with core.guard(page.title):  # no traceback in the browser (French message + log)
+            page.run()
     from ui import a11y
 
     a11y.footer()  # « Accessibilité : … » on every page (RGAA)

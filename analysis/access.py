@@ -33,18 +33,21 @@ Definitions (see ``docs/indicators.md`` for the full text in French and English)
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from analysis import config, pupils
+from analysis import catalogue, config, pupils, supply
+from analysis.db import columns_of, has_relation
 
-#: Travel modes known to the indicators.
-MODES: tuple[str, ...] = ("walk", "bike", "transit", "car")
+#: Travel modes known to the indicators (:data:`analysis.catalogue.MODES`).
+MODES: tuple[str, ...] = catalogue.MODES
 #: Origin kinds: communes of residence (estimated pupils) or lycées (real headcounts).
 ORIGIN_KINDS: tuple[str, ...] = ("commune", "school")
 #: Territory levels.
@@ -53,7 +56,7 @@ LEVELS: tuple[str, ...] = ("commune", "epci", "departement", "region")
 GRADES: tuple[str, ...] = ("seconde", "3e")
 
 #: Morning window for the transport-supply indicator (departures counted in [start, end]).
-MORNING_WINDOW: tuple[str, str] = ("07:00", "08:30")
+MORNING_WINDOW: tuple[str, str] = supply.MORNING_WINDOW
 
 #: Population-density thresholds (inhabitants per km²) of the density-class PROXY. The INSEE
 #: "grille communale de densité" is built on 1 km² grid cells, which are not in the mirror;
@@ -141,36 +144,6 @@ def _noop_progress(message: str, fraction: float | None = None) -> None:
     return None
 
 
-def _current_db(con: duckdb.DuckDBPyConnection) -> str:
-    return con.execute("SELECT current_database()").fetchone()[0]
-
-
-def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """True when a table or view ``name`` exists in the current database (or as a temp table)."""
-    db = _current_db(con)
-    row = con.execute(
-        """
-        SELECT count(*) FROM (
-            SELECT database_name, table_name AS n FROM duckdb_tables()
-            UNION ALL SELECT database_name, view_name FROM duckdb_views()
-        ) WHERE n = ? AND (database_name = ? OR database_name = 'temp')
-        """,
-        [name, db],
-    ).fetchone()
-    return row[0] > 0
-
-
-def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
-    """Column names of table/view ``name`` in the current database (empty list if absent)."""
-    db = _current_db(con)
-    rows = con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
-        "AND (database_name = ? OR database_name = 'temp') ORDER BY column_index",
-        [name, db],
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
 def _require(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     missing = [n for n in names if not has_relation(con, n)]
     if missing:
@@ -178,20 +151,6 @@ def _require(con: duckdb.DuckDBPyConnection, *names: str) -> None:
             "Table(s) absente(s) de la base : " + ", ".join(missing)
             + ". Lancez « python -m analysis.build »."
         )
-
-
-def _setting(settings: Any, name: str, default: Any) -> Any:
-    """Read ``name`` from a mapping, an object's attribute, or its ``extra`` mapping."""
-    if settings is None:
-        return default
-    if isinstance(settings, Mapping):
-        return settings.get(name, default)
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    extra = getattr(settings, "extra", None)
-    if isinstance(extra, Mapping):
-        return extra.get(name, default)
-    return default
 
 
 def _sql_literal(value: str) -> str:
@@ -445,7 +404,7 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
                r.nearest AS minutes_nearest,
                r.nearest_is_estimate,
                coalesce(r.uses_est, FALSE) AS reach_uses_estimates,
-               n.nearest_walk, n.nearest_bike, n.nearest_transit, n.nearest_car,
+               {", ".join(f"n.nearest_{m}" for m in MODES)},
                coalesce(gc.offers, 0)::BIGINT AS offers_reachable_car,
                coalesce(gt.offers, 0)::BIGINT AS offers_reachable_transit
         FROM origins o CROSS JOIN scen sc
@@ -496,7 +455,7 @@ _ORIGIN_COLUMNS = """$origin_kind AS origin_kind, origin_id, origin_name, commun
                s_mode AS mode, budget AS budget_min, pupils, pupils_is_estimate,
                offers_reachable, sectors_reachable, places_reachable, places_default_capacity,
                places_per_pupil_2sfca, minutes_nearest, nearest_is_estimate,
-               reach_uses_estimates, nearest_walk, nearest_bike, nearest_transit, nearest_car,
+               reach_uses_estimates, """ + ", ".join(f"nearest_{m}" for m in MODES) + """,
                offers_reachable_car, offers_reachable_transit"""
 
 
@@ -674,10 +633,9 @@ def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filt
     long AS (
         UNPIVOT (
             SELECT level, tkey, origin_id, w,
-                   coalesce(nearest_walk, 1e9) AS walk, coalesce(nearest_bike, 1e9) AS bike,
-                   coalesce(nearest_transit, 1e9) AS transit, coalesce(nearest_car, 1e9) AS car
+                   {", ".join(f"coalesce(nearest_{m}, 1e9) AS {m}" for m in MODES)}
             FROM po2 SEMI JOIN first_scen f ON po2.s_mode = f.s_mode AND po2.budget = f.budget
-        ) ON walk, bike, transit, car INTO NAME mode VALUE v
+        ) ON {", ".join(MODES)} INTO NAME mode VALUE v
     ),
     wm AS (
         SELECT level, tkey, mode, v,
@@ -820,66 +778,30 @@ def territory_indicators(con: duckdb.DuckDBPyConnection, level: str,
 # --------------------------------------------------------------------------------------------
 
 
-def _hhmm_to_seconds(text: str) -> int:
-    h, m = text.split(":")[:2]
-    return int(h) * 3600 + int(m) * 60
-
-
-def _time_seconds_sql(expr: str, dtype: str) -> str:
-    """SQL turning a GTFS time column (seconds or 'H:MM:SS' text, > 24:00 allowed) into seconds."""
-    dtype = dtype.upper()
-    if any(t in dtype for t in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL")):
-        return f"({expr})::DOUBLE"
-    if "INTERVAL" in dtype:
-        return f"epoch({expr})"
-    if dtype.startswith("TIME"):
-        return f"(hour({expr}) * 3600 + minute({expr}) * 60 + second({expr}))"
-    parts = f"string_split(trim({expr}::VARCHAR), ':')"
-    return (f"(TRY_CAST({parts}[1] AS INTEGER) * 3600 + TRY_CAST({parts}[2] AS INTEGER) * 60 "
-            f"+ coalesce(TRY_CAST({parts}[3] AS INTEGER), 0))")
-
-
-def _date_sql(expr: str, dtype: str) -> str:
-    if dtype.upper().startswith("DATE") or dtype.upper().startswith("TIMESTAMP"):
-        return f"({expr})::DATE"
-    return f"TRY_STRPTIME(({expr})::VARCHAR, '%Y%m%d')::DATE"
-
-
-def service_date_of(con: duckdb.DuckDBPyConnection):
+def service_date_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The service date used for transit, or None.
 
     Looked up in this order: ``travel_time_runs.params`` (JSON key ``service_date``) of the
-    latest ``transit`` run, then ``analysis.transit.default_service_date(con)`` when that
-    function exists.
+    latest ``transit`` run, then :func:`analysis.transit.default_service_date`.
     """
-    import datetime as _dt
-    import json
+    from analysis import transit
 
-    if has_relation(con, "travel_time_runs") and {"mode", "params"} <= set(
-            columns_of(con, "travel_time_runs")):
-        order = "ORDER BY computed_at DESC" if "computed_at" in columns_of(
-            con, "travel_time_runs") else ""
-        rows = con.execute(
-            f"SELECT params FROM travel_time_runs WHERE mode = 'transit' {order}").fetchall()
+    if has_relation(con, "travel_time_runs"):
+        rows = con.execute("SELECT params FROM travel_time_runs WHERE mode = 'transit' "
+                           "ORDER BY computed_at DESC").fetchall()
         for (params,) in rows:
             try:
                 value = json.loads(params).get("service_date") if params else None
+                if value:
+                    return dt.date.fromisoformat(str(value)[:10])
             except (TypeError, ValueError, AttributeError):
-                value = None
-            if value:
-                try:
-                    return _dt.date.fromisoformat(str(value)[:10])
-                except ValueError:
-                    pass
-    try:
-        from analysis import transit  # type: ignore[attr-defined]
-
-        fn = getattr(transit, "default_service_date", None)
-        if fn is not None:
-            return fn(con)
-    except Exception:  # noqa: BLE001 - the transit module is optional here
+                continue
+    if not has_relation(con, "transit_feeds"):
         return None
-    return None
+    try:
+        return transit.default_service_date(con)
+    except transit.GTFSError:
+        return None
 
 
 def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
@@ -902,123 +824,38 @@ def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
         when the timetable or the calendar is missing) — or None when there is no
         ``transit_stops`` table — and a French note describing the result.
     """
-    if not has_relation(con, "transit_stops") or "commune_code" not in columns_of(
-            con, "transit_stops"):
+    if not has_relation(con, "transit_stops"):
         return None, "Pas d'arrêts de transport en commun dans la base."
-    stops_cols = columns_of(con, "transit_stops")
-    stop_key = "stop_id"
-    # A departure counts for the stop it leaves from; parent stations/platforms are separate
-    # rows: count only rows that are actual stops when location_type is known.
-    # Stops outside Normandie (bbox margin) have no commune: they belong to no territory.
-    stop_filter = "WHERE commune_code IS NOT NULL" + (
-        " AND coalesce(TRY_CAST(location_type AS INTEGER), 0) = 0"
-        if "location_type" in stops_cols else "")
-    stops = f"SELECT commune_code, count(*) AS n_stops FROM transit_stops {stop_filter} GROUP BY 1"
-    needed = ("transit_stop_times", "transit_trips")
-    note_missing = ("Départs du matin non calculés : horaires ou calendrier absents "
-                    "(tables transit_stop_times / transit_trips / transit_calendar*).")
-    if not all(has_relation(con, n) for n in needed):
-        return (f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures "
-                f"FROM ({stops})", note_missing)
+    # Stops outside Normandie (bbox margin) have no commune: they belong to no territory;
+    # parent stations are not stops.
+    stops = ("SELECT commune_code, count(*) AS n_stops FROM transit_stops "
+             "WHERE commune_code IS NOT NULL AND coalesce(location_type, 0) = 0 GROUP BY 1")
+    no_departures = f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures FROM ({stops})"
+    if not all(has_relation(con, n) for n in ("transit_stop_times", "transit_trips", "transit_calendar",
+                                               "transit_calendar_dates")):
+        return no_departures, ("Départs du matin non calculés : horaires ou calendrier absents "
+                               "(tables transit_stop_times / transit_trips / transit_calendar*).")
     if isinstance(service_date, str):
-        import datetime as _dt
-
-        service_date = _dt.date.fromisoformat(service_date[:10])
+        service_date = dt.date.fromisoformat(service_date[:10])
     if service_date is None:
         service_date = service_date_of(con)
     if service_date is None:
-        return (f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures "
-                f"FROM ({stops})", "Départs du matin non calculés : date de service inconnue.")
-    st_cols = {c: t for c, t in con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = "
-        "'transit_stop_times' AND database_name = current_database()").fetchall()}
-    trips_cols = columns_of(con, "transit_trips")
-    if not {"trip_id", "stop_id"} <= set(st_cols) or "service_id" not in trips_cols:
-        return (f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures "
-                f"FROM ({stops})", note_missing)
-    time_col = "departure_time" if "departure_time" in st_cols else (
-        "departure_s" if "departure_s" in st_cols else None)
-    if time_col is None:
-        cand = [c for c in st_cols if c.startswith("dep")]
-        if not cand:
-            return (f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures "
-                    f"FROM ({stops})", note_missing)
-        time_col = cand[0]
-    feed = "feed_id" in st_cols and "feed_id" in trips_cols
-    day = service_date.isoformat()
-    weekday = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-               "sunday")[service_date.weekday()]
-    active_parts = []
-    fkey = "feed_id, " if feed else ""
-    if has_relation(con, "transit_calendar"):
-        cal = {c: t for c, t in con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = "
-            "'transit_calendar' AND database_name = current_database()").fetchall()}
-        if {"service_id", weekday, "start_date", "end_date"} <= set(cal) and (
-                not feed or "feed_id" in cal):
-            active_parts.append(
-                f"SELECT {fkey}service_id FROM transit_calendar "
-                f"WHERE TRY_CAST({weekday} AS INTEGER) = 1 "
-                f"AND {_date_sql('start_date', cal['start_date'])} <= DATE '{day}' "
-                f"AND {_date_sql('end_date', cal['end_date'])} >= DATE '{day}'")
-    added = removed = None
-    if has_relation(con, "transit_calendar_dates"):
-        cd = {c: t for c, t in con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = "
-            "'transit_calendar_dates' AND database_name = current_database()").fetchall()}
-        if {"service_id", "date", "exception_type"} <= set(cd) and (not feed or "feed_id" in cd):
-            base = (f"SELECT {fkey}service_id FROM transit_calendar_dates "
-                    f"WHERE {_date_sql('date', cd['date'])} = DATE '{day}' "
-                    f"AND TRY_CAST(exception_type AS INTEGER) = ")
-            added, removed = base + "1", base + "2"
-    if not active_parts and added is None:
-        return (f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures "
-                f"FROM ({stops})", note_missing)
-    active = " UNION ".join(active_parts + ([added] if added else []))
-    if removed:
-        active = f"({active}) EXCEPT ({removed})"
-    t0, t1 = (_hhmm_to_seconds(w) for w in window)
-    tsec = _time_seconds_sql(f"st.{time_col}", st_cols[time_col])
-    join_feed = "AND tr.feed_id = st.feed_id" if feed else ""
-    join_act = "AND a.feed_id = tr.feed_id" if feed else ""
-    stop_join_feed = ("AND s.feed_id = st.feed_id"
-                      if feed and "feed_id" in stops_cols else "")
-    # A departure is a stop_times row where passengers can board: not the last stop of its trip
-    # (needs stop_sequence) and not pickup_type = 1 (no pickup).
-    conds = [f"{tsec} BETWEEN {t0} AND {t1}"]
-    last_cte = ""
-    if "stop_sequence" in st_cols:
-        last_cte = (f"last AS (SELECT {fkey}trip_id, max(stop_sequence) AS seq "
-                    f"FROM transit_stop_times GROUP BY ALL),")
-        join_last = (f"JOIN last ON last.trip_id = st.trip_id "
-                     f"{'AND last.feed_id = st.feed_id' if feed else ''} "
-                     f"AND st.stop_sequence < last.seq")
-    else:
-        join_last = ""
-    if "pickup_type" in st_cols:
-        conds.append("coalesce(TRY_CAST(st.pickup_type AS INTEGER), 0) <> 1")
+        return no_departures, "Départs du matin non calculés : date de service inconnue."
     sql = f"""
-        WITH active AS ({active}),
-        {last_cte}
-        deps AS (
-            SELECT s.commune_code, count(*) AS morning_departures
-            FROM transit_stop_times st
-            JOIN transit_trips tr ON tr.trip_id = st.trip_id {join_feed}
-            JOIN active a ON a.service_id = tr.service_id {join_act}
-            JOIN transit_stops s ON s.{stop_key} = st.{stop_key} {stop_join_feed}
-            {join_last}
-            WHERE s.commune_code IS NOT NULL AND {' AND '.join(conds)}
+        WITH deps AS (
+            SELECT s.commune_code, sum(d.morning_departures) AS morning_departures
+            FROM ({supply.stop_departures_sql(service_date, window)}) d
+            JOIN transit_stops s ON s.feed_id = d.feed_id AND s.stop_id = d.stop_id
+            WHERE s.commune_code IS NOT NULL
             GROUP BY 1
         ),
         stops AS ({stops})
         SELECT coalesce(stops.commune_code, deps.commune_code) AS commune_code,
                coalesce(stops.n_stops, 0) AS n_stops,
-               coalesce(deps.morning_departures, 0) AS morning_departures
+               coalesce(deps.morning_departures, 0)::BIGINT AS morning_departures
         FROM stops FULL OUTER JOIN deps ON deps.commune_code = stops.commune_code
     """
-    note = (f"Départs du matin : départs d'un arrêt (hors terminus et arrêts sans montée) "
-            f"entre {window[0]} et {window[1]} inclus, le {day}.")
-    return sql, note
+    return sql, supply.window_note(service_date, window)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1026,7 +863,8 @@ def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
 # --------------------------------------------------------------------------------------------
 
 
-def build_tables(con: duckdb.DuckDBPyConnection, settings: Any = None,
+def build_tables(con: duckdb.DuckDBPyConnection,
+                 settings: config.IndicatorSettings | config.BuildSettings | Mapping[str, object] | None = None,
                  progress: ProgressFn | None = None) -> None:
     """Build stage: write the indicator tables for the default parameters.
 
@@ -1040,26 +878,27 @@ def build_tables(con: duckdb.DuckDBPyConnection, settings: Any = None,
     ----------
     con : duckdb.DuckDBPyConnection
         Writable connection on the database being built.
-    settings : mapping or object, optional
-        Optional keys/attributes: ``regional_pupils_total`` (float, default: sum of lycée
-        headcounts), ``modes`` (default all four), ``budgets`` (default
-        ``config.DEFAULT_BUDGETS_MIN``), ``service_date`` (datetime.date for the morning
-        departures, default :func:`service_date_of`).
+    settings : IndicatorSettings, BuildSettings or mapping of its fields, optional
+        See :class:`analysis.config.IndicatorSettings`: ``regional_pupils_total`` (default:
+        sum of lycée headcounts), ``modes`` (default all), ``budgets`` (default
+        ``config.DEFAULT_BUDGETS_MIN``), ``service_date`` (for the morning departures,
+        default :func:`service_date_of`).
     progress : callable, optional
         ``progress(message, fraction)``.
     """
     progress = progress or _noop_progress
     _require(con, "communes", "epci", "departements", "schools", "offers")
-    total = _setting(settings, "regional_pupils_total", None)
-    modes = tuple(_setting(settings, "modes", MODES))
-    budgets = tuple(_setting(settings, "budgets", config.DEFAULT_BUDGETS_MIN))
+    opts = config.IndicatorSettings.of(settings)
+    total = opts.regional_pupils_total
+    modes = opts.modes if opts.modes is not None else MODES
+    budgets = opts.budgets
     if has_relation(con, "access_meta"):  # the precomputed tables are being replaced
         con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
     progress("Indicateurs : élèves par commune (estimation)", 0.0)
     used = pupils.build_commune_pupils(con, total)
     progress(f"Indicateurs : total régional de {used:,.0f} élèves de seconde réparti", None)
 
-    sql, note = transit_supply_sql(con, _setting(settings, "service_date", None))
+    sql, note = transit_supply_sql(con, opts.service_date)
     if sql is None:
         con.execute("CREATE OR REPLACE TABLE transit_supply (commune_code VARCHAR, "
                     "n_stops BIGINT, morning_departures BIGINT, note VARCHAR)")
@@ -1139,7 +978,8 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     :func:`filters_from_args`.
     """
     p.add_argument("--mode", choices=MODES, default="transit",
-                   help="mode de déplacement (transit = transports en commun ou marche)")
+                   help="mode de déplacement (transit = transports en commun des réseaux "
+                        "chargés, hors ligne TER seulement, ou marche)")
     p.add_argument("--minutes", type=int, default=45, help="budget-temps en minutes")
     p.add_argument("--sector", action="append", default=[],
                    help="secteur d'activité (répétable)")
@@ -1160,8 +1000,52 @@ def filters_from_args(args: argparse.Namespace) -> Filters:
                    grade=args.grade, public=args.public, origin_kind=args.origin)
 
 
+def checked_filters_from_args(con: duckdb.DuckDBPyConnection,
+                              args: argparse.Namespace) -> Filters:
+    """:func:`filters_from_args` after checking the budget against the computed horizon and
+    the sectors against the database (:mod:`analysis.validate_args`: a sector given in
+    another case or without its accents is matched to the canonical sector).
+
+    Raises
+    ------
+    analysis.validate_args.ArgumentError
+        Budget out of range or unknown sector (one French line).
+    """
+    from analysis import validate_args as va
+
+    minutes = va.check_budget(args.minutes, horizon=max_minutes_of(con))
+    sectors_ = tuple(args.sector)
+    if sectors_ and has_relation(con, "offers"):
+        sectors_ = va.check_sectors(sectors_, sectors(con))
+    return Filters(mode=args.mode, minutes=minutes, sectors=sectors_, grade=args.grade,
+                   public=args.public, origin_kind=args.origin)
+
+
+def check_territory_arguments(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
+                              within: str | None) -> tuple[str | None, str | None]:
+    """``--code`` (a territory of ``level``) and ``--within`` (an EPCI or a département)
+    checked against the database; raises :class:`analysis.validate_args.ArgumentError`."""
+    from analysis import validate_args as va
+
+    tables = {"commune": "communes", "epci": "epci", "departement": "departements"}
+    if code is not None:
+        if level in tables:
+            _require(con, tables[level])
+        code = va.check_territory(code, level, va.known_territories(con, [level]))[1]
+    if within is not None:
+        if level not in ("commune", "epci"):
+            raise va.ArgumentError(f"--within ne s'applique qu'aux niveaux commune et epci "
+                                   f"(niveau demandé : {level})")
+        levels = ["epci", "departement"] if level == "commune" else ["departement"]
+        _require(con, *(tables[lv] for lv in levels))
+        within = va.check_territory(within, None, va.known_territories(con, levels))[1]
+    return code, within
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from analysis.validate_args import ArgParser
+
+    p = ArgParser(
         prog="python -m analysis.access",
         description="Indicateurs d'accessibilité aux offres de stage par territoire.")
     p.add_argument("--level", choices=LEVELS, default="region", help="niveau territorial")
@@ -1178,28 +1062,38 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Iterable[str] | None = None) -> int:
     """Command-line entry point; prints the indicator table on stdout."""
     from analysis import db as dbmod
+    from analysis.validate_args import ArgumentError, fail
 
     args = _parser().parse_args(list(argv) if argv is not None else None)
     try:
-        filters = filters_from_args(args)
         con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
         try:
+            filters = checked_filters_from_args(con, args)
             if args.per_origin:
                 df = origin_accessibility(con, filters)
             else:
-                df = territory_indicators(con, args.level, filters, args.code,
-                                          within=args.within)
+                code, within = check_territory_arguments(con, args.level, args.code,
+                                                         args.within)
+                df = territory_indicators(con, args.level, filters, code, within=within)
+            networks = catalogue.transit_networks(con)
         finally:
             con.close()
-    except (AccessError, FileNotFoundError) as exc:
-        print(f"Erreur : {exc}", file=sys.stderr)
-        return 2
+    except (AccessError, ArgumentError, FileNotFoundError) as exc:
+        return fail(exc)
     if args.format == "csv":
         df.to_csv(sys.stdout, index=False)
     else:
         sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=1))
         sys.stdout.write("\n")
+    print(transit_note(networks), file=sys.stderr)
     return 0
+
+
+def transit_note(networks: Sequence[str]) -> str:
+    """The line the CLI prints on stderr: what « transit » and the ``*_transit`` columns mean
+    with the networks loaded (« transports en commun (TER seulement) ou marche »)."""
+    return ("Note : mode « transit » et colonnes « *_transit » = "
+            + catalogue.mode_label("transit", networks, "lower").replace(" + ", " ou ") + ".")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,13 +18,12 @@ import datetime as dt
 import json
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from analysis import __version__, collective, db, geography, offers, schools, sources
-from analysis.config import default_db_path, default_source_dir
+from analysis import __version__, collective, db, geography, gtfs, offers, schools, sources
+from analysis.config import BuildSettings, default_db_path, default_source_dir
 from analysis.errors import DataError
 from analysis.progress import Progress, ProgressFn
 
@@ -32,39 +31,9 @@ from analysis.progress import Progress, ProgressFn
 SUMMARY_TABLES = (
     "communes", "epci", "departements", "schools", "offers", "offer_locations", "offer_rejects",
     "collective_projects", "transit_stops", "transit_trips", "transit_stop_times", "travel_times",
-    "travel_time_runs", "commune_pupils", "access_pairs", "accessibility", "territory_indicators", "imports",
+    "travel_time_runs", "site_travel_times", "commune_pupils", "access_pairs", "accessibility", "territory_indicators", "imports",
     "import_quarantine", "mobility_services", "provenance",
 )
-
-
-@dataclass
-class BuildSettings:
-    """What to build and from where.
-
-    Attributes
-    ----------
-    source_dir : pathlib.Path
-        Directory of source data (mirror layout, see ``data/sources.csv``).
-    db_path : pathlib.Path
-        Target database file.
-    gtfs : list of pathlib.Path
-        GTFS feeds (zip or folder) to load; default: the TER feed of the source directory plus
-        any Atoumod aggregate found there.
-    travel_times : bool
-        Compute the travel-time matrices (and the indicators that depend on them).
-    replay_imports : bool
-        Replay the imports recorded in the database being replaced (offers, collective projects,
-        mobility services imported from the Import page or ``python -m analysis.imports``).
-    extra : dict
-        Stage-specific options passed through to the travel-time and indicator stages.
-    """
-
-    source_dir: Path
-    db_path: Path
-    gtfs: list[Path] = field(default_factory=list)
-    travel_times: bool = True
-    replay_imports: bool = True
-    extra: dict = field(default_factory=dict)
 
 
 def default_gtfs(source_dir: Path) -> list[Path]:
@@ -112,8 +81,6 @@ def build_into(con: duckdb.DuckDBPyConnection, settings: BuildSettings, progress
     else:
         imports.create_tables(con)
 
-    from analysis import gtfs  # transit engineer's module
-
     for i, feed in enumerate(settings.gtfs):
         progress(f"Horaires GTFS : {feed.name}…", 0.20 + 0.05 * i)
         dataset, feed_id = _gtfs_dataset(feed, src)
@@ -125,6 +92,10 @@ def build_into(con: duckdb.DuckDBPyConnection, settings: BuildSettings, progress
 
         progress("Temps de trajet (marche, vélo, voiture, transports en commun)…", 0.35)
         traveltime.build_travel_times(con, settings, progress)
+        from analysis.planning import sitetimes  # collective-internship planner (issue 14)
+
+        progress("Temps de trajet vers les sites candidats de stages collectifs…", 0.80)
+        sitetimes.build_site_times(con, settings, progress)
         progress("Indicateurs d'accessibilité…", 0.85)
         access.build_tables(con, settings, progress)
 
@@ -135,8 +106,7 @@ def build_into(con: duckdb.DuckDBPyConnection, settings: BuildSettings, progress
             __version__,
             dt.datetime.now().isoformat(timespec="seconds"),
             str(settings.source_dir),
-            json.dumps({"gtfs": [str(p) for p in settings.gtfs], "travel_times": settings.travel_times,
-                        **{k: str(v) for k, v in settings.extra.items()}}),
+            json.dumps({"gtfs": [str(p) for p in settings.gtfs], "travel_times": settings.travel_times}),
         ],
     )
 
@@ -149,13 +119,11 @@ def build(settings: BuildSettings, progress: ProgressFn | None = None) -> dict[s
     DataError
         When an input file is missing, truncated or malformed (the previous database is kept).
     """
-    from analysis.imports import write_lock
-
     progress = progress or Progress()
     Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
-    with write_lock(Path(settings.db_path)), db.atomic_database(settings.db_path) as con:
+    with db.write_lock(Path(settings.db_path)), db.atomic_database(settings.db_path) as con:
         build_into(con, settings, progress)
-        existing = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        existing = db.relations(con)
         counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in SUMMARY_TABLES if t in existing}
     return counts
 

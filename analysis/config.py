@@ -9,8 +9,15 @@ Every path can be overridden on the command line or by environment variable:
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # type only: analysis.traveltime imports this module
+    from analysis.traveltime import TravelTimeSettings
 
 PROJECT_ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = PROJECT_ROOT / "data"
@@ -25,8 +32,7 @@ NORMANDIE_BBOX: tuple[float, float, float, float] = (-1.96, 48.17, 1.81, 50.08)
 #: Margin (degrees) added to the bbox when keeping transport data around the region.
 BBOX_MARGIN_DEG = 0.2
 
-#: Default analysis parameters (issue 3 / 4).
-DEFAULT_MODES: tuple[str, ...] = ("walk", "bike", "transit", "car")
+#: Default analysis parameters; the modes are :data:`analysis.catalogue.MODES`.
 DEFAULT_BUDGETS_MIN: tuple[int, ...] = (15, 30, 45, 60)
 DEFAULT_MAX_MINUTES = 90
 
@@ -55,3 +61,80 @@ def default_db_path() -> Path:
     if env:
         return Path(env).expanduser().resolve()
     return DATA_DIR / "observatoire.duckdb"
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class IndicatorSettings:
+    """Parameters of the indicator stage (:func:`analysis.access.build_tables`).
+
+    Attributes
+    ----------
+    regional_pupils_total : float, optional
+        Regional seconde total spread over the communes; default: the sum of the lycée headcounts.
+    modes : tuple of str, optional
+        Modes precomputed; default: every mode of the indicators.
+    budgets : tuple of int
+        Time budgets (minutes) precomputed.
+    service_date : datetime.date, optional
+        Day on which the morning departures are counted; default: the transit runs' date.
+    """
+
+    regional_pupils_total: float | None = None
+    modes: tuple[str, ...] | None = None
+    budgets: tuple[int, ...] = DEFAULT_BUDGETS_MIN
+    service_date: dt.date | None = None
+
+    @classmethod
+    def of(cls, settings: IndicatorSettings | BuildSettings | Mapping[str, object] | None) -> IndicatorSettings:
+        """The indicator settings of ``settings``: itself, a build's ``indicators``, a mapping of
+        fields (unknown keys rejected), or the defaults for None."""
+        if settings is None:
+            return cls()
+        if isinstance(settings, cls):
+            return settings
+        if isinstance(settings, BuildSettings):
+            return settings.indicators
+        values = dict(settings)
+        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise TypeError(f"unknown indicator setting(s): {', '.join(unknown)}")
+        for key in ("modes", "budgets"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+@dataclass
+class BuildSettings:
+    """What to build and from where (:func:`analysis.build.build`).
+
+    Attributes
+    ----------
+    source_dir : pathlib.Path or None
+        Directory of source data (mirror layout, see ``data/sources.csv``).
+    db_path : pathlib.Path
+        Target database file.
+    gtfs : list of pathlib.Path
+        GTFS feeds (zip or folder) to load; default: the TER feed of the source directory plus
+        any Atoumod aggregate found there.
+    travel_times : bool
+        Compute the travel-time matrices (and the indicators that depend on them).
+    replay_imports : bool
+        Replay the imports recorded in the database being replaced (offers, collective projects,
+        mobility services imported from the Import page or ``python -m analysis.imports``).
+    travel : analysis.traveltime.TravelTimeSettings, optional
+        Parameters of the travel-time stage; default: its defaults with ``source_dir``.
+    indicators : IndicatorSettings
+        Parameters of the indicator stage.
+    """
+
+    source_dir: Path | None
+    db_path: Path
+    gtfs: list[Path] = field(default_factory=list)
+    travel_times: bool = True
+    replay_imports: bool = True
+    travel: TravelTimeSettings | None = None
+    indicators: IndicatorSettings = field(default_factory=IndicatorSettings)

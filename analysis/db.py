@@ -13,8 +13,11 @@ file on disk has changed.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import shutil
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,17 +153,88 @@ def atomic_database(target: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnec
         raise
 
 
-def copy_database(src: str | os.PathLike, dst_con: duckdb.DuckDBPyConnection) -> None:
-    """Copy every table of the database file ``src`` into the connection ``dst_con``."""
-    dst_con.execute(f"ATTACH '{_sql_str(str(src))}' AS src_db (READ_ONLY)")
-    try:
-        dst_con.execute("COPY FROM DATABASE src_db TO " + _current_db(dst_con))
-    finally:
-        dst_con.execute("DETACH src_db")
+@contextlib.contextmanager
+def write_lock(target: Path) -> Iterator[None]:
+    """One writer at a time per database file (threads and processes): builds and imports."""
+
+    lock_path = target.with_name(target.name + ".tmp-import.lock")
+    with _THREAD_LOCK, open(lock_path, "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+_THREAD_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def database_copy(target: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writable copy of ``target`` that replaces it atomically on success.
+
+    The live file is copied byte for byte to ``<target>.tmp-import-<pid>-<uuid>``; the caller
+    writes there; on success the copy is checkpointed, closed and moved over ``target`` with
+    :func:`os.replace`. On any exception the copy is deleted and ``target`` is untouched.
+    Readers holding the old file keep reading it; :class:`analysis.db.ReaderCache` reopens.
+    """
+    target = Path(target)
+    tmp = target.with_name(f"{target.name}.tmp-import-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    with write_lock(target):
+        with open(target, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 16 * 1024 * 1024)
+        wal = Path(str(target) + ".wal")
+        if wal.exists():  # a database left with a write-ahead log: copy it too
+            shutil.copyfile(wal, str(tmp) + ".wal")
+        con = None
+        try:
+            con = connect(tmp)
+            yield con
+            con.execute("CHECKPOINT")
+            con.close()
+            con = None
+            os.replace(tmp, target)
+        finally:
+            if con is not None:
+                with contextlib.suppress(Exception):
+                    con.close()
+            for p in (tmp, Path(str(tmp) + ".wal")):
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
 
 
 def _current_db(con: duckdb.DuckDBPyConnection) -> str:
     return con.execute("SELECT current_database()").fetchone()[0]
+
+
+def relations(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Names of the tables and views of the current database (and temporary tables).
+
+    The one answer to "does this table exist?" (see :func:`has_relation`).
+    """
+    rows = con.execute(
+        """
+        SELECT table_name FROM duckdb_tables()
+        WHERE database_name = current_database() OR database_name = 'temp'
+        UNION SELECT view_name FROM duckdb_views()
+        WHERE NOT internal AND (database_name = current_database() OR database_name = 'temp')
+        """).fetchall()
+    return {r[0] for r in rows}
+
+
+def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when a table or view ``name`` exists in the current database (or as a temp table)."""
+    return name in relations(con)
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """Column names of table/view ``name`` in the current database (empty list if absent)."""
+    rows = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+        "AND (database_name = current_database() OR database_name = 'temp') ORDER BY column_index",
+        [name],
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 class ReaderCache:

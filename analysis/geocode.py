@@ -185,7 +185,7 @@ def geocode_offers(
             for start in range(0, len(todo), BATCH_SIZE):
                 fetched.append(fetch(todo.iloc[start:start + BATCH_SIZE], base_url=base_url))
         except GeocoderUnavailable as exc:
-            progress(f"Géocodage BAN indisponible, offres laissées au centre de leur commune : {exc}", None)
+            progress(f"Géocodage BAN indisponible, offres laissées à la mairie de leur commune : {exc}", None)
         if fetched:
             res = pd.concat(fetched, ignore_index=True)
             # addresses the service did not return are cached as "not found" too

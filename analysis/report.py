@@ -39,9 +39,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import access, config
+from analysis import access, catalogue, config, export
 from analysis.access import AccessError, Filters
-from analysis.text import strip_accents
+from analysis.text import count, in_territory, strip_accents
 
 #: Territory levels of a report, from the largest.
 LEVELS: tuple[str, ...] = ("region", "departement", "epci", "commune")
@@ -61,16 +61,34 @@ COMPONENT_LEVELS: dict[str, tuple[str, ...]] = {
 LEVEL_LABELS: dict[str, str] = {
     "region": "Région", "departement": "Département", "epci": "EPCI", "commune": "Commune",
 }
-MODE_LABELS: dict[str, str] = {
-    "walk": "à pied", "bike": "à vélo",
-    "transit": "en transports en commun ou à pied", "car": "en voiture",
-}
 ORIGIN_LABELS: dict[str, str] = {
     "commune": "communes de résidence (élèves estimés)",
     "school": "lycées (effectifs de seconde déclarés)",
 }
 #: Role of a row of the main table.
 ROLE_TERRITORY, ROLE_REFERENCE, ROLE_COMPONENT = "territoire", "reference", "composante"
+ROLE_LABELS: dict[str, str] = {ROLE_TERRITORY: "Territoire", ROLE_REFERENCE: "Référence",
+                               ROLE_COMPONENT: "Composante"}
+ORIGIN_KIND_LABELS: dict[str, str] = {"commune": "Commune de résidence", "school": "Lycée"}
+
+
+def mode_phrase(mode: str, networks: Sequence[str] | None = None) -> str:
+    """« en transports en commun (TER seulement) ou à pied », « à vélo »… (catalogue)."""
+    return catalogue.mode_label(mode, networks, "phrase")
+
+
+def display_value(key: str, value: Any, networks: Sequence[str] | None = None) -> Any:
+    """The French text shown for a code stored in a text column (mode, level, role, origin
+    kind, density class); other values unchanged."""
+    if key in NOT_DECLARED_KEYS and _is_missing(value):
+        return NOT_DECLARED
+    if not isinstance(value, str):
+        return value
+    if key == "mode" and value in catalogue.MODES:
+        return catalogue.mode_label(value, networks)
+    table = {"level": LEVEL_LABELS, "role": ROLE_LABELS, "origin_kind": ORIGIN_KIND_LABELS,
+             "density_class": access.DENSITY_LABELS}.get(key)
+    return table.get(value, value) if table else value
 
 ProgressFn = Callable[[str, "float | None"], None]
 
@@ -111,15 +129,25 @@ class Column:
 
     @property
     def header(self) -> str:
-        return f"{self.label} ({self.unit})" if self.unit else self.label
+        """The header with the generic transit wording (see :meth:`header_for`)."""
+        return self.header_for(None)
+
+    def label_for(self, networks: Sequence[str] | None) -> str:
+        """The label naming the loaded public-transport networks (``{tc}`` filled)."""
+        return catalogue.fill_labels(self.label, networks)
+
+    def header_for(self, networks: Sequence[str] | None) -> str:
+        """XLSX / CSV header: label and unit, naming the loaded networks."""
+        label = self.label_for(networks)
+        return f"{label} ({self.unit})" if self.unit else label
 
 
 def _c(key: str, label: str, unit: str = "", kind: str = "text") -> Column:
     return Column(key, label, unit, kind)
 
 
-#: Columns of the main table (CSV and XLSX sheet « Territoires »), in this order.
-TABLE_COLUMNS: tuple[Column, ...] = (
+#: Descriptive columns of the main table, before the indicators of the catalogue.
+TABLE_HEAD_COLUMNS: tuple[Column, ...] = (
     _c("role", "Rôle de la ligne"),
     _c("level", "Niveau"),
     _c("code", "Code"),
@@ -130,47 +158,29 @@ TABLE_COLUMNS: tuple[Column, ...] = (
     _c("sectors_filter", "Secteurs retenus"),
     _c("grade_filter", "Niveau visé"),
     _c("hosts_filter", "Accueil"),
-    _c("population", "Population", "hab.", "int"),
-    _c("area_km2", "Surface", "km²", "dec1"),
-    _c("density_per_km2", "Densité", "hab./km²", "dec1"),
-    _c("density_class", "Classe de densité (approximation)"),
-    _c("n_origins", "Origines dans le territoire", "origines", "int"),
-    _c("n_origins_with_pupils", "Origines avec élèves", "origines", "int"),
-    _c("pupils", "Élèves de seconde", "élèves", "dec1"),
-    _c("pupils_is_estimate", "Élèves estimés", "", "bool"),
-    _c("offers_located", "Offres situées", "offres", "int"),
-    _c("places_located", "Places des offres situées", "places", "dec1"),
-    _c("places_located_default_capacity", "Offres situées comptées 1 place", "offres", "int"),
-    _c("offers_per_100_pupils", "Offres pour 100 élèves", "offres", "dec2"),
-    _c("offers_reachable_mean", "Offres accessibles, moyenne par élève", "offres", "dec1"),
-    _c("sectors_reachable_mean", "Secteurs accessibles, moyenne par élève", "secteurs", "dec1"),
-    _c("places_reachable_mean", "Places accessibles, moyenne par élève", "places", "dec1"),
-    _c("places_per_pupil_2sfca", "Places par élève avec concurrence (2SFCA)", "places/élève",
-       "dec4"),
-    _c("pupils_no_offer", "Élèves sans offre accessible (mode choisi)", "élèves", "dec1"),
-    _c("share_no_offer", "Part des élèves sans offre accessible (mode choisi)", "%", "pct"),
-    _c("pupils_no_offer_transit", "Élèves sans offre accessible en transports ou à pied",
-       "élèves", "dec1"),
-    _c("share_no_offer_transit", "Part des élèves sans offre en transports ou à pied", "%",
-       "pct"),
-    _c("median_minutes_walk", "Temps médian jusqu'à l'offre la plus proche à pied", "min",
-       "dec1"),
-    _c("median_minutes_bike", "Temps médian jusqu'à l'offre la plus proche à vélo", "min",
-       "dec1"),
-    _c("median_minutes_transit", "Temps médian jusqu'à l'offre la plus proche en transports",
-       "min", "dec1"),
-    _c("median_minutes_car", "Temps médian jusqu'à l'offre la plus proche en voiture", "min",
-       "dec1"),
-    _c("offers_reachable_car_mean", "Offres accessibles en voiture, moyenne", "offres", "dec1"),
-    _c("offers_reachable_transit_mean", "Offres accessibles en transports ou à pied, moyenne",
-       "offres", "dec1"),
-    _c("car_transit_ratio", "Écart voiture / transports", "ratio", "dec2"),
-    _c("n_stops", "Arrêts de transport en commun", "arrêts", "int"),
-    _c("morning_departures", "Départs du matin (07:00-08:30)", "départs", "int"),
-    _c("pupils_low_density_share", "Part des élèves en commune peu dense (approximation)", "%",
-       "pct"),
-    _c("uses_estimated_times", "Temps estimés à vol d'oiseau", "", "bool"),
 )
+
+
+def indicator_column(col: str, ind: catalogue.Indicator, mode: str | None) -> Column:
+    """The report column of a catalogue indicator (label with ``{tc}`` left for rendering)."""
+    label = ind.label if mode is None else ind.label.replace(
+        "{mode}", catalogue.Mode(mode).info.phrase)
+    return Column(col, label, ind.unit, ind.kind)
+
+
+def table_columns() -> tuple[Column, ...]:
+    """Columns of the main table (CSV and XLSX sheet « Territoires »), in this order: the
+    descriptive columns then every indicator of :data:`analysis.catalogue.INDICATORS`
+    (per-mode indicators expanded, in :data:`analysis.catalogue.MODES` order)."""
+    return TABLE_HEAD_COLUMNS + tuple(indicator_column(col, ind, mode)
+                                      for col, ind, mode in catalogue.indicator_columns())
+
+
+def _nearest_columns(label: str = "Temps jusqu'à l'offre la plus proche {mode}",
+                     modes: Sequence[str] = catalogue.MODES) -> tuple[Column, ...]:
+    return tuple(_c(f"nearest_{m}", label.replace("{mode}", catalogue.Mode(m).info.phrase),
+                    "min", "dec1") for m in modes)
+
 
 #: Columns of the lycées table.
 SCHOOL_COLUMNS: tuple[Column, ...] = (
@@ -185,10 +195,9 @@ SCHOOL_COLUMNS: tuple[Column, ...] = (
     _c("places_per_pupil_2sfca", "Places par élève avec concurrence (2SFCA)", "places/élève",
        "dec4"),
     _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi)", "min", "dec1"),
-    _c("nearest_transit", "Temps jusqu'à l'offre la plus proche en transports", "min", "dec1"),
-    _c("nearest_car", "Temps jusqu'à l'offre la plus proche en voiture", "min", "dec1"),
+    *_nearest_columns(modes=("transit", "car")),
     _c("offers_reachable_car", "Offres accessibles en voiture", "offres", "int"),
-    _c("offers_reachable_transit", "Offres accessibles en transports ou à pied", "offres",
+    _c("offers_reachable_transit", "Offres accessibles en {tc} ou à pied", "offres",
        "int"),
     _c("reach_uses_estimates", "Temps estimés à vol d'oiseau", "", "bool"),
 )
@@ -212,11 +221,11 @@ NO_OFFER_COLUMNS: tuple[Column, ...] = (
     _c("origin_id", "Code de l'origine"),
     _c("origin_name", "Origine"),
     _c("commune_code", "Code commune"),
-    _c("pupils", "Élèves de seconde", "élèves", "dec1"),
+    _c("pupils", "Élèves de seconde", "élèves", "dec0"),
     _c("pupils_is_estimate", "Élèves estimés", "", "bool"),
     _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi, vide > horizon)",
        "min", "dec1"),
-    _c("nearest_car", "Temps jusqu'à l'offre la plus proche en voiture", "min", "dec1"),
+    *_nearest_columns(modes=("car",)),
     _c("offers_reachable_car", "Offres accessibles en voiture dans le budget", "offres", "int"),
 )
 
@@ -232,7 +241,7 @@ ORIGIN_COLUMNS: tuple[Column, ...] = (
     _c("sectors_filter", "Secteurs retenus"),
     _c("grade_filter", "Niveau visé"),
     _c("hosts_filter", "Accueil"),
-    _c("pupils", "Élèves de seconde", "élèves", "dec1"),
+    _c("pupils", "Élèves de seconde", "élèves", "dec0"),
     _c("pupils_is_estimate", "Élèves estimés", "", "bool"),
     _c("offers_reachable", "Offres accessibles", "offres", "int"),
     _c("sectors_reachable", "Secteurs accessibles", "secteurs", "int"),
@@ -244,14 +253,18 @@ ORIGIN_COLUMNS: tuple[Column, ...] = (
     _c("nearest_is_estimate", "Temps le plus proche estimé à vol d'oiseau", "", "bool"),
     _c("reach_uses_estimates", "Temps estimés à vol d'oiseau parmi les offres accessibles", "",
        "bool"),
-    _c("nearest_walk", "Temps jusqu'à l'offre la plus proche à pied", "min", "dec1"),
-    _c("nearest_bike", "Temps jusqu'à l'offre la plus proche à vélo", "min", "dec1"),
-    _c("nearest_transit", "Temps jusqu'à l'offre la plus proche en transports", "min", "dec1"),
-    _c("nearest_car", "Temps jusqu'à l'offre la plus proche en voiture", "min", "dec1"),
+    *_nearest_columns(),
     _c("offers_reachable_car", "Offres accessibles en voiture", "offres", "int"),
-    _c("offers_reachable_transit", "Offres accessibles en transports ou à pied", "offres",
+    _c("offers_reachable_transit", "Offres accessibles en {tc} ou à pied", "offres",
        "int"),
 )
+
+def __getattr__(name: str) -> Any:
+    """``TABLE_COLUMNS``: :func:`table_columns` now (follows the catalogue's registry)."""
+    if name == "TABLE_COLUMNS":
+        return table_columns()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Row kinds of the CSV: one row per territory (default) or per origin.
 CSV_ROWS: tuple[str, ...] = ("territoires", "origines")
@@ -452,6 +465,8 @@ class ReportData:
     commune_values: pd.DataFrame
     horizon: float
     timings: dict[str, float] = field(default_factory=dict)
+    #: Public-transport networks loaded (:func:`analysis.catalogue.transit_networks`).
+    networks: tuple[str, ...] = ()
 
     def row(self, role: str = ROLE_TERRITORY, level: str | None = None) -> pd.Series | None:
         """The first row of the main table with this role (and level)."""
@@ -482,11 +497,12 @@ def _filters_text(filters: Filters) -> dict[str, str]:
     }
 
 
-def parameters_text(filters: Filters) -> list[tuple[str, str]]:
+def parameters_text(filters: Filters,
+                    networks: Sequence[str] | None = None) -> list[tuple[str, str]]:
     """The parameters of a report as French (label, value) pairs."""
     f = _filters_text(filters)
     return [
-        ("Mode de déplacement", f"{filters.mode} ({MODE_LABELS[filters.mode]})"),
+        ("Mode de déplacement", catalogue.mode_label(filters.mode, networks)),
         ("Budget-temps", f"{_num(filters.minutes, 0)} min (offre accessible si durée ≤ budget)"),
         ("Origines des élèves", ORIGIN_LABELS[filters.origin_kind]),
         ("Secteurs d'activité", f["sectors_filter"]),
@@ -500,10 +516,16 @@ def _validate(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
         raise ReportError("Table offers absente : lancez « python -m analysis.build ».")
     if not access.has_relation(con, "travel_times"):
         raise ReportError("Temps de trajet non calculés : lancez « python -m analysis.build ».")
-    known = set(access.sectors(con))
-    unknown = [s for s in filters.sectors if s not in known]
-    if unknown:
-        raise ReportError("Secteur(s) inconnu(s) : " + ", ".join(repr(s) for s in unknown))
+    from analysis.validate_args import ArgumentError, check_sector
+
+    known = access.sectors(con)
+    for s in filters.sectors:
+        try:
+            if check_sector(s, known) != s:  # canonical spelling expected here (CLI maps it)
+                raise ArgumentError(f"Secteur d'activité mal orthographié : « {s} » "
+                                    f"(secteur connu : « {check_sector(s, known)} »)")
+        except ArgumentError as exc:
+            raise ReportError(str(exc)) from None
 
 
 def _indicator_rows(con: duckdb.DuckDBPyConnection, terr: Territory,
@@ -576,8 +598,8 @@ def _table_from_rows(rows: pd.DataFrame, terr: Territory, filters: Filters) -> p
     df = rows.copy()
     for k, v in _filters_text(filters).items():
         df[k] = v
-    df = _order_table(df, terr)
-    return df[[c.key for c in TABLE_COLUMNS]]
+    df = _order_table(catalogue.add_derived(df), terr)
+    return df[[c.key for c in table_columns()]]
 
 
 def report_table(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
@@ -761,7 +783,8 @@ def collect(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
         runs=_runs(con),
         commune_values=commune_acc[["commune_code", "origin_name", "pupils", "offers_reachable",
                                     "minutes_nearest"]].reset_index(drop=True),
-        horizon=access.max_minutes_of(con), timings=timings)
+        horizon=access.max_minutes_of(con), timings=timings,
+        networks=catalogue.transit_networks(con))
     timings["tables"] = time.perf_counter() - t2
     progress("Rapport : données réunies", 1.0)
     return data
@@ -791,11 +814,18 @@ def _num(value: Any, decimals: int = 0) -> str:
     return text.replace(",", NBSP).replace(".", ",")
 
 
+#: Columns whose missing value means « not declared » (lycée headcounts), said in words.
+NOT_DECLARED_KEYS = frozenset({"seconde_pupils"})
+NOT_DECLARED = "non déclaré"
+
+
 def format_value(value: Any, kind: str) -> str:
     """A value as French text for the PDF, according to the column kind."""
     if _is_missing(value):
         return "–"
-    if kind == "int":
+    if isinstance(value, str) and kind != "text":  # words for a missing figure (« non déclaré »)
+        return value
+    if kind in ("int", "dec0"):
         return _num(value, 0)
     if kind == "dec1":
         return _num(value, 1)
@@ -833,9 +863,12 @@ def report_filename(terr: Territory, filters: Filters, fmt: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _csv_frame(df: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
+def _csv_frame(df: pd.DataFrame, columns: Sequence[Column], header: str = "fr",
+               networks: Sequence[str] | None = None) -> pd.DataFrame:
     out = df[[c.key for c in columns]].copy()
     for c in columns:
+        if c.kind == "text" and header == "fr":
+            out[c.key] = out[c.key].map(lambda v, k=c.key: display_value(k, v, networks))
         if c.kind == "bool":
             out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else
                                         ("oui" if bool(v) else "non"))
@@ -843,25 +876,36 @@ def _csv_frame(df: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
             out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else str(int(round(v))))
         elif c.kind != "text":
             out[c.key] = pd.to_numeric(out[c.key], errors="coerce").astype(float)
+    if header == "fr":
+        out.columns = [c.header_for(networks) for c in columns]
     return out
 
 
-def to_csv(data: ReportData, rows: str = "territoires") -> bytes:
+#: Header rows of the CSV: French labels (default) or the stable technical keys.
+CSV_HEADERS: tuple[str, ...] = ("fr", "cles")
+
+
+def to_csv(data: ReportData, rows: str = "territoires", header: str = "fr") -> bytes:
     """The main table as CSV: UTF-8 with BOM, ``;`` separator, decimal comma (French Excel).
 
     ``rows='territoires'``: one row per territory (:data:`TABLE_COLUMNS`);
     ``rows='origines'``: one row per origin of the territory (:data:`ORIGIN_COLUMNS`).
-    Decimal numbers are written at full precision (``repr``), so that reading them back gives
-    exactly the values of ``analysis.access``; booleans are ``oui``/``non``; missing values
-    are empty.
+    ``header='fr'`` (default): the header row holds the French labels with units (those of
+    the XLSX) and the codes of the text columns (mode, level, role, origin kind, density
+    class) are written in French; ``header='cles'``: technical keys and codes, for scripts
+    (both documented in ``docs/reports.md``). Decimal numbers are written at full precision
+    (``repr``), so that reading them back gives exactly the values of ``analysis.access``;
+    booleans are ``oui``/``non``; missing values are empty.
     """
     if rows not in CSV_ROWS:
         raise ReportError(f"Lignes du CSV inconnues : {rows!r} (attendu : {', '.join(CSV_ROWS)})")
-    out = (_csv_frame(data.table, TABLE_COLUMNS) if rows == "territoires"
-           else _csv_frame(data.origins, ORIGIN_COLUMNS))
-    text = out.to_csv(sep=";", decimal=",", index=False, lineterminator="\r\n",
-                      float_format=None)
-    return ("\ufeff" + text).encode("utf-8")
+    if header not in CSV_HEADERS:
+        raise ReportError(f"En-tête du CSV inconnu : {header!r} (attendu : "
+                          f"{', '.join(CSV_HEADERS)})")
+    out = (_csv_frame(data.table, table_columns(), header, data.networks)
+           if rows == "territoires"
+           else _csv_frame(data.origins, ORIGIN_COLUMNS, header, data.networks))
+    return export.csv_bytes(out)  # text cells neutralised (no formula from the data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -869,26 +913,28 @@ def to_csv(data: ReportData, rows: str = "territoires") -> bytes:
 # --------------------------------------------------------------------------------------------
 
 #: Excel number formats (codes are locale-independent: French Excel shows "1 234,5").
-_XLSX_FORMATS = {"int": "#,##0", "dec1": "#,##0.0", "dec2": "#,##0.00", "dec4": "0.0000",
+_XLSX_FORMATS = {"int": "#,##0", "dec0": "#,##0", "dec1": "#,##0.0", "dec2": "#,##0.00", "dec4": "0.0000",
                  "pct": "0.0%"}
 
 
 def _xlsx_value(value: Any, kind: str) -> Any:
     if _is_missing(value):
         return None
+    if isinstance(value, str) and kind != "text":  # words for a missing figure (« non déclaré »)
+        return value
     if kind == "bool":
         return "oui" if bool(value) else "non"
     if kind in ("int",):
         return int(round(float(value)))
-    if kind in ("dec1", "dec2", "dec4", "pct"):
+    if kind in ("dec0", "dec1", "dec2", "dec4", "pct"):
         return float(value)
     if isinstance(value, (np.generic,)):
         return value.item()
-    return value if isinstance(value, (int, float)) else str(value)
+    return value if isinstance(value, (int, float)) else export.xlsx_value(str(value))
 
 
 def _xlsx_sheet(wb: Any, title: str, df: pd.DataFrame, columns: Sequence[Column],
-                note: str | None = None) -> None:
+                note: str | None = None, networks: Sequence[str] | None = None) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -899,13 +945,14 @@ def _xlsx_sheet(wb: Any, title: str, df: pd.DataFrame, columns: Sequence[Column]
         start = 3
     header_fill = PatternFill("solid", fgColor="DDDDDD")
     for j, c in enumerate(columns, start=1):
-        cell = ws.cell(row=start, column=j, value=c.header)
+        cell = ws.cell(row=start, column=j, value=c.header_for(networks))
         cell.font = Font(bold=True)
         cell.fill = header_fill
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for i, rec in enumerate(df[[c.key for c in columns]].itertuples(index=False), start=start + 1):
         for j, (c, v) in enumerate(zip(columns, rec), start=1):
-            cell = ws.cell(row=i, column=j, value=_xlsx_value(v, c.kind))
+            cell = ws.cell(row=i, column=j,
+                           value=_xlsx_value(display_value(c.key, v, networks), c.kind))
             if c.kind in _XLSX_FORMATS:
                 cell.number_format = _XLSX_FORMATS[c.kind]
     ws.freeze_panes = ws.cell(row=start + 1, column=1)
@@ -934,7 +981,7 @@ KEY_FIGURES: tuple[str, ...] = (
 
 def key_figure_columns(filters: Filters) -> list[Column]:
     """The :data:`TABLE_COLUMNS` entries of the key figures, for the chosen mode."""
-    by_key = {c.key: c for c in TABLE_COLUMNS}
+    by_key = {c.key: c for c in table_columns()}
     return [by_key[k.format(mode=filters.mode)] for k in KEY_FIGURES]
 
 
@@ -959,15 +1006,16 @@ def to_xlsx(data: ReportData) -> bytes:
     r = 4
     ws.cell(row=r, column=1, value="Paramètres").font = bold
     r += 1
-    for label, value in parameters_text(f):
+    nets = data.networks
+    for label, value in parameters_text(f, nets):
         ws.cell(row=r, column=1, value=label)
-        ws.cell(row=r, column=2, value=value)
+        ws.cell(row=r, column=2, value=export.xlsx_value(value))
         r += 1
     r += 1
     ws.cell(row=r, column=1, value="Chiffres clés").font = bold
     r += 1
     key_rows = data.key_rows
-    head = ["Indicateur", "Unité"] + [str(x["name"]) for x in key_rows]
+    head = ["Indicateur", "Unité"] + [export.xlsx_value(str(x["name"])) for x in key_rows]
     fill = PatternFill("solid", fgColor="DDDDDD")
     for j, h in enumerate(head, start=1):
         cell = ws.cell(row=r, column=j, value=h)
@@ -975,10 +1023,11 @@ def to_xlsx(data: ReportData) -> bytes:
         cell.fill = fill
     r += 1
     for c in key_figure_columns(f):
-        ws.cell(row=r, column=1, value=c.label)
+        ws.cell(row=r, column=1, value=c.label_for(nets))
         ws.cell(row=r, column=2, value=c.unit)
         for j, row in enumerate(key_rows, start=3):
-            cell = ws.cell(row=r, column=j, value=_xlsx_value(row[c.key], c.kind))
+            cell = ws.cell(row=r, column=j,
+                           value=_xlsx_value(display_value(c.key, row[c.key], nets), c.kind))
             if c.kind in _XLSX_FORMATS:
                 cell.number_format = _XLSX_FORMATS[c.kind]
         r += 1
@@ -986,14 +1035,18 @@ def to_xlsx(data: ReportData) -> bytes:
     ws.cell(row=r, column=1, value="Millésimes des données").font = bold
     r += 1
     for rec in data.sources.itertuples(index=False):
-        ws.cell(row=r, column=1, value=str(rec.dataset))
-        ws.cell(row=r, column=2, value=None if _is_missing(rec.vintage) else str(rec.vintage))
-        ws.cell(row=r, column=3, value=None if _is_missing(rec.publisher) else str(rec.publisher))
+        ws.cell(row=r, column=1, value=export.xlsx_value(
+            str(rec.description if not _is_missing(rec.description) else rec.dataset)))
+        ws.cell(row=r, column=2,
+                value=None if _is_missing(rec.vintage) else export.xlsx_value(str(rec.vintage)))
+        ws.cell(row=r, column=3,
+                value=None if _is_missing(rec.publisher) else export.xlsx_value(str(rec.publisher)))
         r += 1
     for rec in data.runs.itertuples(index=False):
-        ws.cell(row=r, column=1, value=f"temps de trajet : {rec.mode}")
-        ws.cell(row=r, column=2, value=str(getattr(rec, "computed_at", "")))
-        ws.cell(row=r, column=3, value=str(getattr(rec, "network_source", "")))
+        ws.cell(row=r, column=1, value="temps de trajet : "
+                + str(display_value("mode", rec.mode, nets)).lower())
+        ws.cell(row=r, column=2, value=export.xlsx_value(str(getattr(rec, "computed_at", ""))))
+        ws.cell(row=r, column=3, value=export.xlsx_value(str(getattr(rec, "network_source", ""))))
         r += 1
     r += 1
     for line in _caveats(data):
@@ -1004,23 +1057,29 @@ def to_xlsx(data: ReportData) -> bytes:
     for letter in "CDEF":
         ws.column_dimensions[letter].width = 24
 
-    _xlsx_sheet(wb, "Territoires", data.table, TABLE_COLUMNS)
+    _xlsx_sheet(wb, "Territoires", data.table, table_columns(), networks=nets)
     _xlsx_sheet(wb, "Lycées", data.schools, SCHOOL_COLUMNS,
                 "Lycées situés dans le territoire ; origine = le lycée, effectifs de seconde "
-                "déclarés ; même mode, budget et filtres d'offres.")
+                "déclarés ; même mode, budget et filtres d'offres.", nets)
     _xlsx_sheet(wb, "Offres par secteur", data.sectors, SECTOR_COLUMNS,
-                "Offres situées dans le territoire (filtres appliqués), au centre de leur commune.")
+                "Offres situées dans le territoire (filtres appliqués), à la mairie de leur commune.",
+                nets)
     _xlsx_sheet(wb, "Élèves sans offre", data.no_offer, NO_OFFER_COLUMNS,
                 f"Origines du territoire ayant des élèves et aucune offre accessible "
-                f"{MODE_LABELS[f.mode]} en {_num(f.minutes)} min.")
+                f"{mode_phrase(f.mode, nets)} en {_num(f.minutes)} min.", nets)
     _xlsx_sheet(wb, "Projets collectifs", data.projects, PROJECT_COLUMNS,
-                "Projets de stages collectifs situés dans le territoire (carte du 15/12/2025).")
+                "Projets de stages collectifs situés dans le territoire (carte du 15/12/2025).",
+                nets)
     _xlsx_sheet(wb, "Origines", data.origins, ORIGIN_COLUMNS,
-                "Une ligne par origine du territoire (" + ORIGIN_LABELS[f.origin_kind] + ").")
-    _xlsx_sheet(wb, "Sources", data.sources, SOURCE_COLUMNS)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+                "Une ligne par origine du territoire (" + ORIGIN_LABELS[f.origin_kind] + ").",
+                nets)
+    _xlsx_sheet(wb, "Sources", data.sources, SOURCE_COLUMNS, networks=nets)
+    return export.workbook_bytes(wb)  # any formula cell left becomes neutralised text
+
+
+def _transit_caveat(networks: Sequence[str]) -> str:
+    """The caveat on the public-transport networks loaded."""
+    return "- " + catalogue.transit_caveat(networks)
 
 
 def _caveats(data: ReportData) -> list[str]:
@@ -1030,10 +1089,9 @@ def _caveats(data: ReportData) -> list[str]:
         "- Élèves par commune de résidence : estimation (total régional réparti au prorata de "
         "la population)." if f.origin_kind == "commune" else
         "- Origines = lycées : effectifs de seconde déclarés (lycées sans effectif comptés 0).",
-        "- Offres placées au centre de leur commune ; capacité inconnue : 1 place par offre.",
+        "- Offres placées à la mairie de leur commune ; capacité inconnue : 1 place par offre.",
         f"- Temps de trajet calculés jusqu'à {_num(data.horizon)} min ; au-delà, hors d'atteinte.",
-        "- Transports en commun : TER seulement (réseaux urbains et départementaux absents), "
-        "accès sous-estimé.",
+        _transit_caveat(data.networks),
         "- Classe de densité : approximation communale de la grille de densité INSEE.",
     ]
     row = data.row()
@@ -1188,14 +1246,14 @@ def render_map(con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 1
                           label="lieu d'offres (taille : nombre d'offres)"))
     handles.append(Line2D([], [], color="black", linewidth=1.6, label="limite du territoire"))
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=7.5, frameon=False,
-               title=f"Offres accessibles {MODE_LABELS[f.mode]} en {_num(f.minutes)} min "
+               title=f"Offres accessibles {mode_phrase(f.mode, data.networks)} en {_num(f.minutes)} min "
                      "depuis le centre de chaque commune", title_fontsize=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     n_in = int(gdf["inside"].sum())
     n_zero = int(counts.get(0, 0))
     summary = (f"{n_zero} commune{'s' if n_zero > 1 else ''} sur {n_in} du territoire "
-               f"n'{'ont' if n_zero > 1 else 'a'} aucune offre accessible {MODE_LABELS[f.mode]} "
+               f"n'{'ont' if n_zero > 1 else 'a'} aucune offre accessible {mode_phrase(f.mode, data.networks)} "
                f"en {_num(f.minutes)} min (hachures).")
     return buf.getvalue(), summary
 
@@ -1232,26 +1290,31 @@ def _pdf_class():
     return _Portrait
 
 
-#: Shorter headers for the narrow PDF columns (by column key).
+#: Shorter headers for the narrow PDF columns of the other tables (by column key); the
+#: indicators use their catalogue short label (:func:`pdf_label`).
 PDF_LABELS: dict[str, str] = {
-    "offers_located": "Offres situées", "offers_per_100_pupils": "Offres pour 100 élèves",
-    "offers_reachable_mean": "Offres access. (moy.)", "share_no_offer": "Sans offre (mode choisi)",
-    "share_no_offer_transit": "Sans offre en TC ou à pied",
-    "median_minutes_walk": "Médiane à pied", "median_minutes_bike": "Médiane à vélo",
-    "median_minutes_transit": "Médiane en TC", "median_minutes_car": "Médiane en voiture",
     "seconde_pupils": "Élèves de seconde", "offers_reachable": "Offres access.",
     "sectors_reachable": "Secteurs access.", "minutes_nearest": "Plus proche (mode choisi)",
-    "nearest_car": "Plus proche en voiture", "nearest_transit": "Plus proche en TC",
-    "sector_label": "Statut", "commune_name": "Commune", "pupils": "Élèves",
+    **{f"nearest_{m}": "Plus proche " + catalogue.Mode(m).info.short for m in catalogue.MODES},
+    "sector_label": "Statut", "commune_name": "Commune",
     "origin_name": "Origine", "offers_reachable_car": "Offres access. en voiture",
     "for_seconde": "Pour secondes", "for_troisieme": "Pour 3e", "public": "Publics",
     "private": "Privés", "share": "Part", "offers": "Offres",
 }
 
 
+def pdf_label(c: Column, networks: Sequence[str] | None = None) -> str:
+    """Short header of a PDF column: the catalogue's short label for an indicator column,
+    else :data:`PDF_LABELS`, else the column label; with the loaded networks."""
+    for col, ind, mode in catalogue.indicator_columns():
+        if col == c.key:
+            return ind.short_text(networks, mode)
+    return catalogue.fill_labels(PDF_LABELS.get(c.key, c.label), networks)
+
+
 def _pdf_table(pdf: Any, df: pd.DataFrame, columns: Sequence[Column],
                widths: Sequence[float], max_rows: int | None = None,
-               font_size: float = 7.5) -> None:
+               font_size: float = 7.5, networks: Sequence[str] | None = None) -> None:
     from fpdf.fonts import FontFace
 
     shown = df if max_rows is None else df.head(max_rows)
@@ -1263,13 +1326,13 @@ def _pdf_table(pdf: Any, df: pd.DataFrame, columns: Sequence[Column],
                    first_row_as_headings=True, repeat_headings=1) as table:
         hr = table.row()
         for c in columns:
-            label = PDF_LABELS.get(c.key, c.label)
+            label = pdf_label(c, networks)
             unit = {"offres": "", "élèves": "", "secteurs": "", "%": ""}.get(c.unit, c.unit)
             hr.cell(label + (f" ({unit})" if unit else ""))
         for rec in shown[[c.key for c in columns]].itertuples(index=False):
             row = table.row()
             for c, v in zip(columns, rec):
-                row.cell(format_value(v, c.kind))
+                row.cell(format_value(display_value(c.key, v, networks), c.kind))
     if max_rows is not None and len(df) > max_rows:
         pdf.set_font("DejaVu", "", 7)
         pdf.multi_cell(0, 4, f"… {len(df) - max_rows} ligne(s) de plus dans le fichier XLSX.",
@@ -1290,10 +1353,10 @@ def _para(pdf: Any, text: str, size: float = 9) -> None:
 
 
 DEFINITIONS: tuple[tuple[str, str], ...] = (
-    ("Offre accessible", "offre dont le temps de trajet depuis l'origine (centre de la commune "
+    ("Offre accessible", "offre dont le temps de trajet depuis l'origine (mairie de la commune "
      "de résidence, ou lycée) est inférieur ou égal au budget-temps, avec le mode choisi. Mode "
-     "« transit » : le plus court entre transports en commun (TER, accès et correspondances à "
-     "pied) et marche."),
+     "« transports en commun + marche » : le plus court entre transports en commun (réseaux "
+     "chargés : voir « À savoir » ; accès et correspondances à pied) et marche."),
     ("Élèves sans offre accessible", "élèves des origines du territoire n'ayant aucune offre "
      "accessible ; la part rapporte ce nombre aux élèves du territoire. La variante « en "
      "transports ou à pied » vaut quel que soit le mode choisi."),
@@ -1352,7 +1415,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     pdf.set_font("DejaVu", "", 8.5)
     with pdf.table(col_widths=(50, epw - 50), text_align=("LEFT", "LEFT"),
                    first_row_as_headings=False, line_height=4.2) as table:
-        for label, value in parameters_text(f):
+        for label, value in parameters_text(f, data.networks):
             row = table.row()
             row.cell(label)
             row.cell(value)
@@ -1374,9 +1437,10 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
             hr.cell(n + (" (territoire)" if k == 0 else ""))
         for c in cols:
             row = table.row()
-            row.cell(c.label + (f" ({c.unit})" if c.unit and c.unit != "%" else ""))
+            row.cell(c.label_for(data.networks)
+                     + (f" ({c.unit})" if c.unit and c.unit != "%" else ""))
             for r in key_rows:
-                row.cell(format_value(r[c.key], c.kind))
+                row.cell(format_value(display_value(c.key, r[c.key], data.networks), c.kind))
     pdf.ln(2)
     _para(pdf, _summary_sentence(data))
     pdf.ln(1)
@@ -1388,7 +1452,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
 
     # --- page 2: map
     pdf.add_page()
-    _heading(pdf, f"Carte : offres accessibles {MODE_LABELS[f.mode]} en {_num(f.minutes)} min")
+    _heading(pdf, f"Carte : offres accessibles {mode_phrase(f.mode, data.networks)} en {_num(f.minutes)} min")
     png, summary = render_map(con, data)
     pdf.image(io.BytesIO(png), x=pdf.l_margin, w=epw)
     pdf.ln(2)
@@ -1407,11 +1471,11 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
             ["pupils", "name"], ascending=[False, True])
         _heading(pdf, f"{LEVEL_LABELS[first]}s du territoire, par nombre d'élèves "
                       f"({len(comp)})".replace("EPCIs", "EPCI"))
-        by_key = {c.key: c for c in TABLE_COLUMNS}
+        by_key = {c.key: c for c in table_columns()}
         ccols = [by_key[k] for k in ("name", "pupils", "offers_located", "offers_per_100_pupils",
                                      "offers_reachable_mean", "share_no_offer",
                                      "share_no_offer_transit", f"median_minutes_{f.mode}")]
-        _pdf_table(pdf, comp, ccols, (50, 17, 17, 19, 19, 20, 20, 18), max_rows=30)
+        _pdf_table(pdf, comp, ccols, (50, 17, 17, 19, 19, 20, 20, 18), max_rows=30, networks=data.networks)
     _heading(pdf, f"Lycées du territoire ({len(data.schools)})")
     if data.schools.empty:
         _para(pdf, "Aucun lycée dans le territoire.")
@@ -1420,14 +1484,14 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
         scols = [by_key[k] for k in ("name", "commune_name", "sector_label", "seconde_pupils",
                                      "offers_reachable", "sectors_reachable", "minutes_nearest",
                                      "nearest_car")]
-        _pdf_table(pdf, data.schools, scols, (48, 30, 14, 18, 18, 18, 17, 17), max_rows=40)
+        _pdf_table(pdf, data.schools, scols, (48, 30, 14, 18, 18, 18, 17, 17), max_rows=40, networks=data.networks)
     _heading(pdf, f"Offres situées dans le territoire par secteur ({int(data.sectors['offers'].sum())} "
                   "offres)")
     if data.sectors.empty:
         _para(pdf, "Aucune offre située dans le territoire avec ces filtres.")
     else:
         _pdf_table(pdf, data.sectors, SECTOR_COLUMNS[:7], (62, 18, 18, 18, 18, 23, 23),
-                   max_rows=25)
+                   max_rows=25, networks=data.networks)
     _heading(pdf, f"Élèves sans offre accessible ({len(data.no_offer)} origines)")
     if data.no_offer.empty:
         _para(pdf, "Toutes les origines ayant des élèves ont au moins une offre accessible.")
@@ -1435,13 +1499,13 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
         by_key = {c.key: c for c in NO_OFFER_COLUMNS}
         ncols = [by_key[k] for k in ("origin_name", "commune_code", "pupils", "minutes_nearest",
                                      "nearest_car", "offers_reachable_car")]
-        _pdf_table(pdf, data.no_offer, ncols, (55, 20, 20, 30, 30, 25), max_rows=25)
+        _pdf_table(pdf, data.no_offer, ncols, (55, 20, 20, 30, 30, 25), max_rows=25, networks=data.networks)
     _heading(pdf, f"Projets de stages collectifs ({len(data.projects)})")
     if data.projects.empty:
         _para(pdf, "Aucun projet de stage collectif recensé dans le territoire.")
     else:
         _pdf_table(pdf, data.projects, [c for c in PROJECT_COLUMNS if c.key != "project_id"],
-                   (38, 30, 25, 27, 15, 22, 23))
+                   (38, 30, 25, 27, 15, 22, 23), networks=data.networks)
 
     # --- definitions and sources
     pdf.add_page()
@@ -1456,32 +1520,39 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
                                                        "vintage")]
     src = data.sources.copy()
     src["description"] = src["description"].fillna(src["dataset"])
-    _pdf_table(pdf, src, src_cols, (55, 55, 35, 35), font_size=7)
+    _pdf_table(pdf, src, src_cols, (55, 55, 35, 35), font_size=7, networks=data.networks)
     if not data.runs.empty:
         pdf.ln(2)
         run_cols = [_c("mode", "Mode"), _c("network_source", "Réseau"),
                     _c("precision", "Précision"), _c("computed_at", "Calculé le")]
         _pdf_table(pdf, data.runs, [c for c in run_cols if c.key in data.runs],
-                   (20, 65, 60, 35), font_size=7)
+                   (20, 65, 60, 35), font_size=7, networks=data.networks)
     return bytes(pdf.output())
 
 
 def _summary_sentence(data: ReportData) -> str:
+    """« CA du Cotentin : 12,3 % des élèves … n'ont aucune offre …, contre 20,1 % dans la
+    Manche et 23,8 % en Normandie. … » (territory names with their preposition, plurals
+    agreeing: :mod:`analysis.text`)."""
     f = data.filters
     rows = data.key_rows
-    parts = [f"{format_value(r['share_no_offer'], 'pct')} ({r['name']})" for r in rows[1:]]
+    parts = [f"{format_value(r['share_no_offer'], 'pct')} "
+             f"{in_territory(str(r['name']), str(r['level']), str(r['code']))}"
+             for r in rows[1:]]
     main = rows[0]
     who = "des élèves (estimation par commune de résidence)" if f.origin_kind == "commune" \
         else "des élèves des lycées"
     text = (f"{main['name']} : {format_value(main['share_no_offer'], 'pct')} {who} "
-            f"n'ont aucune offre de stage accessible {MODE_LABELS[f.mode]} en "
+            f"n'ont aucune offre de stage accessible {mode_phrase(f.mode, data.networks)} en "
             f"{_num(f.minutes)} min")
     if parts:
         text += ", contre " + " et ".join(parts)
-    text += (f". Un élève atteint en moyenne {format_value(main['offers_reachable_mean'], 'dec1')}"
-             f" offre(s) ; le territoire compte {format_value(main['offers_located'], 'int')} "
-             f"offre(s) située(s), soit {format_value(main['offers_per_100_pupils'], 'dec2')} "
-             "pour 100 élèves.")
+    mean = main["offers_reachable_mean"]
+    located = 0 if _is_missing(main["offers_located"]) else int(main["offers_located"])
+    text += (f". Un élève atteint en moyenne {format_value(mean, 'dec1')} "
+             f"{'offre' if _is_missing(mean) or float(mean) < 2 else 'offres'} ; le territoire "
+             f"compte {count(located, 'offre située')}, soit "
+             f"{format_value(main['offers_per_100_pupils'], 'dec2')} pour 100 élèves.")
     return text
 
 
@@ -1491,11 +1562,11 @@ def _summary_sentence(data: ReportData) -> str:
 
 
 def render(data: ReportData, fmt: str, con: duckdb.DuckDBPyConnection,
-           rows: str = "territoires") -> bytes:
-    """Render collected data in ``fmt`` (``'csv'``, ``'xlsx'`` or ``'pdf'``); ``rows`` is for
-    the CSV (``'territoires'`` or ``'origines'``)."""
+           rows: str = "territoires", header: str = "fr") -> bytes:
+    """Render collected data in ``fmt`` (``'csv'``, ``'xlsx'`` or ``'pdf'``); ``rows`` and
+    ``header`` are for the CSV (:func:`to_csv`)."""
     if fmt == "csv":
-        return to_csv(data, rows)
+        return to_csv(data, rows, header)
     if fmt == "xlsx":
         return to_xlsx(data)
     if fmt == "pdf":
@@ -1505,7 +1576,7 @@ def render(data: ReportData, fmt: str, con: duckdb.DuckDBPyConnection,
 
 def build_report(con: duckdb.DuckDBPyConnection, level: str, code: str | None, fmt: str,
                  filters: Filters | None = None, *, rows: str = "territoires",
-                 generated_at: dt.datetime | None = None,
+                 header: str = "fr", generated_at: dt.datetime | None = None,
                  progress: ProgressFn | None = None) -> tuple[bytes, str, str]:
     """Produce a report file in memory.
 
@@ -1524,6 +1595,9 @@ def build_report(con: duckdb.DuckDBPyConnection, level: str, code: str | None, f
     rows : str
         CSV only: ``'territoires'`` (one row per territory, default) or ``'origines'`` (one
         row per commune of residence or lycée of the territory).
+    header : str
+        CSV only: ``'fr'`` (French header row and labels, default) or ``'cles'`` (technical
+        keys and codes).
     generated_at : datetime.datetime, optional
         Date printed in the report (default: now).
 
@@ -1541,8 +1615,11 @@ def build_report(con: duckdb.DuckDBPyConnection, level: str, code: str | None, f
         raise ReportError(f"Format inconnu : {fmt!r} (attendu : {', '.join(FORMATS)})")
     if rows not in CSV_ROWS:
         raise ReportError(f"Lignes du CSV inconnues : {rows!r} (attendu : {', '.join(CSV_ROWS)})")
+    if header not in CSV_HEADERS:
+        raise ReportError(f"En-tête du CSV inconnu : {header!r} (attendu : "
+                          f"{', '.join(CSV_HEADERS)})")
     data = collect(con, level, code, filters, generated_at=generated_at, progress=progress)
-    content = render(data, fmt, con, rows)
+    content = render(data, fmt, con, rows, header)
     name = report_filename(data.territory, data.filters, fmt)
     if fmt == "csv" and rows == "origines":
         name = name.replace("rapport_", "origines_", 1)
@@ -1564,7 +1641,9 @@ def write_report(path: str | os.PathLike, content: bytes) -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from analysis.validate_args import ArgParser
+
+    p = ArgParser(
         prog="python -m analysis.report",
         description="Rapport d'écarts d'accès aux stages d'un territoire (CSV, XLSX ou PDF).")
     # level and format are checked by build_report (French message, exit code 2, no file)
@@ -1579,6 +1658,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", default="territoires",
                    help="CSV : une ligne par territoire (territoires, défaut) ou par origine "
                         "(origines : communes de résidence ou lycées du territoire)")
+    p.add_argument("--entetes", default="fr", dest="header",
+                   help="CSV : ligne d'en-tête en français (fr, défaut) ou noms techniques des "
+                        "colonnes et codes (cles), voir docs/reports.md")
     p.add_argument("--out", required=True, help="fichier à écrire")
     return p
 
@@ -1587,19 +1669,20 @@ def main(argv: Iterable[str] | None = None) -> int:
     """Command-line entry point: write one report file; exit code 2 and no file on error."""
     from analysis import db as dbmod
     from analysis.progress import Progress
+    from analysis.validate_args import ArgumentError, fail
 
     args = _parser().parse_args(list(argv) if argv is not None else None)
     try:
-        filters = access.filters_from_args(args)
         con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
         try:
+            filters = access.checked_filters_from_args(con, args)
             content, _name, _mime = build_report(con, args.level, args.code, args.fmt, filters,
-                                                 rows=args.rows, progress=Progress())
+                                                 rows=args.rows, header=args.header,
+                                                 progress=Progress())
         finally:
             con.close()
-    except (ReportError, AccessError, FileNotFoundError) as exc:
-        print(f"Erreur : {exc}", file=sys.stderr)
-        return 2
+    except (ReportError, AccessError, ArgumentError, FileNotFoundError) as exc:
+        return fail(exc)
     path = write_report(args.out, content)
     print(f"Rapport écrit : {path} ({len(content):,} octets)".replace(",", NBSP),
           file=sys.stderr)

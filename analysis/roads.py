@@ -30,14 +30,16 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 
+from . import catalogue
 from .errors import DataError
+from .geodesy import haversine_m
 
 #: Road modes computed on road graphs (``transit`` is handled by ``analysis.transit``).
-ROAD_MODES: tuple[str, ...] = ("walk", "bike", "car")
+ROAD_MODES: tuple[str, ...] = catalogue.ROAD_MODES
 
 #: Default mode speeds (km/h) on the network and for the access legs.
-WALK_KPH = 4.5
-BIKE_KPH = 15.0
+WALK_KPH = float(catalogue.Mode.WALK.speed_kmh)
+BIKE_KPH = float(catalogue.Mode.BIKE.speed_kmh)
 #: Speed of a car on the leg between a point and its snapped node (local streets).
 CAR_ACCESS_KPH = 30.0
 #: Speed used for a car when no network covers a pair (straight line x detour).
@@ -281,7 +283,7 @@ def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
     split[start] = True
     split[end] = True
     seg = np.zeros(len(ref))
-    seg[1:] = _haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    seg[1:] = haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:])
     seg[start] = 0.0  # no segment across two ways
     cum = np.cumsum(seg)
     pos = np.flatnonzero(split)
@@ -319,12 +321,6 @@ def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
     G.graph["precision"] = "rues OpenStreetMap"
     G.graph["skipped_ways"] = skipped
     return G
-
-
-def _haversine(lon1, lat1, lon2, lat2):
-    from .paths import haversine_m
-
-    return haversine_m(lon1, lat1, lon2, lat2)
 
 
 def graph_from_polygon_online(polygon, network_type: str = "all") -> nx.MultiDiGraph:  # pragma: no cover - needs internet

@@ -36,6 +36,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from analysis.gtfs import GTFSError
+from analysis.supply import stop_departures_sql
 
 Progress = Callable[[str, "float | None"], None]
 
@@ -1026,7 +1027,8 @@ def transit_route(network: TransitNetwork, from_lonlat, to_lonlat, depart: str |
 
 def morning_departures(con, service_date: date | None = None, depart_from: str = DEPART_FROM,
                        depart_to: str = DEPART_TO) -> pd.DataFrame:
-    """Vehicle departures per stop in a time window of the service date (transport supply).
+    """Vehicle departures per stop in a time window of the service date (transport supply,
+    defined in :mod:`analysis.supply`).
 
     Returns
     -------
@@ -1037,21 +1039,9 @@ def morning_departures(con, service_date: date | None = None, depart_from: str =
     """
     if service_date is None:
         service_date = default_service_date(con)
-    t0, t1 = parse_hhmm(depart_from), parse_hhmm(depart_to)
-    today = active_service_ids(con, service_date)
-    yesterday = active_service_ids(con, service_date - timedelta(days=1))
+    deps = stop_departures_sql(service_date, (depart_from, depart_to))
     return con.execute(
-        """WITH days AS (SELECT unnest($today) AS service_id, 0 AS off
-                         UNION ALL SELECT unnest($yesterday), -86400),
-           st AS (SELECT st.*, d.off,
-                         lead(st.stop_sequence) OVER (PARTITION BY st.feed_id, st.trip_id, d.off
-                                                      ORDER BY st.stop_sequence) AS nxt
-                    FROM transit_stop_times st JOIN transit_trips t USING (feed_id, trip_id)
-                    JOIN days d USING (service_id))
-           SELECT s.stop_id, s.name, s.commune_code, count(*) AS departures
-             FROM st JOIN transit_stops s USING (feed_id, stop_id)
-            WHERE st.nxt IS NOT NULL AND st.pickup_type <> 1
-              AND st.departure_s + st.off BETWEEN $t0 AND $t1
-            GROUP BY ALL ORDER BY departures DESC""",
-        {"today": today or [""], "yesterday": yesterday or [""], "t0": t0, "t1": t1},
+        f"""SELECT s.stop_id, s.name, s.commune_code, d.morning_departures AS departures
+              FROM ({deps}) d JOIN transit_stops s USING (feed_id, stop_id)
+             ORDER BY departures DESC"""
     ).df()

@@ -19,7 +19,6 @@ Command line (one trip, JSON on stdout)::
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime as dt
 import json
@@ -34,11 +33,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import config, paths, roads
+from . import catalogue, config, intracommune, paths, roads
+from . import detour as detours
+from .db import has_relation, relations
 from .errors import DataError
 
 ROAD_MODES = roads.ROAD_MODES
-ALL_MODES: tuple[str, ...] = ("walk", "bike", "car", "transit")
+#: Road modes first, then the timetable modes (transit needs nothing from the road runs).
+ALL_MODES: tuple[str, ...] = ROAD_MODES + tuple(m for m in catalogue.MODES if m not in ROAD_MODES)
 #: The regional default road network, relative to the source directory.
 SKELETON_RELPATH = "roads/travelmapping_highwaydata_normandie/travelmapping_normandie.gpkg"
 #: ``road_network`` value asking for OSMnx's online download around the points (internet needed).
@@ -78,7 +80,11 @@ class TravelTimeSettings:
     car_fallback_kph : float
         Car speed of straight-line estimates where no network covers a pair.
     detour : float
-        Straight-line detour factor.
+        Straight-line detour factor of the car (and of any mode without a calibrated factor).
+    walk_detour, bike_detour : float
+        Straight-line detour factors of walking and cycling, measured on real streets
+        (:mod:`analysis.detour`, both density groups pooled); walking's is also used by the
+        walking legs of public transport.
     max_snap_m : float
         A point farther than this from the network gets straight-line estimates.
     chunk_mb : int
@@ -101,6 +107,8 @@ class TravelTimeSettings:
     car_access_kph: float = roads.CAR_ACCESS_KPH
     car_fallback_kph: float = roads.CAR_FALLBACK_KPH
     detour: float = roads.DETOUR_FACTOR
+    walk_detour: float = detours.factor("walk")
+    bike_detour: float = detours.factor("bike")
     max_snap_m: float = 2500.0
     chunk_mb: int = 16
     service_date: str | None = None
@@ -110,32 +118,26 @@ class TravelTimeSettings:
     transit_gtfs: Path | None = None
 
     @classmethod
-    def from_any(cls, settings: Any = None) -> TravelTimeSettings:
-        """Accept None, a TravelTimeSettings, a mapping of fields, or the build's settings object.
+    def from_any(cls, settings: TravelTimeSettings | config.BuildSettings | Mapping[str, object] | None = None,
+                 ) -> TravelTimeSettings:
+        """Accept None, a TravelTimeSettings, a mapping of fields, or the build's settings.
 
-        The build's settings object (``analysis.build.BuildSettings``) contributes its
-        ``source_dir``; its ``extra`` mapping may hold a ``"traveltime"`` mapping of fields, or
-        fields at the top level.
+        A :class:`analysis.config.BuildSettings` gives its ``travel`` settings, or the defaults
+        with its ``source_dir``.
         """
         if isinstance(settings, cls):
             return settings
+        if isinstance(settings, config.BuildSettings):
+            if settings.travel is not None:
+                return cls.from_any(settings.travel)
+            return cls.from_any({"source_dir": settings.source_dir})
         names = {f.name for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
-        if settings is None:
-            pass
-        elif isinstance(settings, Mapping):
-            values.update({k: v for k, v in settings.items() if k in names})
-            nested = settings.get("traveltime")
-            if isinstance(nested, Mapping):
-                values.update({k: v for k, v in nested.items() if k in names})
-        else:
-            if getattr(settings, "source_dir", None) is not None:
-                values["source_dir"] = Path(settings.source_dir)
-            extra = getattr(settings, "extra", None) or {}
-            values.update({k: v for k, v in extra.items() if k in names})
-            nested = extra.get("traveltime")
-            if isinstance(nested, Mapping):
-                values.update({k: v for k, v in nested.items() if k in names})
+        if settings is not None:
+            unknown = sorted(set(settings) - names)
+            if unknown:
+                raise TypeError(f"unknown travel-time setting(s): {', '.join(unknown)}")
+            values.update(settings)
         out = cls(**values)
         out.modes = tuple(out.modes)
         unknown = [m for m in out.modes if m not in ALL_MODES]
@@ -163,6 +165,10 @@ class TravelTimeSettings:
     def access_kph(self, mode: str) -> float:
         return self.speeds()[mode]
 
+    def detour_for(self, mode: str) -> float:
+        """Straight-line detour factor of a mode (``transit``: its walking legs)."""
+        return {"walk": self.walk_detour, "bike": self.bike_detour, "transit": self.walk_detour}.get(mode, self.detour)
+
     def fallback_kph(self, mode: str) -> float:
         return self.car_fallback_kph if mode == "car" else self.speeds()[mode]
 
@@ -172,8 +178,8 @@ class TravelTimeSettings:
         if mode == "transit":
             return {**common, "service_date": self.service_date, "depart_from": self.depart_from,
                     "depart_to": self.depart_to, "arrive_by": self.arrive_by,
-                    "walk_kph": self.walk_kph, "detour": self.detour}
-        out = {**common, "detour": self.detour, "max_snap_m": self.max_snap_m,
+                    "walk_kph": self.walk_kph, "detour": self.detour_for("transit")}
+        out = {**common, "detour": self.detour_for(mode), "max_snap_m": self.max_snap_m,
                "access_kph": self.access_kph(mode), "fallback_kph": self.fallback_kph(mode)}
         if mode in ("walk", "bike"):
             out["network_kph"] = self.speeds()[mode]
@@ -258,7 +264,7 @@ class TravelTimeMatrix:
         res = paths.door_to_door(
             arrays, origins[["lon", "lat"]].to_numpy(float), destinations[["lon", "lat"]].to_numpy(float),
             access_kph=settings.access_kph(mode), fallback_kph=settings.fallback_kph(mode),
-            detour=settings.detour, max_snap_m=settings.max_snap_m, max_minutes=settings.max_minutes,
+            detour=settings.detour_for(mode), max_snap_m=settings.max_snap_m, max_minutes=settings.max_minutes,
             chunk_bytes=int(settings.chunk_mb) * 1024**2, direct_cap=needs_direct_cap(arrays),
         )
         return cls(mode, origins, destinations, res.minutes, res.is_estimate,
@@ -275,7 +281,7 @@ class TravelTimeMatrix:
         minutes = transit.transit_matrix(
             network, origins[["lon", "lat"]].to_numpy(float), destinations[["lon", "lat"]].to_numpy(float),
             depart_from=settings.depart_from, depart_to=settings.depart_to, arrive_by=settings.arrive_by,
-            walk_kmh=settings.walk_kph, detour=settings.detour, progress=progress,
+            walk_kmh=settings.walk_kph, detour=settings.detour_for("transit"), progress=progress,
         )
         minutes = np.asarray(minutes, dtype=float)
         minutes[minutes > settings.max_minutes] = np.inf
@@ -285,6 +291,29 @@ class TravelTimeMatrix:
         return cls("transit", origins, destinations, minutes, np.zeros(minutes.shape, dtype=bool),
                    "gtfs:" + ",".join(map(str, feeds)) if feeds else "gtfs",
                    "horaires GTFS (Connection Scan)", params, time.perf_counter() - t0)
+
+    def apply_intra_commune(self, communes: pd.DataFrame, settings: TravelTimeSettings) -> int:
+        """Replace the times of trips inside one commune by the expected-distance model.
+
+        See :mod:`analysis.intracommune`: a pupil of a commune and an offer placed at the same
+        commune are not at the same point (0 minutes) but somewhere in its settled area. Needs
+        ``commune_code`` on the origins and ``commune_code``/``location_precision`` on the
+        destinations (as :func:`read_origins` / :func:`read_destinations` give them); the cells
+        are flagged ``is_estimate``.
+
+        Returns
+        -------
+        int
+            Cells replaced.
+        """
+        if "commune_code" not in self.origins or "location_precision" not in self.destinations:
+            return 0
+        pairs = intracommune.intra_pairs(self.origins, self.destinations, communes)
+        speeds = {"walk": settings.walk_kph, "bike": settings.bike_kph, "car": settings.car_access_kph}
+        n = intracommune.apply(self.minutes, self.is_estimate, self.mode, pairs, speeds, settings.max_minutes)
+        self.params = {**self.params, "intra_commune": "distance moyenne à l'offre la plus proche dans la zone bâtie x détour / vitesse",
+                       "settled_density_per_km2": intracommune.SETTLED_DENSITY_PER_KM2}
+        return n
 
     def to_frame(self) -> pd.DataFrame:
         """Long table of the stored pairs (finite minutes only)."""
@@ -355,22 +384,52 @@ def record_run(con, mode, network_source, precision, params, seconds, n_origins,
     )
 
 
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+
+
 def read_origins(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Commune centres and lycées with coordinates: ``origin_kind``, ``origin_id``, ``lon``, ``lat``."""
+    """Commune origin points (town halls) and lycées with coordinates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``origin_kind``, ``origin_id``, ``lon``, ``lat``, ``commune_code`` (NULL for a lycée
+        when the ``schools`` table has no commune).
+    """
+    school_commune = "commune_code" if "commune_code" in _columns(con, "schools") else "NULL::VARCHAR"
     return con.execute(
-        """SELECT 'commune' AS origin_kind, code AS origin_id, lon, lat FROM communes
+        f"""SELECT 'commune' AS origin_kind, code AS origin_id, lon, lat, code AS commune_code FROM communes
            WHERE lon IS NOT NULL AND lat IS NOT NULL
            UNION ALL
-           SELECT 'school', uai, lon, lat FROM schools WHERE lon IS NOT NULL AND lat IS NOT NULL
+           SELECT 'school', uai, lon, lat, {school_commune} FROM schools WHERE lon IS NOT NULL AND lat IS NOT NULL
            ORDER BY 1, 2"""
     ).df()
 
 
 def read_destinations(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Offer locations with coordinates: ``loc_id``, ``lon``, ``lat``."""
+    """Offer locations: ``loc_id``, ``lon``, ``lat``, ``commune_code``, ``location_precision``, ``n_offers``.
+
+    The last two are NULL when ``offer_locations`` lacks them (the intra-commune model is then not applied).
+    """
+    cols = _columns(con, "offer_locations")
+    extra = ", ".join(c if c in cols else f"NULL::VARCHAR AS {c}" for c in ("commune_code", "location_precision"))
+    extra += ", n_offers" if "n_offers" in cols else ", 1 AS n_offers"
     return con.execute(
-        "SELECT loc_id, lon, lat FROM offer_locations WHERE lon IS NOT NULL AND lat IS NOT NULL ORDER BY loc_id"
+        f"SELECT loc_id, lon, lat, {extra} FROM offer_locations "
+        "WHERE lon IS NOT NULL AND lat IS NOT NULL ORDER BY loc_id"
     ).df()
+
+
+def read_communes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Communes for the intra-commune model: ``code``, ``lon``, ``lat``, ``population``, ``area_km2``.
+
+    Empty when ``communes`` lacks population or area (the intra-commune model is then not applied).
+    """
+    if not {"population", "area_km2"} <= _columns(con, "communes"):
+        return pd.DataFrame(columns=["code", "lon", "lat", "population", "area_km2"])
+    return con.execute("SELECT code, lon, lat, population, area_km2 FROM communes ORDER BY code").df()
 
 
 def points_area(*frames: pd.DataFrame, margin_deg: float = 0.05):
@@ -384,12 +443,12 @@ def points_area(*frames: pd.DataFrame, margin_deg: float = 0.05):
 
 
 def _has_offers(con) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'offers'"
-    ).fetchone()[0])
+    return has_relation(con, "offers")
 
 
-def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, progress=None,
+def build_travel_times(con: duckdb.DuckDBPyConnection,
+                       settings: TravelTimeSettings | config.BuildSettings | Mapping[str, object] | None = None,
+                       progress=None,
                        networks: RoadNetworks | None = None) -> dict[str, int]:
     """Build stage: compute every mode's matrix and write ``travel_times`` and its companions.
 
@@ -412,13 +471,14 @@ def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, pro
     """
     progress = progress or _noop
     cfg = TravelTimeSettings.from_any(settings)
-    present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    present = relations(con)
     missing = [t for t in ("communes", "schools", "offer_locations") if t not in present]
     if missing:
         raise DataError("base DuckDB", f"table « {missing[0]} » absente : les temps de trajet se calculent "
                         "après le chargement des communes, lycées et offres")
     origins = read_origins(con)
     destinations = read_destinations(con)
+    communes = read_communes(con)
     con.execute(TRAVEL_TIMES_DDL)
     if _has_offers(con):
         con.execute(OFFER_VIEW_SQL)
@@ -429,23 +489,24 @@ def build_travel_times(con: duckdb.DuckDBPyConnection, settings: Any = None, pro
     for k, mode in enumerate(cfg.modes):
         frac = k / n_modes
         if mode == "transit":
-            counts[mode] = _build_transit(con, cfg, origins, destinations, progress)
+            counts[mode] = _build_transit(con, cfg, origins, destinations, progress, communes)
             continue
         path = cfg.network_for(mode)
         progress(f"Temps de trajet {mode} : réseau {getattr(path, 'name', path)}", frac)
         arrays = nets.arrays(mode)
         matrix = TravelTimeMatrix.for_road(arrays, mode, origins, destinations, cfg)
+        n_intra = matrix.apply_intra_commune(communes, cfg)
         counts[mode] = matrix.write(con)
         n_est = int((matrix.is_estimate & np.isfinite(matrix.minutes)).sum())
         progress(
             f"Temps de trajet {mode} : {counts[mode]} couples <= {cfg.max_minutes:g} min "
-            f"en {matrix.seconds:.1f} s (dont {n_est} estimations à vol d'oiseau)",
+            f"en {matrix.seconds:.1f} s (dont {n_est} estimations, {n_intra} trajets internes à une commune)",
             (k + 1) / n_modes,
         )
     return counts
 
 
-def _build_transit(con, cfg: TravelTimeSettings, origins, destinations, progress) -> int:
+def _build_transit(con, cfg: TravelTimeSettings, origins, destinations, progress, communes=None) -> int:
     try:
         from . import transit
     except ImportError as exc:
@@ -459,10 +520,7 @@ def _build_transit(con, cfg: TravelTimeSettings, origins, destinations, progress
         if cfg.transit_gtfs:
             network = transit.TransitNetwork.from_gtfs(cfg.transit_gtfs, service_date=cfg.service_date)
         else:
-            has = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'transit_%'"
-            ).fetchone()[0]
-            if not has:
+            if not any(n.startswith("transit_") for n in relations(con)):
                 raise LookupError("aucune table transit_* (aucun GTFS chargé)")
             network = transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date)
     except (LookupError, DataError, ValueError, getattr(transit, "GTFSError", DataError)) as exc:
@@ -473,6 +531,8 @@ def _build_transit(con, cfg: TravelTimeSettings, origins, destinations, progress
         return 0
     progress(f"Temps de trajet transit : {network!r}", None)
     matrix = TravelTimeMatrix.for_transit(network, origins, destinations, cfg, progress)
+    if communes is not None:
+        matrix.apply_intra_commune(communes, cfg)
     n = matrix.write(con)
     progress(f"Temps de trajet transit : {n} couples en {matrix.seconds:.1f} s", None)
     return n
@@ -514,40 +574,41 @@ def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
         "minutes", "from", "to"}...]}``.
     """
     cfg = settings or TravelTimeSettings(source_dir=None)
+    det = cfg.detour_for(mode)
     a = np.asarray(from_lonlat, dtype=float).reshape(1, 2)
     b = np.asarray(to_lonlat, dtype=float).reshape(1, 2)
     res = paths.door_to_door(arrays, a, b, access_kph=cfg.access_kph(mode), fallback_kph=cfg.fallback_kph(mode),
-                             detour=cfg.detour, max_snap_m=cfg.max_snap_m, direct_cap=needs_direct_cap(arrays))
+                             detour=det, max_snap_m=cfg.max_snap_m, direct_cap=needs_direct_cap(arrays))
     minutes = float(res.minutes[0, 0])
     out = {"mode": mode, "minutes": round(minutes, 2) if np.isfinite(minutes) else None,
            "is_estimate": bool(res.is_estimate[0, 0]),
            "network_source": arrays.meta.get("source"), "precision": arrays.meta.get("precision")}
     direct = float(paths.haversine_m(a[0, 0], a[0, 1], b[0, 0], b[0, 1]))
     if res.is_estimate[0, 0]:
-        out["distance_m"] = round(direct * cfg.detour)
+        out["distance_m"] = round(direct * det)
         label = ("à vol d'oiseau x détour (réseau sans rues locales : plus court que par les routes numérotées)"
                  if needs_direct_cap(arrays) and np.isfinite(minutes)
-                 and abs(direct * cfg.detour / (cfg.access_kph(mode) / 3.6) / 60.0 - minutes) < 1e-6
+                 and abs(direct * det / (cfg.access_kph(mode) / 3.6) / 60.0 - minutes) < 1e-6
                  else "à vol d'oiseau x détour (hors réseau)")
         out["legs"] = [{"kind": "estimate", "name": label,
-                        "distance_m": round(direct * cfg.detour), "minutes": out["minutes"],
+                        "distance_m": round(direct * det), "minutes": out["minutes"],
                         "from": a[0].tolist(), "to": b[0].tolist()}]
         return out
     (no,), (so,) = arrays.snap(a[:, 0], a[:, 1])
     (nd,), (sd,) = arrays.snap(b[:, 0], b[:, 1])
     acc_mps = cfg.access_kph(mode) / 3.6
-    direct_min = direct * cfg.detour / acc_mps / 60.0
+    direct_min = direct * det / acc_mps / 60.0
     if direct <= so + sd and np.isfinite(minutes) and abs(direct_min - minutes) < 1e-9:
-        out["distance_m"] = round(direct * cfg.detour)
+        out["distance_m"] = round(direct * det)
         out["legs"] = [{"kind": "direct", "name": "trajet direct (plus court que l'accès au réseau)",
-                        "distance_m": round(direct * cfg.detour), "minutes": round(direct_min, 2),
+                        "distance_m": round(direct * det), "minutes": round(direct_min, 2),
                         "from": a[0].tolist(), "to": b[0].tolist()}]
         return out
     seconds, nodes = arrays.path(no, nd)
-    legs = [{"kind": "access", "name": "accès au réseau", "distance_m": round(so * cfg.detour),
-             "minutes": round(so * cfg.detour / acc_mps / 60.0, 2), "from": a[0].tolist(),
+    legs = [{"kind": "access", "name": "accès au réseau", "distance_m": round(so * det),
+             "minutes": round(so * det / acc_mps / 60.0, 2), "from": a[0].tolist(),
              "to": [float(arrays.lon[no]), float(arrays.lat[no])]}]
-    total_m = so * cfg.detour + sd * cfg.detour
+    total_m = so * det + sd * det
     if len(nodes) > 1:
         table = arrays.meta.get("edge_table")
         if table is None:
@@ -576,8 +637,8 @@ def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
         for leg in legs[1:]:
             leg["distance_m"] = round(leg["distance_m"])
             leg["minutes"] = round(leg["minutes"], 2)
-    legs.append({"kind": "egress", "name": "depuis le réseau", "distance_m": round(sd * cfg.detour),
-                 "minutes": round(sd * cfg.detour / acc_mps / 60.0, 2),
+    legs.append({"kind": "egress", "name": "depuis le réseau", "distance_m": round(sd * det),
+                 "minutes": round(sd * det / acc_mps / 60.0, 2),
                  "from": [float(arrays.lon[nd]), float(arrays.lat[nd])], "to": b[0].tolist()})
     out["distance_m"] = round(total_m)
     out["legs"] = legs
@@ -585,13 +646,11 @@ def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
 
 
 def _lonlat(text: str) -> tuple[float, float]:
-    try:
-        lon, lat = (float(x) for x in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"coordonnées attendues « LON,LAT », reçu {text!r}") from None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise argparse.ArgumentTypeError(f"coordonnées hors limites : {text!r} (ordre : LON,LAT)")
-    return lon, lat
+    """A ``LON,LAT`` argument: a point in Normandie, a swapped order detected
+    (:func:`analysis.validate_args.point_type`)."""
+    from .validate_args import point_type
+
+    return point_type(text)
 
 
 def route(mode: str, from_lonlat, to_lonlat, date: str | None = None, depart: str | None = None,
@@ -617,17 +676,24 @@ def route(mode: str, from_lonlat, to_lonlat, date: str | None = None, depart: st
 
         if network is not None:
             net = transit.TransitNetwork.from_gtfs(network, service_date=date)
+            networks: tuple[str, ...] = (catalogue.network_name(Path(network).stem, str(network)),)
         else:
             from . import db
 
             con = db.connect(db_path or config.default_db_path(), read_only=True)
             try:
                 net = transit.TransitNetwork.from_duckdb(con, service_date=date)
+                networks = catalogue.transit_networks(con)
             finally:
                 con.close()
-        return transit.transit_route(net, tuple(from_lonlat), tuple(to_lonlat), depart=depart,
-                                     depart_from=cfg.depart_from, depart_to=cfg.depart_to,
-                                     arrive_by=cfg.arrive_by, walk_kmh=cfg.walk_kph, detour=cfg.detour)
+        out = transit.transit_route(net, tuple(from_lonlat), tuple(to_lonlat), depart=depart,
+                                    depart_from=cfg.depart_from, depart_to=cfg.depart_to,
+                                    arrive_by=cfg.arrive_by, walk_kmh=cfg.walk_kph,
+                                    detour=cfg.detour_for("transit"))
+        # which networks the answer knows (offline: « TER seulement »)
+        out["reseaux"] = list(networks)
+        out["mode_libelle"] = catalogue.mode_label("transit", networks)
+        return out
     if mode not in ROAD_MODES:
         raise ValueError(f"mode inconnu : {mode!r}")
     if network is not None:
@@ -638,7 +704,9 @@ def route(mode: str, from_lonlat, to_lonlat, date: str | None = None, depart: st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.traveltime",
+    from .validate_args import ArgParser, fail
+
+    parser = ArgParser(prog="python -m analysis.traveltime",
                                      description="Temps de trajet de l'observatoire.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("route", help="un trajet, affiché en JSON (minutes et étapes)")
@@ -665,8 +733,7 @@ def main(argv: list[str] | None = None) -> int:
         result = route(args.mode, args.src, args.dst, date=args.date, depart=args.depart,
                        network=args.network, db_path=args.db)
     except (DataError, FileNotFoundError, ValueError) as exc:  # GTFSError is a DataError
-        print(f"Erreur : {exc}", file=sys.stderr)
-        return 1
+        return fail(exc)
     print(json.dumps(result, ensure_ascii=False, indent=2, default=float))
     return 0
 

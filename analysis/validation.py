@@ -255,6 +255,17 @@ def check_length(value: str) -> None:
         raise FieldError(f"valeur trop longue ({len(value)} caractères, maximum {MAX_FIELD_CHARS})")
 
 
+def check_text(value: str) -> None:
+    """Raise FieldError for a text field that is too long, holds markup (``<``, ``>``) or
+    control characters (NUL, other C0/C1 codes, line breaks): see :mod:`analysis.sanitize`."""
+    from analysis.sanitize import text_problem
+
+    check_length(value)
+    problem = text_problem(value)
+    if problem:
+        raise FieldError(problem)
+
+
 def _short(value, n: int = 40) -> str:
     s = str(value if value is not None else "")
     return s if len(s) <= n else s[: n - 1] + "…"

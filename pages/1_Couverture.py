@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import maps
+from analysis import catalogue, maps, ranking, text
 from ui import core, data, filters, mapping
 
 core.page_setup("Couverture", "🗺️")
@@ -17,16 +17,24 @@ levels = {"commune": "Communes", "epci": "EPCI"}
 c1, c2 = st.columns([1, 2])
 k_level = core.state("cov_level", core.qp_get("niveau_carte", "epci", list(levels)))
 c1.radio("Maille", list(levels), key=k_level, format_func=levels.get, horizontal=True)
-k_ind = core.state("cov_ind", core.qp_get("indicateur", "share_no_offer", list(core.INDICATORS)))
-c2.selectbox("Indicateur", list(core.INDICATORS), key=k_ind,
-             format_func=lambda k: core.INDICATORS[k][0])
+indicators = catalogue.map_indicators()
+k_ind = core.state("cov_ind", core.qp_get("indicateur", "share_no_offer", list(indicators)))
+c2.selectbox("Indicateur", list(indicators), key=k_ind,
+             format_func=core.indicator_label)
 level, ind = st.session_state[k_level], st.session_state[k_ind]
-core.sync_query({**view.query(), "niveau_carte": level, "indicateur": ind})
+k_hide = core.state("cov_hide_outside", core.qp_get("masquer_hors", "", ["", "1"]) == "1")
+if level == "epci":
+    st.sidebar.checkbox("Masquer les EPCI majoritairement hors Normandie", key=k_hide,
+                        help="EPCI dont moins de la moitié de la population vit en Normandie "
+                             "(seules leurs communes normandes sont dans la base).")
+hide_outside = level == "epci" and bool(st.session_state[k_hide])
+core.sync_query({**view.query(), "niveau_carte": level, "indicateur": ind,
+                 "masquer_hors": "1" if hide_outside else None})
 
-label, unit, scale, dec, pal, worse_high = core.INDICATORS[ind]
-col = core.indicator_column(ind, view.mode)
-if ind == "median_minutes":
-    label = f"{label} ({core.MODE_LABELS[view.mode].lower()})"
+spec = indicators[ind]
+label, unit, scale, dec = core.indicator_label(ind, view.mode), spec.unit, spec.scale, spec.decimals
+pal, worse_high = spec.palette, spec.higher_is_worse
+col = spec.column(view.mode)
 try:
     tab = data.territory_table(level, view.mode, view.minutes, view.sectors, view.grade,
                                view.host, view.origin_kind, v)
@@ -40,20 +48,32 @@ m = mapping.base_map()
 g_ind, g_off = mapping.group(label, control=False), mapping.group("Offres de stage")
 # outlines drawn once in the base map (named after the indicator, not the mode), recoloured
 mapping.choropleth(g_ind, data.geojson(level, v), tab, "code", col, label, unit, dec, pal, False,
-                   scale, name=core.INDICATORS[ind][0], outlines=m)
+                   scale, name=core.indicator_label(ind), outlines=m)
 mapping.offers_layer(g_off, pts)
 mapping.schools_layer(m, sch)
 mapping.points_legend_box(m)
-mapping.show(m, "cov_map", 560, layers=[g_ind, g_off], control=True)
+mapping.show(m, "cov_map", 640, layers=[g_ind, g_off], control=True)
 
-vals = pd.to_numeric(tab[col], errors="coerce") * scale
+# one ranking (analysis.ranking): the table below and "En bref" both read its first row
+ranked = ranking.rank_territories(tab, col, higher_is_worse=worse_high)
+ranked["_v"] = pd.to_numeric(ranked[col], errors="coerce") * scale
+if level == "epci":
+    ranked = ranked.merge(data.epci_region_share(v), on="code", how="left")
+    ranked["mostly_outside"] = ranked["mostly_outside"].fillna(False).astype(bool)
+    n_outside = int(ranked["mostly_outside"].sum())
+    if hide_outside:
+        ranked = ranked[~ranked["mostly_outside"]].reset_index(drop=True)
+        ranked["rank"] = range(1, len(ranked) + 1)
+vals = ranked["_v"]
 n_known = int(vals.notna().sum())
-worst = tab.loc[vals.idxmax() if worse_high else vals.idxmin()] if n_known else None
+worst = ranked.iloc[0] if n_known else None
 noun = "communes" if level == "commune" else "EPCI"
-summary = (f"**En bref :** {label.lower()} par {noun[:-1] if level == 'commune' else 'EPCI'} "
-           f"({view.describe()}) — {n_known} {noun} renseignés")
+summary = (f"**En bref :** {label[:1].lower() + label[1:]} par "
+           f"{noun[:-1] if level == 'commune' else 'EPCI'} ({view.describe()}) — "
+           + (text.count(n_known, "commune renseignée") if level == "commune"
+              else text.count(n_known, "EPCI renseigné", "EPCI renseignés")))
 if worst is not None:
-    wv = vals[worst.name]
+    wv = worst["_v"]
     summary += (f" ; valeur la plus défavorable : {maps.format_number(wv, dec)} {unit} "
                 f"({worst['name']}) ; médiane : {maps.format_number(vals.median(), dec)} {unit}")
 st.markdown(summary + f". Points orange : {int(pts['n_offers'].sum()) if len(pts) else 0} "
@@ -65,21 +85,22 @@ notes = []
 if view.origin_kind == "commune":
     notes.append("élèves par commune de résidence estimés (total régional réparti au prorata "
                  "de la population)")
-notes.append(f"offres placées au centre de leur commune ({summary_counts['at_commune_centre']} "
+notes.append(f"offres placées à la mairie de leur commune ({summary_counts['at_commune_centre']} "
              f"sur {summary_counts['offers']})")
 notes.append("1 place par offre faute de capacité connue")
-if est.get(view.mode if view.mode != "transit" else "walk", 0):
-    n_est = est.get(view.mode if view.mode != "transit" else "walk", 0)
-    notes.append(f"{core.fnum(n_est)} temps {core.MODE_LABELS[view.mode].lower()} estimés à vol "
-                 "d'oiseau (pas de réseau à proximité)")
+est_note = core.estimated_times_note(view.mode, est)
+if est_note:
+    notes.append(est_note)
 core.estimate_badge(" ; ".join(notes) + ".")
 
 st.subheader(f"Classement des {noun}")
-order_worst = not worse_high
-ranked = tab.assign(_v=vals).sort_values("_v", ascending=order_worst, na_position="last")
+names_shown = ranked["name"]
+if level == "epci":
+    names_shown = names_shown.where(~ranked["mostly_outside"],
+                                    names_shown + " (majoritairement hors Normandie)")
 table = pd.DataFrame({
-    "Rang": range(1, len(ranked) + 1),
-    "Territoire": ranked["name"].to_numpy(),
+    "Rang": ranked["rank"].to_numpy(),
+    "Territoire": names_shown.to_numpy(),
     "Code": ranked["code"].to_numpy(),
     f"{label} ({unit})": ranked["_v"].round(dec if dec else 0).to_numpy(),
     "Élèves" + (" (estimés)" if view.origin_kind == "commune" else ""):
@@ -92,10 +113,19 @@ table = pd.DataFrame({
     "Temps estimés à vol d'oiseau": ranked["uses_estimated_times"].map(
         {True: "oui", False: "non"}).to_numpy(),
 })
+if level == "epci":
+    table["Part de la population de l'EPCI en Normandie (%)"] = \
+        (ranked["share_in_region"] * 100).round(1).to_numpy()
 TOP = 25
-st.caption(f"{len(table)} {noun}, du plus défavorable au plus favorable selon l'indicateur choisi"
+outside_note = ""
+if level == "epci" and n_outside:
+    outside_note = (f" {n_outside} EPCI majoritairement hors Normandie "
+                    + ("masqués (case du panneau latéral)." if hide_outside else
+                       "signalés : seules leurs communes normandes sont comptées."))
+st.caption(f"{len(table)} {noun}, du plus défavorable au plus favorable selon l'indicateur choisi "
+           "(à égalité : le plus d'élèves concernés d'abord, puis par nom)"
            + (f" : les {TOP} premiers ci-dessous, tous dans le tableau complet et le téléchargement."
-              if len(table) > TOP else "."))
+              if len(table) > TOP else ".") + outside_note)
 core.html_table(table, max_rows=TOP, height=420)
 with core.table_expander(f"Tableau complet ({len(table)} {noun}, tri et recherche)", "cov_full") as opened:
     if opened:

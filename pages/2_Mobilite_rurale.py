@@ -3,13 +3,12 @@ minutes from a chosen commune or lycée, lycées ranked by pupils without a reac
 
 from __future__ import annotations
 
-import html
-
 import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import access, maps
+from analysis import access, catalogue, maps, text
+from analysis.sanitize import html_text
 from ui import charts, core, data, mapping
 
 core.page_setup("Mobilité rurale", "🚌")
@@ -27,6 +26,9 @@ core.sync_query({"minutes": minutes})
 sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
 
 DENSITY_LABELS = access.DENSITY_LABELS
+nets = core.networks()
+tc_phrase = core.mode_label("transit", "phrase")  # « en transports en commun (TER seulement) ou à pied »
+tc_short = catalogue.transit_short(nets)  # « TER » when it is the only network loaded
 
 # ------------------------------------------------------------------ 1. car vs transit gap
 st.header("1. Écart voiture / transports en commun")
@@ -36,10 +38,10 @@ gap = car[["code", "name", "pupils", "density_class", "density_per_km2",
            "n_stops", "morning_departures"]].copy()
 gap["gap"] = gap["offers_reachable_car_mean"] - gap["offers_reachable_transit_mean"]
 m = mapping.base_map()
-g_gap = mapping.group("Écart voiture / transports", control=False)
+g_gap = mapping.group(f"Écart voiture / {tc_short}", control=False)
 mapping.choropleth(g_gap, data.geojson("commune", v), gap, "code", "gap",
                    f"Offres en plus accessibles en voiture ({minutes} min)", "offres", 0,
-                   "cividis", True, name="Écart voiture / transports", outlines=m)
+                   "cividis", True, name=f"Écart voiture / {tc_short}", outlines=m)
 stops_df, service_day = data.stops(v)
 KIND_COLOURS = {"train": "#D55E00", "car": "#56B4E9", "train et car": "#CC79A7",
                 "sans desserte": "#999999"}
@@ -51,8 +53,8 @@ def stops_geojson(df: pd.DataFrame, small_unserved: bool = True) -> dict:
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
          "properties": {"colour": KIND_COLOURS.get(r.kind, "#999999"), "line": "#000000",
                         "radius": 3 if (small_unserved and r.morning_departures == 0) else 5,
-                        "tip": f"<b>{html.escape(str(r.name))}</b> ({r.kind})<br>"
-                               f"{int(r.morning_departures)} départ(s) entre "
+                        "tip": f"<b>{html_text(r.name)}</b> ({html_text(r.kind)})<br>"
+                               f"{text.count(r.morning_departures, 'départ')} entre "
                                f"{maps.MORNING_WINDOW[0]} et {maps.MORNING_WINDOW[1]}"}}
         for r in df.itertuples()]}
 
@@ -61,27 +63,27 @@ if len(stops_df):
     served = stops_df[stops_df["morning_departures"] > 0]
     mapping.FastGeoJson(stops_geojson(served), "Arrêts desservis le matin (TER train et car)",
                         opacity=1.0, weight=1, show=False).add_to(m)
-mapping.show(m, "mob_gap_map", 520, layers=[g_gap], control=True)
+mapping.show(m, "mob_gap_map", 600, layers=[g_gap], control=True)
 n_zero_tc = int((gap["offers_reachable_transit_mean"] == 0).sum())
 st.markdown(
-    f"**En bref :** nombre moyen d'offres accessibles en {minutes} min en voiture moins en "
-    f"transports en commun (ou à pied), par commune : écart médian "
-    f"{maps.format_number(gap['gap'].median(), 0)} offres ; {n_zero_tc} communes sur {len(gap)} "
-    f"n'atteignent aucune offre en transports en commun en {minutes} min.")
-core.estimate_badge("Élèves par commune estimés ; offres au centre de leur commune ; les "
-                    "transports en commun disponibles hors ligne se limitent au TER (train et "
-                    "car) : l'accès en transports est sous-estimé là où circulent des bus "
-                    "urbains ou départementaux.")
+    f"**En bref :** nombre moyen d'offres accessibles en {minutes} min en voiture moins "
+    f"{tc_phrase}, par commune : écart médian "
+    f"{maps.format_number(gap['gap'].median(), 0)} offres ; "
+    f"{text.count(n_zero_tc, 'commune')} sur {len(gap)} "
+    f"n'{'atteignent' if n_zero_tc > 1 else 'atteint'} aucune offre {tc_phrase} en {minutes} min.")
+core.estimate_badge("Élèves par commune estimés ; offres à la mairie de leur commune. "
+                    + catalogue.transit_caveat(nets))
 with core.table_expander("Tableau de la carte (alternative textuelle)", "mob_gap_table") as opened:
     if opened:
         t = gap.sort_values("gap", ascending=False)
         st.dataframe(pd.DataFrame({
             "Commune": t["name"], "Code INSEE": t["code"],
-            "Élèves (estimés)": t["pupils"].round(1),
+            "Élèves (estimés)": t["pupils"].round(0),
             "Offres accessibles en voiture (moy.)": t["offers_reachable_car_mean"].round(1),
-            "Offres accessibles en transports (moy.)": t["offers_reachable_transit_mean"].round(1),
+            f"Offres accessibles en {tc_short} ou à pied (moy.)":
+                t["offers_reachable_transit_mean"].round(1),
             "Écart (offres)": t["gap"].round(1),
-            "Rapport voiture / transports": t["car_transit_ratio"].round(1),
+            f"Rapport voiture / {tc_short}": t["car_transit_ratio"].round(1),
         }), hide_index=True, width="stretch", height=300)
 
 # ------------------------------------------------------------------ 2. density classes
@@ -101,22 +103,23 @@ dtab = pd.DataFrame({
     "Communes": g["communes"],
     "Élèves (estimés)": g["pupils"].round(0),
     "Offres accessibles en voiture (moy. par élève)": (g["w_car"] / g["pupils"]).round(1),
-    "Offres accessibles en transports (moy. par élève)": (g["w_tc"] / g["pupils"]).round(1),
-    "Élèves sans offre en transports": g["no_offer"].round(0),
-    "Part sans offre en transports (%)": (100 * g["no_offer"] / g["pupils"]).round(1),
+    f"Offres accessibles en {tc_short} ou à pied (moy. par élève)":
+        (g["w_tc"] / g["pupils"]).round(1),
+    f"Élèves sans offre en {tc_short} ou à pied": g["no_offer"].round(0),
+    f"Part sans offre en {tc_short} ou à pied (%)": (100 * g["no_offer"] / g["pupils"]).round(1),
 })
-c1, c2 = st.columns([3, 2])
+c1, _c2 = st.columns([3, 2])
 with c1:
     # plain SVG: no chart library to load (Vega-Lite's script is 0.75 MB, Plotly's 4.7 MB)
     st.markdown(charts.grouped_bars_svg(
         dtab["Classe de densité (approximation)"].tolist(),
         {"Voiture": dtab["Offres accessibles en voiture (moy. par élève)"].tolist(),
-         "Transports (ou marche)": dtab["Offres accessibles en transports (moy. par élève)"]
-         .tolist()},
+         f"{tc_short} ou marche": dtab[f"Offres accessibles en {tc_short} ou à pied "
+                                       "(moy. par élève)"].tolist()},
         ["#E69F00", "#0072B2"], "Offres accessibles / élève",
         "Classe de densité (approximation)"), unsafe_allow_html=True)
-with c2:
-    core.html_table(dtab)
+# the table below the chart, full width (beside it, its seven columns overflowed)
+core.html_table(dtab)
 st.caption("Classe de densité : approximation de la grille communale de densité INSEE à partir de "
            "la densité de population communale (dense ≥ 1 500 hab./km², intermédiaire ≥ 300, "
            "peu dense ≥ 25, très peu dense < 25).")
@@ -138,7 +141,7 @@ cov2 = cov.assign(served=cov["has_served_stop"].astype(int))
 served_codes = tuple(sorted(cov2.loc[cov2["has_served_stop"], "code"]))
 gj = data.geojson("commune", v, served_codes)
 props = {c: {"colour": "#009E73",
-             "tip": f"<b>{html.escape(n)}</b><br>arrêt desservi à "
+             "tip": f"<b>{html_text(n)}</b><br>arrêt desservi à "
                     f"{maps.format_number(d, 0)} m du centre"}
          for c, n, d in zip(cov2["code"], cov2["name"], cov2["nearest_served_stop_m"])
          if c in served_codes}
@@ -152,9 +155,8 @@ mapping.add_legend(m2, "Arrêts desservis le matin (07:00–08:30)", [
     ("#ffffff", "autre commune (sans arrêt desservi à moins de 1 km)"),
     ("#D55E00", "arrêt de train"), ("#56B4E9", "arrêt de car TER"),
     ("#CC79A7", "arrêt train et car"), ("#999999", "arrêt sans départ le matin (petit point)")])
-mapping.show(m2, "mob_stops_map", 480, control=True)
-st.caption("Seuls les horaires TER (SNCF, trains et cars) sont disponibles hors ligne : les "
-           "arrêts de bus urbains et départementaux ne sont pas comptés.")
+mapping.show(m2, "mob_stops_map", 560, control=True)
+st.caption(catalogue.transit_caveat(nets) + " Seuls les arrêts des réseaux chargés sont comptés.")
 with core.table_expander("Tableau : communes sans arrêt desservi le matin",
                          "mob_stops_table") as opened:
     if opened:
@@ -171,6 +173,7 @@ modes = data.modes_available(v)
 
 
 @st.fragment
+@core.guarded
 def from_origin() -> None:
     """Section 4 (its widgets re-run only this fragment)."""
     st.header("4. Depuis une commune ou un lycée : minutes jusqu'aux offres")
@@ -193,7 +196,7 @@ def from_origin() -> None:
                  placeholder="Choisir un lycée…" if okind == "school" else "Choisir une commune…")
     origin_id = st.session_state[k_orig]
     k_mode = core.state("mob_mode", core.qp_get("mode", "transit", modes))
-    c3.radio("Mode", modes, key=k_mode, format_func=core.MODE_LABELS.get, horizontal=True)
+    c3.radio("Mode", modes, key=k_mode, format_func=core.mode_label, horizontal=True)
     mode = st.session_state[k_mode]
     core.sync_query({"depuis": okind, "origine_id": origin_id, "mode": mode})
     if origin_id is None:
@@ -217,9 +220,9 @@ def from_origin() -> None:
     br = [15.0, 30.0, 45.0, 60.0, 90.0]
     mapping.choropleth(m3, gj3,
                        per_commune, "commune_code", "minutes",
-                       f"Minutes jusqu'aux offres de la commune ({core.MODE_LABELS[mode].lower()})",
+                       f"Minutes jusqu'aux offres de la commune ({core.mode_label(mode, 'lower')})",
                        "min", 0, "viridis", False, breaks=br)
-    folium.Marker([o["lat"], o["lon"]], tooltip=names[origin_id],
+    folium.Marker([o["lat"], o["lon"]], tooltip=html_text(names[origin_id]),
                   icon=folium.DivIcon(html='<div style="font-size:22px;color:#000">★</div>')
                   ).add_to(m3)
     mapping.show(m3, "mob_origin_map", 480)
@@ -227,7 +230,7 @@ def from_origin() -> None:
     st.markdown(
         f"**En bref :** depuis {names[origin_id]}, {core.fnum(reach['n_offers'].sum(), 0, 'offres')} "
         f"dans {len(reach['commune_code'].unique())} communes sont accessibles en {minutes} min "
-        f"({core.MODE_LABELS[mode].lower()}) ; offre la plus proche à "
+        f"({core.mode_label(mode, 'lower')}) ; offre la plus proche à "
         + (f"{maps.format_number(times['minutes'].min(), 0)} min." if len(times) else
            "plus de 90 min.") + " Communes sans offre atteignable en 90 min : non colorées.")
     if times["is_estimate"].any():
@@ -244,11 +247,12 @@ def from_origin() -> None:
 
 # ------------------------------------------------------------------ 5. lycées ranked
 @st.fragment
+@core.guarded
 def lycees_ranked() -> None:
     """Section 5 (its widget re-runs only this fragment)."""
     st.header("5. Lycées dont les élèves n'atteignent aucune offre")
     k_lm = core.state("mob_lmode", core.qp_get("mode_lycees", "transit", modes))
-    st.radio("Mode pour le classement", modes, key=k_lm, format_func=core.MODE_LABELS.get,
+    st.radio("Mode pour le classement", modes, key=k_lm, format_func=core.mode_label,
              horizontal=True)
     lmode = st.session_state[k_lm]
     core.sync_query({"mode_lycees": lmode})
@@ -258,12 +262,12 @@ def lycees_ranked() -> None:
     lyc = lyc.sort_values(["pupils_without", "offers_reachable"], ascending=[False, True])
     st.markdown(
         f"**{int((lyc['offers_reachable'] == 0).sum())} lycées** n'ont aucune offre accessible en "
-        f"{minutes} min ({core.MODE_LABELS[lmode].lower()}), soit "
+        f"{minutes} min ({core.mode_label(lmode, 'lower')}), soit "
         f"{core.fnum(lyc['pupils_without'].sum(), 0, 'élèves de seconde')} (effectifs déclarés).")
     ranked = pd.DataFrame({
         "Lycée": lyc["origin_name"], "UAI": lyc["origin_id"], "Commune": lyc["commune"],
-        "Élèves de seconde": lyc["pupils"],
-        "Élèves sans offre accessible": lyc["pupils_without"],
+        "Élèves de seconde (déclarés)": core.declared(lyc["pupils"]),
+        "Élèves sans offre accessible": core.declared(lyc["pupils_without"]),
         f"Offres accessibles en {minutes} min": lyc["offers_reachable"],
         "Minutes jusqu'à l'offre la plus proche": lyc["minutes_nearest"].round(0),
     })

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import html
-
 import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import maps
+from analysis import catalogue, maps, text
+from analysis.sanitize import html_text
 from ui import core, data, mapping
 
 core.page_setup("Stages collectifs", "👥")
@@ -39,8 +38,8 @@ sb.selectbox("EPCI", [""] + list(epci_names), key=k_epci,
              format_func=lambda c: epci_names.get(c, "Tous les EPCI"))
 k_status = core.state("col_status", core.qp_get_list("statut", statuses))
 sb.multiselect("Statut (vide : tous)", statuses, key=k_status, placeholder="Tous les statuts")
-gap_opts = {"share_no_offer_transit": "Part des élèves sans offre à 45 min en transports",
-            "offers_per_100_pupils": "Offres situées pour 100 élèves", "": "Aucune"}
+gap_opts = {"share_no_offer_transit": core.indicator_label("share_no_offer_transit") + " à 45 min",
+            "offers_per_100_pupils": core.indicator_label("offers_per_100_pupils"), "": "Aucune"}
 _fond = core.qp_get("fond", "share_no_offer_transit", list(gap_opts) + ["aucun"])
 k_gap = core.state("col_gap", "" if _fond == "aucun" else _fond)
 sb.radio("Fond de carte (manques, par EPCI)", list(gap_opts), key=k_gap,
@@ -66,12 +65,15 @@ m = mapping.base_map()
 layers = []
 if gap_ind and data.travel_times_ready():
     epci_tab = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
-    label, unit, scale, dec = ((gap_opts[gap_ind], "%", 100.0, 0) if gap_ind.startswith("share")
-                               else (gap_opts[gap_ind], "offres/100 élèves", 1.0, 1))
+    spec = catalogue.indicator(gap_ind)
+    label, unit, scale, dec = gap_opts[gap_ind], spec.unit, spec.scale, spec.decimals
     g_gap = mapping.group("Manques (fond)")
+    # opaque light greys: the map shows the legend's colours exactly (at 55 % opacity they
+    # did not match it), and the darkest class stays light enough for the markers
     mapping.choropleth(g_gap, data.geojson("epci", v), epci_tab, "code", gap_ind,
-                       "Fond : " + label.lower(), unit, dec, "Greys", False, scale,
-                       name="Manques (fond)", opacity=0.55, corner="bottom:24px;left:10px")
+                       "Fond : " + text.lower_first(core.indicator_label(gap_ind, short=True))
+                       + (" à 45 min" if unit == "%" else ""), unit, dec, "LightGreys", False, scale,
+                       name="Manques (fond)", opacity=1.0, corner=mapping.LEGEND_BOTTOM_LEFT)
     layers.append(g_gap)
 elif gap_ind:
     core.no_travel_times()
@@ -79,48 +81,59 @@ fg = folium.FeatureGroup(name="Projets de stages collectifs")
 for r in f.itertuples():
     if pd.isna(r.lat) or pd.isna(r.lon):
         continue
-    colour = maps.COLLECTIVE_KIND_COLOURS.get(r.kind, "#7f7f7f")
-    popup = (f"<b>{html.escape(str(r.name))}</b><br>Type : {html.escape(str(r.kind))}"
-             + (f" <i>({html.escape(str(r.kind_basis))})</i>" if pd.notna(r.kind_basis) else "")
-             + f"<br>Lieu : {html.escape(str(r.town or ''))}"
-             + (f" <i>({html.escape(str(r.location_basis))})</i>"
+    colour = maps.COLLECTIVE_KIND_COLOURS.get(r.kind, maps.COLLECTIVE_KIND_COLOURS["non précisé"])
+    popup = (f"<b>{html_text(r.name)}</b><br>Type : {html_text(r.kind)}"
+             + (f" <i>({html_text(r.kind_basis)})</i>" if pd.notna(r.kind_basis) else "")
+             + f"<br>Lieu : {html_text(r.town or '')}"
+             + (f" <i>({html_text(r.location_basis)})</i>"
                 if pd.notna(r.location_basis) else "")
-             + f"<br>Secteurs : {html.escape(str(r.sectors or 'non précisé'))}"
-             + f"<br>Élèves : {html.escape(str(r.pupils)) if pd.notna(r.pupils) else 'non précisé'}"
-             + f"<br>Période : {html.escape(str(r.period or 'non précisée'))}"
-             + f"<br>Statut : {html.escape(str(r.status or ''))}")
+             + f"<br>Secteurs : {html_text(r.sectors or 'non précisé')}"
+             + f"<br>Élèves : {html_text(r.pupils) if pd.notna(r.pupils) else 'non précisé'}"
+             + f"<br>Période : {html_text(r.period or 'non précisée')}"
+             + f"<br>Statut : {html_text(r.status or '')}")
     folium.CircleMarker([r.lat, r.lon], radius=9, color="#000000", weight=1.5,
                         fill_color=colour, fill_opacity=0.95,
-                        popup=folium.Popup(popup, max_width=320), tooltip=str(r.name)).add_to(fg)
+                        popup=mapping.popup(popup), tooltip=html_text(r.name)).add_to(fg)
 layers.append(fg)
 legend = [(c, k) for k, c in maps.COLLECTIVE_KIND_COLOURS.items()]
 mapping.add_legend(m, "Type de stage collectif (typologie du document)", legend, "circle")
-mapping.show(m, "col_map", 560, layers=layers, control=True)
+mapping.show(m, "col_map", 640, layers=layers, control=True)
 
 by_kind = f["kind"].value_counts()
 st.markdown(
-    f"**En bref :** {len(f)} projet(s) de stage collectif sur {len(proj)} (carte du 15/12/2025), "
+    f"**En bref :** {text.count(len(f), 'projet')} de stage collectif sur {len(proj)} "
+    "(carte du 15/12/2025), "
     + ", ".join(f"{n} « {k} »" for k, n in by_kind.items())
-    + (f" ; fond : {gap_opts[gap_ind].lower()} par EPCI (élèves estimés)." if gap_ind else "."))
+    + (f" ; fond : {text.lower_first(gap_opts[gap_ind])} par EPCI (élèves estimés)." if gap_ind
+       else "."))
 n_deduced = int(f["kind_basis"].fillna("").str.startswith("déduit").sum()
                 + f["location_basis"].fillna("").str.startswith("déduit").sum())
 if n_deduced:
     core.estimate_badge(
-        f"{int(f['kind_basis'].fillna('').str.startswith('déduit').sum())} type(s) et "
-        f"{int(f['location_basis'].fillna('').str.startswith('déduit').sum())} lieu(x) sont "
-        "« déduits » (le document ne les précise pas) : voir les colonnes « Base du type » et "
-        "« Base du lieu ».")
+        f"{text.count(f['kind_basis'].fillna('').str.startswith('déduit').sum(), 'type')} et "
+        f"{text.count(f['location_basis'].fillna('').str.startswith('déduit').sum(), 'lieu', 'lieux')}"
+        " sont « déduits » (le document ne les précise pas) : voir « Base du type » et « Base du "
+        "lieu » sous la liste des projets et dans son téléchargement.")
 
 st.subheader("Liste des projets")
 table = pd.DataFrame({
-    "Projet": f["name"], "Type": f["kind"], "Base du type": f["kind_basis"],
-    "Commune": f["town"], "Base du lieu": f["location_basis"], "EPCI": f["epci_name"],
-    "Secteurs": f["sectors"], "Élèves (nombre)": f["pupils"].astype("Int64").astype(str)
-    .replace("<NA>", "non précisé"), "Période": f["period"], "Statut": f["status"],
+    "Projet": f["name"], "Type": f["kind"], "Statut": f["status"], "Commune": f["town"],
+    "EPCI": f["epci_name"], "Secteurs": f["sectors"],
+    "Élèves (nombre)": f["pupils"].astype("Int64").astype(str).replace("<NA>", "non précisé"),
+    "Période": f["period"], "Base du type": f["kind_basis"], "Base du lieu": f["location_basis"],
 }).astype(str).replace({"None": "—", "nan": "—", "<NA>": "—"})
-core.html_table(table, height=480)
+# eight columns fit the page width (with the two « Base » columns the Statut column was cut):
+# the bases are in their own table below and in the download
+core.html_table(table.drop(columns=["Base du type", "Base du lieu"]), height=480)
+with core.table_expander("Bases du type et du lieu (« déduit » quand le document ne les précise "
+                         "pas)", "col_bases") as opened:
+    if opened:
+        core.html_table(table[["Projet", "Base du type", "Base du lieu"]], height=360)
 st.download_button("Télécharger la liste (CSV)", core.csv_bytes(table),
                    file_name="stages_collectifs.csv", mime="text/csv")
+st.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici : où lancer les prochains "
+             "projets, et leur programme", icon=":material/event_note:",
+             query_params={"vue": "programme", "epci": sel_epci} if sel_epci else {"vue": "sites"})
 
 st.subheader("Ce que dit le document (carte des projets du 15/12/2025)")
 c1, c2, c3 = st.columns(3)

@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analysis import config, maps
-from ui import charts, core, data, filters, mapping
+from analysis import catalogue, config, maps
+from ui import charts, core, data, filters, mapping, territory
 
 core.page_setup("Territoire", "📍")
 v = core.db_version()
@@ -16,25 +16,37 @@ epcis = data.epci_list(v)
 deps = data.departements_list(v)
 
 levels = {"epci": "EPCI", "commune": "Commune"}
+known = {"epci": dict(zip(epcis["siren"], epcis["name"])),
+         "commune": dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))}
+defaults = {"epci": "200065597" if "200065597" in known["epci"] else epcis["siren"].iloc[0],
+            "commune": "14118" if "14118" in known["commune"] else communes["code"].iloc[0]}
+# URL: ``echelon`` (territory level) and ``code``; ``niveau`` is the grade filter, except in
+# the older documented form ``niveau=epci|commune`` (read here when ``echelon`` is absent).
+if "echelon" not in st.query_params and st.query_params.get("niveau") in levels:
+    st.query_params["echelon"] = st.query_params["niveau"]
+    del st.query_params["niveau"]
+if "ter_level" not in st.session_state:
+    lv0, code0, msg0 = territory.from_url(st.query_params.get("echelon"),
+                                          st.query_params.get("code"), known, defaults)
+    st.session_state["ter_level"] = lv0
+    st.session_state[f"ter_code_{lv0}"] = code0
+    if msg0:
+        core.url_notice("code", code0, msg0)
+
 sb = st.sidebar
 sb.header("Territoire")
-k_level = core.state("ter_level", core.qp_get("niveau", "epci", list(levels)))
-sb.radio("Niveau", list(levels), key=k_level, format_func=levels.get, horizontal=True)
-level = st.session_state[k_level]
-if level == "epci":
-    opts = epcis["siren"].tolist()
-    names = dict(zip(epcis["siren"], epcis["name"]))
-    default = "200065597" if "200065597" in names else opts[0]  # Caen la Mer
-else:
-    opts = communes["code"].tolist()
-    names = dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))
-    default = "14118" if "14118" in names else opts[0]  # Caen
+territory.search_box(sb, communes, epcis, known)
+sb.radio("Niveau", list(levels), key="ter_level", format_func=levels.get, horizontal=True)
+level = st.session_state["ter_level"]
+opts = list(known[level])
+names = known[level]
 k_code = f"ter_code_{level}"
-core.state(k_code, core.qp_get("code", default, opts))
-sb.selectbox("EPCI" if level == "epci" else "Commune", opts, key=k_code, format_func=names.get)
+core.state(k_code, defaults[level])
+sb.selectbox("EPCI" if level == "epci" else "Commune", opts, key=k_code, format_func=names.get,
+             **territory.NO_TYPING)
 code = st.session_state[k_code]
 view = filters.sidebar("ter", origin=False)
-core.sync_query({"niveau": level, "code": code, **view.query()})
+core.sync_query({"echelon": level, "code": code, **view.query()})
 
 if level == "epci":
     row = epcis[epcis["siren"] == code].iloc[0]
@@ -65,28 +77,37 @@ ts = data.territory_table(level, *args[:5], "school", v, code=code)
 st.subheader("Chiffres clés")
 st.caption(f"Filtres : {view.describe()}. Élèves par commune de résidence (estimation), sauf "
            "ligne « Élèves de seconde des lycées du territoire » (effectifs déclarés).")
-mode_l = core.MODE_LABELS[view.mode].lower()
+mode_l = core.mode_label(view.mode, "lower")
+
+
+def _row(key: str, label: str | None = None, mode: str | None = None) -> tuple:
+    """(label, column, scale, decimals, unit) of a catalogue indicator."""
+    ind = catalogue.indicator(key)
+    return (label or core.indicator_label(key, mode), ind.column(mode), ind.scale, ind.decimals,
+            ind.unit)
+
+
 rows = [
-    ("Population", "population", 1, 0, "hab."),
-    ("Élèves de seconde résidents (estimés)", "pupils", 1, 0, "élèves"),
-    ("Offres situées dans le territoire", "offers_located", 1, 0, "offres"),
-    ("Offres pour 100 élèves", "offers_per_100_pupils", 1, 1, "offres/100 élèves"),
-    (f"Offres accessibles en {view.minutes} min ({mode_l}), moyenne par élève",
-     "offers_reachable_mean", 1, 1, "offres"),
-    ("Places par élève à portée, avec concurrence (2SFCA)", "places_per_pupil_2sfca", 1, 3,
-     "places/élève"),
-    (f"Élèves sans offre accessible ({mode_l}, {view.minutes} min)", "pupils_no_offer", 1, 0,
-     "élèves"),
-    ("Part des élèves sans offre accessible", "share_no_offer", 100, 1, "%"),
-    (f"Part sans offre en transports en commun ou à pied ({view.minutes} min)",
-     "share_no_offer_transit", 100, 1, "%"),
-    (f"Temps médian jusqu'à l'offre la plus proche ({mode_l})", f"median_minutes_{view.mode}", 1,
-     0, "min"),
-    ("Rapport offres accessibles voiture / transports", "car_transit_ratio", 1, 1, "×"),
-    ("Arrêts de transport en commun (TER)", "n_stops", 1, 0, "arrêts"),
-    ("Départs du matin (07:00–08:30)", "morning_departures", 1, 0, "départs"),
-    ("Part des élèves en commune peu ou très peu dense", "pupils_low_density_share", 100, 0, "%"),
+    _row("population"),
+    _row("pupils", "Élèves de seconde résidents (estimés)"),
+    _row("offers_located", "Offres situées dans le territoire"),
+    _row("offers_per_100_pupils"),
+    _row("offers_reachable_mean",
+         f"Offres accessibles en {view.minutes} min ({mode_l}), moyenne par élève"),
+    _row("places_per_pupil_2sfca"),
+    _row("pupils_no_offer", f"Élèves sans offre accessible ({mode_l}, {view.minutes} min)"),
+    _row("share_no_offer"),
+    _row("share_no_offer_transit",
+         core.indicator_label("share_no_offer_transit") + f" ({view.minutes} min)"),
+    _row("median_minutes", mode=view.mode),
+    _row("car_transit_ratio"),
+    _row("n_stops"),
+    _row("morning_departures"),
+    _row("pupils_low_density_share"),
 ]
+# indicators added to the catalogue's maps show here too
+rows += [_row(k) for k in catalogue.map_indicators() if k not in {r[1] for r in rows}
+         and not catalogue.indicator(k).per_mode]
 
 
 def _val(df: pd.DataFrame, col: str, scale: float, dec: int, unit: str) -> str:
@@ -112,7 +133,7 @@ lyc_row = pd.DataFrame({"Indicateur": ["Élèves de seconde des lycées du terri
 fig_tab = pd.concat([fig_tab.iloc[:2], lyc_row, fig_tab.iloc[2:]], ignore_index=True)
 core.html_table(fig_tab)
 core.estimate_badge("Élèves par commune de résidence estimés au prorata de la population ; offres "
-                    "placées au centre de leur commune ; 1 place par offre faute de capacité"
+                    "placées à la mairie de leur commune ; 1 place par offre faute de capacité"
                     + (" ; certains temps sont estimés à vol d'oiseau"
                        if bool(t["uses_estimated_times"].iloc[0]) else "") + ".")
 
@@ -177,16 +198,13 @@ with c1:
         core.html_table(pd.DataFrame({
             "Lycée": lyc["name"], "Commune": lyc["commune"],
             "Public": lyc["is_public"].map({True: "oui", False: "non"}),
-            "Élèves de seconde": lyc["seconde_pupils"].astype("Int64").astype(str)
-            .replace("<NA>", "non déclaré"),
+            "Élèves de seconde (déclarés)": core.declared(lyc["seconde_pupils"]),
             f"Offres accessibles ({view.minutes} min)": lyc["offers_reachable"],
             "Offre la plus proche (min)": lyc["minutes_nearest"].round(0),
         }), height=420)
 with c2:
     st.subheader("Offres par secteur")
-    sec = data.con().execute(
-        "SELECT sector, count(*) AS n FROM offers WHERE commune_code IN "
-        "(SELECT unnest(?::VARCHAR[])) GROUP BY 1 ORDER BY 2 DESC", [member_codes]).df()
+    sec = data.sector_counts(tuple(member_codes), v)
     if view.sectors:
         sec = sec[sec["sector"].isin(view.sectors)]
     if sec.empty:
@@ -212,14 +230,7 @@ with c3:
         core.html_table(local[["name", "kind", "morning_departures"]].rename(columns={
             "name": "Arrêt", "kind": "Desserte", "morning_departures": "Départs du matin"}),
             height=360)
-    services = sorted(n for n in data.relations(v) if n.startswith("mobility"))
-    for name in services:
-        try:
-            ms = data.con().execute(
-                f'SELECT * FROM "{name}" WHERE epci_siren = ?',
-                [row["epci_siren"] if level == "commune" else code]).df()
-        except Exception:  # noqa: BLE001 - optional table of the imports engineer
-            continue
+    for ms in data.mobility_services(str(row["epci_siren"] if level == "commune" else code), v):
         st.markdown("**Services de mobilité de l'EPCI**")
         if ms.empty:
             st.caption("Aucun service de mobilité importé pour cet EPCI.")
@@ -236,6 +247,9 @@ with c4:
         core.html_table(proj[["name", "kind", "town", "sectors", "pupils", "status"]].rename(columns={
             "name": "Projet", "kind": "Type", "town": "Commune", "sectors": "Secteurs",
             "pupils": "Élèves", "status": "Statut"}), height=360)
+    st.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici",
+                 icon=":material/event_note:",
+                 query_params={"vue": "programme", **({"commune": code} if level == "commune" else {"epci": code})})
 
 # ------------------------------------------------------------------ downloads
 st.subheader("Téléchargements")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import report
+from analysis import report, text
 from ui import core, data, filters
 
 core.page_setup("Rapports", "📄")
@@ -80,33 +80,41 @@ st.caption(f"Filtres : {view.describe()} · origines : "
            f"{core.ORIGIN_LABELS[view.origin_kind].lower()}")
 if view.origin_kind == "commune":
     core.estimate_badge("élèves par commune de résidence estimés au prorata de la population ; "
-                        "offres placées au centre de leur commune ; 1 place par offre "
+                        "offres placées à la mairie de leur commune ; 1 place par offre "
                         "(capacité inconnue).")
 
 # key figures beside the references (same rows as the files)
 keys = table[table["role"].isin([report.ROLE_TERRITORY, report.ROLE_REFERENCE])]
 kcols = report.key_figure_columns(filt)
+nets = core.networks()
 shown = pd.DataFrame({
-    "Indicateur": [c.label + (f" ({c.unit})" if c.unit and c.unit != "%" else "")
+    "Indicateur": [c.label_for(nets) + (f" ({c.unit})" if c.unit and c.unit != "%" else "")
                    for c in kcols],
-    **{str(r["name"]): [report.format_value(r[c.key], c.kind) for c in kcols]
+    **{str(r["name"]): [report.format_value(report.display_value(c.key, r[c.key], nets), c.kind)
+                        for c in kcols]
        for _, r in keys.iterrows()},
 })
 st.markdown("**Chiffres clés** (le territoire, puis ses territoires de référence)")
 st.dataframe(shown, hide_index=True, width="stretch",
              height=36 * (len(shown) + 1) + 3)
-ref_text = ", ".join(f"{report.format_value(r['share_no_offer'], 'pct')} à {r['name']}"
-                     for _, r in keys.iloc[1:].iterrows())
+ref_text = " et ".join(
+    f"{report.format_value(r['share_no_offer'], 'pct')} "
+    f"{text.in_territory(str(r['name']), str(r['level']), str(r['code']))}"
+    for _, r in keys.iloc[1:].iterrows())
 st.markdown(
-    f"**En bref :** {report.format_value(main['share_no_offer'], 'pct')} des élèves de "
-    f"{main['name']} n'ont aucune offre accessible {report.MODE_LABELS[view.mode]} en "
+    f"**En bref :** {report.format_value(main['share_no_offer'], 'pct')} des élèves "
+    f"{text.of_territory(str(main['name']), str(main['level']), str(main['code']))} n'ont aucune "
+    f"offre accessible {report.mode_phrase(view.mode, nets)} en "
     f"{view.minutes} min" + (f" (contre {ref_text})" if ref_text else "") + ".")
 
 comp = table[table["role"] == report.ROLE_COMPONENT]
 if not comp.empty:
     with st.expander(f"Territoires qui le composent ({len(comp)} lignes, comme dans le CSV)"):
-        st.dataframe(comp.rename(columns={c.key: c.header for c in report.TABLE_COLUMNS}),
-                     hide_index=True, width="stretch")
+        tcols = report.table_columns()
+        shown_comp = pd.DataFrame({
+            c.header_for(nets): comp[c.key].map(lambda x, k=c.key: report.display_value(k, x, nets))
+            for c in tcols})
+        st.dataframe(shown_comp, hide_index=True, width="stretch")
 
 st.subheader("Télécharger")
 cols = st.columns(4)

@@ -16,7 +16,7 @@ import streamlit as st
 from analysis import imports
 from analysis.config import PROJECT_ROOT
 from analysis.errors import DataError
-from ui import core
+from ui import core, data
 
 core.page_setup("Import", "📥")
 st.title("Importer des offres et des données locales")
@@ -100,7 +100,7 @@ geocode = False
 if kind == "offers":
     geocode = st.checkbox("Géocoder les adresses avec la Base Adresse Nationale (en ligne, facultatif)",
                           key="imp_geocode")
-upload = st.file_uploader("Fichier CSV ou XLSX", type=["csv", "txt", "xlsx"], key="imp_file")
+upload = core.french_file_uploader("Fichier CSV ou XLSX", ["csv", "txt", "xlsx"], key="imp_file")
 
 
 def show_result(res: imports.ImportResult) -> None:
@@ -117,12 +117,12 @@ def show_result(res: imports.ImportResult) -> None:
         st.markdown("**Lignes en quarantaine**")
         st.dataframe(res.quarantine[["row_number", "field", "reason", "raw"]].rename(
             columns={"row_number": "ligne", "field": "colonne", "reason": "motif", "raw": "contenu"}),
-            hide_index=True, use_container_width=True)
+            hide_index=True, width="stretch")
     if len(res.warnings):
         st.markdown("**Avertissements (lignes acceptées)**")
         st.dataframe(res.warnings[["row_number", "field", "reason"]].rename(
             columns={"row_number": "ligne", "field": "colonne", "reason": "remarque"}),
-            hide_index=True, use_container_width=True)
+            hide_index=True, width="stretch")
 
 
 args = dict(fmt=fmt, mode=mode, source=source.strip() or None, db_path=core.db_path())
@@ -168,29 +168,21 @@ if go and upload is not None:
 
 # --------------------------------------------------------------------------- log (read-only)
 st.subheader("Journal des imports")
-c = core.con()
-tables = {r[0] for r in c.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-if "imports" not in tables:
+log = data.import_log(core.db_version())
+if log is None:
     st.caption("Aucun import n'a encore été fait dans cette base.")
 else:
-    log = c.execute(
-        "SELECT imported_at, file, kind, format, source, mode, rows_in, accepted, quarantined, warnings, "
-        "user_name, import_id FROM imports ORDER BY imported_at DESC"
-    ).df()
     st.dataframe(log.rename(columns={
         "imported_at": "date", "file": "fichier", "kind": "type", "rows_in": "lignes lues",
         "accepted": "acceptées", "quarantined": "en quarantaine", "warnings": "avertissements",
-        "user_name": "utilisateur"}), hide_index=True, use_container_width=True)
+        "user_name": "utilisateur"}), hide_index=True, width="stretch")
     if len(log):
         chosen = st.selectbox("Quarantaine de l'import", log["import_id"].tolist(), key="imp_log_pick",
                               format_func=lambda i: f"{i} — {log.set_index('import_id').loc[i, 'file']}")
-        q = c.execute(
-            "SELECT row_number AS ligne, field AS colonne, reason AS motif, raw AS contenu "
-            "FROM import_quarantine WHERE import_id = ? ORDER BY row_number", [chosen]
-        ).df()
-        if q.empty:
+        q = data.import_quarantine(core.db_version(), chosen)
+        if q is None or q.empty:
             st.caption("Aucune ligne en quarantaine pour cet import.")
         else:
-            st.dataframe(q, hide_index=True, use_container_width=True)
-            st.download_button("Télécharger la quarantaine (CSV)", q.to_csv(index=False, sep=";").encode("utf-8-sig"),
+            st.dataframe(q, hide_index=True, width="stretch")
+            st.download_button("Télécharger la quarantaine (CSV)", core.csv_bytes(q),
                                file_name=f"quarantaine_{chosen}.csv", mime="text/csv", key="imp_q_dl")

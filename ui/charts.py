@@ -5,8 +5,8 @@
 first visit of a page in a fresh browser its evaluation blocks the page for about 1 s, and the
 map components (same browser thread) wait for it. The figures of the dashboard only use bar
 charts, which the "basic" plotly.js bundle (1.2 MB, same version as the Python ``plotly``
-package) draws. :func:`plotly_chart` renders the figure's JSON with that bundle in a small HTML
-component; without static serving (app run from another folder) it falls back to
+package) draws. :func:`plotly_chart` renders the figure's JSON with that bundle in a small
+``st.iframe`` (``st.components.v1.html`` is deprecated since Streamlit 1.5x); without static serving (app run from another folder) it falls back to
 ``st.plotly_chart``.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 #: plotly.js "basic" bundle (bar, scatter, pie), served by Streamlit from ./static.
 PLOTLY_JS = "/app/static/vendor/plotly/plotly-basic.min.js"
@@ -120,7 +119,7 @@ def plotly_chart(fig, height: int, title: str | None = None, table: bool = True)
         fig.update_layout(height=height)
         st.plotly_chart(fig, width="stretch")
     else:
-        components.html(figure_html(fig, height, title), height=height + 4)
+        st.iframe(figure_html(fig, height, title), height=height + 4)
     tab = figure_table(fig) if table else None
     if tab is not None:
         from ui import core
@@ -148,17 +147,16 @@ def grouped_bars_svg(categories: Sequence[str], series: dict[str, Sequence[float
     ``series`` maps each series name (legend) to one value per category; values are
     written above their bar (French number format).
     """
-    import html as _html
     import math
 
     from analysis.maps import format_number
+    from analysis.sanitize import html_text as esc
 
     width, left, right, top, bottom = 640, 64, 12, 34, 56
     plot_w, plot_h = width - left - right, height - top - bottom
     vals = [float(x) for s in series.values() for x in s if x is not None and math.isfinite(x)]
     step = _nice_step(max(vals) if vals else 1.0)
     ymax = step * max(1, math.ceil((max(vals) if vals else 1.0) / step))
-    esc = _html.escape
     y = lambda v: top + plot_h - plot_h * v / ymax  # noqa: E731
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
            f'width="100%" role="img" aria-label="{esc(y_label)} par {esc(x_label or "catégorie")}"'

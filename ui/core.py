@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
 
-from analysis import config
-from analysis.db import ReaderCache
+from analysis import catalogue, config
 from analysis.maps import format_number, table_html
+from ui import data
+from ui.database import con, db_path, db_version
 
-MODE_LABELS: dict[str, str] = {
-    "transit": "Transports en commun + marche",
-    "car": "Voiture",
-    "bike": "Vélo",
-    "walk": "Marche",
-}
 BUDGETS: tuple[int, ...] = (15, 30, 45, 60)
 GRADE_LABELS: dict[str, str] = {"": "Tous niveaux", "seconde": "Seconde", "3e": "Troisième"}
 HOST_LABELS: dict[str, str] = {"": "Public et privé", "public": "Public", "prive": "Privé"}
@@ -30,29 +28,36 @@ NO_TRAVEL_TIMES = ("Temps de trajet non calculés : lancez « python -m analysis
                    "pour les calculer.")
 
 
-def db_path() -> str:
-    """The database file the app reads (``$OBSERVATOIRE_DB`` or ``data/observatoire.duckdb``)."""
-    return str(config.default_db_path())
+#: Server log of the pages (errors are written here, never shown to the visitor).
+LOG = logging.getLogger("observatoire.pages")
+PAGE_ERROR = ("Une erreur inattendue empêche d'afficher cette partie de la page. Elle a été "
+              "consignée dans le journal du serveur (référence {ref}). Rechargez la page ou "
+              "modifiez les filtres ; si le problème persiste, signalez-le avec cette référence.")
 
 
-@st.cache_resource(show_spinner=False)
-def _reader(path: str) -> ReaderCache:
-    return ReaderCache(path)
+@contextmanager
+def guard(where: str) -> Iterator[None]:
+    """Run a page body: an unexpected error shows a French message with a reference, and the
+    traceback goes to the server log only (never to the browser: no paths, no code).
 
-
-def con():
-    """A read-only cursor on the current database (one cached connection, follows swaps)."""
-    return _reader(db_path()).get()
-
-
-def db_version() -> int:
-    """Modification stamp of the database file, passed to cached functions so that a rebuild
-    (atomic swap) invalidates them."""
+    ``st.stop`` and reruns pass through (they are not :class:`Exception`).
+    """
     try:
-        st_ = os.stat(db_path())
-        return int(st_.st_mtime_ns) ^ int(st_.st_ino)
-    except OSError:
-        return 0
+        yield
+    except Exception:  # noqa: BLE001 - the last resort of every page
+        ref = uuid.uuid4().hex[:8]
+        LOG.exception("erreur de page « %s » (référence %s)", where, ref)
+        st.error(PAGE_ERROR.format(ref=ref), icon="⚠️")
+
+
+def guarded(func: Callable) -> Callable:
+    """:func:`guard` as a decorator, for fragments (their reruns do not go through the page)."""
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with guard(getattr(func, "__name__", "fragment")):
+            return func(*args, **kwargs)
+
+    return run
 
 
 def page_setup(title: str, icon: str = "🗺️") -> None:
@@ -76,25 +81,108 @@ def page_setup(title: str, icon: str = "🗺️") -> None:
 # URL query state
 # --------------------------------------------------------------------------------------------
 
+def _page_key() -> str:
+    """Identity of the running page (URL notices are kept per page)."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        return str(getattr(ctx, "page_script_hash", "") or "page")
+    except Exception:  # noqa: BLE001 - bare mode
+        return "page"
+
+
+def _url_values(v: Any) -> list[str]:
+    """A view value as the list of strings written to the URL (empty: no parameter)."""
+    if v is None or v == "" or (isinstance(v, (list, tuple)) and not v):
+        return []
+    return [str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)]
+
+
+def url_notice(name: str, fallback: Any, message: str) -> None:
+    """Record a French notice about the URL parameter ``name`` that could not be used,
+    ``fallback`` being the value used instead.
+
+    :func:`sync_query` shows it (``st.warning``) on every run while the view still holds
+    that value (the link as opened) and drops it once the user changes it.
+    """
+    store = st.session_state.setdefault("_url_notices", {}).setdefault(_page_key(), {})
+    store[name] = (message, _url_values(fallback))
+
+
+def _show_url_notices(params: dict[str, Any]) -> None:
+    store = st.session_state.get("_url_notices", {}).get(_page_key(), {})
+    for name in [n for n in store if n in params]:
+        msg, fallback = store[name]
+        if _url_values(params[name]) != fallback:
+            del store[name]
+        else:
+            st.warning(msg, icon="⚠️")
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "aucune"
+    return str(value)
+
+
 def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
-           cast: Callable[[str], Any] = str) -> Any:
-    """Value of query parameter ``name`` cast and checked against ``options`` (else default)."""
+           cast: Callable[[str], Any] = str, check: Callable[[str], Any] | None = None,
+           shown_default: str | None = None) -> Any:
+    """Value of query parameter ``name``: ``check(raw)`` (a function of
+    :mod:`analysis.validate_args`), else cast and checked against ``options``.
+
+    A value that is refused gives a visible French notice (:func:`url_notice`) and the
+    default, never a silent fallback.
+    """
+    from analysis import validate_args as va
+
     raw = st.query_params.get(name)
     if raw is None:
         return default
     try:
-        value = cast(raw)
-    except (TypeError, ValueError):
-        return default
-    if options is not None and value not in options:
+        if check is not None:
+            value = check(raw)
+        else:
+            try:
+                value = cast(raw)
+            except (TypeError, ValueError):
+                raise va.ArgumentError(f"valeur « {raw} » invalide") from None
+            if options is not None and value not in options:
+                value = cast(va.check_choice(raw, [str(o) for o in options],
+                                             f"le paramètre « {name} »"))
+    except va.ArgumentError as exc:
+        url_notice(name, default, f"Lien de la page : paramètre « {name}={raw} » ignoré. {exc}. "
+                                  "Valeur par défaut utilisée : "
+                                  f"{shown_default or _shown(default)}.")
         return default
     return value
 
 
-def qp_get_list(name: str, options: Sequence[str] | None = None) -> list[str]:
-    """All values of a repeated query parameter (kept only when in ``options``)."""
-    values = st.query_params.get_all(name)
-    return [v for v in values if options is None or v in options]
+def qp_get_list(name: str, options: Sequence[str] | None = None,
+                check: Callable[[str], Any] | None = None) -> list[str]:
+    """All values of a repeated query parameter, each checked (``check``, else a choice among
+    ``options``); the refused ones are dropped with a visible notice."""
+    from analysis import validate_args as va
+
+    kept, refused = [], []
+    for raw in st.query_params.get_all(name):
+        try:
+            if check is not None:
+                value = check(raw)
+            elif options is not None:
+                value = va.check_choice(raw, list(options), f"le paramètre « {name} »")
+            else:
+                value = raw
+        except va.ArgumentError as exc:
+            refused.append(str(exc))
+            continue
+        if value not in kept:
+            kept.append(value)
+    if refused:
+        url_notice(name, kept, f"Lien de la page : paramètre « {name} » en partie ignoré. "
+                               + " ; ".join(refused) + ".")
+    return kept
 
 
 def state(key: str, initial: Any) -> str:
@@ -112,7 +200,8 @@ def sync_query(params: dict[str, Any]) -> None:
     """Write view state to the URL query string (lists become repeated parameters).
 
     Only the given keys are touched (a fragment can update its own part of the view); empty
-    values (None, "", []) remove the key so links stay short.
+    values (None, "", []) remove the key so links stay short. The notices about refused URL
+    values (:func:`url_notice`) are shown here, while the view still holds the default used.
     """
     for k, v in params.items():
         if v is None or v == "" or (isinstance(v, (list, tuple)) and not v):
@@ -122,6 +211,7 @@ def sync_query(params: dict[str, Any]) -> None:
         wanted = [str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)]
         if st.query_params.get_all(k) != wanted:
             st.query_params[k] = wanted if isinstance(v, (list, tuple)) else wanted[0]
+    _show_url_notices(params)
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,6 +228,16 @@ def fnum(value: Any, decimals: int = 0, unit: str = "") -> str:
     return f"{text} {unit}".strip() if text != "—" else "—"
 
 
+#: Shown for a lycée without a declared seconde headcount (never 0, never an empty cell).
+NOT_DECLARED = "non déclaré"
+
+
+def declared(values: Any) -> list[str]:
+    """Declared headcounts as whole French numbers, « non déclaré » when missing (one wording
+    on every page)."""
+    return [NOT_DECLARED if v is None or v != v else fnum(v, 0) for v in values]
+
+
 def fpct(value: Any, decimals: int = 0) -> str:
     """A share 0–1 as a French percentage ("12,5 %")."""
     try:
@@ -146,6 +246,58 @@ def fpct(value: Any, decimals: int = 0) -> str:
         return "—"
     text = format_number(v, decimals)
     return f"{text} %" if text != "—" else "—"
+
+
+def french_file_uploader(label: str, types: Sequence[str], key: str, help: str | None = None):
+    """``st.file_uploader`` with its English strings replaced by French ones.
+
+    Streamlit writes « Upload » on the button and « 200MB per file • CSV… » in the drop zone,
+    with no option to change them: a style sheet hides these two texts (``display: none``, so
+    screen readers skip them too) and writes « Parcourir » and « Glisser-déposer un fichier ici
+    ou parcourir · 200 Mo au plus par fichier · CSV, TXT, XLSX » in their place (CSS
+    generated content, read by screen readers). The limit is the server's
+    ``server.maxUploadSize``.
+    """
+    try:
+        max_mb = int(st.get_option("server.maxUploadSize"))
+    except Exception:  # noqa: BLE001 - option unavailable: Streamlit's default
+        max_mb = 200
+    kinds = ", ".join(t.upper() for t in types)
+    info = (f"Glisser-déposer un fichier ici ou parcourir · {max_mb} Mo au plus par fichier · "
+            f"{kinds}")
+    st.markdown(
+        "<style>"
+        '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] > p'
+        "{display:none}"
+        '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after'
+        '{content:"Parcourir"}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div > span{display:none}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div::after'
+        f'{{content:"{info}";font-size:0.875rem}}'
+        "</style>", unsafe_allow_html=True)
+    return st.file_uploader(label, type=list(types), key=key,
+                            help=help or f"Fichier {kinds} de {max_mb} Mo au plus : cliquez sur "
+                                         "« Parcourir » ou déposez-le dans le cadre.")
+
+
+def estimated_times_note(mode: str, counts: dict[str, int]) -> str:
+    """« 5 011 temps à pied estimés à vol d'oiseau … »: the straight-line estimates a mode uses,
+    counted under the mode that holds them in ``travel_times`` (as on the Données page: the
+    transit mode uses the walking times, so they are named walking times)."""
+    info = catalogue.Mode(mode).info
+    parts = []
+    for m in [mode] + ([info.falls_back_to] if info.falls_back_to else []):
+        n = int(counts.get(m, 0))
+        if n:
+            parts.append(f"{fnum(n)} temps "
+                         f"{catalogue.Mode(m).info.phrase} estimé{'s' if n > 1 else ''}")
+    if not parts:
+        return ""
+    note = " et ".join(parts) + " à vol d'oiseau (pas de réseau à proximité)"
+    if info.falls_back_to and counts.get(info.falls_back_to, 0):
+        note += (f", utilisés par « {mode_label(mode, 'lower')} » quand la marche est plus "
+                 "rapide")
+    return note
 
 
 def estimate_badge(text: str) -> None:
@@ -185,8 +337,6 @@ def html_table(df, max_rows: int | None = None, height: int | None = None) -> No
 def require_travel_times() -> int:
     """The database version (:func:`db_version`); when the travel times are missing, show the
     French message and stop the page there."""
-    from ui import data  # ui.data imports this module
-
     if not data.travel_times_ready():
         no_travel_times()
         st.stop()
@@ -203,31 +353,40 @@ def footer_sources(names: Sequence[str] = ()) -> None:
     st.caption("Sources et millésimes : page « Données ». " + " ".join(names))
 
 
-#: Map indicators: column -> (French label, unit, display scale, decimals, palette, higher_is_worse).
-#: ``median_minutes`` is resolved to ``median_minutes_<mode>``.
-INDICATORS: dict[str, tuple[str, str, float, int, str, bool]] = {
-    "share_no_offer": ("Part des élèves sans offre accessible", "%", 100.0, 1, "YlOrRd", True),
-    "offers_reachable_mean": ("Offres accessibles par élève (moyenne)", "offres", 1.0, 0,
-                              "YlGnBu", False),
-    "places_per_pupil_2sfca": ("Places par élève à portée, avec concurrence (2SFCA)",
-                               "places/élève", 1.0, 3, "YlGnBu", False),
-    "offers_per_100_pupils": ("Offres situées pour 100 élèves", "offres/100 élèves", 1.0, 1,
-                              "YlGnBu", False),
-    "median_minutes": ("Temps médian jusqu'à l'offre la plus proche", "min", 1.0, 0, "YlOrRd",
-                       True),
-    "share_no_offer_transit": ("Part des élèves sans offre en transports (ou à pied)", "%", 100.0,
-                               1, "YlOrRd", True),
-}
+def networks() -> tuple[str, ...]:
+    """Public-transport networks loaded in the database (« TER » offline)."""
+    from ui import data  # ui.data imports this module
+
+    try:
+        return data.transit_networks(db_version())
+    except Exception:  # noqa: BLE001 - no database yet: no network claimed
+        return ()
+
+
+def mode_label(mode: str, form: str = "label") -> str:
+    """French label of a mode naming the loaded networks (:func:`analysis.catalogue.mode_label`):
+    ``form`` ``'label'`` (« Transports en commun (TER seulement) + marche »), ``'phrase'``
+    (« en transports en commun (TER seulement) ou à pied ») or ``'short'``."""
+    return catalogue.mode_label(mode, networks(), form)
+
+
+def indicator_label(key: str, mode: str | None = None, short: bool = False) -> str:
+    """French label of a catalogue indicator, with the loaded networks and the mode."""
+    ind = catalogue.indicator(key)
+    return ind.short_text(networks(), mode) if short else ind.text(networks(), mode)
 
 
 def indicator_column(name: str, mode: str) -> str:
     """Column of ``territory_indicators`` holding indicator ``name`` for ``mode``."""
-    return f"median_minutes_{mode}" if name == "median_minutes" else name
+    return catalogue.indicator(name).column(mode)
 
 
 def csv_bytes(df) -> bytes:
-    """CSV for French Excel: UTF-8 with BOM, ';' separator, decimal comma."""
-    return df.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+    """CSV for French Excel: UTF-8 with BOM, ';' separator, decimal comma, text cells
+    neutralised against formulas (:func:`analysis.export.csv_bytes`, the one CSV writer)."""
+    from analysis import export
+
+    return export.csv_bytes(df)
 
 
 def report_downloads(level: str, code: str, filters, fallback_df, fallback_name: str,

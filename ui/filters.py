@@ -1,4 +1,24 @@
-"""Sidebar filter widgets shared by the pages, seeded from and written back to the URL."""
+"""Sidebar filter widgets shared by the pages, seeded from and written back to the URL.
+
+URL parameters of the views (one meaning per name on a page; audited for issue 11):
+
+=================  ===========================================================================
+``mode``           travel mode (filters; Mobilité rurale section 4)
+``minutes``        time budget (filters; Mobilité rurale)
+``secteur``        offer sectors, repeated (filters; Stages collectifs: project sectors)
+``niveau``         grade targeted by the offers (seconde, 3e), never a territory level
+``accueil``        public / private hosts
+``origine``        origin kind (commune of residence or lycée)
+``echelon``        Territoire: territory level (epci, commune); ``niveau=epci|commune`` is
+                   still read there when ``echelon`` is absent (older documented links)
+``code``           Territoire, Rapports: territory code (its level implied when alone)
+``niveau_carte``   Couverture: map level; ``echelle``: Rapports: report level
+``masquer_hors``   Couverture: hide the EPCI mostly outside Normandie (``1``)
+=================  ===========================================================================
+
+Every value read from the URL is checked with :mod:`analysis.validate_args`; a refused value
+gives a visible French notice and the default (:func:`ui.core.qp_get`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +26,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from analysis import validate_args as va
 from ui import core, data
 
 
@@ -30,7 +51,7 @@ class View:
 
     def describe(self) -> str:
         """One French line describing the filters."""
-        parts = [core.MODE_LABELS[self.mode].lower(), f"{self.minutes} min"]
+        parts = [core.mode_label(self.mode, "lower"), f"{self.minutes} min"]
         parts.append(", ".join(self.sectors) if self.sectors else "tous secteurs")
         if self.grade:
             parts.append(core.GRADE_LABELS[self.grade].lower())
@@ -51,30 +72,41 @@ def sidebar(prefix: str, *, offers: bool = True, origin: bool = True,
     sectors = data.sector_list(v)
     sb = st.sidebar
     sb.header("Filtres")
-    k_mode = core.state(f"{prefix}_mode", core.qp_get("mode", default_mode if default_mode in modes
-                                                      else modes[0], modes))
-    sb.selectbox("Mode de déplacement", modes, key=k_mode, format_func=core.MODE_LABELS.get)
-    k_min = core.state(f"{prefix}_minutes", core.qp_get("minutes", default_minutes,
-                                                        list(core.BUDGETS), int))
+    mode0 = default_mode if default_mode in modes else modes[0]
+    k_mode = core.state(f"{prefix}_mode", core.qp_get(
+        "mode", mode0, check=lambda r: va.check_mode(r, {m: core.mode_label(m) for m in modes}),
+        shown_default=core.mode_label(mode0, "lower")))
+    sb.selectbox("Mode de déplacement", modes, key=k_mode, format_func=core.mode_label)
+    k_min = core.state(f"{prefix}_minutes", core.qp_get(
+        "minutes", default_minutes, check=lambda r: va.check_budget(r, core.BUDGETS),
+        shown_default=f"{default_minutes} min"))
     sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min,
                      format_func=lambda x: f"{x} min")
     view = View(mode=st.session_state[k_mode], minutes=int(st.session_state[k_min]))
     if offers:
-        k_sec = core.state(f"{prefix}_sectors", core.qp_get_list("secteur", sectors))
+        k_sec = core.state(f"{prefix}_sectors", core.qp_get_list(
+            "secteur", check=lambda r: va.check_sector(r, sectors)))
         sb.multiselect("Secteurs d'activité (vide : tous)", sectors, key=k_sec,
                        placeholder="Tous les secteurs")
-        k_grade = core.state(f"{prefix}_grade", core.qp_get("niveau", "", list(core.GRADE_LABELS)))
+        k_grade = core.state(f"{prefix}_grade", core.qp_get(
+            "niveau", "", check=lambda r: va.check_choice(r, core.GRADE_LABELS,
+                                                          "le niveau visé par l'offre"),
+            shown_default="tous niveaux"))
         sb.radio("Niveau visé par l'offre", list(core.GRADE_LABELS), key=k_grade,
                  format_func=core.GRADE_LABELS.get, horizontal=True)
-        k_host = core.state(f"{prefix}_host", core.qp_get("accueil", "", list(core.HOST_LABELS)))
+        k_host = core.state(f"{prefix}_host", core.qp_get(
+            "accueil", "", check=lambda r: va.check_choice(r, core.HOST_LABELS, "l'accueil"),
+            shown_default="public et privé"))
         sb.radio("Accueil", list(core.HOST_LABELS), key=k_host, format_func=core.HOST_LABELS.get,
                  horizontal=True)
         view.sectors = tuple(st.session_state[k_sec])
         view.grade = st.session_state[k_grade]
         view.host = st.session_state[k_host]
     if origin:
-        k_or = core.state(f"{prefix}_origin", core.qp_get("origine", "commune",
-                                                          list(core.ORIGIN_LABELS)))
+        k_or = core.state(f"{prefix}_origin", core.qp_get(
+            "origine", "commune", check=lambda r: va.check_choice(
+                r, core.ORIGIN_LABELS, "l'origine des élèves"),
+            shown_default="communes de résidence"))
         sb.radio("Origine des élèves", list(core.ORIGIN_LABELS), key=k_or,
                  format_func=core.ORIGIN_LABELS.get)
         view.origin_kind = st.session_state[k_or]

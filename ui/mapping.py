@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import random
 import threading
@@ -19,6 +18,7 @@ from folium.template import Template as FoliumTemplate
 from folium.utilities import JsCode
 
 from analysis import config, maps
+from analysis.sanitize import html_text, js_literal
 from ui import a11y, data
 from ui.core import db_version
 
@@ -204,9 +204,8 @@ class _Recolour(MacroElement):
 
 
 def _js_literal(obj: Any) -> str:
-    """JSON safe inside a ``<script>`` element (as Jinja's ``tojson``)."""
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
-            .replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027"))
+    """JSON safe inside a ``<script>`` element (:func:`analysis.sanitize.js_literal`)."""
+    return js_literal(obj)
 
 
 class _FastMarkerCluster(_DataByReference, FastMarkerCluster):
@@ -246,7 +245,8 @@ def base_map(bounds: list[list[float]] | None = None, height: int = 520) -> foli
     """A map without tiles (offline), light background, département outlines as base layer."""
     lon_min, lat_min, lon_max, lat_max = config.NORMANDIE_BBOX
     m = folium.Map(location=[(lat_min + lat_max) / 2, (lon_min + lon_max) / 2], zoom_start=8,
-                   tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
+                   tiles=None, control_scale=False, prefer_canvas=True, zoom_snap=0.25)
+    _MetricScale().add_to(m)
     m.options["maxZoom"] = 16  # needed by the marker clusters when there is no tile layer
     m.options["minZoom"] = 6
     if _static_serving():
@@ -256,11 +256,15 @@ def base_map(bounds: list[list[float]] | None = None, height: int = 520) -> foli
     _NoMarkerTabStops().add_to(m)
     deps = data.geojson("departement", db_version())
     props = {f["properties"]["code"]: {"colour": "#ffffff",
-                                       "tip": "Département : " + html.escape(f["properties"]["name"])}
+                                       "tip": "Département : " + html_text(f["properties"]["name"])}
              for f in deps["features"]}
     FastGeoJson(maps.attach_properties(deps, props), "Départements", opacity=0.6,
                 line="#555555", weight=1.2, control=False).add_to(m)
-    m.fit_bounds(bounds or [[lat_min, lon_min], [lat_max, lon_max]])
+    if bounds:
+        m.fit_bounds(bounds)
+    else:  # the region: room kept at the bottom for the legends, which then cover no land
+        m.fit_bounds([[lat_min, lon_min], [lat_max, lon_max]],
+                     padding_bottom_right=(0, REGION_LEGEND_ROOM))
     return m
 
 
@@ -274,6 +278,34 @@ class _NoMarkerTabStops(MacroElement):
         {% macro script(this, kwargs) %}
         L.Marker.mergeOptions({keyboard: false});
         {% endmacro %}""")
+
+
+class _MetricScale(MacroElement):
+    """Scale bar in kilometres only (Leaflet's default adds miles), bottom left."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, position: 'bottomleft'}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}""")
+
+
+#: Popups open at least this far (pixels) from the top-left corner, where the zoom buttons
+#: are, and from the bottom-right corner (Leaflet pans the map if needed).
+POPUP_PAD_TOP_LEFT = (64, 96)
+POPUP_PAD_BOTTOM_RIGHT = (24, 24)
+#: Corners of the overlays: legends sit above the scale bar (bottom left) or in the bottom
+#: right corner, away from the coast (Cotentin tip top left, Seine-Maritime coast top right).
+LEGEND_BOTTOM_LEFT = "bottom:44px;left:10px"
+LEGEND_BOTTOM_RIGHT = "bottom:24px;right:10px"
+#: Pixels kept free under the region on regional maps (legend boxes).
+REGION_LEGEND_ROOM = 120
+
+
+def popup(html_text: str, max_width: int = 320) -> folium.Popup:
+    """A popup that never opens under the zoom buttons (auto-pan padding)."""
+    return folium.Popup(html_text, max_width=max_width,
+                        auto_pan_padding_top_left=list(POPUP_PAD_TOP_LEFT),
+                        auto_pan_padding_bottom_right=list(POPUP_PAD_BOTTOM_RIGHT))
 
 
 class _LegendLayer(MacroElement):
@@ -363,15 +395,14 @@ def group(name: str, show: bool = True, control: bool = True) -> folium.FeatureG
 
 def add_legend(m: folium.Map | folium.FeatureGroup, title: str,
                items: Sequence[tuple[str, str]], shape: str = "square",
-               corner: str = "bottom:24px;right:10px") -> None:
+               corner: str = "bottom:24px;right:10px", swatch_opacity: float = 1.0) -> None:
     """Overlay a legend box on the map (on a layer group: shown with that group)."""
+    box = maps.legend_html(title, items, shape, corner, swatch_opacity)
     if isinstance(m, folium.FeatureGroup):
-        _LegendLayer(maps.legend_html(title, items, shape, corner)).add_to(m)
+        _LegendLayer(box).add_to(m)
         return
     macro = MacroElement()
-    macro._template = Template(
-        "{% macro html(this, kwargs) %}" + maps.legend_html(title, items, shape, corner)
-        + "{% endmacro %}")
+    macro._template = Template("{% macro html(this, kwargs) %}" + box + "{% endmacro %}")
     m.get_root().add_child(macro)
 
 
@@ -393,6 +424,8 @@ def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.Da
     sent to the browser once per map instead of at every filter change.
     """
     v = pd.to_numeric(values[value_col], errors="coerce") * scale
+    # « sans donnée » in the legend only when an area has no value (its grey looked like a class)
+    no_data = "sans donnée" if v.isna().any() or len(v) < len(geojson.get("features", [])) else None
     if breaks is None and unit == "%":
         breaks = SHARE_BREAKS
     if breaks is None:
@@ -402,18 +435,19 @@ def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.Da
         FastGeoJson(geojson, name, opacity=opacity, register=name, shared=True).add_to(outlines)
         texts = [f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x) else "sans donnée"
                  for x in v]
-        data = {str(c): [col, html.escape(t)]
+        data = {str(c): [col, html_text(t)]
                 for c, t, col in zip(values[code_col], texts, colours)}
-        _Recolour(name, html.escape(label), data).add_to(m)
+        _Recolour(name, html_text(label), data).add_to(m)
         if legend:
-            add_legend(m, label, maps.legend_items(breaks, unit, decimals, palette, reverse),
-                       corner=corner)
+            add_legend(m, label, maps.legend_items(breaks, unit, decimals, palette, reverse,
+                                                   no_data=no_data),
+                       corner=corner, swatch_opacity=opacity)
         return list(breaks)
     names = {f["properties"]["code"]: f["properties"].get("name", "")
              for f in geojson.get("features", [])}
     props = {
         str(c): {"colour": col,
-                 "tip": f"<b>{html.escape(str(names.get(str(c), c)))}</b><br>{html.escape(label)} : "
+                 "tip": f"<b>{html_text(names.get(str(c), c))}</b><br>{html_text(label)} : "
                         + (f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x)
                            else "sans donnée")}
         for c, x, col in zip(values[code_col], v, colours)
@@ -421,8 +455,9 @@ def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.Da
     gj = maps.attach_properties(geojson, props)
     FastGeoJson(gj, name, opacity=opacity).add_to(m)
     if legend:
-        add_legend(m, label, maps.legend_items(breaks, unit, decimals, palette, reverse),
-                   corner=corner)
+        add_legend(m, label, maps.legend_items(breaks, unit, decimals, palette, reverse,
+                                               no_data=no_data),
+                   corner=corner, swatch_opacity=opacity)
     return list(breaks)
 
 
@@ -437,7 +472,8 @@ function (row) {
     var m = L.circleMarker(new L.LatLng(row[0], row[1]),
         {radius: %(radius)s, color: '%(stroke)s', weight: 1, fillColor: '%(fill)s',
          fillOpacity: 0.9});
-    m.bindPopup(row[2]);
+    m.bindPopup(row[2], {autoPanPaddingTopLeft: L.point(%(pad_tl)s),
+                         autoPanPaddingBottomRight: L.point(%(pad_br)s)});
     m.bindTooltip(row[3]);
     return m;
 }
@@ -469,7 +505,9 @@ def clustered_points(m: folium.Map, df: pd.DataFrame, popup: Sequence[str],
     """Clustered circle markers (FastMarkerCluster: data sent once, drawn in JavaScript)."""
     rows = [[float(la), float(lo), p, t]
             for la, lo, p, t in zip(df["lat"], df["lon"], popup, tooltip)]
-    cb = _CIRCLE_CALLBACK % {"radius": radius, "fill": fill, "stroke": stroke}
+    cb = _CIRCLE_CALLBACK % {"radius": radius, "fill": fill, "stroke": stroke,
+                             "pad_tl": ", ".join(map(str, POPUP_PAD_TOP_LEFT)),
+                             "pad_br": ", ".join(map(str, POPUP_PAD_BOTTOM_RIGHT))}
     icon = JsCode(_CLUSTER_ICON % {"fill": fill, "text": text_colour(fill)})
     layer = _FastMarkerCluster(rows, callback=cb, name=name, show=show,
                               options={"maxClusterRadius": 40, "disableClusteringAtZoom": 12,
@@ -485,13 +523,13 @@ def offers_layer(m: folium.Map, pts: pd.DataFrame, show: bool = True) -> None:
     if pts.empty:
         return
     popup = [
-        f"<b>{int(r.n_offers)} offre(s)</b> — {html.escape(str(r.town or ''))}<br>"
-        f"Secteurs : {html.escape(str(r.sectors or ''))}<br>"
-        f"Localisation : {'centre de la commune (estimation)' if r.location_precision == 'commune' else html.escape(str(r.location_precision))}<br>"
-        f"Source : {html.escape(str(r.sources or ''))}"
+        f"<b>{int(r.n_offers)} offre(s)</b> — {html_text(r.town or '')}<br>"
+        f"Secteurs : {html_text(r.sectors or '')}<br>"
+        f"Localisation : {'mairie de la commune (estimation)' if r.location_precision == 'commune' else html_text(r.location_precision)}<br>"
+        f"Source : {html_text(r.sources or '')}"
         for r in pts.itertuples()
     ]
-    tips = [f"{int(n)} offre(s) — {t}" for n, t in zip(pts["n_offers"], pts["town"])]
+    tips = [f"{int(n)} offre(s) — {html_text(t)}" for n, t in zip(pts["n_offers"], pts["town"])]
     clustered_points(m, pts, popup, tips, "Offres de stage", fill="#E69F00", radius=6, show=show)
 
 
@@ -500,28 +538,30 @@ def schools_layer(m: folium.Map, sch: pd.DataFrame, show: bool = True) -> None:
     if sch.empty:
         return
     popup = [
-        f"<b>{html.escape(str(r.name))}</b><br>{html.escape(str(r.commune or ''))} — "
+        f"<b>{html_text(r.name)}</b><br>{html_text(r.commune or '')} — "
         f"{'public' if r.is_public else 'privé'}<br>Élèves de seconde : "
         f"{maps.format_number(r.seconde_pupils) if pd.notna(r.seconde_pupils) else 'non déclaré'}"
         for r in sch.itertuples()
     ]
-    tips = [str(n) for n in sch["name"]]
+    tips = [html_text(n) for n in sch["name"]]
     clustered_points(m, sch, popup, tips, "Lycées", fill="#0072B2", stroke="#ffffff", radius=6,
                      show=show)
 
 
 def points_legend_box(m: folium.Map, offers: bool = True, schools: bool = True) -> None:
-    """Legend of the offer / lycée markers (top left, under the zoom buttons)."""
+    """Legend of the offer / lycée markers (bottom left, above the scale bar: top left, it
+    covered the Cotentin tip)."""
     items = []
     if offers:
         items.append(("#E69F00", "offres de stage (chiffre : lieux regroupés)"))
     if schools:
         items.append(("#0072B2", "lycées"))
-    add_legend(m, "Points", items, "circle", corner="top:86px;left:10px")
+    add_legend(m, "Points", items, "circle", corner=LEGEND_BOTTOM_LEFT)
 
 
 def layer_control(m: folium.Map) -> None:
-    folium.LayerControl(collapsed=False).add_to(m)
+    """Layer control, folded into its button (open, it covered the Seine-Maritime coast)."""
+    folium.LayerControl(collapsed=True).add_to(m)
 
 
 def _has_popup(elements) -> bool:
@@ -565,7 +605,7 @@ def show(m: folium.Map, key: str, height: int = 520,
             _DrawnStamp().add_to(g)
         extra["feature_group_to_add"] = list(layers)
         if control:
-            extra["layer_control"] = folium.LayerControl(collapsed=False)
+            extra["layer_control"] = folium.LayerControl(collapsed=True)
     elif control:
         layer_control(m)
     st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[],

@@ -1,0 +1,227 @@
+"""Exports of the planner: programme XLSX / PDF, site tables.
+
+The PDF reuses the report tooling of :mod:`analysis.report` (fonts, page class, headings,
+tables) so that every PDF of the observatory looks the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analysis import report
+from analysis.planning.programme import KIND_RULES, Programme, day_label
+
+#: French column labels of the proposed-sites table (CSV/XLSX and the page).
+SITE_COLUMNS: dict[str, str] = {
+    "rank": "Rang", "site_name": "Site", "site_kind": "Type de site", "commune_name": "Commune",
+    "epci_name": "EPCI (porteur probable de la convention)", "pupils_covered": "Demande couverte",
+    "pupils_new": "Gain marginal", "n_origins": "Origines couvertes", "lycees": "Lycées concernés",
+    "offers_within": "Offres à proximité", "sectors_within": "Secteurs à proximité",
+    "sectors_list": "Liste des secteurs", "sirets_known": "Offres avec SIRET",
+    "morning_departures": "Départs TER 7 h–8 h 30", "site_id": "Code", "commune_code": "Code commune",
+}
+
+
+def sites_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The proposed sites with French headers (lists joined), for CSV/XLSX."""
+    cols = [c for c in SITE_COLUMNS if c in df.columns]
+    out = df[cols].copy()
+    if "site_kind" in out:
+        out["site_kind"] = out["site_kind"].map({"commune": "centre de commune", "school": "lycée"})
+    out["covered_origin_ids"] = [" ; ".join(v) for v in df["covered_origin_ids"]]
+    return out.rename(columns={**SITE_COLUMNS, "covered_origin_ids": "Origines couvertes (codes)"})
+
+
+def _sheet_name(text: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]\*\?/\\:]", " ", text)[:28].strip() or "Feuille"
+    name, k = base, 2
+    while name.lower() in used:
+        name = f"{base[:25]} {k}"
+        k += 1
+    used.add(name.lower())
+    return name
+
+
+def programme_frames(prog: Programme) -> dict[str, pd.DataFrame]:
+    """Tables of a programme: ``rotation`` (subgroups × days), one per subgroup, one per structure."""
+    days = prog.spec.days
+    sts = prog.structures
+    G = len(prog.sizes)
+    frames: dict[str, pd.DataFrame] = {}
+    frames["rotation"] = pd.DataFrame(
+        {day_label(d): [sts[prog.assignment[g, i]].label for g in range(G)] for i, d in enumerate(days)},
+        index=[f"Sous-groupe {g + 1} ({prog.sizes[g]} élèves)" for g in range(G)])
+    for g in range(G):
+        rows = []
+        for i, d in enumerate(days):
+            s = int(prog.assignment[g, i])
+            prev = int(prog.assignment[g, i - 1]) if i else None
+            minutes = None if prev is None else float(prog.minutes[prev, s])
+            st = sts[s]
+            rows.append({"Jour": day_label(d), "Date": d.isoformat(), "Structure": st.label, "Secteur": st.sector,
+                         "SIRET": st.siret, "Adresse": st.address,
+                         "Minutes depuis la structure de la veille": minutes})
+        frames[f"Sous-groupe {g + 1}"] = pd.DataFrame(rows)
+    for s in prog.used():
+        st = sts[s]
+        rows = []
+        for i, d in enumerate(days):
+            groups = [g + 1 for g in range(G) if prog.assignment[g, i] == s]
+            rows.append({"Jour": day_label(d), "Date": d.isoformat(),
+                         "Sous-groupes": ", ".join(map(str, groups)), "Élèves": prog.load(i, s),
+                         "Capacité du jour": st.capacity_on(d), "Source de la capacité": st.capacity_source})
+        head = pd.DataFrame([{"Jour": "Structure", "Date": st.label}, {"Jour": "Secteur", "Date": st.sector},
+                             {"Jour": "SIRET", "Date": st.siret or "inconnu"},
+                             {"Jour": "Adresse", "Date": st.address}, {"Jour": "", "Date": ""}])
+        frames[f"Structure {st.key}"] = pd.concat([head, pd.DataFrame(rows)], ignore_index=True)
+    return frames
+
+
+def programme_xlsx(prog: Programme, site_label: str) -> bytes:
+    """XLSX: a summary sheet, the rotation, one sheet per subgroup and one per structure used."""
+    buf = io.BytesIO()
+    used: set[str] = set()
+    frames = programme_frames(prog)
+    summary = pd.DataFrame([
+        ("Site", site_label), ("Type", prog.spec.kind), ("Règle du type", KIND_RULES[prog.spec.kind]),
+        ("Élèves", prog.spec.pupils), ("Sous-groupes", " + ".join(map(str, prog.sizes))),
+        ("Jours", f"{day_label(prog.spec.days[0])} – {day_label(prog.spec.days[-1])} ({len(prog.spec.days)} jours)"),
+        ("Minutes de déplacement entre structures (total)", prog.total_minutes),
+        ("Résolution", "optimale" if prog.status == "optimal" else f"meilleure trouvée (borne {prog.bound:g} min)"),
+        ("Porteur de la convention", ""), ("Référent du groupe", ""),
+        ("Limites", "offres placées au centre de leur commune ; capacités saisies ou supposées "
+                    "(voir la colonne « Source de la capacité »)"),
+        *[("Remarque", n) for n in prog.notes],
+    ], columns=["Rubrique", "Valeur"])
+    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+        summary.to_excel(xl, sheet_name=_sheet_name("Synthèse", used), index=False)
+        for name, df in frames.items():
+            df.to_excel(xl, sheet_name=_sheet_name("Rotation" if name == "rotation" else name, used),
+                        index=name == "rotation")
+    return buf.getvalue()
+
+
+def sites_xlsx(sites: pd.DataFrame, projects: pd.DataFrame | None = None) -> bytes:
+    """XLSX of the proposed sites (and the existing projects' scores)."""
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+        sites_table(sites).to_excel(xl, sheet_name="Sites proposés", index=False)
+        if projects is not None:
+            p = projects.drop(columns=["covered_origins"], errors="ignore")
+            p.to_excel(xl, sheet_name="Projets existants", index=False)
+    return buf.getvalue()
+
+
+def _programme_map(con: duckdb.DuckDBPyConnection, prog: Programme, site_lonlat: tuple[float, float] | None) -> bytes:
+    import geopandas as gpd
+    import shapely
+    from matplotlib.figure import Figure
+
+    used = [prog.structures[s] for s in prog.used()]
+    pts = [(s.lon, s.lat) for s in used if s.lon is not None]
+    if site_lonlat:
+        pts.append(site_lonlat)
+    arr = np.array(pts, dtype=float)
+    pad = 0.03
+    env = tuple(float(v) for v in (arr[:, 0].min() - pad, arr[:, 1].min() - pad, arr[:, 0].max() + pad, arr[:, 1].max() + pad))
+    com = con.execute(
+        f"""SELECT name, ST_AsWKB(geom_simple) AS wkb FROM communes
+            WHERE ST_Intersects(geom_simple, ST_MakeEnvelope({env[0]!r}, {env[1]!r}, {env[2]!r}, {env[3]!r}))"""
+    ).df()
+    gdf = gpd.GeoDataFrame(com.drop(columns="wkb"), geometry=shapely.from_wkb([bytes(b) for b in com["wkb"]]),
+                           crs="EPSG:4326").to_crs(2154)
+    fig = Figure(figsize=(7, 5), dpi=130)
+    ax = fig.add_axes((0, 0, 1, 1))
+    gdf.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#888888", linewidth=0.4)
+    # structures of one location are spread on a small circle so that each number is readable
+    by_loc: dict[int | None, list[int]] = {}
+    for k, s in enumerate(prog.used()):
+        by_loc.setdefault(prog.structures[s].loc_id, []).append(k)
+    xy = []
+    for k, s in enumerate(prog.used()):
+        st = prog.structures[s]
+        members = by_loc[st.loc_id]
+        j = members.index(k)
+        ang = 2 * np.pi * j / max(len(members), 1)
+        r = 0.004 if len(members) > 1 else 0.0
+        xy.append((st.lon + r * np.cos(ang), st.lat + r * np.sin(ang)))
+    pts = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in xy], [p[1] for p in xy]), crs=4326).to_crs(2154)
+    pts.plot(ax=ax, color="white", edgecolor="black", markersize=120, zorder=3)
+    for k, p in enumerate(pts):
+        ax.annotate(str(k + 1), (p.x, p.y), ha="center", va="center", fontsize=7, zorder=4)
+    if site_lonlat:
+        sp = gpd.GeoSeries(gpd.points_from_xy([site_lonlat[0]], [site_lonlat[1]]), crs=4326).to_crs(2154)
+        sp.plot(ax=ax, marker="*", color="black", markersize=160, zorder=5)
+    ax.set_axis_off()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: str,
+                  site_lonlat: tuple[float, float] | None = None) -> bytes:
+    """PDF (A4 landscape): map of the structures, rotation table, structures, blank fields for the
+    convention holder and the group referent (the seed document's vigilance points)."""
+    regular, bold = report.font_paths()
+    pdf = report._pdf_class()(orientation="L", unit="mm", format="A4")
+    pdf.set_margins(12, 12, 12)
+    pdf.set_auto_page_break(True, margin=14)
+    pdf.add_font("DejaVu", "", str(regular))
+    pdf.add_font("DejaVu", "B", str(bold))
+    now = dt.datetime.now()
+    pdf.footer_text = f"Observatoire des stages — Normandie · stage collectif · {site_label} · édité le {now:%d/%m/%Y}"
+    pdf.set_title(f"Programme de stage collectif : {site_label}")
+    pdf.set_author("Observatoire des stages — Normandie")
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 16)
+    pdf.multi_cell(0, 8, f"Programme de stage collectif — {site_label}", new_x="LMARGIN", new_y="NEXT")
+    spec = prog.spec
+    report._para(pdf, f"Type : {spec.kind} ({KIND_RULES[spec.kind]}). {spec.pupils} élèves en "
+                      f"{len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} ; "
+                      f"du {day_label(spec.days[0])} au {day_label(spec.days[-1])} ({len(spec.days)} jours). "
+                      f"Déplacements entre structures : {prog.total_minutes:g} min au total.")
+    report._heading(pdf, "Porteur de la convention et encadrement (à compléter)")
+    epw = pdf.epw
+    pdf.set_font("DejaVu", "", 9)
+    with pdf.table(col_widths=(70, epw - 70), text_align=("LEFT", "LEFT"), first_row_as_headings=False,
+                   line_height=7) as table:
+        for label in ("Structure porteuse de la convention", "Signataire", "Référent / animateur du groupe",
+                      "Téléphone du référent", "Établissements scolaires d'origine"):
+            row = table.row()
+            row.cell(label)
+            row.cell("")
+    report._heading(pdf, "Carte des structures")
+    png = _programme_map(con, prog, site_lonlat)
+    pdf.image(io.BytesIO(png), w=150)
+    report._para(pdf, "Étoile : le site ; cercles numérotés : les structures (numéros du tableau ci-dessous). "
+                      "Les offres sont placées au centre de leur commune (pas d'adresse géolocalisée).", 8)
+    pdf.add_page()
+    report._heading(pdf, "Rotation des sous-groupes")
+    rot = programme_frames(prog)["rotation"]
+    numbers = {prog.structures[s].key: k + 1 for k, s in enumerate(prog.used())}
+    cols = [report.Column("group", "Sous-groupe")] + [report.Column(f"d{i}", day_label(d)) for i, d in enumerate(spec.days)]
+    df = pd.DataFrame({"group": rot.index})
+    for i in range(len(spec.days)):
+        df[f"d{i}"] = [f"n° {numbers[prog.structures[prog.assignment[g, i]].key]}" for g in range(len(prog.sizes))]
+    w_day = (epw - 34) / len(spec.days)
+    report._pdf_table(pdf, df, cols, [34] + [w_day] * len(spec.days), font_size=7)
+    report._heading(pdf, "Structures")
+    sdf = pd.DataFrame([{"n": str(k + 1), "label": prog.structures[s].label, "sector": prog.structures[s].sector,
+                         "siret": prog.structures[s].siret or "inconnu", "address": prog.structures[s].address,
+                         "cap": str(prog.structures[s].capacity), "src": prog.structures[s].capacity_source}
+                        for k, s in enumerate(prog.used())])
+    scols = [report.Column("n", "N°"), report.Column("label", "Structure"), report.Column("sector", "Secteur"),
+             report.Column("siret", "SIRET"), report.Column("address", "Adresse"),
+             report.Column("cap", "Capacité/jour"), report.Column("src", "Source capacité")]
+    report._pdf_table(pdf, sdf, scols, [10, 70, 45, 30, 70, 20, 28], font_size=7)
+    report._heading(pdf, "Limites")
+    report._para(pdf, "Capacités : saisies par l'utilisateur ou supposées (colonne « Source capacité ») — la "
+                      "plateforme n'en publie pas. Temps de déplacement : à pied (ou en TER et à pied) entre centres "
+                      "de communes ; 0 min entre deux structures d'une même commune. " + " ".join(prog.notes), 8)
+    return bytes(pdf.output())

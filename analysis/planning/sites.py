@@ -1,0 +1,476 @@
+"""Where to launch the next collective internships: the maximal covering location problem.
+
+Given the demand of :mod:`analysis.planning.demand` (unserved pupils, or 2SFCA shortfall) per
+origin and the coverage relation "origin reaches the site within the budget", choose ``K``
+candidate sites that maximise the demand newly covered (origins already covered by an existing
+collective project are left out by default).
+
+- :func:`exact_cover`: integer program solved by OR-Tools CP-SAT::
+
+      max  sum_i w_i y_i   s.t.  y_i <= sum_{j covers i} x_j,   sum_j x_j <= K,   x, y in {0, 1}
+
+- :func:`greedy_cover`: the classic greedy (best marginal gain first), a (1 - 1/e) approximation;
+  it seeds CP-SAT with a hint, and is reported beside the exact answer with the gap.
+
+:func:`plan_sites` ties them to the database and describes each proposed site (pupils covered,
+lycées involved, offers and sectors within walking/transit reach with SIRET, EPCI as likely
+convention holder, morning transit departures). :func:`existing_projects` scores the projects of
+``collective_projects`` on the same demand.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analysis.planning.demand import (
+    DemandSpec,
+    PlanningError,
+    candidate_sites,
+    coverage_pairs,
+    origin_demand,
+    require_site_times,
+)
+
+#: Largest number of sites the planner proposes at once.
+MAX_SITES = 10
+#: Integer scale of the weights given to CP-SAT (weights are rounded to 1/100).
+WEIGHT_SCALE = 100
+
+
+@dataclass
+class CoverSolution:
+    """A set of chosen sites and the demand they cover.
+
+    Attributes
+    ----------
+    chosen : list of int
+        Indices of the chosen sites, in order of marginal gain.
+    value : float
+        Demand covered (sum of the weights of the covered origins).
+    status : str
+        ``optimal``, ``feasible`` (time limit hit: ``bound`` is the solver's upper bound) or
+        ``greedy``.
+    bound : float
+        Upper bound on the optimum (equals ``value`` when optimal).
+    seconds : float
+    """
+
+    chosen: list[int]
+    value: float
+    status: str
+    bound: float
+    seconds: float
+
+
+def _covered_value(cover: Sequence[np.ndarray], weights: np.ndarray, chosen: Sequence[int]) -> float:
+    mask = np.zeros(len(weights), dtype=bool)
+    for j in chosen:
+        mask[cover[j]] = True
+    return float(weights[mask].sum())
+
+
+def order_by_gain(cover: Sequence[np.ndarray], weights: np.ndarray, chosen: Sequence[int]) -> list[int]:
+    """Order chosen sites by marginal gain (largest first; ties by index)."""
+    left = list(chosen)
+    mask = np.zeros(len(weights), dtype=bool)
+    out: list[int] = []
+    while left:
+        gains = [float(weights[cover[j][~mask[cover[j]]]].sum()) for j in left]
+        best = int(np.argmax(gains))
+        j = left.pop(best)
+        out.append(j)
+        mask[cover[j]] = True
+    return out
+
+
+def greedy_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int) -> CoverSolution:
+    """Greedy maximal covering: repeatedly take the site with the largest newly covered weight.
+
+    Parameters
+    ----------
+    cover : sequence of numpy.ndarray
+        ``cover[j]`` = indices of the origins site ``j`` covers.
+    weights : numpy.ndarray
+        Demand of each origin (>= 0).
+    k : int
+        Number of sites (stops early when no site adds demand).
+
+    Returns
+    -------
+    CoverSolution
+        ``status='greedy'``, ``bound`` = ``value`` (no bound claimed).
+    """
+    t0 = time.perf_counter()
+    weights = np.asarray(weights, dtype=float)
+    mask = np.zeros(len(weights), dtype=bool)
+    chosen: list[int] = []
+    for _ in range(k):
+        best, best_gain = -1, 0.0
+        for j, idx in enumerate(cover):
+            if j in chosen or not len(idx):
+                continue
+            gain = float(weights[idx[~mask[idx]]].sum())
+            if gain > best_gain + 1e-12:
+                best, best_gain = j, gain
+        if best < 0:
+            break
+        chosen.append(best)
+        mask[cover[best]] = True
+    value = float(weights[mask].sum())
+    return CoverSolution(chosen, value, "greedy", value, time.perf_counter() - t0)
+
+
+def exact_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int, time_limit: float = 20.0,
+                hint: Sequence[int] | None = None, workers: int = 8) -> CoverSolution:
+    """Maximal covering solved exactly by OR-Tools CP-SAT.
+
+    Weights are scaled to integers (1/100 units) for the solver; the value reported is recomputed
+    from the real weights. Sites covering nothing are not given to the solver.
+
+    Parameters
+    ----------
+    cover, weights, k
+        As :func:`greedy_cover`.
+    time_limit : float
+        Seconds; when hit, ``status='feasible'`` and ``bound`` is the proven upper bound.
+    hint : sequence of int, optional
+        A starting solution (e.g. the greedy one).
+    workers : int
+        CP-SAT search workers (8: the default portfolio, whose LP-based workers prove optimality
+        in about a second on the regional instances; with 2 the bound stays weak).
+    """
+    from ortools.sat.python import cp_model
+
+    t0 = time.perf_counter()
+    weights = np.asarray(weights, dtype=float)
+    w_int = np.rint(weights * WEIGHT_SCALE).astype(np.int64)
+    useful = [j for j, idx in enumerate(cover) if len(idx) and w_int[idx].sum() > 0]
+    if not useful or k <= 0:
+        return CoverSolution([], 0.0, "optimal", 0.0, time.perf_counter() - t0)
+    # merge sites with identical coverage (keep the first): same value, smaller model
+    seen: dict[bytes, int] = {}
+    for j in useful:
+        key = np.sort(cover[j]).tobytes()
+        seen.setdefault(key, j)
+    useful = sorted(seen.values())
+    model = cp_model.CpModel()
+    x = {j: model.NewBoolVar(f"x{j}") for j in useful}
+    by_origin: dict[int, list[int]] = {}
+    for j in useful:
+        for i in cover[j]:
+            by_origin.setdefault(int(i), []).append(j)
+    y = {}
+    for i, sites in by_origin.items():
+        if w_int[i] <= 0:
+            continue
+        y[i] = model.NewBoolVar(f"y{i}")
+        model.Add(y[i] <= sum(x[j] for j in sites))  # linear form: CP-SAT's LP workers bound it
+    model.Add(sum(x.values()) <= int(k))
+    model.Maximize(sum(int(w_int[i]) * v for i, v in y.items()))
+    if hint:
+        hinted = set(hint)
+        for j, v in x.items():
+            model.AddHint(v, j in hinted)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = float(time_limit)
+    solver.parameters.num_workers = int(workers)
+    status = solver.Solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise PlanningError(f"le solveur CP-SAT n'a pas trouvé de solution ({solver.StatusName(status)})")
+    chosen = [j for j, v in x.items() if solver.Value(v)]
+    chosen = order_by_gain(cover, weights, chosen)
+    value = _covered_value(cover, weights, chosen)
+    optimal = status == cp_model.OPTIMAL
+    bound = value if optimal else float(solver.BestObjectiveBound()) / WEIGHT_SCALE
+    return CoverSolution(chosen, value, "optimal" if optimal else "feasible", bound, time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- database side
+
+
+@dataclass
+class CoverageProblem:
+    """The covering instance read from the database.
+
+    Attributes
+    ----------
+    spec : DemandSpec
+    demand : pandas.DataFrame
+        One row per demand origin (see :func:`analysis.planning.demand.origin_demand`).
+    sites : pandas.DataFrame
+        Candidate sites (:func:`analysis.planning.demand.candidate_sites`) with ``site_key``.
+    cover : list of numpy.ndarray
+        Per site (row of ``sites``), the indices (rows of ``demand``) of the origins it covers.
+    """
+
+    spec: DemandSpec
+    demand: pd.DataFrame
+    sites: pd.DataFrame
+    cover: list[np.ndarray]
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self.demand["demand"].to_numpy(float)
+
+    def site_index(self, site_kind: str, site_id: str) -> int:
+        hit = np.nonzero((self.sites["site_kind"] == site_kind).to_numpy()
+                         & (self.sites["site_id"] == str(site_id)).to_numpy())[0]
+        if not len(hit):
+            raise PlanningError(f"site inconnu : {site_kind} {site_id}")
+        return int(hit[0])
+
+
+def site_key(kind: str, site_id: str) -> str:
+    """Stable text id of a site: ``commune:27467`` or ``school:0271581N``."""
+    return f"{kind}:{site_id}"
+
+
+def load_problem(con: duckdb.DuckDBPyConnection, spec: DemandSpec) -> CoverageProblem:
+    """Read the demand, the candidate sites and the coverage relation (DuckDB SQL)."""
+    require_site_times(con)
+    demand = origin_demand(con, spec).reset_index(drop=True)
+    sites = candidate_sites(con).reset_index(drop=True)
+    sites["site_key"] = [site_key(k, i) for k, i in zip(sites["site_kind"], sites["site_id"])]
+    pairs = coverage_pairs(con, spec, demand)
+    o_index = pd.Series(np.arange(len(demand)), index=demand["origin_id"].astype(str))
+    s_index = pd.Series(np.arange(len(sites)), index=sites["site_key"])
+    keys = pairs["site_kind"] + ":" + pairs["site_id"].astype(str)
+    sj = s_index.reindex(keys).to_numpy()
+    oi = o_index.reindex(pairs["origin_id"].astype(str)).to_numpy()
+    ok = ~(pd.isna(sj) | pd.isna(oi))
+    sj, oi = sj[ok].astype(int), oi[ok].astype(int)
+    order = np.argsort(sj, kind="stable")
+    sj, oi = sj[order], oi[order]
+    bounds = np.searchsorted(sj, np.arange(len(sites) + 1))
+    cover = [oi[bounds[j]:bounds[j + 1]] for j in range(len(sites))]
+    return CoverageProblem(spec, demand, sites, cover)
+
+
+def existing_projects(con: duckdb.DuckDBPyConnection, problem: CoverageProblem) -> pd.DataFrame:
+    """Score the existing collective projects (each at its commune centre) on the demand.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``project_id, name, kind, commune_code, commune_name, epci_siren, epci_name, covered,
+        covered_origins, rank, rank_among_sites, epci_demand, epci_rank, n_epci`` where ``covered``
+        is the demand of the origins reaching the project's commune centre within the budget,
+        ``rank`` its rank among the projects (1 = covers the most), ``rank_among_sites`` the rank
+        of that site among all candidate sites, ``epci_demand`` the demand of the project's EPCI
+        and ``epci_rank`` the EPCI's rank among all EPCI by demand (1 = the largest).
+    """
+    projects = con.execute(
+        """SELECT p.project_id, p.name, p.kind, p.commune_code, c.name AS commune_name, c.epci_siren,
+                  e.name AS epci_name, p.pupils AS project_pupils
+           FROM collective_projects p JOIN communes c ON c.code = p.commune_code
+           LEFT JOIN epci e ON e.siren = c.epci_siren ORDER BY p.project_id"""
+    ).df()
+    w = problem.weights
+    site_values = np.array([float(w[idx].sum()) for idx in problem.cover])
+    covered, ids, rank_sites = [], [], []
+    for code in projects["commune_code"]:
+        j = problem.site_index("commune", code)
+        covered.append(site_values[j])
+        ids.append(sorted(problem.demand["origin_id"].iloc[problem.cover[j]].astype(str)))
+        rank_sites.append(int((site_values > site_values[j] + 1e-9).sum()) + 1)
+    projects["covered"] = covered
+    projects["covered_origins"] = ids
+    projects["rank"] = projects["covered"].rank(method="min", ascending=False).astype(int)
+    projects["rank_among_sites"] = rank_sites
+    projects["n_sites"] = len(site_values)
+    epci = con.execute("SELECT siren AS epci_siren, name FROM epci").df()
+    by_epci = problem.demand.groupby("epci_siren")["demand"].sum()
+    epci["epci_demand"] = epci["epci_siren"].map(by_epci).fillna(0.0)
+    epci["epci_rank"] = epci["epci_demand"].rank(method="min", ascending=False).astype(int)
+    projects = projects.merge(epci[["epci_siren", "epci_demand", "epci_rank"]], on="epci_siren", how="left")
+    projects["n_epci"] = len(epci)
+    return projects.sort_values(["rank", "project_id"]).reset_index(drop=True)
+
+
+@dataclass
+class SitePlan:
+    """Answer of :func:`plan_sites`.
+
+    Attributes
+    ----------
+    spec : DemandSpec
+    k : int
+    sites : pandas.DataFrame
+        The proposed sites of the exact solution, one row each (see :func:`plan_sites`).
+    greedy_sites : pandas.DataFrame
+        Same columns for the greedy solution.
+    exact, greedy : CoverSolution
+    gap : float
+        ``(exact - greedy) / exact`` (0 when nothing to cover).
+    demand_total : float
+        Demand of every origin.
+    already_covered : float
+        Demand covered by the existing projects (left out of the objective when ``exclude_existing``).
+    projects : pandas.DataFrame
+        :func:`existing_projects`.
+    """
+
+    spec: DemandSpec
+    k: int
+    sites: pd.DataFrame
+    greedy_sites: pd.DataFrame
+    exact: CoverSolution
+    greedy: CoverSolution
+    gap: float
+    demand_total: float
+    already_covered: float
+    projects: pd.DataFrame
+    exclude_existing: bool = True
+    notes: list[str] = field(default_factory=list)
+
+
+def _describe(problem: CoverageProblem, chosen: Sequence[int], weights: np.ndarray) -> pd.DataFrame:
+    mask = np.zeros(len(weights), dtype=bool)
+    rows = []
+    dem = problem.demand
+    for rank, j in enumerate(chosen, start=1):
+        idx = problem.cover[j]
+        idx = idx[weights[idx] > 0]
+        new = idx[~mask[idx]]
+        mask[idx] = True
+        site = problem.sites.iloc[j]
+        covered = dem.iloc[idx]
+        rows.append({
+            "rank": rank, "site_key": site["site_key"], "site_kind": site["site_kind"],
+            "site_id": site["site_id"], "site_name": site["site_name"], "commune_code": site["commune_code"],
+            "commune_name": site["commune_name"], "epci_siren": site["epci_siren"],
+            "epci_name": site["epci_name"], "lon": site["lon"], "lat": site["lat"],
+            "pupils_covered": float(weights[idx].sum()), "pupils_new": float(weights[new].sum()),
+            "n_origins": len(idx), "covered_origin_ids": sorted(covered["origin_id"].astype(str)),
+            "covered_origin_names": sorted(covered["origin_name"].astype(str)),
+        })
+    return pd.DataFrame(rows, columns=[
+        "rank", "site_key", "site_kind", "site_id", "site_name", "commune_code", "commune_name",
+        "epci_siren", "epci_name", "lon", "lat", "pupils_covered", "pupils_new", "n_origins",
+        "covered_origin_ids", "covered_origin_names"])
+
+
+def plan_sites(con: duckdb.DuckDBPyConnection, spec: DemandSpec, k: int = 5, *,
+               exclude_existing: bool = True, time_limit: float = 20.0,
+               problem: CoverageProblem | None = None) -> SitePlan:
+    """Choose ``k`` new sites, exactly (CP-SAT) and greedily.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+    spec : DemandSpec
+    k : int
+        1 to :data:`MAX_SITES`.
+    exclude_existing : bool
+        Leave out the origins the existing collective projects already cover.
+    time_limit : float
+        CP-SAT time limit (seconds).
+    problem : CoverageProblem, optional
+        Reuse an instance already loaded for ``spec``.
+
+    Returns
+    -------
+    SitePlan
+        ``sites`` columns: ``rank, site_key, site_kind, site_id, site_name, commune_code,
+        commune_name, epci_siren, epci_name, lon, lat, pupils_covered`` (demand of the newly
+        coverable origins the site reaches), ``pupils_new`` (marginal, in rank order),
+        ``n_origins, covered_origin_ids, covered_origin_names``.
+    """
+    if not 1 <= int(k) <= MAX_SITES:
+        raise PlanningError(f"nombre de sites {k} hors de l'intervalle 1 à {MAX_SITES}")
+    problem = problem or load_problem(con, spec)
+    weights = problem.weights.copy()
+    projects = existing_projects(con, problem)
+    covered_mask = np.zeros(len(weights), dtype=bool)
+    for code in projects["commune_code"]:
+        covered_mask[problem.cover[problem.site_index("commune", code)]] = True
+    already = float(weights[covered_mask].sum())
+    if exclude_existing:
+        weights[covered_mask] = 0.0
+    greedy = greedy_cover(problem.cover, weights, int(k))
+    exact = exact_cover(problem.cover, weights, int(k), time_limit=time_limit, hint=greedy.chosen)
+    if exact.value + 1e-9 < greedy.value:  # cannot happen when optimal; keep the better answer
+        exact = CoverSolution(greedy.chosen, greedy.value, exact.status, exact.bound, exact.seconds)
+    gap = (exact.value - greedy.value) / exact.value if exact.value > 0 else 0.0
+    return SitePlan(spec, int(k), _describe(problem, exact.chosen, weights),
+                    _describe(problem, greedy.chosen, weights), exact, greedy, gap,
+                    float(problem.weights.sum()), already, projects, exclude_existing)
+
+
+#: Modes for the host structures around a site: pupils walk, or take public transport (or walk).
+REACH_MODES: tuple[str, ...] = ("walk", "transit")
+#: Default reach (minutes) of the host structures around a site.
+DEFAULT_REACH_MINUTES = 20
+
+
+def site_offers(con: duckdb.DuckDBPyConnection, site_kind: str, site_id: str,
+                reach_mode: str = "walk", reach_minutes: float = DEFAULT_REACH_MINUTES) -> pd.DataFrame:
+    """Offers within walking (or transit-or-walking) reach of a site: the potential host structures.
+
+    The site is an origin of ``travel_times`` (commune centre or lycée). Offers are placed at their
+    commune's centre (the platform gives no address position).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``offer_id, siret, sector, is_public, street, town, postcode, commune_code, loc_id, lon, lat,
+        capacity, minutes`` sorted by minutes then sector.
+    """
+    if reach_mode not in REACH_MODES:
+        raise PlanningError(f"mode d'accès aux structures inconnu : {reach_mode!r} (attendu : walk ou transit)")
+    return con.execute(
+        """WITH t AS (
+               SELECT loc_id, min(minutes) AS minutes FROM travel_times
+               WHERE origin_kind = $kind AND origin_id = $id
+                 AND (mode = $mode OR ($mode = 'transit' AND mode = 'walk'))
+               GROUP BY loc_id HAVING min(minutes) <= $minutes)
+           SELECT o.offer_id, o.siret, o.sector, o.is_public, o.street, o.town, o.postcode, o.commune_code,
+                  o.loc_id, o.lon, o.lat, o.capacity, t.minutes
+           FROM offers o JOIN t USING (loc_id)
+           ORDER BY t.minutes, o.sector, o.offer_id""",
+        {"kind": site_kind, "id": str(site_id), "mode": reach_mode, "minutes": float(reach_minutes)},
+    ).df()
+
+
+def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, origin_kind: str,
+                   reach_mode: str = "walk", reach_minutes: float = DEFAULT_REACH_MINUTES) -> pd.DataFrame:
+    """Add host-structure and transport facts to proposed sites.
+
+    Adds ``offers_within, sectors_within, sectors_list, sirets_known, lycees`` (lycées involved: the
+    covered lycées, or the lycées located in the covered communes), ``morning_departures`` (TER
+    departures 07:00-08:30 from the site's commune, NULL when unknown) and
+    ``convention_holder`` (the EPCI, likely holder of the convention).
+    """
+    out = plan_sites_df.copy()
+    supply = {}
+    if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'transit_supply'").fetchone()[0]:
+        supply = dict(con.execute("SELECT commune_code, morning_departures FROM transit_supply").fetchall())
+    schools = con.execute("SELECT uai, name, commune_code FROM schools ORDER BY name").df()
+    offers_n, sectors_n, sectors_l, sirets, lycees, deps = [], [], [], [], [], []
+    for rec in out.itertuples(index=False):
+        offers = site_offers(con, rec.site_kind, rec.site_id, reach_mode, reach_minutes)
+        offers_n.append(len(offers))
+        secs = sorted(offers["sector"].dropna().unique())
+        sectors_n.append(len(secs))
+        sectors_l.append(" ; ".join(secs))
+        sirets.append(int(offers["siret"].notna().sum()))
+        if origin_kind == "school":
+            names = schools.set_index("uai").reindex(rec.covered_origin_ids)["name"].dropna().tolist()
+        else:
+            names = schools.loc[schools["commune_code"].isin(rec.covered_origin_ids), "name"].tolist()
+        lycees.append(" ; ".join(names))
+        deps.append(supply.get(rec.commune_code))
+    out["offers_within"] = offers_n
+    out["sectors_within"] = sectors_n
+    out["sectors_list"] = sectors_l
+    out["sirets_known"] = sirets
+    out["lycees"] = lycees
+    out["morning_departures"] = deps
+    out["convention_holder"] = out["epci_name"]
+    return out

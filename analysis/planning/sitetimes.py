@@ -1,0 +1,117 @@
+"""Travel times from pupil origins to candidate collective-internship sites (build stage).
+
+``travel_times`` only reaches offer locations, so an origin that reaches no offer within the
+budget can never reach a site that already holds offers: the candidate sites of the covering
+problem must include commune centres and lycées *without* offers. This stage computes, with the
+project's own engines (:mod:`analysis.paths` on the road graphs, :mod:`analysis.transit` on the
+GTFS timetables, same settings as :mod:`analysis.traveltime`), the minutes from every origin
+(commune centre or lycée, as in ``travel_times``) to every candidate site (every commune centre
+and every lycée), kept up to :data:`SITE_MAX_MINUTES`, into::
+
+    site_travel_times(origin_kind, origin_id, site_kind, site_id, mode, minutes, is_estimate)
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analysis import traveltime
+
+#: Pairs above this many minutes are not stored (the largest budget the planner offers).
+SITE_MAX_MINUTES = 60.0
+
+SITE_TIMES_DDL = """
+CREATE OR REPLACE TABLE site_travel_times (
+    origin_kind VARCHAR NOT NULL,
+    origin_id VARCHAR NOT NULL,
+    site_kind VARCHAR NOT NULL,
+    site_id VARCHAR NOT NULL,
+    mode VARCHAR NOT NULL,
+    minutes REAL NOT NULL,
+    is_estimate BOOLEAN NOT NULL
+)
+"""
+
+
+def read_sites(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Candidate sites: ``site_kind`` (``commune``/``school``), ``site_id``, ``lon``, ``lat``.
+
+    They are the points of :func:`analysis.traveltime.read_origins` (commune centres, lycées).
+    """
+    out = traveltime.read_origins(con)
+    return out.rename(columns={"origin_kind": "site_kind", "origin_id": "site_id"})
+
+
+def _frame(origins: pd.DataFrame, sites: pd.DataFrame, mode: str, minutes: np.ndarray,
+           is_estimate: np.ndarray) -> pd.DataFrame:
+    i, j = np.nonzero(np.isfinite(minutes) & (minutes <= SITE_MAX_MINUTES))
+    return pd.DataFrame({
+        "origin_kind": origins["origin_kind"].to_numpy()[i],
+        "origin_id": origins["origin_id"].astype(str).to_numpy()[i],
+        "site_kind": sites["site_kind"].to_numpy()[j],
+        "site_id": sites["site_id"].astype(str).to_numpy()[j],
+        "mode": mode,
+        "minutes": minutes[i, j].astype(np.float32),
+        "is_estimate": is_estimate[i, j],
+    })
+
+
+def build_site_times(con: duckdb.DuckDBPyConnection, settings: Any = None, progress=None,
+                     networks: traveltime.RoadNetworks | None = None) -> dict[str, int]:
+    """Build stage: write ``site_travel_times`` (every mode of the travel-time settings).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Database with ``communes``, ``schools`` (and ``transit_*`` for transit).
+    settings : any
+        As :meth:`analysis.traveltime.TravelTimeSettings.from_any`.
+    progress : callable, optional
+    networks : analysis.traveltime.RoadNetworks, optional
+        Road graphs already loaded.
+
+    Returns
+    -------
+    dict
+        Stored pairs per mode (0 for a mode that could not be computed).
+    """
+    progress = progress or (lambda *a, **k: None)
+    cfg = traveltime.TravelTimeSettings.from_any(settings)
+    cfg.max_minutes = min(float(cfg.max_minutes), SITE_MAX_MINUTES)
+    origins = traveltime.read_origins(con)
+    sites = read_sites(con)
+    con.execute(SITE_TIMES_DDL)
+    nets = networks or traveltime.RoadNetworks(cfg, area=traveltime.points_area(origins))
+    counts: dict[str, int] = {}
+    for mode in cfg.modes:
+        t0 = time.perf_counter()
+        if mode == "transit":
+            try:
+                from analysis import transit
+
+                network = transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date)
+            except Exception as exc:  # no timetable: the mode is absent, as in travel_times
+                progress(f"Sites candidats : transports en commun ignorés ({exc})", None)
+                counts[mode] = 0
+                continue
+            m = traveltime.TravelTimeMatrix.for_transit(
+                network, origins.assign(loc_id=0), sites.rename(columns={"site_id": "loc_id"}), cfg)
+            frame = _frame(origins, sites, mode, m.minutes, m.is_estimate)
+        else:
+            arrays = nets.arrays(mode)
+            m = traveltime.TravelTimeMatrix.for_road(arrays, mode, origins, sites, cfg)
+            frame = _frame(origins, sites, mode, m.minutes, m.is_estimate)
+        con.register("_site_tt", frame)
+        try:
+            con.execute("INSERT INTO site_travel_times SELECT * FROM _site_tt")
+        finally:
+            con.unregister("_site_tt")
+        counts[mode] = len(frame)
+        progress(f"Sites candidats {mode} : {len(frame)} couples <= {SITE_MAX_MINUTES:g} min "
+                 f"en {time.perf_counter() - t0:.1f} s", None)
+    return counts

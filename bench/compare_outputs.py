@@ -1,0 +1,257 @@
+"""Dump what the project produces, to compare two versions of the code on the same mirror.
+
+Usage::
+
+    python bench/compare_outputs.py [--repo DIR] [--db FILE | --build] --out outputs.json
+    python bench/compare_outputs.py --compare before.json after.json
+
+The first form writes one JSON file holding, for the code of ``--repo`` (default: this checkout):
+
+- ``tables``: every DuckDB table and view of the database, its row count, an order-independent
+  checksum of its rows and one per column (each value cast to text, hashed, summed);
+- ``cli``: the standard output of ``python -m analysis.access`` for a few fixed arguments and
+  the content of CSV reports of ``python -m analysis.report`` (both run with ``cwd=--repo``);
+- ``dashboard``: the data functions the pages read (``ui.data``), called with fixed filters,
+  checksummed like the tables.
+
+With ``--build`` a fresh database is built from the mirror (``$OBSERVATOIRE_SOURCE`` or
+``../shared/data``) into a temporary directory with the code of ``--repo``; tables that hold the
+build's time or paths (``build_info``, ``build_meta``, ``provenance``, ``travel_time_runs``)
+are listed with their row counts but their time/path columns are left out of the checksum.
+
+The second form prints the differences between two such files (exit code 1 when any).
+Figures only: nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+#: Columns holding a time, a path or a duration: they differ between any two builds.
+VOLATILE_COLUMNS = {
+    "built_at", "value", "loaded_at", "path", "source_dir", "seconds", "elapsed_s", "started_at",
+    "finished_at", "imported_at", "stamp", "duration_s", "file_mtime", "retrieved_at",
+}
+#: Tables where every column named in VOLATILE_COLUMNS is skipped.
+VOLATILE_TABLES = {"build_info", "build_meta", "provenance", "travel_time_runs", "imports"}
+
+ACCESS_ARGS = [
+    ["--level", "epci", "--mode", "transit", "--minutes", "45"],
+    ["--level", "departement", "--mode", "car", "--minutes", "30", "--format", "json"],
+    ["--level", "commune", "--mode", "walk", "--minutes", "30", "--within", "200067205"],
+    ["--level", "epci", "--mode", "bike", "--minutes", "45", "--sector", "Commerce", "--grade", "seconde"],
+    ["--per-origin", "--origin", "school", "--mode", "transit", "--minutes", "60"],
+]
+REPORT_ARGS = [
+    ["--level", "epci", "--code", "200067205", "--format", "csv"],
+    ["--level", "departement", "--code", "14", "--format", "csv", "--rows", "origines",
+     "--mode", "car", "--minutes", "30"],
+]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def table_checksums(db_path: Path) -> dict:
+    import duckdb
+
+    sys.path.insert(0, str(Path.cwd()))
+    from analysis import db as dbmod  # the code under test (cwd = --repo)
+
+    con = dbmod.connect(db_path, read_only=True)
+    out: dict[str, dict] = {}
+    rels = con.execute(
+        "SELECT table_name, 'table' FROM duckdb_tables() UNION ALL "
+        "SELECT view_name, 'view' FROM duckdb_views() WHERE NOT internal ORDER BY 1").fetchall()
+    for name, kind in rels:
+        cols = [r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+            [name]).fetchall()]
+        n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        per_col = {}
+        for c in cols:
+            if name in VOLATILE_TABLES and c in VOLATILE_COLUMNS:
+                continue
+            try:
+                s = con.execute(
+                    f'SELECT coalesce(sum(hash(coalesce(CAST("{c}" AS VARCHAR), \'<null>\'))::HUGEINT), 0)'
+                    f' FROM "{name}"').fetchone()[0]
+            except duckdb.Error as exc:  # a type without a text cast
+                s = f"error: {type(exc).__name__}"
+            per_col[c] = str(s)
+        out[name] = {"kind": kind, "rows": int(n), "columns": per_col,
+                     "checksum": _digest(json.dumps(per_col, sort_keys=True))}
+    con.close()
+    return out
+
+
+def _run(repo: Path, args: list[str], env: dict) -> dict:
+    p = subprocess.run([sys.executable, *args], cwd=repo, env=env, capture_output=True, text=True,
+                       timeout=900)
+    return {"rc": p.returncode, "stdout_sha": _digest(p.stdout), "stdout_lines": p.stdout.count("\n"),
+            "stderr_tail": p.stderr.strip().splitlines()[-1:] if p.returncode else []}
+
+
+def cli_outputs(repo: Path, db_path: Path) -> dict:
+    env = dict(os.environ, OBSERVATOIRE_DB=str(db_path), PYTHONPATH=str(repo))
+    out: dict[str, dict] = {}
+    for a in ACCESS_ARGS:
+        out["access " + " ".join(a)] = _run(repo, ["-m", "analysis.access", *a, "--db", str(db_path)], env)
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, a in enumerate(REPORT_ARGS):
+            dest = Path(tmp) / f"r{i}.csv"
+            r = _run(repo, ["-m", "analysis.report", *a, "--db", str(db_path), "--out", str(dest)], env)
+            r.pop("stdout_sha")
+            r.pop("stdout_lines")
+            if dest.exists():
+                text = dest.read_bytes().decode("utf-8-sig")
+                r["file_sha"] = _digest(text)
+                r["file_lines"] = text.count("\n")
+            out["report " + " ".join(a)] = r
+    return out
+
+
+def _frame_sum(df) -> dict:
+    import pandas as pd
+
+    if isinstance(df, tuple):  # (frame, service date)
+        return {"frame": _frame_sum(df[0]), "extra": str(df[1])}
+    if isinstance(df, (dict, list, set)):
+        return {"value": _digest(json.dumps(sorted(df) if isinstance(df, set) else df, sort_keys=True,
+                                            default=str))}
+    assert isinstance(df, pd.DataFrame), type(df)
+    cols = {}
+    for c in df.columns:
+        s = df[c].map(lambda v: "<null>" if v is None or (isinstance(v, float) and v != v) else repr(v))
+        cols[str(c)] = _digest("\n".join(sorted(s)))
+    return {"rows": len(df), "columns": cols}
+
+
+def dashboard_outputs(repo: Path, db_path: Path) -> dict:
+    """The ``ui.data`` functions the pages call, run in a child process with the code of ``repo``."""
+    code = r'''
+import json, logging, sys, warnings
+warnings.filterwarnings("ignore")
+logging.disable(logging.WARNING)
+sys.path.insert(0, ".")
+sys.path.insert(0, sys.argv[1])
+from compare_outputs import _frame_sum
+from ui import data
+from ui.core import db_version
+v = db_version()
+calls = {
+  "modes_available": lambda: data.modes_available(v),
+  "territory epci transit 45": lambda: data.territory_table("epci", "transit", 45, (), "", "", "commune", v),
+  "territory commune car 30 within 14": lambda: data.territory_table("commune", "car", 30, (), "", "", "commune", v, within="14"),
+  "territory epci bike 45 seconde public": lambda: data.territory_table("epci", "bike", 45, (), "seconde", "public", "commune", v),
+  "origin school transit 45": lambda: data.origin_table("transit", 45, (), "", "", "school", v),
+  "sector_list": lambda: data.sector_list(v),
+  "offer_points all": lambda: data.offer_points((), "", "", v),
+  "offer_points seconde prive": lambda: data.offer_points((), "seconde", "prive", v),
+  "school_points": lambda: data.school_points(v),
+  "communes_list": lambda: data.communes_list(v),
+  "epci_list": lambda: data.epci_list(v),
+  "departements_list": lambda: data.departements_list(v),
+  "collective": lambda: data.collective(v),
+  "stops": lambda: data.stops(v),
+  "stop_coverage": lambda: data.stop_coverage(v),
+  "times_from_origin commune 14118 transit": lambda: data.times_from_origin("commune", "14118", "transit", v),
+  "times_from_origin commune 76540 car": lambda: data.times_from_origin("commune", "76540", "car", v),
+  "offers_summary": lambda: data.offers_summary(v),
+  "estimate_counts": lambda: data.estimate_counts(v),
+}
+out = {}
+for k, fn in calls.items():
+    try:
+        out[k] = _frame_sum(fn())
+    except Exception as exc:
+        out[k] = {"error": f"{type(exc).__name__}: {exc}"}
+print(json.dumps(out))
+'''
+    env = dict(os.environ, OBSERVATOIRE_DB=str(db_path), PYTHONPATH=str(repo))
+    p = subprocess.run([sys.executable, "-c", code, str(Path(__file__).resolve().parent)], cwd=repo, env=env,
+                       capture_output=True, text=True, timeout=900)
+    if p.returncode:
+        return {"error": p.stderr.strip().splitlines()[-3:]}
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def build_db(repo: Path, dest: Path) -> float:
+    import time
+
+    t0 = time.perf_counter()
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    p = subprocess.run([sys.executable, "-m", "analysis.build", "--db", str(dest), "--quiet",
+                        "--no-replay-imports"], cwd=repo, env=env, capture_output=True, text=True)
+    if p.returncode:
+        raise SystemExit(f"build failed:\n{p.stdout}\n{p.stderr}")
+    return time.perf_counter() - t0
+
+
+def compare(a: dict, b: dict, path: str = "") -> list[str]:
+    """Differences between two dumps, as readable lines."""
+    diffs: list[str] = []
+    for k in sorted(set(a) | set(b)):
+        p = f"{path}/{k}" if path else k
+        if k not in a:
+            diffs.append(f"+ {p} (only in second)")
+        elif k not in b:
+            diffs.append(f"- {p} (only in first)")
+        elif isinstance(a[k], dict) and isinstance(b[k], dict):
+            diffs.extend(compare(a[k], b[k], p))
+        elif a[k] != b[k]:
+            diffs.append(f"~ {p}: {a[k]!r} -> {b[k]!r}")
+    return diffs
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repo", type=Path, default=Path(__file__).resolve().parent.parent)
+    ap.add_argument("--db", type=Path, default=None)
+    ap.add_argument("--build", action="store_true", help="build a fresh database from the mirror first")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
+    args = ap.parse_args(argv)
+    if args.compare:
+        a, b = (json.loads(p.read_text()) for p in args.compare)
+        diffs = [d for d in compare(a, b) if not d.startswith("~ meta/")]
+        print("\n".join(diffs) if diffs else "identical")
+        print(f"{len(diffs)} difference(s)")
+        return 1 if diffs else 0
+    repo = args.repo.resolve()
+    os.chdir(repo)
+    with tempfile.TemporaryDirectory() as tmp:
+        meta: dict = {"repo": str(repo)}
+        try:
+            meta["commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                                            text=True).stdout.strip()
+        except OSError:
+            pass
+        if args.build:
+            db_path = Path(tmp) / "observatoire.duckdb"
+            meta["build_seconds"] = round(build_db(repo, db_path), 1)
+        else:
+            db_path = (args.db or repo / "data" / "observatoire.duckdb").resolve()
+        meta["db"] = str(db_path) if not args.build else "(fresh build)"
+        result = {"meta": meta, "tables": table_checksums(db_path), "cli": cli_outputs(repo, db_path),
+                  "dashboard": dashboard_outputs(repo, db_path)}
+    text = json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False)
+    if args.out:
+        args.out.write_text(text + "\n")
+        print(f"written: {args.out} ({len(result['tables'])} tables, {len(result['cli'])} CLI runs, "
+              f"{len(result['dashboard'])} dashboard reads)")
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

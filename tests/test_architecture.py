@@ -1,0 +1,163 @@
+"""Architecture rules checked on the source (ast): no import loop among analysis/ and ui/, SQL
+only in analysis/, analysis/ free of Streamlit.
+
+House rules (docs/architecture.md): analysis/ holds all logic and is the only package that
+talks to the database; ui/ and the pages are thin layers over it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("analysis", "ui")
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            out[_module_name(path)] = path
+    return out
+
+
+def imported_modules(path: Path, known: set[str]) -> set[str]:
+    """Modules of ``known`` imported anywhere in ``path`` (top level or inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    me = _module_name(path)
+    pkg = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found: set[str] = set()
+    type_only = {id(n) for block in ast.walk(tree) if _is_type_checking(block)
+                 for stmt in block.body for n in ast.walk(stmt)}
+    for node in ast.walk(tree):
+        if id(node) in type_only:  # annotations only, never imported at run time
+            continue
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = pkg.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            # "from analysis import db" imports analysis.db; "import analysis.db" too
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and name != me and name not in PACKAGES:
+                found.add(name)
+    return found
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and (
+        (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING"))
+
+
+def import_graph() -> dict[str, set[str]]:
+    mods = _modules()
+    known = set(mods)
+    return {m: imported_modules(p, known) for m, p in mods.items()}
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_cycle_finder_sees_a_loop():
+    """The checker itself: a hand-made two-module loop and a three-module loop are found."""
+    assert find_cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+    assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c"]]
+    assert find_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_import_graph_reads_function_level_imports(tmp_path):
+    """Imports inside functions count (they were how the loops were hidden)."""
+    graph = import_graph()
+    assert "analysis.db" in graph["analysis.build"]
+    assert "analysis.access" in graph["analysis.report"]
+
+
+def test_no_import_loop_in_analysis_and_ui():
+    cycles = find_cycles(import_graph())
+    assert cycles == [], f"import loops: {cycles}"
+
+
+def _ui_files() -> list[Path]:
+    return [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", _ui_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_database_access_outside_analysis(path):
+    """app.py, pages/ and ui/ never import duckdb nor call ``.execute``/``.sql``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "duckdb" for a in node.names):
+            bad.append(f"line {node.lineno}: import duckdb")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "duckdb":
+            bad.append(f"line {node.lineno}: from duckdb import")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in {"execute", "sql", "executemany"}):
+            bad.append(f"line {node.lineno}: .{node.func.attr}(...)")
+    assert bad == [], f"{path.relative_to(ROOT)} talks to the database: {bad}"
+
+
+def test_analysis_never_imports_streamlit():
+    bad = []
+    for path in sorted((ROOT / "analysis").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] == "streamlit" for n in names):
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert bad == []

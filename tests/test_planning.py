@@ -1,0 +1,343 @@
+"""Collective-internship planner (issue 14): covering sites, programme design, exports, CLI.
+
+Expectations are hand-computed (small instances), brute-forced (random small covering
+instances), or recomputed from the database with plain SQL/pandas written here, independently of
+``analysis.planning`` (coverage of the 26 existing projects from ``travel_times``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis.planning import programme as pg
+from analysis.planning import sites as ps
+from analysis.planning.demand import DemandSpec, PlanningError
+
+# --------------------------------------------------------------------------- covering
+
+
+def test_exact_beats_greedy_on_hand_made_instance():
+    # origins 0..4 with weights 3, 2, 2, 3, 2 ; K = 2
+    # A covers {0, 1} = 5, B covers {2, 3} = 5, C covers {1, 2, 4} = 6
+    # greedy takes C (6) then A or B (+3) = 9 ; the optimum is A + B = 10
+    w = np.array([3, 2, 2, 3, 2], dtype=float)
+    cover = [np.array([0, 1]), np.array([2, 3]), np.array([1, 2, 4])]
+    g = ps.greedy_cover(cover, w, 2)
+    e = ps.exact_cover(cover, w, 2)
+    assert g.value == 9 and g.chosen[0] == 2
+    assert e.value == 10 and sorted(e.chosen) == [0, 1] and e.status == "optimal"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_exact_cover_matches_brute_force(data):
+    n_o = data.draw(st.integers(1, 8))
+    n_s = data.draw(st.integers(1, 6))
+    k = data.draw(st.integers(1, 3))
+    w = np.array(data.draw(st.lists(st.integers(0, 20), min_size=n_o, max_size=n_o)), dtype=float)
+    cover = [np.array(sorted(data.draw(st.sets(st.integers(0, n_o - 1), max_size=n_o))), dtype=int)
+             for _ in range(n_s)]
+    best = 0.0
+    for r in range(1, min(k, n_s) + 1):
+        for combo in itertools.combinations(range(n_s), r):
+            idx = set().union(*[set(cover[j].tolist()) for j in combo])
+            best = max(best, float(sum(w[i] for i in idx)))
+    e = ps.exact_cover(cover, w, k)
+    g = ps.greedy_cover(cover, w, k)
+    assert e.value == pytest.approx(best)
+    assert g.value <= e.value + 1e-9
+    assert len(e.chosen) <= k
+
+
+def test_plan_sites_rejects_bad_count(tmp_path):
+    with pytest.raises(PlanningError, match="nombre de sites"):
+        ps.plan_sites(None, DemandSpec(), 11)
+
+
+def test_demand_spec_rejects_budget_above_horizon():
+    with pytest.raises(PlanningError, match="budget-temps"):
+        DemandSpec(minutes=75)
+
+
+# --------------------------------------------------------------------------- programmes
+
+SECTORS = ("santé", "industrie", "commerce", "culture")
+DAYS5 = tuple(pg.working_days(pg.DEFAULT_START, 5))
+
+
+def _check(prog: pg.Programme, structures, pupils, days, kind):
+    """Independent check of a programme (written from the issue's rules, not from the model)."""
+    a = prog.assignment
+    G, D = a.shape
+    assert D == len(days)
+    assert sum(prog.sizes) == pupils and max(prog.sizes) - min(prog.sizes) <= 1
+    by_key = {s.key: s for s in structures}
+    for d, day in enumerate(days):
+        load: dict[str, int] = {}
+        for g in range(G):
+            st_ = prog.structures[a[g, d]]
+            load[st_.key] = load.get(st_.key, 0) + prog.sizes[g]
+        for key, n in load.items():
+            src = by_key[key]
+            cap = 0 if day in src.closed else src.capacity
+            assert n <= cap, f"{key} le {day} : {n} élèves pour {cap} places"
+    used = {prog.structures[v].key for v in a.ravel()}
+    if kind == "mono-site mono-entreprise":
+        assert len(used) == 1
+    if kind == "bi-entreprises":
+        assert len(used) == 2
+        for g in range(G):
+            assert len({prog.structures[v].key for v in a[g]}) == 2
+    if kind == "mono-secteur multi-entreprises":
+        assert len({by_key[k].sector for k in used}) == 1
+    if kind == "multisectoriel multi-entreprises":
+        want = min(pg.DEFAULT_VARIETY, len(days), len({s.sector for s in structures}))
+        for g in range(G):
+            secs = [prog.structures[v].sector for v in a[g]]
+            assert len(set(secs)) >= want
+            assert max(secs.count(s) for s in set(secs)) <= -(-len(days) // want)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_every_programme_respects_capacities_days_and_sector_rules(data):
+    n = data.draw(st.integers(1, 6))
+    days = tuple(pg.working_days(pg.DEFAULT_START, data.draw(st.integers(2, 5))))
+    structures = []
+    for i in range(n):
+        closed = data.draw(st.sets(st.sampled_from(days), max_size=1))
+        structures.append(pg.Structure(f"s{i}", f"S{i}", data.draw(st.sampled_from(SECTORS)),
+                                       data.draw(st.integers(1, 6)), loc_id=data.draw(st.integers(0, 2)),
+                                       closed=frozenset(closed)))
+    loc_minutes = np.array([[0, 7, 15], [7, 0, 9], [15, 9, 0]])
+    minutes = np.array([[loc_minutes[a.loc_id, b.loc_id] for b in structures] for a in structures], float)
+    kind = data.draw(st.sampled_from(list(pg.KINDS.values())))
+    pupils = data.draw(st.integers(1, 12))
+    spec = pg.ProgrammeSpec(pupils, kind, days, time_limit=5)
+    try:
+        prog = pg.design_programme(structures, spec, minutes)
+    except pg.ProgrammeInfeasible as exc:
+        assert exc.reasons and all(r.strip() for r in exc.reasons)
+        assert exc.fixes
+        # multisectoriel: the first short day (total places < pupils) is named with its date
+        short = [d for d in days if sum(0 if d in s.closed else s.capacity for s in structures) < pupils]
+        if short and kind == "multisectoriel multi-entreprises":
+            assert pg.day_label(short[0]) in str(exc)
+        return
+    _check(prog, structures, pupils, days, spec.kind)
+    # the reported total equals the minutes between consecutive days' structures
+    a = prog.assignment
+    total = sum(prog.minutes[a[g, d], a[g, d + 1]] for g in range(a.shape[0]) for d in range(a.shape[1] - 1))
+    assert prog.total_minutes == pytest.approx(total)
+
+
+def test_programme_minimises_walking_between_structures():
+    # two sectors, each at two locations; sector A at loc 0 and 1, sector B at loc 0 and 2.
+    # The optimum keeps everybody at loc 0 (0 minutes).
+    s = [pg.Structure("a0", "A0", "santé", 4, loc_id=0), pg.Structure("a1", "A1", "santé", 4, loc_id=1),
+         pg.Structure("b0", "B0", "industrie", 4, loc_id=0), pg.Structure("b2", "B2", "industrie", 4, loc_id=2)]
+    m = np.array([[0, 20, 0, 30], [20, 0, 20, 25], [0, 20, 0, 30], [30, 25, 30, 0]], float)
+    prog = pg.design_programme(s, pg.ProgrammeSpec(4, "multisectoriel", DAYS5, variety=2), m)
+    assert prog.total_minutes == 0
+    assert {prog.structures[v].key for v in prog.assignment.ravel()} <= {"a0", "b0"}
+
+
+def test_infeasible_day_names_the_day_and_the_missing_places():
+    thursday = dt.date(2026, 6, 18)
+    s = [pg.Structure("a", "A", "santé", 2, closed=frozenset({thursday})),
+         pg.Structure("b", "B", "industrie", 5), pg.Structure("c", "C", "commerce", 5)]
+    with pytest.raises(pg.ProgrammeInfeasible) as err:
+        pg.design_programme(s, pg.ProgrammeSpec(12, "multisectoriel", DAYS5, variety=2))
+    assert "il manque 2 places le jeudi 18 juin" in str(err.value)
+    assert any("réduire le groupe à 10 élèves" in f for f in err.value.fixes)
+
+
+def test_infeasible_sector_names_the_sector():
+    s = [pg.Structure("a", "A", "santé", 3), pg.Structure("b", "B", "santé", 3),
+         pg.Structure("c", "C", "industrie", 20)]
+    with pytest.raises(pg.ProgrammeInfeasible) as err:
+        pg.design_programme(s, pg.ProgrammeSpec(8, "mono-secteur", DAYS5, sector="santé", variety=2))
+    assert "il manque 2 places le lundi 15 juin dans le secteur santé" in str(err.value)
+
+
+def test_infeasible_rotation_found_by_the_elastic_model():
+    # every day holds 8 places for 6 pupils, but each subgroup must see three sectors in three
+    # days while industrie and commerce take one pupil a day: the places are missing there
+    days = tuple(pg.working_days(pg.DEFAULT_START, 3))
+    s = [pg.Structure("a", "A", "santé", 6), pg.Structure("b", "B", "industrie", 1),
+         pg.Structure("c", "C", "commerce", 1)]
+    with pytest.raises(pg.ProgrammeInfeasible) as err:
+        pg.design_programme(s, pg.ProgrammeSpec(6, "multisectoriel", days, time_limit=5))
+    text = str(err.value)
+    assert re.search(r"il manque \d+ places? (au total|le \w+ \d+ juin dans le secteur (industrie|commerce))", text), text
+
+
+def test_unknown_capacity_is_never_invented():
+    s = [pg.Structure("a", "Accueil A", "santé", None), pg.Structure("b", "B", "industrie", 5)]
+    with pytest.raises(pg.ProgrammeInfeasible, match="capacité d'accueil inconnue pour 1 structure.*Accueil A"):
+        pg.design_programme(s, pg.ProgrammeSpec(3, "multisectoriel", DAYS5, variety=2))
+
+
+def test_structures_capacity_precedence_flags_assumptions():
+    offers = pd.DataFrame({
+        "offer_id": ["1", "2", "3"], "siret": ["12345678901234", None, None], "sector": ["santé"] * 3,
+        "street": [None, "1 rue X", None], "town": ["Bernay"] * 3, "postcode": ["27300"] * 3,
+        "commune_code": ["27056"] * 3, "loc_id": [1, 1, 1], "lon": [0.6] * 3, "lat": [49.1] * 3,
+        "capacity": [4, None, None], "minutes": [0.0] * 3})
+    out = pg.structures_from_offers(offers, {"2": 6}, default_capacity=2)
+    assert [(s.capacity, s.capacity_source) for s in out] == [(4, "données"), (6, "saisie"), (2, "hypothèse")]
+    assert out[0].siret == "12345678901234" and out[1].address == "1 rue X, 27300 Bernay"
+    assert pg.structures_from_offers(offers.iloc[[2]])[0].capacity is None
+
+
+def test_programme_exports(tmp_path):
+    import openpyxl
+
+    s = [pg.Structure(f"s{i}", f"Structure {i}", SECTORS[i % 4], 3, siret="123", address="rue", loc_id=i % 2,
+                      lon=0.5 + i * 0.001, lat=49.3) for i in range(6)]
+    prog = pg.design_programme(s, pg.ProgrammeSpec(8, "multisectoriel", DAYS5, variety=3))
+    from analysis.planning import export
+
+    wb = openpyxl.load_workbook(io.BytesIO(export.programme_xlsx(prog, "Test (00000)")))
+    names = wb.sheetnames
+    assert names[:2] == ["Synthèse", "Rotation"]
+    assert sum(n.startswith("Sous-groupe") for n in names) == len(prog.sizes)
+    assert sum(n.startswith("Structure") for n in names) == len(prog.used())
+    summary = {r[0]: r[1] for r in wb["Synthèse"].iter_rows(values_only=True)}
+    assert "Porteur de la convention" in summary and "Référent du groupe" in summary
+
+
+# --------------------------------------------------------------------------- real database
+
+
+@pytest.fixture(scope="module")
+def real_con():
+    from analysis import config, db
+
+    path = config.default_db_path()
+    if not path.exists():
+        pytest.skip("base data/observatoire.duckdb absente")
+    con = db.connect(path, read_only=True)
+    names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "site_travel_times" not in names or "travel_times" not in names:
+        con.close()
+        pytest.skip("base sans site_travel_times : python -m analysis.build")
+    yield con
+    con.close()
+
+
+def _independent_pairs(con, origin_kind: str, minutes: float) -> pd.DataFrame:
+    """(origin, loc) pairs within the budget by public transport or walking, from travel_times."""
+    return con.execute(
+        """SELECT origin_id, loc_id, min(minutes) AS m FROM travel_times
+           WHERE origin_kind = ? AND mode IN ('transit', 'walk') GROUP BY 1, 2 HAVING min(minutes) <= ?""",
+        [origin_kind, minutes]).df()
+
+
+@pytest.mark.parametrize("origin_kind", ["school", "commune"])
+def test_existing_projects_coverage_recomputed_from_travel_times(real_con, origin_kind):
+    con = real_con
+    budget = 45
+    pairs = _independent_pairs(con, origin_kind, budget)
+    if origin_kind == "school":
+        pupils = con.execute("SELECT uai AS origin_id, seconde_pupils::DOUBLE AS pupils FROM schools "
+                             "WHERE seconde_pupils > 0").df()
+    else:
+        pupils = con.execute("SELECT code AS origin_id, pupils FROM commune_pupils WHERE pupils > 0").df()
+    # 2SFCA from scratch: R_j = places_j / demand within budget, A_i = sum of R_j within budget
+    places = con.execute("SELECT loc_id, sum(coalesce(capacity, 1))::DOUBLE AS places FROM offers GROUP BY 1").df()
+    p = pairs.merge(pupils, on="origin_id").merge(places, on="loc_id")
+    r = p.groupby("loc_id").agg(places=("places", "first"), dem=("pupils", "sum"))
+    r["R"] = r["places"] / r["dem"]
+    a = p.merge(r["R"], left_on="loc_id", right_index=True).groupby("origin_id")["R"].sum()
+    pupils["A"] = pupils["origin_id"].map(a).fillna(0.0)
+    pupils["unserved"] = np.where(~pupils["origin_id"].isin(pairs["origin_id"]), pupils["pupils"], 0.0)
+    pupils["shortfall"] = pupils["pupils"] * np.maximum(0.0, 1.0 - pupils["A"])
+    # each project sits at its commune's centre, which is the offer location of that commune
+    proj = con.execute(
+        """SELECT p.project_id, l.loc_id FROM collective_projects p
+           JOIN offer_locations l ON l.commune_code = p.commune_code ORDER BY p.project_id""").df()
+    assert len(proj) == 26
+    for measure in ("unserved", "shortfall"):
+        spec = DemandSpec(mode="transit", minutes=budget, origin_kind=origin_kind, measure=measure)
+        got = ps.existing_projects(con, ps.load_problem(con, spec)).set_index("project_id")
+        for rec in proj.itertuples():
+            reach = set(pairs.loc[pairs["loc_id"] == rec.loc_id, "origin_id"])
+            want = float(pupils.loc[pupils["origin_id"].isin(reach), measure].sum())
+            assert got.loc[rec.project_id, "covered"] == pytest.approx(want, rel=1e-6, abs=1e-6), (measure, rec)
+        expected_rank = got["covered"].rank(method="min", ascending=False).astype(int)
+        assert (got["rank"] == expected_rank).all()
+    # and, as the issue observed, projects sit where offers already are: no unserved pupil reached
+    spec = DemandSpec(mode="transit", minutes=budget, origin_kind=origin_kind)
+    assert ps.existing_projects(con, ps.load_problem(con, spec))["covered"].sum() == 0
+
+
+def test_cli_sites_json_checked_independently(real_con, capsys):
+    from analysis.planning.__main__ import main
+
+    assert main(["sites", "--mode", "transit", "--minutes", "45", "--count", "4", "--origin", "school",
+                 "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["count"] == 4 and len(out["sites"]) <= 4
+    con = real_con
+    pairs = _independent_pairs(con, "school", 45)
+    pupils = dict(con.execute("SELECT uai, seconde_pupils FROM schools WHERE seconde_pupils > 0").fetchall())
+    unserved = {u for u in pupils if u not in set(pairs["origin_id"])}
+    assert out["demand_total"] == pytest.approx(sum(pupils[u] for u in unserved))
+    seen: set[str] = set()
+    for site in out["sites"]:
+        ids = set(site["covered_origin_ids"])
+        assert ids <= unserved
+        assert site["pupils_covered"] == pytest.approx(sum(pupils[u] for u in ids))
+        # every covered lycée reaches the site within 45 min (transit or walk), per site_travel_times
+        t = con.execute(
+            """SELECT origin_id, min(minutes) FROM site_travel_times WHERE origin_kind = 'school'
+               AND site_kind = ? AND site_id = ? AND mode IN ('transit', 'walk') GROUP BY 1""",
+            [site["site_kind"], site["site_id"]]).fetchall()
+        reach = {o for o, m in t if m <= 45}
+        assert ids == reach & unserved
+        seen |= ids
+    assert out["exact"]["value"] == pytest.approx(sum(pupils[u] for u in seen))
+    assert out["exact"]["value"] >= out["greedy"]["value"] - 1e-9
+    assert out["gap"] == pytest.approx((out["exact"]["value"] - out["greedy"]["value"]) / out["exact"]["value"])
+
+
+def test_cli_programme_writes_xlsx_and_flags_assumption(real_con, tmp_path, capsys):
+    from analysis.planning.__main__ import main
+
+    out = tmp_path / "prog.xlsx"
+    rc = main(["programme", "--commune", "27467", "--pupils", "15", "--type", "multisectoriel", "--days", "10",
+               "--capacity", "3", "--out", str(out)])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    assert "HYPOTHÈSE" in cap.err
+    res = json.loads(cap.out[cap.out.index("{"):])
+    assert sum(res["sizes"]) == 15 and len(res["days"]) == 10 and res["days"][0] == "2026-06-15"
+    assert out.stat().st_size > 0
+
+
+def test_cli_programme_without_capacity_explains(real_con, capsys):
+    from analysis.planning.__main__ import main
+
+    assert main(["programme", "--commune", "27467", "--pupils", "15", "--type", "multisectoriel"]) == 3
+    assert "capacité d'accueil inconnue" in capsys.readouterr().err
+
+
+def test_cli_capacities_csv_error_names_row_and_field(real_con, tmp_path, capsys):
+    from analysis.planning.__main__ import main
+
+    f = tmp_path / "caps.csv"
+    f.write_text("offer_id,capacity\n38614,3\n50113,beaucoup\n", encoding="utf-8")
+    assert main(["programme", "--commune", "27467", "--pupils", "5", "--capacities", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "caps.csv" in err and "ligne 2" in err and "capacity" in err

@@ -1,0 +1,109 @@
+"""Browser test of the Planification page (issue 14), with the server fixture of test_browser.
+
+Expected figures come from ``analysis.planning`` run here on the same database and from plain
+SQL; the page must show them, keep its state in the URL, and explain impossible programmes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from test_browser import (  # noqa: F401 - pytest fixtures shared with the dashboard tests
+    CHROMIUM,
+    app_db,
+    app_url,
+    assert_no_exception,
+    browser,
+    con,
+    main_text,
+    map_frames,
+    open_page,
+    page,
+    wait_idle,
+    warm_app,
+)
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium absent")
+
+
+@pytest.fixture(scope="module")
+def planner_ready(con):
+    n = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'site_travel_times'").fetchone()[0]
+    if not n:
+        pytest.skip("base sans site_travel_times : python -m analysis.build")
+    return True
+
+
+def test_sites_view_map_table_and_url_state(page, warm_app, con, planner_ready):
+    from analysis.planning import demand, sites
+
+    open_page(page, warm_app + "/planification?vue=sites&mode=transit&budget=45&origine=school&k=3")
+    assert_no_exception(page)
+    map_frames(page, 1)
+    text = main_text(page)
+    plan = sites.plan_sites(con, demand.DemandSpec("transit", 45, "school"), 3)
+    assert "Sites proposés (classés)" in text and "alternative textuelle de la carte" in text
+    for name in plan.sites["site_name"]:
+        assert name in text
+    total = f"{int(plan.exact.value):,}".replace(",", "\u202f")
+    assert total in text or total.replace("\u202f", " ") in text or str(int(plan.exact.value)) in text
+    assert "Rang de l'EPCI" in text and "/ 71" in text
+    assert "TER seulement" in text
+    # URL keeps the view; a change of K is written back to the address bar
+    assert "k=3" in page.url and "vue=sites" in page.url
+    assert page.get_by_role("link", name="n° 1 :").count() == 1
+    assert page.get_by_role("button", name="Télécharger les sites (CSV)").count() == 1
+
+
+def test_programme_view_designs_and_explains(page, warm_app, planner_ready):
+    open_page(page, warm_app + "/planification?vue=programme&commune=27467&eleves=15&type=multisectoriel")
+    assert_no_exception(page)
+    text = main_text(page)
+    assert "Pont-Audemer (27467)" in text and "ne publie pas de capacité" in text
+    # no capacity given: the solver is not run on invented numbers
+    page.get_by_role("button", name="Concevoir le programme").click()
+    time.sleep(0.5)
+    wait_idle(page)
+    assert "capacité d'accueil inconnue" in main_text(page)
+    # an explicit, flagged assumption of 3 places a day
+    page.get_by_text("Compléter les capacités vides par une hypothèse").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Concevoir le programme").click()
+    time.sleep(0.5)
+    wait_idle(page)
+    text = main_text(page)
+    assert "Programme trouvé" in text and "Sous-groupe 1" in text and "lundi 15 juin" in text
+    assert "Estimation" in text and "capacité supposée" in text
+    assert page.get_by_role("button", name="Télécharger le programme (XLSX)").count() == 1
+    assert "commune=27467" in page.url and "vue=programme" in page.url
+
+
+def test_programme_view_names_missing_places(page, warm_app, con, planner_ready):
+    from analysis.planning import programme as pg
+    from analysis.planning import sites
+
+    offers = pg.pick_structures(sites.site_offers(con, "commune", "27467", "walk", 20), "multisectoriel", 12)
+    places = 3 * len(offers)
+    pupils = places + 4
+    open_page(page, warm_app + f"/planification?vue=programme&commune=27467&eleves={pupils}&type=multisectoriel")
+    page.get_by_text("Compléter les capacités vides par une hypothèse").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Concevoir le programme").click()
+    time.sleep(0.5)
+    wait_idle(page)
+    text = main_text(page)
+    assert "Programme impossible" in text
+    assert f"il manque 4 places le lundi 15 juin ({places} places pour {pupils} élèves)" in text
+    assert "Pour le rendre possible" in text
+
+
+def test_links_from_collective_and_territory_pages(page, warm_app, planner_ready):
+    open_page(page, warm_app + "/stages_collectifs")
+    link = page.get_by_role("link", name="Proposer un stage collectif ici")
+    assert link.count() == 1
+    open_page(page, warm_app + "/territoire?niveau=epci&code=200066462")
+    link = page.get_by_role("link", name="Proposer un stage collectif ici")
+    assert link.count() == 1
+    assert "epci=200066462" in link.get_attribute("href")
