@@ -64,3 +64,22 @@ def test_chart_table_absent_for_other_traces():
     fig = go.Figure(go.Pie(labels=["a", "b"], values=[1, 2]))
     assert charts.figure_table(fig) is None
     assert charts.figure_title(fig) == "Graphique"
+
+
+def test_chrome_script_survives_the_html_sanitiser():
+    """st.html passes its HTML through DOMPurify, which removes a <script> whose text contains
+    "<" + letter, "/" or "!" (a comment "<label>" once removed the whole script: every page
+    stayed lang="en"). The script must have none, and chrome_html refuses one that has."""
+    import re
+
+    html = a11y.chrome_html()
+    body = html.split("<script>", 1)[1].rsplit("</script>", 1)[0]
+    assert not re.search(r"<[/\w!]", body)
+    assert "setAttribute('lang', 'fr')" in body
+
+
+def test_chrome_html_refuses_markup_in_the_script(monkeypatch):
+    monkeypatch.setattr(a11y, "_JS", a11y._JS.replace("var doc = document;",
+                                                      "var doc = document; // <b>"))
+    with pytest.raises(ValueError):
+        a11y.chrome_html()

@@ -98,7 +98,7 @@ def audit(pg) -> list[str]:
         res = axe.run(frame, options=options).response
         for v in res["violations"]:
             if v["impact"] in BLOCKING:
-                targets = "; ".join(str(n["target"]) for n in v["nodes"][:3])
+                targets = "; ".join(n["html"][:160] for n in v["nodes"][:3])
                 problems.append(f"{where}: {v['id']} ({v['impact']}) × {len(v['nodes'])} — {targets}")
         lang, title = frame.evaluate(
             "() => [document.documentElement.getAttribute('lang'), document.title]")
@@ -160,13 +160,24 @@ FOCUS_JS = """() => {
 }"""
 
 
-def tab_walk(pg, steps: int) -> list[dict]:
-    """Press Tab ``steps`` times; the focused element after each press (see ``FOCUS_JS``)."""
+#: Name of a map's folded layer control (``ui.mapping``): Enter opens it.
+LAYERS_TOGGLE = "Couches de la carte"
+
+
+def tab_walk(pg, steps: int, open_layers: bool = False) -> list[dict]:
+    """Press Tab ``steps`` times; the focused element after each press (see ``FOCUS_JS``).
+    ``open_layers``: on a map's folded layer control, press Enter (as a user would to open it;
+    the stop is then marked ``entered``)."""
     out = []
     for _ in range(steps):
         pg.keyboard.press("Tab")
         time.sleep(0.08)
-        out.append(pg.evaluate(FOCUS_JS))
+        stop = pg.evaluate(FOCUS_JS)
+        if open_layers and stop and stop["name"].startswith(LAYERS_TOGGLE):
+            pg.keyboard.press("Enter")
+            time.sleep(0.2)
+            stop["entered"] = True
+        out.append(stop)
     return out
 
 
@@ -175,7 +186,7 @@ def describe(stop: dict | None) -> str:
         return "(rien)"
     where = f" [cadre « {stop['frame']} »]" if stop["frame"] else ""
     kind = stop["role"] or stop["type"] or stop["tag"]
-    return f"{kind} « {stop['name']} »{where}"
+    return f"{kind} « {stop['name']} »{where}" + (" — Entrée" if stop.get("entered") else "")
 
 
 def test_skip_link_first_and_moves_focus_to_content(page, app_url):
@@ -199,13 +210,14 @@ def test_skip_link_first_and_moves_focus_to_content(page, app_url):
 
 
 def test_tab_reaches_layer_toggles_and_leaves_the_map(page, app_url):
-    """Couverture: Tab goes into the map (zoom buttons, layer checkboxes), then out of it to
-    the controls below (no trap); every stop on the page shows its focus."""
+    """Couverture: Tab goes into the map (zoom buttons, the layer control, opened with Enter,
+    and its checkboxes), then out of it to the controls below (no trap); every stop on the
+    page shows its focus."""
     open_page(page, app_url + "/couverture")
     settle(page)
     page.keyboard.press("Tab")  # skip link
     page.keyboard.press("Enter")
-    stops = tab_walk(page, 40)
+    stops = tab_walk(page, 40, open_layers=True)
     log = "\n".join(f"{k + 1:2d}. {describe(s)}" for k, s in enumerate(stops))
     print("\nParcours clavier /couverture (après le lien d'évitement) :\n" + log)
     in_map = [k for k, s in enumerate(stops) if s and (s["frame"] or "").startswith("Carte")]

@@ -22,6 +22,7 @@ The checks are in ``tests/test_accessibility.py``; what they cannot check, in
 from __future__ import annotations
 
 import json
+import re
 
 #: Streamlit's captions are drawn at opacity 0.6 (2.8:1 on white, measured by axe): opaque,
 #: this grey is 7.0:1 on white and 6.3:1 on the sidebar's ``#f0f2f6``.
@@ -149,6 +150,15 @@ _JS = """
         b.setAttribute('title', named[sel]);
       }
     }
+    // help icons ("Help for" + label) and the file uploader's button, whose French text
+    // « Parcourir » is CSS generated content (ui.core.french_file_uploader), not a name for axe
+    var helps = doc.querySelectorAll('button[aria-label^="Help for "]');
+    for (var h = 0; h < helps.length; h++) {
+      helps[h].setAttribute('aria-label',
+                            'Aide : ' + helps[h].getAttribute('aria-label').slice(9));
+    }
+    var up = doc.querySelectorAll('[data-testid="stFileUploaderDropzone"] button:not([aria-label])');
+    for (var u = 0; u < up.length; u++) { up[u].setAttribute('aria-label', 'Parcourir'); }
     // Streamlit's heading anchors ("Link to heading")
     var links = doc.querySelectorAll('[data-testid="stHeaderActionElements"] a');
     for (var i = 0; i < links.length; i++) {
@@ -182,7 +192,10 @@ _JS = """
     setTimeout(function () { pending = false; fixAll(); }, 50);
   }
   window.__obsA11y = fixAll;
-  new MutationObserver(schedule).observe(doc.body, {childList: true, subtree: true});
+  // attributes too: a re-render may put Streamlit's English names back
+  new MutationObserver(schedule).observe(doc.body, {childList: true, subtree: true,
+                                                    attributes: true,
+                                                    attributeFilter: ['aria-label']});
   window.addEventListener('resize', schedule);
   // frames drawn late (maps, charts) set their own title: re-read them a few times
   var n = 0;
@@ -218,6 +231,11 @@ def chrome_html() -> str:
     ``#obs-a11y`` lets the CSS hide the (empty) block that holds them."""
     script = _JS % {"titles": json.dumps(FRAME_TITLES, ensure_ascii=False),
                     "skip": json.dumps(SKIP_LABEL, ensure_ascii=False)}
+    body = script.split("<script>", 1)[1].rsplit("</script>", 1)[0]
+    # st.html sanitises with DOMPurify, which drops a <script> whose text looks like markup
+    # (a "<" followed by a letter, "/" or "!", even in a comment): the page then stays "en"
+    if re.search(r"<[/\w!]", body):
+        raise ValueError("le script d'accessibilité contient « <lettre » : DOMPurify le retirerait")
     return CSS + '<span id="obs-a11y" hidden></span>' + script
 
 

@@ -369,13 +369,26 @@ class _FrameA11y(MacroElement):
             c.setAttribute('aria-label', {{ this.title_js }});
             c.setAttribute('role', 'region');
             var names = {'.leaflet-control-zoom-in': 'Zoom avant',
-                         '.leaflet-control-zoom-out': 'Zoom arrière'};
-            for (var sel in names) {
-                var b = c.querySelector(sel);
-                if (b) { b.setAttribute('title', names[sel]); b.setAttribute('aria-label', names[sel]); }
+                         '.leaflet-control-zoom-out': 'Zoom arrière',
+                         '.leaflet-control-layers-toggle': 'Couches de la carte (Entrée pour ouvrir)'};
+            var fixControls = function () {
+                for (var sel in names) {
+                    var b = c.querySelector(sel);
+                    if (b && b.getAttribute('aria-label') !== names[sel]) {
+                        b.setAttribute('title', names[sel]);
+                        b.setAttribute('aria-label', names[sel]);
+                    }
+                }
+                var credit = c.querySelector('.leaflet-control-attribution a[href*="leafletjs"]');
+                if (credit) { credit.setAttribute('title', 'Leaflet, bibliothèque de cartes interactives'); }
+            };
+            fixControls();
+            // the layer control is added after the map's script (st_folium): name it when it comes
+            var box = c.querySelector('.leaflet-control-container');
+            if (box && !box.__obsNamed) {
+                box.__obsNamed = true;
+                new MutationObserver(fixControls).observe(box, {childList: true, subtree: true});
             }
-            var credit = c.querySelector('.leaflet-control-attribution a[href*="leafletjs"]');
-            if (credit) { credit.setAttribute('title', 'Leaflet, bibliothèque de cartes interactives'); }
         })();
         {% endmacro %}""")
 
