@@ -51,10 +51,10 @@ st.markdown(
 views = pd.DataFrame({
     "Page ou vue contrôlée": [
         "Accueil", "Couverture", "Mobilité rurale (tableaux des cartes ouverts)",
-        "Stages collectifs", "Territoire (EPCI et commune)", "Rapports", "Import",
+        "Stages collectifs", "Planification", "Territoire (EPCI et commune)", "Rapports", "Import",
         "Données (sources, schéma, lignes rejetées, quarantaine)", "Autres pages de la navigation",
         "Déclaration d'accessibilité"],
-    "Contrôle automatique": ["0 anomalie grave ou critique"] * 10,
+    "Contrôle automatique": ["0 anomalie grave ou critique"] * 11,
 })
 core.html_table(views)
 
