@@ -7,7 +7,7 @@ import streamlit as st
 
 from analysis.planning import demand as dm
 from analysis.planning import sites as st_sites
-from ui.core import con
+from ui.database import con
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -37,11 +37,7 @@ def site_offers(commune: str, reach_mode: str, radius: float, version: int) -> p
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def communes_with_epci(version: int) -> pd.DataFrame:
-    return con().execute(
-        """SELECT c.code, c.name, c.epci_siren, c.lon, c.lat,
-                  (SELECT count(*) FROM offers o WHERE o.commune_code = c.code) AS n_offers
-           FROM communes c ORDER BY c.name, c.code"""
-    ).df()
+    return st_sites.communes_with_epci(con())
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

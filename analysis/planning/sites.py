@@ -474,3 +474,12 @@ def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, 
     out["morning_departures"] = deps
     out["convention_holder"] = out["epci_name"]
     return out
+
+
+def communes_with_epci(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Communes (code, name, EPCI, origin point) with the number of offers located there."""
+    return con.execute(
+        """SELECT c.code, c.name, c.epci_siren, c.lon, c.lat,
+                  (SELECT count(*) FROM offers o WHERE o.commune_code = c.code) AS n_offers
+           FROM communes c ORDER BY c.name, c.code"""
+    ).df()
