@@ -99,14 +99,13 @@ def figure_html(fig, height: int, title: str | None = None) -> str:
     """A standalone HTML document drawing ``fig`` (a plotly ``Figure``) with the basic bundle:
     ``lang="fr"``, a ``<title>`` (``title``, else :func:`figure_title`) also given to its
     ``<iframe>`` element."""
-    import html as _html
-
+    from analysis.sanitize import html_text
     from ui import a11y
 
     title = title or figure_title(fig)
     fig = fig.update_layout(**_LAYOUT, height=height, autosize=True)
     spec = fig.to_json().replace("</", "<\\/")
-    return _HTML.format(height=height, src=PLOTLY_JS, spec=spec, title=_html.escape(title),
+    return _HTML.format(height=height, src=PLOTLY_JS, spec=spec, title=html_text(title),
                         frame_js=a11y.frame_script(title))
 
 
@@ -119,7 +118,9 @@ def plotly_chart(fig, height: int, title: str | None = None, table: bool = True)
         fig.update_layout(height=height)
         st.plotly_chart(fig, width="stretch")
     else:
-        st.iframe(figure_html(fig, height, title), height=height + 4)
+        # ``alt``: the iframe's title (its accessible name), as the document's own <title>
+        st.iframe(figure_html(fig, height, title), height=height + 4,
+                  alt=title or figure_title(fig))
     tab = figure_table(fig) if table else None
     if tab is not None:
         from ui import core
