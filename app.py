@@ -161,13 +161,13 @@ def main() -> None:
     if os.environ.get("OBSERVATOIRE_TIMING"):
         t0 = time.perf_counter()
         try:
-            with core.guard(page.title):
+            with core.guard(getattr(page, "title", "page")):
                 page.run()
         finally:
-            print(f"[timing] {page.title}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
+            print(f"[timing] {getattr(page, 'title', 'page')}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
                   flush=True)
     else:
-        with core.guard(page.title):  # no traceback in the browser (French message + log)
+        with core.guard(getattr(page, "title", "page")):  # no traceback in the browser (French message + log)
             page.run()
     from ui import a11y
 

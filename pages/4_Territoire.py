@@ -247,8 +247,8 @@ with c4:
         core.html_table(proj[["name", "kind", "town", "sectors", "pupils", "status"]].rename(columns={
             "name": "Projet", "kind": "Type", "town": "Commune", "sectors": "Secteurs",
             "pupils": "Élèves", "status": "Statut"}), height=360)
-    st.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici",
-                 icon=":material/event_note:",
+    core.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici",
+                   icon=":material/event_note:",
                  query_params={"vue": "programme", **({"commune": code} if level == "commune" else {"epci": code})})
 
 # ------------------------------------------------------------------ downloads

@@ -133,7 +133,7 @@ def sites_view() -> None:
     st.markdown("**Concevoir le programme d'un site proposé :**")
     cols = st.columns(min(len(sites), 5) or 1)
     for i, r in enumerate(sites.itertuples()):
-        cols[i % len(cols)].page_link("pages/8_Planification.py", label=f"n° {r.rank} : {r.commune_name}",
+        core.page_link("pages/8_Planification.py", where=cols[i % len(cols)], label=f"n° {r.rank} : {r.commune_name}",
                                       icon=":material/event_note:",
                                       query_params={"vue": "programme", "commune": r.commune_code})
     if len(res["greedy"]) and list(res["greedy"]["site_key"]) != list(sites["site_key"]):

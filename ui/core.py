@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from analysis import catalogue, config
@@ -235,7 +236,7 @@ NOT_DECLARED = "non déclaré"
 def declared(values: Any) -> list[str]:
     """Declared headcounts as whole French numbers, « non déclaré » when missing (one wording
     on every page)."""
-    return [NOT_DECLARED if v is None or v != v else fnum(v, 0) for v in values]
+    return [NOT_DECLARED if pd.isna(v) else fnum(v, 0) for v in values]
 
 
 def fpct(value: Any, decimals: int = 0) -> str:
@@ -418,3 +419,18 @@ def report_downloads(level: str, code: str, filters, fallback_df, fallback_name:
             content, fname, mime = st.session_state[store]
             cols[k].download_button(f"Télécharger {label}", content, file_name=fname, mime=mime,
                                     key=f"{key}_dl_{fmt}")
+
+
+def page_link(page: str, label: str, *, query_params: dict[str, str] | None = None,
+              icon: str | None = None, where: Any = None) -> None:
+    """``st.page_link`` to another page of the app, or a plain link to its URL when the page is
+    run on its own (tests, ``streamlit run pages/x.py``) and the navigation does not know it."""
+    target = where if where is not None else st
+    try:
+        target.page_link(page, label=label, icon=icon, query_params=query_params)
+    except st.errors.StreamlitAPIException:
+        from urllib.parse import urlencode
+
+        stem = page.rsplit("/", 1)[-1].removesuffix(".py").split("_", 1)[-1]  # the app's url_path
+        url = "/" + stem.lower() + ("?" + urlencode(query_params) if query_params else "")
+        target.markdown(f"[{label}]({url})")
