@@ -175,7 +175,7 @@ def map_frames(pg, n: int, timeout: float = 30.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
         heights = pg.evaluate("() => Array.from(document.querySelectorAll("
-                              "'iframe[title*=\"st_folium\"]')).map(f => f.offsetHeight)")
+                              "'iframe[src*=\"st_folium\"]')).map(f => f.offsetHeight)")
         if len(heights) >= n and all(h > 100 for h in heights[:n]):
             break
         time.sleep(0.3)

@@ -97,6 +97,9 @@ def page_setup(title: str, icon: str = "🗺️") -> None:
                            layout="wide")
     except st.errors.StreamlitAPIException:
         pass
+    from ui import a11y
+
+    a11y.page_chrome()  # lang="fr", skip link, focus, contrast, frames (RGAA)
     if not os.path.exists(db_path()):
         st.title(title)
         st.error("Base de données absente : lancez « python -m analysis.build » "
