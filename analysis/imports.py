@@ -1366,9 +1366,13 @@ def import_file(
 
                 located = gc.geocode_offers(con, located, base_url=geocoder_url or gc.DEFAULT_BASE_URL,
                                             progress=progress)
+            from analysis import incremental  # only new or moved locations get new searches
+
+            before = incremental.snapshot(con) if recompute else None
             write_offers(con, located, res.source, res.mode, import_id)
             if recompute:
-                res.recomputed = recompute_derived(con, progress, settings)
+                res.recomputed = incremental.update_after_offers(con, before, progress, settings,
+                                                                 fallback=recompute_derived)
         elif kind == "collective":
             write_collective(con, located, res.mode)
         else:

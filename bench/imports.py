@@ -22,6 +22,13 @@ to the row and size limits, CSV and XLSX) and for refused bombs (an XLSX whose s
 inflates to 1 GB, an XLSX of 1 million rows, a CSV over the size limit, a CSV of 1 million
 short lines). Issue 12 target: any accepted file checked in < 1 GB and < 60 s; larger ones
 refused before being parsed. ``--no-limits`` skips this part, ``--only-limits`` runs it alone.
+
+Then (issue 15, ``--skip-new-communes`` to leave it out), in the same run: a SYNTHETIC file of
+10 offers in 10 communes that had none (new locations) imported end to end with the
+incremental recompute (:mod:`analysis.incremental`), first with an empty graph cache (the road
+network is loaded once and cached), then with the cache the build fills, against the whole
+build (``analysis.build.build``: graphs, four modes, indicators) into a temporary file, and
+their ratio. Target: < 3 s and <= 15 % of the full build.
 """
 
 from __future__ import annotations
@@ -44,12 +51,83 @@ from analysis import config, db, imports, limits, offers  # noqa: E402
 MIRROR_OFFERS = "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"
 
 
+def new_commune_offers(db_path: Path, n: int = 10) -> bytes:
+    """SYNTHETIC template file: one offer in each of ``n`` communes without any offer."""
+    import csv
+    import io
+
+    import duckdb
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        picked = con.execute(
+            """SELECT c.code, c.name, min(p.postcode) FROM communes c JOIN commune_postcodes p ON p.code = c.code
+               WHERE c.code NOT IN (SELECT commune_code FROM offers WHERE commune_code IS NOT NULL)
+               GROUP BY 1, 2 ORDER BY hash(c.code) LIMIT ?""", [n]).fetchall()
+    finally:
+        con.close()
+    header = [c.header for c in imports.OFFER_TEMPLATE]
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    w.writerow(header)
+    for code, name, pc in picked:
+        row = {"identifiant": f"SYN-BENCH-{code}", "employeur": "Employeur synthétique", "siret": "73282932000074",
+               "secteur": "Commerce et distribution", "public": "non", "code_postal": pc, "commune": name,
+               "places": "2", "niveaux": "seconde"}
+        w.writerow([row.get(h, "") for h in header])
+    return buf.getvalue().encode()
+
+
+def bench_new_communes(db_path: Path, src: Path, secret: str, gate) -> list[tuple[str, float]]:
+    """Incremental import of 10 offers in new communes against the full build, same run."""
+    from analysis import graphcache
+    from analysis.build import BuildSettings, build, default_gtfs
+    from analysis.progress import silent
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        old_cache = os.environ.get(graphcache.ENV_CACHE)
+        os.environ[graphcache.ENV_CACHE] = str(tmp / "cache")
+        try:
+            f = tmp / "offres_synthetiques_10_communes.csv"
+            f.write_bytes(new_commune_offers(db_path))
+            work = tmp / "inc.duckdb"
+            shutil.copyfile(db_path, work)
+            t = time.perf_counter()
+            r = imports.import_file(f, "offers", secret=secret, db_path=work, mode="append", gate=gate)
+            cold = time.perf_counter() - t
+            t = time.perf_counter()
+            build(BuildSettings(source_dir=src, db_path=tmp / "full.duckdb", gtfs=default_gtfs(src)), silent)
+            full = time.perf_counter() - t
+            shutil.copyfile(db_path, work)
+            t = time.perf_counter()
+            r = imports.import_file(f, "offers", secret=secret, db_path=work, mode="append", gate=gate)
+            warm = time.perf_counter() - t
+        finally:
+            if old_cache is None:
+                os.environ.pop(graphcache.ENV_CACHE, None)
+            else:
+                os.environ[graphcache.ENV_CACHE] = old_cache
+    print(f"10 offres SYNTHÉTIQUES dans 10 communes sans offre ({r.accepted} acceptées, recalculé : "
+          f"{'oui' if r.recomputed else 'non'}), même exécution :")
+    print(f"  construction complète (graphes, 4 modes, indicateurs)          {full:7.2f} s")
+    print(f"  import + recalcul incrémental, cache de graphes vide            {cold:7.2f} s   "
+          f"{cold / full:6.1%} de la construction")
+    print(f"  import + recalcul incrémental, graphes en cache (régime normal) {warm:7.2f} s   "
+          f"{warm / full:6.1%} de la construction  (cible < 3 s et <= 15 %)")
+    rows += [("full_build", full), ("incremental_cold", cold), ("incremental_warm", warm)]
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=config.default_db_path())
     ap.add_argument("--no-recompute", action="store_true")
     ap.add_argument("--no-limits", action="store_true")
     ap.add_argument("--only-limits", action="store_true")
+    ap.add_argument("--skip-new-communes", action="store_true")
+    ap.add_argument("--skip-mirror-file", action="store_true")
     args = ap.parse_args()
     src = config.default_source_dir()
     if src is None or not args.db.exists():
@@ -61,6 +139,10 @@ def main() -> int:
     os.environ.setdefault(imports.ENV_SECRET, "bench-secret")
     secret = os.environ[imports.ENV_SECRET]
     gate = imports.AdminGate(sleep=lambda s: None)
+    if not args.skip_new_communes:
+        bench_new_communes(args.db, src, secret, gate)
+    if args.skip_mirror_file:
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "bench.duckdb"
         shutil.copyfile(args.db, work)
