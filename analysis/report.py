@@ -41,8 +41,7 @@ import pandas as pd
 
 from analysis import access, catalogue, config, export
 from analysis.access import AccessError, Filters
-from analysis.text import (MISSING, count, format_number, format_percent, in_territory,
-                           lower_first, strip_accents)
+from analysis.text import MISSING, count, format_number, format_percent, in_territory, lower_first, strip_accents
 
 #: Territory levels of a report, from the largest.
 LEVELS: tuple[str, ...] = ("region", "departement", "epci", "commune")
