@@ -40,21 +40,16 @@ import numpy as np
 import pandas as pd
 
 from . import graphcache, paths, roads, traveltime
+from .db import columns_of, has_relation
 from .progress import ProgressFn
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchone()[0])
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     """Offer locations (``loc_id``, ``lon``, ``lat``) before an import, or None when there are
     no travel times to update incrementally."""
-    if not (_table_exists(con, "travel_times") and _table_exists(con, "offer_locations")):
+    if not (has_relation(con, "travel_times") and has_relation(con, "offer_locations")):
         return None
-    cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
-                                      "WHERE table_name = 'travel_times'").fetchall()}
+    cols = set(columns_of(con, "travel_times"))
     if not {"origin_kind", "origin_id", "loc_id", "mode", "minutes", "is_estimate"} <= cols:
         return None  # not the build's table: only a full recompute can rebuild it
     return traveltime.read_destinations(con)
@@ -108,7 +103,7 @@ def _settings(con: duckdb.DuckDBPyConnection, settings: Any):
 
     from .config import BuildSettings
 
-    info = dict(con.execute("SELECT key, value FROM build_info").fetchall()) if _table_exists(con, "build_info") else {}
+    info = dict(con.execute("SELECT key, value FROM build_info").fetchall()) if has_relation(con, "build_info") else {}
     saved = json.loads(info.get("settings") or "{}")
     src = info.get("source_dir")
     return BuildSettings(source_dir=Path(src) if src else None, db_path=Path("."),
@@ -164,7 +159,7 @@ def update_after_offers(con: duckdb.DuckDBPyConnection, before: pd.DataFrame | N
         True when something was recomputed.
     """
     settings = _settings(con, settings)
-    if before is None or not _table_exists(con, "travel_times"):
+    if before is None or not has_relation(con, "travel_times"):
         return bool(fallback(con, progress, settings)) if fallback else False
     cfg = traveltime.TravelTimeSettings.from_any(settings)
     present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
@@ -200,9 +195,9 @@ def update_after_offers(con: duckdb.DuckDBPyConnection, before: pd.DataFrame | N
     finally:
         con.unregister("_inc_kept")
         con.unregister("_inc_new")
-    if _table_exists(con, "offers"):
+    if has_relation(con, "offers"):
         con.execute(traveltime.OFFER_VIEW_SQL)
-    if _table_exists(con, "travel_time_runs"):
+    if has_relation(con, "travel_time_runs"):
         for mode in modes:
             n_pairs, n_est = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE is_estimate) FROM travel_times WHERE mode = ?",
@@ -211,7 +206,7 @@ def update_after_offers(con: duckdb.DuckDBPyConnection, before: pd.DataFrame | N
                 "UPDATE travel_time_runs SET n_destinations = ?, n_pairs = ?, n_estimates = ?, "
                 "computed_at = date_trunc('second', current_localtimestamp()) WHERE mode = ? AND status = 'ok'",
                 [len(after), int(n_pairs), int(n_est), mode])
-    if _table_exists(con, "commune_pupils") or _table_exists(con, "accessibility"):
+    if has_relation(con, "commune_pupils") or has_relation(con, "accessibility"):
         from . import access
 
         progress("Mise à jour des indicateurs d'accessibilité…", 0.85)
