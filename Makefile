@@ -1,6 +1,6 @@
 # Observatoire des stages — Normandie
 # make run   : installe, construit la base si besoin, lance le tableau de bord
-# make test  : installe (y compris Chromium pour les tests navigateur), construit la base, lance les tests
+# make test  : installe (y compris Chromium pour les tests navigateur), construit la base, vérifie le code (ruff), lance les tests
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,13 +8,17 @@ PY     := $(VENV)/bin/python
 DB     ?= data/observatoire.duckdb
 PORT   ?= 8501
 
-.PHONY: run test install lock browser db rebuild bench clean
+.PHONY: run test lint install lock browser db rebuild bench clean
 
 run: install db
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: install browser db
+test: install browser db lint
 	$(PY) -m pytest -q
+
+# lint rules only (pyproject.toml [tool.ruff.lint], complexity limit C901 <= 15); no reformatting
+lint: install
+	$(PY) -m ruff check .
 
 install: $(VENV)/.installed
 

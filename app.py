@@ -26,6 +26,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/5_Rapports.py", "Rapports", "rapports", ":material/description:"),
     ("pages/6_Import.py", "Import", "import", ":material/upload_file:"),
     ("pages/7_Donnees.py", "Données", "donnees", ":material/dataset:"),
+    ("pages/9_Accessibilite.py", "Accessibilité", "accessibilite", ":material/accessibility_new:"),
 ]
 
 
@@ -91,9 +92,9 @@ def home() -> None:
     epci = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
     m = mapping.base_map()
     g = mapping.group(label)
-    mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
-                       scale)
-    mapping.show(m, "home_map", 560, layers=[g])
+    mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, decimals=dec, palette=pal,
+                       reverse=rev, scale=scale)
+    mapping.show(m, "home_map", height=560, layers=[g])
     # one ranking (analysis.ranking), least favourable first: "En bref" and the table read it
     worse_high = catalogue.INDICATORS[ind].higher_is_worse
     epci = ranking.rank_territories(epci, ind, higher_is_worse=worse_high)
@@ -138,6 +139,7 @@ def home() -> None:
         "Rapports": "rapports CSV, XLSX et PDF à télécharger",
         "Import": "importer de nouvelles offres (administrateurs)",
         "Données": "sources, licences, lignes rejetées et schéma",
+        "Accessibilité": "déclaration d'accessibilité (RGAA)",
     }
     for k, (p, t, i) in enumerate(links):
         with cols[k % 3]:
@@ -167,6 +169,9 @@ def main() -> None:
     else:
         with core.guard(getattr(page, "title", "page")):  # no traceback in the browser (French message + log)
             page.run()
+    from ui import a11y
+
+    a11y.footer()  # « Accessibilité : … » on every page (RGAA)
 
 
 def _start_warmup() -> None:

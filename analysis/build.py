@@ -8,7 +8,8 @@ The new database is written beside the target and swapped in only when every sta
 a failed build leaves the previous database intact and readable.
 
 Stages: base data (communes, EPCI, départements, lycées, offers, collective projects) ->
-GTFS timetables -> travel times (walk, bike, car, transit) -> accessibility indicators.
+GTFS timetables -> travel times (walk, bike, car, transit) -> travel times to the candidate sites of
+collective internships (analysis.planning.sitetimes) -> accessibility indicators.
 """
 
 from __future__ import annotations

@@ -279,9 +279,40 @@ def relations(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
+BUILD_META_DDL = """CREATE TABLE IF NOT EXISTS build_meta (
+    key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, written_at TIMESTAMP NOT NULL)"""
+
+
+def write_stamp(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Record that ``table`` was just (re)written: a new random stamp in ``build_meta``
+    (key ``<table>_stamp``). Tables derived from it store the stamp they were built from and
+    compare it with :func:`read_stamp` instead of re-reading the source table."""
+    stamp = uuid.uuid4().hex
+    con.execute(BUILD_META_DDL)
+    con.execute("INSERT OR REPLACE INTO build_meta VALUES (?, ?, current_timestamp::TIMESTAMP)",
+                [f"{table}_stamp", stamp])
+    return stamp
+
+
+def read_stamp(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """The stamp of the last write of ``table`` (:func:`write_stamp`), or None when unknown."""
+    if not has_relation(con, "build_meta"):  # built before the stamps existed
+        return None
+    row = con.execute("SELECT value FROM build_meta WHERE key = ?", [f"{table}_stamp"]).fetchone()
+    return row[0] if row else None
+
+
 def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """True when a table or view ``name`` exists in the current database (or as a temp table)."""
-    return name in relations(con)
+    """True when a table or view ``name`` exists in the current database (or as a temp table);
+    the same answer as ``name in relations(con)``, looked up by name."""
+    row = con.execute(
+        """
+        SELECT count(*) FROM (
+            SELECT database_name, table_name AS n FROM duckdb_tables()
+            UNION ALL SELECT database_name, view_name FROM duckdb_views() WHERE NOT internal
+        ) WHERE n = ? AND (database_name = current_database() OR database_name = 'temp')
+        """, [name]).fetchone()
+    return row[0] > 0
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:

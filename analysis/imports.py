@@ -76,6 +76,7 @@ from analysis.collective import KINDS as COLLECTIVE_KINDS
 from analysis.config import NORMANDIE_BBOX, BuildSettings, default_db_path
 from analysis.db import database_copy, has_relation
 from analysis.errors import DataError
+from analysis.readers import sniff_separator as _sniff_sep
 from analysis.text import strip_accents
 from analysis.validation import FieldError
 
@@ -358,12 +359,6 @@ def decode(data: bytes) -> tuple[str, str]:
         return body.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return body.decode("latin-1"), "latin-1"
-
-
-def _sniff_sep(header_line: str) -> str:
-    counts = {s: header_line.count(s) for s in (";", ",", "\t")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ";"
 
 
 def read_table(data: bytes, name: str = "fichier") -> RawTable:
@@ -1371,9 +1366,13 @@ def import_file(
 
                 located = gc.geocode_offers(con, located, base_url=geocoder_url or gc.DEFAULT_BASE_URL,
                                             progress=progress)
+            from analysis import incremental  # only new or moved locations get new searches
+
+            before = incremental.snapshot(con) if recompute else None
             write_offers(con, located, res.source, res.mode, import_id)
             if recompute:
-                res.recomputed = recompute_derived(con, progress, settings)
+                res.recomputed = incremental.update_after_offers(con, before, progress, settings,
+                                                                 fallback=recompute_derived)
         elif kind == "collective":
             write_collective(con, located, res.mode)
         else:

@@ -22,6 +22,14 @@ to the row and size limits, CSV and XLSX) and for refused bombs (an XLSX whose s
 inflates to 1 GB, an XLSX of 1 million rows, a CSV over the size limit, a CSV of 1 million
 short lines). Issue 12 target: any accepted file checked in < 1 GB and < 60 s; larger ones
 refused before being parsed. ``--no-limits`` skips this part, ``--only-limits`` runs it alone.
+
+Then (issue 15, ``--skip-new-communes`` to leave it out), in the same run: a SYNTHETIC file of
+10 offers in 10 communes that had none (new locations) imported end to end with the
+incremental recompute (:mod:`analysis.incremental`), into copies of a database the whole build
+(``analysis.build.build``: graphs, four modes, indicators) has just written — the baseline —
+first with an empty graph cache (the road network is loaded once and cached), then with the
+cache the build filled; wall and CPU seconds and their ratios to the build.
+Target: < 3 s and <= 15 % of the full build.
 """
 
 from __future__ import annotations
@@ -44,15 +52,97 @@ from analysis import config, db, imports, limits, offers  # noqa: E402
 MIRROR_OFFERS = "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"
 
 
+def new_commune_offers(db_path: Path, n: int = 10) -> bytes:
+    """SYNTHETIC template file: one offer in each of ``n`` communes without any offer."""
+    import csv
+    import io
+
+    import duckdb
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        picked = con.execute(
+            """SELECT c.code, c.name, min(p.postcode) FROM communes c JOIN commune_postcodes p ON p.code = c.code
+               WHERE c.code NOT IN (SELECT commune_code FROM offers WHERE commune_code IS NOT NULL)
+               GROUP BY 1, 2 ORDER BY hash(c.code) LIMIT ?""", [n]).fetchall()
+    finally:
+        con.close()
+    header = [c.header for c in imports.OFFER_TEMPLATE]
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    w.writerow(header)
+    for code, name, pc in picked:
+        row = {"identifiant": f"SYN-BENCH-{code}", "employeur": "Employeur synthétique", "siret": "73282932000074",
+               "secteur": "Commerce et distribution", "public": "non", "code_postal": pc, "commune": name,
+               "places": "2", "niveaux": "seconde"}
+        w.writerow([row.get(h, "") for h in header])
+    return buf.getvalue().encode()
+
+
+def bench_new_communes(src: Path, secret: str, gate) -> list[tuple[str, float, float]]:
+    """Incremental import of 10 offers in new communes against the full build, same run.
+
+    The full build (the baseline, which also fills its graph cache) writes a temporary
+    database; the file is imported into copies of it, once with an empty graph cache and once
+    with the build's. Wall and CPU seconds (``time.process_time``: every thread of this
+    process, DuckDB's included; less sensitive to other work on the machine) of each.
+    """
+    from analysis import graphcache
+    from analysis.build import BuildSettings, build, default_gtfs
+    from analysis.progress import silent
+
+    def timed(fn):
+        t, c = time.perf_counter(), time.process_time()
+        out = fn()
+        return time.perf_counter() - t, time.process_time() - c, out
+
+    old_cache = os.environ.get(graphcache.ENV_CACHE)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        try:
+            os.environ[graphcache.ENV_CACHE] = str(tmp / "cache-build")
+            full_db = tmp / "full.duckdb"
+            full, full_cpu, _ = timed(lambda: build(BuildSettings(source_dir=src, db_path=full_db,
+                                                                  gtfs=default_gtfs(src)), silent))
+            f = tmp / "offres_synthetiques_10_communes.csv"
+            f.write_bytes(new_commune_offers(full_db))
+            work = tmp / "inc.duckdb"
+            runs = {}
+            for label, cache in (("cold", "cache-empty"), ("warm", "cache-build")):
+                os.environ[graphcache.ENV_CACHE] = str(tmp / cache)
+                shutil.copyfile(full_db, work)
+                runs[label] = timed(lambda: imports.import_file(f, "offers", secret=secret, db_path=work,
+                                                                mode="append", gate=gate))
+        finally:
+            if old_cache is None:
+                os.environ.pop(graphcache.ENV_CACHE, None)
+            else:
+                os.environ[graphcache.ENV_CACHE] = old_cache
+    r = runs["warm"][2]
+    load = open("/proc/loadavg").read().split()[:3]
+    print(f"10 offres SYNTHÉTIQUES dans 10 communes sans offre ({r.accepted} acceptées, recalculé : "
+          f"{'oui' if r.recomputed else 'non'}), même exécution, charge {' '.join(load)} :")
+    print(f"  {'':62} {'murale':>9} {'part':>7} {'CPU':>9} {'part':>7}")
+    print(f"  {'construction complète (graphes, 4 modes, indicateurs)':62} {full:8.2f}s {'':>7} {full_cpu:8.2f}s")
+    for label, name in (("cold", "import + recalcul incrémental, cache de graphes vide"),
+                        ("warm", "import + recalcul incrémental, graphes en cache (normal)")):
+        wall, cpu, _ = runs[label]
+        print(f"  {name:62} {wall:8.2f}s {wall / full:7.1%} {cpu:8.2f}s {cpu / full_cpu:7.1%}")
+    print("  cible : < 3 s et <= 15 % de la construction complète")
+    return [("full_build", full, full_cpu)] + [(k, v[0], v[1]) for k, v in runs.items()]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=config.default_db_path())
     ap.add_argument("--no-recompute", action="store_true")
     ap.add_argument("--no-limits", action="store_true")
     ap.add_argument("--only-limits", action="store_true")
+    ap.add_argument("--skip-new-communes", action="store_true")
+    ap.add_argument("--skip-mirror-file", action="store_true")
     args = ap.parse_args()
     src = config.default_source_dir()
-    if src is None or not args.db.exists():
+    if src is None or (not args.skip_mirror_file and not args.db.exists()):
         print("miroir ../shared/data ou base absente : lancez d'abord python -m analysis.build")
         return 2
     path = src / MIRROR_OFFERS
@@ -61,6 +151,10 @@ def main() -> int:
     os.environ.setdefault(imports.ENV_SECRET, "bench-secret")
     secret = os.environ[imports.ENV_SECRET]
     gate = imports.AdminGate(sleep=lambda s: None)
+    if not args.skip_new_communes:
+        bench_new_communes(src, secret, gate)
+    if args.skip_mirror_file:
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "bench.duckdb"
         shutil.copyfile(args.db, work)
