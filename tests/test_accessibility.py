@@ -66,6 +66,13 @@ def settle(pg, timeout: float = 30.0) -> None:
     """Wait until the script is idle and every frame has loaded and drawn (maps: Leaflet
     container present; charts: their SVG)."""
     wait_idle(pg)
+    # the page's accessibility script (ui.a11y) comes as a lazily loaded chunk, seconds later on
+    # a loaded machine: wait for it (up to the timeout; without it the checks below fail)
+    try:
+        pg.wait_for_function("() => document.documentElement.lang === 'fr' && "
+                             "!!document.querySelector('a.obs-skip')", timeout=timeout * 1000)
+    except Exception:  # noqa: BLE001 - reported by the audit itself
+        pass
     deadline = time.time() + timeout
     while time.time() < deadline:
         ready = True
