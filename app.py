@@ -92,9 +92,9 @@ def home() -> None:
     epci = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
     m = mapping.base_map()
     g = mapping.group(label)
-    mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, dec, pal, rev,
-                       scale)
-    mapping.show(m, "home_map", 560, layers=[g])
+    mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, decimals=dec, palette=pal,
+                       reverse=rev, scale=scale)
+    mapping.show(m, "home_map", height=560, layers=[g])
     # one ranking (analysis.ranking), least favourable first: "En bref" and the table read it
     worse_high = catalogue.INDICATORS[ind].higher_is_worse
     epci = ranking.rank_territories(epci, ind, higher_is_worse=worse_high)

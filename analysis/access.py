@@ -44,7 +44,11 @@ import duckdb
 import pandas as pd
 
 from analysis import catalogue, config, pupils, supply
-from analysis.db import columns_of, has_relation
+from analysis.db import (
+    columns_of,  # noqa: F401 - read as access.columns_of by analysis.report
+    has_relation,
+    read_stamp,
+)
 
 #: Travel modes known to the indicators (:data:`analysis.catalogue.MODES`).
 MODES: tuple[str, ...] = catalogue.MODES
@@ -222,16 +226,10 @@ PAIRS_SQL = """
 """
 
 
-def _travel_times_signature(con: duckdb.DuckDBPyConnection) -> str:
-    """Row count, sum of milli-minutes and of location ids of ``travel_times``.
-
-    Integer sums, so the signature is exact whatever the order of the parallel aggregation;
-    it changes when the table is recomputed.
-    """
-    n, total, locs = con.execute(
-        "SELECT count(*), coalesce(sum(round(minutes::DOUBLE * 1000)::BIGINT), 0), "
-        "coalesce(sum(loc_id::BIGINT), 0) FROM travel_times").fetchone()
-    return f"{int(n)}:{int(total)}:{int(locs)}"
+def _travel_times_signature(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The stamp written when ``travel_times`` was last computed (``build_meta``, see
+    :func:`analysis.db.write_stamp`); None when unknown (then nothing derived counts as fresh)."""
+    return read_stamp(con, "travel_times")
 
 
 def pairs_table_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
@@ -241,7 +239,8 @@ def pairs_table_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
         return False
     row = con.execute(
         "SELECT value FROM access_meta WHERE key = 'travel_times_signature'").fetchone()
-    return row is not None and row[0] == _travel_times_signature(con)
+    stamp = _travel_times_signature(con)
+    return stamp is not None and row is not None and row[0] == stamp
 
 
 def build_pairs(con: duckdb.DuckDBPyConnection) -> int:
@@ -430,7 +429,7 @@ def max_minutes_of(con: duckdb.DuckDBPyConnection) -> float:
     import json
 
     horizon = None
-    if has_relation(con, "travel_time_runs") and "params" in columns_of(con, "travel_time_runs"):
+    if has_relation(con, "travel_time_runs"):
         for (params,) in con.execute("SELECT params FROM travel_time_runs").fetchall():
             try:
                 value = float(json.loads(params).get("max_minutes"))
@@ -519,7 +518,8 @@ def _tables_fresh(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
         return False
     row = con.execute(
         "SELECT value FROM access_meta WHERE key = 'tables_signature'").fetchone()
-    return row is not None and row[0] == _travel_times_signature(con)
+    stamp = _travel_times_signature(con)
+    return stamp is not None and row is not None and row[0] == stamp
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis import access, catalogue, maps
+from analysis import catalogue, maps
 from analysis.access import Filters
 from analysis.db import has_relation, relations
 
@@ -58,7 +58,7 @@ def offer_points(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
         bysec AS (SELECT loc_id, sector, count(*) AS n FROM f GROUP BY ALL)
         SELECT l.loc_id, l.lon, l.lat, l.commune_code, l.location_precision,
                any_value(f.town) AS town, count(*) AS n_offers,
-               (SELECT string_agg(b.sector || ' (' || b.n || ')', ', ' ORDER BY b.n DESC)
+               (SELECT string_agg(b.sector || ' (' || b.n || ')', ', ' ORDER BY b.n DESC, b.sector)
                 FROM bysec b WHERE b.loc_id = l.loc_id) AS sectors,
                string_agg(DISTINCT f.source, ', ') AS sources
         FROM f JOIN offer_locations l ON l.loc_id = f.loc_id

@@ -19,6 +19,7 @@ import shapely
 
 from analysis import sources
 from analysis.config import DEPARTEMENTS
+from analysis.db import columns_of, has_relation
 from analysis.errors import DataError
 from analysis.readers import check_pattern, first_dangling, read_csv, read_json_records, to_float
 from analysis.text import normalize_name
@@ -288,12 +289,9 @@ def origin_basis_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         their commune's point, ``location_precision = 'commune'``); empty when the database
         predates ``communes.origin_basis``.
     """
-    cols = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'communes'").fetchall()}
-    if "origin_basis" not in cols:
+    if "origin_basis" not in columns_of(con, "communes"):
         return pd.DataFrame(columns=["origin_basis", "label", "communes", "population", "offers"])
-    has_offers = bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'offers'").fetchone()[0])
+    has_offers = has_relation(con, "offers")
     offers = ("(SELECT count(*) FROM offers o WHERE o.commune_code = c.code AND o.location_precision = 'commune')"
               if has_offers else "0")
     df = con.execute(

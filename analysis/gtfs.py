@@ -24,7 +24,7 @@ import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -736,12 +736,3 @@ def load_into(con, path: str | Path, feed_id: str | None = None, bbox=None,
     say(f"GTFS {feed_id} : {counts['transit_stops']} arrêts, {counts['transit_trips']} trajets, "
         f"{counts['transit_stop_times']} horaires", 1.0)
     return counts
-
-
-def feed_validity(con, feed_id: str | None = None) -> tuple[date | None, date | None]:
-    """First and last service day of the loaded feeds (or of one feed)."""
-    where = "" if feed_id is None else "WHERE feed_id = ?"
-    args = [] if feed_id is None else [feed_id]
-    row = con.execute(f"SELECT min(start_date), max(end_date) FROM transit_feeds {where}",
-                      args).fetchone()
-    return row[0], row[1]

@@ -16,6 +16,7 @@ Main functions
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,6 +28,7 @@ import pandas as pd
 
 from analysis import supply
 from analysis.db import has_relation
+from analysis.text import MISSING, format_number
 
 #: Colour-blind-safe sequential palettes (light to dark), 5 classes.
 #: viridis / cividis: matplotlib; YlGnBu / YlOrRd: ColorBrewer (Cynthia Brewer, Penn State).
@@ -43,11 +45,6 @@ PALETTES: dict[str, tuple[str, ...]] = {
 
 #: Colour for a missing value (no data / not applicable).
 NO_DATA_COLOUR = "#d9d9d9"
-
-#: Okabe-Ito qualitative palette (colour-blind safe) for categories.
-OKABE_ITO: tuple[str, ...] = (
-    "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000",
-)
 
 #: Colours of the collective-internship typology of seed 003 (+ "non précisé").
 COLLECTIVE_KIND_COLOURS: dict[str, str] = {
@@ -121,7 +118,7 @@ def territory_geojson(con: duckdb.DuckDBPyConnection, level: str,
     return {"type": "FeatureCollection", "features": features}
 
 
-def class_breaks(values: Sequence[float] | np.ndarray, n: int = 5,
+def class_breaks(values: Sequence[float] | np.ndarray, *, n: int = 5,
                  method: str = "quantile") -> list[float]:
     """Upper bounds of ``n`` classes for the finite values (the last is the maximum).
 
@@ -176,7 +173,7 @@ def classify(values: Sequence[float] | np.ndarray, breaks: Sequence[float]) -> n
     return out
 
 
-def palette(name: str, n: int, reverse: bool = False) -> list[str]:
+def palette(name: str, n: int, *, reverse: bool = False) -> list[str]:
     """``n`` colours (light to dark) of palette ``name``; ``reverse`` gives dark to light."""
     if name not in PALETTES:
         raise MapDataError(f"Palette inconnue : {name!r} (attendu : {', '.join(PALETTES)})")
@@ -192,18 +189,10 @@ def palette(name: str, n: int, reverse: bool = False) -> list[str]:
 
 
 def colours_for(values: Sequence[float] | np.ndarray, breaks: Sequence[float],
-                palette_name: str = "viridis", reverse: bool = False) -> list[str]:
+                *, palette_name: str = "viridis", reverse: bool = False) -> list[str]:
     """Colour of each value for the given breaks (``NO_DATA_COLOUR`` for missing values)."""
-    cols = palette(palette_name, len(breaks), reverse)
+    cols = palette(palette_name, len(breaks), reverse=reverse)
     return [cols[i] if i >= 0 else NO_DATA_COLOUR for i in classify(values, breaks)]
-
-
-def format_number(value: float | None, decimals: int = 0) -> str:
-    """French number formatting: narrow no-break space for thousands, comma for decimals."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
 
 
 def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
@@ -233,7 +222,7 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
             values = pd.to_numeric(col, errors="coerce").astype(float)
             finite = values[np.isfinite(values)]
             dec = next((d for d in range(4) if np.allclose(finite, finite.round(d), rtol=0, atol=1e-9)), 3)
-            cols.append([(format_number(v, dec) if np.isfinite(v) else "—", True) for v in values])
+            cols.append([(format_number(v, dec) if np.isfinite(v) else MISSING, True) for v in values])
         else:
             cols.append([("—" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
                           else html_text(v), False) for v in col])
@@ -245,7 +234,7 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def legend_items(breaks: Sequence[float], unit: str, decimals: int = 0,
+def legend_items(breaks: Sequence[float], unit: str, *, decimals: int = 0,
                  palette_name: str = "viridis", reverse: bool = False,
                  minimum: float | None = None, no_data: str | None = "sans donnée"
                  ) -> list[tuple[str, str]]:
@@ -264,7 +253,7 @@ def legend_items(breaks: Sequence[float], unit: str, decimals: int = 0,
     no_data : str, optional
         Label of the grey no-data entry (None: no entry).
     """
-    cols = palette(palette_name, len(breaks), reverse)
+    cols = palette(palette_name, len(breaks), reverse=reverse)
     items: list[tuple[str, str]] = []
     lo = minimum
     for k, (col, hi) in enumerate(zip(cols, breaks)):
@@ -279,7 +268,7 @@ def legend_items(breaks: Sequence[float], unit: str, decimals: int = 0,
     return items
 
 
-def legend_html(title: str, items: Sequence[tuple[str, str]], shape: str = "square",
+def legend_html(title: str, items: Sequence[tuple[str, str]], *, shape: str = "square",
                 corner: str = "bottom:24px;right:10px", swatch_opacity: float = 1.0) -> str:
     """Small HTML legend box (title + coloured swatches) to overlay on a Folium map.
 
@@ -369,8 +358,8 @@ MORNING_WINDOW: tuple[str, str] = supply.MORNING_WINDOW
 WALK_RADIUS_M: float = 1000.0
 
 
-def stops_layer(con: duckdb.DuckDBPyConnection, service_date=None,
-                window: tuple[str, str] = MORNING_WINDOW):
+def stops_layer(con: duckdb.DuckDBPyConnection, service_date: dt.date | None = None, *,
+                window: tuple[str, str] = MORNING_WINDOW) -> tuple[pd.DataFrame, dt.date | None]:
     """Public-transport stops with their mode and morning departures.
 
     Parameters
@@ -430,8 +419,8 @@ def stops_layer(con: duckdb.DuckDBPyConnection, service_date=None,
     return df, service_date
 
 
-def communes_without_served_stop(con: duckdb.DuckDBPyConnection, stops,
-                                 radius_m: float = WALK_RADIUS_M):
+def communes_without_served_stop(con: duckdb.DuckDBPyConnection, stops: pd.DataFrame, *,
+                                 radius_m: float = WALK_RADIUS_M) -> pd.DataFrame:
     """Communes whose centre point has no stop with a morning departure within ``radius_m``.
 
     Parameters

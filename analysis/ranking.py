@@ -20,6 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analysis.db import columns_of
 from analysis.validate_args import match_key
 
 #: Below this share of its population in Normandie an EPCI is "mostly outside Normandie".
@@ -94,8 +95,7 @@ def epci_region_share(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         column existed, the Norman communes' population (INSEE) over the DGCL total, capped
         at 1.
     """
-    cols = {r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'epci'").fetchall()}
+    cols = set(columns_of(con, "epci"))
     part = "population_dgcl_normandie" if "population_dgcl_normandie" in cols else "population"
     df = con.execute(
         f"""SELECT siren AS code,

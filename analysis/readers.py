@@ -15,6 +15,26 @@ from analysis.errors import DataError
 _LINE_RE = re.compile(r"line (\d+)")
 
 
+#: Separators recognised in delimited text, by preference on a tie.
+SEPARATORS: tuple[str, ...] = (";", ",", "\t")
+
+
+def sniff_separator(header_line: str) -> str:
+    """The separator of a delimited file from its header line: the most frequent of ``;``,
+    ``,`` and tab (``;`` on a tie or when none appears: French spreadsheets' CSV).
+
+    Examples
+    --------
+    >>> sniff_separator("a,b;c,d")
+    ','
+    >>> sniff_separator("nom")
+    ';'
+    """
+    counts = {s: header_line.count(s) for s in SEPARATORS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else SEPARATORS[0]
+
+
 def read_csv(
     path: str | Path,
     required: Iterable[str],
@@ -55,8 +75,7 @@ def read_csv(
     except UnicodeDecodeError as exc:
         raise DataError(str(path), f"encodage illisible (attendu {encoding}) : {exc}") from exc
     if sep is None:
-        counts = {s: head.count(s) for s in (";", ",", "\t")}
-        sep = max(counts, key=counts.get)
+        sep = sniff_separator(head)
     try:
         df = pd.read_csv(
             path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding, engine="c"

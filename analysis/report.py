@@ -41,7 +41,7 @@ import pandas as pd
 
 from analysis import access, catalogue, config, export
 from analysis.access import AccessError, Filters
-from analysis.text import count, in_territory, strip_accents
+from analysis.text import MISSING, count, format_number, format_percent, in_territory, lower_first, strip_accents
 
 #: Territory levels of a report, from the largest.
 LEVELS: tuple[str, ...] = ("region", "departement", "epci", "commune")
@@ -503,7 +503,7 @@ def parameters_text(filters: Filters,
     f = _filters_text(filters)
     return [
         ("Mode de déplacement", catalogue.mode_label(filters.mode, networks)),
-        ("Budget-temps", f"{_num(filters.minutes, 0)} min (offre accessible si durée ≤ budget)"),
+        ("Budget-temps", f"{format_number(filters.minutes, 0)} min (offre accessible si durée ≤ budget)"),
         ("Origines des élèves", ORIGIN_LABELS[filters.origin_kind]),
         ("Secteurs d'activité", f["sectors_filter"]),
         ("Niveau visé par l'offre", f["grade_filter"]),
@@ -794,9 +794,6 @@ def collect(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
 # formatting helpers
 # --------------------------------------------------------------------------------------------
 
-NBSP = "\u00a0"
-
-
 def _is_missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
@@ -804,14 +801,6 @@ def _is_missing(value: Any) -> bool:
         return bool(np.isnan(value))
     except (TypeError, ValueError):
         return False
-
-
-def _num(value: Any, decimals: int = 0) -> str:
-    """French number formatting: ``12345.6`` -> ``'12 345,6'`` (no-break spaces)."""
-    if _is_missing(value):
-        return "–"
-    text = f"{float(value):,.{decimals}f}"
-    return text.replace(",", NBSP).replace(".", ",")
 
 
 #: Columns whose missing value means « not declared » (lycée headcounts), said in words.
@@ -822,19 +811,19 @@ NOT_DECLARED = "non déclaré"
 def format_value(value: Any, kind: str) -> str:
     """A value as French text for the PDF, according to the column kind."""
     if _is_missing(value):
-        return "–"
+        return MISSING
     if isinstance(value, str) and kind != "text":  # words for a missing figure (« non déclaré »)
         return value
     if kind in ("int", "dec0"):
-        return _num(value, 0)
+        return format_number(value, 0)
     if kind == "dec1":
-        return _num(value, 1)
+        return format_number(value, 1)
     if kind == "dec2":
-        return _num(value, 2)
+        return format_number(value, 2)
     if kind == "dec4":
-        return _num(value, 4)
+        return format_number(value, 4)
     if kind == "pct":
-        return _num(100 * float(value), 1) + NBSP + "%"
+        return format_percent(value, 1)
     if kind == "bool":
         return "oui" if bool(value) else "non"
     if isinstance(value, str) and value in access.DENSITY_LABELS:  # density-class codes
@@ -855,7 +844,7 @@ def report_filename(terr: Territory, filters: Filters, fmt: str) -> str:
     sec = "_" + _slug("-".join(filters.sectors))[:30] if filters.sectors else ""
     orig = "_lycees" if filters.origin_kind == "school" else ""
     return (f"rapport_{terr.level}_{terr.code}_{_slug(terr.name)}_{filters.mode}_"
-            f"{_num(filters.minutes, 0)}min{sec}{orig}.{fmt}")
+            f"{format_number(filters.minutes, 0)}min{sec}{orig}.{fmt}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1044,7 +1033,7 @@ def to_xlsx(data: ReportData) -> bytes:
         r += 1
     for rec in data.runs.itertuples(index=False):
         ws.cell(row=r, column=1, value="temps de trajet : "
-                + str(display_value("mode", rec.mode, nets)).lower())
+                + lower_first(str(display_value("mode", rec.mode, nets))))
         ws.cell(row=r, column=2, value=export.xlsx_value(str(getattr(rec, "computed_at", ""))))
         ws.cell(row=r, column=3, value=export.xlsx_value(str(getattr(rec, "network_source", ""))))
         r += 1
@@ -1066,7 +1055,7 @@ def to_xlsx(data: ReportData) -> bytes:
                 nets)
     _xlsx_sheet(wb, "Élèves sans offre", data.no_offer, NO_OFFER_COLUMNS,
                 f"Origines du territoire ayant des élèves et aucune offre accessible "
-                f"{mode_phrase(f.mode, nets)} en {_num(f.minutes)} min.", nets)
+                f"{mode_phrase(f.mode, nets)} en {format_number(f.minutes)} min.", nets)
     _xlsx_sheet(wb, "Projets collectifs", data.projects, PROJECT_COLUMNS,
                 "Projets de stages collectifs situés dans le territoire (carte du 15/12/2025).",
                 nets)
@@ -1090,7 +1079,7 @@ def _caveats(data: ReportData) -> list[str]:
         "la population)." if f.origin_kind == "commune" else
         "- Origines = lycées : effectifs de seconde déclarés (lycées sans effectif comptés 0).",
         "- Offres placées à la mairie de leur commune ; capacité inconnue : 1 place par offre.",
-        f"- Temps de trajet calculés jusqu'à {_num(data.horizon)} min ; au-delà, hors d'atteinte.",
+        f"- Temps de trajet calculés jusqu'à {format_number(data.horizon)} min ; au-delà, hors d'atteinte.",
         _transit_caveat(data.networks),
         "- Classe de densité : approximation communale de la grille de densité INSEE.",
     ]
@@ -1246,7 +1235,7 @@ def render_map(con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 1
                           label="lieu d'offres (taille : nombre d'offres)"))
     handles.append(Line2D([], [], color="black", linewidth=1.6, label="limite du territoire"))
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=7.5, frameon=False,
-               title=f"Offres accessibles {mode_phrase(f.mode, data.networks)} en {_num(f.minutes)} min "
+               title=f"Offres accessibles {mode_phrase(f.mode, data.networks)} en {format_number(f.minutes)} min "
                      "depuis le centre de chaque commune", title_fontsize=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
@@ -1254,7 +1243,7 @@ def render_map(con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 1
     n_zero = int(counts.get(0, 0))
     summary = (f"{n_zero} commune{'s' if n_zero > 1 else ''} sur {n_in} du territoire "
                f"n'{'ont' if n_zero > 1 else 'a'} aucune offre accessible {mode_phrase(f.mode, data.networks)} "
-               f"en {_num(f.minutes)} min (hachures).")
+               f"en {format_number(f.minutes)} min (hachures).")
     return buf.getvalue(), summary
 
 
@@ -1452,7 +1441,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
 
     # --- page 2: map
     pdf.add_page()
-    _heading(pdf, f"Carte : offres accessibles {mode_phrase(f.mode, data.networks)} en {_num(f.minutes)} min")
+    _heading(pdf, f"Carte : offres accessibles {mode_phrase(f.mode, data.networks)} en {format_number(f.minutes)} min")
     png, summary = render_map(con, data)
     pdf.image(io.BytesIO(png), x=pdf.l_margin, w=epw)
     pdf.ln(2)
@@ -1544,7 +1533,7 @@ def _summary_sentence(data: ReportData) -> str:
         else "des élèves des lycées"
     text = (f"{main['name']} : {format_value(main['share_no_offer'], 'pct')} {who} "
             f"n'ont aucune offre de stage accessible {mode_phrase(f.mode, data.networks)} en "
-            f"{_num(f.minutes)} min")
+            f"{format_number(f.minutes)} min")
     if parts:
         text += ", contre " + " et ".join(parts)
     mean = main["offers_reachable_mean"]
@@ -1684,7 +1673,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     except (ReportError, AccessError, ArgumentError, FileNotFoundError) as exc:
         return fail(exc)
     path = write_report(args.out, content)
-    print(f"Rapport écrit : {path} ({len(content):,} octets)".replace(",", NBSP),
+    print(f"Rapport écrit : {path} ({format_number(len(content))} octets)",
           file=sys.stderr)
     return 0
 

@@ -1,9 +1,58 @@
-"""Normalisation of French place names for matching (case-, accent-, hyphen-insensitive)."""
+"""French text: numbers as shown on screen and in reports, and place names for matching.
+
+Numbers (the one formatter of the project, for pages, maps, charts and reports): thousands
+separated by a narrow no-break space (U+202F, the French typographic rule; it never breaks a
+number across lines and DejaVu Sans, the PDF font, has it), a decimal comma, the same narrow
+no-break space before ``%``, and an em dash ``—`` for a missing value.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from typing import Any
+
+#: Narrow no-break space: thousands separator and space before "%".
+NNBSP = "\u202f"
+#: Shown for a missing (None, NaN, NA) value.
+MISSING = "\u2014"
+
+
+def _as_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:  # numbers, numpy scalars, numeric text ("12.5")
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def format_number(value: Any, decimals: int = 0) -> str:
+    """A number in French: ``36780`` -> ``'36 780'``, ``1234.5`` -> ``'1 234,5'``
+    (narrow no-break spaces); :data:`MISSING` for None, NaN, NA or text that is not a number.
+
+    Examples
+    --------
+    >>> format_number(1234567.891, 2) == "1\u202f234\u202f567,89"
+    True
+    >>> format_number(None)
+    '—'
+    """
+    v = _as_float(value)
+    if v is None:
+        return MISSING
+    text = f"{v:,.{decimals}f}"
+    if text.startswith("-") and not any(ch in "123456789" for ch in text):
+        text = text[1:]  # -0,0 -> 0,0
+    return text.replace(",", NNBSP).replace(".", ",")
+
+
+def format_percent(share: Any, decimals: int = 1) -> str:
+    """A share 0–1 as a French percentage: ``0.125`` -> ``'12,5 %'`` (narrow no-break space)."""
+    v = _as_float(share)
+    return MISSING if v is None else format_number(100 * v, decimals) + NNBSP + "%"
 
 _ARTICLE_SUFFIX = re.compile(r"^(?P<name>.+?)\s*\((?P<art>le|la|les|l')\)$", re.IGNORECASE)
 _CEDEX = re.compile(r"\bcedex\b(\s*\d+)?", re.IGNORECASE)
@@ -207,3 +256,21 @@ def value_range(low: str, high: str, prefix: str = "de ", middle: str = " à ") 
 def lower_first(label: str) -> str:
     """A label inside a sentence: first letter lowered only (« TER » stays in capitals)."""
     return label[:1].lower() + label[1:]
+
+
+#: Plural units and their singular (French: singular below 2, « 1 départ », « 1,5 offre »).
+_UNIT_SINGULAR: dict[str, str] = {
+    "départs": "départ", "arrêts": "arrêt", "offres": "offre", "élèves": "élève",
+    "projets": "projet", "communes": "commune", "origines": "origine", "places": "place",
+    "secteurs": "secteur", "habitants": "habitant", "lignes": "ligne", "lycées": "lycée",
+}
+
+
+def agree_unit(value: float, unit: str) -> str:
+    """``unit`` agreeing with ``value``: « départ » for 1, « départs » for 2 (plural units of
+    :data:`_UNIT_SINGULAR` only; compound units such as « offres/100 élèves » unchanged)."""
+    try:
+        small = abs(float(value)) < 2
+    except (TypeError, ValueError):
+        return unit
+    return _UNIT_SINGULAR.get(unit, unit) if small else unit

@@ -35,7 +35,7 @@ import pandas as pd
 
 from . import catalogue, config, intracommune, paths, roads
 from . import detour as detours
-from .db import has_relation, relations
+from .db import columns_of, has_relation, relations, write_stamp
 from .errors import DataError
 
 ROAD_MODES = roads.ROAD_MODES
@@ -219,6 +219,10 @@ class RoadNetworks:
         path = self.settings.network_for(mode)
         if (path, mode) not in self._arrays:
             self._arrays[(path, mode)] = paths.GraphArrays.from_graph(self.graph(mode), mode, self.settings.speeds())
+            if path != ONLINE:  # for imports' incremental recompute (analysis.incremental)
+                from . import graphcache
+
+                graphcache.save(path, mode, self.settings.speeds(), self._arrays[(path, mode)])
         return self._arrays[(path, mode)]
 
 
@@ -385,8 +389,7 @@ def record_run(con, mode, network_source, precision, params, seconds, n_origins,
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+    return set(columns_of(con, table))
 
 
 def read_origins(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -503,18 +506,13 @@ def build_travel_times(con: duckdb.DuckDBPyConnection,
             f"en {matrix.seconds:.1f} s (dont {n_est} estimations, {n_intra} trajets internes à une commune)",
             (k + 1) / n_modes,
         )
+    write_stamp(con, "travel_times")  # the derived tables (analysis.access) compare it
     return counts
 
 
 def _build_transit(con, cfg: TravelTimeSettings, origins, destinations, progress, communes=None) -> int:
-    try:
-        from . import transit
-    except ImportError as exc:
-        msg = f"transports en commun ignorés : moteur indisponible ({exc})"
-        progress(msg, None)
-        record_run(con, "transit", None, None, cfg.params_for("transit"), 0.0, len(origins),
-                   len(destinations), 0, 0, "ignoré : " + msg)
-        return 0
+    from . import transit
+
     t0 = time.perf_counter()
     try:
         if cfg.transit_gtfs:
@@ -523,7 +521,7 @@ def _build_transit(con, cfg: TravelTimeSettings, origins, destinations, progress
             if not any(n.startswith("transit_") for n in relations(con)):
                 raise LookupError("aucune table transit_* (aucun GTFS chargé)")
             network = transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date)
-    except (LookupError, DataError, ValueError, getattr(transit, "GTFSError", DataError)) as exc:
+    except (LookupError, DataError, ValueError, transit.GTFSError) as exc:
         msg = f"transports en commun ignorés : {exc}"
         progress(msg, None)
         record_run(con, "transit", None, None, cfg.params_for("transit"), time.perf_counter() - t0,

@@ -2,8 +2,9 @@
 
 Usage::
 
-    python bench/compare_outputs.py [--repo DIR] [--db FILE | --build] --out outputs.json
+    python bench/compare_outputs.py [--repo DIR] [--db FILE | --build [--keep-db FILE]] --out outputs.json
     python bench/compare_outputs.py --compare before.json after.json
+    python bench/compare_outputs.py --diff-db before.duckdb after.duckdb
 
 The first form writes one JSON file holding, for the code of ``--repo`` (default: this checkout):
 
@@ -19,7 +20,10 @@ With ``--build`` a fresh database is built from the mirror (``$OBSERVATOIRE_SOUR
 build's time or paths (``build_info``, ``build_meta``, ``provenance``, ``travel_time_runs``)
 are listed with their row counts but their time/path columns are left out of the checksum.
 
-The second form prints the differences between two such files (exit code 1 when any).
+The second form prints the differences between two such files (exit code 1 when any). The third
+compares two database files table by table: text and integer columns exactly, floating-point
+columns within a relative 1e-9 (DuckDB's parallel sums of doubles differ in their last bits from
+one build to the next, same code and data: ~1e-15 relative).
 Figures only: nothing here is timed.
 """
 
@@ -29,6 +33,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,11 +41,15 @@ from pathlib import Path
 
 #: Columns holding a time, a path or a duration: they differ between any two builds.
 VOLATILE_COLUMNS = {
-    "built_at", "value", "loaded_at", "path", "source_dir", "seconds", "elapsed_s", "started_at",
+    "built_at", "value", "loaded_at", "computed_at", "written_at", "path", "source_dir", "seconds", "elapsed_s", "started_at",
     "finished_at", "imported_at", "stamp", "duration_s", "file_mtime", "retrieved_at",
 }
 #: Tables where every column named in VOLATILE_COLUMNS is skipped.
-VOLATILE_TABLES = {"build_info", "build_meta", "provenance", "travel_time_runs", "imports"}
+VOLATILE_TABLES = {"build_info", "build_meta", "provenance", "travel_time_runs", "imports", "transit_feeds",
+                   "access_meta"}
+#: Significant digits kept of a floating-point value: DuckDB's parallel sums of doubles differ in
+#: their last bits from one run to the next (same code, same data).
+FLOAT_DIGITS = 10
 
 ACCESS_ARGS = [
     ["--level", "epci", "--mode", "transit", "--minutes", "45"],
@@ -72,17 +81,19 @@ def table_checksums(db_path: Path) -> dict:
         "SELECT table_name, 'table' FROM duckdb_tables() UNION ALL "
         "SELECT view_name, 'view' FROM duckdb_views() WHERE NOT internal ORDER BY 1").fetchall()
     for name, kind in rels:
-        cols = [r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
-            [name]).fetchall()]
+        cols = con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+            [name]).fetchall()
         n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
         per_col = {}
-        for c in cols:
+        for c, dtype in cols:
             if name in VOLATILE_TABLES and c in VOLATILE_COLUMNS:
                 continue
+            text = (f"printf('%.{FLOAT_DIGITS}g', \"{c}\")" if dtype in ("DOUBLE", "FLOAT", "REAL")
+                    else f'CAST("{c}" AS VARCHAR)')
             try:
                 s = con.execute(
-                    f'SELECT coalesce(sum(hash(coalesce(CAST("{c}" AS VARCHAR), \'<null>\'))::HUGEINT), 0)'
+                    f"SELECT coalesce(sum(hash(coalesce({text}, '<null>'))::HUGEINT), 0)"
                     f' FROM "{name}"').fetchone()[0]
             except duckdb.Error as exc:  # a type without a text cast
                 s = f"error: {type(exc).__name__}"
@@ -93,10 +104,27 @@ def table_checksums(db_path: Path) -> dict:
     return out
 
 
+def _table_text_sum(text: str, fmt: str) -> dict:
+    """Checksums of a CSV/JSON table printed by a CLI, floats rounded (see FLOAT_DIGITS)."""
+    import io
+
+    import pandas as pd
+
+    if not text.strip():
+        return {"rows": 0}
+    if fmt == "json":
+        df = pd.read_json(io.StringIO(text), orient="records", dtype=False)
+    else:
+        sep = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    return _frame_sum(df)
+
+
 def _run(repo: Path, args: list[str], env: dict) -> dict:
     p = subprocess.run([sys.executable, *args], cwd=repo, env=env, capture_output=True, text=True,
                        timeout=900)
-    return {"rc": p.returncode, "stdout_sha": _digest(p.stdout), "stdout_lines": p.stdout.count("\n"),
+    fmt = "json" if "json" in args else "csv"
+    return {"rc": p.returncode, "table": _table_text_sum(p.stdout, fmt),
             "stderr_tail": p.stderr.strip().splitlines()[-1:] if p.returncode else []}
 
 
@@ -109,14 +137,26 @@ def cli_outputs(repo: Path, db_path: Path) -> dict:
         for i, a in enumerate(REPORT_ARGS):
             dest = Path(tmp) / f"r{i}.csv"
             r = _run(repo, ["-m", "analysis.report", *a, "--db", str(db_path), "--out", str(dest)], env)
-            r.pop("stdout_sha")
-            r.pop("stdout_lines")
+            r.pop("table")
             if dest.exists():
-                text = dest.read_bytes().decode("utf-8-sig")
-                r["file_sha"] = _digest(text)
-                r["file_lines"] = text.count("\n")
+                r["file"] = _table_text_sum(dest.read_bytes().decode("utf-8-sig"), "csv")
             out["report " + " ".join(a)] = r
     return out
+
+
+_DECIMAL = re.compile(r"-?\d+[.,]\d+(?:[eE][-+]?\d+)?")
+
+
+def _value_text(v) -> str:
+    """A cell as text for a checksum: floats (and numeric strings with a fraction) rounded to
+    FLOAT_DIGITS significant digits, missing values as <null>."""
+    if v is None or (isinstance(v, float) and v != v):
+        return "<null>"
+    if isinstance(v, float):
+        return f"{v:.{FLOAT_DIGITS}g}"
+    if isinstance(v, str) and _DECIMAL.fullmatch(v):  # "12.5" or the reports' "12,5"
+        return f"{float(v.replace(',', '.')):.{FLOAT_DIGITS}g}"
+    return repr(v)
 
 
 def _frame_sum(df) -> dict:
@@ -130,7 +170,7 @@ def _frame_sum(df) -> dict:
     assert isinstance(df, pd.DataFrame), type(df)
     cols = {}
     for c in df.columns:
-        s = df[c].map(lambda v: "<null>" if v is None or (isinstance(v, float) and v != v) else repr(v))
+        s = df[c].map(_value_text)
         cols[str(c)] = _digest("\n".join(sorted(s)))
     return {"rows": len(df), "columns": cols}
 
@@ -196,6 +236,57 @@ def build_db(repo: Path, dest: Path) -> float:
     return time.perf_counter() - t0
 
 
+def diff_databases(path_a: Path, path_b: Path, rel_tol: float = 1e-9) -> list[str]:
+    """Table-by-table differences of two database files: row counts, text/integer columns
+    exactly (as multisets), floating-point columns sorted and compared with ``rel_tol``."""
+    import numpy as np
+
+    sys.path.insert(0, str(Path.cwd()))
+    from analysis import db as dbmod
+
+    ca, cb = dbmod.connect(path_a, read_only=True), dbmod.connect(path_b, read_only=True)
+    out = []
+    ta, tb = dbmod.relations(ca), dbmod.relations(cb)
+    out += [f"- {t} (only in first)" for t in sorted(ta - tb)] + [f"+ {t} (only in second)" for t in sorted(tb - ta)]
+    for t in sorted(ta & tb):
+        cols_a = dict(ca.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                                 "AND database_name = current_database()", [t]).fetchall())
+        cols_b = dict(cb.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                                 "AND database_name = current_database()", [t]).fetchall())
+        if cols_a != cols_b:
+            out.append(f"~ {t}: columns {sorted(set(cols_a) ^ set(cols_b))} or types differ")
+            continue
+        keys = [c for c, ty in cols_a.items() if ty not in ("DOUBLE", "FLOAT", "REAL")
+                and not (t in VOLATILE_TABLES and c in VOLATILE_COLUMNS) and not ty.startswith("GEOMETRY")
+                and ty not in ("BLOB",)]
+        floats = [c for c, ty in cols_a.items() if ty in ("DOUBLE", "FLOAT", "REAL")
+                  and not (t in VOLATILE_TABLES and c in VOLATILE_COLUMNS)]
+        order = ", ".join(f'"{c}"' for c in keys) or "1"
+        sel = ", ".join([f'CAST("{c}" AS VARCHAR)' for c in keys] + [f'"{c}"::DOUBLE' for c in floats]) or "1"
+        ra = ca.execute(f'SELECT {sel} FROM "{t}" ORDER BY {order}').fetchall()
+        rb = cb.execute(f'SELECT {sel} FROM "{t}" ORDER BY {order}').fetchall()
+        if len(ra) != len(rb):
+            out.append(f"~ {t}: {len(ra)} -> {len(rb)} rows")
+            continue
+        k = len(keys)
+        if [r[:k] for r in ra] != [r[:k] for r in rb]:
+            bad = [c for i, c in enumerate(keys) if [r[i] for r in ra] != [r[i] for r in rb]]
+            out.append(f"~ {t}: values differ in {bad}")
+            continue
+        for j, c in enumerate(floats):
+            x = np.array([np.nan if r[k + j] is None else r[k + j] for r in ra], dtype=float)
+            y = np.array([np.nan if r[k + j] is None else r[k + j] for r in rb], dtype=float)
+            if not np.array_equal(np.isnan(x), np.isnan(y)):
+                out.append(f"~ {t}.{c}: missing values differ")
+                continue
+            m = ~np.isnan(x)
+            rel = np.abs(x[m] - y[m]) / np.maximum(np.abs(x[m]), 1e-300)
+            worst = float(rel.max()) if rel.size else 0.0
+            if worst > rel_tol:
+                out.append(f"~ {t}.{c}: max relative difference {worst:.2e}")
+    return out
+
+
 def compare(a: dict, b: dict, path: str = "") -> list[str]:
     """Differences between two dumps, as readable lines."""
     diffs: list[str] = []
@@ -219,7 +310,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build", action="store_true", help="build a fresh database from the mirror first")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
+    ap.add_argument("--keep-db", type=Path, default=None, help="with --build: copy the built database here")
+    ap.add_argument("--diff-db", nargs=2, type=Path, metavar=("A", "B"),
+                    help="compare two database files (floats with a relative tolerance of 1e-9)")
     args = ap.parse_args(argv)
+    if args.diff_db:
+        diffs = diff_databases(*args.diff_db)
+        print("\n".join(diffs) if diffs else "identical (floats within 1e-9)")
+        return 1 if diffs else 0
     if args.compare:
         a, b = (json.loads(p.read_text()) for p in args.compare)
         diffs = [d for d in compare(a, b) if not d.startswith("~ meta/")]
@@ -238,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.build:
             db_path = Path(tmp) / "observatoire.duckdb"
             meta["build_seconds"] = round(build_db(repo, db_path), 1)
+            if args.keep_db:
+                import shutil
+
+                shutil.copyfile(db_path, args.keep_db)
         else:
             db_path = (args.db or repo / "data" / "observatoire.duckdb").resolve()
         meta["db"] = str(db_path) if not args.build else "(fresh build)"

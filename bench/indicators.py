@@ -99,6 +99,7 @@ def open_data(db_path: Path):
         )
         {' UNION ALL '.join(parts)}
     """)
+    db.write_stamp(mem, "travel_times")  # as analysis.traveltime does
     access.build_pairs(mem)
     return mem, None, "temps de trajet SYNTHÉTIQUES (ligne droite, travel_times absente de la base)"
 

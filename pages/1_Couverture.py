@@ -47,12 +47,12 @@ sch = data.school_points(v)
 m = mapping.base_map()
 g_ind, g_off = mapping.group(label, control=False), mapping.group("Offres de stage")
 # outlines drawn once in the base map (named after the indicator, not the mode), recoloured
-mapping.choropleth(g_ind, data.geojson(level, v), tab, "code", col, label, unit, dec, pal, False,
-                   scale, name=core.indicator_label(ind), outlines=m)
+mapping.choropleth(g_ind, data.geojson(level, v), tab, "code", col, label, unit, decimals=dec, palette=pal,
+                   reverse=False, scale=scale, name=core.indicator_label(ind), outlines=m)
 mapping.offers_layer(g_off, pts)
 mapping.schools_layer(m, sch)
 mapping.points_legend_box(m)
-mapping.show(m, "cov_map", 640, layers=[g_ind, g_off], control=True)
+mapping.show(m, "cov_map", height=640, layers=[g_ind, g_off], control=True)
 
 # one ranking (analysis.ranking): the table below and "En bref" both read its first row
 ranked = ranking.rank_territories(tab, col, higher_is_worse=worse_high)
@@ -114,7 +114,7 @@ table = pd.DataFrame({
         {True: "oui", False: "non"}).to_numpy(),
 })
 if level == "epci":
-    table["Part de la population de l'EPCI en Normandie (%)"] = \
+    table["Population de l'EPCI en Normandie (%)"] = \
         (ranked["share_in_region"] * 100).round(1).to_numpy()
 TOP = 25
 outside_note = ""

@@ -7,7 +7,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import access, catalogue, maps, text
+from analysis import access, catalogue, maps, text, validate_args
 from analysis.sanitize import html_text
 from ui import charts, core, data, mapping
 
@@ -18,7 +18,9 @@ v = core.require_travel_times()
 # ------------------------------------------------------------------ sidebar state (URL)
 sb = st.sidebar
 sb.header("Filtres")
-k_min = core.state("mob_minutes", core.qp_get("minutes", 45, list(core.BUDGETS), int))
+k_min = core.state("mob_minutes", core.qp_get(
+    "minutes", 45, check=lambda r: validate_args.check_budget(r, core.BUDGETS),
+    shown_default="45 min"))
 sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min,
                  format_func=lambda x: f"{x} min")
 minutes = int(st.session_state[k_min])
@@ -40,8 +42,8 @@ gap["gap"] = gap["offers_reachable_car_mean"] - gap["offers_reachable_transit_me
 m = mapping.base_map()
 g_gap = mapping.group(f"Écart voiture / {tc_short}", control=False)
 mapping.choropleth(g_gap, data.geojson("commune", v), gap, "code", "gap",
-                   f"Offres en plus accessibles en voiture ({minutes} min)", "offres", 0,
-                   "cividis", True, name=f"Écart voiture / {tc_short}", outlines=m)
+                   f"Offres en plus accessibles en voiture ({minutes} min)", "offres", decimals=0,
+                   palette="cividis", reverse=True, name=f"Écart voiture / {tc_short}", outlines=m)
 stops_df, service_day = data.stops(v)
 KIND_COLOURS = {"train": "#D55E00", "car": "#56B4E9", "train et car": "#CC79A7",
                 "sans desserte": "#999999"}
@@ -63,13 +65,13 @@ if len(stops_df):
     served = stops_df[stops_df["morning_departures"] > 0]
     mapping.FastGeoJson(stops_geojson(served), "Arrêts desservis le matin (TER train et car)",
                         opacity=1.0, weight=1, show=False).add_to(m)
-mapping.show(m, "mob_gap_map", 600, layers=[g_gap], control=True)
+mapping.show(m, "mob_gap_map", height=600, layers=[g_gap], control=True)
 n_zero_tc = int((gap["offers_reachable_transit_mean"] == 0).sum())
 st.markdown(
     f"**En bref :** nombre moyen d'offres accessibles en {minutes} min en voiture moins "
     f"{tc_phrase}, par commune : écart médian "
     f"{maps.format_number(gap['gap'].median(), 0)} offres ; "
-    f"{text.count(n_zero_tc, 'commune')} sur {len(gap)} "
+    f"{text.count(n_zero_tc, 'commune')} sur {text.format_count(len(gap))} "
     f"n'{'atteignent' if n_zero_tc > 1 else 'atteint'} aucune offre {tc_phrase} en {minutes} min.")
 core.estimate_badge("Élèves par commune estimés ; offres à la mairie de leur commune. "
                     + catalogue.transit_caveat(nets))
@@ -155,7 +157,7 @@ mapping.add_legend(m2, "Arrêts desservis le matin (07:00–08:30)", [
     ("#ffffff", "autre commune (sans arrêt desservi à moins de 1 km)"),
     ("#D55E00", "arrêt de train"), ("#56B4E9", "arrêt de car TER"),
     ("#CC79A7", "arrêt train et car"), ("#999999", "arrêt sans départ le matin (petit point)")])
-mapping.show(m2, "mob_stops_map", 560, control=True)
+mapping.show(m2, "mob_stops_map", height=560, control=True)
 st.caption(catalogue.transit_caveat(nets) + " Seuls les arrêts des réseaux chargés sont comptés.")
 with core.table_expander("Tableau : communes sans arrêt desservi le matin",
                          "mob_stops_table") as opened:
@@ -221,11 +223,11 @@ def from_origin() -> None:
     mapping.choropleth(m3, gj3,
                        per_commune, "commune_code", "minutes",
                        f"Minutes jusqu'aux offres de la commune ({core.mode_label(mode, 'lower')})",
-                       "min", 0, "viridis", False, breaks=br)
+                       "min", decimals=0, palette="viridis", reverse=False, breaks=br)
     folium.Marker([o["lat"], o["lon"]], tooltip=html_text(names[origin_id]),
                   icon=folium.DivIcon(html='<div style="font-size:22px;color:#000">★</div>')
                   ).add_to(m3)
-    mapping.show(m3, "mob_origin_map", 480)
+    mapping.show(m3, "mob_origin_map", height=480)
     reach = times[times["minutes"] <= minutes]
     st.markdown(
         f"**En bref :** depuis {names[origin_id]}, {core.fnum(reach['n_offers'].sum(), 0, 'offres')} "

@@ -72,8 +72,9 @@ if gap_ind and data.travel_times_ready():
     # did not match it), and the darkest class stays light enough for the markers
     mapping.choropleth(g_gap, data.geojson("epci", v), epci_tab, "code", gap_ind,
                        "Fond : " + text.lower_first(core.indicator_label(gap_ind, short=True))
-                       + (" à 45 min" if unit == "%" else ""), unit, dec, "LightGreys", False, scale,
-                       name="Manques (fond)", opacity=1.0, corner=mapping.LEGEND_BOTTOM_LEFT)
+                       + (" à 45 min" if unit == "%" else ""), unit, decimals=dec, palette="LightGreys",
+                       reverse=False, scale=scale, name="Manques (fond)", opacity=1.0,
+                       corner=mapping.LEGEND_BOTTOM_LEFT)
     layers.append(g_gap)
 elif gap_ind:
     core.no_travel_times()
@@ -96,8 +97,8 @@ for r in f.itertuples():
                         popup=mapping.popup(popup), tooltip=html_text(r.name)).add_to(fg)
 layers.append(fg)
 legend = [(c, k) for k, c in maps.COLLECTIVE_KIND_COLOURS.items()]
-mapping.add_legend(m, "Type de stage collectif (typologie du document)", legend, "circle")
-mapping.show(m, "col_map", 640, layers=layers, control=True)
+mapping.add_legend(m, "Type de stage collectif (typologie du document)", legend, shape="circle")
+mapping.show(m, "col_map", height=640, layers=layers, control=True)
 
 by_kind = f["kind"].value_counts()
 st.markdown(

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analysis import access, pupils
+from analysis import access, db, pupils
 from analysis.access import Filters
 
 # ----------------------------------------------------------------------------------------------
@@ -79,6 +79,7 @@ def make_synthetic_db(with_transit: bool = True):
         loc_id INTEGER, mode VARCHAR, minutes REAL, is_estimate BOOLEAN)""")
     con.executemany("INSERT INTO travel_times VALUES (?, ?, ?, ?, ?, ?)",
                     [(*t, t[3] == "bike") for t in TIMES])
+    db.write_stamp(con, "travel_times")  # as analysis.traveltime does after writing the table
     if with_transit:
         _synthetic_gtfs(con)
     return con
@@ -732,12 +733,28 @@ def test_pairs_table_gives_the_same_results_and_goes_stale():
         pd.testing.assert_frame_equal(acc, access.origin_accessibility(c, f), check_dtype=False)
         pd.testing.assert_frame_equal(terr, access.territory_indicators(c, "epci", f),
                                       check_dtype=False)
-    # travel_times changed after the build (same row count): the stale pairs are not used
+    # travel_times recomputed after the pairs were built (a new stamp in build_meta): the stale
+    # pairs are not used
     c.execute("INSERT INTO travel_times VALUES ('commune', '50001', 1, 'car', 3, FALSE)")
+    db.write_stamp(c, "travel_times")
     assert not access.pairs_table_is_fresh(c)
     c.execute("DELETE FROM travel_times WHERE origin_id = '50001' AND loc_id = 1 AND minutes = 50")
     df = by_id(access.origin_accessibility(c, Filters(mode="car", minutes=30)))
     assert df[C]["minutes_nearest"] == 3 and df[C]["offers_reachable"] == 3
+
+
+def test_freshness_is_read_from_the_build_stamp_not_from_travel_times():
+    """Without a stamp (travel_times of unknown origin) nothing precomputed is trusted; with one,
+    the check reads build_meta only (the old check hashed the 1.1 million rows at every call)."""
+    c = make_synthetic_db()
+    access.build_tables(c, {"service_date": dt.date(2025, 4, 22), "budgets": (30,)})
+    f = Filters(mode="car", minutes=30)
+    assert access.pairs_table_is_fresh(c) and access._tables_fresh(c, f)
+    c.execute("DELETE FROM build_meta")
+    assert not access.pairs_table_is_fresh(c) and not access._tables_fresh(c, f)
+    # and the answer is still right, computed from travel_times
+    live = access.origin_accessibility(c, f, precomputed=False)
+    pd.testing.assert_frame_equal(access.origin_accessibility(c, f), live, check_dtype=False)
 
 
 def test_sector_count_without_bit_mask_is_the_same(monkeypatch):
@@ -769,9 +786,10 @@ def test_precomputed_tables_are_used_only_when_valid(monkeypatch):
     access.territory_indicators(c, "commune", Filters(mode="car", minutes=45))
     access.territory_indicators(c, "commune", Filters(mode="car", minutes=30), total_pupils=10)
     assert len(calls) == 3
-    # travel times changed since the build: computed, and the new time is seen
+    # travel times recomputed since the build (new stamp): computed, and the new time is seen
     c.execute("UPDATE travel_times SET minutes = 3 WHERE origin_id = '50001' AND loc_id = 2 "
               "AND mode = 'car'")
+    db.write_stamp(c, "travel_times")
     df = by_id(access.territory_indicators(c, "commune", Filters(mode="car", minutes=30)), "code")
     assert len(calls) == 4 and df[C]["median_minutes_car"] == 3
     acc = by_id(access.origin_accessibility(c, Filters(mode="car", minutes=30)))

@@ -161,3 +161,55 @@ def test_analysis_never_imports_streamlit():
             if any(n.split(".")[0] == "streamlit" for n in names):
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert bad == []
+
+
+MAP_BUILDERS = ("analysis/maps.py", "ui/mapping.py")
+
+
+def test_map_builders_take_their_options_by_keyword():
+    """The trailing options of the map builders are keyword-only, and no call in the project
+    passes more positional arguments than they accept (checked statically: a merge that brings
+    back a positional call fails here rather than when the page is opened)."""
+    signatures = {}
+    for mod in MAP_BUILDERS:
+        for node in ast.parse((ROOT / mod).read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                signatures[(Path(mod).stem, node.name)] = node
+    optional = [name for (_, name), fn in signatures.items()
+                if len(fn.args.defaults) > 1 and not fn.args.kwonlyargs]
+    assert optional == [], f"several positional options: {optional}"
+    files = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")),
+             *sorted((ROOT / "analysis").glob("*.py")), *sorted((ROOT / "ui").glob("*.py")),
+             *sorted((ROOT / "tests").glob("*.py")), *sorted((ROOT / "bench").glob("*.py"))]
+    bad = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+                key = (f.value.id, f.attr)
+            elif isinstance(f, ast.Name) and path.stem in ("maps", "mapping"):
+                key = (path.stem, f.id)
+            else:
+                continue
+            fn = signatures.get(key)
+            if fn is not None and fn.args.kwonlyargs and (
+                    len(node.args) > len(fn.args.args) or any(isinstance(a, ast.Starred) for a in node.args)):
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno} {key[0]}.{key[1]}")
+    assert bad == []
+
+
+def test_table_existence_is_asked_in_one_place():
+    """« Does this table (or column) exist? » has one answer, analysis.db.has_relation /
+    relations / columns_of: no other module reads the catalog for it (the Données page's schema
+    listing, analysis.datadict, lists every column and is the one other reader)."""
+    needles = ("information_schema.tables", "information_schema.columns", "duckdb_tables()")
+    allowed = {"analysis/db.py"}
+    bad = []
+    for path in sorted((ROOT / "analysis").rglob("*.py")) + sorted((ROOT / "ui").rglob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        text = path.read_text(encoding="utf-8")
+        if rel not in allowed and any(n in text for n in needles):
+            bad.append(rel)
+    assert bad == []

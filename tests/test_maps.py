@@ -14,7 +14,7 @@ from analysis import maps
 
 def test_quantile_breaks_and_classes_hand_computed():
     values = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, None, float("nan")]
-    br = maps.class_breaks(values, 5)
+    br = maps.class_breaks(values, n=5)
     # numpy linear quantiles of 1..10 at 0.2, 0.4, 0.6, 0.8, 1.0
     assert br == pytest.approx([2.8, 4.6, 6.4, 8.2, 10.0])
     cls = maps.classify([0, 1, 2.8, 2.81, 10, 11, None, float("nan")], br)
@@ -23,19 +23,19 @@ def test_quantile_breaks_and_classes_hand_computed():
 
 def test_breaks_collapse_duplicates_and_empty():
     # quantiles 0.2..1.0 of (0, 0, 0, 0, 5): 0, 0, 0, 1 (0.8 * 4 = 3.2 -> 0 + 0.2 * 5), 5
-    assert maps.class_breaks([0, 0, 0, 0, 5], 5) == pytest.approx([0.0, 1.0, 5.0])
-    assert maps.class_breaks([None, float("nan")], 5) == []
+    assert maps.class_breaks([0, 0, 0, 0, 5], n=5) == pytest.approx([0.0, 1.0, 5.0])
+    assert maps.class_breaks([None, float("nan")], n=5) == []
     assert maps.classify([1.0, None], []).tolist() == [-1, -1]
-    assert maps.class_breaks([0, 10], 2, "equal") == [5.0, 10.0]
+    assert maps.class_breaks([0, 10], n=2, method="equal") == [5.0, 10.0]
     with pytest.raises(maps.MapDataError):
-        maps.class_breaks([1, 2], 3, "jenks")
+        maps.class_breaks([1, 2], n=3, method="jenks")
 
 
 def test_colours_and_legend_labels():
     br = [10.0, 25.0, 50.0, 75.0, 100.0]
-    cols = maps.colours_for([5, 30, 100, None], br, "YlOrRd")
+    cols = maps.colours_for([5, 30, 100, None], br, palette_name="YlOrRd")
     assert cols == ["#ffffb2", "#fd8d3c", "#bd0026", maps.NO_DATA_COLOUR]
-    items = maps.legend_items(br, "%", 0, "YlOrRd")
+    items = maps.legend_items(br, "%", decimals=0, palette_name="YlOrRd")
     assert items[0] == ("#ffffb2", "≤ 10 %")
     assert items[1] == ("#fecc5c", "10 – 25 %")
     assert items[-1] == (maps.NO_DATA_COLOUR, "sans donnée")

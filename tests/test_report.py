@@ -243,7 +243,7 @@ def test_pdf_read_back(real, dep_data):
     images = [img for p in pdf.pages for img in p.images]
     assert images and images[0].image.size[0] > 500  # the map, as a raster image
     # key figure printed as in the table (French format)
-    share = report.format_value(dep_data.row()["share_no_offer"], "pct").replace("\u00a0", " ")
+    share = report.format_value(dep_data.row()["share_no_offer"], "pct").replace("\u202f", " ")
     assert share in flat
 
 
@@ -328,9 +328,9 @@ def test_empty_territory_synthetic():
 def test_map_classes_and_french_numbers():
     assert [report.map_class(v) for v in (None, 0, 0.5, 1, 4, 5, 19, 20, 99, 100, 5000)] == \
         [0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
-    assert report.format_value(12345.678, "dec1") == "12\u00a0345,7"
-    assert report.format_value(0.2345, "pct") == "23,4\u00a0%"
-    assert report.format_value(float("nan"), "int") == "–"
+    assert report.format_value(12345.678, "dec1") == "12\u202f345,7"
+    assert report.format_value(0.2345, "pct") == "23,4\u202f%"
+    assert report.format_value(float("nan"), "int") == "—"
     assert report.format_value(True, "bool") == "oui"
 
 

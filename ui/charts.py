@@ -140,6 +140,15 @@ def _nice_step(vmax: float, n: int = 5) -> float:
     return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
 
 
+def count_axis(fig, axis: str = "x", vmax: float | None = None) -> None:
+    """Whole-number ticks on a count axis of a plotly figure (no « 0,5 offre » tick): a step
+    of at least 1, French thousands, starting at 0."""
+    step = max(1.0, _nice_step(float(vmax or 1.0)))
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(tick0=0, dtick=step, tickformat=",d", rangemode="tozero")
+    fig.update_layout(separators=", ")
+
+
 def grouped_bars_svg(categories: Sequence[str], series: dict[str, Sequence[float]],
                      colours: Sequence[str], y_label: str, x_label: str = "",
                      height: int = 330, decimals: int = 1) -> str:

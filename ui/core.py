@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, config
-from analysis.maps import format_number, table_html
+from analysis import catalogue
+from analysis.maps import table_html
+from analysis.text import MISSING, agree_unit, format_number, format_percent
 from ui import data
 from ui.database import con, db_path, db_version
 
@@ -59,6 +60,34 @@ def guarded(func: Callable) -> Callable:
             return func(*args, **kwargs)
 
     return run
+
+
+def session_alive() -> Callable[[], bool]:
+    """A function telling whether the browser session running this page is still open (a
+    long check started by a visitor is cancelled when they leave, :mod:`analysis.sandbox`)."""
+    from streamlit.runtime import exists, get_instance
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not exists():
+        return lambda: True
+    runtime, sid = get_instance(), ctx.session_id
+    return lambda: runtime.is_active_session(sid)
+
+
+def client_key() -> str:
+    """Who is asking, for per-client throttling: the client's IP address as seen by the server
+    (opening new sessions does not reset it), else the browser session."""
+    ip = None
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 - bare mode, older servers
+        ip = None
+    if ip:
+        return f"ip:{ip}"
+    if "client_session" not in st.session_state:
+        st.session_state["client_session"] = uuid.uuid4().hex
+    return "session:" + st.session_state["client_session"]
 
 
 def page_setup(title: str, icon: str = "🗺️") -> None:
@@ -121,6 +150,21 @@ def _show_url_notices(params: dict[str, Any]) -> None:
             st.warning(msg, icon="⚠️")
 
 
+def _first_reading(name: str, raw: Any) -> bool:
+    """True the first time this page reads ``raw`` for parameter ``name`` in the session.
+
+    Only then is a refused value the link as given by the user: later, the same value can be
+    refused by another widget state (a code of the previous level after a change of level),
+    which is not a link to warn about.
+    """
+    seen = st.session_state.setdefault("_url_seen", {}).setdefault(_page_key(), set())
+    key = (name, tuple(raw) if isinstance(raw, list) else raw)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
 def _shown(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "aucune"
@@ -134,13 +178,15 @@ def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
     :mod:`analysis.validate_args`), else cast and checked against ``options``.
 
     A value that is refused gives a visible French notice (:func:`url_notice`) and the
-    default, never a silent fallback.
+    default, never a silent fallback (the first time the page reads that value: see
+    :func:`_first_reading`).
     """
     from analysis import validate_args as va
 
     raw = st.query_params.get(name)
     if raw is None:
         return default
+    first = _first_reading(name, raw)
     try:
         if check is not None:
             value = check(raw)
@@ -153,6 +199,8 @@ def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
                 value = cast(va.check_choice(raw, [str(o) for o in options],
                                              f"le paramètre « {name} »"))
     except va.ArgumentError as exc:
+        if not first:
+            return default
         url_notice(name, default, f"Lien de la page : paramètre « {name}={raw} » ignoré. {exc}. "
                                   "Valeur par défaut utilisée : "
                                   f"{shown_default or _shown(default)}.")
@@ -167,7 +215,9 @@ def qp_get_list(name: str, options: Sequence[str] | None = None,
     from analysis import validate_args as va
 
     kept, refused = [], []
-    for raw in st.query_params.get_all(name):
+    raws = st.query_params.get_all(name)
+    first = _first_reading(name, raws)
+    for raw in raws:
         try:
             if check is not None:
                 value = check(raw)
@@ -180,7 +230,7 @@ def qp_get_list(name: str, options: Sequence[str] | None = None,
             continue
         if value not in kept:
             kept.append(value)
-    if refused:
+    if refused and first:
         url_notice(name, kept, f"Lien de la page : paramètre « {name} » en partie ignoré. "
                                + " ; ".join(refused) + ".")
     return kept
@@ -220,13 +270,12 @@ def sync_query(params: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 
 def fnum(value: Any, decimals: int = 0, unit: str = "") -> str:
-    """French formatted number with its unit ("36 780 élèves")."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    text = format_number(v, decimals)
-    return f"{text} {unit}".strip() if text != "—" else "—"
+    """French formatted number with its unit ("36 780 élèves"; :func:`analysis.text.format_number`,
+    the unit agreeing with the number: "1 départ", "2 départs")."""
+    text = format_number(value, decimals)
+    if text == MISSING:
+        return MISSING
+    return f"{text} {agree_unit(float(value), unit)}".strip()
 
 
 #: Shown for a lycée without a declared seconde headcount (never 0, never an empty cell).
@@ -240,13 +289,8 @@ def declared(values: Any) -> list[str]:
 
 
 def fpct(value: Any, decimals: int = 0) -> str:
-    """A share 0–1 as a French percentage ("12,5 %")."""
-    try:
-        v = float(value) * 100
-    except (TypeError, ValueError):
-        return "—"
-    text = format_number(v, decimals)
-    return f"{text} %" if text != "—" else "—"
+    """A share 0–1 as a French percentage ("12,5 %"; :func:`analysis.text.format_percent`)."""
+    return format_percent(value, decimals)
 
 
 def french_file_uploader(label: str, types: Sequence[str], key: str, help: str | None = None):
@@ -392,26 +436,20 @@ def csv_bytes(df) -> bytes:
 
 def report_downloads(level: str, code: str, filters, fallback_df, fallback_name: str,
                      key: str) -> None:
-    """Download buttons: the reports of ``analysis.report`` when available (CSV, XLSX, PDF),
-    else a CSV of the displayed table (``fallback_df``)."""
-    try:
-        from analysis import report  # owned by the reports engineer (issue 6)
+    """Download buttons: a CSV of the displayed table (``fallback_df``) and the reports of
+    ``analysis.report`` (CSV, XLSX, PDF), each built on demand."""
+    from analysis import report  # loaded on demand: fpdf and openpyxl are only needed here
 
-        build = getattr(report, "build_report", None)
-    except Exception:  # noqa: BLE001 - module absent or broken: fall back to the table
-        build = None
     cols = st.columns(4)
     cols[0].download_button("Télécharger le tableau (CSV)", csv_bytes(fallback_df),
                             file_name=fallback_name, mime="text/csv", key=f"{key}_csv_table")
-    if build is None:
-        return
     for k, fmt in enumerate(("csv", "xlsx", "pdf"), start=1):
         label = {"csv": "Rapport CSV", "xlsx": "Rapport XLSX", "pdf": "Portrait PDF"}[fmt]
         gen = f"{key}_gen_{fmt}"
         store = f"{key}_{fmt}_{level}_{code}_{abs(hash(filters))}"
         if cols[k].button(f"Préparer : {label}", key=gen):
             try:
-                content, fname, mime = build(con(), level, code, fmt, filters)
+                content, fname, mime = report.build_report(con(), level, code, fmt, filters)
                 st.session_state[store] = (content, fname, mime)
             except Exception as exc:  # noqa: BLE001 - shown to the user
                 cols[k].error(f"Rapport impossible : {exc}")

@@ -53,29 +53,38 @@ def transit_networks(version: int) -> tuple[str, ...]:
     return catalogue.transit_networks(con())
 
 
-def territory_table(level: str, mode: str, minutes: int, sectors: tuple[str, ...], grade: str,
-                    host: str, origin_kind: str, version: int,
-                    code: str | None = None, within: str | None = None) -> pd.DataFrame:
-    """Territory indicators: the precomputed table for default filters, else computed live;
-    with the catalogue's derived indicators (:func:`analysis.catalogue.add_derived`, applied
-    after the cache so that an indicator registered later shows at once)."""
-    return catalogue.add_derived(_territory_table(level, mode, minutes, sectors, grade, host,
-                                                  origin_kind, version, code, within))
+def indicators(level: str, filters: access.Filters, version: int, code: str | None = None,
+               within: str | None = None) -> pd.DataFrame:
+    """Territory indicators (:func:`analysis.access.territory_indicators`: the precomputed table
+    when it answers these filters and is fresh, else computed live), with the catalogue's derived
+    indicators (:func:`analysis.catalogue.add_derived`, applied after the cache so that an
+    indicator registered later shows at once)."""
+    return catalogue.add_derived(_indicators(level, filters, version, code, within))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _territory_table(level: str, mode: str, minutes: int, sectors: tuple[str, ...], grade: str,
-                     host: str, origin_kind: str, version: int,
-                     code: str | None = None, within: str | None = None) -> pd.DataFrame:
-    f = filters_of(mode, minutes, sectors, grade, host, origin_kind)
-    return access.territory_indicators(con(), level, f, code, within=within)
+def _indicators(level: str, filters: access.Filters, version: int, code: str | None = None,
+                within: str | None = None) -> pd.DataFrame:
+    return access.territory_indicators(con(), level, filters, code, within=within)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def origins(filters: access.Filters, version: int) -> pd.DataFrame:
+    """Per-origin accessibility (communes or lycées; :func:`analysis.access.origin_accessibility`)."""
+    return access.origin_accessibility(con(), filters)
+
+
+def territory_table(level: str, mode: str, minutes: int, sectors: tuple[str, ...], grade: str,
+                    host: str, origin_kind: str, version: int,
+                    code: str | None = None, within: str | None = None) -> pd.DataFrame:
+    """:func:`indicators` from the widget values (form used by the pages)."""
+    return indicators(level, filters_of(mode, minutes, sectors, grade, host, origin_kind), version, code, within)
+
+
 def origin_table(mode: str, minutes: int, sectors: tuple[str, ...], grade: str, host: str,
                  origin_kind: str, version: int) -> pd.DataFrame:
-    """Per-origin accessibility (communes or lycées; :func:`analysis.access.origin_accessibility`)."""
-    return access.origin_accessibility(con(), filters_of(mode, minutes, sectors, grade, host, origin_kind))
+    """:func:`origins` from the widget values (form used by the pages)."""
+    return origins(filters_of(mode, minutes, sectors, grade, host, origin_kind), version)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -96,9 +105,15 @@ def sector_list(version: int) -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def offers_at(filters: access.Filters, version: int) -> pd.DataFrame:
+    """Offer locations with the count of the offers kept by the offer filters of ``filters``
+    (:func:`analysis.dashboard.offer_points`)."""
+    return dashboard.offer_points(con(), filters)
+
+
 def offer_points(sectors: tuple[str, ...], grade: str, host: str, version: int) -> pd.DataFrame:
-    """Offer locations (one row per location) with the filtered offers' count and popup text."""
-    return dashboard.offer_points(con(), filters_of("transit", 45, sectors, grade, host))
+    """:func:`offers_at` from the widget values (form used by the pages)."""
+    return offers_at(filters_of("transit", 45, sectors, grade, host), version)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -241,7 +241,7 @@ class _FastMarkerCluster(_DataByReference, FastMarkerCluster):
         self.data_text = _js_literal(self.data)
 
 
-def base_map(bounds: list[list[float]] | None = None, height: int = 520) -> folium.Map:
+def base_map(bounds: list[list[float]] | None = None, *, height: int = 520) -> folium.Map:
     """A map without tiles (offline), light background, département outlines as base layer."""
     lon_min, lat_min, lon_max, lat_max = config.NORMANDIE_BBOX
     m = folium.Map(location=[(lat_min + lat_max) / 2, (lon_min + lon_max) / 2], zoom_start=8,
@@ -399,7 +399,7 @@ class _FrameA11y(MacroElement):
         self.title_js = _js_literal(title)
 
 
-def group(name: str, show: bool = True, control: bool = True) -> folium.FeatureGroup:
+def group(name: str, *, show: bool = True, control: bool = True) -> folium.FeatureGroup:
     """A layer group for the filter-dependent layers of a map, given to :func:`show`: when a
     filter changes, only these groups are replaced in the map already drawn. ``control``:
     listed in the layer control."""
@@ -407,10 +407,10 @@ def group(name: str, show: bool = True, control: bool = True) -> folium.FeatureG
 
 
 def add_legend(m: folium.Map | folium.FeatureGroup, title: str,
-               items: Sequence[tuple[str, str]], shape: str = "square",
+               items: Sequence[tuple[str, str]], *, shape: str = "square",
                corner: str = "bottom:24px;right:10px", swatch_opacity: float = 1.0) -> None:
     """Overlay a legend box on the map (on a layer group: shown with that group)."""
-    box = maps.legend_html(title, items, shape, corner, swatch_opacity)
+    box = maps.legend_html(title, items, shape=shape, corner=corner, swatch_opacity=swatch_opacity)
     if isinstance(m, folium.FeatureGroup):
         _LegendLayer(box).add_to(m)
         return
@@ -420,7 +420,7 @@ def add_legend(m: folium.Map | folium.FeatureGroup, title: str,
 
 
 def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.DataFrame, code_col: str,
-               value_col: str, label: str, unit: str, decimals: int = 0,
+               value_col: str, label: str, unit: str, *, decimals: int = 0,
                palette: str = "viridis", reverse: bool = False, scale: float = 1.0,
                name: str = "Indicateur", breaks: Sequence[float] | None = None,
                legend: bool = True, opacity: float = 0.75,
@@ -442,8 +442,8 @@ def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.Da
     if breaks is None and unit == "%":
         breaks = SHARE_BREAKS
     if breaks is None:
-        breaks = maps.class_breaks(v.to_numpy(), 5)
-    colours = maps.colours_for(v.to_numpy(), breaks, palette, reverse)
+        breaks = maps.class_breaks(v.to_numpy(), n=5)
+    colours = maps.colours_for(v.to_numpy(), breaks, palette_name=palette, reverse=reverse)
     if outlines is not None:
         FastGeoJson(geojson, name, opacity=opacity, register=name, shared=True).add_to(outlines)
         texts = [f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x) else "sans donnée"
@@ -452,8 +452,8 @@ def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.Da
                 for c, t, col in zip(values[code_col], texts, colours)}
         _Recolour(name, html_text(label), data).add_to(m)
         if legend:
-            add_legend(m, label, maps.legend_items(breaks, unit, decimals, palette, reverse,
-                                                   no_data=no_data),
+            add_legend(m, label, maps.legend_items(breaks, unit, decimals=decimals, palette_name=palette,
+                                                   reverse=reverse, no_data=no_data),
                        corner=corner, swatch_opacity=opacity)
         return list(breaks)
     names = {f["properties"]["code"]: f["properties"].get("name", "")
@@ -468,13 +468,13 @@ def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.Da
     gj = maps.attach_properties(geojson, props)
     FastGeoJson(gj, name, opacity=opacity).add_to(m)
     if legend:
-        add_legend(m, label, maps.legend_items(breaks, unit, decimals, palette, reverse,
-                                               no_data=no_data),
+        add_legend(m, label, maps.legend_items(breaks, unit, decimals=decimals, palette_name=palette,
+                                               reverse=reverse, no_data=no_data),
                    corner=corner, swatch_opacity=opacity)
     return list(breaks)
 
 
-def outline(m: folium.Map, geojson: dict, name: str, colour: str = "#000000",
+def outline(m: folium.Map, geojson: dict, name: str, *, colour: str = "#000000",
             weight: float = 2.5) -> None:
     """Draw outlines only (e.g. the selected territory)."""
     FastGeoJson(geojson, name, fill=False, line=colour, weight=weight).add_to(m)
@@ -513,7 +513,7 @@ def text_colour(fill: str) -> str:
 
 
 def clustered_points(m: folium.Map, df: pd.DataFrame, popup: Sequence[str],
-                     tooltip: Sequence[str], name: str, fill: str, stroke: str = "#222222",
+                     tooltip: Sequence[str], name: str, fill: str, *, stroke: str = "#222222",
                      radius: int = 6, show: bool = True) -> None:
     """Clustered circle markers (FastMarkerCluster: data sent once, drawn in JavaScript)."""
     rows = [[float(la), float(lo), p, t]
@@ -531,7 +531,7 @@ def clustered_points(m: folium.Map, df: pd.DataFrame, popup: Sequence[str],
     layer.add_to(m)
 
 
-def offers_layer(m: folium.Map, pts: pd.DataFrame, show: bool = True) -> None:
+def offers_layer(m: folium.Map, pts: pd.DataFrame, *, show: bool = True) -> None:
     """Offer locations (clustered), popup with sectors, town and source."""
     if pts.empty:
         return
@@ -546,7 +546,7 @@ def offers_layer(m: folium.Map, pts: pd.DataFrame, show: bool = True) -> None:
     clustered_points(m, pts, popup, tips, "Offres de stage", fill="#E69F00", radius=6, show=show)
 
 
-def schools_layer(m: folium.Map, sch: pd.DataFrame, show: bool = True) -> None:
+def schools_layer(m: folium.Map, sch: pd.DataFrame, *, show: bool = True) -> None:
     """Lycées (clustered), popup with name, commune and seconde headcount."""
     if sch.empty:
         return
@@ -561,7 +561,7 @@ def schools_layer(m: folium.Map, sch: pd.DataFrame, show: bool = True) -> None:
                      show=show)
 
 
-def points_legend_box(m: folium.Map, offers: bool = True, schools: bool = True) -> None:
+def points_legend_box(m: folium.Map, *, offers: bool = True, schools: bool = True) -> None:
     """Legend of the offer / lycée markers (bottom left, above the scale bar: top left, it
     covered the Cotentin tip)."""
     items = []
@@ -569,7 +569,7 @@ def points_legend_box(m: folium.Map, offers: bool = True, schools: bool = True) 
         items.append(("#E69F00", "offres de stage (chiffre : lieux regroupés)"))
     if schools:
         items.append(("#0072B2", "lycées"))
-    add_legend(m, "Points", items, "circle", corner=LEGEND_BOTTOM_LEFT)
+    add_legend(m, "Points", items, shape="circle", corner=LEGEND_BOTTOM_LEFT)
 
 
 def layer_control(m: folium.Map) -> None:
@@ -588,7 +588,7 @@ def _has_popup(elements) -> bool:
     return False
 
 
-def show(m: folium.Map, key: str, height: int = 520,
+def show(m: folium.Map, key: str, *, height: int = 520,
          layers: Sequence[folium.FeatureGroup] = (), control: bool = False,
          title: str | None = None) -> None:
     """Render the map; no value is sent back to Python (no rerun on pan/zoom).
