@@ -229,7 +229,8 @@ NOT_DECLARED = "non déclaré"
 def declared(values: Any) -> list[str]:
     """Declared headcounts as whole French numbers, « non déclaré » when missing (one wording
     on every page)."""
-    return [NOT_DECLARED if v is None or v != v else fnum(v, 0) for v in values]
+    texts = (fnum(v, 0) for v in values)  # None, NaN and pd.NA all give MISSING
+    return [NOT_DECLARED if t == MISSING else t for t in texts]
 
 
 def fpct(value: Any, decimals: int = 0) -> str:
