@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 DB     ?= data/observatoire.duckdb
 PORT   ?= 8501
 
-.PHONY: run test lint install browser db rebuild bench clean
+.PHONY: run test lint install lock browser db rebuild bench clean
 
 run: install db
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
@@ -22,11 +22,16 @@ lint: install
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# the hashed lock (every package, exact version and SHA-256) is what is installed; requirements.txt
+# holds the readable tested ranges it is generated from (make lock, docs/security.md)
+$(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	touch $@
+
+lock: install
+	$(VENV)/bin/pip-compile --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	  --strip-extras -o requirements.lock requirements.txt
 
 # Debian Chromium for the browser tests (root on a fresh Debian machine; otherwise they are skipped)
 browser:

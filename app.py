@@ -26,6 +26,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/5_Rapports.py", "Rapports", "rapports", ":material/description:"),
     ("pages/6_Import.py", "Import", "import", ":material/upload_file:"),
     ("pages/7_Donnees.py", "Données", "donnees", ":material/dataset:"),
+    ("pages/9_Accessibilite.py", "Accessibilité", "accessibilite", ":material/accessibility_new:"),
 ]
 
 
@@ -138,6 +139,7 @@ def home() -> None:
         "Rapports": "rapports CSV, XLSX et PDF à télécharger",
         "Import": "importer de nouvelles offres (administrateurs)",
         "Données": "sources, licences, lignes rejetées et schéma",
+        "Accessibilité": "déclaration d'accessibilité (RGAA)",
     }
     for k, (p, t, i) in enumerate(links):
         with cols[k % 3]:
@@ -159,14 +161,17 @@ def main() -> None:
     if os.environ.get("OBSERVATOIRE_TIMING"):
         t0 = time.perf_counter()
         try:
-            with core.guard(page.title):
+            with core.guard(getattr(page, "title", "page")):
                 page.run()
         finally:
-            print(f"[timing] {page.title}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
+            print(f"[timing] {getattr(page, 'title', 'page')}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
                   flush=True)
     else:
-        with core.guard(page.title):  # no traceback in the browser (French message + log)
+        with core.guard(getattr(page, "title", "page")):  # no traceback in the browser (French message + log)
             page.run()
+    from ui import a11y
+
+    a11y.footer()  # « Accessibilité : … » on every page (RGAA)
 
 
 def _start_warmup() -> None:

@@ -24,6 +24,7 @@ Modules, one per concern (OSMnx style):
 - ``dashboard``: every other read the pages show (``ui.data`` caches them).
 - ``report``: CSV / XLSX / PDF gap reports.
 - ``validation``, ``geocode``, ``imports``: safe imports of new offers and local data.
+- ``planning``: the collective-internship planner (covering sites, programme design, exports).
 - ``build``: the build command that ties everything together.
 """
 

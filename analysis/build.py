@@ -8,7 +8,8 @@ The new database is written beside the target and swapped in only when every sta
 a failed build leaves the previous database intact and readable.
 
 Stages: base data (communes, EPCI, départements, lycées, offers, collective projects) ->
-GTFS timetables -> travel times (walk, bike, car, transit) -> accessibility indicators.
+GTFS timetables -> travel times (walk, bike, car, transit) -> travel times to the candidate sites of
+collective internships (analysis.planning.sitetimes) -> accessibility indicators.
 """
 
 from __future__ import annotations
@@ -120,9 +121,17 @@ def build(settings: BuildSettings, progress: ProgressFn | None = None) -> dict[s
         When an input file is missing, truncated or malformed (the previous database is kept).
     """
     progress = progress or Progress()
+    # every required source present and readable before anything is written (issue 12 item 5)
+    check = sources.preflight(settings.source_dir)
+    if check.problems:
+        raise DataError(str(settings.source_dir),
+                        "source(s) requise(s) absente(s) ou illisible(s) : " + " ; ".join(check.problems))
+    if check.optional_missing:
+        progress("Sources facultatives absentes : " + ", ".join(check.optional_missing), None)
     Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
     with db.write_lock(Path(settings.db_path)), db.atomic_database(settings.db_path) as con:
         build_into(con, settings, progress)
+        con.execute("INSERT INTO build_info VALUES ('optional_missing', ?)", [json.dumps(check.optional_missing)])
         existing = db.relations(con)
         counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in SUMMARY_TABLES if t in existing}
     return counts
@@ -175,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         counts = build(settings, progress)
-    except DataError as exc:
+    except (DataError, OSError) as exc:  # OSError: a file unreadable after the pre-check
         print(f"Échec de la construction : {exc}", file=sys.stderr)
         print(f"La base existante ({settings.db_path}) n'a pas été modifiée.", file=sys.stderr)
         return 1
@@ -183,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Base construite : {settings.db_path}")
     for table, n in counts.items():
         print(f"  {table:24} {n:>10,} lignes".replace(",", " "))
+    missing = sources.preflight(src).optional_missing
+    print("Sources facultatives absentes : " + (", ".join(missing) if missing else "aucune"))
     print(f"Durée : {elapsed:.1f} s")
     return 0
 

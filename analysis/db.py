@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -22,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+
+LOG = logging.getLogger("observatoire.db")
 
 _SPATIAL_LOCK = threading.Lock()
 _SPATIAL_INSTALLED = False
@@ -161,12 +165,56 @@ def write_lock(target: Path) -> Iterator[None]:
     with _THREAD_LOCK, open(lock_path, "a+") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
+            remove_stale_temporaries(target)
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 _THREAD_LOCK = threading.RLock()
+_TEMP_PID = re.compile(r"\.tmp-(?:import-)?(\d+)(?:-[0-9a-f]+)?(?:-compact)?(?:\.wal)?$")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Delete the temporary databases that killed writers left beside ``target``.
+
+    Called by :func:`write_lock` once the lock is held: no writer is running then, so a
+    ``<target>.tmp-import-<pid>-<id>`` or ``<target>.tmp-<pid>`` file (and its ``.wal``) whose
+    process is gone is stale. Files of a process still alive are kept (never another run's).
+    Each deletion is logged.
+    """
+    removed = []
+    for p in target.parent.glob(target.name + ".tmp-*"):
+        m = _TEMP_PID.search(p.name[len(target.name):])
+        if not m or int(m.group(1)) == os.getpid() or _pid_alive(int(m.group(1))):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            size = p.stat().st_size
+            p.unlink()
+            removed.append(p)
+            LOG.warning("fichier temporaire abandonné supprimé : %s (%.1f Mo)", p, size / 1e6)
+    return removed
+
+
+#: Share of free blocks above which an import copy is rewritten compactly before the swap.
+COMPACT_FREE_SHARE = 0.2
+
+
+def _wasted_share(con: duckdb.DuckDBPyConnection) -> float:
+    total, free = con.execute(
+        "SELECT total_blocks, free_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+    ).fetchone()
+    return free / total if total else 0.0
 
 
 @contextlib.contextmanager
@@ -174,8 +222,9 @@ def database_copy(target: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnecti
     """A writable copy of ``target`` that replaces it atomically on success.
 
     The live file is copied byte for byte to ``<target>.tmp-import-<pid>-<uuid>``; the caller
-    writes there; on success the copy is checkpointed, closed and moved over ``target`` with
-    :func:`os.replace`. On any exception the copy is deleted and ``target`` is untouched.
+    writes there; on success the copy is checkpointed — and rewritten compactly (``COPY FROM
+    DATABASE``) when more than :data:`COMPACT_FREE_SHARE` of its blocks are free, as DuckDB
+    never shrinks a file — closed and moved over ``target`` with :func:`os.replace`. On any exception the copy is deleted and ``target`` is untouched.
     Readers holding the old file keep reading it; :class:`analysis.db.ReaderCache` reopens.
     """
     target = Path(target)
@@ -187,18 +236,26 @@ def database_copy(target: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnecti
         if wal.exists():  # a database left with a write-ahead log: copy it too
             shutil.copyfile(wal, str(tmp) + ".wal")
         con = None
+        compact = Path(f"{tmp}-compact")
         try:
             con = connect(tmp)
             yield con
             con.execute("CHECKPOINT")
+            final = tmp
+            if _wasted_share(con) > COMPACT_FREE_SHARE:
+                # DuckDB never shrinks a file: rewrite it compactly before the swap
+                con.execute(f"ATTACH '{_sql_str(str(compact))}' AS obs_compact")
+                con.execute(f"COPY FROM DATABASE {_current_db(con)} TO obs_compact")
+                con.execute("DETACH obs_compact")
+                final = compact
             con.close()
             con = None
-            os.replace(tmp, target)
+            os.replace(final, target)
         finally:
             if con is not None:
                 with contextlib.suppress(Exception):
                     con.close()
-            for p in (tmp, Path(str(tmp) + ".wal")):
+            for p in (tmp, Path(str(tmp) + ".wal"), compact, Path(str(compact) + ".wal")):
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
 

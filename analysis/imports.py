@@ -71,7 +71,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis import db, offers, sanitize, validation
+from analysis import db, limits, offers, sanitize, validation
 from analysis.collective import KINDS as COLLECTIVE_KINDS
 from analysis.config import NORMANDIE_BBOX, BuildSettings, default_db_path
 from analysis.db import database_copy, has_relation
@@ -84,9 +84,10 @@ ProgressFn = Callable[[str, float | None], None]
 
 ENV_SECRET = "OBSERVATOIRE_ADMIN_SECRET"
 HOW_TO_ENABLE = (
-    "Écriture désactivée : aucun secret administrateur n'est configuré. Pour l'activer, définissez "
-    f"la variable d'environnement {ENV_SECRET} (ligne de commande et application) ou la clé "
-    f"{ENV_SECRET} dans .streamlit/secrets.toml (application), puis relancez."
+    "Écriture désactivée : aucun secret administrateur n'est configuré. Pour l'activer, écrivez la clé "
+    f"{ENV_SECRET} (au moins 12 caractères) dans .streamlit/secrets.toml (application et ligne de "
+    f"commande) ou définissez la variable d'environnement {ENV_SECRET} du serveur (application "
+    "seulement), puis relancez. En ligne de commande, cette variable porte le secret que vous donnez."
 )
 
 IMPORT_KINDS = ("offers", "collective", "mobility")
@@ -151,80 +152,153 @@ class AuthError(PermissionError):
     """The administrator secret given is wrong."""
 
 
-def configured_secret(secrets: Mapping[str, Any] | None = None) -> str | None:
-    """The administrator secret: ``secrets[ENV_SECRET]`` (Streamlit secrets) or the environment variable.
+#: Shortest administrator secret accepted (a shorter or blank configured value disables writing).
+MIN_SECRET_CHARS = 12
+#: Environment variable naming another secrets file (default: ``.streamlit/secrets.toml``).
+ENV_SECRETS_FILE = "OBSERVATOIRE_SECRETS_FILE"
 
-    Returns None (writing disabled) when neither is set or the value is empty.
+
+def secrets_file() -> Path:
+    """The project's secrets file (``.streamlit/secrets.toml``, or ``$OBSERVATOIRE_SECRETS_FILE``)."""
+    from analysis.config import PROJECT_ROOT
+
+    other = os.environ.get(ENV_SECRETS_FILE)
+    return Path(other) if other else PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+
+def _file_secret() -> str | None:
+    import tomllib
+
+    path = secrets_file()
+    try:
+        with open(path, "rb") as fh:
+            value = tomllib.load(fh).get(ENV_SECRET)
+    except FileNotFoundError:
+        return None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise WriteDisabled(f"Écriture désactivée : fichier de secrets illisible ({path.name} : {exc}).") from exc
+    return None if value is None else str(value)
+
+
+def configured_secret(secrets: Mapping[str, Any] | None = None, *, environment: bool = True) -> str | None:
+    """The administrator secret — the one source of truth, in this order:
+
+    1. ``secrets[ENV_SECRET]``: the Streamlit secrets given by the app (``.streamlit/secrets.toml``);
+    2. the key ``OBSERVATOIRE_ADMIN_SECRET`` of the secrets file :func:`secrets_file`, read here;
+    3. only when ``environment`` (the app, whose environment is the operator's): the environment
+       variable ``OBSERVATOIRE_ADMIN_SECRET``. The command line passes ``environment=False``:
+       there, that variable is what the user *gives*, never what it is compared with.
+
+    Returns None (writing disabled) when none is set.
+
+    Raises
+    ------
+    WriteDisabled
+        The configured value is blank or shorter than :data:`MIN_SECRET_CHARS`.
     """
     value = None
     if secrets is not None:
         with contextlib.suppress(Exception):
             value = secrets.get(ENV_SECRET)
-    if not value:
+    if value is None:
+        value = _file_secret()
+    if value is None and environment:
         value = os.environ.get(ENV_SECRET)
-    value = str(value) if value else ""
-    return value or None
+    if value is None:
+        return None
+    value = str(value)
+    if len(value.strip()) < MIN_SECRET_CHARS:
+        raise WriteDisabled(
+            f"Écriture désactivée : le secret administrateur configuré est vide ou trop court "
+            f"(au moins {MIN_SECRET_CHARS} caractères)."
+        )
+    return value
 
 
 class AdminGate:
-    """Check the administrator secret in constant time, slowing attempts after failures.
+    """Check the administrator secret in constant time, slowing and locking out per client.
 
-    Failures are counted per key (a browser session; ``"process"`` for the command line) and
-    for the whole process. After ``n`` consecutive failures, the next attempt first waits
-    ``min(base_delay * 2 ** (n - 1), max_delay)`` seconds, ``n`` being the larger of the
-    key's count and a quarter of the process-wide count: opening new sessions does not escape
-    the slowing down, while the administrator is not locked out by someone else's tries.
+    Failures are counted per key: the client (its IP address in the app, see
+    ``ui.core.client_key``; ``"process"`` for the command line). After ``n`` consecutive
+    failures, that client's next attempt first waits ``min(base_delay * 2 ** (n - 1),
+    max_delay)`` seconds; after ``lockout_after`` failures it is refused outright for
+    ``lockout_seconds``. Other clients — the administrator — are never slowed by someone
+    else's attempts. At most ``max_clients`` keys are remembered (the oldest are forgotten).
 
     Parameters
     ----------
-    base_delay, max_delay : float
+    base_delay, max_delay, lockout_seconds : float
         Seconds.
-    sleep : callable
-        ``time.sleep`` (replaceable in tests).
+    lockout_after : int
+        Failures before the lock-out.
+    sleep, clock : callable
+        ``time.sleep`` and ``time.monotonic`` (replaceable in tests).
     """
 
-    GLOBAL = "*"
-
-    def __init__(self, base_delay: float = 1.0, max_delay: float = 60.0, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, base_delay: float = 1.0, max_delay: float = 60.0, sleep: Callable[[float], None] = time.sleep,
+                 lockout_after: int = 10, lockout_seconds: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic, max_clients: int = 10_000):
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.sleep = sleep
+        self.lockout_after = lockout_after
+        self.lockout_seconds = lockout_seconds
+        self.clock = clock
+        self.max_clients = max_clients
         self._failures: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def delay_for(self, key: str = "process") -> float:
         """Seconds the next attempt for ``key`` will wait."""
-        n = max(self._failures.get(key, 0), self._failures.get(self.GLOBAL, 0) // 4)
+        n = self._failures.get(key, 0)
         return 0.0 if n == 0 else min(self.base_delay * 2 ** (n - 1), self.max_delay)
 
-    def check(self, provided: str | None, secrets: Mapping[str, Any] | None = None, key: str = "process") -> None:
-        """Raise unless ``provided`` is the configured secret.
+    def locked_for(self, key: str = "process") -> float:
+        """Seconds left in ``key``'s lock-out (0 when not locked out)."""
+        until = self._locked_until.get(key)
+        return max(0.0, until - self.clock()) if until is not None else 0.0
+
+    def check(self, provided: str | None, secrets: Mapping[str, Any] | None = None, key: str = "process",
+              *, environment: bool = True) -> None:
+        """Raise unless ``provided`` is the configured secret (:func:`configured_secret`).
 
         Raises
         ------
         WriteDisabled
-            No secret configured.
+            No secret configured (or a blank / too short one).
         AuthError
-            Wrong or missing secret (the failure is counted for ``key`` and the process).
+            Wrong or missing secret (counted for ``key``), or ``key`` locked out.
         """
-        expected = configured_secret(secrets)
+        expected = configured_secret(secrets, environment=environment)
         if expected is None:
             raise WriteDisabled(HOW_TO_ENABLE)
+        left = self.locked_for(key)
+        if left:
+            raise AuthError(f"Trop de tentatives incorrectes depuis ce poste : import refusé pendant encore "
+                            f"{left / 60:.0f} min.")
         wait = self.delay_for(key)
         if wait:
             self.sleep(wait)
         given = provided if isinstance(provided, str) else ""
         ok = hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")) and bool(given)
         with self._lock:
-            if not ok:
-                self._failures[key] = self._failures.get(key, 0) + 1
-                self._failures[self.GLOBAL] = self._failures.get(self.GLOBAL, 0) + 1
-                raise AuthError(
-                    "Secret administrateur incorrect : import refusé "
-                    f"(prochaine tentative ralentie de {self.delay_for(key):.0f} s)."
-                )
-            self._failures.pop(key, None)
-            self._failures.pop(self.GLOBAL, None)
+            if ok:
+                self._failures.pop(key, None)
+                self._locked_until.pop(key, None)
+                return
+            n = self._failures.pop(key, 0) + 1
+            self._failures[key] = n  # re-inserted: the dict keeps the most recent keys last
+            while len(self._failures) > self.max_clients:
+                self._failures.pop(next(iter(self._failures)))
+            if n >= self.lockout_after:
+                self._locked_until[key] = self.clock() + self.lockout_seconds
+                raise AuthError(f"Secret administrateur incorrect : {n} échecs, imports refusés depuis ce poste "
+                                f"pendant {self.lockout_seconds / 60:.0f} min.")
+            raise AuthError(
+                "Secret administrateur incorrect : import refusé "
+                f"(prochaine tentative ralentie de {self.delay_for(key):.0f} s)."
+            )
 
 
 #: The process-wide gate used by :func:`import_file` unless another is given.
@@ -264,7 +338,13 @@ class RawTable:
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """Decode file bytes: UTF-8 (BOM or not), else Windows-1252, else Latin-1 (never fails)."""
+    """Decode file bytes: UTF-16 with its BOM (Excel's « Texte Unicode »), UTF-8 (BOM or not),
+    else Windows-1252, else Latin-1 (never fails)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data[3:].decode("utf-8"), "utf-8-sig"
@@ -287,20 +367,25 @@ def read_table(data: bytes, name: str = "fichier") -> RawTable:
     Raises
     ------
     DataError
-        Only for a spreadsheet (``.xlsx`` name, or a zip archive) that cannot be opened at all:
-        the single file-level refusal (nothing is read, nothing written).
+        The file-level refusals (nothing is read, nothing written): a spreadsheet (``.xlsx``
+        name, or a zip archive) that cannot be opened at all, or a file beyond the limits of
+        :mod:`analysis.limits` (size, rows, columns, decompressed size), most of them checked
+        before parsing.
     """
+    limits.check_size(data, name)
     if name.lower().endswith((".xlsx", ".xlsm")) or (
         data[:4] == b"PK\x03\x04" and zipfile.is_zipfile(io.BytesIO(data))
     ):
+        limits.check_xlsx(data, name)
         return _read_xlsx(data, name)
+    limits.check_csv(data, name)
     text, encoding = decode(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         return RawTable([], [], [], encoding, ";", note="fichier vide")
     first = next((ln for ln in text.split("\n") if ln.strip()), "")
     sep = _sniff_sep(first)
-    csv.field_size_limit(sys.maxsize)
+    csv.field_size_limit(limits.MAX_CSV_FIELD)
     reader = csv.reader(io.StringIO(text), delimiter=sep, strict=False)
     records: list[list[str] | str] = []
     while True:
@@ -308,13 +393,23 @@ def read_table(data: bytes, name: str = "fichier") -> RawTable:
             rec = next(reader)
         except StopIteration:
             break
-        except csv.Error as exc:  # pragma: no cover - csv is lenient with strict=False
+        except csv.Error as exc:  # a field longer than limits.MAX_CSV_FIELD
             records.append(f"ligne illisible : {exc}")
             continue
         if not rec or all(not f.strip() for f in rec) and len(rec) <= 1:
             continue  # blank line
+        _check_record(records, rec, name)
         records.append(rec)
     return _assemble(records, encoding, sep)
+
+
+def _check_record(records: list, rec: list, name: str) -> None:
+    """Stop reading a file with too many rows or a row with too many cells (limits)."""
+    if len(records) > limits.MAX_ROWS + MAX_PREAMBLE:
+        raise DataError(name, f"trop de lignes : plus de {limits.MAX_ROWS} lignes de données")
+    if len(rec) > limits.MAX_COLUMNS:
+        raise DataError(name, f"trop de colonnes : {len(rec)} (maximum {limits.MAX_COLUMNS})",
+                        row=len(records))
 
 
 #: How many records may precede the header (a title line above the table).
@@ -396,12 +491,15 @@ def _read_xlsx(data: bytes, name: str) -> RawTable:
         # the data sheet: the first one that is not the "notice" of the templates
         sheets = [ws for ws in wb.worksheets if strip_accents(ws.title).lower() not in {"notice", "lisez-moi", "aide"}]
         ws = (sheets or wb.worksheets)[0]
+        ws.reset_dimensions()  # the declared dimensions may lie: read the cells that exist
         records = []
-        for values in ws.iter_rows(values_only=True):
+        # cells beyond the limit + 1 are not built (a lone cell in column XFD would pad every row)
+        for values in ws.iter_rows(values_only=True, max_col=limits.MAX_COLUMNS + 1):
             rec = [_cell(v) for v in values]
             while rec and rec[-1] == "":
                 rec.pop()
             if any(c.strip() for c in rec):
+                _check_record(records, rec, name)
                 records.append(rec)
     finally:
         wb.close()
@@ -1162,6 +1260,7 @@ def import_file(
     gate: AdminGate | None = None,
     gate_key: str = "process",
     progress: ProgressFn | None = None,
+    secret_from_environment: bool = False,
 ) -> ImportResult:
     """Import a file of offers, collective projects or mobility services.
 
@@ -1195,7 +1294,10 @@ def import_file(
         Recompute travel times and indicators after an offer import (always on in the CLI and
         the page). False leaves them stale (locations are renumbered): for measurements only.
     gate, gate_key :
-        The secret checker and the key its failures are counted under.
+        The secret checker and the key its failures are counted under (the client).
+    secret_from_environment : bool
+        ``secret`` was read from the environment variable (command line): it is then compared
+        with the secrets file only, never with that same variable.
     progress : callable, optional
 
     Raises
@@ -1207,14 +1309,19 @@ def import_file(
     """
     progress = progress or (lambda m, f=None: None)
     if not dry_run:
-        (gate or GATE).check(secret, secrets, key=gate_key)
+        (gate or GATE).check(secret, secrets, key=gate_key, environment=secret_from_environment is False)
     if data is None:
         if path is None:
             raise ValueError("path ou data est obligatoire")
         p = Path(path)
         if not p.is_file():
             raise DataError(str(p), "fichier introuvable")
-        data = p.read_bytes()
+        if p.stat().st_size > limits.MAX_UPLOAD_BYTES:
+            raise DataError(str(p), f"fichier trop volumineux (maximum {limits.MAX_UPLOAD_MB} Mo)")
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise DataError(str(p), f"fichier illisible ({exc.strerror or exc})") from exc
         name = name or p.name
     # the name is recorded and shown (log, provenance, exports): no path, markup or control characters
     name = sanitize.safe_file_name(name)
@@ -1259,9 +1366,13 @@ def import_file(
 
                 located = gc.geocode_offers(con, located, base_url=geocoder_url or gc.DEFAULT_BASE_URL,
                                             progress=progress)
+            from analysis import incremental  # only new or moved locations get new searches
+
+            before = incremental.snapshot(con) if recompute else None
             write_offers(con, located, res.source, res.mode, import_id)
             if recompute:
-                res.recomputed = recompute_derived(con, progress, settings)
+                res.recomputed = incremental.update_after_offers(con, before, progress, settings,
+                                                                 fallback=recompute_derived)
         elif kind == "collective":
             write_collective(con, located, res.mode)
         else:
@@ -1446,7 +1557,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"mode {args.mode} impossible pour {args.kind} (append ou replace-all)")
     try:
         res = import_file(
-            args.path, args.kind, secret=os.environ.get(ENV_SECRET), db_path=args.db, fmt=args.fmt, mode=args.mode,
+            args.path, args.kind, secret=os.environ.get(ENV_SECRET), secret_from_environment=True,
+            db_path=args.db, fmt=args.fmt, mode=args.mode,
             source=args.source, dry_run=args.dry_run, strict_siret=args.strict_siret, geocode=args.geocode,
             geocoder_url=args.geocoder_url, user=args.user, progress=Progress(quiet=args.quiet),
         )

@@ -25,7 +25,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from .dijkstra import bounded_dijkstra
+from .dijkstra import KernelGraph, bounded_dijkstra, prepare
 from .geodesy import EARTH_RADIUS_M, haversine_m
 from .geodesy import unit_vectors as _unit_vectors
 
@@ -108,6 +108,14 @@ class GraphArrays:
         if self._transposed is None:
             self._transposed = self.matrix.T.tocsr()
         return self._transposed
+
+    def kernel_graph(self, reverse: bool = False) -> KernelGraph:
+        """The graph (``reverse``: the reversed graph) laid out for the Dijkstra kernel, its
+        nodes in spatial order (:func:`analysis.dijkstra.prepare`); built once, cached."""
+        cache = self.__dict__.setdefault("_kernel_graphs", {})
+        if reverse not in cache:
+            cache[reverse] = prepare(self.transposed if reverse else self.matrix, self.lon, self.lat)
+        return cache[reverse]
 
     # ----------------------------------------------------------------- constructors
     @classmethod
@@ -204,7 +212,8 @@ class GraphArrays:
         targets = np.asarray(targets, dtype=np.int64).ravel()
         gs, gt = _Groups(sources), _Groups(targets)
         reverse = len(gt.unique) < len(gs.unique)
-        run, keep, mat = (gt, gs, self.transposed) if reverse else (gs, gt, self.matrix)
+        run, keep = (gt, gs) if reverse else (gs, gt)
+        mat = self.kernel_graph(reverse)
         max_pairs = max(1, int(chunk_bytes // 24))
         k, node, sec = bounded_dijkstra(mat, run.unique, keep.unique, limit=limit, max_pairs=max_pairs)
         lookup = np.full(self.n_nodes, -1, dtype=np.int64)

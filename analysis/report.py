@@ -41,7 +41,7 @@ import pandas as pd
 
 from analysis import access, catalogue, config, export
 from analysis.access import AccessError, Filters
-from analysis.text import MISSING, count, format_number, format_percent, in_territory, strip_accents
+from analysis.text import MISSING, count, format_number, format_percent, in_territory, lower_first, strip_accents
 
 #: Territory levels of a report, from the largest.
 LEVELS: tuple[str, ...] = ("region", "departement", "epci", "commune")
@@ -1033,7 +1033,7 @@ def to_xlsx(data: ReportData) -> bytes:
         r += 1
     for rec in data.runs.itertuples(index=False):
         ws.cell(row=r, column=1, value="temps de trajet : "
-                + str(display_value("mode", rec.mode, nets)).lower())
+                + lower_first(str(display_value("mode", rec.mode, nets))))
         ws.cell(row=r, column=2, value=export.xlsx_value(str(getattr(rec, "computed_at", ""))))
         ws.cell(row=r, column=3, value=export.xlsx_value(str(getattr(rec, "network_source", ""))))
         r += 1

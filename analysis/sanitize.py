@@ -38,6 +38,8 @@ MARKUP_CHARS = "<>"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 #: Tab, LF and CR are refused inside a field too (a field is one line of text).
 _LINE_BREAKS = re.compile(r"[\t\n\r]")
+#: Any character refused in imported text (markup, control, line breaks): one search per value.
+REFUSED_CHARS = re.compile(r"[<>\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: First characters that make a spreadsheet cell a formula (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -99,7 +101,7 @@ def text_problem(value: str | None) -> str | None:
     Refused: markup characters (``<``, ``>``), control characters (NUL and the other C0 / C1
     codes, DEL), line breaks and tabs inside a field.
     """
-    if not value:
+    if not value or not REFUSED_CHARS.search(value):
         return None
     for ch in MARKUP_CHARS:
         if ch in value:

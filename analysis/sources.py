@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 import sys
 import tarfile
 import urllib.request
@@ -97,6 +98,8 @@ def resolve(dataset_id: str, source_dir: str | Path | None) -> Path | None:
     base = PROJECT_ROOT if ds.fetch == "bundled" else (Path(source_dir) if source_dir else None)
     if base is not None:
         folder = base / ds.folder
+        if ds.required and folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
+            raise DataError(str(folder), f"dossier illisible (droits insuffisants) pour « {ds.dataset} »")
         for pat in ds.patterns():
             hits = sorted(folder.glob(pat))
             if hits:
@@ -109,6 +112,77 @@ def resolve(dataset_id: str, source_dir: str | Path | None) -> Path | None:
             f"Source officielle : {ds.url}",
         )
     return None
+
+
+@dataclass
+class Preflight:
+    """What a source directory lacks before a build.
+
+    Attributes
+    ----------
+    problems : list of str
+        Required datasets missing or unreadable (French messages naming the file or folder):
+        the build refuses to start.
+    optional_missing : list of str
+        Optional datasets absent or unreadable (ids): the build goes on without them and says so.
+    """
+
+    problems: list[str]
+    optional_missing: list[str]
+
+
+def unreadable(path: Path) -> str | None:
+    """Why ``path`` (a file or a folder) cannot be read, or None."""
+    try:
+        if path.is_dir():
+            next(iter(os.scandir(path)), None)
+        else:
+            with open(path, "rb") as fh:
+                fh.read(1)
+    except PermissionError:
+        return f"{path} : illisible (droits insuffisants)"
+    except OSError as exc:
+        return f"{path} : illisible ({exc.strerror or exc})"
+    return None
+
+
+def preflight(source_dir: str | Path | None) -> Preflight:
+    """Check every dataset of the registry in ``source_dir`` before a build.
+
+    A required dataset whose file is missing, whose folder or file is unreadable, is a problem;
+    an optional one in the same state is listed in ``optional_missing``.
+    """
+    problems, optional = [], []
+    for ds in registry().values():
+        try:
+            p = resolve(ds.dataset, source_dir)
+        except DataError as exc:
+            problems.append(str(exc))
+            continue
+        why = unreadable(p) if p is not None else None
+        if p is None or why:
+            if ds.required:
+                problems.append(f"« {ds.dataset} » : {why}")
+            else:
+                optional.append(ds.dataset)
+    return Preflight(problems, optional)
+
+
+def missing_from_build_info(info: dict[str, str]) -> list[str]:
+    """Optional datasets the build went without, from the ``build_info`` key/value pairs."""
+    import json
+
+    value = (info or {}).get("optional_missing")
+    return json.loads(value) if value else []
+
+
+def optional_missing(con) -> list[str]:
+    """Optional datasets the last build went without (``build_info``), for the Données page."""
+    try:
+        rows = con.execute("SELECT key, value FROM build_info").fetchall()
+    except duckdb.Error:  # older database without the table
+        return []
+    return missing_from_build_info(dict(rows))
 
 
 def sha256_of(path: str | Path) -> str:
@@ -252,7 +326,13 @@ def main(argv: list[str] | None = None) -> int:
         for ds in registry().values():
             try:
                 p = resolve(ds.dataset, src)
-                print(f"{'OK ' if p else '-- '} {ds.dataset:22} {p or '(facultatif, absent)'}")
+                why = unreadable(p) if p is not None else None
+                if why and ds.required:
+                    ok = False
+                    print(f"ERR {ds.dataset:22} {why}")
+                else:
+                    print(f"{'OK ' if p and not why else '-- '} {ds.dataset:22} "
+                          f"{why or p or '(facultatif, absent)'}")
             except DataError as exc:
                 ok = False
                 print(f"ERR {ds.dataset:22} {exc}")

@@ -256,3 +256,21 @@ def value_range(low: str, high: str, prefix: str = "de ", middle: str = " à ") 
 def lower_first(label: str) -> str:
     """A label inside a sentence: first letter lowered only (« TER » stays in capitals)."""
     return label[:1].lower() + label[1:]
+
+
+#: Plural units and their singular (French: singular below 2, « 1 départ », « 1,5 offre »).
+_UNIT_SINGULAR: dict[str, str] = {
+    "départs": "départ", "arrêts": "arrêt", "offres": "offre", "élèves": "élève",
+    "projets": "projet", "communes": "commune", "origines": "origine", "places": "place",
+    "secteurs": "secteur", "habitants": "habitant", "lignes": "ligne", "lycées": "lycée",
+}
+
+
+def agree_unit(value: float, unit: str) -> str:
+    """``unit`` agreeing with ``value``: « départ » for 1, « départs » for 2 (plural units of
+    :data:`_UNIT_SINGULAR` only; compound units such as « offres/100 élèves » unchanged)."""
+    try:
+        small = abs(float(value)) < 2
+    except (TypeError, ValueError):
+        return unit
+    return _UNIT_SINGULAR.get(unit, unit) if small else unit

@@ -219,6 +219,10 @@ class RoadNetworks:
         path = self.settings.network_for(mode)
         if (path, mode) not in self._arrays:
             self._arrays[(path, mode)] = paths.GraphArrays.from_graph(self.graph(mode), mode, self.settings.speeds())
+            if path != ONLINE:  # for imports' incremental recompute (analysis.incremental)
+                from . import graphcache
+
+                graphcache.save(path, mode, self.settings.speeds(), self._arrays[(path, mode)])
         return self._arrays[(path, mode)]
 
 

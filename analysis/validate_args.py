@@ -22,7 +22,7 @@ import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
-from analysis import config
+from analysis import catalogue, config
 from analysis.text import strip_accents
 
 #: Territory levels whose codes can be given (region, départements, EPCI, communes).
@@ -130,8 +130,8 @@ def check_choice(value: Any, choices: Sequence[str] | Mapping[str, str], what: s
 
 
 def check_mode(value: Any, modes: Sequence[str] | Mapping[str, str] | None = None) -> str:
-    """A travel mode among ``modes`` (default: the modes of ``config.DEFAULT_MODES``)."""
-    return check_choice(value, modes if modes is not None else config.DEFAULT_MODES,
+    """A travel mode among ``modes`` (default: the catalogue's modes, :data:`analysis.catalogue.MODES`)."""
+    return check_choice(value, modes if modes is not None else catalogue.MODES,
                         "le mode de déplacement")
 
 

@@ -19,6 +19,8 @@ import math
 import re
 
 from analysis.config import DEPARTEMENTS
+from analysis.sanitize import REFUSED_CHARS as _REFUSED
+from analysis.sanitize import text_problem
 
 #: SIREN of La Poste, the exception to the SIRET Luhn rule.
 LA_POSTE_SIREN = "356000000"
@@ -258,12 +260,10 @@ def check_length(value: str) -> None:
 def check_text(value: str) -> None:
     """Raise FieldError for a text field that is too long, holds markup (``<``, ``>``) or
     control characters (NUL, other C0/C1 codes, line breaks): see :mod:`analysis.sanitize`."""
-    from analysis.sanitize import text_problem
-
-    check_length(value)
-    problem = text_problem(value)
-    if problem:
-        raise FieldError(problem)
+    if value is not None and len(value) > MAX_FIELD_CHARS:
+        check_length(value)
+    if value and _REFUSED.search(value):
+        raise FieldError(text_problem(value))
 
 
 def _short(value, n: int = 40) -> str:

@@ -49,15 +49,16 @@ STATE_JS = """() => { const a = document.querySelector('[data-testid="stApp"]');
 #: their SVG/canvas, a plotly.js component iframe without its plot).
 DRAWN_JS = """() => {
   const frames = Array.from(document.querySelectorAll(
-      'iframe[title*="st_folium"], iframe[title="st.iframe"]'));
-  const maps = frames.filter(f => f.title.includes('st_folium')).map(f => f.offsetHeight);
+      'iframe[src*="st_folium"], iframe[srcdoc]'));
+  const maps = frames.filter(f => (f.getAttribute('src') || '').includes('st_folium'))
+                     .map(f => f.offsetHeight);
   const stamps = [];
   let pending = 0;
   for (const f of frames) {
     let w = null, d = null;
     try { w = f.contentWindow; d = f.contentDocument; } catch (e) { continue; }
     if (w && w.obsDrawn) stamps.push(w.obsDrawn);
-    if (f.title === 'st.iframe' && (!d || d.readyState !== 'complete'
+    if (f.hasAttribute('srcdoc') && (!d || d.readyState !== 'complete'
         || (d.querySelector('#chart') && !d.querySelector('#chart .main-svg')))) pending++;
   }
   for (const c of document.querySelectorAll(

@@ -114,7 +114,7 @@ table = pd.DataFrame({
         {True: "oui", False: "non"}).to_numpy(),
 })
 if level == "epci":
-    table["Part de la population de l'EPCI en Normandie (%)"] = \
+    table["Population de l'EPCI en Normandie (%)"] = \
         (ranked["share_in_region"] * 100).round(1).to_numpy()
 TOP = 25
 outside_note = ""

@@ -7,7 +7,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import access, catalogue, maps, text
+from analysis import access, catalogue, maps, text, validate_args
 from analysis.sanitize import html_text
 from ui import charts, core, data, mapping
 
@@ -18,7 +18,9 @@ v = core.require_travel_times()
 # ------------------------------------------------------------------ sidebar state (URL)
 sb = st.sidebar
 sb.header("Filtres")
-k_min = core.state("mob_minutes", core.qp_get("minutes", 45, list(core.BUDGETS), int))
+k_min = core.state("mob_minutes", core.qp_get(
+    "minutes", 45, check=lambda r: validate_args.check_budget(r, core.BUDGETS),
+    shown_default="45 min"))
 sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min,
                  format_func=lambda x: f"{x} min")
 minutes = int(st.session_state[k_min])
@@ -69,7 +71,7 @@ st.markdown(
     f"**En bref :** nombre moyen d'offres accessibles en {minutes} min en voiture moins "
     f"{tc_phrase}, par commune : écart médian "
     f"{maps.format_number(gap['gap'].median(), 0)} offres ; "
-    f"{text.count(n_zero_tc, 'commune')} sur {len(gap)} "
+    f"{text.count(n_zero_tc, 'commune')} sur {text.format_count(len(gap))} "
     f"n'{'atteignent' if n_zero_tc > 1 else 'atteint'} aucune offre {tc_phrase} en {minutes} min.")
 core.estimate_badge("Élèves par commune estimés ; offres à la mairie de leur commune. "
                     + catalogue.transit_caveat(nets))

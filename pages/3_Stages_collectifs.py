@@ -132,7 +132,7 @@ with core.table_expander("Bases du type et du lieu (« déduit » quand le docum
         core.html_table(table[["Projet", "Base du type", "Base du lieu"]], height=360)
 st.download_button("Télécharger la liste (CSV)", core.csv_bytes(table),
                    file_name="stages_collectifs.csv", mime="text/csv")
-st.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici : où lancer les prochains "
+core.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici : où lancer les prochains "
              "projets, et leur programme", icon=":material/event_note:",
              query_params={"vue": "programme", "epci": sel_epci} if sel_epci else {"vue": "sites"})
 

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analysis import catalogue, config, maps
+from analysis import catalogue, config, maps, ranking, text
 from ui import charts, core, data, filters, mapping, territory
 
 core.page_setup("Territoire", "📍")
@@ -165,18 +165,20 @@ if bounds:
 mapping.show(m, "ter_map", height=500, layers=[g_gap, g_off], control=True)
 vals = pd.to_numeric(ctab["share_no_offer"], errors="coerce") * 100
 st.markdown(
-    f"**En bref :** part des élèves sans offre accessible ({mode_l}, {view.minutes} min) dans les "
-    f"{len(ctab)} communes {'de l’EPCI' if level == 'epci' else 'de son EPCI'}"
-    f" : de {maps.format_number(vals.min(), 0)} % à {maps.format_number(vals.max(), 0)} % ; "
-    "offres en orange (regroupées), lycées en bleu.")
+    f"**En bref :** part des élèves sans offre accessible ({mode_l}, {view.minutes} min) "
+    + ("dans la commune" if len(ctab) == 1 else "dans les " + text.count(len(ctab), "commune"))
+    + f" {'de l’EPCI' if level == 'epci' else 'de son EPCI'} : "
+    + text.value_range(f"{maps.format_number(vals.min(), 0)} %",
+                       f"{maps.format_number(vals.max(), 0)} %")
+    + " ; offres en orange (regroupées), lycées en bleu.")
 with core.table_expander("Tableau des communes (alternative textuelle) — manques",
                          "ter_table") as opened:
     if opened:
-        gaps = ctab.sort_values("share_no_offer", ascending=False)
+        gaps = ranking.rank_territories(ctab, "share_no_offer")  # ties: pupils, then name
         gap_table = pd.DataFrame({
             "Commune": gaps["name"], "Code INSEE": gaps["code"],
-            "Élèves (estimés)": gaps["pupils"].round(1),
-            "Élèves sans offre accessible": gaps["pupils_no_offer"].round(1),
+            "Élèves (estimés)": gaps["pupils"].round(0),
+            "Élèves sans offre accessible (estimés)": gaps["pupils_no_offer"].round(0),
             "Part sans offre (%)": (gaps["share_no_offer"] * 100).round(1),
             "Offres situées": gaps["offers_located"],
             "Offres accessibles par élève (moy.)": gaps["offers_reachable_mean"].round(1),
@@ -214,17 +216,20 @@ with c2:
                      labels={"n": "Offres situées (nombre)", "sector": ""},
                      color_discrete_sequence=["#0072B2"])
         fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
+        charts.count_axis(fig, "x", float(sec["n"].head(15).max()))
         charts.plotly_chart(fig, max(220, 26 * min(len(sec), 15) + 80))
         st.caption(f"{int(sec['n'].sum())} offres situées dans le territoire, {len(sec)} secteurs "
                    "(15 premiers affichés).")
 
 # ------------------------------------------------------------------ transport and projects
-c3, c4 = st.columns(2)
+# one below the other, full width (side by side, the projects' Statut column was cut)
+c3, c4 = st.container(), st.container()
 with c3:
     st.subheader("Offre de transport")
     stops_df, day = data.stops(v)
     local = stops_df[stops_df["commune_code"].isin(member_codes)]
-    st.markdown(f"{len(local)} arrêt(s) TER, {core.fnum(local['morning_departures'].sum(), 0, 'départs')} "
+    st.markdown(f"{text.count(len(local), 'arrêt')} de {catalogue.transit_phrase(core.networks())}, "
+                f"{text.count(local['morning_departures'].sum(), 'départ')} "
                 f"entre 07:00 et 08:30" + (f" (jour de service {day})." if day else "."))
     if len(local):
         core.html_table(local[["name", "kind", "morning_departures"]].rename(columns={
@@ -244,11 +249,13 @@ with c4:
     if proj.empty:
         st.info("Aucun projet de stage collectif recensé (carte du 15/12/2025).")
     else:
-        core.html_table(proj[["name", "kind", "town", "sectors", "pupils", "status"]].rename(columns={
-            "name": "Projet", "kind": "Type", "town": "Commune", "sectors": "Secteurs",
-            "pupils": "Élèves", "status": "Statut"}), height=360)
-    st.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici",
-                 icon=":material/event_note:",
+        core.html_table(pd.DataFrame({
+            "Projet": proj["name"], "Type": proj["kind"], "Statut": proj["status"],
+            "Commune": proj["town"], "Secteurs": proj["sectors"],
+            "Élèves (nombre)": proj["pupils"].astype("Int64").astype(str)
+            .replace("<NA>", "non précisé")}), height=360)
+    core.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici",
+                   icon=":material/event_note:",
                  query_params={"vue": "programme", **({"commune": code} if level == "commune" else {"epci": code})})
 
 # ------------------------------------------------------------------ downloads

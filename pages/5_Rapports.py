@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import report, text
+from analysis import report, text, validate_args
 from ui import core, data, filters
 
 core.page_setup("Rapports", "📄")
@@ -46,7 +46,9 @@ else:
     options = {r.code: f"{r.name} ({r.code})" for r in com.itertuples()}
 codes = list(options)
 k_code = f"rep_code_{level}"
-default_code = core.qp_get("code", codes[0], codes)
+default_code = core.qp_get(
+    "code", codes[0], check=lambda r: validate_args.check_territory(r, level, {level: options})[1],
+    shown_default=options[codes[0]])
 core.state(k_code, default_code)
 if st.session_state[k_code] not in options:
     st.session_state[k_code] = codes[0]
@@ -87,8 +89,10 @@ if view.origin_kind == "commune":
 keys = table[table["role"].isin([report.ROLE_TERRITORY, report.ROLE_REFERENCE])]
 kcols = report.key_figure_columns(filt)
 nets = core.networks()
+est = " (estimés)" if view.origin_kind == "commune" else " (déclarés)"
 shown = pd.DataFrame({
-    "Indicateur": [c.label_for(nets) + (f" ({c.unit})" if c.unit and c.unit != "%" else "")
+    "Indicateur": [c.label_for(nets) + (est if c.key in ("pupils", "pupils_no_offer") else "")
+                   + (f" ({c.unit})" if c.unit and c.unit != "%" else "")
                    for c in kcols],
     **{str(r["name"]): [report.format_value(report.display_value(c.key, r[c.key], nets), c.kind)
                         for c in kcols]
@@ -111,8 +115,9 @@ comp = table[table["role"] == report.ROLE_COMPONENT]
 if not comp.empty:
     with st.expander(f"Territoires qui le composent ({len(comp)} lignes, comme dans le CSV)"):
         tcols = report.table_columns()
-        shown_comp = pd.DataFrame({
-            c.header_for(nets): comp[c.key].map(lambda x, k=c.key: report.display_value(k, x, nets))
+        shown_comp = pd.DataFrame({  # whole pupils (« dec0 »), French codes, as in the XLSX
+            c.header_for(nets): (comp[c.key].round(0) if c.kind == "dec0" else
+                                 comp[c.key].map(lambda x, k=c.key: report.display_value(k, x, nets)))
             for c in tcols})
         st.dataframe(shown_comp, hide_index=True, width="stretch")
 

@@ -9,11 +9,9 @@ slowed after failures) and swaps the new database in atomically.
 
 from __future__ import annotations
 
-import uuid
-
 import streamlit as st
 
-from analysis import imports
+from analysis import imports, limits, sandbox
 from analysis.config import PROJECT_ROOT
 from analysis.errors import DataError
 from ui import core, data
@@ -50,15 +48,12 @@ def streamlit_secrets() -> dict:
     return {imports.ENV_SECRET: value} if value else {}
 
 
-def session_key() -> str:
-    """Failed attempts are counted per browser session."""
-    if "import_session" not in st.session_state:
-        st.session_state["import_session"] = uuid.uuid4().hex
-    return st.session_state["import_session"]
-
-
 secrets = streamlit_secrets()
-writing_enabled = imports.configured_secret(secrets) is not None
+try:
+    writing_enabled = imports.configured_secret(secrets) is not None
+    disabled_reason = imports.HOW_TO_ENABLE
+except imports.WriteDisabled as exc:  # a blank or too short secret is configured
+    writing_enabled, disabled_reason = False, str(exc)
 
 # --------------------------------------------------------------------------- templates
 with st.expander("Modèles de fichiers à remplir"):
@@ -80,7 +75,7 @@ with st.expander("Modèles de fichiers à remplir"):
 # --------------------------------------------------------------------------- form
 st.subheader("Contrôler ou importer un fichier")
 if not writing_enabled:
-    st.warning(imports.HOW_TO_ENABLE + " La simulation reste possible.")
+    st.warning(disabled_reason + " La simulation reste possible.")
 
 c1, c2, c3 = st.columns(3)
 kind = c1.selectbox("Type de données", list(KIND_LABELS), format_func=KIND_LABELS.get, key="imp_kind")
@@ -100,7 +95,10 @@ geocode = False
 if kind == "offers":
     geocode = st.checkbox("Géocoder les adresses avec la Base Adresse Nationale (en ligne, facultatif)",
                           key="imp_geocode")
-upload = core.french_file_uploader("Fichier CSV ou XLSX", ["csv", "txt", "xlsx"], key="imp_file")
+upload = core.french_file_uploader(
+    "Fichier CSV ou XLSX", ["csv", "txt", "xlsx"], key="imp_file",
+    help=f"Au plus {limits.MAX_UPLOAD_MB} Mo, {limits.MAX_ROWS:,} lignes".replace(",", "\u202f")
+    + f" et {limits.MAX_COLUMNS} colonnes ; {imports.validation.MAX_FIELD_CHARS} caractères par champ.")
 
 
 def show_result(res: imports.ImportResult) -> None:
@@ -128,8 +126,12 @@ def show_result(res: imports.ImportResult) -> None:
 args = dict(fmt=fmt, mode=mode, source=source.strip() or None, db_path=core.db_path())
 b1, b2 = st.columns(2)
 if b1.button("Contrôler (simulation, rien n'est écrit)", disabled=upload is None, key="imp_dry"):
+    # open to all, hence bounded: limits checked before parsing, then a child process with
+    # memory and time limits, cancelled if this browser session ends (docs/security.md)
     try:
-        res = imports.import_file(None, kind, data=upload.getvalue(), name=upload.name, dry_run=True, **args)
+        with st.spinner(f"Contrôle du fichier (au plus {limits.CHECK_WALL_SECONDS} s)…"):
+            res, _stats = sandbox.run_check(upload.getvalue(), upload.name, kind, alive=core.session_alive(),
+                                            **args)
         st.info("Simulation : la base n'a pas été modifiée.")
         show_result(res)
     except (DataError, ValueError) as exc:
@@ -151,7 +153,7 @@ if go and upload is not None:
         try:
             outcome = imports.import_file(
                 None, kind, data=upload.getvalue(), name=upload.name, secret=secret, secrets=secrets,
-                geocode=geocode, gate_key=session_key(), progress=progress, user="application", **args,
+                geocode=geocode, gate_key=core.client_key(), progress=progress, user="application", **args,
             )
         except (imports.AuthError, imports.WriteDisabled, DataError, ValueError) as exc:
             outcome = exc

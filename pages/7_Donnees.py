@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, datadict, maps, text
+from analysis import catalogue, datadict, maps, sources, text
 from ui import core, data
 
 core.page_setup("Données", "📚")
@@ -48,6 +48,12 @@ if tab == "sources":
             "label": "Point d'origine", "communes": "Communes", "population": "Habitants",
             "offers": "Offres placées à ce point"})), unsafe_allow_html=True)
     info = data.build_info(v)
+    missing = sources.missing_from_build_info(info)
+    if missing:
+        reg = sources.registry()
+        st.info("Sources facultatives absentes lors de la construction (la base a été construite "
+                "sans elles) : " + " ; ".join(
+                    f"{m} ({reg[m].description})" if m in reg else m for m in missing) + ".")
     if info:
         st.caption(datadict.build_info_text(info))
 

@@ -8,10 +8,12 @@ import folium
 import pandas as pd
 import streamlit as st
 
+from analysis import catalogue
 from analysis.planning import demand as dm
 from analysis.planning import export
 from analysis.planning import programme as pg
 from analysis.planning import sites as st_sites
+from analysis.sanitize import html_text
 from ui import core, mapping
 from ui import planning as up
 
@@ -27,7 +29,8 @@ VIEWS = {"sites": "Où lancer les prochains stages collectifs ?", "programme": "
 MEASURES = {"unserved": "Élèves sans aucune offre accessible",
             "shortfall": "Places manquantes (2SFCA, par rapport à une cible)"}
 ORIGINS = {"school": core.ORIGIN_LABELS["school"], "commune": core.ORIGIN_LABELS["commune"]}
-REACH = {"walk": "à pied", "transit": "en TER ou à pied"}
+REACH = {m: core.mode_label(m, "short") for m in st_sites.REACH_MODES}
+MODES = list(catalogue.DISPLAY_ORDER)
 
 k_view = core.state("plan_view", core.qp_get("vue", "sites", list(VIEWS)))
 st.radio("Étape", list(VIEWS), key=k_view, format_func=VIEWS.get, horizontal=True)
@@ -39,9 +42,9 @@ commune_names = dict(zip(communes["code"], communes["name"]))
 def sites_view() -> None:
     sb = st.sidebar
     sb.header("Où lancer les prochains projets")
-    k_mode = core.state("plan_mode", core.qp_get("mode", "transit", list(core.MODE_LABELS)))
-    sb.selectbox("Mode de déplacement des élèves", list(core.MODE_LABELS), key=k_mode, format_func=core.MODE_LABELS.get)
-    k_min = core.state("plan_minutes", core.qp_get("budget", 45, list(core.BUDGETS), int))
+    k_mode = core.state("plan_mode", core.qp_get("mode", "transit", MODES))
+    sb.selectbox("Mode de déplacement des élèves", MODES, key=k_mode, format_func=core.mode_label)
+    k_min = core.state("plan_minutes", core.qp_get("minutes", 45, list(core.BUDGETS), int))
     sb.select_slider("Budget-temps (minutes)", list(core.BUDGETS), key=k_min)
     k_org = core.state("plan_origin", core.qp_get("origine", "school", list(ORIGINS)))
     sb.radio("Élèves comptés", list(ORIGINS), key=k_org, format_func=ORIGINS.get)
@@ -58,7 +61,7 @@ def sites_view() -> None:
     mode, minutes, origin = st.session_state[k_mode], int(st.session_state[k_min]), st.session_state[k_org]
     measure, target, k = st.session_state[k_mes], float(st.session_state[k_tgt]), int(st.session_state[k_k])
     include = bool(st.session_state[k_inc])
-    core.sync_query({"vue": "sites", "mode": mode, "budget": minutes, "origine": origin, "mesure": measure,
+    core.sync_query({"vue": "sites", "mode": mode, "minutes": minutes, "origine": origin, "mesure": measure,
                      "cible": target if measure == "shortfall" else None, "k": k,
                      "existants": "inclus" if include else None, "commune": None})
     with st.spinner("Calcul des sites (solveur exact CP-SAT et glouton)…"):
@@ -71,9 +74,10 @@ def sites_view() -> None:
     dec = 0 if measure == "unserved" and origin == "school" else 1
     sites, projects, dem = res["sites"], res["projects"], res["demand"]
     status = ("optimum prouvé" if res["exact_status"] == "optimal"
-              else f"meilleure solution trouvée, borne {core.fnum(res['exact_bound'], dec)}")
+              else f"meilleure solution trouvée, borne {core.fnum(res['exact_bound'], dec)}"
+              if res["exact_bound"] != float("inf") else "limite de temps atteinte : solution gloutonne gardée")
     st.markdown(
-        f"**En bref :** avec {core.MODE_LABELS[mode].lower()} en {minutes} min au plus, la demande totale est de "
+        f"**En bref :** {core.mode_label(mode, 'phrase')} en {minutes} min au plus, la demande totale est de "
         f"**{core.fnum(res['demand_total'], dec, unit)}** ({MEASURES[measure].lower()}, "
         f"{ORIGINS[origin].lower()}). Les {len(sites)} sites proposés en couvrent "
         f"**{core.fnum(res['exact_value'], dec, unit)}** (solveur exact : {status}) ; la méthode gloutonne "
@@ -83,8 +87,7 @@ def sites_view() -> None:
     if origin == "commune":
         core.estimate_badge("élèves par commune de résidence estimés (total régional réparti selon la population).")
     if mode == "transit":
-        st.caption("Transports en commun hors ligne = TER seulement (pas de bus régionaux) : les manques sont surestimés "
-                   "hors des gares.")
+        st.caption(catalogue.transit_caveat(core.networks()) + " Les manques sont donc surestimés hors des gares.")
     m = mapping.base_map()
     layers = []
     g_dem = mapping.group("Demande (origines)")
@@ -95,7 +98,7 @@ def sites_view() -> None:
         folium.CircleMarker([r.lat, r.lon], radius=3 + 9 * (r.demand / vmax) ** 0.5,
                             color="#1a1a1a" if is_cov else "#7a4b00", weight=1, fill=True,
                             fill_color="#2b8cbe" if is_cov else "#fdae6b", fill_opacity=0.75,
-                            tooltip=f"{r.origin_name} : {core.fnum(r.demand, dec, unit)}"
+                            tooltip=f"{html_text(r.origin_name)} : {core.fnum(r.demand, dec, unit)}"
                                     + (" (couverte)" if is_cov else "")).add_to(g_dem)
     layers.append(g_dem)
     g_proj = mapping.group("Projets existants")
@@ -105,11 +108,11 @@ def sites_view() -> None:
             continue
         folium.CircleMarker([row["lat"].iloc[0], row["lon"].iloc[0]], radius=6, color="#000000", weight=2,
                             fill=True, fill_color="#7b3294", fill_opacity=0.9,
-                            tooltip=f"Projet existant : {r.name}").add_to(g_proj)
+                            tooltip=f"Projet existant : {html_text(r.name)}").add_to(g_proj)
     layers.append(g_proj)
     g_sites = mapping.group("Sites proposés")
     for r in sites.itertuples():
-        folium.Marker([r.lat, r.lon], tooltip=f"Site n° {r.rank} : {r.site_name}",
+        folium.Marker([r.lat, r.lon], tooltip=f"Site n° {r.rank} : {html_text(r.site_name)}",
                       icon=folium.DivIcon(html=(
                           '<div style="background:#08306b;color:#fff;border:2px solid #fff;border-radius:50%;'
                           'width:24px;height:24px;text-align:center;font:bold 13px/20px sans-serif">'
@@ -133,9 +136,8 @@ def sites_view() -> None:
     st.markdown("**Concevoir le programme d'un site proposé :**")
     cols = st.columns(min(len(sites), 5) or 1)
     for i, r in enumerate(sites.itertuples()):
-        cols[i % len(cols)].page_link("pages/8_Planification.py", label=f"n° {r.rank} : {r.commune_name}",
-                                      icon=":material/event_note:",
-                                      query_params={"vue": "programme", "commune": r.commune_code})
+        core.page_link("pages/8_Planification.py", where=cols[i % len(cols)], label=f"n° {r.rank} : {r.commune_name}",
+                       icon=":material/event_note:", query_params={"vue": "programme", "commune": r.commune_code})
     if len(res["greedy"]) and list(res["greedy"]["site_key"]) != list(sites["site_key"]):
         with st.expander("Solution gloutonne (comparaison)"):
             g = res["greedy"][["rank", "site_name", "commune_name", "pupils_new"]].rename(
@@ -144,7 +146,7 @@ def sites_view() -> None:
 
     st.subheader("Les projets existants sur cette demande")
     st.markdown(
-        "Chaque projet est placé au centre de sa commune. Il « couvre » les origines qui l'atteignent dans le "
+        "Chaque projet est placé à la mairie de sa commune (point d'origine). Il « couvre » les origines qui l'atteignent dans le "
         "budget-temps. Avec la mesure « élèves sans offre », un projet situé dans une commune qui a déjà des "
         "offres ne peut couvrir personne : ses voisins atteignent déjà ces offres. Le rang de l'EPCI situe le "
         "manque du territoire du projet parmi tous les EPCI.")
@@ -181,6 +183,16 @@ def programme_view() -> None:
         inside = communes[communes["epci_siren"] == epci].sort_values("n_offers", ascending=False)
         default_commune = inside["code"].iloc[0]
     k_com = core.state("plan_commune", default_commune)
+    projects = up.projects(v)
+    proj_names = dict(zip(projects["project_id"], projects["name"]))
+
+    def _from_project() -> None:
+        pid = st.session_state.get("plan_project")
+        if pid:
+            st.session_state[k_com] = projects.loc[projects["project_id"] == pid, "commune_code"].iloc[0]
+
+    sb.selectbox("Partir d'un projet existant (facultatif)", [""] + list(proj_names), key="plan_project",
+                 format_func=lambda p: proj_names.get(p, "—"), on_change=_from_project)
     sb.selectbox("Commune du site", codes, key=k_com,
                  format_func=lambda c: f"{commune_names.get(c, c)} ({c})")
     k_pup = core.state("plan_pupils", core.qp_get("eleves", 15, list(range(1, 101)), int))
@@ -197,10 +209,12 @@ def programme_view() -> None:
     commune, pupils, kind = st.session_state[k_com], int(st.session_state[k_pup]), st.session_state[k_kind]
     days_n, reach, radius = int(st.session_state[k_days]), st.session_state[k_reach], int(st.session_state[k_rad])
     core.sync_query({"vue": "programme", "commune": commune, "eleves": pupils, "type": kind, "jours": days_n,
-                     "acces": reach, "rayon": radius, "mode": None, "budget": None, "origine": None,
+                     "acces": reach, "rayon": radius, "mode": None, "minutes": None, "origine": None,
                      "mesure": None, "k": None, "epci": None})
     name = commune_names.get(commune, commune)
-    st.markdown(f"**Site : {html.escape(name)} ({commune})** — {pg.KINDS[kind]} : {pg.KIND_RULES[pg.KINDS[kind]]}.")
+    st.markdown(f"**Site : {html.escape(name)} ({commune})** — {pg.KINDS[kind]} : {pg.KIND_RULES[pg.KINDS[kind]]}"
+                + (f" (N = {pg.DEFAULT_VARIETY} par défaut, moins si la période ou les structures ne le permettent pas)."
+                   if " N " in pg.KIND_RULES[pg.KINDS[kind]] else "."))
     offers = up.site_offers(commune, reach, radius, v)
     if kind == "mono-secteur" and len(offers):
         secs = sorted(offers["sector"].unique())
@@ -219,7 +233,7 @@ def programme_view() -> None:
         return
     st.markdown(
         "Les offres de la plateforme à moins de "
-        f"{radius} min {REACH[reach]} du centre de {html.escape(name)} (au plus 12, les plus proches, secteurs "
+        f"{radius} min {REACH[reach]} de la mairie de {html.escape(name)} (au plus 12, les plus proches, secteurs "
         "alternés). **La plateforme ne publie pas de capacité** : indiquez, pour chaque structure retenue, le nombre "
         "d'élèves qu'elle peut accueillir par jour (colonne « Capacité / jour »).")
     edited = st.data_editor(
@@ -251,9 +265,7 @@ def programme_view() -> None:
     spec = pg.ProgrammeSpec(pupils, kind, days, sector=sector)
     with st.spinner("Recherche du programme (solveur CP-SAT)…"):
         try:
-            from ui.core import con
-
-            minutes = pg.structure_minutes(con(), structures, reach)
+            minutes = up.structure_minutes(structures, reach)
             prog = pg.design_programme(structures, spec, minutes,
                                        radius_text=f" à moins de {radius} min {REACH[reach]} de {name}")
         except pg.ProgrammeInfeasible as exc:
@@ -261,8 +273,10 @@ def programme_view() -> None:
             st.info("**Pour le rendre possible :** " + " ; ".join(exc.fixes) + ".")
             return
     st.success(f"Programme trouvé : {len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} élèves, "
-               f"{prog.total_minutes:g} min de déplacement entre structures au total "
+               f"{prog.total_minutes:.0f} min de déplacement entre structures au total "
                f"({'optimum prouvé' if prog.status == 'optimal' else 'meilleur trouvé'}).")
+    if prog.variety:
+        st.markdown(f"Règle appliquée : {pg.rule_text(kind, prog.variety)}.")
     for n in prog.notes:
         core.estimate_badge(n)
     frames = export.programme_frames(prog)
@@ -275,7 +289,7 @@ def programme_view() -> None:
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     row = communes[communes["code"] == commune]
     c2.download_button("Télécharger le programme (PDF, avec carte et champs à compléter)",
-                       export.programme_pdf(core.con(), prog, site_label,
+                       up.programme_pdf(prog, site_label,
                                             (float(row["lon"].iloc[0]), float(row["lat"].iloc[0]))),
                        file_name=f"programme_{commune}.pdf", mime="application/pdf")
 
@@ -284,6 +298,6 @@ if view == "programme":
     programme_view()
 else:
     sites_view()
-st.caption("Méthode et limites : docs/planning.md (offres placées au centre de leur commune, capacités inconnues "
+st.caption("Méthode et limites : docs/planning.md (offres placées à la mairie de leur commune, capacités inconnues "
            "de la plateforme, transports en commun = TER seulement hors ligne).")
 core.footer_sources()

@@ -175,7 +175,7 @@ def map_frames(pg, n: int, timeout: float = 30.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
         heights = pg.evaluate("() => Array.from(document.querySelectorAll("
-                              "'iframe[title*=\"st_folium\"]')).map(f => f.offsetHeight)")
+                              "'iframe[src*=\"st_folium\"]')).map(f => f.offsetHeight)")
         if len(heights) >= n and all(h > 100 for h in heights[:n]):
             break
         time.sleep(0.3)
@@ -228,7 +228,7 @@ def test_data_page_views(page, app_url, con):
         page.get_by_role("button", name="Télécharger la provenance (CSV)").click()
     rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text("utf-8-sig")),
                                delimiter=";"))
-    got = {(r["Jeu de données"], r["Licence"], r["Millésime"]) for r in rows}
+    got = {(r["Identifiant technique"], r["Licence"], r["Millésime"]) for r in rows}
     assert got == {(d, lic, str(vin)) for d, lic, vin in prov}
     open_page(page, app_url + "/donnees?vue=schema")
     assert_no_exception(page)
@@ -313,7 +313,7 @@ def test_download_ranked_table(page, app_url, con):
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     n_epci = con.execute("SELECT count(*) FROM epci").fetchone()[0]
     assert len(rows) == n_epci
-    col = "Part des élèves sans offre accessible (%)"
+    col = "Part des élèves sans offre accessible (mode choisi) (%)"  # catalogue label
     expected = access.territory_indicators(con, "epci", access.Filters(mode="bike", minutes=30))
     exp = {r.code: r.share_no_offer * 100 for r in expected.itertuples()}
     for r in rows:
@@ -356,7 +356,7 @@ def test_collective_filter_by_type(page, app_url, con):
     total = con.execute("SELECT count(*) FROM collective_projects").fetchone()[0]
     open_page(page, app_url + "/stages_collectifs?type=" + urllib.request.quote(kind))
     assert_no_exception(page)
-    assert f"{n} projet(s) de stage collectif sur {total}" in summary_line(page)
+    assert f"{n} projet{'s' if n > 1 else ''} de stage collectif sur {total}" in summary_line(page)
 
 
 def test_table_alternative_built_when_opened(page, app_url):

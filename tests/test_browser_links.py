@@ -101,7 +101,7 @@ def _links(con) -> list[tuple[str, str]]:
          "voiture · 30 min"),
         (f"/mobilite_rurale?minutes=30&depuis=school&origine_id={uai}&mode=car",
          f"depuis {school}"),
-        ("/stages_collectifs?type=" + urllib.parse.quote(kind), "projet(s) de stage collectif"),
+        ("/stages_collectifs?type=" + urllib.parse.quote(kind), "de stage collectif sur"),
         ("/territoire?echelon=commune&code=61168&niveau=seconde&mode=bike&minutes=30",
          "Fiche territoire : La Ferté"),
         ("/rapports?echelle=departement&code=61&mode=walk&minutes=60", orne),

@@ -177,7 +177,7 @@ def _paths(db_path: Path) -> list[tuple[str, int]]:
         ("/", 1), ("/couverture", 1), ("/couverture?niveau_carte=commune", 1),
         (f"/mobilite_rurale?depuis=school&origine_id={uai}", 3), ("/stages_collectifs", 1),
         (f"/territoire?niveau=epci&code={siren}", 1), ("/rapports", 0), ("/import", 0),
-        ("/donnees", 0), ("/donnees?vue=quarantaine", 0),
+        ("/planification", 1), ("/donnees", 0), ("/donnees?vue=quarantaine", 0),
     ]
 
 

@@ -304,3 +304,27 @@ def test_town_hall_file_errors_and_absence(mirror_link_tree, source_dir, tmp_pat
         assert geography._town_halls(con, tree) is None
     finally:
         con.close()
+
+
+def test_site_times_inside_a_commune(real):
+    """Collective-internship sites: a commune's pupils never reach a site of their own commune in 0 min.
+
+    Vire Normandie (17,457 inhabitants, 138.52 km²): R = 1000 sqrt(17.457 / pi) = 2,357.3 m; to its town
+    hall (the commune site, at the disc's centre) 2R/3 = 1,571.5 m x 1.28 (rural walk) / 1.25 m/s = 26.82 min.
+    """
+    from analysis import access
+
+    if not access.has_relation(real, "site_travel_times"):
+        pytest.skip("base sans site_travel_times")
+    zero = real.execute("SELECT count(*) FROM site_travel_times WHERE minutes <= 0 AND origin_kind = 'commune'"
+                        ).fetchone()[0]
+    assert zero == 0
+    m, est = real.execute(
+        """SELECT minutes, is_estimate FROM site_travel_times WHERE mode = 'walk' AND origin_kind = 'commune'
+           AND origin_id = ? AND site_kind = 'commune' AND site_id = ?""", [VIRE, VIRE]).fetchone()
+    assert m == pytest.approx(26.82, abs=0.02) and est
+    # the pupils of Vire Normandie to Lycée Marie Curie (680 m from the town hall): a little more
+    m2 = real.execute(
+        """SELECT minutes FROM site_travel_times WHERE mode = 'walk' AND origin_kind = 'commune'
+           AND origin_id = ? AND site_kind = 'school' AND site_id = ?""", [VIRE, MARIE_CURIE]).fetchone()[0]
+    assert m < m2 < 32

@@ -61,7 +61,6 @@ def test_home_without_travel_times(base_only_db):
         "import sys\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "import runpy, streamlit as st\n"
-        "st.navigation = lambda pages: type('P', (), {'run': lambda self: None})()\n"
         f"ns = runpy.run_path({str(ROOT / 'app.py')!r})\n"
         "ns['home']()\n"
     )

@@ -99,6 +99,19 @@ def test_unknown_budget_and_sector_give_notices(app_env):
     assert "minutes=75" not in _warnings(at)
 
 
+def test_reports_and_mobility_links_checked_without_false_notices(app_env):
+    rep = str(ROOT / "pages" / "5_Rapports.py")
+    at = _run(rep, {"echelle": "departement", "code": "99"})
+    assert "Département inconnu : « 99 »" in _warnings(at)
+    at = _run(rep, {"echelle": "epci", "code": "200065597"})
+    assert not _warnings(at)
+    # changing the level leaves an EPCI code in the address: not a link to warn about
+    at.radio(key="rep_level").set_value("commune").run()
+    assert not at.exception and not _warnings(at)
+    at = _run(str(ROOT / "pages" / "2_Mobilite_rurale.py"), {"minutes": "75"})
+    assert "Budget-temps de 75 min non disponible" in _warnings(at)
+
+
 # ------------------------------------------------------------------ item 3: rankings
 
 def _table_rows(at) -> list[list[str]]:
@@ -171,18 +184,66 @@ PAGES = ["pages/1_Couverture.py", "pages/2_Mobilite_rurale.py", "pages/3_Stages_
          "pages/7_Donnees.py"]
 
 
-@pytest.mark.parametrize("page", PAGES)
+# app.py run as a module (not __main__: no st.navigation); st.page_link needs the navigation's
+# page registry, so it is stubbed for the run and restored (the streamlit module is shared by
+# every AppTest of the pytest process)
+HOME = ("import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "import runpy, streamlit as st\n"
+        "_page_link = st.page_link\n"
+        "st.page_link = lambda *a, **k: None\n"
+        "try:\n"
+        f"    runpy.run_path({str(ROOT / 'app.py')!r})['home']()\n"
+        "finally:\n"
+        "    st.page_link = _page_link\n")
+
+
+@pytest.mark.parametrize("page", PAGES + ["app.py (Accueil)"])
 def test_no_deprecated_streamlit_call(app_env, page):
     """Streamlit logs a deprecation (``streamlit.deprecation_util``) for
     ``st.components.v1.html``, ``use_container_width``… (not a Python DeprecationWarning)."""
     from streamlit import deprecation_util
+    from streamlit.testing.v1 import AppTest
 
     handler = _Collect()
     logger = deprecation_util._LOGGER
     logger.addHandler(handler)
     try:
-        _run(str(ROOT / page), {})
+        if page.startswith("app.py"):
+            at = AppTest.from_string(HOME, default_timeout=180)
+            at.run()
+            assert not at.exception, [e.value for e in at.exception]
+        else:
+            _run(str(ROOT / page), {})
     finally:
         logger.removeHandler(handler)
     assert not [m for m in handler.messages if "removed" in m or "deprecat" in m.lower()], \
         handler.messages
+
+
+# ------------------------------------------------------------------ item 1: parameter audit
+
+def _read_params(path: Path) -> list[str]:
+    """Names read with ``core.qp_get`` / ``core.qp_get_list`` in a file (first argument)."""
+    import ast
+
+    names = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("qp_get", "qp_get_list") and node.args
+                and isinstance(node.args[0], ast.Constant)):
+            names.append(node.args[0].value)
+    return names
+
+
+def test_no_url_parameter_read_twice_on_a_page():
+    """Each page reads each URL parameter once (its filters included): one meaning per name.
+    Before issue 11, Territoire read ``niveau`` for its level and again as the grade."""
+    sidebar = _read_params(ROOT / "ui" / "filters.py")
+    assert {"mode", "minutes", "secteur", "niveau"} <= set(sidebar)
+    for page in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        names = _read_params(page)
+        if "filters.sidebar(" in page.read_text("utf-8"):
+            names += sidebar
+        dup = {n for n in names if names.count(n) > 1}
+        assert not dup, f"{page.name} : paramètres lus deux fois {dup}"

@@ -209,3 +209,61 @@ def test_bounded_kernel_equals_scipy_csgraph(seed, limit):
     # nothing returned outside the wanted nodes, each pair once
     assert set(node.tolist()) <= set(wanted.tolist())
     assert len(set(zip(src.tolist(), node.tolist()))) == len(src)
+
+
+# ------------------------------------------------------------------ kernel heap and layout (issue 15)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 17, 1000])
+def test_kernel_heap_pops_in_sorted_order(n):
+    """The 4-ary heap alone: every pushed key comes back once, in increasing order (np.sort is
+    the oracle), ties included, and each with its own node."""
+    from analysis.dijkstra import heap_sort
+
+    rng = np.random.default_rng(n)
+    keys = rng.integers(0, max(n // 3, 1), n).astype(float)  # many ties
+    got_keys, got_nodes = heap_sort(keys)
+    np.testing.assert_array_equal(got_keys, np.sort(keys))
+    assert sorted(got_nodes.tolist()) == list(range(n))
+    np.testing.assert_array_equal(keys[got_nodes], got_keys)
+
+
+def test_spatial_order_is_the_z_curve_hand_computed():
+    from analysis.dijkstra import spatial_order
+
+    # 2 x 2 grid: Z-order visits (0,0), (1,0), (0,1), (1,1) (x bits at even positions)
+    x = np.array([1.0, 0.0, 1.0, 0.0])
+    y = np.array([1.0, 1.0, 0.0, 0.0])
+    assert spatial_order(x, y).tolist() == [3, 2, 1, 0]
+    assert spatial_order([], []).tolist() == []
+    assert spatial_order([5.0, 5.0], [2.0, 2.0]).tolist() == [0, 1]  # no extent: stable
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_prepared_spatial_layout_equals_scipy(seed):
+    """Renumbered nodes (spatial layout) give the same seconds in the original numbering."""
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
+    from analysis.dijkstra import KernelGraph, bounded_dijkstra, prepare
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    u, v = rng.integers(0, n, 1500), rng.integers(0, n, 1500)
+    keep = u != v
+    m = sparse.coo_matrix((rng.uniform(1, 60, keep.sum()).round(1), (u[keep], v[keep])), shape=(n, n)).tocsr()
+    m.sum_duplicates()
+    g = prepare(m, rng.uniform(0, 1, n), rng.uniform(0, 1, n))
+    assert g.order is not None and sorted(g.order.tolist()) == list(range(n))
+    sources = rng.choice(n, 30, replace=False)
+    wanted = rng.choice(n, 80, replace=False)
+    src, node, sec = bounded_dijkstra(g, sources, wanted, limit=90.0, max_pairs=200, workers=2)
+    got = np.full((len(sources), n), np.inf)
+    got[src, node] = sec
+    ref = csgraph.dijkstra(m, directed=True, indices=sources, limit=90.0)
+    np.testing.assert_allclose(got[:, wanted], ref[:, wanted], rtol=1e-12)
+    assert len(set(zip(src.tolist(), node.tolist()))) == len(src)
+    with pytest.raises(ValueError, match="permutation"):
+        KernelGraph.from_matrix(m, order=np.zeros(n, dtype=int))
+    with pytest.raises(ValueError, match="negative"):
+        KernelGraph.from_matrix(sparse.csr_matrix(([-1.0], ([0], [1])), shape=(2, 2)))

@@ -263,16 +263,29 @@ def test_existing_projects_coverage_recomputed_from_travel_times(real_con, origi
     pupils["A"] = pupils["origin_id"].map(a).fillna(0.0)
     pupils["unserved"] = np.where(~pupils["origin_id"].isin(pairs["origin_id"]), pupils["pupils"], 0.0)
     pupils["shortfall"] = pupils["pupils"] * np.maximum(0.0, 1.0 - pupils["A"])
-    # each project sits at its commune's centre, which is the offer location of that commune
+    # each project sits at its commune's origin point, which is also where that commune's offers
+    # are placed: the origins reaching the project are those reaching that offer location, except
+    # the pupils of the project's own commune, for whom travel_times models the nearest of n offers
+    # spread in the commune and the project is one point (read from site_travel_times for them)
     proj = con.execute(
-        """SELECT p.project_id, l.loc_id FROM collective_projects p
-           JOIN offer_locations l ON l.commune_code = p.commune_code ORDER BY p.project_id""").df()
+        """SELECT p.project_id, p.commune_code, l.loc_id FROM collective_projects p
+           JOIN offer_locations l ON l.commune_code = p.commune_code AND l.location_precision = 'commune'
+           ORDER BY p.project_id""").df()
     assert len(proj) == 26
+    home = con.execute(
+        """SELECT site_id, origin_id, min(minutes) AS m FROM site_travel_times
+           WHERE origin_kind = ? AND site_kind = 'commune' AND mode IN ('transit', 'walk') GROUP BY 1, 2""",
+        [origin_kind]).df()
+    origin_commune = (dict(con.execute("SELECT uai, commune_code FROM schools").fetchall()) if origin_kind == "school"
+                      else {c: c for c in pupils["origin_id"]})
     for measure in ("unserved", "shortfall"):
         spec = DemandSpec(mode="transit", minutes=budget, origin_kind=origin_kind, measure=measure)
         got = ps.existing_projects(con, ps.load_problem(con, spec)).set_index("project_id")
         for rec in proj.itertuples():
-            reach = set(pairs.loc[pairs["loc_id"] == rec.loc_id, "origin_id"])
+            reach = {o for o in pairs.loc[pairs["loc_id"] == rec.loc_id, "origin_id"]
+                     if origin_commune.get(o) != rec.commune_code}
+            own = home[(home["site_id"] == rec.commune_code) & (home["m"] <= budget)]
+            reach |= {o for o in own["origin_id"] if origin_commune.get(o) == rec.commune_code}
             want = float(pupils.loc[pupils["origin_id"].isin(reach), measure].sum())
             assert got.loc[rec.project_id, "covered"] == pytest.approx(want, rel=1e-6, abs=1e-6), (measure, rec)
         expected_rank = got["covered"].rank(method="min", ascending=False).astype(int)
@@ -306,6 +319,12 @@ def test_cli_sites_json_checked_independently(real_con, capsys):
             [site["site_kind"], site["site_id"]]).fetchall()
         reach = {o for o, m in t if m <= 45}
         assert ids == reach & unserved
+        # potential host structures: the offers of travel_times within 30 min (TER or walk) of the site
+        want = con.execute(
+            """SELECT count(*) FROM offers o JOIN (SELECT loc_id FROM travel_times WHERE origin_kind = ?
+               AND origin_id = ? AND mode IN ('transit', 'walk') GROUP BY 1 HAVING min(minutes) <= 30) t
+               USING (loc_id)""", [site["site_kind"], site["site_id"]]).fetchone()[0]
+        assert site["offers_within"] == len(site["offers"]) == want
         seen |= ids
     assert out["exact"]["value"] == pytest.approx(sum(pupils[u] for u in seen))
     assert out["exact"]["value"] >= out["greedy"]["value"] - 1e-9
@@ -341,3 +360,78 @@ def test_cli_capacities_csv_error_names_row_and_field(real_con, tmp_path, capsys
     assert main(["programme", "--commune", "27467", "--pupils", "5", "--capacities", str(f)]) == 2
     err = capsys.readouterr().err
     assert "caps.csv" in err and "ligne 2" in err and "capacity" in err
+
+
+def test_time_limit_is_not_reported_as_missing_places(monkeypatch):
+    # regression: a solve stopped by the time limit (status UNKNOWN) was explained by the elastic
+    # model as missing places (or broken rules) although the instance is feasible
+    from ortools.sat.python import cp_model
+
+    real = pg._solve
+
+    def no_time(model, time_limit, first_solution=False):
+        if any(v.name.startswith("slack") for v in model.Proto().variables):
+            return real(model, time_limit, first_solution)
+        return None, cp_model.UNKNOWN
+
+    monkeypatch.setattr(pg, "_solve", no_time)
+    s = [pg.Structure(f"s{i}", f"S{i}", SECTORS[i % 4], 4, loc_id=i) for i in range(6)]
+    with pytest.raises(pg.ProgrammeInfeasible) as err:
+        pg.design_programme(s, pg.ProgrammeSpec(8, "multisectoriel", DAYS5))
+    assert "aucun programme trouvé" in str(err.value)
+    assert "il manque" not in str(err.value) and "ne peuvent pas être tenues" not in str(err.value)
+
+
+def test_programme_pdf_has_rotation_and_blank_fields(real_con):
+    import pypdf
+
+    from analysis.planning import export
+
+    offers = ps.site_offers(real_con, "commune", "27056", "transit", 60)
+    offers = offers.drop_duplicates("loc_id").head(4)
+    structures = pg.structures_from_offers(offers, default_capacity=4)
+    prog = pg.design_programme(structures, pg.ProgrammeSpec(8, "multisectoriel", DAYS5, variety=2),
+                               pg.structure_minutes(real_con, structures, "transit"))
+    pdf = export.programme_pdf(real_con, prog, "Bernay (27056)", (0.598, 49.089))
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    for words in ("Structure porteuse de la convention", "Référent / animateur du groupe", "Rotation des sous-groupes",
+                  "lundi 15 juin", "vendredi 19 juin", "hypothèse"):
+        assert words in text
+    for s in prog.used():
+        assert prog.structures[s].sector in text
+
+
+def test_planner_page_without_travel_times(base_db, monkeypatch):
+    """On a database without travel times the page shows the French build notice, no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    from analysis.config import PROJECT_ROOT
+
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(base_db))
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "8_Planification.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("python -m analysis.build" in str(w.value) for w in at.warning)
+
+
+def test_declared_headcounts_accept_pandas_na():
+    # regression (found by the Territoire link test): an Int64 column holds pd.NA, whose
+    # « v != v » raised « boolean value of NA is ambiguous » and blanked the Territoire page
+    from ui import core
+
+    assert core.declared(pd.Series([pd.NA, 3, None], dtype="Int64")) == ["non déclaré", "3", "non déclaré"]
+    assert core.declared([None, float("nan"), 1200.0]) == ["non déclaré", "non déclaré", "1\u202f200"]
+
+
+def test_exact_cover_keeps_the_hint_when_the_time_limit_strikes(monkeypatch):
+    # regression: on the regional 2SFCA instance under load, CP-SAT stopped with UNKNOWN and the
+    # planner raised instead of keeping the greedy answer it was hinted with
+    from ortools.sat.python import cp_model
+
+    monkeypatch.setattr(cp_model.CpSolver, "Solve", lambda self, model: cp_model.UNKNOWN)
+    w = np.array([3, 2, 2, 3, 2], dtype=float)
+    cover = [np.array([0, 1]), np.array([2, 3]), np.array([1, 2, 4])]
+    e = ps.exact_cover(cover, w, 2, hint=[2, 0])
+    assert e.status == "feasible" and e.value == 9 and e.chosen == [2, 0] and e.bound == float("inf")
+    with pytest.raises(PlanningError, match="pas trouvé de solution"):
+        ps.exact_cover(cover, w, 2)

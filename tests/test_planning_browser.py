@@ -6,23 +6,13 @@ SQL; the page must show them, keep its state in the URL, and explain impossible 
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from test_browser import (  # noqa: F401 - pytest fixtures shared with the dashboard tests
-    CHROMIUM,
-    app_db,
-    app_url,
-    assert_no_exception,
-    browser,
-    con,
-    main_text,
-    map_frames,
-    open_page,
-    page,
-    wait_idle,
-    warm_app,
-)
+import test_browser as tb
+
+# pytest fixtures and helpers shared with the dashboard's browser tests (same server fixture)
+app_db, app_url, browser, warm_app, page, con = tb.app_db, tb.app_url, tb.browser, tb.warm_app, tb.page, tb.con
+CHROMIUM, assert_no_exception, main_text = tb.CHROMIUM, tb.assert_no_exception, tb.main_text
+map_frames, open_page, wait_idle = tb.map_frames, tb.open_page, tb.wait_idle
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium absent")
 
@@ -38,7 +28,7 @@ def planner_ready(con):
 def test_sites_view_map_table_and_url_state(page, warm_app, con, planner_ready):
     from analysis.planning import demand, sites
 
-    open_page(page, warm_app + "/planification?vue=sites&mode=transit&budget=45&origine=school&k=3")
+    open_page(page, warm_app + "/planification?vue=sites&mode=transit&minutes=45&origine=school&k=3")
     assert_no_exception(page)
     map_frames(page, 1)
     text = main_text(page)
@@ -54,6 +44,11 @@ def test_sites_view_map_table_and_url_state(page, warm_app, con, planner_ready):
     assert "k=3" in page.url and "vue=sites" in page.url
     assert page.get_by_role("link", name="n° 1 :").count() == 1
     assert page.get_by_role("button", name="Télécharger les sites (CSV)").count() == 1
+    # a shared link reopens the same view (mode, budget, origin view, K)
+    open_page(page, warm_app + "/planification?vue=sites&mode=walk&minutes=30&origine=commune&k=2")
+    assert_no_exception(page)
+    text = main_text(page)
+    assert "à pied en 30 min" in text and "Les 2 sites proposés" in text and "Estimation" in text
 
 
 def test_programme_view_designs_and_explains(page, warm_app, planner_ready):
@@ -63,20 +58,29 @@ def test_programme_view_designs_and_explains(page, warm_app, planner_ready):
     assert "Pont-Audemer (27467)" in text and "ne publie pas de capacité" in text
     # no capacity given: the solver is not run on invented numbers
     page.get_by_role("button", name="Concevoir le programme").click()
-    time.sleep(0.5)
+    page.get_by_text("Programme impossible").first.wait_for(timeout=60_000)
     wait_idle(page)
     assert "capacité d'accueil inconnue" in main_text(page)
     # an explicit, flagged assumption of 3 places a day
     page.get_by_text("Compléter les capacités vides par une hypothèse").click()
+    page.get_by_text("Hypothèse : places par jour").first.wait_for(timeout=30_000)
     wait_idle(page)
     page.get_by_role("button", name="Concevoir le programme").click()
-    time.sleep(0.5)
+    page.get_by_text("Programme trouvé").first.wait_for(timeout=60_000)
     wait_idle(page)
     text = main_text(page)
     assert "Programme trouvé" in text and "Sous-groupe 1" in text and "lundi 15 juin" in text
     assert "Estimation" in text and "capacité supposée" in text
     assert page.get_by_role("button", name="Télécharger le programme (XLSX)").count() == 1
     assert "commune=27467" in page.url and "vue=programme" in page.url
+    # starting from an existing project moves the site to its commune (L'Aigle, SC25)
+    box = page.locator("[data-testid='stSidebar']").get_by_role("combobox", name="Partir d'un projet existant")
+    box.click()
+    box.fill("L'Aigle")
+    page.get_by_role("option", name="L'Aigle – Pays d'Ouche – secteur industriel").click()
+    page.wait_for_function("() => window.location.search.includes('commune=61214')", timeout=20_000)
+    wait_idle(page)
+    assert "commune=61214" in page.url and "L'Aigle (61214)" in main_text(page)
 
 
 def test_programme_view_names_missing_places(page, warm_app, con, planner_ready):
@@ -88,12 +92,12 @@ def test_programme_view_names_missing_places(page, warm_app, con, planner_ready)
     pupils = places + 4
     open_page(page, warm_app + f"/planification?vue=programme&commune=27467&eleves={pupils}&type=multisectoriel")
     page.get_by_text("Compléter les capacités vides par une hypothèse").click()
+    page.get_by_text("Hypothèse : places par jour").first.wait_for(timeout=30_000)
     wait_idle(page)
     page.get_by_role("button", name="Concevoir le programme").click()
-    time.sleep(0.5)
+    page.get_by_text("Programme impossible").first.wait_for(timeout=60_000)
     wait_idle(page)
     text = main_text(page)
-    assert "Programme impossible" in text
     assert f"il manque 4 places le lundi 15 juin ({places} places pour {pupils} élèves)" in text
     assert "Pour le rendre possible" in text
 
@@ -101,8 +105,10 @@ def test_programme_view_names_missing_places(page, warm_app, con, planner_ready)
 def test_links_from_collective_and_territory_pages(page, warm_app, planner_ready):
     open_page(page, warm_app + "/stages_collectifs")
     link = page.get_by_role("link", name="Proposer un stage collectif ici")
-    assert link.count() == 1
-    open_page(page, warm_app + "/territoire?niveau=epci&code=200066462")
+    link.first.wait_for(timeout=30_000)
+    assert link.count() == 1 and "vue=sites" in link.get_attribute("href")
+    open_page(page, warm_app + "/territoire?echelon=epci&code=200066462")
     link = page.get_by_role("link", name="Proposer un stage collectif ici")
+    link.first.wait_for(timeout=30_000)
     assert link.count() == 1
     assert "epci=200066462" in link.get_attribute("href")

@@ -261,7 +261,7 @@ def test_pdf_read_back(real, dep_data):
     ("epci", None, "csv", Filters(), "Code de territoire manquant"),
     ("epci", COTENTIN, "docx", Filters(), "Format inconnu"),
     ("epci", COTENTIN, "csv:lignes", Filters(), "Lignes du CSV inconnues"),
-    ("epci", COTENTIN, "csv", Filters(sectors=("Astronautique",)), "Secteur(s) inconnu(s)"),
+    ("epci", COTENTIN, "csv", Filters(sectors=("Astronautique",)), "Secteur d'activité inconnu"),
     ("epci", COTENTIN, "csv", Filters(minutes=120), "horizon"),
 ])
 def test_errors_are_clear(real, level, code, fmt, filters, message):

@@ -28,7 +28,10 @@ _LAYOUT = {
     "separators": ",\u202f",
 }
 
-_HTML = """<div id="chart" style="width:100%;height:{height}px"></div>
+_HTML = """<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{margin:0}}</style></head><body>
+<div id="chart" style="width:100%;height:{height}px"></div>
 <script src="{src}"></script>
 <script>
 (function () {{
@@ -37,8 +40,9 @@ _HTML = """<div id="chart" style="width:100%;height:{height}px"></div>
                  {{responsive: true, displaylogo: false,
                    modeBarButtonsToRemove: ["select2d", "lasso2d"]}});
 }})();
+{frame_js}
 </script>
-<style>body{{margin:0}}</style>"""
+</body></html>"""
 
 
 def _static_serving() -> bool:
@@ -48,20 +52,81 @@ def _static_serving() -> bool:
         return True
 
 
-def figure_html(fig, height: int) -> str:
-    """A standalone HTML snippet drawing ``fig`` (a plotly ``Figure``) with the basic bundle."""
+def figure_title(fig) -> str:
+    """A French title for ``fig``: its own title, else "Graphique : <value axis> par <category
+    axis>" from the axis titles."""
+    lay = fig.layout
+    if lay.title and lay.title.text:
+        return str(lay.title.text)
+    horizontal = any(getattr(t, "orientation", None) == "h" for t in fig.data)
+    xt = (lay.xaxis.title.text or "") if lay.xaxis and lay.xaxis.title else ""
+    yt = (lay.yaxis.title.text or "") if lay.yaxis and lay.yaxis.title else ""
+    value, cat = (xt, yt) if horizontal else (yt, xt)
+    if not value:
+        return "Graphique"
+    return f"Graphique : {value}" + (f" par {cat.lower()}" if cat else "")
+
+
+def figure_table(fig):
+    """The figure's data as a table (its text alternative, RGAA 1.3/4): one row per category,
+    one column per bar or scatter trace (named by its legend name, else the value axis title).
+    ``None`` for figures of other traces."""
+    import pandas as pd
+
+    cols: dict[str, pd.Series] = {}
+    lay = fig.layout
+    cat_name = ""
+    for k, t in enumerate(fig.data):
+        if t.type not in ("bar", "scatter") or t.x is None or t.y is None:
+            return None
+        horizontal = getattr(t, "orientation", None) == "h"
+        cats, vals = (t.y, t.x) if horizontal else (t.x, t.y)
+        axis = (lay.yaxis if horizontal else lay.xaxis)
+        cat_name = cat_name or ((axis.title.text or "") if axis and axis.title else "")
+        vaxis = (lay.xaxis if horizontal else lay.yaxis)
+        vname = (t.name or ((vaxis.title.text or "") if vaxis and vaxis.title else "")
+                 or f"Série {k + 1}")
+        cols[vname] = pd.Series(list(vals), index=[str(c) for c in cats])
+    if not cols:
+        return None
+    df = pd.DataFrame(cols)
+    first = next(iter(cols))
+    df = df.sort_values(first, ascending=False, kind="stable")
+    return df.rename_axis(cat_name or "Catégorie").reset_index()
+
+
+def figure_html(fig, height: int, title: str | None = None) -> str:
+    """A standalone HTML document drawing ``fig`` (a plotly ``Figure``) with the basic bundle:
+    ``lang="fr"``, a ``<title>`` (``title``, else :func:`figure_title`) also given to its
+    ``<iframe>`` element."""
+    from analysis.sanitize import html_text
+    from ui import a11y
+
+    title = title or figure_title(fig)
     fig = fig.update_layout(**_LAYOUT, height=height, autosize=True)
     spec = fig.to_json().replace("</", "<\\/")
-    return _HTML.format(height=height, src=PLOTLY_JS, spec=spec)
+    return _HTML.format(height=height, src=PLOTLY_JS, spec=spec, title=html_text(title),
+                        frame_js=a11y.frame_script(title))
 
 
-def plotly_chart(fig, height: int) -> None:
-    """Draw a plotly figure of bar/scatter/pie traces, ``height`` pixels high, full width."""
+def plotly_chart(fig, height: int, title: str | None = None, table: bool = True) -> None:
+    """Draw a plotly figure of bar/scatter/pie traces, ``height`` pixels high, full width.
+
+    ``table``: the figure's data (:func:`figure_table`) follows in an expander, as the
+    chart's text alternative."""
     if not _static_serving():
         fig.update_layout(height=height)
         st.plotly_chart(fig, width="stretch")
-        return
-    st.iframe(figure_html(fig, height), height=height + 4)
+    else:
+        # ``alt``: the iframe's title (its accessible name), as the document's own <title>
+        st.iframe(figure_html(fig, height, title), height=height + 4,
+                  alt=title or figure_title(fig))
+    tab = figure_table(fig) if table else None
+    if tab is not None:
+        from ui import core
+
+        with st.expander("Données du graphique (alternative textuelle)"):
+            core.html_table(tab)
 
 
 def _nice_step(vmax: float, n: int = 5) -> float:
@@ -73,6 +138,15 @@ def _nice_step(vmax: float, n: int = 5) -> float:
     raw = vmax / n
     mag = 10 ** math.floor(math.log10(raw))
     return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+
+
+def count_axis(fig, axis: str = "x", vmax: float | None = None) -> None:
+    """Whole-number ticks on a count axis of a plotly figure (no « 0,5 offre » tick): a step
+    of at least 1, French thousands, starting at 0."""
+    step = max(1.0, _nice_step(float(vmax or 1.0)))
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(tick0=0, dtick=step, tickformat=",d", rangemode="tozero")
+    fig.update_layout(separators=", ")
 
 
 def grouped_bars_svg(categories: Sequence[str], series: dict[str, Sequence[float]],

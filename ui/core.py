@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from analysis import catalogue
 from analysis.maps import table_html
-from analysis.text import MISSING, format_number, format_percent
+from analysis.text import MISSING, agree_unit, format_number, format_percent
 from ui import data
 from ui.database import con, db_path, db_version
 
@@ -61,6 +62,34 @@ def guarded(func: Callable) -> Callable:
     return run
 
 
+def session_alive() -> Callable[[], bool]:
+    """A function telling whether the browser session running this page is still open (a
+    long check started by a visitor is cancelled when they leave, :mod:`analysis.sandbox`)."""
+    from streamlit.runtime import exists, get_instance
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not exists():
+        return lambda: True
+    runtime, sid = get_instance(), ctx.session_id
+    return lambda: runtime.is_active_session(sid)
+
+
+def client_key() -> str:
+    """Who is asking, for per-client throttling: the client's IP address as seen by the server
+    (opening new sessions does not reset it), else the browser session."""
+    ip = None
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 - bare mode, older servers
+        ip = None
+    if ip:
+        return f"ip:{ip}"
+    if "client_session" not in st.session_state:
+        st.session_state["client_session"] = uuid.uuid4().hex
+    return "session:" + st.session_state["client_session"]
+
+
 def page_setup(title: str, icon: str = "🗺️") -> None:
     """Page config, title, and a stop with a French message when the database is missing."""
     try:
@@ -68,6 +97,9 @@ def page_setup(title: str, icon: str = "🗺️") -> None:
                            layout="wide")
     except st.errors.StreamlitAPIException:
         pass
+    from ui import a11y
+
+    a11y.page_chrome()  # lang="fr", skip link, focus, contrast, frames (RGAA)
     if not os.path.exists(db_path()):
         st.title(title)
         st.error("Base de données absente : lancez « python -m analysis.build » "
@@ -118,6 +150,21 @@ def _show_url_notices(params: dict[str, Any]) -> None:
             st.warning(msg, icon="⚠️")
 
 
+def _first_reading(name: str, raw: Any) -> bool:
+    """True the first time this page reads ``raw`` for parameter ``name`` in the session.
+
+    Only then is a refused value the link as given by the user: later, the same value can be
+    refused by another widget state (a code of the previous level after a change of level),
+    which is not a link to warn about.
+    """
+    seen = st.session_state.setdefault("_url_seen", {}).setdefault(_page_key(), set())
+    key = (name, tuple(raw) if isinstance(raw, list) else raw)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
 def _shown(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "aucune"
@@ -131,13 +178,15 @@ def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
     :mod:`analysis.validate_args`), else cast and checked against ``options``.
 
     A value that is refused gives a visible French notice (:func:`url_notice`) and the
-    default, never a silent fallback.
+    default, never a silent fallback (the first time the page reads that value: see
+    :func:`_first_reading`).
     """
     from analysis import validate_args as va
 
     raw = st.query_params.get(name)
     if raw is None:
         return default
+    first = _first_reading(name, raw)
     try:
         if check is not None:
             value = check(raw)
@@ -150,6 +199,8 @@ def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
                 value = cast(va.check_choice(raw, [str(o) for o in options],
                                              f"le paramètre « {name} »"))
     except va.ArgumentError as exc:
+        if not first:
+            return default
         url_notice(name, default, f"Lien de la page : paramètre « {name}={raw} » ignoré. {exc}. "
                                   "Valeur par défaut utilisée : "
                                   f"{shown_default or _shown(default)}.")
@@ -164,7 +215,9 @@ def qp_get_list(name: str, options: Sequence[str] | None = None,
     from analysis import validate_args as va
 
     kept, refused = [], []
-    for raw in st.query_params.get_all(name):
+    raws = st.query_params.get_all(name)
+    first = _first_reading(name, raws)
+    for raw in raws:
         try:
             if check is not None:
                 value = check(raw)
@@ -177,7 +230,7 @@ def qp_get_list(name: str, options: Sequence[str] | None = None,
             continue
         if value not in kept:
             kept.append(value)
-    if refused:
+    if refused and first:
         url_notice(name, kept, f"Lien de la page : paramètre « {name} » en partie ignoré. "
                                + " ; ".join(refused) + ".")
     return kept
@@ -217,9 +270,12 @@ def sync_query(params: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 
 def fnum(value: Any, decimals: int = 0, unit: str = "") -> str:
-    """French formatted number with its unit ("36 780 élèves"; :func:`analysis.text.format_number`)."""
+    """French formatted number with its unit ("36 780 élèves"; :func:`analysis.text.format_number`,
+    the unit agreeing with the number: "1 départ", "2 départs")."""
     text = format_number(value, decimals)
-    return f"{text} {unit}".strip() if text != MISSING else MISSING
+    if text == MISSING:
+        return MISSING
+    return f"{text} {agree_unit(float(value), unit)}".strip()
 
 
 #: Shown for a lycée without a declared seconde headcount (never 0, never an empty cell).
@@ -229,8 +285,7 @@ NOT_DECLARED = "non déclaré"
 def declared(values: Any) -> list[str]:
     """Declared headcounts as whole French numbers, « non déclaré » when missing (one wording
     on every page)."""
-    texts = (fnum(v, 0) for v in values)  # None, NaN and pd.NA all give MISSING
-    return [NOT_DECLARED if t == MISSING else t for t in texts]
+    return [NOT_DECLARED if pd.isna(v) else fnum(v, 0) for v in values]
 
 
 def fpct(value: Any, decimals: int = 0) -> str:
@@ -402,3 +457,18 @@ def report_downloads(level: str, code: str, filters, fallback_df, fallback_name:
             content, fname, mime = st.session_state[store]
             cols[k].download_button(f"Télécharger {label}", content, file_name=fname, mime=mime,
                                     key=f"{key}_dl_{fmt}")
+
+
+def page_link(page: str, label: str, *, query_params: dict[str, str] | None = None,
+              icon: str | None = None, where: Any = None) -> None:
+    """``st.page_link`` to another page of the app, or a plain link to its URL when the page is
+    run on its own (tests, ``streamlit run pages/x.py``) and the navigation does not know it."""
+    target = where if where is not None else st
+    try:
+        target.page_link(page, label=label, icon=icon, query_params=query_params)
+    except st.errors.StreamlitAPIException:
+        from urllib.parse import urlencode
+
+        stem = page.rsplit("/", 1)[-1].removesuffix(".py").split("_", 1)[-1]  # the app's url_path
+        url = "/" + stem.lower() + ("?" + urlencode(query_params) if query_params else "")
+        target.markdown(f"[{label}]({url})")

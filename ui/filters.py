@@ -14,7 +14,16 @@ URL parameters of the views (one meaning per name on a page; audited for issue 1
 ``code``           Territoire, Rapports: territory code (its level implied when alone)
 ``niveau_carte``   Couverture: map level; ``echelle``: Rapports: report level
 ``masquer_hors``   Couverture: hide the EPCI mostly outside Normandie (``1``)
+``indicateur``     Accueil, Couverture: map indicator (each page checks its own list)
+``depuis``         Mobilité rurale: origin kind of section 4; ``origine_id``: that origin;
+                   ``mode_lycees``: mode of the lycées table
+``type``           Stages collectifs: project types; ``epci``: EPCI name; ``statut``:
+                   statuses; ``fond``: background indicator
+``vue``            Données: tab
 =================  ===========================================================================
+
+No page reads one name with two meanings (the Territoire page read ``niveau`` as both the
+territory level and the grade until issue 11; the Mobilité rurale ``mode`` is its only mode).
 
 Every value read from the URL is checked with :mod:`analysis.validate_args`; a refused value
 gives a visible French notice and the default (:func:`ui.core.qp_get`).

@@ -19,7 +19,7 @@ from folium.utilities import JsCode
 
 from analysis import config, maps
 from analysis.sanitize import html_text, js_literal
-from ui import data
+from ui import a11y, data
 from ui.core import db_version
 
 # branca names every map element with ``os.urandom(16)`` (~170 names per Mobilité rurale run).
@@ -253,6 +253,7 @@ def base_map(bounds: list[list[float]] | None = None, *, height: int = 520) -> f
         m.default_js = LEAFLET_JS
         m.default_css = LEAFLET_CSS
     m.get_root().header.add_child(Element(_BG_CSS))
+    _NoMarkerTabStops().add_to(m)
     deps = data.geojson("departement", db_version())
     props = {f["properties"]["code"]: {"colour": "#ffffff",
                                        "tip": "Département : " + html_text(f["properties"]["name"])}
@@ -265,6 +266,18 @@ def base_map(bounds: list[list[float]] | None = None, *, height: int = 520) -> f
         m.fit_bounds([[lat_min, lon_min], [lat_max, lon_max]],
                      padding_bottom_right=(0, REGION_LEGEND_ROOM))
     return m
+
+
+class _NoMarkerTabStops(MacroElement):
+    """Markers (offers, lycées and their clusters: hundreds per map) out of the Tab order: with
+    Leaflet's default every marker is a Tab stop, and a keyboard user had to go through all of
+    them to leave the map. The map itself (arrow keys pan, +/- zoom), its zoom buttons and its
+    layer toggles stay reachable; the markers' content is in the tables under the maps."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.Marker.mergeOptions({keyboard: false});
+        {% endmacro %}""")
 
 
 class _MetricScale(MacroElement):
@@ -333,6 +346,57 @@ class _DrawnStamp(MacroElement):
             requestAnimationFrame(function () { window.obsDrawn = Date.now(); });
         });
         {% endmacro %}""")
+
+
+class _FrameA11y(MacroElement):
+    """Accessibility inside a map's frame (RGAA): ``lang="fr"``, the frame's ``<title>`` and
+    its ``<iframe>`` title (:func:`ui.a11y.frame_script`), a name for the map's keyboard focus
+    stop and French names for the zoom buttons."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this.frame_js }}
+        (function () {
+            var c = document.querySelector('.leaflet-container');
+            if (!c) { return; }
+            if (!document.getElementById('obs-focus')) {
+                var st = document.createElement('style');
+                st.id = 'obs-focus';
+                st.textContent = ':focus-visible{outline:3px solid #0072B2 !important;'
+                                 + 'outline-offset:1px}';
+                document.head.appendChild(st);
+            }
+            c.setAttribute('aria-label', {{ this.title_js }});
+            c.setAttribute('role', 'region');
+            var names = {'.leaflet-control-zoom-in': 'Zoom avant',
+                         '.leaflet-control-zoom-out': 'Zoom arrière',
+                         '.leaflet-control-layers-toggle': 'Couches de la carte (Entrée pour ouvrir)'};
+            var fixControls = function () {
+                for (var sel in names) {
+                    var b = c.querySelector(sel);
+                    if (b && b.getAttribute('aria-label') !== names[sel]) {
+                        b.setAttribute('title', names[sel]);
+                        b.setAttribute('aria-label', names[sel]);
+                    }
+                }
+                var credit = c.querySelector('.leaflet-control-attribution a[href*="leafletjs"]');
+                if (credit) { credit.setAttribute('title', 'Leaflet, bibliothèque de cartes interactives'); }
+            };
+            fixControls();
+            // the layer control is added after the map's script (st_folium): name it when it comes
+            var box = c.querySelector('.leaflet-control-container');
+            if (box && !box.__obsNamed) {
+                box.__obsNamed = true;
+                new MutationObserver(fixControls).observe(box, {childList: true, subtree: true});
+            }
+        })();
+        {% endmacro %}""")
+
+    def __init__(self, title: str):
+        super().__init__()
+        self._name = "FrameA11y"
+        self.frame_js = a11y.frame_script(title)
+        self.title_js = _js_literal(title)
 
 
 def group(name: str, *, show: bool = True, control: bool = True) -> folium.FeatureGroup:
@@ -435,11 +499,17 @@ function (cluster) {
     var size = n < 10 ? 18 : (n < 100 ? 22 : 26);
     return L.divIcon({
         html: '<div style="width:' + size + 'px;height:' + size + 'px;line-height:' + size
-              + 'px;border-radius:50%%;background:%(fill)s;border:1px solid #222;color:#000;'
-              + 'font:bold 10px sans-serif;text-align:center;opacity:0.85">' + n + '</div>',
+              + 'px;border-radius:50%%;background:%(fill)s;border:1px solid #222;color:%(text)s;'
+              + 'font:bold 10px sans-serif;text-align:center">' + n + '</div>',
         className: 'obs-cluster', iconSize: L.point(size, size)});
 }
 """
+
+
+def text_colour(fill: str) -> str:
+    """Cluster label colour on ``fill`` (:func:`ui.a11y.text_colour`): black on the offers'
+    orange #E69F00 (9.3:1), white on the lycées' blue #0072B2 (5.2:1)."""
+    return a11y.text_colour(fill)
 
 
 def clustered_points(m: folium.Map, df: pd.DataFrame, popup: Sequence[str],
@@ -451,7 +521,7 @@ def clustered_points(m: folium.Map, df: pd.DataFrame, popup: Sequence[str],
     cb = _CIRCLE_CALLBACK % {"radius": radius, "fill": fill, "stroke": stroke,
                              "pad_tl": ", ".join(map(str, POPUP_PAD_TOP_LEFT)),
                              "pad_br": ", ".join(map(str, POPUP_PAD_BOTTOM_RIGHT))}
-    icon = JsCode(_CLUSTER_ICON % {"fill": fill})
+    icon = JsCode(_CLUSTER_ICON % {"fill": fill, "text": text_colour(fill)})
     layer = _FastMarkerCluster(rows, callback=cb, name=name, show=show,
                               options={"maxClusterRadius": 40, "disableClusteringAtZoom": 12,
                                        "iconCreateFunction": icon})
@@ -519,7 +589,8 @@ def _has_popup(elements) -> bool:
 
 
 def show(m: folium.Map, key: str, *, height: int = 520,
-         layers: Sequence[folium.FeatureGroup] = (), control: bool = False) -> None:
+         layers: Sequence[folium.FeatureGroup] = (), control: bool = False,
+         title: str | None = None) -> None:
     """Render the map; no value is sent back to Python (no rerun on pan/zoom).
 
     ``m`` holds what does not depend on the filters (outlines, lycées, fixed legends);
@@ -527,12 +598,20 @@ def show(m: folium.Map, key: str, *, height: int = 520,
     map drawn in the browser is kept as long as ``m`` is unchanged and only the groups are
     replaced in it (with the layer control when ``control``), instead of reloading the whole map
     component on every filter change.
+
+    ``title``: the map's frame title for screen readers (default: "Carte : " and the name of
+    the first layer group).
     """
     from streamlit_folium import st_folium
 
     if _static_serving() and _has_popup([m, *layers]):
         m.default_js = LEAFLET_JS + JQUERY_JS
     _DrawnStamp().add_to(m)
+    # the title is part of the map's script, which keys the map (see above): a title that
+    # follows the filters is set by the first layer group instead
+    _FrameA11y(title or "Carte interactive").add_to(m)
+    if title is None and layers:
+        _FrameA11y("Carte : " + str(layers[0].layer_name)).add_to(layers[0])
     extra: dict[str, Any] = {}
     if layers:
         for g in layers:

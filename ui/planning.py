@@ -45,3 +45,23 @@ def has_site_times(version: int) -> bool:
     from analysis import access
 
     return access.has_relation(con(), "site_travel_times")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def projects(version: int) -> pd.DataFrame:
+    """Existing collective projects (id, name, commune) for the programme view."""
+    return st_sites.project_list(con())
+
+
+def structure_minutes(structures, reach_mode: str):
+    """Minutes between the chosen structures (:func:`analysis.planning.programme.structure_minutes`)."""
+    from analysis.planning import programme as pg
+
+    return pg.structure_minutes(con(), structures, reach_mode)
+
+
+def programme_pdf(prog, site_label: str, site_lonlat: tuple[float, float]) -> bytes:
+    """The programme PDF (:func:`analysis.planning.export.programme_pdf`)."""
+    from analysis.planning import export
+
+    return export.programme_pdf(con(), prog, site_label, site_lonlat)

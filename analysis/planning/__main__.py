@@ -13,12 +13,13 @@ import argparse
 import csv
 import datetime as dt
 import json
+import math
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from analysis import config
+from analysis import catalogue, config
 from analysis.errors import DataError
 from analysis.planning import demand as dm
 from analysis.planning import programme as pg
@@ -31,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=None, help="base DuckDB (défaut : data/observatoire.duckdb)")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sites", help="où lancer les prochains stages collectifs (couverture maximale)")
-    s.add_argument("--mode", default="transit", choices=("walk", "bike", "transit", "car"))
+    s.add_argument("--mode", default="transit", choices=catalogue.MODES)
     s.add_argument("--minutes", type=int, default=45)
     s.add_argument("--count", type=int, default=5, help="nombre de sites (1 à 10)")
     s.add_argument("--origin", default="school", choices=("school", "commune"))
@@ -105,7 +106,7 @@ def _sites(con, args) -> int:
             "unit": spec.unit, "count": plan.k, "demand_total": plan.demand_total,
             "already_covered_by_existing_projects": plan.already_covered,
             "exclude_existing": plan.exclude_existing,
-            "exact": {"value": plan.exact.value, "status": plan.exact.status, "bound": plan.exact.bound,
+            "exact": {"value": plan.exact.value, "status": plan.exact.status, "bound": plan.exact.bound if math.isfinite(plan.exact.bound) else None,
                       "seconds": round(plan.exact.seconds, 3)},
             "greedy": {"value": plan.greedy.value, "seconds": round(plan.greedy.seconds, 3),
                        "sites": plan.greedy_sites["site_key"].tolist()},
@@ -116,6 +117,7 @@ def _sites(con, args) -> int:
                 "epci_name": r.epci_name, "pupils_covered": r.pupils_covered, "pupils_new": r.pupils_new,
                 "covered_origin_ids": list(r.covered_origin_ids), "lycees": r.lycees,
                 "offers_within": int(r.offers_within), "sectors_within": int(r.sectors_within),
+                "offers": list(r.offers),
                 "morning_departures": None if pd.isna(r.morning_departures) else int(r.morning_departures),
             } for r in described.itertuples(index=False)],
             "existing_projects": [{

@@ -15,16 +15,16 @@ import numpy as np
 import pandas as pd
 
 from analysis import report
-from analysis.planning.programme import KIND_RULES, Programme, day_label
+from analysis.planning.programme import Programme, day_label, rule_text
 
 #: French column labels of the proposed-sites table (CSV/XLSX and the page).
 SITE_COLUMNS: dict[str, str] = {
     "rank": "Rang", "site_name": "Site", "site_kind": "Type de site", "commune_name": "Commune",
     "epci_name": "EPCI (porteur probable de la convention)", "pupils_covered": "Demande couverte",
     "pupils_new": "Gain marginal", "n_origins": "Origines couvertes", "lycees": "Lycées concernés",
-    "offers_within": "Offres à proximité", "sectors_within": "Secteurs à proximité",
+    "offers_within": "Offres à 30 min (TC ou à pied)", "sectors_within": "Secteurs à 30 min (TC ou à pied)",
     "sectors_list": "Liste des secteurs", "sirets_known": "Offres avec SIRET",
-    "morning_departures": "Départs TER 7 h–8 h 30", "site_id": "Code", "commune_code": "Code commune",
+    "morning_departures": "Départs en transports en commun 7 h–8 h 30", "site_id": "Code", "commune_code": "Code commune",
 }
 
 
@@ -33,7 +33,10 @@ def sites_table(df: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in SITE_COLUMNS if c in df.columns]
     out = df[cols].copy()
     if "site_kind" in out:
-        out["site_kind"] = out["site_kind"].map({"commune": "centre de commune", "school": "lycée"})
+        out["site_kind"] = out["site_kind"].map({"commune": "commune (mairie)", "school": "lycée"})
+    for col in ("pupils_covered", "pupils_new"):
+        if col in out:
+            out[col] = out[col].round(1)
     out["covered_origin_ids"] = [" ; ".join(v) for v in df["covered_origin_ids"]]
     return out.rename(columns={**SITE_COLUMNS, "covered_origin_ids": "Origines couvertes (codes)"})
 
@@ -66,7 +69,7 @@ def programme_frames(prog: Programme) -> dict[str, pd.DataFrame]:
             st = sts[s]
             rows.append({"Jour": day_label(d), "Date": d.isoformat(), "Structure": st.label, "Secteur": st.sector,
                          "SIRET": st.siret, "Adresse": st.address,
-                         "Minutes depuis la structure de la veille": minutes})
+                         "Minutes depuis la structure de la veille": None if minutes is None else round(minutes)})
         frames[f"Sous-groupe {g + 1}"] = pd.DataFrame(rows)
     for s in prog.used():
         st = sts[s]
@@ -89,13 +92,13 @@ def programme_xlsx(prog: Programme, site_label: str) -> bytes:
     used: set[str] = set()
     frames = programme_frames(prog)
     summary = pd.DataFrame([
-        ("Site", site_label), ("Type", prog.spec.kind), ("Règle du type", KIND_RULES[prog.spec.kind]),
+        ("Site", site_label), ("Type", prog.spec.kind), ("Règle du type", rule_text(prog.spec.kind, prog.variety)),
         ("Élèves", prog.spec.pupils), ("Sous-groupes", " + ".join(map(str, prog.sizes))),
         ("Jours", f"{day_label(prog.spec.days[0])} – {day_label(prog.spec.days[-1])} ({len(prog.spec.days)} jours)"),
-        ("Minutes de déplacement entre structures (total)", prog.total_minutes),
+        ("Minutes de déplacement entre structures (total)", round(prog.total_minutes)),
         ("Résolution", "optimale" if prog.status == "optimal" else f"meilleure trouvée (borne {prog.bound:g} min)"),
         ("Porteur de la convention", ""), ("Référent du groupe", ""),
-        ("Limites", "offres placées au centre de leur commune ; capacités saisies ou supposées "
+        ("Limites", "offres placées à la mairie de leur commune ; capacités saisies ou supposées "
                     "(voir la colonne « Source de la capacité »)"),
         *[("Remarque", n) for n in prog.notes],
     ], columns=["Rubrique", "Valeur"])
@@ -112,6 +115,14 @@ def sites_xlsx(sites: pd.DataFrame, projects: pd.DataFrame | None = None) -> byt
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         sites_table(sites).to_excel(xl, sheet_name="Sites proposés", index=False)
+        if "offers" in sites:
+            rows = [{"Rang du site": r.rank, "Site": r.site_name, "Offre": o["offer_id"], "Secteur": o["sector"],
+                     "SIRET": o["siret"] or "inconnu", "Commune de l'offre": o["town"],
+                     "Minutes depuis le site (TC ou à pied)": o["minutes"]}
+                    for r in sites.itertuples() for o in r.offers]
+            pd.DataFrame(rows, columns=["Rang du site", "Site", "Offre", "Secteur", "SIRET", "Commune de l'offre",
+                                        "Minutes depuis le site (TC ou à pied)"]).to_excel(
+                xl, sheet_name="Structures potentielles", index=False)
         if projects is not None:
             p = projects.drop(columns=["covered_origins"], errors="ignore")
             p.to_excel(xl, sheet_name="Projets existants", index=False)
@@ -139,22 +150,19 @@ def _programme_map(con: duckdb.DuckDBPyConnection, prog: Programme, site_lonlat:
     fig = Figure(figsize=(7, 5), dpi=130)
     ax = fig.add_axes((0, 0, 1, 1))
     gdf.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#888888", linewidth=0.4)
-    # structures of one location are spread on a small circle so that each number is readable
-    by_loc: dict[int | None, list[int]] = {}
-    for k, s in enumerate(prog.used()):
-        by_loc.setdefault(prog.structures[s].loc_id, []).append(k)
-    xy = []
+    # one marker per location (offers of a commune share its centre), labelled with the numbers
+    # of its structures (numbers of the PDF's structure table)
+    by_loc: dict = {}
     for k, s in enumerate(prog.used()):
         st = prog.structures[s]
-        members = by_loc[st.loc_id]
-        j = members.index(k)
-        ang = 2 * np.pi * j / max(len(members), 1)
-        r = 0.004 if len(members) > 1 else 0.0
-        xy.append((st.lon + r * np.cos(ang), st.lat + r * np.sin(ang)))
-    pts = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in xy], [p[1] for p in xy]), crs=4326).to_crs(2154)
-    pts.plot(ax=ax, color="white", edgecolor="black", markersize=120, zorder=3)
-    for k, p in enumerate(pts):
-        ax.annotate(str(k + 1), (p.x, p.y), ha="center", va="center", fontsize=7, zorder=4)
+        by_loc.setdefault((st.lon, st.lat), []).append(k + 1)
+    locs = list(by_loc.items())
+    pts = gpd.GeoSeries(gpd.points_from_xy([p[0][0] for p in locs], [p[0][1] for p in locs]), crs=4326).to_crs(2154)
+    pts.plot(ax=ax, color="white", edgecolor="black", markersize=260, zorder=3)
+    for (_, nums), p in zip(locs, pts):
+        label = ", ".join(map(str, nums)) if len(nums) <= 3 else f"{nums[0]}–{nums[-1]}"
+        ax.annotate(label, (p.x, p.y), xytext=(0, 11), textcoords="offset points", ha="center", va="bottom",
+                    fontsize=7, zorder=4, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#555555", "lw": 0.5})
     if site_lonlat:
         sp = gpd.GeoSeries(gpd.points_from_xy([site_lonlat[0]], [site_lonlat[1]]), crs=4326).to_crs(2154)
         sp.plot(ax=ax, marker="*", color="black", markersize=160, zorder=5)
@@ -182,10 +190,10 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     pdf.set_font("DejaVu", "B", 16)
     pdf.multi_cell(0, 8, f"Programme de stage collectif — {site_label}", new_x="LMARGIN", new_y="NEXT")
     spec = prog.spec
-    report._para(pdf, f"Type : {spec.kind} ({KIND_RULES[spec.kind]}). {spec.pupils} élèves en "
+    report._para(pdf, f"Type : {spec.kind} ({rule_text(spec.kind, prog.variety)}). {spec.pupils} élèves en "
                       f"{len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} ; "
                       f"du {day_label(spec.days[0])} au {day_label(spec.days[-1])} ({len(spec.days)} jours). "
-                      f"Déplacements entre structures : {prog.total_minutes:g} min au total.")
+                      f"Déplacements entre structures : {prog.total_minutes:.0f} min au total.")
     report._heading(pdf, "Porteur de la convention et encadrement (à compléter)")
     epw = pdf.epw
     pdf.set_font("DejaVu", "", 9)
@@ -199,8 +207,8 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     report._heading(pdf, "Carte des structures")
     png = _programme_map(con, prog, site_lonlat)
     pdf.image(io.BytesIO(png), w=150)
-    report._para(pdf, "Étoile : le site ; cercles numérotés : les structures (numéros du tableau ci-dessous). "
-                      "Les offres sont placées au centre de leur commune (pas d'adresse géolocalisée).", 8)
+    report._para(pdf, "Étoile : le site ; cercles : les lieux des structures, avec leurs numéros (tableau page suivante). "
+                      "Les offres sont placées à la mairie de leur commune (pas d'adresse géolocalisée).", 8)
     pdf.add_page()
     report._heading(pdf, "Rotation des sous-groupes")
     rot = programme_frames(prog)["rotation"]
@@ -222,6 +230,6 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     report._pdf_table(pdf, sdf, scols, [10, 70, 45, 30, 70, 20, 28], font_size=7)
     report._heading(pdf, "Limites")
     report._para(pdf, "Capacités : saisies par l'utilisateur ou supposées (colonne « Source capacité ») — la "
-                      "plateforme n'en publie pas. Temps de déplacement : à pied (ou en TER et à pied) entre centres "
+                      "plateforme n'en publie pas. Temps de déplacement : à pied (ou en TER et à pied) entre mairies "
                       "de communes ; 0 min entre deux structures d'une même commune. " + " ".join(prog.notes), 8)
     return bytes(pdf.output())

@@ -60,6 +60,14 @@ _MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", 
               "octobre", "novembre", "décembre")
 
 
+def rule_text(kind: str, variety: int | None = None) -> str:
+    """The rule of a type in French, with its number of sectors/structures when known."""
+    text = KIND_RULES[kind_id(kind)]
+    if variety is None:
+        return text
+    return text.replace("⌈jours / N⌉", f"⌈jours / {variety}⌉").replace(" N ", f" {variety} ")
+
+
 def day_label(d: dt.date) -> str:
     """French day label: ``jeudi 18 juin``."""
     return f"{_DAYS_FR[d.weekday()]} {d.day} {_MONTHS_FR[d.month - 1]}"
@@ -200,6 +208,7 @@ class Programme:
     seconds: float
     notes: list[str] = field(default_factory=list)
     bound: float = 0.0
+    variety: int | None = None
 
     def load(self, day_index: int, s: int) -> int:
         """Pupils at structure ``s`` on day ``day_index``."""
@@ -350,7 +359,7 @@ def _locations(structures: Sequence[Structure], minutes: np.ndarray) -> tuple[li
 
 
 def _build_model(structures: Sequence[Structure], spec: ProgrammeSpec, sizes: Sequence[int],
-                 minutes: np.ndarray, elastic: bool, variety: int):
+                 minutes: np.ndarray, elastic: bool, variety: int, objective: bool = True):
     from ortools.sat.python import cp_model
 
     G, D, S = len(sizes), len(spec.days), len(structures)
@@ -410,7 +419,7 @@ def _build_model(structures: Sequence[Structure], spec: ProgrammeSpec, sizes: Se
     lt = np.array([[minutes[groups_of[a][0], groups_of[b][0]] for b in range(L)] for a in range(L)])
     lt = np.rint(lt).astype(int)
     hop_terms = []
-    if L > 1 and lt.max() > 0:
+    if objective and L > 1 and lt.max() > 0:
         for g in range(G):
             at = [[sum(x[g, d, s] for s in groups_of[a]) for a in range(L)] for d in range(D)]
             for d in range(D - 1):
@@ -427,10 +436,15 @@ def _build_model(structures: Sequence[Structure], spec: ProgrammeSpec, sizes: Se
         if sizes[g] == sizes[g + 1]:
             model.Add(sum(s * x[g, 0, s] for s in range(S)) <= sum(s * x[g + 1, 0, s] for s in range(S)))
     if elastic:
-        model.Minimize(1000 * sum(slack.values()) + sum(hop_terms))
-    else:
+        model.Minimize(sum(slack.values()))
+    elif objective:
         model.Minimize(sum(hop_terms))
     return model, x, slack, hop_terms
+
+
+def _total(minutes: np.ndarray, assign: np.ndarray) -> float:
+    G, D = assign.shape
+    return float(sum(minutes[assign[g, d], assign[g, d + 1]] for g in range(G) for d in range(D - 1)))
 
 
 def _solve(model, time_limit: float, first_solution: bool = False):
@@ -485,27 +499,51 @@ def design_programme(structures: Sequence[Structure], spec: ProgrammeSpec,
         biggest = max(s.capacity for s in chosen)
         g0 = max(1, math.ceil(P / max(biggest, 1)))
         candidates = list(range(g0, min(P, g0 + 5) + 1))
+    D, S = len(spec.days), len(chosen)
+    notes = []
+    if sector:
+        notes.append(f"secteur retenu : {sector}")
+    if any(s.capacity_source == "hypothèse" for s in chosen):
+        notes.append("capacités en partie supposées (hypothèse saisie par l'utilisateur)")
+    timed_out = False
     for G in candidates:
         sizes = balanced_sizes(P, G)
-        model, x, _, hops = _build_model(chosen, spec, sizes, sub, elastic=False, variety=variety)
-        solver, status = _solve(model, spec.time_limit, first_solution)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            D, S = len(spec.days), len(chosen)
-            assign = np.array([[next(s for s in range(S) if solver.Value(x[g, d, s])) for d in range(D)]
-                               for g in range(G)], dtype=int)
-            total = float(sum(sub[assign[g, d], assign[g, d + 1]] for g in range(G) for d in range(D - 1)))
-            notes = []
-            if sector:
-                notes.append(f"secteur retenu : {sector}")
-            if any(s.capacity_source == "hypothèse" for s in chosen):
-                notes.append("capacités en partie supposées (hypothèse saisie par l'utilisateur)")
-            return Programme(spec, chosen, sizes, assign, sub, total,
-                             "optimal" if status == cp_model.OPTIMAL else "feasible",
-                             time.perf_counter() - t0, notes, float(solver.BestObjectiveBound()))
+        # 1. feasibility only (no objective): fast, and tells infeasible from "not found yet"
+        fmodel, fx, _, _ = _build_model(chosen, spec, sizes, sub, elastic=False, variety=variety, objective=False)
+        fsolver, fstatus = _solve(fmodel, spec.time_limit, first_solution=True)
+        if fstatus == cp_model.INFEASIBLE:
+            continue
+        if fstatus not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            timed_out = True
+            continue
+        first = np.array([[next(s for s in range(S) if fsolver.Value(fx[g, d, s])) for d in range(D)]
+                          for g in range(G)], dtype=int)
+        assign, status, bound = first, "feasible", 0.0
+        if not first_solution:
+            # 2. minimise the minutes between structures, starting from that programme
+            model, x, _, _ = _build_model(chosen, spec, sizes, sub, elastic=False, variety=variety)
+            for (g, d, s), v in x.items():
+                model.AddHint(v, bool(first[g, d] == s))
+            left = max(1.0, float(spec.time_limit) - (time.perf_counter() - t0))
+            solver, st = _solve(model, left)
+            if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                assign = np.array([[next(s for s in range(S) if solver.Value(x[g, d, s])) for d in range(D)]
+                                   for g in range(G)], dtype=int)
+                status = "optimal" if st == cp_model.OPTIMAL else "feasible"
+                bound = float(solver.BestObjectiveBound())
+                if _total(sub, assign) > _total(sub, first):  # never return worse than the start
+                    assign = first
+        total = _total(sub, assign)
+        return Programme(spec, chosen, sizes, assign, sub, total, status, time.perf_counter() - t0, notes, bound,
+                         variety if spec.kind in (KINDS["multisectoriel"], KINDS["mono-secteur"]) else None)
+    if timed_out:
+        raise ProgrammeInfeasible(
+            [f"aucun programme trouvé en {spec.time_limit:g} s (sans preuve qu'il n'en existe pas)"],
+            ["retenir moins de structures", "réduire le nombre de jours ou d'élèves"])
     # no programme: the elastic model locates the missing places
     G = candidates[0]
     sizes = balanced_sizes(P, G)
-    model, x, slack, _ = _build_model(chosen, spec, sizes, sub, elastic=True, variety=variety)
+    model, x, slack, _ = _build_model(chosen, spec, sizes, sub, elastic=True, variety=variety, objective=False)
     solver, status = _solve(model, spec.time_limit)
     where = f" dans le secteur {sector}" if sector else ""
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -127,12 +127,13 @@ def greedy_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int) -> Co
     return CoverSolution(chosen, value, "greedy", value, time.perf_counter() - t0)
 
 
-def exact_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int, time_limit: float = 20.0,
+def exact_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int, time_limit: float = 10.0,
                 hint: Sequence[int] | None = None, workers: int = 8) -> CoverSolution:
     """Maximal covering solved exactly by OR-Tools CP-SAT.
 
     Weights are scaled to integers (1/100 units) for the solver; the value reported is recomputed
-    from the real weights. Sites covering nothing are not given to the solver.
+    from the real weights. Sites covering nothing, and duplicates of a site's coverage, are not
+    given to the solver. ``k = 1`` is solved by enumeration (the best single site), exactly.
 
     Parameters
     ----------
@@ -154,6 +155,10 @@ def exact_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int, time_l
     useful = [j for j, idx in enumerate(cover) if len(idx) and w_int[idx].sum() > 0]
     if not useful or k <= 0:
         return CoverSolution([], 0.0, "optimal", 0.0, time.perf_counter() - t0)
+    if k == 1:  # one site: the optimum is the best single site (exact by enumeration)
+        best = max(useful, key=lambda j: (float(weights[cover[j]].sum()), -j))
+        value = float(weights[cover[best]].sum())
+        return CoverSolution([best], value, "optimal", value, time.perf_counter() - t0)
     # merge sites with identical coverage (keep the first): same value, smaller model
     seen: dict[bytes, int] = {}
     for j in useful:
@@ -174,15 +179,22 @@ def exact_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int, time_l
         model.Add(y[i] <= sum(x[j] for j in sites))  # linear form: CP-SAT's LP workers bound it
     model.Add(sum(x.values()) <= int(k))
     model.Maximize(sum(int(w_int[i]) * v for i, v in y.items()))
-    if hint:
-        hinted = set(hint)
+    hinted = set(hint or ()) & set(x)
+    if hinted:  # a complete hint (sites and the origins they cover): CP-SAT starts from it
+        covered = {int(i) for j in hinted for i in cover[j]}
         for j, v in x.items():
             model.AddHint(v, j in hinted)
+        for i, v in y.items():
+            model.AddHint(v, i in covered)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = int(workers)
     status = solver.Solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if hint:  # time limit without a solution: the hint stands, with no proven bound
+            chosen = order_by_gain(cover, weights, [j for j in hint])
+            value = _covered_value(cover, weights, chosen)
+            return CoverSolution(chosen, value, "feasible", float("inf"), time.perf_counter() - t0)
         raise PlanningError(f"le solveur CP-SAT n'a pas trouvé de solution ({solver.StatusName(status)})")
     chosen = [j for j, v in x.items() if solver.Value(v)]
     chosen = order_by_gain(cover, weights, chosen)
@@ -358,7 +370,7 @@ def _describe(problem: CoverageProblem, chosen: Sequence[int], weights: np.ndarr
 
 
 def plan_sites(con: duckdb.DuckDBPyConnection, spec: DemandSpec, k: int = 5, *,
-               exclude_existing: bool = True, time_limit: float = 20.0,
+               exclude_existing: bool = True, time_limit: float = 10.0,
                problem: CoverageProblem | None = None) -> SitePlan:
     """Choose ``k`` new sites, exactly (CP-SAT) and greedily.
 
@@ -439,11 +451,16 @@ def site_offers(con: duckdb.DuckDBPyConnection, site_kind: str, site_id: str,
     ).df()
 
 
+#: Reach of the potential host structures listed for a proposed site: TER or walking, 30 min.
+DESCRIBE_REACH: tuple[str, float] = ("transit", 30.0)
+
+
 def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, origin_kind: str,
-                   reach_mode: str = "walk", reach_minutes: float = DEFAULT_REACH_MINUTES) -> pd.DataFrame:
+                   reach_mode: str = DESCRIBE_REACH[0], reach_minutes: float = DESCRIBE_REACH[1]) -> pd.DataFrame:
     """Add host-structure and transport facts to proposed sites.
 
-    Adds ``offers_within, sectors_within, sectors_list, sirets_known, lycees`` (lycées involved: the
+    Adds ``offers_within, sectors_within, sectors_list, sirets_known, offers`` (list of the potential
+    host structures: ``offer_id, sector, siret, town, minutes``), ``lycees`` (lycées involved: the
     covered lycées, or the lycées located in the covered communes), ``morning_departures`` (TER
     departures 07:00-08:30 from the site's commune, NULL when unknown) and
     ``convention_holder`` (the EPCI, likely holder of the convention).
@@ -453,7 +470,7 @@ def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, 
     if has_relation(con, "transit_supply"):
         supply = dict(con.execute("SELECT commune_code, morning_departures FROM transit_supply").fetchall())
     schools = con.execute("SELECT uai, name, commune_code FROM schools ORDER BY name").df()
-    offers_n, sectors_n, sectors_l, sirets, lycees, deps = [], [], [], [], [], []
+    offers_n, sectors_n, sectors_l, sirets, lycees, deps, lists = [], [], [], [], [], [], []
     for rec in out.itertuples(index=False):
         offers = site_offers(con, rec.site_kind, rec.site_id, reach_mode, reach_minutes)
         offers_n.append(len(offers))
@@ -461,6 +478,8 @@ def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, 
         sectors_n.append(len(secs))
         sectors_l.append(" ; ".join(secs))
         sirets.append(int(offers["siret"].notna().sum()))
+        lists.append([{"offer_id": str(o.offer_id), "sector": o.sector, "siret": None if pd.isna(o.siret) else str(o.siret),
+                       "town": o.town, "minutes": round(float(o.minutes), 1)} for o in offers.itertuples()])
         if origin_kind == "school":
             names = schools.set_index("uai").reindex(rec.covered_origin_ids)["name"].dropna().tolist()
         else:
@@ -474,6 +493,7 @@ def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, 
     out["lycees"] = lycees
     out["morning_departures"] = deps
     out["convention_holder"] = out["epci_name"]
+    out["offers"] = lists
     return out
 
 
@@ -484,3 +504,8 @@ def communes_with_epci(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                   (SELECT count(*) FROM offers o WHERE o.commune_code = c.code) AS n_offers
            FROM communes c ORDER BY c.name, c.code"""
     ).df()
+
+
+def project_list(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The existing collective projects: ``project_id, name, commune_code`` (programme view)."""
+    return con.execute("SELECT project_id, name, commune_code FROM collective_projects ORDER BY project_id").df()

@@ -5,10 +5,13 @@ budget can never reach a site that already holds offers: the candidate sites of 
 problem must include commune centres and lycées *without* offers. This stage computes, with the
 project's own engines (:mod:`analysis.paths` on the road graphs, :mod:`analysis.transit` on the
 GTFS timetables, same settings as :mod:`analysis.traveltime`), the minutes from every origin
-(commune centre or lycée, as in ``travel_times``) to every candidate site (every commune centre
-and every lycée), kept up to :data:`SITE_MAX_MINUTES`, into::
+(commune origin point or lycée, as in ``travel_times``) to every candidate site (every commune
+origin point and every lycée), kept up to :data:`SITE_MAX_MINUTES`, into::
 
     site_travel_times(origin_kind, origin_id, site_kind, site_id, mode, minutes, is_estimate)
+
+A commune's pupils and a site of the same commune are not 0 min apart: the intra-commune model
+of :mod:`analysis.intracommune` (case « commune-point ») gives their time, as in ``travel_times``.
 """
 
 from __future__ import annotations
@@ -41,10 +44,17 @@ CREATE OR REPLACE TABLE site_travel_times (
 def read_sites(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Candidate sites: ``site_kind`` (``commune``/``school``), ``site_id``, ``lon``, ``lat``.
 
-    They are the points of :func:`analysis.traveltime.read_origins` (commune centres, lycées).
+    They are the points of :func:`analysis.traveltime.read_origins` (commune origin points, i.e.
+    town halls, and lycées), with ``commune_code`` and ``location_precision = 'point'`` (a site is
+    held at that very point) for the intra-commune trip model: a commune's pupils, spread over
+    its settled area, reach a site of their own commune in the mean time from that area to the
+    point, never 0 minutes (a lycée's pupils reach their own lycée in 0 minutes: no trip).
     """
     out = traveltime.read_origins(con)
-    return out.rename(columns={"origin_kind": "site_kind", "origin_id": "site_id"})
+    out = out.rename(columns={"origin_kind": "site_kind", "origin_id": "site_id"})
+    # a site is a known point (town hall or lycée): pupils of its own commune are spread around
+    # it (intra-commune model of analysis.intracommune, case « commune-point »)
+    return out.assign(location_precision="point", n_offers=1)
 
 
 def _frame(origins: pd.DataFrame, sites: pd.DataFrame, mode: str, minutes: np.ndarray,
@@ -85,6 +95,7 @@ def build_site_times(con: duckdb.DuckDBPyConnection, settings: Any = None, progr
     cfg.max_minutes = min(float(cfg.max_minutes), SITE_MAX_MINUTES)
     origins = traveltime.read_origins(con)
     sites = read_sites(con)
+    communes = traveltime.read_communes(con)
     con.execute(SITE_TIMES_DDL)
     nets = networks or traveltime.RoadNetworks(cfg, area=traveltime.points_area(origins))
     counts: dict[str, int] = {}
@@ -99,13 +110,12 @@ def build_site_times(con: duckdb.DuckDBPyConnection, settings: Any = None, progr
                 progress(f"Sites candidats : transports en commun ignorés ({exc})", None)
                 counts[mode] = 0
                 continue
-            m = traveltime.TravelTimeMatrix.for_transit(
-                network, origins.assign(loc_id=0), sites.rename(columns={"site_id": "loc_id"}), cfg)
-            frame = _frame(origins, sites, mode, m.minutes, m.is_estimate)
+            m = traveltime.TravelTimeMatrix.for_transit(network, origins, sites, cfg)
         else:
-            arrays = nets.arrays(mode)
-            m = traveltime.TravelTimeMatrix.for_road(arrays, mode, origins, sites, cfg)
-            frame = _frame(origins, sites, mode, m.minutes, m.is_estimate)
+            m = traveltime.TravelTimeMatrix.for_road(nets.arrays(mode), mode, origins, sites, cfg)
+        if len(communes):
+            m.apply_intra_commune(communes, cfg)
+        frame = _frame(origins, sites, mode, m.minutes, m.is_estimate)
         con.register("_site_tt", frame)
         try:
             con.execute("INSERT INTO site_travel_times SELECT * FROM _site_tt")

@@ -1,0 +1,199 @@
+"""Incremental recompute of the travel times after an import of offers.
+
+A full recompute (:func:`analysis.imports.recompute_derived`) loads the road network, converts
+it for every mode and searches from every offer location. After an import, most locations have
+not moved: each pair's time depends only on the two points and the network (the searches run
+from the destinations' side, one search per location; the cutoff, access legs and straight-line
+rules are per pair), so the times of an unchanged location can be kept and only locations at
+new coordinates need searches.
+
+:func:`snapshot` records the offer locations before the import writes; :func:`update_after_offers`
+then
+
+1. matches the new ``offer_locations`` to the old ones by exact coordinates (``loc_id`` is a
+   dense rank of the coordinates, so ids shift when a location is added before them);
+2. keeps the rows of ``travel_times`` of matched locations under their new ids, drops those of
+   locations that no longer exist;
+3. computes, for every mode in ``travel_times``, the times from every origin to the new
+   locations only, the road graphs coming from :mod:`analysis.graphcache` (no network loading
+   when the build cached them);
+4. rewrites ``travel_times`` in the build's row order and updates ``travel_time_runs``;
+5. rebuilds the indicator tables (:func:`analysis.access.build_tables`) from the updated times:
+   indicators such as 2SFCA availability couple every origin to every location within reach,
+   so the tables are recomputed whole (a set-based DuckDB stage).
+
+The result is identical to a full rebuild (``tests/test_incremental.py`` compares every table
+on the mirror). When an incremental update is not possible (no previous locations, a network
+downloaded online, a mode without cached graph and no file), it falls back to the full
+recompute.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from . import graphcache, paths, roads, traveltime
+from .config import BuildSettings
+from .db import columns_of, has_relation, write_stamp
+from .progress import ProgressFn
+
+
+def snapshot(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """Offer locations (``loc_id``, ``lon``, ``lat``) before an import, or None when there are
+    no travel times to update incrementally."""
+    if not (has_relation(con, "travel_times") and has_relation(con, "offer_locations")):
+        return None
+    cols = set(columns_of(con, "travel_times"))
+    if not {"origin_kind", "origin_id", "loc_id", "mode", "minutes", "is_estimate"} <= cols:
+        return None  # not the build's table: only a full recompute can rebuild it
+    return traveltime.read_destinations(con)
+
+
+def match_locations(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split the new locations into those at old coordinates and those to search.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        ``kept``: ``old_loc_id``, ``loc_id`` of locations whose exact coordinates existed
+        before; ``fresh``: ``loc_id``, ``lon``, ``lat`` of the others (new or moved).
+    """
+    old = before[["loc_id", "lon", "lat"]].rename(columns={"loc_id": "old_loc_id"})
+    old = old.drop_duplicates(["lon", "lat"])
+    m = after[["loc_id", "lon", "lat"]].merge(old, on=["lon", "lat"], how="left")
+    hit = m["old_loc_id"].notna()
+    kept = m.loc[hit, ["old_loc_id", "loc_id"]].astype({"old_loc_id": np.int64, "loc_id": np.int64})
+    fresh = m.loc[~hit, ["loc_id", "lon", "lat"]].reset_index(drop=True)
+    return kept.reset_index(drop=True), fresh
+
+
+def road_arrays(cfg: traveltime.TravelTimeSettings, mode: str) -> paths.GraphArrays:
+    """A road mode's arrays from the graph cache, else loaded (and then cached)."""
+    network = cfg.network_for(mode)
+    if network == traveltime.ONLINE:
+        raise LookupError("réseau téléchargé en ligne : pas de mise à jour incrémentale")
+    arrays = graphcache.load(network, mode, cfg.speeds())
+    if arrays is None:
+        arrays = paths.GraphArrays.from_graph(roads.load_road_graph(network), mode, cfg.speeds())
+        graphcache.save(network, mode, cfg.speeds(), arrays)
+    return arrays
+
+
+def _settings(con: duckdb.DuckDBPyConnection, settings: Any):
+    if settings is not None:
+        return settings
+    import json
+    from pathlib import Path
+
+    info = dict(con.execute("SELECT key, value FROM build_info").fetchall()) if has_relation(con, "build_info") else {}
+    saved = json.loads(info.get("settings") or "{}")
+    src = info.get("source_dir")
+    return BuildSettings(source_dir=Path(src) if src else None, db_path=Path("."),
+                         gtfs=[Path(p) for p in saved.get("gtfs", [])],
+                         travel_times=bool(saved.get("travel_times", True)))
+
+
+def new_location_frames(con: duckdb.DuckDBPyConnection, cfg: traveltime.TravelTimeSettings, modes: list[str],
+                        fresh: pd.DataFrame, progress: ProgressFn) -> tuple[list[pd.DataFrame], dict]:
+    """``travel_times`` rows (one frame per mode) from every origin to the ``fresh`` locations."""
+    origins = traveltime.read_origins(con)
+    frames, stats = [], {}
+    for mode in modes:
+        t0 = time.perf_counter()
+        if mode == "transit":
+            from . import transit
+
+            network = transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date)
+            mat = traveltime.TravelTimeMatrix.for_transit(network, origins, fresh, cfg)
+        else:
+            mat = traveltime.TravelTimeMatrix.for_road(road_arrays(cfg, mode), mode, origins, fresh, cfg)
+        frame = mat.to_frame()
+        frames.append(frame)
+        stats[mode] = (len(frame), int(frame["is_estimate"].sum()), time.perf_counter() - t0)
+        progress(f"Temps de trajet {mode} : {len(fresh)} nouveau(x) lieu(x), {len(frame)} couples "
+                 f"en {stats[mode][2]:.2f} s", None)
+    return frames, stats
+
+
+def update_after_offers(con: duckdb.DuckDBPyConnection, before: pd.DataFrame | None, progress: ProgressFn,
+                        settings: Any = None, fallback=None) -> bool:
+    """Bring ``travel_times`` and the indicators up to date after offers were written.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The database being imported into (offers and ``offer_locations`` already replaced).
+    before : pandas.DataFrame or None
+        :func:`snapshot` taken before the write.
+    progress : callable
+    settings : optional
+        Build settings (default: those recorded in ``build_info``).
+    fallback : callable, optional
+        ``fallback(con, progress, settings) -> bool``, the full recompute, used when an
+        incremental update is not possible.
+
+    Returns
+    -------
+    bool
+        True when something was recomputed.
+    """
+    settings = _settings(con, settings)
+    if before is None or not has_relation(con, "travel_times"):
+        return bool(fallback(con, progress, settings)) if fallback else False
+    cfg = traveltime.TravelTimeSettings.from_any(settings)
+    present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
+    modes = [m for m in cfg.modes if m in present]
+    after = traveltime.read_destinations(con)
+    kept, fresh = match_locations(before, after)
+    progress(f"Mise à jour incrémentale : {len(kept)} lieu(x) inchangé(s), {len(fresh)} à calculer", 0.5)
+    try:
+        frames, stats = new_location_frames(con, cfg, modes, fresh, progress) if len(fresh) else ([], {})
+    except (LookupError, OSError) as exc:
+        progress(f"Mise à jour incrémentale impossible ({exc}) : recalcul complet", None)
+        return bool(fallback(con, progress, settings)) if fallback else False
+    rank = {m: i for i, m in enumerate(cfg.modes)}
+    con.register("_inc_kept", kept)
+    con.register("_inc_new", pd.concat(frames, ignore_index=True) if frames else
+                 pd.DataFrame({"origin_kind": pd.Series(dtype=str), "origin_id": pd.Series(dtype=str),
+                               "loc_id": pd.Series(dtype=np.int32), "mode": pd.Series(dtype=str),
+                               "minutes": pd.Series(dtype=np.float32), "is_estimate": pd.Series(dtype=bool)}))
+    order = "CASE mode " + " ".join(f"WHEN '{m}' THEN {i}" for m, i in rank.items()) + " END"
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TABLE travel_times AS
+            SELECT origin_kind, origin_id, loc_id, mode, minutes, is_estimate FROM (
+                SELECT t.origin_kind, t.origin_id, k.loc_id::INTEGER AS loc_id, t.mode, t.minutes, t.is_estimate
+                FROM travel_times t JOIN _inc_kept k ON k.old_loc_id = t.loc_id
+                UNION ALL
+                SELECT origin_kind, origin_id, loc_id::INTEGER, mode, minutes::REAL, is_estimate FROM _inc_new
+            ) ORDER BY {order}, origin_kind, origin_id, loc_id
+        """)
+        # NOT NULL constraints as in traveltime.TRAVEL_TIMES_DDL
+        for col in ("origin_kind", "origin_id", "loc_id", "mode", "minutes", "is_estimate"):
+            con.execute(f"ALTER TABLE travel_times ALTER COLUMN {col} SET NOT NULL")
+    finally:
+        con.unregister("_inc_kept")
+        con.unregister("_inc_new")
+    write_stamp(con, "travel_times")  # the derived tables compare it (analysis.access)
+    if has_relation(con, "offers"):
+        con.execute(traveltime.OFFER_VIEW_SQL)
+    if has_relation(con, "travel_time_runs"):
+        for mode in modes:
+            n_pairs, n_est = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE is_estimate) FROM travel_times WHERE mode = ?",
+                [mode]).fetchone()
+            con.execute(
+                "UPDATE travel_time_runs SET n_destinations = ?, n_pairs = ?, n_estimates = ?, "
+                "computed_at = date_trunc('second', current_localtimestamp()) WHERE mode = ? AND status = 'ok'",
+                [len(after), int(n_pairs), int(n_est), mode])
+    if has_relation(con, "commune_pupils") or has_relation(con, "accessibility"):
+        from . import access
+
+        progress("Mise à jour des indicateurs d'accessibilité…", 0.85)
+        access.build_tables(con, settings, progress)
+    return True

@@ -1,0 +1,179 @@
+"""Checks of untrusted files in a separate process bounded in memory and time.
+
+The anonymous simulation of an import (page « Import », no secret) reads a file chosen by
+anyone. Besides the limits of :mod:`analysis.limits` (refused before parsing), the check runs
+in a child process (``python -m analysis.sandbox``) that
+
+- sets its own memory limit (``RLIMIT_DATA``: heap and private mappings,
+  :data:`analysis.limits.CHECK_MEMORY_BYTES`) and CPU limit (``RLIMIT_CPU``) before reading
+  anything: a file that would need more fails there with ``MemoryError`` instead of growing
+  the server (``RLIMIT_AS`` also counts the address space reserved but unused by the engine's
+  threads, and made the database engine abort at random);
+- may use :data:`analysis.limits.CHECK_SECONDS` seconds of CPU (``RLIMIT_CPU``) and is killed
+  after :data:`analysis.limits.CHECK_WALL_SECONDS` seconds of wall time;
+- is killed as soon as ``alive()`` returns False (the page passes "is the browser session
+  still open?"), so a check never outlives the visitor who started it;
+- is one of at most :data:`MAX_CONCURRENT` checks at a time in the server process.
+
+Only the child parses the file; the server process receives a pickled
+:class:`analysis.imports.ImportResult` (or the French refusal) from its own child.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from analysis import limits
+from analysis.errors import DataError
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG = logging.getLogger("observatoire.sandbox")
+#: Bounded checks running at the same time in one server process.
+MAX_CONCURRENT = 2
+_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT)
+
+
+class CheckRefused(DataError):
+    """The bounded check did not finish (time, memory, cancelled, too many at once)."""
+
+
+@dataclass
+class CheckStats:
+    """What a bounded check used: wall seconds, the child's CPU seconds and peak resident memory (MB)."""
+
+    seconds: float
+    peak_mb: float | None
+    cpu_seconds: float | None = None
+
+
+def run_check(data: bytes, name: str, kind: str, *, db_path: str | os.PathLike, fmt: str | None = None,
+              mode: str | None = None, source: str | None = None,
+              alive: Callable[[], bool] | None = None, seconds: float | None = None,
+              memory_bytes: int | None = None) -> tuple[Any, CheckStats]:
+    """Run ``imports.import_file(..., dry_run=True)`` on ``data`` in a bounded child process.
+
+    Returns
+    -------
+    (ImportResult, CheckStats)
+
+    Raises
+    ------
+    DataError
+        The file is refused (limits, unreadable) — as the check in-process would.
+    CheckRefused
+        Time or memory exhausted, session gone, or too many checks at once.
+    ValueError
+        Bad kind, format, mode or source name.
+    """
+    limits.check_size(data, name)  # before anything is sent anywhere
+    cpu = int(limits.CHECK_SECONDS if seconds is None else seconds)
+    seconds = limits.CHECK_WALL_SECONDS if seconds is None else seconds
+    memory_bytes = limits.CHECK_MEMORY_BYTES if memory_bytes is None else memory_bytes
+    if not _SLOTS.acquire(blocking=False):
+        raise CheckRefused(name, "trop de contrôles en cours sur le serveur : réessayez dans un instant")
+    try:
+        request = pickle.dumps({"data": data, "name": name, "kind": kind, "db_path": str(db_path), "fmt": fmt,
+                                "mode": mode, "source": source, "memory": memory_bytes,
+                                "cpu": max(cpu, 1)})
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                   NUMBA_DISABLE_JIT="1", OMP_NUM_THREADS="1")
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="obs-check-") as tmp:
+            req_path = Path(tmp) / "request.pickle"
+            req_path.write_bytes(request)
+            proc = subprocess.Popen([sys.executable, "-m", "analysis.sandbox", str(req_path)], cwd=ROOT, env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                out, err = _wait(proc, seconds, alive, name)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        elapsed = time.perf_counter() - t0
+    finally:
+        _SLOTS.release()
+    if proc.returncode != 0 or not out:
+        LOG.warning("contrôle borné de %s : code %s, %s", name, proc.returncode,
+                    err.decode("utf-8", "replace")[-2000:])
+        if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+            raise CheckRefused(name, f"contrôle interrompu : plus de {cpu} s de calcul")
+        if b"MemoryError" in err or proc.returncode == -signal.SIGABRT:
+            raise CheckRefused(name, "contrôle interrompu : le fichier demande plus de mémoire que permis "
+                                     f"({memory_bytes // 1024 // 1024} Mo)")
+        raise CheckRefused(name, f"contrôle impossible (code {proc.returncode})")
+    reply = pickle.loads(out)  # noqa: S301 - our own child process
+    stats = CheckStats(elapsed, reply.get("peak_mb"), reply.get("cpu_s"))
+    if "data_error" in reply:
+        err: Exception = DataError(*reply["data_error"])
+    elif "value_error" in reply:
+        err = ValueError(reply["value_error"])
+    else:
+        return reply["result"], stats
+    err.stats = stats  # type: ignore[attr-defined] - read by bench/imports.py
+    raise err
+
+
+def _wait(proc: subprocess.Popen, seconds: float, alive, name: str) -> tuple[bytes, bytes]:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return proc.communicate(timeout=0.25)
+        except subprocess.TimeoutExpired:
+            pass
+        if alive is not None and not alive():
+            proc.kill()
+            raise CheckRefused(name, "contrôle annulé : la session du navigateur est terminée")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise CheckRefused(name, f"contrôle interrompu : plus de {seconds:.0f} s")
+
+
+def _child() -> int:
+    """Child side: read the request file, bound itself, check, answer on stdout."""
+    import faulthandler
+
+    faulthandler.enable()  # a crash of the child leaves its Python stack in the server log
+    import duckdb
+
+    from analysis import imports  # the code first (the limits then bound the work on the file)
+
+    req = pickle.loads(Path(sys.argv[1]).read_bytes())  # noqa: S301 - written by the parent process
+    resource.setrlimit(resource.RLIMIT_DATA, (req["memory"], req["memory"]))
+    resource.setrlimit(resource.RLIMIT_CPU, (req["cpu"], req["cpu"] + 2))
+    try:
+        res = imports.import_file(None, req["kind"], data=req["data"], name=req["name"], db_path=req["db_path"],
+                                  fmt=req["fmt"], mode=req["mode"], source=req["source"], dry_run=True)
+        reply = {"result": res}
+    except (MemoryError, duckdb.OutOfMemoryException):
+        sys.stderr.write("MemoryError\n")
+        return 1
+    except DataError as exc:
+        reply = {"data_error": (exc.path, exc.message, exc.row, exc.field)}
+    except ValueError as exc:
+        reply = {"value_error": str(exc)}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    reply["peak_mb"] = usage.ru_maxrss / 1024
+    reply["cpu_s"] = usage.ru_utime + usage.ru_stime
+    sys.stdout.buffer.write(pickle.dumps(reply))
+    sys.stdout.buffer.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    code = _child()
+    # no interpreter finalisation: the engine's threads being torn down at exit could abort
+    # the process ("terminate called without an active exception") after the answer was sent
+    os._exit(code)

@@ -1,0 +1,276 @@
+"""Benchmark: the whole travel-time and indicator build at the size of the real region (issue 15).
+
+Usage::
+
+    .venv/bin/python bench/regional.py [--nodes 2500000] [--stops 25000] [--stop-times 5000000]
+                                       [--db data/observatoire.duckdb] [--json OUT]
+
+Everything network-like here is SYNTHETIC, generated at run time (nothing is committed):
+
+- a road network of ``--nodes`` nodes (default 2.5 M, the order of a simplified OSM walk + car
+  network of Normandie) over the region's bounding box: a jittered grid ~150 m apart, road
+  classes residential 40 / primary 80 / motorway 120 km/h (motorways closed to walking and
+  cycling), 8 % of local links removed;
+- a bus feed of ``--stops`` stops (default 25,000) and ``--stop-times`` stop times (default
+  5 M, all running on the bench's service date: the worst case): 1,000 routes across the
+  region, each a line of 25 stops, 200 trips a day from 05:00 to 22:00 at 25 km/h + 30 s dwell.
+
+The points are the real ones of the built database (2,934 commune centres and lycées, the offer
+locations) and so are the indicator stage's inputs (communes, EPCI, lycées, offers, headcounts):
+the build writes ``travel_times`` into an in-memory copy of the base tables and runs
+:func:`analysis.access.build_tables` on it, as ``analysis.build`` does.
+
+Stages timed, in one child process whose peak memory (``VmHWM``) is the figure reported:
+
+1. graph arrays for walk, bike and car from the edge list (``GraphArrays.from_edges``) and the
+   kernel's spatial layout (reading a real OSM file goes through networkx first: see
+   ``docs/performance.md``);
+2. the walk, bike and car matrices (``analysis.paths.door_to_door``, as the build calls it);
+3. the transit network from the connection arrays and its matrix (``analysis.transit``);
+4. writing ``travel_times`` and the indicator tables.
+
+Target (issue 15): < 3 min and < 6 GiB on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from analysis import config, paths, roads  # noqa: E402
+
+#: Normandie's bounding box (lon_min, lat_min, lon_max, lat_max), WGS84.
+BBOX = (-1.97, 48.17, 1.81, 50.08)
+SERVICE_DATE = dt.date(2025, 4, 22)
+
+
+def peak_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def synthetic_roads(n_nodes: int, seed: int = 0):
+    """SYNTHETIC road grid over the region: lon, lat, u, v, length (m), class (0/1/2)."""
+    rng = np.random.default_rng(seed)
+    aspect = (BBOX[2] - BBOX[0]) * np.cos(np.radians(49.1)) / (BBOX[3] - BBOX[1])
+    rows = int(round(np.sqrt(n_nodes / aspect)))
+    cols = int(round(n_nodes / rows))
+    dlat = (BBOX[3] - BBOX[1]) / (rows - 1)
+    dlon = (BBOX[2] - BBOX[0]) / (cols - 1)
+    ii, jj = np.divmod(np.arange(rows * cols, dtype=np.int64), cols)
+    lat = BBOX[1] + ii * dlat + rng.normal(0, dlat * 0.15, rows * cols)
+    lon = BBOX[0] + jj * dlon + rng.normal(0, dlon * 0.15, rows * cols)
+    idx = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
+    u = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
+    v = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
+    line = np.r_[np.repeat(np.arange(rows), cols - 1), np.tile(np.arange(cols), rows - 1)]
+    cls = np.where(line % 300 == 0, 2, np.where(line % 40 == 0, 1, 0)).astype(np.int8)
+    keep = (rng.random(len(u)) > 0.08) | (cls > 0)
+    u, v, cls = u[keep], v[keep], cls[keep]
+    length = paths.haversine_m(lon[u], lat[u], lon[v], lat[v]) * 1.1
+    return lon, lat, u, v, length, cls
+
+
+def synthetic_bus_network(n_stops: int, n_stop_times: int, seed: int = 1):
+    """A SYNTHETIC bus network as :class:`analysis.transit.TransitNetwork` (all trips run)."""
+    from scipy.spatial import cKDTree
+
+    from analysis.transit import TransitNetwork
+
+    rng = np.random.default_rng(seed)
+    stops = np.column_stack([rng.uniform(BBOX[0], BBOX[2], n_stops), rng.uniform(BBOX[1], BBOX[3], n_stops)])
+    per_route, trips_per_route = 25, 200
+    n_routes = max(1, n_stop_times // (per_route * trips_per_route))
+    tree = cKDTree(stops * [np.cos(np.radians(49.1)), 1.0])
+    a = stops[rng.integers(0, n_stops, n_routes)]
+    b = a + rng.normal(0, 0.25, (n_routes, 2))  # lines of ~20-40 km
+    t = np.linspace(0, 1, per_route)
+    pts = a[:, None, :] + (b - a)[:, None, :] * t[None, :, None]  # (routes, 25, 2)
+    _, seq = tree.query((pts * [np.cos(np.radians(49.1)), 1.0]).reshape(-1, 2))
+    seq = seq.reshape(n_routes, per_route)
+    hop_m = paths.haversine_m(stops[seq[:, :-1], 0], stops[seq[:, :-1], 1], stops[seq[:, 1:], 0], stops[seq[:, 1:], 1])
+    hop_s = (hop_m * 1.3 / (25 / 3.6) + 30).astype(np.int32)  # (routes, 24)
+    starts = rng.integers(5 * 3600, 22 * 3600, (n_routes, trips_per_route)).astype(np.int32)
+    offs = np.concatenate([np.zeros((n_routes, 1), np.int32), np.cumsum(hop_s, axis=1)], axis=1)  # (routes, 25)
+    times = starts[:, :, None] + offs[:, None, :]  # (routes, trips, 25)
+    dep_time = times[:, :, :-1].ravel()
+    arr_time = (times[:, :, 1:] - 0).ravel()
+    dep_stop = np.broadcast_to(seq[:, None, :-1], times[:, :, :-1].shape).ravel().astype(np.int32)
+    arr_stop = np.broadcast_to(seq[:, None, 1:], times[:, :, 1:].shape).ravel().astype(np.int32)
+    trip = np.broadcast_to(np.arange(n_routes * trips_per_route, dtype=np.int32).reshape(n_routes, trips_per_route)[:, :, None],
+                           times[:, :, :-1].shape).ravel()
+    real = dep_stop != arr_stop  # two line points may snap to the same stop
+    order = np.argsort(dep_time[real], kind="stable")
+    sel = np.flatnonzero(real)[order]
+    n_trips = n_routes * trips_per_route
+    net = TransitNetwork(
+        service_date=SERVICE_DATE, stop_ids=np.array([f"S{i}" for i in range(n_stops)]),
+        stop_names=np.array([f"Arrêt synthétique {i}" for i in range(n_stops)]), stop_lonlat=stops,
+        dep_stop=dep_stop[sel], arr_stop=arr_stop[sel], dep_time=dep_time[sel].astype(np.int32),
+        arr_time=arr_time[sel].astype(np.int32), trip=trip[sel],
+        can_board=np.ones(len(sel), bool), can_alight=np.ones(len(sel), bool),
+        trip_ids=np.array([f"T{i}" for i in range(n_trips)]),
+        trip_route=np.array([f"R{i // trips_per_route}" for i in range(n_trips)]),
+        trip_headsign=np.array(["synthétique"] * n_trips), feeds=["SYNTHETIQUE"])
+    return net, n_routes * trips_per_route * per_route
+
+
+def base_tables(db_path: Path):
+    """In-memory database with the base tables of the built database (no travel times)."""
+    from analysis import db
+
+    con = db.connect()
+    con.execute(f"ATTACH '{db_path}' AS src (READ_ONLY)")
+    keep = ("communes", "epci", "departements", "schools", "offers", "offer_locations", "commune_postcodes",
+            "commune_names")
+    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                      "WHERE table_catalog = 'src'").fetchall()}
+    for t in keep:
+        if t in have:
+            con.execute(f"CREATE TABLE {t} AS SELECT * FROM src.{t}")
+    con.execute("DETACH src")
+    return con
+
+
+def child(args) -> dict:
+    from analysis import access, traveltime
+
+    out: dict = {}
+    con = base_tables(args.db)
+    origins = traveltime.read_origins(con)
+    dests = traveltime.read_destinations(con)
+    cfg = traveltime.TravelTimeSettings(source_dir=None)
+    t0 = time.perf_counter()
+    lon, lat, u, v, length, cls = synthetic_roads(args.nodes)
+    out["generate_roads_s"] = time.perf_counter() - t0  # generation: not part of the build
+    graphs = {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    for mode in roads.ROAD_MODES:
+        if mode == "car":
+            speed, keep = np.choose(cls, [40.0, 80.0, 120.0]), np.ones(len(u), bool)
+        else:
+            speed = np.full(len(u), cfg.walk_kph if mode == "walk" else cfg.bike_kph)
+            keep = cls < 2
+        sec = length[keep] / (speed[keep] / 3.6)
+        uu, vv = u[keep], v[keep]
+        g = paths.GraphArrays.from_edges(lon, lat, np.r_[uu, vv], np.r_[vv, uu], np.r_[sec, sec],
+                                         mode=mode, source="SYNTHETIQUE", precision="rues (synthétique)")
+        g.kernel_graph(True)
+        graphs[mode] = g
+    out["graphs_s"] = time.perf_counter() - t0
+    out["graphs_cpu_s"] = time.process_time() - c0
+    out["nodes"] = int(len(lon))
+    out["n_destinations"] = int(len(dests))
+    out["edges"] = {m: int(g.matrix.nnz) for m, g in graphs.items()}
+    del u, v, length, cls
+    from scipy import sparse
+
+    from analysis.dijkstra import bounded_dijkstra  # compile or read the numba cache: not counted
+
+    bounded_dijkstra(sparse.csr_matrix(([1.0], ([0], [1])), shape=(2, 2)), [0], [1])
+    con.execute(traveltime.TRAVEL_TIMES_DDL)
+    out["modes"] = {}
+    for mode in roads.ROAD_MODES:
+        t0, c0 = time.perf_counter(), time.process_time()
+        part = dests
+        if mode == "car" and 0 < args.car_sample < len(dests):  # extrapolated, said so in the output
+            part = dests.sample(args.car_sample, random_state=0).sort_values("loc_id")
+        m = traveltime.TravelTimeMatrix.for_road(graphs[mode], mode, origins, part, cfg)
+        n = m.write(con)
+        scale = len(dests) / len(part)
+        out["modes"][mode] = {"seconds": (time.perf_counter() - t0) * scale, "pairs": n,
+                              "cpu_s": (time.process_time() - c0) * scale, "sample": len(part)}
+        print(f"  {mode:7} {out['modes'][mode]['seconds']:6.1f} s, {n} couples", file=sys.stderr, flush=True)
+    graphs.clear()
+    t0 = time.perf_counter()
+    net, n_stop_times = synthetic_bus_network(args.stops, args.stop_times)
+    out["generate_bus_s"] = time.perf_counter() - t0
+    out["bus"] = {"stops": args.stops, "stop_times": int(n_stop_times), "connections": int(net.n_connections)}
+    t0, c0 = time.perf_counter(), time.process_time()
+    tm = traveltime.TravelTimeMatrix.for_transit(net, origins, dests, cfg)
+    n = tm.write(con)
+    out["modes"]["transit"] = {"seconds": time.perf_counter() - t0, "pairs": n, "cpu_s": time.process_time() - c0,
+                               "sample": len(dests)}
+    print(f"  transit {out['modes']['transit']['seconds']:6.1f} s, {n} couples", file=sys.stderr, flush=True)
+    del net
+    t0, c0 = time.perf_counter(), time.process_time()
+    access.build_tables(con, {"service_date": SERVICE_DATE})
+    out["indicators_s"] = time.perf_counter() - t0
+    out["indicators_cpu_s"] = time.process_time() - c0
+    out["build_s"] = out["graphs_s"] + sum(m["seconds"] for m in out["modes"].values()) + out["indicators_s"]
+    out["build_cpu_s"] = out["graphs_cpu_s"] + sum(m["cpu_s"] for m in out["modes"].values()) + out["indicators_cpu_s"]
+    out["peak_mib"] = peak_mib()
+    out["loadavg"] = Path("/proc/loadavg").read_text().split()[:3]
+    return out
+
+
+def run(args) -> dict:
+    cmd = [sys.executable, __file__, "--child", "--nodes", str(args.nodes), "--stops", str(args.stops),
+           "--stop-times", str(args.stop_times), "--db", str(args.db),
+           "--car-sample", str(args.car_sample)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    r["child_wall_s"] = time.perf_counter() - t0
+    say = print
+    say(f"Construction à l'échelle régionale, réseau SYNTHÉTIQUE de {r['nodes']:,} noeuds "
+        f"(arcs : {', '.join(f'{m} {e:,}' for m, e in r['edges'].items())}) et réseau de bus SYNTHÉTIQUE "
+        f"({r['bus']['stops']:,} arrêts, {r['bus']['stop_times']:,} horaires, {r['bus']['connections']:,} connexions) :"
+        .replace(",", " "))
+    say("  étape                                       murale      CPU (les 2 coeurs)")
+    say(f"  graphes (tableaux + disposition, 3 modes)   {r['graphs_s']:7.1f} s  {r['graphs_cpu_s']:7.1f} s")
+    for mode, m in r["modes"].items():
+        note = "" if m["sample"] == r["n_destinations"] else (
+            f"   EXTRAPOLÉ de {m['sample']} lieux sur {r['n_destinations']}")
+        say(f"  matrice {mode:8}                          {m['seconds']:7.1f} s  {m['cpu_s']:7.1f} s"
+            f"   {m['pairs']:>9} couples{note}")
+    say(f"  indicateurs (access.build_tables)           {r['indicators_s']:7.1f} s  {r['indicators_cpu_s']:7.1f} s")
+    say(f"  TOTAL construction                          {r['build_s']:7.1f} s  {r['build_cpu_s']:7.1f} s"
+        "   (cible < 180 s murales sur 2 coeurs)")
+    say(f"  charge de la machine en fin de mesure (loadavg 1/5/15 min) : {' '.join(r['loadavg'])}")
+    say(f"  pic mémoire du processus                    {r['peak_mib'] / 1024:7.2f} Gio (cible < 6 Gio)")
+    say(f"  (génération des données synthétiques, non comptée : routes {r['generate_roads_s']:.1f} s, "
+        f"bus {r['generate_bus_s']:.1f} s)")
+    return r
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nodes", type=int, default=2_500_000)
+    ap.add_argument("--stops", type=int, default=25_000)
+    ap.add_argument("--stop-times", type=int, default=5_000_000)
+    ap.add_argument("--db", type=Path, default=config.default_db_path())
+    ap.add_argument("--car-sample", type=int, default=0,
+                    help="car: compute this many offer locations only and extrapolate its time (0: all)")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args), default=float))
+        return 0
+    if not Path(args.db).exists():
+        print("base absente : lancez d'abord python -m analysis.build")
+        return 2
+    r = run(args)
+    if args.json:
+        args.json.write_text(json.dumps(r, indent=2, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
