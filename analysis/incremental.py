@@ -95,6 +95,41 @@ def road_arrays(cfg: traveltime.TravelTimeSettings, mode: str) -> paths.GraphArr
     return arrays
 
 
+def changed_count_frames(cfg: traveltime.TravelTimeSettings, modes: list[str], origins: pd.DataFrame,
+                         changed: pd.DataFrame, communes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Intra-commune times of kept locations whose offer count changed.
+
+    A trip inside one commune goes to the nearest of the location's ``n`` offers
+    (:mod:`analysis.intracommune`), so its time changes with ``n`` while every routed pair of the
+    location stays the same: only these cells are recomputed (no network search).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        ``keys`` (``origin_kind``, ``origin_id``, ``loc_id``, ``mode``) of every such cell, to drop
+        from the kept rows, and ``rows`` (``travel_times`` columns) of those within the horizon.
+    """
+    from . import intracommune
+
+    pairs = intracommune.intra_pairs(origins, changed, communes) if len(changed) and len(communes) else None
+    cols = ["origin_kind", "origin_id", "loc_id", "mode"]
+    if pairs is None or not len(pairs):
+        empty = pd.DataFrame({c: pd.Series(dtype=np.int64 if c == "loc_id" else object) for c in cols})
+        return empty, pd.DataFrame()
+    keys, rows = [], []
+    shape = (len(origins), len(changed))
+    for mode in modes:
+        mat = traveltime.TravelTimeMatrix(mode, origins, changed, np.full(shape, np.inf), np.zeros(shape, dtype=bool),
+                                          "", "", {})
+        mat.apply_intra_commune(communes, cfg)
+        rows.append(mat.to_frame())
+        keys.append(pd.DataFrame({
+            "origin_kind": origins["origin_kind"].to_numpy()[pairs["i"]],
+            "origin_id": origins["origin_id"].astype(str).to_numpy()[pairs["i"]],
+            "loc_id": changed["loc_id"].to_numpy()[pairs["j"]].astype(np.int64), "mode": mode}))
+    return pd.concat(keys, ignore_index=True), pd.concat(rows, ignore_index=True)
+
+
 def _settings(con: duckdb.DuckDBPyConnection, settings: Any):
     """The given settings, else those of the last build (``build_info``), as the full recompute reads them."""
     if settings is not None:
@@ -165,14 +200,30 @@ def update_after_offers(con: duckdb.DuckDBPyConnection, before: pd.DataFrame | N
     modes = [m for m in cfg.modes if m in present]
     after = traveltime.read_destinations(con)
     kept, fresh = match_locations(before, after)
+    # the fresh locations with their commune, precision and offer count (intra-commune model)
+    fresh = fresh[["loc_id"]].merge(after, on="loc_id", how="left")
     progress(f"Mise à jour incrémentale : {len(kept)} lieu(x) inchangé(s), {len(fresh)} à calculer", 0.5)
     try:
         frames, stats = new_location_frames(con, cfg, modes, fresh, progress) if len(fresh) else ([], {})
     except (LookupError, OSError) as exc:
         progress(f"Mise à jour incrémentale impossible ({exc}) : recalcul complet", None)
         return bool(fallback(con, progress, settings)) if fallback else False
+    # kept locations whose offer count changed: their intra-commune cells (nearest of n offers)
+    if "n_offers" in before and "n_offers" in after and len(kept):
+        n_old = before.set_index("loc_id")["n_offers"]
+        n_new = after.set_index("loc_id")["n_offers"]
+        diff = kept[n_old.reindex(kept["old_loc_id"]).to_numpy() != n_new.reindex(kept["loc_id"]).to_numpy()]
+        changed = after[after["loc_id"].isin(diff["loc_id"])].reset_index(drop=True)
+    else:
+        changed = after.iloc[0:0]
+    intra_keys, intra_rows = changed_count_frames(cfg, modes, traveltime.read_origins(con), changed,
+                                                  traveltime.read_communes(con))
+    if len(intra_rows):
+        frames = [*frames, intra_rows]
     rank = {m: i for i, m in enumerate(cfg.modes)}
     con.register("_inc_kept", kept)
+    con.register("_inc_intra_keys", intra_keys.astype({"origin_kind": str, "origin_id": str, "mode": str})
+                 .assign(loc_id=intra_keys["loc_id"].astype(np.int64)))
     con.register("_inc_new", pd.concat(frames, ignore_index=True) if frames else
                  pd.DataFrame({"origin_kind": pd.Series(dtype=str), "origin_id": pd.Series(dtype=str),
                                "loc_id": pd.Series(dtype=np.int32), "mode": pd.Series(dtype=str),
@@ -184,6 +235,8 @@ def update_after_offers(con: duckdb.DuckDBPyConnection, before: pd.DataFrame | N
             SELECT origin_kind, origin_id, loc_id, mode, minutes, is_estimate FROM (
                 SELECT t.origin_kind, t.origin_id, k.loc_id::INTEGER AS loc_id, t.mode, t.minutes, t.is_estimate
                 FROM travel_times t JOIN _inc_kept k ON k.old_loc_id = t.loc_id
+                ANTI JOIN _inc_intra_keys i ON i.origin_kind = t.origin_kind AND i.origin_id = t.origin_id
+                    AND i.loc_id = k.loc_id AND i.mode = t.mode
                 UNION ALL
                 SELECT origin_kind, origin_id, loc_id::INTEGER, mode, minutes::REAL, is_estimate FROM _inc_new
             ) ORDER BY {order}, origin_kind, origin_id, loc_id
@@ -194,6 +247,7 @@ def update_after_offers(con: duckdb.DuckDBPyConnection, before: pd.DataFrame | N
     finally:
         con.unregister("_inc_kept")
         con.unregister("_inc_new")
+        con.unregister("_inc_intra_keys")
     write_stamp(con, "travel_times")  # the derived tables compare it (analysis.access)
     if has_relation(con, "offers"):
         con.execute(traveltime.OFFER_VIEW_SQL)
