@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from . import graphcache, paths, roads, traveltime
-from .db import columns_of, has_relation
+from .config import BuildSettings
+from .db import columns_of, has_relation, write_stamp
 from .progress import ProgressFn
 
 
@@ -100,8 +101,6 @@ def _settings(con: duckdb.DuckDBPyConnection, settings: Any):
         return settings
     import json
     from pathlib import Path
-
-    from .config import BuildSettings
 
     info = dict(con.execute("SELECT key, value FROM build_info").fetchall()) if has_relation(con, "build_info") else {}
     saved = json.loads(info.get("settings") or "{}")
@@ -195,6 +194,7 @@ def update_after_offers(con: duckdb.DuckDBPyConnection, before: pd.DataFrame | N
     finally:
         con.unregister("_inc_kept")
         con.unregister("_inc_new")
+    write_stamp(con, "travel_times")  # the derived tables compare it (analysis.access)
     if has_relation(con, "offers"):
         con.execute(traveltime.OFFER_VIEW_SQL)
     if has_relation(con, "travel_time_runs"):

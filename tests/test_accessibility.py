@@ -62,14 +62,36 @@ def _axe():
     return Axe()
 
 
+def frames_of(pg) -> list:
+    """The page's main frame and the frames of its ``<iframe>`` elements (found in the DOM:
+    Playwright's ``page.frames`` was seen to miss same-origin component frames until one of
+    them was asked for by its element)."""
+    out = [pg.main_frame]
+    for el in pg.query_selector_all("iframe"):
+        try:
+            f = el.content_frame()
+        except Exception:  # noqa: BLE001 - element detached meanwhile
+            f = None
+        if f is not None and f not in out:
+            out.append(f)
+    return out
+
+
 def settle(pg, timeout: float = 30.0) -> None:
     """Wait until the script is idle and every frame has loaded and drawn (maps: Leaflet
     container present; charts: their SVG)."""
     wait_idle(pg)
+    # the page's accessibility script (ui.a11y) comes as a lazily loaded chunk, seconds later on
+    # a loaded machine: wait for it (up to the timeout; without it the checks below fail)
+    try:
+        pg.wait_for_function("() => document.documentElement.lang === 'fr' && "
+                             "!!document.querySelector('a.obs-skip')", timeout=timeout * 1000)
+    except Exception:  # noqa: BLE001 - reported by the audit itself
+        pass
     deadline = time.time() + timeout
     while time.time() < deadline:
         ready = True
-        for f in pg.frames[1:]:
+        for f in frames_of(pg)[1:]:
             try:
                 state = f.evaluate(
                     "() => document.readyState === 'complete' && "
@@ -91,7 +113,11 @@ def audit(pg) -> list[str]:
     axe = _axe()
     problems: list[str] = []
     options = {"resultTypes": ["violations"], "iframes": False}
-    for k, frame in enumerate(pg.frames):
+    frames = frames_of(pg)
+    n_iframes = pg.evaluate("() => document.querySelectorAll('iframe').length")
+    if len(frames) - 1 != n_iframes:
+        problems.append(f"page: {n_iframes} iframe(s) mais {len(frames) - 1} cadre(s) audité(s)")
+    for k, frame in enumerate(frames):
         where = "page" if k == 0 else f"cadre {k} ({(frame.url or '')[:60]})"
         if frame.is_detached():
             continue

@@ -78,3 +78,12 @@ def test_one_csv_separator_rule(header, sep):
 
     assert imports.reading._sniff_sep is readers.sniff_separator
     assert readers.sniff_separator(header) == sep
+
+
+def test_declared_headcounts_accept_every_missing_value():
+    """Nullable integer columns from DuckDB hold pd.NA: `v != v` raised « boolean value of NA is
+    ambiguous » and broke the Territoire page."""
+    from ui import core
+
+    assert core.declared([1200, None, float("nan"), pd.NA, np.int64(3)]) == [
+        "1\u202f200", "non déclaré", "non déclaré", "non déclaré", "3"]

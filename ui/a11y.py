@@ -107,12 +107,29 @@ _JS = """
     if (f.getAttribute('title') !== title) { f.setAttribute('title', title); }
   }
 
+  function nearestHeading(el) {
+    // the closest heading before the element's block, in document order
+    var box = el.closest('.stElementContainer, .element-container') || el;
+    while (box && box !== doc.body) {
+      var sib = box.previousElementSibling;
+      while (sib) {
+        var hs = sib.matches('h1, h2, h3, h4') ? [sib] : sib.querySelectorAll('h1, h2, h3, h4');
+        if (hs.length) { return hs[hs.length - 1].textContent.trim(); }
+        sib = sib.previousElementSibling;
+      }
+      box = box.parentElement;
+    }
+    return '';
+  }
+
   function regionName(el) {
     var cap = el.getAttribute('data-obs-label');
     if (cap) { return cap; }
     var n = el.querySelector('caption');
     if (n && n.textContent.trim()) { return n.textContent.trim(); }
-    return el.tagName === 'PRE' ? 'Bloc de code défilant' : 'Tableau défilant';
+    var kind = el.tagName === 'PRE' ? 'Bloc de code défilant' : 'Tableau défilant';
+    var h = nearestHeading(el);
+    return h ? kind + ' : ' + h : kind;
   }
 
   function fixRegions() {
