@@ -22,8 +22,9 @@ Modules, one per concern (OSMnx style):
 - ``pupils``, ``access``: pupils, accessibility and coverage-gap indicators (2SFCA).
 - ``maps``: map data (GeoJSON, classes, palettes) for the pages, UI-free.
 - ``dashboard``: every other read the pages show (``ui.data`` caches them).
-- ``report``: CSV / XLSX / PDF gap reports.
-- ``validation``, ``geocode``, ``imports``: safe imports of new offers and local data.
+- ``report`` (package: columns, data, tables, mapimage, pdf, render, cli): CSV / XLSX / PDF gap reports.
+- ``validation``, ``geocode``, ``imports`` (package: schema, auth, reading, templates, checks, write,
+  transaction, cli): safe imports of new offers and local data.
 - ``planning``: the collective-internship planner (covering sites, programme design, exports).
 - ``build``: the build command that ties everything together.
 """

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             times[fmt] = statistics.median(runs)
         terr = report.resolve_territory(con, "epci", siren)
         t = time.perf_counter()
-        report._indicator_rows(con, terr, filters)
+        report.data._indicator_rows(con, terr, filters)
         combined = time.perf_counter() - t
         t = time.perf_counter()
         _baseline_rows(con, terr, filters)

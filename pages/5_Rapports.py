@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import report, text, validate_args
+from analysis import config, report, text, validate_args
 from ui import core, data, filters
 
 core.page_setup("Rapports", "📄")
@@ -34,7 +34,7 @@ c1.radio("Échelle du rapport", list(LEVELS), key=k_level, format_func=LEVELS.ge
 level = st.session_state[k_level]
 
 if level == "region":
-    options = {report.config.REGION_CODE: report.config.REGION_NAME}
+    options = {config.REGION_CODE: config.REGION_NAME}
 elif level == "departement":
     deps = data.departements_list(v)
     options = {r.code: f"{r.name} ({r.code})" for r in deps.itertuples()}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import imports, limits, sandbox
+from analysis import imports, limits, sandbox, validation
 from analysis.config import PROJECT_ROOT
 from analysis.errors import DataError
 from ui import core, data
@@ -98,7 +98,7 @@ if kind == "offers":
 upload = core.french_file_uploader(
     "Fichier CSV ou XLSX", ["csv", "txt", "xlsx"], key="imp_file",
     help=f"Au plus {limits.MAX_UPLOAD_MB} Mo, {limits.MAX_ROWS:,} lignes".replace(",", "\u202f")
-    + f" et {limits.MAX_COLUMNS} colonnes ; {imports.validation.MAX_FIELD_CHARS} caractères par champ.")
+    + f" et {limits.MAX_COLUMNS} colonnes ; {validation.MAX_FIELD_CHARS} caractères par champ.")
 
 
 def show_result(res: imports.ImportResult) -> None:

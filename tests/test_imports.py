@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import db, geocode, imports, validation
+from analysis import db, geocode, imports, offers, validation
 from analysis.validation import FieldError
 
 MIRROR_OFFERS = "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"
@@ -391,8 +391,8 @@ def test_no_write_without_the_right_secret(db_copy, tmp_path, monkeypatch, sourc
     path = source_dir / MIRROR_OFFERS
     state = file_state(db_copy)
     opened = []
-    real_copy = imports.database_copy
-    monkeypatch.setattr(imports, "database_copy", lambda t: opened.append(t) or real_copy(t))
+    real_copy = imports.transaction.database_copy
+    monkeypatch.setattr(imports.transaction, "database_copy", lambda t: opened.append(t) or real_copy(t))
     monkeypatch.delenv(imports.ENV_SECRET, raising=False)
     for kind in imports.IMPORT_KINDS:
         with pytest.raises(imports.WriteDisabled, match=imports.ENV_SECRET):
@@ -414,7 +414,7 @@ def test_no_write_without_the_right_secret(db_copy, tmp_path, monkeypatch, sourc
     assert imports.main(["offers", str(path), "--db", str(db_copy), "--dry-run", "--quiet"]) == 0
     assert opened == [] and file_state(db_copy) == state
     # the only writable copy of the database is opened in import_file, after the gate
-    src = Path(imports.__file__).read_text()
+    src = "".join(p.read_text() for p in sorted(Path(imports.__file__).parent.glob("*.py")))  # the whole package
     assert src.count("database_copy(") == 1  # its single use (defined in analysis.db)
     body = src.split("def import_file(")[1]
     assert body.index(".check(secret") < body.index("database_copy(")
@@ -562,7 +562,7 @@ def malformed_file(draw):
             "collective": [c.header for c in imports.COLLECTIVE_TEMPLATE],
             "mobility": [c.header for c in imports.MOBILITY_TEMPLATE]}[kind]
     if kind == "offers" and draw(st.booleans()):
-        spec = list(imports.offers.PLATFORM_COLUMNS)
+        spec = list(offers.PLATFORM_COLUMNS)
     header = [h for h in spec if draw(st.integers(0, 9)) > 0]  # drop some columns
     header += draw(st.lists(st.sampled_from(["extra", "Remarque", "id", ""]), max_size=2))  # extra columns
     if header == [""]:  # a lone empty cell is a blank line (as for rows below), not a header

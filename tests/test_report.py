@@ -173,7 +173,7 @@ def test_csv_per_origin_equals_origin_accessibility(real, request, which):
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert list(rows[0]) == [c.key for c in report.ORIGIN_COLUMNS]
     acc = access.origin_accessibility(real, data.filters).set_index("origin_id")
-    inside = {r[0] for r in real.execute(report._territory_communes_sql(data.territory))
+    inside = {r[0] for r in real.execute(report.data._territory_communes_sql(data.territory))
               .fetchall()}
     assert {r["origin_id"] for r in rows} == set(acc.index[acc["commune_code"].isin(inside)])
     kinds = {c.key: c.kind for c in report.ORIGIN_COLUMNS}
@@ -378,7 +378,7 @@ def test_public_api_fallback_gives_the_same_table(real, monkeypatch):
     def gone(*args, **kwargs):
         raise TypeError("signature changed")
 
-    monkeypatch.setattr(report, "_combined_query", gone)
+    monkeypatch.setattr(report.data, "_combined_query", gone)
     slow = report.report_table(real, "departement", "14", f)
     n_epci, n_com = real.execute("SELECT count(DISTINCT epci_siren), count(*) FROM communes "
                                  "WHERE dep = '14'").fetchone()

@@ -250,8 +250,8 @@ def test_oversized_file_is_refused_before_parsing(monkeypatch):
     from analysis import limits
     from analysis.errors import DataError
 
-    _forbid(monkeypatch, imports, "decode")
-    _forbid(monkeypatch, imports, "_read_xlsx")
+    _forbid(monkeypatch, imports.reading, "decode")
+    _forbid(monkeypatch, imports.reading, "_read_xlsx")
     for name in ("gros.csv", "gros.xlsx"):
         with pytest.raises(DataError, match="trop volumineux"):
             imports.read_table(b"a" * (limits.MAX_UPLOAD_BYTES + 1), name)
@@ -437,7 +437,7 @@ def test_cli_compares_the_given_secret_with_the_secrets_file(base_db, tmp_path, 
     assert db_copy.read_bytes() == before
     monkeypatch.setenv(imports.ENV_SECRETS_FILE, str(secrets))
     monkeypatch.setenv(imports.ENV_SECRET, "le-vrai-secret-du-fichier")
-    monkeypatch.setattr(imports, "GATE", imports.AdminGate(sleep=lambda s: None))
+    monkeypatch.setattr(imports.transaction, "GATE", imports.AdminGate(sleep=lambda s: None))
     assert imports.main(["offers", str(f), "--db", str(db_copy), "--quiet"]) == 0
     assert db_copy.read_bytes() != before
 

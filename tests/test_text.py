@@ -76,7 +76,7 @@ def test_one_csv_separator_rule(header, sep):
     """The build's reader and the import reader guess the separator with the same function."""
     from analysis import imports, readers
 
-    assert imports._sniff_sep is readers.sniff_separator
+    assert imports.reading._sniff_sep is readers.sniff_separator
     assert readers.sniff_separator(header) == sep
 
 

@@ -177,7 +177,7 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     """PDF (A4 landscape): map of the structures, rotation table, structures, blank fields for the
     convention holder and the group referent (the seed document's vigilance points)."""
     regular, bold = report.font_paths()
-    pdf = report._pdf_class()(orientation="L", unit="mm", format="A4")
+    pdf = report.pdf_class()(orientation="L", unit="mm", format="A4")
     pdf.set_margins(12, 12, 12)
     pdf.set_auto_page_break(True, margin=14)
     pdf.add_font("DejaVu", "", str(regular))
@@ -190,11 +190,11 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     pdf.set_font("DejaVu", "B", 16)
     pdf.multi_cell(0, 8, f"Programme de stage collectif — {site_label}", new_x="LMARGIN", new_y="NEXT")
     spec = prog.spec
-    report._para(pdf, f"Type : {spec.kind} ({rule_text(spec.kind, prog.variety)}). {spec.pupils} élèves en "
+    report.para(pdf, f"Type : {spec.kind} ({rule_text(spec.kind, prog.variety)}). {spec.pupils} élèves en "
                       f"{len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} ; "
                       f"du {day_label(spec.days[0])} au {day_label(spec.days[-1])} ({len(spec.days)} jours). "
                       f"Déplacements entre structures : {prog.total_minutes:.0f} min au total.")
-    report._heading(pdf, "Porteur de la convention et encadrement (à compléter)")
+    report.heading(pdf, "Porteur de la convention et encadrement (à compléter)")
     epw = pdf.epw
     pdf.set_font("DejaVu", "", 9)
     with pdf.table(col_widths=(70, epw - 70), text_align=("LEFT", "LEFT"), first_row_as_headings=False,
@@ -204,13 +204,13 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
             row = table.row()
             row.cell(label)
             row.cell("")
-    report._heading(pdf, "Carte des structures")
+    report.heading(pdf, "Carte des structures")
     png = _programme_map(con, prog, site_lonlat)
     pdf.image(io.BytesIO(png), w=150)
-    report._para(pdf, "Étoile : le site ; cercles : les lieux des structures, avec leurs numéros (tableau page suivante). "
+    report.para(pdf, "Étoile : le site ; cercles : les lieux des structures, avec leurs numéros (tableau page suivante). "
                       "Les offres sont placées à la mairie de leur commune (pas d'adresse géolocalisée).", 8)
     pdf.add_page()
-    report._heading(pdf, "Rotation des sous-groupes")
+    report.heading(pdf, "Rotation des sous-groupes")
     rot = programme_frames(prog)["rotation"]
     numbers = {prog.structures[s].key: k + 1 for k, s in enumerate(prog.used())}
     cols = [report.Column("group", "Sous-groupe")] + [report.Column(f"d{i}", day_label(d)) for i, d in enumerate(spec.days)]
@@ -218,8 +218,8 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     for i in range(len(spec.days)):
         df[f"d{i}"] = [f"n° {numbers[prog.structures[prog.assignment[g, i]].key]}" for g in range(len(prog.sizes))]
     w_day = (epw - 34) / len(spec.days)
-    report._pdf_table(pdf, df, cols, [34] + [w_day] * len(spec.days), font_size=7)
-    report._heading(pdf, "Structures")
+    report.pdf_table(pdf, df, cols, [34] + [w_day] * len(spec.days), font_size=7)
+    report.heading(pdf, "Structures")
     sdf = pd.DataFrame([{"n": str(k + 1), "label": prog.structures[s].label, "sector": prog.structures[s].sector,
                          "siret": prog.structures[s].siret or "inconnu", "address": prog.structures[s].address,
                          "cap": str(prog.structures[s].capacity), "src": prog.structures[s].capacity_source}
@@ -227,9 +227,9 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     scols = [report.Column("n", "N°"), report.Column("label", "Structure"), report.Column("sector", "Secteur"),
              report.Column("siret", "SIRET"), report.Column("address", "Adresse"),
              report.Column("cap", "Capacité/jour"), report.Column("src", "Source capacité")]
-    report._pdf_table(pdf, sdf, scols, [10, 70, 45, 30, 70, 20, 28], font_size=7)
-    report._heading(pdf, "Limites")
-    report._para(pdf, "Capacités : saisies par l'utilisateur ou supposées (colonne « Source capacité ») — la "
+    report.pdf_table(pdf, sdf, scols, [10, 70, 45, 30, 70, 20, 28], font_size=7)
+    report.heading(pdf, "Limites")
+    report.para(pdf, "Capacités : saisies par l'utilisateur ou supposées (colonne « Source capacité ») — la "
                       "plateforme n'en publie pas. Temps de déplacement : à pied (ou en TER et à pied) entre mairies "
                       "de communes ; 0 min entre deux structures d'une même commune. " + " ".join(prog.notes), 8)
     return bytes(pdf.output())

@@ -1,0 +1,337 @@
+"""Row checks of each import kind: every row accepted or quarantined with its field and reason.
+
+Owns the header mapping (:func:`map_columns`, :func:`detect_offer_format`),
+:class:`Checked` and the checks :func:`check_platform`, :func:`check_offer_template`,
+:func:`check_collective`, :func:`check_mobility`. Field rules come from
+:mod:`analysis.validation` (shared with the build's loaders).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis import offers, validation
+from analysis.collective import KINDS as COLLECTIVE_KINDS
+from analysis.config import NORMANDIE_BBOX
+from analysis.imports.reading import RawTable
+from analysis.imports.schema import LINE_FIELD, MAX_PROJECT_PUPILS, MOBILITY_TYPES
+from analysis.imports.templates import (
+    COLLECTIVE_TEMPLATE,
+    MOBILITY_TEMPLATE,
+    OFFER_TEMPLATE,
+    PLATFORM_REQUIRED,
+    Column,
+    _key,
+)
+from analysis.validation import FieldError
+
+
+def map_columns(raw: RawTable, spec: tuple[Column, ...]) -> tuple[dict[str, int], list[str]]:
+    """Map template keys to column positions (aliases, case and accents ignored); list missing required keys."""
+    pos: dict[str, int] = {}
+    by_alias = {a: c.key for c in spec for a in c.aliases}
+    for i, name in enumerate(raw.columns):
+        k = by_alias.get(_key(name))
+        if k is not None and k not in pos:
+            pos[k] = i
+    missing = [c.header for c in spec if c.required and c.key not in pos]
+    return pos, missing
+
+
+def detect_offer_format(raw: RawTable) -> str:
+    """``platform`` when the header has the platform's columns, else ``template``."""
+    cols = set(raw.columns)
+    return "platform" if {"id", "Code postal", "Filière", "Ville"} <= cols else "template"
+
+
+# --------------------------------------------------------------------------- row validation
+
+
+@dataclass
+class Checked:
+    """The outcome of checking a file: accepted rows, quarantine rows and warnings."""
+
+    accepted: pd.DataFrame
+    quarantine: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, field, reason, raw
+    warnings: list[tuple[int, str, str]] = field(default_factory=list)  # row, field, reason
+
+
+def _raw_json(columns: list[str], rec: list[str]) -> str:
+    return json.dumps(dict(zip(columns, rec)), ensure_ascii=False)
+
+
+def _start(raw: RawTable) -> Checked:
+    ch = Checked(pd.DataFrame())
+    for n, reason, rawtext in raw.bad:
+        ch.quarantine.append((n, LINE_FIELD, reason, rawtext))
+    return ch
+
+
+def _reject_all_missing(raw: RawTable, ch: Checked, missing: list[str]) -> Checked:
+    reason = f"colonne obligatoire absente du fichier : {', '.join(missing)} (colonnes lues : {', '.join(raw.columns)})"
+    for n, rec in raw.rows:
+        ch.quarantine.append((n, missing[0], reason, _raw_json(raw.columns, rec)))
+    return ch
+
+
+def check_platform(raw: RawTable, source: str, strict_siret: bool = False) -> Checked:
+    """Check platform-export records like :func:`analysis.offers.parse_platform` (plus lengths, SIRET).
+
+    Returns
+    -------
+    Checked
+        ``accepted`` has :data:`analysis.offers.OFFER_COLUMNS` plus ``raw``.
+    """
+    ch = _start(raw)
+    missing = [c for c in PLATFORM_REQUIRED if c not in raw.columns]
+    if missing:
+        return _reject_all_missing(raw, ch, missing)
+    idx = {c: raw.columns.index(c) for c in raw.columns[::-1]}
+    pet = idx.get("public_employer_type")
+    out: list[dict] = []
+    seen: set[str] = set()
+    for n, rec in raw.rows:
+        g = lambda c, rec=rec: rec[idx[c]]  # noqa: E731
+        rawtext = _raw_json(raw.columns, rec)
+        try:
+            for c, v in zip(raw.columns, rec):
+                try:
+                    validation.check_text(v)
+                except FieldError as exc:
+                    raise _Reject(c, str(exc)) from None
+            oid, pc, town = g("id").strip(), g("Code postal").strip(), g("Ville").strip()
+            if not oid:
+                raise _Reject("id", "identifiant d'offre manquant")
+            if not pc.isdigit() or len(pc) != 5:
+                raise _Reject("Code postal", f"code postal invalide « {pc} »")
+            try:
+                validation.clean_postcode(pc)
+            except FieldError as exc:
+                raise _Reject("Code postal", str(exc)) from None
+            if not town:
+                raise _Reject("Ville", "ville manquante")
+            grades = offers.GRADES.get(g("Filière").strip())
+            if grades is None:
+                raise _Reject("Filière", f"filière inconnue « {g('Filière')} »")
+            pub = g("public").strip().lower()
+            is_public = offers.BOOLEANS.get(pub)
+            if is_public is None and pub:
+                raise _Reject("public", f"booléen attendu (VRAI/FAUX), trouvé « {g('public')} »")
+            if oid in seen:
+                raise _Reject("id", f"identifiant d'offre en double « {oid} »")
+            siret = re.sub(r"\s", "", g("SIRET")) or None
+            if siret is not None:
+                try:
+                    validation.clean_siret(siret)
+                except FieldError as exc:
+                    if strict_siret:
+                        raise _Reject("SIRET", str(exc)) from None
+                    ch.warnings.append((n, "SIRET", str(exc) + " (offre gardée, SIRET conservé tel quel)"))
+        except _Reject as rej:
+            ch.quarantine.append((n, rej.field, rej.reason, rawtext))
+            continue
+        seen.add(oid)
+        out.append(
+            {
+                "offer_id": oid, "siret": siret, "sector": g("secteur").strip() or None,
+                "is_public": is_public,
+                "public_employer_type": (rec[pet].strip() or None) if pet is not None else None,
+                "street": g("Rue").strip() or None, "town": town, "postcode": pc, "grades": grades,
+                "capacity": pd.NA, "source": source, "source_row": n, "raw": rawtext,
+            }
+        )
+    ch.accepted = _offer_frame(out)
+    return ch
+
+
+class _Reject(Exception):
+    def __init__(self, field_name: str, reason: str):
+        super().__init__(reason)
+        self.field = field_name
+        self.reason = reason
+
+
+def _offer_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    cols = offers.OFFER_COLUMNS + ["raw", *extra]
+    df = pd.DataFrame(rows, columns=cols)
+    df["capacity"] = pd.array(df["capacity"].tolist(), dtype="Int64")
+    df["source_row"] = df["source_row"].astype("int64")
+    df["is_public"] = df["is_public"].astype("boolean")
+    return df
+
+
+def check_offer_template(raw: RawTable, source: str, bbox=NORMANDIE_BBOX) -> Checked:
+    """Check generic-template offer records (see :data:`OFFER_TEMPLATE`)."""
+    ch = _start(raw)
+    pos, missing = map_columns(raw, OFFER_TEMPLATE)
+    if missing:
+        return _reject_all_missing(raw, ch, missing)
+    header = {c.key: raw.columns[pos[c.key]] if c.key in pos else c.header for c in OFFER_TEMPLATE}
+    out: list[dict] = []
+    seen: set[str] = set()
+    for n, rec in raw.rows:
+        g = lambda k, rec=rec: rec[pos[k]] if k in pos else ""  # noqa: E731
+        rawtext = _raw_json(raw.columns, rec)
+        key = None
+        try:
+            for c, v in zip(raw.columns, rec):
+                key = c
+                validation.check_text(v)
+            key = "offer_id"
+            oid = g("offer_id").strip() or f"{source}:{n}"
+            if oid in seen:
+                raise FieldError(f"identifiant d'offre en double « {oid} »")
+            key = "employer"
+            employer = validation.clean_required(g("employer"), "employeur")
+            key = "siret"
+            siret = validation.clean_siret(g("siret"))
+            key = "sector"
+            sector = validation.clean_required(g("sector"), "secteur")
+            key = "is_public"
+            is_public = validation.clean_bool(g("is_public"))
+            key = "postcode"
+            pc = validation.clean_postcode(g("postcode"))
+            key = "town"
+            town = validation.clean_required(g("town"), "commune")
+            key = "grades"
+            grades = validation.clean_grades(g("grades"))
+            key = "capacity"
+            capacity = validation.clean_capacity(g("capacity"))
+            key = "start_date"
+            start = validation.clean_date(g("start_date"))
+            key = "end_date"
+            end = validation.clean_date(g("end_date"))
+            validation.check_period(start, end)
+            key = "weeks"
+            weeks = validation.clean_weeks(g("weeks"))
+            key = "disability_access"
+            disability = validation.clean_bool(g("disability_access"))
+            key = "lon"
+            lonlat = validation.clean_lonlat(g("lon"), g("lat"), bbox)
+        except FieldError as exc:
+            ch.quarantine.append((n, header.get(key, key), str(exc), rawtext))
+            continue
+        seen.add(oid)
+        out.append(
+            {
+                "offer_id": oid, "siret": siret, "sector": sector, "is_public": is_public,
+                "public_employer_type": None, "street": validation.clean_text(g("street")), "town": town,
+                "postcode": pc, "grades": grades, "capacity": capacity if capacity is not None else pd.NA,
+                "source": source, "source_row": n, "raw": rawtext, "employer": employer, "start_date": start,
+                "end_date": end, "weeks": weeks, "disability_access": disability,
+                "given_lon": lonlat[0] if lonlat else None, "given_lat": lonlat[1] if lonlat else None,
+            }
+        )
+    ch.accepted = _offer_frame(
+        out, ("employer", "start_date", "end_date", "weeks", "disability_access", "given_lon", "given_lat")
+    )
+    return ch
+
+
+def _check_generic(raw: RawTable, spec: tuple[Column, ...], row_fn) -> Checked:
+    ch = _start(raw)
+    pos, missing = map_columns(raw, spec)
+    if missing:
+        return _reject_all_missing(raw, ch, missing)
+    header = {c.key: raw.columns[pos[c.key]] if c.key in pos else c.header for c in spec}
+    out = []
+    for n, rec in raw.rows:
+        vals = {c.key: (rec[pos[c.key]] if c.key in pos else "") for c in spec}
+        rawtext = _raw_json(raw.columns, rec)
+        state = {"key": None}
+        try:
+            for c, v in zip(raw.columns, rec):
+                state["key"] = c
+                validation.check_text(v)
+            out.append({**row_fn(n, vals, state), "source_row": n, "raw": rawtext})
+        except FieldError as exc:
+            ch.quarantine.append((n, header.get(state["key"], state["key"]), str(exc), rawtext))
+    ch.accepted = pd.DataFrame(out)
+    return ch
+
+
+def check_collective(raw: RawTable) -> Checked:
+    """Check collective-project records (format of ``data/collective_projects.csv``)."""
+    seen: set[str] = set()
+
+    def row(n, v, st):
+        st["key"] = "project_id"
+        pid = validation.clean_required(v["project_id"], "identifiant de projet")
+        if pid in seen:
+            raise FieldError(f"identifiant de projet en double « {pid} »")
+        st["key"] = "name"
+        name = validation.clean_required(v["name"], "nom")
+        st["key"] = "kind"
+        kind = v["kind"].strip()
+        if kind not in COLLECTIVE_KINDS:
+            raise FieldError(f"type « {validation._short(kind)} » inconnu (attendu : {' | '.join(COLLECTIVE_KINDS)})")
+        st["key"] = "town"
+        town = validation.clean_required(v["town"], "commune")
+        st["key"] = "commune_code"
+        code = v["commune_code"].strip()
+        if not re.fullmatch(r"\d[\dAB]\d{3}", code):
+            raise FieldError(f"code commune INSEE invalide « {validation._short(code)} »")
+        st["key"] = "pupils"
+        pupils = None
+        if v["pupils"].strip():
+            p = v["pupils"].strip()
+            if not re.fullmatch(r"[0-9]{1,4}", p) or not 1 <= int(p) <= MAX_PROJECT_PUPILS:
+                raise FieldError(f"nombre d'élèves entier de 1 à {MAX_PROJECT_PUPILS} attendu, "
+                                 f"trouvé « {validation._short(v['pupils'])} »")
+            pupils = int(p)
+        st["key"] = "source"
+        src = validation.clean_required(v["source"], "source")
+        seen.add(pid)
+        return {"project_id": pid, "name": name, "kind": kind, "kind_basis": v["kind_basis"].strip(), "town": town,
+                "commune_code": code, "location_basis": v["location_basis"].strip(), "sectors": v["sectors"].strip(),
+                "pupils": pupils, "period": v["period"].strip(), "status": v["status"].strip(), "source": src,
+                "note": v["note"].strip()}
+
+    return _check_generic(raw, COLLECTIVE_TEMPLATE, row)
+
+
+def check_mobility(raw: RawTable, source: str) -> Checked:
+    """Check EPCI mobility-service records (see :data:`MOBILITY_TEMPLATE`)."""
+    seen: set[str] = set()
+    by_label = {_key(lbl): code for code, lbl in MOBILITY_TYPES.items()} | {_key(c): c for c in MOBILITY_TYPES}
+
+    def row(n, v, st):
+        st["key"] = "service_id"
+        sid = v["service_id"].strip() or f"{source}:{n}"
+        if sid in seen:
+            raise FieldError(f"identifiant de service en double « {sid} »")
+        st["key"] = "epci_siren"
+        siren = validation.clean_siren(v["epci_siren"])
+        st["key"] = "service_type"
+        stype = by_label.get(_key(v["service_type"]))
+        if stype is None:
+            raise FieldError(f"type de service inconnu « {validation._short(v['service_type'])} » "
+                             f"(attendu : {' | '.join(MOBILITY_TYPES)})")
+        st["key"] = "name"
+        name = validation.clean_required(v["name"], "nom du service")
+        st["key"] = "source"
+        src = validation.clean_required(v["source"], "source")
+        seen.add(sid)
+        return {"service_id": sid, "epci_siren": siren, "service_type": stype, "name": name,
+                "description": validation.clean_text(v["description"]),
+                "conditions": validation.clean_text(v["conditions"]),
+                "contact": validation.clean_text(v["contact"]), "source": src}
+
+    return _check_generic(raw, MOBILITY_TEMPLATE, row)
+
+
+# --------------------------------------------------------------------------- database-dependent checks
+
+
+def _move_to_quarantine(ch: Checked, mask: pd.Series, field_of, reason_of) -> None:
+    """Move accepted rows selected by ``mask`` to the quarantine."""
+    if not mask.any():
+        return
+    bad = ch.accepted[mask]
+    for _, r in bad.iterrows():
+        ch.quarantine.append((int(r["source_row"]), field_of(r), reason_of(r), r["raw"]))
+    ch.accepted = ch.accepted[~mask].reset_index(drop=True)

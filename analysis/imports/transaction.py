@@ -1,0 +1,384 @@
+"""One import as an atomic transaction: copy, write, recompute, swap.
+
+Owns :func:`prepare` (read and check, no write), :func:`import_file` (secret check, copy of the
+live database, writes, :func:`recompute_derived` of travel times and indicators, then
+:func:`os.replace`), :func:`reapply_imports` and :func:`build_stage` (replaying recorded imports
+when the database is rebuilt).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analysis import db, limits, sanitize
+from analysis.config import BuildSettings, default_db_path
+from analysis.db import database_copy, has_relation
+from analysis.errors import DataError
+from analysis.imports.auth import GATE, AdminGate
+from analysis.imports.checks import (
+    Checked,
+    check_collective,
+    check_mobility,
+    check_offer_template,
+    check_platform,
+    detect_offer_format,
+)
+from analysis.imports.reading import read_table
+from analysis.imports.schema import (
+    DDL,
+    IMPORT_KINDS,
+    OFFER_FORMATS,
+    OFFER_MODES,
+    OTHER_MODES,
+    ImportResult,
+    ProgressFn,
+    create_tables,
+)
+from analysis.imports.write import (
+    check_against_db,
+    locate_offers,
+    record_provenance,
+    write_collective,
+    write_mobility,
+    write_offers,
+)
+
+# --------------------------------------------------------------------------- derived tables
+
+
+def recompute_derived(con: duckdb.DuckDBPyConnection, progress: ProgressFn,
+                      settings: BuildSettings | None = None) -> bool:
+    """Bring the tables that depend on offers up to date (travel times, then indicators).
+
+    Runs each stage whose tables exist in the database (``travel_times``; ``commune_pupils`` or
+    ``accessibility``). The settings of the last build are read from ``build_info`` (source
+    directory, feeds) unless ``settings`` is given. Returns True when something was recomputed.
+    """
+    if settings is None:
+        info = dict(con.execute("SELECT key, value FROM build_info").fetchall()) if has_relation(con, "build_info") else {}
+        saved = json.loads(info.get("settings") or "{}")
+        src = info.get("source_dir")
+        settings = BuildSettings(
+            source_dir=Path(src) if src else None, db_path=Path("."),
+            gtfs=[Path(p) for p in saved.get("gtfs", [])], travel_times=bool(saved.get("travel_times", True)),
+        )
+    did = False
+    if has_relation(con, "travel_times"):  # stale travel times would point at renumbered locations
+        from analysis import traveltime
+
+        progress("Mise à jour des temps de trajet vers les lieux d'offres…", 0.5)
+        traveltime.build_travel_times(con, settings, progress)
+        did = True
+    if has_relation(con, "commune_pupils") or has_relation(con, "accessibility"):
+        from analysis import access
+
+        progress("Mise à jour des indicateurs d'accessibilité…", 0.85)
+        access.build_tables(con, settings, progress)
+        did = True
+    return did
+
+
+def _default_source(kind: str, fmt: str | None, name: str) -> str | None:
+    if kind != "offers":
+        return f"import:{Path(name).stem}"
+    return "offers_platform" if fmt == "platform" else f"import:{Path(name).stem}"
+
+
+def prepare(con: duckdb.DuckDBPyConnection, kind: str, data: bytes, name: str, fmt: str | None = None,
+            mode: str | None = None, source: str | None = None, strict_siret: bool | None = None):
+    """Read and check a file against the database ``con`` (read-only use). No secret needed.
+
+    Returns
+    -------
+    (raw, checked, fmt, mode, source, located)
+    """
+    if kind not in IMPORT_KINDS:
+        raise ValueError(f"type d'import inconnu : {kind!r} (attendu : {', '.join(IMPORT_KINDS)})")
+    if source is not None and sanitize.text_problem(source):
+        raise ValueError(f"nom de source refusé : {sanitize.text_problem(source)}")
+    raw = read_table(data, name)
+    if kind == "offers":
+        fmt = fmt or detect_offer_format(raw)
+        if fmt not in OFFER_FORMATS:
+            raise ValueError(f"format inconnu : {fmt!r} (attendu : {', '.join(OFFER_FORMATS)})")
+        mode = mode or "replace-source"
+        if mode not in OFFER_MODES:
+            raise ValueError(f"mode inconnu : {mode!r} (attendu : {', '.join(OFFER_MODES)})")
+        source = source or _default_source(kind, fmt, name)
+        if fmt == "platform":
+            ch = check_platform(raw, source, strict_siret=bool(strict_siret))
+        else:
+            ch = check_offer_template(raw, source)
+        located = locate_offers(con, ch, fmt, source, mode)
+    else:
+        fmt = None
+        mode = mode or "append"
+        if mode not in OTHER_MODES:
+            raise ValueError(f"mode inconnu : {mode!r} (attendu : {', '.join(OTHER_MODES)})")
+        source = source or _default_source(kind, fmt, name)
+        ch = check_collective(raw) if kind == "collective" else check_mobility(raw, source)
+        check_against_db(con, kind, ch, mode)
+        located = ch.accepted
+    return raw, ch, fmt, mode, source, located
+
+
+def _frames(ch: Checked, import_id: str, name: str, when: dt.datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
+    q = pd.DataFrame(ch.quarantine, columns=["row_number", "field", "reason", "raw"]).sort_values(
+        "row_number", kind="stable").reset_index(drop=True)
+    q.insert(0, "file", name)
+    q.insert(0, "import_id", import_id)
+    q["imported_at"] = when
+    w = pd.DataFrame(ch.warnings, columns=["row_number", "field", "reason"])
+    w.insert(0, "file", name)
+    w.insert(0, "import_id", import_id)
+    w["imported_at"] = when
+    return q, w
+
+
+def import_file(
+    path: str | os.PathLike | None,
+    kind: str = "offers",
+    *,
+    secret: str | None = None,
+    secrets: Mapping[str, Any] | None = None,
+    db_path: str | os.PathLike | None = None,
+    fmt: str | None = None,
+    mode: str | None = None,
+    source: str | None = None,
+    dry_run: bool = False,
+    data: bytes | None = None,
+    name: str | None = None,
+    strict_siret: bool | None = None,
+    geocode: bool = False,
+    geocoder_url: str | None = None,
+    recompute: bool = True,
+    settings: Any = None,
+    user: str | None = None,
+    gate: AdminGate | None = None,
+    gate_key: str = "process",
+    progress: ProgressFn | None = None,
+    secret_from_environment: bool = False,
+) -> ImportResult:
+    """Import a file of offers, collective projects or mobility services.
+
+    Parameters
+    ----------
+    path : path-like or None
+        The file (or give ``data`` and ``name``, e.g. from an upload).
+    kind : {"offers", "collective", "mobility"}
+    secret : str
+        The administrator secret typed by the user; required unless ``dry_run``.
+    secrets : mapping, optional
+        Where the configured secret may be found besides the environment (Streamlit secrets).
+    db_path : path-like, optional
+        Database (default :func:`analysis.config.default_db_path`).
+    fmt : {"platform", "template"}, optional
+        Offer format (detected from the header by default).
+    mode : str, optional
+        See the module docstring (offers: ``replace-source``; others: ``append``).
+    source : str, optional
+        Source name written in ``offers.source`` (default: ``offers_platform`` for the platform
+        format, ``import:<file stem>`` otherwise).
+    dry_run : bool
+        Check only, write nothing (no secret needed).
+    strict_siret : bool, optional
+        Quarantine platform rows whose SIRET check digit is wrong (default: warning only).
+    geocode : bool
+        Ask the BAN geocoder for street-level positions (:mod:`analysis.geocode`).
+    geocoder_url : str, optional
+        BAN service root.
+    recompute : bool
+        Recompute travel times and indicators after an offer import (always on in the CLI and
+        the page). False leaves them stale (locations are renumbered): for measurements only.
+    gate, gate_key :
+        The secret checker and the key its failures are counted under (the client).
+    secret_from_environment : bool
+        ``secret`` was read from the environment variable (command line): it is then compared
+        with the secrets file only, never with that same variable.
+    progress : callable, optional
+
+    Raises
+    ------
+    WriteDisabled, AuthError
+        No secret configured / wrong secret (nothing is read or written).
+    DataError
+        Unreadable file (spreadsheet that cannot be opened).
+    """
+    progress = progress or (lambda m, f=None: None)
+    if not dry_run:
+        (gate or GATE).check(secret, secrets, key=gate_key, environment=secret_from_environment is False)
+    if data is None:
+        if path is None:
+            raise ValueError("path ou data est obligatoire")
+        p = Path(path)
+        if not p.is_file():
+            raise DataError(str(p), "fichier introuvable")
+        if p.stat().st_size > limits.MAX_UPLOAD_BYTES:
+            raise DataError(str(p), f"fichier trop volumineux (maximum {limits.MAX_UPLOAD_MB} Mo)")
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise DataError(str(p), f"fichier illisible ({exc.strerror or exc})") from exc
+        name = name or p.name
+    # the name is recorded and shown (log, provenance, exports): no path, markup or control characters
+    name = sanitize.safe_file_name(name)
+    target = Path(db_path or default_db_path())
+    if not target.exists():
+        raise DataError(str(target), "base de données introuvable : lancez d'abord « python -m analysis.build »")
+    sha = hashlib.sha256(data).hexdigest()
+    import_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    when = dt.datetime.now().replace(microsecond=0)
+    t0 = time.perf_counter()
+    progress(f"Lecture et contrôle de {name}…", 0.05)
+
+    def run(con) -> tuple[ImportResult, pd.DataFrame]:
+        raw, ch, f, m, s, located = prepare(con, kind, data, name, fmt, mode, source, strict_siret)
+        q, w = _frames(ch, import_id, name, when)
+        res = ImportResult(import_id, kind, name, sha, f, s, m, raw.rows_in, len(located), len(q), q, w, dry_run,
+                           raw.note, raw.encoding, raw.sep)
+        if res.accepted + res.quarantined != res.rows_in:  # pragma: no cover - invariant
+            raise AssertionError(f"comptage incohérent : {res.rows_in} lues, {res.accepted} + {res.quarantined}")
+        return res, located
+
+    if dry_run:
+        con = db.connect(target, read_only=True)
+        try:
+            res, _ = run(con)
+        finally:
+            con.close()
+        res.seconds = time.perf_counter() - t0
+        return res
+
+    with database_copy(target) as con:
+        res, located = run(con)
+        progress(f"{res.accepted} ligne(s) acceptée(s), {res.quarantined} en quarantaine", 0.2)
+        con.execute(DDL)
+        if res.accepted == 0:
+            # nothing accepted: the data tables are left as they are (a wrong file in a replace
+            # mode must not empty them); the log and the quarantine are still written
+            res.note = ((res.note + " ; ") if res.note else "") + "aucune ligne acceptée : données inchangées"
+        elif kind == "offers":
+            if geocode and len(located):
+                from analysis import geocode as gc
+
+                located = gc.geocode_offers(con, located, base_url=geocoder_url or gc.DEFAULT_BASE_URL,
+                                            progress=progress)
+            from analysis import incremental  # only new or moved locations get new searches
+
+            before = incremental.snapshot(con) if recompute else None
+            write_offers(con, located, res.source, res.mode, import_id)
+            if recompute:
+                res.recomputed = incremental.update_after_offers(con, before, progress, settings,
+                                                                 fallback=recompute_derived)
+        elif kind == "collective":
+            write_collective(con, located, res.mode)
+        else:
+            write_mobility(con, located, res.mode, import_id, when)
+        if res.accepted:
+            record_provenance(con, res, when)
+        for table, df in (("import_quarantine", res.quarantine), ("import_warnings", res.warnings)):
+            if len(df):
+                con.register("imp_df", df)
+                con.execute(f"INSERT INTO {table} SELECT * FROM imp_df")
+                con.unregister("imp_df")
+        res.seconds = time.perf_counter() - t0
+        con.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [import_id, name, sha, kind, res.format, res.source, res.mode, res.rows_in, res.accepted,
+             res.quarantined, len(res.warnings), user, when, res.recomputed, res.seconds],
+        )
+        con.execute("INSERT INTO import_files VALUES (?, ?, ?)", [import_id, name, data])
+        progress("Remplacement atomique de la base…", 0.98)
+    progress(f"Import terminé en {res.seconds:.1f} s", 1.0)
+    return res
+
+
+def reapply_imports(con: duckdb.DuckDBPyConnection, previous_db: str | os.PathLike,
+                    progress: ProgressFn | None = None) -> int:
+    """Replay, into a database being rebuilt, the imports recorded in the previous database.
+
+    Meant for the build, after the base stages and before travel times: imported offers,
+    projects and services are not lost when the database is rebuilt from the sources. The files
+    stored in ``import_files`` are checked again against the new base tables (same format,
+    source and mode as recorded); their quarantine and log rows are copied as new entries.
+
+    Returns
+    -------
+    int
+        Number of imports replayed.
+    """
+    progress = progress or (lambda m, f=None: None)
+    previous_db = Path(previous_db)
+    if not previous_db.exists():
+        return 0
+    old = db.connect(previous_db, read_only=True)
+    try:
+        if not has_relation(old, "imports") or not has_relation(old, "import_files"):
+            return 0
+        rows = old.execute(
+            """SELECT i.import_id, i.file, i.kind, i.format, i.source, i.mode, i.user_name, f.content
+               FROM imports i JOIN import_files f USING (import_id) ORDER BY i.imported_at, i.import_id"""
+        ).fetchall()
+    finally:
+        old.close()
+    con.execute(DDL)
+    for n, (iid, name, kind, fmt, source, mode, user, content) in enumerate(rows, start=1):
+        progress(f"Réimport {n}/{len(rows)} : {name}", None)
+        when = dt.datetime.now().replace(microsecond=0)
+        raw, ch, f, m, s, located = prepare(con, kind, bytes(content), name, fmt, mode, source)
+        q, w = _frames(ch, iid, name, when)
+        if len(located) == 0:
+            pass  # as in import_file: nothing accepted, data tables unchanged
+        elif kind == "offers":
+            write_offers(con, located, s, m, iid)
+        elif kind == "collective":
+            write_collective(con, located, m)
+        else:
+            write_mobility(con, located, m, iid, when)
+        for table, df in (("import_quarantine", q), ("import_warnings", w)):
+            if len(df):
+                con.register("imp_df", df)
+                con.execute(f"INSERT INTO {table} SELECT * FROM imp_df")
+                con.unregister("imp_df")
+        con.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [iid, name, hashlib.sha256(bytes(content)).hexdigest(), kind, f, s, m, raw.rows_in, len(located),
+             len(q), len(w), user, when, False, 0.0],
+        )
+        con.execute("INSERT INTO import_files VALUES (?, ?, ?)", [iid, name, bytes(content)])
+    return len(rows)
+
+
+def build_stage(con: duckdb.DuckDBPyConnection, settings: BuildSettings | None = None,
+                progress: ProgressFn | None = None) -> int:
+    """Build stage: create the import tables and replay the imports of the database being replaced.
+
+    For :mod:`analysis.build`, after the base data and before travel times, so that a rebuild
+    keeps the imported offers, projects and services (their travel times are then computed by
+    the following stages). ``settings.db_path`` is the database about to be replaced.
+
+    Returns
+    -------
+    int
+        Number of imports replayed.
+    """
+    progress = progress or (lambda m, f=None: None)
+    create_tables(con)
+    previous = settings.db_path if settings is not None else None
+    if previous is None or not Path(previous).exists():
+        return 0
+    n = reapply_imports(con, previous, progress)
+    if n:
+        progress(f"{n} import(s) de la base précédente rejoué(s)", None)
+    return n
