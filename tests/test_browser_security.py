@@ -207,7 +207,7 @@ def test_hostile_text_never_runs_on_any_page(hostile_db, hostile_url):
             deadline = time.time() + 90
             frames = []
             while time.time() < deadline:
-                frames = [h.content_frame() for h in pg.query_selector_all("iframe[title*='st_folium']")]
+                frames = [h.content_frame() for h in pg.query_selector_all("iframe[src*='st_folium']")]
                 frames = [f for f in frames if f is not None]
                 drawn = [f for f in frames if f.evaluate("() => window.__obsTips || 0") > 0]
                 if len(drawn) >= n_maps:
