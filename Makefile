@@ -16,9 +16,10 @@ run: install db
 test: install browser db lint
 	$(PY) -m pytest -q
 
-# lint rules only (pyproject.toml [tool.ruff.lint], complexity limit C901 <= 15); no reformatting
+# lint rules (pyproject.toml [tool.ruff.lint], complexity limit C901 <= 15) and formatting (ruff format)
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 install: $(VENV)/.installed
 

@@ -42,7 +42,8 @@ def home() -> None:
     st.markdown(
         "Quelles offres de stage chaque élève de seconde de Normandie peut-il **réellement "
         "atteindre** — à pied, à vélo, en transports en commun le matin, en voiture — et quels "
-        "territoires manquent d'offres ?")
+        "territoires manquent d'offres ?"
+    )
     v = core.require_travel_times()
 
     region = data.territory_table("region", "transit", 45, (), "", "", "commune", v)
@@ -54,46 +55,57 @@ def home() -> None:
 
     c1, c2, c3 = st.columns(3)
     c4, c5, _ = st.columns(3)
-    c1.metric("Élèves de seconde", core.fnum(rs["pupils"], 0, "élèves"),
-              help="Somme des effectifs de seconde déclarés par les lycées (donnée réelle).")
-    c2.metric("Offres de stage", core.fnum(summary["offers"], 0, "offres"),
-              help="Offres 2025 de la plateforme « 1 élève, 1 stage » situées en Normandie.")
-    c3.metric("Offres pour 100 élèves", core.fnum(rs["offers_per_100_pupils"], 1, "offres"),
-              help="Indicateur de la circulaire de 2015 : offres situées / élèves × 100.")
+    c1.metric(
+        "Élèves de seconde",
+        core.fnum(rs["pupils"], 0, "élèves"),
+        help="Somme des effectifs de seconde déclarés par les lycées (donnée réelle).",
+    )
+    c2.metric(
+        "Offres de stage",
+        core.fnum(summary["offers"], 0, "offres"),
+        help="Offres 2025 de la plateforme « 1 élève, 1 stage » situées en Normandie.",
+    )
+    c3.metric(
+        "Offres pour 100 élèves",
+        core.fnum(rs["offers_per_100_pupils"], 1, "offres"),
+        help="Indicateur de la circulaire de 2015 : offres situées / élèves × 100.",
+    )
     tc_short = catalogue.transit_short(core.networks())
-    c4.metric(f"Sans offre à 45 min en {tc_short} ou à pied",
-              core.fnum(r["pupils_no_offer_transit"], 0, "élèves"),
-              help="Élèves (estimés par commune de résidence) n'ayant aucune offre accessible "
-                   f"{core.mode_label('transit', 'phrase')} en 45 min le matin.")
+    c4.metric(
+        f"Sans offre à 45 min en {tc_short} ou à pied",
+        core.fnum(r["pupils_no_offer_transit"], 0, "élèves"),
+        help="Élèves (estimés par commune de résidence) n'ayant aucune offre accessible "
+        f"{core.mode_label('transit', 'phrase')} en 45 min le matin.",
+    )
     # a plain comparison under the figure (a metric delta draws an arrow that reads as a rise)
-    c4.caption(f"soit {core.fpct(r['share_no_offer_transit'], 1)} des élèves de seconde "
-               "(estimés) de la région")
-    c5.metric("Projets de stages collectifs", core.fnum(n_coll, 0, "projets"),
-              help="Carte des projets du 15/12/2025 (Agence régionale de l'orientation).")
+    c4.caption(f"soit {core.fpct(r['share_no_offer_transit'], 1)} des élèves de seconde (estimés) de la région")
+    c5.metric(
+        "Projets de stages collectifs",
+        core.fnum(n_coll, 0, "projets"),
+        help="Carte des projets du 15/12/2025 (Agence régionale de l'orientation).",
+    )
     core.estimate_badge(
         "Élèves par commune de résidence : répartition du total régional au prorata de la "
         f"population ; offres placées à la mairie de leur commune ({summary['at_commune_centre']} "
         f"sur {summary['offers']}) ; 1 place par offre faute de capacité "
-        f"({summary['default_capacity']} offres).")
+        f"({summary['default_capacity']} offres)."
+    )
 
     st.subheader("Carte régionale par EPCI")
-    indicators = {k: catalogue.indicator(k) for k in ("share_no_offer_transit",
-                                                       "offers_per_100_pupils")}
-    titles = {k: core.indicator_label(k) + (" à 45 min" if k.startswith("share") else "")
-              for k in indicators}
-    key = core.state("home_ind", core.qp_get("indicateur", "share_no_offer_transit",
-                                             list(indicators)))
+    indicators = {k: catalogue.indicator(k) for k in ("share_no_offer_transit", "offers_per_100_pupils")}
+    titles = {k: core.indicator_label(k) + (" à 45 min" if k.startswith("share") else "") for k in indicators}
+    key = core.state("home_ind", core.qp_get("indicateur", "share_no_offer_transit", list(indicators)))
     st.radio("Indicateur", list(indicators), key=key, horizontal=True, format_func=titles.get)
     ind = st.session_state[key]
     core.sync_query({"indicateur": ind})
     spec = indicators[ind]
-    label, unit, scale, dec, pal, rev = titles[ind], spec.unit, spec.scale, spec.decimals, \
-        spec.palette, False
+    label, unit, scale, dec, pal, rev = titles[ind], spec.unit, spec.scale, spec.decimals, spec.palette, False
     epci = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
     m = mapping.base_map()
     g = mapping.group(label)
-    mapping.choropleth(g, data.geojson("epci", v), epci, "code", ind, label, unit, decimals=dec, palette=pal,
-                       reverse=rev, scale=scale)
+    mapping.choropleth(
+        g, data.geojson("epci", v), epci, "code", ind, label, unit, decimals=dec, palette=pal, reverse=rev, scale=scale
+    )
     mapping.show(m, "home_map", height=560, layers=[g])
     # one ranking (analysis.ranking), least favourable first: "En bref" and the table read it
     worse_high = catalogue.INDICATORS[ind].higher_is_worse
@@ -106,26 +118,37 @@ def home() -> None:
         f"**En bref :** {label[:1].lower() + label[1:]} par EPCI (origine : communes de résidence, élèves estimés) "
         f"— de {maps.format_number(vals.min(), dec)} {unit} ({lo['name']}) à "
         f"{maps.format_number(vals.max(), dec)} {unit} ({hi['name']}) ; "
-        f"région : {maps.format_number(float(r[ind]) * scale, dec)} {unit}.")
+        f"région : {maps.format_number(float(r[ind]) * scale, dec)} {unit}."
+    )
     with core.table_expander("Tableau de la carte (alternative textuelle)", "home_table") as opened:
         if opened:
-            tab = pd.DataFrame({
-                "EPCI": epci["name"], "SIREN": epci["code"],
-                "Élèves (estimés)": epci["pupils"].round(0),
-                "Offres situées": epci["offers_located"],
-                "Offres pour 100 élèves": epci["offers_per_100_pupils"].round(1),
-                f"Élèves sans offre à 45 min en {tc_short} ou à pied":
-                    epci["pupils_no_offer_transit"].round(0),
-                f"Part sans offre à 45 min en {tc_short} ou à pied (%)":
-                    (epci["share_no_offer_transit"] * 100).round(1),
-            })
+            tab = pd.DataFrame(
+                {
+                    "EPCI": epci["name"],
+                    "SIREN": epci["code"],
+                    "Élèves (estimés)": epci["pupils"].round(0),
+                    "Offres situées": epci["offers_located"],
+                    "Offres pour 100 élèves": epci["offers_per_100_pupils"].round(1),
+                    f"Élèves sans offre à 45 min en {tc_short} ou à pied": epci["pupils_no_offer_transit"].round(0),
+                    f"Part sans offre à 45 min en {tc_short} ou à pied (%)": (
+                        epci["share_no_offer_transit"] * 100
+                    ).round(1),
+                }
+            )
             core.html_table(tab, height=420)
 
     st.subheader("Millésimes des données")
     prov = data.provenance(v)
-    core.html_table(pd.DataFrame({
-        "Jeu de données": prov["description"].fillna(prov["dataset"]),
-        "Producteur": prov["publisher"], "Millésime": prov["vintage"], "Lignes": prov["rows"]}))
+    core.html_table(
+        pd.DataFrame(
+            {
+                "Jeu de données": prov["description"].fillna(prov["dataset"]),
+                "Producteur": prov["publisher"],
+                "Millésime": prov["vintage"],
+                "Lignes": prov["rows"],
+            }
+        )
+    )
 
     st.subheader("Aller plus loin")
     cols = st.columns(3)
@@ -164,8 +187,11 @@ def main() -> None:
             with core.guard(getattr(page, "title", "page")):
                 page.run()
         finally:
-            print(f"[timing] {getattr(page, 'title', 'page')}: {time.perf_counter() - t0:.3f} s", file=sys.stderr,
-                  flush=True)
+            print(
+                f"[timing] {getattr(page, 'title', 'page')}: {time.perf_counter() - t0:.3f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     else:
         with core.guard(getattr(page, "title", "page")):  # no traceback in the browser (French message + log)
             page.run()

@@ -72,8 +72,12 @@ DENSITY_CLASSES: tuple[tuple[str, float], ...] = (
     ("tres_peu_dense", 0.0),
 )
 #: French labels of the density classes, for display.
-DENSITY_LABELS: dict[str, str] = {"dense": "Dense", "intermediaire": "Intermédiaire",
-                                  "peu_dense": "Peu dense", "tres_peu_dense": "Très peu dense"}
+DENSITY_LABELS: dict[str, str] = {
+    "dense": "Dense",
+    "intermediaire": "Intermédiaire",
+    "peu_dense": "Peu dense",
+    "tres_peu_dense": "Très peu dense",
+}
 
 ProgressFn = Callable[[str, "float | None"], None]
 
@@ -117,9 +121,7 @@ class Filters:
         if self.mode not in MODES:
             raise AccessError(f"Mode inconnu : {self.mode!r} (attendu : {', '.join(MODES)})")
         if self.origin_kind not in ORIGIN_KINDS:
-            raise AccessError(
-                f"Type d'origine inconnu : {self.origin_kind!r} (attendu : commune ou school)"
-            )
+            raise AccessError(f"Type d'origine inconnu : {self.origin_kind!r} (attendu : commune ou school)")
         if self.grade is not None and self.grade not in GRADES:
             raise AccessError(f"Niveau inconnu : {self.grade!r} (attendu : seconde ou 3e)")
         try:
@@ -152,8 +154,7 @@ def _require(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     missing = [n for n in names if not has_relation(con, n)]
     if missing:
         raise AccessError(
-            "Table(s) absente(s) de la base : " + ", ".join(missing)
-            + ". Lancez « python -m analysis.build »."
+            "Table(s) absente(s) de la base : " + ", ".join(missing) + ". Lancez « python -m analysis.build »."
         )
 
 
@@ -193,8 +194,7 @@ def _offer_filter(filters: Filters) -> tuple[str, dict[str, Any]]:
     return " AND ".join(conds), params
 
 
-def _origins_sql(con: duckdb.DuckDBPyConnection, origin_kind: str,
-                 total: float | None = None) -> str:
+def _origins_sql(con: duckdb.DuckDBPyConnection, origin_kind: str, total: float | None = None) -> str:
     if origin_kind == "school":
         return """
             SELECT s.uai AS origin_id, s.name AS origin_name, s.commune_code,
@@ -204,8 +204,7 @@ def _origins_sql(con: duckdb.DuckDBPyConnection, origin_kind: str,
     if total is None and has_relation(con, "commune_pupils"):
         cp = "commune_pupils"
     else:
-        cp = "(" + pupils.commune_pupils_sql(
-            total if total is not None else pupils.regional_total(con)) + ")"
+        cp = "(" + pupils.commune_pupils_sql(total if total is not None else pupils.regional_total(con)) + ")"
     return f"""
         SELECT c.code AS origin_id, c.name AS origin_name, c.code AS commune_code,
                cp.pupils::DOUBLE AS pupils, TRUE AS pupils_is_estimate
@@ -234,11 +233,11 @@ def _travel_times_signature(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def pairs_table_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
     """True when ``access_pairs`` exists and was built from the current ``travel_times``."""
-    if not (has_relation(con, "access_pairs") and has_relation(con, "access_origins")
-            and has_relation(con, "access_meta")):
+    if not (
+        has_relation(con, "access_pairs") and has_relation(con, "access_origins") and has_relation(con, "access_meta")
+    ):
         return False
-    row = con.execute(
-        "SELECT value FROM access_meta WHERE key = 'travel_times_signature'").fetchone()
+    row = con.execute("SELECT value FROM access_meta WHERE key = 'travel_times_signature'").fetchone()
     stamp = _travel_times_signature(con)
     return stamp is not None and row is not None and row[0] == stamp
 
@@ -273,19 +272,21 @@ def build_pairs(con: duckdb.DuckDBPyConnection) -> int:
         ORDER BY p.origin_kind, p.mode, o.oid, p.minutes
     """)
     con.execute("CREATE OR REPLACE TABLE access_meta (key VARCHAR, value VARCHAR)")
-    con.execute("INSERT INTO access_meta VALUES ('travel_times_signature', ?)",
-                [_travel_times_signature(con)])
+    con.execute("INSERT INTO access_meta VALUES ('travel_times_signature', ?)", [_travel_times_signature(con)])
     return int(con.execute("SELECT count(*) FROM access_pairs").fetchone()[0])
 
 
 def _pairs_source(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
     """(pairs relation keyed by ``oid``, SQL giving ``oid`` of ``origins`` row ``o``)."""
     if pairs_table_is_fresh(con):
-        return ("access_pairs",
-                "(SELECT a.oid FROM access_origins a WHERE a.origin_kind = $origin_kind "
-                "AND a.origin_id = o.origin_id)")
-    return (f"(SELECT origin_kind, origin_id AS oid, loc_id, mode, minutes, is_estimate "
-            f"FROM ({PAIRS_SQL}))", "o.origin_id")
+        return (
+            "access_pairs",
+            "(SELECT a.oid FROM access_origins a WHERE a.origin_kind = $origin_kind AND a.origin_id = o.origin_id)",
+        )
+    return (
+        f"(SELECT origin_kind, origin_id AS oid, loc_id, mode, minutes, is_estimate FROM ({PAIRS_SQL}))",
+        "o.origin_id",
+    )
 
 
 Scenario = tuple[str, float]
@@ -302,9 +303,12 @@ def _scenarios_sql(scenarios: Iterable[Scenario]) -> str:
     return f"SELECT * FROM (VALUES {', '.join(rows)}) t(s_mode, budget)"
 
 
-def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
-                 total: float | None = None,
-                 scenarios: Iterable[Scenario] | None = None) -> tuple[str, dict[str, Any]]:
+def _origin_ctes(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    total: float | None = None,
+    scenarios: Iterable[Scenario] | None = None,
+) -> tuple[str, dict[str, Any]]:
     """The WITH clause (without the final SELECT) computing per-origin indicators ``po``.
 
     ``po`` has one row per (scenario, origin); a scenario is a (mode, budget) pair, by default
@@ -320,9 +324,7 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
     use_mask = n_sectors <= MAX_MASK_SECTORS
     if scenarios is None:
         scenarios = [(filters.mode, float(filters.minutes))]
-    nearest = ",\n".join(
-        f"min(e.minutes) FILTER (WHERE e.mode = '{m}') AS nearest_{m}" for m in MODES
-    )
+    nearest = ",\n".join(f"min(e.minutes) FILTER (WHERE e.mode = '{m}') AS nearest_{m}" for m in MODES)
     sql = f"""
     WITH
     scen AS ({_scenarios_sql(scenarios)}),
@@ -386,10 +388,12 @@ def _origin_ctes(con: duckdb.DuckDBPyConnection, filters: Filters,
         GROUP BY ALL
     ),
     sect AS (
-        {"SELECT NULL AS s_mode, NULL AS budget, NULL AS oid, NULL AS n_sectors WHERE FALSE"
-         if use_mask else
-         "SELECT s.s_mode, s.budget, s.oid, count(DISTINCT ls.sector) AS n_sectors "
-         "FROM sel s JOIN loc_sectors ls USING (loc_id) GROUP BY ALL"}
+        {
+        "SELECT NULL AS s_mode, NULL AS budget, NULL AS oid, NULL AS n_sectors WHERE FALSE"
+        if use_mask
+        else "SELECT s.s_mode, s.budget, s.oid, count(DISTINCT ls.sector) AS n_sectors "
+        "FROM sel s JOIN loc_sectors ls USING (loc_id) GROUP BY ALL"
+    }
     ),
     po AS MATERIALIZED (
         SELECT sc.s_mode, sc.budget, o.origin_id, o.origin_name, o.commune_code, o.pupils,
@@ -447,21 +451,30 @@ def _check_inputs(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     if float(filters.minutes) > horizon:
         raise AccessError(
             f"Budget-temps de {filters.minutes} min supérieur à l'horizon des temps de trajet "
-            f"calculés ({horizon:g} min)")
+            f"calculés ({horizon:g} min)"
+        )
 
 
-_ORIGIN_COLUMNS = """$origin_kind AS origin_kind, origin_id, origin_name, commune_code,
+_ORIGIN_COLUMNS = (
+    """$origin_kind AS origin_kind, origin_id, origin_name, commune_code,
                s_mode AS mode, budget AS budget_min, pupils, pupils_is_estimate,
                offers_reachable, sectors_reachable, places_reachable, places_default_capacity,
                places_per_pupil_2sfca, minutes_nearest, nearest_is_estimate,
-               reach_uses_estimates, """ + ", ".join(f"nearest_{m}" for m in MODES) + """,
+               reach_uses_estimates, """
+    + ", ".join(f"nearest_{m}" for m in MODES)
+    + """,
                offers_reachable_car, offers_reachable_transit"""
+)
 
 
-def origin_accessibility(con: duckdb.DuckDBPyConnection, filters: Filters | None = None,
-                         *, total_pupils: float | None = None,
-                         scenarios: Iterable[Scenario] | None = None,
-                         precomputed: bool = True) -> pd.DataFrame:
+def origin_accessibility(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters | None = None,
+    *,
+    total_pupils: float | None = None,
+    scenarios: Iterable[Scenario] | None = None,
+    precomputed: bool = True,
+) -> pd.DataFrame:
     """Cumulative opportunities and 2SFCA supply for every origin.
 
     Parameters
@@ -498,14 +511,18 @@ def origin_accessibility(con: duckdb.DuckDBPyConnection, filters: Filters | None
         df = con.execute(
             """SELECT * FROM accessibility WHERE origin_kind = $k AND mode = $m
                AND budget_min = $b ORDER BY origin_id""",
-            {"k": filters.origin_kind, "m": filters.mode, "b": float(filters.minutes)}).df()
+            {"k": filters.origin_kind, "m": filters.mode, "b": float(filters.minutes)},
+        ).df()
         if len(df):
             return df
     ctes, params = _origin_ctes(con, filters, total_pupils, scenarios)
-    sql = ctes + f"""
+    sql = (
+        ctes
+        + f"""
         SELECT {_ORIGIN_COLUMNS}
         FROM po ORDER BY s_mode, budget, origin_id
     """
+    )
     return con.execute(sql, params).df()
 
 
@@ -513,11 +530,13 @@ def _tables_fresh(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
     """True when the precomputed tables can answer ``filters`` (no offer filter, up to date)."""
     if not filters.is_default_offer_set:
         return False
-    if not (has_relation(con, "access_meta") and has_relation(con, "accessibility")
-            and has_relation(con, "territory_indicators")):
+    if not (
+        has_relation(con, "access_meta")
+        and has_relation(con, "accessibility")
+        and has_relation(con, "territory_indicators")
+    ):
         return False
-    row = con.execute(
-        "SELECT value FROM access_meta WHERE key = 'tables_signature'").fetchone()
+    row = con.execute("SELECT value FROM access_meta WHERE key = 'tables_signature'").fetchone()
     stamp = _travel_times_signature(con)
     return stamp is not None and row is not None and row[0] == stamp
 
@@ -525,6 +544,7 @@ def _tables_fresh(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
 # --------------------------------------------------------------------------------------------
 # territories
 # --------------------------------------------------------------------------------------------
+
 
 def _territories_sql(levels: Iterable[str]) -> str:
     parts = []
@@ -536,8 +556,10 @@ def _territories_sql(levels: Iterable[str]) -> str:
         elif level == "departement":
             parts.append("SELECT 'departement' AS level, code, name, 3 AS lv FROM departements")
         else:
-            parts.append(f"SELECT 'region' AS level, {_sql_literal(config.REGION_CODE)} AS code, "
-                         f"{_sql_literal(config.REGION_NAME)} AS name, 4 AS lv")
+            parts.append(
+                f"SELECT 'region' AS level, {_sql_literal(config.REGION_CODE)} AS code, "
+                f"{_sql_literal(config.REGION_NAME)} AS name, 4 AS lv"
+            )
     return " UNION ALL ".join(parts)
 
 
@@ -547,8 +569,10 @@ def _levels_sql(levels: Iterable[str]) -> str:
 
 def _tkey_sql(alias: str) -> str:
     """CASE giving the territory key of commune alias ``alias`` for the row's ``lvl.level``."""
-    return (f"CASE lvl.level WHEN 'commune' THEN {alias}.code WHEN 'epci' THEN {alias}.epci_siren "
-            f"WHEN 'departement' THEN {alias}.dep ELSE {_sql_literal(config.REGION_CODE)} END")
+    return (
+        f"CASE lvl.level WHEN 'commune' THEN {alias}.code WHEN 'epci' THEN {alias}.epci_siren "
+        f"WHEN 'departement' THEN {alias}.dep ELSE {_sql_literal(config.REGION_CODE)} END"
+    )
 
 
 def _supply_sql(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -558,14 +582,19 @@ def _supply_sql(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
-def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filters: Filters,
-                     total: float | None, scenarios: Iterable[Scenario] | None,
-                     where: str = "", extra_params: dict | None = None) -> pd.DataFrame:
+def _territory_query(
+    con: duckdb.DuckDBPyConnection,
+    levels: Iterable[str],
+    filters: Filters,
+    total: float | None,
+    scenarios: Iterable[Scenario] | None,
+    where: str = "",
+    extra_params: dict | None = None,
+) -> pd.DataFrame:
     levels = list(levels)
     for level in levels:
         if level not in LEVELS:
-            raise AccessError(
-                f"Niveau territorial inconnu : {level!r} (attendu : {', '.join(LEVELS)})")
+            raise AccessError(f"Niveau territorial inconnu : {level!r} (attendu : {', '.join(LEVELS)})")
     _check_inputs(con, filters)
     if "epci" in levels:
         _require(con, "epci")
@@ -575,26 +604,27 @@ def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filt
     params.update(extra_params or {})
     supply = _supply_sql(con)
     if supply is None:
-        supply_cte = ("supply AS (SELECT NULL::VARCHAR AS level, NULL::VARCHAR AS tkey, "
-                      "NULL::BIGINT AS n_stops, NULL::BIGINT AS morning_departures WHERE FALSE)")
+        supply_cte = (
+            "supply AS (SELECT NULL::VARCHAR AS level, NULL::VARCHAR AS tkey, "
+            "NULL::BIGINT AS n_stops, NULL::BIGINT AS morning_departures WHERE FALSE)"
+        )
         stops_null = deps_null = "NULL::BIGINT"
     else:
         supply_cte = f"""supply AS (
-            SELECT lvl.level, {_tkey_sql('g')} AS tkey, sum(s.n_stops)::BIGINT AS n_stops,
+            SELECT lvl.level, {_tkey_sql("g")} AS tkey, sum(s.n_stops)::BIGINT AS n_stops,
                    sum(s.morning_departures)::BIGINT AS morning_departures
             FROM ({supply}) s JOIN communes g ON g.code = s.commune_code CROSS JOIN lvl
             GROUP BY ALL
         )"""
         # 0 for territories without stops, but only when the data exists at all (NULL otherwise)
         stops_null = "(SELECT CASE WHEN count(*) > 0 THEN 0 END FROM transit_supply)::BIGINT"
-        deps_null = ("(SELECT CASE WHEN count(morning_departures) > 0 THEN 0 END "
-                     "FROM transit_supply)::BIGINT")
+        deps_null = "(SELECT CASE WHEN count(morning_departures) > 0 THEN 0 END FROM transit_supply)::BIGINT"
     density = density_class_sql("geo.population::DOUBLE / nullif(geo.area_km2, 0)")
     low_density = density_class_sql("g.population::DOUBLE / nullif(g.area_km2, 0)")
-    med_cols = ",\n".join(
-        f"max(v) FILTER (WHERE mode = '{m}') AS median_minutes_{m}" for m in MODES
-    )
-    sql = ctes + f""",
+    med_cols = ",\n".join(f"max(v) FILTER (WHERE mode = '{m}') AS median_minutes_{m}" for m in MODES)
+    sql = (
+        ctes
+        + f""",
     lvl AS ({_levels_sql(levels)}),
     po_geo AS (
         SELECT po.*, g.code AS g_code, g.epci_siren AS g_epci, g.dep AS g_dep,
@@ -654,14 +684,14 @@ def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filt
         GROUP BY level, tkey
     ),
     located AS (
-        SELECT lvl.level, {_tkey_sql('g')} AS tkey, count(*) AS offers_located,
+        SELECT lvl.level, {_tkey_sql("g")} AS tkey, count(*) AS offers_located,
                sum(f.places) AS places_located,
                count(*) FILTER (WHERE f.default_cap) AS places_located_default_capacity
         FROM f_offers f JOIN communes g ON g.code = f.commune_code CROSS JOIN lvl
         GROUP BY ALL
     ),
     geo AS (
-        SELECT lvl.level, {_tkey_sql('g')} AS tkey, sum(g.population) AS population,
+        SELECT lvl.level, {_tkey_sql("g")} AS tkey, sum(g.population) AS population,
                sum(g.area_km2) AS area_km2
         FROM communes g CROSS JOIN lvl GROUP BY ALL
     ),
@@ -706,14 +736,20 @@ def _territory_query(con: duckdb.DuckDBPyConnection, levels: Iterable[str], filt
     {where}
     ORDER BY t.lv, sc.s_mode, sc.budget, t.code
     """
+    )
     return con.execute(sql, params).df()
 
 
-def territory_indicators(con: duckdb.DuckDBPyConnection, level: str,
-                         filters: Filters | None = None, code: str | None = None, *,
-                         within: str | None = None,
-                         total_pupils: float | None = None,
-                         precomputed: bool = True) -> pd.DataFrame:
+def territory_indicators(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    filters: Filters | None = None,
+    code: str | None = None,
+    *,
+    within: str | None = None,
+    total_pupils: float | None = None,
+    precomputed: bool = True,
+) -> pd.DataFrame:
     """Indicators per territory (commune, EPCI, département or region).
 
     Parameters
@@ -751,8 +787,7 @@ def territory_indicators(con: duckdb.DuckDBPyConnection, level: str,
         params["code"] = str(code)
     if within is not None:
         if level == "commune":
-            conds.append("t.code IN (SELECT code FROM communes "
-                         "WHERE epci_siren = $within OR dep = $within)")
+            conds.append("t.code IN (SELECT code FROM communes WHERE epci_siren = $within OR dep = $within)")
         elif level == "epci":
             conds.append("t.code IN (SELECT epci_siren FROM communes WHERE dep = $within)")
         else:
@@ -766,8 +801,8 @@ def territory_indicators(con: duckdb.DuckDBPyConnection, level: str,
                 f"""SELECT * FROM territory_indicators t WHERE t.level = $level
                     AND t.origin_kind = $k AND t.mode = $m AND t.budget_min = $b
                     {"AND " + " AND ".join(conds) if conds else ""} ORDER BY t.code""",
-                {**params, "level": level, "k": filters.origin_kind, "m": filters.mode,
-                 "b": float(filters.minutes)}).df()
+                {**params, "level": level, "k": filters.origin_kind, "m": filters.mode, "b": float(filters.minutes)},
+            ).df()
             if len(df):
                 return df
     return _territory_query(con, [level], filters, total_pupils, None, where, params)
@@ -787,8 +822,9 @@ def service_date_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     from analysis import transit
 
     if has_relation(con, "travel_time_runs"):
-        rows = con.execute("SELECT params FROM travel_time_runs WHERE mode = 'transit' "
-                           "ORDER BY computed_at DESC").fetchall()
+        rows = con.execute(
+            "SELECT params FROM travel_time_runs WHERE mode = 'transit' ORDER BY computed_at DESC"
+        ).fetchall()
         for (params,) in rows:
             try:
                 value = json.loads(params).get("service_date") if params else None
@@ -804,8 +840,9 @@ def service_date_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
         return None
 
 
-def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
-                       window: tuple[str, str] = MORNING_WINDOW) -> tuple[str | None, str]:
+def transit_supply_sql(
+    con: duckdb.DuckDBPyConnection, service_date=None, window: tuple[str, str] = MORNING_WINDOW
+) -> tuple[str | None, str]:
     """SQL giving transport supply per commune, and a note saying what it contains.
 
     Parameters
@@ -828,13 +865,19 @@ def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
         return None, "Pas d'arrêts de transport en commun dans la base."
     # Stops outside Normandie (bbox margin) have no commune: they belong to no territory;
     # parent stations are not stops.
-    stops = ("SELECT commune_code, count(*) AS n_stops FROM transit_stops "
-             "WHERE commune_code IS NOT NULL AND coalesce(location_type, 0) = 0 GROUP BY 1")
+    stops = (
+        "SELECT commune_code, count(*) AS n_stops FROM transit_stops "
+        "WHERE commune_code IS NOT NULL AND coalesce(location_type, 0) = 0 GROUP BY 1"
+    )
     no_departures = f"SELECT commune_code, n_stops, NULL::BIGINT AS morning_departures FROM ({stops})"
-    if not all(has_relation(con, n) for n in ("transit_stop_times", "transit_trips", "transit_calendar",
-                                               "transit_calendar_dates")):
-        return no_departures, ("Départs du matin non calculés : horaires ou calendrier absents "
-                               "(tables transit_stop_times / transit_trips / transit_calendar*).")
+    if not all(
+        has_relation(con, n)
+        for n in ("transit_stop_times", "transit_trips", "transit_calendar", "transit_calendar_dates")
+    ):
+        return no_departures, (
+            "Départs du matin non calculés : horaires ou calendrier absents "
+            "(tables transit_stop_times / transit_trips / transit_calendar*)."
+        )
     if isinstance(service_date, str):
         service_date = dt.date.fromisoformat(service_date[:10])
     if service_date is None:
@@ -863,9 +906,11 @@ def transit_supply_sql(con: duckdb.DuckDBPyConnection, service_date=None,
 # --------------------------------------------------------------------------------------------
 
 
-def build_tables(con: duckdb.DuckDBPyConnection,
-                 settings: config.IndicatorSettings | config.BuildSettings | Mapping[str, object] | None = None,
-                 progress: ProgressFn | None = None) -> None:
+def build_tables(
+    con: duckdb.DuckDBPyConnection,
+    settings: config.IndicatorSettings | config.BuildSettings | Mapping[str, object] | None = None,
+    progress: ProgressFn | None = None,
+) -> None:
     """Build stage: write the indicator tables for the default parameters.
 
     Creates (or replaces) ``commune_pupils``, ``transit_supply``, ``access_pairs`` /
@@ -900,25 +945,26 @@ def build_tables(con: duckdb.DuckDBPyConnection,
 
     sql, note = transit_supply_sql(con, opts.service_date)
     if sql is None:
-        con.execute("CREATE OR REPLACE TABLE transit_supply (commune_code VARCHAR, "
-                    "n_stops BIGINT, morning_departures BIGINT, note VARCHAR)")
+        con.execute(
+            "CREATE OR REPLACE TABLE transit_supply (commune_code VARCHAR, "
+            "n_stops BIGINT, morning_departures BIGINT, note VARCHAR)"
+        )
     else:
-        con.execute(f"CREATE OR REPLACE TABLE transit_supply AS "
-                    f"SELECT *, {_sql_literal(note)} AS note FROM ({sql})")
+        con.execute(f"CREATE OR REPLACE TABLE transit_supply AS SELECT *, {_sql_literal(note)} AS note FROM ({sql})")
     progress("Indicateurs : " + note, None)
 
     if not has_relation(con, "travel_times"):
         progress("Indicateurs : table travel_times absente, accessibilité non calculée", None)
-        for table in ("accessibility", "territory_indicators", "access_pairs", "access_origins",
-                      "access_meta"):
+        for table in ("accessibility", "territory_indicators", "access_pairs", "access_origins", "access_meta"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         return
     present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
     check_travel_times(con)
     n_pairs = build_pairs(con)
     progress(f"Indicateurs : {n_pairs:,} couples origine-lieu-mode (access_pairs)", None)
-    scenarios = [(m, float(b)) for m in modes for b in budgets
-                 if m in present or (m == "transit" and "walk" in present)]
+    scenarios = [
+        (m, float(b)) for m in modes for b in budgets if m in present or (m == "transit" and "walk" in present)
+    ]
     missing = [m for m in modes if not any(s[0] == m for s in scenarios)]
     if missing:
         progress("Indicateurs : modes absents de travel_times : " + ", ".join(missing), None)
@@ -929,8 +975,9 @@ def build_tables(con: duckdb.DuckDBPyConnection,
             f = Filters(origin_kind=kind)
             acc_parts.append(origin_accessibility(con, f, scenarios=scenarios))
             terr_parts.append(_territory_query(con, LEVELS, f, None, scenarios))
-            progress(f"Indicateurs : origines {kind} ({len(scenarios)} couples mode-budget)",
-                     (n + 1) / len(ORIGIN_KINDS))
+            progress(
+                f"Indicateurs : origines {kind} ({len(scenarios)} couples mode-budget)", (n + 1) / len(ORIGIN_KINDS)
+            )
     acc = pd.concat(acc_parts, ignore_index=True) if acc_parts else pd.DataFrame()
     terr = pd.concat(terr_parts, ignore_index=True) if terr_parts else pd.DataFrame()
     con.register("_acc_df", acc)
@@ -943,27 +990,28 @@ def build_tables(con: duckdb.DuckDBPyConnection,
         con.unregister("_terr_df")
     if scenarios:
         con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
-        con.execute("INSERT INTO access_meta VALUES ('tables_signature', ?)",
-                    [_travel_times_signature(con)])
-    progress(f"Indicateurs : {len(acc):,} lignes accessibility, {len(terr):,} lignes "
-             "territory_indicators", 1.0)
+        con.execute("INSERT INTO access_meta VALUES ('tables_signature', ?)", [_travel_times_signature(con)])
+    progress(f"Indicateurs : {len(acc):,} lignes accessibility, {len(terr):,} lignes territory_indicators", 1.0)
 
 
 def check_travel_times(con: duckdb.DuckDBPyConnection) -> None:
     """Raise :class:`AccessError` if ``travel_times`` has duplicate (origin, location, mode)."""
     dup = con.execute(
         """SELECT origin_kind, origin_id, loc_id, mode, count(*) AS n FROM travel_times
-           GROUP BY ALL HAVING count(*) > 1 LIMIT 1""").fetchone()
+           GROUP BY ALL HAVING count(*) > 1 LIMIT 1"""
+    ).fetchone()
     if dup:
         raise AccessError(
             f"travel_times : couple en double {dup[:4]} ({dup[4]} lignes) ; une seule durée "
-            "par origine, lieu et mode est attendue.")
+            "par origine, lieu et mode est attendue."
+        )
 
 
 def sectors(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Distinct offer sectors, sorted (for filter widgets)."""
-    return [r[0] for r in con.execute(
-        "SELECT DISTINCT sector FROM offers WHERE sector IS NOT NULL ORDER BY 1").fetchall()]
+    return [
+        r[0] for r in con.execute("SELECT DISTINCT sector FROM offers WHERE sector IS NOT NULL ORDER BY 1").fetchall()
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -977,31 +1025,43 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     Shared by the ``analysis.access`` and ``analysis.report`` commands; read them back with
     :func:`filters_from_args`.
     """
-    p.add_argument("--mode", choices=MODES, default="transit",
-                   help="mode de déplacement (transit = transports en commun des réseaux "
-                        "chargés, hors ligne TER seulement, ou marche)")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default="transit",
+        help="mode de déplacement (transit = transports en commun des réseaux "
+        "chargés, hors ligne TER seulement, ou marche)",
+    )
     p.add_argument("--minutes", type=int, default=45, help="budget-temps en minutes")
-    p.add_argument("--sector", action="append", default=[],
-                   help="secteur d'activité (répétable)")
+    p.add_argument("--sector", action="append", default=[], help="secteur d'activité (répétable)")
     p.add_argument("--grade", choices=GRADES, default=None, help="niveau visé : seconde ou 3e")
     grp = p.add_mutually_exclusive_group()
-    grp.add_argument("--public", dest="public", action="store_const", const=True,
-                     default=None, help="accueils publics seulement")
-    grp.add_argument("--private", dest="public", action="store_const", const=False,
-                     help="accueils privés seulement")
-    p.add_argument("--origin", choices=ORIGIN_KINDS, default="commune",
-                   help="origine : commune de résidence (estimation) ou lycée (effectifs réels)")
+    grp.add_argument(
+        "--public", dest="public", action="store_const", const=True, default=None, help="accueils publics seulement"
+    )
+    grp.add_argument("--private", dest="public", action="store_const", const=False, help="accueils privés seulement")
+    p.add_argument(
+        "--origin",
+        choices=ORIGIN_KINDS,
+        default="commune",
+        help="origine : commune de résidence (estimation) ou lycée (effectifs réels)",
+    )
     p.add_argument("--db", default=None, help="base DuckDB (défaut : data/observatoire.duckdb)")
 
 
 def filters_from_args(args: argparse.Namespace) -> Filters:
     """The :class:`Filters` of arguments added by :func:`add_filter_arguments`."""
-    return Filters(mode=args.mode, minutes=args.minutes, sectors=tuple(args.sector),
-                   grade=args.grade, public=args.public, origin_kind=args.origin)
+    return Filters(
+        mode=args.mode,
+        minutes=args.minutes,
+        sectors=tuple(args.sector),
+        grade=args.grade,
+        public=args.public,
+        origin_kind=args.origin,
+    )
 
 
-def checked_filters_from_args(con: duckdb.DuckDBPyConnection,
-                              args: argparse.Namespace) -> Filters:
+def checked_filters_from_args(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> Filters:
     """:func:`filters_from_args` after checking the budget against the computed horizon and
     the sectors against the database (:mod:`analysis.validate_args`: a sector given in
     another case or without its accents is matched to the canonical sector).
@@ -1017,12 +1077,14 @@ def checked_filters_from_args(con: duckdb.DuckDBPyConnection,
     sectors_ = tuple(args.sector)
     if sectors_ and has_relation(con, "offers"):
         sectors_ = va.check_sectors(sectors_, sectors(con))
-    return Filters(mode=args.mode, minutes=minutes, sectors=sectors_, grade=args.grade,
-                   public=args.public, origin_kind=args.origin)
+    return Filters(
+        mode=args.mode, minutes=minutes, sectors=sectors_, grade=args.grade, public=args.public, origin_kind=args.origin
+    )
 
 
-def check_territory_arguments(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
-                              within: str | None) -> tuple[str | None, str | None]:
+def check_territory_arguments(
+    con: duckdb.DuckDBPyConnection, level: str, code: str | None, within: str | None
+) -> tuple[str | None, str | None]:
     """``--code`` (a territory of ``level``) and ``--within`` (an EPCI or a département)
     checked against the database; raises :class:`analysis.validate_args.ArgumentError`."""
     from analysis import validate_args as va
@@ -1034,8 +1096,7 @@ def check_territory_arguments(con: duckdb.DuckDBPyConnection, level: str, code: 
         code = va.check_territory(code, level, va.known_territories(con, [level]))[1]
     if within is not None:
         if level not in ("commune", "epci"):
-            raise va.ArgumentError(f"--within ne s'applique qu'aux niveaux commune et epci "
-                                   f"(niveau demandé : {level})")
+            raise va.ArgumentError(f"--within ne s'applique qu'aux niveaux commune et epci (niveau demandé : {level})")
         levels = ["epci", "departement"] if level == "commune" else ["departement"]
         _require(con, *(tables[lv] for lv in levels))
         within = va.check_territory(within, None, va.known_territories(con, levels))[1]
@@ -1046,15 +1107,15 @@ def _parser() -> argparse.ArgumentParser:
     from analysis.validate_args import ArgParser
 
     p = ArgParser(
-        prog="python -m analysis.access",
-        description="Indicateurs d'accessibilité aux offres de stage par territoire.")
+        prog="python -m analysis.access", description="Indicateurs d'accessibilité aux offres de stage par territoire."
+    )
     p.add_argument("--level", choices=LEVELS, default="region", help="niveau territorial")
     add_filter_arguments(p)
     p.add_argument("--code", default=None, help="un seul territoire (code INSEE, SIREN…)")
-    p.add_argument("--within", default=None,
-                   help="territoires compris dans cet EPCI ou ce département")
-    p.add_argument("--per-origin", action="store_true",
-                   help="une ligne par origine (commune ou lycée) au lieu des territoires")
+    p.add_argument("--within", default=None, help="territoires compris dans cet EPCI ou ce département")
+    p.add_argument(
+        "--per-origin", action="store_true", help="une ligne par origine (commune ou lycée) au lieu des territoires"
+    )
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     return p
 
@@ -1072,8 +1133,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             if args.per_origin:
                 df = origin_accessibility(con, filters)
             else:
-                code, within = check_territory_arguments(con, args.level, args.code,
-                                                         args.within)
+                code, within = check_territory_arguments(con, args.level, args.code, args.within)
                 df = territory_indicators(con, args.level, filters, code, within=within)
             networks = catalogue.transit_networks(con)
         finally:
@@ -1092,8 +1152,11 @@ def main(argv: Iterable[str] | None = None) -> int:
 def transit_note(networks: Sequence[str]) -> str:
     """The line the CLI prints on stderr: what « transit » and the ``*_transit`` columns mean
     with the networks loaded (« transports en commun (TER seulement) ou marche »)."""
-    return ("Note : mode « transit » et colonnes « *_transit » = "
-            + catalogue.mode_label("transit", networks, "lower").replace(" + ", " ou ") + ".")
+    return (
+        "Note : mode « transit » et colonnes « *_transit » = "
+        + catalogue.mode_label("transit", networks, "lower").replace(" + ", " ou ")
+        + "."
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,10 +30,28 @@ from analysis.progress import Progress, ProgressFn
 
 #: Tables whose row counts the summary prints.
 SUMMARY_TABLES = (
-    "communes", "epci", "departements", "schools", "offers", "offer_locations", "offer_rejects",
-    "collective_projects", "transit_stops", "transit_trips", "transit_stop_times", "travel_times",
-    "travel_time_runs", "site_travel_times", "commune_pupils", "access_pairs", "accessibility", "territory_indicators", "imports",
-    "import_quarantine", "mobility_services", "provenance",
+    "communes",
+    "epci",
+    "departements",
+    "schools",
+    "offers",
+    "offer_locations",
+    "offer_rejects",
+    "collective_projects",
+    "transit_stops",
+    "transit_trips",
+    "transit_stop_times",
+    "travel_times",
+    "travel_time_runs",
+    "site_travel_times",
+    "commune_pupils",
+    "access_pairs",
+    "accessibility",
+    "territory_indicators",
+    "imports",
+    "import_quarantine",
+    "mobility_services",
+    "provenance",
 )
 
 
@@ -124,8 +142,9 @@ def build(settings: BuildSettings, progress: ProgressFn | None = None) -> dict[s
     # every required source present and readable before anything is written (issue 12 item 5)
     check = sources.preflight(settings.source_dir)
     if check.problems:
-        raise DataError(str(settings.source_dir),
-                        "source(s) requise(s) absente(s) ou illisible(s) : " + " ; ".join(check.problems))
+        raise DataError(
+            str(settings.source_dir), "source(s) requise(s) absente(s) ou illisible(s) : " + " ; ".join(check.problems)
+        )
     if check.optional_missing:
         progress("Sources facultatives absentes : " + ", ".join(check.optional_missing), None)
     Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gtfs", type=Path, nargs="*", default=None, help="flux GTFS (zip ou dossier)")
     parser.add_argument("--no-travel-times", action="store_true", help="ne pas calculer les temps de trajet")
     parser.add_argument(
-        "--no-replay-imports", action="store_true",
+        "--no-replay-imports",
+        action="store_true",
         help="ne pas rejouer les imports enregistrés dans la base précédente (base issue des seules sources)",
     )
     parser.add_argument("--quiet", action="store_true")

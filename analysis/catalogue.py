@@ -100,8 +100,16 @@ class Mode(StrEnum):
 MODE_INFO: dict[Mode, ModeInfo] = {
     Mode.WALK: ModeInfo("Marche", "à pied", "à pied", 4.5, 3, True),
     Mode.BIKE: ModeInfo("Vélo", "à vélo", "à vélo", 15.0, 2, True),
-    Mode.TRANSIT: ModeInfo("{Tc} + marche", "en {tc} ou à pied", "en {tcs} ou à pied", None, 0,
-                           False, names_networks=True, falls_back_to="walk"),
+    Mode.TRANSIT: ModeInfo(
+        "{Tc} + marche",
+        "en {tc} ou à pied",
+        "en {tcs} ou à pied",
+        None,
+        0,
+        False,
+        names_networks=True,
+        falls_back_to="walk",
+    ),
     Mode.CAR: ModeInfo("Voiture", "en voiture", "en voiture", None, 1, True),
 }
 
@@ -125,8 +133,7 @@ def modes_in_display_order(modes: Iterable[str]) -> list[str]:
 _TER_RE = re.compile(r"(^|[^a-z])ter([^a-z]|$)")
 
 
-def network_name(feed_id: str | None, path: str | None = None,
-                 publisher: str | None = None) -> str:
+def network_name(feed_id: str | None, path: str | None = None, publisher: str | None = None) -> str:
     """The network a GTFS feed holds, as users know it (« TER », else its publisher or id).
 
     Examples
@@ -159,7 +166,8 @@ def transit_networks(con: Any) -> tuple[str, ...]:
     try:
         rows = con.execute(
             "SELECT feed_id, path, publisher FROM transit_feeds "
-            "WHERE coalesce(has_stop_times, TRUE) ORDER BY loaded_at, feed_id").fetchall()
+            "WHERE coalesce(has_stop_times, TRUE) ORDER BY loaded_at, feed_id"
+        ).fetchall()
     except Exception:  # noqa: BLE001 - no transit_feeds table: nothing loaded
         return ()
     out: list[str] = []
@@ -200,11 +208,12 @@ def transit_caveat(networks: Sequence[str] | None) -> str:
     """The French caveat on the public-transport networks loaded (pages and reports)."""
     nets = [n for n in (networks or ()) if n]
     if not nets:
-        return ("Transports en commun : aucun horaire chargé ; seul le trajet à pied compte, "
-                "accès sous-estimé.")
+        return "Transports en commun : aucun horaire chargé ; seul le trajet à pied compte, accès sous-estimé."
     if nets == [TER]:
-        return ("Transports en commun : TER seulement (trains et cars TER ; réseaux urbains "
-                "et départementaux absents), accès sous-estimé.")
+        return (
+            "Transports en commun : TER seulement (trains et cars TER ; réseaux urbains "
+            "et départementaux absents), accès sous-estimé."
+        )
     return "Transports en commun : réseaux chargés : " + ", ".join(nets) + "."
 
 
@@ -212,12 +221,10 @@ def _fill(text: str, networks: Sequence[str] | None) -> str:
     if "{" not in text:
         return text
     tc = transit_phrase(networks)
-    return (text.replace("{tcs}", transit_short(networks)).replace("{tc}", tc)
-            .replace("{Tc}", tc[:1].upper() + tc[1:]))
+    return text.replace("{tcs}", transit_short(networks)).replace("{tc}", tc).replace("{Tc}", tc[:1].upper() + tc[1:])
 
 
-def fill_labels(text: str, networks: Sequence[str] | None = None, mode: str | None = None,
-                form: str = "phrase") -> str:
+def fill_labels(text: str, networks: Sequence[str] | None = None, mode: str | None = None, form: str = "phrase") -> str:
     """Replace ``{tc}`` / ``{Tc}`` (transit phrase), ``{tcs}`` (its short name) and ``{mode}``
     (the mode's ``form``: ``'phrase'`` or ``'short'``) in a label."""
     if "{mode}" in text:
@@ -323,10 +330,12 @@ class Indicator:
         return fill_labels(self.short, networks, mode, "short")
 
 
-def _share(key: str, label: str, short: str, description: str, *, on_map: bool = False,
-           worse: bool = True) -> Indicator:
-    return Indicator(key, label, short, "%", 100.0, 1, "YlOrRd" if worse else "YlGnBu", worse,
-                     description, "pct", on_map)
+def _share(
+    key: str, label: str, short: str, description: str, *, on_map: bool = False, worse: bool = True
+) -> Indicator:
+    return Indicator(
+        key, label, short, "%", 100.0, 1, "YlOrRd" if worse else "YlGnBu", worse, description, "pct", on_map
+    )
 
 
 #: The indicators, in the order of the report columns. Use :func:`register` to add one.
@@ -379,8 +388,9 @@ def indicator_columns() -> list[tuple[str, Indicator, str | None]]:
 def add_derived(df: Any) -> Any:
     """``df`` with the columns of the registered derived indicators (``compute``) added when
     missing; returns ``df`` itself when there is none."""
-    derived = [ind for ind in INDICATORS.values() if ind.compute is not None
-               and ind.key not in getattr(df, "columns", ())]
+    derived = [
+        ind for ind in INDICATORS.values() if ind.compute is not None and ind.key not in getattr(df, "columns", ())
+    ]
     if not derived:
         return df
     df = df.copy()
@@ -390,70 +400,175 @@ def add_derived(df: Any) -> Any:
 
 
 for _ind in (
-    Indicator("population", "Population", "Population", "hab.", 1.0, 0, kind="int",
-              description="Population municipale INSEE (légale en vigueur en 2025)."),
+    Indicator(
+        "population",
+        "Population",
+        "Population",
+        "hab.",
+        1.0,
+        0,
+        kind="int",
+        description="Population municipale INSEE (légale en vigueur en 2025).",
+    ),
     Indicator("area_km2", "Surface", "Surface", "km²", 1.0, 1, kind="dec1"),
     Indicator("density_per_km2", "Densité", "Densité", "hab./km²", 1.0, 0, kind="dec1"),
-    Indicator("density_class", "Classe de densité (approximation)", "Classe de densité", "",
-              kind="text"),
+    Indicator("density_class", "Classe de densité (approximation)", "Classe de densité", "", kind="text"),
     Indicator("n_origins", "Origines dans le territoire", "Origines", "origines", kind="int"),
-    Indicator("n_origins_with_pupils", "Origines avec élèves", "Origines avec élèves",
-              "origines", kind="int"),
-    Indicator("pupils", "Élèves de seconde", "Élèves", "élèves", 1.0, 0, kind="dec0",
-              description="Élèves de seconde : estimés par commune de résidence, ou déclarés "
-                          "par les lycées."),
+    Indicator("n_origins_with_pupils", "Origines avec élèves", "Origines avec élèves", "origines", kind="int"),
+    Indicator(
+        "pupils",
+        "Élèves de seconde",
+        "Élèves",
+        "élèves",
+        1.0,
+        0,
+        kind="dec0",
+        description="Élèves de seconde : estimés par commune de résidence, ou déclarés par les lycées.",
+    ),
     Indicator("pupils_is_estimate", "Élèves estimés", "Élèves estimés", "", kind="bool"),
     Indicator("offers_located", "Offres situées", "Offres situées", "offres", kind="int"),
-    Indicator("places_located", "Places des offres situées", "Places situées", "places",
-              kind="dec1"),
-    Indicator("places_located_default_capacity", "Offres situées comptées 1 place",
-              "Offres comptées 1 place", "offres", kind="int"),
-    Indicator("offers_per_100_pupils", "Offres situées pour 100 élèves",
-              "Offres pour 100 élèves", "offres", 1.0, 1, "YlGnBu", False,
-              "Offres situées dans le territoire / élèves × 100 (circulaire de 2015).", "dec2",
-              on_map=True),
-    Indicator("offers_reachable_mean", "Offres accessibles par élève (moyenne)",
-              "Offres access. (moy.)", "offres", 1.0, 1, "YlGnBu", False,
-              "Nombre d'offres accessibles dans le budget, moyenne pondérée par les élèves.",
-              "dec1", on_map=True),
-    Indicator("sectors_reachable_mean", "Secteurs accessibles, moyenne par élève",
-              "Secteurs access. (moy.)", "secteurs", 1.0, 1, kind="dec1"),
-    Indicator("places_reachable_mean", "Places accessibles, moyenne par élève",
-              "Places access. (moy.)", "places", 1.0, 1, kind="dec1"),
-    Indicator("places_per_pupil_2sfca", "Places par élève à portée, avec concurrence (2SFCA)",
-              "Places par élève (2SFCA)", "places/élève", 1.0, 3, "YlGnBu", False,
-              "Places partagées entre tous les élèves qui les atteignent (2SFCA).", "dec4",
-              on_map=True),
-    Indicator("pupils_no_offer", "Élèves sans offre accessible (mode choisi)",
-              "Élèves sans offre", "élèves", 1.0, 0, "YlOrRd", True, kind="dec0"),
-    _share("share_no_offer", "Part des élèves sans offre accessible (mode choisi)",
-           "Sans offre (mode choisi)",
-           "Part des élèves sans aucune offre accessible dans le budget avec le mode choisi.",
-           on_map=True),
-    Indicator("pupils_no_offer_transit", "Élèves sans offre accessible en {tc} ou à pied",
-              "Élèves sans offre en {tcs} ou à pied", "élèves", 1.0, 0, "YlOrRd", True,
-              kind="dec0"),
-    _share("share_no_offer_transit", "Part des élèves sans offre en {tc} ou à pied",
-           "Sans offre en {tcs} ou à pied",
-           "Part des élèves sans offre accessible en transports en commun ou à pied, quel que "
-           "soit le mode choisi.", on_map=True),
-    Indicator("median_minutes", "Temps médian jusqu'à l'offre la plus proche {mode}",
-              "Médiane {mode}", "min", 1.0, 0, "YlOrRd", True,
-              "La moitié au moins des élèves ont une offre à ce temps ou moins.", "dec1",
-              on_map=True, per_mode=True),
-    Indicator("offers_reachable_car_mean", "Offres accessibles en voiture, moyenne",
-              "Offres access. en voiture", "offres", kind="dec1"),
-    Indicator("offers_reachable_transit_mean", "Offres accessibles en {tc} ou à pied, moyenne",
-              "Offres access. en {tcs} ou à pied", "offres", kind="dec1"),
-    Indicator("car_transit_ratio", "Écart voiture / {tc}", "Écart voiture / {tcs}", "×", 1.0, 1,
-              "YlOrRd", True, kind="dec2"),
+    Indicator("places_located", "Places des offres situées", "Places situées", "places", kind="dec1"),
+    Indicator(
+        "places_located_default_capacity",
+        "Offres situées comptées 1 place",
+        "Offres comptées 1 place",
+        "offres",
+        kind="int",
+    ),
+    Indicator(
+        "offers_per_100_pupils",
+        "Offres situées pour 100 élèves",
+        "Offres pour 100 élèves",
+        "offres",
+        1.0,
+        1,
+        "YlGnBu",
+        False,
+        "Offres situées dans le territoire / élèves × 100 (circulaire de 2015).",
+        "dec2",
+        on_map=True,
+    ),
+    Indicator(
+        "offers_reachable_mean",
+        "Offres accessibles par élève (moyenne)",
+        "Offres access. (moy.)",
+        "offres",
+        1.0,
+        1,
+        "YlGnBu",
+        False,
+        "Nombre d'offres accessibles dans le budget, moyenne pondérée par les élèves.",
+        "dec1",
+        on_map=True,
+    ),
+    Indicator(
+        "sectors_reachable_mean",
+        "Secteurs accessibles, moyenne par élève",
+        "Secteurs access. (moy.)",
+        "secteurs",
+        1.0,
+        1,
+        kind="dec1",
+    ),
+    Indicator(
+        "places_reachable_mean",
+        "Places accessibles, moyenne par élève",
+        "Places access. (moy.)",
+        "places",
+        1.0,
+        1,
+        kind="dec1",
+    ),
+    Indicator(
+        "places_per_pupil_2sfca",
+        "Places par élève à portée, avec concurrence (2SFCA)",
+        "Places par élève (2SFCA)",
+        "places/élève",
+        1.0,
+        3,
+        "YlGnBu",
+        False,
+        "Places partagées entre tous les élèves qui les atteignent (2SFCA).",
+        "dec4",
+        on_map=True,
+    ),
+    Indicator(
+        "pupils_no_offer",
+        "Élèves sans offre accessible (mode choisi)",
+        "Élèves sans offre",
+        "élèves",
+        1.0,
+        0,
+        "YlOrRd",
+        True,
+        kind="dec0",
+    ),
+    _share(
+        "share_no_offer",
+        "Part des élèves sans offre accessible (mode choisi)",
+        "Sans offre (mode choisi)",
+        "Part des élèves sans aucune offre accessible dans le budget avec le mode choisi.",
+        on_map=True,
+    ),
+    Indicator(
+        "pupils_no_offer_transit",
+        "Élèves sans offre accessible en {tc} ou à pied",
+        "Élèves sans offre en {tcs} ou à pied",
+        "élèves",
+        1.0,
+        0,
+        "YlOrRd",
+        True,
+        kind="dec0",
+    ),
+    _share(
+        "share_no_offer_transit",
+        "Part des élèves sans offre en {tc} ou à pied",
+        "Sans offre en {tcs} ou à pied",
+        "Part des élèves sans offre accessible en transports en commun ou à pied, quel que soit le mode choisi.",
+        on_map=True,
+    ),
+    Indicator(
+        "median_minutes",
+        "Temps médian jusqu'à l'offre la plus proche {mode}",
+        "Médiane {mode}",
+        "min",
+        1.0,
+        0,
+        "YlOrRd",
+        True,
+        "La moitié au moins des élèves ont une offre à ce temps ou moins.",
+        "dec1",
+        on_map=True,
+        per_mode=True,
+    ),
+    Indicator(
+        "offers_reachable_car_mean",
+        "Offres accessibles en voiture, moyenne",
+        "Offres access. en voiture",
+        "offres",
+        kind="dec1",
+    ),
+    Indicator(
+        "offers_reachable_transit_mean",
+        "Offres accessibles en {tc} ou à pied, moyenne",
+        "Offres access. en {tcs} ou à pied",
+        "offres",
+        kind="dec1",
+    ),
+    Indicator(
+        "car_transit_ratio", "Écart voiture / {tc}", "Écart voiture / {tcs}", "×", 1.0, 1, "YlOrRd", True, kind="dec2"
+    ),
     Indicator("n_stops", "Arrêts de {tc}", "Arrêts", "arrêts", kind="int"),
-    Indicator("morning_departures", "Départs du matin (07:00-08:30)", "Départs du matin",
-              "départs", kind="int"),
-    _share("pupils_low_density_share", "Part des élèves en commune peu dense (approximation)",
-           "Élèves en commune peu dense", "", worse=False),
-    Indicator("uses_estimated_times", "Temps estimés à vol d'oiseau", "Temps estimés", "",
-              kind="bool"),
+    Indicator("morning_departures", "Départs du matin (07:00-08:30)", "Départs du matin", "départs", kind="int"),
+    _share(
+        "pupils_low_density_share",
+        "Part des élèves en commune peu dense (approximation)",
+        "Élèves en commune peu dense",
+        "",
+        worse=False,
+    ),
+    Indicator("uses_estimated_times", "Temps estimés à vol d'oiseau", "Temps estimés", "", kind="bool"),
 ):
     register(_ind)
 del _ind

@@ -31,7 +31,16 @@ KIND_LABELS = {
     "non précisé": "Type non précisé",
 }
 COLUMNS = [
-    "project_id", "name", "kind", "town", "commune_code", "sectors", "pupils", "period", "status", "source",
+    "project_id",
+    "name",
+    "kind",
+    "town",
+    "commune_code",
+    "sectors",
+    "pupils",
+    "period",
+    "status",
+    "source",
 ]
 
 
@@ -48,7 +57,9 @@ def read_projects(path: Path):
     dup = df["project_id"].duplicated()
     if dup.any():
         i = int(dup.to_numpy().nonzero()[0][0])
-        raise DataError(str(path), f"identifiant en double « {df['project_id'].iloc[i]} »", row=i + 1, field="project_id")
+        raise DataError(
+            str(path), f"identifiant en double « {df['project_id'].iloc[i]} »", row=i + 1, field="project_id"
+        )
     df["pupils_n"] = to_float(df, path, "pupils")
     for col in ("kind_basis", "location_basis", "note"):
         if col not in df.columns:

@@ -33,8 +33,7 @@ def modes_available(con: duckdb.DuckDBPyConnection) -> list[str]:
     if not has_relation(con, "travel_times"):
         return list(catalogue.DISPLAY_ORDER)
     present = {r[0] for r in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
-    out = [m for m in catalogue.Mode
-           if m in present or (m.info.falls_back_to and m.info.falls_back_to in present)]
+    out = [m for m in catalogue.Mode if m in present or (m.info.falls_back_to and m.info.falls_back_to in present)]
     return catalogue.modes_in_display_order(m.value for m in out)
 
 
@@ -54,7 +53,7 @@ def offer_points(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
         params["pub"] = filters.public
     return con.execute(
         f"""
-        WITH f AS (SELECT * FROM offers o WHERE {' AND '.join(conds)}),
+        WITH f AS (SELECT * FROM offers o WHERE {" AND ".join(conds)}),
         bysec AS (SELECT loc_id, sector, count(*) AS n FROM f GROUP BY ALL)
         SELECT l.loc_id, l.lon, l.lat, l.commune_code, l.location_precision,
                any_value(f.town) AS town, count(*) AS n_offers,
@@ -64,7 +63,9 @@ def offer_points(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFra
         FROM f JOIN offer_locations l ON l.loc_id = f.loc_id
         GROUP BY l.loc_id, l.lon, l.lat, l.commune_code, l.location_precision
         ORDER BY l.loc_id
-        """, params).df()
+        """,
+        params,
+    ).df()
 
 
 def school_points(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -73,7 +74,8 @@ def school_points(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """SELECT s.uai, s.name, s.kind, s.is_public, s.commune_code, c.name AS commune,
                   c.epci_siren, c.dep, s.lon, s.lat, s.seconde_pupils, s.headcount_source
            FROM schools s LEFT JOIN communes c ON c.code = s.commune_code
-           WHERE s.lon IS NOT NULL ORDER BY s.name""").df()
+           WHERE s.lon IS NOT NULL ORDER BY s.name"""
+    ).df()
 
 
 def communes_list(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -81,13 +83,16 @@ def communes_list(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(
         "SELECT c.code, c.name, c.dep, c.epci_siren, e.name AS epci_name, c.population, "
         "c.density_per_km2, c.lon, c.lat FROM communes c LEFT JOIN epci e ON e.siren = c.epci_siren "
-        "ORDER BY c.name, c.code").df()
+        "ORDER BY c.name, c.code"
+    ).df()
 
 
 def epci_list(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """EPCI (siren, name, kind, population, départements)."""
-    return con.execute("SELECT siren, name, kind, population, n_communes, (SELECT mode(dep) FROM communes c "
-                       "WHERE c.epci_siren = e.siren) AS dep FROM epci e ORDER BY name").df()
+    return con.execute(
+        "SELECT siren, name, kind, population, n_communes, (SELECT mode(dep) FROM communes c "
+        "WHERE c.epci_siren = e.siren) AS dep FROM epci e ORDER BY name"
+    ).df()
 
 
 def departements_list(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -100,11 +105,11 @@ def collective_projects(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(
         """SELECT p.* EXCLUDE (geom), e.name AS epci_name, c.name AS commune_name
            FROM collective_projects p LEFT JOIN epci e ON e.siren = p.epci_siren
-           LEFT JOIN communes c ON c.code = p.commune_code ORDER BY p.project_id""").df()
+           LEFT JOIN communes c ON c.code = p.commune_code ORDER BY p.project_id"""
+    ).df()
 
 
-def times_from_origin(con: duckdb.DuckDBPyConnection, origin_kind: str, origin_id: str,
-                      mode: str) -> pd.DataFrame:
+def times_from_origin(con: duckdb.DuckDBPyConnection, origin_kind: str, origin_id: str, mode: str) -> pd.DataFrame:
     """Minutes from one origin to every offer location (transit = min of transit and walk)."""
     fallback = catalogue.Mode(mode).info.falls_back_to
     modes = [mode] + ([fallback] if fallback else [])
@@ -115,7 +120,8 @@ def times_from_origin(con: duckdb.DuckDBPyConnection, origin_kind: str, origin_i
            LEFT JOIN communes c ON c.code = l.commune_code
            WHERE t.origin_kind = ? AND t.origin_id = ? AND t.mode IN (SELECT unnest(?::VARCHAR[]))
            GROUP BY ALL ORDER BY minutes""",
-        [origin_kind, origin_id, modes]).df()
+        [origin_kind, origin_id, modes],
+    ).df()
 
 
 def provenance(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -128,7 +134,8 @@ def offers_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     r = con.execute(
         """SELECT count(*), count(*) FILTER (WHERE loc_id IS NOT NULL),
                   count(*) FILTER (WHERE location_precision = 'commune'),
-                  count(*) FILTER (WHERE capacity IS NULL) FROM offers""").fetchone()
+                  count(*) FILTER (WHERE capacity IS NULL) FROM offers"""
+    ).fetchone()
     return {"offers": r[0], "located": r[1], "at_commune_centre": r[2], "default_capacity": r[3]}
 
 
@@ -136,8 +143,7 @@ def estimate_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Number of straight-line (estimated) travel times per mode."""
     if not has_relation(con, "travel_times"):
         return {}
-    rows = con.execute("SELECT mode, count(*) FILTER (WHERE is_estimate) FROM travel_times "
-                       "GROUP BY 1").fetchall()
+    rows = con.execute("SELECT mode, count(*) FILTER (WHERE is_estimate) FROM travel_times GROUP BY 1").fetchall()
     return {m: int(n) for m, n in rows}
 
 
@@ -154,7 +160,9 @@ def sector_counts(con: duckdb.DuckDBPyConnection, commune_codes: Sequence[str]) 
     """Located offers per sector in these communes (``sector, n``), most offers first."""
     return con.execute(
         "SELECT sector, count(*) AS n FROM offers WHERE commune_code IN "
-        "(SELECT unnest(?::VARCHAR[])) GROUP BY 1 ORDER BY 2 DESC", [list(commune_codes)]).df()
+        "(SELECT unnest(?::VARCHAR[])) GROUP BY 1 ORDER BY 2 DESC",
+        [list(commune_codes)],
+    ).df()
 
 
 def mobility_services(con: duckdb.DuckDBPyConnection, epci_siren: str) -> list[pd.DataFrame]:
@@ -205,7 +213,9 @@ def import_quarantine(con: duckdb.DuckDBPyConnection, import_id: str | None = No
         return con.execute("SELECT * FROM import_quarantine").df()
     return con.execute(
         "SELECT row_number AS ligne, field AS colonne, reason AS motif, raw AS contenu "
-        "FROM import_quarantine WHERE import_id = ? ORDER BY row_number", [import_id]).df()
+        "FROM import_quarantine WHERE import_id = ? ORDER BY row_number",
+        [import_id],
+    ).df()
 
 
 def import_log(con: duckdb.DuckDBPyConnection, full: bool = False) -> pd.DataFrame | None:
@@ -217,7 +227,8 @@ def import_log(con: duckdb.DuckDBPyConnection, full: bool = False) -> pd.DataFra
         return con.execute("SELECT * FROM imports").df()
     return con.execute(
         "SELECT imported_at, file, kind, format, source, mode, rows_in, accepted, quarantined, warnings, "
-        "user_name, import_id FROM imports ORDER BY imported_at DESC").df()
+        "user_name, import_id FROM imports ORDER BY imported_at DESC"
+    ).df()
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int | None]]:

@@ -13,8 +13,7 @@ import pandas as pd
 
 #: One French sentence per table or view (order: the pipeline's).
 TABLE_TITLES: dict[str, str] = {
-    "communes": "Les 2 644 communes de Normandie (COG 2025) : code, nom, population, surface, "
-                "centre, contour",
+    "communes": "Les 2 644 communes de Normandie (COG 2025) : code, nom, population, surface, centre, contour",
     "epci": "Les intercommunalités (EPCI) ayant au moins une commune normande",
     "departements": "Les cinq départements",
     "commune_names": "Noms des communes (anciens et actuels) pour situer les adresses",
@@ -54,18 +53,35 @@ TABLE_TITLES: dict[str, str] = {
 
 #: French words for DuckDB column types.
 _TYPES: tuple[tuple[str, str], ...] = (
-    ("VARCHAR", "texte"), ("BOOLEAN", "oui / non"), ("TIMESTAMP", "date et heure"),
-    ("DATE", "date"), ("TIME", "heure"), ("GEOMETRY", "géométrie"), ("BLOB", "données binaires"),
-    ("DOUBLE", "nombre décimal"), ("FLOAT", "nombre décimal"), ("DECIMAL", "nombre décimal"),
-    ("HUGEINT", "nombre entier"), ("BIGINT", "nombre entier"), ("INTEGER", "nombre entier"),
-    ("SMALLINT", "nombre entier"), ("TINYINT", "nombre entier"), ("UBIGINT", "nombre entier"),
-    ("UINTEGER", "nombre entier"), ("USMALLINT", "nombre entier"), ("UTINYINT", "nombre entier"),
-    ("STRUCT", "structure"), ("MAP", "correspondance"),
+    ("VARCHAR", "texte"),
+    ("BOOLEAN", "oui / non"),
+    ("TIMESTAMP", "date et heure"),
+    ("DATE", "date"),
+    ("TIME", "heure"),
+    ("GEOMETRY", "géométrie"),
+    ("BLOB", "données binaires"),
+    ("DOUBLE", "nombre décimal"),
+    ("FLOAT", "nombre décimal"),
+    ("DECIMAL", "nombre décimal"),
+    ("HUGEINT", "nombre entier"),
+    ("BIGINT", "nombre entier"),
+    ("INTEGER", "nombre entier"),
+    ("SMALLINT", "nombre entier"),
+    ("TINYINT", "nombre entier"),
+    ("UBIGINT", "nombre entier"),
+    ("UINTEGER", "nombre entier"),
+    ("USMALLINT", "nombre entier"),
+    ("UTINYINT", "nombre entier"),
+    ("STRUCT", "structure"),
+    ("MAP", "correspondance"),
 )
 
 #: French labels of the ``build_info`` keys shown on the Données page.
-BUILD_INFO_LABELS: dict[str, str] = {"version": "version", "built_at": "construite le",
-                                     "source_dir": "répertoire des données sources"}
+BUILD_INFO_LABELS: dict[str, str] = {
+    "version": "version",
+    "built_at": "construite le",
+    "source_dir": "répertoire des données sources",
+}
 
 
 def type_label(duckdb_type: str) -> str:
@@ -89,17 +105,19 @@ def schema_overview(con: Any) -> pd.DataFrame:
     column with its type in words), in the order of :data:`TABLE_TITLES` then by name."""
     cols = con.execute(
         "SELECT table_name, column_name, data_type FROM duckdb_columns() "
-        "WHERE NOT internal ORDER BY table_name, column_index").df()
+        "WHERE NOT internal ORDER BY table_name, column_index"
+    ).df()
     order = {t: i for i, t in enumerate(TABLE_TITLES)}
     rows = []
     for table, grp in cols.groupby("table_name", sort=False):
-        rows.append({
-            "Table": table,
-            "Contenu": table_title(table),
-            "Colonnes": " ; ".join(f"{c} ({type_label(t)})"
-                                   for c, t in zip(grp["column_name"], grp["data_type"])),
-            "_o": order.get(table, len(order)),
-        })
+        rows.append(
+            {
+                "Table": table,
+                "Contenu": table_title(table),
+                "Colonnes": " ; ".join(f"{c} ({type_label(t)})" for c, t in zip(grp["column_name"], grp["data_type"])),
+                "_o": order.get(table, len(order)),
+            }
+        )
     out = pd.DataFrame(rows, columns=["Table", "Contenu", "Colonnes", "_o"])
     return out.sort_values(["_o", "Table"]).drop(columns="_o").reset_index(drop=True)
 
@@ -117,6 +135,11 @@ def build_info_text(info: Mapping[str, Any]) -> str:
                 value = dt.datetime.fromisoformat(value).strftime("%d/%m/%Y à %H:%M")
             except ValueError:
                 pass
-        parts.append(f"{label} {value}" if key == "version" else f"{label} : {value}"
-                     if key == "source_dir" else f"{label} {value}")
+        parts.append(
+            f"{label} {value}"
+            if key == "version"
+            else f"{label} : {value}"
+            if key == "source_dir"
+            else f"{label} {value}"
+        )
     return "Construction de la base : " + " · ".join(parts) if parts else ""

@@ -42,9 +42,7 @@ def spatial_extension_path() -> Path:
     try:
         import duckdb_extension_spatial  # type: ignore[import-not-found]
     except ImportError as exc:  # pragma: no cover - install problem
-        raise RuntimeError(
-            "Le paquet duckdb-extension-spatial est absent : pip install -r requirements.txt"
-        ) from exc
+        raise RuntimeError("Le paquet duckdb-extension-spatial est absent : pip install -r requirements.txt") from exc
     base = Path(duckdb_extension_spatial.__file__).parent
     want = base / "extensions" / f"v{duckdb.__version__}" / "spatial.duckdb_extension"
     if want.exists():
@@ -85,9 +83,7 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
     target = ":memory:" if path is None else str(path)
     if read_only and target != ":memory:":
         if not Path(target).exists():
-            raise FileNotFoundError(
-                f"Base de données introuvable : {target}. Lancez « python -m analysis.build »."
-            )
+            raise FileNotFoundError(f"Base de données introuvable : {target}. Lancez « python -m analysis.build ».")
         # duckdb.connect(path) would hand back a cached instance of a file that has since been
         # swapped on disk; attaching it to a private in-memory instance always reads the file
         # that is there now.
@@ -195,7 +191,7 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     """
     removed = []
     for p in target.parent.glob(target.name + ".tmp-*"):
-        m = _TEMP_PID.search(p.name[len(target.name):])
+        m = _TEMP_PID.search(p.name[len(target.name) :])
         if not m or int(m.group(1)) == os.getpid() or _pid_alive(int(m.group(1))):
             continue
         with contextlib.suppress(FileNotFoundError):
@@ -275,7 +271,8 @@ def relations(con: duckdb.DuckDBPyConnection) -> set[str]:
         WHERE database_name = current_database() OR database_name = 'temp'
         UNION SELECT view_name FROM duckdb_views()
         WHERE NOT internal AND (database_name = current_database() OR database_name = 'temp')
-        """).fetchall()
+        """
+    ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -289,8 +286,9 @@ def write_stamp(con: duckdb.DuckDBPyConnection, table: str) -> str:
     compare it with :func:`read_stamp` instead of re-reading the source table."""
     stamp = uuid.uuid4().hex
     con.execute(BUILD_META_DDL)
-    con.execute("INSERT OR REPLACE INTO build_meta VALUES (?, ?, current_timestamp::TIMESTAMP)",
-                [f"{table}_stamp", stamp])
+    con.execute(
+        "INSERT OR REPLACE INTO build_meta VALUES (?, ?, current_timestamp::TIMESTAMP)", [f"{table}_stamp", stamp]
+    )
     return stamp
 
 
@@ -311,7 +309,9 @@ def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
             SELECT database_name, table_name AS n FROM duckdb_tables()
             UNION ALL SELECT database_name, view_name FROM duckdb_views() WHERE NOT internal
         ) WHERE n = ? AND (database_name = current_database() OR database_name = 'temp')
-        """, [name]).fetchone()
+        """,
+        [name],
+    ).fetchone()
     return row[0] > 0
 
 

@@ -131,8 +131,15 @@ def _interior_nodes(arrays: paths.GraphArrays, margin_m: float) -> np.ndarray:
     return nodes[keep]
 
 
-def measure(G, mode: str, group: str, n_pairs: int = N_PAIRS, seed: int = SEED,
-            min_straight_m: float = MIN_STRAIGHT_M, edge_margin_m: float = EDGE_MARGIN_M) -> DetourFit:
+def measure(
+    G,
+    mode: str,
+    group: str,
+    n_pairs: int = N_PAIRS,
+    seed: int = SEED,
+    min_straight_m: float = MIN_STRAIGHT_M,
+    edge_margin_m: float = EDGE_MARGIN_M,
+) -> DetourFit:
     """Measure the detour factor of ``mode`` on graph ``G`` (see the module docstring).
 
     Returns
@@ -157,11 +164,20 @@ def measure(G, mode: str, group: str, n_pairs: int = N_PAIRS, seed: int = SEED,
     f = float(np.median(ratio))
     err = np.abs(straight * f - network) / network
     err13 = np.abs(straight * roads.DETOUR_FACTOR - network) / network
-    return DetourFit(group, mode, int(len(ratio)), f, float(network.sum() / straight.sum()),
-                     float(np.percentile(ratio, 10)), float(np.percentile(ratio, 90)),
-                     float(np.median(err)), float(np.percentile(err, 90)),
-                     float(np.median(err13)), float(np.percentile(err13, 90)),
-                     float(np.median(straight)))
+    return DetourFit(
+        group,
+        mode,
+        int(len(ratio)),
+        f,
+        float(network.sum() / straight.sum()),
+        float(np.percentile(ratio, 10)),
+        float(np.percentile(ratio, 90)),
+        float(np.median(err)),
+        float(np.percentile(err, 90)),
+        float(np.median(err13)),
+        float(np.percentile(err13, 90)),
+        float(np.median(straight)),
+    )
 
 
 def calibrate(source_dir: Path, n_pairs: int = N_PAIRS, seed: int = SEED) -> list[DetourFit]:

@@ -265,8 +265,13 @@ class KernelGraph:
                 raise ValueError("order must be a permutation of the nodes")
             matrix = matrix[order][:, order].tocsr()
             matrix.sort_indices()
-        return cls(matrix.indptr.astype(np.int64), matrix.indices.astype(np.uint32),
-                   matrix.data.astype(np.float64) + 0.0, order, rank)
+        return cls(
+            matrix.indptr.astype(np.int64),
+            matrix.indices.astype(np.uint32),
+            matrix.data.astype(np.float64) + 0.0,
+            order,
+            rank,
+        )
 
 
 def prepare(matrix, x=None, y=None) -> KernelGraph:
@@ -274,8 +279,14 @@ def prepare(matrix, x=None, y=None) -> KernelGraph:
     return KernelGraph.from_matrix(matrix, None if x is None else spatial_order(x, y))
 
 
-def bounded_dijkstra(matrix: sparse.csr_matrix | KernelGraph, sources, wanted, limit: float = np.inf,
-                     max_pairs: int = 1 << 21, workers: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bounded_dijkstra(
+    matrix: sparse.csr_matrix | KernelGraph,
+    sources,
+    wanted,
+    limit: float = np.inf,
+    max_pairs: int = 1 << 21,
+    workers: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shortest seconds from each source to the wanted nodes reachable within ``limit``.
 
     Parameters
@@ -331,7 +342,9 @@ def bounded_dijkstra(matrix: sparse.csr_matrix | KernelGraph, sources, wanted, l
     starts = range(0, len(sources), step)
 
     def run(start: int):
-        s, node, sec = _bounded_kernel(graph.indptr, graph.indices, graph.data, inner[start:start + step], limit, wanted)
+        s, node, sec = _bounded_kernel(
+            graph.indptr, graph.indices, graph.data, inner[start : start + step], limit, wanted
+        )
         return s + start, node, sec
 
     if workers > 1 and len(starts) > 1:

@@ -40,8 +40,11 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells (and column names) are neutralised."""
     out = df.copy()
     for c in out.columns:
-        if not (pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c])
-                or pd.api.types.is_datetime64_any_dtype(out[c])):
+        if not (
+            pd.api.types.is_numeric_dtype(out[c])
+            or pd.api.types.is_bool_dtype(out[c])
+            or pd.api.types.is_datetime64_any_dtype(out[c])
+        ):
             out[c] = out[c].map(text_cell)
     out.columns = [text_cell(str(c)) for c in out.columns]
     return out

@@ -56,9 +56,9 @@ def _multipart(fields: list[tuple[str, str]], file_field: str, filename: str, co
     boundary = "----observatoire" + uuid.uuid4().hex
     out = io.BytesIO()
     for name, value in fields:
-        out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n".encode())
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
     out.write(
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"{filename}\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{filename}"\r\n'
         "Content-Type: text/csv\r\n\r\n".encode()
     )
     out.write(content)
@@ -95,7 +95,9 @@ def ban_search_csv(addresses: pd.DataFrame, base_url: str = DEFAULT_BASE_URL, ti
         w.writerow([i, r.street or "", r.postcode or "", r.town or ""])
     body, ctype = _multipart(
         [("columns", "adresse"), ("columns", "city"), ("postcode", "postcode")],
-        "data", "adresses.csv", buf.getvalue().encode("utf-8"),
+        "data",
+        "adresses.csv",
+        buf.getvalue().encode("utf-8"),
     )
     url = base_url.rstrip("/") + "/search/csv/"
     req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype}, method="POST")
@@ -171,9 +173,7 @@ def geocode_offers(
     )
     wanted = pd.DataFrame({"query": keys[has_street]}).drop_duplicates()
     con.register("gc_wanted", wanted)
-    cached = con.execute(
-        "SELECT c.query FROM geocode_cache c JOIN gc_wanted w USING (query)"
-    ).df()
+    cached = con.execute("SELECT c.query FROM geocode_cache c JOIN gc_wanted w USING (query)").df()
     con.unregister("gc_wanted")
     missing = wanted[~wanted["query"].isin(set(cached["query"]))]
     if len(missing):
@@ -183,7 +183,7 @@ def geocode_offers(
         fetched = []
         try:
             for start in range(0, len(todo), BATCH_SIZE):
-                fetched.append(fetch(todo.iloc[start:start + BATCH_SIZE], base_url=base_url))
+                fetched.append(fetch(todo.iloc[start : start + BATCH_SIZE], base_url=base_url))
         except GeocoderUnavailable as exc:
             progress(f"Géocodage BAN indisponible, offres laissées à la mairie de leur commune : {exc}", None)
         if fetched:

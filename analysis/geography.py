@@ -141,7 +141,8 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     centre = ctr_com.set_index("insee_com")[["lng_f", "lat_f"]]
     polys = geo.loc[com["code"], "geometry"].to_numpy()
     com["centre_lon"], com["centre_lat"] = _inside_or_nan(
-        polys, centre["lng_f"].reindex(com["code"]).to_numpy(), centre["lat_f"].reindex(com["code"]).to_numpy())
+        polys, centre["lng_f"].reindex(com["code"]).to_numpy(), centre["lat_f"].reindex(com["code"]).to_numpy()
+    )
     com["centre_source"] = np.where(com["centre_lon"].notna(), "insee_comparateur_2024", None)
     need = com["centre_lon"].isna().to_numpy()
     if need.any():
@@ -199,8 +200,8 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
                 "kind": e["type"],
                 "population_dgcl_total": e.get("populationMunicipale"),
                 "population_dgcl_normandie": _sum_or_none(
-                    m.get("populationMunicipale") for m in e["membres"]
-                    if str(m.get("code", ""))[:2] in DEPARTEMENTS),
+                    m.get("populationMunicipale") for m in e["membres"] if str(m.get("code", ""))[:2] in DEPARTEMENTS
+                ),
                 "n_members_total": len(e["membres"]),
             }
         )
@@ -292,8 +293,11 @@ def origin_basis_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     if "origin_basis" not in columns_of(con, "communes"):
         return pd.DataFrame(columns=["origin_basis", "label", "communes", "population", "offers"])
     has_offers = has_relation(con, "offers")
-    offers = ("(SELECT count(*) FROM offers o WHERE o.commune_code = c.code AND o.location_precision = 'commune')"
-              if has_offers else "0")
+    offers = (
+        "(SELECT count(*) FROM offers o WHERE o.commune_code = c.code AND o.location_precision = 'commune')"
+        if has_offers
+        else "0"
+    )
     df = con.execute(
         f"""SELECT origin_basis, count(*)::BIGINT AS communes, sum(population)::BIGINT AS population,
                    sum({offers})::BIGINT AS offers
@@ -343,9 +347,13 @@ def _town_halls(con: duckdb.DuckDBPyConnection, source_dir: Path) -> pd.DataFram
     pts = mairies[text.str.startswith("POINT")]
     geoms = shapely.from_wkt(pts["mairie_localisation"].to_numpy(), on_invalid="ignore")
     ok = ~shapely.is_missing(geoms)
-    return pd.DataFrame(
-        {"lon": shapely.get_x(geoms[ok]), "lat": shapely.get_y(geoms[ok])}, index=pts["code"].to_numpy()[ok]
-    ).groupby(level=0).first()
+    return (
+        pd.DataFrame(
+            {"lon": shapely.get_x(geoms[ok]), "lat": shapely.get_y(geoms[ok])}, index=pts["code"].to_numpy()[ok]
+        )
+        .groupby(level=0)
+        .first()
+    )
 
 
 def _aliases(recs: list[dict], crosswalk: dict[str, str], origin: str):

@@ -69,10 +69,23 @@ def save(network, mode: str, speeds: dict | None, arrays: paths.GraphArrays) -> 
         m = arrays.matrix.tocsr()
         tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
-            np.savez(f, lon=arrays.lon, lat=arrays.lat, indptr=m.indptr, indices=m.indices, data=m.data,
-                     meta=np.array(json.dumps({"mode": arrays.meta.get("mode"),
-                                               "source": arrays.meta.get("source"),
-                                               "precision": arrays.meta.get("precision")})))
+            np.savez(
+                f,
+                lon=arrays.lon,
+                lat=arrays.lat,
+                indptr=m.indptr,
+                indices=m.indices,
+                data=m.data,
+                meta=np.array(
+                    json.dumps(
+                        {
+                            "mode": arrays.meta.get("mode"),
+                            "source": arrays.meta.get("source"),
+                            "precision": arrays.meta.get("precision"),
+                        }
+                    )
+                ),
+            )
         os.replace(tmp, target)
         return target
     except OSError:

@@ -43,8 +43,16 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "trips.txt": ("route_id", "service_id", "trip_id"),
     "stop_times.txt": ("trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence"),
     "calendar.txt": (
-        "service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-        "sunday", "start_date", "end_date",
+        "service_id",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "start_date",
+        "end_date",
     ),
     "calendar_dates.txt": ("service_id", "date", "exception_type"),
     "frequencies.txt": ("trip_id", "start_time", "end_time", "headway_secs"),
@@ -53,15 +61,30 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED_FILES: tuple[str, ...] = ("stops.txt", "routes.txt", "trips.txt")
 #: Other files read when present.
 OPTIONAL_FILES: tuple[str, ...] = (
-    "stop_times.txt", "calendar.txt", "calendar_dates.txt", "agency.txt", "feed_info.txt",
+    "stop_times.txt",
+    "calendar.txt",
+    "calendar_dates.txt",
+    "agency.txt",
+    "feed_info.txt",
     "frequencies.txt",
 )
 WEEKDAYS: tuple[str, ...] = (
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
 )
 TABLES: tuple[str, ...] = (
-    "transit_feeds", "transit_stops", "transit_routes", "transit_trips", "transit_stop_times",
-    "transit_calendar", "transit_calendar_dates",
+    "transit_feeds",
+    "transit_stops",
+    "transit_routes",
+    "transit_trips",
+    "transit_stop_times",
+    "transit_calendar",
+    "transit_calendar_dates",
 )
 
 
@@ -114,6 +137,7 @@ class Feed:
 # Reading
 # ----------------------------------------------------------------------------------------------
 
+
 def _read_text_table(raw: bytes, where: str) -> pd.DataFrame:
     try:
         text = raw.decode("utf-8-sig")
@@ -123,7 +147,10 @@ def _read_text_table(raw: bytes, where: str) -> pd.DataFrame:
         raise GTFSError(where, "fichier vide (une ligne d'en-tête au moins est attendue)")
     try:
         df = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
             skipinitialspace=False,
         )
     except (pd.errors.ParserError, ValueError) as exc:
@@ -188,8 +215,9 @@ def read_feed(path: str | Path) -> Feed:
 
 def _missing_field_error(feed: Feed, name: str, col: str) -> GTFSError:
     return GTFSError(
-        feed.where(name), "colonne obligatoire absente "
-        f"(colonnes trouvées : {', '.join(feed.tables[name].columns) or 'aucune'})", field=col,
+        feed.where(name),
+        f"colonne obligatoire absente (colonnes trouvées : {', '.join(feed.tables[name].columns) or 'aucune'})",
+        field=col,
     )
 
 
@@ -235,8 +263,10 @@ def _check_time_column(feed: Feed, name: str, col: str, allow_empty: bool) -> np
     row = _first_bad(bad)
     if row is not None:
         raise GTFSError(
-            feed.where(name), f"heure invalide « {df[col].iat[row]} » (format HH:MM:SS attendu)",
-            row=row + 1, field=col,
+            feed.where(name),
+            f"heure invalide « {df[col].iat[row]} » (format HH:MM:SS attendu)",
+            row=row + 1,
+            field=col,
         )
     return secs
 
@@ -247,14 +277,17 @@ def _check_date_column(feed: Feed, name: str, col: str) -> pd.Series:
     row = _first_bad(d.isna())
     if row is not None:
         raise GTFSError(
-            feed.where(name), f"date invalide « {df[col].iat[row]} » (format AAAAMMJJ attendu)",
-            row=row + 1, field=col,
+            feed.where(name),
+            f"date invalide « {df[col].iat[row]} » (format AAAAMMJJ attendu)",
+            row=row + 1,
+            field=col,
         )
     return d
 
 
-def _check_int_column(feed: Feed, name: str, col: str, allowed: tuple[int, ...] | None = None,
-                      default: int | None = None) -> np.ndarray:
+def _check_int_column(
+    feed: Feed, name: str, col: str, allowed: tuple[int, ...] | None = None, default: int | None = None
+) -> np.ndarray:
     df = feed.tables[name]
 
     def parse(u: pd.Series) -> np.ndarray:
@@ -272,8 +305,10 @@ def _check_int_column(feed: Feed, name: str, col: str, allowed: tuple[int, ...] 
     if row is not None:
         expect = f"une des valeurs {allowed}" if allowed else "un entier"
         raise GTFSError(
-            feed.where(name), f"valeur invalide « {df[col].iat[row]} » ({expect} attendu)",
-            row=row + 1, field=col,
+            feed.where(name),
+            f"valeur invalide « {df[col].iat[row]} » ({expect} attendu)",
+            row=row + 1,
+            field=col,
         )
     return vals.to_numpy(dtype=np.int64)
 
@@ -284,7 +319,10 @@ def _check_unique(feed: Feed, name: str, col: str) -> None:
     row = _first_bad(dup)
     if row is not None:
         raise GTFSError(
-            feed.where(name), f"identifiant en double « {df[col].iat[row]} »", row=row + 1, field=col,
+            feed.where(name),
+            f"identifiant en double « {df[col].iat[row]} »",
+            row=row + 1,
+            field=col,
         )
 
 
@@ -295,8 +333,10 @@ def _check_reference(feed: Feed, name: str, col: str, target: str, target_col: s
     row = _first_bad(bad)
     if row is not None:
         raise GTFSError(
-            feed.where(name), f"« {df[col].iat[row]} » absent de {target} ({target_col})",
-            row=row + 1, field=col,
+            feed.where(name),
+            f"« {df[col].iat[row]} » absent de {target} ({target_col})",
+            row=row + 1,
+            field=col,
         )
 
 
@@ -334,7 +374,8 @@ def _validate(feed: Feed) -> None:
             raise GTFSError(
                 feed.where("stops.txt"),
                 f"coordonnée invalide « {stops[col].iat[row]} » (nombre entre {lo} et {hi} attendu)",
-                row=row + 1, field=col,
+                row=row + 1,
+                field=col,
             )
     # routes / trips
     _check_unique(feed, "routes.txt", "route_id")
@@ -357,8 +398,9 @@ def _validate(feed: Feed) -> None:
         head = _check_int_column(feed, "frequencies.txt", "headway_secs")
         row = _first_bad(head <= 0)
         if row is not None:
-            raise GTFSError(feed.where("frequencies.txt"), "intervalle nul ou négatif",
-                            row=row + 1, field="headway_secs")
+            raise GTFSError(
+                feed.where("frequencies.txt"), "intervalle nul ou négatif", row=row + 1, field="headway_secs"
+            )
     # stop_times
     if not feed.has("stop_times.txt"):
         feed.warnings.append(
@@ -386,7 +428,8 @@ def _validate(feed: Feed) -> None:
         raise GTFSError(
             feed.where("stop_times.txt"),
             f"départ {st['departure_time'].iat[row]} avant l'arrivée {st['arrival_time'].iat[row]}",
-            row=row + 1, field="departure_time",
+            row=row + 1,
+            field="departure_time",
         )
     st["_row"] = np.arange(1, len(st) + 1)
     st["_arr"] = arr
@@ -396,6 +439,7 @@ def _validate(feed: Feed) -> None:
 # ----------------------------------------------------------------------------------------------
 # Loading into DuckDB
 # ----------------------------------------------------------------------------------------------
+
 
 def _slug(text: str) -> str:
     s = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_").lower()
@@ -411,22 +455,28 @@ def default_feed_id(path: str | Path) -> str:
 def _stop_times_frame(feed: Feed, where: str) -> pd.DataFrame:
     """Stop times sorted by trip and sequence, with interpolated missing times (seconds)."""
     st = feed.tables["stop_times.txt"]
-    df = pd.DataFrame({
-        "trip_id": st["trip_id"].to_numpy(),
-        "stop_sequence": st["_seq"].to_numpy(dtype=np.int64),
-        "stop_id": st["stop_id"].to_numpy(),
-        "arrival_s": st["_arr"].to_numpy(dtype=float),
-        "departure_s": st["_dep"].to_numpy(dtype=float),
-        "pickup_type": st["_pickup_type"].to_numpy(dtype=np.int64),
-        "drop_off_type": st["_drop_off_type"].to_numpy(dtype=np.int64),
-        "_row": st["_row"].to_numpy(),
-    })
+    df = pd.DataFrame(
+        {
+            "trip_id": st["trip_id"].to_numpy(),
+            "stop_sequence": st["_seq"].to_numpy(dtype=np.int64),
+            "stop_id": st["stop_id"].to_numpy(),
+            "arrival_s": st["_arr"].to_numpy(dtype=float),
+            "departure_s": st["_dep"].to_numpy(dtype=float),
+            "pickup_type": st["_pickup_type"].to_numpy(dtype=np.int64),
+            "drop_off_type": st["_drop_off_type"].to_numpy(dtype=np.int64),
+            "_row": st["_row"].to_numpy(),
+        }
+    )
     df = df.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
     dup = df.duplicated(["trip_id", "stop_sequence"]).to_numpy()
     row = _first_bad(dup)
     if row is not None:
-        raise GTFSError(where, f"stop_sequence en double dans le trajet « {df['trip_id'].iat[row]} »",
-                        row=int(df["_row"].iat[row]), field="stop_sequence")
+        raise GTFSError(
+            where,
+            f"stop_sequence en double dans le trajet « {df['trip_id'].iat[row]} »",
+            row=int(df["_row"].iat[row]),
+            field="stop_sequence",
+        )
     missing = np.isnan(df["arrival_s"].to_numpy())
     df["interpolated"] = missing
     if missing.any():
@@ -434,9 +484,13 @@ def _stop_times_frame(feed: Feed, where: str) -> pd.DataFrame:
         last = ~df["trip_id"].duplicated(keep="last").to_numpy()
         row = _first_bad(missing & (first | last))
         if row is not None:
-            raise GTFSError(where, "heure absente au premier ou au dernier arrêt du trajet "
-                            f"« {df['trip_id'].iat[row]} » (obligatoire en GTFS)",
-                            row=int(df["_row"].iat[row]), field="arrival_time")
+            raise GTFSError(
+                where,
+                "heure absente au premier ou au dernier arrêt du trajet "
+                f"« {df['trip_id'].iat[row]} » (obligatoire en GTFS)",
+                row=int(df["_row"].iat[row]),
+                field="arrival_time",
+            )
         # first and last stops of every trip have times, so a linear interpolation along the
         # sorted rows never crosses a trip boundary (by stop order, not by distance)
         for col in ("arrival_s", "departure_s"):
@@ -445,14 +499,16 @@ def _stop_times_frame(feed: Feed, where: str) -> pd.DataFrame:
     back = (df["trip_id"] == prev_trip) & (df["arrival_s"] < df["departure_s"].shift(1))
     row = _first_bad(back.to_numpy())
     if row is not None:
-        raise GTFSError(where, "heure d'arrivée antérieure au départ de l'arrêt précédent du trajet "
-                        f"« {df['trip_id'].iat[row]} »", row=int(df["_row"].iat[row]),
-                        field="arrival_time")
+        raise GTFSError(
+            where,
+            f"heure d'arrivée antérieure au départ de l'arrêt précédent du trajet « {df['trip_id'].iat[row]} »",
+            row=int(df["_row"].iat[row]),
+            field="arrival_time",
+        )
     return df
 
 
-def expand_frequencies(freq: pd.DataFrame, st: pd.DataFrame,
-                       trips: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def expand_frequencies(freq: pd.DataFrame, st: pd.DataFrame, trips: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replace frequency-based trips by one trip per departure.
 
     Each ``frequencies.txt`` row ``(trip_id, start_time, end_time, headway_secs)`` gives
@@ -473,8 +529,9 @@ def expand_frequencies(freq: pd.DataFrame, st: pd.DataFrame,
     k = np.arange(len(rep)) - np.repeat(np.cumsum(counts) - counts, counts)
     dep = start[rep] + k * head[rep]
     inst = pd.DataFrame({"trip_id": freq["trip_id"].to_numpy()[rep], "_start": dep})
-    inst["new_id"] = inst["trip_id"] + "@" + [
-        f"{int(x) // 3600:02d}:{int(x) % 3600 // 60:02d}:{int(x) % 60:02d}" for x in dep]
+    inst["new_id"] = (
+        inst["trip_id"] + "@" + [f"{int(x) // 3600:02d}:{int(x) % 3600 // 60:02d}:{int(x) % 60:02d}" for x in dep]
+    )
     templates = set(freq["trip_id"])
     tpl = st[st["trip_id"].isin(templates)].copy()
     first = tpl.groupby("trip_id", sort=False)["departure_s"].transform("first")
@@ -542,8 +599,9 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name] if name in df.columns else pd.Series([""] * len(df), index=df.index)
 
 
-def load_into(con, path: str | Path, feed_id: str | None = None, bbox=None,
-              progress: Progress | None = None) -> dict[str, int]:
+def load_into(
+    con, path: str | Path, feed_id: str | None = None, bbox=None, progress: Progress | None = None
+) -> dict[str, int]:
     """Load a GTFS feed into the ``transit_*`` tables of a DuckDB connection.
 
     Parameters
@@ -591,8 +649,7 @@ def load_into(con, path: str | Path, feed_id: str | None = None, bbox=None,
     parents = set(stops.loc[inside, "parent_station"]) - {""}
     keep = stops["stop_id"].isin(keep_ids | parents)
     if not keep.any():
-        raise GTFSError(feed.where("stops.txt"), f"aucun arrêt dans la zone {box}",
-                        field="stop_lat")
+        raise GTFSError(feed.where("stops.txt"), f"aucun arrêt dans la zone {box}", field="stop_lat")
 
     say(f"GTFS {feed_id} : horaires", 0.2)
     trips = feed.tables["trips.txt"]
@@ -622,19 +679,24 @@ def load_into(con, path: str | Path, feed_id: str | None = None, bbox=None,
         counts: dict[str, int] = {}
 
         s = stops[keep]
-        sdf = pd.DataFrame({
-            "feed_id": feed_id,
-            "stop_id": pre + s["stop_id"],
-            "gtfs_stop_id": s["stop_id"],
-            "name": s["stop_name"].str.strip(),
-            "lon": lon[keep].astype(float),
-            "lat": lat[keep].astype(float),
-            "location_type": pd.to_numeric(s["location_type"].replace("", "0")).astype("int32"),
-            "parent_station": np.where(s["parent_station"] != "", pre + s["parent_station"], None),
-        })
+        sdf = pd.DataFrame(
+            {
+                "feed_id": feed_id,
+                "stop_id": pre + s["stop_id"],
+                "gtfs_stop_id": s["stop_id"],
+                "name": s["stop_name"].str.strip(),
+                "lon": lon[keep].astype(float),
+                "lat": lat[keep].astype(float),
+                "location_type": pd.to_numeric(s["location_type"].replace("", "0")).astype("int32"),
+                "parent_station": np.where(s["parent_station"] != "", pre + s["parent_station"], None),
+            }
+        )
         _insert(con, "transit_stops", sdf)
-        con.execute("UPDATE transit_stops SET geom = ST_Point(lon, lat) WHERE feed_id = ? "
-                    "AND lon IS NOT NULL AND lat IS NOT NULL", [feed_id])
+        con.execute(
+            "UPDATE transit_stops SET geom = ST_Point(lon, lat) WHERE feed_id = ? "
+            "AND lon IS NOT NULL AND lat IS NOT NULL",
+            [feed_id],
+        )
         if has_relation(con, "communes"):
             say(f"GTFS {feed_id} : communes des arrêts", 0.5)
             con.execute(
@@ -644,41 +706,59 @@ def load_into(con, path: str | Path, feed_id: str | None = None, bbox=None,
             )
         counts["transit_stops"] = len(sdf)
 
-        _insert(con, "transit_routes", pd.DataFrame({
-            "feed_id": feed_id,
-            "route_id": pre + routes["route_id"],
-            "gtfs_route_id": routes["route_id"],
-            "agency_id": _col(routes, "agency_id"),
-            "short_name": _col(routes, "route_short_name").str.strip(),
-            "long_name": _col(routes, "route_long_name").str.strip(),
-            "route_type": pd.to_numeric(routes["route_type"]).astype("int32"),
-        }))
+        _insert(
+            con,
+            "transit_routes",
+            pd.DataFrame(
+                {
+                    "feed_id": feed_id,
+                    "route_id": pre + routes["route_id"],
+                    "gtfs_route_id": routes["route_id"],
+                    "agency_id": _col(routes, "agency_id"),
+                    "short_name": _col(routes, "route_short_name").str.strip(),
+                    "long_name": _col(routes, "route_long_name").str.strip(),
+                    "route_type": pd.to_numeric(routes["route_type"]).astype("int32"),
+                }
+            ),
+        )
         counts["transit_routes"] = len(routes)
 
-        _insert(con, "transit_trips", pd.DataFrame({
-            "feed_id": feed_id,
-            "trip_id": pre + trips["trip_id"],
-            "gtfs_trip_id": trips["trip_id"],
-            "route_id": pre + trips["route_id"],
-            "service_id": pre + trips["service_id"],
-            "headsign": _col(trips, "trip_headsign").str.strip(),
-            "direction_id": _col(trips, "direction_id"),
-        }))
+        _insert(
+            con,
+            "transit_trips",
+            pd.DataFrame(
+                {
+                    "feed_id": feed_id,
+                    "trip_id": pre + trips["trip_id"],
+                    "gtfs_trip_id": trips["trip_id"],
+                    "route_id": pre + trips["route_id"],
+                    "service_id": pre + trips["service_id"],
+                    "headsign": _col(trips, "trip_headsign").str.strip(),
+                    "direction_id": _col(trips, "direction_id"),
+                }
+            ),
+        )
         counts["transit_trips"] = len(trips)
 
         if st is not None:
             say(f"GTFS {feed_id} : {len(st)} horaires d'arrêt", 0.7)
-            _insert(con, "transit_stop_times", pd.DataFrame({
-                "feed_id": feed_id,
-                "trip_id": pre + st["trip_id"],
-                "stop_sequence": st["stop_sequence"].astype("int64"),
-                "stop_id": pre + st["stop_id"],
-                "arrival_s": st["arrival_s"].astype("int64"),
-                "departure_s": st["departure_s"].astype("int64"),
-                "pickup_type": st["pickup_type"].astype("int32"),
-                "drop_off_type": st["drop_off_type"].astype("int32"),
-                "interpolated": st["interpolated"],
-            }))
+            _insert(
+                con,
+                "transit_stop_times",
+                pd.DataFrame(
+                    {
+                        "feed_id": feed_id,
+                        "trip_id": pre + st["trip_id"],
+                        "stop_sequence": st["stop_sequence"].astype("int64"),
+                        "stop_id": pre + st["stop_id"],
+                        "arrival_s": st["arrival_s"].astype("int64"),
+                        "departure_s": st["departure_s"].astype("int64"),
+                        "pickup_type": st["pickup_type"].astype("int32"),
+                        "drop_off_type": st["drop_off_type"].astype("int32"),
+                        "interpolated": st["interpolated"],
+                    }
+                ),
+            )
         counts["transit_stop_times"] = 0 if st is None else len(st)
 
         if feed.has("calendar.txt"):
@@ -696,12 +776,18 @@ def load_into(con, path: str | Path, feed_id: str | None = None, bbox=None,
         if feed.has("calendar_dates.txt"):
             cd = feed.tables["calendar_dates.txt"]
             cd = cd[cd["service_id"].isin(services)]
-            _insert(con, "transit_calendar_dates", pd.DataFrame({
-                "feed_id": feed_id,
-                "service_id": pre + cd["service_id"],
-                "date": pd.to_datetime(cd["date"].str.strip(), format="%Y%m%d").dt.date,
-                "exception_type": pd.to_numeric(cd["exception_type"]).astype("int32"),
-            }))
+            _insert(
+                con,
+                "transit_calendar_dates",
+                pd.DataFrame(
+                    {
+                        "feed_id": feed_id,
+                        "service_id": pre + cd["service_id"],
+                        "date": pd.to_datetime(cd["date"].str.strip(), format="%Y%m%d").dt.date,
+                        "exception_type": pd.to_numeric(cd["exception_type"]).astype("int32"),
+                    }
+                ),
+            )
             counts["transit_calendar_dates"] = len(cd)
         else:
             counts["transit_calendar_dates"] = 0
@@ -721,18 +807,34 @@ def load_into(con, path: str | Path, feed_id: str | None = None, bbox=None,
             version = str(_col(info, "feed_version").iat[0]) or None
         if publisher is None and feed.has("agency.txt") and len(feed.tables["agency.txt"]):
             publisher = ", ".join(sorted(set(_col(feed.tables["agency.txt"], "agency_name")) - {""}))
-        _insert(con, "transit_feeds", pd.DataFrame([{
-            "feed_id": feed_id, "path": str(path), "publisher": publisher,
-            "feed_version": version, "start_date": start, "end_date": end,
-            "has_stop_times": bool(feed.has_stop_times), "bbox": ",".join(f"{v:g}" for v in box),
-            "note": "; ".join(feed.warnings) or None,
-            "loaded_at": datetime.now(UTC).replace(tzinfo=None),
-        }]))
+        _insert(
+            con,
+            "transit_feeds",
+            pd.DataFrame(
+                [
+                    {
+                        "feed_id": feed_id,
+                        "path": str(path),
+                        "publisher": publisher,
+                        "feed_version": version,
+                        "start_date": start,
+                        "end_date": end,
+                        "has_stop_times": bool(feed.has_stop_times),
+                        "bbox": ",".join(f"{v:g}" for v in box),
+                        "note": "; ".join(feed.warnings) or None,
+                        "loaded_at": datetime.now(UTC).replace(tzinfo=None),
+                    }
+                ]
+            ),
+        )
         counts["transit_feeds"] = 1
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    say(f"GTFS {feed_id} : {counts['transit_stops']} arrêts, {counts['transit_trips']} trajets, "
-        f"{counts['transit_stop_times']} horaires", 1.0)
+    say(
+        f"GTFS {feed_id} : {counts['transit_stops']} arrêts, {counts['transit_trips']} trajets, "
+        f"{counts['transit_stop_times']} horaires",
+        1.0,
+    )
     return counts

@@ -95,8 +95,13 @@ def road_arrays(cfg: traveltime.TravelTimeSettings, mode: str) -> paths.GraphArr
     return arrays
 
 
-def changed_count_frames(cfg: traveltime.TravelTimeSettings, modes: list[str], origins: pd.DataFrame,
-                         changed: pd.DataFrame, communes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def changed_count_frames(
+    cfg: traveltime.TravelTimeSettings,
+    modes: list[str],
+    origins: pd.DataFrame,
+    changed: pd.DataFrame,
+    communes: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Intra-commune times of kept locations whose offer count changed.
 
     A trip inside one commune goes to the nearest of the location's ``n`` offers
@@ -119,14 +124,21 @@ def changed_count_frames(cfg: traveltime.TravelTimeSettings, modes: list[str], o
     keys, rows = [], []
     shape = (len(origins), len(changed))
     for mode in modes:
-        mat = traveltime.TravelTimeMatrix(mode, origins, changed, np.full(shape, np.inf), np.zeros(shape, dtype=bool),
-                                          "", "", {})
+        mat = traveltime.TravelTimeMatrix(
+            mode, origins, changed, np.full(shape, np.inf), np.zeros(shape, dtype=bool), "", "", {}
+        )
         mat.apply_intra_commune(communes, cfg)
         rows.append(mat.to_frame())
-        keys.append(pd.DataFrame({
-            "origin_kind": origins["origin_kind"].to_numpy()[pairs["i"]],
-            "origin_id": origins["origin_id"].astype(str).to_numpy()[pairs["i"]],
-            "loc_id": changed["loc_id"].to_numpy()[pairs["j"]].astype(np.int64), "mode": mode}))
+        keys.append(
+            pd.DataFrame(
+                {
+                    "origin_kind": origins["origin_kind"].to_numpy()[pairs["i"]],
+                    "origin_id": origins["origin_id"].astype(str).to_numpy()[pairs["i"]],
+                    "loc_id": changed["loc_id"].to_numpy()[pairs["j"]].astype(np.int64),
+                    "mode": mode,
+                }
+            )
+        )
     return pd.concat(keys, ignore_index=True), pd.concat(rows, ignore_index=True)
 
 
@@ -140,13 +152,21 @@ def _settings(con: duckdb.DuckDBPyConnection, settings: Any):
     info = dict(con.execute("SELECT key, value FROM build_info").fetchall()) if has_relation(con, "build_info") else {}
     saved = json.loads(info.get("settings") or "{}")
     src = info.get("source_dir")
-    return BuildSettings(source_dir=Path(src) if src else None, db_path=Path("."),
-                         gtfs=[Path(p) for p in saved.get("gtfs", [])],
-                         travel_times=bool(saved.get("travel_times", True)))
+    return BuildSettings(
+        source_dir=Path(src) if src else None,
+        db_path=Path("."),
+        gtfs=[Path(p) for p in saved.get("gtfs", [])],
+        travel_times=bool(saved.get("travel_times", True)),
+    )
 
 
-def new_location_frames(con: duckdb.DuckDBPyConnection, cfg: traveltime.TravelTimeSettings, modes: list[str],
-                        fresh: pd.DataFrame, progress: ProgressFn) -> tuple[list[pd.DataFrame], dict]:
+def new_location_frames(
+    con: duckdb.DuckDBPyConnection,
+    cfg: traveltime.TravelTimeSettings,
+    modes: list[str],
+    fresh: pd.DataFrame,
+    progress: ProgressFn,
+) -> tuple[list[pd.DataFrame], dict]:
     """``travel_times`` rows (one frame per mode) from every origin to the ``fresh`` locations."""
     origins = traveltime.read_origins(con)
     communes = traveltime.read_communes(con)
@@ -156,8 +176,11 @@ def new_location_frames(con: duckdb.DuckDBPyConnection, cfg: traveltime.TravelTi
         if mode == "transit":
             from . import transit
 
-            network = (transit.TransitNetwork.from_gtfs(cfg.transit_gtfs, service_date=cfg.service_date)
-                       if cfg.transit_gtfs else transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date))
+            network = (
+                transit.TransitNetwork.from_gtfs(cfg.transit_gtfs, service_date=cfg.service_date)
+                if cfg.transit_gtfs
+                else transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date)
+            )
             mat = traveltime.TravelTimeMatrix.for_transit(network, origins, fresh, cfg)
         else:
             mat = traveltime.TravelTimeMatrix.for_road(road_arrays(cfg, mode), mode, origins, fresh, cfg)
@@ -165,13 +188,20 @@ def new_location_frames(con: duckdb.DuckDBPyConnection, cfg: traveltime.TravelTi
         frame = mat.to_frame()
         frames.append(frame)
         stats[mode] = (len(frame), int(frame["is_estimate"].sum()), time.perf_counter() - t0)
-        progress(f"Temps de trajet {mode} : {len(fresh)} nouveau(x) lieu(x), {len(frame)} couples "
-                 f"en {stats[mode][2]:.2f} s", None)
+        progress(
+            f"Temps de trajet {mode} : {len(fresh)} nouveau(x) lieu(x), {len(frame)} couples en {stats[mode][2]:.2f} s",
+            None,
+        )
     return frames, stats
 
 
-def update_after_offers(con: duckdb.DuckDBPyConnection, before: pd.DataFrame | None, progress: ProgressFn,
-                        settings: Any = None, fallback=None) -> bool:
+def update_after_offers(
+    con: duckdb.DuckDBPyConnection,
+    before: pd.DataFrame | None,
+    progress: ProgressFn,
+    settings: Any = None,
+    fallback=None,
+) -> bool:
     """Bring ``travel_times`` and the indicators up to date after offers were written.
 
     Parameters
@@ -216,18 +246,34 @@ def update_after_offers(con: duckdb.DuckDBPyConnection, before: pd.DataFrame | N
         changed = after[after["loc_id"].isin(diff["loc_id"])].reset_index(drop=True)
     else:
         changed = after.iloc[0:0]
-    intra_keys, intra_rows = changed_count_frames(cfg, modes, traveltime.read_origins(con), changed,
-                                                  traveltime.read_communes(con))
+    intra_keys, intra_rows = changed_count_frames(
+        cfg, modes, traveltime.read_origins(con), changed, traveltime.read_communes(con)
+    )
     if len(intra_rows):
         frames = [*frames, intra_rows]
     rank = {m: i for i, m in enumerate(cfg.modes)}
     con.register("_inc_kept", kept)
-    con.register("_inc_intra_keys", intra_keys.astype({"origin_kind": str, "origin_id": str, "mode": str})
-                 .assign(loc_id=intra_keys["loc_id"].astype(np.int64)))
-    con.register("_inc_new", pd.concat(frames, ignore_index=True) if frames else
-                 pd.DataFrame({"origin_kind": pd.Series(dtype=str), "origin_id": pd.Series(dtype=str),
-                               "loc_id": pd.Series(dtype=np.int32), "mode": pd.Series(dtype=str),
-                               "minutes": pd.Series(dtype=np.float32), "is_estimate": pd.Series(dtype=bool)}))
+    con.register(
+        "_inc_intra_keys",
+        intra_keys.astype({"origin_kind": str, "origin_id": str, "mode": str}).assign(
+            loc_id=intra_keys["loc_id"].astype(np.int64)
+        ),
+    )
+    con.register(
+        "_inc_new",
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            {
+                "origin_kind": pd.Series(dtype=str),
+                "origin_id": pd.Series(dtype=str),
+                "loc_id": pd.Series(dtype=np.int32),
+                "mode": pd.Series(dtype=str),
+                "minutes": pd.Series(dtype=np.float32),
+                "is_estimate": pd.Series(dtype=bool),
+            }
+        ),
+    )
     order = "CASE mode " + " ".join(f"WHEN '{m}' THEN {i}" for m, i in rank.items()) + " END"
     try:
         con.execute(f"""
@@ -254,12 +300,13 @@ def update_after_offers(con: duckdb.DuckDBPyConnection, before: pd.DataFrame | N
     if has_relation(con, "travel_time_runs"):
         for mode in modes:
             n_pairs, n_est = con.execute(
-                "SELECT count(*), count(*) FILTER (WHERE is_estimate) FROM travel_times WHERE mode = ?",
-                [mode]).fetchone()
+                "SELECT count(*), count(*) FILTER (WHERE is_estimate) FROM travel_times WHERE mode = ?", [mode]
+            ).fetchone()
             con.execute(
                 "UPDATE travel_time_runs SET n_destinations = ?, n_pairs = ?, n_estimates = ?, "
                 "computed_at = date_trunc('second', current_localtimestamp()) WHERE mode = ? AND status = 'ok'",
-                [len(after), int(n_pairs), int(n_est), mode])
+                [len(after), int(n_pairs), int(n_est), mode],
+            )
     if has_relation(con, "commune_pupils") or has_relation(con, "accessibility"):
         from . import access
 

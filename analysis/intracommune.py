@@ -81,8 +81,13 @@ def measure_settled_density(buildings_path, population: float, buffer_m: float =
     metric = b.to_crs(b.estimate_utm_crs()).geometry.to_numpy()
     buffered = shapely.union_all(shapely.buffer(metric, buffer_m)).area / 1e6
     hull = shapely.convex_hull(shapely.union_all(metric)).area / 1e6
-    return {"n_buildings": float(len(b)), "buffered_km2": buffered, "hull_km2": hull,
-            "density_buffered": population / buffered, "density_hull": population / hull}
+    return {
+        "n_buildings": float(len(b)),
+        "buffered_km2": buffered,
+        "hull_km2": hull,
+        "density_buffered": population / buffered,
+        "density_hull": population / hull,
+    }
 
 
 def settled_radius_m(population, area_km2) -> np.ndarray:
@@ -131,8 +136,11 @@ def mean_distance_point_disc(delta_m, radius_m) -> np.ndarray:
     t = (_GL_T + 1.0) * np.pi / 2.0  # [0, pi] (symmetric in the angle)
     w = np.outer(_GL_WR / 2.0 * r, _GL_WT * np.pi / 2.0)  # Jacobians and the r of r dr dt
     rr, tt = np.meshgrid(r, t, indexing="ij")
-    d = np.sqrt(rr[None] ** 2 + u.reshape(-1)[:, None, None] ** 2
-                - 2.0 * rr[None] * u.reshape(-1)[:, None, None] * np.cos(tt)[None])
+    d = np.sqrt(
+        rr[None] ** 2
+        + u.reshape(-1)[:, None, None] ** 2
+        - 2.0 * rr[None] * u.reshape(-1)[:, None, None] * np.cos(tt)[None]
+    )
     mean = (d * w[None]).sum(axis=(1, 2)) * 2.0 / np.pi  # x 2 for [pi, 2 pi], / pi for the area
     out = mean.reshape(u.shape) * radius
     return np.where(radius > 0, out, delta)
@@ -155,8 +163,9 @@ def nearest_of_n_from_point(delta_m, radius_m, n) -> np.ndarray:
     one point (:func:`mean_distance_point_disc`) and ``E1'`` the same with ``delta`` capped at ``R``:
     exact for ``n = 1``, within 12 % of Monte Carlo for n = 5..30 and delta = 0..2R.
     """
-    delta, radius, n = np.broadcast_arrays(np.asarray(delta_m, dtype=float), np.asarray(radius_m, dtype=float),
-                                           np.maximum(np.asarray(n, dtype=float), 1.0))
+    delta, radius, n = np.broadcast_arrays(
+        np.asarray(delta_m, dtype=float), np.asarray(radius_m, dtype=float), np.maximum(np.asarray(n, dtype=float), 1.0)
+    )
     one = mean_distance_point_disc(delta, radius)
     inside = mean_distance_point_disc(np.minimum(delta, radius), radius)
     spread = np.maximum(mean_distance_two_points(radius), inside) / np.sqrt(n)
@@ -185,8 +194,9 @@ def trip_minutes(distance_m, mode: str, groups, speeds: Mapping[str, float]) -> 
     """
     road_mode = "walk" if mode == "transit" else mode
     groups = np.asarray(groups)
-    factor = np.array([detours.factor(road_mode, g if road_mode in detours.MODES else None) for g in groups],
-                      dtype=float).reshape(groups.shape)
+    factor = np.array(
+        [detours.factor(road_mode, g if road_mode in detours.MODES else None) for g in groups], dtype=float
+    ).reshape(groups.shape)
     return np.asarray(distance_m, dtype=float) * factor / (speeds[road_mode] / 3.6) / 60.0
 
 
@@ -211,8 +221,15 @@ def intra_pairs(origins: pd.DataFrame, destinations: pd.DataFrame, communes: pd.
         ``commune-point``: a pupil of the commune to a known point of it; ``school-commune``: a
         lycée to the nearest of the offers placed at its commune). Pairs between two known points (a lycée and a geocoded offer) are not included.
     """
-    empty = pd.DataFrame({"i": np.zeros(0, dtype=np.int64), "j": np.zeros(0, dtype=np.int64),
-                          "distance_m": np.zeros(0), "group": np.zeros(0, dtype=object), "case": np.zeros(0, dtype=object)})
+    empty = pd.DataFrame(
+        {
+            "i": np.zeros(0, dtype=np.int64),
+            "j": np.zeros(0, dtype=np.int64),
+            "distance_m": np.zeros(0),
+            "group": np.zeros(0, dtype=object),
+            "case": np.zeros(0, dtype=object),
+        }
+    )
     com = communes.set_index("code")
     o = origins.reset_index(drop=True).assign(i=lambda f: np.arange(len(f)))
     d = destinations.reset_index(drop=True).assign(j=lambda f: np.arange(len(f)))
@@ -221,7 +238,10 @@ def intra_pairs(origins: pd.DataFrame, destinations: pd.DataFrame, communes: pd.
     o = o[o["commune_code"].notna()]
     d = d[d["commune_code"].notna()]
     pairs = o[["i", "origin_kind", "commune_code", "lon", "lat"]].merge(
-        d[["j", "commune_code", "location_precision", "lon", "lat", "n_offers"]], on="commune_code", suffixes=("_o", "_d"))
+        d[["j", "commune_code", "location_precision", "lon", "lat", "n_offers"]],
+        on="commune_code",
+        suffixes=("_o", "_d"),
+    )
     o_unknown = pairs["origin_kind"].eq("commune").to_numpy()
     d_unknown = pairs["location_precision"].eq("commune").to_numpy()
     pairs = pairs[(o_unknown | d_unknown) & pairs["commune_code"].isin(com.index).to_numpy()]
@@ -237,17 +257,32 @@ def intra_pairs(origins: pd.DataFrame, destinations: pd.DataFrame, communes: pd.
     delta = paths.haversine_m(k_lon, k_lat, c["lon"].to_numpy(float), c["lat"].to_numpy(float))
     both = o_unknown & d_unknown
     n = pairs["n_offers"].fillna(1).to_numpy(float)
-    dist = np.where(both, nearest_of_n_two_points(radius, n),
-                    np.where(o_unknown, mean_distance_point_disc(delta, radius),
-                             nearest_of_n_from_point(delta, radius, n)))
+    dist = np.where(
+        both,
+        nearest_of_n_two_points(radius, n),
+        np.where(o_unknown, mean_distance_point_disc(delta, radius), nearest_of_n_from_point(delta, radius, n)),
+    )
     density = c["population"].to_numpy(float) / c["area_km2"].to_numpy(float)
     case = np.where(both, "commune-commune", np.where(o_unknown, "commune-point", "school-commune"))
-    return pd.DataFrame({"i": pairs["i"].to_numpy(), "j": pairs["j"].to_numpy(), "distance_m": dist,
-                         "group": density_group(density), "case": case})
+    return pd.DataFrame(
+        {
+            "i": pairs["i"].to_numpy(),
+            "j": pairs["j"].to_numpy(),
+            "distance_m": dist,
+            "group": density_group(density),
+            "case": case,
+        }
+    )
 
 
-def apply(minutes: np.ndarray, is_estimate: np.ndarray, mode: str, pairs: pd.DataFrame,
-          speeds: Mapping[str, float], max_minutes: float = np.inf) -> int:
+def apply(
+    minutes: np.ndarray,
+    is_estimate: np.ndarray,
+    mode: str,
+    pairs: pd.DataFrame,
+    speeds: Mapping[str, float],
+    max_minutes: float = np.inf,
+) -> int:
     """Overwrite the intra-commune cells of a matrix with the model's minutes (flagged), in place.
 
     Parameters

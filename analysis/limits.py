@@ -83,17 +83,25 @@ def check_xlsx(data: bytes, name: str) -> None:
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_XLSX_MEMBERS:
-            raise DataError(name, f"classeur XLSX refusé : {len(infos)} éléments dans l'archive "
-                                  f"(maximum {MAX_XLSX_MEMBERS})")
+            raise DataError(
+                name, f"classeur XLSX refusé : {len(infos)} éléments dans l'archive (maximum {MAX_XLSX_MEMBERS})"
+            )
         total = sum(i.file_size for i in infos)
         biggest = max(infos, key=lambda i: i.file_size, default=None)
         if total > MAX_XLSX_UNCOMPRESSED:
-            raise DataError(name, f"classeur XLSX refusé : {_mb(total)} une fois décompressé "
-                                  f"(maximum {_mb(MAX_XLSX_UNCOMPRESSED)})")
+            raise DataError(
+                name, f"classeur XLSX refusé : {_mb(total)} une fois décompressé (maximum {_mb(MAX_XLSX_UNCOMPRESSED)})"
+            )
         if biggest is not None and biggest.file_size > MAX_XLSX_MEMBER:
-            raise DataError(name, f"classeur XLSX refusé : « {biggest.filename} » fait {_mb(biggest.file_size)} "
-                                  f"une fois décompressé (maximum {_mb(MAX_XLSX_MEMBER)})")
+            raise DataError(
+                name,
+                f"classeur XLSX refusé : « {biggest.filename} » fait {_mb(biggest.file_size)} "
+                f"une fois décompressé (maximum {_mb(MAX_XLSX_MEMBER)})",
+            )
         packed = sum(i.compress_size for i in infos)
         if total > 1024 * 1024 and total > MAX_XLSX_RATIO * max(packed, 1):
-            raise DataError(name, f"classeur XLSX refusé : taux de compression anormal "
-                                  f"({total // max(packed, 1)} pour 1, maximum {MAX_XLSX_RATIO})")
+            raise DataError(
+                name,
+                f"classeur XLSX refusé : taux de compression anormal "
+                f"({total // max(packed, 1)} pour 1, maximum {MAX_XLSX_RATIO})",
+            )

@@ -67,9 +67,14 @@ class MapDataError(ValueError):
     """Invalid map parameters (unknown level, palette, bad breaks)."""
 
 
-def territory_geojson(con: duckdb.DuckDBPyConnection, level: str,
-                      codes: Iterable[str] | None = None, *, precision: float = 1e-4,
-                      within: str | None = None) -> dict[str, Any]:
+def territory_geojson(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    codes: Iterable[str] | None = None,
+    *,
+    precision: float = 1e-4,
+    within: str | None = None,
+) -> dict[str, Any]:
     """Return the simplified outlines of a territory level as a GeoJSON FeatureCollection.
 
     Parameters
@@ -108,18 +113,17 @@ def territory_geojson(con: duckdb.DuckDBPyConnection, level: str,
     where = ("WHERE " + " AND ".join(conds)) if conds else ""
     geom = "geom_simple" if precision <= 0 else f"ST_ReducePrecision(geom_simple, {float(precision)!r})"
     rows = con.execute(
-        f"SELECT {code_col}, {name_col}, ST_AsGeoJSON({geom}) FROM {table} {where} "
-        f"ORDER BY {code_col}", params).fetchall()
+        f"SELECT {code_col}, {name_col}, ST_AsGeoJSON({geom}) FROM {table} {where} ORDER BY {code_col}", params
+    ).fetchall()
     features = [
-        {"type": "Feature", "id": code, "properties": {"code": code, "name": name},
-         "geometry": json.loads(gj)}
-        for code, name, gj in rows if gj is not None
+        {"type": "Feature", "id": code, "properties": {"code": code, "name": name}, "geometry": json.loads(gj)}
+        for code, name, gj in rows
+        if gj is not None
     ]
     return {"type": "FeatureCollection", "features": features}
 
 
-def class_breaks(values: Sequence[float] | np.ndarray, *, n: int = 5,
-                 method: str = "quantile") -> list[float]:
+def class_breaks(values: Sequence[float] | np.ndarray, *, n: int = 5, method: str = "quantile") -> list[float]:
     """Upper bounds of ``n`` classes for the finite values (the last is the maximum).
 
     Parameters
@@ -188,8 +192,13 @@ def palette(name: str, n: int, *, reverse: bool = False) -> list[str]:
     return cols[::-1] if reverse else cols
 
 
-def colours_for(values: Sequence[float] | np.ndarray, breaks: Sequence[float],
-                *, palette_name: str = "viridis", reverse: bool = False) -> list[str]:
+def colours_for(
+    values: Sequence[float] | np.ndarray,
+    breaks: Sequence[float],
+    *,
+    palette_name: str = "viridis",
+    reverse: bool = False,
+) -> list[str]:
     """Colour of each value for the given breaks (``NO_DATA_COLOUR`` for missing values)."""
     cols = palette(palette_name, len(breaks), reverse=reverse)
     return [cols[i] if i >= 0 else NO_DATA_COLOUR for i in classify(values, breaks)]
@@ -224,20 +233,35 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
             dec = next((d for d in range(4) if np.allclose(finite, finite.round(d), rtol=0, atol=1e-9)), 3)
             cols.append([(format_number(v, dec) if np.isfinite(v) else MISSING, True) for v in values])
         else:
-            cols.append([("—" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-                          else html_text(v), False) for v in col])
+            cols.append(
+                [
+                    (
+                        "—" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else html_text(v),
+                        False,
+                    )
+                    for v in col
+                ]
+            )
     rows = []
     for cells in zip(*cols):
-        rows.append("<tr>" + "".join(f'<td style="text-align:right">{t}</td>' if num else f"<td>{t}</td>"
-                                     for t, num in cells) + "</tr>")
-    return (f'<table class="obs-table"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+        rows.append(
+            "<tr>"
+            + "".join(f'<td style="text-align:right">{t}</td>' if num else f"<td>{t}</td>" for t, num in cells)
+            + "</tr>"
+        )
+    return f'<table class="obs-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def legend_items(breaks: Sequence[float], unit: str, *, decimals: int = 0,
-                 palette_name: str = "viridis", reverse: bool = False,
-                 minimum: float | None = None, no_data: str | None = "sans donnée"
-                 ) -> list[tuple[str, str]]:
+def legend_items(
+    breaks: Sequence[float],
+    unit: str,
+    *,
+    decimals: int = 0,
+    palette_name: str = "viridis",
+    reverse: bool = False,
+    minimum: float | None = None,
+    no_data: str | None = "sans donnée",
+) -> list[tuple[str, str]]:
     """(colour, French label with unit) for each class, plus the no-data entry.
 
     Parameters
@@ -268,8 +292,14 @@ def legend_items(breaks: Sequence[float], unit: str, *, decimals: int = 0,
     return items
 
 
-def legend_html(title: str, items: Sequence[tuple[str, str]], *, shape: str = "square",
-                corner: str = "bottom:24px;right:10px", swatch_opacity: float = 1.0) -> str:
+def legend_html(
+    title: str,
+    items: Sequence[tuple[str, str]],
+    *,
+    shape: str = "square",
+    corner: str = "bottom:24px;right:10px",
+    swatch_opacity: float = 1.0,
+) -> str:
     """Small HTML legend box (title + coloured swatches) to overlay on a Folium map.
 
     ``corner`` is the CSS placement of the box (default bottom right); ``swatch_opacity`` the
@@ -281,12 +311,12 @@ def legend_html(title: str, items: Sequence[tuple[str, str]], *, shape: str = "s
         f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
         f'<span style="display:inline-block;width:14px;height:14px;background:{_esc(c)};{alpha}'
         f'border:1px solid #555;border-radius:{radius}"></span>'
-        f'<span>{_esc(label)}</span></div>'
+        f"<span>{_esc(label)}</span></div>"
         for c, label in items
     )
     return (
-        '<div class="obs-legend" style="position:absolute;' + corner + ';z-index:9999;'
-        'background:rgba(255,255,255,0.92);padding:6px 9px;border:1px solid #888;'
+        '<div class="obs-legend" style="position:absolute;' + corner + ";z-index:9999;"
+        "background:rgba(255,255,255,0.92);padding:6px 9px;border:1px solid #888;"
         'border-radius:4px;font:12px/1.3 sans-serif;color:#222;max-width:260px">'
         f'<div style="font-weight:bold;margin-bottom:3px">{_esc(title)}</div>{rows}</div>'
     )
@@ -298,8 +328,7 @@ def _esc(text: Any) -> str:
     return html_text(text)
 
 
-def attach_properties(geojson: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]
-                      ) -> dict[str, Any]:
+def attach_properties(geojson: Mapping[str, Any], values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Copy of ``geojson`` whose features get the properties ``values[code]`` (if any).
 
     Features whose code is absent from ``values`` keep only their own properties.
@@ -310,8 +339,7 @@ def attach_properties(geojson: Mapping[str, Any], values: Mapping[str, Mapping[s
         extra = values.get(str(props.get("code", f.get("id"))))
         if extra:
             props.update({k: _json_safe(v) for k, v in extra.items()})
-        features.append({"type": "Feature", "id": f.get("id"), "properties": props,
-                         "geometry": f["geometry"]})
+        features.append({"type": "Feature", "id": f.get("id"), "properties": props, "geometry": f["geometry"]})
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -358,8 +386,9 @@ MORNING_WINDOW: tuple[str, str] = supply.MORNING_WINDOW
 WALK_RADIUS_M: float = 1000.0
 
 
-def stops_layer(con: duckdb.DuckDBPyConnection, service_date: dt.date | None = None, *,
-                window: tuple[str, str] = MORNING_WINDOW) -> tuple[pd.DataFrame, dt.date | None]:
+def stops_layer(
+    con: duckdb.DuckDBPyConnection, service_date: dt.date | None = None, *, window: tuple[str, str] = MORNING_WINDOW
+) -> tuple[pd.DataFrame, dt.date | None]:
     """Public-transport stops with their mode and morning departures.
 
     Parameters
@@ -384,13 +413,16 @@ def stops_layer(con: duckdb.DuckDBPyConnection, service_date: dt.date | None = N
     from analysis import access
 
     if not has_relation(con, "transit_stops"):
-        return pd.DataFrame(columns=["stop_id", "name", "lon", "lat", "commune_code", "kind",
-                                     "morning_departures"]), None
+        return pd.DataFrame(
+            columns=["stop_id", "name", "lon", "lat", "commune_code", "kind", "morning_departures"]
+        ), None
     if service_date is None:
         service_date = access.service_date_of(con)
-    deps = (supply.stop_departures_sql(service_date, window) if service_date is not None
-            else "SELECT NULL::VARCHAR AS feed_id, NULL::VARCHAR AS stop_id, 0::BIGINT AS morning_departures "
-                 "WHERE false")
+    deps = (
+        supply.stop_departures_sql(service_date, window)
+        if service_date is not None
+        else "SELECT NULL::VARCHAR AS feed_id, NULL::VARCHAR AS stop_id, 0::BIGINT AS morning_departures WHERE false"
+    )
     df = con.execute(
         f"""
         WITH st AS (
@@ -415,12 +447,14 @@ def stops_layer(con: duckdb.DuckDBPyConnection, service_date: dt.date | None = N
         LEFT JOIN deps d ON d.feed_id = st.feed_id AND d.stop_id = st.stop_id
         WHERE st.lon IS NOT NULL AND st.lat IS NOT NULL
         ORDER BY st.name
-        """).df()
+        """
+    ).df()
     return df, service_date
 
 
-def communes_without_served_stop(con: duckdb.DuckDBPyConnection, stops: pd.DataFrame, *,
-                                 radius_m: float = WALK_RADIUS_M) -> pd.DataFrame:
+def communes_without_served_stop(
+    con: duckdb.DuckDBPyConnection, stops: pd.DataFrame, *, radius_m: float = WALK_RADIUS_M
+) -> pd.DataFrame:
     """Communes whose centre point has no stop with a morning departure within ``radius_m``.
 
     Parameters
@@ -450,8 +484,7 @@ def communes_without_served_stop(con: duckdb.DuckDBPyConnection, stops: pd.DataF
 
         def xyz(lonlat: np.ndarray) -> np.ndarray:
             lon, lat = np.radians(lonlat[:, 0]), np.radians(lonlat[:, 1])
-            return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon),
-                                    np.sin(lat)])
+            return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
 
         tree = cKDTree(xyz(served))
         chord, _ = tree.query(xyz(com[["lon", "lat"]].to_numpy(dtype=float)))

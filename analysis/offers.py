@@ -45,8 +45,18 @@ BOOLEANS = {"vrai": True, "true": True, "1": True, "oui": True, "faux": False, "
 
 #: Columns of a normalised offer frame, before location.
 OFFER_COLUMNS = [
-    "offer_id", "siret", "sector", "is_public", "public_employer_type", "street", "town", "postcode",
-    "grades", "capacity", "source", "source_row",
+    "offer_id",
+    "siret",
+    "sector",
+    "is_public",
+    "public_employer_type",
+    "street",
+    "town",
+    "postcode",
+    "grades",
+    "capacity",
+    "source",
+    "source_row",
 ]
 
 REJECTS_DDL = """
@@ -232,9 +242,7 @@ def write_tables(con: duckdb.DuckDBPyConnection, located: pd.DataFrame, rejects:
     con.execute(REJECTS_DDL)
     if len(rejects):
         con.register("rej_df", rejects)
-        con.execute(
-            "INSERT INTO offer_rejects SELECT source, row_number::INTEGER, field, reason, raw FROM rej_df"
-        )
+        con.execute("INSERT INTO offer_rejects SELECT source, row_number::INTEGER, field, reason, raw FROM rej_df")
         con.unregister("rej_df")
 
 

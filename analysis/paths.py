@@ -135,12 +135,22 @@ class GraphArrays:
             first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
             u, v, w = u[first], v[first], w[first]
         mat = sparse.csr_matrix((w, (u, v)), shape=(n, n))
-        return cls(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), mat,
-                   None if node_ids is None else np.asarray(node_ids), dict(meta))
+        return cls(
+            np.asarray(lon, dtype=float),
+            np.asarray(lat, dtype=float),
+            mat,
+            None if node_ids is None else np.asarray(node_ids),
+            dict(meta),
+        )
 
     @classmethod
-    def from_graph(cls, G: nx.MultiDiGraph, mode: str | None = None,
-                   speeds: Mapping[str, float] | None = None, weight: str = "travel_time") -> GraphArrays:
+    def from_graph(
+        cls,
+        G: nx.MultiDiGraph,
+        mode: str | None = None,
+        speeds: Mapping[str, float] | None = None,
+        weight: str = "travel_time",
+    ) -> GraphArrays:
         """Convert an OSMnx graph once.
 
         Parameters
@@ -169,9 +179,17 @@ class GraphArrays:
             u = np.array([r[0] for r in rows], dtype=object)
             v = np.array([r[1] for r in rows], dtype=object)
             w = np.array([r[2] for r in rows], dtype=float)
-        out = cls.from_edges(lon, lat, index.get_indexer(u), index.get_indexer(v), w, node_ids=node_ids,
-                             mode=mode, source=G.graph.get("network_source"),
-                             precision=G.graph.get("precision"))
+        out = cls.from_edges(
+            lon,
+            lat,
+            index.get_indexer(u),
+            index.get_indexer(v),
+            w,
+            node_ids=node_ids,
+            mode=mode,
+            source=G.graph.get("network_source"),
+            precision=G.graph.get("precision"),
+        )
         if mode is not None:
             out.meta["edge_table"] = table  # the mode's edges with their keys, for route legs
         return out
@@ -194,8 +212,9 @@ class GraphArrays:
         return nodes, haversine_m(lon, lat, self.lon[nodes], self.lat[nodes])
 
     # ----------------------------------------------------------------- node to node
-    def node_pairs(self, sources, targets, limit: float = np.inf,
-                   chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def node_pairs(
+        self, sources, targets, limit: float = np.inf, chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Shortest seconds between node indices, as a sparse list of the pairs within ``limit``.
 
         Searches (:func:`analysis.dijkstra.bounded_dijkstra`) start from the distinct nodes of
@@ -222,8 +241,7 @@ class GraphArrays:
         pos_s, pos_t, idx = _expand(gs, gt, a, b)
         return pos_s, pos_t, sec[idx]
 
-    def node_times(self, sources, targets, limit: float = np.inf,
-                   chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> np.ndarray:
+    def node_times(self, sources, targets, limit: float = np.inf, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> np.ndarray:
         """Shortest seconds between node indices as a dense matrix (``np.inf`` beyond ``limit``).
 
         See :meth:`node_pairs`; this is its dense form.
@@ -346,14 +364,28 @@ def door_to_door(
     # 2. an end off the network: straight line x detour at the fallback speed, flagged
     off_o, off_d = np.flatnonzero(~on_o), np.flatnonzero(~on_d)
     if len(off_o):
-        minutes[off_o, :] = within(haversine_m(origins[off_o, 0][:, None], origins[off_o, 1][:, None],
-                                               destinations[:, 0][None, :], destinations[:, 1][None, :])
-                                   * detour / fb_mps)
+        minutes[off_o, :] = within(
+            haversine_m(
+                origins[off_o, 0][:, None],
+                origins[off_o, 1][:, None],
+                destinations[:, 0][None, :],
+                destinations[:, 1][None, :],
+            )
+            * detour
+            / fb_mps
+        )
         estimate[off_o, :] = True
     if len(off_d):
-        minutes[:, off_d] = within(haversine_m(origins[:, 0][:, None], origins[:, 1][:, None],
-                                               destinations[off_d, 0][None, :], destinations[off_d, 1][None, :])
-                                   * detour / fb_mps)
+        minutes[:, off_d] = within(
+            haversine_m(
+                origins[:, 0][:, None],
+                origins[:, 1][:, None],
+                destinations[off_d, 0][None, :],
+                destinations[off_d, 1][None, :],
+            )
+            * detour
+            / fb_mps
+        )
         estimate[:, off_d] = True
 
     # 3. straight trips, only between points close enough for them to count: trips shorter
@@ -391,7 +423,8 @@ def _pairs_within(a: np.ndarray, b: np.ndarray, radius_m: float) -> tuple[np.nda
     else:
         chord = 2 * np.sin(min(radius_m / EARTH_RADIUS_M, np.pi) / 2) * (1 + 1e-9) + 1e-12
         found = cKDTree(_unit_vectors(a[:, 0], a[:, 1])).sparse_distance_matrix(
-            cKDTree(_unit_vectors(b[:, 0], b[:, 1])), chord, output_type="ndarray")
+            cKDTree(_unit_vectors(b[:, 0], b[:, 1])), chord, output_type="ndarray"
+        )
         i, j = found["i"].astype(np.int64), found["j"].astype(np.int64)
     dist = haversine_m(a[i, 0], a[i, 1], b[j, 0], b[j, 1])
     keep = dist <= radius_m

@@ -28,8 +28,7 @@ MOSTLY_OUTSIDE_SHARE = 0.5
 
 #: Pupils concerned by an indicator (tie-breaker): those without an offer for the shares of
 #: pupils without an offer, every pupil of the territory otherwise.
-_CONCERNED = {"share_no_offer": "pupils_no_offer",
-              "share_no_offer_transit": "pupils_no_offer_transit"}
+_CONCERNED = {"share_no_offer": "pupils_no_offer", "share_no_offer_transit": "pupils_no_offer_transit"}
 
 
 def concerned_column(indicator: str, columns: pd.Index | list[str] | None = None) -> str:
@@ -41,8 +40,9 @@ def concerned_column(indicator: str, columns: pd.Index | list[str] | None = None
     return col
 
 
-def rank_territories(df: pd.DataFrame, value: str, *, higher_is_worse: bool = True,
-                     concerned: str | None = None) -> pd.DataFrame:
+def rank_territories(
+    df: pd.DataFrame, value: str, *, higher_is_worse: bool = True, concerned: str | None = None
+) -> pd.DataFrame:
     """Territories from the least to the most favourable for one indicator.
 
     Parameters
@@ -100,7 +100,8 @@ def epci_region_share(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     df = con.execute(
         f"""SELECT siren AS code,
                    least(1.0, {part}::DOUBLE / nullif(population_dgcl_total, 0)) AS share_in_region
-            FROM epci ORDER BY siren""").df()
+            FROM epci ORDER BY siren"""
+    ).df()
     df["share_in_region"] = df["share_in_region"].fillna(1.0)
     df["mostly_outside"] = df["share_in_region"] < MOSTLY_OUTSIDE_SHARE
     return df

@@ -77,9 +77,7 @@ def read_csv(
     if sep is None:
         sep = sniff_separator(head)
     try:
-        df = pd.read_csv(
-            path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding, engine="c"
-        )
+        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding, engine="c")
     except pd.errors.ParserError as exc:
         m = _LINE_RE.search(str(exc))
         row = int(m.group(1)) - 1 if m else None
@@ -163,9 +161,7 @@ def to_float(df: pd.DataFrame, path: str | Path, column: str, allow_empty: bool 
         bad |= s == ""
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
-        raise DataError(
-            str(path), f"nombre attendu, trouvé « {df[column].iloc[i]} »", row=i + 1, field=column
-        )
+        raise DataError(str(path), f"nombre attendu, trouvé « {df[column].iloc[i]} »", row=i + 1, field=column)
     return out
 
 

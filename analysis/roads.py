@@ -152,9 +152,7 @@ def filter_highways(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
         raise DataError(str(src), "fichier OpenStreetMap introuvable")
     try:
         with osmium.BackReferenceWriter(str(dst), ref_src=str(src), overwrite=True) as writer:
-            proc = osmium.FileProcessor(str(src), osmium.osm.WAY).with_filter(
-                osmium.filter.KeyFilter("highway")
-            )
+            proc = osmium.FileProcessor(str(src), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
             for way in proc:
                 writer.add_way(way)
     except RuntimeError as exc:
@@ -250,8 +248,11 @@ def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
     lats: list[np.ndarray] = []
     skipped = 0
     try:
-        proc = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-                .with_locations().with_filter(osmium.filter.KeyFilter("highway")))
+        proc = (
+            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations()
+            .with_filter(osmium.filter.KeyFilter("highway"))
+        )
         for obj in proc:
             if not obj.is_way() or len(obj.nodes) < 2:
                 continue
@@ -299,8 +300,13 @@ def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
     for u_i, v_i, w_i, ln in zip(ref[a].tolist(), ref[b].tolist(), wi.tolist(), length.tolist()):
         hwy, name, rref, maxspeed, access, oneway, junction, service = tags[w_i]
         attrs = {"osmid": way_ids[w_i], "highway": hwy, "length": max(ln, 0.0)}
-        for key, val in (("name", name), ("ref", rref), ("maxspeed", maxspeed), ("access", access),
-                         ("service", service)):
+        for key, val in (
+            ("name", name),
+            ("ref", rref),
+            ("maxspeed", maxspeed),
+            ("access", access),
+            ("service", service),
+        ):
             if val is not None:
                 attrs[key] = val
         ow = (oneway or "").lower()
@@ -323,7 +329,9 @@ def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
     return G
 
 
-def graph_from_polygon_online(polygon, network_type: str = "all") -> nx.MultiDiGraph:  # pragma: no cover - needs internet
+def graph_from_polygon_online(
+    polygon, network_type: str = "all"
+) -> nx.MultiDiGraph:  # pragma: no cover - needs internet
     """Download the OSM road network inside ``polygon`` with OSMnx (internet required).
 
     Parameters
@@ -354,9 +362,7 @@ def _edges_both_ways(edges: pd.DataFrame) -> pd.DataFrame:
 
 
 def _finish_graph(nodes: pd.DataFrame, edges: pd.DataFrame, source: str, precision: str) -> nx.MultiDiGraph:
-    gdf_nodes = gpd.GeoDataFrame(
-        nodes, geometry=gpd.points_from_xy(nodes["x"], nodes["y"]), crs="EPSG:4326"
-    )
+    gdf_nodes = gpd.GeoDataFrame(nodes, geometry=gpd.points_from_xy(nodes["x"], nodes["y"]), crs="EPSG:4326")
     gdf_edges = gpd.GeoDataFrame(edges, geometry="geometry", crs="EPSG:4326").set_index(["u", "v", "key"])
     G = ox.graph_from_gdfs(gdf_nodes, gdf_edges, graph_attrs={"crs": "EPSG:4326"})
     G.graph["network_source"] = source
@@ -407,8 +413,11 @@ def graph_from_skeleton(path: str | os.PathLike, layer: str = "segments") -> nx.
     keys = pd.Index(pd.unique(pd.concat([seg["from_coord_key"], seg["to_coord_key"]], ignore_index=True)))
     latlon = keys.str.split(",", expand=True)
     nodes = pd.DataFrame(
-        {"y": latlon.get_level_values(0).astype(float), "x": latlon.get_level_values(1).astype(float),
-         "coord_key": np.asarray(keys)},
+        {
+            "y": latlon.get_level_values(0).astype(float),
+            "x": latlon.get_level_values(1).astype(float),
+            "coord_key": np.asarray(keys),
+        },
         index=pd.RangeIndex(len(keys), name="osmid"),
     )
     u = keys.get_indexer(seg["from_coord_key"])
@@ -435,10 +444,16 @@ def graph_from_skeleton(path: str | os.PathLike, layer: str = "segments") -> nx.
     speed = speed.where(length >= SKELETON_URBAN_SEGMENT_M, np.minimum(speed, SKELETON_URBAN_KPH))
     edges = pd.DataFrame(
         {
-            "u": u, "v": v, "highway": highway.to_numpy(), "ref": seg["route"].astype(str).to_numpy(),
+            "u": u,
+            "v": v,
+            "highway": highway.to_numpy(),
+            "ref": seg["route"].astype(str).to_numpy(),
             "tier": seg.get("tier", pd.Series(np.nan, index=seg.index)).to_numpy(),
-            "system": seg["system"].to_numpy(), "length": length.to_numpy(),
-            "speed_kph": speed.to_numpy(), "oneway": False, "geometry": seg.geometry.to_numpy(),
+            "system": seg["system"].to_numpy(),
+            "length": length.to_numpy(),
+            "speed_kph": speed.to_numpy(),
+            "oneway": False,
+            "geometry": seg.geometry.to_numpy(),
         }
     )
     edges["travel_time"] = edges["length"] / (edges["speed_kph"] * 1000.0 / 3600.0)
@@ -495,21 +510,22 @@ def graph_from_lines(
     if highway_field is None:
         text_cols = [c for c in gdf.columns if c != "geometry" and gdf[c].dtype == object]
         highway_field = "highway" if "highway" in gdf.columns else (text_cols[0] if len(text_cols) == 1 else None)
-    classes = gdf[highway_field].fillna("road").astype(str) if highway_field is not None else pd.Series("road", index=gdf.index)
+    classes = (
+        gdf[highway_field].fillna("road").astype(str)
+        if highway_field is not None
+        else pd.Series("road", index=gdf.index)
+    )
     gdf = gpd.GeoDataFrame({"highway": classes.to_numpy()}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
     import shapely
 
     if node_intersections:
-
         # Split every line where it meets another, then give each piece the class of the
         # original line its midpoint lies on.
         noded = shapely.get_parts(shapely.node(shapely.MultiLineString(list(gdf.geometry))))
         mids = shapely.line_interpolate_point(noded, 0.5, normalized=True)
         tree = shapely.STRtree(gdf.geometry.to_numpy())
         nearest = tree.nearest(mids)
-        gdf = gpd.GeoDataFrame(
-            {"highway": gdf["highway"].to_numpy()[nearest]}, geometry=noded, crs=gdf.crs
-        )
+        gdf = gpd.GeoDataFrame({"highway": gdf["highway"].to_numpy()[nearest]}, geometry=noded, crs=gdf.crs)
     metric = gdf.to_crs(gdf.estimate_utm_crs())
     length = metric.length.to_numpy()
     wgs = gdf.to_crs("EPSG:4326")
@@ -527,8 +543,14 @@ def graph_from_lines(
     if speeds:
         table.update({k: float(v) for k, v in speeds.items()})
     edges = pd.DataFrame(
-        {"u": keys.get_indexer(k_start), "v": keys.get_indexer(k_end), "highway": wgs["highway"].to_numpy(),
-         "length": np.maximum(length, 0.5), "oneway": False, "geometry": wgs.geometry.to_numpy()}
+        {
+            "u": keys.get_indexer(k_start),
+            "v": keys.get_indexer(k_end),
+            "highway": wgs["highway"].to_numpy(),
+            "length": np.maximum(length, 0.5),
+            "oneway": False,
+            "geometry": wgs.geometry.to_numpy(),
+        }
     )
     edges = edges[edges["u"] != edges["v"]]
     edges["speed_kph"] = edges["highway"].map(table).fillna(CAR_FALLBACK_HWY_KPH).astype(float)
@@ -641,8 +663,7 @@ def mode_graph(G: nx.MultiDiGraph, mode: str, speeds: Mapping[str, float] | None
     H.graph.update(G.graph)
     H.add_nodes_from(G.nodes(data=True))
     H.add_edges_from(
-        (u, v, k, {"travel_time": s})
-        for u, v, k, s in zip(table["u"], table["v"], table["key"], table["seconds"])
+        (u, v, k, {"travel_time": s}) for u, v, k, s in zip(table["u"], table["v"], table["key"], table["seconds"])
     )
     H.remove_nodes_from(list(nx.isolates(H)))
     return H

@@ -59,10 +59,19 @@ class CheckStats:
     cpu_seconds: float | None = None
 
 
-def run_check(data: bytes, name: str, kind: str, *, db_path: str | os.PathLike, fmt: str | None = None,
-              mode: str | None = None, source: str | None = None,
-              alive: Callable[[], bool] | None = None, seconds: float | None = None,
-              memory_bytes: int | None = None) -> tuple[Any, CheckStats]:
+def run_check(
+    data: bytes,
+    name: str,
+    kind: str,
+    *,
+    db_path: str | os.PathLike,
+    fmt: str | None = None,
+    mode: str | None = None,
+    source: str | None = None,
+    alive: Callable[[], bool] | None = None,
+    seconds: float | None = None,
+    memory_bytes: int | None = None,
+) -> tuple[Any, CheckStats]:
     """Run ``imports.import_file(..., dry_run=True)`` on ``data`` in a bounded child process.
 
     Returns
@@ -85,17 +94,37 @@ def run_check(data: bytes, name: str, kind: str, *, db_path: str | os.PathLike, 
     if not _SLOTS.acquire(blocking=False):
         raise CheckRefused(name, "trop de contrôles en cours sur le serveur : réessayez dans un instant")
     try:
-        request = pickle.dumps({"data": data, "name": name, "kind": kind, "db_path": str(db_path), "fmt": fmt,
-                                "mode": mode, "source": source, "memory": memory_bytes,
-                                "cpu": max(cpu, 1)})
-        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                   NUMBA_DISABLE_JIT="1", OMP_NUM_THREADS="1")
+        request = pickle.dumps(
+            {
+                "data": data,
+                "name": name,
+                "kind": kind,
+                "db_path": str(db_path),
+                "fmt": fmt,
+                "mode": mode,
+                "source": source,
+                "memory": memory_bytes,
+                "cpu": max(cpu, 1),
+            }
+        )
+        env = dict(
+            os.environ,
+            PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            NUMBA_DISABLE_JIT="1",
+            OMP_NUM_THREADS="1",
+        )
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="obs-check-") as tmp:
             req_path = Path(tmp) / "request.pickle"
             req_path.write_bytes(request)
-            proc = subprocess.Popen([sys.executable, "-m", "analysis.sandbox", str(req_path)], cwd=ROOT, env=env,
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "analysis.sandbox", str(req_path)],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
             try:
                 out, err = _wait(proc, seconds, alive, name)
             finally:
@@ -106,13 +135,15 @@ def run_check(data: bytes, name: str, kind: str, *, db_path: str | os.PathLike, 
     finally:
         _SLOTS.release()
     if proc.returncode != 0 or not out:
-        LOG.warning("contrôle borné de %s : code %s, %s", name, proc.returncode,
-                    err.decode("utf-8", "replace")[-2000:])
+        LOG.warning("contrôle borné de %s : code %s, %s", name, proc.returncode, err.decode("utf-8", "replace")[-2000:])
         if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
             raise CheckRefused(name, f"contrôle interrompu : plus de {cpu} s de calcul")
         if b"MemoryError" in err or proc.returncode == -signal.SIGABRT:
-            raise CheckRefused(name, "contrôle interrompu : le fichier demande plus de mémoire que permis "
-                                     f"({memory_bytes // 1024 // 1024} Mo)")
+            raise CheckRefused(
+                name,
+                "contrôle interrompu : le fichier demande plus de mémoire que permis "
+                f"({memory_bytes // 1024 // 1024} Mo)",
+            )
         raise CheckRefused(name, f"contrôle impossible (code {proc.returncode})")
     reply = pickle.loads(out)  # noqa: S301 - our own child process
     stats = CheckStats(elapsed, reply.get("peak_mb"), reply.get("cpu_s"))
@@ -154,8 +185,17 @@ def _child() -> int:
     resource.setrlimit(resource.RLIMIT_DATA, (req["memory"], req["memory"]))
     resource.setrlimit(resource.RLIMIT_CPU, (req["cpu"], req["cpu"] + 2))
     try:
-        res = imports.import_file(None, req["kind"], data=req["data"], name=req["name"], db_path=req["db_path"],
-                                  fmt=req["fmt"], mode=req["mode"], source=req["source"], dry_run=True)
+        res = imports.import_file(
+            None,
+            req["kind"],
+            data=req["data"],
+            name=req["name"],
+            db_path=req["db_path"],
+            fmt=req["fmt"],
+            mode=req["mode"],
+            source=req["source"],
+            dry_run=True,
+        )
         reply = {"result": res}
     except (MemoryError, duckdb.OutOfMemoryException):
         sys.stderr.write("MemoryError\n")

@@ -71,9 +71,15 @@ def js_literal(obj: Any) -> str:
     >>> js_literal("</script><script>alert(1)</script>")
     '"\\\\u003c/script\\\\u003e\\\\u003cscript\\\\u003ealert(1)\\\\u003c/script\\\\u003e"'
     """
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
-            .replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def spreadsheet_text(value: Any) -> Any:
@@ -105,12 +111,13 @@ def text_problem(value: str | None) -> str | None:
         return None
     for ch in MARKUP_CHARS:
         if ch in value:
-            return (f"caractère « {ch} » interdit (balises HTML refusées) : "
-                    "retirez les signes < et > de ce champ")
+            return f"caractère « {ch} » interdit (balises HTML refusées) : retirez les signes < et > de ce champ"
     m = _CONTROL.search(value)
     if m:
-        return (f"caractère de contrôle interdit (U+{ord(m.group()):04X}) en position "
-                f"{m.start() + 1} : fichier corrompu ou copié d'un autre logiciel ?")
+        return (
+            f"caractère de contrôle interdit (U+{ord(m.group()):04X}) en position "
+            f"{m.start() + 1} : fichier corrompu ou copié d'un autre logiciel ?"
+        )
     m = _LINE_BREAKS.search(value)
     if m:
         what = "tabulation" if m.group() == "\t" else "retour à la ligne"

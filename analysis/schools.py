@@ -91,9 +91,7 @@ def seconde_headcounts(path: Path) -> pd.DataFrame:
         raise DataError(str(path), "effectif de classe hors de 0–500", row=i + 1, field="EFFECTIF DECLARE")
     df["class_key"] = df["DIVISION (CLASSE)"].str.strip().str.upper()
     dedup = df.drop_duplicates(["CODE_RNE (UAI)", "class_key"])
-    out = dedup.groupby("CODE_RNE (UAI)").agg(
-        seconde_pupils=("pupils", "sum"), seconde_classes=("class_key", "count")
-    )
+    out = dedup.groupby("CODE_RNE (UAI)").agg(seconde_pupils=("pupils", "sum"), seconde_classes=("class_key", "count"))
     out.index.name = "uai"
     return out.reset_index().astype({"seconde_pupils": "int64"})
 

@@ -108,8 +108,7 @@ def resolve(dataset_id: str, source_dir: str | Path | None) -> Path | None:
         where = base / ds.folder if base is not None else ds.folder
         raise DataError(
             str(where),
-            f"fichier requis introuvable pour « {ds.dataset} » (attendu : {ds.pattern}). "
-            f"Source officielle : {ds.url}",
+            f"fichier requis introuvable pour « {ds.dataset} » (attendu : {ds.pattern}). Source officielle : {ds.url}",
         )
     return None
 
@@ -331,8 +330,7 @@ def main(argv: list[str] | None = None) -> int:
                     ok = False
                     print(f"ERR {ds.dataset:22} {why}")
                 else:
-                    print(f"{'OK ' if p and not why else '-- '} {ds.dataset:22} "
-                          f"{why or p or '(facultatif, absent)'}")
+                    print(f"{'OK ' if p and not why else '-- '} {ds.dataset:22} {why or p or '(facultatif, absent)'}")
             except DataError as exc:
                 ok = False
                 print(f"ERR {ds.dataset:22} {exc}")

@@ -76,5 +76,7 @@ def stop_departures_sql(day: dt.date, window: tuple[str, str] = MORNING_WINDOW) 
 
 def window_note(day: dt.date, window: tuple[str, str] = MORNING_WINDOW) -> str:
     """French sentence saying what the morning departures count."""
-    return (f"Départs du matin : départs d'un arrêt (hors terminus et arrêts sans montée) "
-            f"entre {window[0]} et {window[1]} inclus, le {day.isoformat()}.")
+    return (
+        f"Départs du matin : départs d'un arrêt (hors terminus et arrêts sans montée) "
+        f"entre {window[0]} et {window[1]} inclus, le {day.isoformat()}."
+    )

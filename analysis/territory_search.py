@@ -52,8 +52,7 @@ def _name_score(query_words: list[str], query_key: str, name_key: str) -> int | 
     return None
 
 
-def search_territories(query: str, communes: pd.DataFrame, epcis: pd.DataFrame,
-                       limit: int = 12) -> list[Match]:
+def search_territories(query: str, communes: pd.DataFrame, epcis: pd.DataFrame, limit: int = 12) -> list[Match]:
     """Territories matching ``query``, best first.
 
     Parameters
@@ -92,13 +91,18 @@ def search_territories(query: str, communes: pd.DataFrame, epcis: pd.DataFrame,
     if compact.isdigit() and len(compact) >= 3:
         for siren, name in epci_names.items():
             if siren.startswith(compact):
-                scored.append((0 if siren == compact else 1, 0, match_key(name),
-                               Match("epci", siren, name, "SIREN")))
+                scored.append((0 if siren == compact else 1, 0, match_key(name), Match("epci", siren, name, "SIREN")))
     if len(compact) >= 2 and (compact[:2].isdigit() or compact[:2].upper() in ("2A", "2B")):
         for code, name in zip(communes["code"].astype(str), communes["name"].astype(str)):
             if code.upper().startswith(compact.upper()):
-                scored.append((0 if code == compact.upper() else 1, 1, match_key(name),
-                               Match("commune", code, name, "code INSEE")))
+                scored.append(
+                    (
+                        0 if code == compact.upper() else 1,
+                        1,
+                        match_key(name),
+                        Match("commune", code, name, "code INSEE"),
+                    )
+                )
     found_epci = {m.code for *_, m in scored if m.level == "epci"}
     for siren, name in epci_names.items():
         s = _name_score(words, key, match_key(name))
@@ -106,8 +110,7 @@ def search_territories(query: str, communes: pd.DataFrame, epcis: pd.DataFrame,
             scored.append((s, 0, match_key(name), Match("epci", siren, name, "nom")))
             found_epci.add(siren)
     by_member: dict[str, tuple[int, str]] = {}
-    for code, name, siren in zip(communes["code"].astype(str), communes["name"].astype(str),
-                                 communes["epci_siren"]):
+    for code, name, siren in zip(communes["code"].astype(str), communes["name"].astype(str), communes["epci_siren"]):
         s = _name_score(words, key, match_key(name))
         if s is None:
             continue
@@ -118,8 +121,9 @@ def search_territories(query: str, communes: pd.DataFrame, epcis: pd.DataFrame,
                 by_member[siren] = (s, name)
     for siren, (s, member) in by_member.items():
         # after the communes of the same score: the member itself is the closer answer
-        scored.append((s, 2, match_key(epci_names[siren]),
-                       Match("epci", siren, epci_names[siren], f"commune membre : {member}")))
+        scored.append(
+            (s, 2, match_key(epci_names[siren]), Match("epci", siren, epci_names[siren], f"commune membre : {member}"))
+        )
     scored.sort(key=lambda t: (t[0], t[1], t[2], t[3].code))
     out: list[Match] = []
     seen: set[tuple[str, str]] = set()

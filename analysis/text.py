@@ -54,6 +54,7 @@ def format_percent(share: Any, decimals: int = 1) -> str:
     v = _as_float(share)
     return MISSING if v is None else format_number(100 * v, decimals) + NNBSP + "%"
 
+
 _ARTICLE_SUFFIX = re.compile(r"^(?P<name>.+?)\s*\((?P<art>le|la|les|l')\)$", re.IGNORECASE)
 _CEDEX = re.compile(r"\bcedex\b(\s*\d+)?", re.IGNORECASE)
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -63,9 +64,13 @@ _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "sain
 def strip_accents(text: str) -> str:
     """Remove diacritics (``"Évreux"`` -> ``"Evreux"``)."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("œ", "oe").replace(
-        "Œ", "OE"
-    ).replace("æ", "ae").replace("Æ", "AE")
+    return (
+        "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        .replace("œ", "oe")
+        .replace("Œ", "OE")
+        .replace("æ", "ae")
+        .replace("Æ", "AE")
+    )
 
 
 def normalize_name(text: str | None) -> str:
@@ -113,8 +118,7 @@ def normalize_name(text: str | None) -> str:
 # --------------------------------------------------------------------------------------------
 
 #: Article of each Normandie département name (``le``, ``la``, ``l'``) by INSEE code.
-DEPARTEMENT_ARTICLES: dict[str, str] = {"14": "le", "27": "l'", "50": "la", "61": "l'",
-                                        "76": "la"}
+DEPARTEMENT_ARTICLES: dict[str, str] = {"14": "le", "27": "l'", "50": "la", "61": "l'", "76": "la"}
 #: Départements whose names are said with « en » (« en Seine-Maritime »), not « dans la ».
 _DEPARTEMENTS_EN = frozenset({"76"})
 _NAME_ARTICLES = {"le": "le", "la": "la", "les": "les", "l'": "l'", "l’": "l'"}
@@ -260,9 +264,18 @@ def lower_first(label: str) -> str:
 
 #: Plural units and their singular (French: singular below 2, « 1 départ », « 1,5 offre »).
 _UNIT_SINGULAR: dict[str, str] = {
-    "départs": "départ", "arrêts": "arrêt", "offres": "offre", "élèves": "élève",
-    "projets": "projet", "communes": "commune", "origines": "origine", "places": "place",
-    "secteurs": "secteur", "habitants": "habitant", "lignes": "ligne", "lycées": "lycée",
+    "départs": "départ",
+    "arrêts": "arrêt",
+    "offres": "offre",
+    "élèves": "élève",
+    "projets": "projet",
+    "communes": "commune",
+    "origines": "origine",
+    "places": "place",
+    "secteurs": "secteur",
+    "habitants": "habitant",
+    "lignes": "ligne",
+    "lycées": "lycée",
 }
 
 

@@ -59,6 +59,7 @@ _DAY = 86400
 # small helpers
 # ----------------------------------------------------------------------------------------------
 
+
 def parse_hhmm(value: str | int | float) -> int:
     """``"07:30"`` (or ``"07:30:00"``, or seconds) -> seconds since midnight."""
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -172,19 +173,19 @@ def active_service_ids(con, service_date: date, feed_ids: list[str] | None = Non
 
 def _routable_feeds(con) -> pd.DataFrame:
     try:
-        feeds = con.execute(
-            "SELECT feed_id, path, start_date, end_date, has_stop_times FROM transit_feeds"
-        ).df()
+        feeds = con.execute("SELECT feed_id, path, start_date, end_date, has_stop_times FROM transit_feeds").df()
     except Exception as exc:  # table absent
-        raise GTFSError("transit_feeds", "aucun flux GTFS chargé dans la base "
-                        "(analysis.gtfs.load_into)") from exc
+        raise GTFSError("transit_feeds", "aucun flux GTFS chargé dans la base (analysis.gtfs.load_into)") from exc
     if feeds.empty:
         raise GTFSError("transit_feeds", "aucun flux GTFS chargé dans la base")
     ok = feeds[feeds["has_stop_times"]]
     if ok.empty:
         p = feeds["path"].iat[0]
-        raise GTFSError(f"{p}/stop_times.txt", "fichier absent : ce flux GTFS ne contient aucun "
-                        "horaire, le calcul d'itinéraires en transport en commun est impossible")
+        raise GTFSError(
+            f"{p}/stop_times.txt",
+            "fichier absent : ce flux GTFS ne contient aucun "
+            "horaire, le calcul d'itinéraires en transport en commun est impossible",
+        )
     return ok
 
 
@@ -192,9 +193,9 @@ def _trip_count(con, service_date: date, feed_ids: list[str]) -> int:
     sids = active_service_ids(con, service_date, feed_ids)
     if not sids:
         return 0
-    return int(con.execute(
-        "SELECT count(*) FROM transit_trips WHERE service_id IN (SELECT unnest(?))", [sids]
-    ).fetchone()[0])
+    return int(
+        con.execute("SELECT count(*) FROM transit_trips WHERE service_id IN (SELECT unnest(?))", [sids]).fetchone()[0]
+    )
 
 
 def _fortnight_distance(d: date) -> int:
@@ -250,8 +251,9 @@ def default_service_date(con, feed_ids: list[str] | None = None, min_share: floa
     counts = {t: _trip_count(con, t, ids) for t in tuesdays}
     busiest = max(counts.values(), default=0)
     if busiest == 0:
-        raise GTFSError(f"{feeds['path'].iat[0]}/calendar_dates.txt",
-                        f"aucun mardi avec des trajets entre le {start} et le {end}")
+        raise GTFSError(
+            f"{feeds['path'].iat[0]}/calendar_dates.txt", f"aucun mardi avec des trajets entre le {start} et le {end}"
+        )
     ok = [t for t in tuesdays if counts[t] >= min_share * busiest]
     return min(ok, key=lambda t: (_fortnight_distance(t), t))
 
@@ -259,6 +261,7 @@ def default_service_date(con, feed_ids: list[str] | None = None, min_share: floa
 # ----------------------------------------------------------------------------------------------
 # the network of one service date
 # ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class TransitNetwork:
@@ -301,8 +304,7 @@ class TransitNetwork:
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
-    def from_duckdb(cls, con, service_date: date | None = None,
-                    feed_ids: list[str] | None = None) -> TransitNetwork:
+    def from_duckdb(cls, con, service_date: date | None = None, feed_ids: list[str] | None = None) -> TransitNetwork:
         """Build the network of ``service_date`` from the ``transit_*`` tables.
 
         Parameters
@@ -334,15 +336,17 @@ class TransitNetwork:
         cal_file = f"{feeds['path'].iat[0]}/calendar.txt (ou calendar_dates.txt)"
         if pd.isna(start) or not (start.date() <= service_date <= end.date()):
             raise GTFSError(
-                cal_file, f"la date {service_date.isoformat()} est hors de la validité du "
+                cal_file,
+                f"la date {service_date.isoformat()} est hors de la validité du "
                 f"calendrier ({'?' if pd.isna(start) else start.date()} → "
                 f"{'?' if pd.isna(end) else end.date()}) : calendrier expiré ou pas encore en "
-                "vigueur ; choisissez une date dans la validité", field="date")
+                "vigueur ; choisissez une date dans la validité",
+                field="date",
+            )
         today = active_service_ids(con, service_date, ids)
         yesterday = active_service_ids(con, service_date - timedelta(days=1), ids)
         if not today:
-            raise GTFSError(cal_file, f"aucun service ne circule le {service_date.isoformat()}",
-                            field="date")
+            raise GTFSError(cal_file, f"aucun service ne circule le {service_date.isoformat()}", field="date")
         st = con.execute(
             """WITH days AS (
                    SELECT unnest($today) AS service_id, 0 AS day_offset
@@ -356,21 +360,29 @@ class TransitNetwork:
             {"today": today, "yesterday": yesterday or [""], "feeds": ids},
         ).df()
         if st.empty:
-            raise GTFSError(cal_file, f"aucun trajet ne circule le {service_date.isoformat()}",
-                            field="date")
-        trips = con.execute(
-            """SELECT t.trip_id, coalesce(nullif(r.short_name, ''), r.long_name, '') AS route,
+            raise GTFSError(cal_file, f"aucun trajet ne circule le {service_date.isoformat()}", field="date")
+        trips = (
+            con.execute(
+                """SELECT t.trip_id, coalesce(nullif(r.short_name, ''), r.long_name, '') AS route,
                       coalesce(t.headsign, '') AS headsign
                  FROM transit_trips t LEFT JOIN transit_routes r USING (feed_id, route_id)
-                WHERE t.feed_id IN (SELECT unnest(?))""", [ids]).df().set_index("trip_id")
-        stops = con.execute(
-            "SELECT stop_id, name, lon, lat FROM transit_stops WHERE feed_id IN (SELECT unnest(?))",
-            [ids]).df().set_index("stop_id")
+                WHERE t.feed_id IN (SELECT unnest(?))""",
+                [ids],
+            )
+            .df()
+            .set_index("trip_id")
+        )
+        stops = (
+            con.execute("SELECT stop_id, name, lon, lat FROM transit_stops WHERE feed_id IN (SELECT unnest(?))", [ids])
+            .df()
+            .set_index("stop_id")
+        )
         return cls._from_stop_times(service_date, st, trips, stops, ids)
 
     @classmethod
-    def from_gtfs(cls, path: str | Path, service_date: date | None = None,
-                  bbox=(-180.0, -90.0, 180.0, 90.0)) -> TransitNetwork:
+    def from_gtfs(
+        cls, path: str | Path, service_date: date | None = None, bbox=(-180.0, -90.0, 180.0, 90.0)
+    ) -> TransitNetwork:
         """Read a GTFS zip or folder (whole feed by default) and build the network of one date."""
         from analysis import db, gtfs
 
@@ -382,8 +394,9 @@ class TransitNetwork:
             con.close()
 
     @classmethod
-    def _from_stop_times(cls, service_date, st: pd.DataFrame, trips: pd.DataFrame,
-                         stops: pd.DataFrame, feed_ids) -> TransitNetwork:
+    def _from_stop_times(
+        cls, service_date, st: pd.DataFrame, trips: pd.DataFrame, stops: pd.DataFrame, feed_ids
+    ) -> TransitNetwork:
         key = st["trip_id"].astype(str) + "@" + st["day_offset"].astype(str)
         trip_codes, trip_keys = pd.factorize(key, sort=False)
         shift = st["day_offset"].to_numpy(dtype=np.int64) * _DAY
@@ -443,8 +456,9 @@ class TransitNetwork:
             self._xyz = lonlat_to_xyz(self.stop_lonlat)
         return self._xyz
 
-    def transfers(self, max_transfer_m: float = MAX_TRANSFER_M, walk_kmh: float = WALK_KMH,
-                  detour: float = DETOUR_FACTOR) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def transfers(
+        self, max_transfer_m: float = MAX_TRANSFER_M, walk_kmh: float = WALK_KMH, detour: float = DETOUR_FACTOR
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Walking transfers between distinct stops: (from, to, seconds), sorted by ``from``."""
         k = (float(max_transfer_m), float(walk_kmh), float(detour))
         if k not in self._transfers:
@@ -457,25 +471,33 @@ class TransitNetwork:
         return self._transfers[k]
 
     def __repr__(self) -> str:  # pragma: no cover - cosmetic
-        return (f"TransitNetwork({self.service_date}, {self.n_stops} stops, "
-                f"{self.n_connections} connections, {len(self.trip_ids)} trips)")
+        return (
+            f"TransitNetwork({self.service_date}, {self.n_stops} stops, "
+            f"{self.n_connections} connections, {len(self.trip_ids)} trips)"
+        )
 
 
 # ----------------------------------------------------------------------------------------------
 # the vectorised scan
 # ----------------------------------------------------------------------------------------------
 
+
 def _footpath_lists(net: TransitNetwork, max_transfer_m, walk_kmh, detour):
     a, b, w = net.transfers(max_transfer_m, walk_kmh, detour)
     starts = np.searchsorted(a, np.arange(net.n_stops + 1))
-    return [(b[starts[s]:starts[s + 1]], w[starts[s]:starts[s + 1]])
-            for s in range(net.n_stops)]
+    return [(b[starts[s] : starts[s + 1]], w[starts[s] : starts[s + 1]]) for s in range(net.n_stops)]
 
 
-def earliest_arrivals(net: TransitNetwork, start_stop: np.ndarray, start_time: np.ndarray,
-                      until: int, max_transfer_m: float = MAX_TRANSFER_M,
-                      walk_kmh: float = WALK_KMH, detour: float = DETOUR_FACTOR,
-                      footpaths=None) -> tuple[np.ndarray, np.ndarray]:
+def earliest_arrivals(
+    net: TransitNetwork,
+    start_stop: np.ndarray,
+    start_time: np.ndarray,
+    until: int,
+    max_transfer_m: float = MAX_TRANSFER_M,
+    walk_kmh: float = WALK_KMH,
+    detour: float = DETOUR_FACTOR,
+    footpaths=None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Earliest arrival at every stop for many (stop, time) starts, scanning connections once.
 
     Parameters
@@ -547,9 +569,17 @@ def earliest_arrivals(net: TransitNetwork, start_stop: np.ndarray, start_time: n
     return ea, ride
 
 
-def _profile_arrive(net: TransitNetwork, k_stop: np.ndarray, k_time: np.ndarray,
-                    e_s: np.ndarray, e_d: np.ndarray, e_w: np.ndarray, m: int, t_end: int,
-                    fp) -> np.ndarray:
+def _profile_arrive(
+    net: TransitNetwork,
+    k_stop: np.ndarray,
+    k_time: np.ndarray,
+    e_s: np.ndarray,
+    e_d: np.ndarray,
+    e_w: np.ndarray,
+    m: int,
+    t_end: int,
+    fp,
+) -> np.ndarray:
     """Arrival time at every destination from every start, by one backward (profile) scan.
 
     Connections are scanned by decreasing departure time. ``trip_best[t]`` is the best arrival
@@ -573,8 +603,10 @@ def _profile_arrive(net: TransitNetwork, k_stop: np.ndarray, k_time: np.ndarray,
     order = np.argsort(e_s, kind="stable")
     es_s, es_d, es_w = e_s[order], e_d[order], e_w[order].astype(np.float32)
     bounds = np.searchsorted(es_s, np.arange(n + 1))
-    egress = [(es_d[bounds[s]:bounds[s + 1]], es_w[bounds[s]:bounds[s + 1]])
-              if bounds[s + 1] > bounds[s] else None for s in range(n)]
+    egress = [
+        (es_d[bounds[s] : bounds[s + 1]], es_w[bounds[s] : bounds[s + 1]]) if bounds[s + 1] > bounds[s] else None
+        for s in range(n)
+    ]
     neg_tau: list[list[int]] = [[] for _ in range(n)]  # -tau, ascending (tau descending)
     vecs: list[list[np.ndarray]] = [[] for _ in range(n)]
     trips_local, trip_idx = np.unique(net.trip[lo:hi], return_inverse=True)
@@ -639,13 +671,22 @@ def _prepare_endpoints(net, points, max_access_m, walk_kmh, detour):
     return p[order], s[order], np.ceil(walk_seconds(d[order], walk_kmh, detour)).astype(np.int64)
 
 
-def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: np.ndarray,
-                   depart_from: str = DEPART_FROM, depart_to: str = DEPART_TO,
-                   arrive_by: str = ARRIVE_BY, walk_kmh: float = WALK_KMH,
-                   max_access_m: float = MAX_ACCESS_M, max_transfer_m: float = MAX_TRANSFER_M,
-                   progress: Progress | None = None, detour: float = DETOUR_FACTOR,
-                   walk_only: bool = True, batch_size: int = 2048,
-                   method: str = "auto") -> np.ndarray:
+def transit_matrix(
+    network: TransitNetwork,
+    origins: np.ndarray,
+    destinations: np.ndarray,
+    depart_from: str = DEPART_FROM,
+    depart_to: str = DEPART_TO,
+    arrive_by: str = ARRIVE_BY,
+    walk_kmh: float = WALK_KMH,
+    max_access_m: float = MAX_ACCESS_M,
+    max_transfer_m: float = MAX_TRANSFER_M,
+    progress: Progress | None = None,
+    detour: float = DETOUR_FACTOR,
+    walk_only: bool = True,
+    batch_size: int = 2048,
+    method: str = "auto",
+) -> np.ndarray:
     """Door-to-door public-transport minutes for every origin x destination in a morning window.
 
     For each pair, ``minutes = min over door departure times t in [depart_from, depart_to] of
@@ -697,8 +738,9 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
     n, m = len(origins), len(destinations)
     t0, t1, t_end = parse_hhmm(depart_from), parse_hhmm(depart_to), parse_hhmm(arrive_by)
     if not (t0 <= t1 and t0 <= t_end):
-        raise ValueError("fenêtre horaire incohérente : il faut départ min <= départ max "
-                         "et départ min <= arrivée au plus tard")
+        raise ValueError(
+            "fenêtre horaire incohérente : il faut départ min <= départ max et départ min <= arrivée au plus tard"
+        )
     t1 = min(t1, t_end)
     best = np.full((n, m), np.inf)
     if n == 0 or m == 0:
@@ -706,9 +748,18 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
     o_ok = np.isfinite(origins).all(axis=1)
     d_ok = np.isfinite(destinations).all(axis=1)
     if not (o_ok.all() and d_ok.all()):  # points without coordinates: unreachable rows/columns
-        kw = dict(depart_from=depart_from, depart_to=depart_to, arrive_by=arrive_by,
-                  walk_kmh=walk_kmh, max_access_m=max_access_m, max_transfer_m=max_transfer_m,
-                  progress=progress, detour=detour, walk_only=walk_only, batch_size=batch_size)
+        kw = dict(
+            depart_from=depart_from,
+            depart_to=depart_to,
+            arrive_by=arrive_by,
+            walk_kmh=walk_kmh,
+            max_access_m=max_access_m,
+            max_transfer_m=max_transfer_m,
+            progress=progress,
+            detour=detour,
+            walk_only=walk_only,
+            batch_size=batch_size,
+        )
         best[np.ix_(o_ok, d_ok)] = transit_matrix(network, origins[o_ok], destinations[d_ok], **kw)
         return best
 
@@ -733,8 +784,12 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
         return best
     # starts: (stop, departure time) of boardable connections in the window, at stops that
     # some origin can walk to
-    c_ok = (network.can_board & (network.dep_time >= t0) & (network.dep_time <= t_end)
-            & np.isin(network.dep_stop, np.unique(a_s)))
+    c_ok = (
+        network.can_board
+        & (network.dep_time >= t0)
+        & (network.dep_time <= t_end)
+        & np.isin(network.dep_stop, np.unique(a_s))
+    )
     starts = np.unique(np.column_stack([network.dep_stop[c_ok], network.dep_time[c_ok]]), axis=0)
     k_stop, k_time = starts[:, 0].astype(np.int64), starts[:, 1].astype(np.int64)  # sorted by stop, time
     # exact pruning: a start no origin can reach leaving at depart_from or later is useless; a
@@ -769,14 +824,16 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
         arrive = np.full((n_k, m), np.inf, dtype=np.float32)
         by_time = np.argsort(k_time, kind="stable")
         for b0 in range(0, n_k, batch_size):
-            sel = by_time[b0:b0 + batch_size]
+            sel = by_time[b0 : b0 + batch_size]
             _ea, ride = earliest_arrivals(network, k_stop[sel], k_time[sel], t_end, footpaths=fp)
             vals = ride[e_s] + e_w.astype(np.int32)[:, None]  # (pairs, B), < 2**31
             seg = np.minimum.reduceat(vals, e_first, axis=0)  # (dest with stops, B)
             seg = np.where(seg <= t_end, seg, np.inf)
             arrive[np.ix_(sel, e_dest)] = seg.T
-            say(f"Transport en commun : balayage {min(b0 + batch_size, n_k)}/{n_k}",
-                0.05 + 0.75 * min(b0 + batch_size, n_k) / n_k)
+            say(
+                f"Transport en commun : balayage {min(b0 + batch_size, n_k)}/{n_k}",
+                0.05 + 0.75 * min(b0 + batch_size, n_k) / n_k,
+            )
 
     # combine: origin o walks a seconds to stop s, takes start k = (s, tau) leaving home at
     # tau - a (clamped to depart_to), requires tau - a >= depart_from
@@ -811,6 +868,7 @@ def transit_matrix(network: TransitNetwork, origins: np.ndarray, destinations: n
 # one journey, with its legs
 # ----------------------------------------------------------------------------------------------
 
+
 def _scan_single(net: TransitNetwork, init: dict[int, int], until: int, fp):
     """Scalar CSA from several stops with start times; returns ride labels and journey pointers."""
     n = net.n_stops
@@ -827,8 +885,13 @@ def _scan_single(net: TransitNetwork, init: dict[int, int], until: int, fp):
     lo = int(np.searchsorted(net.dep_time, min(init.values()), side="left"))
     hi = int(np.searchsorted(net.dep_time, until, side="right"))
     enter: dict[int, int] = {}
-    ds, as_, dt, at, tr = (net.dep_stop.tolist(), net.arr_stop.tolist(), net.dep_time.tolist(),
-                           net.arr_time.tolist(), net.trip.tolist())
+    ds, as_, dt, at, tr = (
+        net.dep_stop.tolist(),
+        net.arr_stop.tolist(),
+        net.dep_time.tolist(),
+        net.arr_time.tolist(),
+        net.trip.tolist(),
+    )
     board, alight = net.can_board.tolist(), net.can_alight.tolist()
     for c in range(lo, hi):
         t = tr[c]
@@ -863,32 +926,40 @@ def _legs_to(net, stop, ptr_ride, ptr_ea, walk_kmh, detour):
     while ptr[0] != 0:
         kind, c_in, c_out, from_stop = ptr
         board_stop = int(net.dep_stop[c_in])
-        legs.append({
-            "mode": "transit",
-            "from": str(net.stop_names[board_stop]),
-            "to": str(net.stop_names[net.arr_stop[c_out]]),
-            "from_stop_id": str(net.stop_ids[board_stop]),
-            "to_stop_id": str(net.stop_ids[net.arr_stop[c_out]]),
-            "depart": format_hhmm(net.dep_time[c_in]),
-            "arrive": format_hhmm(net.arr_time[c_out]),
-            "depart_s": int(net.dep_time[c_in]),
-            "arrive_s": int(net.arr_time[c_out]),
-            "route": str(net.trip_route[net.trip[c_in]]),
-            "headsign": str(net.trip_headsign[net.trip[c_in]]),
-            "trip_id": str(net.trip_ids[net.trip[c_in]]),
-        })
+        legs.append(
+            {
+                "mode": "transit",
+                "from": str(net.stop_names[board_stop]),
+                "to": str(net.stop_names[net.arr_stop[c_out]]),
+                "from_stop_id": str(net.stop_ids[board_stop]),
+                "to_stop_id": str(net.stop_ids[net.arr_stop[c_out]]),
+                "depart": format_hhmm(net.dep_time[c_in]),
+                "arrive": format_hhmm(net.arr_time[c_out]),
+                "depart_s": int(net.dep_time[c_in]),
+                "arrive_s": int(net.arr_time[c_out]),
+                "route": str(net.trip_route[net.trip[c_in]]),
+                "headsign": str(net.trip_headsign[net.trip[c_in]]),
+                "trip_id": str(net.trip_ids[net.trip[c_in]]),
+            }
+        )
         ptr = ptr_ea[board_stop]
         if ptr[0] == 2:  # reached the boarding stop by a transfer walk
             kind, c_in2, c_out2, from_stop = ptr
             d = haversine_m(net.stop_lonlat[from_stop], net.stop_lonlat[board_stop])
             w = int(np.ceil(walk_seconds(d, walk_kmh, detour)))
             t_from = int(net.arr_time[c_out2])
-            legs.append({
-                "mode": "walk", "from": str(net.stop_names[from_stop]),
-                "to": str(net.stop_names[board_stop]), "depart": format_hhmm(t_from),
-                "arrive": format_hhmm(t_from + w), "depart_s": t_from, "arrive_s": t_from + w,
-                "meters": round(float(d * detour)),
-            })
+            legs.append(
+                {
+                    "mode": "walk",
+                    "from": str(net.stop_names[from_stop]),
+                    "to": str(net.stop_names[board_stop]),
+                    "depart": format_hhmm(t_from),
+                    "arrive": format_hhmm(t_from + w),
+                    "depart_s": t_from,
+                    "arrive_s": t_from + w,
+                    "meters": round(float(d * detour)),
+                }
+            )
             ptr = (1, c_in2, c_out2, -1)
     legs.reverse()
     return legs
@@ -913,15 +984,31 @@ def _journey(net, origin, dest, door: int, t_end: int, acc, egr, fp, walk_kmh, d
     d_o = float(haversine_m(origin, net.stop_lonlat[first_stop]))
     d_d = float(haversine_m(net.stop_lonlat[best_s], dest))
     last = legs[-1]
-    legs.insert(0, {"mode": "walk", "from": "origine", "to": first["from"],
-                    "depart": format_hhmm(door), "arrive": format_hhmm(door + a_w),
-                    "depart_s": door, "arrive_s": door + a_w,
-                    "meters": round(d_o * detour)})
-    legs.append({"mode": "walk", "from": last["to"], "to": "destination",
-                 "depart": format_hhmm(last["arrive_s"]),
-                 "arrive": format_hhmm(last["arrive_s"] + best_w),
-                 "depart_s": last["arrive_s"], "arrive_s": last["arrive_s"] + best_w,
-                 "meters": round(d_d * detour)})
+    legs.insert(
+        0,
+        {
+            "mode": "walk",
+            "from": "origine",
+            "to": first["from"],
+            "depart": format_hhmm(door),
+            "arrive": format_hhmm(door + a_w),
+            "depart_s": door,
+            "arrive_s": door + a_w,
+            "meters": round(d_o * detour),
+        },
+    )
+    legs.append(
+        {
+            "mode": "walk",
+            "from": last["to"],
+            "to": "destination",
+            "depart": format_hhmm(last["arrive_s"]),
+            "arrive": format_hhmm(last["arrive_s"] + best_w),
+            "depart_s": last["arrive_s"],
+            "arrive_s": last["arrive_s"] + best_w,
+            "meters": round(d_d * detour),
+        }
+    )
     return float(best), legs
 
 
@@ -933,8 +1020,7 @@ def _best_doors(net, a_s, a_w, e_s, e_w, t0, t1, t_end, fp) -> list[int]:
     (empty list when no start arrives by ``t_end``).
     """
     walk = dict(zip(a_s.tolist(), a_w.tolist()))
-    sel = (net.can_board & (net.dep_time >= t0) & (net.dep_time <= t_end)
-           & np.isin(net.dep_stop, a_s))
+    sel = net.can_board & (net.dep_time >= t0) & (net.dep_time <= t_end) & np.isin(net.dep_stop, a_s)
     starts = np.unique(np.column_stack([net.dep_stop[sel], net.dep_time[sel]]), axis=0)
     if len(starts) == 0 or len(e_s) == 0:
         return []
@@ -955,11 +1041,20 @@ def _best_doors(net, a_s, a_w, e_s, e_w, t0, t1, t_end, fp) -> list[int]:
     return [] if best_door is None else [best_door]
 
 
-def transit_route(network: TransitNetwork, from_lonlat, to_lonlat, depart: str | None = None,
-                  depart_from: str = DEPART_FROM, depart_to: str = DEPART_TO,
-                  arrive_by: str = ARRIVE_BY, walk_kmh: float = WALK_KMH,
-                  max_access_m: float = MAX_ACCESS_M, max_transfer_m: float = MAX_TRANSFER_M,
-                  detour: float = DETOUR_FACTOR, walk_only: bool = True) -> dict:
+def transit_route(
+    network: TransitNetwork,
+    from_lonlat,
+    to_lonlat,
+    depart: str | None = None,
+    depart_from: str = DEPART_FROM,
+    depart_to: str = DEPART_TO,
+    arrive_by: str = ARRIVE_BY,
+    walk_kmh: float = WALK_KMH,
+    max_access_m: float = MAX_ACCESS_M,
+    max_transfer_m: float = MAX_TRANSFER_M,
+    detour: float = DETOUR_FACTOR,
+    walk_only: bool = True,
+) -> dict:
     """One public-transport journey with its legs (JSON-able).
 
     Parameters
@@ -989,8 +1084,7 @@ def transit_route(network: TransitNetwork, from_lonlat, to_lonlat, depart: str |
     acc, egr = (a_s, a_w), (e_s, e_w)
     walk_dist = float(haversine_m(o, d))
     walk_s = float(walk_seconds(walk_dist, walk_kmh, detour))
-    base = {"service_date": net.service_date.isoformat(), "from": list(map(float, o)),
-            "to": list(map(float, d))}
+    base = {"service_date": net.service_date.isoformat(), "from": list(map(float, o)), "to": list(map(float, d))}
     if depart is not None:
         t = parse_hhmm(depart)
         window = [(t, t)]
@@ -1011,22 +1105,43 @@ def transit_route(network: TransitNetwork, from_lonlat, to_lonlat, depart: str |
                 best = (dur, door, arr, legs)
     if walk_ok and (best is None or walk_s < best[0]):
         start = t if depart is not None else t0
-        legs = [{"mode": "walk", "from": "origine", "to": "destination",
-                 "depart": format_hhmm(start), "arrive": format_hhmm(start + walk_s),
-                 "depart_s": start, "arrive_s": start + walk_s, "meters": round(walk_dist * detour)}]
+        legs = [
+            {
+                "mode": "walk",
+                "from": "origine",
+                "to": "destination",
+                "depart": format_hhmm(start),
+                "arrive": format_hhmm(start + walk_s),
+                "depart_s": start,
+                "arrive_s": start + walk_s,
+                "meters": round(walk_dist * detour),
+            }
+        ]
         best = (walk_s, start, start + walk_s, legs)
     if best is None:
-        return {**base, "minutes": None, "depart": None, "arrive": None, "legs": [],
-                "message": "aucun trajet en transport en commun dans la fenêtre horaire"}
+        return {
+            **base,
+            "minutes": None,
+            "depart": None,
+            "arrive": None,
+            "legs": [],
+            "message": "aucun trajet en transport en commun dans la fenêtre horaire",
+        }
     dur, door, arr, legs = best
     if depart is not None:
         dur = arr - parse_hhmm(depart)
-    return {**base, "minutes": round(dur / 60.0, 4), "depart": format_hhmm(door),
-            "arrive": format_hhmm(arr), "legs": legs}
+    return {
+        **base,
+        "minutes": round(dur / 60.0, 4),
+        "depart": format_hhmm(door),
+        "arrive": format_hhmm(arr),
+        "legs": legs,
+    }
 
 
-def morning_departures(con, service_date: date | None = None, depart_from: str = DEPART_FROM,
-                       depart_to: str = DEPART_TO) -> pd.DataFrame:
+def morning_departures(
+    con, service_date: date | None = None, depart_from: str = DEPART_FROM, depart_to: str = DEPART_TO
+) -> pd.DataFrame:
     """Vehicle departures per stop in a time window of the service date (transport supply,
     defined in :mod:`analysis.supply`).
 

@@ -118,8 +118,10 @@ class TravelTimeSettings:
     transit_gtfs: Path | None = None
 
     @classmethod
-    def from_any(cls, settings: TravelTimeSettings | config.BuildSettings | Mapping[str, object] | None = None,
-                 ) -> TravelTimeSettings:
+    def from_any(
+        cls,
+        settings: TravelTimeSettings | config.BuildSettings | Mapping[str, object] | None = None,
+    ) -> TravelTimeSettings:
         """Accept None, a TravelTimeSettings, a mapping of fields, or the build's settings.
 
         A :class:`analysis.config.BuildSettings` gives its ``travel`` settings, or the defaults
@@ -176,11 +178,22 @@ class TravelTimeSettings:
         """The parameters recorded in ``travel_time_runs.params`` for a mode."""
         common = {"max_minutes": self.max_minutes}
         if mode == "transit":
-            return {**common, "service_date": self.service_date, "depart_from": self.depart_from,
-                    "depart_to": self.depart_to, "arrive_by": self.arrive_by,
-                    "walk_kph": self.walk_kph, "detour": self.detour_for("transit")}
-        out = {**common, "detour": self.detour_for(mode), "max_snap_m": self.max_snap_m,
-               "access_kph": self.access_kph(mode), "fallback_kph": self.fallback_kph(mode)}
+            return {
+                **common,
+                "service_date": self.service_date,
+                "depart_from": self.depart_from,
+                "depart_to": self.depart_to,
+                "arrive_by": self.arrive_by,
+                "walk_kph": self.walk_kph,
+                "detour": self.detour_for("transit"),
+            }
+        out = {
+            **common,
+            "detour": self.detour_for(mode),
+            "max_snap_m": self.max_snap_m,
+            "access_kph": self.access_kph(mode),
+            "fallback_kph": self.fallback_kph(mode),
+        }
         if mode in ("walk", "bike"):
             out["network_kph"] = self.speeds()[mode]
         else:
@@ -261,40 +274,75 @@ class TravelTimeMatrix:
     seconds: float = 0.0
 
     @classmethod
-    def for_road(cls, arrays: paths.GraphArrays, mode: str, origins: pd.DataFrame,
-                 destinations: pd.DataFrame, settings: TravelTimeSettings) -> TravelTimeMatrix:
+    def for_road(
+        cls,
+        arrays: paths.GraphArrays,
+        mode: str,
+        origins: pd.DataFrame,
+        destinations: pd.DataFrame,
+        settings: TravelTimeSettings,
+    ) -> TravelTimeMatrix:
         """Door-to-door road times with :func:`analysis.paths.door_to_door`."""
         t0 = time.perf_counter()
         res = paths.door_to_door(
-            arrays, origins[["lon", "lat"]].to_numpy(float), destinations[["lon", "lat"]].to_numpy(float),
-            access_kph=settings.access_kph(mode), fallback_kph=settings.fallback_kph(mode),
-            detour=settings.detour_for(mode), max_snap_m=settings.max_snap_m, max_minutes=settings.max_minutes,
-            chunk_bytes=int(settings.chunk_mb) * 1024**2, direct_cap=needs_direct_cap(arrays),
+            arrays,
+            origins[["lon", "lat"]].to_numpy(float),
+            destinations[["lon", "lat"]].to_numpy(float),
+            access_kph=settings.access_kph(mode),
+            fallback_kph=settings.fallback_kph(mode),
+            detour=settings.detour_for(mode),
+            max_snap_m=settings.max_snap_m,
+            max_minutes=settings.max_minutes,
+            chunk_bytes=int(settings.chunk_mb) * 1024**2,
+            direct_cap=needs_direct_cap(arrays),
         )
-        return cls(mode, origins, destinations, res.minutes, res.is_estimate,
-                   str(arrays.meta.get("source")), str(arrays.meta.get("precision")),
-                   settings.params_for(mode), time.perf_counter() - t0)
+        return cls(
+            mode,
+            origins,
+            destinations,
+            res.minutes,
+            res.is_estimate,
+            str(arrays.meta.get("source")),
+            str(arrays.meta.get("precision")),
+            settings.params_for(mode),
+            time.perf_counter() - t0,
+        )
 
     @classmethod
-    def for_transit(cls, network, origins: pd.DataFrame, destinations: pd.DataFrame,
-                    settings: TravelTimeSettings, progress=None) -> TravelTimeMatrix:
+    def for_transit(
+        cls, network, origins: pd.DataFrame, destinations: pd.DataFrame, settings: TravelTimeSettings, progress=None
+    ) -> TravelTimeMatrix:
         """Public-transport times with ``analysis.transit.transit_matrix``."""
         from . import transit
 
         t0 = time.perf_counter()
         minutes = transit.transit_matrix(
-            network, origins[["lon", "lat"]].to_numpy(float), destinations[["lon", "lat"]].to_numpy(float),
-            depart_from=settings.depart_from, depart_to=settings.depart_to, arrive_by=settings.arrive_by,
-            walk_kmh=settings.walk_kph, detour=settings.detour_for("transit"), progress=progress,
+            network,
+            origins[["lon", "lat"]].to_numpy(float),
+            destinations[["lon", "lat"]].to_numpy(float),
+            depart_from=settings.depart_from,
+            depart_to=settings.depart_to,
+            arrive_by=settings.arrive_by,
+            walk_kmh=settings.walk_kph,
+            detour=settings.detour_for("transit"),
+            progress=progress,
         )
         minutes = np.asarray(minutes, dtype=float)
         minutes[minutes > settings.max_minutes] = np.inf
         params = settings.params_for("transit")
         params["service_date"] = str(getattr(network, "service_date", settings.service_date))
         feeds = getattr(network, "feeds", None) or []
-        return cls("transit", origins, destinations, minutes, np.zeros(minutes.shape, dtype=bool),
-                   "gtfs:" + ",".join(map(str, feeds)) if feeds else "gtfs",
-                   "horaires GTFS (Connection Scan)", params, time.perf_counter() - t0)
+        return cls(
+            "transit",
+            origins,
+            destinations,
+            minutes,
+            np.zeros(minutes.shape, dtype=bool),
+            "gtfs:" + ",".join(map(str, feeds)) if feeds else "gtfs",
+            "horaires GTFS (Connection Scan)",
+            params,
+            time.perf_counter() - t0,
+        )
 
     def apply_intra_commune(self, communes: pd.DataFrame, settings: TravelTimeSettings) -> int:
         """Replace the times of trips inside one commune by the expected-distance model.
@@ -315,32 +363,50 @@ class TravelTimeMatrix:
         pairs = intracommune.intra_pairs(self.origins, self.destinations, communes)
         speeds = {"walk": settings.walk_kph, "bike": settings.bike_kph, "car": settings.car_access_kph}
         n = intracommune.apply(self.minutes, self.is_estimate, self.mode, pairs, speeds, settings.max_minutes)
-        self.params = {**self.params, "intra_commune": "distance moyenne à l'offre la plus proche dans la zone bâtie x détour / vitesse",
-                       "settled_density_per_km2": intracommune.SETTLED_DENSITY_PER_KM2}
+        self.params = {
+            **self.params,
+            "intra_commune": "distance moyenne à l'offre la plus proche dans la zone bâtie x détour / vitesse",
+            "settled_density_per_km2": intracommune.SETTLED_DENSITY_PER_KM2,
+        }
         return n
 
     def to_frame(self) -> pd.DataFrame:
         """Long table of the stored pairs (finite minutes only)."""
         i, j = np.nonzero(np.isfinite(self.minutes))
-        return pd.DataFrame({
-            "origin_kind": self.origins["origin_kind"].to_numpy()[i],
-            "origin_id": self.origins["origin_id"].astype(str).to_numpy()[i],
-            "loc_id": self.destinations["loc_id"].to_numpy().astype(np.int32)[j],
-            "mode": self.mode,
-            "minutes": self.minutes[i, j].astype(np.float32),
-            "is_estimate": self.is_estimate[i, j],
-        })
+        return pd.DataFrame(
+            {
+                "origin_kind": self.origins["origin_kind"].to_numpy()[i],
+                "origin_id": self.origins["origin_id"].astype(str).to_numpy()[i],
+                "loc_id": self.destinations["loc_id"].to_numpy().astype(np.int32)[j],
+                "mode": self.mode,
+                "minutes": self.minutes[i, j].astype(np.float32),
+                "is_estimate": self.is_estimate[i, j],
+            }
+        )
 
     def write(self, con: duckdb.DuckDBPyConnection) -> int:
         """Append the pairs to ``travel_times`` and a row to ``travel_time_runs``; return the pair count."""
         frame = self.to_frame()
         con.register("_tt_frame", frame)
         try:
-            con.execute("INSERT INTO travel_times SELECT origin_kind, origin_id, loc_id, mode, minutes, is_estimate FROM _tt_frame")
+            con.execute(
+                "INSERT INTO travel_times SELECT origin_kind, origin_id, loc_id, mode, minutes, is_estimate FROM _tt_frame"
+            )
         finally:
             con.unregister("_tt_frame")
-        record_run(con, self.mode, self.network_source, self.precision, self.params, self.seconds,
-                   len(self.origins), len(self.destinations), len(frame), int(frame["is_estimate"].sum()), "ok")
+        record_run(
+            con,
+            self.mode,
+            self.network_source,
+            self.precision,
+            self.params,
+            self.seconds,
+            len(self.origins),
+            len(self.destinations),
+            len(frame),
+            int(frame["is_estimate"].sum()),
+            "ok",
+        )
         return len(frame)
 
 
@@ -377,14 +443,25 @@ FROM travel_times t JOIN offers o ON o.loc_id = t.loc_id
 """
 
 
-def record_run(con, mode, network_source, precision, params, seconds, n_origins, n_destinations,
-               n_pairs, n_estimates, status) -> None:
+def record_run(
+    con, mode, network_source, precision, params, seconds, n_origins, n_destinations, n_pairs, n_estimates, status
+) -> None:
     """Insert one row into ``travel_time_runs``."""
     con.execute(
         "INSERT INTO travel_time_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [mode, network_source, precision, json.dumps(params, default=str, ensure_ascii=False),
-         dt.datetime.now().replace(microsecond=0), float(seconds), n_origins, n_destinations,
-         n_pairs, n_estimates, status],
+        [
+            mode,
+            network_source,
+            precision,
+            json.dumps(params, default=str, ensure_ascii=False),
+            dt.datetime.now().replace(microsecond=0),
+            float(seconds),
+            n_origins,
+            n_destinations,
+            n_pairs,
+            n_estimates,
+            status,
+        ],
     )
 
 
@@ -449,10 +526,12 @@ def _has_offers(con) -> bool:
     return has_relation(con, "offers")
 
 
-def build_travel_times(con: duckdb.DuckDBPyConnection,
-                       settings: TravelTimeSettings | config.BuildSettings | Mapping[str, object] | None = None,
-                       progress=None,
-                       networks: RoadNetworks | None = None) -> dict[str, int]:
+def build_travel_times(
+    con: duckdb.DuckDBPyConnection,
+    settings: TravelTimeSettings | config.BuildSettings | Mapping[str, object] | None = None,
+    progress=None,
+    networks: RoadNetworks | None = None,
+) -> dict[str, int]:
     """Build stage: compute every mode's matrix and write ``travel_times`` and its companions.
 
     Parameters
@@ -477,8 +556,11 @@ def build_travel_times(con: duckdb.DuckDBPyConnection,
     present = relations(con)
     missing = [t for t in ("communes", "schools", "offer_locations") if t not in present]
     if missing:
-        raise DataError("base DuckDB", f"table « {missing[0]} » absente : les temps de trajet se calculent "
-                        "après le chargement des communes, lycées et offres")
+        raise DataError(
+            "base DuckDB",
+            f"table « {missing[0]} » absente : les temps de trajet se calculent "
+            "après le chargement des communes, lycées et offres",
+        )
     origins = read_origins(con)
     destinations = read_destinations(con)
     communes = read_communes(con)
@@ -524,8 +606,19 @@ def _build_transit(con, cfg: TravelTimeSettings, origins, destinations, progress
     except (LookupError, DataError, ValueError, transit.GTFSError) as exc:
         msg = f"transports en commun ignorés : {exc}"
         progress(msg, None)
-        record_run(con, "transit", None, None, cfg.params_for("transit"), time.perf_counter() - t0,
-                   len(origins), len(destinations), 0, 0, "ignoré : " + str(exc))
+        record_run(
+            con,
+            "transit",
+            None,
+            None,
+            cfg.params_for("transit"),
+            time.perf_counter() - t0,
+            len(origins),
+            len(destinations),
+            0,
+            0,
+            "ignoré : " + str(exc),
+        )
         return 0
     progress(f"Temps de trajet transit : {network!r}", None)
     matrix = TravelTimeMatrix.for_transit(network, origins, destinations, cfg, progress)
@@ -560,8 +653,9 @@ def needs_direct_cap(arrays: paths.GraphArrays) -> bool:
     return not str(arrays.meta.get("precision") or "").startswith("rues")
 
 
-def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
-               settings: TravelTimeSettings | None = None) -> dict:
+def road_route(
+    G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat, settings: TravelTimeSettings | None = None
+) -> dict:
     """One road trip with its legs; ``minutes`` equals :func:`analysis.paths.door_to_door`'s cell.
 
     Returns
@@ -575,22 +669,44 @@ def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
     det = cfg.detour_for(mode)
     a = np.asarray(from_lonlat, dtype=float).reshape(1, 2)
     b = np.asarray(to_lonlat, dtype=float).reshape(1, 2)
-    res = paths.door_to_door(arrays, a, b, access_kph=cfg.access_kph(mode), fallback_kph=cfg.fallback_kph(mode),
-                             detour=det, max_snap_m=cfg.max_snap_m, direct_cap=needs_direct_cap(arrays))
+    res = paths.door_to_door(
+        arrays,
+        a,
+        b,
+        access_kph=cfg.access_kph(mode),
+        fallback_kph=cfg.fallback_kph(mode),
+        detour=det,
+        max_snap_m=cfg.max_snap_m,
+        direct_cap=needs_direct_cap(arrays),
+    )
     minutes = float(res.minutes[0, 0])
-    out = {"mode": mode, "minutes": round(minutes, 2) if np.isfinite(minutes) else None,
-           "is_estimate": bool(res.is_estimate[0, 0]),
-           "network_source": arrays.meta.get("source"), "precision": arrays.meta.get("precision")}
+    out = {
+        "mode": mode,
+        "minutes": round(minutes, 2) if np.isfinite(minutes) else None,
+        "is_estimate": bool(res.is_estimate[0, 0]),
+        "network_source": arrays.meta.get("source"),
+        "precision": arrays.meta.get("precision"),
+    }
     direct = float(paths.haversine_m(a[0, 0], a[0, 1], b[0, 0], b[0, 1]))
     if res.is_estimate[0, 0]:
         out["distance_m"] = round(direct * det)
-        label = ("à vol d'oiseau x détour (réseau sans rues locales : plus court que par les routes numérotées)"
-                 if needs_direct_cap(arrays) and np.isfinite(minutes)
-                 and abs(direct * det / (cfg.access_kph(mode) / 3.6) / 60.0 - minutes) < 1e-6
-                 else "à vol d'oiseau x détour (hors réseau)")
-        out["legs"] = [{"kind": "estimate", "name": label,
-                        "distance_m": round(direct * det), "minutes": out["minutes"],
-                        "from": a[0].tolist(), "to": b[0].tolist()}]
+        label = (
+            "à vol d'oiseau x détour (réseau sans rues locales : plus court que par les routes numérotées)"
+            if needs_direct_cap(arrays)
+            and np.isfinite(minutes)
+            and abs(direct * det / (cfg.access_kph(mode) / 3.6) / 60.0 - minutes) < 1e-6
+            else "à vol d'oiseau x détour (hors réseau)"
+        )
+        out["legs"] = [
+            {
+                "kind": "estimate",
+                "name": label,
+                "distance_m": round(direct * det),
+                "minutes": out["minutes"],
+                "from": a[0].tolist(),
+                "to": b[0].tolist(),
+            }
+        ]
         return out
     (no,), (so,) = arrays.snap(a[:, 0], a[:, 1])
     (nd,), (sd,) = arrays.snap(b[:, 0], b[:, 1])
@@ -598,14 +714,28 @@ def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
     direct_min = direct * det / acc_mps / 60.0
     if direct <= so + sd and np.isfinite(minutes) and abs(direct_min - minutes) < 1e-9:
         out["distance_m"] = round(direct * det)
-        out["legs"] = [{"kind": "direct", "name": "trajet direct (plus court que l'accès au réseau)",
-                        "distance_m": round(direct * det), "minutes": round(direct_min, 2),
-                        "from": a[0].tolist(), "to": b[0].tolist()}]
+        out["legs"] = [
+            {
+                "kind": "direct",
+                "name": "trajet direct (plus court que l'accès au réseau)",
+                "distance_m": round(direct * det),
+                "minutes": round(direct_min, 2),
+                "from": a[0].tolist(),
+                "to": b[0].tolist(),
+            }
+        ]
         return out
     seconds, nodes = arrays.path(no, nd)
-    legs = [{"kind": "access", "name": "accès au réseau", "distance_m": round(so * det),
-             "minutes": round(so * det / acc_mps / 60.0, 2), "from": a[0].tolist(),
-             "to": [float(arrays.lon[no]), float(arrays.lat[no])]}]
+    legs = [
+        {
+            "kind": "access",
+            "name": "accès au réseau",
+            "distance_m": round(so * det),
+            "minutes": round(so * det / acc_mps / 60.0, 2),
+            "from": a[0].tolist(),
+            "to": [float(arrays.lon[no]), float(arrays.lat[no])],
+        }
+    ]
     total_m = so * det + sd * det
     if len(nodes) > 1:
         table = arrays.meta.get("edge_table")
@@ -629,15 +759,28 @@ def road_route(G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat,
                 current["minutes"] += sec / 60.0
                 current["to"] = [G.nodes[v]["x"], G.nodes[v]["y"]]
             else:
-                current = {"kind": "road", "name": label, "distance_m": length, "minutes": sec / 60.0,
-                           "from": [G.nodes[u]["x"], G.nodes[u]["y"]], "to": [G.nodes[v]["x"], G.nodes[v]["y"]]}
+                current = {
+                    "kind": "road",
+                    "name": label,
+                    "distance_m": length,
+                    "minutes": sec / 60.0,
+                    "from": [G.nodes[u]["x"], G.nodes[u]["y"]],
+                    "to": [G.nodes[v]["x"], G.nodes[v]["y"]],
+                }
                 legs.append(current)
         for leg in legs[1:]:
             leg["distance_m"] = round(leg["distance_m"])
             leg["minutes"] = round(leg["minutes"], 2)
-    legs.append({"kind": "egress", "name": "depuis le réseau", "distance_m": round(sd * det),
-                 "minutes": round(sd * det / acc_mps / 60.0, 2),
-                 "from": [float(arrays.lon[nd]), float(arrays.lat[nd])], "to": b[0].tolist()})
+    legs.append(
+        {
+            "kind": "egress",
+            "name": "depuis le réseau",
+            "distance_m": round(sd * det),
+            "minutes": round(sd * det / acc_mps / 60.0, 2),
+            "from": [float(arrays.lon[nd]), float(arrays.lat[nd])],
+            "to": b[0].tolist(),
+        }
+    )
     out["distance_m"] = round(total_m)
     out["legs"] = legs
     return out
@@ -651,9 +794,16 @@ def _lonlat(text: str) -> tuple[float, float]:
     return point_type(text)
 
 
-def route(mode: str, from_lonlat, to_lonlat, date: str | None = None, depart: str | None = None,
-          network: str | Path | None = None, settings: TravelTimeSettings | None = None,
-          db_path: str | Path | None = None) -> dict:
+def route(
+    mode: str,
+    from_lonlat,
+    to_lonlat,
+    date: str | None = None,
+    depart: str | None = None,
+    network: str | Path | None = None,
+    settings: TravelTimeSettings | None = None,
+    db_path: str | Path | None = None,
+) -> dict:
     """One trip for the command line (and tests): JSON-able dict with ``minutes`` and ``legs``.
 
     Parameters
@@ -684,10 +834,17 @@ def route(mode: str, from_lonlat, to_lonlat, date: str | None = None, depart: st
                 networks = catalogue.transit_networks(con)
             finally:
                 con.close()
-        out = transit.transit_route(net, tuple(from_lonlat), tuple(to_lonlat), depart=depart,
-                                    depart_from=cfg.depart_from, depart_to=cfg.depart_to,
-                                    arrive_by=cfg.arrive_by, walk_kmh=cfg.walk_kph,
-                                    detour=cfg.detour_for("transit"))
+        out = transit.transit_route(
+            net,
+            tuple(from_lonlat),
+            tuple(to_lonlat),
+            depart=depart,
+            depart_from=cfg.depart_from,
+            depart_to=cfg.depart_to,
+            arrive_by=cfg.arrive_by,
+            walk_kmh=cfg.walk_kph,
+            detour=cfg.detour_for("transit"),
+        )
         # which networks the answer knows (offline: « TER seulement »)
         out["reseaux"] = list(networks)
         out["mode_libelle"] = catalogue.mode_label("transit", networks)
@@ -704,8 +861,7 @@ def route(mode: str, from_lonlat, to_lonlat, date: str | None = None, depart: st
 def main(argv: list[str] | None = None) -> int:
     from .validate_args import ArgParser, fail
 
-    parser = ArgParser(prog="python -m analysis.traveltime",
-                                     description="Temps de trajet de l'observatoire.")
+    parser = ArgParser(prog="python -m analysis.traveltime", description="Temps de trajet de l'observatoire.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("route", help="un trajet, affiché en JSON (minutes et étapes)")
     p.add_argument("--mode", required=True, choices=ALL_MODES)
@@ -713,14 +869,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--to", dest="dst", required=True, type=_lonlat, metavar="LON,LAT")
     p.add_argument("--date", default=None, help="date de service (transports en commun), AAAA-MM-JJ")
     p.add_argument("--depart", default=None, help="heure de départ HH:MM (transports en commun)")
-    p.add_argument("--network", default=None, type=Path,
-                   help="réseau : fichier OSM/couche routière (route) ou GTFS (transports en commun)")
+    p.add_argument(
+        "--network",
+        default=None,
+        type=Path,
+        help="réseau : fichier OSM/couche routière (route) ou GTFS (transports en commun)",
+    )
     p.add_argument("--db", default=None, type=Path, help="base DuckDB (transports en commun)")
     argv = list(sys.argv[1:] if argv is None else argv)
     # "--from -0.37,49.18": a negative longitude would read as an option; glue it to its flag.
     for i in range(len(argv) - 2, -1, -1):
         if argv[i] in ("--from", "--to") and argv[i + 1].startswith("-"):
-            argv[i:i + 2] = [f"{argv[i]}={argv[i + 1]}"]
+            argv[i : i + 2] = [f"{argv[i]}={argv[i + 1]}"]
     args = parser.parse_args(argv)
     if args.date is not None:
         try:
@@ -728,8 +888,9 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             parser.error(f"date invalide : {args.date!r} (attendu AAAA-MM-JJ)")
     try:
-        result = route(args.mode, args.src, args.dst, date=args.date, depart=args.depart,
-                       network=args.network, db_path=args.db)
+        result = route(
+            args.mode, args.src, args.dst, date=args.date, depart=args.depart, network=args.network, db_path=args.db
+        )
     except (DataError, FileNotFoundError, ValueError) as exc:  # GTFSError is a DataError
         return fail(exc)
     print(json.dumps(result, ensure_ascii=False, indent=2, default=float))

@@ -28,16 +28,19 @@ from analysis.text import strip_accents
 #: Territory levels whose codes can be given (region, départements, EPCI, communes).
 TERRITORY_LEVELS: tuple[str, ...] = ("commune", "epci", "departement", "region")
 #: French names of the levels, for messages.
-LEVEL_NAMES: dict[str, str] = {"commune": "commune", "epci": "EPCI",
-                               "departement": "département", "region": "région"}
+LEVEL_NAMES: dict[str, str] = {"commune": "commune", "epci": "EPCI", "departement": "département", "region": "région"}
 _CODE_SHAPES: dict[str, str] = {
     "commune": "un code INSEE de commune à 5 caractères (ex. 14118)",
     "epci": "un SIREN d'EPCI à 9 chiffres (ex. 200065597)",
     "departement": "un code de département normand (" + ", ".join(config.DEPARTEMENTS) + ")",
     "region": f"le code de la région ({config.REGION_CODE})",
 }
-_UNKNOWN: dict[str, str] = {"commune": "Commune inconnue", "epci": "EPCI inconnu",
-                            "departement": "Département inconnu", "region": "Région inconnue"}
+_UNKNOWN: dict[str, str] = {
+    "commune": "Commune inconnue",
+    "epci": "EPCI inconnu",
+    "departement": "Département inconnu",
+    "region": "Région inconnue",
+}
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
@@ -48,6 +51,7 @@ class ArgumentError(ValueError):
 # --------------------------------------------------------------------------------------------
 # text matching
 # --------------------------------------------------------------------------------------------
+
 
 def match_key(text: Any) -> str:
     """Case-, accent-, ligature- and punctuation-insensitive key of a label.
@@ -97,6 +101,7 @@ def _list(values: Iterable[Any], last: str = "ou") -> str:
 # choices: modes, grades, levels, hosts…
 # --------------------------------------------------------------------------------------------
 
+
 def check_choice(value: Any, choices: Sequence[str] | Mapping[str, str], what: str) -> str:
     """``value`` as one of ``choices`` (exact, else case/accent-insensitive on the value or,
     for a mapping, on its French label).
@@ -120,23 +125,18 @@ def check_choice(value: Any, choices: Sequence[str] | Mapping[str, str], what: s
     for c, label in labels.items():
         if key and key in (match_key(c), match_key(label)):
             return c
-    shown = [f"{c} ({labels[c]})" if labels[c] != c and c else (c or "vide")
-             for c in labels]
+    shown = [f"{c} ({labels[c]})" if labels[c] != c and c else (c or "vide") for c in labels]
     if len(shown) > 12:
-        raise ArgumentError(f"Valeur inconnue pour {what} : {_quote(text)} (aucune des "
-                            f"{len(shown)} valeurs possibles)")
-    raise ArgumentError(f"Valeur inconnue pour {what} : {_quote(text)} "
-                        f"(valeurs possibles : {_list(shown)})")
+        raise ArgumentError(f"Valeur inconnue pour {what} : {_quote(text)} (aucune des {len(shown)} valeurs possibles)")
+    raise ArgumentError(f"Valeur inconnue pour {what} : {_quote(text)} (valeurs possibles : {_list(shown)})")
 
 
 def check_mode(value: Any, modes: Sequence[str] | Mapping[str, str] | None = None) -> str:
     """A travel mode among ``modes`` (default: the catalogue's modes, :data:`analysis.catalogue.MODES`)."""
-    return check_choice(value, modes if modes is not None else catalogue.MODES,
-                        "le mode de déplacement")
+    return check_choice(value, modes if modes is not None else catalogue.MODES, "le mode de déplacement")
 
 
-def check_budget(value: Any, allowed: Collection[int] | None = None,
-                 horizon: float | None = None) -> int:
+def check_budget(value: Any, allowed: Collection[int] | None = None, horizon: float | None = None) -> int:
     """A time budget in whole minutes.
 
     Parameters
@@ -159,27 +159,33 @@ def check_budget(value: Any, allowed: Collection[int] | None = None,
         try:
             f = float(text.replace(",", "."))
         except ValueError:
-            raise ArgumentError(f"Budget-temps invalide : {_quote(value)} (attendu : un nombre "
-                                "entier de minutes)") from None
+            raise ArgumentError(
+                f"Budget-temps invalide : {_quote(value)} (attendu : un nombre entier de minutes)"
+            ) from None
         if not f.is_integer():
-            raise ArgumentError(f"Budget-temps invalide : {_quote(value)} (attendu : un nombre "
-                                "entier de minutes)") from None
+            raise ArgumentError(
+                f"Budget-temps invalide : {_quote(value)} (attendu : un nombre entier de minutes)"
+            ) from None
         minutes = int(f)
     if allowed is not None:
         if minutes not in allowed:
-            raise ArgumentError(f"Budget-temps de {minutes} min non disponible (valeurs "
-                                f"possibles : {_list(sorted(allowed))} min)")
+            raise ArgumentError(
+                f"Budget-temps de {minutes} min non disponible (valeurs possibles : {_list(sorted(allowed))} min)"
+            )
         return minutes
     top = int(horizon if horizon is not None else config.DEFAULT_MAX_MINUTES)
     if not 1 <= minutes <= top:
-        raise ArgumentError(f"Budget-temps de {minutes} min hors limites (attendu : de 1 à "
-                            f"{top} min, horizon des temps de trajet calculés)")
+        raise ArgumentError(
+            f"Budget-temps de {minutes} min hors limites (attendu : de 1 à "
+            f"{top} min, horizon des temps de trajet calculés)"
+        )
     return minutes
 
 
 # --------------------------------------------------------------------------------------------
 # sectors
 # --------------------------------------------------------------------------------------------
+
 
 def check_sector(value: Any, sectors: Sequence[str]) -> str:
     """The canonical sector matching ``value`` (exact, else case- and accent-insensitive).
@@ -204,9 +210,12 @@ def check_sector(value: Any, sectors: Sequence[str]) -> str:
         if key and match_key(s) == key:
             return s
     near = close_matches(text, sectors)
-    hint = (f" ; secteurs proches : {_list([_quote(s) for s in near])}" if near
-            else f" ; aucun secteur proche parmi les {len(sectors)} secteurs connus (ex. "
-                 f"{_list([_quote(s) for s in list(sectors)[:3]], 'et')})")
+    hint = (
+        f" ; secteurs proches : {_list([_quote(s) for s in near])}"
+        if near
+        else f" ; aucun secteur proche parmi les {len(sectors)} secteurs connus (ex. "
+        f"{_list([_quote(s) for s in list(sectors)[:3]], 'et')})"
+    )
     raise ArgumentError(f"Secteur d'activité inconnu : {_quote(text)}{hint}")
 
 
@@ -223,6 +232,7 @@ def check_sectors(values: Iterable[Any], sectors: Sequence[str]) -> tuple[str, .
 # --------------------------------------------------------------------------------------------
 # territories
 # --------------------------------------------------------------------------------------------
+
 
 def infer_level(code: str) -> str | None:
     """Territory level a code's shape implies (None when it fits none).
@@ -242,8 +252,9 @@ def infer_level(code: str) -> str | None:
     return None
 
 
-def check_territory(code: Any, level: str | None,
-                    known: Mapping[str, Mapping[str, str] | Collection[str]]) -> tuple[str, str]:
+def check_territory(
+    code: Any, level: str | None, known: Mapping[str, Mapping[str, str] | Collection[str]]
+) -> tuple[str, str]:
     """The (level, code) of a known territory.
 
     Parameters
@@ -263,30 +274,34 @@ def check_territory(code: Any, level: str | None,
     raw = "" if code is None else str(code).strip()
     text = raw.upper()
     if level is not None and level not in known:
-        raise ArgumentError(f"Niveau territorial inconnu : {_quote(level)} (valeurs possibles : "
-                            f"{_list(known)})")
+        raise ArgumentError(f"Niveau territorial inconnu : {_quote(level)} (valeurs possibles : {_list(known)})")
     if not text:
         raise ArgumentError("Code de territoire manquant")
     shape = infer_level(text)
     lv = level or shape
     if lv is None or lv not in known:
         expected = _list([_CODE_SHAPES[x] for x in known if x in _CODE_SHAPES])
-        raise ArgumentError(f"Code de territoire non reconnu : {_quote(raw)} (attendu : "
-                            f"{expected})")
+        raise ArgumentError(f"Code de territoire non reconnu : {_quote(raw)} (attendu : {expected})")
     if text in known[lv]:
         return lv, text
     if shape != lv:
-        raise ArgumentError(f"Code de {LEVEL_NAMES.get(lv, lv)} invalide : {_quote(raw)} "
-                            f"(attendu : {_CODE_SHAPES.get(lv, 'un code connu')})")
-    raise ArgumentError(f"{_UNKNOWN.get(lv, 'Territoire inconnu')} : {_quote(raw)} (aucun "
-                        f"territoire de ce code en {config.REGION_NAME} dans la base)")
+        raise ArgumentError(
+            f"Code de {LEVEL_NAMES.get(lv, lv)} invalide : {_quote(raw)} "
+            f"(attendu : {_CODE_SHAPES.get(lv, 'un code connu')})"
+        )
+    raise ArgumentError(
+        f"{_UNKNOWN.get(lv, 'Territoire inconnu')} : {_quote(raw)} (aucun "
+        f"territoire de ce code en {config.REGION_NAME} dans la base)"
+    )
 
 
 def known_territories(con, levels: Iterable[str] = TERRITORY_LEVELS) -> dict[str, dict[str, str]]:
     """Codes and names of the territories of the database, per level."""
-    sql = {"commune": "SELECT code, name FROM communes",
-           "epci": "SELECT siren, name FROM epci",
-           "departement": "SELECT code, name FROM departements"}
+    sql = {
+        "commune": "SELECT code, name FROM communes",
+        "epci": "SELECT siren, name FROM epci",
+        "departement": "SELECT code, name FROM departements",
+    }
     out: dict[str, dict[str, str]] = {}
     for lv in levels:
         if lv == "region":
@@ -300,13 +315,17 @@ def known_territories(con, levels: Iterable[str] = TERRITORY_LEVELS) -> dict[str
 # points
 # --------------------------------------------------------------------------------------------
 
+
 def _inside(lon: float, lat: float, box: tuple[float, float, float, float]) -> bool:
     return box[0] <= lon <= box[2] and box[1] <= lat <= box[3]
 
 
-def check_point(lon: float, lat: float,
-                bbox: tuple[float, float, float, float] = config.NORMANDIE_BBOX,
-                margin: float = config.BBOX_MARGIN_DEG) -> tuple[float, float]:
+def check_point(
+    lon: float,
+    lat: float,
+    bbox: tuple[float, float, float, float] = config.NORMANDIE_BBOX,
+    margin: float = config.BBOX_MARGIN_DEG,
+) -> tuple[float, float]:
     """A (lon, lat) point in Normandie (its bounding box widened by ``margin`` degrees).
 
     Raises
@@ -326,12 +345,16 @@ def check_point(lon: float, lat: float,
         return lon, lat
     given = f"{_num(lon)},{_num(lat)}"
     if _inside(lat, lon, box):
-        raise ArgumentError(f"Point {given} hors de {config.REGION_NAME} : longitude et latitude "
-                            f"semblent inversées (ordre attendu LON,LAT, soit "
-                            f"{_num(lat)},{_num(lon)})")
-    raise ArgumentError(f"Point {given} hors de {config.REGION_NAME} (attendu LON,LAT avec une "
-                        f"longitude de {_num(box[0])} à {_num(box[2])} et une latitude de "
-                        f"{_num(box[1])} à {_num(box[3])})")
+        raise ArgumentError(
+            f"Point {given} hors de {config.REGION_NAME} : longitude et latitude "
+            f"semblent inversées (ordre attendu LON,LAT, soit "
+            f"{_num(lat)},{_num(lon)})"
+        )
+    raise ArgumentError(
+        f"Point {given} hors de {config.REGION_NAME} (attendu LON,LAT avec une "
+        f"longitude de {_num(box[0])} à {_num(box[2])} et une latitude de "
+        f"{_num(box[1])} à {_num(box[3])})"
+    )
 
 
 def _num(x: float) -> str:
@@ -343,8 +366,7 @@ def parse_point(text: str, **kw: Any) -> tuple[float, float]:
     try:
         lon, lat = (float(x) for x in str(text).split(","))
     except ValueError:
-        raise ArgumentError(f"Coordonnées attendues « LON,LAT » (ex. -0.36,49.18), reçu "
-                            f"{_quote(text)}") from None
+        raise ArgumentError(f"Coordonnées attendues « LON,LAT » (ex. -0.36,49.18), reçu {_quote(text)}") from None
     return check_point(lon, lat, **kw)
 
 
@@ -353,16 +375,15 @@ def parse_point(text: str, **kw: Any) -> tuple[float, float]:
 # --------------------------------------------------------------------------------------------
 
 _ARGPARSE_FR = (
-    (re.compile(r"the following arguments are required: (.*)"),
-     r"arguments obligatoires manquants : \1"),
+    (re.compile(r"the following arguments are required: (.*)"), r"arguments obligatoires manquants : \1"),
     (re.compile(r"unrecognized arguments: (.*)"), r"arguments inconnus : \1"),
     (re.compile(r"argument (\S+): expected one argument"), r"l'argument \1 attend une valeur"),
-    (re.compile(r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)"),
-     r"argument \1 : valeur \2 inconnue (valeurs possibles : \3)"),
-    (re.compile(r"argument (\S+): invalid (\w+) value: (.*)"),
-     r"argument \1 : valeur \3 invalide"),
-    (re.compile(r"argument (\S+): not allowed with argument (.*)"),
-     r"argument \1 : incompatible avec \2"),
+    (
+        re.compile(r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)"),
+        r"argument \1 : valeur \2 inconnue (valeurs possibles : \3)",
+    ),
+    (re.compile(r"argument (\S+): invalid (\w+) value: (.*)"), r"argument \1 : valeur \3 invalide"),
+    (re.compile(r"argument (\S+): not allowed with argument (.*)"), r"argument \1 : incompatible avec \2"),
     (re.compile(r"argument (\S+): (.*)"), r"argument \1 : \2"),
 )
 

@@ -77,9 +77,23 @@ def _free_port() -> int:
 def start_server() -> tuple[subprocess.Popen, str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -119,8 +133,9 @@ def wait_server_idle(proc: subprocess.Popen | None, timeout: float = 60.0) -> No
         last = now
 
 
-def wait_done(pg, n_maps: int, started: float, timeout: float = 60.0,
-              saw_running: bool = False, before: str | None = None) -> float:
+def wait_done(
+    pg, n_maps: int, started: float, timeout: float = 60.0, saw_running: bool = False, before: str | None = None
+) -> float:
     """Seconds from ``started`` until the page is complete: the script is idle, ``n_maps`` maps
     and every chart are drawn, and this holds for 0.3 s.
 
@@ -141,9 +156,13 @@ def wait_done(pg, n_maps: int, started: float, timeout: float = 60.0,
             saw_running = pg.inner_text("[data-testid='stMain']") != before
         drawn = pg.evaluate(DRAWN_JS)
         heights = drawn["maps"]
-        ready = (state == "notRunning" and saw_running and pg.query_selector("h1") is not None
-                 and drawn["pending"] == 0
-                 and (len(heights) >= n_maps and all(h > 100 for h in heights[:n_maps])))
+        ready = (
+            state == "notRunning"
+            and saw_running
+            and pg.query_selector("h1") is not None
+            and drawn["pending"] == 0
+            and (len(heights) >= n_maps and all(h > 100 for h in heights[:n_maps]))
+        )
         stamps = [x / 1000.0 for x in drawn["stamps"] if x / 1000.0 >= started]
         now = time.time()
         if ready and (last is None or stamps == last):
@@ -154,8 +173,10 @@ def wait_done(pg, n_maps: int, started: float, timeout: float = 60.0,
             idle_since = None
         last = stamps
         time.sleep(0.03)
-    raise TimeoutError(f"page non terminée : état {pg.evaluate(STATE_JS)}, cartes et graphiques "
-                       f"{pg.evaluate(DRAWN_JS)}, titre {pg.query_selector('h1') is not None}")
+    raise TimeoutError(
+        f"page non terminée : état {pg.evaluate(STATE_JS)}, cartes et graphiques "
+        f"{pg.evaluate(DRAWN_JS)}, titre {pg.query_selector('h1') is not None}"
+    )
 
 
 #: (path, title, number of maps, filter action description, (prepare, action)): the timer
@@ -168,26 +189,51 @@ def _select(label: str, option: str):
     def prepare(pg):
         pg.locator("[data-testid='stSidebar']").get_by_role("combobox", name=label).click()
         pg.get_by_role("option", name=option, exact=True).wait_for()
+
     return (prepare, lambda pg: pg.get_by_role("option", name=option, exact=True).click())
 
 
 PAGES = [
     ("/donnees", "Données (référence)", 0, "vue « Lignes rejetées »", _radio("Lignes rejetées")),
-    ("/", "Accueil", 1, "indicateur « offres pour 100 élèves »",
-     _radio("Offres situées pour 100 élèves")),
+    ("/", "Accueil", 1, "indicateur « offres pour 100 élèves »", _radio("Offres situées pour 100 élèves")),
     ("/couverture", "Couverture", 1, "mode → voiture", _select("Mode de déplacement", "Voiture")),
-    ("/couverture?niveau_carte=commune", "Couverture (communes)", 1, "mode → vélo",
-     _select("Mode de déplacement", "Vélo")),
-    ("/mobilite_rurale", "Mobilité rurale", 2, "classement des lycées → voiture",
-     (lambda pg: None, lambda pg: pg.get_by_role("radiogroup", name="Mode pour le classement")
-      .get_by_text("Voiture", exact=True).click())),
+    (
+        "/couverture?niveau_carte=commune",
+        "Couverture (communes)",
+        1,
+        "mode → vélo",
+        _select("Mode de déplacement", "Vélo"),
+    ),
+    (
+        "/mobilite_rurale",
+        "Mobilité rurale",
+        2,
+        "classement des lycées → voiture",
+        (
+            lambda pg: None,
+            lambda pg: (
+                pg.get_by_role("radiogroup", name="Mode pour le classement").get_by_text("Voiture", exact=True).click()
+            ),
+        ),
+    ),
     # section 4 drawn: a shared link with a chosen lycée (the largest of Caen, read from the base)
-    ("/mobilite_rurale?depuis=school&origine_id={caen_lycee}", "Mobilité (lycée choisi)", 3,
-     "section 4 : mode → voiture",
-     (lambda pg: None, lambda pg: pg.get_by_role("radiogroup", name="Mode", exact=True)
-      .get_by_text("Voiture", exact=True).click())),
-    ("/stages_collectifs", "Stages collectifs", 1, "fond → offres pour 100 élèves",
-     _radio("Offres situées pour 100 élèves")),
+    (
+        "/mobilite_rurale?depuis=school&origine_id={caen_lycee}",
+        "Mobilité (lycée choisi)",
+        3,
+        "section 4 : mode → voiture",
+        (
+            lambda pg: None,
+            lambda pg: pg.get_by_role("radiogroup", name="Mode", exact=True).get_by_text("Voiture", exact=True).click(),
+        ),
+    ),
+    (
+        "/stages_collectifs",
+        "Stages collectifs",
+        1,
+        "fond → offres pour 100 élèves",
+        _radio("Offres situées pour 100 élèves"),
+    ),
     ("/territoire", "Territoire", 1, "mode → voiture", _select("Mode de déplacement", "Voiture")),
 ]
 
@@ -202,8 +248,9 @@ def save_screenshot(pg, url: str, path: str, n_maps: int, out: Path) -> None:
     pg.goto(url + path)
     wait_done(pg, n_maps, time.time())
     time.sleep(1.5)
-    h = pg.evaluate("() => { const m = document.querySelector("
-                    "'[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 1000; }")
+    h = pg.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 1000; }"
+    )
     pg.set_viewport_size({"width": 1400, "height": min(int(h) + 40, 8000)})
     time.sleep(1.5)
     name = path.strip("/") or "accueil"
@@ -217,8 +264,10 @@ def _caen_lycee() -> str:
 
     con = db.connect(config.default_db_path(), read_only=True)
     try:
-        return con.execute("SELECT uai FROM schools WHERE commune_code = '14118' AND seconde_pupils "
-                           "IS NOT NULL ORDER BY seconde_pupils DESC LIMIT 1").fetchone()[0]
+        return con.execute(
+            "SELECT uai FROM schools WHERE commune_code = '14118' AND seconde_pupils "
+            "IS NOT NULL ORDER BY seconde_pupils DESC LIMIT 1"
+        ).fetchone()[0]
     finally:
         con.close()
 
@@ -227,11 +276,16 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", help="application déjà lancée (sinon démarrée ici)")
     p.add_argument("--screenshots", help="dossier où enregistrer une capture de chaque page")
-    p.add_argument("--runs", type=int, default=3,
-                   help="passes sur toutes les pages ; chaque chiffre est la médiane des passes (3)")
-    p.add_argument("--only", action="append", default=[],
-                   help="ne mesurer que les pages dont le titre contient ce texte (répétable ; "
-                        "la page de référence est toujours mesurée)")
+    p.add_argument(
+        "--runs", type=int, default=3, help="passes sur toutes les pages ; chaque chiffre est la médiane des passes (3)"
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="ne mesurer que les pages dont le titre contient ce texte (répétable ; "
+        "la page de référence est toujours mesurée)",
+    )
     args = p.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
@@ -243,20 +297,22 @@ def main(argv=None) -> int:
     runs: dict[str, tuple[str, list[tuple[float, float, float]]]] = {}
     try:
         with sync_playwright() as pw:
-            b = pw.chromium.launch(executable_path=CHROMIUM,
-                                   args=["--headless", "--no-sandbox", "--disable-gpu",
-                                         "--disable-background-networking"])
+            b = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             warm = b.new_page()
             warm.goto(url + "/")  # first session of a fresh server (streamlit issue #9992)
             wait_done(warm, 1, time.time())
             warm.close()
             wait_server_idle(proc)  # measure a running server, not its start-up warm-up
             caen_lycee = _caen_lycee()
-            pages = [(p[0].format(caen_lycee=caen_lycee), *p[1:]) for k, p in enumerate(PAGES)
-                     if k == 0 or not args.only or any(o.lower() in p[1].lower()
-                                                        for o in args.only)]
-            for rnd, (path, title, n_maps, what, action) in [
-                    (r, page) for r in range(args.runs) for page in pages]:
+            pages = [
+                (p[0].format(caen_lycee=caen_lycee), *p[1:])
+                for k, p in enumerate(PAGES)
+                if k == 0 or not args.only or any(o.lower() in p[1].lower() for o in args.only)
+            ]
+            for rnd, (path, title, n_maps, what, action) in [(r, page) for r in range(args.runs) for page in pages]:
                 print(f"… {title} (passe {rnd + 1}/{args.runs})", file=sys.stderr, flush=True)
                 ctx = b.new_context(viewport={"width": 1400, "height": 1000})
                 pg = ctx.new_page()
@@ -290,25 +346,38 @@ def main(argv=None) -> int:
     rows = []
     for title, (what, values) in runs.items():
         cols = list(zip(*values))
-        rows.append((title, *(statistics.median(c) for c in cols[:2]), what, statistics.median(cols[2]),
-                     max(cols[0]), max(cols[2])))
+        rows.append(
+            (
+                title,
+                *(statistics.median(c) for c in cols[:2]),
+                what,
+                statistics.median(cols[2]),
+                max(cols[0]),
+                max(cols[2]),
+            )
+        )
     base_open, base_filter = rows[0][1], rows[0][4]
-    print(f"{'page':<24} {'ouverture':>10} {'/réf':>6} {'(2e fois)':>10}  "
-          f"{'filtre':>7} {'/réf':>6}  action")
+    print(f"{'page':<24} {'ouverture':>10} {'/réf':>6} {'(2e fois)':>10}  {'filtre':>7} {'/réf':>6}  action")
     for title, t_open, t_open2, what, t_filter, worst_open, worst_filter in rows:
         ok_o = "ok" if t_open < OPEN_TARGET_S else "LENT"
         ok_o2 = "ok" if t_open2 < OPEN_TARGET_S else "LENT"
         ok_f = "ok" if t_filter < FILTER_TARGET_S else "LENT"
-        print(f"{title:<24} {t_open:>9.2f}s {t_open / base_open:>5.1f}x {t_open2:>9.2f}s  "
-              f"{t_filter:>6.2f}s {t_filter / base_filter:>5.1f}x  {what} "
-              f"[ouverture {ok_o} < {OPEN_TARGET_S:g} s (2e fois {ok_o2}), "
-              f"filtre {ok_f} < {FILTER_TARGET_S:g} s] (pire passe : ouverture {worst_open:.2f} s, "
-              f"filtre {worst_filter:.2f} s)")
-    print(f"Référence : page Données (sans carte), ouverture {base_open:.2f} s, "
-          f"filtre {base_filter:.2f} s. Machine : {os.cpu_count()} cœurs, charge "
-          f"{os.getloadavg()[0]:.2f} (1 min) à la fin.")
-    print("« ouverture » : première visite dans un navigateur neuf (cache vide), jugée par "
-          "rapport à la cible ; « (2e fois) » : même page rechargée, scripts en cache.")
+        print(
+            f"{title:<24} {t_open:>9.2f}s {t_open / base_open:>5.1f}x {t_open2:>9.2f}s  "
+            f"{t_filter:>6.2f}s {t_filter / base_filter:>5.1f}x  {what} "
+            f"[ouverture {ok_o} < {OPEN_TARGET_S:g} s (2e fois {ok_o2}), "
+            f"filtre {ok_f} < {FILTER_TARGET_S:g} s] (pire passe : ouverture {worst_open:.2f} s, "
+            f"filtre {worst_filter:.2f} s)"
+        )
+    print(
+        f"Référence : page Données (sans carte), ouverture {base_open:.2f} s, "
+        f"filtre {base_filter:.2f} s. Machine : {os.cpu_count()} cœurs, charge "
+        f"{os.getloadavg()[0]:.2f} (1 min) à la fin."
+    )
+    print(
+        "« ouverture » : première visite dans un navigateur neuf (cache vide), jugée par "
+        "rapport à la cible ; « (2e fois) » : même page rechargée, scripts en cache."
+    )
     return 0
 
 

@@ -41,12 +41,33 @@ from pathlib import Path
 
 #: Columns holding a time, a path or a duration: they differ between any two builds.
 VOLATILE_COLUMNS = {
-    "built_at", "value", "loaded_at", "computed_at", "written_at", "path", "source_dir", "seconds", "elapsed_s", "started_at",
-    "finished_at", "imported_at", "stamp", "duration_s", "file_mtime", "retrieved_at",
+    "built_at",
+    "value",
+    "loaded_at",
+    "computed_at",
+    "written_at",
+    "path",
+    "source_dir",
+    "seconds",
+    "elapsed_s",
+    "started_at",
+    "finished_at",
+    "imported_at",
+    "stamp",
+    "duration_s",
+    "file_mtime",
+    "retrieved_at",
 }
 #: Tables where every column named in VOLATILE_COLUMNS is skipped.
-VOLATILE_TABLES = {"build_info", "build_meta", "provenance", "travel_time_runs", "imports", "transit_feeds",
-                   "access_meta"}
+VOLATILE_TABLES = {
+    "build_info",
+    "build_meta",
+    "provenance",
+    "travel_time_runs",
+    "imports",
+    "transit_feeds",
+    "access_meta",
+}
 #: Significant digits kept of a floating-point value: DuckDB's parallel sums of doubles differ in
 #: their last bits from one run to the next (same code, same data).
 FLOAT_DIGITS = 10
@@ -60,8 +81,20 @@ ACCESS_ARGS = [
 ]
 REPORT_ARGS = [
     ["--level", "epci", "--code", "200067205", "--format", "csv"],
-    ["--level", "departement", "--code", "14", "--format", "csv", "--rows", "origines",
-     "--mode", "car", "--minutes", "30"],
+    [
+        "--level",
+        "departement",
+        "--code",
+        "14",
+        "--format",
+        "csv",
+        "--rows",
+        "origines",
+        "--mode",
+        "car",
+        "--minutes",
+        "30",
+    ],
 ]
 
 
@@ -79,27 +112,35 @@ def table_checksums(db_path: Path) -> dict:
     out: dict[str, dict] = {}
     rels = con.execute(
         "SELECT table_name, 'table' FROM duckdb_tables() UNION ALL "
-        "SELECT view_name, 'view' FROM duckdb_views() WHERE NOT internal ORDER BY 1").fetchall()
+        "SELECT view_name, 'view' FROM duckdb_views() WHERE NOT internal ORDER BY 1"
+    ).fetchall()
     for name, kind in rels:
         cols = con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
-            [name]).fetchall()
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [name]
+        ).fetchall()
         n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
         per_col = {}
         for c, dtype in cols:
             if name in VOLATILE_TABLES and c in VOLATILE_COLUMNS:
                 continue
-            text = (f"printf('%.{FLOAT_DIGITS}g', \"{c}\")" if dtype in ("DOUBLE", "FLOAT", "REAL")
-                    else f'CAST("{c}" AS VARCHAR)')
+            text = (
+                f"printf('%.{FLOAT_DIGITS}g', \"{c}\")"
+                if dtype in ("DOUBLE", "FLOAT", "REAL")
+                else f'CAST("{c}" AS VARCHAR)'
+            )
             try:
                 s = con.execute(
-                    f"SELECT coalesce(sum(hash(coalesce({text}, '<null>'))::HUGEINT), 0)"
-                    f' FROM "{name}"').fetchone()[0]
+                    f"SELECT coalesce(sum(hash(coalesce({text}, '<null>'))::HUGEINT), 0) FROM \"{name}\""
+                ).fetchone()[0]
             except duckdb.Error as exc:  # a type without a text cast
                 s = f"error: {type(exc).__name__}"
             per_col[c] = str(s)
-        out[name] = {"kind": kind, "rows": int(n), "columns": per_col,
-                     "checksum": _digest(json.dumps(per_col, sort_keys=True))}
+        out[name] = {
+            "kind": kind,
+            "rows": int(n),
+            "columns": per_col,
+            "checksum": _digest(json.dumps(per_col, sort_keys=True)),
+        }
     con.close()
     return out
 
@@ -121,11 +162,13 @@ def _table_text_sum(text: str, fmt: str) -> dict:
 
 
 def _run(repo: Path, args: list[str], env: dict) -> dict:
-    p = subprocess.run([sys.executable, *args], cwd=repo, env=env, capture_output=True, text=True,
-                       timeout=900)
+    p = subprocess.run([sys.executable, *args], cwd=repo, env=env, capture_output=True, text=True, timeout=900)
     fmt = "json" if "json" in args else "csv"
-    return {"rc": p.returncode, "table": _table_text_sum(p.stdout, fmt),
-            "stderr_tail": p.stderr.strip().splitlines()[-1:] if p.returncode else []}
+    return {
+        "rc": p.returncode,
+        "table": _table_text_sum(p.stdout, fmt),
+        "stderr_tail": p.stderr.strip().splitlines()[-1:] if p.returncode else [],
+    }
 
 
 def cli_outputs(repo: Path, db_path: Path) -> dict:
@@ -165,8 +208,7 @@ def _frame_sum(df) -> dict:
     if isinstance(df, tuple):  # (frame, service date)
         return {"frame": _frame_sum(df[0]), "extra": str(df[1])}
     if isinstance(df, (dict, list, set)):
-        return {"value": _digest(json.dumps(sorted(df) if isinstance(df, set) else df, sort_keys=True,
-                                            default=str))}
+        return {"value": _digest(json.dumps(sorted(df) if isinstance(df, set) else df, sort_keys=True, default=str))}
     assert isinstance(df, pd.DataFrame), type(df)
     cols = {}
     for c in df.columns:
@@ -177,7 +219,7 @@ def _frame_sum(df) -> dict:
 
 def dashboard_outputs(repo: Path, db_path: Path) -> dict:
     """The ``ui.data`` functions the pages call, run in a child process with the code of ``repo``."""
-    code = r'''
+    code = r"""
 import json, logging, sys, warnings
 warnings.filterwarnings("ignore")
 logging.disable(logging.WARNING)
@@ -215,10 +257,16 @@ for k, fn in calls.items():
     except Exception as exc:
         out[k] = {"error": f"{type(exc).__name__}: {exc}"}
 print(json.dumps(out))
-'''
+"""
     env = dict(os.environ, OBSERVATOIRE_DB=str(db_path), PYTHONPATH=str(repo))
-    p = subprocess.run([sys.executable, "-c", code, str(Path(__file__).resolve().parent)], cwd=repo, env=env,
-                       capture_output=True, text=True, timeout=900)
+    p = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).resolve().parent)],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if p.returncode:
         return {"error": p.stderr.strip().splitlines()[-3:]}
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -229,8 +277,13 @@ def build_db(repo: Path, dest: Path) -> float:
 
     t0 = time.perf_counter()
     env = dict(os.environ, PYTHONPATH=str(repo))
-    p = subprocess.run([sys.executable, "-m", "analysis.build", "--db", str(dest), "--quiet",
-                        "--no-replay-imports"], cwd=repo, env=env, capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "analysis.build", "--db", str(dest), "--quiet", "--no-replay-imports"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if p.returncode:
         raise SystemExit(f"build failed:\n{p.stdout}\n{p.stderr}")
     return time.perf_counter() - t0
@@ -249,18 +302,36 @@ def diff_databases(path_a: Path, path_b: Path, rel_tol: float = 1e-9) -> list[st
     ta, tb = dbmod.relations(ca), dbmod.relations(cb)
     out += [f"- {t} (only in first)" for t in sorted(ta - tb)] + [f"+ {t} (only in second)" for t in sorted(tb - ta)]
     for t in sorted(ta & tb):
-        cols_a = dict(ca.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
-                                 "AND database_name = current_database()", [t]).fetchall())
-        cols_b = dict(cb.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
-                                 "AND database_name = current_database()", [t]).fetchall())
+        cols_a = dict(
+            ca.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                "AND database_name = current_database()",
+                [t],
+            ).fetchall()
+        )
+        cols_b = dict(
+            cb.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                "AND database_name = current_database()",
+                [t],
+            ).fetchall()
+        )
         if cols_a != cols_b:
             out.append(f"~ {t}: columns {sorted(set(cols_a) ^ set(cols_b))} or types differ")
             continue
-        keys = [c for c, ty in cols_a.items() if ty not in ("DOUBLE", "FLOAT", "REAL")
-                and not (t in VOLATILE_TABLES and c in VOLATILE_COLUMNS) and not ty.startswith("GEOMETRY")
-                and ty not in ("BLOB",)]
-        floats = [c for c, ty in cols_a.items() if ty in ("DOUBLE", "FLOAT", "REAL")
-                  and not (t in VOLATILE_TABLES and c in VOLATILE_COLUMNS)]
+        keys = [
+            c
+            for c, ty in cols_a.items()
+            if ty not in ("DOUBLE", "FLOAT", "REAL")
+            and not (t in VOLATILE_TABLES and c in VOLATILE_COLUMNS)
+            and not ty.startswith("GEOMETRY")
+            and ty not in ("BLOB",)
+        ]
+        floats = [
+            c
+            for c, ty in cols_a.items()
+            if ty in ("DOUBLE", "FLOAT", "REAL") and not (t in VOLATILE_TABLES and c in VOLATILE_COLUMNS)
+        ]
         order = ", ".join(f'"{c}"' for c in keys) or "1"
         sel = ", ".join([f'CAST("{c}" AS VARCHAR)' for c in keys] + [f'"{c}"::DOUBLE' for c in floats]) or "1"
         ra = ca.execute(f'SELECT {sel} FROM "{t}" ORDER BY {order}').fetchall()
@@ -311,8 +382,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
     ap.add_argument("--keep-db", type=Path, default=None, help="with --build: copy the built database here")
-    ap.add_argument("--diff-db", nargs=2, type=Path, metavar=("A", "B"),
-                    help="compare two database files (floats with a relative tolerance of 1e-9)")
+    ap.add_argument(
+        "--diff-db",
+        nargs=2,
+        type=Path,
+        metavar=("A", "B"),
+        help="compare two database files (floats with a relative tolerance of 1e-9)",
+    )
     args = ap.parse_args(argv)
     if args.diff_db:
         diffs = diff_databases(*args.diff_db)
@@ -329,8 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         meta: dict = {"repo": str(repo)}
         try:
-            meta["commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                                            text=True).stdout.strip()
+            meta["commit"] = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
+            ).stdout.strip()
         except OSError:
             pass
         if args.build:
@@ -343,13 +420,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             db_path = (args.db or repo / "data" / "observatoire.duckdb").resolve()
         meta["db"] = str(db_path) if not args.build else "(fresh build)"
-        result = {"meta": meta, "tables": table_checksums(db_path), "cli": cli_outputs(repo, db_path),
-                  "dashboard": dashboard_outputs(repo, db_path)}
+        result = {
+            "meta": meta,
+            "tables": table_checksums(db_path),
+            "cli": cli_outputs(repo, db_path),
+            "dashboard": dashboard_outputs(repo, db_path),
+        }
     text = json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False)
     if args.out:
         args.out.write_text(text + "\n")
-        print(f"written: {args.out} ({len(result['tables'])} tables, {len(result['cli'])} CLI runs, "
-              f"{len(result['dashboard'])} dashboard reads)")
+        print(
+            f"written: {args.out} ({len(result['tables'])} tables, {len(result['cli'])} CLI runs, "
+            f"{len(result['dashboard'])} dashboard reads)"
+        )
     else:
         print(text)
     return 0

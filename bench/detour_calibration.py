@@ -42,13 +42,24 @@ def main(argv: list[str] | None = None) -> int:
     fits = detour.calibrate(args.source, n_pairs=args.pairs)
     rows = []
     for f in fits:
-        rows.append({"réseau": f.group, "mode": f.mode, "paires": f.n_pairs, "facteur": round(f.factor, 3),
-                     "ratio des sommes": round(f.ratio_of_sums, 3), "P10": round(f.p10, 3), "P90": round(f.p90, 3),
-                     "erreur médiane": f"{f.err_median:.1%}", "erreur P90": f"{f.err_p90:.1%}",
-                     "1,3 : médiane": f"{f.err13_median:.1%}", "1,3 : P90": f"{f.err13_p90:.1%}",
-                     "distance médiane (m)": round(f.straight_median_m),
-                     "constante": detour.CALIBRATED[(f.group, f.mode)],
-                     "reproduite": round(f.factor, 2) == detour.CALIBRATED[(f.group, f.mode)]})
+        rows.append(
+            {
+                "réseau": f.group,
+                "mode": f.mode,
+                "paires": f.n_pairs,
+                "facteur": round(f.factor, 3),
+                "ratio des sommes": round(f.ratio_of_sums, 3),
+                "P10": round(f.p10, 3),
+                "P90": round(f.p90, 3),
+                "erreur médiane": f"{f.err_median:.1%}",
+                "erreur P90": f"{f.err_p90:.1%}",
+                "1,3 : médiane": f"{f.err13_median:.1%}",
+                "1,3 : P90": f"{f.err13_p90:.1%}",
+                "distance médiane (m)": round(f.straight_median_m),
+                "constante": detour.CALIBRATED[(f.group, f.mode)],
+                "reproduite": round(f.factor, 2) == detour.CALIBRATED[(f.group, f.mode)],
+            }
+        )
     print(f"Facteurs de détour mesurés (graine {detour.SEED}, {time.perf_counter() - t0:.1f} s)")
     print(pd.DataFrame(rows).to_string(index=False))
     spread = []
@@ -59,16 +70,20 @@ def main(argv: list[str] | None = None) -> int:
         s = pd.DataFrame(spread).groupby(["réseau", "mode"])["facteur"].agg(["min", "max"]).round(3)
         print(f"\nFacteur sur {args.seeds} autres graines (min, max) :")
         print(s.to_string())
-    print("\nFacteurs utilisés (regroupés, pour les trajets hors densité connue) : "
-          + ", ".join(f"{m} {detour.factor(m)}" for m in detour.MODES) + f", voiture {detour.factor('car')}")
+    print(
+        "\nFacteurs utilisés (regroupés, pour les trajets hors densité connue) : "
+        + ", ".join(f"{m} {detour.factor(m)}" for m in detour.MODES)
+        + f", voiture {detour.factor('car')}"
+    )
     comp = pd.read_csv(sources.resolve("communes_centres", args.source), dtype=str)
-    pop = float(comp.loc[(comp["insee_com"] == "76400") & (comp["commune_type"] == "COM"),
-                         "population_2021"].iloc[0])
+    pop = float(comp.loc[(comp["insee_com"] == "76400") & (comp["commune_type"] == "COM"), "population_2021"].iloc[0])
     dens = intracommune.measure_settled_density(Path(args.source) / "osm/luneray_76_gama/buildings.shp", pop)
-    print(f"\nZone bâtie de Luneray ({pop:,.0f} hab., INSEE 2021 ; {dens['n_buildings']:.0f} bâtiments) : "
-          f"{dens['buffered_km2']:.2f} km² (bâtiments + 50 m) -> {dens['density_buffered']:,.0f} hab./km² ; "
-          f"enveloppe convexe {dens['hull_km2']:.2f} km² -> {dens['density_hull']:,.0f} hab./km². "
-          f"Constante : {intracommune.SETTLED_DENSITY_PER_KM2:,.0f} hab./km².")
+    print(
+        f"\nZone bâtie de Luneray ({pop:,.0f} hab., INSEE 2021 ; {dens['n_buildings']:.0f} bâtiments) : "
+        f"{dens['buffered_km2']:.2f} km² (bâtiments + 50 m) -> {dens['density_buffered']:,.0f} hab./km² ; "
+        f"enveloppe convexe {dens['hull_km2']:.2f} km² -> {dens['density_hull']:,.0f} hab./km². "
+        f"Constante : {intracommune.SETTLED_DENSITY_PER_KM2:,.0f} hab./km²."
+    )
     return 0
 
 

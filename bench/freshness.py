@@ -30,7 +30,8 @@ def old_signature(con) -> str:
     """The check before build_meta: an exact integer hash of travel_times."""
     n, total, locs = con.execute(
         "SELECT count(*), coalesce(sum(round(minutes::DOUBLE * 1000)::BIGINT), 0), "
-        "coalesce(sum(loc_id::BIGINT), 0) FROM travel_times").fetchone()
+        "coalesce(sum(loc_id::BIGINT), 0) FROM travel_times"
+    ).fetchone()
     return f"{int(n)}:{int(total)}:{int(locs)}"
 
 
@@ -60,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"travel_times : {n:,} lignes".replace(",", " "))
     print(f"ancien contrôle (empreinte de travel_times) : {t_old * 1000:8.1f} ms")
     print(f"nouveau contrôle (tampon build_meta)        : {t_new * 1000:8.1f} ms  -> x{t_old / t_new:.0f}")
-    print(f"territory_indicators epci, filtres par défaut (table précalculée, contrôle compris) : "
-          f"{t_call * 1000:.1f} ms ; l'ancien contrôle y ajoutait 2 x {t_old * 1000:.0f} ms")
+    print(
+        f"territory_indicators epci, filtres par défaut (table précalculée, contrôle compris) : "
+        f"{t_call * 1000:.1f} ms ; l'ancien contrôle y ajoutait 2 x {t_old * 1000:.0f} ms"
+    )
     con.close()
     return 0
 

@@ -64,7 +64,9 @@ def new_commune_offers(db_path: Path, n: int = 10) -> bytes:
         picked = con.execute(
             """SELECT c.code, c.name, min(p.postcode) FROM communes c JOIN commune_postcodes p ON p.code = c.code
                WHERE c.code NOT IN (SELECT commune_code FROM offers WHERE commune_code IS NOT NULL)
-               GROUP BY 1, 2 ORDER BY hash(c.code) LIMIT ?""", [n]).fetchall()
+               GROUP BY 1, 2 ORDER BY hash(c.code) LIMIT ?""",
+            [n],
+        ).fetchall()
     finally:
         con.close()
     header = [c.header for c in imports.OFFER_TEMPLATE]
@@ -72,9 +74,17 @@ def new_commune_offers(db_path: Path, n: int = 10) -> bytes:
     w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     w.writerow(header)
     for code, name, pc in picked:
-        row = {"identifiant": f"SYN-BENCH-{code}", "employeur": "Employeur synthétique", "siret": "73282932000074",
-               "secteur": "Commerce et distribution", "public": "non", "code_postal": pc, "commune": name,
-               "places": "2", "niveaux": "seconde"}
+        row = {
+            "identifiant": f"SYN-BENCH-{code}",
+            "employeur": "Employeur synthétique",
+            "siret": "73282932000074",
+            "secteur": "Commerce et distribution",
+            "public": "non",
+            "code_postal": pc,
+            "commune": name,
+            "places": "2",
+            "niveaux": "seconde",
+        }
         w.writerow([row.get(h, "") for h in header])
     return buf.getvalue().encode()
 
@@ -102,8 +112,9 @@ def bench_new_communes(src: Path, secret: str, gate) -> list[tuple[str, float, f
         try:
             os.environ[graphcache.ENV_CACHE] = str(tmp / "cache-build")
             full_db = tmp / "full.duckdb"
-            full, full_cpu, _ = timed(lambda: build(BuildSettings(source_dir=src, db_path=full_db,
-                                                                  gtfs=default_gtfs(src)), silent))
+            full, full_cpu, _ = timed(
+                lambda: build(BuildSettings(source_dir=src, db_path=full_db, gtfs=default_gtfs(src)), silent)
+            )
             f = tmp / "offres_synthetiques_10_communes.csv"
             f.write_bytes(new_commune_offers(full_db))
             work = tmp / "inc.duckdb"
@@ -111,8 +122,9 @@ def bench_new_communes(src: Path, secret: str, gate) -> list[tuple[str, float, f
             for label, cache in (("cold", "cache-empty"), ("warm", "cache-build")):
                 os.environ[graphcache.ENV_CACHE] = str(tmp / cache)
                 shutil.copyfile(full_db, work)
-                runs[label] = timed(lambda: imports.import_file(f, "offers", secret=secret, db_path=work,
-                                                                mode="append", gate=gate))
+                runs[label] = timed(
+                    lambda: imports.import_file(f, "offers", secret=secret, db_path=work, mode="append", gate=gate)
+                )
         finally:
             if old_cache is None:
                 os.environ.pop(graphcache.ENV_CACHE, None)
@@ -120,12 +132,16 @@ def bench_new_communes(src: Path, secret: str, gate) -> list[tuple[str, float, f
                 os.environ[graphcache.ENV_CACHE] = old_cache
     r = runs["warm"][2]
     load = open("/proc/loadavg").read().split()[:3]
-    print(f"10 offres SYNTHÉTIQUES dans 10 communes sans offre ({r.accepted} acceptées, recalculé : "
-          f"{'oui' if r.recomputed else 'non'}), même exécution, charge {' '.join(load)} :")
+    print(
+        f"10 offres SYNTHÉTIQUES dans 10 communes sans offre ({r.accepted} acceptées, recalculé : "
+        f"{'oui' if r.recomputed else 'non'}), même exécution, charge {' '.join(load)} :"
+    )
     print(f"  {'':62} {'murale':>9} {'part':>7} {'CPU':>9} {'part':>7}")
     print(f"  {'construction complète (graphes, 4 modes, indicateurs)':62} {full:8.2f}s {'':>7} {full_cpu:8.2f}s")
-    for label, name in (("cold", "import + recalcul incrémental, cache de graphes vide"),
-                        ("warm", "import + recalcul incrémental, graphes en cache (normal)")):
+    for label, name in (
+        ("cold", "import + recalcul incrémental, cache de graphes vide"),
+        ("warm", "import + recalcul incrémental, graphes en cache (normal)"),
+    ):
         wall, cpu, _ = runs[label]
         print(f"  {name:62} {wall:8.2f}s {wall / full:7.1%} {cpu:8.2f}s {cpu / full_cpu:7.1%}")
     print("  cible : < 3 s et <= 15 % de la construction complète")
@@ -176,16 +192,24 @@ def main() -> int:
         imports.import_file(path, "offers", secret=secret, db_path=work, recompute=False, gate=gate)
         full = time.perf_counter() - t
 
-        rows = [("étape des offres de la construction (référence)", base),
-                ("contrôles seuls (simulation)", dry),
-                (f"import complet sans recalcul (copie de {size_mb:.0f} Mo + échange)", full)]
+        rows = [
+            ("étape des offres de la construction (référence)", base),
+            ("contrôles seuls (simulation)", dry),
+            (f"import complet sans recalcul (copie de {size_mb:.0f} Mo + échange)", full),
+        ]
         if not args.no_recompute:
             t = time.perf_counter()
             r = imports.import_file(path, "offers", secret=secret, db_path=work, gate=gate)
-            rows.append((f"import complet avec recalcul (recalculé : {'oui' if r.recomputed else 'non'})",
-                         time.perf_counter() - t))
-    print(f"Fichier : {path.name} — {res.rows_in} lignes, {res.accepted} acceptées, "
-          f"{res.quarantined} en quarantaine, {len(res.warnings)} avertissements")
+            rows.append(
+                (
+                    f"import complet avec recalcul (recalculé : {'oui' if r.recomputed else 'non'})",
+                    time.perf_counter() - t,
+                )
+            )
+    print(
+        f"Fichier : {path.name} — {res.rows_in} lignes, {res.accepted} acceptées, "
+        f"{res.quarantined} en quarantaine, {len(res.warnings)} avertissements"
+    )
     for label, sec in rows:
         print(f"  {label:70} {sec:7.2f} s   x{sec / base:6.1f}")
     return 0 if args.no_limits else bench_limits(path, args.db)
@@ -267,12 +291,15 @@ def _rows_sheet(n: int):
         yield ns
         block = []
         for i in range(1, n + 1):
-            block.append(f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>{i}</t></is></c>'
-                         f'<c r="B{i}" t="inlineStr"><is><t>Caen</t></is></c></row>')
+            block.append(
+                f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>{i}</t></is></c>'
+                f'<c r="B{i}" t="inlineStr"><is><t>Caen</t></is></c></row>'
+            )
             if len(block) == 10_000:
                 yield "".join(block).encode()
                 block = []
         yield "".join(block).encode() + b"</sheetData></worksheet>"
+
     return chunks
 
 
@@ -286,12 +313,19 @@ def bench_limits(path: Path, db_path: Path) -> int:
     cases.append(("bombe XLSX : une chaîne partagée de 1 Go", "bombe.xlsx", _xlsx_with_sheet(_rows_sheet(1), b"x")))
     cases.append(("XLSX d'un million de lignes", "million.xlsx", _xlsx_with_sheet(_rows_sheet(1_000_000))))
     cases.append(("XLSX de 200 000 lignes (lecture arrêtée)", "200k.xlsx", _xlsx_with_sheet(_rows_sheet(200_000))))
-    cases.append(("CSV au-dessus de la taille maximale", "gros.csv",
-                  b"id;Ville\n" + b"1;Caen\n" * (limits.MAX_UPLOAD_BYTES // 7 + 10)))
+    cases.append(
+        (
+            "CSV au-dessus de la taille maximale",
+            "gros.csv",
+            b"id;Ville\n" + b"1;Caen\n" * (limits.MAX_UPLOAD_BYTES // 7 + 10),
+        )
+    )
     cases.append(("CSV d'un million de lignes courtes", "lignes.csv", b"id;Ville\n" + b"1;C\n" * 1_000_000))
-    print(f"\nContrôle borné (simulation anonyme) : limites {limits.MAX_UPLOAD_MB} Mo, {limits.MAX_ROWS} lignes, "
-          f"{limits.CHECK_MEMORY_BYTES // 2**20} Mo, {limits.CHECK_SECONDS} s de CPU, {limits.CHECK_WALL_SECONDS} s "
-          "de temps réel")
+    print(
+        f"\nContrôle borné (simulation anonyme) : limites {limits.MAX_UPLOAD_MB} Mo, {limits.MAX_ROWS} lignes, "
+        f"{limits.CHECK_MEMORY_BYTES // 2**20} Mo, {limits.CHECK_SECONDS} s de CPU, {limits.CHECK_WALL_SECONDS} s "
+        "de temps réel"
+    )
     base = None
     for label, name, data in cases:
         t = time.perf_counter()
@@ -303,16 +337,25 @@ def bench_limits(path: Path, db_path: Path) -> int:
             stats = getattr(exc, "stats", None)
             sec = stats.seconds if stats else time.perf_counter() - t
             peak, cpu = (stats.peak_mb, stats.cpu_seconds) if stats else (None, None)
-            where = ("interrompu" if isinstance(exc, sandbox.CheckRefused) else
-                     "refusé dans le processus de contrôle" if stats else "refusé avant le processus de contrôle")
+            where = (
+                "interrompu"
+                if isinstance(exc, sandbox.CheckRefused)
+                else "refusé dans le processus de contrôle"
+                if stats
+                else "refusé avant le processus de contrôle"
+            )
             outcome = f"{where} : {exc.message}"
         base = base or sec
         peak_txt = f"{peak:6.0f} Mo" if peak is not None else "     — "
         cpu_txt = f"{cpu:6.1f} s" if cpu is not None else "     — "
-        print(f"  {label:42} {len(data) / 2**20:6.1f} Mo  mur {sec:6.1f} s  x{sec / base:5.1f}  CPU {cpu_txt}  "
-              f"pic {peak_txt}  {outcome}")
-    print(f"  (charge de la machine : {os.getloadavg()[0]:.0f} sur {os.cpu_count()} cœurs ; le temps CPU est la "
-          f"mesure qui ne dépend pas des autres processus)")
+        print(
+            f"  {label:42} {len(data) / 2**20:6.1f} Mo  mur {sec:6.1f} s  x{sec / base:5.1f}  CPU {cpu_txt}  "
+            f"pic {peak_txt}  {outcome}"
+        )
+    print(
+        f"  (charge de la machine : {os.getloadavg()[0]:.0f} sur {os.cpu_count()} cœurs ; le temps CPU est la "
+        f"mesure qui ne dépend pas des autres processus)"
+    )
     return 0
 
 

@@ -36,10 +36,23 @@ SYNTH_SPEEDS_KMH = {"walk": 4.5, "bike": 15.0, "car": 50.0, "transit": 25.0}
 SYNTH_EXTRA_MIN = {"walk": 0.0, "bike": 0.0, "car": 2.0, "transit": 10.0}
 
 
-CORE_TABLES = ("communes", "epci", "departements", "schools", "offers", "offer_locations",
-               "transit_stops", "transit_trips", "transit_stop_times", "transit_calendar",
-               "transit_calendar_dates", "transit_supply", "commune_pupils", "travel_times",
-               "travel_time_runs")
+CORE_TABLES = (
+    "communes",
+    "epci",
+    "departements",
+    "schools",
+    "offers",
+    "offer_locations",
+    "transit_stops",
+    "transit_trips",
+    "transit_stop_times",
+    "transit_calendar",
+    "transit_calendar_dates",
+    "transit_supply",
+    "commune_pupils",
+    "travel_times",
+    "travel_time_runs",
+)
 
 
 def _memory_copy(db_path: Path, with_travel_times: bool):
@@ -48,13 +61,18 @@ def _memory_copy(db_path: Path, with_travel_times: bool):
     for t in CORE_TABLES:
         if t == "travel_times" and not with_travel_times:
             continue
-        n = mem.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'src' "
-                        "AND table_name = ?", [t]).fetchone()[0]
+        n = mem.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'src' AND table_name = ?", [t]
+        ).fetchone()[0]
         if n:
-            cols = [r[0] for r in mem.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'src' "
-                "AND table_name = ? AND data_type NOT LIKE 'GEOMETRY%' ORDER BY column_index",
-                [t]).fetchall()]
+            cols = [
+                r[0]
+                for r in mem.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE database_name = 'src' "
+                    "AND table_name = ? AND data_type NOT LIKE 'GEOMETRY%' ORDER BY column_index",
+                    [t],
+                ).fetchall()
+            ]
             mem.execute(f"CREATE TABLE {t} AS SELECT {', '.join(cols)} FROM src.{t}")
     mem.execute("DETACH src")
     return mem
@@ -66,14 +84,17 @@ def open_data(db_path: Path):
     Synthetic travel times when the DB has none; the compact pair table ``access_pairs`` is
     built in an in-memory copy when the database does not have a fresh one yet."""
     con = db.connect(db_path, read_only=True)
-    if access.has_relation(con, "travel_times") and con.execute(
-            "SELECT count(*) FROM travel_times").fetchone()[0] > 0:
+    if access.has_relation(con, "travel_times") and con.execute("SELECT count(*) FROM travel_times").fetchone()[0] > 0:
         if access.pairs_table_is_fresh(con):
             return con, None, "base réelle (travel_times et access_pairs)"
         mem = _memory_copy(db_path, True)
         access.build_pairs(mem)
-        return (mem, con, "base réelle copiée en mémoire, access_pairs construite pour la mesure "
-                "(colonne « sans paires » : lecture directe de travel_times dans le fichier)")
+        return (
+            mem,
+            con,
+            "base réelle copiée en mémoire, access_pairs construite pour la mesure "
+            "(colonne « sans paires » : lecture directe de travel_times dans le fichier)",
+        )
     con.close()
     mem = _memory_copy(db_path, False)
     parts = []
@@ -97,7 +118,7 @@ def open_data(db_path: Path):
                          * power(sin(radians(l.lon - o.lon) / 2), 2))) AS km
             FROM o CROSS JOIN offer_locations l
         )
-        {' UNION ALL '.join(parts)}
+        {" UNION ALL ".join(parts)}
     """)
     db.write_stamp(mem, "travel_times")  # as analysis.traveltime does
     access.build_pairs(mem)
@@ -113,8 +134,9 @@ def load_frames(con) -> dict[str, pd.DataFrame]:
     """Load the inputs once (not timed)."""
     return {
         "tt": con.execute("SELECT origin_kind, origin_id, loc_id, mode, minutes FROM travel_times").df(),
-        "offers": con.execute("SELECT offer_id, loc_id, sector, is_public, for_seconde, "
-                              "for_troisieme, capacity, commune_code FROM offers").df(),
+        "offers": con.execute(
+            "SELECT offer_id, loc_id, sector, is_public, for_seconde, for_troisieme, capacity, commune_code FROM offers"
+        ).df(),
         "communes": con.execute("SELECT code, epci_siren, dep, population FROM communes").df(),
         "schools": con.execute("SELECT uai, commune_code, seconde_pupils FROM schools").df(),
         "total": float(con.execute("SELECT sum(seconde_pupils) FROM schools").fetchone()[0]),
@@ -138,16 +160,17 @@ def pandas_territory(fr: dict, level: str, f: Filters) -> pd.DataFrame:
     com = fr["communes"]
     if f.origin_kind == "commune":
         pop = com["population"].fillna(0).astype(float)
-        origins = pd.DataFrame({"origin_id": com["code"], "commune_code": com["code"],
-                                "pupils": fr["total"] * pop / pop.sum()})
+        origins = pd.DataFrame(
+            {"origin_id": com["code"], "commune_code": com["code"], "pupils": fr["total"] * pop / pop.sum()}
+        )
     else:
         s = fr["schools"]
-        origins = pd.DataFrame({"origin_id": s["uai"], "commune_code": s["commune_code"],
-                                "pupils": s["seconde_pupils"].astype(float)})
+        origins = pd.DataFrame(
+            {"origin_id": s["uai"], "commune_code": s["commune_code"], "pupils": s["seconde_pupils"].astype(float)}
+        )
     tt = fr["tt"]
     tt = tt[(tt["origin_kind"] == f.origin_kind) & tt["loc_id"].isin(locs.index)]
-    tr = tt[tt["mode"].isin(["transit", "walk"])].groupby(["origin_id", "loc_id"],
-                                                          as_index=False)["minutes"].min()
+    tr = tt[tt["mode"].isin(["transit", "walk"])].groupby(["origin_id", "loc_id"], as_index=False)["minutes"].min()
     tr["mode"] = "transit"
     eff = pd.concat([tt[tt["mode"].isin(["walk", "bike", "car"])][tr.columns], tr])
     eff = eff.join(locs, on="loc_id")
@@ -176,10 +199,10 @@ def pandas_territory(fr: dict, level: str, f: Filters) -> pd.DataFrame:
     wsum = lambda col: (per[col] * per["w"]).groupby(per["tkey"]).sum()  # noqa: E731
     out["offers_reachable_mean"] = wsum("offers") / out["pupils"]
     out["places_per_pupil_2sfca"] = wsum("a") / out["pupils"]
-    out["pupils_no_offer_transit"] = per[per["offers_transit"] == 0].groupby("tkey")["w"].sum(
-    ).reindex(out.index).fillna(0)
-    out["car_transit_ratio"] = (wsum("offers_car") / wsum("offers_transit")).replace(
-        [np.inf, -np.inf], np.nan)
+    out["pupils_no_offer_transit"] = (
+        per[per["offers_transit"] == 0].groupby("tkey")["w"].sum().reindex(out.index).fillna(0)
+    )
+    out["car_transit_ratio"] = (wsum("offers_car") / wsum("offers_transit")).replace([np.inf, -np.inf], np.nan)
     for m in access.MODES:
         meds = {}
         for key, grp in per.groupby("tkey"):
@@ -201,9 +224,18 @@ def pandas_territory(fr: dict, level: str, f: Filters) -> pd.DataFrame:
     return out
 
 
-COMPARED = ("pupils", "offers_reachable_mean", "places_per_pupil_2sfca", "pupils_no_offer_transit",
-            "car_transit_ratio", "median_minutes_walk", "median_minutes_bike",
-            "median_minutes_transit", "median_minutes_car", "offers_per_100_pupils")
+COMPARED = (
+    "pupils",
+    "offers_reachable_mean",
+    "places_per_pupil_2sfca",
+    "pupils_no_offer_transit",
+    "car_transit_ratio",
+    "median_minutes_walk",
+    "median_minutes_bike",
+    "median_minutes_transit",
+    "median_minutes_car",
+    "offers_per_100_pupils",
+)
 
 
 def max_rel_diff(sql: pd.DataFrame, pdf: pd.DataFrame) -> float:
@@ -240,8 +272,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--db", type=Path, default=config.default_db_path())
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--build", action="store_true",
-                   help="mesurer aussi build_tables (copie en mémoire de la base)")
+    p.add_argument("--build", action="store_true", help="mesurer aussi build_tables (copie en mémoire de la base)")
     args = p.parse_args(argv)
     if not args.db.exists():
         print(f"Base introuvable : {args.db} (lancez python -m analysis.build)", file=sys.stderr)
@@ -267,35 +298,42 @@ def main(argv=None) -> int:
         ("epci", Filters(mode="transit", minutes=45, origin_kind="school")),
         ("commune", Filters(mode="car", minutes=60, sectors=(big,) if big else ())),
     ]
-    print(f"{'niveau':12} {'filtres':58} {'SQL (s)':>8} {'CPU (s)':>8} {'sans paires':>11} "
-          f"{'pandas (s)':>10} {'ratio':>6} {'écart max':>9}")
+    print(
+        f"{'niveau':12} {'filtres':58} {'SQL (s)':>8} {'CPU (s)':>8} {'sans paires':>11} "
+        f"{'pandas (s)':>10} {'ratio':>6} {'écart max':>9}"
+    )
     worst_sql = 0.0
     for level, f in combos:
         t_sql, res = timed(lambda level=level, f=f: access.territory_indicators(con, level, f), args.repeat)
         cpu_sql = LAST_CPU[0]
         t_pd, res_pd = timed(lambda level=level, f=f: pandas_territory(frames, level, f), args.repeat)
-        t_plain = (timed(lambda level=level, f=f: access.territory_indicators(plain, level, f), args.repeat)[0]
-                   if plain is not None else float("nan"))
-        desc = (f"{f.origin_kind} {f.mode} {f.minutes} min"
-                + (f" secteurs={len(f.sectors)}" if f.sectors else "")
-                + (f" niveau={f.grade}" if f.grade else "")
-                + ("" if f.public is None else (" public" if f.public else " privé")))
+        t_plain = (
+            timed(lambda level=level, f=f: access.territory_indicators(plain, level, f), args.repeat)[0]
+            if plain is not None
+            else float("nan")
+        )
+        desc = (
+            f"{f.origin_kind} {f.mode} {f.minutes} min"
+            + (f" secteurs={len(f.sectors)}" if f.sectors else "")
+            + (f" niveau={f.grade}" if f.grade else "")
+            + ("" if f.public is None else (" public" if f.public else " privé"))
+        )
         worst_sql = max(worst_sql, t_sql)
-        print(f"{level:12} {desc:58} {t_sql:8.3f} {cpu_sql:8.3f} {t_plain:11.3f} {t_pd:10.3f} "
-              f"{t_pd / t_sql:6.1f} "
-              f"{max_rel_diff(res, res_pd):9.1e}")
+        print(
+            f"{level:12} {desc:58} {t_sql:8.3f} {cpu_sql:8.3f} {t_plain:11.3f} {t_pd:10.3f} "
+            f"{t_pd / t_sql:6.1f} "
+            f"{max_rel_diff(res, res_pd):9.1e}"
+        )
     t_acc, _ = timed(lambda: access.origin_accessibility(con, Filters()), args.repeat)
     print(f"origin_accessibility (communes, transit 45 min) : {t_acc:.3f} s")
     if hasattr(os, "getloadavg"):
         print(f"Charge moyenne (1 min) à la fin : {os.getloadavg()[0]:.1f}")
-    print(f"Pire temps SQL : {worst_sql:.3f} s (objectif < 1 s) -> "
-          f"{'OK' if worst_sql < 1 else 'TROP LENT'}")
+    print(f"Pire temps SQL : {worst_sql:.3f} s (objectif < 1 s) -> {'OK' if worst_sql < 1 else 'TROP LENT'}")
     if args.build:
         mem = _memory_copy(args.db, True)
         t0 = time.perf_counter()
         access.build_tables(mem, None, None)
-        print(f"build_tables (2 origines x 4 modes x 4 budgets x 4 niveaux) : "
-              f"{time.perf_counter() - t0:.1f} s")
+        print(f"build_tables (2 origines x 4 modes x 4 budgets x 4 niveaux) : {time.perf_counter() - t0:.1f} s")
     return 0
 
 

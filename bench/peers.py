@@ -85,9 +85,12 @@ def peers(g: paths.GraphArrays, run: np.ndarray, keep: np.ndarray, repeat: int, 
         G = ig.Graph(n=g.n_nodes, edges=np.column_stack([Tc.row, Tc.col]).tolist(), directed=True)
         G.es["w"] = Tc.data.tolist()
         build = time.perf_counter() - t0
-        t, got = best(lambda: np.array(G.distances(source=run.tolist(), target=keep.tolist(), weights="w",
-                                                   mode="out")), repeat)
-        rows.append((f"igraph {ig.__version__} Graph.distances", t, build, diff(np.where(got <= LIMIT, got, np.inf), ref)))
+        t, got = best(
+            lambda: np.array(G.distances(source=run.tolist(), target=keep.tolist(), weights="w", mode="out")), repeat
+        )
+        rows.append(
+            (f"igraph {ig.__version__} Graph.distances", t, build, diff(np.where(got <= LIMIT, got, np.inf), ref))
+        )
     except ImportError:
         rows.append(("igraph (non installé)", None, None, None))
     try:
@@ -117,13 +120,21 @@ def peers(g: paths.GraphArrays, run: np.ndarray, keep: np.ndarray, repeat: int, 
         import pandas as pd
 
         t0 = time.perf_counter()
-        net = pandana.Network(pd.Series(g.lon), pd.Series(g.lat), pd.Series(Tc.row), pd.Series(Tc.col),
-                              pd.DataFrame({"s": Tc.data}), twoway=False)
+        net = pandana.Network(
+            pd.Series(g.lon),
+            pd.Series(g.lat),
+            pd.Series(Tc.row),
+            pd.Series(Tc.col),
+            pd.DataFrame({"s": Tc.data}),
+            twoway=False,
+        )
         build = time.perf_counter() - t0
         a = np.repeat(run, len(keep))
         b = np.tile(keep, len(run))
-        t, got = best(lambda: np.asarray(net.shortest_path_lengths(a, b, imp_name="s"), dtype=float).reshape(
-            len(run), len(keep)), repeat)
+        t, got = best(
+            lambda: np.asarray(net.shortest_path_lengths(a, b, imp_name="s"), dtype=float).reshape(len(run), len(keep)),
+            repeat,
+        )
         got = np.where((got <= LIMIT) & (got < 4e6), got, np.inf)
         rows.append((f"pandana {pandana.__version__} (hiérarchies de contraction)", t, build, diff(got, ref)))
     except ImportError:
@@ -153,12 +164,19 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=config.default_db_path())
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--skeleton-sources", type=int, default=128,
-                    help="searches on the skeleton (a random sample of the offer nodes; 0: all 628)")
+    ap.add_argument(
+        "--skeleton-sources",
+        type=int,
+        default=128,
+        help="searches on the skeleton (a random sample of the offer nodes; 0: all 628)",
+    )
     ap.add_argument("--synthetic-sources", type=int, default=16)
     ap.add_argument("--skip-synthetic", action="store_true")
-    ap.add_argument("--pandana-synthetic", action="store_true",
-                    help="also pandana on the 500k grid (its preprocessing takes minutes)")
+    ap.add_argument(
+        "--pandana-synthetic",
+        action="store_true",
+        help="also pandana on the 500k grid (its preprocessing takes minutes)",
+    )
     args = ap.parse_args(argv)
     src = config.default_source_dir()
     cfg = traveltime.TravelTimeSettings(source_dir=src)
@@ -175,8 +193,10 @@ def main(argv=None) -> int:
         run, keep = np.unique(nd), np.unique(no)
         if 0 < args.skeleton_sources < len(run):
             run = np.sort(np.random.default_rng(0).choice(run, args.skeleton_sources, replace=False))
-        show(f"Squelette régional, {mode} : {len(run)} recherches x {len(keep)} noeuds d'origine, {g.n_nodes} noeuds",
-             peers(g, run, keep, args.repeat))
+        show(
+            f"Squelette régional, {mode} : {len(run)} recherches x {len(keep)} noeuds d'origine, {g.n_nodes} noeuds",
+            peers(g, run, keep, args.repeat),
+        )
     if not args.skip_synthetic:
         sys.path.insert(0, str(ROOT / "bench"))
         from travel_times import synthetic_network
@@ -187,8 +207,10 @@ def main(argv=None) -> int:
         rng = np.random.default_rng(1)
         run = np.unique(rng.integers(0, g.n_nodes, args.synthetic_sources))
         keep = np.unique(rng.integers(0, g.n_nodes, 2934))
-        show(f"Grille SYNTHÉTIQUE de {g.n_nodes} noeuds, voiture : {len(run)} recherches x {len(keep)} noeuds",
-             peers(g, run, keep, args.repeat, pandana_ok=args.pandana_synthetic))
+        show(
+            f"Grille SYNTHÉTIQUE de {g.n_nodes} noeuds, voiture : {len(run)} recherches x {len(keep)} noeuds",
+            peers(g, run, keep, args.repeat, pandana_ok=args.pandana_synthetic),
+        )
     print(f"Charge de la machine à la fin (loadavg) : {' '.join(open('/proc/loadavg').read().split()[:3])}")
     return 0
 

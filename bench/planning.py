@@ -45,23 +45,31 @@ def bench_sites(con, kmax: int) -> list[str]:
         problem = ps.load_problem(con, spec)
         t_load = time.perf_counter() - t0
         n_pairs = sum(len(c) for c in problem.cover)
-        print(f"\n{spec.mode} {spec.minutes} min, origine {spec.origin_kind}, mesure {spec.measure} : "
-              f"{len(problem.demand)} origines en demande ({problem.weights.sum():.1f} {spec.unit}), "
-              f"{sum(len(c) > 0 for c in problem.cover)} sites utiles / {len(problem.sites)}, {n_pairs} couples ; "
-              f"chargement {t_load:.2f} s")
-        print(f"{'K':>3} {'glouton':>10} {'t_glouton':>9} {'exact':>10} {'t_exact':>8} {'statut':>9} {'écart':>7} "
-              f"{'ratio t':>8} {'total':>7}")
+        print(
+            f"\n{spec.mode} {spec.minutes} min, origine {spec.origin_kind}, mesure {spec.measure} : "
+            f"{len(problem.demand)} origines en demande ({problem.weights.sum():.1f} {spec.unit}), "
+            f"{sum(len(c) > 0 for c in problem.cover)} sites utiles / {len(problem.sites)}, {n_pairs} couples ; "
+            f"chargement {t_load:.2f} s"
+        )
+        print(
+            f"{'K':>3} {'glouton':>10} {'t_glouton':>9} {'exact':>10} {'t_exact':>8} {'statut':>9} {'écart':>7} "
+            f"{'ratio t':>8} {'total':>7}"
+        )
         for k in range(1, kmax + 1):
             g = ps.greedy_cover(problem.cover, problem.weights, k)
             e = ps.exact_cover(problem.cover, problem.weights, k, hint=g.chosen)
             gap = (e.value - g.value) / e.value if e.value else 0.0
             total = t_load + g.seconds + e.seconds
-            print(f"{k:>3} {g.value:>10.1f} {g.seconds:>8.3f}s {e.value:>10.1f} {e.seconds:>7.3f}s {e.status:>9} "
-                  f"{gap:>6.2%} {e.seconds / max(g.seconds, 1e-6):>7.1f}x {total:>6.2f}s")
+            print(
+                f"{k:>3} {g.value:>10.1f} {g.seconds:>8.3f}s {e.value:>10.1f} {e.seconds:>7.3f}s {e.status:>9} "
+                f"{gap:>6.2%} {e.seconds / max(g.seconds, 1e-6):>7.1f}x {total:>6.2f}s"
+            )
             if k == kmax:
                 ok = "OK" if total < 5 else "DÉPASSÉ"
-                lines.append(f"sites {spec.mode}/{spec.minutes}/{spec.origin_kind}/{spec.measure} K={k}: "
-                             f"{total:.2f} s (cible < 5 s : {ok}), écart glouton {gap:.2%}")
+                lines.append(
+                    f"sites {spec.mode}/{spec.minutes}/{spec.origin_kind}/{spec.measure} K={k}: "
+                    f"{total:.2f} s (cible < 5 s : {ok}), écart glouton {gap:.2%}"
+                )
     return lines
 
 
@@ -89,8 +97,10 @@ def bench_programme(con) -> list[str]:
     lines = []
     print("\n== Programme : 20 élèves × 12 structures × 10 jours (multisectoriel) ==")
     code, structures, minutes = _real_instance(con)
-    cases = [(f"réel (commune {code}, capacités SUPPOSÉES 4/jour)", structures, minutes),
-             ("SYNTHÉTIQUE (12 lieux distincts)", *_synthetic_instance())]
+    cases = [
+        (f"réel (commune {code}, capacités SUPPOSÉES 4/jour)", structures, minutes),
+        ("SYNTHÉTIQUE (12 lieux distincts)", *_synthetic_instance()),
+    ]
     spec = pg.ProgrammeSpec(20, "multisectoriel", tuple(pg.working_days()))
     for name, sts, mins in cases:
         t0 = time.perf_counter()
@@ -101,12 +111,16 @@ def bench_programme(con) -> list[str]:
         t_best = time.perf_counter() - t0
         assert not pg.check_programme(best) and not pg.check_programme(base)
         n_locs = len({s.loc_id for s in sts})
-        print(f"{name} : {n_locs} lieux ; première solution {base.total_minutes:g} min en {t_base:.2f} s ; "
-              f"optimisé {best.total_minutes:g} min en {t_best:.2f} s ({best.status}, borne {best.bound:g}) ; "
-              f"ratio temps {t_best / max(t_base, 1e-6):.1f}x ; sous-groupes {best.sizes}")
+        print(
+            f"{name} : {n_locs} lieux ; première solution {base.total_minutes:g} min en {t_base:.2f} s ; "
+            f"optimisé {best.total_minutes:g} min en {t_best:.2f} s ({best.status}, borne {best.bound:g}) ; "
+            f"ratio temps {t_best / max(t_base, 1e-6):.1f}x ; sous-groupes {best.sizes}"
+        )
         ok = "OK" if t_best < 10 else "DÉPASSÉ"
-        lines.append(f"programme {name}: {t_best:.2f} s (cible < 10 s : {ok}), {best.total_minutes:g} min "
-                     f"contre {base.total_minutes:g} min à la première solution")
+        lines.append(
+            f"programme {name}: {t_best:.2f} s (cible < 10 s : {ok}), {best.total_minutes:g} min "
+            f"contre {base.total_minutes:g} min à la première solution"
+        )
     return lines
 
 

@@ -112,21 +112,31 @@ def synthetic_bus_network(n_stops: int, n_stop_times: int, seed: int = 1):
     arr_time = (times[:, :, 1:] - 0).ravel()
     dep_stop = np.broadcast_to(seq[:, None, :-1], times[:, :, :-1].shape).ravel().astype(np.int32)
     arr_stop = np.broadcast_to(seq[:, None, 1:], times[:, :, 1:].shape).ravel().astype(np.int32)
-    trip = np.broadcast_to(np.arange(n_routes * trips_per_route, dtype=np.int32).reshape(n_routes, trips_per_route)[:, :, None],
-                           times[:, :, :-1].shape).ravel()
+    trip = np.broadcast_to(
+        np.arange(n_routes * trips_per_route, dtype=np.int32).reshape(n_routes, trips_per_route)[:, :, None],
+        times[:, :, :-1].shape,
+    ).ravel()
     real = dep_stop != arr_stop  # two line points may snap to the same stop
     order = np.argsort(dep_time[real], kind="stable")
     sel = np.flatnonzero(real)[order]
     n_trips = n_routes * trips_per_route
     net = TransitNetwork(
-        service_date=SERVICE_DATE, stop_ids=np.array([f"S{i}" for i in range(n_stops)]),
-        stop_names=np.array([f"Arrêt synthétique {i}" for i in range(n_stops)]), stop_lonlat=stops,
-        dep_stop=dep_stop[sel], arr_stop=arr_stop[sel], dep_time=dep_time[sel].astype(np.int32),
-        arr_time=arr_time[sel].astype(np.int32), trip=trip[sel],
-        can_board=np.ones(len(sel), bool), can_alight=np.ones(len(sel), bool),
+        service_date=SERVICE_DATE,
+        stop_ids=np.array([f"S{i}" for i in range(n_stops)]),
+        stop_names=np.array([f"Arrêt synthétique {i}" for i in range(n_stops)]),
+        stop_lonlat=stops,
+        dep_stop=dep_stop[sel],
+        arr_stop=arr_stop[sel],
+        dep_time=dep_time[sel].astype(np.int32),
+        arr_time=arr_time[sel].astype(np.int32),
+        trip=trip[sel],
+        can_board=np.ones(len(sel), bool),
+        can_alight=np.ones(len(sel), bool),
         trip_ids=np.array([f"T{i}" for i in range(n_trips)]),
         trip_route=np.array([f"R{i // trips_per_route}" for i in range(n_trips)]),
-        trip_headsign=np.array(["synthétique"] * n_trips), feeds=["SYNTHETIQUE"])
+        trip_headsign=np.array(["synthétique"] * n_trips),
+        feeds=["SYNTHETIQUE"],
+    )
     return net, n_routes * trips_per_route * per_route
 
 
@@ -136,10 +146,20 @@ def base_tables(db_path: Path):
 
     con = db.connect()
     con.execute(f"ATTACH '{db_path}' AS src (READ_ONLY)")
-    keep = ("communes", "epci", "departements", "schools", "offers", "offer_locations", "commune_postcodes",
-            "commune_names")
-    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
-                                      "WHERE table_catalog = 'src'").fetchall()}
+    keep = (
+        "communes",
+        "epci",
+        "departements",
+        "schools",
+        "offers",
+        "offer_locations",
+        "commune_postcodes",
+        "commune_names",
+    )
+    have = {
+        r[0]
+        for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src'").fetchall()
+    }
     for t in keep:
         if t in have:
             con.execute(f"CREATE TABLE {t} AS SELECT * FROM src.{t}")
@@ -168,8 +188,16 @@ def child(args) -> dict:
             keep = cls < 2
         sec = length[keep] / (speed[keep] / 3.6)
         uu, vv = u[keep], v[keep]
-        g = paths.GraphArrays.from_edges(lon, lat, np.r_[uu, vv], np.r_[vv, uu], np.r_[sec, sec],
-                                         mode=mode, source="SYNTHETIQUE", precision="rues (synthétique)")
+        g = paths.GraphArrays.from_edges(
+            lon,
+            lat,
+            np.r_[uu, vv],
+            np.r_[vv, uu],
+            np.r_[sec, sec],
+            mode=mode,
+            source="SYNTHETIQUE",
+            precision="rues (synthétique)",
+        )
         g.kernel_graph(True)
         graphs[mode] = g
     out["graphs_s"] = time.perf_counter() - t0
@@ -193,8 +221,12 @@ def child(args) -> dict:
         m = traveltime.TravelTimeMatrix.for_road(graphs[mode], mode, origins, part, cfg)
         n = m.write(con)
         scale = len(dests) / len(part)
-        out["modes"][mode] = {"seconds": (time.perf_counter() - t0) * scale, "pairs": n,
-                              "cpu_s": (time.process_time() - c0) * scale, "sample": len(part)}
+        out["modes"][mode] = {
+            "seconds": (time.perf_counter() - t0) * scale,
+            "pairs": n,
+            "cpu_s": (time.process_time() - c0) * scale,
+            "sample": len(part),
+        }
         print(f"  {mode:7} {out['modes'][mode]['seconds']:6.1f} s, {n} couples", file=sys.stderr, flush=True)
     graphs.clear()
     t0 = time.perf_counter()
@@ -204,8 +236,12 @@ def child(args) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     tm = traveltime.TravelTimeMatrix.for_transit(net, origins, dests, cfg)
     n = tm.write(con)
-    out["modes"]["transit"] = {"seconds": time.perf_counter() - t0, "pairs": n, "cpu_s": time.process_time() - c0,
-                               "sample": len(dests)}
+    out["modes"]["transit"] = {
+        "seconds": time.perf_counter() - t0,
+        "pairs": n,
+        "cpu_s": time.process_time() - c0,
+        "sample": len(dests),
+    }
     print(f"  transit {out['modes']['transit']['seconds']:6.1f} s, {n} couples", file=sys.stderr, flush=True)
     del net
     t0, c0 = time.perf_counter(), time.process_time()
@@ -220,32 +256,56 @@ def child(args) -> dict:
 
 
 def run(args) -> dict:
-    cmd = [sys.executable, __file__, "--child", "--nodes", str(args.nodes), "--stops", str(args.stops),
-           "--stop-times", str(args.stop_times), "--db", str(args.db),
-           "--car-sample", str(args.car_sample)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--nodes",
+        str(args.nodes),
+        "--stops",
+        str(args.stops),
+        "--stop-times",
+        str(args.stop_times),
+        "--db",
+        str(args.db),
+        "--car-sample",
+        str(args.car_sample),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     r["child_wall_s"] = time.perf_counter() - t0
     say = print
-    say(f"Construction à l'échelle régionale, réseau SYNTHÉTIQUE de {r['nodes']:,} noeuds "
+    say(
+        f"Construction à l'échelle régionale, réseau SYNTHÉTIQUE de {r['nodes']:,} noeuds "
         f"(arcs : {', '.join(f'{m} {e:,}' for m, e in r['edges'].items())}) et réseau de bus SYNTHÉTIQUE "
-        f"({r['bus']['stops']:,} arrêts, {r['bus']['stop_times']:,} horaires, {r['bus']['connections']:,} connexions) :"
-        .replace(",", " "))
+        f"({r['bus']['stops']:,} arrêts, {r['bus']['stop_times']:,} horaires, {r['bus']['connections']:,} connexions) :".replace(
+            ",", " "
+        )
+    )
     say("  étape                                       murale      CPU (les 2 coeurs)")
     say(f"  graphes (tableaux + disposition, 3 modes)   {r['graphs_s']:7.1f} s  {r['graphs_cpu_s']:7.1f} s")
     for mode, m in r["modes"].items():
-        note = "" if m["sample"] == r["n_destinations"] else (
-            f"   EXTRAPOLÉ de {m['sample']} lieux sur {r['n_destinations']}")
-        say(f"  matrice {mode:8}                          {m['seconds']:7.1f} s  {m['cpu_s']:7.1f} s"
-            f"   {m['pairs']:>9} couples{note}")
+        note = (
+            ""
+            if m["sample"] == r["n_destinations"]
+            else (f"   EXTRAPOLÉ de {m['sample']} lieux sur {r['n_destinations']}")
+        )
+        say(
+            f"  matrice {mode:8}                          {m['seconds']:7.1f} s  {m['cpu_s']:7.1f} s"
+            f"   {m['pairs']:>9} couples{note}"
+        )
     say(f"  indicateurs (access.build_tables)           {r['indicators_s']:7.1f} s  {r['indicators_cpu_s']:7.1f} s")
-    say(f"  TOTAL construction                          {r['build_s']:7.1f} s  {r['build_cpu_s']:7.1f} s"
-        "   (cible < 180 s murales sur 2 coeurs)")
+    say(
+        f"  TOTAL construction                          {r['build_s']:7.1f} s  {r['build_cpu_s']:7.1f} s"
+        "   (cible < 180 s murales sur 2 coeurs)"
+    )
     say(f"  charge de la machine en fin de mesure (loadavg 1/5/15 min) : {' '.join(r['loadavg'])}")
     say(f"  pic mémoire du processus                    {r['peak_mib'] / 1024:7.2f} Gio (cible < 6 Gio)")
-    say(f"  (génération des données synthétiques, non comptée : routes {r['generate_roads_s']:.1f} s, "
-        f"bus {r['generate_bus_s']:.1f} s)")
+    say(
+        f"  (génération des données synthétiques, non comptée : routes {r['generate_roads_s']:.1f} s, "
+        f"bus {r['generate_bus_s']:.1f} s)"
+    )
     return r
 
 
@@ -255,8 +315,12 @@ def main(argv=None) -> int:
     ap.add_argument("--stops", type=int, default=25_000)
     ap.add_argument("--stop-times", type=int, default=5_000_000)
     ap.add_argument("--db", type=Path, default=config.default_db_path())
-    ap.add_argument("--car-sample", type=int, default=0,
-                    help="car: compute this many offer locations only and extrapolate its time (0: all)")
+    ap.add_argument(
+        "--car-sample",
+        type=int,
+        default=0,
+        help="car: compute this many offer locations only and extrapolate its time (0: all)",
+    )
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

@@ -41,13 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", default=None)
     p.add_argument("--n", type=int, default=6, help="nombre d'EPCI mesurés")
     p.add_argument("--repeat", type=int, default=1)
-    p.add_argument("--siren", action="append", default=[],
-                   help="mesurer ces EPCI (répétable) au lieu d'un échantillon")
+    p.add_argument("--siren", action="append", default=[], help="mesurer ces EPCI (répétable) au lieu d'un échantillon")
     args = p.parse_args(argv)
     con = db.connect(args.db or config.default_db_path(), read_only=True)
     # EPCI spread over sizes: the largest, the smallest and some in between
-    epcis = con.execute("SELECT siren, name, n_communes FROM epci ORDER BY population DESC"
-                        ).fetchall()
+    epcis = con.execute("SELECT siren, name, n_communes FROM epci ORDER BY population DESC").fetchall()
     step = max(1, (len(epcis) - 1) // max(1, args.n - 1))
     chosen = [epcis[i] for i in range(0, len(epcis), step)][: args.n - 1] + [epcis[-1]]
     if args.siren:
@@ -57,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     report.build_report(con, "epci", chosen[0][0], "pdf", filters)  # warm-up (imports, fonts)
     print(f"préchauffage (imports, polices, première requête) : {time.perf_counter() - t:.2f} s")
     print(f"charge de la machine (1 min) : {os.getloadavg()[0]:.1f} sur {os.cpu_count()} cœurs")
-    print(f"{'EPCI':45} {'communes':>8} {'CSV':>6} {'XLSX':>6} {'PDF':>6} "
-          f"{'collecte':>9} {'référence':>9} {'gain':>5}")
+    print(f"{'EPCI':45} {'communes':>8} {'CSV':>6} {'XLSX':>6} {'PDF':>6} {'collecte':>9} {'référence':>9} {'gain':>5}")
     worst = 0.0
     for siren, name, n_com in chosen:
         times = {}
@@ -78,14 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         _baseline_rows(con, terr, filters)
         base = time.perf_counter() - t
         worst = max(worst, *times.values())
-        print(f"{name[:45]:45} {n_com:>8} {times['csv']:>5.2f}s {times['xlsx']:>5.2f}s "
-              f"{times['pdf']:>5.2f}s {combined:>8.2f}s {base:>8.2f}s {base / combined:>4.1f}x")
+        print(
+            f"{name[:45]:45} {n_com:>8} {times['csv']:>5.2f}s {times['xlsx']:>5.2f}s "
+            f"{times['pdf']:>5.2f}s {combined:>8.2f}s {base:>8.2f}s {base / combined:>4.1f}x"
+        )
     verdict = "OK" if worst < TARGET_S else "AU-DESSUS DE LA CIBLE"
     print(f"pire temps : {worst:.2f} s (cible < {TARGET_S:.0f} s par rapport) : {verdict}")
     t = time.perf_counter()
     report.build_report(con, "region", None, "pdf", filters)
-    print(f"portrait PDF de la région (2 644 communes sur la carte) : "
-          f"{time.perf_counter() - t:.2f} s")
+    print(f"portrait PDF de la région (2 644 communes sur la carte) : {time.perf_counter() - t:.2f} s")
     con.close()
     return 0
 

@@ -42,16 +42,22 @@ def peak_mib() -> float:
 def load_points(db_path: Path, src: Path, rng) -> tuple[np.ndarray, np.ndarray, str]:
     if db_path.exists():
         con = db.connect(db_path, read_only=True)
-        o = con.execute("SELECT lon, lat FROM communes UNION ALL "
-                        "SELECT lon, lat FROM schools WHERE lon IS NOT NULL").fetchnumpy()
+        o = con.execute(
+            "SELECT lon, lat FROM communes UNION ALL SELECT lon, lat FROM schools WHERE lon IS NOT NULL"
+        ).fetchnumpy()
         d = con.execute("SELECT lon, lat FROM offer_locations WHERE lon IS NOT NULL").fetchnumpy()
         con.close()
-        return (np.column_stack([o["lon"], o["lat"]]), np.column_stack([d["lon"], d["lat"]]),
-                f"base {db_path.name} (communes + lycées -> offer_locations)")
-    c = pd.read_csv(src / "communes/datas-fun-comparateur-2024/communes_normandie.csv",
-                    dtype={"insee_com": str}).drop_duplicates("insee_com")
-    s = pd.read_csv(src / "schools/monstagedeseconde/"
-                    "fr-en-annuaire-education_lycees_normandie_2024-03-19.csv", sep=";", dtype=str)
+        return (
+            np.column_stack([o["lon"], o["lat"]]),
+            np.column_stack([d["lon"], d["lat"]]),
+            f"base {db_path.name} (communes + lycées -> offer_locations)",
+        )
+    c = pd.read_csv(
+        src / "communes/datas-fun-comparateur-2024/communes_normandie.csv", dtype={"insee_com": str}
+    ).drop_duplicates("insee_com")
+    s = pd.read_csv(
+        src / "schools/monstagedeseconde/fr-en-annuaire-education_lycees_normandie_2024-03-19.csv", sep=";", dtype=str
+    )
     pos = s.iloc[:, -2].dropna().str.split(",", expand=True).astype(float)
     o = np.vstack([c[["lng", "lat"]].to_numpy(), pos[[1, 0]].to_numpy()])
     d = c[["lng", "lat"]].to_numpy()[rng.choice(len(c), 632, replace=False)]
@@ -61,12 +67,14 @@ def load_points(db_path: Path, src: Path, rng) -> tuple[np.ndarray, np.ndarray, 
 def naive_matrix(net, origins, destinations, t0=7 * 3600, t1=8 * 3600 + 1800, t_end=9 * 3600):
     """Per origin, one scalar CSA per departure minute; min over minutes of (arrival - t)."""
     fp = transit._footpath_lists(net, transit.MAX_TRANSFER_M, transit.WALK_KMH, transit.DETOUR_FACTOR)
-    e_d, e_s, e_w = transit._prepare_endpoints(net, destinations, transit.MAX_ACCESS_M,
-                                               transit.WALK_KMH, transit.DETOUR_FACTOR)
+    e_d, e_s, e_w = transit._prepare_endpoints(
+        net, destinations, transit.MAX_ACCESS_M, transit.WALK_KMH, transit.DETOUR_FACTOR
+    )
     out = np.full((len(origins), len(destinations)), np.inf)
     for i, o in enumerate(origins):
-        _, a_s, a_w = transit._prepare_endpoints(net, o[None, :], transit.MAX_ACCESS_M,
-                                                 transit.WALK_KMH, transit.DETOUR_FACTOR)
+        _, a_s, a_w = transit._prepare_endpoints(
+            net, o[None, :], transit.MAX_ACCESS_M, transit.WALK_KMH, transit.DETOUR_FACTOR
+        )
         for t in range(t0, t1 + 1, 60):
             init = {}
             for s, w in zip(a_s.tolist(), a_w.tolist()):
@@ -82,8 +90,9 @@ def naive_matrix(net, origins, destinations, t0=7 * 3600, t1=8 * 3600 + 1800, t_
     return out
 
 
-def synthetic_bus_network(n_lines: int, n_stops_line: int = 30, headway: int = 600,
-                          spacing: float = 500.0, seed: int = 0) -> transit.TransitNetwork:
+def synthetic_bus_network(
+    n_lines: int, n_stops_line: int = 30, headway: int = 600, spacing: float = 500.0, seed: int = 0
+) -> transit.TransitNetwork:
     """SYNTHETIC network: random-walk lines over 60 x 40 km near Caen, buses 05:00-10:00."""
     from datetime import date
 
@@ -110,11 +119,21 @@ def synthetic_bus_network(n_lines: int, n_stops_line: int = 30, headway: int = 6
     n = len(stop_ll)
     ones = np.ones(len(c), dtype=bool)
     return transit.TransitNetwork(
-        date(2025, 6, 17), np.array([f"syn:{i}" for i in range(n)]),
-        np.array([f"arrêt synthétique {i}" for i in range(n)]), np.array(stop_ll),
-        c[:, 0].astype(np.int32), c[:, 1].astype(np.int32), c[:, 2].astype(np.int32),
-        c[:, 3].astype(np.int32), c[:, 4].astype(np.int32), ones, ones,
-        np.array([f"syn:T{i}" for i in range(trip)]), np.array(["L"] * trip), np.array([""] * trip))
+        date(2025, 6, 17),
+        np.array([f"syn:{i}" for i in range(n)]),
+        np.array([f"arrêt synthétique {i}" for i in range(n)]),
+        np.array(stop_ll),
+        c[:, 0].astype(np.int32),
+        c[:, 1].astype(np.int32),
+        c[:, 2].astype(np.int32),
+        c[:, 3].astype(np.int32),
+        c[:, 4].astype(np.int32),
+        ones,
+        ones,
+        np.array([f"syn:T{i}" for i in range(trip)]),
+        np.array(["L"] * trip),
+        np.array([""] * trip),
+    )
 
 
 def main() -> None:
@@ -136,20 +155,23 @@ def main() -> None:
     print(f"chargement GTFS (Normandie + marge) : {time.perf_counter() - t:.2f} s")
     t = time.perf_counter()
     net = transit.TransitNetwork.from_duckdb(con)
-    print(f"réseau du {net.service_date} : {net.n_stops} arrêts, {net.n_connections} connexions, "
-          f"{len(net.trip_ids)} trajets — {time.perf_counter() - t:.2f} s")
+    print(
+        f"réseau du {net.service_date} : {net.n_stops} arrêts, {net.n_connections} connexions, "
+        f"{len(net.trip_ids)} trajets — {time.perf_counter() - t:.2f} s"
+    )
     origins, dests, how = load_points(args.db, src, rng)
     print(f"points : {len(origins)} origines x {len(dests)} destinations, {how}")
     t = time.perf_counter()
     m = transit.transit_matrix(net, origins, dests)  # method "auto" (here: "starts")
     fast = time.perf_counter() - t
     fin = np.isfinite(m)
-    print(f"transit_matrix : {fast:.3f} s ; paires atteintes {fin.sum()} "
-          f"(<= 90 min : {(m <= 90).sum()}) ; pic mémoire {peak_mib():.0f} Mio")
+    print(
+        f"transit_matrix : {fast:.3f} s ; paires atteintes {fin.sum()} "
+        f"(<= 90 min : {(m <= 90).sum()}) ; pic mémoire {peak_mib():.0f} Mio"
+    )
 
     # naive baseline on a sample of origins with a stop within 1.5 km
-    a_o, _, _ = transit._prepare_endpoints(net, origins, transit.MAX_ACCESS_M, transit.WALK_KMH,
-                                          transit.DETOUR_FACTOR)
+    a_o, _, _ = transit._prepare_endpoints(net, origins, transit.MAX_ACCESS_M, transit.WALK_KMH, transit.DETOUR_FACTOR)
     with_stop = np.unique(a_o)
     sample = rng.choice(with_stop, size=min(args.naive_sample, len(with_stop)), replace=False)
     t = time.perf_counter()
@@ -161,14 +183,18 @@ def main() -> None:
     with np.errstate(invalid="ignore"):
         diff = nm - m[sample]
     both = np.isfinite(nm) & np.isfinite(m[sample])
-    print(f"approche naïve (CSA scalaire par minute de départ) : {naive:.2f} s pour {len(sample)} "
-          f"origines -> {naive_total:.1f} s extrapolé aux {len(with_stop)} origines ayant un arrêt "
-          f"à moins de 1,5 km (les autres comptées à 0 s)")
+    print(
+        f"approche naïve (CSA scalaire par minute de départ) : {naive:.2f} s pour {len(sample)} "
+        f"origines -> {naive_total:.1f} s extrapolé aux {len(with_stop)} origines ayant un arrêt "
+        f"à moins de 1,5 km (les autres comptées à 0 s)"
+    )
     print(f"rapport naïf / moteur : x{naive_total / fast:.0f}")
-    print(f"écart naïf - exact sur l'échantillon : min {diff[both].min() if both.any() else 0:.3f} "
-          f"max {diff[both].max() if both.any() else 0:.3f} min "
-          f"(>= 0 attendu : l'échantillonnage par minute surestime de moins d'une minute) ; "
-          f"paires atteintes par l'un et pas l'autre : {(np.isfinite(nm) != np.isfinite(m[sample])).sum()}")
+    print(
+        f"écart naïf - exact sur l'échantillon : min {diff[both].min() if both.any() else 0:.3f} "
+        f"max {diff[both].max() if both.any() else 0:.3f} min "
+        f"(>= 0 attendu : l'échantillonnage par minute surestime de moins d'une minute) ; "
+        f"paires atteintes par l'un et pas l'autre : {(np.isfinite(nm) != np.isfinite(m[sample])).sum()}"
+    )
     con.close()
 
     if not args.no_france:
@@ -183,9 +209,11 @@ def main() -> None:
         for method in ("profile", "starts"):
             t = time.perf_counter()
             res[method] = transit.transit_matrix(bus, o, d, method=method)
-            print(f"{n_lines} lignes, {bus.n_stops} arrêts, {bus.n_connections} connexions/jour ; "
-                  f"3000 x 600 points, méthode {method} : {time.perf_counter() - t:.1f} s, "
-                  f"{np.isfinite(res[method]).sum()} paires atteintes, pic mémoire {peak_mib():.0f} Mio")
+            print(
+                f"{n_lines} lignes, {bus.n_stops} arrêts, {bus.n_connections} connexions/jour ; "
+                f"3000 x 600 points, méthode {method} : {time.perf_counter() - t:.1f} s, "
+                f"{np.isfinite(res[method]).sum()} paires atteintes, pic mémoire {peak_mib():.0f} Mio"
+            )
         print(f"résultats identiques : {np.array_equal(res['profile'], res['starts'])}")
 
 
@@ -193,16 +221,20 @@ def france(ter: Path, net, rng) -> None:
     print("\n== 2. Passage à l'échelle : TER France entière, points SYNTHÉTIQUES autour des arrêts ==")
     t = time.perf_counter()
     fr = transit.TransitNetwork.from_gtfs(ter, service_date=net.service_date)
-    print(f"réseau France du {fr.service_date} : {fr.n_stops} arrêts, {fr.n_connections} connexions "
-          f"— {time.perf_counter() - t:.2f} s (lecture + chargement)")
+    print(
+        f"réseau France du {fr.service_date} : {fr.n_stops} arrêts, {fr.n_connections} connexions "
+        f"— {time.perf_counter() - t:.2f} s (lecture + chargement)"
+    )
     for n_o, n_d in ((3000, 600), (12000, 2400)):
         base = fr.stop_lonlat[rng.choice(fr.n_stops, n_o)]
         o = base + rng.normal(0, 0.008, base.shape)
         d = fr.stop_lonlat[rng.choice(fr.n_stops, n_d)] + rng.normal(0, 0.008, (n_d, 2))
         t = time.perf_counter()
         mm = transit.transit_matrix(fr, o, d)
-        print(f"{n_o} origines x {n_d} destinations : {time.perf_counter() - t:.2f} s, "
-              f"{np.isfinite(mm).sum()} paires atteintes, pic mémoire {peak_mib():.0f} Mio")
+        print(
+            f"{n_o} origines x {n_d} destinations : {time.perf_counter() - t:.2f} s, "
+            f"{np.isfinite(mm).sum()} paires atteintes, pic mémoire {peak_mib():.0f} Mio"
+        )
 
 
 if __name__ == "__main__":

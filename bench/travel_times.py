@@ -82,7 +82,12 @@ def load_points(db_path: Path | None, source_dir: Path):
 
     con = db.connect()
     build_into(con, BuildSettings(source_dir=source_dir, db_path=Path(":memory:"), gtfs=[], travel_times=False), silent)
-    return traveltime.read_origins(con), traveltime.read_destinations(con), con, "fichiers bruts (étapes de base en mémoire)"
+    return (
+        traveltime.read_origins(con),
+        traveltime.read_destinations(con),
+        con,
+        "fichiers bruts (étapes de base en mémoire)",
+    )
 
 
 # --------------------------------------------------------------------------- regional
@@ -127,8 +132,13 @@ def compare_engines(arrays, origin_nodes, dest_nodes, limit: float, repeat: int 
     arrays.__dict__.pop("_kernel_graphs", None)
     kg = arrays.kernel_graph(True)
     layout = time.perf_counter() - t0
-    best = {"scipy_cpu": np.inf, "kernel_cpu": np.inf, "scipy_wall": np.inf, "kernel_wall": np.inf,
-            "kernel_2threads_wall": np.inf}
+    best = {
+        "scipy_cpu": np.inf,
+        "kernel_cpu": np.inf,
+        "scipy_wall": np.inf,
+        "kernel_wall": np.inf,
+        "kernel_2threads_wall": np.inf,
+    }
     for _ in range(repeat):
         c0, w0 = time.thread_time(), time.perf_counter()
         dense = csgraph.dijkstra(arrays.transposed, directed=True, indices=run, limit=limit)[:, keep]
@@ -160,9 +170,20 @@ def bench_road_mode(G, mode: str, cfg, orig, dest, sample, repeat: int) -> dict:
     _ = arrays.transposed  # part of the conversion: searches run from the offers on the reversed graph
     conv = time.perf_counter() - t0
     cap = traveltime.needs_direct_cap(arrays)  # as in the build
-    fast, res = best_of(repeat, lambda: paths.door_to_door(
-        arrays, orig, dest, access_kph=cfg.access_kph(mode), fallback_kph=cfg.fallback_kph(mode),
-        detour=cfg.detour, max_snap_m=cfg.max_snap_m, max_minutes=cfg.max_minutes, direct_cap=cap))
+    fast, res = best_of(
+        repeat,
+        lambda: paths.door_to_door(
+            arrays,
+            orig,
+            dest,
+            access_kph=cfg.access_kph(mode),
+            fallback_kph=cfg.fallback_kph(mode),
+            detour=cfg.detour,
+            max_snap_m=cfg.max_snap_m,
+            max_minutes=cfg.max_minutes,
+            direct_cap=cap,
+        ),
+    )
     n_pairs = int(np.isfinite(res.minutes).sum())
 
     # naive loop on the same graph (networkx), same snapped origins, same cutoff
@@ -188,23 +209,38 @@ def bench_road_mode(G, mode: str, cfg, orig, dest, sample, repeat: int) -> dict:
     # the hand-written kernel against scipy's csgraph.dijkstra (dense rows), same searches
     eng = compare_engines(arrays, no_all, nd, cfg.max_minutes * 60, repeat=max(repeat, 3))
     scipy_s, kernel_s, same_engine = eng["scipy_cpu"], eng["kernel_cpu"], eng["same"]
-    result = {"convert_s": conv, "matrix_s": fast, "pairs_le_90": n_pairs, "direct_cap": cap,
-                          "naive_sample_s": naive_sample, "naive_sample_n": len(sample),
-                          "naive_extrapolated_s": naive_all, "ratio": naive_all / fast,
-                          "node_times_s": core, "ratio_node_times": naive_all / core,
-                          "same_result": bool(same), "scipy_searches_s": scipy_s,
-                          "kernel_searches_s": kernel_s, "same_as_scipy": bool(same_engine), "engines": eng,
-                          "peak_rss_mib": rss_mib()}
-    say(f"  {mode:5} conversion {conv:5.2f} s | matrice {fast:6.3f} s, {n_pairs} couples <= 90 min | "
+    result = {
+        "convert_s": conv,
+        "matrix_s": fast,
+        "pairs_le_90": n_pairs,
+        "direct_cap": cap,
+        "naive_sample_s": naive_sample,
+        "naive_sample_n": len(sample),
+        "naive_extrapolated_s": naive_all,
+        "ratio": naive_all / fast,
+        "node_times_s": core,
+        "ratio_node_times": naive_all / core,
+        "same_result": bool(same),
+        "scipy_searches_s": scipy_s,
+        "kernel_searches_s": kernel_s,
+        "same_as_scipy": bool(same_engine),
+        "engines": eng,
+        "peak_rss_mib": rss_mib(),
+    }
+    say(
+        f"  {mode:5} conversion {conv:5.2f} s | matrice {fast:6.3f} s, {n_pairs} couples <= 90 min | "
         f"boucle naïve networkx : {naive_sample:.2f} s pour {len(sample)} origines -> "
         f"{naive_all:.2f} s extrapolé à {len(orig)} -> x{naive_all / fast:.0f} (noeud à noeud seul "
         f"{core:.3f} s : x{naive_all / core:.0f}) | mêmes temps : {same} | "
-        f"pic mémoire {rss_mib():.0f} Mio")
-    say(f"        recherches depuis les {len(np.unique(nd))} noeuds d'offres, UN fil chacun (temps CPU) : "
+        f"pic mémoire {rss_mib():.0f} Mio"
+    )
+    say(
+        f"        recherches depuis les {len(np.unique(nd))} noeuds d'offres, UN fil chacun (temps CPU) : "
         f"scipy csgraph.dijkstra {scipy_s:.3f} s, noyau {kernel_s:.3f} s -> ratio {eng['ratio_1thread']:.2f} "
         f"(>= 1 : noyau plus rapide) | murales : scipy {eng['scipy_wall']:.3f} s, noyau 1 fil "
         f"{eng['kernel_wall']:.3f} s, 2 fils {eng['kernel_2threads_wall']:.3f} s | disposition du graphe "
-        f"{eng['layout_s']:.2f} s (une fois) | mêmes temps : {same_engine}")
+        f"{eng['layout_s']:.2f} s (une fois) | mêmes temps : {same_engine}"
+    )
     return result
 
 
@@ -215,16 +251,20 @@ def bench_region(args) -> dict:
     cfg = traveltime.TravelTimeSettings(source_dir=source_dir)
     t0 = time.perf_counter()
     origins, dests, con, where = load_points(args.db, source_dir)
-    say(f"Points : {len(origins)} origines ({(origins.origin_kind == 'commune').sum()} communes, "
+    say(
+        f"Points : {len(origins)} origines ({(origins.origin_kind == 'commune').sum()} communes, "
         f"{(origins.origin_kind == 'school').sum()} lycées) x {len(dests)} lieux d'offres — {where} "
-        f"({time.perf_counter() - t0:.1f} s)")
+        f"({time.perf_counter() - t0:.1f} s)"
+    )
     out: dict = {"n_origins": len(origins), "n_destinations": len(dests), "modes": {}}
 
     t0 = time.perf_counter()
     G = roads.load_road_graph(cfg.network_for("car"))
     out["graph_load_s"] = time.perf_counter() - t0
-    say(f"Graphe {G.graph['network_source']} : {len(G)} noeuds, {G.number_of_edges()} arcs, "
-        f"chargé en {out['graph_load_s']:.1f} s (non compté ci-dessous)")
+    say(
+        f"Graphe {G.graph['network_source']} : {len(G)} noeuds, {G.number_of_edges()} arcs, "
+        f"chargé en {out['graph_load_s']:.1f} s (non compté ci-dessous)"
+    )
 
     orig = origins[["lon", "lat"]].to_numpy(float)
     dest = dests[["lon", "lat"]].to_numpy(float)
@@ -234,8 +274,10 @@ def bench_region(args) -> dict:
     t0 = time.perf_counter()
     warm_up_kernel()
     out["kernel_load_s"] = time.perf_counter() - t0
-    say(f"Noyau Dijkstra borné (numba) : compilé ou relu du cache en {out['kernel_load_s']:.1f} s "
-        "(une fois par processus, non compté)")
+    say(
+        f"Noyau Dijkstra borné (numba) : compilé ou relu du cache en {out['kernel_load_s']:.1f} s "
+        "(une fois par processus, non compté)"
+    )
     for mode in roads.ROAD_MODES:
         out["modes"][mode] = bench_road_mode(G, mode, cfg, orig, dest, sample, args.repeat)
         total_fast += out["modes"][mode]["matrix_s"]
@@ -249,8 +291,10 @@ def bench_region(args) -> dict:
     road = out["modes"]
     naive_tot = sum(road[m]["naive_extrapolated_s"] for m in roads.ROAD_MODES)
     fast_tot = sum(road[m]["matrix_s"] for m in roads.ROAD_MODES)
-    say(f"Modes routiers : matrices {fast_tot:.1f} s contre {naive_tot:.0f} s pour la boucle naïve "
-        f"(extrapolée) : x{naive_tot / fast_tot:.0f}")
+    say(
+        f"Modes routiers : matrices {fast_tot:.1f} s contre {naive_tot:.0f} s pour la boucle naïve "
+        f"(extrapolée) : x{naive_tot / fast_tot:.0f}"
+    )
     out["road_ratio"] = naive_tot / fast_tot
     out["all_modes_s"] = total_fast
     say(f"Tous modes (après construction des graphes) : {total_fast:.1f} s ; pic mémoire {rss_mib():.0f} Mio")
@@ -260,7 +304,9 @@ def bench_region(args) -> dict:
 def bench_transit(con, orig, dest, cfg, out) -> float:
     from analysis import gtfs, transit
 
-    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'transit_stop_times'").fetchone()[0]
+    has = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'transit_stop_times'"
+    ).fetchone()[0]
     if not has:
         from analysis import db
         from analysis.build import default_gtfs
@@ -278,14 +324,22 @@ def bench_transit(con, orig, dest, cfg, out) -> float:
     net = transit.TransitNetwork.from_duckdb(con, service_date=cfg.service_date)
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
-    m = transit.transit_matrix(net, orig, dest, depart_from=cfg.depart_from, depart_to=cfg.depart_to,
-                               arrive_by=cfg.arrive_by)
+    m = transit.transit_matrix(
+        net, orig, dest, depart_from=cfg.depart_from, depart_to=cfg.depart_to, arrive_by=cfg.arrive_by
+    )
     fast = time.perf_counter() - t0
     n_pairs = int((m <= cfg.max_minutes).sum())
-    out["modes"]["transit"] = {"network_s": build, "matrix_s": fast, "pairs_le_90": n_pairs,
-                               "service_date": str(net.service_date), "peak_rss_mib": rss_mib()}
-    say(f"  transit réseau {net.service_date} ({build:.1f} s, non compté) | matrice {fast:6.2f} s, "
-        f"{n_pairs} couples <= 90 min | pic mémoire {rss_mib():.0f} Mio")
+    out["modes"]["transit"] = {
+        "network_s": build,
+        "matrix_s": fast,
+        "pairs_le_90": n_pairs,
+        "service_date": str(net.service_date),
+        "peak_rss_mib": rss_mib(),
+    }
+    say(
+        f"  transit réseau {net.service_date} ({build:.1f} s, non compté) | matrice {fast:6.2f} s, "
+        f"{n_pairs} couples <= 90 min | pic mémoire {rss_mib():.0f} Mio"
+    )
     return fast
 
 
@@ -344,8 +398,15 @@ def synthetic_child(mode: str, n_nodes: int, n_origins: int, n_dest: int, engine
     t0 = time.perf_counter()
     res = paths.door_to_door(g, orig, dest, access_kph=access, max_minutes=90)
     fast = time.perf_counter() - t0
-    out = {"mode": mode, "nodes": g.n_nodes, "edges": int(g.matrix.nnz), "build_s": build, "matrix_s": fast,
-           "pairs_le_90": int(np.isfinite(res.minutes).sum()), "peak_rss_mib": rss_mib()}
+    out = {
+        "mode": mode,
+        "nodes": g.n_nodes,
+        "edges": int(g.matrix.nnz),
+        "build_s": build,
+        "matrix_s": fast,
+        "pairs_le_90": int(np.isfinite(res.minutes).sum()),
+        "peak_rss_mib": rss_mib(),
+    }
     if engine_sample:  # one thread each, on a sample of the searches (scipy's dense rows are slow here)
         no, _ = g.snap(orig[:, 0], orig[:, 1])
         nd, _ = g.snap(dest[:engine_sample, 0], dest[:engine_sample, 1])
@@ -356,21 +417,38 @@ def synthetic_child(mode: str, n_nodes: int, n_origins: int, n_dest: int, engine
 
 def bench_synthetic(args) -> dict:
     out = {}
-    say(f"Réseau SYNTHÉTIQUE ~{args.synthetic_nodes} noeuds (grille routière simulée), "
-        f"{args.synthetic_origins} origines x {args.synthetic_dest} destinations, un processus par mode :")
+    say(
+        f"Réseau SYNTHÉTIQUE ~{args.synthetic_nodes} noeuds (grille routière simulée), "
+        f"{args.synthetic_origins} origines x {args.synthetic_dest} destinations, un processus par mode :"
+    )
     for mode in roads.ROAD_MODES:
-        cmd = [sys.executable, __file__, "--synthetic-child", mode, "--synthetic-nodes", str(args.synthetic_nodes),
-               "--synthetic-origins", str(args.synthetic_origins), "--synthetic-dest", str(args.synthetic_dest),
-               "--engine-sample", str(args.engine_sample)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--synthetic-child",
+            mode,
+            "--synthetic-nodes",
+            str(args.synthetic_nodes),
+            "--synthetic-origins",
+            str(args.synthetic_origins),
+            "--synthetic-dest",
+            str(args.synthetic_dest),
+            "--engine-sample",
+            str(args.engine_sample),
+        ]
         r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
         out[mode] = r
-        say(f"  {mode:5} {r['nodes']} noeuds, {r['edges']} arcs | construction {r['build_s']:.1f} s | "
-            f"matrice {r['matrix_s']:.1f} s | {r['pairs_le_90']} couples <= 90 min | pic mémoire {r['peak_rss_mib']:.0f} Mio")
+        say(
+            f"  {mode:5} {r['nodes']} noeuds, {r['edges']} arcs | construction {r['build_s']:.1f} s | "
+            f"matrice {r['matrix_s']:.1f} s | {r['pairs_le_90']} couples <= 90 min | pic mémoire {r['peak_rss_mib']:.0f} Mio"
+        )
         if "engines" in r:
             e = r["engines"]
-            say(f"        {r['engine_sample']} recherches, UN fil chacun (temps CPU) : scipy {e['scipy_cpu']:.2f} s, "
+            say(
+                f"        {r['engine_sample']} recherches, UN fil chacun (temps CPU) : scipy {e['scipy_cpu']:.2f} s, "
                 f"noyau {e['kernel_cpu']:.2f} s -> ratio {e['ratio_1thread']:.2f} (>= 1 : noyau plus rapide) | "
-                f"mêmes temps : {e['same']}")
+                f"mêmes temps : {e['same']}"
+            )
     return out
 
 
@@ -391,23 +469,36 @@ def bench_pbf_reader(side: int) -> dict:
             lat0, lon0, d = 48.5, -1.5, 0.0025
             for i in range(side):
                 for j in range(side):
-                    w.add_node(osmium.osm.mutable.Node(id=i * side + j + 1,
-                                                       location=osmium.osm.Location(lon0 + j * d * 1.5, lat0 + i * d)))
+                    w.add_node(
+                        osmium.osm.mutable.Node(
+                            id=i * side + j + 1, location=osmium.osm.Location(lon0 + j * d * 1.5, lat0 + i * d)
+                        )
+                    )
             for horizontal in (True, False):
                 for a in range(side):
                     for b0 in range(0, side - 1, 10):
-                        ids = [(a * side + b + 1) if horizontal else (b * side + a + 1)
-                               for b in range(b0, min(b0 + 11, side))]
+                        ids = [
+                            (a * side + b + 1) if horizontal else (b * side + a + 1)
+                            for b in range(b0, min(b0 + 11, side))
+                        ]
                         hwy = "secondary" if (not horizontal and a % 10 == 0) else "residential"
                         n_ways += 1
                         w.add_way(osmium.osm.mutable.Way(id=n_ways, nodes=ids, tags={"highway": hwy}))
         t0 = time.perf_counter()
         G = roads.load_road_graph(path)
         secs = time.perf_counter() - t0
-    r = {"osm_nodes": side * side, "ways": n_ways, "graph_nodes": len(G), "graph_edges": G.number_of_edges(),
-         "read_s": secs, "peak_rss_mib": rss_mib()}
-    say(f"Lecture PBF SYNTHÉTIQUE ({side}x{side} noeuds, {n_ways} voies) : {secs:.1f} s -> {len(G)} noeuds, "
-        f"{G.number_of_edges()} arcs ; pic mémoire {rss_mib():.0f} Mio")
+    r = {
+        "osm_nodes": side * side,
+        "ways": n_ways,
+        "graph_nodes": len(G),
+        "graph_edges": G.number_of_edges(),
+        "read_s": secs,
+        "peak_rss_mib": rss_mib(),
+    }
+    say(
+        f"Lecture PBF SYNTHÉTIQUE ({side}x{side} noeuds, {n_ways} voies) : {secs:.1f} s -> {len(G)} noeuds, "
+        f"{G.number_of_edges()} arcs ; pic mémoire {rss_mib():.0f} Mio"
+    )
     return r
 
 
@@ -415,29 +506,57 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=config.default_db_path())
     ap.add_argument("--naive-sample", type=int, default=60)
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="each timing is the best of this many runs, for the engine and the naive loop alike")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="each timing is the best of this many runs, for the engine and the naive loop alike",
+    )
     ap.add_argument("--synthetic-nodes", type=int, default=500_000)
     ap.add_argument("--synthetic-origins", type=int, default=2934)
     ap.add_argument("--synthetic-dest", type=int, default=632)
-    ap.add_argument("--engine-sample", type=int, default=40,
-                    help="synthetic network: searches compared one thread each against scipy (0: no)")
+    ap.add_argument(
+        "--engine-sample",
+        type=int,
+        default=40,
+        help="synthetic network: searches compared one thread each against scipy (0: no)",
+    )
     ap.add_argument("--skip-synthetic", action="store_true")
     ap.add_argument("--skip-transit", action="store_true")
     ap.add_argument("--skip-region", action="store_true")
-    ap.add_argument("--pbf-side", type=int, default=0,
-                    help="also time the PBF reader on a synthetic side x side street grid (0: no)")
-    ap.add_argument("--regional", action="store_true",
-                    help="also the whole build at regional scale (bench/regional.py: 2.5 M SYNTHETIC nodes, "
-                         "SYNTHETIC bus feed of 25,000 stops and 5 M stop times), time and peak memory")
-    ap.add_argument("--regional-car-sample", type=int, default=0,
-                    help="with --regional: car matrix on this many offer locations, extrapolated (0: all)")
+    ap.add_argument(
+        "--pbf-side",
+        type=int,
+        default=0,
+        help="also time the PBF reader on a synthetic side x side street grid (0: no)",
+    )
+    ap.add_argument(
+        "--regional",
+        action="store_true",
+        help="also the whole build at regional scale (bench/regional.py: 2.5 M SYNTHETIC nodes, "
+        "SYNTHETIC bus feed of 25,000 stops and 5 M stop times), time and peak memory",
+    )
+    ap.add_argument(
+        "--regional-car-sample",
+        type=int,
+        default=0,
+        help="with --regional: car matrix on this many offer locations, extrapolated (0: all)",
+    )
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--synthetic-child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.synthetic_child:
-        print(json.dumps(synthetic_child(args.synthetic_child, args.synthetic_nodes, args.synthetic_origins,
-                                         args.synthetic_dest, args.engine_sample)))
+        print(
+            json.dumps(
+                synthetic_child(
+                    args.synthetic_child,
+                    args.synthetic_nodes,
+                    args.synthetic_origins,
+                    args.synthetic_dest,
+                    args.engine_sample,
+                )
+            )
+        )
         return 0
     say(f"Machine : {platform.processor() or platform.machine()}, Python {platform.python_version()}")
     result = {}
@@ -451,8 +570,11 @@ def main(argv=None) -> int:
         sys.path.insert(0, str(ROOT / "bench"))
         import regional
 
-        result["regional"] = regional.run(argparse.Namespace(
-            nodes=2_500_000, stops=25_000, stop_times=5_000_000, db=args.db, car_sample=args.regional_car_sample))
+        result["regional"] = regional.run(
+            argparse.Namespace(
+                nodes=2_500_000, stops=25_000, stop_times=5_000_000, db=args.db, car_sample=args.regional_car_sample
+            )
+        )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=float))
     return 0

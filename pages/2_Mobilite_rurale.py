@@ -18,11 +18,11 @@ v = core.require_travel_times()
 # ------------------------------------------------------------------ sidebar state (URL)
 sb = st.sidebar
 sb.header("Filtres")
-k_min = core.state("mob_minutes", core.qp_get(
-    "minutes", 45, check=lambda r: validate_args.check_budget(r, core.BUDGETS),
-    shown_default="45 min"))
-sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min,
-                 format_func=lambda x: f"{x} min")
+k_min = core.state(
+    "mob_minutes",
+    core.qp_get("minutes", 45, check=lambda r: validate_args.check_budget(r, core.BUDGETS), shown_default="45 min"),
+)
+sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min, format_func=lambda x: f"{x} min")
 minutes = int(st.session_state[k_min])
 core.sync_query({"minutes": minutes})
 sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
@@ -35,36 +35,68 @@ tc_short = catalogue.transit_short(nets)  # « TER » when it is the only networ
 # ------------------------------------------------------------------ 1. car vs transit gap
 st.header("1. Écart voiture / transports en commun")
 car = data.territory_table("commune", "car", minutes, (), "", "", "commune", v)
-gap = car[["code", "name", "pupils", "density_class", "density_per_km2",
-           "offers_reachable_car_mean", "offers_reachable_transit_mean", "car_transit_ratio",
-           "n_stops", "morning_departures"]].copy()
+gap = car[
+    [
+        "code",
+        "name",
+        "pupils",
+        "density_class",
+        "density_per_km2",
+        "offers_reachable_car_mean",
+        "offers_reachable_transit_mean",
+        "car_transit_ratio",
+        "n_stops",
+        "morning_departures",
+    ]
+].copy()
 gap["gap"] = gap["offers_reachable_car_mean"] - gap["offers_reachable_transit_mean"]
 m = mapping.base_map()
 g_gap = mapping.group(f"Écart voiture / {tc_short}", control=False)
-mapping.choropleth(g_gap, data.geojson("commune", v), gap, "code", "gap",
-                   f"Offres en plus accessibles en voiture ({minutes} min)", "offres", decimals=0,
-                   palette="cividis", reverse=True, name=f"Écart voiture / {tc_short}", outlines=m)
+mapping.choropleth(
+    g_gap,
+    data.geojson("commune", v),
+    gap,
+    "code",
+    "gap",
+    f"Offres en plus accessibles en voiture ({minutes} min)",
+    "offres",
+    decimals=0,
+    palette="cividis",
+    reverse=True,
+    name=f"Écart voiture / {tc_short}",
+    outlines=m,
+)
 stops_df, service_day = data.stops(v)
-KIND_COLOURS = {"train": "#D55E00", "car": "#56B4E9", "train et car": "#CC79A7",
-                "sans desserte": "#999999"}
+KIND_COLOURS = {"train": "#D55E00", "car": "#56B4E9", "train et car": "#CC79A7", "sans desserte": "#999999"}
 
 
 def stops_geojson(df: pd.DataFrame, small_unserved: bool = True) -> dict:
     """Stops as GeoJSON points (colour by kind, tooltip with morning departures)."""
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
-         "properties": {"colour": KIND_COLOURS.get(r.kind, "#999999"), "line": "#000000",
-                        "radius": 3 if (small_unserved and r.morning_departures == 0) else 5,
-                        "tip": f"<b>{html_text(r.name)}</b> ({html_text(r.kind)})<br>"
-                               f"{text.count(r.morning_departures, 'départ')} entre "
-                               f"{maps.MORNING_WINDOW[0]} et {maps.MORNING_WINDOW[1]}"}}
-        for r in df.itertuples()]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+                "properties": {
+                    "colour": KIND_COLOURS.get(r.kind, "#999999"),
+                    "line": "#000000",
+                    "radius": 3 if (small_unserved and r.morning_departures == 0) else 5,
+                    "tip": f"<b>{html_text(r.name)}</b> ({html_text(r.kind)})<br>"
+                    f"{text.count(r.morning_departures, 'départ')} entre "
+                    f"{maps.MORNING_WINDOW[0]} et {maps.MORNING_WINDOW[1]}",
+                },
+            }
+            for r in df.itertuples()
+        ],
+    }
 
 
 if len(stops_df):
     served = stops_df[stops_df["morning_departures"] > 0]
-    mapping.FastGeoJson(stops_geojson(served), "Arrêts desservis le matin (TER train et car)",
-                        opacity=1.0, weight=1, show=False).add_to(m)
+    mapping.FastGeoJson(
+        stops_geojson(served), "Arrêts desservis le matin (TER train et car)", opacity=1.0, weight=1, show=False
+    ).add_to(m)
 mapping.show(m, "mob_gap_map", height=600, layers=[g_gap], control=True)
 n_zero_tc = int((gap["offers_reachable_transit_mean"] == 0).sum())
 st.markdown(
@@ -72,59 +104,86 @@ st.markdown(
     f"{tc_phrase}, par commune : écart médian "
     f"{maps.format_number(gap['gap'].median(), 0)} offres ; "
     f"{text.count(n_zero_tc, 'commune')} sur {text.format_count(len(gap))} "
-    f"n'{'atteignent' if n_zero_tc > 1 else 'atteint'} aucune offre {tc_phrase} en {minutes} min.")
-core.estimate_badge("Élèves par commune estimés ; offres à la mairie de leur commune. "
-                    + catalogue.transit_caveat(nets))
+    f"n'{'atteignent' if n_zero_tc > 1 else 'atteint'} aucune offre {tc_phrase} en {minutes} min."
+)
+core.estimate_badge(
+    "Élèves par commune estimés ; offres à la mairie de leur commune. " + catalogue.transit_caveat(nets)
+)
 with core.table_expander("Tableau de la carte (alternative textuelle)", "mob_gap_table") as opened:
     if opened:
         t = gap.sort_values("gap", ascending=False)
-        st.dataframe(pd.DataFrame({
-            "Commune": t["name"], "Code INSEE": t["code"],
-            "Élèves (estimés)": t["pupils"].round(0),
-            "Offres accessibles en voiture (moy.)": t["offers_reachable_car_mean"].round(1),
-            f"Offres accessibles en {tc_short} ou à pied (moy.)":
-                t["offers_reachable_transit_mean"].round(1),
-            "Écart (offres)": t["gap"].round(1),
-            f"Rapport voiture / {tc_short}": t["car_transit_ratio"].round(1),
-        }), hide_index=True, width="stretch", height=300)
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Commune": t["name"],
+                    "Code INSEE": t["code"],
+                    "Élèves (estimés)": t["pupils"].round(0),
+                    "Offres accessibles en voiture (moy.)": t["offers_reachable_car_mean"].round(1),
+                    f"Offres accessibles en {tc_short} ou à pied (moy.)": t["offers_reachable_transit_mean"].round(1),
+                    "Écart (offres)": t["gap"].round(1),
+                    f"Rapport voiture / {tc_short}": t["car_transit_ratio"].round(1),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            height=300,
+        )
 
 # ------------------------------------------------------------------ 2. density classes
 st.header("2. Classes de densité")
 tc = data.territory_table("commune", "transit", minutes, (), "", "", "commune", v)
 dens = car[["code", "density_class", "pupils", "offers_reachable_car_mean"]].merge(
-    tc[["code", "offers_reachable_mean", "pupils_no_offer"]], on="code")
+    tc[["code", "offers_reachable_mean", "pupils_no_offer"]], on="code"
+)
 dens["w_car"] = dens["pupils"] * dens["offers_reachable_car_mean"]
 dens["w_tc"] = dens["pupils"] * dens["offers_reachable_mean"]
-g = dens.groupby("density_class", dropna=False).agg(
-    communes=("code", "count"), pupils=("pupils", "sum"), w_car=("w_car", "sum"),
-    w_tc=("w_tc", "sum"), no_offer=("pupils_no_offer", "sum")).reset_index()
+g = (
+    dens.groupby("density_class", dropna=False)
+    .agg(
+        communes=("code", "count"),
+        pupils=("pupils", "sum"),
+        w_car=("w_car", "sum"),
+        w_tc=("w_tc", "sum"),
+        no_offer=("pupils_no_offer", "sum"),
+    )
+    .reset_index()
+)
 g["order"] = g["density_class"].map({k: i for i, k in enumerate(DENSITY_LABELS)})
 g = g.sort_values("order")
-dtab = pd.DataFrame({
-    "Classe de densité (approximation)": g["density_class"].map(DENSITY_LABELS).fillna("—"),
-    "Communes": g["communes"],
-    "Élèves (estimés)": g["pupils"].round(0),
-    "Offres accessibles en voiture (moy. par élève)": (g["w_car"] / g["pupils"]).round(1),
-    f"Offres accessibles en {tc_short} ou à pied (moy. par élève)":
-        (g["w_tc"] / g["pupils"]).round(1),
-    f"Élèves sans offre en {tc_short} ou à pied": g["no_offer"].round(0),
-    f"Part sans offre en {tc_short} ou à pied (%)": (100 * g["no_offer"] / g["pupils"]).round(1),
-})
+dtab = pd.DataFrame(
+    {
+        "Classe de densité (approximation)": g["density_class"].map(DENSITY_LABELS).fillna("—"),
+        "Communes": g["communes"],
+        "Élèves (estimés)": g["pupils"].round(0),
+        "Offres accessibles en voiture (moy. par élève)": (g["w_car"] / g["pupils"]).round(1),
+        f"Offres accessibles en {tc_short} ou à pied (moy. par élève)": (g["w_tc"] / g["pupils"]).round(1),
+        f"Élèves sans offre en {tc_short} ou à pied": g["no_offer"].round(0),
+        f"Part sans offre en {tc_short} ou à pied (%)": (100 * g["no_offer"] / g["pupils"]).round(1),
+    }
+)
 c1, _c2 = st.columns([3, 2])
 with c1:
     # plain SVG: no chart library to load (Vega-Lite's script is 0.75 MB, Plotly's 4.7 MB)
-    st.markdown(charts.grouped_bars_svg(
-        dtab["Classe de densité (approximation)"].tolist(),
-        {"Voiture": dtab["Offres accessibles en voiture (moy. par élève)"].tolist(),
-         f"{tc_short} ou marche": dtab[f"Offres accessibles en {tc_short} ou à pied "
-                                       "(moy. par élève)"].tolist()},
-        ["#E69F00", "#0072B2"], "Offres accessibles / élève",
-        "Classe de densité (approximation)"), unsafe_allow_html=True)
+    st.markdown(
+        charts.grouped_bars_svg(
+            dtab["Classe de densité (approximation)"].tolist(),
+            {
+                "Voiture": dtab["Offres accessibles en voiture (moy. par élève)"].tolist(),
+                f"{tc_short} ou marche": dtab[f"Offres accessibles en {tc_short} ou à pied (moy. par élève)"].tolist(),
+            },
+            ["#E69F00", "#0072B2"],
+            "Offres accessibles / élève",
+            "Classe de densité (approximation)",
+        ),
+        unsafe_allow_html=True,
+    )
 # the table below the chart, full width (beside it, its seven columns overflowed)
 core.html_table(dtab)
-st.caption("Classe de densité : approximation de la grille communale de densité INSEE à partir de "
-           "la densité de population communale (dense ≥ 1 500 hab./km², intermédiaire ≥ 300, "
-           "peu dense ≥ 25, très peu dense < 25).")
+st.caption(
+    "Classe de densité : approximation de la grille communale de densité INSEE à partir de "
+    "la densité de population communale (dense ≥ 1 500 hab./km², intermédiaire ≥ 300, "
+    "peu dense ≥ 25, très peu dense < 25)."
+)
 
 # ------------------------------------------------------------------ 3. stops within walking distance
 st.header("3. Communes sans arrêt desservi le matin à distance de marche")
@@ -135,38 +194,56 @@ st.markdown(
     + f"{core.fnum(no_stop['population'].sum(), 0, 'habitants')}) n'ont aucun arrêt avec au moins "
     f"un départ entre {maps.MORNING_WINDOW[0]} et {maps.MORNING_WINDOW[1]} à moins de "
     f"{maps.format_number(maps.WALK_RADIUS_M)} m à vol d'oiseau de leur centre (≈ 15 min à pied)"
-    + (f", jour de service {service_day}." if service_day else "."))
+    + (f", jour de service {service_day}." if service_day else ".")
+)
 m2 = mapping.base_map()
 cov2 = cov.assign(served=cov["has_served_stop"].astype(int))
 # only the served communes are drawn (few polygons: the map stays light); the others keep the
 # white background of the départements
 served_codes = tuple(sorted(cov2.loc[cov2["has_served_stop"], "code"]))
 gj = data.geojson("commune", v, served_codes)
-props = {c: {"colour": "#009E73",
-             "tip": f"<b>{html_text(n)}</b><br>arrêt desservi à "
-                    f"{maps.format_number(d, 0)} m du centre"}
-         for c, n, d in zip(cov2["code"], cov2["name"], cov2["nearest_served_stop_m"])
-         if c in served_codes}
-mapping.FastGeoJson(maps.attach_properties(gj, props), "Communes avec arrêt desservi",
-                    opacity=0.8, line="#333333", weight=0.6).add_to(m2)
+props = {
+    c: {"colour": "#009E73", "tip": f"<b>{html_text(n)}</b><br>arrêt desservi à {maps.format_number(d, 0)} m du centre"}
+    for c, n, d in zip(cov2["code"], cov2["name"], cov2["nearest_served_stop_m"])
+    if c in served_codes
+}
+mapping.FastGeoJson(
+    maps.attach_properties(gj, props), "Communes avec arrêt desservi", opacity=0.8, line="#333333", weight=0.6
+).add_to(m2)
 if len(stops_df):
-    mapping.FastGeoJson(stops_geojson(stops_df), "Arrêts TER (train et car)", opacity=1.0,
-                        weight=0.8).add_to(m2)
-mapping.add_legend(m2, "Arrêts desservis le matin (07:00–08:30)", [
-    ("#009E73", "commune avec arrêt desservi à moins de 1 km"),
-    ("#ffffff", "autre commune (sans arrêt desservi à moins de 1 km)"),
-    ("#D55E00", "arrêt de train"), ("#56B4E9", "arrêt de car TER"),
-    ("#CC79A7", "arrêt train et car"), ("#999999", "arrêt sans départ le matin (petit point)")])
+    mapping.FastGeoJson(stops_geojson(stops_df), "Arrêts TER (train et car)", opacity=1.0, weight=0.8).add_to(m2)
+mapping.add_legend(
+    m2,
+    "Arrêts desservis le matin (07:00–08:30)",
+    [
+        ("#009E73", "commune avec arrêt desservi à moins de 1 km"),
+        ("#ffffff", "autre commune (sans arrêt desservi à moins de 1 km)"),
+        ("#D55E00", "arrêt de train"),
+        ("#56B4E9", "arrêt de car TER"),
+        ("#CC79A7", "arrêt train et car"),
+        ("#999999", "arrêt sans départ le matin (petit point)"),
+    ],
+)
 mapping.show(m2, "mob_stops_map", height=560, control=True)
 st.caption(catalogue.transit_caveat(nets) + " Seuls les arrêts des réseaux chargés sont comptés.")
-with core.table_expander("Tableau : communes sans arrêt desservi le matin",
-                         "mob_stops_table") as opened:
+with core.table_expander("Tableau : communes sans arrêt desservi le matin", "mob_stops_table") as opened:
     if opened:
-        st.dataframe(no_stop.sort_values("population", ascending=False).rename(columns={
-            "code": "Code INSEE", "name": "Commune", "population": "Population (hab.)",
-            "nearest_served_stop_m": "Arrêt desservi le plus proche (m)"}).drop(
-            columns=["has_served_stop"]).round(0), hide_index=True, width="stretch",
-            height=300)
+        st.dataframe(
+            no_stop.sort_values("population", ascending=False)
+            .rename(
+                columns={
+                    "code": "Code INSEE",
+                    "name": "Commune",
+                    "population": "Population (hab.)",
+                    "nearest_served_stop_m": "Arrêt desservi le plus proche (m)",
+                }
+            )
+            .drop(columns=["has_served_stop"])
+            .round(0),
+            hide_index=True,
+            width="stretch",
+            height=300,
+        )
 
 # ------------------------------------------------------------------ 4. from a commune or a lycée
 communes = data.communes_list(v)
@@ -194,16 +271,25 @@ def from_origin() -> None:
     # demand, which keeps the page's first display to two maps (bench/browser.py).
     k_orig = f"mob_origin_{okind}"
     core.state(k_orig, core.qp_get("origine_id", None, opts))
-    c2.selectbox("Origine", opts, key=k_orig, format_func=names.get, index=None,
-                 placeholder="Choisir un lycée…" if okind == "school" else "Choisir une commune…")
+    c2.selectbox(
+        "Origine",
+        opts,
+        key=k_orig,
+        format_func=names.get,
+        index=None,
+        placeholder="Choisir un lycée…" if okind == "school" else "Choisir une commune…",
+    )
     origin_id = st.session_state[k_orig]
     k_mode = core.state("mob_mode", core.qp_get("mode", "transit", modes))
     c3.radio("Mode", modes, key=k_mode, format_func=core.mode_label, horizontal=True)
     mode = st.session_state[k_mode]
     core.sync_query({"depuis": okind, "origine_id": origin_id, "mode": mode})
     if origin_id is None:
-        st.info("Choisissez un lycée ou une commune : la carte colore alors chaque commune selon les "
-                "minutes pour y atteindre une offre depuis ce point, avec son tableau.", icon=":material/touch_app:")
+        st.info(
+            "Choisissez un lycée ou une commune : la carte colore alors chaque commune selon les "
+            "minutes pour y atteindre une offre depuis ce point, avec son tableau.",
+            icon=":material/touch_app:",
+        )
         return
 
     times = data.times_from_origin(okind, origin_id, mode, v)
@@ -211,40 +297,65 @@ def from_origin() -> None:
         o = schools[schools["uai"] == origin_id].iloc[0]
     else:
         o = communes[communes["code"] == origin_id].iloc[0]
-    per_commune = times.groupby("commune_code").agg(
-        minutes=("minutes", "min"), offers=("n_offers", "sum")).reset_index()
+    per_commune = (
+        times.groupby("commune_code").agg(minutes=("minutes", "min"), offers=("n_offers", "sum")).reset_index()
+    )
     gj3 = data.geojson("commune", v, tuple(per_commune["commune_code"]))
     b3 = maps.bounds_of(gj3)
     if b3:  # zoom on the reachable communes and the origin
-        b3 = [[min(b3[0][0], o["lat"]) - 0.05, min(b3[0][1], o["lon"]) - 0.05],
-              [max(b3[1][0], o["lat"]) + 0.05, max(b3[1][1], o["lon"]) + 0.05]]
+        b3 = [
+            [min(b3[0][0], o["lat"]) - 0.05, min(b3[0][1], o["lon"]) - 0.05],
+            [max(b3[1][0], o["lat"]) + 0.05, max(b3[1][1], o["lon"]) + 0.05],
+        ]
     m3 = mapping.base_map(b3)
     br = [15.0, 30.0, 45.0, 60.0, 90.0]
-    mapping.choropleth(m3, gj3,
-                       per_commune, "commune_code", "minutes",
-                       f"Minutes jusqu'aux offres de la commune ({core.mode_label(mode, 'lower')})",
-                       "min", decimals=0, palette="viridis", reverse=False, breaks=br)
-    folium.Marker([o["lat"], o["lon"]], tooltip=html_text(names[origin_id]),
-                  icon=folium.DivIcon(html='<div style="font-size:22px;color:#000">★</div>')
-                  ).add_to(m3)
+    mapping.choropleth(
+        m3,
+        gj3,
+        per_commune,
+        "commune_code",
+        "minutes",
+        f"Minutes jusqu'aux offres de la commune ({core.mode_label(mode, 'lower')})",
+        "min",
+        decimals=0,
+        palette="viridis",
+        reverse=False,
+        breaks=br,
+    )
+    folium.Marker(
+        [o["lat"], o["lon"]],
+        tooltip=html_text(names[origin_id]),
+        icon=folium.DivIcon(html='<div style="font-size:22px;color:#000">★</div>'),
+    ).add_to(m3)
     mapping.show(m3, "mob_origin_map", height=480)
     reach = times[times["minutes"] <= minutes]
     st.markdown(
         f"**En bref :** depuis {names[origin_id]}, {core.fnum(reach['n_offers'].sum(), 0, 'offres')} "
         f"dans {len(reach['commune_code'].unique())} communes sont accessibles en {minutes} min "
         f"({core.mode_label(mode, 'lower')}) ; offre la plus proche à "
-        + (f"{maps.format_number(times['minutes'].min(), 0)} min." if len(times) else
-           "plus de 90 min.") + " Communes sans offre atteignable en 90 min : non colorées.")
+        + (f"{maps.format_number(times['minutes'].min(), 0)} min." if len(times) else "plus de 90 min.")
+        + " Communes sans offre atteignable en 90 min : non colorées."
+    )
     if times["is_estimate"].any():
         core.estimate_badge(f"{int(times['is_estimate'].sum())} temps estimés à vol d'oiseau.")
-    with core.table_expander("Tableau des communes d'offres atteignables (alternative textuelle)",
-                             "mob_origin_table") as opened:
+    with core.table_expander(
+        "Tableau des communes d'offres atteignables (alternative textuelle)", "mob_origin_table"
+    ) as opened:
         if opened:
             tt = per_commune.merge(communes[["code", "name"]], left_on="commune_code", right_on="code")
-            st.dataframe(pd.DataFrame({"Commune": tt["name"], "Code INSEE": tt["commune_code"],
-                                       "Minutes (min)": tt["minutes"].round(0),
-                                       "Offres (nombre)": tt["offers"]}).sort_values("Minutes (min)"),
-                         hide_index=True, width="stretch", height=300)
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "Commune": tt["name"],
+                        "Code INSEE": tt["commune_code"],
+                        "Minutes (min)": tt["minutes"].round(0),
+                        "Offres (nombre)": tt["offers"],
+                    }
+                ).sort_values("Minutes (min)"),
+                hide_index=True,
+                width="stretch",
+                height=300,
+            )
 
 
 # ------------------------------------------------------------------ 5. lycées ranked
@@ -254,8 +365,7 @@ def lycees_ranked() -> None:
     """Section 5 (its widget re-runs only this fragment)."""
     st.header("5. Lycées dont les élèves n'atteignent aucune offre")
     k_lm = core.state("mob_lmode", core.qp_get("mode_lycees", "transit", modes))
-    st.radio("Mode pour le classement", modes, key=k_lm, format_func=core.mode_label,
-             horizontal=True)
+    st.radio("Mode pour le classement", modes, key=k_lm, format_func=core.mode_label, horizontal=True)
     lmode = st.session_state[k_lm]
     core.sync_query({"mode_lycees": lmode})
     acc = data.origin_table(lmode, minutes, (), "", "", "school", v)
@@ -265,24 +375,32 @@ def lycees_ranked() -> None:
     st.markdown(
         f"**{int((lyc['offers_reachable'] == 0).sum())} lycées** n'ont aucune offre accessible en "
         f"{minutes} min ({core.mode_label(lmode, 'lower')}), soit "
-        f"{core.fnum(lyc['pupils_without'].sum(), 0, 'élèves de seconde')} (effectifs déclarés).")
-    ranked = pd.DataFrame({
-        "Lycée": lyc["origin_name"], "UAI": lyc["origin_id"], "Commune": lyc["commune"],
-        "Élèves de seconde (déclarés)": core.declared(lyc["pupils"]),
-        "Élèves sans offre accessible": core.declared(lyc["pupils_without"]),
-        f"Offres accessibles en {minutes} min": lyc["offers_reachable"],
-        "Minutes jusqu'à l'offre la plus proche": lyc["minutes_nearest"].round(0),
-    })
+        f"{core.fnum(lyc['pupils_without'].sum(), 0, 'élèves de seconde')} (effectifs déclarés)."
+    )
+    ranked = pd.DataFrame(
+        {
+            "Lycée": lyc["origin_name"],
+            "UAI": lyc["origin_id"],
+            "Commune": lyc["commune"],
+            "Élèves de seconde (déclarés)": core.declared(lyc["pupils"]),
+            "Élèves sans offre accessible": core.declared(lyc["pupils_without"]),
+            f"Offres accessibles en {minutes} min": lyc["offers_reachable"],
+            "Minutes jusqu'à l'offre la plus proche": lyc["minutes_nearest"].round(0),
+        }
+    )
     top = 20
     st.caption(f"Les {top} premiers des {len(ranked)} lycées ; tous dans le tableau complet.")
     core.html_table(ranked, max_rows=top, height=420)
-    with core.table_expander(f"Tableau complet ({len(ranked)} lycées, tri et recherche)",
-                             "mob_lyc_full") as opened:
+    with core.table_expander(f"Tableau complet ({len(ranked)} lycées, tri et recherche)", "mob_lyc_full") as opened:
         if opened:
             st.dataframe(ranked, hide_index=True, width="stretch", height=360)
-            st.download_button("Télécharger le classement (CSV)", core.csv_bytes(ranked),
-                               file_name=f"lycees_sans_offre_{lmode}_{minutes}min.csv",
-                               mime="text/csv", key="mob_lyc_csv")
+            st.download_button(
+                "Télécharger le classement (CSV)",
+                core.csv_bytes(ranked),
+                file_name=f"lycees_sans_offre_{lmode}_{minutes}min.csv",
+                mime="text/csv",
+                key="mob_lyc_csv",
+            )
 
 
 from_origin()

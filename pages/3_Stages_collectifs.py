@@ -18,8 +18,7 @@ if not data.has("collective_projects"):
     st.stop()
 
 proj = data.collective(v)
-proj["sector_list"] = proj["sectors"].fillna("").map(
-    lambda s: [x.strip() for x in str(s).split(";") if x.strip()])
+proj["sector_list"] = proj["sectors"].fillna("").map(lambda s: [x.strip() for x in str(s).split(";") if x.strip()])
 kinds = list(maps.COLLECTIVE_KIND_COLOURS)
 all_sectors = sorted({s for lst in proj["sector_list"] for s in lst})
 epcis = proj.dropna(subset=["epci_siren"]).drop_duplicates("epci_siren").sort_values("epci_name")
@@ -29,27 +28,27 @@ statuses = sorted(proj["status"].dropna().unique())
 sb = st.sidebar
 sb.header("Filtres")
 k_kind = core.state("col_kinds", core.qp_get_list("type", kinds))
-sb.multiselect("Type de stage collectif (vide : tous)", kinds, key=k_kind,
-               placeholder="Tous les types")
+sb.multiselect("Type de stage collectif (vide : tous)", kinds, key=k_kind, placeholder="Tous les types")
 k_sec = core.state("col_sectors", core.qp_get_list("secteur", all_sectors))
 sb.multiselect("Secteur (vide : tous)", all_sectors, key=k_sec, placeholder="Tous les secteurs")
 k_epci = core.state("col_epci", core.qp_get("epci", "", [""] + list(epci_names)))
-sb.selectbox("EPCI", [""] + list(epci_names), key=k_epci,
-             format_func=lambda c: epci_names.get(c, "Tous les EPCI"))
+sb.selectbox("EPCI", [""] + list(epci_names), key=k_epci, format_func=lambda c: epci_names.get(c, "Tous les EPCI"))
 k_status = core.state("col_status", core.qp_get_list("statut", statuses))
 sb.multiselect("Statut (vide : tous)", statuses, key=k_status, placeholder="Tous les statuts")
-gap_opts = {"share_no_offer_transit": core.indicator_label("share_no_offer_transit") + " à 45 min",
-            "offers_per_100_pupils": core.indicator_label("offers_per_100_pupils"), "": "Aucune"}
+gap_opts = {
+    "share_no_offer_transit": core.indicator_label("share_no_offer_transit") + " à 45 min",
+    "offers_per_100_pupils": core.indicator_label("offers_per_100_pupils"),
+    "": "Aucune",
+}
 _fond = core.qp_get("fond", "share_no_offer_transit", list(gap_opts) + ["aucun"])
 k_gap = core.state("col_gap", "" if _fond == "aucun" else _fond)
-sb.radio("Fond de carte (manques, par EPCI)", list(gap_opts), key=k_gap,
-         format_func=gap_opts.get)
+sb.radio("Fond de carte (manques, par EPCI)", list(gap_opts), key=k_gap, format_func=gap_opts.get)
 sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
 sel_kinds, sel_sectors = st.session_state[k_kind], st.session_state[k_sec]
-sel_epci, sel_status, gap_ind = (st.session_state[k_epci], st.session_state[k_status],
-                                 st.session_state[k_gap])
-core.sync_query({"type": sel_kinds, "secteur": sel_sectors, "epci": sel_epci,
-                 "statut": sel_status, "fond": gap_ind or "aucun"})
+sel_epci, sel_status, gap_ind = (st.session_state[k_epci], st.session_state[k_status], st.session_state[k_gap])
+core.sync_query(
+    {"type": sel_kinds, "secteur": sel_sectors, "epci": sel_epci, "statut": sel_status, "fond": gap_ind or "aucun"}
+)
 
 f = proj
 if sel_kinds:
@@ -70,11 +69,22 @@ if gap_ind and data.travel_times_ready():
     g_gap = mapping.group("Manques (fond)")
     # opaque light greys: the map shows the legend's colours exactly (at 55 % opacity they
     # did not match it), and the darkest class stays light enough for the markers
-    mapping.choropleth(g_gap, data.geojson("epci", v), epci_tab, "code", gap_ind,
-                       "Fond : " + text.lower_first(core.indicator_label(gap_ind, short=True))
-                       + (" à 45 min" if unit == "%" else ""), unit, decimals=dec, palette="LightGreys",
-                       reverse=False, scale=scale, name="Manques (fond)", opacity=1.0,
-                       corner=mapping.LEGEND_BOTTOM_LEFT)
+    mapping.choropleth(
+        g_gap,
+        data.geojson("epci", v),
+        epci_tab,
+        "code",
+        gap_ind,
+        "Fond : " + text.lower_first(core.indicator_label(gap_ind, short=True)) + (" à 45 min" if unit == "%" else ""),
+        unit,
+        decimals=dec,
+        palette="LightGreys",
+        reverse=False,
+        scale=scale,
+        name="Manques (fond)",
+        opacity=1.0,
+        corner=mapping.LEGEND_BOTTOM_LEFT,
+    )
     layers.append(g_gap)
 elif gap_ind:
     core.no_travel_times()
@@ -83,18 +93,26 @@ for r in f.itertuples():
     if pd.isna(r.lat) or pd.isna(r.lon):
         continue
     colour = maps.COLLECTIVE_KIND_COLOURS.get(r.kind, maps.COLLECTIVE_KIND_COLOURS["non précisé"])
-    popup = (f"<b>{html_text(r.name)}</b><br>Type : {html_text(r.kind)}"
-             + (f" <i>({html_text(r.kind_basis)})</i>" if pd.notna(r.kind_basis) else "")
-             + f"<br>Lieu : {html_text(r.town or '')}"
-             + (f" <i>({html_text(r.location_basis)})</i>"
-                if pd.notna(r.location_basis) else "")
-             + f"<br>Secteurs : {html_text(r.sectors or 'non précisé')}"
-             + f"<br>Élèves : {html_text(r.pupils) if pd.notna(r.pupils) else 'non précisé'}"
-             + f"<br>Période : {html_text(r.period or 'non précisée')}"
-             + f"<br>Statut : {html_text(r.status or '')}")
-    folium.CircleMarker([r.lat, r.lon], radius=9, color="#000000", weight=1.5,
-                        fill_color=colour, fill_opacity=0.95,
-                        popup=mapping.popup(popup), tooltip=html_text(r.name)).add_to(fg)
+    popup = (
+        f"<b>{html_text(r.name)}</b><br>Type : {html_text(r.kind)}"
+        + (f" <i>({html_text(r.kind_basis)})</i>" if pd.notna(r.kind_basis) else "")
+        + f"<br>Lieu : {html_text(r.town or '')}"
+        + (f" <i>({html_text(r.location_basis)})</i>" if pd.notna(r.location_basis) else "")
+        + f"<br>Secteurs : {html_text(r.sectors or 'non précisé')}"
+        + f"<br>Élèves : {html_text(r.pupils) if pd.notna(r.pupils) else 'non précisé'}"
+        + f"<br>Période : {html_text(r.period or 'non précisée')}"
+        + f"<br>Statut : {html_text(r.status or '')}"
+    )
+    folium.CircleMarker(
+        [r.lat, r.lon],
+        radius=9,
+        color="#000000",
+        weight=1.5,
+        fill_color=colour,
+        fill_opacity=0.95,
+        popup=mapping.popup(popup),
+        tooltip=html_text(r.name),
+    ).add_to(fg)
 layers.append(fg)
 legend = [(c, k) for k, c in maps.COLLECTIVE_KIND_COLOURS.items()]
 mapping.add_legend(m, "Type de stage collectif (typologie du document)", legend, shape="circle")
@@ -105,36 +123,56 @@ st.markdown(
     f"**En bref :** {text.count(len(f), 'projet')} de stage collectif sur {len(proj)} "
     "(carte du 15/12/2025), "
     + ", ".join(f"{n} « {k} »" for k, n in by_kind.items())
-    + (f" ; fond : {text.lower_first(gap_opts[gap_ind])} par EPCI (élèves estimés)." if gap_ind
-       else "."))
-n_deduced = int(f["kind_basis"].fillna("").str.startswith("déduit").sum()
-                + f["location_basis"].fillna("").str.startswith("déduit").sum())
+    + (f" ; fond : {text.lower_first(gap_opts[gap_ind])} par EPCI (élèves estimés)." if gap_ind else ".")
+)
+n_deduced = int(
+    f["kind_basis"].fillna("").str.startswith("déduit").sum()
+    + f["location_basis"].fillna("").str.startswith("déduit").sum()
+)
 if n_deduced:
     core.estimate_badge(
         f"{text.count(f['kind_basis'].fillna('').str.startswith('déduit').sum(), 'type')} et "
         f"{text.count(f['location_basis'].fillna('').str.startswith('déduit').sum(), 'lieu', 'lieux')}"
         " sont « déduits » (le document ne les précise pas) : voir « Base du type » et « Base du "
-        "lieu » sous la liste des projets et dans son téléchargement.")
+        "lieu » sous la liste des projets et dans son téléchargement."
+    )
 
 st.subheader("Liste des projets")
-table = pd.DataFrame({
-    "Projet": f["name"], "Type": f["kind"], "Statut": f["status"], "Commune": f["town"],
-    "EPCI": f["epci_name"], "Secteurs": f["sectors"],
-    "Élèves (nombre)": f["pupils"].astype("Int64").astype(str).replace("<NA>", "non précisé"),
-    "Période": f["period"], "Base du type": f["kind_basis"], "Base du lieu": f["location_basis"],
-}).astype(str).replace({"None": "—", "nan": "—", "<NA>": "—"})
+table = (
+    pd.DataFrame(
+        {
+            "Projet": f["name"],
+            "Type": f["kind"],
+            "Statut": f["status"],
+            "Commune": f["town"],
+            "EPCI": f["epci_name"],
+            "Secteurs": f["sectors"],
+            "Élèves (nombre)": f["pupils"].astype("Int64").astype(str).replace("<NA>", "non précisé"),
+            "Période": f["period"],
+            "Base du type": f["kind_basis"],
+            "Base du lieu": f["location_basis"],
+        }
+    )
+    .astype(str)
+    .replace({"None": "—", "nan": "—", "<NA>": "—"})
+)
 # eight columns fit the page width (with the two « Base » columns the Statut column was cut):
 # the bases are in their own table below and in the download
 core.html_table(table.drop(columns=["Base du type", "Base du lieu"]), height=480)
-with core.table_expander("Bases du type et du lieu (« déduit » quand le document ne les précise "
-                         "pas)", "col_bases") as opened:
+with core.table_expander(
+    "Bases du type et du lieu (« déduit » quand le document ne les précise pas)", "col_bases"
+) as opened:
     if opened:
         core.html_table(table[["Projet", "Base du type", "Base du lieu"]], height=360)
-st.download_button("Télécharger la liste (CSV)", core.csv_bytes(table),
-                   file_name="stages_collectifs.csv", mime="text/csv")
-core.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici : où lancer les prochains "
-             "projets, et leur programme", icon=":material/event_note:",
-             query_params={"vue": "programme", "epci": sel_epci} if sel_epci else {"vue": "sites"})
+st.download_button(
+    "Télécharger la liste (CSV)", core.csv_bytes(table), file_name="stages_collectifs.csv", mime="text/csv"
+)
+core.page_link(
+    "pages/8_Planification.py",
+    label="Proposer un stage collectif ici : où lancer les prochains projets, et leur programme",
+    icon=":material/event_note:",
+    query_params={"vue": "programme", "epci": sel_epci} if sel_epci else {"vue": "sites"},
+)
 
 st.subheader("Ce que dit le document (carte des projets du 15/12/2025)")
 c1, c2, c3 = st.columns(3)
@@ -164,6 +202,8 @@ with c3:
 - **Outil pédagogique** recommandé, avec un temps de restitution.
 - **Capacité d'accueil** : équilibrer les groupes entre entreprises.
 - **Portage de la convention** : le porteur endosse la responsabilité légale des jeunes.""")
-st.caption("Résumé de la fiche « Stages collectifs » de l'Agence régionale de l'orientation et des "
-           "métiers de Normandie (document de travail, mise à jour du 15/12/2025).")
+st.caption(
+    "Résumé de la fiche « Stages collectifs » de l'Agence régionale de l'orientation et des "
+    "métiers de Normandie (document de travail, mise à jour du 15/12/2025)."
+)
 core.footer_sources()

@@ -16,18 +16,21 @@ epcis = data.epci_list(v)
 deps = data.departements_list(v)
 
 levels = {"epci": "EPCI", "commune": "Commune"}
-known = {"epci": dict(zip(epcis["siren"], epcis["name"])),
-         "commune": dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")"))}
-defaults = {"epci": "200065597" if "200065597" in known["epci"] else epcis["siren"].iloc[0],
-            "commune": "14118" if "14118" in known["commune"] else communes["code"].iloc[0]}
+known = {
+    "epci": dict(zip(epcis["siren"], epcis["name"])),
+    "commune": dict(zip(communes["code"], communes["name"] + " (" + communes["code"] + ")")),
+}
+defaults = {
+    "epci": "200065597" if "200065597" in known["epci"] else epcis["siren"].iloc[0],
+    "commune": "14118" if "14118" in known["commune"] else communes["code"].iloc[0],
+}
 # URL: ``echelon`` (territory level) and ``code``; ``niveau`` is the grade filter, except in
 # the older documented form ``niveau=epci|commune`` (read here when ``echelon`` is absent).
 if "echelon" not in st.query_params and st.query_params.get("niveau") in levels:
     st.query_params["echelon"] = st.query_params["niveau"]
     del st.query_params["niveau"]
 if "ter_level" not in st.session_state:
-    lv0, code0, msg0 = territory.from_url(st.query_params.get("echelon"),
-                                          st.query_params.get("code"), known, defaults)
+    lv0, code0, msg0 = territory.from_url(st.query_params.get("echelon"), st.query_params.get("code"), known, defaults)
     st.session_state["ter_level"] = lv0
     st.session_state[f"ter_code_{lv0}"] = code0
     if msg0:
@@ -42,8 +45,7 @@ opts = list(known[level])
 names = known[level]
 k_code = f"ter_code_{level}"
 core.state(k_code, defaults[level])
-sb.selectbox("EPCI" if level == "epci" else "Commune", opts, key=k_code, format_func=names.get,
-             **territory.NO_TYPING)
+sb.selectbox("EPCI" if level == "epci" else "Commune", opts, key=k_code, format_func=names.get, **territory.NO_TYPING)
 code = st.session_state[k_code]
 view = filters.sidebar("ter", origin=False)
 core.sync_query({"echelon": level, "code": code, **view.query()})
@@ -52,15 +54,19 @@ if level == "epci":
     row = epcis[epcis["siren"] == code].iloc[0]
     title, dep = row["name"], row["dep"]
     member_codes = communes.loc[communes["epci_siren"] == code, "code"].tolist()
-    subtitle = (f"{row['kind']} · {len(member_codes)} communes · "
-                f"{core.fnum(row['population'], 0, 'habitants')} (partie normande)")
+    subtitle = (
+        f"{row['kind']} · {len(member_codes)} communes · "
+        f"{core.fnum(row['population'], 0, 'habitants')} (partie normande)"
+    )
 else:
     row = communes[communes["code"] == code].iloc[0]
     title, dep = row["name"], row["dep"]
     member_codes = [code]
-    subtitle = (f"Commune {code} · EPCI : {row['epci_name']} · "
-                f"{core.fnum(row['population'], 0, 'habitants')} · "
-                f"{core.fnum(row['density_per_km2'], 0, 'hab./km²')}")
+    subtitle = (
+        f"Commune {code} · EPCI : {row['epci_name']} · "
+        f"{core.fnum(row['population'], 0, 'habitants')} · "
+        f"{core.fnum(row['density_per_km2'], 0, 'hab./km²')}"
+    )
 dep_name = deps.set_index("code")["name"].get(dep, dep)
 st.title(f"Fiche territoire : {title}")
 st.caption(subtitle + f" · département : {dep_name}")
@@ -75,16 +81,17 @@ ts = data.territory_table(level, *args[:5], "school", v, code=code)
 
 # ------------------------------------------------------------------ key figures
 st.subheader("Chiffres clés")
-st.caption(f"Filtres : {view.describe()}. Élèves par commune de résidence (estimation), sauf "
-           "ligne « Élèves de seconde des lycées du territoire » (effectifs déclarés).")
+st.caption(
+    f"Filtres : {view.describe()}. Élèves par commune de résidence (estimation), sauf "
+    "ligne « Élèves de seconde des lycées du territoire » (effectifs déclarés)."
+)
 mode_l = core.mode_label(view.mode, "lower")
 
 
 def _row(key: str, label: str | None = None, mode: str | None = None) -> tuple:
     """(label, column, scale, decimals, unit) of a catalogue indicator."""
     ind = catalogue.indicator(key)
-    return (label or core.indicator_label(key, mode), ind.column(mode), ind.scale, ind.decimals,
-            ind.unit)
+    return (label or core.indicator_label(key, mode), ind.column(mode), ind.scale, ind.decimals, ind.unit)
 
 
 rows = [
@@ -92,13 +99,11 @@ rows = [
     _row("pupils", "Élèves de seconde résidents (estimés)"),
     _row("offers_located", "Offres situées dans le territoire"),
     _row("offers_per_100_pupils"),
-    _row("offers_reachable_mean",
-         f"Offres accessibles en {view.minutes} min ({mode_l}), moyenne par élève"),
+    _row("offers_reachable_mean", f"Offres accessibles en {view.minutes} min ({mode_l}), moyenne par élève"),
     _row("places_per_pupil_2sfca"),
     _row("pupils_no_offer", f"Élèves sans offre accessible ({mode_l}, {view.minutes} min)"),
     _row("share_no_offer"),
-    _row("share_no_offer_transit",
-         core.indicator_label("share_no_offer_transit") + f" ({view.minutes} min)"),
+    _row("share_no_offer_transit", core.indicator_label("share_no_offer_transit") + f" ({view.minutes} min)"),
     _row("median_minutes", mode=view.mode),
     _row("car_transit_ratio"),
     _row("n_stops"),
@@ -106,8 +111,9 @@ rows = [
     _row("pupils_low_density_share"),
 ]
 # indicators added to the catalogue's maps show here too
-rows += [_row(k) for k in catalogue.map_indicators() if k not in {r[1] for r in rows}
-         and not catalogue.indicator(k).per_mode]
+rows += [
+    _row(k) for k in catalogue.map_indicators() if k not in {r[1] for r in rows} and not catalogue.indicator(k).per_mode
+]
 
 
 def _val(df: pd.DataFrame, col: str, scale: float, dec: int, unit: str) -> str:
@@ -116,40 +122,57 @@ def _val(df: pd.DataFrame, col: str, scale: float, dec: int, unit: str) -> str:
     return core.fnum(pd.to_numeric(df[col], errors="coerce").iloc[0] * scale, dec, unit)
 
 
-fig_tab = pd.DataFrame({
-    "Indicateur": [x[0] for x in rows],
-    title: [_val(t, c, s, dd, u) for _, c, s, dd, u in rows],
-    f"Département : {dep_name}": [_val(d, c, s, dd, u) for _, c, s, dd, u in rows],
-    f"Région : {config.REGION_NAME}": [_val(r, c, s, dd, u) for _, c, s, dd, u in rows],
-})
-lyc_row = pd.DataFrame({"Indicateur": ["Élèves de seconde des lycées du territoire (déclarés)"],
-                        title: [_val(ts, "pupils", 1, 0, "élèves")],
-                        f"Département : {dep_name}": [
-                            _val(data.territory_table("departement", *args[:5], "school", v,
-                                                      code=dep), "pupils", 1, 0, "élèves")],
-                        f"Région : {config.REGION_NAME}": [
-                            _val(data.territory_table("region", *args[:5], "school", v),
-                                 "pupils", 1, 0, "élèves")]})
+fig_tab = pd.DataFrame(
+    {
+        "Indicateur": [x[0] for x in rows],
+        title: [_val(t, c, s, dd, u) for _, c, s, dd, u in rows],
+        f"Département : {dep_name}": [_val(d, c, s, dd, u) for _, c, s, dd, u in rows],
+        f"Région : {config.REGION_NAME}": [_val(r, c, s, dd, u) for _, c, s, dd, u in rows],
+    }
+)
+lyc_row = pd.DataFrame(
+    {
+        "Indicateur": ["Élèves de seconde des lycées du territoire (déclarés)"],
+        title: [_val(ts, "pupils", 1, 0, "élèves")],
+        f"Département : {dep_name}": [
+            _val(data.territory_table("departement", *args[:5], "school", v, code=dep), "pupils", 1, 0, "élèves")
+        ],
+        f"Région : {config.REGION_NAME}": [
+            _val(data.territory_table("region", *args[:5], "school", v), "pupils", 1, 0, "élèves")
+        ],
+    }
+)
 fig_tab = pd.concat([fig_tab.iloc[:2], lyc_row, fig_tab.iloc[2:]], ignore_index=True)
 core.html_table(fig_tab)
-core.estimate_badge("Élèves par commune de résidence estimés au prorata de la population ; offres "
-                    "placées à la mairie de leur commune ; 1 place par offre faute de capacité"
-                    + (" ; certains temps sont estimés à vol d'oiseau"
-                       if bool(t["uses_estimated_times"].iloc[0]) else "") + ".")
+core.estimate_badge(
+    "Élèves par commune de résidence estimés au prorata de la population ; offres "
+    "placées à la mairie de leur commune ; 1 place par offre faute de capacité"
+    + (" ; certains temps sont estimés à vol d'oiseau" if bool(t["uses_estimated_times"].iloc[0]) else "")
+    + "."
+)
 
 # ------------------------------------------------------------------ map
 st.subheader("Carte")
-area = communes[communes["epci_siren"] == row["epci_siren"]]["code"].tolist() \
-    if level == "commune" else member_codes
-ctab = data.territory_table("commune", *args, within=(row["epci_siren"] if level == "commune"
-                                                       else code))
+area = communes[communes["epci_siren"] == row["epci_siren"]]["code"].tolist() if level == "commune" else member_codes
+ctab = data.territory_table("commune", *args, within=(row["epci_siren"] if level == "commune" else code))
 gj = data.geojson("commune", v, tuple(sorted(area)))
 bounds = maps.bounds_of(gj)
 m = mapping.base_map(bounds)
 g_gap, g_off = mapping.group("Part sans offre"), mapping.group("Offres de stage")
-mapping.choropleth(g_gap, gj, ctab, "code", "share_no_offer",
-                   f"Part des élèves sans offre ({mode_l}, {view.minutes} min)", "%", decimals=0,
-                   palette="YlOrRd", reverse=False, scale=100.0, name="Part sans offre")
+mapping.choropleth(
+    g_gap,
+    gj,
+    ctab,
+    "code",
+    "share_no_offer",
+    f"Part des élèves sans offre ({mode_l}, {view.minutes} min)",
+    "%",
+    decimals=0,
+    palette="YlOrRd",
+    reverse=False,
+    scale=100.0,
+    name="Part sans offre",
+)
 if level == "commune":
     mapping.outline(m, data.geojson("commune", v, (code,)), title)
 pts = data.offer_points(view.sectors, view.grade, view.host, v)
@@ -157,8 +180,10 @@ schools = data.school_points(v)
 if bounds:
     (la0, lo0), (la1, lo1) = bounds
     pad = 0.05
-    near = lambda df: df[(df["lat"].between(la0 - pad, la1 + pad))  # noqa: E731
-                         & (df["lon"].between(lo0 - pad, lo1 + pad))]
+
+    def near(df):
+        return df[(df["lat"].between(la0 - pad, la1 + pad)) & (df["lon"].between(lo0 - pad, lo1 + pad))]
+
     mapping.offers_layer(g_off, near(pts))
     mapping.schools_layer(m, near(schools))
     mapping.points_legend_box(m)
@@ -168,22 +193,24 @@ st.markdown(
     f"**En bref :** part des élèves sans offre accessible ({mode_l}, {view.minutes} min) "
     + ("dans la commune" if len(ctab) == 1 else "dans les " + text.count(len(ctab), "commune"))
     + f" {'de l’EPCI' if level == 'epci' else 'de son EPCI'} : "
-    + text.value_range(f"{maps.format_number(vals.min(), 0)} %",
-                       f"{maps.format_number(vals.max(), 0)} %")
-    + " ; offres en orange (regroupées), lycées en bleu.")
-with core.table_expander("Tableau des communes (alternative textuelle) — manques",
-                         "ter_table") as opened:
+    + text.value_range(f"{maps.format_number(vals.min(), 0)} %", f"{maps.format_number(vals.max(), 0)} %")
+    + " ; offres en orange (regroupées), lycées en bleu."
+)
+with core.table_expander("Tableau des communes (alternative textuelle) — manques", "ter_table") as opened:
     if opened:
         gaps = ranking.rank_territories(ctab, "share_no_offer")  # ties: pupils, then name
-        gap_table = pd.DataFrame({
-            "Commune": gaps["name"], "Code INSEE": gaps["code"],
-            "Élèves (estimés)": gaps["pupils"].round(0),
-            "Élèves sans offre accessible (estimés)": gaps["pupils_no_offer"].round(0),
-            "Part sans offre (%)": (gaps["share_no_offer"] * 100).round(1),
-            "Offres situées": gaps["offers_located"],
-            "Offres accessibles par élève (moy.)": gaps["offers_reachable_mean"].round(1),
-            "Temps médian à l'offre la plus proche (min)": gaps[f"median_minutes_{view.mode}"].round(0),
-        })
+        gap_table = pd.DataFrame(
+            {
+                "Commune": gaps["name"],
+                "Code INSEE": gaps["code"],
+                "Élèves (estimés)": gaps["pupils"].round(0),
+                "Élèves sans offre accessible (estimés)": gaps["pupils_no_offer"].round(0),
+                "Part sans offre (%)": (gaps["share_no_offer"] * 100).round(1),
+                "Offres situées": gaps["offers_located"],
+                "Offres accessibles par élève (moy.)": gaps["offers_reachable_mean"].round(1),
+                "Temps médian à l'offre la plus proche (min)": gaps[f"median_minutes_{view.mode}"].round(0),
+            }
+        )
         st.dataframe(gap_table, hide_index=True, width="stretch", height=300)
 
 # ------------------------------------------------------------------ lycées and offers
@@ -192,18 +219,24 @@ with c1:
     st.subheader("Lycées et élèves")
     acc = data.origin_table(*args[:5], "school", v)
     lyc = schools[schools["commune_code"].isin(member_codes)].merge(
-        acc[["origin_id", "offers_reachable", "minutes_nearest"]], left_on="uai",
-        right_on="origin_id", how="left")
+        acc[["origin_id", "offers_reachable", "minutes_nearest"]], left_on="uai", right_on="origin_id", how="left"
+    )
     if lyc.empty:
         st.info("Aucun lycée dans ce territoire.")
     else:
-        core.html_table(pd.DataFrame({
-            "Lycée": lyc["name"], "Commune": lyc["commune"],
-            "Public": lyc["is_public"].map({True: "oui", False: "non"}),
-            "Élèves de seconde (déclarés)": core.declared(lyc["seconde_pupils"]),
-            f"Offres accessibles ({view.minutes} min)": lyc["offers_reachable"],
-            "Offre la plus proche (min)": lyc["minutes_nearest"].round(0),
-        }), height=420)
+        core.html_table(
+            pd.DataFrame(
+                {
+                    "Lycée": lyc["name"],
+                    "Commune": lyc["commune"],
+                    "Public": lyc["is_public"].map({True: "oui", False: "non"}),
+                    "Élèves de seconde (déclarés)": core.declared(lyc["seconde_pupils"]),
+                    f"Offres accessibles ({view.minutes} min)": lyc["offers_reachable"],
+                    "Offre la plus proche (min)": lyc["minutes_nearest"].round(0),
+                }
+            ),
+            height=420,
+        )
 with c2:
     st.subheader("Offres par secteur")
     sec = data.sector_counts(tuple(member_codes), v)
@@ -212,14 +245,20 @@ with c2:
     if sec.empty:
         st.info("Aucune offre située dans ce territoire.")
     else:
-        fig = px.bar(sec.head(15).iloc[::-1], x="n", y="sector", orientation="h",
-                     labels={"n": "Offres situées (nombre)", "sector": ""},
-                     color_discrete_sequence=["#0072B2"])
+        fig = px.bar(
+            sec.head(15).iloc[::-1],
+            x="n",
+            y="sector",
+            orientation="h",
+            labels={"n": "Offres situées (nombre)", "sector": ""},
+            color_discrete_sequence=["#0072B2"],
+        )
         fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
         charts.count_axis(fig, "x", float(sec["n"].head(15).max()))
         charts.plotly_chart(fig, max(220, 26 * min(len(sec), 15) + 80))
-        st.caption(f"{int(sec['n'].sum())} offres situées dans le territoire, {len(sec)} secteurs "
-                   "(15 premiers affichés).")
+        st.caption(
+            f"{int(sec['n'].sum())} offres situées dans le territoire, {len(sec)} secteurs (15 premiers affichés)."
+        )
 
 # ------------------------------------------------------------------ transport and projects
 # one below the other, full width (side by side, the projects' Statut column was cut)
@@ -228,13 +267,18 @@ with c3:
     st.subheader("Offre de transport")
     stops_df, day = data.stops(v)
     local = stops_df[stops_df["commune_code"].isin(member_codes)]
-    st.markdown(f"{text.count(len(local), 'arrêt')} de {catalogue.transit_phrase(core.networks())}, "
-                f"{text.count(local['morning_departures'].sum(), 'départ')} "
-                f"entre 07:00 et 08:30" + (f" (jour de service {day})." if day else "."))
+    st.markdown(
+        f"{text.count(len(local), 'arrêt')} de {catalogue.transit_phrase(core.networks())}, "
+        f"{text.count(local['morning_departures'].sum(), 'départ')} "
+        f"entre 07:00 et 08:30" + (f" (jour de service {day})." if day else ".")
+    )
     if len(local):
-        core.html_table(local[["name", "kind", "morning_departures"]].rename(columns={
-            "name": "Arrêt", "kind": "Desserte", "morning_departures": "Départs du matin"}),
-            height=360)
+        core.html_table(
+            local[["name", "kind", "morning_departures"]].rename(
+                columns={"name": "Arrêt", "kind": "Desserte", "morning_departures": "Départs du matin"}
+            ),
+            height=360,
+        )
     for ms in data.mobility_services(str(row["epci_siren"] if level == "commune" else code), v):
         st.markdown("**Services de mobilité de l'EPCI**")
         if ms.empty:
@@ -244,23 +288,38 @@ with c3:
 with c4:
     st.subheader("Projets de stages collectifs")
     proj = data.collective(v)
-    proj = proj[proj["commune_code"].isin(member_codes)] if level == "commune" else \
-        proj[proj["epci_siren"] == code]
+    proj = proj[proj["commune_code"].isin(member_codes)] if level == "commune" else proj[proj["epci_siren"] == code]
     if proj.empty:
         st.info("Aucun projet de stage collectif recensé (carte du 15/12/2025).")
     else:
-        core.html_table(pd.DataFrame({
-            "Projet": proj["name"], "Type": proj["kind"], "Statut": proj["status"],
-            "Commune": proj["town"], "Secteurs": proj["sectors"],
-            "Élèves (nombre)": proj["pupils"].astype("Int64").astype(str)
-            .replace("<NA>", "non précisé")}), height=360)
-    core.page_link("pages/8_Planification.py", label="Proposer un stage collectif ici",
-                   icon=":material/event_note:",
-                 query_params={"vue": "programme", **({"commune": code} if level == "commune" else {"epci": code})})
+        core.html_table(
+            pd.DataFrame(
+                {
+                    "Projet": proj["name"],
+                    "Type": proj["kind"],
+                    "Statut": proj["status"],
+                    "Commune": proj["town"],
+                    "Secteurs": proj["sectors"],
+                    "Élèves (nombre)": proj["pupils"].astype("Int64").astype(str).replace("<NA>", "non précisé"),
+                }
+            ),
+            height=360,
+        )
+    core.page_link(
+        "pages/8_Planification.py",
+        label="Proposer un stage collectif ici",
+        icon=":material/event_note:",
+        query_params={"vue": "programme", **({"commune": code} if level == "commune" else {"epci": code})},
+    )
 
 # ------------------------------------------------------------------ downloads
 st.subheader("Téléchargements")
-core.report_downloads(level, code, data.filters_of(view.mode, view.minutes, view.sectors,
-                                                   view.grade, view.host),
-                      fig_tab, f"territoire_{level}_{code}.csv", "ter")
+core.report_downloads(
+    level,
+    code,
+    data.filters_of(view.mode, view.minutes, view.sectors, view.grade, view.host),
+    fig_tab,
+    f"territoire_{level}_{code}.csv",
+    "ter",
+)
 core.footer_sources()

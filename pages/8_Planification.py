@@ -21,13 +21,18 @@ core.page_setup("Planification des stages collectifs", "🧭")
 st.title("Planifier les stages collectifs")
 v = core.require_travel_times()
 if not up.has_site_times(v):
-    st.warning("Temps de trajet vers les sites candidats absents (table site_travel_times) : relancez "
-               "« python -m analysis.build ».", icon="⏱️")
+    st.warning(
+        "Temps de trajet vers les sites candidats absents (table site_travel_times) : relancez "
+        "« python -m analysis.build ».",
+        icon="⏱️",
+    )
     st.stop()
 
 VIEWS = {"sites": "Où lancer les prochains stages collectifs ?", "programme": "Concevoir un stage collectif"}
-MEASURES = {"unserved": "Élèves sans aucune offre accessible",
-            "shortfall": "Places manquantes (2SFCA, par rapport à une cible)"}
+MEASURES = {
+    "unserved": "Élèves sans aucune offre accessible",
+    "shortfall": "Places manquantes (2SFCA, par rapport à une cible)",
+}
 ORIGINS = {"school": core.ORIGIN_LABELS["school"], "commune": core.ORIGIN_LABELS["commune"]}
 REACH = {m: core.mode_label(m, "short") for m in st_sites.REACH_MODES}
 MODES = list(catalogue.DISPLAY_ORDER)
@@ -61,9 +66,19 @@ def sites_view() -> None:
     mode, minutes, origin = st.session_state[k_mode], int(st.session_state[k_min]), st.session_state[k_org]
     measure, target, k = st.session_state[k_mes], float(st.session_state[k_tgt]), int(st.session_state[k_k])
     include = bool(st.session_state[k_inc])
-    core.sync_query({"vue": "sites", "mode": mode, "minutes": minutes, "origine": origin, "mesure": measure,
-                     "cible": target if measure == "shortfall" else None, "k": k,
-                     "existants": "inclus" if include else None, "commune": None})
+    core.sync_query(
+        {
+            "vue": "sites",
+            "mode": mode,
+            "minutes": minutes,
+            "origine": origin,
+            "mesure": measure,
+            "cible": target if measure == "shortfall" else None,
+            "k": k,
+            "existants": "inclus" if include else None,
+            "commune": None,
+        }
+    )
     with st.spinner("Calcul des sites (solveur exact CP-SAT et glouton)…"):
         try:
             res = up.site_plan(mode, minutes, origin, measure, target, k, include, v)
@@ -73,9 +88,13 @@ def sites_view() -> None:
     unit = res["unit"]
     dec = 0 if measure == "unserved" and origin == "school" else 1
     sites, projects, dem = res["sites"], res["projects"], res["demand"]
-    status = ("optimum prouvé" if res["exact_status"] == "optimal"
-              else f"meilleure solution trouvée, borne {core.fnum(res['exact_bound'], dec)}"
-              if res["exact_bound"] != float("inf") else "limite de temps atteinte : solution gloutonne gardée")
+    status = (
+        "optimum prouvé"
+        if res["exact_status"] == "optimal"
+        else f"meilleure solution trouvée, borne {core.fnum(res['exact_bound'], dec)}"
+        if res["exact_bound"] != float("inf")
+        else "limite de temps atteinte : solution gloutonne gardée"
+    )
     st.markdown(
         f"**En bref :** {core.mode_label(mode, 'phrase')} en {minutes} min au plus, la demande totale est de "
         f"**{core.fnum(res['demand_total'], dec, unit)}** ({MEASURES[measure].lower()}, "
@@ -83,7 +102,8 @@ def sites_view() -> None:
         f"**{core.fnum(res['exact_value'], dec, unit)}** (solveur exact : {status}) ; la méthode gloutonne "
         f"en couvre {core.fnum(res['greedy_value'], dec, unit)} (écart {core.fpct(res['gap'], 1)}). "
         f"Les 26 projets existants couvrent déjà {core.fnum(res['already'], dec, unit)}"
-        + (" (laissés de côté)." if not include else "."))
+        + (" (laissés de côté)." if not include else ".")
+    )
     if origin == "commune":
         core.estimate_badge("élèves par commune de résidence estimés (total régional réparti selon la population).")
     if mode == "transit":
@@ -95,53 +115,89 @@ def sites_view() -> None:
     covered = {o for ids in sites["covered_origin_ids"] for o in ids}
     for r in dem.dropna(subset=["lat"]).itertuples():
         is_cov = r.origin_id in covered
-        folium.CircleMarker([r.lat, r.lon], radius=3 + 9 * (r.demand / vmax) ** 0.5,
-                            color="#1a1a1a" if is_cov else "#7a4b00", weight=1, fill=True,
-                            fill_color="#2b8cbe" if is_cov else "#fdae6b", fill_opacity=0.75,
-                            tooltip=f"{html_text(r.origin_name)} : {core.fnum(r.demand, dec, unit)}"
-                                    + (" (couverte)" if is_cov else "")).add_to(g_dem)
+        folium.CircleMarker(
+            [r.lat, r.lon],
+            radius=3 + 9 * (r.demand / vmax) ** 0.5,
+            color="#1a1a1a" if is_cov else "#7a4b00",
+            weight=1,
+            fill=True,
+            fill_color="#2b8cbe" if is_cov else "#fdae6b",
+            fill_opacity=0.75,
+            tooltip=f"{html_text(r.origin_name)} : {core.fnum(r.demand, dec, unit)}"
+            + (" (couverte)" if is_cov else ""),
+        ).add_to(g_dem)
     layers.append(g_dem)
     g_proj = mapping.group("Projets existants")
     for r in projects.itertuples():
         row = communes[communes["code"] == r.commune_code]
         if row.empty:
             continue
-        folium.CircleMarker([row["lat"].iloc[0], row["lon"].iloc[0]], radius=6, color="#000000", weight=2,
-                            fill=True, fill_color="#7b3294", fill_opacity=0.9,
-                            tooltip=f"Projet existant : {html_text(r.name)}").add_to(g_proj)
+        folium.CircleMarker(
+            [row["lat"].iloc[0], row["lon"].iloc[0]],
+            radius=6,
+            color="#000000",
+            weight=2,
+            fill=True,
+            fill_color="#7b3294",
+            fill_opacity=0.9,
+            tooltip=f"Projet existant : {html_text(r.name)}",
+        ).add_to(g_proj)
     layers.append(g_proj)
     g_sites = mapping.group("Sites proposés")
     for r in sites.itertuples():
-        folium.Marker([r.lat, r.lon], tooltip=f"Site n° {r.rank} : {html_text(r.site_name)}",
-                      icon=folium.DivIcon(html=(
-                          '<div style="background:#08306b;color:#fff;border:2px solid #fff;border-radius:50%;'
-                          'width:24px;height:24px;text-align:center;font:bold 13px/20px sans-serif">'
-                          f'{int(r.rank)}</div>'))).add_to(g_sites)
+        folium.Marker(
+            [r.lat, r.lon],
+            tooltip=f"Site n° {r.rank} : {html_text(r.site_name)}",
+            icon=folium.DivIcon(
+                html=(
+                    '<div style="background:#08306b;color:#fff;border:2px solid #fff;border-radius:50%;'
+                    'width:24px;height:24px;text-align:center;font:bold 13px/20px sans-serif">'
+                    f"{int(r.rank)}</div>"
+                )
+            ),
+        ).add_to(g_sites)
     layers.append(g_sites)
-    mapping.add_legend(g_sites, "Planification", [("#08306b", "site proposé (rang)"),
-                                                  ("#2b8cbe", "origine couverte"),
-                                                  ("#fdae6b", "origine non couverte"),
-                                                  ("#7b3294", "projet existant")], shape="circle")
+    mapping.add_legend(
+        g_sites,
+        "Planification",
+        [
+            ("#08306b", "site proposé (rang)"),
+            ("#2b8cbe", "origine couverte"),
+            ("#fdae6b", "origine non couverte"),
+            ("#7b3294", "projet existant"),
+        ],
+        shape="circle",
+    )
     mapping.show(m, "plan_sites_map", height=520, layers=layers, control=True)
 
     st.subheader("Sites proposés (classés) — alternative textuelle de la carte")
     table = export.sites_table(sites)
     core.html_table(table.drop(columns=["Origines couvertes (codes)", "Code", "Code commune"], errors="ignore"))
     c1, c2 = st.columns(2)
-    c1.download_button("Télécharger les sites (CSV)", core.csv_bytes(table), file_name="sites_stages_collectifs.csv",
-                       mime="text/csv")
-    c2.download_button("Télécharger les sites et les projets existants (XLSX)", export.sites_xlsx(sites, projects),
-                       file_name="sites_stages_collectifs.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    c1.download_button(
+        "Télécharger les sites (CSV)", core.csv_bytes(table), file_name="sites_stages_collectifs.csv", mime="text/csv"
+    )
+    c2.download_button(
+        "Télécharger les sites et les projets existants (XLSX)",
+        export.sites_xlsx(sites, projects),
+        file_name="sites_stages_collectifs.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
     st.markdown("**Concevoir le programme d'un site proposé :**")
     cols = st.columns(min(len(sites), 5) or 1)
     for i, r in enumerate(sites.itertuples()):
-        core.page_link("pages/8_Planification.py", where=cols[i % len(cols)], label=f"n° {r.rank} : {r.commune_name}",
-                       icon=":material/event_note:", query_params={"vue": "programme", "commune": r.commune_code})
+        core.page_link(
+            "pages/8_Planification.py",
+            where=cols[i % len(cols)],
+            label=f"n° {r.rank} : {r.commune_name}",
+            icon=":material/event_note:",
+            query_params={"vue": "programme", "commune": r.commune_code},
+        )
     if len(res["greedy"]) and list(res["greedy"]["site_key"]) != list(sites["site_key"]):
         with st.expander("Solution gloutonne (comparaison)"):
             g = res["greedy"][["rank", "site_name", "commune_name", "pupils_new"]].rename(
-                columns={"rank": "Rang", "site_name": "Site", "commune_name": "Commune", "pupils_new": "Gain marginal"})
+                columns={"rank": "Rang", "site_name": "Site", "commune_name": "Commune", "pupils_new": "Gain marginal"}
+            )
             core.html_table(g)
 
     st.subheader("Les projets existants sur cette demande")
@@ -149,28 +205,39 @@ def sites_view() -> None:
         "Chaque projet est placé à la mairie de sa commune (point d'origine). Il « couvre » les origines qui l'atteignent dans le "
         "budget-temps. Avec la mesure « élèves sans offre », un projet situé dans une commune qui a déjà des "
         "offres ne peut couvrir personne : ses voisins atteignent déjà ces offres. Le rang de l'EPCI situe le "
-        "manque du territoire du projet parmi tous les EPCI.")
-    pt = pd.DataFrame({
-        "Projet": projects["name"], "Commune": projects["commune_name"], "EPCI": projects["epci_name"],
-        f"Demande couverte ({unit})": projects["covered"].map(lambda x: core.fnum(x, dec)),
-        "Rang parmi les projets": projects["rank"],
-        f"Demande de l'EPCI ({unit})": projects["epci_demand"].map(lambda x: core.fnum(x, dec)),
-        "Rang de l'EPCI": [f"{a} / {b}" for a, b in zip(projects["epci_rank"], projects["n_epci"])],
-    })
+        "manque du territoire du projet parmi tous les EPCI."
+    )
+    pt = pd.DataFrame(
+        {
+            "Projet": projects["name"],
+            "Commune": projects["commune_name"],
+            "EPCI": projects["epci_name"],
+            f"Demande couverte ({unit})": projects["covered"].map(lambda x: core.fnum(x, dec)),
+            "Rang parmi les projets": projects["rank"],
+            f"Demande de l'EPCI ({unit})": projects["epci_demand"].map(lambda x: core.fnum(x, dec)),
+            "Rang de l'EPCI": [f"{a} / {b}" for a, b in zip(projects["epci_rank"], projects["n_epci"])],
+        }
+    )
     core.html_table(pt, height=420)
     best = int(projects["epci_rank"].min()) if len(projects) else 0
     if best:
-        st.caption(f"L'EPCI le plus en manque qui accueille un projet est classé {best}ᵉ sur {int(projects['n_epci'].iloc[0])}.")
+        st.caption(
+            f"L'EPCI le plus en manque qui accueille un projet est classé {best}ᵉ sur {int(projects['n_epci'].iloc[0])}."
+        )
 
 
 def _capacity_table(offers: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "retenir": True, "offer_id": offers["offer_id"].astype(str),
-        "structure": offers["sector"] + " — " + offers["town"].astype(str),
-        "secteur": offers["sector"], "siret": offers["siret"].fillna(""),
-        "minutes": offers["minutes"].round(0),
-        "capacite": offers["capacity"].astype("Int64"),
-    })
+    return pd.DataFrame(
+        {
+            "retenir": True,
+            "offer_id": offers["offer_id"].astype(str),
+            "structure": offers["sector"] + " — " + offers["town"].astype(str),
+            "secteur": offers["sector"],
+            "siret": offers["siret"].fillna(""),
+            "minutes": offers["minutes"].round(0),
+            "capacite": offers["capacity"].astype("Int64"),
+        }
+    )
 
 
 def programme_view() -> None:
@@ -191,10 +258,14 @@ def programme_view() -> None:
         if pid:
             st.session_state[k_com] = projects.loc[projects["project_id"] == pid, "commune_code"].iloc[0]
 
-    sb.selectbox("Partir d'un projet existant (facultatif)", [""] + list(proj_names), key="plan_project",
-                 format_func=lambda p: proj_names.get(p, "—"), on_change=_from_project)
-    sb.selectbox("Commune du site", codes, key=k_com,
-                 format_func=lambda c: f"{commune_names.get(c, c)} ({c})")
+    sb.selectbox(
+        "Partir d'un projet existant (facultatif)",
+        [""] + list(proj_names),
+        key="plan_project",
+        format_func=lambda p: proj_names.get(p, "—"),
+        on_change=_from_project,
+    )
+    sb.selectbox("Commune du site", codes, key=k_com, format_func=lambda c: f"{commune_names.get(c, c)} ({c})")
     k_pup = core.state("plan_pupils", core.qp_get("eleves", 15, list(range(1, 101)), int))
     sb.number_input("Nombre d'élèves", 1, 100, key=k_pup)
     kinds = list(pg.KINDS)
@@ -208,13 +279,32 @@ def programme_view() -> None:
     sb.select_slider("Rayon autour du site (minutes)", [10, 15, 20, 30, 45], key=k_rad)
     commune, pupils, kind = st.session_state[k_com], int(st.session_state[k_pup]), st.session_state[k_kind]
     days_n, reach, radius = int(st.session_state[k_days]), st.session_state[k_reach], int(st.session_state[k_rad])
-    core.sync_query({"vue": "programme", "commune": commune, "eleves": pupils, "type": kind, "jours": days_n,
-                     "acces": reach, "rayon": radius, "mode": None, "minutes": None, "origine": None,
-                     "mesure": None, "k": None, "epci": None})
+    core.sync_query(
+        {
+            "vue": "programme",
+            "commune": commune,
+            "eleves": pupils,
+            "type": kind,
+            "jours": days_n,
+            "acces": reach,
+            "rayon": radius,
+            "mode": None,
+            "minutes": None,
+            "origine": None,
+            "mesure": None,
+            "k": None,
+            "epci": None,
+        }
+    )
     name = commune_names.get(commune, commune)
-    st.markdown(f"**Site : {html.escape(name)} ({commune})** — {pg.KINDS[kind]} : {pg.KIND_RULES[pg.KINDS[kind]]}"
-                + (f" (N = {pg.DEFAULT_VARIETY} par défaut, moins si la période ou les structures ne le permettent pas)."
-                   if " N " in pg.KIND_RULES[pg.KINDS[kind]] else "."))
+    st.markdown(
+        f"**Site : {html.escape(name)} ({commune})** — {pg.KINDS[kind]} : {pg.KIND_RULES[pg.KINDS[kind]]}"
+        + (
+            f" (N = {pg.DEFAULT_VARIETY} par défaut, moins si la période ou les structures ne le permettent pas)."
+            if " N " in pg.KIND_RULES[pg.KINDS[kind]]
+            else "."
+        )
+    )
     offers = up.site_offers(commune, reach, radius, v)
     if kind == "mono-secteur" and len(offers):
         secs = sorted(offers["sector"].unique())
@@ -235,9 +325,12 @@ def programme_view() -> None:
         "Les offres de la plateforme à moins de "
         f"{radius} min {REACH[reach]} de la mairie de {html.escape(name)} (au plus 12, les plus proches, secteurs "
         "alternés). **La plateforme ne publie pas de capacité** : indiquez, pour chaque structure retenue, le nombre "
-        "d'élèves qu'elle peut accueillir par jour (colonne « Capacité / jour »).")
+        "d'élèves qu'elle peut accueillir par jour (colonne « Capacité / jour »)."
+    )
     edited = st.data_editor(
-        _capacity_table(offers), key=f"plan_caps_{commune}_{reach}_{radius}_{kind}_{sector}", hide_index=True,
+        _capacity_table(offers),
+        key=f"plan_caps_{commune}_{reach}_{radius}_{kind}_{sector}",
+        hide_index=True,
         disabled=["offer_id", "structure", "secteur", "siret", "minutes"],
         column_config={
             "retenir": st.column_config.CheckboxColumn("Retenir"),
@@ -247,13 +340,16 @@ def programme_view() -> None:
             "siret": st.column_config.TextColumn("SIRET"),
             "minutes": st.column_config.NumberColumn("Minutes depuis le site", format="%d"),
             "capacite": st.column_config.NumberColumn("Capacité / jour", min_value=0, max_value=200, step=1),
-        })
+        },
+    )
     use_default = st.checkbox("Compléter les capacités vides par une hypothèse", key="plan_use_default")
     default_cap = None
     if use_default:
         default_cap = int(st.number_input("Hypothèse : places par jour", 1, 50, 3, key="plan_default_cap"))
-        core.estimate_badge(f"capacité supposée de {default_cap} place(s) par jour pour les structures non "
-                            "renseignées : à confirmer avec chaque structure.")
+        core.estimate_badge(
+            f"capacité supposée de {default_cap} place(s) par jour pour les structures non "
+            "renseignées : à confirmer avec chaque structure."
+        )
     kept = edited[edited["retenir"]]
     caps = {r.offer_id: int(r.capacite) for r in kept.itertuples() if pd.notna(r.capacite)}
     chosen = offers[offers["offer_id"].astype(str).isin(kept["offer_id"])]
@@ -266,15 +362,18 @@ def programme_view() -> None:
     with st.spinner("Recherche du programme (solveur CP-SAT)…"):
         try:
             minutes = up.structure_minutes(structures, reach)
-            prog = pg.design_programme(structures, spec, minutes,
-                                       radius_text=f" à moins de {radius} min {REACH[reach]} de {name}")
+            prog = pg.design_programme(
+                structures, spec, minutes, radius_text=f" à moins de {radius} min {REACH[reach]} de {name}"
+            )
         except pg.ProgrammeInfeasible as exc:
             st.error("**Programme impossible.** " + " ; ".join(exc.reasons) + ".")
             st.info("**Pour le rendre possible :** " + " ; ".join(exc.fixes) + ".")
             return
-    st.success(f"Programme trouvé : {len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} élèves, "
-               f"{prog.total_minutes:.0f} min de déplacement entre structures au total "
-               f"({'optimum prouvé' if prog.status == 'optimal' else 'meilleur trouvé'}).")
+    st.success(
+        f"Programme trouvé : {len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} élèves, "
+        f"{prog.total_minutes:.0f} min de déplacement entre structures au total "
+        f"({'optimum prouvé' if prog.status == 'optimal' else 'meilleur trouvé'})."
+    )
     if prog.variety:
         st.markdown(f"Règle appliquée : {pg.rule_text(kind, prog.variety)}.")
     for n in prog.notes:
@@ -284,20 +383,27 @@ def programme_view() -> None:
     core.html_table(frames["rotation"].reset_index().rename(columns={"index": "Sous-groupe"}))
     site_label = f"{name} ({commune})"
     c1, c2 = st.columns(2)
-    c1.download_button("Télécharger le programme (XLSX)", export.programme_xlsx(prog, site_label),
-                       file_name=f"programme_{commune}.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    c1.download_button(
+        "Télécharger le programme (XLSX)",
+        export.programme_xlsx(prog, site_label),
+        file_name=f"programme_{commune}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
     row = communes[communes["code"] == commune]
-    c2.download_button("Télécharger le programme (PDF, avec carte et champs à compléter)",
-                       up.programme_pdf(prog, site_label,
-                                            (float(row["lon"].iloc[0]), float(row["lat"].iloc[0]))),
-                       file_name=f"programme_{commune}.pdf", mime="application/pdf")
+    c2.download_button(
+        "Télécharger le programme (PDF, avec carte et champs à compléter)",
+        up.programme_pdf(prog, site_label, (float(row["lon"].iloc[0]), float(row["lat"].iloc[0]))),
+        file_name=f"programme_{commune}.pdf",
+        mime="application/pdf",
+    )
 
 
 if view == "programme":
     programme_view()
 else:
     sites_view()
-st.caption("Méthode et limites : docs/planning.md (offres placées à la mairie de leur commune, capacités inconnues "
-           "de la plateforme, transports en commun = TER seulement hors ligne).")
+st.caption(
+    "Méthode et limites : docs/planning.md (offres placées à la mairie de leur commune, capacités inconnues "
+    "de la plateforme, transports en commun = TER seulement hors ligne)."
+)
 core.footer_sources()

@@ -21,7 +21,8 @@ st.markdown(
     "membres du groupe de travail « stages » du CREFOP) s'engagent à rendre leurs services "
     "numériques accessibles, conformément à l'article 47 de la loi n° 2005-102 du 11 février "
     "2005. Cette déclaration d'accessibilité s'applique à l'**Observatoire des stages — "
-    "Normandie** (ce tableau de bord et les rapports qu'il produit).")
+    "Normandie** (ce tableau de bord et les rapports qu'il produit)."
+)
 
 st.header("État de conformité")
 st.markdown(
@@ -30,7 +31,8 @@ st.markdown(
     "Ce service n'a pas encore fait l'objet d'un **audit de conformité complet** (les 106 "
     "critères du RGAA, sur un échantillon de pages, par un auditeur) : le RGAA demande dans ce "
     "cas de le déclarer non conforme, même si les contrôles décrits ci-dessous ne relèvent plus "
-    "d'anomalie grave.")
+    "d'anomalie grave."
+)
 
 st.header("Résultats des contrôles")
 st.markdown(
@@ -47,15 +49,26 @@ st.markdown(
     "bref ») pour chaque carte et chaque graphique.\n"
     "- **Non réalisé à ce jour** : test avec des lecteurs d'écran (NVDA, JAWS, VoiceOver), "
     "revue humaine de la pertinence des textes alternatifs et de la structure des titres, "
-    "accessibilité des rapports PDF.")
-views = pd.DataFrame({
-    "Page ou vue contrôlée": [
-        "Accueil", "Couverture", "Mobilité rurale (tableaux des cartes ouverts)",
-        "Stages collectifs", "Planification", "Territoire (EPCI et commune)", "Rapports", "Import",
-        "Données (sources, schéma, lignes rejetées, quarantaine)", "Autres pages de la navigation",
-        "Déclaration d'accessibilité"],
-    "Contrôle automatique": ["0 anomalie grave ou critique"] * 11,
-})
+    "accessibilité des rapports PDF."
+)
+views = pd.DataFrame(
+    {
+        "Page ou vue contrôlée": [
+            "Accueil",
+            "Couverture",
+            "Mobilité rurale (tableaux des cartes ouverts)",
+            "Stages collectifs",
+            "Planification",
+            "Territoire (EPCI et commune)",
+            "Rapports",
+            "Import",
+            "Données (sources, schéma, lignes rejetées, quarantaine)",
+            "Autres pages de la navigation",
+            "Déclaration d'accessibilité",
+        ],
+        "Contrôle automatique": ["0 anomalie grave ou critique"] * 11,
+    }
+)
 core.html_table(views)
 
 st.header("Contenus non accessibles")
@@ -75,14 +88,16 @@ st.markdown(
     "HTML envoyé par le serveur Streamlit déclare l'anglais pendant la fraction de seconde qui "
     "précède l'affichage du contenu.\n"
     "- Les **portraits PDF** ne sont pas balisés (PDF non structuré) : le rapport CSV ou XLSX "
-    "du même territoire contient les mêmes chiffres.")
+    "du même territoire contient les mêmes chiffres."
+)
 st.subheader("Dérogations pour charge disproportionnée")
 st.markdown("Aucune.")
 st.subheader("Contenus non soumis à l'obligation d'accessibilité")
 st.markdown(
     "Les cartes et services de cartographie en ligne, dès lors que les informations "
     "essentielles sont fournies sous une forme accessible : c'est le rôle des tableaux et "
-    "résumés qui accompagnent chaque carte.")
+    "résumés qui accompagnent chaque carte."
+)
 
 st.header("Établissement de cette déclaration")
 st.markdown(
@@ -91,7 +106,8 @@ st.markdown(
     "- **Environnement de test** : Chromium (mode sans interface) piloté par Playwright, "
     "moteur axe-core ; clavier simulé.\n"
     "- **Outils** : axe-core (paquet Python axe-playwright-python), Playwright.\n"
-    "- **Pages contrôlées** : toutes les pages de la navigation (tableau ci-dessus).")
+    "- **Pages contrôlées** : toutes les pages de la navigation (tableau ci-dessus)."
+)
 
 st.header("Retour d'information et contact")
 who = a11y.contact()
@@ -99,16 +115,19 @@ if who:
     st.markdown(
         "Si vous n'arrivez pas à accéder à un contenu ou à un service, vous pouvez contacter le "
         f"responsable du service pour être orienté vers une alternative accessible ou obtenir le "
-        f"contenu sous une autre forme : **{who}**.")
+        f"contenu sous une autre forme : **{who}**."
+    )
 else:
     st.markdown(
         "Si vous n'arrivez pas à accéder à un contenu ou à un service, vous pouvez contacter le "
         "responsable du service pour être orienté vers une alternative accessible ou obtenir le "
-        "contenu sous une autre forme.")
+        "contenu sous une autre forme."
+    )
     st.warning(
         "Contact d'accessibilité non renseigné pour ce déploiement : l'organisme qui met le "
         f"service en ligne doit l'indiquer (variable d'environnement `{a11y.CONTACT_ENV}`).",
-        icon="✉️")
+        icon="✉️",
+    )
 
 st.header("Voies de recours")
 st.markdown(
@@ -119,4 +138,5 @@ st.markdown(
     "defenseurdesdroits.fr) ;\n"
     "- Contacter le délégué du Défenseur des droits dans votre région ;\n"
     "- Envoyer un courrier par la poste (gratuit, ne pas mettre de timbre) : Défenseur des "
-    "droits, Libre réponse 71120, 75342 Paris CEDEX 07.")
+    "droits, Libre réponse 71120, 75342 Paris CEDEX 07."
+)

@@ -11,13 +11,16 @@ import pytest
 from ui import a11y, charts
 
 
-@pytest.mark.parametrize("fg,bg,expected", [
-    ("#000000", "#ffffff", 21.0),          # the WCAG maximum
-    ("#ffffff", "#ffffff", 1.0),
-    ("#767676", "#ffffff", 4.54),          # the lightest grey passing AA on white (widely cited)
-    ("#777777", "#ffffff", 4.48),          # ... and the first one failing it
-    ("#999ba1", "#ffffff", 2.77),          # Streamlit's captions as measured by axe-core
-])
+@pytest.mark.parametrize(
+    "fg,bg,expected",
+    [
+        ("#000000", "#ffffff", 21.0),  # the WCAG maximum
+        ("#ffffff", "#ffffff", 1.0),
+        ("#767676", "#ffffff", 4.54),  # the lightest grey passing AA on white (widely cited)
+        ("#777777", "#ffffff", 4.48),  # ... and the first one failing it
+        ("#999ba1", "#ffffff", 2.77),  # Streamlit's captions as measured by axe-core
+    ],
+)
 def test_contrast_ratio_matches_published_values(fg, bg, expected):
     assert a11y.contrast_ratio(fg, bg) == pytest.approx(expected, abs=0.01)
     assert a11y.contrast_ratio(bg, fg) == pytest.approx(expected, abs=0.01)  # symmetric
@@ -79,7 +82,6 @@ def test_chrome_script_survives_the_html_sanitiser():
 
 
 def test_chrome_html_refuses_markup_in_the_script(monkeypatch):
-    monkeypatch.setattr(a11y, "_JS", a11y._JS.replace("var doc = document;",
-                                                      "var doc = document; // <b>"))
+    monkeypatch.setattr(a11y, "_JS", a11y._JS.replace("var doc = document;", "var doc = document; // <b>"))
     with pytest.raises(ValueError):
         a11y.chrome_html()

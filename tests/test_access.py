@@ -35,20 +35,34 @@ E1, E2 = "200000001", "200000002"
 # (origin_kind, origin_id, loc_id, mode, minutes)
 TIMES = [
     # car, communes
-    ("commune", A, 1, "car", 5), ("commune", A, 2, "car", 20), ("commune", A, 3, "car", 40),
-    ("commune", B, 1, "car", 25), ("commune", B, 2, "car", 10),
-    ("commune", C, 1, "car", 50), ("commune", C, 2, "car", 28), ("commune", C, 3, "car", 35),
+    ("commune", A, 1, "car", 5),
+    ("commune", A, 2, "car", 20),
+    ("commune", A, 3, "car", 40),
+    ("commune", B, 1, "car", 25),
+    ("commune", B, 2, "car", 10),
+    ("commune", C, 1, "car", 50),
+    ("commune", C, 2, "car", 28),
+    ("commune", C, 3, "car", 35),
     # walk
-    ("commune", A, 1, "walk", 12), ("commune", A, 2, "walk", 60), ("commune", B, 2, "walk", 20),
+    ("commune", A, 1, "walk", 12),
+    ("commune", A, 2, "walk", 60),
+    ("commune", B, 2, "walk", 20),
     # transit (public transport only; walking is merged in by the indicators)
-    ("commune", A, 2, "transit", 15), ("commune", A, 3, "transit", 70),
-    ("commune", B, 1, "transit", 33), ("commune", B, 2, "transit", 40),
+    ("commune", A, 2, "transit", 15),
+    ("commune", A, 3, "transit", 70),
+    ("commune", B, 1, "transit", 33),
+    ("commune", B, 2, "transit", 40),
     # bike (B->L1 exactly 30: inclusive budget)
-    ("commune", A, 1, "bike", 8), ("commune", A, 2, "bike", 22),
-    ("commune", B, 1, "bike", 30), ("commune", B, 2, "bike", 12), ("commune", C, 2, "bike", 80),
+    ("commune", A, 1, "bike", 8),
+    ("commune", A, 2, "bike", 22),
+    ("commune", B, 1, "bike", 30),
+    ("commune", B, 2, "bike", 12),
+    ("commune", C, 2, "bike", 80),
     # car, lycées
-    ("school", "X", 1, "car", 30), ("school", "X", 2, "car", 45),
-    ("school", "Z", 1, "car", 10), ("school", "Y", 3, "car", 5),
+    ("school", "X", 1, "car", 30),
+    ("school", "X", 2, "car", 45),
+    ("school", "Z", 1, "car", 10),
+    ("school", "Y", 3, "car", 5),
 ]
 
 
@@ -77,8 +91,7 @@ def make_synthetic_db(with_transit: bool = True):
     con.execute("ALTER TABLE offers ALTER capacity TYPE INTEGER")
     con.execute("""CREATE TABLE travel_times (origin_kind VARCHAR, origin_id VARCHAR,
         loc_id INTEGER, mode VARCHAR, minutes REAL, is_estimate BOOLEAN)""")
-    con.executemany("INSERT INTO travel_times VALUES (?, ?, ?, ?, ?, ?)",
-                    [(*t, t[3] == "bike") for t in TIMES])
+    con.executemany("INSERT INTO travel_times VALUES (?, ?, ?, ?, ?, ?)", [(*t, t[3] == "bike") for t in TIMES])
     db.write_stamp(con, "travel_times")  # as analysis.traveltime does after writing the table
     if with_transit:
         _synthetic_gtfs(con)
@@ -104,19 +117,27 @@ def _synthetic_gtfs(con) -> None:
     con.execute("""CREATE TABLE transit_trips AS SELECT * FROM (VALUES
         ('t1', 'r', 'WK'), ('t2', 'r', 'SAT'), ('t3', 'r', 'EXTRA'), ('t4', 'r', 'WK2'),
         ('t5', 'r', 'WK'), ('t6', 'r', 'WK')) t(trip_id, route_id, service_id)""")
-    rows = [("t1", "f:s1", 1, "07:10:00", 0), ("t1", "f:s3", 2, "07:40:00", 0),
-            ("t1", "f:s2", 3, "08:45:00", 0), ("t2", "f:s1", 1, "07:15:00", 0),
-            ("t2", "f:s3", 2, "07:35:00", 0), ("t3", "f:s2", 1, "08:30:00", 0),
-            ("t3", "f:s3", 2, "08:50:00", 0), ("t4", "f:s1", 1, "07:20:00", 0),
-            ("t4", "f:s2", 2, "07:25:00", 0), ("t5", "f:s1", 1, "06:59:00", 0),
-            ("t5", "f:s3", 2, "25:10:00", 0), ("t5", "f:s2", 3, "25:20:00", 0),
-            ("t6", "f:s3", 1, "07:30:00", 1), ("t6", "f:s1", 2, "07:50:00", 0),
-            ("t6", "f:s9", 0, "07:05:00", 0)]
+    rows = [
+        ("t1", "f:s1", 1, "07:10:00", 0),
+        ("t1", "f:s3", 2, "07:40:00", 0),
+        ("t1", "f:s2", 3, "08:45:00", 0),
+        ("t2", "f:s1", 1, "07:15:00", 0),
+        ("t2", "f:s3", 2, "07:35:00", 0),
+        ("t3", "f:s2", 1, "08:30:00", 0),
+        ("t3", "f:s3", 2, "08:50:00", 0),
+        ("t4", "f:s1", 1, "07:20:00", 0),
+        ("t4", "f:s2", 2, "07:25:00", 0),
+        ("t5", "f:s1", 1, "06:59:00", 0),
+        ("t5", "f:s3", 2, "25:10:00", 0),
+        ("t5", "f:s2", 3, "25:20:00", 0),
+        ("t6", "f:s3", 1, "07:30:00", 1),
+        ("t6", "f:s1", 2, "07:50:00", 0),
+        ("t6", "f:s9", 0, "07:05:00", 0),
+    ]
     con.execute("""CREATE TABLE transit_stop_times (feed_id VARCHAR, trip_id VARCHAR,
         stop_sequence INTEGER, stop_id VARCHAR, arrival_s INTEGER, departure_s INTEGER,
         pickup_type INTEGER)""")
-    rows = [("f", a, c, b, sec, sec, p) for a, b, c, t, p in rows
-            for sec in [int(t[:2]) * 3600 + int(t[3:5]) * 60]]
+    rows = [("f", a, c, b, sec, sec, p) for a, b, c, t, p in rows for sec in [int(t[:2]) * 3600 + int(t[3:5]) * 60]]
     con.executemany("INSERT INTO transit_stop_times VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     for t in ("transit_stops", "transit_trips"):
         con.execute(f"ALTER TABLE {t} ADD COLUMN feed_id VARCHAR DEFAULT 'f'")
@@ -153,13 +174,14 @@ def test_commune_pupils_spread_population(con):
     assert pupils.build_commune_pupils(con) == 160
     got = dict(con.execute("SELECT code, pupils FROM commune_pupils").fetchall())
     assert got == pytest.approx({A: 100.0, B: 50.0, C: 10.0})
-    assert con.execute("SELECT bool_and(is_estimate), min(method) FROM commune_pupils"
-                       ).fetchone() == (True, "population_share")
+    assert con.execute("SELECT bool_and(is_estimate), min(method) FROM commune_pupils").fetchone() == (
+        True,
+        "population_share",
+    )
     # the total is a parameter
     pupils.build_commune_pupils(con, total=25_000)
     got = dict(con.execute("SELECT code, pupils FROM commune_pupils").fetchall())
-    assert got == pytest.approx({A: 25_000 * 1000 / 1600, B: 25_000 * 500 / 1600,
-                                 C: 25_000 * 100 / 1600})
+    assert got == pytest.approx({A: 25_000 * 1000 / 1600, B: 25_000 * 500 / 1600, C: 25_000 * 100 / 1600})
     # origin_accessibility then uses the table, or an explicit total
     df = by_id(access.origin_accessibility(con, Filters(mode="car", minutes=30)))
     assert df[A]["pupils"] == pytest.approx(15_625)
@@ -219,7 +241,8 @@ def test_2sfca_conservation_other_modes(con):
             eff = con.execute(
                 """SELECT DISTINCT loc_id FROM travel_times WHERE origin_kind = 'commune'
                    AND minutes <= ? AND (mode = ? OR (? = 'transit' AND mode = 'walk'))""",
-                [minutes, mode, mode]).fetchall()
+                [minutes, mode, mode],
+            ).fetchall()
             places = {1: 2, 2: 2, 3: 1}
             expected = sum(places[loc] for (loc,) in eff)
             assert (df["pupils"] * df["places_per_pupil_2sfca"]).sum() == pytest.approx(expected)
@@ -242,16 +265,19 @@ def test_budget_is_inclusive_and_estimates_flagged(con):
     assert not bool(df[A]["reach_uses_estimates"])
 
 
-@pytest.mark.parametrize("filters,expected", [
-    (Filters(mode="car", minutes=30, grade="3e"), {A: 2, B: 2, C: 2}),          # o2, o3 at L2
-    (Filters(mode="car", minutes=30, grade="seconde"), {A: 2, B: 2, C: 1}),     # o1, o2 (o4 out)
-    (Filters(mode="car", minutes=30, sectors=("S1",)), {A: 2, B: 2, C: 1}),     # o1, o3
-    (Filters(mode="car", minutes=30, public=True), {A: 2, B: 2, C: 1}),         # o1, o3
-    (Filters(mode="car", minutes=30, public=False), {A: 1, B: 1, C: 1}),        # o2 (o4 out)
-    (Filters(mode="car", minutes=45, public=False), {A: 2, B: 1, C: 2}),        # o2, o4
-    (Filters(mode="car", minutes=30, sectors=("S3",)), {A: 0, B: 0, C: 0}),
-    (Filters(mode="car", minutes=30, sectors=("S2", "S3")), {A: 1, B: 1, C: 1}),
-])
+@pytest.mark.parametrize(
+    "filters,expected",
+    [
+        (Filters(mode="car", minutes=30, grade="3e"), {A: 2, B: 2, C: 2}),  # o2, o3 at L2
+        (Filters(mode="car", minutes=30, grade="seconde"), {A: 2, B: 2, C: 1}),  # o1, o2 (o4 out)
+        (Filters(mode="car", minutes=30, sectors=("S1",)), {A: 2, B: 2, C: 1}),  # o1, o3
+        (Filters(mode="car", minutes=30, public=True), {A: 2, B: 2, C: 1}),  # o1, o3
+        (Filters(mode="car", minutes=30, public=False), {A: 1, B: 1, C: 1}),  # o2 (o4 out)
+        (Filters(mode="car", minutes=45, public=False), {A: 2, B: 1, C: 2}),  # o2, o4
+        (Filters(mode="car", minutes=30, sectors=("S3",)), {A: 0, B: 0, C: 0}),
+        (Filters(mode="car", minutes=30, sectors=("S2", "S3")), {A: 1, B: 1, C: 1}),
+    ],
+)
 def test_offer_filters(con, filters, expected):
     df = by_id(access.origin_accessibility(con, filters))
     assert {k: df[k]["offers_reachable"] for k in expected} == expected
@@ -266,8 +292,7 @@ def test_sector_filter_nearest_beyond_budget(con):
 
 
 def test_school_origins_real_headcounts(con):
-    df = by_id(access.origin_accessibility(con, Filters(mode="car", minutes=30,
-                                                        origin_kind="school")))
+    df = by_id(access.origin_accessibility(con, Filters(mode="car", minutes=30, origin_kind="school")))
     assert set(df) == {"X", "Y", "Z"}
     assert df["X"]["pupils"] == 120 and not bool(df["X"]["pupils_is_estimate"])
     assert pd.isna(df["Y"]["pupils"])
@@ -322,8 +347,12 @@ def test_territory_car_30(con):
     assert e1["places_per_pupil_2sfca"] == pytest.approx(2 / 150 + 2 / 160)
     assert e1["pupils_no_offer"] == 0 and e1["pupils_no_offer_transit"] == 0
     # pupil-weighted medians of the nearest offer: A (100 pupils) dominates
-    assert (e1["median_minutes_walk"], e1["median_minutes_bike"], e1["median_minutes_transit"],
-            e1["median_minutes_car"]) == (12, 8, 12, 5)
+    assert (
+        e1["median_minutes_walk"],
+        e1["median_minutes_bike"],
+        e1["median_minutes_transit"],
+        e1["median_minutes_car"],
+    ) == (12, 8, 12, 5)
     # car / transit: car 3 offers for everyone, transit (100*3 + 50*2) / 150
     assert e1["offers_reachable_transit_mean"] == pytest.approx(400 / 150)
     assert e1["car_transit_ratio"] == pytest.approx(3 / (400 / 150))
@@ -360,14 +389,15 @@ def test_territory_levels_consistent(con):
         assert df["pupils"].sum() == pytest.approx(160), lv
         assert df["offers_located"].sum() == 4, lv
         assert df["pupils_no_offer_transit"].sum() == pytest.approx(
-            levels["region"]["pupils_no_offer_transit"].iloc[0]), lv
+            levels["region"]["pupils_no_offer_transit"].iloc[0]
+        ), lv
 
 
 def test_density_class_proxy(con):
     com = by_id(access.territory_indicators(con, "commune", Filters()), "code")
-    assert com[A]["density_class"] == "intermediaire"      # 1000 / km²
-    assert com[B]["density_class"] == "peu_dense"          # 50 / km²
-    assert com[C]["density_class"] == "tres_peu_dense"     # 10 / km²
+    assert com[A]["density_class"] == "intermediaire"  # 1000 / km²
+    assert com[B]["density_class"] == "peu_dense"  # 50 / km²
+    assert com[C]["density_class"] == "tres_peu_dense"  # 10 / km²
     e1 = by_id(access.territory_indicators(con, "epci", Filters()), "code")[E1]
     assert e1["density_per_km2"] == pytest.approx(1500 / 11)
     assert e1["pupils_low_density_share"] == pytest.approx(50 / 150)
@@ -397,7 +427,8 @@ def test_transit_supply_morning_departures():
     assert got == {A: (2, 2), B: (1, 1)}
     assert "07:00" in note and "2025-04-22" in note
     assert sorted(c.execute(access.transit_supply_sql(c, "2025-04-22")[0]).fetchall()) == sorted(
-        c.execute(sql).fetchall())
+        c.execute(sql).fetchall()
+    )
     # another day: Saturday 2025-04-26 runs t2 (SAT) s1 07:15, s3 07:35 (terminus) -> A 1, B 0
     sql, _ = access.transit_supply_sql(c, dt.date(2025, 4, 26))
     assert {r[0]: r[1:] for r in c.execute(sql).fetchall()} == {A: (2, 1), B: (1, 0)}
@@ -417,8 +448,9 @@ def test_transit_supply_without_timetable():
 def test_build_tables_and_precomputed_equal_on_the_fly():
     c = make_synthetic_db()
     messages = []
-    access.build_tables(c, {"service_date": dt.date(2025, 4, 22), "budgets": (30, 45)},
-                        lambda m, f=None: messages.append((m, f)))
+    access.build_tables(
+        c, {"service_date": dt.date(2025, 4, 22), "budgets": (30, 45)}, lambda m, f=None: messages.append((m, f))
+    )
     assert messages and messages[-1][1] == 1.0
     n_acc = c.execute("SELECT count(*) FROM accessibility").fetchone()[0]
     # communes: 3 origins x 4 modes x 2 budgets; lycées: 3 x 4 x 2
@@ -430,20 +462,23 @@ def test_build_tables_and_precomputed_equal_on_the_fly():
         for mode, minutes in (("car", 30), ("transit", 45), ("bike", 30)):
             f = Filters(mode=mode, minutes=minutes, origin_kind=kind)
             for level in access.LEVELS:
-                stored = c.execute("""SELECT * FROM territory_indicators WHERE level = ?
+                stored = c.execute(
+                    """SELECT * FROM territory_indicators WHERE level = ?
                     AND mode = ? AND budget_min = ? AND origin_kind = ? ORDER BY code""",
-                                   [level, mode, minutes, kind]).df()
+                    [level, mode, minutes, kind],
+                ).df()
                 live = access.territory_indicators(c, level, f, precomputed=False)
                 pd.testing.assert_frame_equal(stored, live, check_dtype=False)
                 # the default call reads the stored table: same frame
-                pd.testing.assert_frame_equal(access.territory_indicators(c, level, f), live,
-                                              check_dtype=False)
-            stored = c.execute("""SELECT * FROM accessibility WHERE mode = ? AND budget_min = ?
-                AND origin_kind = ? ORDER BY origin_id""", [mode, minutes, kind]).df()
+                pd.testing.assert_frame_equal(access.territory_indicators(c, level, f), live, check_dtype=False)
+            stored = c.execute(
+                """SELECT * FROM accessibility WHERE mode = ? AND budget_min = ?
+                AND origin_kind = ? ORDER BY origin_id""",
+                [mode, minutes, kind],
+            ).df()
             live = access.origin_accessibility(c, f, precomputed=False)
             pd.testing.assert_frame_equal(stored, live, check_dtype=False)
-            pd.testing.assert_frame_equal(access.origin_accessibility(c, f), live,
-                                          check_dtype=False)
+            pd.testing.assert_frame_equal(access.origin_accessibility(c, f), live, check_dtype=False)
     supply = by_id(access.territory_indicators(c, "commune", Filters()), "code")
     assert (supply[A]["n_stops"], supply[A]["morning_departures"]) == (2, 2)
     assert (supply[C]["n_stops"], supply[C]["morning_departures"]) == (0, 0)
@@ -465,8 +500,9 @@ def test_cli_json(tmp_path, capsys):
         c.execute(f"CREATE TABLE {t} AS SELECT * FROM _df")
         c.unregister("_df")
     c.close()
-    rc = access.main(["--level", "epci", "--mode", "car", "--minutes", "30", "--sector", "S1",
-                      "--format", "json", "--db", str(path)])
+    rc = access.main(
+        ["--level", "epci", "--mode", "car", "--minutes", "30", "--sector", "S1", "--format", "json", "--db", str(path)]
+    )
     assert rc == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["code"] for r in rows] == [E1, E2]
@@ -475,8 +511,9 @@ def test_cli_json(tmp_path, capsys):
     assert rc == 2
     assert "introuvable" in capsys.readouterr().err
     # per origin, CSV, lycées, private hosts only
-    rc = access.main(["--per-origin", "--origin", "school", "--mode", "car", "--minutes", "30",
-                      "--private", "--db", str(path)])
+    rc = access.main(
+        ["--per-origin", "--origin", "school", "--mode", "car", "--minutes", "30", "--private", "--db", str(path)]
+    )
     assert rc == 0
     import io
 
@@ -515,25 +552,28 @@ def real(source_dir):
 def test_real_commune_pupils_sum_to_regional_total(real):
     total = pupils.regional_total(real)
     assert 30_000 < total < 40_000  # Σ declared seconde class sizes ≈ 36,780 (SOURCE.md)
-    est = real.execute(f"SELECT sum(pupils), count(*), bool_and(is_estimate) FROM "
-                       f"({pupils.commune_pupils_sql(total)})").fetchone()
+    est = real.execute(
+        f"SELECT sum(pupils), count(*), bool_and(is_estimate) FROM ({pupils.commune_pupils_sql(total)})"
+    ).fetchone()
     assert est[0] == pytest.approx(total, rel=0.01)
     assert est[1] == real.execute("SELECT count(*) FROM communes").fetchone()[0] and est[2]
     df = access.territory_indicators(real, "region", Filters())
     assert df["pupils"].iloc[0] == pytest.approx(total, rel=0.01)
     if access.has_relation(real, "commune_pupils"):  # the table written by the build
         s = real.execute("SELECT sum(pupils) FROM commune_pupils").fetchone()[0]
-        assert s == pytest.approx(real.execute(
-            "SELECT max(regional_total) FROM commune_pupils").fetchone()[0], rel=0.01)
+        assert s == pytest.approx(
+            real.execute("SELECT max(regional_total) FROM commune_pupils").fetchone()[0], rel=0.01
+        )
 
 
-@pytest.mark.parametrize("f", [Filters(), Filters(grade="3e", public=True),
-                               Filters(sectors=("Enseignement", "Fonction publique"))])
+@pytest.mark.parametrize(
+    "f", [Filters(), Filters(grade="3e", public=True), Filters(sectors=("Enseignement", "Fonction publique"))]
+)
 def test_real_epci_offer_counts_sum_to_located_offers(real, f):
     where, params = access._offer_filter(f)
     located = real.execute(
-        f"SELECT count(*) FROM offers o JOIN communes c ON c.code = o.commune_code WHERE {where}",
-        params).fetchone()[0]
+        f"SELECT count(*) FROM offers o JOIN communes c ON c.code = o.commune_code WHERE {where}", params
+    ).fetchone()[0]
     assert located > 0
     for level in ("commune", "epci", "departement", "region"):
         df = access.territory_indicators(real, level, f)
@@ -569,13 +609,17 @@ def test_real_2sfca_conservation(real):
             f = Filters(mode=mode, minutes=minutes)
             df = access.origin_accessibility(real, f)
             lhs = float((df["pupils"].fillna(0) * df["places_per_pupil_2sfca"]).sum())
-            rhs = real.execute(
-                """SELECT coalesce(sum(coalesce(o.capacity, 1)), 0) FROM offers o WHERE o.loc_id IN (
+            rhs = (
+                real.execute(
+                    """SELECT coalesce(sum(coalesce(o.capacity, 1)), 0) FROM offers o WHERE o.loc_id IN (
                      SELECT t.loc_id FROM travel_times t JOIN commune_pupils p ON p.code = t.origin_id
                      WHERE t.origin_kind = 'commune' AND t.minutes <= ? AND p.pupils > 0
                        AND (t.mode = ? OR (? = 'transit' AND t.mode = 'walk')))""",
-                [minutes, mode, mode]).fetchone()[0] if access.has_relation(
-                    real, "commune_pupils") else None
+                    [minutes, mode, mode],
+                ).fetchone()[0]
+                if access.has_relation(real, "commune_pupils")
+                else None
+            )
             if rhs is not None:
                 assert lhs == pytest.approx(float(rhs), rel=1e-9), (mode, minutes)
 
@@ -593,13 +637,14 @@ def test_real_morning_departures_match_raw_timetable(real):
     sql, note = access.transit_supply_sql(real, day)
     got = {r[0]: r[2] for r in real.execute(sql).fetchall()}
     with zipfile.ZipFile(zpath) as z:
-        st = pd.read_csv(z.open("stop_times.txt"), dtype=str,
-                         usecols=["trip_id", "departure_time", "stop_id", "stop_sequence",
-                                  "pickup_type"])
+        st = pd.read_csv(
+            z.open("stop_times.txt"),
+            dtype=str,
+            usecols=["trip_id", "departure_time", "stop_id", "stop_sequence", "pickup_type"],
+        )
         trips = pd.read_csv(z.open("trips.txt"), dtype=str, usecols=["trip_id", "service_id"])
         cd = pd.read_csv(z.open("calendar_dates.txt"), dtype=str)
-    active = set(cd[(cd["date"] == day.strftime("%Y%m%d")) & (cd["exception_type"] == "1")]
-                 ["service_id"])
+    active = set(cd[(cd["date"] == day.strftime("%Y%m%d")) & (cd["exception_type"] == "1")]["service_id"])
     trips = set(trips[trips["service_id"].isin(active)]["trip_id"])
     st = st[st["trip_id"].isin(trips)].copy()
     st["seq"] = st["stop_sequence"].astype(int)
@@ -609,9 +654,13 @@ def test_real_morning_departures_match_raw_timetable(real):
     st = st[(secs >= 7 * 3600) & (secs <= 8.5 * 3600) & (st["pickup_type"].fillna("0") != "1")]
     checked = 0
     for commune in ("14118", "76540"):  # Caen, Rouen
-        ids = {r[0] for r in real.execute(
-            "SELECT gtfs_stop_id FROM transit_stops WHERE commune_code = ? "
-            "AND coalesce(location_type, 0) = 0", [commune]).fetchall()}
+        ids = {
+            r[0]
+            for r in real.execute(
+                "SELECT gtfs_stop_id FROM transit_stops WHERE commune_code = ? AND coalesce(location_type, 0) = 0",
+                [commune],
+            ).fetchall()
+        }
         if not ids:
             continue
         expected = int(st["stop_id"].isin(ids).sum())
@@ -630,8 +679,7 @@ def test_service_date_from_travel_time_runs():
         ('transit', '{"service_date": "2025-04-22", "max_minutes": 90}', TIMESTAMP '2026-01-01 10:00')""")
     assert access.service_date_of(c) == dt.date(2025, 4, 22)
     access.build_tables(c, {"budgets": (30,)})
-    assert dict(c.execute("SELECT commune_code, morning_departures FROM transit_supply"
-                          ).fetchall()) == {A: 2, B: 1}
+    assert dict(c.execute("SELECT commune_code, morning_departures FROM transit_supply").fetchall()) == {A: 2, B: 1}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -663,19 +711,28 @@ def random_instance(draw):
 def test_2sfca_matches_bruteforce(inst):
     pops, caps, times, budget = inst
     c = duckdb.connect()
-    c.execute("CREATE TABLE communes (code VARCHAR, name VARCHAR, dep VARCHAR, epci_siren VARCHAR, "
-              "population INTEGER, area_km2 DOUBLE)")
-    c.executemany("INSERT INTO communes VALUES (?, ?, '14', 'E', ?, 1.0)",
-                  [(f"c{i}", f"c{i}", p) for i, p in enumerate(pops)])
-    c.execute("CREATE TABLE offers (offer_id VARCHAR, sector VARCHAR, is_public BOOLEAN, "
-              "commune_code VARCHAR, loc_id INTEGER, for_seconde BOOLEAN, for_troisieme BOOLEAN, "
-              "capacity INTEGER)")
-    c.executemany("INSERT INTO offers VALUES (?, 'S', TRUE, 'c0', ?, TRUE, TRUE, ?)",
-                  [(f"o{j}", j, cap) for j, cap in enumerate(caps)])
+    c.execute(
+        "CREATE TABLE communes (code VARCHAR, name VARCHAR, dep VARCHAR, epci_siren VARCHAR, "
+        "population INTEGER, area_km2 DOUBLE)"
+    )
+    c.executemany(
+        "INSERT INTO communes VALUES (?, ?, '14', 'E', ?, 1.0)", [(f"c{i}", f"c{i}", p) for i, p in enumerate(pops)]
+    )
+    c.execute(
+        "CREATE TABLE offers (offer_id VARCHAR, sector VARCHAR, is_public BOOLEAN, "
+        "commune_code VARCHAR, loc_id INTEGER, for_seconde BOOLEAN, for_troisieme BOOLEAN, "
+        "capacity INTEGER)"
+    )
+    c.executemany(
+        "INSERT INTO offers VALUES (?, 'S', TRUE, 'c0', ?, TRUE, TRUE, ?)",
+        [(f"o{j}", j, cap) for j, cap in enumerate(caps)],
+    )
     c.execute(f"CREATE TABLE travel_times {TT_DDL}")
     if times:
-        c.executemany("INSERT INTO travel_times VALUES ('commune', ?, ?, 'car', ?, FALSE)",
-                      [(f"c{i}", j, t) for (i, j), t in times.items()])
+        c.executemany(
+            "INSERT INTO travel_times VALUES ('commune', ?, ?, 'car', ?, FALSE)",
+            [(f"c{i}", j, t) for (i, j), t in times.items()],
+        )
     total = 100.0
     df = access.origin_accessibility(c, Filters(mode="car", minutes=budget), total_pupils=total)
     got = dict(zip(df["origin_id"], df["places_per_pupil_2sfca"]))
@@ -685,42 +742,49 @@ def test_2sfca_matches_bruteforce(inst):
     places = [1.0 if cap is None else float(cap) for cap in caps]
     near = {(i, j) for (i, j), t in times.items() if t <= budget}
     demand = {j: sum(pupil[i] for i in range(len(pops)) if (i, j) in near) for j in range(len(caps))}
-    expect = {f"c{i}": sum(places[j] / demand[j] for j in range(len(caps))
-                           if (i, j) in near and demand[j] > 0) for i in range(len(pops))}
+    expect = {
+        f"c{i}": sum(places[j] / demand[j] for j in range(len(caps)) if (i, j) in near and demand[j] > 0)
+        for i in range(len(pops))
+    }
     assert got == pytest.approx(expect)
     conserved = sum(places[j] for j in range(len(caps)) if demand[j] > 0)
     assert sum(pupil[i] * got[f"c{i}"] for i in range(len(pops))) == pytest.approx(conserved)
     c.close()
 
 
-@pytest.mark.parametrize("drop,expected", [
-    ((), {A: (2, 2), C: (0, 0)}),                                   # full timetable
-    (("transit_stop_times",), {A: (2, None), C: (0, None)}),        # stops, no timetable
-    (("transit_stop_times", "transit_stops"), {A: (None, None), C: (None, None)}),  # nothing
-])
+@pytest.mark.parametrize(
+    "drop,expected",
+    [
+        ((), {A: (2, 2), C: (0, 0)}),  # full timetable
+        (("transit_stop_times",), {A: (2, None), C: (0, None)}),  # stops, no timetable
+        (("transit_stop_times", "transit_stops"), {A: (None, None), C: (None, None)}),  # nothing
+    ],
+)
 def test_territory_supply_unknown_is_null_not_zero(drop, expected):
     c = make_synthetic_db()
     for t in drop:
         c.execute(f"DROP TABLE {t}")
     access.build_tables(c, {"service_date": dt.date(2025, 4, 22), "budgets": (30,)})
     com = by_id(access.territory_indicators(c, "commune", Filters(mode="car", minutes=30)), "code")
-    got = {k: tuple(None if pd.isna(com[k][col]) else int(com[k][col])
-                    for col in ("n_stops", "morning_departures")) for k in expected}
+    got = {
+        k: tuple(None if pd.isna(com[k][col]) else int(com[k][col]) for col in ("n_stops", "morning_departures"))
+        for k in expected
+    }
     assert got == expected
 
 
-
 FILTER_CASES = [
-    Filters(mode="car", minutes=30), Filters(mode="transit", minutes=45),
-    Filters(mode="bike", minutes=30, grade="3e"), Filters(mode="walk", minutes=15, public=True),
+    Filters(mode="car", minutes=30),
+    Filters(mode="transit", minutes=45),
+    Filters(mode="bike", minutes=30, grade="3e"),
+    Filters(mode="walk", minutes=15, public=True),
     Filters(mode="car", minutes=45, sectors=("S1", "S3"), origin_kind="school"),
 ]
 
 
 def test_pairs_table_gives_the_same_results_and_goes_stale():
     c = make_synthetic_db()
-    before = [(access.origin_accessibility(c, f), access.territory_indicators(c, "epci", f))
-              for f in FILTER_CASES]
+    before = [(access.origin_accessibility(c, f), access.territory_indicators(c, "epci", f)) for f in FILTER_CASES]
     assert not access.pairs_table_is_fresh(c)
     # every non-transit row, plus one transit-or-walk pair per (origin, location)
     n = access.build_pairs(c)
@@ -731,8 +795,7 @@ def test_pairs_table_gives_the_same_results_and_goes_stale():
     assert access.pairs_table_is_fresh(c)
     for f, (acc, terr) in zip(FILTER_CASES, before):
         pd.testing.assert_frame_equal(acc, access.origin_accessibility(c, f), check_dtype=False)
-        pd.testing.assert_frame_equal(terr, access.territory_indicators(c, "epci", f),
-                                      check_dtype=False)
+        pd.testing.assert_frame_equal(terr, access.territory_indicators(c, "epci", f), check_dtype=False)
     # travel_times recomputed after the pairs were built (a new stamp in build_meta): the stale
     # pairs are not used
     c.execute("INSERT INTO travel_times VALUES ('commune', '50001', 1, 'car', 3, FALSE)")
@@ -769,17 +832,16 @@ def test_sector_count_without_bit_mask_is_the_same(monkeypatch):
 def test_precomputed_tables_are_used_only_when_valid(monkeypatch):
     c = make_synthetic_db()
     access.build_tables(c, {"service_date": dt.date(2025, 4, 22), "budgets": (30,)})
-    computed = access.territory_indicators(c, "commune", Filters(mode="car", minutes=30),
-                                           within="14", precomputed=False)
+    computed = access.territory_indicators(
+        c, "commune", Filters(mode="car", minutes=30), within="14", precomputed=False
+    )
     calls = []
     real_query = access._territory_query
-    monkeypatch.setattr(access, "_territory_query",
-                        lambda *a, **k: calls.append(1) or real_query(*a, **k))
+    monkeypatch.setattr(access, "_territory_query", lambda *a, **k: calls.append(1) or real_query(*a, **k))
     # default filters, precomputed budget: read from the table (with code / within)
     got = access.territory_indicators(c, "commune", Filters(mode="car", minutes=30), within="14")
     pd.testing.assert_frame_equal(got, computed, check_dtype=False)
-    assert list(access.territory_indicators(c, "epci", Filters(mode="car", minutes=30),
-                                            code=E2)["code"]) == [E2]
+    assert list(access.territory_indicators(c, "epci", Filters(mode="car", minutes=30), code=E2)["code"]) == [E2]
     assert calls == []
     # an offer filter, a budget not precomputed, or an explicit total: computed
     access.territory_indicators(c, "commune", Filters(mode="car", minutes=30, grade="3e"))
@@ -787,11 +849,9 @@ def test_precomputed_tables_are_used_only_when_valid(monkeypatch):
     access.territory_indicators(c, "commune", Filters(mode="car", minutes=30), total_pupils=10)
     assert len(calls) == 3
     # travel times recomputed since the build (new stamp): computed, and the new time is seen
-    c.execute("UPDATE travel_times SET minutes = 3 WHERE origin_id = '50001' AND loc_id = 2 "
-              "AND mode = 'car'")
+    c.execute("UPDATE travel_times SET minutes = 3 WHERE origin_id = '50001' AND loc_id = 2 AND mode = 'car'")
     db.write_stamp(c, "travel_times")
     df = by_id(access.territory_indicators(c, "commune", Filters(mode="car", minutes=30)), "code")
     assert len(calls) == 4 and df[C]["median_minutes_car"] == 3
     acc = by_id(access.origin_accessibility(c, Filters(mode="car", minutes=30)))
     assert acc[C]["minutes_nearest"] == 3
-

@@ -51,8 +51,12 @@ def _nav_paths() -> list[str]:
 
 
 #: Views reached by the URL that show other content than the page's default one.
-EXTRA_VIEWS = ["/donnees?vue=schema", "/donnees?vue=rejets", "/donnees?vue=quarantaine",
-               "/territoire?niveau=commune&code=50129"]
+EXTRA_VIEWS = [
+    "/donnees?vue=schema",
+    "/donnees?vue=rejets",
+    "/donnees?vue=quarantaine",
+    "/territoire?niveau=commune&code=50129",
+]
 VIEWS = _nav_paths() + EXTRA_VIEWS
 
 
@@ -84,8 +88,10 @@ def settle(pg, timeout: float = 30.0) -> None:
     # the page's accessibility script (ui.a11y) comes as a lazily loaded chunk, seconds later on
     # a loaded machine: wait for it (up to the timeout; without it the checks below fail)
     try:
-        pg.wait_for_function("() => document.documentElement.lang === 'fr' && "
-                             "!!document.querySelector('a.obs-skip')", timeout=timeout * 1000)
+        pg.wait_for_function(
+            "() => document.documentElement.lang === 'fr' && !!document.querySelector('a.obs-skip')",
+            timeout=timeout * 1000,
+        )
     except Exception:  # noqa: BLE001 - reported by the audit itself
         pass
     deadline = time.time() + timeout
@@ -97,7 +103,8 @@ def settle(pg, timeout: float = 30.0) -> None:
                     "() => document.readyState === 'complete' && "
                     "(!document.querySelector('#chart') || !!document.querySelector('#chart .main-svg'))"
                     " && (!document.querySelector('#root') || !!document.querySelector("
-                    "'.leaflet-container') || !document.querySelector('script[src*=leaflet]'))")
+                    "'.leaflet-container') || !document.querySelector('script[src*=leaflet]'))"
+                )
             except Exception:  # noqa: BLE001 - frame detached while loading
                 state = False
             ready = ready and bool(state)
@@ -126,14 +133,15 @@ def audit(pg) -> list[str]:
             if v["impact"] in BLOCKING:
                 targets = "; ".join(n["html"][:160] for n in v["nodes"][:3])
                 problems.append(f"{where}: {v['id']} ({v['impact']}) × {len(v['nodes'])} — {targets}")
-        lang, title = frame.evaluate(
-            "() => [document.documentElement.getAttribute('lang'), document.title]")
+        lang, title = frame.evaluate("() => [document.documentElement.getAttribute('lang'), document.title]")
         if lang != "fr":
             problems.append(f"{where}: <html lang={lang!r}> (attendu « fr »)")
         if not (title or "").strip():
             problems.append(f"{where}: document sans <title>")
-    untitled = pg.evaluate("() => Array.from(document.querySelectorAll('iframe'))"
-                           ".filter(f => !(f.getAttribute('title') || '').trim()).length")
+    untitled = pg.evaluate(
+        "() => Array.from(document.querySelectorAll('iframe'))"
+        ".filter(f => !(f.getAttribute('title') || '').trim()).length"
+    )
     if untitled:
         problems.append(f"page: {untitled} iframe(s) sans attribut title")
     return problems
@@ -224,9 +232,11 @@ def test_skip_link_first_and_moves_focus_to_content(page, app_url):
     box = page.locator("a.obs-skip").bounding_box()
     assert box and box["y"] >= 0 and box["width"] > 50, f"lien d'évitement hors de l'écran : {box}"
     page.keyboard.press("Enter")
-    focused = page.evaluate("() => [document.activeElement.tagName, "
-                            "!!document.activeElement.closest('[data-testid=\"stMain\"]'), "
-                            "document.activeElement.textContent]")
+    focused = page.evaluate(
+        "() => [document.activeElement.tagName, "
+        "!!document.activeElement.closest('[data-testid=\"stMain\"]'), "
+        "document.activeElement.textContent]"
+    )
     assert focused[0] == "H1" and focused[1], focused
     # the next Tab goes on inside the content, not back to the sidebar
     nxt = tab_walk(page, 1)[0]
@@ -255,8 +265,7 @@ def test_tab_reaches_layer_toggles_and_leaves_the_map(page, app_url):
     stops_in_map = after[0] - in_map[0]
     assert stops_in_map <= 12, f"{stops_in_map} arrêts Tab dans la carte :\n" + log
     assert all(k < after[0] for k in toggles[:1]), log
-    hidden = [describe(s) for s in stops if s and not s["frame"] and s["size"] > 0
-              and not s["visible"]]
+    hidden = [describe(s) for s in stops if s and not s["frame"] and s["size"] > 0 and not s["visible"]]
     assert not hidden, "focus non visible sur : " + ", ".join(hidden)
 
 
@@ -289,10 +298,12 @@ def test_lang_fr_once_content_is_shown_and_kept(browser, warm_app):
             settle(pg)
             obs = pg.evaluate("() => window.__obs")
             assert obs.get("fr") is not None, obs
-            print(f"\n{visit} : lang={obs.get('langAtTitle')} à l'affichage du titre, "
-                  f"« fr » {obs['fr'] - obs['title']:.0f} ms après ; suite : {obs['changes']}")
+            print(
+                f"\n{visit} : lang={obs.get('langAtTitle')} à l'affichage du titre, "
+                f"« fr » {obs['fr'] - obs['title']:.0f} ms après ; suite : {obs['changes']}"
+            )
             # once French, the document stays French (no re-render puts "en" back)
-            assert obs["changes"][obs["changes"].index("fr"):] == ["fr"], obs["changes"]
+            assert obs["changes"][obs["changes"].index("fr") :] == ["fr"], obs["changes"]
             assert pg.evaluate("() => document.documentElement.lang") == "fr"
             pg.close()
     finally:

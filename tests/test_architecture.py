@@ -38,8 +38,9 @@ def imported_modules(path: Path, known: set[str]) -> set[str]:
     me = _module_name(path)
     pkg = me if path.name == "__init__.py" else me.rpartition(".")[0]
     found: set[str] = set()
-    type_only = {id(n) for block in ast.walk(tree) if _is_type_checking(block)
-                 for stmt in block.body for n in ast.walk(stmt)}
+    type_only = {
+        id(n) for block in ast.walk(tree) if _is_type_checking(block) for stmt in block.body for n in ast.walk(stmt)
+    }
     for node in ast.walk(tree):
         if id(node) in type_only:  # annotations only, never imported at run time
             continue
@@ -66,7 +67,8 @@ def imported_modules(path: Path, known: set[str]) -> set[str]:
 def _is_type_checking(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and (
         (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
-        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING"))
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
+    )
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -146,8 +148,11 @@ def test_no_database_access_outside_analysis(path):
             bad.append(f"line {node.lineno}: import duckdb")
         elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "duckdb":
             bad.append(f"line {node.lineno}: from duckdb import")
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and node.func.attr in {"execute", "sql", "executemany"}):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"execute", "sql", "executemany"}
+        ):
             bad.append(f"line {node.lineno}: .{node.func.attr}(...)")
     assert bad == [], f"{path.relative_to(ROOT)} talks to the database: {bad}"
 
@@ -157,8 +162,13 @@ def test_analysis_never_imports_streamlit():
     for path in sorted((ROOT / "analysis").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             if any(n.split(".")[0] == "streamlit" for n in names):
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert bad == []
@@ -176,12 +186,16 @@ def test_map_builders_take_their_options_by_keyword():
         for node in ast.parse((ROOT / mod).read_text(encoding="utf-8")).body:
             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
                 signatures[(Path(mod).stem, node.name)] = node
-    optional = [name for (_, name), fn in signatures.items()
-                if len(fn.args.defaults) > 1 and not fn.args.kwonlyargs]
+    optional = [name for (_, name), fn in signatures.items() if len(fn.args.defaults) > 1 and not fn.args.kwonlyargs]
     assert optional == [], f"several positional options: {optional}"
-    files = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")),
-             *sorted((ROOT / "analysis").glob("*.py")), *sorted((ROOT / "ui").glob("*.py")),
-             *sorted((ROOT / "tests").glob("*.py")), *sorted((ROOT / "bench").glob("*.py"))]
+    files = [
+        ROOT / "app.py",
+        *sorted((ROOT / "pages").glob("*.py")),
+        *sorted((ROOT / "analysis").glob("*.py")),
+        *sorted((ROOT / "ui").glob("*.py")),
+        *sorted((ROOT / "tests").glob("*.py")),
+        *sorted((ROOT / "bench").glob("*.py")),
+    ]
     bad = []
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -195,8 +209,11 @@ def test_map_builders_take_their_options_by_keyword():
             else:
                 continue
             fn = signatures.get(key)
-            if fn is not None and fn.args.kwonlyargs and (
-                    len(node.args) > len(fn.args.args) or any(isinstance(a, ast.Starred) for a in node.args)):
+            if (
+                fn is not None
+                and fn.args.kwonlyargs
+                and (len(node.args) > len(fn.args.args) or any(isinstance(a, ast.Starred) for a in node.args))
+            ):
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno} {key[0]}.{key[1]}")
     assert bad == []
 

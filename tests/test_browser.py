@@ -44,8 +44,7 @@ def _has_travel_times(path: Path) -> bool:
 
     con = db.connect(path, read_only=True)
     try:
-        n = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
-                        "'territory_indicators'").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'territory_indicators'").fetchone()[0]
         return n > 0
     finally:
         con.close()
@@ -63,8 +62,13 @@ def app_db(tmp_path_factory) -> Path:
     if src is None:
         pytest.skip("ni base construite ni miroir de données ../shared/data")
     out = tmp_path_factory.mktemp("appdb") / "observatoire.duckdb"
-    subprocess.run([sys.executable, "-m", "analysis.build", "--source", str(src), "--db", str(out)],
-                   cwd=ROOT, check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "analysis.build", "--source", str(src), "--db", str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return out
 
 
@@ -73,12 +77,30 @@ def app_url(app_db):
     """Start ``streamlit run app.py`` on a free port; stop it (by its pid) at the end."""
     port = _free_port()
     env = dict(os.environ, OBSERVATOIRE_DB=str(app_db), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    log = open(ROOT / ".pytest_cache" / "streamlit_browser_test.log", "w") \
-        if (ROOT / ".pytest_cache").is_dir() else subprocess.DEVNULL
+    log = (
+        open(ROOT / ".pytest_cache" / "streamlit_browser_test.log", "w")
+        if (ROOT / ".pytest_cache").is_dir()
+        else subprocess.DEVNULL
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
@@ -105,9 +127,10 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM),
-                              args=["--headless", "--no-sandbox", "--disable-gpu",
-                                    "--disable-background-networking"])
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         yield b
         b.close()
 
@@ -174,8 +197,9 @@ def map_frames(pg, n: int, timeout: float = 30.0):
     """Wait for ``n`` rendered st_folium maps (iframes with a height) and return their frames."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        heights = pg.evaluate("() => Array.from(document.querySelectorAll("
-                              "'iframe[src*=\"st_folium\"]')).map(f => f.offsetHeight)")
+        heights = pg.evaluate(
+            "() => Array.from(document.querySelectorAll('iframe[src*=\"st_folium\"]')).map(f => f.offsetHeight)"
+        )
         if len(heights) >= n and all(h > 100 for h in heights[:n]):
             break
         time.sleep(0.3)
@@ -191,16 +215,42 @@ def summary_line(pg) -> str:
 
 
 PAGES = [
-    ("/", ["Observatoire des stages", "Élèves de seconde", "Offres pour 100 élèves",
-           "Projets de stages collectifs", "Millésimes des données", "En bref"], 1),
+    (
+        "/",
+        [
+            "Observatoire des stages",
+            "Élèves de seconde",
+            "Offres pour 100 élèves",
+            "Projets de stages collectifs",
+            "Millésimes des données",
+            "En bref",
+        ],
+        1,
+    ),
     ("/couverture", ["Couverture", "Classement des EPCI", "En bref", "Estimation"], 1),
-    ("/mobilite_rurale", ["Écart voiture / transports", "Classes de densité",
-                          "sans arrêt desservi", "Choisissez un lycée ou une commune",
-                          "Lycées dont les élèves"], 2),
-    ("/stages_collectifs", ["Liste des projets", "Typologie", "Points de vigilance",
-                            "déduit"], 1),
-    ("/territoire", ["Fiche territoire : CU Caen la Mer", "Chiffres clés", "Offres par secteur",
-                     "Offre de transport", "Projets de stages collectifs"], 1),
+    (
+        "/mobilite_rurale",
+        [
+            "Écart voiture / transports",
+            "Classes de densité",
+            "sans arrêt desservi",
+            "Choisissez un lycée ou une commune",
+            "Lycées dont les élèves",
+        ],
+        2,
+    ),
+    ("/stages_collectifs", ["Liste des projets", "Typologie", "Points de vigilance", "déduit"], 1),
+    (
+        "/territoire",
+        [
+            "Fiche territoire : CU Caen la Mer",
+            "Chiffres clés",
+            "Offres par secteur",
+            "Offre de transport",
+            "Projets de stages collectifs",
+        ],
+        1,
+    ),
     ("/donnees", ["Sources", "fichiers sources chargés", "Télécharger la provenance"], 0),
 ]
 
@@ -226,8 +276,7 @@ def test_data_page_views(page, app_url, con):
     assert f"{len(prov)} fichiers sources chargés" in main_text(page)
     with page.expect_download(timeout=20_000) as dl:
         page.get_by_role("button", name="Télécharger la provenance (CSV)").click()
-    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text("utf-8-sig")),
-                               delimiter=";"))
+    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text("utf-8-sig")), delimiter=";"))
     got = {(r["Identifiant technique"], r["Licence"], r["Millésime"]) for r in rows}
     assert got == {(d, lic, str(vin)) for d, lic, vin in prov}
     open_page(page, app_url + "/donnees?vue=schema")
@@ -282,13 +331,13 @@ def test_origin_map_drawn_on_demand_and_shared_by_url(page, app_url, con):
     map_frames(page, 2)
     uai, name = con.execute(
         "SELECT uai, name FROM schools WHERE commune_code = '14118' AND seconde_pupils IS NOT NULL "
-        "ORDER BY seconde_pupils DESC LIMIT 1").fetchone()
+        "ORDER BY seconde_pupils DESC LIMIT 1"
+    ).fetchone()
     box = page.get_by_role("combobox", name="Origine")
     box.click()
     box.fill(name)
     page.get_by_role("option", name=re.compile("^" + re.escape(name) + " — ")).first.click()
-    page.wait_for_function(f"() => window.location.search.includes('origine_id={uai}')",
-                           timeout=20_000)
+    page.wait_for_function(f"() => window.location.search.includes('origine_id={uai}')", timeout=20_000)
     wait_idle(page)
     assert_no_exception(page)
     map_frames(page, 3)
@@ -303,8 +352,7 @@ def test_origin_map_drawn_on_demand_and_shared_by_url(page, app_url, con):
 def test_download_ranked_table(page, app_url, con):
     from analysis import access
 
-    open_page(page, app_url + "/couverture?mode=bike&minutes=30&niveau_carte=epci"
-                              "&indicateur=share_no_offer")
+    open_page(page, app_url + "/couverture?mode=bike&minutes=30&niveau_carte=epci&indicateur=share_no_offer")
     assert_no_exception(page)
     with page.expect_download(timeout=20_000) as dl:
         page.get_by_role("button", name="Télécharger le tableau (CSV)").click()
@@ -327,12 +375,14 @@ def test_territory_sheet_figures(page, app_url, con):
     siren = con.execute("SELECT siren FROM epci WHERE name = 'CU Caen la Mer'").fetchone()[0]
     open_page(page, app_url + f"/territoire?niveau=epci&code={siren}&mode=transit&minutes=45")
     assert_no_exception(page)
-    n_off = con.execute("SELECT count(*) FROM offers o JOIN communes c ON c.code = o.commune_code "
-                        "WHERE c.epci_siren = ?", [siren]).fetchone()[0]
+    n_off = con.execute(
+        "SELECT count(*) FROM offers o JOIN communes c ON c.code = o.commune_code WHERE c.epci_siren = ?", [siren]
+    ).fetchone()[0]
     text = main_text(page).replace("\u202f", " ")
     assert f"{n_off} offres situées dans le territoire" in text
-    n_lyc = con.execute("SELECT count(*) FROM schools s JOIN communes c ON c.code = s.commune_code "
-                        "WHERE c.epci_siren = ?", [siren]).fetchone()[0]
+    n_lyc = con.execute(
+        "SELECT count(*) FROM schools s JOIN communes c ON c.code = s.commune_code WHERE c.epci_siren = ?", [siren]
+    ).fetchone()[0]
     assert n_lyc > 0
     # report of analysis.report (issue 6) for this territory, when that module provides it
     prepare = page.get_by_role("button", name="Préparer : Rapport CSV")
@@ -363,8 +413,7 @@ def test_table_alternative_built_when_opened(page, app_url):
     """The table under a map is built once its expander is opened (and stays open)."""
     open_page(page, app_url + "/mobilite_rurale")
     assert_no_exception(page)
-    exp = page.locator("[data-testid='stExpander']",
-                       has_text="Tableau de la carte (alternative textuelle)").first
+    exp = page.locator("[data-testid='stExpander']", has_text="Tableau de la carte (alternative textuelle)").first
     assert exp.locator("[data-testid='stDataFrame']").count() == 0
     exp.get_by_text("Tableau de la carte (alternative textuelle)").click()
     exp.locator("[data-testid='stDataFrame']").wait_for(timeout=30_000)

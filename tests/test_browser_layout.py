@@ -25,11 +25,18 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium
 
 #: Points of the coast and of the southern edge that no overlay may cover (lat, lon).
 LANDMARKS = [
-    ("Cap de la Hague", 49.715, -1.940), ("Barfleur", 49.671, -1.264),
-    ("Le Tréport", 50.060, 1.373), ("Dieppe", 49.925, 1.078), ("Fécamp", 49.757, 0.374),
-    ("Étretat", 49.707, 0.205), ("Alençon", 48.432, 0.091), ("Mortagne-au-Perche", 48.520, 0.547),
-    ("Verneuil d'Avre et d'Iton", 48.739, 0.927), ("Mortain", 48.648, -0.940),
-    ("Avranches", 48.684, -1.357), ("Vernon", 49.093, 1.485),
+    ("Cap de la Hague", 49.715, -1.940),
+    ("Barfleur", 49.671, -1.264),
+    ("Le Tréport", 50.060, 1.373),
+    ("Dieppe", 49.925, 1.078),
+    ("Fécamp", 49.757, 0.374),
+    ("Étretat", 49.707, 0.205),
+    ("Alençon", 48.432, 0.091),
+    ("Mortagne-au-Perche", 48.520, 0.547),
+    ("Verneuil d'Avre et d'Iton", 48.739, 0.927),
+    ("Mortain", 48.648, -0.940),
+    ("Avranches", 48.684, -1.357),
+    ("Vernon", 49.093, 1.485),
 ]
 OVERLAYS = ".obs-legend, .leaflet-control-layers, .leaflet-control-zoom, .leaflet-control-scale"
 
@@ -61,8 +68,7 @@ OPEN_TOP_LEFT_POPUP_JS = """() => {
 
 
 def _overlap(a, b, margin: float = 0.0) -> bool:
-    return not (a[2] <= b[0] - margin or b[2] <= a[0] - margin
-                or a[3] <= b[1] - margin or b[3] <= a[1] - margin)
+    return not (a[2] <= b[0] - margin or b[2] <= a[0] - margin or a[3] <= b[1] - margin or b[3] <= a[1] - margin)
 
 
 def _geometry(frame):
@@ -83,7 +89,7 @@ def test_overlays_cover_no_coast_nor_each_other(page, app_url, path):  # noqa: F
             assert not (r[1] - 4 <= x <= r[3] + 4 and r[2] - 4 <= y <= r[4] + 4), (name, r[0])
     boxes = [r for r in rects]
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert not _overlap(a[1:], b[1:]), (a[0], b[0])  # e.g. legend over the scale bar
     # layer control folded into its button (open, it covered the Seine-Maritime coast)
     for r in rects:
@@ -122,10 +128,14 @@ def test_popup_not_under_zoom_buttons(page, app_url):  # noqa: F811
     lng = frame.evaluate(OPEN_TOP_LEFT_POPUP_JS)
     assert lng < -1.5  # a project of the Cotentin, near the top-left corner
     time.sleep(1.5)  # auto-pan animation
-    popup = frame.evaluate("() => { const r = document.querySelector('.leaflet-popup')"
-                           ".getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }")
-    zoom = frame.evaluate("() => { const r = document.querySelector('.leaflet-control-zoom')"
-                          ".getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }")
+    popup = frame.evaluate(
+        "() => { const r = document.querySelector('.leaflet-popup')"
+        ".getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"
+    )
+    zoom = frame.evaluate(
+        "() => { const r = document.querySelector('.leaflet-control-zoom')"
+        ".getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"
+    )
     assert not _overlap(popup, zoom), (popup, zoom)
 
 

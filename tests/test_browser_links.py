@@ -60,8 +60,7 @@ def test_commune_and_grade_filtered_sheets_from_shared_links(browser, warm_app, 
     assert _title(pg) == f"Fiche territoire : {name}"
     commune_link = pg.url
     side.get_by_text("Seconde", exact=True).click()
-    pg.wait_for_function("() => window.location.search.includes('niveau=seconde')",
-                         timeout=20_000)
+    pg.wait_for_function("() => window.location.search.includes('niveau=seconde')", timeout=20_000)
     wait_idle(pg)
     grade_link = pg.url
     ctx.close()
@@ -74,8 +73,7 @@ def test_commune_and_grade_filtered_sheets_from_shared_links(browser, warm_app, 
         ctx2.close()
     ctx3, pg3 = _fresh(browser, grade_link)
     assert _params(pg3.url)["niveau"] == ["seconde"]
-    assert pg3.locator("[data-testid='stSidebar']").get_by_role(
-        "radio", name="Seconde").is_checked()
+    assert pg3.locator("[data-testid='stSidebar']").get_by_role("radio", name="Seconde").is_checked()
     ctx3.close()
     # the older documented form, and the issue's own link without a level
     cot = con.execute("SELECT siren, name FROM epci WHERE siren = '200067205'").fetchone()
@@ -91,19 +89,16 @@ def test_commune_and_grade_filtered_sheets_from_shared_links(browser, warm_app, 
 def _links(con) -> list[tuple[str, str]]:
     uai, school = con.execute(
         "SELECT uai, name FROM schools WHERE commune_code = '14118' AND seconde_pupils IS NOT "
-        "NULL ORDER BY seconde_pupils DESC LIMIT 1").fetchone()
-    kind = con.execute("SELECT kind FROM collective_projects GROUP BY 1 ORDER BY count(*) DESC "
-                       "LIMIT 1").fetchone()[0]
+        "NULL ORDER BY seconde_pupils DESC LIMIT 1"
+    ).fetchone()
+    kind = con.execute("SELECT kind FROM collective_projects GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
     orne = con.execute("SELECT name FROM departements WHERE code = '61'").fetchone()[0]
     return [
         ("/?indicateur=offers_per_100_pupils", "par EPCI"),
-        ("/couverture?mode=car&minutes=30&niveau_carte=commune&indicateur=median_minutes",
-         "voiture · 30 min"),
-        (f"/mobilite_rurale?minutes=30&depuis=school&origine_id={uai}&mode=car",
-         f"depuis {school}"),
+        ("/couverture?mode=car&minutes=30&niveau_carte=commune&indicateur=median_minutes", "voiture · 30 min"),
+        (f"/mobilite_rurale?minutes=30&depuis=school&origine_id={uai}&mode=car", f"depuis {school}"),
         ("/stages_collectifs?type=" + urllib.parse.quote(kind), "de stage collectif sur"),
-        ("/territoire?echelon=commune&code=61168&niveau=seconde&mode=bike&minutes=30",
-         "Fiche territoire : La Ferté"),
+        ("/territoire?echelon=commune&code=61168&niveau=seconde&mode=bike&minutes=30", "Fiche territoire : La Ferté"),
         ("/rapports?echelle=departement&code=61&mode=walk&minutes=60", orne),
         ("/import", "Importer"),
         ("/donnees?vue=schema", "Schéma de la base"),

@@ -74,15 +74,15 @@ def _hostile_rows() -> dict[str, str]:
     q = f'"{h}"'
     return {
         "offers": "identifiant;employeur;siret;secteur;public;adresse;code_postal;commune;places;"
-                  "date_debut;date_fin;semaines;niveaux;accessible_handicap\n"
-                  f"{q};{q};;{q};;{q};14730;\"Giberville {h}\";2;;;;seconde;\n"
-                  f"x1;Acme;;Industrie;;{q};14730;Giberville;2;;;;seconde;\n",
+        "date_debut;date_fin;semaines;niveaux;accessible_handicap\n"
+        f'{q};{q};;{q};;{q};14730;"Giberville {h}";2;;;;seconde;\n'
+        f"x1;Acme;;Industrie;;{q};14730;Giberville;2;;;;seconde;\n",
         "collective": "project_id;name;kind;kind_basis;town;commune_code;location_basis;sectors;pupils;"
-                      "period;status;source;note\n"
-                      f"p1;{q};bi-entreprises;{q};{q};14301;{q};{q};;{q};{q};{q};{q}\n"
-                      f"p2;Projet;bi-entreprises;;Giberville;14301;;;;;;{q};\n",
+        "period;status;source;note\n"
+        f"p1;{q};bi-entreprises;{q};{q};14301;{q};{q};;{q};{q};{q};{q}\n"
+        f"p2;Projet;bi-entreprises;;Giberville;14301;;;;;;{q};\n",
         "mobility": "identifiant;siren_epci;type_service;nom;description;conditions;contact;source\n"
-                    f"s1;200065597;autre;{q};{q};{q};{q};{q}\n",
+        f"s1;200065597;autre;{q};{q};{q};{q};{q}\n",
     }
 
 
@@ -100,9 +100,17 @@ def hostile_db(tmp_path_factory) -> Path:
     gate = imports.AdminGate(sleep=lambda s: None)
     results = {}
     for kind, text in _hostile_rows().items():
-        res = imports.import_file(None, kind, data=text.encode("utf-8"), name=f"{kind}_hostile.csv",
-                                  secret=secret, secrets={imports.ENV_SECRET: secret}, db_path=out,
-                                  gate=gate, recompute=False)
+        res = imports.import_file(
+            None,
+            kind,
+            data=text.encode("utf-8"),
+            name=f"{kind}_hostile.csv",
+            secret=secret,
+            secrets={imports.ENV_SECRET: secret},
+            db_path=out,
+            gate=gate,
+            recompute=False,
+        )
         results[kind] = res
     # every row holds markup in at least one field: all are refused, with the reason
     for kind, res in results.items():
@@ -114,10 +122,23 @@ def hostile_db(tmp_path_factory) -> Path:
         p = HOSTILE.replace("'", "''")
         for table, cols in {
             "offers": ["town", "sector", "street", "source"],
-            "collective_projects": ["name", "kind_basis", "town", "sectors", "period", "status",
-                                    "location_basis", "source", "note"],
-            "schools": ["name"], "communes": ["name"], "epci": ["name"], "departements": ["name"],
-            "transit_stops": ["name"], "territory_indicators": ["name"],
+            "collective_projects": [
+                "name",
+                "kind_basis",
+                "town",
+                "sectors",
+                "period",
+                "status",
+                "location_basis",
+                "source",
+                "note",
+            ],
+            "schools": ["name"],
+            "communes": ["name"],
+            "epci": ["name"],
+            "departements": ["name"],
+            "transit_stops": ["name"],
+            "territory_indicators": ["name"],
             "accessibility": ["origin_name"],
             "provenance": ["description", "publisher", "path"],
         }.items():
@@ -125,7 +146,9 @@ def hostile_db(tmp_path_factory) -> Path:
             con.execute(f"UPDATE {table} SET {sets}")
         con.execute(
             "INSERT INTO mobility_services SELECT 's-hostile', siren, name, 'autre', ?, ?, ?, ?, ?, "
-            "'manual', now() FROM epci LIMIT 3", [HOSTILE] * 5)
+            "'manual', now() FROM epci LIMIT 3",
+            [HOSTILE] * 5,
+        )
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -138,9 +161,24 @@ def hostile_url(hostile_db):
     env = dict(os.environ, OBSERVATOIRE_DB=str(hostile_db), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     env.pop("OBSERVATOIRE_ADMIN_SECRET", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
@@ -168,18 +206,26 @@ def _paths(db_path: Path) -> list[tuple[str, int]]:
 
     con = db.connect(db_path, read_only=True)
     try:
-        uai = con.execute("SELECT origin_id FROM accessibility WHERE origin_kind = 'school' "
-                          "ORDER BY origin_id LIMIT 1").fetchone()[0]
+        uai = con.execute(
+            "SELECT origin_id FROM accessibility WHERE origin_kind = 'school' ORDER BY origin_id LIMIT 1"
+        ).fetchone()[0]
         siren = con.execute("SELECT siren FROM epci ORDER BY siren LIMIT 1").fetchone()[0]
         # the planner's map needs the candidate sites' travel times (a build after issue 14)
         plan_maps = int(db.has_relation(con, "site_travel_times"))
     finally:
         con.close()
     return [
-        ("/", 1), ("/couverture", 1), ("/couverture?niveau_carte=commune", 1),
-        (f"/mobilite_rurale?depuis=school&origine_id={uai}", 3), ("/stages_collectifs", 1),
-        (f"/territoire?niveau=epci&code={siren}", 1), ("/rapports", 0), ("/import", 0),
-        ("/planification", plan_maps), ("/donnees", 0), ("/donnees?vue=quarantaine", 0),
+        ("/", 1),
+        ("/couverture", 1),
+        ("/couverture?niveau_carte=commune", 1),
+        (f"/mobilite_rurale?depuis=school&origine_id={uai}", 3),
+        ("/stages_collectifs", 1),
+        (f"/territoire?niveau=epci&code={siren}", 1),
+        ("/rapports", 0),
+        ("/import", 0),
+        ("/planification", plan_maps),
+        ("/donnees", 0),
+        ("/donnees?vue=quarantaine", 0),
     ]
 
 
@@ -187,9 +233,10 @@ def test_hostile_text_never_runs_on_any_page(hostile_db, hostile_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--headless", "--no-sandbox", "--disable-gpu",
-                                          "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         ctx.add_init_script(HOOK_JS)
         dialogs: list[str] = []
@@ -215,19 +262,24 @@ def test_hostile_text_never_runs_on_any_page(hostile_db, hostile_url):
                 time.sleep(0.5)
             else:
                 pg.screenshot(path=str(hostile_db.parent / "echec.png"))
-                raise AssertionError(f"{path} : {n_maps} carte(s) attendue(s), tooltips rendus dans "
-                                     f"{len(drawn)} cadre(s) ; erreurs : {errors[:3]} ; page : "
-                                     f"{pg.inner_text('[data-testid=stMain]')[:800]}")
+                raise AssertionError(
+                    f"{path} : {n_maps} carte(s) attendue(s), tooltips rendus dans "
+                    f"{len(drawn)} cadre(s) ; erreurs : {errors[:3]} ; page : "
+                    f"{pg.inner_text('[data-testid=stMain]')[:800]}"
+                )
             time.sleep(1.0)  # images of the rendered tooltips fail to load: onerror would run now
             for f in frames:
                 tips_seen += f.evaluate("() => window.__obsTips || 0")
                 shown_as_text += f.evaluate(
                     "(m) => Array.from(document.querySelectorAll('.obs-test-tip'))"
-                    ".filter(d => d.textContent.includes(m)).length", MARK)
+                    ".filter(d => d.textContent.includes(m)).length",
+                    MARK,
+                )
                 # nothing from the data became an element with an event handler
                 handlers = f.evaluate(
                     "() => Array.from(document.querySelectorAll('.obs-test-tip *'))"
-                    ".filter(e => Array.from(e.attributes).some(a => a.name.startsWith('on'))).length")
+                    ".filter(e => Array.from(e.attributes).some(a => a.name.startsWith('on'))).length"
+                )
                 assert handlers == 0, f"{path} : {handlers} élément(s) avec gestionnaire d'événement"
             assert not pg.query_selector_all("[data-testid='stException']"), path
             assert not dialogs, f"{path} : script exécuté ({dialogs})"

@@ -123,9 +123,22 @@ def test_cli_exit_code_and_message(mirror_link_tree, source_dir, tmp_path):
     (tree / OFFERS).unlink()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis.build", "--source", str(tree), "--db", str(tmp_path / "c.duckdb"),
-         "--no-travel-times", "--gtfs"],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "analysis.build",
+            "--source",
+            str(tree),
+            "--db",
+            str(tmp_path / "c.duckdb"),
+            "--no-travel-times",
+            "--gtfs",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode == 1
     assert "Échec de la construction" in proc.stderr and "introuvable" in proc.stderr

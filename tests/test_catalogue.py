@@ -43,32 +43,29 @@ def test_sql_column_lists_follow_the_modes():
     assert cols == [f"median_minutes_{m}" for m in catalogue.MODES]
 
 
-@pytest.mark.parametrize("feed_id, path, publisher, want", [
-    ("ter", "/d/gtfs/sncf_ter_france_2025-01-22.zip", "SNCF_default", "TER"),
-    ("export-ter-gtfs-last", "/d/export-ter-gtfs-last.zip", None, "TER"),
-    ("atoumod", "/d/atoumod.zip", "Région Normandie", "Région Normandie"),
-    ("twisto", "/d/twisto.zip", None, "twisto"),
-    ("intercites", "/d/intercites.zip", "SNCF Voyageurs", "TER"),
-])
+@pytest.mark.parametrize(
+    "feed_id, path, publisher, want",
+    [
+        ("ter", "/d/gtfs/sncf_ter_france_2025-01-22.zip", "SNCF_default", "TER"),
+        ("export-ter-gtfs-last", "/d/export-ter-gtfs-last.zip", None, "TER"),
+        ("atoumod", "/d/atoumod.zip", "Région Normandie", "Région Normandie"),
+        ("twisto", "/d/twisto.zip", None, "twisto"),
+        ("intercites", "/d/intercites.zip", "SNCF Voyageurs", "TER"),
+    ],
+)
 def test_network_name(feed_id, path, publisher, want):
     assert catalogue.network_name(feed_id, path, publisher) == want
 
 
 def test_transit_label_names_the_loaded_networks():
-    assert catalogue.mode_label("transit", ("TER",)) == \
-        "Transports en commun (TER seulement) + marche"
-    assert catalogue.mode_label("transit", ("TER",), "phrase") == \
-        "en transports en commun (TER seulement) ou à pied"
-    assert catalogue.mode_label("transit", ("TER",), "lower") == \
-        "transports en commun (TER seulement) + marche"
-    assert catalogue.mode_label("transit", ("TER", "Nomad")) == \
-        "Transports en commun (TER, Nomad) + marche"
-    assert catalogue.mode_label("transit", ()) == \
-        "Transports en commun (aucun réseau chargé) + marche"
+    assert catalogue.mode_label("transit", ("TER",)) == "Transports en commun (TER seulement) + marche"
+    assert catalogue.mode_label("transit", ("TER",), "phrase") == "en transports en commun (TER seulement) ou à pied"
+    assert catalogue.mode_label("transit", ("TER",), "lower") == "transports en commun (TER seulement) + marche"
+    assert catalogue.mode_label("transit", ("TER", "Nomad")) == "Transports en commun (TER, Nomad) + marche"
+    assert catalogue.mode_label("transit", ()) == "Transports en commun (aucun réseau chargé) + marche"
     assert catalogue.mode_label("car", ("TER",)) == "Voiture"
     ind = catalogue.indicator("share_no_offer_transit")
-    assert ind.text(("TER",)) == \
-        "Part des élèves sans offre en transports en commun (TER seulement) ou à pied"
+    assert ind.text(("TER",)) == "Part des élèves sans offre en transports en commun (TER seulement) ou à pied"
     assert ind.short_text(("TER",)) == "Sans offre en TER ou à pied"
     med = catalogue.indicator("median_minutes")
     assert med.column("bike") == "median_minutes_bike"
@@ -110,10 +107,21 @@ def dummy_indicator():
     """SYNTHETIC indicator for the test only: offers located per 1,000 pupils, computed from
     two real columns of the territory table."""
     ind = catalogue.Indicator(
-        DUMMY_KEY, DUMMY_LABEL, "Fictif /1000", "offres/1 000 élèves", 1.0, 2, "YlGnBu", False,
-        "Indicateur fictif enregistré par un test.", "dec2", on_map=True,
-        compute=lambda df: pd.to_numeric(df["offers_located"], errors="coerce") * 1000.0
-        / pd.to_numeric(df["pupils"], errors="coerce"))
+        DUMMY_KEY,
+        DUMMY_LABEL,
+        "Fictif /1000",
+        "offres/1 000 élèves",
+        1.0,
+        2,
+        "YlGnBu",
+        False,
+        "Indicateur fictif enregistré par un test.",
+        "dec2",
+        on_map=True,
+        compute=lambda df: (
+            pd.to_numeric(df["offers_located"], errors="coerce") * 1000.0 / pd.to_numeric(df["pupils"], errors="coerce")
+        ),
+    )
     catalogue.register(ind)
     yield ind
     catalogue.unregister(DUMMY_KEY)

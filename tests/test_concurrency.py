@@ -108,19 +108,32 @@ def test_twenty_readers_see_old_or_new_data_never_a_mix(base_db, tmp_path, monke
     monkeypatch.setenv(imports.ENV_SECRET, "synthetic-secret")
     header = [c.header for c in imports.OFFER_TEMPLATE]
     rows = []
-    for i, (pc, town) in enumerate([("14000", "Caen"), ("76000", "Rouen"), ("27000", "Évreux"),
-                                    ("50000", "Saint-Lô"), ("61000", "Alençon")]):
+    for i, (pc, town) in enumerate(
+        [("14000", "Caen"), ("76000", "Rouen"), ("27000", "Évreux"), ("50000", "Saint-Lô"), ("61000", "Alençon")]
+    ):
         r = dict.fromkeys(header, "")
-        r.update(identifiant=f"SYN-C{i}", employeur="Employeur synthétique", secteur="Industrie",
-                 code_postal=pc, commune=town, niveaux="seconde")
+        r.update(
+            identifiant=f"SYN-C{i}",
+            employeur="Employeur synthétique",
+            secteur="Industrie",
+            code_postal=pc,
+            commune=town,
+            niveaux="seconde",
+        )
         rows.append(";".join(r[h] for h in header))
     f = tmp_path / "offres_synthetiques.csv"
     f.write_text(";".join(header) + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     t0 = time.perf_counter()
     print(f"readers ready after {t0 - t_start:.1f} s")
     try:
-        res = imports.import_file(f, "offers", secret="synthetic-secret", db_path=path, mode="append",
-                                  gate=imports.AdminGate(sleep=lambda s: None))
+        res = imports.import_file(
+            f,
+            "offers",
+            secret="synthetic-secret",
+            db_path=path,
+            mode="append",
+            gate=imports.AdminGate(sleep=lambda s: None),
+        )
     finally:
         done.set()
         stop.write_text("stop")

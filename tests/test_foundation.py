@@ -26,6 +26,7 @@ def q(con, sql, params=None):
 
 # --- communes, EPCI, départements --------------------------------------------------------------
 
+
 def test_communes_are_the_2644_of_cog_2025(base_con, source_dir):
     recs = json.loads((source_dir / ETALAB_2025).read_text(encoding="utf-8"))
     expected = {r["code"] for r in recs if r["type"] == "commune-actuelle"}
@@ -63,11 +64,15 @@ def test_epci_71_with_outlines_consistent_with_communes(base_con):
     for siren, a_epci, a_sum in rows:
         assert abs(a_epci - a_sum) / a_sum < 0.01, siren
     assert q(base_con, "SELECT kind, COUNT(*) FROM epci GROUP BY 1 ORDER BY 1") == [
-        ("CA", 12), ("CC", 55), ("CU", 3), ("METRO", 1)
+        ("CA", 12),
+        ("CC", 55),
+        ("CU", 3),
+        ("METRO", 1),
     ]
 
 
 # --- lycées -----------------------------------------------------------------------------------
+
 
 def test_schools_counts_and_headcounts(base_con, source_dir):
     n, with_pupils, total = q(base_con, "SELECT COUNT(*), COUNT(seconde_pupils), SUM(seconde_pupils) FROM schools")[0]
@@ -82,7 +87,10 @@ def test_schools_counts_and_headcounts(base_con, source_dir):
                 seen.add(key)
                 expected += int(row["EFFECTIF DECLARE"])
     assert total == expected == 36780
-    assert q(base_con, "SELECT COUNT(*) FROM schools WHERE seconde_pupils IS NULL AND headcount_source <> 'absent'")[0][0] == 0
+    assert (
+        q(base_con, "SELECT COUNT(*) FROM schools WHERE seconde_pupils IS NULL AND headcount_source <> 'absent'")[0][0]
+        == 0
+    )
 
 
 def test_schools_in_normandie_with_cog2025_communes(base_con):
@@ -107,6 +115,7 @@ def test_school_split_adds_up(base_con):
 
 # --- offers -----------------------------------------------------------------------------------
 
+
 def test_offer_accounting_and_location_rate(base_con, source_dir):
     with open(source_dir / OFFERS, encoding="utf-8-sig", newline="") as fh:
         n_in = sum(1 for _ in csv.DictReader(fh, delimiter=";"))
@@ -118,11 +127,14 @@ def test_offer_accounting_and_location_rate(base_con, source_dir):
     assert located / n_in >= 0.98
     assert q(base_con, "SELECT COUNT(*) FROM offers WHERE capacity IS NOT NULL")[0][0] == 0  # never invented
     # each offer lies in its commune
-    assert q(
-        base_con,
-        "SELECT COUNT(*) FROM offers o JOIN communes c ON c.code = o.commune_code "
-        "WHERE ST_Distance(c.geom, ST_Point(o.lon, o.lat)) > 0.02",
-    )[0][0] == 0
+    assert (
+        q(
+            base_con,
+            "SELECT COUNT(*) FROM offers o JOIN communes c ON c.code = o.commune_code "
+            "WHERE ST_Distance(c.geom, ST_Point(o.lon, o.lat)) > 0.02",
+        )[0][0]
+        == 0
+    )
 
 
 def test_offer_grades_follow_filiere(base_con, source_dir):
@@ -149,18 +161,18 @@ def test_location_matching_hard_cases(base_con):
     got, rejected = _locate(
         base_con,
         [
-            ("CAEN", "14000"),                      # 1 upper case
-            ("Cherbourg-en-Cotentin", "50100"),     # 2 hyphens
-            ("cherbourg en cotentin", "50100"),     # 3 no hyphens, lower case
-            ("Tourlaville", "50110"),               # 4 commune déléguée -> Cherbourg-en-Cotentin
-            ("Saint-Lô", "50000"),                  # 5 accents
-            ("ST LO", "50000"),                     # 6 abbreviation
-            ("CARPIQUET Cédex", "14653"),           # 7 CEDEX postcode: name within the département
-            ("PONT-AUDEMER", "27467"),              # 8 INSEE code given as postcode
-            ("Nonant-le-Pin", "61240"),             # 9 commune merged in 2025 -> 61275
-            ("Ville Imaginaire", "14000"),          # 10 unknown town, postcode shared -> rejected
-            ("Sainte-Marie-du-Mont", "50480"),      # 11 postcode shared by several communes
-            ("Carentan-les-Marais", "50500"),       # 12 postcode shared by several communes
+            ("CAEN", "14000"),  # 1 upper case
+            ("Cherbourg-en-Cotentin", "50100"),  # 2 hyphens
+            ("cherbourg en cotentin", "50100"),  # 3 no hyphens, lower case
+            ("Tourlaville", "50110"),  # 4 commune déléguée -> Cherbourg-en-Cotentin
+            ("Saint-Lô", "50000"),  # 5 accents
+            ("ST LO", "50000"),  # 6 abbreviation
+            ("CARPIQUET Cédex", "14653"),  # 7 CEDEX postcode: name within the département
+            ("PONT-AUDEMER", "27467"),  # 8 INSEE code given as postcode
+            ("Nonant-le-Pin", "61240"),  # 9 commune merged in 2025 -> 61275
+            ("Ville Imaginaire", "14000"),  # 10 unknown town, postcode shared -> rejected
+            ("Sainte-Marie-du-Mont", "50480"),  # 11 postcode shared by several communes
+            ("Carentan-les-Marais", "50500"),  # 12 postcode shared by several communes
         ],
     )
     assert got[1] == "14118"
@@ -207,13 +219,17 @@ def test_bad_rows_are_rejected_with_reason(tmp_path, base_con):
 
 # --- collective projects, provenance ---------------------------------------------------------------
 
+
 def test_collective_projects(base_con):
     n, with_code = q(base_con, "SELECT COUNT(*), COUNT(commune_code) FROM collective_projects")[0]
     assert n >= 25 and with_code == n
     kinds = {r[0] for r in q(base_con, "SELECT DISTINCT kind FROM collective_projects")}
     assert kinds <= {
-        "mono-site mono-entreprise", "multisectoriel multi-entreprises", "mono-secteur multi-entreprises",
-        "bi-entreprises", "non précisé",
+        "mono-site mono-entreprise",
+        "multisectoriel multi-entreprises",
+        "mono-secteur multi-entreprises",
+        "bi-entreprises",
+        "non précisé",
     }
     assert q(base_con, "SELECT kind, pupils FROM collective_projects WHERE town = 'L''Aigle'") == [
         ("mono-secteur multi-entreprises", 20)
@@ -224,8 +240,15 @@ def test_collective_projects(base_con):
 def test_provenance_one_row_per_file_with_hash(base_con, source_dir):
     rows = q(base_con, "SELECT dataset, path, sha256, rows, vintage, licence FROM provenance")
     ds = {r[0] for r in rows}
-    assert {"communes_cog", "communes_geo", "epci_dgcl", "lycees_annuaire", "lycees_classes",
-            "offers_platform", "collective_projects"} <= ds
+    assert {
+        "communes_cog",
+        "communes_geo",
+        "epci_dgcl",
+        "lycees_annuaire",
+        "lycees_classes",
+        "offers_platform",
+        "collective_projects",
+    } <= ds
     for dataset, path, sha, n, vintage, licence in rows:
         assert vintage and licence and n > 0
         full = source_dir / path if (source_dir / path).exists() else Path(__file__).parent.parent / path

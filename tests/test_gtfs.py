@@ -41,23 +41,34 @@ def replace_line(name: str, old: str, new: str) -> str:
 # synthetic feed
 # ---------------------------------------------------------------------------------------------
 
+
 def test_load_counts_and_columns():
     con = db.connect()
     counts = gtfs.load_into(con, FIXTURE, feed_id="syn")
-    assert counts == {"transit_stops": 6, "transit_routes": 5, "transit_trips": 10,
-                      "transit_stop_times": 22, "transit_calendar": 3,
-                      "transit_calendar_dates": 2, "transit_feeds": 1}
-    row = con.execute("SELECT stop_id, gtfs_stop_id, name, lon, lat, commune_code, "
-                      "ST_X(geom) FROM transit_stops WHERE gtfs_stop_id = 'B2'").fetchone()
+    assert counts == {
+        "transit_stops": 6,
+        "transit_routes": 5,
+        "transit_trips": 10,
+        "transit_stop_times": 22,
+        "transit_calendar": 3,
+        "transit_calendar_dates": 2,
+        "transit_feeds": 1,
+    }
+    row = con.execute(
+        "SELECT stop_id, gtfs_stop_id, name, lon, lat, commune_code, "
+        "ST_X(geom) FROM transit_stops WHERE gtfs_stop_id = 'B2'"
+    ).fetchone()
     assert row == ("syn:B2", "B2", "Synthetic B2", -0.327198, 49.10, None, -0.327198)
     # times past 24:00 are kept as seconds of the service day
-    t10 = con.execute("SELECT arrival_s FROM transit_stop_times WHERE trip_id = 'syn:T10' "
-                      "ORDER BY stop_sequence").fetchall()
+    t10 = con.execute(
+        "SELECT arrival_s FROM transit_stop_times WHERE trip_id = 'syn:T10' ORDER BY stop_sequence"
+    ).fetchall()
     assert [r[0] for r in t10] == [24 * 3600 + 1800, 25 * 3600]
     feed = con.execute("SELECT start_date, end_date, has_stop_times FROM transit_feeds").fetchone()
     assert feed == (date(2025, 1, 1), date(2025, 12, 31), True)
-    pick = con.execute("SELECT drop_off_type FROM transit_stop_times WHERE trip_id = 'syn:T8' "
-                       "AND stop_id = 'syn:B'").fetchone()[0]
+    pick = con.execute(
+        "SELECT drop_off_type FROM transit_stop_times WHERE trip_id = 'syn:T8' AND stop_id = 'syn:B'"
+    ).fetchone()[0]
     assert pick == 1
 
 
@@ -110,8 +121,10 @@ def test_interpolated_times(tmp_path):
     st = replace_line("stop_times.txt", "T1,07:20:00,07:20:00,B,2", "T1,,,B,2")
     con = db.connect()
     gtfs.load_into(con, copy_feed(tmp_path, {"stop_times.txt": st}), feed_id="i")
-    row = con.execute("SELECT arrival_s, departure_s, interpolated FROM transit_stop_times "
-                      "WHERE trip_id = 'i:T1' AND stop_sequence = 2").fetchone()
+    row = con.execute(
+        "SELECT arrival_s, departure_s, interpolated FROM transit_stop_times "
+        "WHERE trip_id = 'i:T1' AND stop_sequence = 2"
+    ).fetchone()
     # halfway (by stop order) between 07:10 and 07:35
     assert row == (7 * 3600 + 22 * 60 + 30, 7 * 3600 + 22 * 60 + 30, True)
 
@@ -128,6 +141,7 @@ def test_bom_and_calendar_dates_only(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # bad feeds: GTFSError naming file, row and field
 # ---------------------------------------------------------------------------------------------
+
 
 def _error(path) -> GTFSError:
     with pytest.raises(GTFSError) as exc:
@@ -176,8 +190,10 @@ def test_time_going_backwards(tmp_path):
     with pytest.raises(GTFSError) as exc:
         gtfs.load_into(con, copy_feed(tmp_path, {"stop_times.txt": st}), feed_id="x")
     assert (exc.value.row, exc.value.field) == (7, "arrival_time")
-    assert con.execute("SELECT count(*) FROM information_schema.tables "
-                       "WHERE table_name = 'transit_stops'").fetchone()[0] == 0
+    assert (
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'transit_stops'").fetchone()[0]
+        == 0
+    )
 
 
 def test_missing_column(tmp_path):
@@ -220,23 +236,29 @@ def test_truncated_zip(tmp_path):
 # real mirror feeds
 # ---------------------------------------------------------------------------------------------
 
+
 @needs_mirror
 def test_ter_normandie():
     con = db.connect()
     counts = gtfs.load_into(con, TER, feed_id="ter")
     lon0, lat0, lon1, lat1 = config.NORMANDIE_BBOX
-    n = con.execute("SELECT count(*) FROM transit_stops WHERE lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?",
-                    [lon0, lon1, lat0, lat1]).fetchone()[0]
+    n = con.execute(
+        "SELECT count(*) FROM transit_stops WHERE lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?", [lon0, lon1, lat0, lat1]
+    ).fetchone()[0]
     assert n == 368  # SOURCE.md: 368 stops (154 StopAreas) in the Normandie bbox
     assert n >= 300
     assert counts["transit_calendar"] == 0 and counts["transit_calendar_dates"] > 0
     assert con.execute("SELECT start_date, end_date FROM transit_feeds").fetchone() == (
-        date(2025, 1, 22), date(2025, 4, 22))
+        date(2025, 1, 22),
+        date(2025, 4, 22),
+    )
     # every stop kept lies in the bbox + margin (parents aside)
     m = config.BBOX_MARGIN_DEG
-    out = con.execute("SELECT count(*) FROM transit_stops WHERE location_type = 0 AND NOT "
-                      "(lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?)",
-                      [lon0 - m, lon1 + m, lat0 - m, lat1 + m]).fetchone()[0]
+    out = con.execute(
+        "SELECT count(*) FROM transit_stops WHERE location_type = 0 AND NOT "
+        "(lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?)",
+        [lon0 - m, lon1 + m, lat0 - m, lat1 + m],
+    ).fetchone()[0]
     assert out == 0
     caen = con.execute("SELECT name FROM transit_stops WHERE gtfs_stop_id = 'StopArea:OCE87444000'").fetchone()
     assert caen == ("Caen",)
@@ -254,17 +276,23 @@ def test_astuce_without_stop_times_warns():
 
 def test_frequencies_expanded(tmp_path):
     # T9 (D 08:10 -> A 08:50) becomes a bus every 20 min from 07:00 to before 08:00
-    feed = copy_feed(tmp_path, {"frequencies.txt":
-                                "trip_id,start_time,end_time,headway_secs\nT9,07:00:00,08:00:00,1200\n"})
+    feed = copy_feed(
+        tmp_path, {"frequencies.txt": "trip_id,start_time,end_time,headway_secs\nT9,07:00:00,08:00:00,1200\n"}
+    )
     con = db.connect()
     counts = gtfs.load_into(con, feed, feed_id="f")
     assert counts["transit_trips"] == 10 - 1 + 3
-    rows = con.execute("SELECT trip_id, stop_id, departure_s FROM transit_stop_times "
-                       "WHERE trip_id LIKE 'f:T9%' ORDER BY trip_id, stop_sequence").fetchall()
+    rows = con.execute(
+        "SELECT trip_id, stop_id, departure_s FROM transit_stop_times "
+        "WHERE trip_id LIKE 'f:T9%' ORDER BY trip_id, stop_sequence"
+    ).fetchall()
     assert rows == [
-        ("f:T9@07:00:00", "f:D", 7 * 3600), ("f:T9@07:00:00", "f:A", 7 * 3600 + 2400),
-        ("f:T9@07:20:00", "f:D", 7 * 3600 + 1200), ("f:T9@07:20:00", "f:A", 8 * 3600),
-        ("f:T9@07:40:00", "f:D", 7 * 3600 + 2400), ("f:T9@07:40:00", "f:A", 8 * 3600 + 1200),
+        ("f:T9@07:00:00", "f:D", 7 * 3600),
+        ("f:T9@07:00:00", "f:A", 7 * 3600 + 2400),
+        ("f:T9@07:20:00", "f:D", 7 * 3600 + 1200),
+        ("f:T9@07:20:00", "f:A", 8 * 3600),
+        ("f:T9@07:40:00", "f:D", 7 * 3600 + 2400),
+        ("f:T9@07:40:00", "f:A", 8 * 3600 + 1200),
     ]
     from analysis import transit
 
@@ -276,7 +304,8 @@ def test_frequencies_expanded(tmp_path):
 
 
 def test_bad_frequency(tmp_path):
-    feed = copy_feed(tmp_path, {"frequencies.txt":
-                                "trip_id,start_time,end_time,headway_secs\nT9,07:00:00,08:00:00,0\n"})
+    feed = copy_feed(
+        tmp_path, {"frequencies.txt": "trip_id,start_time,end_time,headway_secs\nT9,07:00:00,08:00:00,0\n"}
+    )
     e = _error(feed)
     assert e.path.endswith("frequencies.txt") and (e.row, e.field) == (1, "headway_secs")

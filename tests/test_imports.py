@@ -90,10 +90,22 @@ TEMPLATE_HEADER = [c.header for c in imports.OFFER_TEMPLATE]
 def template_row(**kw) -> list[str]:
     """A synthetic template row: a valid offer in Caen unless overridden."""
     base = {
-        "identifiant": "", "employeur": "Employeur synthétique", "siret": "73282932000074",
-        "secteur": "Commerce et distribution", "public": "non", "adresse": "", "code_postal": "14000",
-        "commune": "Caen", "places": "2", "date_debut": "2026-06-15", "date_fin": "2026-06-26",
-        "semaines": "", "niveaux": "seconde", "accessible_handicap": "oui", "longitude": "", "latitude": "",
+        "identifiant": "",
+        "employeur": "Employeur synthétique",
+        "siret": "73282932000074",
+        "secteur": "Commerce et distribution",
+        "public": "non",
+        "adresse": "",
+        "code_postal": "14000",
+        "commune": "Caen",
+        "places": "2",
+        "date_debut": "2026-06-15",
+        "date_fin": "2026-06-26",
+        "semaines": "",
+        "niveaux": "seconde",
+        "accessible_handicap": "oui",
+        "longitude": "",
+        "latitude": "",
     }
     base.update(kw)
     return [base[h] for h in TEMPLATE_HEADER]
@@ -161,9 +173,12 @@ def test_reader_encodings_and_separators():
     mixed = imports.read_table(b"\xef\xbb\xbfcommune;secteur\n\xc9vreux;H\xf4tellerie\n", "synthetic.csv")
     assert mixed.columns == ["commune", "secteur"] and mixed.rows == [(1, ["Évreux", "Hôtellerie"])]
     # a title line above the table is skipped (and said), rows are numbered from the header
-    titled = imports.read_table(b"Offres du reseau X;;\n\ncommune;secteur;niveaux\nCaen;Industrie;seconde\n",
-                                "synthetic.csv")
-    assert titled.columns == ["commune", "secteur", "niveaux"] and titled.rows == [(1, ["Caen", "Industrie", "seconde"])]
+    titled = imports.read_table(
+        b"Offres du reseau X;;\n\ncommune;secteur;niveaux\nCaen;Industrie;seconde\n", "synthetic.csv"
+    )
+    assert titled.columns == ["commune", "secteur", "niveaux"] and titled.rows == [
+        (1, ["Caen", "Industrie", "seconde"])
+    ]
     assert "1 ligne(s) avant l'en-tête" in titled.note
     empty = imports.read_table(b"", "vide.csv")
     assert empty.rows_in == 0 and empty.note == "fichier vide"
@@ -222,17 +237,18 @@ def test_template_rows_are_checked_one_by_one(db_copy, admin, tmp_path):
     caen = table(db_copy, "SELECT lon, lat FROM communes WHERE code = '14118'").iloc[0]
     rouen = table(db_copy, "SELECT lon, lat FROM communes WHERE code = '76540'").iloc[0]
     rows = [
-        template_row(identifiant="SYN-1"),                                       # 1 ok
-        template_row(identifiant="SYN-2", siret="73282932000075"),               # 2 SIRET key
+        template_row(identifiant="SYN-1"),  # 1 ok
+        template_row(identifiant="SYN-2", siret="73282932000075"),  # 2 SIRET key
         template_row(identifiant="SYN-3", code_postal="75001", commune="Paris"),  # 3 outside
-        template_row(identifiant="SYN-4", commune="Rouen"),                      # 4 town vs postcode
-        template_row(identifiant="SYN-5", places="0"),                           # 5 capacity
+        template_row(identifiant="SYN-4", commune="Rouen"),  # 4 town vs postcode
+        template_row(identifiant="SYN-5", places="0"),  # 5 capacity
         template_row(identifiant="SYN-6", date_debut="2026-06-26", date_fin="2026-06-15"),  # 6 dates
-        template_row(identifiant="SYN-1"),                                       # 7 duplicate id
+        template_row(identifiant="SYN-1"),  # 7 duplicate id
         template_row(identifiant="SYN-8", longitude=str(rouen.lon), latitude=str(rouen.lat)),  # 8 far
-        template_row(identifiant="SYN-9", longitude=str(caen.lon), latitude=str(caen.lat),
-                     niveaux="seconde,3e", places=""),                           # 9 ok, coordinates
-        template_row(identifiant="SYN-10", employeur=""),                        # 10 required
+        template_row(
+            identifiant="SYN-9", longitude=str(caen.lon), latitude=str(caen.lat), niveaux="seconde,3e", places=""
+        ),  # 9 ok, coordinates
+        template_row(identifiant="SYN-10", employeur=""),  # 10 required
         template_row(identifiant="SYN-11", code_postal="76000", commune="rouen", semaines="S25-S26"),  # 11 ok
     ]
     f = tmp_path / "offres_synthetiques.csv"
@@ -298,12 +314,32 @@ def test_collective_and_mobility_imports(db_copy, admin, tmp_path):
     epci = table(db_copy, "SELECT siren, name FROM epci ORDER BY siren LIMIT 1").iloc[0]
     n_cp = table(db_copy, "SELECT count(*) AS n FROM collective_projects")["n"].iloc[0]
     cp_header = [c.header for c in imports.COLLECTIVE_TEMPLATE]
-    good = dict(zip(cp_header, ["SYN-CP1", "Projet synthétique", "bi-entreprises", "", "Caen", "14118", "", "industrie",
-                                "12", "juin 2026", "projet", "synthetic test", ""]))
-    rows = [list(good.values()),
-            list({**good, "project_id": "SYN-CP2", "kind": "inconnu"}.values()),
-            list({**good, "project_id": "SYN-CP3", "commune_code": "99999"}.values()),
-            list({**good, "project_id": "SC01"}.values())]  # already in the bundled list
+    good = dict(
+        zip(
+            cp_header,
+            [
+                "SYN-CP1",
+                "Projet synthétique",
+                "bi-entreprises",
+                "",
+                "Caen",
+                "14118",
+                "",
+                "industrie",
+                "12",
+                "juin 2026",
+                "projet",
+                "synthetic test",
+                "",
+            ],
+        )
+    )
+    rows = [
+        list(good.values()),
+        list({**good, "project_id": "SYN-CP2", "kind": "inconnu"}.values()),
+        list({**good, "project_id": "SYN-CP3", "commune_code": "99999"}.values()),
+        list({**good, "project_id": "SC01"}.values()),
+    ]  # already in the bundled list
     f = tmp_path / "projets_synthetiques.csv"
     f.write_bytes(csv_bytes(cp_header, rows))
     res = imports.import_file(f, "collective", secret=admin, db_path=db_copy, gate=fast_gate())
@@ -314,10 +350,12 @@ def test_collective_and_mobility_imports(db_copy, admin, tmp_path):
     assert table(db_copy, "SELECT count(*) AS n FROM collective_projects")["n"].iloc[0] == n_cp + 1
 
     ms_header = [c.header for c in imports.MOBILITY_TEMPLATE]
-    rows = [["", epci.siren, "Prêt de vélos", "Vélos synthétiques", "", "", "", "synthetic test"],
-            ["", "732829320", "pret_velo", "EPCI absent", "", "", "", "synthetic test"],
-            ["", "123456789", "pret_velo", "SIREN faux", "", "", "", "synthetic test"],
-            ["", epci.siren, "téléphérique", "Type inconnu", "", "", "", "synthetic test"]]
+    rows = [
+        ["", epci.siren, "Prêt de vélos", "Vélos synthétiques", "", "", "", "synthetic test"],
+        ["", "732829320", "pret_velo", "EPCI absent", "", "", "", "synthetic test"],
+        ["", "123456789", "pret_velo", "SIREN faux", "", "", "", "synthetic test"],
+        ["", epci.siren, "téléphérique", "Type inconnu", "", "", "", "synthetic test"],
+    ]
     f = tmp_path / "mobilite_synthetique.csv"
     f.write_bytes(csv_bytes(ms_header, rows, ","))
     res = imports.import_file(f, "mobility", secret=admin, db_path=db_copy, gate=fast_gate())
@@ -371,15 +409,28 @@ def test_recompute_runs_on_the_new_copy(db_copy, admin, tmp_path, monkeypatch):
     con.execute("CREATE TABLE travel_times AS SELECT 1 AS x; CREATE TABLE commune_pupils AS SELECT 1 AS x")
     con.close()
     calls = []
-    monkeypatch.setattr(traveltime, "build_travel_times",
-                        lambda c, s, p: calls.append(("tt", c.execute("SELECT count(*) FROM offers").fetchone()[0])))
-    monkeypatch.setattr(access, "build_tables",
-                        lambda c, s, p: calls.append(("acc", c.execute("SELECT count(*) FROM offers").fetchone()[0])))
+    monkeypatch.setattr(
+        traveltime,
+        "build_travel_times",
+        lambda c, s, p: calls.append(("tt", c.execute("SELECT count(*) FROM offers").fetchone()[0])),
+    )
+    monkeypatch.setattr(
+        access,
+        "build_tables",
+        lambda c, s, p: calls.append(("acc", c.execute("SELECT count(*) FROM offers").fetchone()[0])),
+    )
     f = tmp_path / "offres_synthetiques.csv"
     f.write_bytes(csv_bytes(TEMPLATE_HEADER, [template_row(identifiant="SYN-T1")]))
     messages = []
-    res = imports.import_file(f, "offers", secret=admin, db_path=db_copy, mode="append", gate=fast_gate(),
-                              progress=lambda m, x=None: messages.append(m))
+    res = imports.import_file(
+        f,
+        "offers",
+        secret=admin,
+        db_path=db_copy,
+        mode="append",
+        gate=fast_gate(),
+        progress=lambda m, x=None: messages.append(m),
+    )
     assert res.recomputed and calls == [("tt", 1533), ("acc", 1533)]
     assert any("temps de trajet" in m for m in messages)
 
@@ -405,8 +456,9 @@ def test_no_write_without_the_right_secret(db_copy, tmp_path, monkeypatch, sourc
                 imports.import_file(path, kind, secret=wrong, db_path=db_copy, gate=gate)
     # Streamlit secrets count too, and an empty configured value disables writing
     with pytest.raises(imports.AuthError):
-        imports.import_file(path, secret="x", secrets={imports.ENV_SECRET: "other-secret-value"}, db_path=db_copy,
-                            gate=gate)
+        imports.import_file(
+            path, secret="x", secrets={imports.ENV_SECRET: "other-secret-value"}, db_path=db_copy, gate=gate
+        )
     assert opened == [] and file_state(db_copy) == state
     # the CLI: no env secret -> refused (exit 3), database untouched; dry run needs none
     monkeypatch.delenv(imports.ENV_SECRET)
@@ -457,15 +509,32 @@ class FakeBAN(http.server.BaseHTTPRequestHandler):
         data = parts["data"].get_payload(decode=True).decode("utf-8")
         rows = list(csv.DictReader(io.StringIO(data)))
         out = io.StringIO()
-        cols = list(rows[0].keys()) + ["latitude", "longitude", "result_label", "result_score", "result_type",
-                                       "result_citycode", "result_status"]
+        cols = list(rows[0].keys()) + [
+            "latitude",
+            "longitude",
+            "result_label",
+            "result_score",
+            "result_type",
+            "result_citycode",
+            "result_status",
+        ]
         w = csv.DictWriter(out, cols)
         w.writeheader()
         for r in rows:
             a = FakeBAN.answers.get(r["adresse"])
-            extra = ({"latitude": a[1], "longitude": a[0], "result_score": a[2], "result_citycode": a[3],
-                      "result_status": "ok", "result_type": "housenumber", "result_label": r["adresse"]}
-                     if a else {"result_status": "not-found"})
+            extra = (
+                {
+                    "latitude": a[1],
+                    "longitude": a[0],
+                    "result_score": a[2],
+                    "result_citycode": a[3],
+                    "result_status": "ok",
+                    "result_type": "housenumber",
+                    "result_label": r["adresse"],
+                }
+                if a
+                else {"result_status": "not-found"}
+            )
             w.writerow({**r, **extra})
         payload = out.getvalue().encode("utf-8")
         self.send_response(200)
@@ -496,12 +565,18 @@ def test_geocoder_with_local_server(db_copy, fake_ban):
         "2 rue douteuse": (caen.lon + 0.002, caen.lat, "0.31", "14118"),  # score too low
         "3 rue ailleurs": (1.09, 49.44, "0.95", "76540"),  # another commune
     }
-    located = pd.DataFrame({
-        "source_row": [1, 2, 3, 4, 5], "street": ["1 rue synthétique", "2 rue douteuse", "3 rue ailleurs",
-                                                  "4 rue inconnue", None],
-        "postcode": ["14000"] * 5, "town": ["Caen"] * 5, "commune_code": ["14118"] * 5,
-        "lon": [caen.lon] * 5, "lat": [caen.lat] * 5, "location_precision": ["commune"] * 5,
-    })
+    located = pd.DataFrame(
+        {
+            "source_row": [1, 2, 3, 4, 5],
+            "street": ["1 rue synthétique", "2 rue douteuse", "3 rue ailleurs", "4 rue inconnue", None],
+            "postcode": ["14000"] * 5,
+            "town": ["Caen"] * 5,
+            "commune_code": ["14118"] * 5,
+            "lon": [caen.lon] * 5,
+            "lat": [caen.lat] * 5,
+            "location_precision": ["commune"] * 5,
+        }
+    )
     con = db.connect(db_copy)
     try:
         out = geocode.geocode_offers(con, located, base_url=fake_ban)
@@ -531,10 +606,18 @@ def test_import_with_geocoding(db_copy, admin, fake_ban, tmp_path):
     caen = table(db_copy, "SELECT lon, lat FROM communes WHERE code = '14118'").iloc[0]
     FakeBAN.answers = {"1 rue synthétique": (caen.lon + 0.003, caen.lat, "0.88", "14118")}
     f = tmp_path / "offres_synthetiques.csv"
-    f.write_bytes(csv_bytes(TEMPLATE_HEADER, [template_row(identifiant="SYN-G1", adresse="1 rue synthétique"),
-                                              template_row(identifiant="SYN-G2", adresse="5 rue absente")]))
-    imports.import_file(f, "offers", secret=admin, db_path=db_copy, mode="append", geocode=True,
-                        geocoder_url=fake_ban, gate=fast_gate())
+    f.write_bytes(
+        csv_bytes(
+            TEMPLATE_HEADER,
+            [
+                template_row(identifiant="SYN-G1", adresse="1 rue synthétique"),
+                template_row(identifiant="SYN-G2", adresse="5 rue absente"),
+            ],
+        )
+    )
+    imports.import_file(
+        f, "offers", secret=admin, db_path=db_copy, mode="append", geocode=True, geocoder_url=fake_ban, gate=fast_gate()
+    )
     new = table(db_copy, "SELECT offer_id, lon, location_precision FROM offers WHERE offer_id LIKE 'SYN-G%' ORDER BY 1")
     assert new["location_precision"].tolist() == ["address", "commune"]
     assert new["lon"].iloc[0] == pytest.approx(caen.lon + 0.003)
@@ -548,19 +631,55 @@ def test_import_with_geocoding(db_copy, admin, fake_ban, tmp_path):
 _text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 _cell = st.one_of(
     _text,
-    st.sampled_from(["14000", "76000", "75001", "1400", "Caen", "ROUEN", "Évreux", "seconde", "3e", "seconde_only",
-                     "VRAI", "FAUX", "oui", "73282932000074", "73282932000075", "0142090W000000", "2", "0", "-3",
-                     "2026-06-15", "31/02/2026", "S25-S26", "bi-entreprises", "14118", "pret_velo", "-0.36", "49.18",
-                     "", " ", '"', ";", ",", "\n", "x" * 3000]),
+    st.sampled_from(
+        [
+            "14000",
+            "76000",
+            "75001",
+            "1400",
+            "Caen",
+            "ROUEN",
+            "Évreux",
+            "seconde",
+            "3e",
+            "seconde_only",
+            "VRAI",
+            "FAUX",
+            "oui",
+            "73282932000074",
+            "73282932000075",
+            "0142090W000000",
+            "2",
+            "0",
+            "-3",
+            "2026-06-15",
+            "31/02/2026",
+            "S25-S26",
+            "bi-entreprises",
+            "14118",
+            "pret_velo",
+            "-0.36",
+            "49.18",
+            "",
+            " ",
+            '"',
+            ";",
+            ",",
+            "\n",
+            "x" * 3000,
+        ]
+    ),
 )
 
 
 @st.composite
 def malformed_file(draw):
     kind = draw(st.sampled_from(["offers", "collective", "mobility"]))
-    spec = {"offers": [c.header for c in imports.OFFER_TEMPLATE],
-            "collective": [c.header for c in imports.COLLECTIVE_TEMPLATE],
-            "mobility": [c.header for c in imports.MOBILITY_TEMPLATE]}[kind]
+    spec = {
+        "offers": [c.header for c in imports.OFFER_TEMPLATE],
+        "collective": [c.header for c in imports.COLLECTIVE_TEMPLATE],
+        "mobility": [c.header for c in imports.MOBILITY_TEMPLATE],
+    }[kind]
     if kind == "offers" and draw(st.booleans()):
         spec = list(offers.PLATFORM_COLUMNS)
     header = [h for h in spec if draw(st.integers(0, 9)) > 0]  # drop some columns
@@ -589,7 +708,11 @@ def malformed_file(draw):
     return kind, csv_bytes(header, rows, sep, enc), rows
 
 
-@settings(max_examples=int(os.environ.get("IMPORT_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("IMPORT_FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(malformed_file())
 def test_malformed_files_never_crash_and_every_row_is_accounted(ro_con, case):
     kind, data, rows = case
@@ -631,8 +754,10 @@ def test_a_file_with_nothing_accepted_leaves_the_data_unchanged(db_copy, admin, 
     before = table(db_copy, "SELECT * FROM offers ORDER BY offer_id")
     lines = (source_dir / MIRROR_OFFERS).read_text(encoding="utf-8").splitlines()
     f = tmp_path / "plateforme_sans_code_postal.csv"  # the mirror file without its "Code postal" column
-    f.write_text("\n".join(";".join(c for i, c in enumerate(ln.split(";")) if i != 7) for ln in lines[:50]) + "\n",
-                 encoding="utf-8")
+    f.write_text(
+        "\n".join(";".join(c for i, c in enumerate(ln.split(";")) if i != 7) for ln in lines[:50]) + "\n",
+        encoding="utf-8",
+    )
     res = imports.import_file(f, "offers", fmt="platform", secret=admin, db_path=db_copy, gate=fast_gate())
     assert (res.rows_in, res.accepted, res.quarantined) == (49, 0, 49)
     assert set(res.quarantine["field"]) == {"Code postal"} and "données inchangées" in res.note
@@ -643,9 +768,17 @@ def test_a_file_with_nothing_accepted_leaves_the_data_unchanged(db_copy, admin, 
 def test_cli_dry_run_prints_counts_and_first_reasons(base_db, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv(imports.ENV_SECRET, raising=False)
     f = tmp_path / "offres_synthetiques.csv"
-    f.write_bytes(csv_bytes(TEMPLATE_HEADER, [template_row(identifiant="SYN-1"),
-                                              template_row(identifiant="SYN-2", code_postal="35000"),
-                                              template_row(identifiant="SYN-3", niveaux="CM2")], ","))
+    f.write_bytes(
+        csv_bytes(
+            TEMPLATE_HEADER,
+            [
+                template_row(identifiant="SYN-1"),
+                template_row(identifiant="SYN-2", code_postal="35000"),
+                template_row(identifiant="SYN-3", niveaux="CM2"),
+            ],
+            ",",
+        )
+    )
     state = file_state(base_db)
     assert imports.main(["offers", str(f), "--db", str(base_db), "--dry-run", "--quiet"]) == 0
     out = capsys.readouterr().out
@@ -657,8 +790,10 @@ def test_cli_dry_run_prints_counts_and_first_reasons(base_db, tmp_path, capsys, 
 
 def test_bundled_collective_list_passes_the_import_and_gives_the_build_table(db_copy, admin):
     """Re-importing data/collective_projects.csv (replace-all) reproduces the build's table."""
-    cols = "project_id, name, kind, kind_basis, town, commune_code, epci_siren, dep, sectors, pupils, period, " \
-           "status, location_basis, source, note, lon, lat"
+    cols = (
+        "project_id, name, kind, kind_basis, town, commune_code, epci_siren, dep, sectors, pupils, period, "
+        "status, location_basis, source, note, lon, lat"
+    )
     before = table(db_copy, f"SELECT {cols} FROM collective_projects ORDER BY project_id")
     path = Path(__file__).resolve().parent.parent / "data" / "collective_projects.csv"
     res = imports.import_file(path, "collective", mode="replace-all", secret=admin, db_path=db_copy, gate=fast_gate())
@@ -680,17 +815,41 @@ def test_import_page_in_a_browser(db_copy, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, OBSERVATOIRE_DB=str(db_copy), **{imports.ENV_SECRET: SECRET},
-               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1"],
-                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        OBSERVATOIRE_DB=str(db_copy),
+        **{imports.ENV_SECRET: SECRET},
+        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     idle = """() => { const a = document.querySelector('[data-testid="stApp"]');
                       return a && a.getAttribute('data-test-script-state') === 'notRunning'; }"""
     f = tmp_path / "offres_synthetiques.csv"
-    f.write_bytes(csv_bytes(TEMPLATE_HEADER, [template_row(identifiant="SYN-B1"),
-                                              template_row(identifiant="SYN-B2", code_postal="75001")]))
+    f.write_bytes(
+        csv_bytes(
+            TEMPLATE_HEADER,
+            [template_row(identifiant="SYN-B1"), template_row(identifiant="SYN-B2", code_postal="75001")],
+        )
+    )
     state = file_state(db_copy)
     try:
         deadline = time.time() + 60
@@ -702,8 +861,9 @@ def test_import_page_in_a_browser(db_copy, tmp_path):
                 assert proc.poll() is None and time.time() < deadline, "Streamlit n'a pas démarré"
                 time.sleep(0.3)
         with sync_playwright() as p:
-            b = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                  args=["--headless", "--no-sandbox", "--disable-gpu"])
+            b = p.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
             pg = b.new_page(viewport={"width": 1400, "height": 1000})
 
             def settle():

@@ -20,8 +20,7 @@ SECRET = "secret-de-test-incremental"
 def test_match_locations_by_exact_coordinates_hand_computed():
     before = pd.DataFrame({"loc_id": [1, 2, 3], "lon": [0.0, 1.0, 2.0], "lat": [49.0, 49.0, 49.0]})
     # a location inserted first (ids shift), one removed (2), one moved by 1e-7 degree (3)
-    after = pd.DataFrame({"loc_id": [1, 2, 3, 4], "lon": [-1.0, 0.0, 2.0000001, 5.0],
-                          "lat": [49.0, 49.0, 49.0, 49.5]})
+    after = pd.DataFrame({"loc_id": [1, 2, 3, 4], "lon": [-1.0, 0.0, 2.0000001, 5.0], "lat": [49.0, 49.0, 49.0, 49.5]})
     kept, fresh = incremental.match_locations(before, after)
     assert kept.to_dict("list") == {"old_loc_id": [1], "loc_id": [2]}
     assert fresh["loc_id"].tolist() == [1, 3, 4]
@@ -33,8 +32,14 @@ def _csv(rows: list[dict]) -> bytes:
     w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     w.writerow(header)
     for r in rows:
-        base = {"employeur": "Employeur synthétique", "siret": "73282932000074", "secteur": "Commerce et distribution",
-                "public": "non", "places": "2", "niveaux": "seconde"}
+        base = {
+            "employeur": "Employeur synthétique",
+            "siret": "73282932000074",
+            "secteur": "Commerce et distribution",
+            "public": "non",
+            "places": "2",
+            "niveaux": "seconde",
+        }
         base.update(r)
         w.writerow([base.get(h, "") for h in header])
     return buf.getvalue().encode()
@@ -49,7 +54,9 @@ def new_commune_offers(db_path, n: int = 10) -> bytes:
         picked = con.execute(
             """SELECT c.code, c.name, min(p.postcode) FROM communes c JOIN commune_postcodes p ON p.code = c.code
                WHERE c.code NOT IN (SELECT commune_code FROM offers WHERE commune_code IS NOT NULL)
-               GROUP BY 1, 2 ORDER BY hash(c.code) LIMIT ?""", [n]).fetchall()
+               GROUP BY 1, 2 ORDER BY hash(c.code) LIMIT ?""",
+            [n],
+        ).fetchall()
     finally:
         con.close()
     rows = [{"identifiant": f"SYN-INC-{code}", "code_postal": pc, "commune": name} for code, name, pc in picked]
@@ -90,9 +97,14 @@ TABLES = {
 def _frame(path, table: str, order: str | None) -> pd.DataFrame:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        cols = [c for (c, t) in con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
-                                            f"WHERE table_name = '{table}' ORDER BY ordinal_position").fetchall()
-                if t not in ("GEOMETRY", "BLOB")]
+        cols = [
+            c
+            for (c, t) in con.execute(
+                f"SELECT column_name, data_type FROM information_schema.columns "
+                f"WHERE table_name = '{table}' ORDER BY ordinal_position"
+            ).fetchall()
+            if t not in ("GEOMETRY", "BLOB")
+        ]
         return con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order or 'ALL'}").df()
     finally:
         con.close()
@@ -110,11 +122,11 @@ def test_incremental_import_equals_full_rebuild_on_the_mirror(full_db, tmp_path,
     loads = []
     real_load = incremental.roads.load_road_graph
     monkeypatch.setattr(incremental.roads, "load_road_graph", lambda *a, **k: loads.append(a) or real_load(*a, **k))
-    res = imports.import_file(f, "offers", secret=SECRET, db_path=inc, mode="append", gate=gate,
-                              progress=lambda m, x=None: messages.append(m))
+    res = imports.import_file(
+        f, "offers", secret=SECRET, db_path=inc, mode="append", gate=gate, progress=lambda m, x=None: messages.append(m)
+    )
     assert res.accepted == 11 and res.recomputed
-    assert any("Mise à jour incrémentale" in m and "11 à calculer" in m
-               for m in messages), messages
+    assert any("Mise à jour incrémentale" in m and "11 à calculer" in m for m in messages), messages
     assert loads == []  # the build's cached arrays were used: no network loaded
     # reference: the same import without recompute, then the full recompute
     imports.import_file(f, "offers", secret=SECRET, db_path=ref, mode="append", gate=gate, recompute=False)
@@ -146,8 +158,9 @@ def test_incremental_falls_back_to_the_full_recompute_without_a_snapshot(full_db
     con = db.connect(p)
     calls = []
     try:
-        assert incremental.update_after_offers(con, None, lambda m, x=None: None,
-                                               fallback=lambda c, pr, s: calls.append(s) or True)
+        assert incremental.update_after_offers(
+            con, None, lambda m, x=None: None, fallback=lambda c, pr, s: calls.append(s) or True
+        )
     finally:
         con.close()
     assert len(calls) == 1
@@ -160,8 +173,16 @@ def test_graph_cache_round_trip_and_key(tmp_path, monkeypatch):
     monkeypatch.setenv(graphcache.ENV_CACHE, str(tmp_path / "cache"))
     net = tmp_path / "reseau_synthetique.gpkg"
     net.write_bytes(b"SYNTHETIC network file, version 1")
-    g = paths.GraphArrays.from_edges([0.0, 0.01, 0.02], [49.0, 49.0, 49.01], [0, 1, 2], [1, 2, 0], [5.0, 7.0, 9.0],
-                                     mode="walk", source="synthetique", precision="rues")
+    g = paths.GraphArrays.from_edges(
+        [0.0, 0.01, 0.02],
+        [49.0, 49.0, 49.01],
+        [0, 1, 2],
+        [1, 2, 0],
+        [5.0, 7.0, 9.0],
+        mode="walk",
+        source="synthetique",
+        precision="rues",
+    )
     speeds = {"walk": 4.5, "bike": 15.0}
     assert graphcache.load(net, "walk", speeds) is None
     assert graphcache.save(net, "walk", speeds, g) is not None

@@ -66,7 +66,8 @@ def test_nearest_of_n_against_monte_carlo(n):
     # one offer: exactly the single-point means
     assert intracommune.nearest_of_n_two_points(1000.0, 1) == pytest.approx(905.415, abs=0.01)
     assert intracommune.nearest_of_n_from_point(1000.0, 1000.0, 1) == pytest.approx(
-        intracommune.mean_distance_point_disc(1000.0, 1000.0))
+        intracommune.mean_distance_point_disc(1000.0, 1000.0)
+    )
 
 
 def test_settled_radius_hand_computed():
@@ -83,12 +84,13 @@ def test_intra_commune_walk_time_hand_computed():
     R = 309.019 m; mean distance 0.905415 R = 279.79 m; x rural walking detour 1.28 = 358.13 m;
     at 4.5 km/h (1.25 m/s): 286.50 s = 4.775 min.
     """
-    communes = pd.DataFrame({"code": ["99001"], "lon": [0.0], "lat": [49.0], "population": [300],
-                             "area_km2": [10.0]})
-    origins = pd.DataFrame({"origin_kind": ["commune"], "origin_id": ["99001"], "commune_code": ["99001"],
-                            "lon": [0.0], "lat": [49.0]})
-    dests = pd.DataFrame({"loc_id": [1], "commune_code": ["99001"], "location_precision": ["commune"],
-                          "lon": [0.0], "lat": [49.0]})
+    communes = pd.DataFrame({"code": ["99001"], "lon": [0.0], "lat": [49.0], "population": [300], "area_km2": [10.0]})
+    origins = pd.DataFrame(
+        {"origin_kind": ["commune"], "origin_id": ["99001"], "commune_code": ["99001"], "lon": [0.0], "lat": [49.0]}
+    )
+    dests = pd.DataFrame(
+        {"loc_id": [1], "commune_code": ["99001"], "location_precision": ["commune"], "lon": [0.0], "lat": [49.0]}
+    )
     pairs = intracommune.intra_pairs(origins, dests, communes)
     assert pairs[["i", "j", "case", "group"]].values.tolist() == [[0, 0, "commune-commune", "rural"]]
     minutes = np.zeros((1, 1))
@@ -105,20 +107,36 @@ def test_intra_commune_walk_time_hand_computed():
 
 def test_intra_pairs_cases_and_untouched_pairs():
     """Synthetic communes A (dense) and B: which pairs the model takes, and with which distance."""
-    communes = pd.DataFrame({"code": ["A", "B"], "lon": [0.0, 0.1], "lat": [49.0, 49.0],
-                             "population": [4000, 500], "area_km2": [2.0, 8.0]})
-    origins = pd.DataFrame({
-        "origin_kind": ["commune", "school", "commune"], "origin_id": ["A", "L1", "B"],
-        "commune_code": ["A", "A", "B"], "lon": [0.0, 0.01, 0.1], "lat": [49.0, 49.0, 49.0]})
-    dests = pd.DataFrame({
-        "loc_id": [1, 2, 3], "commune_code": ["A", "A", "B"],
-        "location_precision": ["commune", "address", "commune"],
-        "lon": [0.0, 0.0, 0.1], "lat": [49.0, 49.002, 49.0]})
+    communes = pd.DataFrame(
+        {"code": ["A", "B"], "lon": [0.0, 0.1], "lat": [49.0, 49.0], "population": [4000, 500], "area_km2": [2.0, 8.0]}
+    )
+    origins = pd.DataFrame(
+        {
+            "origin_kind": ["commune", "school", "commune"],
+            "origin_id": ["A", "L1", "B"],
+            "commune_code": ["A", "A", "B"],
+            "lon": [0.0, 0.01, 0.1],
+            "lat": [49.0, 49.0, 49.0],
+        }
+    )
+    dests = pd.DataFrame(
+        {
+            "loc_id": [1, 2, 3],
+            "commune_code": ["A", "A", "B"],
+            "location_precision": ["commune", "address", "commune"],
+            "lon": [0.0, 0.0, 0.1],
+            "lat": [49.0, 49.002, 49.0],
+        }
+    )
     pairs = intracommune.intra_pairs(origins, dests, communes).sort_values(["i", "j"])
     # (commune A, loc 1), (commune A, address loc 2), (lycée, loc 1), (commune B, loc 3);
     # not (lycée, address): two known points are routed; never across communes
     assert pairs[["i", "j", "case"]].values.tolist() == [
-        [0, 0, "commune-commune"], [0, 1, "commune-point"], [1, 0, "school-commune"], [2, 2, "commune-commune"]]
+        [0, 0, "commune-commune"],
+        [0, 1, "commune-point"],
+        [1, 0, "school-commune"],
+        [2, 2, "commune-commune"],
+    ]
     r_a = 1000 * math.sqrt(2.0 / math.pi)  # 4,000 inhabitants need 4 km² > 2 km²: the whole commune
     d = pairs.set_index(["i", "j"])["distance_m"]
     assert d[(0, 0)] == pytest.approx(128 / (45 * math.pi) * r_a, rel=1e-9)
@@ -166,7 +184,7 @@ def _raw_town_halls(source_dir) -> dict[str, tuple[float, float]]:
     for feat in raw["features"]:
         text = (feat["properties"].get("mairie_localisation") or "").strip()
         if text.startswith("POINT"):
-            lon, lat = (float(x) for x in text[text.index("(") + 1:text.index(")")].split())
+            lon, lat = (float(x) for x in text[text.index("(") + 1 : text.index(")")].split())
             out[feat["properties"]["code"]] = (lon, lat)
     return out
 
@@ -182,8 +200,7 @@ def test_origin_points_are_town_halls(base_con, source_dir):
     assert paths.haversine_m(vire["lon"], vire["lat"], *halls[VIRE]) < 100
     assert paths.haversine_m(vire["centre_lon"], vire["centre_lat"], *halls[VIRE]) > 2000
     m = rows[rows["origin_basis"] == "mairie"]
-    d = paths.haversine_m(m["lon"].to_numpy(), m["lat"].to_numpy(),
-                          *np.array([halls[c] for c in m["code"]]).T)
+    d = paths.haversine_m(m["lon"].to_numpy(), m["lat"].to_numpy(), *np.array([halls[c] for c in m["code"]]).T)
     assert d.max() < 1e-3
     # the fallback is used only where the town hall is missing or outside its commune
     c = rows[rows["origin_basis"] == "centre"]
@@ -191,7 +208,8 @@ def test_origin_points_are_town_halls(base_con, source_dir):
     assert 2400 < len(m) <= 2636 and len(m) + len(c) == 2644
     outside = base_con.execute(
         """SELECT count(*) FROM communes
-           WHERE origin_basis = 'mairie' AND ST_Distance(geom, ST_Point(lon, lat)) > 0.005""").fetchone()[0]
+           WHERE origin_basis = 'mairie' AND ST_Distance(geom, ST_Point(lon, lat)) > 0.005"""
+    ).fetchone()[0]
     assert outside == 0
     # Barville and Saint-Julien-sur-Sarthe share one town-hall point: only Barville (which contains
     # it) keeps it; no two communes start from the same point
@@ -203,7 +221,8 @@ def test_origin_points_are_town_halls(base_con, source_dir):
 def test_offers_placed_at_their_town_hall(base_con):
     bad = base_con.execute(
         """SELECT count(*) FROM offers o JOIN communes c ON c.code = o.commune_code
-           WHERE o.location_precision = 'commune' AND (o.lon <> c.lon OR o.lat <> c.lat)""").fetchone()[0]
+           WHERE o.location_precision = 'commune' AND (o.lon <> c.lon OR o.lat <> c.lat)"""
+    ).fetchone()[0]
     assert bad == 0
 
 
@@ -226,10 +245,15 @@ def test_marie_curie_reaches_vire_offers_on_foot_and_by_transit(real):
 
     n_vire = real.execute("SELECT count(*) FROM offers WHERE commune_code = ?", [VIRE]).fetchone()[0]
     assert n_vire == 17
-    t = real.execute(
-        """SELECT t.mode, t.minutes, t.is_estimate FROM travel_times t JOIN offer_locations l USING (loc_id)
+    t = (
+        real.execute(
+            """SELECT t.mode, t.minutes, t.is_estimate FROM travel_times t JOIN offer_locations l USING (loc_id)
            WHERE t.origin_kind = 'school' AND t.origin_id = ? AND l.commune_code = ?""",
-        [MARIE_CURIE, VIRE]).df().set_index("mode")
+            [MARIE_CURIE, VIRE],
+        )
+        .df()
+        .set_index("mode")
+    )
     for mode in ("walk", "transit"):
         assert 5 < t.loc[mode, "minutes"] <= 45 and t.loc[mode, "is_estimate"]
     acc = access.origin_accessibility(real, Filters(mode="transit", minutes=45, origin_kind="school"))
@@ -266,7 +290,8 @@ def test_origin_basis_counts_and_donnees_page(base_db, monkeypatch):
     finally:
         con.close()
     assert {b: (int(n), int(p)) for b, n, p in raw} == {
-        b: (int(counts.loc[b, "communes"]), int(counts.loc[b, "population"])) for b in counts.index}
+        b: (int(counts.loc[b, "communes"]), int(counts.loc[b, "population"])) for b in counts.index
+    }
     assert counts["communes"].sum() == 2644 and counts["offers"].sum() == n_offers
     assert counts.loc["mairie", "communes"] > 10 * counts.loc["centre", "communes"]
     monkeypatch.setenv("OBSERVATOIRE_DB", str(base_db))
@@ -316,15 +341,20 @@ def test_site_times_inside_a_commune(real):
 
     if not access.has_relation(real, "site_travel_times"):
         pytest.skip("base sans site_travel_times")
-    zero = real.execute("SELECT count(*) FROM site_travel_times WHERE minutes <= 0 AND origin_kind = 'commune'"
-                        ).fetchone()[0]
+    zero = real.execute(
+        "SELECT count(*) FROM site_travel_times WHERE minutes <= 0 AND origin_kind = 'commune'"
+    ).fetchone()[0]
     assert zero == 0
     m, est = real.execute(
         """SELECT minutes, is_estimate FROM site_travel_times WHERE mode = 'walk' AND origin_kind = 'commune'
-           AND origin_id = ? AND site_kind = 'commune' AND site_id = ?""", [VIRE, VIRE]).fetchone()
+           AND origin_id = ? AND site_kind = 'commune' AND site_id = ?""",
+        [VIRE, VIRE],
+    ).fetchone()
     assert m == pytest.approx(26.82, abs=0.02) and est
     # the pupils of Vire Normandie to Lycée Marie Curie (680 m from the town hall): a little more
     m2 = real.execute(
         """SELECT minutes FROM site_travel_times WHERE mode = 'walk' AND origin_kind = 'commune'
-           AND origin_id = ? AND site_kind = 'school' AND site_id = ?""", [VIRE, MARIE_CURIE]).fetchone()[0]
+           AND origin_id = ? AND site_kind = 'school' AND site_id = ?""",
+        [VIRE, MARIE_CURIE],
+    ).fetchone()[0]
     assert m < m2 < 32

@@ -55,15 +55,24 @@ def test_french_number_format():
 
 def test_attach_properties_and_bounds_synthetic():
     """Synthetic two-square FeatureCollection."""
-    gj = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": "A", "properties": {"code": "A", "name": "a"},
-         "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}},
-        {"type": "Feature", "id": "B", "properties": {"code": "B", "name": "b"},
-         "geometry": {"type": "MultiPolygon",
-                      "coordinates": [[[[2, 3], [4, 3], [4, 5], [2, 3]]]]}},
-    ]}
-    out = maps.attach_properties(gj, {"A": {"value": np.float64(0.5), "n": np.int64(3),
-                                            "bad": float("nan")}})
+    gj = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": "A",
+                "properties": {"code": "A", "name": "a"},
+                "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]},
+            },
+            {
+                "type": "Feature",
+                "id": "B",
+                "properties": {"code": "B", "name": "b"},
+                "geometry": {"type": "MultiPolygon", "coordinates": [[[[2, 3], [4, 3], [4, 5], [2, 3]]]]},
+            },
+        ],
+    }
+    out = maps.attach_properties(gj, {"A": {"value": np.float64(0.5), "n": np.int64(3), "bad": float("nan")}})
     pa, pb = out["features"][0]["properties"], out["features"][1]["properties"]
     assert pa == {"code": "A", "name": "a", "value": 0.5, "n": 3, "bad": None}
     assert type(pa["n"]) is int
@@ -78,13 +87,12 @@ def test_communes_without_served_stop_synthetic(tmp_path):
     import duckdb
 
     con = duckdb.connect()
-    con.execute("CREATE TABLE communes (code VARCHAR, name VARCHAR, population INTEGER, "
-                "lon DOUBLE, lat DOUBLE)")
+    con.execute("CREATE TABLE communes (code VARCHAR, name VARCHAR, population INTEGER, lon DOUBLE, lat DOUBLE)")
     # 0.01 degree of latitude = 1111.95 m on the 6371.0088 km sphere
-    con.execute("INSERT INTO communes VALUES ('A', 'a', 10, 0.0, 49.0), ('B', 'b', 20, 0.0, 49.1),"
-                " ('C', 'c', 30, 1.0, 49.0)")
-    stops = pd.DataFrame({"lon": [0.0, 0.0, 1.0], "lat": [49.005, 49.1, 49.0],
-                          "morning_departures": [2, 1, 0]})
+    con.execute(
+        "INSERT INTO communes VALUES ('A', 'a', 10, 0.0, 49.0), ('B', 'b', 20, 0.0, 49.1), ('C', 'c', 30, 1.0, 49.0)"
+    )
+    stops = pd.DataFrame({"lon": [0.0, 0.0, 1.0], "lat": [49.005, 49.1, 49.0], "morning_departures": [2, 1, 0]})
     out = maps.communes_without_served_stop(con, stops, radius_m=1000).set_index("code")
     assert out.loc["A", "nearest_served_stop_m"] == pytest.approx(555.97, abs=0.1)
     assert out.loc["B", "nearest_served_stop_m"] == pytest.approx(0.0, abs=1e-6)
@@ -109,8 +117,7 @@ def test_territory_geojson_real_base(base_con):
     assert caen["features"][0]["properties"] == {"code": "14118", "name": "Caen"}
     (lat0, lon0), (lat1, lon1) = maps.bounds_of(caen)
     assert 49.1 < lat0 < lat1 < 49.25 and -0.45 < lon0 < lon1 < -0.3
-    assert maps.territory_geojson(base_con, "commune", []) == {"type": "FeatureCollection",
-                                                               "features": []}
+    assert maps.territory_geojson(base_con, "commune", []) == {"type": "FeatureCollection", "features": []}
     with pytest.raises(maps.MapDataError):
         maps.territory_geojson(base_con, "region")
 
@@ -121,12 +128,18 @@ def test_table_html_french_numbers_escaping_and_missing_values():
 
     from analysis.maps import table_html
 
-    df = pd.DataFrame({"Territoire": ["Caen <la Mer>", None], "Élèves": [36780.0, np.nan],
-                       "Part (%)": [12.5, 3.0], "n": pd.array([3, None], dtype="Int64")})
+    df = pd.DataFrame(
+        {
+            "Territoire": ["Caen <la Mer>", None],
+            "Élèves": [36780.0, np.nan],
+            "Part (%)": [12.5, 3.0],
+            "n": pd.array([3, None], dtype="Int64"),
+        }
+    )
     out = table_html(df)
     assert '<th scope="col">Élèves</th>' in out
-    assert "<td>Caen &lt;la Mer&gt;</td>" in out          # escaped, not injected
+    assert "<td>Caen &lt;la Mer&gt;</td>" in out  # escaped, not injected
     assert '<td style="text-align:right">36\u202f780</td>' in out  # thin space, no decimals
-    assert '<td style="text-align:right">12,5</td>' in out and '>3,0<' in out  # one decimal column
-    assert out.count(">—<") == 3                              # None, NaN, <NA>
-    assert table_html(df, max_rows=1).count("<tr>") == 2     # header + first row only
+    assert '<td style="text-align:right">12,5</td>' in out and ">3,0<" in out  # one decimal column
+    assert out.count(">—<") == 3  # None, NaN, <NA>
+    assert table_html(df, max_rows=1).count("<tr>") == 2  # header + first row only

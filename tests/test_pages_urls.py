@@ -51,6 +51,7 @@ def _warnings(at) -> str:
 
 # ------------------------------------------------------------------ item 1: Territoire URLs
 
+
 def test_commune_link_without_level_opens_the_commune(app_env):
     at = _run(TER, {"code": "61168", "mode": "transit", "minutes": "45"})
     assert _title(at) == "Fiche territoire : La Ferté Macé"
@@ -76,6 +77,7 @@ def test_documented_level_form_still_read(app_env):
 
 
 # ------------------------------------------------------------------ item 2: visible notices
+
 
 def test_unknown_territory_code_gives_a_notice(app_env):
     at = _run(TER, {"code": "999999999"})
@@ -114,11 +116,13 @@ def test_reports_and_mobility_links_checked_without_false_notices(app_env):
 
 # ------------------------------------------------------------------ item 3: rankings
 
+
 def _table_rows(at) -> list[list[str]]:
     html = next(m.value for m in at.markdown if "obs-table-box" in m.value)
     rows = re.findall(r"<tr>(.*?)</tr>", html, flags=re.S)
-    return [[html_mod.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, flags=re.S)]
-            for r in rows if "<td" in r]
+    return [
+        [html_mod.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, flags=re.S)] for r in rows if "<td" in r
+    ]
 
 
 def test_en_bref_names_row_one_and_ties_by_pupils(app_env):
@@ -128,22 +132,26 @@ def test_en_bref_names_row_one_and_ties_by_pupils(app_env):
     con = db.connect(app_env, read_only=True)
     try:
         df = access.territory_indicators(con, "epci", access.Filters())
-        outside = {r[0] for r in con.execute(
-            "SELECT name FROM epci WHERE population_dgcl_normandie < 0.5 * population_dgcl_total"
-        ).fetchall()}
+        outside = {
+            r[0]
+            for r in con.execute(
+                "SELECT name FROM epci WHERE population_dgcl_normandie < 0.5 * population_dgcl_total"
+            ).fetchall()
+        }
     finally:
         con.close()
     # independent order: worst share, most pupils without an offer, name
-    exp = sorted(df.itertuples(), key=lambda r: (-r.share_no_offer, -r.pupils_no_offer,
-                                                 strip_accents(r.name).lower()))
+    exp = sorted(df.itertuples(), key=lambda r: (-r.share_no_offer, -r.pupils_no_offer, strip_accents(r.name).lower()))
     at = _run(COV, {"niveau_carte": "epci", "indicateur": "share_no_offer"})
     rows = _table_rows(at)
     en_bref = next(m.value for m in at.markdown if "En bref" in m.value)
     assert rows[0][1] == exp[0].name and f"({exp[0].name})" in en_bref
-    assert [r[1].replace(" (majoritairement hors Normandie)", "") for r in rows[:5]] == \
-        [r.name for r in exp[:5]]
-    marked = {r[1].replace(" (majoritairement hors Normandie)", "") for r in _table_rows(at)
-              if "majoritairement hors Normandie" in r[1]}
+    assert [r[1].replace(" (majoritairement hors Normandie)", "") for r in rows[:5]] == [r.name for r in exp[:5]]
+    marked = {
+        r[1].replace(" (majoritairement hors Normandie)", "")
+        for r in _table_rows(at)
+        if "majoritairement hors Normandie" in r[1]
+    }
     assert "CC Maine Saosnois" in marked and marked <= outside
     # hidden on demand, from the URL
     at = _run(COV, {"niveau_carte": "epci", "masquer_hors": "1"})
@@ -153,6 +161,7 @@ def test_en_bref_names_row_one_and_ties_by_pupils(app_env):
 
 
 # ------------------------------------------------------------------ item 6: territory search
+
 
 def test_territory_search_in_the_page(app_env):
     at = _run(TER, {})
@@ -170,6 +179,7 @@ def test_territory_search_in_the_page(app_env):
 
 # ------------------------------------------------------------------ item 12: deprecated APIs
 
+
 class _Collect(logging.Handler):
     def __init__(self):
         super().__init__(logging.WARNING)
@@ -179,23 +189,31 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-PAGES = ["pages/1_Couverture.py", "pages/2_Mobilite_rurale.py", "pages/3_Stages_collectifs.py",
-         "pages/4_Territoire.py", "pages/5_Rapports.py", "pages/6_Import.py",
-         "pages/7_Donnees.py"]
+PAGES = [
+    "pages/1_Couverture.py",
+    "pages/2_Mobilite_rurale.py",
+    "pages/3_Stages_collectifs.py",
+    "pages/4_Territoire.py",
+    "pages/5_Rapports.py",
+    "pages/6_Import.py",
+    "pages/7_Donnees.py",
+]
 
 
 # app.py run as a module (not __main__: no st.navigation); st.page_link needs the navigation's
 # page registry, so it is stubbed for the run and restored (the streamlit module is shared by
 # every AppTest of the pytest process)
-HOME = ("import sys\n"
-        f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "import runpy, streamlit as st\n"
-        "_page_link = st.page_link\n"
-        "st.page_link = lambda *a, **k: None\n"
-        "try:\n"
-        f"    runpy.run_path({str(ROOT / 'app.py')!r})['home']()\n"
-        "finally:\n"
-        "    st.page_link = _page_link\n")
+HOME = (
+    "import sys\n"
+    f"sys.path.insert(0, {str(ROOT)!r})\n"
+    "import runpy, streamlit as st\n"
+    "_page_link = st.page_link\n"
+    "st.page_link = lambda *a, **k: None\n"
+    "try:\n"
+    f"    runpy.run_path({str(ROOT / 'app.py')!r})['home']()\n"
+    "finally:\n"
+    "    st.page_link = _page_link\n"
+)
 
 
 @pytest.mark.parametrize("page", PAGES + ["app.py (Accueil)"])
@@ -217,11 +235,11 @@ def test_no_deprecated_streamlit_call(app_env, page):
             _run(str(ROOT / page), {})
     finally:
         logger.removeHandler(handler)
-    assert not [m for m in handler.messages if "removed" in m or "deprecat" in m.lower()], \
-        handler.messages
+    assert not [m for m in handler.messages if "removed" in m or "deprecat" in m.lower()], handler.messages
 
 
 # ------------------------------------------------------------------ item 1: parameter audit
+
 
 def _read_params(path: Path) -> list[str]:
     """Names read with ``core.qp_get`` / ``core.qp_get_list`` in a file (first argument)."""
@@ -229,9 +247,13 @@ def _read_params(path: Path) -> list[str]:
 
     names = []
     for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("qp_get", "qp_get_list") and node.args
-                and isinstance(node.args[0], ast.Constant)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("qp_get", "qp_get_list")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             names.append(node.args[0].value)
     return names
 

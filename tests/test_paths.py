@@ -49,8 +49,9 @@ def test_matches_networkx_on_random_digraph(n_src, n_dst):
     M = nx.MultiDiGraph()
     M.add_weighted_edges_from(zip(u, v, w))
     M.add_weighted_edges_from(zip(u2, v2, w2))
-    g = paths.GraphArrays.from_edges(rng.uniform(0, 1, n), rng.uniform(49, 50, n),
-                                     np.r_[u, u2], np.r_[v, v2], np.r_[w, w2])
+    g = paths.GraphArrays.from_edges(
+        rng.uniform(0, 1, n), rng.uniform(49, 50, n), np.r_[u, u2], np.r_[v, v2], np.r_[w, w2]
+    )
     src = rng.choice(n, n_src, replace=False)
     dst = rng.choice(n, n_dst, replace=False)
     limit = 150.0
@@ -90,8 +91,8 @@ def _line_graph():
 
 def test_door_to_door_access_legs_hand_computed():
     g = _line_graph()
-    o = np.array([[0.0, 49.003]])          # ~333 m north of node 0
-    d = np.array([[0.2, 48.998]])          # ~222 m south of node 2
+    o = np.array([[0.0, 49.003]])  # ~333 m north of node 0
+    d = np.array([[0.2, 48.998]])  # ~222 m south of node 2
     res = paths.door_to_door(g, o, d, access_kph=4.5, detour=1.3, max_snap_m=2500)
     acc_o = geod_m((0.0, 49.003), (0.0, 49.0)) * 1.3 / (4.5 / 3.6)
     acc_d = geod_m((0.2, 48.998), (0.2, 49.0)) * 1.3 / (4.5 / 3.6)
@@ -104,7 +105,7 @@ def test_door_to_door_access_legs_hand_computed():
 
 def test_far_point_is_flagged_straight_line_estimate():
     g = _line_graph()
-    o = np.array([[0.1, 49.05]])           # ~5.6 km from the network
+    o = np.array([[0.1, 49.05]])  # ~5.6 km from the network
     d = np.array([[0.2, 49.0]])
     res = paths.door_to_door(g, o, d, access_kph=30, fallback_kph=40, detour=1.3, max_snap_m=2500)
     assert res.is_estimate[0, 0]
@@ -160,8 +161,9 @@ def test_direct_cap_for_networks_without_streets():
     assert capped.minutes[0, 0] == pytest.approx(expected, rel=5e-3)
     assert capped.is_estimate[0, 0]  # the cap is a straight-line estimate, flagged
     # a pair where the network is faster than the straight line keeps the network time, unflagged
-    far = paths.door_to_door(g, np.array([[0.0, 49.0]]), np.array([[0.0, 49.05]]),
-                             access_kph=4.5, detour=1.3, direct_cap=True)
+    far = paths.door_to_door(
+        g, np.array([[0.0, 49.0]]), np.array([[0.0, 49.05]]), access_kph=4.5, detour=1.3, direct_cap=True
+    )
     assert far.minutes[0, 0] == pytest.approx(4400 / 60, rel=1e-6)
     assert not far.is_estimate[0, 0]
 

@@ -45,8 +45,7 @@ def test_exact_cover_matches_brute_force(data):
     n_s = data.draw(st.integers(1, 6))
     k = data.draw(st.integers(1, 3))
     w = np.array(data.draw(st.lists(st.integers(0, 20), min_size=n_o, max_size=n_o)), dtype=float)
-    cover = [np.array(sorted(data.draw(st.sets(st.integers(0, n_o - 1), max_size=n_o))), dtype=int)
-             for _ in range(n_s)]
+    cover = [np.array(sorted(data.draw(st.sets(st.integers(0, n_o - 1), max_size=n_o))), dtype=int) for _ in range(n_s)]
     best = 0.0
     for r in range(1, min(k, n_s) + 1):
         for combo in itertools.combinations(range(n_s), r):
@@ -116,9 +115,16 @@ def test_every_programme_respects_capacities_days_and_sector_rules(data):
     structures = []
     for i in range(n):
         closed = data.draw(st.sets(st.sampled_from(days), max_size=1))
-        structures.append(pg.Structure(f"s{i}", f"S{i}", data.draw(st.sampled_from(SECTORS)),
-                                       data.draw(st.integers(1, 6)), loc_id=data.draw(st.integers(0, 2)),
-                                       closed=frozenset(closed)))
+        structures.append(
+            pg.Structure(
+                f"s{i}",
+                f"S{i}",
+                data.draw(st.sampled_from(SECTORS)),
+                data.draw(st.integers(1, 6)),
+                loc_id=data.draw(st.integers(0, 2)),
+                closed=frozenset(closed),
+            )
+        )
     loc_minutes = np.array([[0, 7, 15], [7, 0, 9], [15, 9, 0]])
     minutes = np.array([[loc_minutes[a.loc_id, b.loc_id] for b in structures] for a in structures], float)
     kind = data.draw(st.sampled_from(list(pg.KINDS.values())))
@@ -144,8 +150,12 @@ def test_every_programme_respects_capacities_days_and_sector_rules(data):
 def test_programme_minimises_walking_between_structures():
     # two sectors, each at two locations; sector A at loc 0 and 1, sector B at loc 0 and 2.
     # The optimum keeps everybody at loc 0 (0 minutes).
-    s = [pg.Structure("a0", "A0", "santé", 4, loc_id=0), pg.Structure("a1", "A1", "santé", 4, loc_id=1),
-         pg.Structure("b0", "B0", "industrie", 4, loc_id=0), pg.Structure("b2", "B2", "industrie", 4, loc_id=2)]
+    s = [
+        pg.Structure("a0", "A0", "santé", 4, loc_id=0),
+        pg.Structure("a1", "A1", "santé", 4, loc_id=1),
+        pg.Structure("b0", "B0", "industrie", 4, loc_id=0),
+        pg.Structure("b2", "B2", "industrie", 4, loc_id=2),
+    ]
     m = np.array([[0, 20, 0, 30], [20, 0, 20, 25], [0, 20, 0, 30], [30, 25, 30, 0]], float)
     prog = pg.design_programme(s, pg.ProgrammeSpec(4, "multisectoriel", DAYS5, variety=2), m)
     assert prog.total_minutes == 0
@@ -154,8 +164,11 @@ def test_programme_minimises_walking_between_structures():
 
 def test_infeasible_day_names_the_day_and_the_missing_places():
     thursday = dt.date(2026, 6, 18)
-    s = [pg.Structure("a", "A", "santé", 2, closed=frozenset({thursday})),
-         pg.Structure("b", "B", "industrie", 5), pg.Structure("c", "C", "commerce", 5)]
+    s = [
+        pg.Structure("a", "A", "santé", 2, closed=frozenset({thursday})),
+        pg.Structure("b", "B", "industrie", 5),
+        pg.Structure("c", "C", "commerce", 5),
+    ]
     with pytest.raises(pg.ProgrammeInfeasible) as err:
         pg.design_programme(s, pg.ProgrammeSpec(12, "multisectoriel", DAYS5, variety=2))
     assert "il manque 2 places le jeudi 18 juin" in str(err.value)
@@ -163,8 +176,11 @@ def test_infeasible_day_names_the_day_and_the_missing_places():
 
 
 def test_infeasible_sector_names_the_sector():
-    s = [pg.Structure("a", "A", "santé", 3), pg.Structure("b", "B", "santé", 3),
-         pg.Structure("c", "C", "industrie", 20)]
+    s = [
+        pg.Structure("a", "A", "santé", 3),
+        pg.Structure("b", "B", "santé", 3),
+        pg.Structure("c", "C", "industrie", 20),
+    ]
     with pytest.raises(pg.ProgrammeInfeasible) as err:
         pg.design_programme(s, pg.ProgrammeSpec(8, "mono-secteur", DAYS5, sector="santé", variety=2))
     assert "il manque 2 places le lundi 15 juin dans le secteur santé" in str(err.value)
@@ -174,12 +190,17 @@ def test_infeasible_rotation_found_by_the_elastic_model():
     # every day holds 8 places for 6 pupils, but each subgroup must see three sectors in three
     # days while industrie and commerce take one pupil a day: the places are missing there
     days = tuple(pg.working_days(pg.DEFAULT_START, 3))
-    s = [pg.Structure("a", "A", "santé", 6), pg.Structure("b", "B", "industrie", 1),
-         pg.Structure("c", "C", "commerce", 1)]
+    s = [
+        pg.Structure("a", "A", "santé", 6),
+        pg.Structure("b", "B", "industrie", 1),
+        pg.Structure("c", "C", "commerce", 1),
+    ]
     with pytest.raises(pg.ProgrammeInfeasible) as err:
         pg.design_programme(s, pg.ProgrammeSpec(6, "multisectoriel", days, time_limit=5))
     text = str(err.value)
-    assert re.search(r"il manque \d+ places? (au total|le \w+ \d+ juin dans le secteur (industrie|commerce))", text), text
+    assert re.search(r"il manque \d+ places? (au total|le \w+ \d+ juin dans le secteur (industrie|commerce))", text), (
+        text
+    )
 
 
 def test_unknown_capacity_is_never_invented():
@@ -189,11 +210,22 @@ def test_unknown_capacity_is_never_invented():
 
 
 def test_structures_capacity_precedence_flags_assumptions():
-    offers = pd.DataFrame({
-        "offer_id": ["1", "2", "3"], "siret": ["12345678901234", None, None], "sector": ["santé"] * 3,
-        "street": [None, "1 rue X", None], "town": ["Bernay"] * 3, "postcode": ["27300"] * 3,
-        "commune_code": ["27056"] * 3, "loc_id": [1, 1, 1], "lon": [0.6] * 3, "lat": [49.1] * 3,
-        "capacity": [4, None, None], "minutes": [0.0] * 3})
+    offers = pd.DataFrame(
+        {
+            "offer_id": ["1", "2", "3"],
+            "siret": ["12345678901234", None, None],
+            "sector": ["santé"] * 3,
+            "street": [None, "1 rue X", None],
+            "town": ["Bernay"] * 3,
+            "postcode": ["27300"] * 3,
+            "commune_code": ["27056"] * 3,
+            "loc_id": [1, 1, 1],
+            "lon": [0.6] * 3,
+            "lat": [49.1] * 3,
+            "capacity": [4, None, None],
+            "minutes": [0.0] * 3,
+        }
+    )
     out = pg.structures_from_offers(offers, {"2": 6}, default_capacity=2)
     assert [(s.capacity, s.capacity_source) for s in out] == [(4, "données"), (6, "saisie"), (2, "hypothèse")]
     assert out[0].siret == "12345678901234" and out[1].address == "1 rue X, 27300 Bernay"
@@ -203,8 +235,20 @@ def test_structures_capacity_precedence_flags_assumptions():
 def test_programme_exports(tmp_path):
     import openpyxl
 
-    s = [pg.Structure(f"s{i}", f"Structure {i}", SECTORS[i % 4], 3, siret="123", address="rue", loc_id=i % 2,
-                      lon=0.5 + i * 0.001, lat=49.3) for i in range(6)]
+    s = [
+        pg.Structure(
+            f"s{i}",
+            f"Structure {i}",
+            SECTORS[i % 4],
+            3,
+            siret="123",
+            address="rue",
+            loc_id=i % 2,
+            lon=0.5 + i * 0.001,
+            lat=49.3,
+        )
+        for i in range(6)
+    ]
     prog = pg.design_programme(s, pg.ProgrammeSpec(8, "multisectoriel", DAYS5, variety=3))
     from analysis.planning import export
 
@@ -241,7 +285,8 @@ def _independent_pairs(con, origin_kind: str, minutes: float) -> pd.DataFrame:
     return con.execute(
         """SELECT origin_id, loc_id, min(minutes) AS m FROM travel_times
            WHERE origin_kind = ? AND mode IN ('transit', 'walk') GROUP BY 1, 2 HAVING min(minutes) <= ?""",
-        [origin_kind, minutes]).df()
+        [origin_kind, minutes],
+    ).df()
 
 
 @pytest.mark.parametrize("origin_kind", ["school", "commune"])
@@ -250,8 +295,9 @@ def test_existing_projects_coverage_recomputed_from_travel_times(real_con, origi
     budget = 45
     pairs = _independent_pairs(con, origin_kind, budget)
     if origin_kind == "school":
-        pupils = con.execute("SELECT uai AS origin_id, seconde_pupils::DOUBLE AS pupils FROM schools "
-                             "WHERE seconde_pupils > 0").df()
+        pupils = con.execute(
+            "SELECT uai AS origin_id, seconde_pupils::DOUBLE AS pupils FROM schools WHERE seconde_pupils > 0"
+        ).df()
     else:
         pupils = con.execute("SELECT code AS origin_id, pupils FROM commune_pupils WHERE pupils > 0").df()
     # 2SFCA from scratch: R_j = places_j / demand within budget, A_i = sum of R_j within budget
@@ -270,20 +316,28 @@ def test_existing_projects_coverage_recomputed_from_travel_times(real_con, origi
     proj = con.execute(
         """SELECT p.project_id, p.commune_code, l.loc_id FROM collective_projects p
            JOIN offer_locations l ON l.commune_code = p.commune_code AND l.location_precision = 'commune'
-           ORDER BY p.project_id""").df()
+           ORDER BY p.project_id"""
+    ).df()
     assert len(proj) == 26
     home = con.execute(
         """SELECT site_id, origin_id, min(minutes) AS m FROM site_travel_times
            WHERE origin_kind = ? AND site_kind = 'commune' AND mode IN ('transit', 'walk') GROUP BY 1, 2""",
-        [origin_kind]).df()
-    origin_commune = (dict(con.execute("SELECT uai, commune_code FROM schools").fetchall()) if origin_kind == "school"
-                      else {c: c for c in pupils["origin_id"]})
+        [origin_kind],
+    ).df()
+    origin_commune = (
+        dict(con.execute("SELECT uai, commune_code FROM schools").fetchall())
+        if origin_kind == "school"
+        else {c: c for c in pupils["origin_id"]}
+    )
     for measure in ("unserved", "shortfall"):
         spec = DemandSpec(mode="transit", minutes=budget, origin_kind=origin_kind, measure=measure)
         got = ps.existing_projects(con, ps.load_problem(con, spec)).set_index("project_id")
         for rec in proj.itertuples():
-            reach = {o for o in pairs.loc[pairs["loc_id"] == rec.loc_id, "origin_id"]
-                     if origin_commune.get(o) != rec.commune_code}
+            reach = {
+                o
+                for o in pairs.loc[pairs["loc_id"] == rec.loc_id, "origin_id"]
+                if origin_commune.get(o) != rec.commune_code
+            }
             own = home[(home["site_id"] == rec.commune_code) & (home["m"] <= budget)]
             reach |= {o for o in own["origin_id"] if origin_commune.get(o) == rec.commune_code}
             want = float(pupils.loc[pupils["origin_id"].isin(reach), measure].sum())
@@ -298,8 +352,12 @@ def test_existing_projects_coverage_recomputed_from_travel_times(real_con, origi
 def test_cli_sites_json_checked_independently(real_con, capsys):
     from analysis.planning.__main__ import main
 
-    assert main(["sites", "--mode", "transit", "--minutes", "45", "--count", "4", "--origin", "school",
-                 "--format", "json"]) == 0
+    assert (
+        main(
+            ["sites", "--mode", "transit", "--minutes", "45", "--count", "4", "--origin", "school", "--format", "json"]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["count"] == 4 and len(out["sites"]) <= 4
     con = real_con
@@ -316,14 +374,17 @@ def test_cli_sites_json_checked_independently(real_con, capsys):
         t = con.execute(
             """SELECT origin_id, min(minutes) FROM site_travel_times WHERE origin_kind = 'school'
                AND site_kind = ? AND site_id = ? AND mode IN ('transit', 'walk') GROUP BY 1""",
-            [site["site_kind"], site["site_id"]]).fetchall()
+            [site["site_kind"], site["site_id"]],
+        ).fetchall()
         reach = {o for o, m in t if m <= 45}
         assert ids == reach & unserved
         # potential host structures: the offers of travel_times within 30 min (TER or walk) of the site
         want = con.execute(
             """SELECT count(*) FROM offers o JOIN (SELECT loc_id FROM travel_times WHERE origin_kind = ?
                AND origin_id = ? AND mode IN ('transit', 'walk') GROUP BY 1 HAVING min(minutes) <= 30) t
-               USING (loc_id)""", [site["site_kind"], site["site_id"]]).fetchone()[0]
+               USING (loc_id)""",
+            [site["site_kind"], site["site_id"]],
+        ).fetchone()[0]
         assert site["offers_within"] == len(site["offers"]) == want
         seen |= ids
     assert out["exact"]["value"] == pytest.approx(sum(pupils[u] for u in seen))
@@ -335,12 +396,27 @@ def test_cli_programme_writes_xlsx_and_flags_assumption(real_con, tmp_path, caps
     from analysis.planning.__main__ import main
 
     out = tmp_path / "prog.xlsx"
-    rc = main(["programme", "--commune", "27467", "--pupils", "15", "--type", "multisectoriel", "--days", "10",
-               "--capacity", "3", "--out", str(out)])
+    rc = main(
+        [
+            "programme",
+            "--commune",
+            "27467",
+            "--pupils",
+            "15",
+            "--type",
+            "multisectoriel",
+            "--days",
+            "10",
+            "--capacity",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
     cap = capsys.readouterr()
     assert rc == 0, cap.err
     assert "HYPOTHÈSE" in cap.err
-    res = json.loads(cap.out[cap.out.index("{"):])
+    res = json.loads(cap.out[cap.out.index("{") :])
     assert sum(res["sizes"]) == 15 and len(res["days"]) == 10 and res["days"][0] == "2026-06-15"
     assert out.stat().st_size > 0
 
@@ -390,12 +466,21 @@ def test_programme_pdf_has_rotation_and_blank_fields(real_con):
     offers = ps.site_offers(real_con, "commune", "27056", "transit", 60)
     offers = offers.drop_duplicates("loc_id").head(4)
     structures = pg.structures_from_offers(offers, default_capacity=4)
-    prog = pg.design_programme(structures, pg.ProgrammeSpec(8, "multisectoriel", DAYS5, variety=2),
-                               pg.structure_minutes(real_con, structures, "transit"))
+    prog = pg.design_programme(
+        structures,
+        pg.ProgrammeSpec(8, "multisectoriel", DAYS5, variety=2),
+        pg.structure_minutes(real_con, structures, "transit"),
+    )
     pdf = export.programme_pdf(real_con, prog, "Bernay (27056)", (0.598, 49.089))
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
-    for words in ("Structure porteuse de la convention", "Référent / animateur du groupe", "Rotation des sous-groupes",
-                  "lundi 15 juin", "vendredi 19 juin", "hypothèse"):
+    for words in (
+        "Structure porteuse de la convention",
+        "Référent / animateur du groupe",
+        "Rotation des sous-groupes",
+        "lundi 15 juin",
+        "vendredi 19 juin",
+        "hypothèse",
+    ):
         assert words in text
     for s in prog.used():
         assert prog.structures[s].sector in text

@@ -12,26 +12,34 @@ from analysis.territory_search import search_territories
 
 
 def _df(rows):
-    return pd.DataFrame(rows, columns=["code", "name", "share_no_offer", "pupils_no_offer",
-                                       "pupils"])
+    return pd.DataFrame(rows, columns=["code", "name", "share_no_offer", "pupils_no_offer", "pupils"])
 
 
 def test_ties_broken_by_pupils_concerned_then_name():
     # three territories at 100 %: most pupils concerned first; equal pupils: by name
-    df = _df([("1", "CC Maine Saosnois", 1.0, 6.0, 6.0),
-              ("2", "CC du Pays Fertois", 1.0, 53.0, 53.0),
-              ("3", "Écouves", 1.0, 61.5, 61.5),
-              ("4", "Argentan", 1.0, 61.5, 61.5),
-              ("5", "Vire", 0.4, 900.0, 2250.0),
-              ("6", "Sans élèves", np.nan, 0.0, 0.0)])
+    df = _df(
+        [
+            ("1", "CC Maine Saosnois", 1.0, 6.0, 6.0),
+            ("2", "CC du Pays Fertois", 1.0, 53.0, 53.0),
+            ("3", "Écouves", 1.0, 61.5, 61.5),
+            ("4", "Argentan", 1.0, 61.5, 61.5),
+            ("5", "Vire", 0.4, 900.0, 2250.0),
+            ("6", "Sans élèves", np.nan, 0.0, 0.0),
+        ]
+    )
     r = ranking.rank_territories(df, "share_no_offer")
-    assert r["name"].tolist() == ["Argentan", "Écouves", "CC du Pays Fertois",
-                                  "CC Maine Saosnois", "Vire", "Sans élèves"]
+    assert r["name"].tolist() == [
+        "Argentan",
+        "Écouves",
+        "CC du Pays Fertois",
+        "CC Maine Saosnois",
+        "Vire",
+        "Sans élèves",
+    ]
     assert r["rank"].tolist() == [1, 2, 3, 4, 5, 6]
     # the same ranking whatever the input order
     shuffled = df.sample(frac=1.0, random_state=3)
-    assert ranking.rank_territories(shuffled, "share_no_offer")["code"].tolist() == \
-        r["code"].tolist()
+    assert ranking.rank_territories(shuffled, "share_no_offer")["code"].tolist() == r["code"].tolist()
 
 
 def test_lower_is_worse_indicator():
@@ -65,25 +73,29 @@ def test_real_couverture_ranking_and_outside_epci(source_dir):
     by = {e["code"]: e for e in recs}
     for siren in ("200072676", "200040277"):  # CC Maine Saosnois, CA du Pays de Dreux
         e = by[siren]
-        norman = sum(m["populationMunicipale"] for m in e["membres"]
-                     if m["code"][:2] in ("14", "27", "50", "61", "76"))
-        assert share.loc[siren, "share_in_region"] == pytest.approx(
-            norman / e["populationMunicipale"], rel=1e-9)
+        norman = sum(m["populationMunicipale"] for m in e["membres"] if m["code"][:2] in ("14", "27", "50", "61", "76"))
+        assert share.loc[siren, "share_in_region"] == pytest.approx(norman / e["populationMunicipale"], rel=1e-9)
         assert share.loc[siren, "mostly_outside"]
     assert share["mostly_outside"].sum() == 2
     assert share.loc["200065597", "share_in_region"] == 1.0  # CU Caen la Mer
 
 
-COMMUNES = pd.DataFrame({
-    "code": ["14220", "14754", "14118", "50129"],
-    "name": ["Deauville", "Trouville-sur-Mer", "Caen", "Cherbourg-en-Cotentin"],
-    "epci_siren": ["241400415", "241400415", "200065597", "200067205"]})
-EPCIS = pd.DataFrame({"siren": ["241400415", "200065597", "200067205"],
-                      "name": ["CC Coeur Côte Fleurie", "CU Caen la Mer", "CA du Cotentin"]})
+COMMUNES = pd.DataFrame(
+    {
+        "code": ["14220", "14754", "14118", "50129"],
+        "name": ["Deauville", "Trouville-sur-Mer", "Caen", "Cherbourg-en-Cotentin"],
+        "epci_siren": ["241400415", "241400415", "200065597", "200067205"],
+    }
+)
+EPCIS = pd.DataFrame(
+    {
+        "siren": ["241400415", "200065597", "200067205"],
+        "name": ["CC Coeur Côte Fleurie", "CU Caen la Mer", "CA du Cotentin"],
+    }
+)
 
 
-@pytest.mark.parametrize("query", ["Coeur Cote", "Cœur", "cœur côte", "COEUR-CÔTE FLEURIE",
-                                   "coeur  cote fleurie"])
+@pytest.mark.parametrize("query", ["Coeur Cote", "Cœur", "cœur côte", "COEUR-CÔTE FLEURIE", "coeur  cote fleurie"])
 def test_search_accent_ligature_case_insensitive(query):
     res = search_territories(query, COMMUNES, EPCIS)
     assert [(m.level, m.code) for m in res] == [("epci", "241400415")]
@@ -92,7 +104,9 @@ def test_search_accent_ligature_case_insensitive(query):
 def test_search_epci_by_member_commune_and_siren():
     res = search_territories("Deauville", COMMUNES, EPCIS)
     assert [(m.level, m.code, m.reason) for m in res] == [
-        ("commune", "14220", "nom"), ("epci", "241400415", "commune membre : Deauville")]
+        ("commune", "14220", "nom"),
+        ("epci", "241400415", "commune membre : Deauville"),
+    ]
     res = search_territories("241400415", COMMUNES, EPCIS)
     assert [(m.level, m.code, m.reason) for m in res] == [("epci", "241400415", "SIREN")]
     res = search_territories("cherbourg", COMMUNES, EPCIS)

@@ -24,8 +24,9 @@ from analysis.report import ReportError
 COTENTIN = "200067205"  # CA du Cotentin (EPCI, Manche)
 ORNE = "61"
 
-INDICATORS = [c.key for c in report.TABLE_COLUMNS
-              if c.key not in ("role", "sectors_filter", "grade_filter", "hosts_filter")]
+INDICATORS = [
+    c.key for c in report.TABLE_COLUMNS if c.key not in ("role", "sectors_filter", "grade_filter", "hosts_filter")
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,7 @@ def dep_data(real):
 
 
 def _same(a, b) -> bool:
-    if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (
-            isinstance(b, float) and math.isnan(b)):
+    if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
         return (a is None or pd.isna(a)) and (b is None or pd.isna(b))
     if isinstance(a, (bool, str)) or isinstance(b, (bool, str)):
         return a == b
@@ -79,8 +79,7 @@ def test_table_equals_access_epci(real, epci_data):
     refs = t[t["role"] == "reference"]
     assert list(refs["level"]) == ["departement", "region"]
     assert list(refs["code"]) == ["50", "28"]  # the Manche, then Normandie
-    _assert_rows_equal(refs.iloc[0], access.territory_indicators(real, "departement", f, "50")
-                       .iloc[0])
+    _assert_rows_equal(refs.iloc[0], access.territory_indicators(real, "departement", f, "50").iloc[0])
     _assert_rows_equal(refs.iloc[1], access.territory_indicators(real, "region", f).iloc[0])
     comp = t[t["role"] == "composante"].set_index("code")
     want = access.territory_indicators(real, "commune", f, within=COTENTIN).set_index("code")
@@ -88,8 +87,7 @@ def test_table_equals_access_epci(real, epci_data):
     for code in want.index:
         _assert_rows_equal(comp.loc[code], want.loc[code], [k for k in INDICATORS if k != "code"])
     # the screen function gives the same table
-    pd.testing.assert_frame_equal(
-        report.report_table(real, "epci", COTENTIN, f), t)
+    pd.testing.assert_frame_equal(report.report_table(real, "epci", COTENTIN, f), t)
 
 
 def test_table_equals_access_with_filters(real, dep_data):
@@ -97,15 +95,15 @@ def test_table_equals_access_with_filters(real, dep_data):
     t = dep_data.table
     assert (t["mode"] == "car").all() and (t["budget_min"] == 30).all()
     assert (t["origin_kind"] == "school").all() and (t["sectors_filter"] == "Enseignement").all()
-    _assert_rows_equal(t.iloc[0], access.territory_indicators(real, "departement", f, ORNE)
-                       .iloc[0])
+    _assert_rows_equal(t.iloc[0], access.territory_indicators(real, "departement", f, ORNE).iloc[0])
     epcis = t[(t["role"] == "composante") & (t["level"] == "epci")].set_index("code")
     want = access.territory_indicators(real, "epci", f, within=ORNE).set_index("code")
     assert set(epcis.index) == set(want.index)
     for code in want.index:
         _assert_rows_equal(epcis.loc[code], want.loc[code], [k for k in INDICATORS if k != "code"])
     assert (t["level"] == "commune").sum() == real.execute(
-        "SELECT count(*) FROM communes WHERE dep = ?", [ORNE]).fetchone()[0]
+        "SELECT count(*) FROM communes WHERE dep = ?", [ORNE]
+    ).fetchone()[0]
 
 
 def test_side_tables_consistent_with_access(real, epci_data, dep_data):
@@ -119,8 +117,11 @@ def test_side_tables_consistent_with_access(real, epci_data, dep_data):
     # lycées: the real headcounts and access.origin_accessibility for lycée origins
     acc = access.origin_accessibility(real, Filters(origin_kind="school")).set_index("origin_id")
     sch = epci_data.schools.set_index("uai")
-    n = real.execute("""SELECT count(*) FROM schools s JOIN communes c ON c.code = s.commune_code
-                        WHERE c.epci_siren = ?""", [COTENTIN]).fetchone()[0]
+    n = real.execute(
+        """SELECT count(*) FROM schools s JOIN communes c ON c.code = s.commune_code
+                        WHERE c.epci_siren = ?""",
+        [COTENTIN],
+    ).fetchone()[0]
     assert len(sch) == n > 0
     for uai, r in sch.iterrows():
         assert r["offers_reachable"] == acc.loc[uai, "offers_reachable"]
@@ -173,14 +174,20 @@ def test_csv_per_origin_equals_origin_accessibility(real, request, which):
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert list(rows[0]) == [c.key for c in report.ORIGIN_COLUMNS]
     acc = access.origin_accessibility(real, data.filters).set_index("origin_id")
-    inside = {r[0] for r in real.execute(report.data._territory_communes_sql(data.territory))
-              .fetchall()}
+    inside = {r[0] for r in real.execute(report.data._territory_communes_sql(data.territory)).fetchall()}
     assert {r["origin_id"] for r in rows} == set(acc.index[acc["commune_code"].isin(inside)])
     kinds = {c.key: c.kind for c in report.ORIGIN_COLUMNS}
     for r in rows:
         want = acc.loc[r["origin_id"]]
-        for k in ("pupils", "offers_reachable", "sectors_reachable", "places_per_pupil_2sfca",
-                  "minutes_nearest", "nearest_car", "offers_reachable_transit"):
+        for k in (
+            "pupils",
+            "offers_reachable",
+            "sectors_reachable",
+            "places_per_pupil_2sfca",
+            "minutes_nearest",
+            "nearest_car",
+            "offers_reachable_transit",
+        ):
             assert _same(_parse_fr(r[k]), want[k]), (k, r[k], want[k])
         assert r["origin_kind"] == data.filters.origin_kind and kinds["pupils"] == "dec0"
     # the pupils of these origins add up to the territory's pupils in the main table
@@ -192,8 +199,16 @@ def test_xlsx_read_back(epci_data):
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(report.to_xlsx(epci_data)))
-    assert wb.sheetnames == ["Synthèse", "Territoires", "Lycées", "Offres par secteur",
-                             "Élèves sans offre", "Projets collectifs", "Origines", "Sources"]
+    assert wb.sheetnames == [
+        "Synthèse",
+        "Territoires",
+        "Lycées",
+        "Offres par secteur",
+        "Élèves sans offre",
+        "Projets collectifs",
+        "Origines",
+        "Sources",
+    ]
     ws = wb["Territoires"]
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
@@ -203,8 +218,15 @@ def test_xlsx_read_back(epci_data):
     assert len(values) == len(epci_data.table)
     first = values[0]
     want = epci_data.row()
-    for k in ("pupils", "offers_located", "share_no_offer", "places_per_pupil_2sfca",
-              "offers_reachable_mean", "share_no_offer_transit", "morning_departures"):
+    for k in (
+        "pupils",
+        "offers_located",
+        "share_no_offer",
+        "places_per_pupil_2sfca",
+        "offers_reachable_mean",
+        "share_no_offer_transit",
+        "morning_departures",
+    ):
         assert _same(first[col[k]], want[k]), k
     assert ws.cell(row=2, column=col["share_no_offer"] + 1).number_format == "0.0%"
     assert ws.column_dimensions["D"].width >= 10
@@ -237,8 +259,15 @@ def test_pdf_read_back(real, dep_data):
     flat = " ".join(text.split())
     assert "Portrait de territoire : Orne" in flat
     assert "car (" not in flat  # the mode in French, not its code
-    for needle in ("30 min", "Mode de déplacement Voiture", "Enseignement", "lycées (effectifs",
-                   "Normandie", "Sources et millésimes", "Définitions des indicateurs"):
+    for needle in (
+        "30 min",
+        "Mode de déplacement Voiture",
+        "Enseignement",
+        "lycées (effectifs",
+        "Normandie",
+        "Sources et millésimes",
+        "Définitions des indicateurs",
+    ):
         assert needle in flat, needle
     images = [img for p in pdf.pages for img in p.images]
     assert images and images[0].image.size[0] > 500  # the map, as a raster image
@@ -252,29 +281,35 @@ def test_pdf_read_back(real, dep_data):
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("level, code, fmt, filters, message", [
-    ("canton", "14", "csv", Filters(), "Niveau territorial inconnu"),
-    ("epci", "999999999", "csv", Filters(), "EPCI inconnu"),
-    ("commune", "99999", "pdf", Filters(), "Commune inconnue"),
-    ("departement", "75", "xlsx", Filters(), "Département inconnu"),
-    ("region", "11", "csv", Filters(), "Code de région inconnu"),
-    ("epci", None, "csv", Filters(), "Code de territoire manquant"),
-    ("epci", COTENTIN, "docx", Filters(), "Format inconnu"),
-    ("epci", COTENTIN, "csv:lignes", Filters(), "Lignes du CSV inconnues"),
-    ("epci", COTENTIN, "csv", Filters(sectors=("Astronautique",)), "Secteur d'activité inconnu"),
-    ("epci", COTENTIN, "csv", Filters(minutes=120), "horizon"),
-])
+@pytest.mark.parametrize(
+    "level, code, fmt, filters, message",
+    [
+        ("canton", "14", "csv", Filters(), "Niveau territorial inconnu"),
+        ("epci", "999999999", "csv", Filters(), "EPCI inconnu"),
+        ("commune", "99999", "pdf", Filters(), "Commune inconnue"),
+        ("departement", "75", "xlsx", Filters(), "Département inconnu"),
+        ("region", "11", "csv", Filters(), "Code de région inconnu"),
+        ("epci", None, "csv", Filters(), "Code de territoire manquant"),
+        ("epci", COTENTIN, "docx", Filters(), "Format inconnu"),
+        ("epci", COTENTIN, "csv:lignes", Filters(), "Lignes du CSV inconnues"),
+        ("epci", COTENTIN, "csv", Filters(sectors=("Astronautique",)), "Secteur d'activité inconnu"),
+        ("epci", COTENTIN, "csv", Filters(minutes=120), "horizon"),
+    ],
+)
 def test_errors_are_clear(real, level, code, fmt, filters, message):
     fmt, _, rows = fmt.partition(":")
     with pytest.raises(ReportError, match=message.replace("(", r"\(").replace(")", r"\)")):
         report.build_report(real, level, code, fmt, filters, rows=rows or "territoires")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--level", "epci", "--code", "123", "--format", "csv"], "EPCI inconnu"),
-    (["--level", "canton", "--code", "14", "--format", "pdf"], "Niveau territorial inconnu"),
-    (["--level", "epci", "--code", COTENTIN, "--format", "ods"], "Format inconnu"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--level", "epci", "--code", "123", "--format", "csv"], "EPCI inconnu"),
+        (["--level", "canton", "--code", "14", "--format", "pdf"], "Niveau territorial inconnu"),
+        (["--level", "epci", "--code", COTENTIN, "--format", "ods"], "Format inconnu"),
+    ],
+)
 def test_cli_error_writes_no_file(real, tmp_path, capsys, args, message):
     out = tmp_path / "rapport.out"
     assert report.main(args + ["--out", str(out)]) == 2
@@ -284,15 +319,31 @@ def test_cli_error_writes_no_file(real, tmp_path, capsys, args, message):
 
 def test_cli_writes_the_report(real, tmp_path):
     out = tmp_path / "sub" / "caen.csv"
-    assert report.main(["--level", "commune", "--code", "14118", "--format", "csv",
-                        "--mode", "bike", "--minutes", "15", "--entetes", "cles",
-                        "--out", str(out)]) == 0
-    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig")),
-                               delimiter=";"))
+    assert (
+        report.main(
+            [
+                "--level",
+                "commune",
+                "--code",
+                "14118",
+                "--format",
+                "csv",
+                "--mode",
+                "bike",
+                "--minutes",
+                "15",
+                "--entetes",
+                "cles",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig")), delimiter=";"))
     assert [r["role"] for r in rows] == ["territoire", "reference", "reference", "reference"]
     assert [r["level"] for r in rows] == ["commune", "epci", "departement", "region"]
-    want = access.territory_indicators(real, "commune", Filters(mode="bike", minutes=15),
-                                       "14118").iloc[0]
+    want = access.territory_indicators(real, "commune", Filters(mode="bike", minutes=15), "14118").iloc[0]
     assert rows[0]["name"] == "Caen" == want["name"]
     assert _parse_fr(rows[0]["offers_reachable_mean"]) == want["offers_reachable_mean"]
 
@@ -300,20 +351,27 @@ def test_cli_writes_the_report(real, tmp_path):
 def test_empty_territory_synthetic():
     """SYNTHETIC database: an EPCI listed without any member commune."""
     con = duckdb.connect(":memory:")
-    con.execute("CREATE TABLE communes (code VARCHAR, name VARCHAR, dep VARCHAR, "
-                "epci_siren VARCHAR, population INTEGER)")
+    con.execute(
+        "CREATE TABLE communes (code VARCHAR, name VARCHAR, dep VARCHAR, epci_siren VARCHAR, population INTEGER)"
+    )
     con.execute("INSERT INTO communes VALUES ('14001', 'Synthé-A', '14', '200000001', 10)")
-    con.execute("CREATE TABLE epci AS SELECT * FROM (VALUES ('200000001', 'CC Synthé 1'), "
-                "('200000009', 'CC Synthé vide')) t(siren, name)")
-    con.execute("CREATE TABLE departements AS SELECT * FROM (VALUES ('14', 'Calvados'), "
-                "('50', 'Manche')) t(code, name)")
+    con.execute(
+        "CREATE TABLE epci AS SELECT * FROM (VALUES ('200000001', 'CC Synthé 1'), "
+        "('200000009', 'CC Synthé vide')) t(siren, name)"
+    )
+    con.execute(
+        "CREATE TABLE departements AS SELECT * FROM (VALUES ('14', 'Calvados'), ('50', 'Manche')) t(code, name)"
+    )
     with pytest.raises(ReportError, match="Territoire vide"):
         report.resolve_territory(con, "epci", "200000009")
     with pytest.raises(ReportError, match="Territoire vide"):
         report.resolve_territory(con, "departement", "50")
     terr = report.resolve_territory(con, "commune", " 14001 ")
-    assert terr.references == (("epci", "200000001", "CC Synthé 1"),
-                               ("departement", "14", "Calvados"), ("region", "28", "Normandie"))
+    assert terr.references == (
+        ("epci", "200000001", "CC Synthé 1"),
+        ("departement", "14", "Calvados"),
+        ("region", "28", "Normandie"),
+    )
     # no travel times in this database: clear message rather than a DuckDB error
     con.execute("CREATE TABLE offers (offer_id VARCHAR, sector VARCHAR)")
     with pytest.raises(ReportError, match="Temps de trajet non calculés"):
@@ -326,8 +384,19 @@ def test_empty_territory_synthetic():
 
 
 def test_map_classes_and_french_numbers():
-    assert [report.map_class(v) for v in (None, 0, 0.5, 1, 4, 5, 19, 20, 99, 100, 5000)] == \
-        [0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert [report.map_class(v) for v in (None, 0, 0.5, 1, 4, 5, 19, 20, 99, 100, 5000)] == [
+        0,
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+        4,
+    ]
     assert report.format_value(12345.678, "dec1") == "12\u202f345,7"
     assert report.format_value(0.2345, "pct") == "23,4\u202f%"
     assert report.format_value(float("nan"), "int") == "—"
@@ -347,8 +416,7 @@ def test_rapports_page_shows_the_report_figures(real):
     assert not at.exception
     assert at.subheader[0].value == "Commune : Caen"
     shown = at.dataframe[0].value
-    assert list(shown.columns) == ["Indicateur", "Caen", "CU Caen la Mer", "Calvados",
-                                   "Normandie"]
+    assert list(shown.columns) == ["Indicateur", "Caen", "CU Caen la Mer", "Calvados", "Normandie"]
     table = report.report_table(real, "commune", "14118", Filters(mode="bike", minutes=15))
     kcols = report.key_figure_columns(Filters(mode="bike", minutes=15))
     for j, name in enumerate(shown.columns[1:]):
@@ -362,9 +430,15 @@ def test_rapports_page_shows_the_report_figures(real):
 
 def test_every_column_is_documented():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "reports.md").read_text("utf-8")
-    for cols in (report.TABLE_COLUMNS, report.ORIGIN_COLUMNS, report.SCHOOL_COLUMNS,
-                 report.SECTOR_COLUMNS,
-                 report.NO_OFFER_COLUMNS, report.PROJECT_COLUMNS, report.SOURCE_COLUMNS):
+    for cols in (
+        report.TABLE_COLUMNS,
+        report.ORIGIN_COLUMNS,
+        report.SCHOOL_COLUMNS,
+        report.SECTOR_COLUMNS,
+        report.NO_OFFER_COLUMNS,
+        report.PROJECT_COLUMNS,
+        report.SOURCE_COLUMNS,
+    ):
         for c in cols:
             assert f"| `{c.key}` | {c.label_for(('TER',))} |" in doc, c.key
 
@@ -380,8 +454,9 @@ def test_public_api_fallback_gives_the_same_table(real, monkeypatch):
 
     monkeypatch.setattr(report.data, "_combined_query", gone)
     slow = report.report_table(real, "departement", "14", f)
-    n_epci, n_com = real.execute("SELECT count(DISTINCT epci_siren), count(*) FROM communes "
-                                 "WHERE dep = '14'").fetchone()
+    n_epci, n_com = real.execute(
+        "SELECT count(DISTINCT epci_siren), count(*) FROM communes WHERE dep = '14'"
+    ).fetchone()
     assert len(slow) == len(fast) == 1 + 1 + n_epci + n_com  # dep, region, EPCI, communes
     pd.testing.assert_frame_equal(slow, fast)
 
@@ -408,10 +483,13 @@ def test_map_is_grey_scale_with_distinct_classes(real, epci_data):
 def test_region_report_rows(real):
     t = report.report_table(real, "region", None, Filters(mode="car", minutes=15))
     counts = t.groupby(["role", "level"]).size().to_dict()
-    n_com, n_epci = real.execute("SELECT count(*), count(DISTINCT epci_siren) FROM communes"
-                                 ).fetchone()
-    assert counts == {("territoire", "region"): 1, ("composante", "departement"): 5,
-                      ("composante", "epci"): n_epci, ("composante", "commune"): n_com}
+    n_com, n_epci = real.execute("SELECT count(*), count(DISTINCT epci_siren) FROM communes").fetchone()
+    assert counts == {
+        ("territoire", "region"): 1,
+        ("composante", "departement"): 5,
+        ("composante", "epci"): n_epci,
+        ("composante", "commune"): n_com,
+    }
     # composantes ordered by level then name; the départements add up to the region
     assert list(t["level"].iloc[1:7]) == ["departement"] * 5 + ["epci"]
     deps = t[t["level"] == "departement"]

@@ -71,8 +71,11 @@ def test_rouen_modes_differ_as_expected(rouen):
     assert ped and not ped & set(zip(car["u"], car["v"], car["key"]))
     assert ped <= set(zip(walk["u"], walk["v"], walk["key"]))
     # a one-way street can be walked both ways
-    oneway = [(u, v) for u, v, d in rouen.edges(data=True)
-              if d.get("oneway") is True and d["highway"] == "residential" and not rouen.has_edge(v, u)]
+    oneway = [
+        (u, v)
+        for u, v, d in rouen.edges(data=True)
+        if d.get("oneway") is True and d["highway"] == "residential" and not rouen.has_edge(v, u)
+    ]
     assert oneway
     u, v = oneway[0]
     walk_pairs = set(zip(walk["u"], walk["v"]))
@@ -161,14 +164,23 @@ def test_skeleton_car_times_match_osrm(skeleton, source_dir):
 
     osrm = pyogrio.read_dataframe(source_dir / OSRM, read_geometry=False).set_index("insee")
     arrays = paths.GraphArrays.from_graph(skeleton, "car")
-    a13 = {"14118": "Caen", "76540": "Rouen", "76351": "Le Havre", "50129": "Cherbourg",
-           "14366": "Lisieux", "14047": "Bayeux", "14333": "Honfleur", "27467": "Pont-Audemer"}
+    a13 = {
+        "14118": "Caen",
+        "76540": "Rouen",
+        "76351": "Le Havre",
+        "50129": "Cherbourg",
+        "14366": "Lisieux",
+        "14047": "Bayeux",
+        "14333": "Honfleur",
+        "27467": "Pont-Audemer",
+    }
     others = {"27229": "Évreux", "27681": "Vernon", "27375": "Louviers", "61001": "Alençon"}
     gate = "78361"
     codes = list(a13) + list(others)
     pts = osrm.loc[codes, ["lon", "lat"]].to_numpy(float)
-    res = paths.door_to_door(arrays, pts, osrm.loc[[gate], ["lon", "lat"]].to_numpy(float),
-                             access_kph=roads.CAR_ACCESS_KPH, max_minutes=1e9)
+    res = paths.door_to_door(
+        arrays, pts, osrm.loc[[gate], ["lon", "lat"]].to_numpy(float), access_kph=roads.CAR_ACCESS_KPH, max_minutes=1e9
+    )
     ref = osrm.loc[codes, "duration_min"].to_numpy() - osrm.loc[gate, "duration_min"]
     ratio = res.minutes[:, 0] / ref
     for code, r in zip(codes, ratio):
@@ -211,12 +223,25 @@ def test_luneray_shapefile_layer(source_dir):
 def test_line_layer_noding_synthetic(tmp_path):
     """Synthetic GeoJSON: two crossing lines, not noded at their crossing."""
     path = tmp_path / "synthetic_cross.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"highway": "residential"},
-         "geometry": {"type": "LineString", "coordinates": [[0.0, 49.0], [0.02, 49.0]]}},
-        {"type": "Feature", "properties": {"highway": "primary"},
-         "geometry": {"type": "LineString", "coordinates": [[0.01, 48.99], [0.01, 49.01]]}},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"highway": "residential"},
+                        "geometry": {"type": "LineString", "coordinates": [[0.0, 49.0], [0.02, 49.0]]},
+                    },
+                    {
+                        "type": "Feature",
+                        "properties": {"highway": "primary"},
+                        "geometry": {"type": "LineString", "coordinates": [[0.01, 48.99], [0.01, 49.01]]},
+                    },
+                ],
+            }
+        )
+    )
     plain = roads.graph_from_lines(path)
     assert nx.number_weakly_connected_components(plain) == 2
     noded = roads.graph_from_lines(path, node_intersections=True)
@@ -244,10 +269,16 @@ def test_skeleton_bad_coordinate_names_row_and_field(tmp_path):
     from shapely.geometry import LineString
 
     gdf = gpd.GeoDataFrame(
-        {"from_coord_key": ["49.0,0.0", "49.0,0.01"], "to_coord_key": ["49.0,0.01", "oops"],
-         "system": ["franord14", "franord14"], "route": ["D1", "D1"], "length_m_straight": [730.0, 730.0],
-         "tier": [5, 5]},
-        geometry=[LineString([(0, 49), (0.01, 49)]), LineString([(0.01, 49), (0.02, 49)])], crs="EPSG:4326",
+        {
+            "from_coord_key": ["49.0,0.0", "49.0,0.01"],
+            "to_coord_key": ["49.0,0.01", "oops"],
+            "system": ["franord14", "franord14"],
+            "route": ["D1", "D1"],
+            "length_m_straight": [730.0, 730.0],
+            "tier": [5, 5],
+        },
+        geometry=[LineString([(0, 49), (0.01, 49)]), LineString([(0.01, 49), (0.02, 49)])],
+        crs="EPSG:4326",
     )
     path = tmp_path / "synthetic_skeleton.gpkg"
     gdf.to_file(path, layer="segments")
@@ -256,8 +287,9 @@ def test_skeleton_bad_coordinate_names_row_and_field(tmp_path):
     assert exc.value.row == 2 and exc.value.field == "to_coord_key"
 
 
-def _dense_reference(graph, origins, destinations, access_kph, fallback_kph, detour, max_snap_m,
-                     max_minutes, direct_cap):
+def _dense_reference(
+    graph, origins, destinations, access_kph, fallback_kph, detour, max_snap_m, max_minutes, direct_cap
+):
     """The first, dense formulation of ``door_to_door`` (scipy csgraph, every pair computed),
     kept here as an independent oracle for the sparse engine."""
     from scipy.sparse import csgraph
@@ -269,8 +301,9 @@ def _dense_reference(graph, origins, destinations, access_kph, fallback_kph, det
     dist_all = csgraph.dijkstra(graph.matrix, directed=True, indices=np.unique(no), limit=max_minutes * 60)
     row = {n: k for k, n in enumerate(np.unique(no))}
     net = dist_all[[row[n] for n in no]][:, nd]
-    straight = paths.haversine_m(origins[:, 0][:, None], origins[:, 1][:, None],
-                                 destinations[:, 0][None, :], destinations[:, 1][None, :])
+    straight = paths.haversine_m(
+        origins[:, 0][:, None], origins[:, 1][:, None], destinations[:, 0][None, :], destinations[:, 1][None, :]
+    )
     seconds = net + (so[:, None] + sd[None, :]) * detour / access_mps
     short = straight <= so[:, None] + sd[None, :]
     seconds = np.where(short, np.minimum(seconds, straight * detour / access_mps), seconds)
@@ -297,7 +330,7 @@ def test_skeleton_sparse_door_to_door_equals_dense_reference(skeleton, mode):
     picks = np.r_[rng.choice(caen, 160, replace=False), rng.choice(arrays.n_nodes, 100, replace=False)]
     picks = picks[rng.permutation(260)]
     pts = np.column_stack([arrays.lon[picks], arrays.lat[picks]]) + rng.normal(0, 0.015, (260, 2))
-    pts[5] = pts[4]                                   # two origins at the same place
+    pts[5] = pts[4]  # two origins at the same place
     pts[6] = [arrays.lon[picks[6]], arrays.lat[picks[6]]]  # exactly on a node
     pts[7], pts[210] = [-0.45, 49.40], [-0.25, 49.36]  # at sea off Ouistreham, 7-8 km from any node
     origins, destinations = pts[:200], np.r_[pts[200:], pts[:10]]  # shared points too

@@ -26,7 +26,8 @@ XSS = "<img src=x onerror=\"alert('x')\">"
 
 def test_html_text_escapes_markup_and_template_literal_characters():
     assert sanitize.html_text(f"Giberville {XSS}") == (
-        "Giberville &lt;img src=x onerror=&quot;alert(&#x27;x&#x27;)&quot;&gt;")
+        "Giberville &lt;img src=x onerror=&quot;alert(&#x27;x&#x27;)&quot;&gt;"
+    )
     # folium writes tooltips and popups inside JavaScript backquotes: ${...} must not survive
     assert sanitize.html_text("a`${alert(1)}\\") == "a&#96;&#36;{alert(1)}&#92;"
     assert sanitize.html_text(None) == "" and sanitize.html_text(float("nan")) == ""
@@ -51,18 +52,35 @@ def test_offer_and_school_markers_escape_tooltips_and_popups():
     """Old code: the offer tooltip (town) and the lycée tooltip (name) were raw HTML."""
     from ui import mapping
 
-    pts = pd.DataFrame({"lat": [49.18], "lon": [-0.31], "n_offers": [2], "town": [f"Giberville {XSS}"],
-                        "sectors": [XSS], "location_precision": ["commune"], "sources": ["${alert(2)}"]})
+    pts = pd.DataFrame(
+        {
+            "lat": [49.18],
+            "lon": [-0.31],
+            "n_offers": [2],
+            "town": [f"Giberville {XSS}"],
+            "sectors": [XSS],
+            "location_precision": ["commune"],
+            "sources": ["${alert(2)}"],
+        }
+    )
     m = folium.Map(tiles=None)
     mapping.offers_layer(m, pts)
-    (_, _, popup, tip), = _cluster_rows(m)
+    ((_, _, popup, tip),) = _cluster_rows(m)
     assert tip == "2 offre(s) — Giberville &lt;img src=x onerror=&quot;alert(&#x27;x&#x27;)&quot;&gt;"
     assert "<img" not in popup and "${" not in popup and "&lt;img" in popup
-    sch = pd.DataFrame({"lat": [49.18], "lon": [-0.31], "name": [XSS], "commune": ["Caen"],
-                        "is_public": [True], "seconde_pupils": [100]})
+    sch = pd.DataFrame(
+        {
+            "lat": [49.18],
+            "lon": [-0.31],
+            "name": [XSS],
+            "commune": ["Caen"],
+            "is_public": [True],
+            "seconde_pupils": [100],
+        }
+    )
     m = folium.Map(tiles=None)
     mapping.schools_layer(m, sch)
-    (_, _, popup, tip), = _cluster_rows(m)
+    ((_, _, popup, tip),) = _cluster_rows(m)
     assert tip == sanitize.html_text(XSS) and "<img" not in popup
 
 
@@ -76,53 +94,71 @@ def test_html_table_and_legend_escape_cells():
 
 
 def _template_csv(town: str, street: str = "1 rue de la Gare", employer: str = "Acme") -> bytes:
-    return ("identifiant;employeur;secteur;adresse;code_postal;commune;niveaux\n"
-            f"t1;{employer};Industrie;{street};14730;{town};seconde\n").encode()
+    return (
+        "identifiant;employeur;secteur;adresse;code_postal;commune;niveaux\n"
+        f"t1;{employer};Industrie;{street};14730;{town};seconde\n"
+    ).encode()
 
 
-@pytest.mark.parametrize("field,kwargs", [
-    ("commune", {"town": f"Giberville {XSS}"}),
-    ("adresse", {"town": "Giberville", "street": "1 rue <b>"}),
-    ("employeur", {"town": "Giberville", "employer": "Acme >"}),
-])
+@pytest.mark.parametrize(
+    "field,kwargs",
+    [
+        ("commune", {"town": f"Giberville {XSS}"}),
+        ("adresse", {"town": "Giberville", "street": "1 rue <b>"}),
+        ("employeur", {"town": "Giberville", "employer": "Acme >"}),
+    ],
+)
 def test_import_quarantines_markup_naming_the_field(base_db, field, kwargs):
     """Old code: the commune matcher accepted « Giberville <img …> » as Giberville."""
-    res = imports.import_file(None, "offers", data=_template_csv(**kwargs), name="h.csv", db_path=base_db,
-                              dry_run=True)
+    res = imports.import_file(None, "offers", data=_template_csv(**kwargs), name="h.csv", db_path=base_db, dry_run=True)
     assert (res.rows_in, res.accepted, res.quarantined) == (1, 0, 1)
     q = res.quarantine.iloc[0]
     assert q["field"] == field and "balises HTML refusées" in q["reason"] and q["row_number"] == 1
 
 
 def test_import_accepts_the_same_row_without_markup(base_db):
-    res = imports.import_file(None, "offers", data=_template_csv("Giberville"), name="ok.csv", db_path=base_db,
-                              dry_run=True)
+    res = imports.import_file(
+        None, "offers", data=_template_csv("Giberville"), name="ok.csv", db_path=base_db, dry_run=True
+    )
     assert (res.accepted, res.quarantined) == (1, 0)
 
 
 def test_import_refuses_markup_in_collective_and_mobility_fields(base_db):
-    coll = ("project_id;name;kind;town;commune_code;source\n"
-            f"p1;Projet {XSS};bi-entreprises;Caen;14118;CREFOP\n").encode()
+    coll = (
+        f"project_id;name;kind;town;commune_code;source\np1;Projet {XSS};bi-entreprises;Caen;14118;CREFOP\n"
+    ).encode()
     res = imports.import_file(None, "collective", data=coll, name="c.csv", db_path=base_db, dry_run=True)
     assert res.quarantine.iloc[0]["field"] == "name" and res.accepted == 0
-    mob = (b"siren_epci;type_service;nom;description;source\n"
-           b"200065597;autre;Navette;<script>alert(1)</script>;CU\n")
+    mob = b"siren_epci;type_service;nom;description;source\n200065597;autre;Navette;<script>alert(1)</script>;CU\n"
     res = imports.import_file(None, "mobility", data=mob, name="m.csv", db_path=base_db, dry_run=True)
     assert res.quarantine.iloc[0]["field"] == "description" and res.accepted == 0
 
 
 def test_uploaded_file_name_and_source_name_are_cleaned(base_db):
-    res = imports.import_file(None, "offers", data=_template_csv("Giberville"), db_path=base_db, dry_run=True,
-                              name="../../<script>x</script>\x00.csv")
+    res = imports.import_file(
+        None,
+        "offers",
+        data=_template_csv("Giberville"),
+        db_path=base_db,
+        dry_run=True,
+        name="../../<script>x</script>\x00.csv",
+    )
     assert res.file == "script_.csv"  # last path component, control char dropped, ">" replaced
     with pytest.raises(ValueError, match="nom de source refusé"):
-        imports.import_file(None, "offers", data=_template_csv("Giberville"), name="ok.csv", db_path=base_db,
-                            dry_run=True, source="<b>x</b>")
+        imports.import_file(
+            None,
+            "offers",
+            data=_template_csv("Giberville"),
+            name="ok.csv",
+            db_path=base_db,
+            dry_run=True,
+            source="<b>x</b>",
+        )
 
 
 # --------------------------------------------------------------------------- item 3: formulas in exports
 
-FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+33 6 00", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+33 6 00", "-2+3", "@SUM(A1)", "\tx", "\rx"]
 
 
 def test_csv_writer_neutralises_formulas_and_keeps_numbers():
@@ -194,21 +230,40 @@ def test_xlsx_and_csv_reports_hold_no_formula_and_survive_nul(hostile_report_db)
 # --------------------------------------------------------------------------- item 4: control characters, no traceback
 
 
-@pytest.mark.parametrize("value,field", [("Acme\x00", "employeur"), ("Gi\x07berville", "commune"),
-                                         ("1 rue\x1b[31m", "adresse"), ("Acme\u2028", "employeur")])
+@pytest.mark.parametrize(
+    "value,field",
+    [
+        ("Acme\x00", "employeur"),
+        ("Gi\x07berville", "commune"),
+        ("1 rue\x1b[31m", "adresse"),
+        ("Acme\u2028", "employeur"),
+    ],
+)
 def test_import_quarantines_control_characters(base_db, value, field):
     """Old code: a NUL in an accepted field was stored, and later broke the XLSX reports."""
-    kwargs = {"employeur": {"town": "Giberville", "employer": value}, "commune": {"town": value},
-              "adresse": {"town": "Giberville", "street": value}}[field]
-    res = imports.import_file(None, "offers", data=_template_csv(**kwargs), name="c.csv", db_path=base_db,
-                              dry_run=True)
+    kwargs = {
+        "employeur": {"town": "Giberville", "employer": value},
+        "commune": {"town": value},
+        "adresse": {"town": "Giberville", "street": value},
+    }[field]
+    res = imports.import_file(None, "offers", data=_template_csv(**kwargs), name="c.csv", db_path=base_db, dry_run=True)
     assert res.accepted == 0 and res.quarantine.iloc[0]["field"] == field
     assert "caractère de contrôle interdit" in res.quarantine.iloc[0]["reason"]
 
 
-PAGE_FILES = ["app.py"] + [f"pages/{p}" for p in (
-    "1_Couverture.py", "2_Mobilite_rurale.py", "3_Stages_collectifs.py", "4_Territoire.py",
-    "5_Rapports.py", "6_Import.py", "7_Donnees.py", "8_Planification.py")]
+PAGE_FILES = ["app.py"] + [
+    f"pages/{p}"
+    for p in (
+        "1_Couverture.py",
+        "2_Mobilite_rurale.py",
+        "3_Stages_collectifs.py",
+        "4_Territoire.py",
+        "5_Rapports.py",
+        "6_Import.py",
+        "7_Donnees.py",
+        "8_Planification.py",
+    )
+]
 
 
 def test_no_page_shows_a_traceback(tmp_path, monkeypatch, caplog):
@@ -232,8 +287,9 @@ def test_no_page_shows_a_traceback(tmp_path, monkeypatch, caplog):
         messages = [e.value for e in at.error]
         assert any("erreur inattendue" in m and "référence" in m for m in messages), (page, messages)
         assert not any(str(tmp_path) in m for m in messages)
-        assert any(r.levelname == "ERROR" and "référence" in r.getMessage() and r.exc_info
-                   for r in caplog.records), page
+        assert any(r.levelname == "ERROR" and "référence" in r.getMessage() and r.exc_info for r in caplog.records), (
+            page
+        )
 
 
 # --------------------------------------------------------------------------- item 2: upload bombs
@@ -266,7 +322,7 @@ def _zip_bomb(member_bytes: int) -> bytes:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("[Content_Types].xml", "<Types/>")
         with zf.open("xl/sharedStrings.xml", "w") as fh:
-            fh.write(b'<sst><si><t>')
+            fh.write(b"<sst><si><t>")
             chunk = b"A" * (1024 * 1024)
             for _ in range(member_bytes // len(chunk)):
                 fh.write(chunk)
@@ -369,8 +425,11 @@ def test_bounded_check_matches_the_in_process_check(base_db, source_dir):
     path = source_dir / "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"
     res, stats = sandbox.run_check(path.read_bytes(), path.name, "offers", db_path=base_db)
     ref = imports.import_file(path, "offers", db_path=base_db, dry_run=True)
-    assert (res.rows_in, res.accepted, res.quarantined) == (ref.rows_in, ref.accepted, ref.quarantined) == (
-        1532, ref.accepted, 1532 - ref.accepted)
+    assert (
+        (res.rows_in, res.accepted, res.quarantined)
+        == (ref.rows_in, ref.accepted, ref.quarantined)
+        == (1532, ref.accepted, 1532 - ref.accepted)
+    )
     assert stats.peak_mb is not None and stats.peak_mb < 1024
 
 
@@ -498,13 +557,22 @@ def test_stale_temporary_databases_are_removed_under_the_write_lock(tmp_path):
 
     target = tmp_path / "observatoire.duckdb"
     target.write_bytes(b"base")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True).stdout.strip()  # a process that has exited
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()  # a process that has exited
     alive = str(os.getppid())
-    stale = [f"observatoire.duckdb.tmp-import-{dead}-0a1b2c3d", f"observatoire.duckdb.tmp-import-{dead}-0a1b2c3d.wal",
-             f"observatoire.duckdb.tmp-{dead}", f"observatoire.duckdb.tmp-{dead}.wal"]
-    kept = [f"observatoire.duckdb.tmp-import-{alive}-0a1b2c3d", f"observatoire.duckdb.tmp-{alive}",
-            "observatoire.duckdb.tmp-import.lock", "autre.duckdb.tmp-1"]
+    stale = [
+        f"observatoire.duckdb.tmp-import-{dead}-0a1b2c3d",
+        f"observatoire.duckdb.tmp-import-{dead}-0a1b2c3d.wal",
+        f"observatoire.duckdb.tmp-{dead}",
+        f"observatoire.duckdb.tmp-{dead}.wal",
+    ]
+    kept = [
+        f"observatoire.duckdb.tmp-import-{alive}-0a1b2c3d",
+        f"observatoire.duckdb.tmp-{alive}",
+        "observatoire.duckdb.tmp-import.lock",
+        "autre.duckdb.tmp-1",
+    ]
     for n in stale + kept:
         (tmp_path / n).write_bytes(b"x" * 10)
     from analysis import db
@@ -525,8 +593,17 @@ def test_database_does_not_grow_over_repeated_imports(base_db, tmp_path):
     size0 = target.stat().st_size
     for i in range(5):
         data = _template_csv("Giberville").replace(b"t1;", f"c{i};".encode())
-        res = imports.import_file(None, "offers", data=data, name="petit.csv", db_path=target, secret=secret,
-                                  secrets={imports.ENV_SECRET: secret}, gate=gate, recompute=False)
+        res = imports.import_file(
+            None,
+            "offers",
+            data=data,
+            name="petit.csv",
+            db_path=target,
+            secret=secret,
+            secrets={imports.ENV_SECRET: secret},
+            gate=gate,
+            recompute=False,
+        )
         assert res.accepted == 1
     from analysis import db
 
@@ -564,9 +641,24 @@ def test_build_without_the_ter_gtfs_fails_and_keeps_the_database(mirror_link_tre
     shutil.copyfile(base_db, target)
     before = target.read_bytes()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "analysis.build", "--source", str(tree), "--db", str(target),
-                           "--no-travel-times", "--quiet"], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.build",
+            "--source",
+            str(tree),
+            "--db",
+            str(target),
+            "--no-travel-times",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "gtfs_ter" in proc.stderr and "n'a pas été modifiée" in proc.stderr
     assert "Traceback" not in proc.stderr

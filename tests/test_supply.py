@@ -25,8 +25,7 @@ def test_stop_departures_hand_counted():
     only — t6 reaches s1 at 07:50 as its terminus, t5 leaves at 06:59, t4's service is removed on
     the date; s2 has t3 08:30 (bound included); s3 has t1 07:40 (t6 07:30 has no pick-up)."""
     c = make_synthetic_db()
-    got = dict(c.execute(f"SELECT stop_id, morning_departures FROM ({supply.stop_departures_sql(TUESDAY)})")
-               .fetchall())
+    got = dict(c.execute(f"SELECT stop_id, morning_departures FROM ({supply.stop_departures_sql(TUESDAY)})").fetchall())
     assert got == {"f:s1": 1, "f:s2": 1, "f:s3": 1, "f:s9": 1}
 
 
@@ -35,8 +34,7 @@ def test_stops_layer_excludes_a_trips_last_stop():
     c = _with_routes(make_synthetic_db())
     df, day = maps.stops_layer(c, TUESDAY)
     assert day == TUESDAY
-    assert dict(zip(df["stop_id"], df["morning_departures"])) == {
-        "f:s1": 1, "f:s2": 1, "f:s3": 1, "f:s9": 1}
+    assert dict(zip(df["stop_id"], df["morning_departures"])) == {"f:s1": 1, "f:s2": 1, "f:s3": 1, "f:s9": 1}
 
 
 def test_commune_totals_are_the_sum_of_the_stops():

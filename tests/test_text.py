@@ -13,12 +13,15 @@ from analysis.text import MISSING, NNBSP, format_number, format_percent, normali
     [
         (36780, 0, "36\u202f780"),
         (1234567.891, 2, "1\u202f234\u202f567,89"),
-        (999.5, 0, "1\u202f000"),            # rounding carries into the thousands
+        (999.5, 0, "1\u202f000"),  # rounding carries into the thousands
         (0.125, 3, "0,125"),
-        (-2500.25, 1, "-2\u202f500,2"),       # Python rounds half to even on the binary value
-        (-0.04, 1, "0,0"),                    # no "-0,0"
+        (-2500.25, 1, "-2\u202f500,2"),  # Python rounds half to even on the binary value
+        (-0.04, 1, "0,0"),  # no "-0,0"
         (np.int64(12000), 0, "12\u202f000"),
-        (None, 0, "\u2014"), (float("nan"), 1, "\u2014"), (pd.NA, 0, "\u2014"), ("abc", 0, "\u2014"),
+        (None, 0, "\u2014"),
+        (float("nan"), 1, "\u2014"),
+        (pd.NA, 0, "\u2014"),
+        ("abc", 0, "\u2014"),
         ("12000", 0, "12\u202f000"),
     ],
 )
@@ -70,8 +73,9 @@ def test_exact_forms():
     assert normalize_name("   ") == ""
 
 
-@pytest.mark.parametrize("header, sep", [("a;b;c", ";"), ("a,b,c", ","), ("a\tb", "\t"), ("a,b;c,d", ","),
-                                         ("nom", ";"), ("a;b,c", ";")])
+@pytest.mark.parametrize(
+    "header, sep", [("a;b;c", ";"), ("a,b,c", ","), ("a\tb", "\t"), ("a,b;c,d", ","), ("nom", ";"), ("a;b,c", ";")]
+)
 def test_one_csv_separator_rule(header, sep):
     """The build's reader and the import reader guess the separator with the same function."""
     from analysis import imports, readers
@@ -86,4 +90,9 @@ def test_declared_headcounts_accept_every_missing_value():
     from ui import core
 
     assert core.declared([1200, None, float("nan"), pd.NA, np.int64(3)]) == [
-        "1\u202f200", "non déclaré", "non déclaré", "non déclaré", "3"]
+        "1\u202f200",
+        "non déclaré",
+        "non déclaré",
+        "non déclaré",
+        "3",
+    ]

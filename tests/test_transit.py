@@ -51,6 +51,7 @@ def at(stop: str) -> tuple[float, float]:
 # hand-computed cases on the synthetic line
 # ---------------------------------------------------------------------------------------------
 
+
 def test_default_service_date_is_tuesday_in_june_fortnight():
     con = db.connect()
     gtfs.load_into(con, FIXTURE, feed_id="syn")
@@ -134,6 +135,7 @@ def test_route_legs(line_net):
     assert (walk["from"], walk["to"], walk["arrive"]) == ("Synthetic B", "Synthetic B2", "07:25")
     assert (t2["depart"], t2["arrive"], t2["trip_id"]) == ("07:30", "07:50", "feed:T2")
     import json
+
     json.dumps(r)  # JSON-able
 
 
@@ -162,6 +164,7 @@ def test_no_stop_times_cannot_route(tmp_path):
 # brute force oracle: time-expanded graph, every second of the window
 # ---------------------------------------------------------------------------------------------
 
+
 def _dist(a, b) -> float:
     la1, lo1, la2, lo2 = map(math.radians, (a[1], a[0], b[1], b[0]))
     h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
@@ -175,8 +178,13 @@ def _walk(d: float) -> float:
 class Oracle:
     """Time-expanded graph of running trips (list of rows (stop, arr, dep, pickup, drop))."""
 
-    def __init__(self, stops: dict[str, tuple[float, float]], trips: dict[str, list[tuple]],
-                 max_transfer=400.0, max_access=1500.0):
+    def __init__(
+        self,
+        stops: dict[str, tuple[float, float]],
+        trips: dict[str, list[tuple]],
+        max_transfer=400.0,
+        max_access=1500.0,
+    ):
         self.stops, self.trips = stops, trips
         self.max_access = max_access
         events: dict[str, set[int]] = {s: set() for s in stops}
@@ -254,8 +262,7 @@ def _random_feed(rng: np.random.Generator, folder: Path):
         stops[f"S{k}"] = (round(lon, 7), round(lat, 7), x, y)  # as written in stops.txt
     trips, st_rows, trip_rows = {}, [], []
     xy = np.array([v[2:] for v in stops.values()])
-    near = [np.flatnonzero((np.hypot(*(xy - xy[k]).T) < 380) & (np.arange(n_stops) != k))
-            for k in range(n_stops)]
+    near = [np.flatnonzero((np.hypot(*(xy - xy[k]).T) < 380) & (np.arange(n_stops) != k)) for k in range(n_stops)]
     last_rows: list[tuple] = []
     for t in range(int(rng.integers(8, 16))):
         seq = rng.choice(n_stops, size=int(rng.integers(2, min(5, n_stops) + 1)), replace=False)
@@ -283,30 +290,39 @@ def _random_feed(rng: np.random.Generator, folder: Path):
         trip_rows.append(f"R,{service},{tid}")
         for i, (s, arr, dep, pick, drop) in enumerate(rows):
             fa, fd = arr + shift, dep + shift
-            st_rows.append(f"{tid},{fa // 3600:02d}:{fa % 3600 // 60:02d}:00,"
-                           f"{fd // 3600:02d}:{fd % 3600 // 60:02d}:00,{s},{i + 1},{pick},{drop}")
+            st_rows.append(
+                f"{tid},{fa // 3600:02d}:{fa % 3600 // 60:02d}:00,"
+                f"{fd // 3600:02d}:{fd % 3600 // 60:02d}:00,{s},{i + 1},{pick},{drop}"
+            )
         last_rows = rows
         if service != "WED":
             trips[tid] = rows  # MON trips run Tuesday morning (times past 24:00 minus 24 h)
     folder.mkdir(parents=True)
-    (folder / "agency.txt").write_text("agency_id,agency_name,agency_url,agency_timezone\n"
-                                       "X,Synthetic,http://example.invalid,Europe/Paris\n")
-    (folder / "stops.txt").write_text("stop_id,stop_name,stop_lat,stop_lon\n" + "".join(
-        f"{k},{k},{v[1]:.7f},{v[0]:.7f}\n" for k, v in stops.items()))
+    (folder / "agency.txt").write_text(
+        "agency_id,agency_name,agency_url,agency_timezone\nX,Synthetic,http://example.invalid,Europe/Paris\n"
+    )
+    (folder / "stops.txt").write_text(
+        "stop_id,stop_name,stop_lat,stop_lon\n" + "".join(f"{k},{k},{v[1]:.7f},{v[0]:.7f}\n" for k, v in stops.items())
+    )
     (folder / "routes.txt").write_text("route_id,route_short_name,route_type\nR,R,3\n")
     (folder / "trips.txt").write_text("route_id,service_id,trip_id\n" + "\n".join(trip_rows) + "\n")
     (folder / "stop_times.txt").write_text(
         "trip_id,arrival_time,departure_time,stop_id,stop_sequence,pickup_type,drop_off_type\n"
-        + "\n".join(st_rows) + "\n")
+        + "\n".join(st_rows)
+        + "\n"
+    )
     (folder / "calendar.txt").write_text(
         "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\n"
         "TUE,0,1,0,0,0,0,0,20250101,20251231\nMON,1,0,0,0,0,0,0,20250101,20251231\n"
-        "WED,0,0,1,0,0,0,0,20250101,20251231\n")
+        "WED,0,0,1,0,0,0,0,20250101,20251231\n"
+    )
     return {k: v[:2] for k, v in stops.items()}, trips
 
 
-@pytest.mark.parametrize("seed,window", [(s, ("07:00", "08:30", "09:00")) for s in range(12)]
-                         + [(s, ("07:10", "07:25", "08:40")) for s in range(12, 18)])
+@pytest.mark.parametrize(
+    "seed,window",
+    [(s, ("07:00", "08:30", "09:00")) for s in range(12)] + [(s, ("07:10", "07:25", "08:40")) for s in range(12, 18)],
+)
 @pytest.mark.parametrize("method", ["starts", "profile"])
 def test_matrix_equals_brute_force(tmp_path, seed, window, method):
     rng = np.random.default_rng(seed)
@@ -369,8 +385,10 @@ def ter():
     gtfs.load_into(con, TER, feed_id="ter")
     net = transit.TransitNetwork.from_duckdb(con)
     with zipfile.ZipFile(TER) as zf:
-        raw = {n: pd.read_csv(zf.open(n), dtype=str) for n in
-               ("stop_times.txt", "trips.txt", "calendar_dates.txt", "stops.txt")}
+        raw = {
+            n: pd.read_csv(zf.open(n), dtype=str)
+            for n in ("stop_times.txt", "trips.txt", "calendar_dates.txt", "stops.txt")
+        }
     return con, net, raw
 
 
@@ -397,12 +415,15 @@ def test_ter_default_date(ter):
 
 
 @needs_ter
-@pytest.mark.parametrize("from_uic,to_uic,after", [
-    ("87444000", "87444067", "07:00:00"),  # Caen -> Bayeux
-    ("87411017", "87413013", "07:00:00"),  # Rouen Rive Droite -> Le Havre
-    ("87444000", "87444877", "06:30:00"),  # Caen -> Cherbourg
-    ("87413013", "87411017", "17:00:00"),  # Le Havre -> Rouen Rive Droite
-])
+@pytest.mark.parametrize(
+    "from_uic,to_uic,after",
+    [
+        ("87444000", "87444067", "07:00:00"),  # Caen -> Bayeux
+        ("87411017", "87413013", "07:00:00"),  # Rouen Rive Droite -> Le Havre
+        ("87444000", "87444877", "06:30:00"),  # Caen -> Cherbourg
+        ("87413013", "87411017", "17:00:00"),  # Le Havre -> Rouen Rive Droite
+    ],
+)
 def test_ter_station_to_station_matches_timetable(ter, from_uic, to_uic, after):
     con, net, raw = ter
     rows = _direct_rows(raw, "20250422", from_uic, to_uic, after)
@@ -418,8 +439,13 @@ def test_ter_station_to_station_matches_timetable(ter, from_uic, to_uic, after):
     assert ride[s_to, 0] <= best_direct
     assert ride[s_to, 0] == best_direct  # no faster connection with a change exists here
     # the route command shows that train's row
-    r = transit.transit_route(net, tuple(net.stop_lonlat[s_from]), tuple(net.stop_lonlat[s_to]),
-                              depart=first_dep["departure_time_a"][:5], walk_only=False)
+    r = transit.transit_route(
+        net,
+        tuple(net.stop_lonlat[s_from]),
+        tuple(net.stop_lonlat[s_to]),
+        depart=first_dep["departure_time_a"][:5],
+        walk_only=False,
+    )
     legs = [leg for leg in r["legs"] if leg["mode"] == "transit"]
     assert legs[-1]["arrive_s"] == best_direct
     row = later[later["arrival_time_b"] == later["arrival_time_b"].min()].iloc[0]
@@ -453,8 +479,7 @@ def test_points_without_coordinates_are_unreachable(line_net):
 def test_morning_departures_hand_counted():
     con = db.connect()
     gtfs.load_into(con, FIXTURE, feed_id="syn")
-    got = dict(transit.morning_departures(con, TUESDAY)[["stop_id", "departures"]]
-               .itertuples(index=False))
+    got = dict(transit.morning_departures(con, TUESDAY)[["stop_id", "departures"]].itertuples(index=False))
     # A: T1 07:10, T8 08:00 | B: T5 (Monday's 31:05 = 07:05), T1 07:20, T8 08:10 | B2: T2 |
     # C: T3 07:40, T6 08:00 (added) | D: T9 08:10 ; T4 06:50 is before, T7 removed, last stops excluded
     assert got == {"syn:A": 2, "syn:B": 3, "syn:B2": 1, "syn:C": 2, "syn:D": 1}

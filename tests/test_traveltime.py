@@ -40,8 +40,11 @@ def synthetic_roads(tmp_path) -> Path:
     """Synthetic GeoJSON: one 'secondary' road A-B-C-D-E along the 49.10 parallel."""
     names = list(X)
     feats = [
-        {"type": "Feature", "properties": {"highway": "secondary"},
-         "geometry": {"type": "LineString", "coordinates": [[X[a], LAT0], [X[b], LAT0]]}}
+        {
+            "type": "Feature",
+            "properties": {"highway": "secondary"},
+            "geometry": {"type": "LineString", "coordinates": [[X[a], LAT0], [X[b], LAT0]]},
+        }
         for a, b in zip(names[:-1], names[1:])
     ]
     path = tmp_path / "synthetic_roads.geojson"
@@ -55,8 +58,10 @@ def synthetic_db(tmp_path):
     con = db.connect(tmp_path / "synthetic.duckdb")
     far = north_of(X["D"], 10_000)
     con.execute("CREATE TABLE communes(code VARCHAR, name VARCHAR, lon DOUBLE, lat DOUBLE)")
-    con.execute("INSERT INTO communes VALUES ('99001','A',?,?),('99002','C',?,?),('99003','far',?,?)",
-                [X["A"], LAT0, X["C"], LAT0, far[0], far[1]])
+    con.execute(
+        "INSERT INTO communes VALUES ('99001','A',?,?),('99002','C',?,?),('99003','far',?,?)",
+        [X["A"], LAT0, X["C"], LAT0, far[0], far[1]],
+    )
     con.execute("CREATE TABLE schools(uai VARCHAR, name VARCHAR, lon DOUBLE, lat DOUBLE)")
     con.execute("INSERT INTO schools VALUES ('0990001A','lycée B',?,?)", [X["B"], LAT0])
     con.execute("CREATE TABLE offer_locations(loc_id INTEGER, lon DOUBLE, lat DOUBLE, commune_code VARCHAR)")
@@ -70,7 +75,8 @@ def synthetic_db(tmp_path):
 def _tt(con, mode, kind, oid, loc):
     row = con.execute(
         "SELECT minutes, is_estimate FROM travel_times WHERE mode=? AND origin_kind=? AND origin_id=? AND loc_id=?",
-        [mode, kind, oid, loc]).fetchone()
+        [mode, kind, oid, loc],
+    ).fetchone()
     return row
 
 
@@ -96,15 +102,20 @@ def test_build_on_synthetic_line(synthetic_db, synthetic_roads):
     assert est and m == pytest.approx(geod_m(far, c) * 1.3 / (40 / 3.6) / 60, rel=5e-3)
     # every stored time is within the 90-minute horizon, one row per pair and mode
     assert con.execute("SELECT max(minutes) FROM travel_times").fetchone()[0] <= 90
-    dup = con.execute("SELECT count(*) FROM (SELECT origin_kind, origin_id, loc_id, mode FROM travel_times "
-                      "GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+    dup = con.execute(
+        "SELECT count(*) FROM (SELECT origin_kind, origin_id, loc_id, mode FROM travel_times "
+        "GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchone()[0]
     assert dup == 0
     assert counts["car"] == 8  # 4 origins x 2 locations, all under 90 min by car
     # the view repeats a location's time for each of its offers
-    v = con.execute("SELECT offer_id, minutes FROM offer_travel_times WHERE mode='car' AND origin_id='99001' "
-                    "ORDER BY offer_id").fetchall()
+    v = con.execute(
+        "SELECT offer_id, minutes FROM offer_travel_times WHERE mode='car' AND origin_id='99001' ORDER BY offer_id"
+    ).fetchall()
     assert [r[0] for r in v] == ["o1", "o2", "o3"] and v[0][1] == v[1][1]
-    runs = con.execute("SELECT mode, network_source, status, params, n_pairs FROM travel_time_runs ORDER BY mode").fetchall()
+    runs = con.execute(
+        "SELECT mode, network_source, status, params, n_pairs FROM travel_time_runs ORDER BY mode"
+    ).fetchall()
     assert [r[0] for r in runs] == ["bike", "car", "walk"]
     assert all(r[1] == "lignes:synthetic_roads.geojson" and r[2] == "ok" for r in runs)
     assert json.loads(runs[1][3])["max_minutes"] == 90
@@ -112,8 +123,13 @@ def test_build_on_synthetic_line(synthetic_db, synthetic_roads):
 
 def test_max_minutes_and_speeds_are_configurable(synthetic_db, synthetic_roads):
     con = synthetic_db
-    build_settings = BuildSettings(source_dir=None, db_path=Path("unused.duckdb"), travel=TravelTimeSettings(
-        source_dir=None, road_network=synthetic_roads, modes=("bike",), bike_kph=20.0, max_minutes=30))
+    build_settings = BuildSettings(
+        source_dir=None,
+        db_path=Path("unused.duckdb"),
+        travel=TravelTimeSettings(
+            source_dir=None, road_network=synthetic_roads, modes=("bike",), bike_kph=20.0, max_minutes=30
+        ),
+    )
     traveltime.build_travel_times(con, build_settings, None)
     # A -> C: 12 km at 20 km/h = 36 min > 30, not stored; B -> C: 7 km = 21 min, stored
     assert _tt(con, "bike", "commune", "99001", 1) is None
@@ -127,8 +143,13 @@ def test_transit_from_synthetic_gtfs(synthetic_db, synthetic_roads):
     from analysis import transit
 
     con = synthetic_db
-    cfg = TravelTimeSettings(source_dir=None, road_network=synthetic_roads, modes=("transit",),
-                             transit_gtfs=FIX_GTFS, service_date="2025-06-17")
+    cfg = TravelTimeSettings(
+        source_dir=None,
+        road_network=synthetic_roads,
+        modes=("transit",),
+        transit_gtfs=FIX_GTFS,
+        service_date="2025-06-17",
+    )
     counts = traveltime.build_travel_times(con, cfg, None)
     assert counts["transit"] > 0
     # hand-computed (fixture README): trip T1 leaves A 07:10, reaches C 07:35 -> 25 minutes
@@ -140,7 +161,9 @@ def test_transit_from_synthetic_gtfs(synthetic_db, synthetic_roads):
     dests = traveltime.read_destinations(con)
     ref = transit.transit_matrix(net, origins[["lon", "lat"]].to_numpy(), dests[["lon", "lat"]].to_numpy())
     got = np.full(ref.shape, np.inf)
-    rows = con.execute("SELECT origin_kind, origin_id, loc_id, minutes FROM travel_times WHERE mode='transit'").fetchall()
+    rows = con.execute(
+        "SELECT origin_kind, origin_id, loc_id, minutes FROM travel_times WHERE mode='transit'"
+    ).fetchall()
     key = {(k, i): n for n, (k, i) in enumerate(zip(origins["origin_kind"], origins["origin_id"]))}
     col = {int(loc): n for n, loc in enumerate(dests["loc_id"])}
     for k, i, loc, minutes in rows:
@@ -172,8 +195,19 @@ def test_unknown_mode_and_missing_network(tmp_path):
 
 def test_route_command_synthetic(synthetic_roads, capsys):
     # negative longitudes are accepted after --from / --to
-    rc = traveltime.main(["route", "--mode", "car", "--from", f"{X['A']},{LAT0}", "--to", f"{X['D']},{LAT0}",
-                          "--network", str(synthetic_roads)])
+    rc = traveltime.main(
+        [
+            "route",
+            "--mode",
+            "car",
+            "--from",
+            f"{X['A']},{LAT0}",
+            "--to",
+            f"{X['D']},{LAT0}",
+            "--network",
+            str(synthetic_roads),
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     expected = geod_m((X["A"], LAT0), (X["D"], LAT0)) / (65 / 3.6) / 60
@@ -206,8 +240,9 @@ def test_real_region_matrix(real_tt):
     con, counts, *_ = real_tt
     assert counts["car"] > counts["bike"] > counts["walk"] > 0
     n_communes = con.execute("SELECT count(*) FROM communes").fetchone()[0]
-    with_car = con.execute("SELECT count(DISTINCT origin_id) FROM travel_times WHERE mode='car' "
-                           "AND origin_kind='commune'").fetchone()[0]
+    with_car = con.execute(
+        "SELECT count(DISTINCT origin_id) FROM travel_times WHERE mode='car' AND origin_kind='commune'"
+    ).fetchone()[0]
     assert with_car >= 0.98 * n_communes  # almost every commune has an offer within 90 min by car
     # a commune hosting offers no longer reaches its own offers in 0 minutes (issue 11 item 4):
     # the intra-commune model gives every such trip a positive, flagged time
@@ -272,15 +307,41 @@ def test_real_caen_to_rouen_car_time(real_tt):
 
 def test_route_command_transit_synthetic_gtfs(capsys):
     # hand-computed (fixture README): T1 leaves A at 07:10 and reaches C at 07:35
-    rc = traveltime.main(["route", "--mode", "transit", "--network", str(FIX_GTFS), "--date", "2025-06-17",
-                          "--from", f"{X['A']},{LAT0}", "--to", f"{X['C']},{LAT0}"])
+    rc = traveltime.main(
+        [
+            "route",
+            "--mode",
+            "transit",
+            "--network",
+            str(FIX_GTFS),
+            "--date",
+            "2025-06-17",
+            "--from",
+            f"{X['A']},{LAT0}",
+            "--to",
+            f"{X['C']},{LAT0}",
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert out["minutes"] == pytest.approx(25.0)
     assert any(leg.get("mode") == "transit" and leg.get("to") == "Synthetic C" for leg in out["legs"])
     # a date outside the feed's calendar is a clear error, not an empty result
-    rc = traveltime.main(["route", "--mode", "transit", "--network", str(FIX_GTFS), "--date", "2031-06-17",
-                          "--from", f"{X['A']},{LAT0}", "--to", f"{X['C']},{LAT0}"])
+    rc = traveltime.main(
+        [
+            "route",
+            "--mode",
+            "transit",
+            "--network",
+            str(FIX_GTFS),
+            "--date",
+            "2031-06-17",
+            "--from",
+            f"{X['A']},{LAT0}",
+            "--to",
+            f"{X['C']},{LAT0}",
+        ]
+    )
     assert rc == 2 and "Erreur" in capsys.readouterr().err
 
 
@@ -305,7 +366,9 @@ def test_online_download_is_only_used_when_asked(synthetic_db, synthetic_roads, 
     counts = traveltime.build_travel_times(synthetic_db, {"road_network": traveltime.ONLINE, "modes": ["car"]}, None)
     assert len(calls) == 1 and counts["car"] == 8
     polygon, kw = calls[0]
-    for lon, lat in synthetic_db.execute("SELECT lon, lat FROM communes UNION ALL SELECT lon, lat FROM offer_locations").fetchall():
+    for lon, lat in synthetic_db.execute(
+        "SELECT lon, lat FROM communes UNION ALL SELECT lon, lat FROM offer_locations"
+    ).fetchall():
         assert polygon.contains(Point(lon, lat))
     assert synthetic_db.execute("SELECT network_source FROM travel_time_runs").fetchone()[0] == "osmnx:online"
 

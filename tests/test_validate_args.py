@@ -17,6 +17,7 @@ SECTORS = ["Agriculture", "Enseignement", "Énergie", "Hôtellerie, restauration
 
 # ------------------------------------------------------------------ pure checks
 
+
 def test_budget_allowed_values_and_range():
     assert va.check_budget("45", (15, 30, 45, 60)) == 45
     assert va.check_budget("30 min", (15, 30, 45, 60)) == 30
@@ -54,8 +55,10 @@ def test_choice_and_mode():
         va.check_mode("plane")
 
 
-KNOWN = {"epci": {"200065597": "CU Caen la Mer", "241400415": "CC Coeur Côte Fleurie"},
-         "commune": {"14118": "Caen", "61168": "La Ferté Macé"}}
+KNOWN = {
+    "epci": {"200065597": "CU Caen la Mer", "241400415": "CC Coeur Côte Fleurie"},
+    "commune": {"14118": "Caen", "61168": "La Ferté Macé"},
+}
 
 
 def test_territory_level_implied_by_the_code():
@@ -66,14 +69,17 @@ def test_territory_level_implied_by_the_code():
     assert va.infer_level("28") == "region" and va.infer_level("14") == "departement"
 
 
-@pytest.mark.parametrize("code, level, message", [
-    ("999999999", None, "EPCI inconnu : « 999999999 »"),
-    ("99999", None, "Commune inconnue : « 99999 »"),
-    ("200065597", "commune", "Code de commune invalide"),
-    ("abc", None, "Code de territoire non reconnu : « abc »"),
-    ("14", None, "Code de territoire non reconnu"),  # départements not offered here
-    ("", None, "Code de territoire manquant"),
-])
+@pytest.mark.parametrize(
+    "code, level, message",
+    [
+        ("999999999", None, "EPCI inconnu : « 999999999 »"),
+        ("99999", None, "Commune inconnue : « 99999 »"),
+        ("200065597", "commune", "Code de commune invalide"),
+        ("abc", None, "Code de territoire non reconnu : « abc »"),
+        ("14", None, "Code de territoire non reconnu"),  # départements not offered here
+        ("", None, "Code de territoire manquant"),
+    ],
+)
 def test_unknown_territory_codes(code, level, message):
     with pytest.raises(va.ArgumentError, match=message):
         va.check_territory(code, level, KNOWN)
@@ -94,13 +100,15 @@ def test_points_in_normandie_swapped_and_far():
 
 
 def test_argparse_messages_in_french():
-    assert va.french_argparse_message("the following arguments are required: --level") == \
-        "arguments obligatoires manquants : --level"
-    assert va.french_argparse_message("unrecognized arguments: --foo") == \
-        "arguments inconnus : --foo"
+    assert (
+        va.french_argparse_message("the following arguments are required: --level")
+        == "arguments obligatoires manquants : --level"
+    )
+    assert va.french_argparse_message("unrecognized arguments: --foo") == "arguments inconnus : --foo"
 
 
 # ------------------------------------------------------------------ command lines (real data)
+
 
 @pytest.fixture(scope="module")
 def real_db(source_dir):
@@ -125,15 +133,18 @@ def _one_french_line(err: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--sector", "Astronautique"], "Secteur d'activité inconnu : « Astronautique »"),
-    (["--code", "999"], "Code de région invalide : « 999 »"),
-    (["--level", "epci", "--code", "999999999"], "EPCI inconnu : « 999999999 »"),
-    (["--level", "commune", "--code", "999"], "Code de commune invalide"),
-    (["--level", "commune", "--within", "999"], "Code de territoire non reconnu"),
-    (["--minutes", "500"], "hors limites"),
-    (["--mode", "plane"], "--mode : valeur 'plane' inconnue"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--sector", "Astronautique"], "Secteur d'activité inconnu : « Astronautique »"),
+        (["--code", "999"], "Code de région invalide : « 999 »"),
+        (["--level", "epci", "--code", "999999999"], "EPCI inconnu : « 999999999 »"),
+        (["--level", "commune", "--code", "999"], "Code de commune invalide"),
+        (["--level", "commune", "--within", "999"], "Code de territoire non reconnu"),
+        (["--minutes", "500"], "hors limites"),
+        (["--mode", "plane"], "--mode : valeur 'plane' inconnue"),
+    ],
+)
 def test_access_cli_refuses_bad_input(real_db, capsys, args, message):
     from analysis import access
 
@@ -146,47 +157,77 @@ def test_access_cli_matches_sector_case_like_the_report(real_db, capsys, tmp_pat
     """``--sector enseignement`` is the sector « Enseignement » for both commands."""
     from analysis import access, report
 
-    rc, out_lower, _ = _run(access.main, ["--level", "epci", "--sector", "enseignement",
-                                          "--db", real_db], capsys)
+    rc, out_lower, _ = _run(access.main, ["--level", "epci", "--sector", "enseignement", "--db", real_db], capsys)
     assert rc == 0
-    rc, out_exact, _ = _run(access.main, ["--level", "epci", "--sector", "Enseignement",
-                                          "--db", real_db], capsys)
+    rc, out_exact, _ = _run(access.main, ["--level", "epci", "--sector", "Enseignement", "--db", real_db], capsys)
     assert rc == 0
     df = pd.read_csv(io.StringIO(out_lower), dtype={"code": str})
     # same rows (figures equal up to DuckDB's parallel summation order)
-    pd.testing.assert_frame_equal(df, pd.read_csv(io.StringIO(out_exact), dtype={"code": str}),
-                                  rtol=1e-9)
+    pd.testing.assert_frame_equal(df, pd.read_csv(io.StringIO(out_exact), dtype={"code": str}), rtol=1e-9)
     assert len(df) > 60 and df["share_no_offer"].max() < 1.0 + 1e-9
     assert df["share_no_offer"].min() < 1.0  # not "100 % without an offer" everywhere
     out = tmp_path / "r.csv"
-    rc, _, _ = _run(report.main, ["--level", "epci", "--code", "200065597", "--format", "csv",
-                                  "--sector", "enseignement", "--out", str(out), "--db",
-                                  real_db], capsys)
+    rc, _, _ = _run(
+        report.main,
+        [
+            "--level",
+            "epci",
+            "--code",
+            "200065597",
+            "--format",
+            "csv",
+            "--sector",
+            "enseignement",
+            "--out",
+            str(out),
+            "--db",
+            real_db,
+        ],
+        capsys,
+    )
     assert rc == 0 and out.exists()
-    rc, _, err = _run(report.main, ["--level", "epci", "--code", "200065597", "--format", "csv",
-                                    "--sector", "Astronautique", "--out", str(out) + "2",
-                                    "--db", real_db], capsys)
+    rc, _, err = _run(
+        report.main,
+        [
+            "--level",
+            "epci",
+            "--code",
+            "200065597",
+            "--format",
+            "csv",
+            "--sector",
+            "Astronautique",
+            "--out",
+            str(out) + "2",
+            "--db",
+            real_db,
+        ],
+        capsys,
+    )
     assert rc == 2 and "Secteur d'activité inconnu : « Astronautique »" in _one_french_line(err)
 
 
 def test_access_cli_json_still_works(real_db, capsys):
     from analysis import access
 
-    rc, out, _ = _run(access.main, ["--level", "commune", "--code", "61168", "--format", "json",
-                                    "--db", real_db], capsys)
+    rc, out, _ = _run(
+        access.main, ["--level", "commune", "--code", "61168", "--format", "json", "--db", real_db], capsys
+    )
     assert rc == 0
     rows = json.loads(out)
     assert [r["code"] for r in rows] == ["61168"]
 
 
-@pytest.mark.parametrize("point, message", [
-    ("49.179,-0.36", "semblent inversées (ordre attendu LON,LAT, soit -0.36,49.179)"),
-    ("2.3499,48.853", "Point 2.3499,48.853 hors de Normandie"),
-])
+@pytest.mark.parametrize(
+    "point, message",
+    [
+        ("49.179,-0.36", "semblent inversées (ordre attendu LON,LAT, soit -0.36,49.179)"),
+        ("2.3499,48.853", "Point 2.3499,48.853 hors de Normandie"),
+    ],
+)
 def test_route_cli_refuses_points_outside_normandie(capsys, point, message):
     from analysis import traveltime
 
-    rc, out, err = _run(traveltime.main, ["route", "--mode", "walk", "--from", point,
-                                          "--to", "-0.37,49.18"], capsys)
+    rc, out, err = _run(traveltime.main, ["route", "--mode", "walk", "--from", point, "--to", "-0.37,49.18"], capsys)
     assert rc == 2 and out == ""
     assert message in _one_french_line(err)

@@ -28,23 +28,31 @@ ORNE, COTENTIN = "61", "200067205"
 # grammar (hand-written expectations)
 # --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, level, code, of, in_", [
-    ("Calvados", "departement", "14", "du Calvados", "dans le Calvados"),
-    ("Orne", "departement", "61", "de l'Orne", "dans l'Orne"),
-    ("Manche", "departement", "50", "de la Manche", "dans la Manche"),
-    ("Eure", "departement", "27", "de l'Eure", "dans l'Eure"),
-    ("Seine-Maritime", "departement", "76", "de la Seine-Maritime", "en Seine-Maritime"),
-    ("Normandie", "region", "28", "de Normandie", "en Normandie"),
-    ("CU Caen la Mer", "epci", "200065597", "de la CU Caen la Mer", "dans la CU Caen la Mer"),
-    ("CC du Pays Fertois et du Bocage Carrougien", "epci", "200071652",
-     "de la CC du Pays Fertois et du Bocage Carrougien",
-     "dans la CC du Pays Fertois et du Bocage Carrougien"),
-    ("Vire Normandie", "commune", "14762", "de Vire Normandie", "à Vire Normandie"),
-    ("Le Havre", "commune", "76351", "du Havre", "au Havre"),
-    ("Les Andelys", "commune", "27016", "des Andelys", "aux Andelys"),
-    ("Évreux", "commune", "27229", "d'Évreux", "à Évreux"),
-    ("La Ferté-Macé", "commune", "61168", "de La Ferté-Macé", "à La Ferté-Macé"),
-])
+
+@pytest.mark.parametrize(
+    "name, level, code, of, in_",
+    [
+        ("Calvados", "departement", "14", "du Calvados", "dans le Calvados"),
+        ("Orne", "departement", "61", "de l'Orne", "dans l'Orne"),
+        ("Manche", "departement", "50", "de la Manche", "dans la Manche"),
+        ("Eure", "departement", "27", "de l'Eure", "dans l'Eure"),
+        ("Seine-Maritime", "departement", "76", "de la Seine-Maritime", "en Seine-Maritime"),
+        ("Normandie", "region", "28", "de Normandie", "en Normandie"),
+        ("CU Caen la Mer", "epci", "200065597", "de la CU Caen la Mer", "dans la CU Caen la Mer"),
+        (
+            "CC du Pays Fertois et du Bocage Carrougien",
+            "epci",
+            "200071652",
+            "de la CC du Pays Fertois et du Bocage Carrougien",
+            "dans la CC du Pays Fertois et du Bocage Carrougien",
+        ),
+        ("Vire Normandie", "commune", "14762", "de Vire Normandie", "à Vire Normandie"),
+        ("Le Havre", "commune", "76351", "du Havre", "au Havre"),
+        ("Les Andelys", "commune", "27016", "des Andelys", "aux Andelys"),
+        ("Évreux", "commune", "27229", "d'Évreux", "à Évreux"),
+        ("La Ferté-Macé", "commune", "61168", "de La Ferté-Macé", "à La Ferté-Macé"),
+    ],
+)
 def test_territory_prepositions(name, level, code, of, in_):
     assert text.of_territory(name, level, code) == of
     assert text.in_territory(name, level, code) == in_
@@ -53,8 +61,7 @@ def test_territory_prepositions(name, level, code, of, in_):
 def test_issue_examples():
     # « des élèves de Orne », « contre 23,8 % à Normandie »
     assert f"des élèves {text.of_territory('Orne', 'departement', '61')}" == "des élèves de l'Orne"
-    assert f"contre 23,8 % {text.in_territory('Normandie', 'region')}" == \
-        "contre 23,8 % en Normandie"
+    assert f"contre 23,8 % {text.in_territory('Normandie', 'region')}" == "contre 23,8 % en Normandie"
     # « 2644 communes renseignés », « 1 départs »
     assert text.count(2644, "commune renseignée") == "2\u202f644 communes renseignées"
     assert text.count(1, "départ") == "1 départ"
@@ -73,16 +80,20 @@ def test_datadict_in_french():
     assert datadict.type_label("BIGINT") == "nombre entier"
     assert datadict.type_label("DOUBLE") == "nombre décimal"
     assert datadict.type_label("VARCHAR[]") == "liste de texte"
-    line = datadict.build_info_text({"version": "0.1.0", "built_at": "2026-12-01T20:01:25",
-                                     "source_dir": "/d", "settings": "{}"})
-    assert line == ("Construction de la base : version 0.1.0 · construite le 01/12/2026 à 20:01 "
-                    "· répertoire des données sources : /d")
+    line = datadict.build_info_text(
+        {"version": "0.1.0", "built_at": "2026-12-01T20:01:25", "source_dir": "/d", "settings": "{}"}
+    )
+    assert line == (
+        "Construction de la base : version 0.1.0 · construite le 01/12/2026 à 20:01 "
+        "· répertoire des données sources : /d"
+    )
     assert "=" not in line and "built_at" not in line
 
 
 # --------------------------------------------------------------------------------------------
 # reports and CLIs on the real database
 # --------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def real():
@@ -109,15 +120,12 @@ def test_xlsx_labels_are_french(orne):
     assert summary["Mode de déplacement"][0] == TER_LABEL
     assert summary["Classe de densité (approximation)"][1] in access.DENSITY_LABELS.values()
     assert summary["Classe de densité (approximation)"][1] == "Peu dense"
-    assert "Part des élèves sans offre en transports en commun (TER seulement) ou à pied" \
-        in summary
-    cells = [str(v) for ws in wb for row in ws.iter_rows(values_only=True) for v in row
-             if v is not None]
+    assert "Part des élèves sans offre en transports en commun (TER seulement) ou à pied" in summary
+    cells = [str(v) for ws in wb for row in ws.iter_rows(values_only=True) for v in row if v is not None]
     for code in ("peu_dense", "tres_peu_dense", "transit", "bike", "walk"):
         assert code not in cells, code
     assert "car" not in cells and "reference" not in cells and "departement" not in cells
-    assert any(c.startswith("temps de trajet : transports en commun (TER seulement)")
-               for c in cells)
+    assert any(c.startswith("temps de trajet : transports en commun (TER seulement)") for c in cells)
     ws = wb["Territoires"]
     header = [c.value for c in ws[1]]
     col = header.index("Élèves de seconde (élèves)")
@@ -142,8 +150,7 @@ def test_csv_has_a_french_header_row(orne):
     assert first["Rôle de la ligne"] == "Territoire" and first["Niveau"] == "Département"
     assert first["Mode"] == TER_LABEL and first["Classe de densité (approximation)"] == "Peu dense"
     # the technical header on request, in the documented order
-    keys = list(csv.reader(io.StringIO(report.to_csv(orne, header="cles").decode("utf-8-sig")),
-                           delimiter=";"))[0]
+    keys = list(csv.reader(io.StringIO(report.to_csv(orne, header="cles").decode("utf-8-sig")), delimiter=";"))[0]
     assert keys == [c.key for c in report.table_columns()]
     assert len(keys) == len(head)
 
@@ -156,16 +163,36 @@ def test_pdf_sentence_grammar(orne):
 
 
 def test_access_cli_says_ter_only(real):
-    out = subprocess.run([sys.executable, "-m", "analysis.access", "--level", "departement",
-                          "--code", ORNE], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "analysis.access", "--level", "departement", "--code", ORNE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     assert "transports en commun (TER seulement) ou marche" in out.stderr
 
 
 def test_route_cli_names_the_networks(real):
-    out = subprocess.run([sys.executable, "-m", "analysis.traveltime", "route", "--mode", "transit",
-                          "--from", "-0.3600,49.1790", "--to", "-0.7010,49.2740"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.traveltime",
+            "route",
+            "--mode",
+            "transit",
+            "--from",
+            "-0.3600,49.1790",
+            "--to",
+            "-0.7010,49.2740",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
     assert res["reseaux"] == ["TER"] and res["mode_libelle"] == TER_LABEL
@@ -175,14 +202,14 @@ def test_route_cli_names_the_networks(real):
 # pages (AppTest)
 # --------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(autouse=True)
 def _page_links_as_text(monkeypatch):
     """AppTest runs a page without ``st.navigation``: ``st.page_link`` to another page would
     raise StreamlitPageNotFoundError; here it writes its label instead."""
     import streamlit as st
 
-    monkeypatch.setattr(st, "page_link", lambda page, label=None, icon=None, **kw:
-                        st.markdown("LIEN " + str(label)))
+    monkeypatch.setattr(st, "page_link", lambda page, label=None, icon=None, **kw: st.markdown("LIEN " + str(label)))
 
 
 def _page(path: str, state: dict | None = None, query: dict | None = None):
@@ -238,8 +265,7 @@ def test_home_metric_plain_comparison_and_titles(real):
 
 
 def test_couverture_counts_and_estimates_match_donnees(real):
-    n_walk_est = real.execute("SELECT count(*) FROM travel_times WHERE mode = 'walk' "
-                              "AND is_estimate").fetchone()[0]
+    n_walk_est = real.execute("SELECT count(*) FROM travel_times WHERE mode = 'walk' AND is_estimate").fetchone()[0]
     at = _page("pages/1_Couverture.py", query={"niveau_carte": "commune"})
     txt = _all_text(at)
     assert "2\u202f644 communes renseignées" in txt and "renseignés" not in txt
@@ -278,12 +304,10 @@ def test_stages_collectifs_plurals(real):
 
 
 def test_territoire_range_and_departures(real):
-    at = _page("pages/4_Territoire.py", state={"ter_level": "epci",
-                                               "ter_code_epci": "200071652"})
+    at = _page("pages/4_Territoire.py", state={"ter_level": "epci", "ter_code_epci": "200071652"})
     txt = _all_text(at)
     assert "de 100 % à 100 %" not in txt and ": 100 % ;" in txt
-    at = _page("pages/4_Territoire.py", state={"ter_level": "commune",
-                                               "ter_code_commune": "50129"})
+    at = _page("pages/4_Territoire.py", state={"ter_level": "commune", "ter_code_commune": "50129"})
     txt = _all_text(at)
     assert "1 départ entre" in txt and "1 départs" not in txt
 

@@ -226,7 +226,7 @@ _JS = """
 def relative_luminance(colour: str) -> float:
     """WCAG 2.1 relative luminance of a ``#rrggbb`` colour (0 black … 1 white)."""
     hex_ = colour.lstrip("#")
-    rgb = [int(hex_[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    rgb = [int(hex_[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
@@ -239,15 +239,16 @@ def contrast_ratio(fg: str, bg: str) -> float:
 
 def text_colour(fill: str) -> str:
     """Black or white, whichever contrasts more with ``fill`` (``#rrggbb``)."""
-    return ("#000000" if contrast_ratio("#000000", fill) >= contrast_ratio("#ffffff", fill)
-            else "#ffffff")
+    return "#000000" if contrast_ratio("#000000", fill) >= contrast_ratio("#ffffff", fill) else "#ffffff"
 
 
 def chrome_html() -> str:
     """The CSS and script added once to each page (see the module docstring); a marker element
     ``#obs-a11y`` lets the CSS hide the (empty) block that holds them."""
-    script = _JS % {"titles": json.dumps(FRAME_TITLES, ensure_ascii=False),
-                    "skip": json.dumps(SKIP_LABEL, ensure_ascii=False)}
+    script = _JS % {
+        "titles": json.dumps(FRAME_TITLES, ensure_ascii=False),
+        "skip": json.dumps(SKIP_LABEL, ensure_ascii=False),
+    }
     body = script.split("<script>", 1)[1].rsplit("</script>", 1)[0]
     # st.html sanitises with DOMPurify, which drops a <script> whose text looks like markup
     # (a "<" followed by a letter, "/" or "!", even in a comment): the page then stays "en"
@@ -267,10 +268,12 @@ def frame_script(title: str) -> str:
     """JavaScript run inside a map or chart frame: French language, the frame's ``<title>``
     and the title of its ``<iframe>`` element in the page (same origin)."""
     t = json.dumps(title, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
-    return ("(function () { var t = " + t + "; document.documentElement.setAttribute('lang', 'fr');"
-            " document.title = t; try { if (window.frameElement) {"
-            " window.frameElement.setAttribute('title', t);"
-            " window.frameElement.setAttribute('data-obs-title', t); } } catch (e) {} })();")
+    return (
+        "(function () { var t = " + t + "; document.documentElement.setAttribute('lang', 'fr');"
+        " document.title = t; try { if (window.frameElement) {"
+        " window.frameElement.setAttribute('title', t);"
+        " window.frameElement.setAttribute('data-obs-title', t); } } catch (e) {} })();"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,5 +310,4 @@ def footer() -> None:
     if not (root / STATEMENT_PAGE).exists():
         return
     st.divider()
-    st.page_link(STATEMENT_PAGE, label=f"Accessibilité : {CONFORMANCE}",
-                 icon=":material/accessibility_new:")
+    st.page_link(STATEMENT_PAGE, label=f"Accessibilité : {CONFORMANCE}", icon=":material/accessibility_new:")

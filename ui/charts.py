@@ -23,8 +23,7 @@ PLOTLY_JS = "/app/static/vendor/plotly/plotly-basic.min.js"
 #: narrow no-break space for thousands).
 _LAYOUT = {
     "template": "plotly_white",
-    "font": {"family": '"Source Sans Pro", "Source Sans", sans-serif', "size": 14,
-             "color": "#31333F"},
+    "font": {"family": '"Source Sans Pro", "Source Sans", sans-serif', "size": 14, "color": "#31333F"},
     "separators": ",\u202f",
 }
 
@@ -81,11 +80,10 @@ def figure_table(fig):
             return None
         horizontal = getattr(t, "orientation", None) == "h"
         cats, vals = (t.y, t.x) if horizontal else (t.x, t.y)
-        axis = (lay.yaxis if horizontal else lay.xaxis)
+        axis = lay.yaxis if horizontal else lay.xaxis
         cat_name = cat_name or ((axis.title.text or "") if axis and axis.title else "")
-        vaxis = (lay.xaxis if horizontal else lay.yaxis)
-        vname = (t.name or ((vaxis.title.text or "") if vaxis and vaxis.title else "")
-                 or f"Série {k + 1}")
+        vaxis = lay.xaxis if horizontal else lay.yaxis
+        vname = t.name or ((vaxis.title.text or "") if vaxis and vaxis.title else "") or f"Série {k + 1}"
         cols[vname] = pd.Series(list(vals), index=[str(c) for c in cats])
     if not cols:
         return None
@@ -105,8 +103,9 @@ def figure_html(fig, height: int, title: str | None = None) -> str:
     title = title or figure_title(fig)
     fig = fig.update_layout(**_LAYOUT, height=height, autosize=True)
     spec = fig.to_json().replace("</", "<\\/")
-    return _HTML.format(height=height, src=PLOTLY_JS, spec=spec, title=html_text(title),
-                        frame_js=a11y.frame_script(title))
+    return _HTML.format(
+        height=height, src=PLOTLY_JS, spec=spec, title=html_text(title), frame_js=a11y.frame_script(title)
+    )
 
 
 def plotly_chart(fig, height: int, title: str | None = None, table: bool = True) -> None:
@@ -119,8 +118,7 @@ def plotly_chart(fig, height: int, title: str | None = None, table: bool = True)
         st.plotly_chart(fig, width="stretch")
     else:
         # ``alt``: the iframe's title (its accessible name), as the document's own <title>
-        st.iframe(figure_html(fig, height, title), height=height + 4,
-                  alt=title or figure_title(fig))
+        st.iframe(figure_html(fig, height, title), height=height + 4, alt=title or figure_title(fig))
     tab = figure_table(fig) if table else None
     if tab is not None:
         from ui import core
@@ -149,9 +147,15 @@ def count_axis(fig, axis: str = "x", vmax: float | None = None) -> None:
     fig.update_layout(separators=", ")
 
 
-def grouped_bars_svg(categories: Sequence[str], series: dict[str, Sequence[float]],
-                     colours: Sequence[str], y_label: str, x_label: str = "",
-                     height: int = 330, decimals: int = 1) -> str:
+def grouped_bars_svg(
+    categories: Sequence[str],
+    series: dict[str, Sequence[float]],
+    colours: Sequence[str],
+    y_label: str,
+    x_label: str = "",
+    height: int = 330,
+    decimals: int = 1,
+) -> str:
     """A grouped vertical bar chart as a self-contained, accessible SVG (no script to load).
 
     ``series`` maps each series name (legend) to one value per category; values are
@@ -168,19 +172,24 @@ def grouped_bars_svg(categories: Sequence[str], series: dict[str, Sequence[float
     step = _nice_step(max(vals) if vals else 1.0)
     ymax = step * max(1, math.ceil((max(vals) if vals else 1.0) / step))
     y = lambda v: top + plot_h - plot_h * v / ymax  # noqa: E731
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-           f'width="100%" role="img" aria-label="{esc(y_label)} par {esc(x_label or "catégorie")}"'
-           ' style="font-family:sans-serif;font-size:12px;max-width:760px">',
-           f"<title>{esc(y_label)}</title>"]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="{esc(y_label)} par {esc(x_label or "catégorie")}"'
+        ' style="font-family:sans-serif;font-size:12px;max-width:760px">',
+        f"<title>{esc(y_label)}</title>",
+    ]
     t = 0.0
     while t <= ymax + 1e-9:  # grid and y ticks
-        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
-                   'stroke="#e6e6e6"/>')
-        out.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end" '
-                   f'fill="#555">{esc(format_number(t, 0 if step >= 1 else 1))}</text>')
+        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#e6e6e6"/>')
+        out.append(
+            f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end" '
+            f'fill="#555">{esc(format_number(t, 0 if step >= 1 else 1))}</text>'
+        )
         t += step
-    out.append(f'<text transform="translate(14,{top + plot_h / 2:.0f}) rotate(-90)" '
-               f'text-anchor="middle" fill="#333">{esc(y_label)}</text>')
+    out.append(
+        f'<text transform="translate(14,{top + plot_h / 2:.0f}) rotate(-90)" '
+        f'text-anchor="middle" fill="#333">{esc(y_label)}</text>'
+    )
     n_cat, n_ser = max(1, len(categories)), max(1, len(series))
     band = plot_w / n_cat
     bar = band * 0.8 / n_ser
@@ -192,22 +201,29 @@ def grouped_bars_svg(categories: Sequence[str], series: dict[str, Sequence[float
                 continue
             v = float(v)
             bx, by = x0 + j * bar, y(v)
-            out.append(f'<rect x="{bx:.1f}" y="{by:.1f}" width="{bar - 2:.1f}" '
-                       f'height="{top + plot_h - by:.1f}" fill="{colours[j % len(colours)]}">'
-                       f"<title>{esc(cat)} — {esc(name)} : {esc(format_number(v, decimals))}"
-                       "</title></rect>")
-            out.append(f'<text x="{bx + (bar - 2) / 2:.1f}" y="{by - 4:.1f}" '
-                       f'text-anchor="middle" fill="#333">{esc(format_number(v, decimals))}'
-                       "</text>")
-        out.append(f'<text x="{left + i * band + band / 2:.1f}" y="{top + plot_h + 18}" '
-                   f'text-anchor="middle" fill="#333">{esc(cat)}</text>')
+            out.append(
+                f'<rect x="{bx:.1f}" y="{by:.1f}" width="{bar - 2:.1f}" '
+                f'height="{top + plot_h - by:.1f}" fill="{colours[j % len(colours)]}">'
+                f"<title>{esc(cat)} — {esc(name)} : {esc(format_number(v, decimals))}"
+                "</title></rect>"
+            )
+            out.append(
+                f'<text x="{bx + (bar - 2) / 2:.1f}" y="{by - 4:.1f}" '
+                f'text-anchor="middle" fill="#333">{esc(format_number(v, decimals))}'
+                "</text>"
+            )
+        out.append(
+            f'<text x="{left + i * band + band / 2:.1f}" y="{top + plot_h + 18}" '
+            f'text-anchor="middle" fill="#333">{esc(cat)}</text>'
+        )
     if x_label:
-        out.append(f'<text x="{left + plot_w / 2:.0f}" y="{height - 10}" text-anchor="middle" '
-                   f'fill="#333">{esc(x_label)}</text>')
+        out.append(
+            f'<text x="{left + plot_w / 2:.0f}" y="{height - 10}" text-anchor="middle" '
+            f'fill="#333">{esc(x_label)}</text>'
+        )
     lx = left
     for j, name in enumerate(series):  # legend (top)
-        out.append(f'<rect x="{lx}" y="8" width="12" height="12" '
-                   f'fill="{colours[j % len(colours)]}"/>')
+        out.append(f'<rect x="{lx}" y="8" width="12" height="12" fill="{colours[j % len(colours)]}"/>')
         out.append(f'<text x="{lx + 17}" y="18" fill="#333">{esc(name)}</text>')
         lx += 30 + 7 * len(name)
     out.append("</svg>")

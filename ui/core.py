@@ -26,15 +26,16 @@ ORIGIN_LABELS: dict[str, str] = {
     "commune": "Communes de résidence (élèves estimés)",
     "school": "Lycées (effectifs réels)",
 }
-NO_TRAVEL_TIMES = ("Temps de trajet non calculés : lancez « python -m analysis.build » "
-                   "pour les calculer.")
+NO_TRAVEL_TIMES = "Temps de trajet non calculés : lancez « python -m analysis.build » pour les calculer."
 
 
 #: Server log of the pages (errors are written here, never shown to the visitor).
 LOG = logging.getLogger("observatoire.pages")
-PAGE_ERROR = ("Une erreur inattendue empêche d'afficher cette partie de la page. Elle a été "
-              "consignée dans le journal du serveur (référence {ref}). Rechargez la page ou "
-              "modifiez les filtres ; si le problème persiste, signalez-le avec cette référence.")
+PAGE_ERROR = (
+    "Une erreur inattendue empêche d'afficher cette partie de la page. Elle a été "
+    "consignée dans le journal du serveur (référence {ref}). Rechargez la page ou "
+    "modifiez les filtres ; si le problème persiste, signalez-le avec cette référence."
+)
 
 
 @contextmanager
@@ -54,6 +55,7 @@ def guard(where: str) -> Iterator[None]:
 
 def guarded(func: Callable) -> Callable:
     """:func:`guard` as a decorator, for fragments (their reruns do not go through the page)."""
+
     @functools.wraps(func)
     def run(*args, **kwargs):
         with guard(getattr(func, "__name__", "fragment")):
@@ -93,8 +95,7 @@ def client_key() -> str:
 def page_setup(title: str, icon: str = "🗺️") -> None:
     """Page config, title, and a stop with a French message when the database is missing."""
     try:
-        st.set_page_config(page_title=f"{title} — Observatoire des stages", page_icon=icon,
-                           layout="wide")
+        st.set_page_config(page_title=f"{title} — Observatoire des stages", page_icon=icon, layout="wide")
     except st.errors.StreamlitAPIException:
         pass
     from ui import a11y
@@ -102,14 +103,14 @@ def page_setup(title: str, icon: str = "🗺️") -> None:
     a11y.page_chrome()  # lang="fr", skip link, focus, contrast, frames (RGAA)
     if not os.path.exists(db_path()):
         st.title(title)
-        st.error("Base de données absente : lancez « python -m analysis.build » "
-                 f"(fichier attendu : {db_path()}).")
+        st.error(f"Base de données absente : lancez « python -m analysis.build » (fichier attendu : {db_path()}).")
         st.stop()
 
 
 # --------------------------------------------------------------------------------------------
 # URL query state
 # --------------------------------------------------------------------------------------------
+
 
 def _page_key() -> str:
     """Identity of the running page (URL notices are kept per page)."""
@@ -171,9 +172,14 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
-           cast: Callable[[str], Any] = str, check: Callable[[str], Any] | None = None,
-           shown_default: str | None = None) -> Any:
+def qp_get(
+    name: str,
+    default: Any,
+    options: Sequence[Any] | None = None,
+    cast: Callable[[str], Any] = str,
+    check: Callable[[str], Any] | None = None,
+    shown_default: str | None = None,
+) -> Any:
     """Value of query parameter ``name``: ``check(raw)`` (a function of
     :mod:`analysis.validate_args`), else cast and checked against ``options``.
 
@@ -196,20 +202,24 @@ def qp_get(name: str, default: Any, options: Sequence[Any] | None = None,
             except (TypeError, ValueError):
                 raise va.ArgumentError(f"valeur « {raw} » invalide") from None
             if options is not None and value not in options:
-                value = cast(va.check_choice(raw, [str(o) for o in options],
-                                             f"le paramètre « {name} »"))
+                value = cast(va.check_choice(raw, [str(o) for o in options], f"le paramètre « {name} »"))
     except va.ArgumentError as exc:
         if not first:
             return default
-        url_notice(name, default, f"Lien de la page : paramètre « {name}={raw} » ignoré. {exc}. "
-                                  "Valeur par défaut utilisée : "
-                                  f"{shown_default or _shown(default)}.")
+        url_notice(
+            name,
+            default,
+            f"Lien de la page : paramètre « {name}={raw} » ignoré. {exc}. "
+            "Valeur par défaut utilisée : "
+            f"{shown_default or _shown(default)}.",
+        )
         return default
     return value
 
 
-def qp_get_list(name: str, options: Sequence[str] | None = None,
-                check: Callable[[str], Any] | None = None) -> list[str]:
+def qp_get_list(
+    name: str, options: Sequence[str] | None = None, check: Callable[[str], Any] | None = None
+) -> list[str]:
     """All values of a repeated query parameter, each checked (``check``, else a choice among
     ``options``); the refused ones are dropped with a visible notice."""
     from analysis import validate_args as va
@@ -231,8 +241,7 @@ def qp_get_list(name: str, options: Sequence[str] | None = None,
         if value not in kept:
             kept.append(value)
     if refused and first:
-        url_notice(name, kept, f"Lien de la page : paramètre « {name} » en partie ignoré. "
-                               + " ; ".join(refused) + ".")
+        url_notice(name, kept, f"Lien de la page : paramètre « {name} » en partie ignoré. " + " ; ".join(refused) + ".")
     return kept
 
 
@@ -268,6 +277,7 @@ def sync_query(params: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 # formatting and notices
 # --------------------------------------------------------------------------------------------
+
 
 def fnum(value: Any, decimals: int = 0, unit: str = "") -> str:
     """French formatted number with its unit ("36 780 élèves"; :func:`analysis.text.format_number`,
@@ -308,8 +318,7 @@ def french_file_uploader(label: str, types: Sequence[str], key: str, help: str |
     except Exception:  # noqa: BLE001 - option unavailable: Streamlit's default
         max_mb = 200
     kinds = ", ".join(t.upper() for t in types)
-    info = (f"Glisser-déposer un fichier ici ou parcourir · {max_mb} Mo au plus par fichier · "
-            f"{kinds}")
+    info = f"Glisser-déposer un fichier ici ou parcourir · {max_mb} Mo au plus par fichier · {kinds}"
     st.markdown(
         "<style>"
         '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] > p'
@@ -319,10 +328,15 @@ def french_file_uploader(label: str, types: Sequence[str], key: str, help: str |
         '[data-testid="stFileUploaderDropzoneInstructions"] > div > span{display:none}'
         '[data-testid="stFileUploaderDropzoneInstructions"] > div::after'
         f'{{content:"{info}";font-size:0.875rem}}'
-        "</style>", unsafe_allow_html=True)
-    return st.file_uploader(label, type=list(types), key=key,
-                            help=help or f"Fichier {kinds} de {max_mb} Mo au plus : cliquez sur "
-                                         "« Parcourir » ou déposez-le dans le cadre.")
+        "</style>",
+        unsafe_allow_html=True,
+    )
+    return st.file_uploader(
+        label,
+        type=list(types),
+        key=key,
+        help=help or f"Fichier {kinds} de {max_mb} Mo au plus : cliquez sur « Parcourir » ou déposez-le dans le cadre.",
+    )
 
 
 def estimated_times_note(mode: str, counts: dict[str, int]) -> str:
@@ -334,14 +348,12 @@ def estimated_times_note(mode: str, counts: dict[str, int]) -> str:
     for m in [mode] + ([info.falls_back_to] if info.falls_back_to else []):
         n = int(counts.get(m, 0))
         if n:
-            parts.append(f"{fnum(n)} temps "
-                         f"{catalogue.Mode(m).info.phrase} estimé{'s' if n > 1 else ''}")
+            parts.append(f"{fnum(n)} temps {catalogue.Mode(m).info.phrase} estimé{'s' if n > 1 else ''}")
     if not parts:
         return ""
     note = " et ".join(parts) + " à vol d'oiseau (pas de réseau à proximité)"
     if info.falls_back_to and counts.get(info.falls_back_to, 0):
-        note += (f", utilisés par « {mode_label(mode, 'lower')} » quand la marche est plus "
-                 "rapide")
+        note += f", utilisés par « {mode_label(mode, 'lower')} » quand la marche est plus rapide"
     return note
 
 
@@ -351,7 +363,8 @@ def estimate_badge(text: str) -> None:
         f'<span style="background:#fff3cd;border:1px solid #d4a72c;border-radius:4px;'
         f'padding:1px 6px;font-size:0.85em">⚠️ Estimation</span> '
         f'<span style="font-size:0.9em">{text}</span>',
-        unsafe_allow_html=True)
+        unsafe_allow_html=True,
+    )
 
 
 @contextmanager
@@ -375,8 +388,7 @@ def html_table(df, max_rows: int | None = None, height: int | None = None) -> No
     ``bench/browser.py``); it stays available for long tables, in :func:`table_expander`.
     """
     style = "font-size:0.92rem;" + (f"max-height:{int(height)}px;overflow:auto" if height else "overflow-x:auto")
-    st.markdown(f'<div class="obs-table-box" style="{style}">{table_html(df, max_rows)}</div>',
-                unsafe_allow_html=True)
+    st.markdown(f'<div class="obs-table-box" style="{style}">{table_html(df, max_rows)}</div>', unsafe_allow_html=True)
 
 
 def require_travel_times() -> int:
@@ -434,15 +446,19 @@ def csv_bytes(df) -> bytes:
     return export.csv_bytes(df)
 
 
-def report_downloads(level: str, code: str, filters, fallback_df, fallback_name: str,
-                     key: str) -> None:
+def report_downloads(level: str, code: str, filters, fallback_df, fallback_name: str, key: str) -> None:
     """Download buttons: a CSV of the displayed table (``fallback_df``) and the reports of
     ``analysis.report`` (CSV, XLSX, PDF), each built on demand."""
     from analysis import report  # loaded on demand: fpdf and openpyxl are only needed here
 
     cols = st.columns(4)
-    cols[0].download_button("Télécharger le tableau (CSV)", csv_bytes(fallback_df),
-                            file_name=fallback_name, mime="text/csv", key=f"{key}_csv_table")
+    cols[0].download_button(
+        "Télécharger le tableau (CSV)",
+        csv_bytes(fallback_df),
+        file_name=fallback_name,
+        mime="text/csv",
+        key=f"{key}_csv_table",
+    )
     for k, fmt in enumerate(("csv", "xlsx", "pdf"), start=1):
         label = {"csv": "Rapport CSV", "xlsx": "Rapport XLSX", "pdf": "Portrait PDF"}[fmt]
         gen = f"{key}_gen_{fmt}"
@@ -455,12 +471,12 @@ def report_downloads(level: str, code: str, filters, fallback_df, fallback_name:
                 cols[k].error(f"Rapport impossible : {exc}")
         if store in st.session_state:
             content, fname, mime = st.session_state[store]
-            cols[k].download_button(f"Télécharger {label}", content, file_name=fname, mime=mime,
-                                    key=f"{key}_dl_{fmt}")
+            cols[k].download_button(f"Télécharger {label}", content, file_name=fname, mime=mime, key=f"{key}_dl_{fmt}")
 
 
-def page_link(page: str, label: str, *, query_params: dict[str, str] | None = None,
-              icon: str | None = None, where: Any = None) -> None:
+def page_link(
+    page: str, label: str, *, query_params: dict[str, str] | None = None, icon: str | None = None, where: Any = None
+) -> None:
     """``st.page_link`` to another page of the app, or a plain link to its URL when the page is
     run on its own (tests, ``streamlit run pages/x.py``) and the navigation does not know it."""
     target = where if where is not None else st

@@ -16,12 +16,24 @@ from analysis import access, catalogue, dashboard, db, geography, maps
 from ui.database import con, db_version
 
 
-def filters_of(mode: str, minutes: int, sectors: tuple[str, ...] = (), grade: str = "",
-               host: str = "", origin_kind: str = "commune") -> access.Filters:
+def filters_of(
+    mode: str,
+    minutes: int,
+    sectors: tuple[str, ...] = (),
+    grade: str = "",
+    host: str = "",
+    origin_kind: str = "commune",
+) -> access.Filters:
     """Build :class:`analysis.access.Filters` from the page's widget values."""
     public = {"public": True, "prive": False}.get(host)
-    return access.Filters(mode=mode, minutes=int(minutes), sectors=tuple(sectors),
-                          grade=grade or None, public=public, origin_kind=origin_kind)
+    return access.Filters(
+        mode=mode,
+        minutes=int(minutes),
+        sectors=tuple(sectors),
+        grade=grade or None,
+        public=public,
+        origin_kind=origin_kind,
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -53,8 +65,9 @@ def transit_networks(version: int) -> tuple[str, ...]:
     return catalogue.transit_networks(con())
 
 
-def indicators(level: str, filters: access.Filters, version: int, code: str | None = None,
-               within: str | None = None) -> pd.DataFrame:
+def indicators(
+    level: str, filters: access.Filters, version: int, code: str | None = None, within: str | None = None
+) -> pd.DataFrame:
     """Territory indicators (:func:`analysis.access.territory_indicators`: the precomputed table
     when it answers these filters and is fresh, else computed live), with the catalogue's derived
     indicators (:func:`analysis.catalogue.add_derived`, applied after the cache so that an
@@ -63,8 +76,9 @@ def indicators(level: str, filters: access.Filters, version: int, code: str | No
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _indicators(level: str, filters: access.Filters, version: int, code: str | None = None,
-                within: str | None = None) -> pd.DataFrame:
+def _indicators(
+    level: str, filters: access.Filters, version: int, code: str | None = None, within: str | None = None
+) -> pd.DataFrame:
     return access.territory_indicators(con(), level, filters, code, within=within)
 
 
@@ -74,22 +88,31 @@ def origins(filters: access.Filters, version: int) -> pd.DataFrame:
     return access.origin_accessibility(con(), filters)
 
 
-def territory_table(level: str, mode: str, minutes: int, sectors: tuple[str, ...], grade: str,
-                    host: str, origin_kind: str, version: int,
-                    code: str | None = None, within: str | None = None) -> pd.DataFrame:
+def territory_table(
+    level: str,
+    mode: str,
+    minutes: int,
+    sectors: tuple[str, ...],
+    grade: str,
+    host: str,
+    origin_kind: str,
+    version: int,
+    code: str | None = None,
+    within: str | None = None,
+) -> pd.DataFrame:
     """:func:`indicators` from the widget values (form used by the pages)."""
     return indicators(level, filters_of(mode, minutes, sectors, grade, host, origin_kind), version, code, within)
 
 
-def origin_table(mode: str, minutes: int, sectors: tuple[str, ...], grade: str, host: str,
-                 origin_kind: str, version: int) -> pd.DataFrame:
+def origin_table(
+    mode: str, minutes: int, sectors: tuple[str, ...], grade: str, host: str, origin_kind: str, version: int
+) -> pd.DataFrame:
     """:func:`origins` from the widget values (form used by the pages)."""
     return origins(filters_of(mode, minutes, sectors, grade, host, origin_kind), version)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def geojson(level: str, version: int, codes: tuple[str, ...] | None = None,
-            within: str | None = None) -> dict:
+def geojson(level: str, version: int, codes: tuple[str, ...] | None = None, within: str | None = None) -> dict:
     """Simplified outlines of a territory level as GeoJSON (cached).
 
     Shared, not copied (``cache_resource``): the commune outlines weigh ~1 MB, and unpickling

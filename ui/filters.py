@@ -55,15 +55,19 @@ class View:
     def filters(self) -> access.Filters:
         """The frozen :class:`analysis.access.Filters` of this view (for :func:`ui.data.indicators`,
         :func:`ui.data.origins`, :func:`ui.data.offers_at`)."""
-        return data.filters_of(self.mode, self.minutes, self.sectors, self.grade, self.host,
-                               self.origin_kind)
+        return data.filters_of(self.mode, self.minutes, self.sectors, self.grade, self.host, self.origin_kind)
 
     def query(self) -> dict:
         """The URL parameters of this view."""
-        return {"mode": self.mode, "minutes": self.minutes, "secteur": list(self.sectors),
-                "niveau": self.grade, "accueil": self.host,
-                "origine": None if self.origin_kind == "commune" else self.origin_kind,
-                **self.extra}
+        return {
+            "mode": self.mode,
+            "minutes": self.minutes,
+            "secteur": list(self.sectors),
+            "niveau": self.grade,
+            "accueil": self.host,
+            "origine": None if self.origin_kind == "commune" else self.origin_kind,
+            **self.extra,
+        }
 
     def describe(self) -> str:
         """One French line describing the filters."""
@@ -76,8 +80,9 @@ class View:
         return " · ".join(parts)
 
 
-def sidebar(prefix: str, *, offers: bool = True, origin: bool = True,
-            default_mode: str = "transit", default_minutes: int = 45) -> View:
+def sidebar(
+    prefix: str, *, offers: bool = True, origin: bool = True, default_mode: str = "transit", default_minutes: int = 45
+) -> View:
     """Mode, budget, sector, grade, host and origin widgets in the sidebar.
 
     The initial values come from the URL query string; the caller writes the view back with
@@ -89,42 +94,72 @@ def sidebar(prefix: str, *, offers: bool = True, origin: bool = True,
     sb = st.sidebar
     sb.header("Filtres")
     mode0 = default_mode if default_mode in modes else modes[0]
-    k_mode = core.state(f"{prefix}_mode", core.qp_get(
-        "mode", mode0, check=lambda r: va.check_mode(r, {m: core.mode_label(m) for m in modes}),
-        shown_default=core.mode_label(mode0, "lower")))
+    k_mode = core.state(
+        f"{prefix}_mode",
+        core.qp_get(
+            "mode",
+            mode0,
+            check=lambda r: va.check_mode(r, {m: core.mode_label(m) for m in modes}),
+            shown_default=core.mode_label(mode0, "lower"),
+        ),
+    )
     sb.selectbox("Mode de déplacement", modes, key=k_mode, format_func=core.mode_label)
-    k_min = core.state(f"{prefix}_minutes", core.qp_get(
-        "minutes", default_minutes, check=lambda r: va.check_budget(r, core.BUDGETS),
-        shown_default=f"{default_minutes} min"))
-    sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min,
-                     format_func=lambda x: f"{x} min")
+    k_min = core.state(
+        f"{prefix}_minutes",
+        core.qp_get(
+            "minutes",
+            default_minutes,
+            check=lambda r: va.check_budget(r, core.BUDGETS),
+            shown_default=f"{default_minutes} min",
+        ),
+    )
+    sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min, format_func=lambda x: f"{x} min")
     view = View(mode=st.session_state[k_mode], minutes=int(st.session_state[k_min]))
     if offers:
-        k_sec = core.state(f"{prefix}_sectors", core.qp_get_list(
-            "secteur", check=lambda r: va.check_sector(r, sectors)))
-        sb.multiselect("Secteurs d'activité (vide : tous)", sectors, key=k_sec,
-                       placeholder="Tous les secteurs")
-        k_grade = core.state(f"{prefix}_grade", core.qp_get(
-            "niveau", "", check=lambda r: va.check_choice(r, core.GRADE_LABELS,
-                                                          "le niveau visé par l'offre"),
-            shown_default="tous niveaux"))
-        sb.radio("Niveau visé par l'offre", list(core.GRADE_LABELS), key=k_grade,
-                 format_func=core.GRADE_LABELS.get, horizontal=True)
-        k_host = core.state(f"{prefix}_host", core.qp_get(
-            "accueil", "", check=lambda r: va.check_choice(r, core.HOST_LABELS, "l'accueil"),
-            shown_default="public et privé"))
-        sb.radio("Accueil", list(core.HOST_LABELS), key=k_host, format_func=core.HOST_LABELS.get,
-                 horizontal=True)
+        k_sec = core.state(
+            f"{prefix}_sectors", core.qp_get_list("secteur", check=lambda r: va.check_sector(r, sectors))
+        )
+        sb.multiselect("Secteurs d'activité (vide : tous)", sectors, key=k_sec, placeholder="Tous les secteurs")
+        k_grade = core.state(
+            f"{prefix}_grade",
+            core.qp_get(
+                "niveau",
+                "",
+                check=lambda r: va.check_choice(r, core.GRADE_LABELS, "le niveau visé par l'offre"),
+                shown_default="tous niveaux",
+            ),
+        )
+        sb.radio(
+            "Niveau visé par l'offre",
+            list(core.GRADE_LABELS),
+            key=k_grade,
+            format_func=core.GRADE_LABELS.get,
+            horizontal=True,
+        )
+        k_host = core.state(
+            f"{prefix}_host",
+            core.qp_get(
+                "accueil",
+                "",
+                check=lambda r: va.check_choice(r, core.HOST_LABELS, "l'accueil"),
+                shown_default="public et privé",
+            ),
+        )
+        sb.radio("Accueil", list(core.HOST_LABELS), key=k_host, format_func=core.HOST_LABELS.get, horizontal=True)
         view.sectors = tuple(st.session_state[k_sec])
         view.grade = st.session_state[k_grade]
         view.host = st.session_state[k_host]
     if origin:
-        k_or = core.state(f"{prefix}_origin", core.qp_get(
-            "origine", "commune", check=lambda r: va.check_choice(
-                r, core.ORIGIN_LABELS, "l'origine des élèves"),
-            shown_default="communes de résidence"))
-        sb.radio("Origine des élèves", list(core.ORIGIN_LABELS), key=k_or,
-                 format_func=core.ORIGIN_LABELS.get)
+        k_or = core.state(
+            f"{prefix}_origin",
+            core.qp_get(
+                "origine",
+                "commune",
+                check=lambda r: va.check_choice(r, core.ORIGIN_LABELS, "l'origine des élèves"),
+                shown_default="communes de résidence",
+            ),
+        )
+        sb.radio("Origine des élèves", list(core.ORIGIN_LABELS), key=k_or, format_func=core.ORIGIN_LABELS.get)
         view.origin_kind = st.session_state[k_or]
     sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
     return view

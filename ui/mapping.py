@@ -38,8 +38,10 @@ LEAFLET_JS = [("leaflet", f"{STATIC}/leaflet/leaflet.js")]
 JQUERY_JS = [("jquery", f"{STATIC}/jquery/jquery.min.js")]
 LEAFLET_CSS = [("leaflet_css", f"{STATIC}/leaflet/leaflet.css")]
 CLUSTER_JS = [("markerclusterjs", f"{STATIC}/markercluster/leaflet.markercluster.js")]
-CLUSTER_CSS = [("markerclustercss", f"{STATIC}/markercluster/MarkerCluster.css"),
-               ("markerclusterdefaultcss", f"{STATIC}/markercluster/MarkerCluster.Default.css")]
+CLUSTER_CSS = [
+    ("markerclustercss", f"{STATIC}/markercluster/MarkerCluster.css"),
+    ("markerclusterdefaultcss", f"{STATIC}/markercluster/MarkerCluster.Default.css"),
+]
 
 
 #: Fixed classes for shares in % (comparable between maps and filters).
@@ -83,8 +85,8 @@ class _DataByReference:
 
     def render(self, **kwargs):
         self.get_root().script.add_child(
-            _RawText(f"var {self.get_name()}_data = {self.data_text};"),
-            name=self.get_name() + "_data")
+            _RawText(f"var {self.get_name()}_data = {self.data_text};"), name=self.get_name() + "_data"
+        )
         self.by_ref = True
         try:
             super().render(**kwargs)
@@ -126,9 +128,20 @@ class FastGeoJson(_DataByReference, folium.map.Layer):
         {% endmacro %}
     """)
 
-    def __init__(self, data: dict, name: str, *, fill: bool = True, opacity: float = 0.75,
-                 line: str = "#666666", weight: float = 0.4, control: bool = True,
-                 show: bool = True, register: str | None = None, shared: bool = False):
+    def __init__(
+        self,
+        data: dict,
+        name: str,
+        *,
+        fill: bool = True,
+        opacity: float = 0.75,
+        line: str = "#666666",
+        weight: float = 0.4,
+        control: bool = True,
+        show: bool = True,
+        register: str | None = None,
+        shared: bool = False,
+    ):
         super().__init__(name=name, overlay=True, control=control, show=show)
         self._name = "FastGeoJson"
         self.data_text = _geojson_text(data, shared)
@@ -244,8 +257,14 @@ class _FastMarkerCluster(_DataByReference, FastMarkerCluster):
 def base_map(bounds: list[list[float]] | None = None, *, height: int = 520) -> folium.Map:
     """A map without tiles (offline), light background, département outlines as base layer."""
     lon_min, lat_min, lon_max, lat_max = config.NORMANDIE_BBOX
-    m = folium.Map(location=[(lat_min + lat_max) / 2, (lon_min + lon_max) / 2], zoom_start=8,
-                   tiles=None, control_scale=False, prefer_canvas=True, zoom_snap=0.25)
+    m = folium.Map(
+        location=[(lat_min + lat_max) / 2, (lon_min + lon_max) / 2],
+        zoom_start=8,
+        tiles=None,
+        control_scale=False,
+        prefer_canvas=True,
+        zoom_snap=0.25,
+    )
     _MetricScale().add_to(m)
     m.options["maxZoom"] = 16  # needed by the marker clusters when there is no tile layer
     m.options["minZoom"] = 6
@@ -255,16 +274,17 @@ def base_map(bounds: list[list[float]] | None = None, *, height: int = 520) -> f
     m.get_root().header.add_child(Element(_BG_CSS))
     _NoMarkerTabStops().add_to(m)
     deps = data.geojson("departement", db_version())
-    props = {f["properties"]["code"]: {"colour": "#ffffff",
-                                       "tip": "Département : " + html_text(f["properties"]["name"])}
-             for f in deps["features"]}
-    FastGeoJson(maps.attach_properties(deps, props), "Départements", opacity=0.6,
-                line="#555555", weight=1.2, control=False).add_to(m)
+    props = {
+        f["properties"]["code"]: {"colour": "#ffffff", "tip": "Département : " + html_text(f["properties"]["name"])}
+        for f in deps["features"]
+    }
+    FastGeoJson(
+        maps.attach_properties(deps, props), "Départements", opacity=0.6, line="#555555", weight=1.2, control=False
+    ).add_to(m)
     if bounds:
         m.fit_bounds(bounds)
     else:  # the region: room kept at the bottom for the legends, which then cover no land
-        m.fit_bounds([[lat_min, lon_min], [lat_max, lon_max]],
-                     padding_bottom_right=(0, REGION_LEGEND_ROOM))
+        m.fit_bounds([[lat_min, lon_min], [lat_max, lon_max]], padding_bottom_right=(0, REGION_LEGEND_ROOM))
     return m
 
 
@@ -303,9 +323,12 @@ REGION_LEGEND_ROOM = 120
 
 def popup(html_text: str, max_width: int = 320) -> folium.Popup:
     """A popup that never opens under the zoom buttons (auto-pan padding)."""
-    return folium.Popup(html_text, max_width=max_width,
-                        auto_pan_padding_top_left=list(POPUP_PAD_TOP_LEFT),
-                        auto_pan_padding_bottom_right=list(POPUP_PAD_BOTTOM_RIGHT))
+    return folium.Popup(
+        html_text,
+        max_width=max_width,
+        auto_pan_padding_top_left=list(POPUP_PAD_TOP_LEFT),
+        auto_pan_padding_bottom_right=list(POPUP_PAD_BOTTOM_RIGHT),
+    )
 
 
 class _LegendLayer(MacroElement):
@@ -406,9 +429,15 @@ def group(name: str, *, show: bool = True, control: bool = True) -> folium.Featu
     return folium.FeatureGroup(name=name, show=show, control=control)
 
 
-def add_legend(m: folium.Map | folium.FeatureGroup, title: str,
-               items: Sequence[tuple[str, str]], *, shape: str = "square",
-               corner: str = "bottom:24px;right:10px", swatch_opacity: float = 1.0) -> None:
+def add_legend(
+    m: folium.Map | folium.FeatureGroup,
+    title: str,
+    items: Sequence[tuple[str, str]],
+    *,
+    shape: str = "square",
+    corner: str = "bottom:24px;right:10px",
+    swatch_opacity: float = 1.0,
+) -> None:
     """Overlay a legend box on the map (on a layer group: shown with that group)."""
     box = maps.legend_html(title, items, shape=shape, corner=corner, swatch_opacity=swatch_opacity)
     if isinstance(m, folium.FeatureGroup):
@@ -419,13 +448,26 @@ def add_legend(m: folium.Map | folium.FeatureGroup, title: str,
     m.get_root().add_child(macro)
 
 
-def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.DataFrame, code_col: str,
-               value_col: str, label: str, unit: str, *, decimals: int = 0,
-               palette: str = "viridis", reverse: bool = False, scale: float = 1.0,
-               name: str = "Indicateur", breaks: Sequence[float] | None = None,
-               legend: bool = True, opacity: float = 0.75,
-               corner: str = "bottom:24px;right:10px",
-               outlines: folium.Map | None = None) -> list[float]:
+def choropleth(
+    m: folium.Map | folium.FeatureGroup,
+    geojson: dict,
+    values: pd.DataFrame,
+    code_col: str,
+    value_col: str,
+    label: str,
+    unit: str,
+    *,
+    decimals: int = 0,
+    palette: str = "viridis",
+    reverse: bool = False,
+    scale: float = 1.0,
+    name: str = "Indicateur",
+    breaks: Sequence[float] | None = None,
+    legend: bool = True,
+    opacity: float = 0.75,
+    corner: str = "bottom:24px;right:10px",
+    outlines: folium.Map | None = None,
+) -> list[float]:
     """Colour the features of ``geojson`` by ``values[value_col]`` and add a legend.
 
     ``scale`` multiplies values for display (e.g. 100 for shares shown in %). Returns the
@@ -446,36 +488,43 @@ def choropleth(m: folium.Map | folium.FeatureGroup, geojson: dict, values: pd.Da
     colours = maps.colours_for(v.to_numpy(), breaks, palette_name=palette, reverse=reverse)
     if outlines is not None:
         FastGeoJson(geojson, name, opacity=opacity, register=name, shared=True).add_to(outlines)
-        texts = [f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x) else "sans donnée"
-                 for x in v]
-        data = {str(c): [col, html_text(t)]
-                for c, t, col in zip(values[code_col], texts, colours)}
+        texts = [f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x) else "sans donnée" for x in v]
+        data = {str(c): [col, html_text(t)] for c, t, col in zip(values[code_col], texts, colours)}
         _Recolour(name, html_text(label), data).add_to(m)
         if legend:
-            add_legend(m, label, maps.legend_items(breaks, unit, decimals=decimals, palette_name=palette,
-                                                   reverse=reverse, no_data=no_data),
-                       corner=corner, swatch_opacity=opacity)
+            add_legend(
+                m,
+                label,
+                maps.legend_items(
+                    breaks, unit, decimals=decimals, palette_name=palette, reverse=reverse, no_data=no_data
+                ),
+                corner=corner,
+                swatch_opacity=opacity,
+            )
         return list(breaks)
-    names = {f["properties"]["code"]: f["properties"].get("name", "")
-             for f in geojson.get("features", [])}
+    names = {f["properties"]["code"]: f["properties"].get("name", "") for f in geojson.get("features", [])}
     props = {
-        str(c): {"colour": col,
-                 "tip": f"<b>{html_text(names.get(str(c), c))}</b><br>{html_text(label)} : "
-                        + (f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x)
-                           else "sans donnée")}
+        str(c): {
+            "colour": col,
+            "tip": f"<b>{html_text(names.get(str(c), c))}</b><br>{html_text(label)} : "
+            + (f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x) else "sans donnée"),
+        }
         for c, x, col in zip(values[code_col], v, colours)
     }
     gj = maps.attach_properties(geojson, props)
     FastGeoJson(gj, name, opacity=opacity).add_to(m)
     if legend:
-        add_legend(m, label, maps.legend_items(breaks, unit, decimals=decimals, palette_name=palette,
-                                               reverse=reverse, no_data=no_data),
-                   corner=corner, swatch_opacity=opacity)
+        add_legend(
+            m,
+            label,
+            maps.legend_items(breaks, unit, decimals=decimals, palette_name=palette, reverse=reverse, no_data=no_data),
+            corner=corner,
+            swatch_opacity=opacity,
+        )
     return list(breaks)
 
 
-def outline(m: folium.Map, geojson: dict, name: str, *, colour: str = "#000000",
-            weight: float = 2.5) -> None:
+def outline(m: folium.Map, geojson: dict, name: str, *, colour: str = "#000000", weight: float = 2.5) -> None:
     """Draw outlines only (e.g. the selected territory)."""
     FastGeoJson(geojson, name, fill=False, line=colour, weight=weight).add_to(m)
 
@@ -512,19 +561,35 @@ def text_colour(fill: str) -> str:
     return a11y.text_colour(fill)
 
 
-def clustered_points(m: folium.Map, df: pd.DataFrame, popup: Sequence[str],
-                     tooltip: Sequence[str], name: str, fill: str, *, stroke: str = "#222222",
-                     radius: int = 6, show: bool = True) -> None:
+def clustered_points(
+    m: folium.Map,
+    df: pd.DataFrame,
+    popup: Sequence[str],
+    tooltip: Sequence[str],
+    name: str,
+    fill: str,
+    *,
+    stroke: str = "#222222",
+    radius: int = 6,
+    show: bool = True,
+) -> None:
     """Clustered circle markers (FastMarkerCluster: data sent once, drawn in JavaScript)."""
-    rows = [[float(la), float(lo), p, t]
-            for la, lo, p, t in zip(df["lat"], df["lon"], popup, tooltip)]
-    cb = _CIRCLE_CALLBACK % {"radius": radius, "fill": fill, "stroke": stroke,
-                             "pad_tl": ", ".join(map(str, POPUP_PAD_TOP_LEFT)),
-                             "pad_br": ", ".join(map(str, POPUP_PAD_BOTTOM_RIGHT))}
+    rows = [[float(la), float(lo), p, t] for la, lo, p, t in zip(df["lat"], df["lon"], popup, tooltip)]
+    cb = _CIRCLE_CALLBACK % {
+        "radius": radius,
+        "fill": fill,
+        "stroke": stroke,
+        "pad_tl": ", ".join(map(str, POPUP_PAD_TOP_LEFT)),
+        "pad_br": ", ".join(map(str, POPUP_PAD_BOTTOM_RIGHT)),
+    }
     icon = JsCode(_CLUSTER_ICON % {"fill": fill, "text": text_colour(fill)})
-    layer = _FastMarkerCluster(rows, callback=cb, name=name, show=show,
-                              options={"maxClusterRadius": 40, "disableClusteringAtZoom": 12,
-                                       "iconCreateFunction": icon})
+    layer = _FastMarkerCluster(
+        rows,
+        callback=cb,
+        name=name,
+        show=show,
+        options={"maxClusterRadius": 40, "disableClusteringAtZoom": 12, "iconCreateFunction": icon},
+    )
     if _static_serving():
         layer.default_js = CLUSTER_JS
         layer.default_css = CLUSTER_CSS
@@ -557,8 +622,7 @@ def schools_layer(m: folium.Map, sch: pd.DataFrame, *, show: bool = True) -> Non
         for r in sch.itertuples()
     ]
     tips = [html_text(n) for n in sch["name"]]
-    clustered_points(m, sch, popup, tips, "Lycées", fill="#0072B2", stroke="#ffffff", radius=6,
-                     show=show)
+    clustered_points(m, sch, popup, tips, "Lycées", fill="#0072B2", stroke="#ffffff", radius=6, show=show)
 
 
 def points_legend_box(m: folium.Map, *, offers: bool = True, schools: bool = True) -> None:
@@ -588,9 +652,15 @@ def _has_popup(elements) -> bool:
     return False
 
 
-def show(m: folium.Map, key: str, *, height: int = 520,
-         layers: Sequence[folium.FeatureGroup] = (), control: bool = False,
-         title: str | None = None) -> None:
+def show(
+    m: folium.Map,
+    key: str,
+    *,
+    height: int = 520,
+    layers: Sequence[folium.FeatureGroup] = (),
+    control: bool = False,
+    title: str | None = None,
+) -> None:
     """Render the map; no value is sent back to Python (no rerun on pan/zoom).
 
     ``m`` holds what does not depend on the filters (outlines, lycées, fixed legends);
@@ -621,8 +691,7 @@ def show(m: folium.Map, key: str, *, height: int = 520,
             extra["layer_control"] = folium.LayerControl(collapsed=True)
     elif control:
         layer_control(m)
-    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[],
-              **extra)
+    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[], **extra)
 
 
 def points_legend(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -11,8 +11,9 @@ from ui.database import con
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def site_plan(mode: str, minutes: int, origin: str, measure: str, target: float, k: int,
-              include_existing: bool, version: int) -> dict:
+def site_plan(
+    mode: str, minutes: int, origin: str, measure: str, target: float, k: int, include_existing: bool, version: int
+) -> dict:
     """The plan as plain tables (cacheable): sites (exact, described), greedy sites, projects, figures."""
     c = con()
     spec = dm.DemandSpec(mode=mode, minutes=minutes, origin_kind=origin, measure=measure, target=target)
@@ -22,11 +23,19 @@ def site_plan(mode: str, minutes: int, origin: str, measure: str, target: float,
     pos = problem.sites[problem.sites["site_kind"] == origin][["site_id", "lon", "lat"]]
     demand = problem.demand.merge(pos, left_on="origin_id", right_on="site_id", how="left").drop(columns="site_id")
     return {
-        "sites": described, "greedy": plan.greedy_sites, "projects": plan.projects,
-        "demand": demand, "exact_value": plan.exact.value, "exact_status": plan.exact.status,
-        "exact_bound": plan.exact.bound, "exact_seconds": plan.exact.seconds,
-        "greedy_value": plan.greedy.value, "gap": plan.gap, "demand_total": plan.demand_total,
-        "already": plan.already_covered, "unit": spec.unit,
+        "sites": described,
+        "greedy": plan.greedy_sites,
+        "projects": plan.projects,
+        "demand": demand,
+        "exact_value": plan.exact.value,
+        "exact_status": plan.exact.status,
+        "exact_bound": plan.exact.bound,
+        "exact_seconds": plan.exact.seconds,
+        "greedy_value": plan.greedy.value,
+        "gap": plan.gap,
+        "demand_total": plan.demand_total,
+        "already": plan.already_covered,
+        "unit": spec.unit,
     }
 
 

@@ -16,12 +16,12 @@ LEVEL_WORDS = {"epci": "EPCI", "commune": "commune"}
 #: The territory list is browsed, not typed into: its type-ahead is accent-sensitive and
 #: answers "No results" in English; the search field above replaces it (``filter_mode``
 #: exists in recent Streamlit versions only).
-NO_TYPING: dict = ({"filter_mode": None}
-                   if "filter_mode" in inspect.signature(st.selectbox).parameters else {})
+NO_TYPING: dict = {"filter_mode": None} if "filter_mode" in inspect.signature(st.selectbox).parameters else {}
 
 
-def from_url(level: str | None, code: str | None, known: Mapping[str, Mapping[str, str]],
-             defaults: Mapping[str, str]) -> tuple[str, str, str | None]:
+def from_url(
+    level: str | None, code: str | None, known: Mapping[str, Mapping[str, str]], defaults: Mapping[str, str]
+) -> tuple[str, str, str | None]:
     """The (level, code) a link asks for, and a French notice when it cannot be honoured.
 
     Parameters
@@ -42,8 +42,7 @@ def from_url(level: str | None, code: str | None, known: Mapping[str, Mapping[st
     notice = None
     if level is not None:
         try:
-            level = va.check_choice(level, {k: LEVEL_WORDS[k] for k in known},
-                                    "l'échelon territorial")
+            level = va.check_choice(level, {k: LEVEL_WORDS[k] for k in known}, "l'échelon territorial")
         except va.ArgumentError as exc:
             notice = f"Lien de la page : paramètre « echelon={level} » ignoré. {exc}."
             level = None
@@ -56,8 +55,11 @@ def from_url(level: str | None, code: str | None, known: Mapping[str, Mapping[st
     except va.ArgumentError as exc:
         lv = level or fallback
         name = known[lv].get(defaults[lv], defaults[lv])
-        return lv, defaults[lv], (f"Lien de la page : paramètre « code={code} » ignoré. {exc}. "
-                                  f"Fiche affichée par défaut : {name}.")
+        return (
+            lv,
+            defaults[lv],
+            (f"Lien de la page : paramètre « code={code} » ignoré. {exc}. Fiche affichée par défaut : {name}."),
+        )
 
 
 def _choose(level: str, code: str) -> None:
@@ -65,14 +67,17 @@ def _choose(level: str, code: str) -> None:
     st.session_state[f"ter_code_{level}"] = code
 
 
-def search_box(container, communes: pd.DataFrame, epcis: pd.DataFrame,
-               known: Mapping[str, Mapping[str, str]], limit: int = 8) -> None:
+def search_box(
+    container, communes: pd.DataFrame, epcis: pd.DataFrame, known: Mapping[str, Mapping[str, str]], limit: int = 8
+) -> None:
     """A search field (name, member commune, SIREN, INSEE code; accents and case ignored)
     and one button per result, which opens that territory's sheet."""
-    q = container.text_input("Rechercher un territoire", key="ter_search",
-                             placeholder="Nom, commune membre, SIREN ou code INSEE",
-                             help="Majuscules, accents et tirets indifférents ; une commune "
-                                  "trouve aussi son EPCI.")
+    q = container.text_input(
+        "Rechercher un territoire",
+        key="ter_search",
+        placeholder="Nom, commune membre, SIREN ou code INSEE",
+        help="Majuscules, accents et tirets indifférents ; une commune trouve aussi son EPCI.",
+    )
     if not q.strip():
         return
     results = search_territories(q, communes, epcis, limit=limit)
@@ -86,5 +91,6 @@ def search_box(container, communes: pd.DataFrame, epcis: pd.DataFrame,
         label = f"{LEVEL_WORDS[m.level]} : {m.name}"
         if m.reason != "nom":
             label += f" ({m.reason})"
-        container.button(label, key=f"ter_pick_{m.level}_{m.code}", on_click=_choose,
-                         args=(m.level, m.code), width="stretch")
+        container.button(
+            label, key=f"ter_pick_{m.level}_{m.code}", on_click=_choose, args=(m.level, m.code), width="stretch"
+        )

@@ -64,8 +64,7 @@ def run() -> list[tuple[str, float]]:
     except Exception:  # noqa: BLE001 - defensive: never propagate
         _LOG.warning("préchauffage interrompu", exc_info=True)
     total = sum(t for _, t in timings)
-    _LOG.info("préchauffage terminé en %.1f s (%s)", total,
-              ", ".join(f"{n} {t:.2f} s" for n, t in timings))
+    _LOG.info("préchauffage terminé en %.1f s (%s)", total, ", ".join(f"{n} {t:.2f} s" for n, t in timings))
     return timings
 
 
@@ -93,14 +92,15 @@ def _warm(timings: list[tuple[str, float]]) -> None:
     s("filtres", lambda: (data.modes_available(v), data.sector_list(v)))
     s("contours", lambda: [data.geojson(lv, v) for lv in ("departement", "epci", "commune")])
     for level in ("epci", "commune"):
-        s(f"indicateurs {level}",
-          lambda level=level: data.territory_table(level, "transit", m, (), "", "", "commune", v))
+        s(
+            f"indicateurs {level}",
+            lambda level=level: data.territory_table(level, "transit", m, (), "", "", "commune", v),
+        )
     s("points", lambda: (data.offer_points((), "", "", v), data.school_points(v)))
     s("résumés", lambda: (data.offers_summary(v), data.estimate_counts(v)))
     s("carte folium", _render_map)
     # Mobilité rurale
-    s("indicateurs voiture",
-      lambda: data.territory_table("commune", "car", m, (), "", "", "commune", v))
+    s("indicateurs voiture", lambda: data.territory_table("commune", "car", m, (), "", "", "commune", v))
     s("arrêts", lambda: data.stop_coverage(v))
     s("communes desservies", lambda: _served_outlines(v))
     s("plotly", _plotly)
@@ -109,8 +109,7 @@ def _warm(timings: list[tuple[str, float]]) -> None:
     s("lycées classés", lambda: data.origin_table("transit", m, (), "", "", "school", v))
     # Territoire (Caen la Mer)
     s("territoire", lambda: _territory(v))
-    s("projets collectifs",
-      lambda: data.collective(v) if data.has("collective_projects") else None)
+    s("projets collectifs", lambda: data.collective(v) if data.has("collective_projects") else None)
 
 
 def _render_map() -> None:
@@ -131,8 +130,9 @@ def _plotly() -> None:
 
     from ui import charts
 
-    fig = px.bar(pd.DataFrame({"x": ["a", "b"], "y": [1, 2], "z": [2, 1]}), x="x", y=["y", "z"],
-                 barmode="group", orientation="v")
+    fig = px.bar(
+        pd.DataFrame({"x": ["a", "b"], "y": [1, 2], "z": [2, 1]}), x="x", y=["y", "z"], barmode="group", orientation="v"
+    )
     # through the pages' own path: its layout template ("plotly_white") loads on first use (~0.2 s)
     charts.figure_html(fig, 200)
 

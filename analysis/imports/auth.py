@@ -120,9 +120,16 @@ class AdminGate:
         ``time.sleep`` and ``time.monotonic`` (replaceable in tests).
     """
 
-    def __init__(self, base_delay: float = 1.0, max_delay: float = 60.0, sleep: Callable[[float], None] = time.sleep,
-                 lockout_after: int = 10, lockout_seconds: float = 900.0,
-                 clock: Callable[[], float] = time.monotonic, max_clients: int = 10_000):
+    def __init__(
+        self,
+        base_delay: float = 1.0,
+        max_delay: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        lockout_after: int = 10,
+        lockout_seconds: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = 10_000,
+    ):
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.sleep = sleep
@@ -144,8 +151,14 @@ class AdminGate:
         until = self._locked_until.get(key)
         return max(0.0, until - self.clock()) if until is not None else 0.0
 
-    def check(self, provided: str | None, secrets: Mapping[str, Any] | None = None, key: str = "process",
-              *, environment: bool = True) -> None:
+    def check(
+        self,
+        provided: str | None,
+        secrets: Mapping[str, Any] | None = None,
+        key: str = "process",
+        *,
+        environment: bool = True,
+    ) -> None:
         """Raise unless ``provided`` is the configured secret (:func:`configured_secret`).
 
         Raises
@@ -160,8 +173,9 @@ class AdminGate:
             raise WriteDisabled(HOW_TO_ENABLE)
         left = self.locked_for(key)
         if left:
-            raise AuthError(f"Trop de tentatives incorrectes depuis ce poste : import refusé pendant encore "
-                            f"{left / 60:.0f} min.")
+            raise AuthError(
+                f"Trop de tentatives incorrectes depuis ce poste : import refusé pendant encore {left / 60:.0f} min."
+            )
         wait = self.delay_for(key)
         if wait:
             self.sleep(wait)
@@ -178,8 +192,10 @@ class AdminGate:
                 self._failures.pop(next(iter(self._failures)))
             if n >= self.lockout_after:
                 self._locked_until[key] = self.clock() + self.lockout_seconds
-                raise AuthError(f"Secret administrateur incorrect : {n} échecs, imports refusés depuis ce poste "
-                                f"pendant {self.lockout_seconds / 60:.0f} min.")
+                raise AuthError(
+                    f"Secret administrateur incorrect : {n} échecs, imports refusés depuis ce poste "
+                    f"pendant {self.lockout_seconds / 60:.0f} min."
+                )
             raise AuthError(
                 "Secret administrateur incorrect : import refusé "
                 f"(prochaine tentative ralentie de {self.delay_for(key):.0f} s)."

@@ -137,11 +137,19 @@ def check_platform(raw: RawTable, source: str, strict_siret: bool = False) -> Ch
         seen.add(oid)
         out.append(
             {
-                "offer_id": oid, "siret": siret, "sector": g("secteur").strip() or None,
+                "offer_id": oid,
+                "siret": siret,
+                "sector": g("secteur").strip() or None,
                 "is_public": is_public,
                 "public_employer_type": (rec[pet].strip() or None) if pet is not None else None,
-                "street": g("Rue").strip() or None, "town": town, "postcode": pc, "grades": grades,
-                "capacity": pd.NA, "source": source, "source_row": n, "raw": rawtext,
+                "street": g("Rue").strip() or None,
+                "town": town,
+                "postcode": pc,
+                "grades": grades,
+                "capacity": pd.NA,
+                "source": source,
+                "source_row": n,
+                "raw": rawtext,
             }
         )
     ch.accepted = _offer_frame(out)
@@ -218,12 +226,26 @@ def check_offer_template(raw: RawTable, source: str, bbox=NORMANDIE_BBOX) -> Che
         seen.add(oid)
         out.append(
             {
-                "offer_id": oid, "siret": siret, "sector": sector, "is_public": is_public,
-                "public_employer_type": None, "street": validation.clean_text(g("street")), "town": town,
-                "postcode": pc, "grades": grades, "capacity": capacity if capacity is not None else pd.NA,
-                "source": source, "source_row": n, "raw": rawtext, "employer": employer, "start_date": start,
-                "end_date": end, "weeks": weeks, "disability_access": disability,
-                "given_lon": lonlat[0] if lonlat else None, "given_lat": lonlat[1] if lonlat else None,
+                "offer_id": oid,
+                "siret": siret,
+                "sector": sector,
+                "is_public": is_public,
+                "public_employer_type": None,
+                "street": validation.clean_text(g("street")),
+                "town": town,
+                "postcode": pc,
+                "grades": grades,
+                "capacity": capacity if capacity is not None else pd.NA,
+                "source": source,
+                "source_row": n,
+                "raw": rawtext,
+                "employer": employer,
+                "start_date": start,
+                "end_date": end,
+                "weeks": weeks,
+                "disability_access": disability,
+                "given_lon": lonlat[0] if lonlat else None,
+                "given_lat": lonlat[1] if lonlat else None,
             }
         )
     ch.accepted = _offer_frame(
@@ -280,16 +302,29 @@ def check_collective(raw: RawTable) -> Checked:
         if v["pupils"].strip():
             p = v["pupils"].strip()
             if not re.fullmatch(r"[0-9]{1,4}", p) or not 1 <= int(p) <= MAX_PROJECT_PUPILS:
-                raise FieldError(f"nombre d'élèves entier de 1 à {MAX_PROJECT_PUPILS} attendu, "
-                                 f"trouvé « {validation._short(v['pupils'])} »")
+                raise FieldError(
+                    f"nombre d'élèves entier de 1 à {MAX_PROJECT_PUPILS} attendu, "
+                    f"trouvé « {validation._short(v['pupils'])} »"
+                )
             pupils = int(p)
         st["key"] = "source"
         src = validation.clean_required(v["source"], "source")
         seen.add(pid)
-        return {"project_id": pid, "name": name, "kind": kind, "kind_basis": v["kind_basis"].strip(), "town": town,
-                "commune_code": code, "location_basis": v["location_basis"].strip(), "sectors": v["sectors"].strip(),
-                "pupils": pupils, "period": v["period"].strip(), "status": v["status"].strip(), "source": src,
-                "note": v["note"].strip()}
+        return {
+            "project_id": pid,
+            "name": name,
+            "kind": kind,
+            "kind_basis": v["kind_basis"].strip(),
+            "town": town,
+            "commune_code": code,
+            "location_basis": v["location_basis"].strip(),
+            "sectors": v["sectors"].strip(),
+            "pupils": pupils,
+            "period": v["period"].strip(),
+            "status": v["status"].strip(),
+            "source": src,
+            "note": v["note"].strip(),
+        }
 
     return _check_generic(raw, COLLECTIVE_TEMPLATE, row)
 
@@ -309,17 +344,25 @@ def check_mobility(raw: RawTable, source: str) -> Checked:
         st["key"] = "service_type"
         stype = by_label.get(_key(v["service_type"]))
         if stype is None:
-            raise FieldError(f"type de service inconnu « {validation._short(v['service_type'])} » "
-                             f"(attendu : {' | '.join(MOBILITY_TYPES)})")
+            raise FieldError(
+                f"type de service inconnu « {validation._short(v['service_type'])} » "
+                f"(attendu : {' | '.join(MOBILITY_TYPES)})"
+            )
         st["key"] = "name"
         name = validation.clean_required(v["name"], "nom du service")
         st["key"] = "source"
         src = validation.clean_required(v["source"], "source")
         seen.add(sid)
-        return {"service_id": sid, "epci_siren": siren, "service_type": stype, "name": name,
-                "description": validation.clean_text(v["description"]),
-                "conditions": validation.clean_text(v["conditions"]),
-                "contact": validation.clean_text(v["contact"]), "source": src}
+        return {
+            "service_id": sid,
+            "epci_siren": siren,
+            "service_type": stype,
+            "name": name,
+            "description": validation.clean_text(v["description"]),
+            "conditions": validation.clean_text(v["conditions"]),
+            "contact": validation.clean_text(v["contact"]),
+            "source": src,
+        }
 
     return _check_generic(raw, MOBILITY_TEMPLATE, row)
 

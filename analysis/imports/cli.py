@@ -28,16 +28,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("kind", choices=IMPORT_KINDS, help="offers | collective | mobility")
     parser.add_argument("path", type=Path, help="fichier CSV (UTF-8 ou Windows-1252, ; ou ,) ou XLSX")
-    parser.add_argument("--format", dest="fmt", choices=OFFER_FORMATS, default=None,
-                        help="format des offres (détecté d'après l'en-tête par défaut)")
-    parser.add_argument("--mode", choices=sorted(set(OFFER_MODES) | set(OTHER_MODES)), default=None,
-                        help="offres : replace-source (défaut), append, replace-all ; autres : append (défaut), replace-all")
-    parser.add_argument("--source", default=None, help="nom de la source (défaut : offers_platform ou import:<fichier>)")
+    parser.add_argument(
+        "--format",
+        dest="fmt",
+        choices=OFFER_FORMATS,
+        default=None,
+        help="format des offres (détecté d'après l'en-tête par défaut)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=sorted(set(OFFER_MODES) | set(OTHER_MODES)),
+        default=None,
+        help="offres : replace-source (défaut), append, replace-all ; autres : append (défaut), replace-all",
+    )
+    parser.add_argument(
+        "--source", default=None, help="nom de la source (défaut : offers_platform ou import:<fichier>)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="contrôler sans rien écrire (pas de secret requis)")
     parser.add_argument("--db", type=Path, default=None, help="base DuckDB (défaut : data/observatoire.duckdb)")
     parser.add_argument("--strict-siret", action="store_true", help="format plateforme : rejeter les SIRET invalides")
     parser.add_argument("--geocode", action="store_true", help="géocoder les adresses avec la BAN (en ligne)")
-    parser.add_argument("--geocoder-url", default=None, help="racine du service BAN (défaut : api-adresse.data.gouv.fr)")
+    parser.add_argument(
+        "--geocoder-url", default=None, help="racine du service BAN (défaut : api-adresse.data.gouv.fr)"
+    )
     parser.add_argument("--user", default=os.environ.get("USER"), help="nom enregistré dans le journal des imports")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -45,10 +58,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"mode {args.mode} impossible pour {args.kind} (append ou replace-all)")
     try:
         res = import_file(
-            args.path, args.kind, secret=os.environ.get(ENV_SECRET), secret_from_environment=True,
-            db_path=args.db, fmt=args.fmt, mode=args.mode,
-            source=args.source, dry_run=args.dry_run, strict_siret=args.strict_siret, geocode=args.geocode,
-            geocoder_url=args.geocoder_url, user=args.user, progress=Progress(quiet=args.quiet),
+            args.path,
+            args.kind,
+            secret=os.environ.get(ENV_SECRET),
+            secret_from_environment=True,
+            db_path=args.db,
+            fmt=args.fmt,
+            mode=args.mode,
+            source=args.source,
+            dry_run=args.dry_run,
+            strict_siret=args.strict_siret,
+            geocode=args.geocode,
+            geocoder_url=args.geocoder_url,
+            user=args.user,
+            progress=Progress(quiet=args.quiet),
         )
     except (WriteDisabled, AuthError) as exc:
         print(f"Refusé : {exc}", file=sys.stderr)

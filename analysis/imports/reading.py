@@ -126,8 +126,7 @@ def _check_record(records: list, rec: list, name: str) -> None:
     if len(records) > limits.MAX_ROWS + MAX_PREAMBLE:
         raise DataError(name, f"trop de lignes : plus de {limits.MAX_ROWS} lignes de données")
     if len(rec) > limits.MAX_COLUMNS:
-        raise DataError(name, f"trop de colonnes : {len(rec)} (maximum {limits.MAX_COLUMNS})",
-                        row=len(records))
+        raise DataError(name, f"trop de colonnes : {len(rec)} (maximum {limits.MAX_COLUMNS})", row=len(records))
 
 
 #: How many records may precede the header (a title line above the table).
@@ -151,7 +150,7 @@ def _assemble(records: list, encoding: str, sep: str, pad: bool = False) -> RawT
     """
     h = 0
     if records and _header_score(records[0]) < 2:
-        for i, rec in enumerate(records[1:MAX_PREAMBLE + 1], start=1):
+        for i, rec in enumerate(records[1 : MAX_PREAMBLE + 1], start=1):
             if _header_score(rec) >= 2:
                 h = i
                 break
@@ -163,7 +162,7 @@ def _assemble(records: list, encoding: str, sep: str, pad: bool = False) -> RawT
     columns = [c.strip() or f"colonne {i}" for i, c in enumerate(header, start=1)]
     rows: list[tuple[int, list[str]]] = []
     bad: list[tuple[int, str, str]] = []
-    for n, rec in enumerate(records[h + 1:], start=1):
+    for n, rec in enumerate(records[h + 1 :], start=1):
         if isinstance(rec, str):
             bad.append((n, rec, ""))
         else:

@@ -96,8 +96,10 @@ class ImportResult:
         """French multi-line summary: counts and the first reasons."""
         head = "Simulation (rien n'est écrit)" if self.dry_run else "Import effectué"
         lines = [
-            f"{head} : {self.file} ({self.kind}" + (f", format {self.format}" if self.format else "")
-            + (f", source « {self.source} », mode {self.mode}" if self.source else f", mode {self.mode}") + ")",
+            f"{head} : {self.file} ({self.kind}"
+            + (f", format {self.format}" if self.format else "")
+            + (f", source « {self.source} », mode {self.mode}" if self.source else f", mode {self.mode}")
+            + ")",
             f"  lignes lues : {self.rows_in} ; acceptées : {self.accepted} ; en quarantaine : {self.quarantined}"
             + (f" ; avertissements : {len(self.warnings)}" if len(self.warnings) else ""),
         ]

@@ -57,8 +57,9 @@ from analysis.imports.write import (
 # --------------------------------------------------------------------------- derived tables
 
 
-def recompute_derived(con: duckdb.DuckDBPyConnection, progress: ProgressFn,
-                      settings: BuildSettings | None = None) -> bool:
+def recompute_derived(
+    con: duckdb.DuckDBPyConnection, progress: ProgressFn, settings: BuildSettings | None = None
+) -> bool:
     """Bring the tables that depend on offers up to date (travel times, then indicators).
 
     Runs each stage whose tables exist in the database (``travel_times``; ``commune_pupils`` or
@@ -66,12 +67,16 @@ def recompute_derived(con: duckdb.DuckDBPyConnection, progress: ProgressFn,
     directory, feeds) unless ``settings`` is given. Returns True when something was recomputed.
     """
     if settings is None:
-        info = dict(con.execute("SELECT key, value FROM build_info").fetchall()) if has_relation(con, "build_info") else {}
+        info = (
+            dict(con.execute("SELECT key, value FROM build_info").fetchall()) if has_relation(con, "build_info") else {}
+        )
         saved = json.loads(info.get("settings") or "{}")
         src = info.get("source_dir")
         settings = BuildSettings(
-            source_dir=Path(src) if src else None, db_path=Path("."),
-            gtfs=[Path(p) for p in saved.get("gtfs", [])], travel_times=bool(saved.get("travel_times", True)),
+            source_dir=Path(src) if src else None,
+            db_path=Path("."),
+            gtfs=[Path(p) for p in saved.get("gtfs", [])],
+            travel_times=bool(saved.get("travel_times", True)),
         )
     did = False
     if has_relation(con, "travel_times"):  # stale travel times would point at renumbered locations
@@ -95,8 +100,16 @@ def _default_source(kind: str, fmt: str | None, name: str) -> str | None:
     return "offers_platform" if fmt == "platform" else f"import:{Path(name).stem}"
 
 
-def prepare(con: duckdb.DuckDBPyConnection, kind: str, data: bytes, name: str, fmt: str | None = None,
-            mode: str | None = None, source: str | None = None, strict_siret: bool | None = None):
+def prepare(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    data: bytes,
+    name: str,
+    fmt: str | None = None,
+    mode: str | None = None,
+    source: str | None = None,
+    strict_siret: bool | None = None,
+):
     """Read and check a file against the database ``con`` (read-only use). No secret needed.
 
     Returns
@@ -134,8 +147,11 @@ def prepare(con: duckdb.DuckDBPyConnection, kind: str, data: bytes, name: str, f
 
 
 def _frames(ch: Checked, import_id: str, name: str, when: dt.datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
-    q = pd.DataFrame(ch.quarantine, columns=["row_number", "field", "reason", "raw"]).sort_values(
-        "row_number", kind="stable").reset_index(drop=True)
+    q = (
+        pd.DataFrame(ch.quarantine, columns=["row_number", "field", "reason", "raw"])
+        .sort_values("row_number", kind="stable")
+        .reset_index(drop=True)
+    )
     q.insert(0, "file", name)
     q.insert(0, "import_id", import_id)
     q["imported_at"] = when
@@ -245,8 +261,24 @@ def import_file(
     def run(con) -> tuple[ImportResult, pd.DataFrame]:
         raw, ch, f, m, s, located = prepare(con, kind, data, name, fmt, mode, source, strict_siret)
         q, w = _frames(ch, import_id, name, when)
-        res = ImportResult(import_id, kind, name, sha, f, s, m, raw.rows_in, len(located), len(q), q, w, dry_run,
-                           raw.note, raw.encoding, raw.sep)
+        res = ImportResult(
+            import_id,
+            kind,
+            name,
+            sha,
+            f,
+            s,
+            m,
+            raw.rows_in,
+            len(located),
+            len(q),
+            q,
+            w,
+            dry_run,
+            raw.note,
+            raw.encoding,
+            raw.sep,
+        )
         if res.accepted + res.quarantined != res.rows_in:  # pragma: no cover - invariant
             raise AssertionError(f"comptage incohérent : {res.rows_in} lues, {res.accepted} + {res.quarantined}")
         return res, located
@@ -272,15 +304,17 @@ def import_file(
             if geocode and len(located):
                 from analysis import geocode as gc
 
-                located = gc.geocode_offers(con, located, base_url=geocoder_url or gc.DEFAULT_BASE_URL,
-                                            progress=progress)
+                located = gc.geocode_offers(
+                    con, located, base_url=geocoder_url or gc.DEFAULT_BASE_URL, progress=progress
+                )
             from analysis import incremental  # only new or moved locations get new searches
 
             before = incremental.snapshot(con) if recompute else None
             write_offers(con, located, res.source, res.mode, import_id)
             if recompute:
-                res.recomputed = incremental.update_after_offers(con, before, progress, settings,
-                                                                 fallback=recompute_derived)
+                res.recomputed = incremental.update_after_offers(
+                    con, before, progress, settings, fallback=recompute_derived
+                )
         elif kind == "collective":
             write_collective(con, located, res.mode)
         else:
@@ -295,8 +329,23 @@ def import_file(
         res.seconds = time.perf_counter() - t0
         con.execute(
             "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [import_id, name, sha, kind, res.format, res.source, res.mode, res.rows_in, res.accepted,
-             res.quarantined, len(res.warnings), user, when, res.recomputed, res.seconds],
+            [
+                import_id,
+                name,
+                sha,
+                kind,
+                res.format,
+                res.source,
+                res.mode,
+                res.rows_in,
+                res.accepted,
+                res.quarantined,
+                len(res.warnings),
+                user,
+                when,
+                res.recomputed,
+                res.seconds,
+            ],
         )
         con.execute("INSERT INTO import_files VALUES (?, ?, ?)", [import_id, name, data])
         progress("Remplacement atomique de la base…", 0.98)
@@ -304,8 +353,9 @@ def import_file(
     return res
 
 
-def reapply_imports(con: duckdb.DuckDBPyConnection, previous_db: str | os.PathLike,
-                    progress: ProgressFn | None = None) -> int:
+def reapply_imports(
+    con: duckdb.DuckDBPyConnection, previous_db: str | os.PathLike, progress: ProgressFn | None = None
+) -> int:
     """Replay, into a database being rebuilt, the imports recorded in the previous database.
 
     Meant for the build, after the base stages and before travel times: imported offers,
@@ -353,15 +403,31 @@ def reapply_imports(con: duckdb.DuckDBPyConnection, previous_db: str | os.PathLi
                 con.unregister("imp_df")
         con.execute(
             "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [iid, name, hashlib.sha256(bytes(content)).hexdigest(), kind, f, s, m, raw.rows_in, len(located),
-             len(q), len(w), user, when, False, 0.0],
+            [
+                iid,
+                name,
+                hashlib.sha256(bytes(content)).hexdigest(),
+                kind,
+                f,
+                s,
+                m,
+                raw.rows_in,
+                len(located),
+                len(q),
+                len(w),
+                user,
+                when,
+                False,
+                0.0,
+            ],
         )
         con.execute("INSERT INTO import_files VALUES (?, ?, ?)", [iid, name, bytes(content)])
     return len(rows)
 
 
-def build_stage(con: duckdb.DuckDBPyConnection, settings: BuildSettings | None = None,
-                progress: ProgressFn | None = None) -> int:
+def build_stage(
+    con: duckdb.DuckDBPyConnection, settings: BuildSettings | None = None, progress: ProgressFn | None = None
+) -> int:
     """Build stage: create the import tables and replay the imports of the database being replaced.
 
     For :mod:`analysis.build`, after the base data and before travel times, so that a rebuild

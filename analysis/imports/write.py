@@ -20,8 +20,9 @@ from analysis.imports.checks import Checked, _move_to_quarantine
 from analysis.imports.schema import DDL, MOBILITY_TYPES, ImportResult
 
 
-def locate_offers(con: duckdb.DuckDBPyConnection, ch: Checked, fmt: str, source: str, mode: str,
-                  bbox=NORMANDIE_BBOX) -> pd.DataFrame:
+def locate_offers(
+    con: duckdb.DuckDBPyConnection, ch: Checked, fmt: str, source: str, mode: str, bbox=NORMANDIE_BBOX
+) -> pd.DataFrame:
     """Place accepted offers in their COG 2025 commune and apply the database-dependent checks.
 
     Town / postcode consistency (:func:`analysis.offers.locate`), given coordinates near the
@@ -34,14 +35,21 @@ def locate_offers(con: duckdb.DuckDBPyConnection, ch: Checked, fmt: str, source:
         The located offers (columns of :func:`analysis.offers.locate`).
     """
     if ch.accepted.empty:
-        ch.accepted = ch.accepted.assign(commune_code=None, lon=None, lat=None, location_precision=None,
-                                         match_method=None)
+        ch.accepted = ch.accepted.assign(
+            commune_code=None, lon=None, lat=None, location_precision=None, match_method=None
+        )
         return ch.accepted
     town_field = "Ville" if fmt == "platform" else "commune"
     located, rejects = offers.locate(con, ch.accepted)
     for r in rejects.itertuples(index=False):
-        ch.quarantine.append((int(r.row_number), town_field, r.reason.replace("commune introuvable",
-                             "commune introuvable ou incohérente avec le code postal"), r.raw))
+        ch.quarantine.append(
+            (
+                int(r.row_number),
+                town_field,
+                r.reason.replace("commune introuvable", "commune introuvable ou incohérente avec le code postal"),
+                r.raw,
+            )
+        )
     ch.accepted = located
     if "given_lon" in located and located["given_lon"].notna().any():
         g = located[located["given_lon"].notna()][["source_row", "commune_code", "given_lon", "given_lat"]]
@@ -53,9 +61,13 @@ def locate_offers(con: duckdb.DuckDBPyConnection, ch: Checked, fmt: str, source:
         ).df()
         con.unregister("imp_pts")
         _move_to_quarantine(
-            ch, ch.accepted["source_row"].isin(set(far["source_row"])), lambda r: "longitude",
-            lambda r: f"coordonnées ({r['given_lon']}, {r['given_lat']}) à plus de 1,5 km de la commune "
-                      f"{r['commune_code']} ({r['town']})",
+            ch,
+            ch.accepted["source_row"].isin(set(far["source_row"])),
+            lambda r: "longitude",
+            lambda r: (
+                f"coordonnées ({r['given_lon']}, {r['given_lat']}) à plus de 1,5 km de la commune "
+                f"{r['commune_code']} ({r['town']})"
+            ),
         )
         has = ch.accepted["given_lon"].notna()
         ch.accepted.loc[has, "lon"] = ch.accepted.loc[has, "given_lon"].astype(float)
@@ -66,7 +78,9 @@ def locate_offers(con: duckdb.DuckDBPyConnection, ch: Checked, fmt: str, source:
         existing = dict(con.execute(f"SELECT offer_id, source FROM offers WHERE {cond}", [source]).fetchall())
         clash = ch.accepted["offer_id"].isin(set(existing))
         _move_to_quarantine(
-            ch, clash, lambda r: "id" if fmt == "platform" else "identifiant",
+            ch,
+            clash,
+            lambda r: "id" if fmt == "platform" else "identifiant",
             lambda r: f"identifiant d'offre déjà présent dans la base (source « {existing[r['offer_id']]} »)",
         )
     return ch.accepted
@@ -78,33 +92,64 @@ def check_against_db(con: duckdb.DuckDBPyConnection, kind: str, ch: Checked, mod
         return
     if kind == "collective":
         codes = {c for (c,) in con.execute("SELECT code FROM communes").fetchall()}
-        _move_to_quarantine(ch, ~ch.accepted["commune_code"].isin(codes), lambda r: "commune_code",
-                            lambda r: f"commune {r['commune_code']} inconnue en COG 2025")
+        _move_to_quarantine(
+            ch,
+            ~ch.accepted["commune_code"].isin(codes),
+            lambda r: "commune_code",
+            lambda r: f"commune {r['commune_code']} inconnue en COG 2025",
+        )
         if mode == "append" and has_relation(con, "collective_projects"):
             ids = {c for (c,) in con.execute("SELECT project_id FROM collective_projects").fetchall()}
-            _move_to_quarantine(ch, ch.accepted["project_id"].isin(ids), lambda r: "project_id",
-                                lambda r: f"projet « {r['project_id']} » déjà présent dans la base")
+            _move_to_quarantine(
+                ch,
+                ch.accepted["project_id"].isin(ids),
+                lambda r: "project_id",
+                lambda r: f"projet « {r['project_id']} » déjà présent dans la base",
+            )
     elif kind == "mobility":
         sirens = {c for (c,) in con.execute("SELECT siren FROM epci").fetchall()}
-        _move_to_quarantine(ch, ~ch.accepted["epci_siren"].isin(sirens), lambda r: "siren_epci",
-                            lambda r: f"EPCI {r['epci_siren']} inconnu en Normandie (DGCL 2025)")
+        _move_to_quarantine(
+            ch,
+            ~ch.accepted["epci_siren"].isin(sirens),
+            lambda r: "siren_epci",
+            lambda r: f"EPCI {r['epci_siren']} inconnu en Normandie (DGCL 2025)",
+        )
         if mode == "append" and has_relation(con, "mobility_services"):
             ids = {c for (c,) in con.execute("SELECT service_id FROM mobility_services").fetchall()}
-            _move_to_quarantine(ch, ch.accepted["service_id"].isin(ids), lambda r: "identifiant",
-                                lambda r: f"service « {r['service_id']} » déjà présent dans la base")
+            _move_to_quarantine(
+                ch,
+                ch.accepted["service_id"].isin(ids),
+                lambda r: "identifiant",
+                lambda r: f"service « {r['service_id']} » déjà présent dans la base",
+            )
 
 
 # --------------------------------------------------------------------------- writing
 
 
-def write_offers(con: duckdb.DuckDBPyConnection, located: pd.DataFrame, source: str, mode: str,
-                 import_id: str) -> None:
+def write_offers(con: duckdb.DuckDBPyConnection, located: pd.DataFrame, source: str, mode: str, import_id: str) -> None:
     """Merge located offers into ``offers`` / ``offer_locations`` (and ``offer_details``) by ``mode``."""
     con.execute(DDL)
     keep_cond = {"replace-source": "source <> ?", "append": "? IS NOT NULL", "replace-all": "? IS NULL"}[mode]
-    cols = ["offer_id", "siret", "sector", "is_public", "public_employer_type", "street", "town", "postcode",
-            "commune_code", "lon", "lat", "location_precision", "match_method", "grades", "capacity", "source",
-            "source_row"]
+    cols = [
+        "offer_id",
+        "siret",
+        "sector",
+        "is_public",
+        "public_employer_type",
+        "street",
+        "town",
+        "postcode",
+        "commune_code",
+        "lon",
+        "lat",
+        "location_precision",
+        "match_method",
+        "grades",
+        "capacity",
+        "source",
+        "source_row",
+    ]
     if has_relation(con, "offers"):
         kept = con.execute(f"SELECT {', '.join(cols)} FROM offers WHERE {keep_cond}", [source]).df()
     else:
@@ -157,8 +202,9 @@ def write_collective(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, mode: str
     con.unregister("imp_cp")
 
 
-def write_mobility(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, mode: str, import_id: str,
-                   when: dt.datetime) -> None:
+def write_mobility(
+    con: duckdb.DuckDBPyConnection, df: pd.DataFrame, mode: str, import_id: str, when: dt.datetime
+) -> None:
     """Add (or replace all) EPCI mobility services."""
     con.execute(DDL)
     if mode == "replace-all":
@@ -193,11 +239,19 @@ def record_provenance(con: duckdb.DuckDBPyConnection, res: ImportResult, when: d
         ds = None
     con.execute(
         "INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [dataset, res.file, ds.publisher if ds else "fichier importé par l'administrateur",
-         ds.licence if ds else None, f"importé le {when:%Y-%m-%d}", res.rows_in, res.sha256, when,
-         f"Import {res.import_id} ({res.kind}, {res.format or '-'}, mode {res.mode}) : {res.accepted} ligne(s) "
-         f"acceptée(s), {res.quarantined} en quarantaine" + (f" ; {ds.description}" if ds else ""),
-         ds.url if ds else None],
+        [
+            dataset,
+            res.file,
+            ds.publisher if ds else "fichier importé par l'administrateur",
+            ds.licence if ds else None,
+            f"importé le {when:%Y-%m-%d}",
+            res.rows_in,
+            res.sha256,
+            when,
+            f"Import {res.import_id} ({res.kind}, {res.format or '-'}, mode {res.mode}) : {res.accepted} ligne(s) "
+            f"acceptée(s), {res.quarantined} en quarantaine" + (f" ; {ds.description}" if ds else ""),
+            ds.url if ds else None,
+        ],
     )
 
 
@@ -206,13 +260,21 @@ def mobility_services(con: duckdb.DuckDBPyConnection, epci_siren: str | None = N
 
     Returns an empty frame with the same columns when nothing was imported yet.
     """
-    cols = ["epci_siren", "epci_name", "service_type", "type_label", "name", "description", "conditions",
-            "contact", "source", "imported_at"]
+    cols = [
+        "epci_siren",
+        "epci_name",
+        "service_type",
+        "type_label",
+        "name",
+        "description",
+        "conditions",
+        "contact",
+        "source",
+        "imported_at",
+    ]
     if not has_relation(con, "mobility_services"):
         return pd.DataFrame(columns=cols)
     where, params = ("WHERE epci_siren = ?", [str(epci_siren)]) if epci_siren else ("", [])
-    df = con.execute(
-        f"SELECT * FROM mobility_services {where} ORDER BY epci_name, service_type, name", params
-    ).df()
+    df = con.execute(f"SELECT * FROM mobility_services {where} ORDER BY epci_name, service_type, name", params).df()
     df["type_label"] = df["service_type"].map(MOBILITY_TYPES)
     return df[cols]

@@ -27,8 +27,9 @@ from analysis.planning import sites as st
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m analysis.planning",
-                                description="Planification des stages collectifs (sites, programme).")
+    p = argparse.ArgumentParser(
+        prog="python -m analysis.planning", description="Planification des stages collectifs (sites, programme)."
+    )
     p.add_argument("--db", type=Path, default=None, help="base DuckDB (défaut : data/observatoire.duckdb)")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sites", help="où lancer les prochains stages collectifs (couverture maximale)")
@@ -38,8 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--origin", default="school", choices=("school", "commune"))
     s.add_argument("--measure", default="unserved", choices=dm.MEASURES)
     s.add_argument("--target", type=float, default=dm.DEFAULT_TARGET, help="cible 2SFCA (places par élève)")
-    s.add_argument("--include-existing", action="store_true",
-                   help="compter aussi les élèves déjà couverts par les projets existants")
+    s.add_argument(
+        "--include-existing",
+        action="store_true",
+        help="compter aussi les élèves déjà couverts par les projets existants",
+    )
     s.add_argument("--format", default="json", choices=("json", "csv"))
     s.add_argument("--out", type=Path, default=None, help="fichier de sortie (défaut : sortie standard)")
     g = sub.add_parser("programme", help="concevoir le programme d'un stage collectif")
@@ -54,10 +58,18 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--reach-mode", default="walk", choices=st.REACH_MODES)
     g.add_argument("--radius", type=float, default=st.DEFAULT_REACH_MINUTES, help="minutes autour du site")
     g.add_argument("--max-structures", type=int, default=12)
-    g.add_argument("--capacity", type=int, default=None,
-                   help="HYPOTHÈSE : capacité journalière des structures sans capacité connue (signalée comme telle)")
-    g.add_argument("--capacities", type=Path, default=None,
-                   help="CSV offer_id,capacity[,closed] (closed : dates AAAA-MM-JJ séparées par ;)")
+    g.add_argument(
+        "--capacity",
+        type=int,
+        default=None,
+        help="HYPOTHÈSE : capacité journalière des structures sans capacité connue (signalée comme telle)",
+    )
+    g.add_argument(
+        "--capacities",
+        type=Path,
+        default=None,
+        help="CSV offer_id,capacity[,closed] (closed : dates AAAA-MM-JJ séparées par ;)",
+    )
     g.add_argument("--out", type=Path, default=None, help="programme.xlsx ou programme.pdf")
     return p
 
@@ -80,8 +92,9 @@ def read_capacities(path: Path) -> tuple[dict[str, int], dict[str, list[dt.date]
                 if cap < 0:
                     raise ValueError
             except ValueError:
-                raise DataError(str(path), f"capacité « {row.get('capacity')} » invalide (entier ≥ 0)",
-                                row=row_no, field="capacity") from None
+                raise DataError(
+                    str(path), f"capacité « {row.get('capacity')} » invalide (entier ≥ 0)", row=row_no, field="capacity"
+                ) from None
             caps[key] = cap
             days = []
             for part in (row.get("closed") or "").split(";"):
@@ -89,41 +102,75 @@ def read_capacities(path: Path) -> tuple[dict[str, int], dict[str, list[dt.date]
                     try:
                         days.append(dt.date.fromisoformat(part.strip()))
                     except ValueError:
-                        raise DataError(str(path), f"date « {part} » invalide (AAAA-MM-JJ)", row=row_no,
-                                        field="closed") from None
+                        raise DataError(
+                            str(path), f"date « {part} » invalide (AAAA-MM-JJ)", row=row_no, field="closed"
+                        ) from None
             closed[key] = days
     return caps, closed
 
 
 def _sites(con, args) -> int:
-    spec = dm.DemandSpec(mode=args.mode, minutes=args.minutes, origin_kind=args.origin,
-                         measure=args.measure, target=args.target)
+    spec = dm.DemandSpec(
+        mode=args.mode, minutes=args.minutes, origin_kind=args.origin, measure=args.measure, target=args.target
+    )
     plan = st.plan_sites(con, spec, args.count, exclude_existing=not args.include_existing)
     described = st.describe_sites(con, plan.sites, spec.origin_kind)
     if args.format == "json":
         payload = {
-            "mode": spec.mode, "minutes": spec.minutes, "origin": spec.origin_kind, "measure": spec.measure,
-            "unit": spec.unit, "count": plan.k, "demand_total": plan.demand_total,
+            "mode": spec.mode,
+            "minutes": spec.minutes,
+            "origin": spec.origin_kind,
+            "measure": spec.measure,
+            "unit": spec.unit,
+            "count": plan.k,
+            "demand_total": plan.demand_total,
             "already_covered_by_existing_projects": plan.already_covered,
             "exclude_existing": plan.exclude_existing,
-            "exact": {"value": plan.exact.value, "status": plan.exact.status, "bound": plan.exact.bound if math.isfinite(plan.exact.bound) else None,
-                      "seconds": round(plan.exact.seconds, 3)},
-            "greedy": {"value": plan.greedy.value, "seconds": round(plan.greedy.seconds, 3),
-                       "sites": plan.greedy_sites["site_key"].tolist()},
+            "exact": {
+                "value": plan.exact.value,
+                "status": plan.exact.status,
+                "bound": plan.exact.bound if math.isfinite(plan.exact.bound) else None,
+                "seconds": round(plan.exact.seconds, 3),
+            },
+            "greedy": {
+                "value": plan.greedy.value,
+                "seconds": round(plan.greedy.seconds, 3),
+                "sites": plan.greedy_sites["site_key"].tolist(),
+            },
             "gap": plan.gap,
-            "sites": [{
-                "rank": int(r.rank), "site_kind": r.site_kind, "site_id": r.site_id, "name": r.site_name,
-                "commune_code": r.commune_code, "commune_name": r.commune_name, "epci_siren": r.epci_siren,
-                "epci_name": r.epci_name, "pupils_covered": r.pupils_covered, "pupils_new": r.pupils_new,
-                "covered_origin_ids": list(r.covered_origin_ids), "lycees": r.lycees,
-                "offers_within": int(r.offers_within), "sectors_within": int(r.sectors_within),
-                "offers": list(r.offers),
-                "morning_departures": None if pd.isna(r.morning_departures) else int(r.morning_departures),
-            } for r in described.itertuples(index=False)],
-            "existing_projects": [{
-                "project_id": r.project_id, "name": r.name, "commune_code": r.commune_code,
-                "covered": r.covered, "rank": int(r.rank), "epci_demand": r.epci_demand, "epci_rank": int(r.epci_rank),
-            } for r in plan.projects.itertuples(index=False)],
+            "sites": [
+                {
+                    "rank": int(r.rank),
+                    "site_kind": r.site_kind,
+                    "site_id": r.site_id,
+                    "name": r.site_name,
+                    "commune_code": r.commune_code,
+                    "commune_name": r.commune_name,
+                    "epci_siren": r.epci_siren,
+                    "epci_name": r.epci_name,
+                    "pupils_covered": r.pupils_covered,
+                    "pupils_new": r.pupils_new,
+                    "covered_origin_ids": list(r.covered_origin_ids),
+                    "lycees": r.lycees,
+                    "offers_within": int(r.offers_within),
+                    "sectors_within": int(r.sectors_within),
+                    "offers": list(r.offers),
+                    "morning_departures": None if pd.isna(r.morning_departures) else int(r.morning_departures),
+                }
+                for r in described.itertuples(index=False)
+            ],
+            "existing_projects": [
+                {
+                    "project_id": r.project_id,
+                    "name": r.name,
+                    "commune_code": r.commune_code,
+                    "covered": r.covered,
+                    "rank": int(r.rank),
+                    "epci_demand": r.epci_demand,
+                    "epci_rank": int(r.epci_rank),
+                }
+                for r in plan.projects.itertuples(index=False)
+            ],
         }
         text = json.dumps(payload, ensure_ascii=False, indent=1, default=float) + "\n"
     else:
@@ -139,8 +186,9 @@ def _sites(con, args) -> int:
 
 def _programme(con, args) -> int:
     days = pg.working_days(dt.date.fromisoformat(args.start), args.days)
-    spec = pg.ProgrammeSpec(args.pupils, args.type, tuple(days), sector=args.sector, variety=args.variety,
-                            groups=args.groups)
+    spec = pg.ProgrammeSpec(
+        args.pupils, args.type, tuple(days), sector=args.sector, variety=args.variety, groups=args.groups
+    )
     name = con.execute("SELECT name, lon, lat FROM communes WHERE code = ?", [args.commune]).fetchone()
     if name is None:
         raise dm.PlanningError(f"commune {args.commune} inconnue (code INSEE COG 2025)")
@@ -150,11 +198,15 @@ def _programme(con, args) -> int:
     structures = pg.structures_from_offers(offers, caps, args.capacity, closed)
     if args.capacity is not None:
         n = sum(s.capacity_source == "hypothèse" for s in structures)
-        print(f"Attention : HYPOTHÈSE de {args.capacity} place(s) par jour pour {n} structure(s) sans capacité connue.",
-              file=sys.stderr)
+        print(
+            f"Attention : HYPOTHÈSE de {args.capacity} place(s) par jour pour {n} structure(s) sans capacité connue.",
+            file=sys.stderr,
+        )
     minutes = pg.structure_minutes(con, structures, args.reach_mode)
     how = "à pied" if args.reach_mode == "walk" else "en TER ou à pied"
-    prog = pg.design_programme(structures, spec, minutes, radius_text=f" à moins de {args.radius:g} min {how} de {name[0]}")
+    prog = pg.design_programme(
+        structures, spec, minutes, radius_text=f" à moins de {args.radius:g} min {how} de {name[0]}"
+    )
     site_label = f"{name[0]} ({args.commune})"
     if args.out:
         from analysis.planning import export
@@ -164,12 +216,29 @@ def _programme(con, args) -> int:
         else:
             args.out.write_bytes(export.programme_xlsx(prog, site_label))
         print(f"Programme écrit : {args.out}")
-    rot = {f"sous-groupe {g + 1} ({prog.sizes[g]} élèves)":
-           [prog.structures[prog.assignment[g, i]].key for i in range(len(days))] for g in range(len(prog.sizes))}
-    print(json.dumps({"site": site_label, "type": spec.kind, "sizes": prog.sizes, "status": prog.status,
-                      "total_minutes": prog.total_minutes, "seconds": round(prog.seconds, 2),
-                      "days": [d.isoformat() for d in days], "rotation": rot, "notes": prog.notes},
-                     ensure_ascii=False, indent=1))
+    rot = {
+        f"sous-groupe {g + 1} ({prog.sizes[g]} élèves)": [
+            prog.structures[prog.assignment[g, i]].key for i in range(len(days))
+        ]
+        for g in range(len(prog.sizes))
+    }
+    print(
+        json.dumps(
+            {
+                "site": site_label,
+                "type": spec.kind,
+                "sizes": prog.sizes,
+                "status": prog.status,
+                "total_minutes": prog.total_minutes,
+                "seconds": round(prog.seconds, 2),
+                "days": [d.isoformat() for d in days],
+                "rotation": rot,
+                "notes": prog.notes,
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
     return 0
 
 

@@ -19,12 +19,22 @@ from analysis.planning.programme import Programme, day_label, rule_text
 
 #: French column labels of the proposed-sites table (CSV/XLSX and the page).
 SITE_COLUMNS: dict[str, str] = {
-    "rank": "Rang", "site_name": "Site", "site_kind": "Type de site", "commune_name": "Commune",
-    "epci_name": "EPCI (porteur probable de la convention)", "pupils_covered": "Demande couverte",
-    "pupils_new": "Gain marginal", "n_origins": "Origines couvertes", "lycees": "Lycées concernés",
-    "offers_within": "Offres à 30 min (TC ou à pied)", "sectors_within": "Secteurs à 30 min (TC ou à pied)",
-    "sectors_list": "Liste des secteurs", "sirets_known": "Offres avec SIRET",
-    "morning_departures": "Départs en transports en commun 7 h–8 h 30", "site_id": "Code", "commune_code": "Code commune",
+    "rank": "Rang",
+    "site_name": "Site",
+    "site_kind": "Type de site",
+    "commune_name": "Commune",
+    "epci_name": "EPCI (porteur probable de la convention)",
+    "pupils_covered": "Demande couverte",
+    "pupils_new": "Gain marginal",
+    "n_origins": "Origines couvertes",
+    "lycees": "Lycées concernés",
+    "offers_within": "Offres à 30 min (TC ou à pied)",
+    "sectors_within": "Secteurs à 30 min (TC ou à pied)",
+    "sectors_list": "Liste des secteurs",
+    "sirets_known": "Offres avec SIRET",
+    "morning_departures": "Départs en transports en commun 7 h–8 h 30",
+    "site_id": "Code",
+    "commune_code": "Code commune",
 }
 
 
@@ -59,7 +69,8 @@ def programme_frames(prog: Programme) -> dict[str, pd.DataFrame]:
     frames: dict[str, pd.DataFrame] = {}
     frames["rotation"] = pd.DataFrame(
         {day_label(d): [sts[prog.assignment[g, i]].label for g in range(G)] for i, d in enumerate(days)},
-        index=[f"Sous-groupe {g + 1} ({prog.sizes[g]} élèves)" for g in range(G)])
+        index=[f"Sous-groupe {g + 1} ({prog.sizes[g]} élèves)" for g in range(G)],
+    )
     for g in range(G):
         rows = []
         for i, d in enumerate(days):
@@ -67,21 +78,42 @@ def programme_frames(prog: Programme) -> dict[str, pd.DataFrame]:
             prev = int(prog.assignment[g, i - 1]) if i else None
             minutes = None if prev is None else float(prog.minutes[prev, s])
             st = sts[s]
-            rows.append({"Jour": day_label(d), "Date": d.isoformat(), "Structure": st.label, "Secteur": st.sector,
-                         "SIRET": st.siret, "Adresse": st.address,
-                         "Minutes depuis la structure de la veille": None if minutes is None else round(minutes)})
+            rows.append(
+                {
+                    "Jour": day_label(d),
+                    "Date": d.isoformat(),
+                    "Structure": st.label,
+                    "Secteur": st.sector,
+                    "SIRET": st.siret,
+                    "Adresse": st.address,
+                    "Minutes depuis la structure de la veille": None if minutes is None else round(minutes),
+                }
+            )
         frames[f"Sous-groupe {g + 1}"] = pd.DataFrame(rows)
     for s in prog.used():
         st = sts[s]
         rows = []
         for i, d in enumerate(days):
             groups = [g + 1 for g in range(G) if prog.assignment[g, i] == s]
-            rows.append({"Jour": day_label(d), "Date": d.isoformat(),
-                         "Sous-groupes": ", ".join(map(str, groups)), "Élèves": prog.load(i, s),
-                         "Capacité du jour": st.capacity_on(d), "Source de la capacité": st.capacity_source})
-        head = pd.DataFrame([{"Jour": "Structure", "Date": st.label}, {"Jour": "Secteur", "Date": st.sector},
-                             {"Jour": "SIRET", "Date": st.siret or "inconnu"},
-                             {"Jour": "Adresse", "Date": st.address}, {"Jour": "", "Date": ""}])
+            rows.append(
+                {
+                    "Jour": day_label(d),
+                    "Date": d.isoformat(),
+                    "Sous-groupes": ", ".join(map(str, groups)),
+                    "Élèves": prog.load(i, s),
+                    "Capacité du jour": st.capacity_on(d),
+                    "Source de la capacité": st.capacity_source,
+                }
+            )
+        head = pd.DataFrame(
+            [
+                {"Jour": "Structure", "Date": st.label},
+                {"Jour": "Secteur", "Date": st.sector},
+                {"Jour": "SIRET", "Date": st.siret or "inconnu"},
+                {"Jour": "Adresse", "Date": st.address},
+                {"Jour": "", "Date": ""},
+            ]
+        )
         frames[f"Structure {st.key}"] = pd.concat([head, pd.DataFrame(rows)], ignore_index=True)
     return frames
 
@@ -91,22 +123,36 @@ def programme_xlsx(prog: Programme, site_label: str) -> bytes:
     buf = io.BytesIO()
     used: set[str] = set()
     frames = programme_frames(prog)
-    summary = pd.DataFrame([
-        ("Site", site_label), ("Type", prog.spec.kind), ("Règle du type", rule_text(prog.spec.kind, prog.variety)),
-        ("Élèves", prog.spec.pupils), ("Sous-groupes", " + ".join(map(str, prog.sizes))),
-        ("Jours", f"{day_label(prog.spec.days[0])} – {day_label(prog.spec.days[-1])} ({len(prog.spec.days)} jours)"),
-        ("Minutes de déplacement entre structures (total)", round(prog.total_minutes)),
-        ("Résolution", "optimale" if prog.status == "optimal" else f"meilleure trouvée (borne {prog.bound:g} min)"),
-        ("Porteur de la convention", ""), ("Référent du groupe", ""),
-        ("Limites", "offres placées à la mairie de leur commune ; capacités saisies ou supposées "
-                    "(voir la colonne « Source de la capacité »)"),
-        *[("Remarque", n) for n in prog.notes],
-    ], columns=["Rubrique", "Valeur"])
+    summary = pd.DataFrame(
+        [
+            ("Site", site_label),
+            ("Type", prog.spec.kind),
+            ("Règle du type", rule_text(prog.spec.kind, prog.variety)),
+            ("Élèves", prog.spec.pupils),
+            ("Sous-groupes", " + ".join(map(str, prog.sizes))),
+            (
+                "Jours",
+                f"{day_label(prog.spec.days[0])} – {day_label(prog.spec.days[-1])} ({len(prog.spec.days)} jours)",
+            ),
+            ("Minutes de déplacement entre structures (total)", round(prog.total_minutes)),
+            ("Résolution", "optimale" if prog.status == "optimal" else f"meilleure trouvée (borne {prog.bound:g} min)"),
+            ("Porteur de la convention", ""),
+            ("Référent du groupe", ""),
+            (
+                "Limites",
+                "offres placées à la mairie de leur commune ; capacités saisies ou supposées "
+                "(voir la colonne « Source de la capacité »)",
+            ),
+            *[("Remarque", n) for n in prog.notes],
+        ],
+        columns=["Rubrique", "Valeur"],
+    )
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         summary.to_excel(xl, sheet_name=_sheet_name("Synthèse", used), index=False)
         for name, df in frames.items():
-            df.to_excel(xl, sheet_name=_sheet_name("Rotation" if name == "rotation" else name, used),
-                        index=name == "rotation")
+            df.to_excel(
+                xl, sheet_name=_sheet_name("Rotation" if name == "rotation" else name, used), index=name == "rotation"
+            )
     return buf.getvalue()
 
 
@@ -116,13 +162,31 @@ def sites_xlsx(sites: pd.DataFrame, projects: pd.DataFrame | None = None) -> byt
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         sites_table(sites).to_excel(xl, sheet_name="Sites proposés", index=False)
         if "offers" in sites:
-            rows = [{"Rang du site": r.rank, "Site": r.site_name, "Offre": o["offer_id"], "Secteur": o["sector"],
-                     "SIRET": o["siret"] or "inconnu", "Commune de l'offre": o["town"],
-                     "Minutes depuis le site (TC ou à pied)": o["minutes"]}
-                    for r in sites.itertuples() for o in r.offers]
-            pd.DataFrame(rows, columns=["Rang du site", "Site", "Offre", "Secteur", "SIRET", "Commune de l'offre",
-                                        "Minutes depuis le site (TC ou à pied)"]).to_excel(
-                xl, sheet_name="Structures potentielles", index=False)
+            rows = [
+                {
+                    "Rang du site": r.rank,
+                    "Site": r.site_name,
+                    "Offre": o["offer_id"],
+                    "Secteur": o["sector"],
+                    "SIRET": o["siret"] or "inconnu",
+                    "Commune de l'offre": o["town"],
+                    "Minutes depuis le site (TC ou à pied)": o["minutes"],
+                }
+                for r in sites.itertuples()
+                for o in r.offers
+            ]
+            pd.DataFrame(
+                rows,
+                columns=[
+                    "Rang du site",
+                    "Site",
+                    "Offre",
+                    "Secteur",
+                    "SIRET",
+                    "Commune de l'offre",
+                    "Minutes depuis le site (TC ou à pied)",
+                ],
+            ).to_excel(xl, sheet_name="Structures potentielles", index=False)
         if projects is not None:
             p = projects.drop(columns=["covered_origins"], errors="ignore")
             p.to_excel(xl, sheet_name="Projets existants", index=False)
@@ -140,13 +204,16 @@ def _programme_map(con: duckdb.DuckDBPyConnection, prog: Programme, site_lonlat:
         pts.append(site_lonlat)
     arr = np.array(pts, dtype=float)
     pad = 0.03
-    env = tuple(float(v) for v in (arr[:, 0].min() - pad, arr[:, 1].min() - pad, arr[:, 0].max() + pad, arr[:, 1].max() + pad))
+    env = tuple(
+        float(v) for v in (arr[:, 0].min() - pad, arr[:, 1].min() - pad, arr[:, 0].max() + pad, arr[:, 1].max() + pad)
+    )
     com = con.execute(
         f"""SELECT name, ST_AsWKB(geom_simple) AS wkb FROM communes
             WHERE ST_Intersects(geom_simple, ST_MakeEnvelope({env[0]!r}, {env[1]!r}, {env[2]!r}, {env[3]!r}))"""
     ).df()
-    gdf = gpd.GeoDataFrame(com.drop(columns="wkb"), geometry=shapely.from_wkb([bytes(b) for b in com["wkb"]]),
-                           crs="EPSG:4326").to_crs(2154)
+    gdf = gpd.GeoDataFrame(
+        com.drop(columns="wkb"), geometry=shapely.from_wkb([bytes(b) for b in com["wkb"]]), crs="EPSG:4326"
+    ).to_crs(2154)
     fig = Figure(figsize=(7, 5), dpi=130)
     ax = fig.add_axes((0, 0, 1, 1))
     gdf.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#888888", linewidth=0.4)
@@ -161,8 +228,17 @@ def _programme_map(con: duckdb.DuckDBPyConnection, prog: Programme, site_lonlat:
     pts.plot(ax=ax, color="white", edgecolor="black", markersize=260, zorder=3)
     for (_, nums), p in zip(locs, pts):
         label = ", ".join(map(str, nums)) if len(nums) <= 3 else f"{nums[0]}–{nums[-1]}"
-        ax.annotate(label, (p.x, p.y), xytext=(0, 11), textcoords="offset points", ha="center", va="bottom",
-                    fontsize=7, zorder=4, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#555555", "lw": 0.5})
+        ax.annotate(
+            label,
+            (p.x, p.y),
+            xytext=(0, 11),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            zorder=4,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#555555", "lw": 0.5},
+        )
     if site_lonlat:
         sp = gpd.GeoSeries(gpd.points_from_xy([site_lonlat[0]], [site_lonlat[1]]), crs=4326).to_crs(2154)
         sp.plot(ax=ax, marker="*", color="black", markersize=160, zorder=5)
@@ -172,8 +248,9 @@ def _programme_map(con: duckdb.DuckDBPyConnection, prog: Programme, site_lonlat:
     return buf.getvalue()
 
 
-def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: str,
-                  site_lonlat: tuple[float, float] | None = None) -> bytes:
+def programme_pdf(
+    con: duckdb.DuckDBPyConnection, prog: Programme, site_label: str, site_lonlat: tuple[float, float] | None = None
+) -> bytes:
     """PDF (A4 landscape): map of the structures, rotation table, structures, blank fields for the
     convention holder and the group referent (the seed document's vigilance points)."""
     regular, bold = report.font_paths()
@@ -190,46 +267,81 @@ def programme_pdf(con: duckdb.DuckDBPyConnection, prog: Programme, site_label: s
     pdf.set_font("DejaVu", "B", 16)
     pdf.multi_cell(0, 8, f"Programme de stage collectif — {site_label}", new_x="LMARGIN", new_y="NEXT")
     spec = prog.spec
-    report.para(pdf, f"Type : {spec.kind} ({rule_text(spec.kind, prog.variety)}). {spec.pupils} élèves en "
-                      f"{len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} ; "
-                      f"du {day_label(spec.days[0])} au {day_label(spec.days[-1])} ({len(spec.days)} jours). "
-                      f"Déplacements entre structures : {prog.total_minutes:.0f} min au total.")
+    report.para(
+        pdf,
+        f"Type : {spec.kind} ({rule_text(spec.kind, prog.variety)}). {spec.pupils} élèves en "
+        f"{len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} ; "
+        f"du {day_label(spec.days[0])} au {day_label(spec.days[-1])} ({len(spec.days)} jours). "
+        f"Déplacements entre structures : {prog.total_minutes:.0f} min au total.",
+    )
     report.heading(pdf, "Porteur de la convention et encadrement (à compléter)")
     epw = pdf.epw
     pdf.set_font("DejaVu", "", 9)
-    with pdf.table(col_widths=(70, epw - 70), text_align=("LEFT", "LEFT"), first_row_as_headings=False,
-                   line_height=7) as table:
-        for label in ("Structure porteuse de la convention", "Signataire", "Référent / animateur du groupe",
-                      "Téléphone du référent", "Établissements scolaires d'origine"):
+    with pdf.table(
+        col_widths=(70, epw - 70), text_align=("LEFT", "LEFT"), first_row_as_headings=False, line_height=7
+    ) as table:
+        for label in (
+            "Structure porteuse de la convention",
+            "Signataire",
+            "Référent / animateur du groupe",
+            "Téléphone du référent",
+            "Établissements scolaires d'origine",
+        ):
             row = table.row()
             row.cell(label)
             row.cell("")
     report.heading(pdf, "Carte des structures")
     png = _programme_map(con, prog, site_lonlat)
     pdf.image(io.BytesIO(png), w=150)
-    report.para(pdf, "Étoile : le site ; cercles : les lieux des structures, avec leurs numéros (tableau page suivante). "
-                      "Les offres sont placées à la mairie de leur commune (pas d'adresse géolocalisée).", 8)
+    report.para(
+        pdf,
+        "Étoile : le site ; cercles : les lieux des structures, avec leurs numéros (tableau page suivante). "
+        "Les offres sont placées à la mairie de leur commune (pas d'adresse géolocalisée).",
+        8,
+    )
     pdf.add_page()
     report.heading(pdf, "Rotation des sous-groupes")
     rot = programme_frames(prog)["rotation"]
     numbers = {prog.structures[s].key: k + 1 for k, s in enumerate(prog.used())}
-    cols = [report.Column("group", "Sous-groupe")] + [report.Column(f"d{i}", day_label(d)) for i, d in enumerate(spec.days)]
+    cols = [report.Column("group", "Sous-groupe")] + [
+        report.Column(f"d{i}", day_label(d)) for i, d in enumerate(spec.days)
+    ]
     df = pd.DataFrame({"group": rot.index})
     for i in range(len(spec.days)):
         df[f"d{i}"] = [f"n° {numbers[prog.structures[prog.assignment[g, i]].key]}" for g in range(len(prog.sizes))]
     w_day = (epw - 34) / len(spec.days)
     report.pdf_table(pdf, df, cols, [34] + [w_day] * len(spec.days), font_size=7)
     report.heading(pdf, "Structures")
-    sdf = pd.DataFrame([{"n": str(k + 1), "label": prog.structures[s].label, "sector": prog.structures[s].sector,
-                         "siret": prog.structures[s].siret or "inconnu", "address": prog.structures[s].address,
-                         "cap": str(prog.structures[s].capacity), "src": prog.structures[s].capacity_source}
-                        for k, s in enumerate(prog.used())])
-    scols = [report.Column("n", "N°"), report.Column("label", "Structure"), report.Column("sector", "Secteur"),
-             report.Column("siret", "SIRET"), report.Column("address", "Adresse"),
-             report.Column("cap", "Capacité/jour"), report.Column("src", "Source capacité")]
+    sdf = pd.DataFrame(
+        [
+            {
+                "n": str(k + 1),
+                "label": prog.structures[s].label,
+                "sector": prog.structures[s].sector,
+                "siret": prog.structures[s].siret or "inconnu",
+                "address": prog.structures[s].address,
+                "cap": str(prog.structures[s].capacity),
+                "src": prog.structures[s].capacity_source,
+            }
+            for k, s in enumerate(prog.used())
+        ]
+    )
+    scols = [
+        report.Column("n", "N°"),
+        report.Column("label", "Structure"),
+        report.Column("sector", "Secteur"),
+        report.Column("siret", "SIRET"),
+        report.Column("address", "Adresse"),
+        report.Column("cap", "Capacité/jour"),
+        report.Column("src", "Source capacité"),
+    ]
     report.pdf_table(pdf, sdf, scols, [10, 70, 45, 30, 70, 20, 28], font_size=7)
     report.heading(pdf, "Limites")
-    report.para(pdf, "Capacités : saisies par l'utilisateur ou supposées (colonne « Source capacité ») — la "
-                      "plateforme n'en publie pas. Temps de déplacement : à pied (ou en TER et à pied) entre mairies "
-                      "de communes ; 0 min entre deux structures d'une même commune. " + " ".join(prog.notes), 8)
+    report.para(
+        pdf,
+        "Capacités : saisies par l'utilisateur ou supposées (colonne « Source capacité ») — la "
+        "plateforme n'en publie pas. Temps de déplacement : à pied (ou en TER et à pied) entre mairies "
+        "de communes ; 0 min entre deux structures d'une même commune. " + " ".join(prog.notes),
+        8,
+    )
     return bytes(pdf.output())

@@ -43,7 +43,7 @@ KINDS: dict[str, str] = {
 KIND_RULES: dict[str, str] = {
     "mono-site mono-entreprise": "tous les élèves dans une seule structure, tous les jours",
     "multisectoriel multi-entreprises": "chaque sous-groupe découvre au moins N secteurs différents, "
-                                        "sans passer plus de ⌈jours / N⌉ jours dans un même secteur",
+    "sans passer plus de ⌈jours / N⌉ jours dans un même secteur",
     "mono-secteur multi-entreprises": "un seul secteur ; chaque sous-groupe découvre au moins N structures",
     "bi-entreprises": "deux structures seulement sur la quinzaine ; chaque sous-groupe découvre les deux",
 }
@@ -56,8 +56,20 @@ DEFAULT_VARIETY = 5
 UNREACHABLE_MINUTES = 120
 
 _DAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-              "octobre", "novembre", "décembre")
+_MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def rule_text(kind: str, variety: int | None = None) -> str:
@@ -267,8 +279,9 @@ def _variety(spec: ProgrammeSpec, structures: Sequence[Structure]) -> int:
     return max(1, int(want))
 
 
-def check_necessary(structures: Sequence[Structure], spec: ProgrammeSpec, sector: str | None = None,
-                    radius_text: str = "") -> None:
+def check_necessary(
+    structures: Sequence[Structure], spec: ProgrammeSpec, sector: str | None = None, radius_text: str = ""
+) -> None:
     """Raise :class:`ProgrammeInfeasible` for the reasons that need no solver.
 
     Checks: no structure, unknown capacities, too few sectors/structures for the type, too few
@@ -279,65 +292,94 @@ def check_necessary(structures: Sequence[Structure], spec: ProgrammeSpec, sector
     if not structures:
         raise ProgrammeInfeasible(
             [f"aucune structure d'accueil candidate{where}{radius_text}"],
-            ["élargir le rayon autour du site", "choisir un autre site ou un autre secteur"])
+            ["élargir le rayon autour du site", "choisir un autre site ou un autre secteur"],
+        )
     unknown = [s for s in structures if s.capacity is None]
     if unknown:
         names = ", ".join(s.label for s in unknown[:5]) + (", etc." if len(unknown) > 5 else "")
         raise ProgrammeInfeasible(
             [f"capacité d'accueil inconnue pour {len(unknown)} structure(s) : {names}"],
-            ["renseigner la capacité journalière de chaque structure (tableau des structures ou fichier "
-             "de capacités), ou retirer ces structures"])
+            [
+                "renseigner la capacité journalière de chaque structure (tableau des structures ou fichier "
+                "de capacités), ou retirer ces structures"
+            ],
+        )
     P, D = int(spec.pupils), len(spec.days)
     variety = _variety(spec, structures)
     if spec.kind == KINDS["multisectoriel"]:
         sectors = sorted({s.sector for s in structures})
         if len(sectors) < variety:
             raise ProgrammeInfeasible(
-                [f"seulement {len(sectors)} secteur(s) parmi les structures candidates{radius_text}, "
-                 f"le programme en demande {variety} par sous-groupe"],
-                ["élargir le rayon", f"demander au plus {len(sectors)} secteurs", "ajouter des structures"])
+                [
+                    f"seulement {len(sectors)} secteur(s) parmi les structures candidates{radius_text}, "
+                    f"le programme en demande {variety} par sous-groupe"
+                ],
+                ["élargir le rayon", f"demander au plus {len(sectors)} secteurs", "ajouter des structures"],
+            )
         if D < variety:
-            raise ProgrammeInfeasible([f"{D} jour(s) ne suffisent pas pour découvrir {variety} secteurs"],
-                                      [f"allonger la période à {variety} jours", f"demander {D} secteurs"])
+            raise ProgrammeInfeasible(
+                [f"{D} jour(s) ne suffisent pas pour découvrir {variety} secteurs"],
+                [f"allonger la période à {variety} jours", f"demander {D} secteurs"],
+            )
     if spec.kind == KINDS["mono-secteur"]:
         if len(structures) < variety:
             raise ProgrammeInfeasible(
                 [f"seulement {len(structures)} structure(s){where}, le programme en demande {variety}"],
-                ["élargir le rayon", "ajouter des structures de ce secteur", f"demander {len(structures)} structures"])
+                ["élargir le rayon", "ajouter des structures de ce secteur", f"demander {len(structures)} structures"],
+            )
         if D < variety:
-            raise ProgrammeInfeasible([f"{D} jour(s) ne suffisent pas pour découvrir {variety} structures"],
-                                      [f"allonger la période à {variety} jours"])
+            raise ProgrammeInfeasible(
+                [f"{D} jour(s) ne suffisent pas pour découvrir {variety} structures"],
+                [f"allonger la période à {variety} jours"],
+            )
     if spec.kind == KINDS["bi-entreprises"]:
         if len(structures) < 2:
-            raise ProgrammeInfeasible([f"une seule structure candidate{where}{radius_text}, le type bi-entreprises en demande deux"],
-                                      ["élargir le rayon", "ajouter une structure"])
+            raise ProgrammeInfeasible(
+                [f"une seule structure candidate{where}{radius_text}, le type bi-entreprises en demande deux"],
+                ["élargir le rayon", "ajouter une structure"],
+            )
         if D < 2:
-            raise ProgrammeInfeasible(["un seul jour ne permet pas de découvrir deux structures"],
-                                      ["allonger la période"])
+            raise ProgrammeInfeasible(
+                ["un seul jour ne permet pas de découvrir deux structures"], ["allonger la période"]
+            )
     if spec.kind == KINDS["bi-entreprises"]:
         for d in spec.days:
             two = sum(sorted((s.capacity_on(d) for s in structures), reverse=True)[:2])
             if two < P:
                 raise ProgrammeInfeasible(
-                    [f"les deux plus grandes structures n'offrent que {_places(two)} le {day_label(d)} "
-                     f"pour {P} élèves"],
-                    [f"trouver deux structures totalisant {P} places", f"réduire le groupe à {two} élèves",
-                     "choisir le type multisectoriel"])
+                    [
+                        f"les deux plus grandes structures n'offrent que {_places(two)} le {day_label(d)} "
+                        f"pour {P} élèves"
+                    ],
+                    [
+                        f"trouver deux structures totalisant {P} places",
+                        f"réduire le groupe à {two} élèves",
+                        "choisir le type multisectoriel",
+                    ],
+                )
     for d in spec.days:
         total = sum(s.capacity_on(d) for s in structures)
         if total < P:
             miss = P - total
             raise ProgrammeInfeasible(
                 [f"il manque {_places(miss)} le {day_label(d)}{where} ({_places(total)} pour {P} élèves)"],
-                [f"ajouter {_places(miss)} le {day_label(d)}{where}", f"réduire le groupe à {total} élèves",
-                 "élargir le rayon pour trouver d'autres structures"])
+                [
+                    f"ajouter {_places(miss)} le {day_label(d)}{where}",
+                    f"réduire le groupe à {total} élèves",
+                    "élargir le rayon pour trouver d'autres structures",
+                ],
+            )
     if spec.kind == KINDS["mono-site"]:
         best = max(min(s.capacity_on(d) for d in spec.days) for s in structures)
         if best < P:
             raise ProgrammeInfeasible(
                 [f"aucune structure ne peut accueillir les {P} élèves chaque jour (au plus {_places(best)})"],
-                [f"trouver une structure de {P} places", f"réduire le groupe à {best} élèves",
-                 "choisir le type multisectoriel ou mono-secteur"])
+                [
+                    f"trouver une structure de {P} places",
+                    f"réduire le groupe à {best} élèves",
+                    "choisir le type multisectoriel ou mono-secteur",
+                ],
+            )
 
 
 def _locations(structures: Sequence[Structure], minutes: np.ndarray) -> tuple[list[int], list[list[int]]]:
@@ -347,8 +389,12 @@ def _locations(structures: Sequence[Structure], minutes: np.ndarray) -> tuple[li
     for s, st in enumerate(structures):
         for k, members in enumerate(groups):
             first = members[0]
-            if (st.loc_id is not None and structures[first].loc_id == st.loc_id
-                    and minutes[s, first] == 0 and minutes[first, s] == 0):
+            if (
+                st.loc_id is not None
+                and structures[first].loc_id == st.loc_id
+                and minutes[s, first] == 0
+                and minutes[first, s] == 0
+            ):
                 members.append(s)
                 loc_of.append(k)
                 break
@@ -358,8 +404,15 @@ def _locations(structures: Sequence[Structure], minutes: np.ndarray) -> tuple[li
     return loc_of, groups
 
 
-def _build_model(structures: Sequence[Structure], spec: ProgrammeSpec, sizes: Sequence[int],
-                 minutes: np.ndarray, elastic: bool, variety: int, objective: bool = True):
+def _build_model(
+    structures: Sequence[Structure],
+    spec: ProgrammeSpec,
+    sizes: Sequence[int],
+    minutes: np.ndarray,
+    elastic: bool,
+    variety: int,
+    objective: bool = True,
+):
     from ortools.sat.python import cp_model
 
     G, D, S = len(sizes), len(spec.days), len(structures)
@@ -428,8 +481,11 @@ def _build_model(structures: Sequence[Structure], spec: ProgrammeSpec, sizes: Se
                     row_max = int(lt[a].max())
                     if row_max <= 0:
                         continue
-                    model.Add(hop >= sum(int(lt[a, b]) * at[d + 1][b] for b in range(L) if lt[a, b] > 0)
-                              - row_max * (1 - at[d][a]))
+                    model.Add(
+                        hop
+                        >= sum(int(lt[a, b]) * at[d + 1][b] for b in range(L) if lt[a, b] > 0)
+                        - row_max * (1 - at[d][a])
+                    )
                 hop_terms.append(hop)
     # symmetry: subgroups of equal size are interchangeable; order them by their first-day structure
     for g in range(G - 1):
@@ -459,9 +515,13 @@ def _solve(model, time_limit: float, first_solution: bool = False):
     return solver, status
 
 
-def design_programme(structures: Sequence[Structure], spec: ProgrammeSpec,
-                     minutes: np.ndarray | None = None, radius_text: str = "",
-                     first_solution: bool = False) -> Programme:
+def design_programme(
+    structures: Sequence[Structure],
+    spec: ProgrammeSpec,
+    minutes: np.ndarray | None = None,
+    radius_text: str = "",
+    first_solution: bool = False,
+) -> Programme:
     """Design the programme, or raise :class:`ProgrammeInfeasible` naming why.
 
     Parameters
@@ -516,8 +576,9 @@ def design_programme(structures: Sequence[Structure], spec: ProgrammeSpec,
         if fstatus not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             timed_out = True
             continue
-        first = np.array([[next(s for s in range(S) if fsolver.Value(fx[g, d, s])) for d in range(D)]
-                          for g in range(G)], dtype=int)
+        first = np.array(
+            [[next(s for s in range(S) if fsolver.Value(fx[g, d, s])) for d in range(D)] for g in range(G)], dtype=int
+        )
         assign, status, bound = first, "feasible", 0.0
         if not first_solution:
             # 2. minimise the minutes between structures, starting from that programme
@@ -527,19 +588,33 @@ def design_programme(structures: Sequence[Structure], spec: ProgrammeSpec,
             left = max(1.0, float(spec.time_limit) - (time.perf_counter() - t0))
             solver, st = _solve(model, left)
             if st in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                assign = np.array([[next(s for s in range(S) if solver.Value(x[g, d, s])) for d in range(D)]
-                                   for g in range(G)], dtype=int)
+                assign = np.array(
+                    [[next(s for s in range(S) if solver.Value(x[g, d, s])) for d in range(D)] for g in range(G)],
+                    dtype=int,
+                )
                 status = "optimal" if st == cp_model.OPTIMAL else "feasible"
                 bound = float(solver.BestObjectiveBound())
                 if _total(sub, assign) > _total(sub, first):  # never return worse than the start
                     assign = first
         total = _total(sub, assign)
-        return Programme(spec, chosen, sizes, assign, sub, total, status, time.perf_counter() - t0, notes, bound,
-                         variety if spec.kind in (KINDS["multisectoriel"], KINDS["mono-secteur"]) else None)
+        return Programme(
+            spec,
+            chosen,
+            sizes,
+            assign,
+            sub,
+            total,
+            status,
+            time.perf_counter() - t0,
+            notes,
+            bound,
+            variety if spec.kind in (KINDS["multisectoriel"], KINDS["mono-secteur"]) else None,
+        )
     if timed_out:
         raise ProgrammeInfeasible(
             [f"aucun programme trouvé en {spec.time_limit:g} s (sans preuve qu'il n'en existe pas)"],
-            ["retenir moins de structures", "réduire le nombre de jours ou d'élèves"])
+            ["retenir moins de structures", "réduire le nombre de jours ou d'élèves"],
+        )
     # no programme: the elastic model locates the missing places
     G = candidates[0]
     sizes = balanced_sizes(P, G)
@@ -547,8 +622,10 @@ def design_programme(structures: Sequence[Structure], spec: ProgrammeSpec,
     solver, status = _solve(model, spec.time_limit)
     where = f" dans le secteur {sector}" if sector else ""
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise ProgrammeInfeasible([f"aucun programme trouvé en {spec.time_limit:g} s"],
-                                  ["réduire le nombre d'élèves", "ajouter des structures", "élargir le rayon"])
+        raise ProgrammeInfeasible(
+            [f"aucun programme trouvé en {spec.time_limit:g} s"],
+            ["réduire le nombre d'élèves", "ajouter des structures", "élargir le rayon"],
+        )
     missing: dict[tuple[int, str], int] = {}
     for (d, s), v in slack.items():
         val = int(solver.Value(v))
@@ -567,9 +644,12 @@ def design_programme(structures: Sequence[Structure], spec: ProgrammeSpec,
     if not reasons:  # capacity is not the issue (should not happen: the rules were checked above)
         reasons.append(f"les règles du type « {spec.kind} » ne peuvent pas être tenues avec {G} sous-groupe(s){where}")
     biggest = max(s.capacity for s in chosen)
-    fixes += [f"former des sous-groupes plus petits (au plus {biggest} élèves, la plus grande capacité)"
-              if sizes[0] > biggest else "réduire le nombre d'élèves",
-              "élargir le rayon pour trouver d'autres structures"]
+    fixes += [
+        f"former des sous-groupes plus petits (au plus {biggest} élèves, la plus grande capacité)"
+        if sizes[0] > biggest
+        else "réduire le nombre d'élèves",
+        "élargir le rayon pour trouver d'autres structures",
+    ]
     raise ProgrammeInfeasible(reasons, fixes)
 
 
@@ -602,9 +682,12 @@ def _missing(value) -> bool:
     return value is None or bool(pd.isna(value))
 
 
-def structures_from_offers(offers, capacities: Mapping[str, int] | None = None,
-                           default_capacity: int | None = None,
-                           closed: Mapping[str, Sequence[dt.date]] | None = None) -> list[Structure]:
+def structures_from_offers(
+    offers,
+    capacities: Mapping[str, int] | None = None,
+    default_capacity: int | None = None,
+    closed: Mapping[str, Sequence[dt.date]] | None = None,
+) -> list[Structure]:
     """Structures from an offers table (:func:`analysis.planning.sites.site_offers`).
 
     Capacity precedence: ``offers.capacity`` (source ``données``), then ``capacities`` (``saisie``),
@@ -626,12 +709,22 @@ def structures_from_offers(offers, capacities: Mapping[str, int] | None = None,
         street = "" if _missing(rec.street) else str(rec.street)
         town = " ".join(str(v) for v in (rec.postcode, rec.town) if not _missing(v))
         address = ", ".join(p for p in (street, town) if p)
-        out.append(Structure(
-            key=str(rec.offer_id), label=f"{rec.sector} — {rec.town} ({rec.offer_id})", sector=str(rec.sector),
-            capacity=cap, capacity_source=src, siret=siret, address=address, commune_code=str(rec.commune_code),
-            loc_id=int(rec.loc_id), lon=float(rec.lon), lat=float(rec.lat),
-            closed=frozenset(closed.get(str(rec.offer_id), ())),
-        ))
+        out.append(
+            Structure(
+                key=str(rec.offer_id),
+                label=f"{rec.sector} — {rec.town} ({rec.offer_id})",
+                sector=str(rec.sector),
+                capacity=cap,
+                capacity_source=src,
+                siret=siret,
+                address=address,
+                commune_code=str(rec.commune_code),
+                loc_id=int(rec.loc_id),
+                lon=float(rec.lon),
+                lat=float(rec.lat),
+                closed=frozenset(closed.get(str(rec.offer_id), ())),
+            )
+        )
     return out
 
 
@@ -681,5 +774,10 @@ def pick_structures(offers, kind: str, max_structures: int = 12, sector: str | N
     if kind in (KINDS["mono-secteur"], KINDS["mono-site"], KINDS["bi-entreprises"]):
         return df.head(max_structures).reset_index(drop=True)
     df = df.assign(_r=df.groupby("sector").cumcount())
-    return df.sort_values(["_r", "minutes", "sector", "offer_id"]).head(max_structures).drop(columns="_r") \
-        .sort_values(["minutes", "sector", "offer_id"]).reset_index(drop=True)
+    return (
+        df.sort_values(["_r", "minutes", "sector", "offer_id"])
+        .head(max_structures)
+        .drop(columns="_r")
+        .sort_values(["minutes", "sector", "offer_id"])
+        .reset_index(drop=True)
+    )

@@ -127,8 +127,14 @@ def greedy_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int) -> Co
     return CoverSolution(chosen, value, "greedy", value, time.perf_counter() - t0)
 
 
-def exact_cover(cover: Sequence[np.ndarray], weights: np.ndarray, k: int, time_limit: float = 10.0,
-                hint: Sequence[int] | None = None, workers: int = 8) -> CoverSolution:
+def exact_cover(
+    cover: Sequence[np.ndarray],
+    weights: np.ndarray,
+    k: int,
+    time_limit: float = 10.0,
+    hint: Sequence[int] | None = None,
+    workers: int = 8,
+) -> CoverSolution:
     """Maximal covering solved exactly by OR-Tools CP-SAT.
 
     Weights are scaled to integers (1/100 units) for the solver; the value reported is recomputed
@@ -232,8 +238,9 @@ class CoverageProblem:
         return self.demand["demand"].to_numpy(float)
 
     def site_index(self, site_kind: str, site_id: str) -> int:
-        hit = np.nonzero((self.sites["site_kind"] == site_kind).to_numpy()
-                         & (self.sites["site_id"] == str(site_id)).to_numpy())[0]
+        hit = np.nonzero(
+            (self.sites["site_kind"] == site_kind).to_numpy() & (self.sites["site_id"] == str(site_id)).to_numpy()
+        )[0]
         if not len(hit):
             raise PlanningError(f"site inconnu : {site_kind} {site_id}")
         return int(hit[0])
@@ -261,7 +268,7 @@ def load_problem(con: duckdb.DuckDBPyConnection, spec: DemandSpec) -> CoveragePr
     order = np.argsort(sj, kind="stable")
     sj, oi = sj[order], oi[order]
     bounds = np.searchsorted(sj, np.arange(len(sites) + 1))
-    cover = [oi[bounds[j]:bounds[j + 1]] for j in range(len(sites))]
+    cover = [oi[bounds[j] : bounds[j + 1]] for j in range(len(sites))]
     return CoverageProblem(spec, demand, sites, cover)
 
 
@@ -354,24 +361,58 @@ def _describe(problem: CoverageProblem, chosen: Sequence[int], weights: np.ndarr
         mask[idx] = True
         site = problem.sites.iloc[j]
         covered = dem.iloc[idx]
-        rows.append({
-            "rank": rank, "site_key": site["site_key"], "site_kind": site["site_kind"],
-            "site_id": site["site_id"], "site_name": site["site_name"], "commune_code": site["commune_code"],
-            "commune_name": site["commune_name"], "epci_siren": site["epci_siren"],
-            "epci_name": site["epci_name"], "lon": site["lon"], "lat": site["lat"],
-            "pupils_covered": float(weights[idx].sum()), "pupils_new": float(weights[new].sum()),
-            "n_origins": len(idx), "covered_origin_ids": sorted(covered["origin_id"].astype(str)),
-            "covered_origin_names": sorted(covered["origin_name"].astype(str)),
-        })
-    return pd.DataFrame(rows, columns=[
-        "rank", "site_key", "site_kind", "site_id", "site_name", "commune_code", "commune_name",
-        "epci_siren", "epci_name", "lon", "lat", "pupils_covered", "pupils_new", "n_origins",
-        "covered_origin_ids", "covered_origin_names"])
+        rows.append(
+            {
+                "rank": rank,
+                "site_key": site["site_key"],
+                "site_kind": site["site_kind"],
+                "site_id": site["site_id"],
+                "site_name": site["site_name"],
+                "commune_code": site["commune_code"],
+                "commune_name": site["commune_name"],
+                "epci_siren": site["epci_siren"],
+                "epci_name": site["epci_name"],
+                "lon": site["lon"],
+                "lat": site["lat"],
+                "pupils_covered": float(weights[idx].sum()),
+                "pupils_new": float(weights[new].sum()),
+                "n_origins": len(idx),
+                "covered_origin_ids": sorted(covered["origin_id"].astype(str)),
+                "covered_origin_names": sorted(covered["origin_name"].astype(str)),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "rank",
+            "site_key",
+            "site_kind",
+            "site_id",
+            "site_name",
+            "commune_code",
+            "commune_name",
+            "epci_siren",
+            "epci_name",
+            "lon",
+            "lat",
+            "pupils_covered",
+            "pupils_new",
+            "n_origins",
+            "covered_origin_ids",
+            "covered_origin_names",
+        ],
+    )
 
 
-def plan_sites(con: duckdb.DuckDBPyConnection, spec: DemandSpec, k: int = 5, *,
-               exclude_existing: bool = True, time_limit: float = 10.0,
-               problem: CoverageProblem | None = None) -> SitePlan:
+def plan_sites(
+    con: duckdb.DuckDBPyConnection,
+    spec: DemandSpec,
+    k: int = 5,
+    *,
+    exclude_existing: bool = True,
+    time_limit: float = 10.0,
+    problem: CoverageProblem | None = None,
+) -> SitePlan:
     """Choose ``k`` new sites, exactly (CP-SAT) and greedily.
 
     Parameters
@@ -411,9 +452,19 @@ def plan_sites(con: duckdb.DuckDBPyConnection, spec: DemandSpec, k: int = 5, *,
     if exact.value + 1e-9 < greedy.value:  # cannot happen when optimal; keep the better answer
         exact = CoverSolution(greedy.chosen, greedy.value, exact.status, exact.bound, exact.seconds)
     gap = (exact.value - greedy.value) / exact.value if exact.value > 0 else 0.0
-    return SitePlan(spec, int(k), _describe(problem, exact.chosen, weights),
-                    _describe(problem, greedy.chosen, weights), exact, greedy, gap,
-                    float(problem.weights.sum()), already, projects, exclude_existing)
+    return SitePlan(
+        spec,
+        int(k),
+        _describe(problem, exact.chosen, weights),
+        _describe(problem, greedy.chosen, weights),
+        exact,
+        greedy,
+        gap,
+        float(problem.weights.sum()),
+        already,
+        projects,
+        exclude_existing,
+    )
 
 
 #: Modes for the host structures around a site: pupils walk, or take public transport (or walk).
@@ -422,8 +473,13 @@ REACH_MODES: tuple[str, ...] = ("walk", "transit")
 DEFAULT_REACH_MINUTES = 20
 
 
-def site_offers(con: duckdb.DuckDBPyConnection, site_kind: str, site_id: str,
-                reach_mode: str = "walk", reach_minutes: float = DEFAULT_REACH_MINUTES) -> pd.DataFrame:
+def site_offers(
+    con: duckdb.DuckDBPyConnection,
+    site_kind: str,
+    site_id: str,
+    reach_mode: str = "walk",
+    reach_minutes: float = DEFAULT_REACH_MINUTES,
+) -> pd.DataFrame:
     """Offers within walking (or transit-or-walking) reach of a site: the potential host structures.
 
     The site is an origin of ``travel_times`` (commune centre or lycée). Offers are placed at their
@@ -455,8 +511,13 @@ def site_offers(con: duckdb.DuckDBPyConnection, site_kind: str, site_id: str,
 DESCRIBE_REACH: tuple[str, float] = ("transit", 30.0)
 
 
-def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, origin_kind: str,
-                   reach_mode: str = DESCRIBE_REACH[0], reach_minutes: float = DESCRIBE_REACH[1]) -> pd.DataFrame:
+def describe_sites(
+    con: duckdb.DuckDBPyConnection,
+    plan_sites_df: pd.DataFrame,
+    origin_kind: str,
+    reach_mode: str = DESCRIBE_REACH[0],
+    reach_minutes: float = DESCRIBE_REACH[1],
+) -> pd.DataFrame:
     """Add host-structure and transport facts to proposed sites.
 
     Adds ``offers_within, sectors_within, sectors_list, sirets_known, offers`` (list of the potential
@@ -478,8 +539,18 @@ def describe_sites(con: duckdb.DuckDBPyConnection, plan_sites_df: pd.DataFrame, 
         sectors_n.append(len(secs))
         sectors_l.append(" ; ".join(secs))
         sirets.append(int(offers["siret"].notna().sum()))
-        lists.append([{"offer_id": str(o.offer_id), "sector": o.sector, "siret": None if pd.isna(o.siret) else str(o.siret),
-                       "town": o.town, "minutes": round(float(o.minutes), 1)} for o in offers.itertuples()])
+        lists.append(
+            [
+                {
+                    "offer_id": str(o.offer_id),
+                    "sector": o.sector,
+                    "siret": None if pd.isna(o.siret) else str(o.siret),
+                    "town": o.town,
+                    "minutes": round(float(o.minutes), 1),
+                }
+                for o in offers.itertuples()
+            ]
+        )
         if origin_kind == "school":
             names = schools.set_index("uai").reindex(rec.covered_origin_ids)["name"].dropna().tolist()
         else:

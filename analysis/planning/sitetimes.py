@@ -57,22 +57,26 @@ def read_sites(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return out.assign(location_precision="point", n_offers=1)
 
 
-def _frame(origins: pd.DataFrame, sites: pd.DataFrame, mode: str, minutes: np.ndarray,
-           is_estimate: np.ndarray) -> pd.DataFrame:
+def _frame(
+    origins: pd.DataFrame, sites: pd.DataFrame, mode: str, minutes: np.ndarray, is_estimate: np.ndarray
+) -> pd.DataFrame:
     i, j = np.nonzero(np.isfinite(minutes) & (minutes <= SITE_MAX_MINUTES))
-    return pd.DataFrame({
-        "origin_kind": origins["origin_kind"].to_numpy()[i],
-        "origin_id": origins["origin_id"].astype(str).to_numpy()[i],
-        "site_kind": sites["site_kind"].to_numpy()[j],
-        "site_id": sites["site_id"].astype(str).to_numpy()[j],
-        "mode": mode,
-        "minutes": minutes[i, j].astype(np.float32),
-        "is_estimate": is_estimate[i, j],
-    })
+    return pd.DataFrame(
+        {
+            "origin_kind": origins["origin_kind"].to_numpy()[i],
+            "origin_id": origins["origin_id"].astype(str).to_numpy()[i],
+            "site_kind": sites["site_kind"].to_numpy()[j],
+            "site_id": sites["site_id"].astype(str).to_numpy()[j],
+            "mode": mode,
+            "minutes": minutes[i, j].astype(np.float32),
+            "is_estimate": is_estimate[i, j],
+        }
+    )
 
 
-def build_site_times(con: duckdb.DuckDBPyConnection, settings: Any = None, progress=None,
-                     networks: traveltime.RoadNetworks | None = None) -> dict[str, int]:
+def build_site_times(
+    con: duckdb.DuckDBPyConnection, settings: Any = None, progress=None, networks: traveltime.RoadNetworks | None = None
+) -> dict[str, int]:
     """Build stage: write ``site_travel_times`` (every mode of the travel-time settings).
 
     Parameters
@@ -122,6 +126,9 @@ def build_site_times(con: duckdb.DuckDBPyConnection, settings: Any = None, progr
         finally:
             con.unregister("_site_tt")
         counts[mode] = len(frame)
-        progress(f"Sites candidats {mode} : {len(frame)} couples <= {SITE_MAX_MINUTES:g} min "
-                 f"en {time.perf_counter() - t0:.1f} s", None)
+        progress(
+            f"Sites candidats {mode} : {len(frame)} couples <= {SITE_MAX_MINUTES:g} min "
+            f"en {time.perf_counter() - t0:.1f} s",
+            None,
+        )
     return counts

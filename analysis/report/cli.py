@@ -22,22 +22,31 @@ def _parser() -> argparse.ArgumentParser:
 
     p = ArgParser(
         prog="python -m analysis.report",
-        description="Rapport d'écarts d'accès aux stages d'un territoire (CSV, XLSX ou PDF).")
+        description="Rapport d'écarts d'accès aux stages d'un territoire (CSV, XLSX ou PDF).",
+    )
     # level and format are checked by build_report (French message, exit code 2, no file)
-    p.add_argument("--level", required=True,
-                   help="niveau territorial : " + ", ".join(LEVELS))
-    p.add_argument("--code", default=None,
-                   help="code du territoire : code INSEE de commune, SIREN d'EPCI, code de "
-                        "département ; facultatif pour la région (28)")
-    p.add_argument("--format", required=True, dest="fmt",
-                   help="format du fichier : " + ", ".join(FORMATS))
+    p.add_argument("--level", required=True, help="niveau territorial : " + ", ".join(LEVELS))
+    p.add_argument(
+        "--code",
+        default=None,
+        help="code du territoire : code INSEE de commune, SIREN d'EPCI, code de "
+        "département ; facultatif pour la région (28)",
+    )
+    p.add_argument("--format", required=True, dest="fmt", help="format du fichier : " + ", ".join(FORMATS))
     access.add_filter_arguments(p)
-    p.add_argument("--rows", default="territoires",
-                   help="CSV : une ligne par territoire (territoires, défaut) ou par origine "
-                        "(origines : communes de résidence ou lycées du territoire)")
-    p.add_argument("--entetes", default="fr", dest="header",
-                   help="CSV : ligne d'en-tête en français (fr, défaut) ou noms techniques des "
-                        "colonnes et codes (cles), voir docs/reports.md")
+    p.add_argument(
+        "--rows",
+        default="territoires",
+        help="CSV : une ligne par territoire (territoires, défaut) ou par origine "
+        "(origines : communes de résidence ou lycées du territoire)",
+    )
+    p.add_argument(
+        "--entetes",
+        default="fr",
+        dest="header",
+        help="CSV : ligne d'en-tête en français (fr, défaut) ou noms techniques des "
+        "colonnes et codes (cles), voir docs/reports.md",
+    )
     p.add_argument("--out", required=True, help="fichier à écrire")
     return p
 
@@ -53,16 +62,15 @@ def main(argv: Iterable[str] | None = None) -> int:
         con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
         try:
             filters = access.checked_filters_from_args(con, args)
-            content, _name, _mime = build_report(con, args.level, args.code, args.fmt, filters,
-                                                 rows=args.rows, header=args.header,
-                                                 progress=Progress())
+            content, _name, _mime = build_report(
+                con, args.level, args.code, args.fmt, filters, rows=args.rows, header=args.header, progress=Progress()
+            )
         finally:
             con.close()
     except (ReportError, AccessError, ArgumentError, FileNotFoundError) as exc:
         return fail(exc)
     path = write_report(args.out, content)
-    print(f"Rapport écrit : {path} ({format_number(len(content))} octets)",
-          file=sys.stderr)
+    print(f"Rapport écrit : {path} ({format_number(len(content))} octets)", file=sys.stderr)
     return 0
 
 

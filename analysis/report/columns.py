@@ -33,7 +33,10 @@ COMPONENT_LEVELS: dict[str, tuple[str, ...]] = {
     "commune": (),
 }
 LEVEL_LABELS: dict[str, str] = {
-    "region": "Région", "departement": "Département", "epci": "EPCI", "commune": "Commune",
+    "region": "Région",
+    "departement": "Département",
+    "epci": "EPCI",
+    "commune": "Commune",
 }
 ORIGIN_LABELS: dict[str, str] = {
     "commune": "communes de résidence (élèves estimés)",
@@ -41,8 +44,7 @@ ORIGIN_LABELS: dict[str, str] = {
 }
 #: Role of a row of the main table.
 ROLE_TERRITORY, ROLE_REFERENCE, ROLE_COMPONENT = "territoire", "reference", "composante"
-ROLE_LABELS: dict[str, str] = {ROLE_TERRITORY: "Territoire", ROLE_REFERENCE: "Référence",
-                               ROLE_COMPONENT: "Composante"}
+ROLE_LABELS: dict[str, str] = {ROLE_TERRITORY: "Territoire", ROLE_REFERENCE: "Référence", ROLE_COMPONENT: "Composante"}
 ORIGIN_KIND_LABELS: dict[str, str] = {"commune": "Commune de résidence", "school": "Lycée"}
 
 
@@ -60,9 +62,14 @@ def display_value(key: str, value: Any, networks: Sequence[str] | None = None) -
         return value
     if key == "mode" and value in catalogue.MODES:
         return catalogue.mode_label(value, networks)
-    table = {"level": LEVEL_LABELS, "role": ROLE_LABELS, "origin_kind": ORIGIN_KIND_LABELS,
-             "density_class": access.DENSITY_LABELS}.get(key)
+    table = {
+        "level": LEVEL_LABELS,
+        "role": ROLE_LABELS,
+        "origin_kind": ORIGIN_KIND_LABELS,
+        "density_class": access.DENSITY_LABELS,
+    }.get(key)
     return table.get(value, value) if table else value
+
 
 ProgressFn = Callable[[str, "float | None"], None]
 
@@ -130,8 +137,7 @@ TABLE_HEAD_COLUMNS: tuple[Column, ...] = (
 
 def indicator_column(col: str, ind: catalogue.Indicator, mode: str | None) -> Column:
     """The report column of a catalogue indicator (label with ``{tc}`` left for rendering)."""
-    label = ind.label if mode is None else ind.label.replace(
-        "{mode}", catalogue.Mode(mode).info.phrase)
+    label = ind.label if mode is None else ind.label.replace("{mode}", catalogue.Mode(mode).info.phrase)
     return Column(col, label, ind.unit, ind.kind)
 
 
@@ -139,14 +145,17 @@ def table_columns() -> tuple[Column, ...]:
     """Columns of the main table (CSV and XLSX sheet « Territoires »), in this order: the
     descriptive columns then every indicator of :data:`analysis.catalogue.INDICATORS`
     (per-mode indicators expanded, in :data:`analysis.catalogue.MODES` order)."""
-    return TABLE_HEAD_COLUMNS + tuple(indicator_column(col, ind, mode)
-                                      for col, ind, mode in catalogue.indicator_columns())
+    return TABLE_HEAD_COLUMNS + tuple(
+        indicator_column(col, ind, mode) for col, ind, mode in catalogue.indicator_columns()
+    )
 
 
-def _nearest_columns(label: str = "Temps jusqu'à l'offre la plus proche {mode}",
-                     modes: Sequence[str] = catalogue.MODES) -> tuple[Column, ...]:
-    return tuple(_c(f"nearest_{m}", label.replace("{mode}", catalogue.Mode(m).info.phrase),
-                    "min", "dec1") for m in modes)
+def _nearest_columns(
+    label: str = "Temps jusqu'à l'offre la plus proche {mode}", modes: Sequence[str] = catalogue.MODES
+) -> tuple[Column, ...]:
+    return tuple(
+        _c(f"nearest_{m}", label.replace("{mode}", catalogue.Mode(m).info.phrase), "min", "dec1") for m in modes
+    )
 
 
 #: Columns of the lycées table.
@@ -159,13 +168,11 @@ SCHOOL_COLUMNS: tuple[Column, ...] = (
     _c("seconde_pupils", "Élèves de seconde (déclarés)", "élèves", "int"),
     _c("offers_reachable", "Offres accessibles", "offres", "int"),
     _c("sectors_reachable", "Secteurs accessibles", "secteurs", "int"),
-    _c("places_per_pupil_2sfca", "Places par élève avec concurrence (2SFCA)", "places/élève",
-       "dec4"),
+    _c("places_per_pupil_2sfca", "Places par élève avec concurrence (2SFCA)", "places/élève", "dec4"),
     _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi)", "min", "dec1"),
     *_nearest_columns(modes=("transit", "car")),
     _c("offers_reachable_car", "Offres accessibles en voiture", "offres", "int"),
-    _c("offers_reachable_transit", "Offres accessibles en {tc} ou à pied", "offres",
-       "int"),
+    _c("offers_reachable_transit", "Offres accessibles en {tc} ou à pied", "offres", "int"),
     _c("reach_uses_estimates", "Temps estimés à vol d'oiseau", "", "bool"),
 )
 
@@ -190,8 +197,7 @@ NO_OFFER_COLUMNS: tuple[Column, ...] = (
     _c("commune_code", "Code commune"),
     _c("pupils", "Élèves de seconde", "élèves", "dec0"),
     _c("pupils_is_estimate", "Élèves estimés", "", "bool"),
-    _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi, vide > horizon)",
-       "min", "dec1"),
+    _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi, vide > horizon)", "min", "dec1"),
     *_nearest_columns(modes=("car",)),
     _c("offers_reachable_car", "Offres accessibles en voiture dans le budget", "offres", "int"),
 )
@@ -214,17 +220,15 @@ ORIGIN_COLUMNS: tuple[Column, ...] = (
     _c("sectors_reachable", "Secteurs accessibles", "secteurs", "int"),
     _c("places_reachable", "Places accessibles", "places", "dec1"),
     _c("places_default_capacity", "Offres accessibles comptées 1 place", "offres", "int"),
-    _c("places_per_pupil_2sfca", "Places par élève avec concurrence (2SFCA)", "places/élève",
-       "dec4"),
+    _c("places_per_pupil_2sfca", "Places par élève avec concurrence (2SFCA)", "places/élève", "dec4"),
     _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi)", "min", "dec1"),
     _c("nearest_is_estimate", "Temps le plus proche estimé à vol d'oiseau", "", "bool"),
-    _c("reach_uses_estimates", "Temps estimés à vol d'oiseau parmi les offres accessibles", "",
-       "bool"),
+    _c("reach_uses_estimates", "Temps estimés à vol d'oiseau parmi les offres accessibles", "", "bool"),
     *_nearest_columns(),
     _c("offers_reachable_car", "Offres accessibles en voiture", "offres", "int"),
-    _c("offers_reachable_transit", "Offres accessibles en {tc} ou à pied", "offres",
-       "int"),
+    _c("offers_reachable_transit", "Offres accessibles en {tc} ou à pied", "offres", "int"),
 )
+
 
 def __getattr__(name: str) -> Any:
     """``TABLE_COLUMNS``: :func:`table_columns` now (follows the catalogue's registry)."""
@@ -266,6 +270,7 @@ SOURCE_COLUMNS: tuple[Column, ...] = (
 # --------------------------------------------------------------------------------------------
 # formatting helpers
 # --------------------------------------------------------------------------------------------
+
 
 def _is_missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:

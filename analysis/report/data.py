@@ -81,8 +81,7 @@ class Territory:
         return f"{alias}.{col} = {code}"
 
 
-def resolve_territory(con: duckdb.DuckDBPyConnection, level: str,
-                      code: str | int | None) -> Territory:
+def resolve_territory(con: duckdb.DuckDBPyConnection, level: str, code: str | int | None) -> Territory:
     """Find a territory and its reference territories.
 
     Parameters
@@ -100,18 +99,17 @@ def resolve_territory(con: duckdb.DuckDBPyConnection, level: str,
         Unknown level or code, or a territory without any commune.
     """
     if level not in LEVELS:
-        raise ReportError(f"Niveau territorial inconnu : {level!r} "
-                          f"(attendu : {', '.join(LEVELS)})")
+        raise ReportError(f"Niveau territorial inconnu : {level!r} (attendu : {', '.join(LEVELS)})")
     for table in ("communes", "departements", "epci"):
         if not access.has_relation(con, table):
-            raise ReportError(f"Table {table} absente de la base : lancez "
-                              "« python -m analysis.build ».")
+            raise ReportError(f"Table {table} absente de la base : lancez « python -m analysis.build ».")
     code = None if code is None else str(code).strip()
     region = ("region", config.REGION_CODE, config.REGION_NAME)
     if level == "region":
         if code not in (None, "", config.REGION_CODE):
-            raise ReportError(f"Code de région inconnu : {code!r} (la seule région est "
-                              f"{config.REGION_CODE}, {config.REGION_NAME})")
+            raise ReportError(
+                f"Code de région inconnu : {code!r} (la seule région est {config.REGION_CODE}, {config.REGION_NAME})"
+            )
         n = con.execute("SELECT count(*) FROM communes").fetchone()[0]
         terr = Territory("region", config.REGION_CODE, config.REGION_NAME, (), n)
     elif not code:
@@ -119,20 +117,20 @@ def resolve_territory(con: duckdb.DuckDBPyConnection, level: str,
     elif level == "departement":
         row = con.execute("SELECT code, name FROM departements WHERE code = ?", [code]).fetchone()
         if row is None:
-            raise ReportError(f"Département inconnu : {code!r} (attendu : "
-                              f"{', '.join(config.DEPARTEMENTS)})")
+            raise ReportError(f"Département inconnu : {code!r} (attendu : {', '.join(config.DEPARTEMENTS)})")
         n = con.execute("SELECT count(*) FROM communes WHERE dep = ?", [code]).fetchone()[0]
         terr = Territory("departement", row[0], row[1], (region,), n)
     elif level == "epci":
         row = con.execute("SELECT siren, name FROM epci WHERE siren = ?", [code]).fetchone()
         if row is None:
-            raise ReportError(f"EPCI inconnu : {code!r} (attendu : un numéro SIREN d'EPCI "
-                              "normand à 9 chiffres)")
+            raise ReportError(f"EPCI inconnu : {code!r} (attendu : un numéro SIREN d'EPCI normand à 9 chiffres)")
         dep = con.execute(
             """SELECT c.dep, d.name, sum(c.population) AS pop, count(*) AS n
                FROM communes c JOIN departements d ON d.code = c.dep
                WHERE c.epci_siren = ? GROUP BY ALL ORDER BY pop DESC NULLS LAST, n DESC, c.dep
-            """, [code]).fetchall()
+            """,
+            [code],
+        ).fetchall()
         n = sum(r[3] for r in dep)
         refs = ((("departement", dep[0][0], dep[0][1]),) if dep else ()) + (region,)
         terr = Territory("epci", row[0], row[1], refs, n)
@@ -141,10 +139,12 @@ def resolve_territory(con: duckdb.DuckDBPyConnection, level: str,
             """SELECT c.code, c.name, c.epci_siren, e.name, c.dep, d.name FROM communes c
                LEFT JOIN epci e ON e.siren = c.epci_siren
                LEFT JOIN departements d ON d.code = c.dep WHERE c.code = ?""",
-            [code]).fetchone()
+            [code],
+        ).fetchone()
         if row is None:
-            raise ReportError(f"Commune inconnue : {code!r} (attendu : un code INSEE du COG 2025 "
-                              "d'une commune normande)")
+            raise ReportError(
+                f"Commune inconnue : {code!r} (attendu : un code INSEE du COG 2025 d'une commune normande)"
+            )
         refs: tuple[tuple[str, str, str], ...] = ()
         if row[2] is not None and row[3] is not None:
             refs += (("epci", row[2], row[3]),)
@@ -152,8 +152,9 @@ def resolve_territory(con: duckdb.DuckDBPyConnection, level: str,
             refs += (("departement", row[4], row[5]),)
         terr = Territory("commune", row[0], row[1], refs + (region,), 1)
     if terr.n_communes == 0:
-        raise ReportError(f"Territoire vide : {terr.label} ne contient aucune commune dans la "
-                          "base ; aucun rapport produit.")
+        raise ReportError(
+            f"Territoire vide : {terr.label} ne contient aucune commune dans la base ; aucun rapport produit."
+        )
     return terr
 
 
@@ -224,8 +225,9 @@ class ReportData:
         """The territory row followed by its reference rows (nearest first)."""
         rows = [self.row()]
         for lv, code, _name in self.territory.references:
-            r = self.table[(self.table["role"] == ROLE_REFERENCE) & (self.table["level"] == lv)
-                           & (self.table["code"] == code)]
+            r = self.table[
+                (self.table["role"] == ROLE_REFERENCE) & (self.table["level"] == lv) & (self.table["code"] == code)
+            ]
             if not r.empty:
                 rows.append(r.iloc[0])
         return [r for r in rows if r is not None]
@@ -241,8 +243,7 @@ def _filters_text(filters: Filters) -> dict[str, str]:
     }
 
 
-def parameters_text(filters: Filters,
-                    networks: Sequence[str] | None = None) -> list[tuple[str, str]]:
+def parameters_text(filters: Filters, networks: Sequence[str] | None = None) -> list[tuple[str, str]]:
     """The parameters of a report as French (label, value) pairs."""
     f = _filters_text(filters)
     return [
@@ -266,14 +267,14 @@ def _validate(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     for s in filters.sectors:
         try:
             if check_sector(s, known) != s:  # canonical spelling expected here (CLI maps it)
-                raise ArgumentError(f"Secteur d'activité mal orthographié : « {s} » "
-                                    f"(secteur connu : « {check_sector(s, known)} »)")
+                raise ArgumentError(
+                    f"Secteur d'activité mal orthographié : « {s} » (secteur connu : « {check_sector(s, known)} »)"
+                )
         except ArgumentError as exc:
             raise ReportError(str(exc)) from None
 
 
-def _indicator_rows(con: duckdb.DuckDBPyConnection, terr: Territory,
-                    filters: Filters) -> pd.DataFrame:
+def _indicator_rows(con: duckdb.DuckDBPyConnection, terr: Territory, filters: Filters) -> pd.DataFrame:
     """Territory, reference and component rows in one ``analysis.access`` query."""
     levels = [terr.level] + [r[0] for r in terr.references] + list(COMPONENT_LEVELS[terr.level])
     levels = [lv for lv in access.LEVELS if lv in levels]
@@ -285,8 +286,7 @@ def _indicator_rows(con: duckdb.DuckDBPyConnection, terr: Territory,
     inside = terr.commune_filter_sql("cc")
     for lv in COMPONENT_LEVELS[terr.level]:
         col = {"departement": "dep", "epci": "epci_siren", "commune": "code"}[lv]
-        conds.append(f"(t.level = '{lv}' AND t.code IN (SELECT cc.{col} FROM communes cc "
-                     f"WHERE {inside}))")
+        conds.append(f"(t.level = '{lv}' AND t.code IN (SELECT cc.{col} FROM communes cc WHERE {inside}))")
     where = "WHERE " + " OR ".join(conds)
     try:
         try:
@@ -298,21 +298,23 @@ def _indicator_rows(con: duckdb.DuckDBPyConnection, terr: Territory,
             df = _indicator_rows_public(con, terr, filters)
     except AccessError as exc:
         raise ReportError(str(exc)) from exc
-    role = np.where((df["level"] == terr.level) & (df["code"] == terr.code), ROLE_TERRITORY,
-                    np.where(df["level"].isin(COMPONENT_LEVELS[terr.level]), ROLE_COMPONENT,
-                             ROLE_REFERENCE))
+    role = np.where(
+        (df["level"] == terr.level) & (df["code"] == terr.code),
+        ROLE_TERRITORY,
+        np.where(df["level"].isin(COMPONENT_LEVELS[terr.level]), ROLE_COMPONENT, ROLE_REFERENCE),
+    )
     df.insert(0, "role", role)
     return df
 
 
-def _combined_query(con: duckdb.DuckDBPyConnection, levels: list[str], filters: Filters,
-                    where: str, params: dict[str, Any]) -> pd.DataFrame:
+def _combined_query(
+    con: duckdb.DuckDBPyConnection, levels: list[str], filters: Filters, where: str, params: dict[str, Any]
+) -> pd.DataFrame:
     """Territory rows of several levels in one query (the SQL of ``territory_indicators``)."""
     return access._territory_query(con, levels, filters, None, None, where, params)
 
 
-def _indicator_rows_public(con: duckdb.DuckDBPyConnection, terr: Territory,
-                           filters: Filters) -> pd.DataFrame:
+def _indicator_rows_public(con: duckdb.DuckDBPyConnection, terr: Territory, filters: Filters) -> pd.DataFrame:
     """The rows of :func:`_indicator_rows` with one public ``territory_indicators`` call per
     level (slower fallback)."""
     parts = [access.territory_indicators(con, terr.level, filters, terr.code)]
@@ -327,13 +329,16 @@ def _indicator_rows_public(con: duckdb.DuckDBPyConnection, terr: Territory,
 def _order_table(df: pd.DataFrame, terr: Territory) -> pd.DataFrame:
     ref_rank = {(lv, code): k for k, (lv, code, _n) in enumerate(terr.references)}
     lv_rank = {lv: k for k, lv in enumerate(LEVELS)}
-    key = pd.DataFrame({
-        "r": df["role"].map({ROLE_TERRITORY: 0, ROLE_REFERENCE: 1, ROLE_COMPONENT: 2}),
-        "ref": [ref_rank.get((lv, c), 0) for lv, c in zip(df["level"], df["code"])],
-        "lv": df["level"].map(lv_rank),
-        "name": df["name"].map(lambda s: strip_accents(str(s)).lower()),
-        "code": df["code"],
-    }, index=df.index)
+    key = pd.DataFrame(
+        {
+            "r": df["role"].map({ROLE_TERRITORY: 0, ROLE_REFERENCE: 1, ROLE_COMPONENT: 2}),
+            "ref": [ref_rank.get((lv, c), 0) for lv, c in zip(df["level"], df["code"])],
+            "lv": df["level"].map(lv_rank),
+            "name": df["name"].map(lambda s: strip_accents(str(s)).lower()),
+            "code": df["code"],
+        },
+        index=df.index,
+    )
     order = key.sort_values(["r", "ref", "lv", "name", "code"]).index
     return df.loc[order].reset_index(drop=True)
 
@@ -346,8 +351,9 @@ def _table_from_rows(rows: pd.DataFrame, terr: Territory, filters: Filters) -> p
     return df[[c.key for c in table_columns()]]
 
 
-def report_table(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
-                 filters: Filters | None = None) -> pd.DataFrame:
+def report_table(
+    con: duckdb.DuckDBPyConnection, level: str, code: str | None, filters: Filters | None = None
+) -> pd.DataFrame:
     """The main table of a report: the territory, its references and its sub-territories.
 
     Parameters
@@ -383,10 +389,10 @@ def _territory_communes_sql(terr: Territory) -> str:
     return f"SELECT c.code FROM communes c WHERE {terr.commune_filter_sql('c')}"
 
 
-def _sector_table(con: duckdb.DuckDBPyConnection, terr: Territory,
-                  filters: Filters) -> pd.DataFrame:
+def _sector_table(con: duckdb.DuckDBPyConnection, terr: Territory, filters: Filters) -> pd.DataFrame:
     where, params = access._offer_filter(filters)
-    df = con.execute(f"""
+    df = con.execute(
+        f"""
         SELECT o.sector, count(*) AS offers,
                count(*) FILTER (WHERE o.is_public) AS public,
                count(*) FILTER (WHERE NOT o.is_public) AS private,
@@ -397,15 +403,16 @@ def _sector_table(con: duckdb.DuckDBPyConnection, terr: Territory,
         FROM offers o JOIN communes g ON g.code = o.commune_code
         WHERE {where} AND g.code IN ({_territory_communes_sql(terr)})
         GROUP BY o.sector ORDER BY offers DESC, o.sector
-    """, params).df()
+    """,
+        params,
+    ).df()
     total = df["offers"].sum()
     df.insert(2, "share", df["offers"] / total if total else np.nan)
     df["sector"] = df["sector"].fillna("(non renseigné)")
     return df[[c.key for c in SECTOR_COLUMNS]]
 
 
-def _school_table(con: duckdb.DuckDBPyConnection, terr: Territory,
-                  school_acc: pd.DataFrame) -> pd.DataFrame:
+def _school_table(con: duckdb.DuckDBPyConnection, terr: Territory, school_acc: pd.DataFrame) -> pd.DataFrame:
     sch = con.execute(f"""
         SELECT s.uai, s.name, s.commune_code, c.name AS commune_name,
                CASE WHEN s.is_public THEN 'public' WHEN NOT s.is_public THEN 'privé' END
@@ -416,8 +423,7 @@ def _school_table(con: duckdb.DuckDBPyConnection, terr: Territory,
     """).df()
     acc = school_acc.drop(columns=["commune_code"]).rename(columns={"origin_id": "uai"})
     df = sch.merge(acc, on="uai", how="left")
-    df = df.sort_values(["seconde_pupils", "name"], ascending=[False, True],
-                        na_position="last").reset_index(drop=True)
+    df = df.sort_values(["seconde_pupils", "name"], ascending=[False, True], na_position="last").reset_index(drop=True)
     return df[[c.key for c in SCHOOL_COLUMNS]]
 
 
@@ -448,17 +454,26 @@ def _runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     if not access.has_relation(con, "travel_time_runs"):
         return pd.DataFrame(columns=["mode", "network_source", "precision", "computed_at"])
     have = access.columns_of(con, "travel_time_runs")
-    cols = [c for c in ("mode", "network_source", "precision", "computed_at", "n_pairs",
-                        "n_estimates", "status", "params") if c in have]
+    cols = [
+        c
+        for c in ("mode", "network_source", "precision", "computed_at", "n_pairs", "n_estimates", "status", "params")
+        if c in have
+    ]
     df = con.execute(f"SELECT {', '.join(cols)} FROM travel_time_runs ORDER BY mode").df()
     if "computed_at" in df:
         df["computed_at"] = df["computed_at"].astype(str)
     return df
 
 
-def collect(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
-            filters: Filters | None = None, *, generated_at: dt.datetime | None = None,
-            progress: ProgressFn | None = None) -> ReportData:
+def collect(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    code: str | None,
+    filters: Filters | None = None,
+    *,
+    generated_at: dt.datetime | None = None,
+    progress: ProgressFn | None = None,
+) -> ReportData:
     """Gather everything a report shows (the one query path of the screen and the files).
 
     Parameters
@@ -496,39 +511,53 @@ def collect(con: duckdb.DuckDBPyConnection, level: str, code: str | None,
     try:
         origins = access.origin_accessibility(con, filters)
         if filters.origin_kind == "school":
-            school_acc, commune_acc = origins, access.origin_accessibility(
-                con, replace(filters, origin_kind="commune"))
+            school_acc, commune_acc = origins, access.origin_accessibility(con, replace(filters, origin_kind="commune"))
         else:
             commune_acc = origins
-            school_acc = (access.origin_accessibility(con, replace(filters, origin_kind="school"))
-                          if access.has_relation(con, "schools") else origins.iloc[0:0])
+            school_acc = (
+                access.origin_accessibility(con, replace(filters, origin_kind="school"))
+                if access.has_relation(con, "schools")
+                else origins.iloc[0:0]
+            )
     except AccessError as exc:
         raise ReportError(str(exc)) from exc
     timings["origines"] = time.perf_counter() - t1
     progress("Rapport : indicateurs par origine", 0.5)
     t2 = time.perf_counter()
     inside = set(r[0] for r in con.execute(_territory_communes_sql(terr)).fetchall())
-    no_offer = origins[origins["commune_code"].isin(inside) & (origins["offers_reachable"] == 0)
-                       & (origins["pupils"].fillna(0) > 0)]
+    no_offer = origins[
+        origins["commune_code"].isin(inside) & (origins["offers_reachable"] == 0) & (origins["pupils"].fillna(0) > 0)
+    ]
     no_offer = no_offer.sort_values(["pupils", "origin_name"], ascending=[False, True])
     no_offer = no_offer[[c.key for c in NO_OFFER_COLUMNS]].reset_index(drop=True)
     own = origins[origins["commune_code"].isin(inside)].copy()
     for k, val in _filters_text(filters).items():
         own[k] = val
     own = own.sort_values(["commune_code", "origin_id"])[[c.key for c in ORIGIN_COLUMNS]]
-    schools = (_school_table(con, terr, school_acc) if access.has_relation(con, "schools")
-               else pd.DataFrame(columns=[c.key for c in SCHOOL_COLUMNS]))
+    schools = (
+        _school_table(con, terr, school_acc)
+        if access.has_relation(con, "schools")
+        else pd.DataFrame(columns=[c.key for c in SCHOOL_COLUMNS])
+    )
     data = ReportData(
-        territory=terr, filters=filters,
+        territory=terr,
+        filters=filters,
         generated_at=generated_at or dt.datetime.now().replace(microsecond=0),
-        table=table, schools=schools, sectors=_sector_table(con, terr, filters),
-        no_offer=no_offer, origins=own.reset_index(drop=True),
-        projects=_project_table(con, terr), sources=_sources(con),
+        table=table,
+        schools=schools,
+        sectors=_sector_table(con, terr, filters),
+        no_offer=no_offer,
+        origins=own.reset_index(drop=True),
+        projects=_project_table(con, terr),
+        sources=_sources(con),
         runs=_runs(con),
-        commune_values=commune_acc[["commune_code", "origin_name", "pupils", "offers_reachable",
-                                    "minutes_nearest"]].reset_index(drop=True),
-        horizon=access.max_minutes_of(con), timings=timings,
-        networks=catalogue.transit_networks(con))
+        commune_values=commune_acc[
+            ["commune_code", "origin_name", "pupils", "offers_reachable", "minutes_nearest"]
+        ].reset_index(drop=True),
+        horizon=access.max_minutes_of(con),
+        timings=timings,
+        networks=catalogue.transit_networks(con),
+    )
     timings["tables"] = time.perf_counter() - t2
     progress("Rapport : données réunies", 1.0)
     return data

@@ -51,20 +51,22 @@ def _territory_outline(con: duckdb.DuckDBPyConnection, terr: Territory, gcol: st
     """
     import shapely
 
-    table = {"departement": ("departements", "code"), "epci": ("epci", "siren"),
-             "commune": ("communes", "code")}.get(terr.level)
+    table = {"departement": ("departements", "code"), "epci": ("epci", "siren"), "commune": ("communes", "code")}.get(
+        terr.level
+    )
     if table is not None and gcol in access.columns_of(con, table[0]):
-        row = con.execute(f"SELECT ST_AsWKB({gcol}) FROM {table[0]} WHERE {table[1]} = ?",
-                          [terr.code]).fetchone()
+        row = con.execute(f"SELECT ST_AsWKB({gcol}) FROM {table[0]} WHERE {table[1]} = ?", [terr.code]).fetchone()
         return shapely.from_wkb(bytes(row[0])) if row and row[0] is not None else None
     src = "departements" if gcol in access.columns_of(con, "departements") else "communes"
-    row = con.execute(f"SELECT ST_AsWKB(ST_Buffer(ST_Union_Agg(ST_Buffer({gcol}, 0.002)), "
-                      f"-0.002)) FROM {src}").fetchone()
+    row = con.execute(
+        f"SELECT ST_AsWKB(ST_Buffer(ST_Union_Agg(ST_Buffer({gcol}, 0.002)), -0.002)) FROM {src}"
+    ).fetchone()
     return shapely.from_wkb(bytes(row[0])) if row and row[0] is not None else None
 
 
-def render_map(con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 150,
-               width_in: float = 7.0, height_in: float = 6.6) -> tuple[bytes, str]:
+def render_map(
+    con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 150, width_in: float = 7.0, height_in: float = 6.6
+) -> tuple[bytes, str]:
     """Static map of the territory as PNG bytes and a one-line French summary.
 
     Communes (the territory's and those around it in the frame) are filled by class of
@@ -83,7 +85,7 @@ def render_map(con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 1
     gcol = "geom_simple" if "geom_simple" in access.columns_of(con, "communes") else "geom"
     bbox = con.execute(f"""
         SELECT min(ST_XMin({gcol})), min(ST_YMin({gcol})), max(ST_XMax({gcol})),
-               max(ST_YMax({gcol})) FROM communes c WHERE {terr.commune_filter_sql('c')}
+               max(ST_YMax({gcol})) FROM communes c WHERE {terr.commune_filter_sql("c")}
     """).fetchone()
     if bbox is None or bbox[0] is None:
         raise ReportError(f"Pas de contour de commune pour {terr.label}")
@@ -91,32 +93,39 @@ def render_map(con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 1
     env = (bbox[0] - dx, bbox[1] - dy, bbox[2] + dx, bbox[3] + dy)
     env_sql = f"ST_MakeEnvelope({env[0]!r}, {env[1]!r}, {env[2]!r}, {env[3]!r})"
     com = con.execute(f"""
-        SELECT c.code, ST_AsWKB({gcol}) AS wkb, ({terr.commune_filter_sql('c')}) AS inside
+        SELECT c.code, ST_AsWKB({gcol}) AS wkb, ({terr.commune_filter_sql("c")}) AS inside
         FROM communes c WHERE ST_Intersects({gcol}, {env_sql})
     """).df()
-    com = com.merge(data.commune_values[["commune_code", "offers_reachable"]],
-                    left_on="code", right_on="commune_code", how="left")
+    com = com.merge(
+        data.commune_values[["commune_code", "offers_reachable"]], left_on="code", right_on="commune_code", how="left"
+    )
     geoms = shapely.from_wkb([bytes(b) for b in com["wkb"]])
     gdf = gpd.GeoDataFrame(com.drop(columns=["wkb"]), geometry=geoms, crs="EPSG:4326")
     gdf = gdf.to_crs(2154)
     gdf["cls"] = gdf["offers_reachable"].map(map_class)
 
     where, params = access._offer_filter(f)
-    pts = con.execute(f"""
+    pts = con.execute(
+        f"""
         SELECT l.lon, l.lat, count(*) AS n FROM offers o
         JOIN offer_locations l ON l.loc_id = o.loc_id
         WHERE {where} AND l.lon BETWEEN {env[0]!r} AND {env[2]!r}
               AND l.lat BETWEEN {env[1]!r} AND {env[3]!r}
         GROUP BY l.loc_id, l.lon, l.lat
-    """, params).df()
-    sch = con.execute(f"""
+    """,
+        params,
+    ).df()
+    sch = (
+        con.execute(f"""
         SELECT lon, lat FROM schools WHERE lon BETWEEN {env[0]!r} AND {env[2]!r}
                AND lat BETWEEN {env[1]!r} AND {env[3]!r}
-    """).df() if access.has_relation(con, "schools") else pd.DataFrame(columns=["lon", "lat"])
+    """).df()
+        if access.has_relation(con, "schools")
+        else pd.DataFrame(columns=["lon", "lat"])
+    )
 
     def _proj(df: pd.DataFrame) -> gpd.GeoDataFrame:
-        return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
-                                crs="EPSG:4326").to_crs(2154)
+        return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326").to_crs(2154)
 
     # No Agg canvas attached while plotting: GeoPandas calls draw_idle() after each layer,
     # which redraws everything on an Agg canvas; savefig() picks the PNG backend itself.
@@ -132,46 +141,75 @@ def render_map(con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 1
             # hatching drawn once over the merged polygons (hatching thousands of separate
             # polygons is what makes a regional map slow to render)
             merged = part.geometry.buffer(30).union_all()
-            gpd.GeoSeries([merged], crs=gdf.crs).plot(ax=ax, facecolor="none", edgecolor="0.35",
-                                                      linewidth=0, hatch=hatch)
+            gpd.GeoSeries([merged], crs=gdf.crs).plot(
+                ax=ax, facecolor="none", edgecolor="0.35", linewidth=0, hatch=hatch
+            )
     outline = _territory_outline(con, terr, gcol)
     if outline is not None:
-        gpd.GeoSeries([outline], crs="EPSG:4326").to_crs(2154).boundary.plot(
-            ax=ax, color="black", linewidth=1.6)
+        gpd.GeoSeries([outline], crs="EPSG:4326").to_crs(2154).boundary.plot(ax=ax, color="black", linewidth=1.6)
     outside = gdf[~gdf["inside"]]
     if not outside.empty:  # veil the surroundings so the territory stands out
         outside.plot(ax=ax, facecolor="white", edgecolor="none", alpha=0.45)
     if len(pts):
         p = _proj(pts)
         sizes = 8 + 10 * np.sqrt(p["n"].to_numpy(dtype=float))
-        ax.scatter(p.geometry.x, p.geometry.y, s=sizes, facecolor="white", edgecolor="black",
-                   linewidth=0.7, zorder=4)
+        ax.scatter(p.geometry.x, p.geometry.y, s=sizes, facecolor="white", edgecolor="black", linewidth=0.7, zorder=4)
     if len(sch):
         s = _proj(sch)
-        ax.scatter(s.geometry.x, s.geometry.y, s=26, marker="^", facecolor="black",
-                   edgecolor="white", linewidth=0.6, zorder=5)
+        ax.scatter(
+            s.geometry.x, s.geometry.y, s=26, marker="^", facecolor="black", edgecolor="white", linewidth=0.6, zorder=5
+        )
     ax.set_axis_off()
     ax.set_aspect("equal")
     counts = gdf[gdf["inside"]]["cls"].value_counts()
     handles = []
     for k, (_lo, label, face, hatch) in enumerate(MAP_CLASSES):
         n = int(counts.get(k, 0))
-        handles.append(Patch(facecolor=face, edgecolor="0.35", hatch=hatch,
-                             label=f"{label} ({n} commune{'s' if n > 1 else ''})"))
-    handles.append(Line2D([], [], marker="^", linestyle="none", markerfacecolor="black",
-                          markeredgecolor="white", markersize=7, label="lycée"))
-    handles.append(Line2D([], [], marker="o", linestyle="none", markerfacecolor="white",
-                          markeredgecolor="black", markersize=6,
-                          label="lieu d'offres (taille : nombre d'offres)"))
+        handles.append(
+            Patch(facecolor=face, edgecolor="0.35", hatch=hatch, label=f"{label} ({n} commune{'s' if n > 1 else ''})")
+        )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="^",
+            linestyle="none",
+            markerfacecolor="black",
+            markeredgecolor="white",
+            markersize=7,
+            label="lycée",
+        )
+    )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="none",
+            markerfacecolor="white",
+            markeredgecolor="black",
+            markersize=6,
+            label="lieu d'offres (taille : nombre d'offres)",
+        )
+    )
     handles.append(Line2D([], [], color="black", linewidth=1.6, label="limite du territoire"))
-    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=7.5, frameon=False,
-               title=f"Offres accessibles {mode_phrase(f.mode, data.networks)} en {format_number(f.minutes)} min "
-                     "depuis le centre de chaque commune", title_fontsize=8)
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=2,
+        fontsize=7.5,
+        frameon=False,
+        title=f"Offres accessibles {mode_phrase(f.mode, data.networks)} en {format_number(f.minutes)} min "
+        "depuis le centre de chaque commune",
+        title_fontsize=8,
+    )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     n_in = int(gdf["inside"].sum())
     n_zero = int(counts.get(0, 0))
-    summary = (f"{n_zero} commune{'s' if n_zero > 1 else ''} sur {n_in} du territoire "
-               f"n'{'ont' if n_zero > 1 else 'a'} aucune offre accessible {mode_phrase(f.mode, data.networks)} "
-               f"en {format_number(f.minutes)} min (hachures).")
+    summary = (
+        f"{n_zero} commune{'s' if n_zero > 1 else ''} sur {n_in} du territoire "
+        f"n'{'ont' if n_zero > 1 else 'a'} aucune offre accessible {mode_phrase(f.mode, data.networks)} "
+        f"en {format_number(f.minutes)} min (hachures)."
+    )
     return buf.getvalue(), summary

@@ -72,13 +72,21 @@ def pdf_class():
 #: Shorter headers for the narrow PDF columns of the other tables (by column key); the
 #: indicators use their catalogue short label (:func:`pdf_label`).
 PDF_LABELS: dict[str, str] = {
-    "seconde_pupils": "Élèves de seconde", "offers_reachable": "Offres access.",
-    "sectors_reachable": "Secteurs access.", "minutes_nearest": "Plus proche (mode choisi)",
+    "seconde_pupils": "Élèves de seconde",
+    "offers_reachable": "Offres access.",
+    "sectors_reachable": "Secteurs access.",
+    "minutes_nearest": "Plus proche (mode choisi)",
     **{f"nearest_{m}": "Plus proche " + catalogue.Mode(m).info.short for m in catalogue.MODES},
-    "sector_label": "Statut", "commune_name": "Commune",
-    "origin_name": "Origine", "offers_reachable_car": "Offres access. en voiture",
-    "for_seconde": "Pour secondes", "for_troisieme": "Pour 3e", "public": "Publics",
-    "private": "Privés", "share": "Part", "offers": "Offres",
+    "sector_label": "Statut",
+    "commune_name": "Commune",
+    "origin_name": "Origine",
+    "offers_reachable_car": "Offres access. en voiture",
+    "for_seconde": "Pour secondes",
+    "for_troisieme": "Pour 3e",
+    "public": "Publics",
+    "private": "Privés",
+    "share": "Part",
+    "offers": "Offres",
 }
 
 
@@ -91,18 +99,31 @@ def pdf_label(c: Column, networks: Sequence[str] | None = None) -> str:
     return catalogue.fill_labels(PDF_LABELS.get(c.key, c.label), networks)
 
 
-def pdf_table(pdf: Any, df: pd.DataFrame, columns: Sequence[Column],
-               widths: Sequence[float], max_rows: int | None = None,
-               font_size: float = 7.5, networks: Sequence[str] | None = None) -> None:
+def pdf_table(
+    pdf: Any,
+    df: pd.DataFrame,
+    columns: Sequence[Column],
+    widths: Sequence[float],
+    max_rows: int | None = None,
+    font_size: float = 7.5,
+    networks: Sequence[str] | None = None,
+) -> None:
     from fpdf.fonts import FontFace
 
     shown = df if max_rows is None else df.head(max_rows)
     pdf.set_font("DejaVu", "", font_size)
     head_style = FontFace(emphasis="BOLD", fill_color=(225, 225, 225))
     align = tuple("LEFT" if c.kind == "text" else "RIGHT" for c in columns)
-    with pdf.table(col_widths=tuple(widths), width=sum(widths), align="LEFT",
-                   text_align=align, headings_style=head_style, line_height=font_size * 0.5,
-                   first_row_as_headings=True, repeat_headings=1) as table:
+    with pdf.table(
+        col_widths=tuple(widths),
+        width=sum(widths),
+        align="LEFT",
+        text_align=align,
+        headings_style=head_style,
+        line_height=font_size * 0.5,
+        first_row_as_headings=True,
+        repeat_headings=1,
+    ) as table:
         hr = table.row()
         for c in columns:
             label = pdf_label(c, networks)
@@ -114,8 +135,9 @@ def pdf_table(pdf: Any, df: pd.DataFrame, columns: Sequence[Column],
                 row.cell(format_value(display_value(c.key, v, networks), c.kind))
     if max_rows is not None and len(df) > max_rows:
         pdf.set_font("DejaVu", "", 7)
-        pdf.multi_cell(0, 4, f"… {len(df) - max_rows} ligne(s) de plus dans le fichier XLSX.",
-                       new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(
+            0, 4, f"… {len(df) - max_rows} ligne(s) de plus dans le fichier XLSX.", new_x="LMARGIN", new_y="NEXT"
+        )
 
 
 def heading(pdf: Any, text: str, size: float = 12) -> None:
@@ -132,29 +154,52 @@ def para(pdf: Any, text: str, size: float = 9) -> None:
 
 
 DEFINITIONS: tuple[tuple[str, str], ...] = (
-    ("Offre accessible", "offre dont le temps de trajet depuis l'origine (mairie de la commune "
-     "de résidence, ou lycée) est inférieur ou égal au budget-temps, avec le mode choisi. Mode "
-     "« transports en commun + marche » : le plus court entre transports en commun (réseaux "
-     "chargés : voir « À savoir » ; accès et correspondances à pied) et marche."),
-    ("Élèves sans offre accessible", "élèves des origines du territoire n'ayant aucune offre "
-     "accessible ; la part rapporte ce nombre aux élèves du territoire. La variante « en "
-     "transports ou à pied » vaut quel que soit le mode choisi."),
-    ("Offres pour 100 élèves", "offres situées dans le territoire (après filtres) / élèves × 100 "
-     "(indicateur de la circulaire de 2015)."),
-    ("Offres accessibles, moyenne par élève", "nombre d'offres accessibles depuis chaque "
-     "origine, moyenne pondérée par les élèves."),
-    ("Places par élève avec concurrence (2SFCA)", "chaque lieu d'offres partage ses places "
-     "entre tous les élèves qui l'atteignent ; somme, pour une origine, des parts des lieux "
-     "qu'elle atteint ; moyenne pondérée par les élèves. 0,05 = une place pour 20 élèves."),
-    ("Temps médian jusqu'à l'offre la plus proche", "la moitié au moins des élèves ont une "
-     "offre à ce temps ou moins ; 0 = offre dans la commune même ; vide si plus de la moitié "
-     "n'en ont aucune dans l'horizon de calcul."),
-    ("Écart voiture / transports", "offres accessibles en voiture ÷ offres accessibles en "
-     "transports ou à pied (moyennes par élève)."),
-    ("Départs du matin", "départs de véhicules depuis les arrêts du territoire entre 07:00 et "
-     "08:30 le jour de service des calculs."),
-    ("Classe de densité", "approximation communale de la grille de densité INSEE : dense ≥ "
-     "1 500 hab./km², intermédiaire 300-1 500, peu dense 25-300, très peu dense < 25."),
+    (
+        "Offre accessible",
+        "offre dont le temps de trajet depuis l'origine (mairie de la commune "
+        "de résidence, ou lycée) est inférieur ou égal au budget-temps, avec le mode choisi. Mode "
+        "« transports en commun + marche » : le plus court entre transports en commun (réseaux "
+        "chargés : voir « À savoir » ; accès et correspondances à pied) et marche.",
+    ),
+    (
+        "Élèves sans offre accessible",
+        "élèves des origines du territoire n'ayant aucune offre "
+        "accessible ; la part rapporte ce nombre aux élèves du territoire. La variante « en "
+        "transports ou à pied » vaut quel que soit le mode choisi.",
+    ),
+    (
+        "Offres pour 100 élèves",
+        "offres situées dans le territoire (après filtres) / élèves × 100 (indicateur de la circulaire de 2015).",
+    ),
+    (
+        "Offres accessibles, moyenne par élève",
+        "nombre d'offres accessibles depuis chaque origine, moyenne pondérée par les élèves.",
+    ),
+    (
+        "Places par élève avec concurrence (2SFCA)",
+        "chaque lieu d'offres partage ses places "
+        "entre tous les élèves qui l'atteignent ; somme, pour une origine, des parts des lieux "
+        "qu'elle atteint ; moyenne pondérée par les élèves. 0,05 = une place pour 20 élèves.",
+    ),
+    (
+        "Temps médian jusqu'à l'offre la plus proche",
+        "la moitié au moins des élèves ont une "
+        "offre à ce temps ou moins ; 0 = offre dans la commune même ; vide si plus de la moitié "
+        "n'en ont aucune dans l'horizon de calcul.",
+    ),
+    (
+        "Écart voiture / transports",
+        "offres accessibles en voiture ÷ offres accessibles en transports ou à pied (moyennes par élève).",
+    ),
+    (
+        "Départs du matin",
+        "départs de véhicules depuis les arrêts du territoire entre 07:00 et 08:30 le jour de service des calculs.",
+    ),
+    (
+        "Classe de densité",
+        "approximation communale de la grille de densité INSEE : dense ≥ "
+        "1 500 hab./km², intermédiaire 300-1 500, peu dense 25-300, très peu dense < 25.",
+    ),
 )
 
 
@@ -172,8 +217,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     pdf.add_font("DejaVu", "", str(regular))
     pdf.add_font("DejaVu", "B", str(bold))
     terr, f = data.territory, data.filters
-    pdf.footer_text = (f"Observatoire des stages — Normandie · {terr.label} · édité le "
-                       f"{data.generated_at:%d/%m/%Y}")
+    pdf.footer_text = f"Observatoire des stages — Normandie · {terr.label} · édité le {data.generated_at:%d/%m/%Y}"
     pdf.set_title(f"Portrait de territoire : {terr.name}")
     pdf.set_author("Observatoire des stages — Normandie")
     pdf.set_creation_date(data.generated_at.astimezone())
@@ -184,16 +228,27 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     pdf.set_font("DejaVu", "B", 18)
     pdf.multi_cell(0, 9, f"Portrait de territoire : {terr.name}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
-    pdf.multi_cell(0, 5, f"{LEVEL_LABELS[terr.level]} · code {terr.code} · "
-                   f"{terr.n_communes} commune{'s' if terr.n_communes > 1 else ''} · "
-                   f"accès des élèves de seconde aux offres de stage",
-                   new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(0, 5, f"Édité le {data.generated_at:%d/%m/%Y à %H:%M} par l'Observatoire des "
-                   "stages — Normandie", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0,
+        5,
+        f"{LEVEL_LABELS[terr.level]} · code {terr.code} · "
+        f"{terr.n_communes} commune{'s' if terr.n_communes > 1 else ''} · "
+        f"accès des élèves de seconde aux offres de stage",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.multi_cell(
+        0,
+        5,
+        f"Édité le {data.generated_at:%d/%m/%Y à %H:%M} par l'Observatoire des stages — Normandie",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     heading(pdf, "Paramètres")
     pdf.set_font("DejaVu", "", 8.5)
-    with pdf.table(col_widths=(50, epw - 50), text_align=("LEFT", "LEFT"),
-                   first_row_as_headings=False, line_height=4.2) as table:
+    with pdf.table(
+        col_widths=(50, epw - 50), text_align=("LEFT", "LEFT"), first_row_as_headings=False, line_height=4.2
+    ) as table:
         for label, value in parameters_text(f, data.networks):
             row = table.row()
             row.cell(label)
@@ -207,17 +262,19 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     from fpdf.fonts import FontFace
 
     pdf.set_font("DejaVu", "", 8)
-    with pdf.table(col_widths=(w0,) + (wk,) * len(names),
-                   text_align=("LEFT",) + ("RIGHT",) * len(names), line_height=4,
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(225, 225, 225))) as table:
+    with pdf.table(
+        col_widths=(w0,) + (wk,) * len(names),
+        text_align=("LEFT",) + ("RIGHT",) * len(names),
+        line_height=4,
+        headings_style=FontFace(emphasis="BOLD", fill_color=(225, 225, 225)),
+    ) as table:
         hr = table.row()
         hr.cell("Indicateur")
         for k, n in enumerate(names):
             hr.cell(n + (" (territoire)" if k == 0 else ""))
         for c in cols:
             row = table.row()
-            row.cell(c.label_for(data.networks)
-                     + (f" ({c.unit})" if c.unit and c.unit != "%" else ""))
+            row.cell(c.label_for(data.networks) + (f" ({c.unit})" if c.unit and c.unit != "%" else ""))
             for r in key_rows:
                 row.cell(format_value(display_value(c.key, r[c.key], data.networks), c.kind))
     pdf.ln(2)
@@ -236,55 +293,86 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     pdf.image(io.BytesIO(png), x=pdf.l_margin, w=epw)
     pdf.ln(2)
     para(pdf, summary)
-    para(pdf, "Lecture : chaque commune est colorée selon le nombre d'offres accessibles depuis "
-          "son centre (origine commune, mêmes filtres) ; hachures = aucune offre. Les communes "
-          "voisines sont éclaircies. Fond de carte : contours IGN ADMIN EXPRESS simplifiés, sans "
-          "tuiles en ligne.", size=7.5)
+    para(
+        pdf,
+        "Lecture : chaque commune est colorée selon le nombre d'offres accessibles depuis "
+        "son centre (origine commune, mêmes filtres) ; hachures = aucune offre. Les communes "
+        "voisines sont éclaircies. Fond de carte : contours IGN ADMIN EXPRESS simplifiés, sans "
+        "tuiles en ligne.",
+        size=7.5,
+    )
 
     # --- tables
     pdf.add_page()
     comp = data.table[data.table["role"] == ROLE_COMPONENT]
     if not comp.empty:
         first = COMPONENT_LEVELS[terr.level][0]
-        comp = comp[comp["level"] == first].sort_values(
-            ["pupils", "name"], ascending=[False, True])
-        heading(pdf, f"{LEVEL_LABELS[first]}s du territoire, par nombre d'élèves "
-                      f"({len(comp)})".replace("EPCIs", "EPCI"))
+        comp = comp[comp["level"] == first].sort_values(["pupils", "name"], ascending=[False, True])
+        heading(
+            pdf, f"{LEVEL_LABELS[first]}s du territoire, par nombre d'élèves ({len(comp)})".replace("EPCIs", "EPCI")
+        )
         by_key = {c.key: c for c in table_columns()}
-        ccols = [by_key[k] for k in ("name", "pupils", "offers_located", "offers_per_100_pupils",
-                                     "offers_reachable_mean", "share_no_offer",
-                                     "share_no_offer_transit", f"median_minutes_{f.mode}")]
+        ccols = [
+            by_key[k]
+            for k in (
+                "name",
+                "pupils",
+                "offers_located",
+                "offers_per_100_pupils",
+                "offers_reachable_mean",
+                "share_no_offer",
+                "share_no_offer_transit",
+                f"median_minutes_{f.mode}",
+            )
+        ]
         pdf_table(pdf, comp, ccols, (50, 17, 17, 19, 19, 20, 20, 18), max_rows=30, networks=data.networks)
     heading(pdf, f"Lycées du territoire ({len(data.schools)})")
     if data.schools.empty:
         para(pdf, "Aucun lycée dans le territoire.")
     else:
         by_key = {c.key: c for c in SCHOOL_COLUMNS}
-        scols = [by_key[k] for k in ("name", "commune_name", "sector_label", "seconde_pupils",
-                                     "offers_reachable", "sectors_reachable", "minutes_nearest",
-                                     "nearest_car")]
+        scols = [
+            by_key[k]
+            for k in (
+                "name",
+                "commune_name",
+                "sector_label",
+                "seconde_pupils",
+                "offers_reachable",
+                "sectors_reachable",
+                "minutes_nearest",
+                "nearest_car",
+            )
+        ]
         pdf_table(pdf, data.schools, scols, (48, 30, 14, 18, 18, 18, 17, 17), max_rows=40, networks=data.networks)
-    heading(pdf, f"Offres situées dans le territoire par secteur ({int(data.sectors['offers'].sum())} "
-                  "offres)")
+    heading(pdf, f"Offres situées dans le territoire par secteur ({int(data.sectors['offers'].sum())} offres)")
     if data.sectors.empty:
         para(pdf, "Aucune offre située dans le territoire avec ces filtres.")
     else:
-        pdf_table(pdf, data.sectors, SECTOR_COLUMNS[:7], (62, 18, 18, 18, 18, 23, 23),
-                   max_rows=25, networks=data.networks)
+        pdf_table(
+            pdf, data.sectors, SECTOR_COLUMNS[:7], (62, 18, 18, 18, 18, 23, 23), max_rows=25, networks=data.networks
+        )
     heading(pdf, f"Élèves sans offre accessible ({len(data.no_offer)} origines)")
     if data.no_offer.empty:
         para(pdf, "Toutes les origines ayant des élèves ont au moins une offre accessible.")
     else:
         by_key = {c.key: c for c in NO_OFFER_COLUMNS}
-        ncols = [by_key[k] for k in ("origin_name", "commune_code", "pupils", "minutes_nearest",
-                                     "nearest_car", "offers_reachable_car")]
+        ncols = [
+            by_key[k]
+            for k in ("origin_name", "commune_code", "pupils", "minutes_nearest", "nearest_car", "offers_reachable_car")
+        ]
         pdf_table(pdf, data.no_offer, ncols, (55, 20, 20, 30, 30, 25), max_rows=25, networks=data.networks)
     heading(pdf, f"Projets de stages collectifs ({len(data.projects)})")
     if data.projects.empty:
         para(pdf, "Aucun projet de stage collectif recensé dans le territoire.")
     else:
-        pdf_table(pdf, data.projects, [c for c in PROJECT_COLUMNS if c.key != "project_id"],
-                   (38, 30, 25, 27, 15, 22, 23), networks=data.networks)
+        pdf_table(
+            pdf,
+            data.projects,
+            [c for c in PROJECT_COLUMNS if c.key != "project_id"],
+            (38, 30, 25, 27, 15, 22, 23),
+            networks=data.networks,
+        )
 
     # --- definitions and sources
     pdf.add_page()
@@ -295,17 +383,26 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
         para(pdf, text, size=8.5)
         pdf.ln(0.8)
     heading(pdf, "Sources et millésimes")
-    src_cols = [c for c in SOURCE_COLUMNS if c.key in ("description", "publisher", "licence",
-                                                       "vintage")]
+    src_cols = [c for c in SOURCE_COLUMNS if c.key in ("description", "publisher", "licence", "vintage")]
     src = data.sources.copy()
     src["description"] = src["description"].fillna(src["dataset"])
     pdf_table(pdf, src, src_cols, (55, 55, 35, 35), font_size=7, networks=data.networks)
     if not data.runs.empty:
         pdf.ln(2)
-        run_cols = [_c("mode", "Mode"), _c("network_source", "Réseau"),
-                    _c("precision", "Précision"), _c("computed_at", "Calculé le")]
-        pdf_table(pdf, data.runs, [c for c in run_cols if c.key in data.runs],
-                   (20, 65, 60, 35), font_size=7, networks=data.networks)
+        run_cols = [
+            _c("mode", "Mode"),
+            _c("network_source", "Réseau"),
+            _c("precision", "Précision"),
+            _c("computed_at", "Calculé le"),
+        ]
+        pdf_table(
+            pdf,
+            data.runs,
+            [c for c in run_cols if c.key in data.runs],
+            (20, 65, 60, 35),
+            font_size=7,
+            networks=data.networks,
+        )
     return bytes(pdf.output())
 
 
@@ -315,21 +412,25 @@ def _summary_sentence(data: ReportData) -> str:
     agreeing: :mod:`analysis.text`)."""
     f = data.filters
     rows = data.key_rows
-    parts = [f"{format_value(r['share_no_offer'], 'pct')} "
-             f"{in_territory(str(r['name']), str(r['level']), str(r['code']))}"
-             for r in rows[1:]]
+    parts = [
+        f"{format_value(r['share_no_offer'], 'pct')} {in_territory(str(r['name']), str(r['level']), str(r['code']))}"
+        for r in rows[1:]
+    ]
     main = rows[0]
-    who = "des élèves (estimation par commune de résidence)" if f.origin_kind == "commune" \
-        else "des élèves des lycées"
-    text = (f"{main['name']} : {format_value(main['share_no_offer'], 'pct')} {who} "
-            f"n'ont aucune offre de stage accessible {mode_phrase(f.mode, data.networks)} en "
-            f"{format_number(f.minutes)} min")
+    who = "des élèves (estimation par commune de résidence)" if f.origin_kind == "commune" else "des élèves des lycées"
+    text = (
+        f"{main['name']} : {format_value(main['share_no_offer'], 'pct')} {who} "
+        f"n'ont aucune offre de stage accessible {mode_phrase(f.mode, data.networks)} en "
+        f"{format_number(f.minutes)} min"
+    )
     if parts:
         text += ", contre " + " et ".join(parts)
     mean = main["offers_reachable_mean"]
     located = 0 if _is_missing(main["offers_located"]) else int(main["offers_located"])
-    text += (f". Un élève atteint en moyenne {format_value(mean, 'dec1')} "
-             f"{'offre' if _is_missing(mean) or float(mean) < 2 else 'offres'} ; le territoire "
-             f"compte {count(located, 'offre située')}, soit "
-             f"{format_value(main['offers_per_100_pupils'], 'dec2')} pour 100 élèves.")
+    text += (
+        f". Un élève atteint en moyenne {format_value(mean, 'dec1')} "
+        f"{'offre' if _is_missing(mean) or float(mean) < 2 else 'offres'} ; le territoire "
+        f"compte {count(located, 'offre située')}, soit "
+        f"{format_value(main['offers_per_100_pupils'], 'dec2')} pour 100 élèves."
+    )
     return text

@@ -24,8 +24,9 @@ from analysis.report.tables import CSV_HEADERS, report_filename, to_csv, to_xlsx
 # --------------------------------------------------------------------------------------------
 
 
-def render(data: ReportData, fmt: str, con: duckdb.DuckDBPyConnection,
-           rows: str = "territoires", header: str = "fr") -> bytes:
+def render(
+    data: ReportData, fmt: str, con: duckdb.DuckDBPyConnection, rows: str = "territoires", header: str = "fr"
+) -> bytes:
     """Render collected data in ``fmt`` (``'csv'``, ``'xlsx'`` or ``'pdf'``); ``rows`` and
     ``header`` are for the CSV (:func:`to_csv`)."""
     if fmt == "csv":
@@ -37,10 +38,18 @@ def render(data: ReportData, fmt: str, con: duckdb.DuckDBPyConnection,
     raise ReportError(f"Format inconnu : {fmt!r} (attendu : {', '.join(FORMATS)})")
 
 
-def build_report(con: duckdb.DuckDBPyConnection, level: str, code: str | None, fmt: str,
-                 filters: Filters | None = None, *, rows: str = "territoires",
-                 header: str = "fr", generated_at: dt.datetime | None = None,
-                 progress: ProgressFn | None = None) -> tuple[bytes, str, str]:
+def build_report(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    code: str | None,
+    fmt: str,
+    filters: Filters | None = None,
+    *,
+    rows: str = "territoires",
+    header: str = "fr",
+    generated_at: dt.datetime | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[bytes, str, str]:
     """Produce a report file in memory.
 
     Parameters
@@ -79,8 +88,7 @@ def build_report(con: duckdb.DuckDBPyConnection, level: str, code: str | None, f
     if rows not in CSV_ROWS:
         raise ReportError(f"Lignes du CSV inconnues : {rows!r} (attendu : {', '.join(CSV_ROWS)})")
     if header not in CSV_HEADERS:
-        raise ReportError(f"En-tête du CSV inconnu : {header!r} (attendu : "
-                          f"{', '.join(CSV_HEADERS)})")
+        raise ReportError(f"En-tête du CSV inconnu : {header!r} (attendu : {', '.join(CSV_HEADERS)})")
     data = collect(con, level, code, filters, generated_at=generated_at, progress=progress)
     content = render(data, fmt, con, rows, header)
     name = report_filename(data.territory, data.filters, fmt)

@@ -69,8 +69,10 @@ def report_filename(terr: Territory, filters: Filters, fmt: str) -> str:
     """File name of a report, e.g. ``rapport_epci_200067205_cc-de-la-hague_transit_45min.pdf``."""
     sec = "_" + _slug("-".join(filters.sectors))[:30] if filters.sectors else ""
     orig = "_lycees" if filters.origin_kind == "school" else ""
-    return (f"rapport_{terr.level}_{terr.code}_{_slug(terr.name)}_{filters.mode}_"
-            f"{format_number(filters.minutes, 0)}min{sec}{orig}.{fmt}")
+    return (
+        f"rapport_{terr.level}_{terr.code}_{_slug(terr.name)}_{filters.mode}_"
+        f"{format_number(filters.minutes, 0)}min{sec}{orig}.{fmt}"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -78,15 +80,15 @@ def report_filename(terr: Territory, filters: Filters, fmt: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _csv_frame(df: pd.DataFrame, columns: Sequence[Column], header: str = "fr",
-               networks: Sequence[str] | None = None) -> pd.DataFrame:
+def _csv_frame(
+    df: pd.DataFrame, columns: Sequence[Column], header: str = "fr", networks: Sequence[str] | None = None
+) -> pd.DataFrame:
     out = df[[c.key for c in columns]].copy()
     for c in columns:
         if c.kind == "text" and header == "fr":
             out[c.key] = out[c.key].map(lambda v, k=c.key: display_value(k, v, networks))
         if c.kind == "bool":
-            out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else
-                                        ("oui" if bool(v) else "non"))
+            out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else ("oui" if bool(v) else "non"))
         elif c.kind == "int":
             out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else str(int(round(v))))
         elif c.kind != "text":
@@ -115,11 +117,12 @@ def to_csv(data: ReportData, rows: str = "territoires", header: str = "fr") -> b
     if rows not in CSV_ROWS:
         raise ReportError(f"Lignes du CSV inconnues : {rows!r} (attendu : {', '.join(CSV_ROWS)})")
     if header not in CSV_HEADERS:
-        raise ReportError(f"En-tête du CSV inconnu : {header!r} (attendu : "
-                          f"{', '.join(CSV_HEADERS)})")
-    out = (_csv_frame(data.table, table_columns(), header, data.networks)
-           if rows == "territoires"
-           else _csv_frame(data.origins, ORIGIN_COLUMNS, header, data.networks))
+        raise ReportError(f"En-tête du CSV inconnu : {header!r} (attendu : {', '.join(CSV_HEADERS)})")
+    out = (
+        _csv_frame(data.table, table_columns(), header, data.networks)
+        if rows == "territoires"
+        else _csv_frame(data.origins, ORIGIN_COLUMNS, header, data.networks)
+    )
     return export.csv_bytes(out)  # text cells neutralised (no formula from the data)
 
 
@@ -128,8 +131,14 @@ def to_csv(data: ReportData, rows: str = "territoires", header: str = "fr") -> b
 # --------------------------------------------------------------------------------------------
 
 #: Excel number formats (codes are locale-independent: French Excel shows "1 234,5").
-_XLSX_FORMATS = {"int": "#,##0", "dec0": "#,##0", "dec1": "#,##0.0", "dec2": "#,##0.00", "dec4": "0.0000",
-                 "pct": "0.0%"}
+_XLSX_FORMATS = {
+    "int": "#,##0",
+    "dec0": "#,##0",
+    "dec1": "#,##0.0",
+    "dec2": "#,##0.00",
+    "dec4": "0.0000",
+    "pct": "0.0%",
+}
 
 
 def _xlsx_value(value: Any, kind: str) -> Any:
@@ -148,8 +157,14 @@ def _xlsx_value(value: Any, kind: str) -> Any:
     return value if isinstance(value, (int, float)) else export.xlsx_value(str(value))
 
 
-def _xlsx_sheet(wb: Any, title: str, df: pd.DataFrame, columns: Sequence[Column],
-                note: str | None = None, networks: Sequence[str] | None = None) -> None:
+def _xlsx_sheet(
+    wb: Any,
+    title: str,
+    df: pd.DataFrame,
+    columns: Sequence[Column],
+    note: str | None = None,
+    networks: Sequence[str] | None = None,
+) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -166,31 +181,41 @@ def _xlsx_sheet(wb: Any, title: str, df: pd.DataFrame, columns: Sequence[Column]
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for i, rec in enumerate(df[[c.key for c in columns]].itertuples(index=False), start=start + 1):
         for j, (c, v) in enumerate(zip(columns, rec), start=1):
-            cell = ws.cell(row=i, column=j,
-                           value=_xlsx_value(display_value(c.key, v, networks), c.kind))
+            cell = ws.cell(row=i, column=j, value=_xlsx_value(display_value(c.key, v, networks), c.kind))
             if c.kind in _XLSX_FORMATS:
                 cell.number_format = _XLSX_FORMATS[c.kind]
     ws.freeze_panes = ws.cell(row=start + 1, column=1)
     ws.row_dimensions[start].height = 45
     for j, c in enumerate(columns, start=1):
-        values = [len(str(x)) for x in df[c.key].head(200) if not _is_missing(x)] \
-            if c.kind == "text" else [10]
+        values = [len(str(x)) for x in df[c.key].head(200) if not _is_missing(x)] if c.kind == "text" else [10]
         width = max([min(max(values, default=8), 60), 10 if c.kind != "text" else 8])
         if c.kind != "text":
             width = 14
         ws.column_dimensions[get_column_letter(j)].width = width + 2
     if len(df):
-        ws.auto_filter.ref = (f"A{start}:{get_column_letter(len(columns))}"
-                              f"{start + len(df)}")
+        ws.auto_filter.ref = f"A{start}:{get_column_letter(len(columns))}{start + len(df)}"
 
 
 #: Key figures shown in the summary (XLSX « Synthèse » and PDF page 1), by column key.
 KEY_FIGURES: tuple[str, ...] = (
-    "pupils", "offers_located", "offers_per_100_pupils", "offers_reachable_mean",
-    "sectors_reachable_mean", "places_per_pupil_2sfca", "pupils_no_offer", "share_no_offer",
-    "pupils_no_offer_transit", "share_no_offer_transit", "median_minutes_{mode}",
-    "car_transit_ratio", "n_stops", "morning_departures", "population", "density_per_km2",
-    "density_class", "pupils_low_density_share",
+    "pupils",
+    "offers_located",
+    "offers_per_100_pupils",
+    "offers_reachable_mean",
+    "sectors_reachable_mean",
+    "places_per_pupil_2sfca",
+    "pupils_no_offer",
+    "share_no_offer",
+    "pupils_no_offer_transit",
+    "share_no_offer_transit",
+    "median_minutes_{mode}",
+    "car_transit_ratio",
+    "n_stops",
+    "morning_departures",
+    "population",
+    "density_per_km2",
+    "density_class",
+    "pupils_low_density_share",
 )
 
 
@@ -241,8 +266,7 @@ def to_xlsx(data: ReportData) -> bytes:
         ws.cell(row=r, column=1, value=c.label_for(nets))
         ws.cell(row=r, column=2, value=c.unit)
         for j, row in enumerate(key_rows, start=3):
-            cell = ws.cell(row=r, column=j,
-                           value=_xlsx_value(display_value(c.key, row[c.key], nets), c.kind))
+            cell = ws.cell(row=r, column=j, value=_xlsx_value(display_value(c.key, row[c.key], nets), c.kind))
             if c.kind in _XLSX_FORMATS:
                 cell.number_format = _XLSX_FORMATS[c.kind]
         r += 1
@@ -250,16 +274,16 @@ def to_xlsx(data: ReportData) -> bytes:
     ws.cell(row=r, column=1, value="Millésimes des données").font = bold
     r += 1
     for rec in data.sources.itertuples(index=False):
-        ws.cell(row=r, column=1, value=export.xlsx_value(
-            str(rec.description if not _is_missing(rec.description) else rec.dataset)))
-        ws.cell(row=r, column=2,
-                value=None if _is_missing(rec.vintage) else export.xlsx_value(str(rec.vintage)))
-        ws.cell(row=r, column=3,
-                value=None if _is_missing(rec.publisher) else export.xlsx_value(str(rec.publisher)))
+        ws.cell(
+            row=r,
+            column=1,
+            value=export.xlsx_value(str(rec.description if not _is_missing(rec.description) else rec.dataset)),
+        )
+        ws.cell(row=r, column=2, value=None if _is_missing(rec.vintage) else export.xlsx_value(str(rec.vintage)))
+        ws.cell(row=r, column=3, value=None if _is_missing(rec.publisher) else export.xlsx_value(str(rec.publisher)))
         r += 1
     for rec in data.runs.itertuples(index=False):
-        ws.cell(row=r, column=1, value="temps de trajet : "
-                + lower_first(str(display_value("mode", rec.mode, nets))))
+        ws.cell(row=r, column=1, value="temps de trajet : " + lower_first(str(display_value("mode", rec.mode, nets))))
         ws.cell(row=r, column=2, value=export.xlsx_value(str(getattr(rec, "computed_at", ""))))
         ws.cell(row=r, column=3, value=export.xlsx_value(str(getattr(rec, "network_source", ""))))
         r += 1
@@ -273,21 +297,48 @@ def to_xlsx(data: ReportData) -> bytes:
         ws.column_dimensions[letter].width = 24
 
     _xlsx_sheet(wb, "Territoires", data.table, table_columns(), networks=nets)
-    _xlsx_sheet(wb, "Lycées", data.schools, SCHOOL_COLUMNS,
-                "Lycées situés dans le territoire ; origine = le lycée, effectifs de seconde "
-                "déclarés ; même mode, budget et filtres d'offres.", nets)
-    _xlsx_sheet(wb, "Offres par secteur", data.sectors, SECTOR_COLUMNS,
-                "Offres situées dans le territoire (filtres appliqués), à la mairie de leur commune.",
-                nets)
-    _xlsx_sheet(wb, "Élèves sans offre", data.no_offer, NO_OFFER_COLUMNS,
-                f"Origines du territoire ayant des élèves et aucune offre accessible "
-                f"{mode_phrase(f.mode, nets)} en {format_number(f.minutes)} min.", nets)
-    _xlsx_sheet(wb, "Projets collectifs", data.projects, PROJECT_COLUMNS,
-                "Projets de stages collectifs situés dans le territoire (carte du 15/12/2025).",
-                nets)
-    _xlsx_sheet(wb, "Origines", data.origins, ORIGIN_COLUMNS,
-                "Une ligne par origine du territoire (" + ORIGIN_LABELS[f.origin_kind] + ").",
-                nets)
+    _xlsx_sheet(
+        wb,
+        "Lycées",
+        data.schools,
+        SCHOOL_COLUMNS,
+        "Lycées situés dans le territoire ; origine = le lycée, effectifs de seconde "
+        "déclarés ; même mode, budget et filtres d'offres.",
+        nets,
+    )
+    _xlsx_sheet(
+        wb,
+        "Offres par secteur",
+        data.sectors,
+        SECTOR_COLUMNS,
+        "Offres situées dans le territoire (filtres appliqués), à la mairie de leur commune.",
+        nets,
+    )
+    _xlsx_sheet(
+        wb,
+        "Élèves sans offre",
+        data.no_offer,
+        NO_OFFER_COLUMNS,
+        f"Origines du territoire ayant des élèves et aucune offre accessible "
+        f"{mode_phrase(f.mode, nets)} en {format_number(f.minutes)} min.",
+        nets,
+    )
+    _xlsx_sheet(
+        wb,
+        "Projets collectifs",
+        data.projects,
+        PROJECT_COLUMNS,
+        "Projets de stages collectifs situés dans le territoire (carte du 15/12/2025).",
+        nets,
+    )
+    _xlsx_sheet(
+        wb,
+        "Origines",
+        data.origins,
+        ORIGIN_COLUMNS,
+        "Une ligne par origine du territoire (" + ORIGIN_LABELS[f.origin_kind] + ").",
+        nets,
+    )
     _xlsx_sheet(wb, "Sources", data.sources, SOURCE_COLUMNS, networks=nets)
     return export.workbook_bytes(wb)  # any formula cell left becomes neutralised text
 
@@ -301,9 +352,9 @@ def _caveats(data: ReportData) -> list[str]:
     f = data.filters
     lines = [
         "Avertissements :",
-        "- Élèves par commune de résidence : estimation (total régional réparti au prorata de "
-        "la population)." if f.origin_kind == "commune" else
-        "- Origines = lycées : effectifs de seconde déclarés (lycées sans effectif comptés 0).",
+        "- Élèves par commune de résidence : estimation (total régional réparti au prorata de la population)."
+        if f.origin_kind == "commune"
+        else "- Origines = lycées : effectifs de seconde déclarés (lycées sans effectif comptés 0).",
         "- Offres placées à la mairie de leur commune ; capacité inconnue : 1 place par offre.",
         f"- Temps de trajet calculés jusqu'à {format_number(data.horizon)} min ; au-delà, hors d'atteinte.",
         _transit_caveat(data.networks),
