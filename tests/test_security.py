@@ -433,6 +433,20 @@ def test_bounded_check_matches_the_in_process_check(base_db, source_dir):
     assert stats.peak_mb is not None and stats.peak_mb < 1024
 
 
+def test_bounded_check_peak_is_the_childs_own_from_a_large_parent(base_db, source_dir):
+    """Old code read ru_maxrss, which survives execve: forked from a 1.5 GB test run (or server),
+    the check reported 1,554 MB for the mirror's file (about 260 MB of its own)."""
+    import numpy as np
+
+    from analysis import sandbox
+
+    ballast = np.ones(160_000_000)  # 1.28 GB resident in the parent
+    path = source_dir / "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"
+    _, stats = sandbox.run_check(path.read_bytes(), path.name, "offers", db_path=base_db)
+    assert ballast.sum() == 160_000_000
+    assert stats.peak_mb is not None and stats.peak_mb < 1024
+
+
 def test_bounded_check_is_killed_on_time_memory_and_session_end(base_db, monkeypatch):
     """Old code: the check ran in the server, unbounded, and went on after the browser left."""
     from analysis import sandbox
