@@ -86,7 +86,8 @@ def sites_view() -> None:
             st.error(str(exc))
             return
     unit = res["unit"]
-    dec = 0 if measure == "unserved" and origin == "school" else 1
+    # pupils are shown whole (estimated or declared), missing places (2SFCA) with one decimal
+    dec = 0 if measure == "unserved" else 1
     sites, projects, dem = res["sites"], res["projects"], res["demand"]
     status = (
         "optimum prouvé"
@@ -172,7 +173,10 @@ def sites_view() -> None:
 
     st.subheader("Sites proposés (classés) — alternative textuelle de la carte")
     table = export.sites_table(sites)
-    core.html_table(table.drop(columns=["Origines couvertes (codes)", "Code", "Code commune"], errors="ignore"))
+    shown = table.drop(columns=["Origines couvertes (codes)", "Code", "Code commune"], errors="ignore")
+    if dec == 0:  # whole pupils on screen, as on every page (the files keep one decimal)
+        shown = shown.round({c: 0 for c in ("Demande couverte", "Gain marginal") if c in shown})
+    core.html_table(shown)
     c1, c2 = st.columns(2)
     c1.download_button(
         "Télécharger les sites (CSV)", core.csv_bytes(table), file_name="sites_stages_collectifs.csv", mime="text/csv"
