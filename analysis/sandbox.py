@@ -138,7 +138,7 @@ def run_check(
         LOG.warning("contrôle borné de %s : code %s, %s", name, proc.returncode, err.decode("utf-8", "replace")[-2000:])
         if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
             raise CheckRefused(name, f"contrôle interrompu : plus de {cpu} s de calcul")
-        if b"MemoryError" in err or proc.returncode == -signal.SIGABRT:
+        if _out_of_memory(proc.returncode, err):
             raise CheckRefused(
                 name,
                 "contrôle interrompu : le fichier demande plus de mémoire que permis "
@@ -155,6 +155,41 @@ def run_check(
         return reply["result"], stats
     err.stats = stats  # type: ignore[attr-defined] - read by bench/imports.py
     raise err
+
+
+#: What a child that ran out of its memory limit may print before dying: Python's
+#: ``MemoryError`` (written by :func:`_child`), the dynamic loader when a new thread cannot get
+#: its thread-local storage (exit code 127, seen in CI when the database engine starts its
+#: threads), C++ ``bad_alloc`` and the engine's own out-of-memory message.
+_MEMORY_MARKERS = (
+    b"MemoryError",
+    b"cannot allocate memory",
+    b"std::bad_alloc",
+    b"out of memory",
+    b"failed to allocate",
+)
+
+
+def _out_of_memory(returncode: int, stderr: bytes) -> bool:
+    """Did the bounded child die of its memory limit (rather than of a bug)?
+
+    Parameters
+    ----------
+    returncode : int
+        The child's exit status (negative: killed by that signal).
+    stderr : bytes
+        What the child wrote on its error stream.
+
+    Returns
+    -------
+    bool
+        True when the child aborted (``SIGABRT``, what ``malloc`` failures inside native code
+        end in) or printed one of :data:`_MEMORY_MARKERS` (case-insensitive).
+    """
+    if returncode == -signal.SIGABRT:
+        return True
+    low = stderr.lower()
+    return any(marker.lower() in low for marker in _MEMORY_MARKERS)
 
 
 def _wait(proc: subprocess.Popen, seconds: float, alive, name: str) -> tuple[bytes, bytes]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sys
 from pathlib import Path
 
 import folium
@@ -460,6 +462,35 @@ def test_bounded_check_is_killed_on_time_memory_and_session_end(base_db, monkeyp
     with pytest.raises(sandbox.CheckRefused, match="session du navigateur est terminée"):
         sandbox.run_check(data, "t.csv", "offers", db_path=base_db, alive=lambda: False)
     assert len(procs) == 3 and all(p.poll() is not None for p in procs)  # no child left running
+
+
+def test_bounded_check_reports_memory_when_the_loader_cannot_start_a_thread(base_db, monkeypatch):
+    """CI, stop 17: under a 120 MB limit the child died in the dynamic loader while the engine
+    started its threads (exit 127, "cannot allocate memory for thread-local data") and the old
+    code answered "contrôle impossible (code 127)" instead of naming the memory limit."""
+    import subprocess
+
+    from analysis import sandbox
+
+    real = subprocess.Popen
+    child = "import sys; sys.stderr.write('cannot allocate memory for thread-local data: ABORT\\n'); sys.exit(127)"
+
+    def fake(args, **kw):
+        return real([sys.executable, "-c", child], **kw)
+
+    monkeypatch.setattr(sandbox.subprocess, "Popen", fake)
+    with pytest.raises(sandbox.CheckRefused, match="plus de mémoire que permis"):
+        sandbox.run_check(_template_csv("Giberville"), "t.csv", "offers", db_path=base_db)
+
+
+def test_bounded_check_still_reports_other_child_failures_as_such():
+    from analysis import sandbox
+
+    assert sandbox._out_of_memory(127, b"cannot allocate memory for thread-local data: ABORT\n")
+    assert sandbox._out_of_memory(1, b"Traceback ...\nMemoryError\n")
+    assert sandbox._out_of_memory(-signal.SIGABRT, b"")
+    assert not sandbox._out_of_memory(1, b"Traceback ...\nKeyError: 'x'\n")
+    assert not sandbox._out_of_memory(127, b"/usr/bin/python: No module named analysis\n")
 
 
 def test_bounded_checks_are_capped(base_db, monkeypatch):
