@@ -202,6 +202,32 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     return removed
 
 
+def copy_file(src: Path, dst: Path) -> None:
+    """Copy the bytes of ``src`` to a new file ``dst`` inside the kernel.
+
+    :func:`os.copy_file_range` moves the data without passing it through this process (and
+    shares the extents on file systems that can, such as XFS or Btrfs): about a seventh of the
+    CPU time of a read/write loop for the database file (``bench/imports.py``). Falls back to
+    :func:`shutil.copyfileobj` where the call is not supported.
+    """
+    with open(src, "rb") as fs, open(dst, "wb") as fd:
+        size = os.fstat(fs.fileno()).st_size
+        done = 0
+        try:
+            while done < size:
+                n = os.copy_file_range(fs.fileno(), fd.fileno(), size - done)
+                if n == 0:
+                    break
+                done += n
+        except (OSError, AttributeError):  # no copy_file_range on this platform or file system
+            done = -1
+        if done != size:  # not supported here (or the file changed): plain copy from the start
+            fs.seek(0)
+            fd.seek(0)
+            fd.truncate()
+            shutil.copyfileobj(fs, fd, 16 * 1024 * 1024)
+
+
 #: Share of free blocks above which an import copy is rewritten compactly before the swap.
 COMPACT_FREE_SHARE = 0.2
 
@@ -226,11 +252,10 @@ def database_copy(target: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnecti
     target = Path(target)
     tmp = target.with_name(f"{target.name}.tmp-import-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     with write_lock(target):
-        with open(target, "rb") as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 16 * 1024 * 1024)
+        copy_file(target, tmp)
         wal = Path(str(target) + ".wal")
         if wal.exists():  # a database left with a write-ahead log: copy it too
-            shutil.copyfile(wal, str(tmp) + ".wal")
+            copy_file(wal, Path(str(tmp) + ".wal"))
         con = None
         compact = Path(f"{tmp}-compact")
         try:

@@ -162,6 +162,76 @@ def _frames(ch: Checked, import_id: str, name: str, when: dt.datetime) -> tuple[
     return q, w
 
 
+def _read_file(path: str | os.PathLike | None, name: str | None) -> tuple[bytes, str]:
+    """The bytes of the file to import and its name (clear errors naming the file)."""
+    if path is None:
+        raise ValueError("path ou data est obligatoire")
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(str(p), "fichier introuvable")
+    if p.stat().st_size > limits.MAX_UPLOAD_BYTES:
+        raise DataError(str(p), f"fichier trop volumineux (maximum {limits.MAX_UPLOAD_MB} Mo)")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise DataError(str(p), f"fichier illisible ({exc.strerror or exc})") from exc
+    return data, name or p.name
+
+
+def _write_offers_and_recompute(
+    con: duckdb.DuckDBPyConnection,
+    located: pd.DataFrame,
+    res: ImportResult,
+    import_id: str,
+    recompute: bool,
+    settings: Any,
+    progress: ProgressFn,
+) -> bool:
+    """Write the offers, then bring travel times and indicators up to date: only new or moved
+    locations get new searches (:mod:`analysis.incremental`). Returns True when recomputed."""
+    from analysis import incremental
+
+    before = incremental.snapshot(con) if recompute else None
+    write_offers(con, located, res.source, res.mode, import_id)
+    if not recompute:
+        return False
+    return incremental.update_after_offers(con, before, progress, settings, fallback=recompute_derived)
+
+
+def _record_import(
+    con: duckdb.DuckDBPyConnection, res: ImportResult, data: bytes, user: str | None, when: dt.datetime
+) -> None:
+    """Provenance, quarantine, warnings, the log row and the file itself."""
+    if res.accepted:
+        record_provenance(con, res, when)
+    for table, df in (("import_quarantine", res.quarantine), ("import_warnings", res.warnings)):
+        if len(df):
+            con.register("imp_df", df)
+            con.execute(f"INSERT INTO {table} SELECT * FROM imp_df")
+            con.unregister("imp_df")
+    con.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            res.import_id,
+            res.file,
+            res.sha256,
+            res.kind,
+            res.format,
+            res.source,
+            res.mode,
+            res.rows_in,
+            res.accepted,
+            res.quarantined,
+            len(res.warnings),
+            user,
+            when,
+            res.recomputed,
+            res.seconds,
+        ],
+    )
+    con.execute("INSERT INTO import_files VALUES (?, ?, ?)", [res.import_id, res.file, data])
+
+
 def import_file(
     path: str | os.PathLike | None,
     kind: str = "offers",
@@ -235,18 +305,7 @@ def import_file(
     if not dry_run:
         (gate or GATE).check(secret, secrets, key=gate_key, environment=secret_from_environment is False)
     if data is None:
-        if path is None:
-            raise ValueError("path ou data est obligatoire")
-        p = Path(path)
-        if not p.is_file():
-            raise DataError(str(p), "fichier introuvable")
-        if p.stat().st_size > limits.MAX_UPLOAD_BYTES:
-            raise DataError(str(p), f"fichier trop volumineux (maximum {limits.MAX_UPLOAD_MB} Mo)")
-        try:
-            data = p.read_bytes()
-        except OSError as exc:
-            raise DataError(str(p), f"fichier illisible ({exc.strerror or exc})") from exc
-        name = name or p.name
+        data, name = _read_file(path, name)
     # the name is recorded and shown (log, provenance, exports): no path, markup or control characters
     name = sanitize.safe_file_name(name)
     target = Path(db_path or default_db_path())
@@ -307,47 +366,13 @@ def import_file(
                 located = gc.geocode_offers(
                     con, located, base_url=geocoder_url or gc.DEFAULT_BASE_URL, progress=progress
                 )
-            from analysis import incremental  # only new or moved locations get new searches
-
-            before = incremental.snapshot(con) if recompute else None
-            write_offers(con, located, res.source, res.mode, import_id)
-            if recompute:
-                res.recomputed = incremental.update_after_offers(
-                    con, before, progress, settings, fallback=recompute_derived
-                )
+            res.recomputed = _write_offers_and_recompute(con, located, res, import_id, recompute, settings, progress)
         elif kind == "collective":
             write_collective(con, located, res.mode)
         else:
             write_mobility(con, located, res.mode, import_id, when)
-        if res.accepted:
-            record_provenance(con, res, when)
-        for table, df in (("import_quarantine", res.quarantine), ("import_warnings", res.warnings)):
-            if len(df):
-                con.register("imp_df", df)
-                con.execute(f"INSERT INTO {table} SELECT * FROM imp_df")
-                con.unregister("imp_df")
         res.seconds = time.perf_counter() - t0
-        con.execute(
-            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                import_id,
-                name,
-                sha,
-                kind,
-                res.format,
-                res.source,
-                res.mode,
-                res.rows_in,
-                res.accepted,
-                res.quarantined,
-                len(res.warnings),
-                user,
-                when,
-                res.recomputed,
-                res.seconds,
-            ],
-        )
-        con.execute("INSERT INTO import_files VALUES (?, ?, ?)", [import_id, name, data])
+        _record_import(con, res, data, user, when)
         progress("Remplacement atomique de la base…", 0.98)
     progress(f"Import terminé en {res.seconds:.1f} s", 1.0)
     return res
