@@ -19,10 +19,14 @@ then
 3. computes, for every mode in ``travel_times``, the times from every origin to the new or
    changed locations only (with the intra-commune model, as the build), the road graphs coming
    from :mod:`analysis.graphcache` (no network loading when the build cached them);
-4. rewrites ``travel_times`` in the build's row order and updates ``travel_time_runs``;
-5. rebuilds the indicator tables (:func:`analysis.access.build_tables`) from the updated times:
-   indicators such as 2SFCA availability couple every origin to every location within reach,
-   so the tables are recomputed whole (a set-based DuckDB stage).
+4. updates ``travel_times`` in place (:func:`write_travel_times`: deletes the rows of gone
+   locations, renumbers the kept ones, inserts the new ones; the file keeps its blocks) and
+   ``travel_time_runs``;
+5. brings the indicator tables up to date (:func:`update_indicators`,
+   :mod:`analysis.incremental_indicators`): ``access_pairs`` gets the same deletions,
+   renumbering and insertions; ``accessibility`` is recomputed from the pairs (2SFCA couples
+   every origin to every location within reach, a set-based DuckDB stage),
+   ``territory_indicators`` aggregated from it, and only the rows that differ are rewritten.
 
 The result is identical to a full rebuild (``tests/test_incremental.py`` compares every table
 on the mirror). When an incremental update is not possible (no previous locations, a network
@@ -195,6 +199,113 @@ def new_location_frames(
     return frames, stats
 
 
+def _changed_counts(before: pd.DataFrame, after: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """The kept locations (rows of ``after``) whose number of offers changed."""
+    if not ("n_offers" in before and "n_offers" in after and len(kept)):
+        return after.iloc[0:0]
+    n_old = before.set_index("loc_id")["n_offers"]
+    n_new = after.set_index("loc_id")["n_offers"]
+    diff = kept[n_old.reindex(kept["old_loc_id"]).to_numpy() != n_new.reindex(kept["loc_id"]).to_numpy()]
+    return after[after["loc_id"].isin(diff["loc_id"])].reset_index(drop=True)
+
+
+_EMPTY_TIMES = {
+    "origin_kind": str,
+    "origin_id": str,
+    "loc_id": np.int32,
+    "mode": str,
+    "minutes": np.float32,
+    "is_estimate": bool,
+}
+
+
+def write_travel_times(
+    con: duckdb.DuckDBPyConnection,
+    kept: pd.DataFrame,
+    intra_keys: pd.DataFrame,
+    new_rows: list[pd.DataFrame],
+    modes: list[str],
+) -> None:
+    """Update ``travel_times`` in place: the rows of gone locations and of the recomputed
+    intra-commune cells are deleted, the kept rows renumbered (``loc_id``), the new rows
+    inserted (in the build's order). The table keeps its blocks and constraints."""
+    new = (
+        pd.concat(new_rows, ignore_index=True)
+        if new_rows
+        else pd.DataFrame({c: pd.Series(dtype=t) for c, t in _EMPTY_TIMES.items()})
+    )
+    order = "CASE mode " + " ".join(f"WHEN '{m}' THEN {i}" for i, m in enumerate(modes)) + " END"
+    con.register("_inc_kept", kept.astype({"old_loc_id": np.int64, "loc_id": np.int64}))
+    con.register(
+        "_inc_intra_keys",
+        intra_keys.astype({"origin_kind": str, "origin_id": str, "mode": str, "loc_id": np.int64}),
+    )
+    con.register("_inc_new", new)
+    try:
+        con.execute("DELETE FROM travel_times WHERE loc_id NOT IN (SELECT old_loc_id FROM _inc_kept)")
+        if len(intra_keys):
+            con.execute(
+                """DELETE FROM travel_times t USING _inc_kept k, _inc_intra_keys i
+                   WHERE k.old_loc_id = t.loc_id AND i.loc_id = k.loc_id AND i.origin_kind = t.origin_kind
+                     AND i.origin_id = t.origin_id AND i.mode = t.mode"""
+            )
+        con.execute(
+            """UPDATE travel_times SET loc_id = k.loc_id::INTEGER FROM _inc_kept k
+               WHERE travel_times.loc_id = k.old_loc_id AND k.loc_id <> k.old_loc_id"""
+        )
+        con.execute(f"""
+            INSERT INTO travel_times
+            SELECT origin_kind, origin_id, loc_id::INTEGER, mode, minutes::REAL, is_estimate FROM _inc_new
+            ORDER BY {order}, origin_kind, origin_id, loc_id
+        """)
+    finally:
+        for name in ("_inc_kept", "_inc_new", "_inc_intra_keys"):
+            con.unregister(name)
+
+
+def _update_runs(con: duckdb.DuckDBPyConnection, modes: list[str], n_destinations: int) -> None:
+    """``travel_time_runs``: the counts of the updated table."""
+    if not has_relation(con, "travel_time_runs"):
+        return
+    counts = dict(
+        (m, (int(n), int(e)))
+        for m, n, e in con.execute(
+            "SELECT mode, count(*), count(*) FILTER (WHERE is_estimate) FROM travel_times GROUP BY mode"
+        ).fetchall()
+    )
+    for mode in modes:
+        n_pairs, n_est = counts.get(mode, (0, 0))
+        con.execute(
+            "UPDATE travel_time_runs SET n_destinations = ?, n_pairs = ?, n_estimates = ?, "
+            "computed_at = date_trunc('second', current_localtimestamp()) WHERE mode = ? AND status = 'ok'",
+            [n_destinations, n_pairs, n_est, mode],
+        )
+
+
+def update_indicators(
+    con: duckdb.DuckDBPyConnection,
+    settings: Any,
+    progress: ProgressFn,
+    pairs_fresh: bool,
+    kept: pd.DataFrame,
+    fresh: pd.DataFrame,
+    intra_keys: pd.DataFrame,
+) -> None:
+    """Bring the indicator tables up to date after ``travel_times`` was updated in place:
+    the pair table and the changed indicator rows only (:mod:`analysis.incremental_indicators`),
+    else the whole stage (:func:`analysis.access.build_tables`)."""
+    from . import access, incremental_indicators
+
+    progress("Mise à jour des indicateurs d'accessibilité…", 0.85)
+    if not (pairs_fresh and incremental_indicators.update_pairs(con, kept, fresh["loc_id"].tolist(), intra_keys)):
+        if not incremental_indicators.can_refresh(con):
+            access.build_tables(con, settings, progress)
+            return
+        access.build_pairs(con)
+    if not incremental_indicators.refresh_indicators(con, settings, progress):
+        access.build_tables(con, settings, progress)
+
+
 def update_after_offers(
     con: duckdb.DuckDBPyConnection,
     before: pd.DataFrame | None,
@@ -222,94 +333,37 @@ def update_after_offers(
     bool
         True when something was recomputed.
     """
+    from . import access
+
     settings = _settings(con, settings)
     if before is None or not has_relation(con, "travel_times"):
         return bool(fallback(con, progress, settings)) if fallback else False
     cfg = traveltime.TravelTimeSettings.from_any(settings)
     present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
     modes = [m for m in cfg.modes if m in present]
+    # before the travel times change: were the pairs built from them (then they can be updated)?
+    pairs_fresh = access.pairs_table_is_fresh(con)
     after = traveltime.read_destinations(con)
     kept, fresh = match_locations(before, after)
     # the fresh locations with their commune, precision and offer count (intra-commune model)
     fresh = fresh[["loc_id"]].merge(after, on="loc_id", how="left")
     progress(f"Mise à jour incrémentale : {len(kept)} lieu(x) inchangé(s), {len(fresh)} à calculer", 0.5)
     try:
-        frames, stats = new_location_frames(con, cfg, modes, fresh, progress) if len(fresh) else ([], {})
+        frames, _ = new_location_frames(con, cfg, modes, fresh, progress) if len(fresh) else ([], {})
     except (LookupError, OSError) as exc:
         progress(f"Mise à jour incrémentale impossible ({exc}) : recalcul complet", None)
         return bool(fallback(con, progress, settings)) if fallback else False
     # kept locations whose offer count changed: their intra-commune cells (nearest of n offers)
-    if "n_offers" in before and "n_offers" in after and len(kept):
-        n_old = before.set_index("loc_id")["n_offers"]
-        n_new = after.set_index("loc_id")["n_offers"]
-        diff = kept[n_old.reindex(kept["old_loc_id"]).to_numpy() != n_new.reindex(kept["loc_id"]).to_numpy()]
-        changed = after[after["loc_id"].isin(diff["loc_id"])].reset_index(drop=True)
-    else:
-        changed = after.iloc[0:0]
     intra_keys, intra_rows = changed_count_frames(
-        cfg, modes, traveltime.read_origins(con), changed, traveltime.read_communes(con)
+        cfg, modes, traveltime.read_origins(con), _changed_counts(before, after, kept), traveltime.read_communes(con)
     )
     if len(intra_rows):
         frames = [*frames, intra_rows]
-    rank = {m: i for i, m in enumerate(cfg.modes)}
-    con.register("_inc_kept", kept)
-    con.register(
-        "_inc_intra_keys",
-        intra_keys.astype({"origin_kind": str, "origin_id": str, "mode": str}).assign(
-            loc_id=intra_keys["loc_id"].astype(np.int64)
-        ),
-    )
-    con.register(
-        "_inc_new",
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(
-            {
-                "origin_kind": pd.Series(dtype=str),
-                "origin_id": pd.Series(dtype=str),
-                "loc_id": pd.Series(dtype=np.int32),
-                "mode": pd.Series(dtype=str),
-                "minutes": pd.Series(dtype=np.float32),
-                "is_estimate": pd.Series(dtype=bool),
-            }
-        ),
-    )
-    order = "CASE mode " + " ".join(f"WHEN '{m}' THEN {i}" for m, i in rank.items()) + " END"
-    try:
-        con.execute(f"""
-            CREATE OR REPLACE TABLE travel_times AS
-            SELECT origin_kind, origin_id, loc_id, mode, minutes, is_estimate FROM (
-                SELECT t.origin_kind, t.origin_id, k.loc_id::INTEGER AS loc_id, t.mode, t.minutes, t.is_estimate
-                FROM travel_times t JOIN _inc_kept k ON k.old_loc_id = t.loc_id
-                ANTI JOIN _inc_intra_keys i ON i.origin_kind = t.origin_kind AND i.origin_id = t.origin_id
-                    AND i.loc_id = k.loc_id AND i.mode = t.mode
-                UNION ALL
-                SELECT origin_kind, origin_id, loc_id::INTEGER, mode, minutes::REAL, is_estimate FROM _inc_new
-            ) ORDER BY {order}, origin_kind, origin_id, loc_id
-        """)
-        # NOT NULL constraints as in traveltime.TRAVEL_TIMES_DDL
-        for col in ("origin_kind", "origin_id", "loc_id", "mode", "minutes", "is_estimate"):
-            con.execute(f"ALTER TABLE travel_times ALTER COLUMN {col} SET NOT NULL")
-    finally:
-        con.unregister("_inc_kept")
-        con.unregister("_inc_new")
-        con.unregister("_inc_intra_keys")
+    write_travel_times(con, kept, intra_keys, frames, list(cfg.modes))
     write_stamp(con, "travel_times")  # the derived tables compare it (analysis.access)
     if has_relation(con, "offers"):
         con.execute(traveltime.OFFER_VIEW_SQL)
-    if has_relation(con, "travel_time_runs"):
-        for mode in modes:
-            n_pairs, n_est = con.execute(
-                "SELECT count(*), count(*) FILTER (WHERE is_estimate) FROM travel_times WHERE mode = ?", [mode]
-            ).fetchone()
-            con.execute(
-                "UPDATE travel_time_runs SET n_destinations = ?, n_pairs = ?, n_estimates = ?, "
-                "computed_at = date_trunc('second', current_localtimestamp()) WHERE mode = ? AND status = 'ok'",
-                [len(after), int(n_pairs), int(n_est), mode],
-            )
+    _update_runs(con, modes, len(after))
     if has_relation(con, "commune_pupils") or has_relation(con, "accessibility"):
-        from . import access
-
-        progress("Mise à jour des indicateurs d'accessibilité…", 0.85)
-        access.build_tables(con, settings, progress)
+        update_indicators(con, settings, progress, pairs_fresh, kept, fresh, intra_keys)
     return True

@@ -28,7 +28,8 @@ Then (issue 15, ``--skip-new-communes`` to leave it out), in the same run: a SYN
 incremental recompute (:mod:`analysis.incremental`), into copies of a database the whole build
 (``analysis.build.build``: graphs, four modes, indicators) has just written — the baseline —
 first with an empty graph cache (the road network is loaded once and cached), then with the
-cache the build filled; wall and CPU seconds and their ratios to the build.
+cache the build filled; wall and CPU seconds and their ratios to the build, then the CPU
+seconds of each step of the warm import (:data:`IMPORT_STEPS`, from its progress messages).
 Target: < 3 s and <= 15 % of the full build.
 """
 
@@ -89,6 +90,34 @@ def new_commune_offers(db_path: Path, n: int = 10) -> bytes:
     return buf.getvalue().encode()
 
 
+#: Steps of an import with the incremental recompute: (name, words of the progress message that
+#: ends the step).
+IMPORT_STEPS = (
+    ("lecture et contrôles du fichier", "acceptée"),
+    ("écriture des offres, appariement des lieux", "Mise à jour incrémentale"),
+    ("recherches vers les lieux nouveaux (4 modes)", "Temps de trajet transit"),
+    ("travel_times mis à jour sur place", "Mise à jour des indicateurs"),
+    ("indicateurs (paires, accessibilité, territoires)", "Remplacement atomique"),
+    ("point de contrôle et échange atomique", "Import terminé"),
+)
+
+
+def import_steps(marks: list[tuple[float, str]]) -> list[tuple[str, float]]:
+    """CPU seconds of each step of :data:`IMPORT_STEPS`, from the (CPU time, message) marks of
+    an import's progress (the first mark is its start)."""
+    out: list[tuple[str, float]] = []
+    if not marks:
+        return out
+    start, i = marks[0][0], 0
+    for name, words in IMPORT_STEPS:
+        j = next((k for k in range(i, len(marks)) if words in marks[k][1]), None)
+        if j is None:
+            continue
+        out.append((name, marks[j][0] - start))
+        start, i = marks[j][0], j
+    return out
+
+
 def bench_new_communes(src: Path, secret: str, gate) -> list[tuple[str, float, float]]:
     """Incremental import of 10 offers in new communes against the full build, same run.
 
@@ -119,11 +148,21 @@ def bench_new_communes(src: Path, secret: str, gate) -> list[tuple[str, float, f
             f.write_bytes(new_commune_offers(full_db))
             work = tmp / "inc.duckdb"
             runs = {}
+            marks: list[tuple[float, str]] = []
             for label, cache in (("cold", "cache-empty"), ("warm", "cache-build")):
                 os.environ[graphcache.ENV_CACHE] = str(tmp / cache)
                 shutil.copyfile(full_db, work)
+                marks.clear()
                 runs[label] = timed(
-                    lambda: imports.import_file(f, "offers", secret=secret, db_path=work, mode="append", gate=gate)
+                    lambda: imports.import_file(
+                        f,
+                        "offers",
+                        secret=secret,
+                        db_path=work,
+                        mode="append",
+                        gate=gate,
+                        progress=lambda m, x=None: marks.append((time.process_time(), m)),
+                    )
                 )
         finally:
             if old_cache is None:
@@ -145,6 +184,9 @@ def bench_new_communes(src: Path, secret: str, gate) -> list[tuple[str, float, f
         wall, cpu, _ = runs[label]
         print(f"  {name:62} {wall:8.2f}s {wall / full:7.1%} {cpu:8.2f}s {cpu / full_cpu:7.1%}")
     print("  cible : < 3 s et <= 15 % de la construction complète")
+    print("  étapes de l'import (graphes en cache), CPU :")
+    for name, cpu in import_steps(marks):
+        print(f"    {name:60} {cpu:8.2f}s {cpu / full_cpu:7.1%}")
     return [("full_build", full, full_cpu)] + [(k, v[0], v[1]) for k, v in runs.items()]
 
 

@@ -45,13 +45,11 @@ def _csv(rows: list[dict]) -> bytes:
     return buf.getvalue().encode()
 
 
-def new_commune_offers(db_path, n: int = 10) -> bytes:
-    """SYNTHETIC offers: one in each of ``n`` communes without any offer (new locations at
-    their origin points), plus one in Caen: ids shift, and Caen's location gains an offer, which
-    changes its intra-commune times (recomputed: ``n + 1`` locations to search)."""
+def new_communes(db_path, n: int) -> list[tuple[str, str, str]]:
+    """(code, name, postcode) of ``n`` communes without any offer in ``db_path``."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        picked = con.execute(
+        return con.execute(
             """SELECT c.code, c.name, min(p.postcode) FROM communes c JOIN commune_postcodes p ON p.code = c.code
                WHERE c.code NOT IN (SELECT commune_code FROM offers WHERE commune_code IS NOT NULL)
                GROUP BY 1, 2 ORDER BY hash(c.code) LIMIT ?""",
@@ -59,9 +57,22 @@ def new_commune_offers(db_path, n: int = 10) -> bytes:
         ).fetchall()
     finally:
         con.close()
-    rows = [{"identifiant": f"SYN-INC-{code}", "code_postal": pc, "commune": name} for code, name, pc in picked]
+
+
+def new_commune_offers(db_path, n: int = 10) -> bytes:
+    """SYNTHETIC offers: one in each of ``n`` communes without any offer (new locations at
+    their origin points), plus one in Caen: ids shift, and Caen's location gains an offer, which
+    changes its intra-commune times (recomputed: ``n + 1`` locations to search)."""
+    return _csv(_new_commune_rows(db_path, n))
+
+
+def _new_commune_rows(db_path, n: int) -> list[dict]:
+    rows = [
+        {"identifiant": f"SYN-INC-{code}", "code_postal": pc, "commune": name}
+        for code, name, pc in new_communes(db_path, n)
+    ]
     rows.append({"identifiant": "SYN-INC-CAEN", "code_postal": "14000", "commune": "Caen"})
-    return _csv(rows)
+    return rows
 
 
 @pytest.fixture(scope="module")
@@ -82,16 +93,23 @@ def full_db(source_dir, tmp_path_factory):
         os.environ["OBSERVATOIRE_CACHE"] = old
 
 
+#: Every table a recompute writes, with a key ordering its rows (None: every column).
 TABLES = {
     "travel_times": "origin_kind, origin_id, loc_id, mode",  # the times themselves: exact (below)
+    "travel_time_runs": "mode",
     "access_origins": "origin_kind, origin_id",
     "access_pairs": "origin_kind, mode, oid, loc_id",
+    "access_meta": "key",
     "accessibility": None,
     "territory_indicators": None,
     "commune_pupils": None,
     "transit_supply": None,
+    "offers": "offer_id",
     "offer_locations": "loc_id",
+    "offer_travel_times": "origin_kind, origin_id, offer_id, mode",
 }
+#: Columns that differ between any two runs by design.
+VOLATILE = {"travel_time_runs": {"computed_at", "seconds"}, "access_meta": {"value"}}
 
 
 def _frame(path, table: str, order: str | None) -> pd.DataFrame:
@@ -103,51 +121,108 @@ def _frame(path, table: str, order: str | None) -> pd.DataFrame:
                 f"SELECT column_name, data_type FROM information_schema.columns "
                 f"WHERE table_name = '{table}' ORDER BY ordinal_position"
             ).fetchall()
-            if t not in ("GEOMETRY", "BLOB")
+            if t not in ("GEOMETRY", "BLOB") and c not in VOLATILE.get(table, ())
         ]
         return con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order or 'ALL'}").df()
     finally:
         con.close()
 
 
-def test_incremental_import_equals_full_rebuild_on_the_mirror(full_db, tmp_path, monkeypatch):
-    monkeypatch.setenv(imports.ENV_SECRET, SECRET)
-    inc, ref = tmp_path / "inc.duckdb", tmp_path / "ref.duckdb"
-    shutil.copyfile(full_db, inc)
-    shutil.copyfile(full_db, ref)
-    f = tmp_path / "offres_synthetiques.csv"
-    f.write_bytes(new_commune_offers(full_db))
-    gate = imports.AdminGate(sleep=lambda s: None)
-    messages: list[str] = []
-    loads = []
-    real_load = incremental.roads.load_road_graph
-    monkeypatch.setattr(incremental.roads, "load_road_graph", lambda *a, **k: loads.append(a) or real_load(*a, **k))
-    res = imports.import_file(
-        f, "offers", secret=SECRET, db_path=inc, mode="append", gate=gate, progress=lambda m, x=None: messages.append(m)
-    )
-    assert res.accepted == 11 and res.recomputed
-    assert any("Mise à jour incrémentale" in m and "11 à calculer" in m for m in messages), messages
-    assert loads == []  # the build's cached arrays were used: no network loaded
-    # reference: the same import without recompute, then the full recompute
-    imports.import_file(f, "offers", secret=SECRET, db_path=ref, mode="append", gate=gate, recompute=False)
-    from analysis import db
-
-    con = db.connect(ref)
+def _nulls_and_types(path, table: str) -> list[tuple]:
+    """(column, type, nullable, NULL count) of every column: NULL and NaN both read as NaN in
+    pandas, so the NULLs are counted apart."""
+    con = duckdb.connect(str(path), read_only=True)
     try:
-        imports.recompute_derived(con, lambda m, x=None: None)
+        cols = con.execute(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        counts = ", ".join(f'count(*) FILTER (WHERE "{c}" IS NULL)' for c, _, _ in cols)
+        nulls = con.execute(f"SELECT {counts} FROM {table}").fetchone()
+        return [(*c, n) for c, n in zip(cols, nulls, strict=True)]
     finally:
         con.close()
+
+
+def assert_same_tables(inc, ref) -> None:
+    """Every table written by the recompute equal in ``inc`` and ``ref`` (floats to 1e-12, the
+    travel times exactly), with the same column types and NULLs."""
     for table, order in TABLES.items():
         a, b = _frame(inc, table, order), _frame(ref, table, order)
         assert len(a) == len(b), table
         # DuckDB sums floats in parallel, in no fixed order: two full builds already differ in
         # the last bit of sums such as 2SFCA availability, so floats are compared to 1e-12
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, atol=1e-15, obj=table)
+        assert _nulls_and_types(inc, table) == _nulls_and_types(ref, table), table
     tt = _frame(inc, "travel_times", TABLES["travel_times"])
     pd.testing.assert_frame_equal(tt, _frame(ref, "travel_times", TABLES["travel_times"]), check_exact=True)
-    n_locs = _frame(inc, "offer_locations", "loc_id")
-    assert set(tt["loc_id"]) <= set(n_locs["loc_id"])
+    assert set(tt["loc_id"]) <= set(_frame(inc, "offer_locations", "loc_id")["loc_id"])
     assert np.isfinite(tt["minutes"]).all()
+
+
+def _import_and_compare(inc, tmp_path, rows: list[dict], mode: str, messages: list[str], loads: list) -> None:
+    """Import ``rows`` into ``inc`` with the incremental recompute (which must load no road
+    network: ``loads`` records the loads); the same import into a copy of ``inc`` without
+    recompute followed by the full recompute is the reference."""
+    from analysis import db
+
+    f = tmp_path / "offres_essai.csv"
+    f.write_bytes(_csv(rows))
+    ref = tmp_path / "ref.duckdb"
+    shutil.copyfile(inc, ref)
+    gate = imports.AdminGate(sleep=lambda s: None)
+    res = imports.import_file(
+        f, "offers", secret=SECRET, db_path=inc, mode=mode, gate=gate, progress=lambda m, x=None: messages.append(m)
+    )
+    assert res.accepted == len(rows) and res.recomputed
+    assert loads == []  # the build's cached arrays were used: no network loaded
+    imports.import_file(f, "offers", secret=SECRET, db_path=ref, mode=mode, gate=gate, recompute=False)
+    con = db.connect(ref)
+    try:
+        imports.recompute_derived(con, lambda m, x=None: None)  # loads the network
+    finally:
+        con.close()
+    loads.clear()
+    assert_same_tables(inc, ref)
+
+
+def test_incremental_imports_equal_full_rebuilds_on_the_mirror(full_db, tmp_path, monkeypatch):
+    """A chain of imports, each compared with a full recompute of the same data: new offers in
+    new communes (and one more in Caen: ids shift, Caen's intra-commune times change), a
+    capacity change, an offer moved to another commune, offers deleted."""
+    monkeypatch.setenv(imports.ENV_SECRET, SECRET)
+    inc = tmp_path / "inc.duckdb"
+    shutil.copyfile(full_db, inc)
+    loads = []
+    real_load = incremental.roads.load_road_graph
+    monkeypatch.setattr(incremental.roads, "load_road_graph", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    rows = _new_commune_rows(full_db, 12)
+    spare, rows = rows[:2], rows[2:]  # two communes kept for the move
+
+    # 1. new offers in 10 new communes + one in Caen
+    messages: list[str] = []
+    _import_and_compare(inc, tmp_path, rows, "append", messages, loads)
+    assert any("Mise à jour incrémentale" in m and "11 à calculer" in m for m in messages), messages
+
+    # 2. capacity change (same places: no search, the indicators change)
+    rows = [dict(r) for r in rows]
+    rows[0]["places"], rows[-1]["places"] = "7", "1"
+    messages = []
+    _import_and_compare(inc, tmp_path, rows, "replace-source", messages, loads)
+    assert any("0 à calculer" in m for m in messages), messages
+
+    # 3. an offer moved to another commune without offers
+    rows[1] = {**rows[1], "code_postal": spare[0]["code_postal"], "commune": spare[0]["commune"]}
+    messages = []
+    _import_and_compare(inc, tmp_path, rows, "replace-source", messages, loads)
+    assert any("1 à calculer" in m for m in messages), messages
+
+    # 4. deletions: a new commune's offer (its location goes) and Caen's (its count drops)
+    rows = rows[:2] + rows[3:-1]
+    messages = []
+    _import_and_compare(inc, tmp_path, rows, "replace-source", messages, loads)
+    assert any("0 à calculer" in m for m in messages), messages
 
 
 def test_incremental_falls_back_to_the_full_recompute_without_a_snapshot(full_db, tmp_path):
@@ -194,3 +269,58 @@ def test_graph_cache_round_trip_and_key(tmp_path, monkeypatch):
     assert graphcache.load(net, "walk", {**speeds, "walk": 5.0}) is None
     net.write_bytes(b"SYNTHETIC network file, version 2, longer")  # other size: memo key changes
     assert graphcache.load(net, "walk", speeds) is None
+
+
+def test_territory_rows_from_stored_origin_rows_equal_the_territory_query(full_db):
+    """territory_indicators aggregated from accessibility (one query, both origin kinds) equals
+    what access computes from the pairs, kind by kind, on the mirror build."""
+    from analysis import access, db, incremental_indicators
+
+    con = db.connect(full_db, read_only=True)
+    try:
+        scenarios = incremental_indicators.scenarios_of(con, None)
+        assert len(scenarios) == 16  # 4 modes x 4 budgets
+        n_terr = con.execute(
+            "SELECT (SELECT count(*) FROM communes) + (SELECT count(*) FROM epci) "
+            "+ (SELECT count(*) FROM departements) + 1"
+        ).fetchone()[0]
+        got = con.execute(incremental_indicators.territory_sql(con, scenarios)).df()
+        want = pd.concat(
+            [
+                access._territory_query(con, access.LEVELS, access.Filters(origin_kind=k), None, scenarios)
+                for k in access.ORIGIN_KINDS
+            ],
+            ignore_index=True,
+        )
+    finally:
+        con.close()
+    assert list(got.columns) == list(want.columns)
+    key = ["origin_kind", "level", "code", "mode", "budget_min"]
+    got, want = (d.sort_values(key).reset_index(drop=True) for d in (got, want))
+    assert len(got) == len(want) == 2 * 16 * n_terr  # territories without origins included
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-15, check_dtype=False)
+
+
+def test_copy_file_is_byte_identical_with_and_without_copy_file_range(tmp_path, monkeypatch):
+    """db.copy_file (the import's copy of the live database): same bytes whether the kernel
+    copies them or the fallback loop does (copy_file_range missing, failing or stopping short)."""
+    from analysis import db
+
+    src = tmp_path / "base.duckdb"
+    payload = np.random.default_rng(15).integers(0, 256, 5 * 2**20 + 12345, dtype=np.uint8).tobytes()
+    src.write_bytes(payload)
+    db.copy_file(src, tmp_path / "a")
+    assert (tmp_path / "a").read_bytes() == payload
+
+    def failing(*a, **k):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(db.os, "copy_file_range", failing)
+    db.copy_file(src, tmp_path / "b")
+    assert (tmp_path / "b").read_bytes() == payload
+    monkeypatch.setattr(db.os, "copy_file_range", lambda fi, fo, n: 0)  # stops at once
+    db.copy_file(src, tmp_path / "c")
+    assert (tmp_path / "c").read_bytes() == payload
+    monkeypatch.delattr(db.os, "copy_file_range")
+    db.copy_file(src, tmp_path / "d")
+    assert (tmp_path / "d").read_bytes() == payload
