@@ -50,14 +50,21 @@ from .progress import ProgressFn
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
-    """Offer locations (``loc_id``, ``lon``, ``lat``) before an import, or None when there are
-    no travel times to update incrementally."""
+    """Offer locations (:func:`analysis.traveltime.read_destinations`, with the offers of each
+    as :func:`analysis.incremental_indicators.location_offers` counts them) before an import, or
+    None when there are no travel times to update incrementally."""
     if not (has_relation(con, "travel_times") and has_relation(con, "offer_locations")):
         return None
     cols = set(columns_of(con, "travel_times"))
     if not {"origin_kind", "origin_id", "loc_id", "mode", "minutes", "is_estimate"} <= cols:
         return None  # not the build's table: only a full recompute can rebuild it
-    return traveltime.read_destinations(con)
+    before = traveltime.read_destinations(con)
+    from . import incremental_indicators
+
+    try:  # the offers of each location as the indicators see them (only_additions)
+        return before.merge(incremental_indicators.location_offers(con), on="loc_id", how="left")
+    except duckdb.Error:  # an offers table without capacity or sector: no shortcut for the indicators
+        return before
 
 
 #: Columns of :func:`analysis.traveltime.read_destinations` a location's times depend on: its
@@ -290,10 +297,12 @@ def update_indicators(
     kept: pd.DataFrame,
     fresh: pd.DataFrame,
     intra_keys: pd.DataFrame,
+    added: list[int] | None = None,
 ) -> None:
     """Bring the indicator tables up to date after ``travel_times`` was updated in place:
-    the pair table and the changed indicator rows only (:mod:`analysis.incremental_indicators`),
-    else the whole stage (:func:`analysis.access.build_tables`)."""
+    the pair table updated, the indicator tables recomputed from it
+    (:mod:`analysis.incremental_indicators`; ``added``: the ids of the added locations when the
+    import only added some), else the whole stage (:func:`analysis.access.build_tables`)."""
     from . import access, incremental_indicators
 
     progress("Mise à jour des indicateurs d'accessibilité…", 0.85)
@@ -302,7 +311,7 @@ def update_indicators(
             access.build_tables(con, settings, progress)
             return
         access.build_pairs(con)
-    if not incremental_indicators.refresh_indicators(con, settings, progress):
+    if not incremental_indicators.refresh_indicators(con, settings, progress, added if pairs_fresh else None):
         access.build_tables(con, settings, progress)
 
 
@@ -341,8 +350,10 @@ def update_after_offers(
     cfg = traveltime.TravelTimeSettings.from_any(settings)
     present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
     modes = [m for m in cfg.modes if m in present]
-    # before the travel times change: were the pairs built from them (then they can be updated)?
+    # before the travel times change: were the pairs and indicators built from them (then they
+    # can be updated)?
     pairs_fresh = access.pairs_table_is_fresh(con)
+    tables_fresh = access._tables_fresh(con, access.Filters())
     after = traveltime.read_destinations(con)
     kept, fresh = match_locations(before, after)
     # the fresh locations with their commune, precision and offer count (intra-commune model)
@@ -365,5 +376,25 @@ def update_after_offers(
         con.execute(traveltime.OFFER_VIEW_SQL)
     _update_runs(con, modes, len(after))
     if has_relation(con, "commune_pupils") or has_relation(con, "accessibility"):
-        update_indicators(con, settings, progress, pairs_fresh, kept, fresh, intra_keys)
+        added = _added_locations(con, before, kept, fresh, intra_keys) if tables_fresh else None
+        update_indicators(con, settings, progress, pairs_fresh, kept, fresh, intra_keys, added)
     return True
+
+
+def _added_locations(
+    con: duckdb.DuckDBPyConnection,
+    before: pd.DataFrame,
+    kept: pd.DataFrame,
+    fresh: pd.DataFrame,
+    intra_keys: pd.DataFrame,
+) -> list[int] | None:
+    """The ids of the new locations when the import only added locations (every old one kept,
+    with the same offers), else None."""
+    from . import incremental_indicators
+
+    if not len(fresh) or len(intra_keys) or "places" not in before:
+        return None
+    after = incremental_indicators.location_offers(con)
+    if not incremental_indicators.only_additions(before, after, kept, len(before)):
+        return None
+    return [int(i) for i in fresh["loc_id"]]

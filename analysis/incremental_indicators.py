@@ -12,8 +12,8 @@ derived from it up to date without rebuilding them whole:
   :func:`analysis.access.origin_accessibility` (one pass per origin kind, every (mode, budget)
   scenario of the build) and ``territory_indicators`` aggregated from those per-origin rows in
   one query for both origin kinds (:func:`territory_sql`: the aggregation of
-  :func:`analysis.access.territory_indicators` over the stored rows, instead of computing the
-  per-origin rows a second time). After 10 offers in new communes most rows change (the car
+  :func:`analysis.access.territory_indicators`, :func:`analysis.access.sql.territory_rows_sql`,
+  over the stored rows instead of computing the per-origin rows a second time). After 10 offers in new communes most rows change (the car
   reaches a new location from most origins within 60 minutes), so both tables are rewritten.
 
 ``commune_pupils`` and ``transit_supply`` do not depend on offers: they are left as they are.
@@ -30,6 +30,7 @@ import pandas as pd
 
 from . import access, config
 from .access import LEVELS, MODES, ORIGIN_KINDS, Filters
+from .access import sql as access_sql
 from .db import columns_of, has_relation, read_stamp
 from .progress import ProgressFn
 
@@ -134,35 +135,17 @@ def update_pairs(
 def territory_sql(con: duckdb.DuckDBPyConnection, scenarios: Iterable[tuple[str, float]]) -> str:
     """SQL of the ``territory_indicators`` rows, from ``accessibility``.
 
-    The aggregation of :func:`analysis.access.territory_indicators` (every level, every
-    scenario) applied to the per-origin rows already stored in ``accessibility`` (the ``po``
-    rows that function would compute again), for both origin kinds in one query.
+    The per-territory aggregation of :func:`analysis.access.territory_indicators`
+    (:func:`analysis.access.sql.territory_rows_sql`: every level, every scenario) applied to the
+    per-origin rows already stored in ``accessibility`` (the rows that function would compute
+    again), for both origin kinds in one query.
     """
-    where, _ = access._offer_filter(Filters())
-    supply = access._supply_sql(con)
-    if supply is None:
-        supply_cte = (
-            "supply AS (SELECT NULL::VARCHAR AS level, NULL::VARCHAR AS tkey, "
-            "NULL::BIGINT AS n_stops, NULL::BIGINT AS morning_departures WHERE FALSE)"
-        )
-        stops_null = deps_null = "NULL::BIGINT"
-    else:
-        supply_cte = f"""supply AS (
-            SELECT lvl.level, {access._tkey_sql("g")} AS tkey, sum(s.n_stops)::BIGINT AS n_stops,
-                   sum(s.morning_departures)::BIGINT AS morning_departures
-            FROM ({supply}) s JOIN communes g ON g.code = s.commune_code CROSS JOIN lvl
-            GROUP BY ALL
-        )"""
-        stops_null = "(SELECT CASE WHEN count(*) > 0 THEN 0 END FROM transit_supply)::BIGINT"
-        deps_null = "(SELECT CASE WHEN count(morning_departures) > 0 THEN 0 END FROM transit_supply)::BIGINT"
-    density = access.density_class_sql("geo.population::DOUBLE / nullif(geo.area_km2, 0)")
-    low_density = access.density_class_sql("g.population::DOUBLE / nullif(g.area_km2, 0)")
-    med_cols = ",\n".join(f"max(v) FILTER (WHERE mode = '{m}') AS median_minutes_{m}" for m in MODES)
-    region = access._sql_literal(config.REGION_CODE)
+    where, _ = access_sql._offer_filter(Filters())
+    kinds = ", ".join(f"('{k}')" for k in ORIGIN_KINDS)
     return f"""
     WITH
-    scen AS ({access._scenarios_sql(scenarios)}),
-    kinds AS (SELECT * FROM (VALUES {", ".join(f"('{k}')" for k in ORIGIN_KINDS)}) t(origin_kind)),
+    scen AS ({access_sql._scenarios_sql(scenarios)}),
+    kinds AS (SELECT * FROM (VALUES {kinds}) t(origin_kind)),
     f_offers AS (
         SELECT o.commune_code, coalesce(o.capacity, 1)::DOUBLE AS places, (o.capacity IS NULL) AS default_cap
         FROM offers o WHERE {where}
@@ -170,111 +153,131 @@ def territory_sql(con: duckdb.DuckDBPyConnection, scenarios: Iterable[tuple[str,
     po AS (
         SELECT a.mode AS s_mode, a.budget_min AS budget, a.* EXCLUDE (mode, budget_min)
         FROM accessibility a
-    ),
-    lvl AS ({access._levels_sql(LEVELS)}),
-    po_geo AS (
-        SELECT po.*, g.code AS g_code, g.epci_siren AS g_epci, g.dep AS g_dep,
-               coalesce(po.pupils, 0) AS w,
-               {low_density} IN ('peu_dense', 'tres_peu_dense') AS low_density
-        FROM po LEFT JOIN communes g ON g.code = po.commune_code
-    ),
-    po2 AS (
-        SELECT p.*, lvl.level,
-               CASE lvl.level WHEN 'commune' THEN p.g_code WHEN 'epci' THEN p.g_epci
-                    WHEN 'departement' THEN p.g_dep ELSE {region} END AS tkey
-        FROM po_geo p CROSS JOIN lvl
-    ),
-    agg AS (
-        SELECT origin_kind, level, tkey, s_mode, budget, count(*) AS n_origins,
-               count(*) FILTER (WHERE pupils IS NOT NULL) AS n_origins_with_pupils,
-               sum(w) AS pupils,
-               bool_or(pupils_is_estimate) AS pupils_is_estimate,
-               sum(w * offers_reachable) / nullif(sum(w), 0) AS offers_reachable_mean,
-               sum(w * sectors_reachable) / nullif(sum(w), 0) AS sectors_reachable_mean,
-               sum(w * places_reachable) / nullif(sum(w), 0) AS places_reachable_mean,
-               sum(w * places_per_pupil_2sfca) / nullif(sum(w), 0) AS places_per_pupil_2sfca,
-               coalesce(sum(w) FILTER (WHERE offers_reachable = 0), 0) AS pupils_no_offer,
-               coalesce(sum(w) FILTER (WHERE offers_reachable_transit = 0), 0) AS pupils_no_offer_transit,
-               sum(w * offers_reachable_car) / nullif(sum(w), 0) AS offers_reachable_car_mean,
-               sum(w * offers_reachable_transit) / nullif(sum(w), 0) AS offers_reachable_transit_mean,
-               coalesce(sum(w) FILTER (WHERE low_density), 0) / nullif(sum(w), 0) AS pupils_low_density_share,
-               bool_or(reach_uses_estimates) AS uses_estimated_times
-        FROM po2 GROUP BY origin_kind, level, tkey, s_mode, budget
-    ),
-    first_scen AS (SELECT s_mode, budget FROM scen LIMIT 1),
-    long AS (
-        UNPIVOT (
-            SELECT origin_kind, level, tkey, origin_id, w,
-                   {", ".join(f"coalesce(nearest_{m}, 1e9) AS {m}" for m in MODES)}
-            FROM po2 SEMI JOIN first_scen f ON po2.s_mode = f.s_mode AND po2.budget = f.budget
-        ) ON {", ".join(MODES)} INTO NAME mode VALUE v
-    ),
-    wm AS (
-        SELECT origin_kind, level, tkey, mode, v,
-               sum(w) OVER (PARTITION BY origin_kind, level, tkey, mode ORDER BY v, origin_id
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum,
-               sum(w) OVER (PARTITION BY origin_kind, level, tkey, mode) AS tot
-        FROM long
-    ),
-    med1 AS (
-        SELECT origin_kind, level, tkey, mode, min(v) FILTER (WHERE cum >= tot / 2.0 AND tot > 0) AS v
-        FROM wm GROUP BY origin_kind, level, tkey, mode
-    ),
-    med AS (
-        SELECT origin_kind, level, tkey, {med_cols}
-        FROM (SELECT origin_kind, level, tkey, mode, CASE WHEN v < 1e9 THEN v END AS v FROM med1)
-        GROUP BY origin_kind, level, tkey
-    ),
-    located AS (
-        SELECT lvl.level, {access._tkey_sql("g")} AS tkey, count(*) AS offers_located,
-               sum(f.places) AS places_located,
-               count(*) FILTER (WHERE f.default_cap) AS places_located_default_capacity
-        FROM f_offers f JOIN communes g ON g.code = f.commune_code CROSS JOIN lvl
-        GROUP BY ALL
-    ),
-    geo AS (
-        SELECT lvl.level, {access._tkey_sql("g")} AS tkey, sum(g.population) AS population,
-               sum(g.area_km2) AS area_km2
-        FROM communes g CROSS JOIN lvl GROUP BY ALL
-    ),
-    {supply_cte},
-    terr AS ({access._territories_sql(LEVELS)})
-    SELECT t.level, t.code, t.name, k.origin_kind, sc.s_mode AS mode,
-           sc.budget AS budget_min,
-           geo.population, geo.area_km2,
-           geo.population::DOUBLE / nullif(geo.area_km2, 0) AS density_per_km2,
-           {density} AS density_class,
-           coalesce(agg.n_origins, 0) AS n_origins,
-           coalesce(agg.n_origins_with_pupils, 0) AS n_origins_with_pupils,
-           coalesce(agg.pupils, 0)::DOUBLE AS pupils,
-           coalesce(agg.pupils_is_estimate, k.origin_kind = 'commune') AS pupils_is_estimate,
-           coalesce(located.offers_located, 0) AS offers_located,
-           coalesce(located.places_located, 0)::DOUBLE AS places_located,
-           coalesce(located.places_located_default_capacity, 0) AS places_located_default_capacity,
-           100.0 * coalesce(located.offers_located, 0) / nullif(agg.pupils, 0) AS offers_per_100_pupils,
-           agg.offers_reachable_mean, agg.sectors_reachable_mean, agg.places_reachable_mean,
-           agg.places_per_pupil_2sfca,
-           coalesce(agg.pupils_no_offer, 0)::DOUBLE AS pupils_no_offer,
-           agg.pupils_no_offer / nullif(agg.pupils, 0) AS share_no_offer,
-           coalesce(agg.pupils_no_offer_transit, 0)::DOUBLE AS pupils_no_offer_transit,
-           agg.pupils_no_offer_transit / nullif(agg.pupils, 0) AS share_no_offer_transit,
-           med.median_minutes_walk, med.median_minutes_bike, med.median_minutes_transit,
-           med.median_minutes_car,
-           agg.offers_reachable_car_mean, agg.offers_reachable_transit_mean,
-           agg.offers_reachable_car_mean / nullif(agg.offers_reachable_transit_mean, 0) AS car_transit_ratio,
-           coalesce(supply.n_stops, {stops_null}) AS n_stops,
-           coalesce(supply.morning_departures, {deps_null}) AS morning_departures,
-           agg.pupils_low_density_share,
-           coalesce(agg.uses_estimated_times, FALSE) AS uses_estimated_times
-    FROM kinds k CROSS JOIN terr t CROSS JOIN scen sc
-    LEFT JOIN geo ON geo.level = t.level AND geo.tkey = t.code
-    LEFT JOIN agg ON agg.origin_kind = k.origin_kind AND agg.level = t.level AND agg.tkey = t.code
-                 AND agg.s_mode = sc.s_mode AND agg.budget = sc.budget
-    LEFT JOIN med ON med.origin_kind = k.origin_kind AND med.level = t.level AND med.tkey = t.code
-    LEFT JOIN located ON located.level = t.level AND located.tkey = t.code
-    LEFT JOIN supply ON supply.level = t.level AND supply.tkey = t.code
-    ORDER BY k.origin_kind, t.lv, sc.s_mode, sc.budget, t.code
+    )""" + access_sql.territory_rows_sql(con, list(LEVELS), "po", ordered=False)
+
+
+#: Offers per location as the indicators read them (no offer filter): count, places (capacity,
+#: else 1), offers of unknown capacity, sectors.
+LOCATION_OFFERS_SQL = """
+    SELECT loc_id, count(*) AS n, sum(coalesce(capacity, 1)::DOUBLE) AS places,
+           count(*) FILTER (WHERE capacity IS NULL) AS n_default,
+           coalesce(string_agg(DISTINCT sector, chr(31) ORDER BY sector), '') AS sectors
+    FROM offers WHERE loc_id IS NOT NULL GROUP BY loc_id
+"""
+
+
+def location_offers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """:data:`LOCATION_OFFERS_SQL` as a frame (``loc_id``, ``n``, ``places``, ``n_default``, ``sectors``)."""
+    return con.execute(LOCATION_OFFERS_SQL).df()
+
+
+def only_additions(before: pd.DataFrame, after: pd.DataFrame, kept: pd.DataFrame, n_before: int) -> bool:
+    """True when an import only added locations: every location of before is kept, with the
+    same offers as the indicators see them (``before``/``after``: :func:`location_offers`)."""
+    if len(kept) != n_before:
+        return False
+    old = kept.merge(before, left_on="old_loc_id", right_on="loc_id", suffixes=("", "_b"))
+    new = kept.merge(after, on="loc_id")
+    if len(old) != len(kept) or len(new) != len(kept):
+        return False
+    old, new = old.sort_values("loc_id").reset_index(drop=True), new.sort_values("loc_id").reset_index(drop=True)
+    return all((old[c].to_numpy() == new[c].to_numpy()).all() for c in ("n", "places", "n_default", "sectors"))
+
+
+#: Columns of ``accessibility`` that do not depend on offers.
+_KEPT_COLUMNS = ("origin_kind", "origin_id", "origin_name", "commune_code", "mode", "budget_min", "pupils")
+
+
+def _merge_expressions() -> dict[str, str]:
+    """``accessibility`` column -> expression of old row ``o``, contribution of the added
+    locations ``n`` and newly reachable sectors ``a``."""
+    add = "o.{0} + n.{0}"
+    least = "least(o.{0}, n.{0})"
+    exprs = {c: f"o.{c}" for c in (*_KEPT_COLUMNS, "pupils_is_estimate")}
+    for c in ("offers_reachable", "places_reachable", "places_default_capacity", "places_per_pupil_2sfca"):
+        exprs[c] = add.format(c)
+    for c in ("offers_reachable_car", "offers_reachable_transit"):
+        exprs[c] = add.format(c)
+    for c in ("minutes_nearest", *(f"nearest_{m}" for m in MODES)):
+        exprs[c] = least.format(c)
+    exprs["sectors_reachable"] = "o.sectors_reachable + coalesce(a.added, 0)"
+    exprs["reach_uses_estimates"] = "o.reach_uses_estimates OR n.reach_uses_estimates"
+    # arg_min(is_estimate, (minutes, is_estimate)): the flag of the nearer; on a tie, FALSE first
+    exprs["nearest_is_estimate"] = (
+        "CASE WHEN n.minutes_nearest IS NULL OR n.minutes_nearest > o.minutes_nearest THEN o.nearest_is_estimate "
+        "WHEN o.minutes_nearest IS NULL OR o.minutes_nearest > n.minutes_nearest THEN n.nearest_is_estimate "
+        "ELSE o.nearest_is_estimate AND n.nearest_is_estimate END"
+    )
+    return exprs
+
+
+def _contribution(
+    con: duckdb.DuckDBPyConnection, kind: str, scenarios: list[tuple[str, float]], ids: str
+) -> pd.DataFrame:
+    """The per-origin indicators of the offers at locations ``ids`` alone (the same query as
+    the build: ``offers`` seen through a temporary view holding only those offers)."""
+    db_name = con.execute("SELECT current_database()").fetchone()[0].replace('"', '""')
+    con.execute(f'CREATE OR REPLACE TEMP VIEW offers AS SELECT * FROM "{db_name}".main.offers WHERE loc_id IN ({ids})')
+    try:
+        return access.origin_accessibility(con, Filters(origin_kind=kind), scenarios=scenarios)
+    finally:
+        con.execute("DROP VIEW IF EXISTS temp.offers")
+
+
+def added_accessibility(
+    con: duckdb.DuckDBPyConnection, scenarios: list[tuple[str, float]], added: Sequence[int]
+) -> pd.DataFrame | None:
+    """``accessibility`` after locations ``added`` (with their offers) joined an unchanged set.
+
+    Every per-origin indicator is a sum, a minimum or an OR over the locations within reach,
+    and 2SFCA's ratio of a location depends only on its places and on the pupils that reach it:
+    adding locations leaves the ratios of the others unchanged. So the new rows are the old ones
+    combined with the indicators of the added locations alone (:func:`_contribution`), and
+    ``sectors_reachable`` grows by the sectors of the added offers newly within the budget
+    (nearest added location of that sector within it, no old one). None when ``accessibility``
+    has columns this does not know or rows of other origins or scenarios (then it is
+    recomputed whole).
     """
+    cols = columns_of(con, "accessibility")
+    exprs = _merge_expressions()
+    if set(cols) != set(exprs):
+        return None
+    ids = ", ".join(str(int(i)) for i in added)
+    contrib = pd.concat([_contribution(con, k, scenarios, ids) for k in ORIGIN_KINDS], ignore_index=True)
+    budgets = ", ".join(f"({float(b)!r}::DOUBLE)" for b in sorted({b for _, b in scenarios}))
+    keys = " AND ".join(f"n.{k} = o.{k}" for k in ACCESSIBILITY_KEYS)
+    con.register("_ia_contrib", contrib)
+    try:
+        merged = con.execute(f"""
+            WITH sn AS (SELECT DISTINCT sector FROM offers WHERE loc_id IN ({ids}) AND sector IS NOT NULL),
+            ls AS (
+                SELECT DISTINCT loc_id, sector, loc_id IN ({ids}) AS is_new FROM offers
+                WHERE loc_id IS NOT NULL AND sector IN (SELECT sector FROM sn)
+            ),
+            t AS (
+                SELECT p.origin_kind, p.oid, p.mode, ls.sector,
+                       min(p.minutes) FILTER (WHERE ls.is_new) AS t_new,
+                       min(p.minutes) FILTER (WHERE NOT ls.is_new) AS t_old
+                FROM access_pairs p JOIN ls USING (loc_id) GROUP BY ALL
+            ),
+            b AS (SELECT * FROM (VALUES {budgets}) v(budget)),
+            a AS (
+                SELECT t.origin_kind, o.origin_id, t.mode, b.budget AS budget_min, count(*) AS added
+                FROM t JOIN access_origins o USING (origin_kind, oid) CROSS JOIN b
+                WHERE t.t_new <= b.budget AND (t.t_old IS NULL OR t.t_old > b.budget)
+                GROUP BY ALL
+            )
+            SELECT {", ".join(f"{exprs[c]} AS {c}" for c in cols)}
+            FROM accessibility o JOIN _ia_contrib n ON {keys}
+            LEFT JOIN a ON a.origin_kind = o.origin_kind AND a.origin_id = o.origin_id AND a.mode = o.mode
+                       AND a.budget_min = o.budget_min
+            ORDER BY o.origin_kind, o.mode, o.budget_min, o.origin_id
+        """).df()
+    finally:
+        con.unregister("_ia_contrib")
+    # every old row has its contribution row (same origins and scenarios), else recompute whole
+    n_old = con.execute("SELECT count(*) FROM accessibility").fetchone()[0]
+    return merged if len(merged) == n_old == len(contrib) else None
 
 
 def write_table(con: duckdb.DuckDBPyConnection, table: str, new: pd.DataFrame) -> None:
@@ -286,6 +289,20 @@ def write_table(con: duckdb.DuckDBPyConnection, table: str, new: pd.DataFrame) -
         con.unregister("_wt_new")
 
 
+def write_query(con: duckdb.DuckDBPyConnection, table: str, sql: str) -> int:
+    """Replace ``table`` by the rows of ``sql``, each column cast to the type it has in ``table``
+    (the types the build gave it through pandas, e.g. DOUBLE for a HUGEINT sum), without the
+    round trip through pandas. Returns the number of rows."""
+    cols = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+        "AND database_name = current_database() ORDER BY column_index",
+        [table],
+    ).fetchall()
+    casts = ", ".join(f'q."{c}"::{t} AS "{c}"' for c, t in cols)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {casts} FROM ({sql}) q")
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
 def can_refresh(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the indicator tables exist and were built from the current pairs."""
     return all(
@@ -294,8 +311,14 @@ def can_refresh(con: duckdb.DuckDBPyConnection) -> bool:
     ) and set(ACCESSIBILITY_KEYS) <= set(columns_of(con, "accessibility"))
 
 
-def refresh_indicators(con: duckdb.DuckDBPyConnection, settings, progress: ProgressFn) -> bool:
+def refresh_indicators(
+    con: duckdb.DuckDBPyConnection, settings, progress: ProgressFn, added: Sequence[int] | None = None
+) -> bool:
     """Recompute ``accessibility`` and ``territory_indicators`` after the pairs were updated.
+
+    ``added``: when the import only added locations (:func:`only_additions`) to tables that
+    were up to date, their ids: ``accessibility`` is then combined from the old rows and the
+    added locations' indicators (:func:`added_accessibility`) instead of recomputed.
 
     Returns False (nothing written) when the tables cannot be refreshed this way (missing, or
     no scenario): the caller then runs :func:`analysis.access.build_tables`.
@@ -305,15 +328,18 @@ def refresh_indicators(con: duckdb.DuckDBPyConnection, settings, progress: Progr
     scenarios = scenarios_of(con, settings)
     if not scenarios:
         return False
+    acc = added_accessibility(con, scenarios, added) if added else None
+    if acc is not None:
+        progress(f"Indicateurs : {len(added)} lieu(x) ajouté(s), accessibilité complétée", None)
+    else:
+        acc = pd.concat(
+            [access.origin_accessibility(con, Filters(origin_kind=k), scenarios=scenarios) for k in ORIGIN_KINDS],
+            ignore_index=True,
+        )
     con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
-    acc = pd.concat(
-        [access.origin_accessibility(con, Filters(origin_kind=k), scenarios=scenarios) for k in ORIGIN_KINDS],
-        ignore_index=True,
-    )
     write_table(con, "accessibility", acc)
     progress(f"Indicateurs : {len(acc):,} lignes d'accessibilité", None)
-    terr = con.execute(territory_sql(con, scenarios)).df()
-    write_table(con, "territory_indicators", terr)
-    progress(f"Indicateurs : {len(terr):,} lignes de territoires", None)
+    n_terr = write_query(con, "territory_indicators", territory_sql(con, scenarios))
+    progress(f"Indicateurs : {n_terr:,} lignes de territoires", None)
     con.execute("INSERT INTO access_meta VALUES ('tables_signature', ?)", [read_stamp(con, "travel_times")])
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 
 import duckdb
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import imports, incremental
+from analysis import imports, incremental, incremental_indicators
 
 SECRET = "secret-de-test-incremental"
 
@@ -24,6 +25,30 @@ def test_match_locations_by_exact_coordinates_hand_computed():
     kept, fresh = incremental.match_locations(before, after)
     assert kept.to_dict("list") == {"old_loc_id": [1], "loc_id": [2]}
     assert fresh["loc_id"].tolist() == [1, 3, 4]
+
+
+def test_only_additions_hand_computed():
+    """Only additions: every old location kept (renumbered) with the same offers as the
+    indicators count them (number, places, unknown capacities, sectors)."""
+    before = pd.DataFrame(
+        {"loc_id": [1, 2], "n": [1, 2], "places": [1.0, 5.0], "n_default": [1, 0], "sectors": ["A", "A\x1fB"]}
+    )
+    after = pd.DataFrame(
+        {
+            "loc_id": [1, 2, 3],
+            "n": [1, 1, 2],
+            "places": [2.0, 1.0, 5.0],
+            "n_default": [0, 1, 0],
+            "sectors": ["C", "A", "A\x1fB"],
+        }
+    )
+    kept = pd.DataFrame({"old_loc_id": [1, 2], "loc_id": [2, 3]})  # a location inserted first
+    assert incremental_indicators.only_additions(before, after, kept, 2)
+    assert not incremental_indicators.only_additions(before, after, kept.iloc[:1], 2)  # one gone
+    for col, value in (("places", 6.0), ("n_default", 1), ("sectors", "A\x1fC"), ("n", 3)):
+        changed = after.copy()
+        changed.loc[2, col] = value  # the second old location, now id 3
+        assert not incremental_indicators.only_additions(before, changed, kept, 2), col
 
 
 def _csv(rows: list[dict]) -> bytes:
@@ -187,9 +212,19 @@ def _import_and_compare(inc, tmp_path, rows: list[dict], mode: str, messages: li
     assert_same_tables(inc, ref)
 
 
+def _to_compute(messages: list[str]) -> int:
+    """Number of locations the incremental update searched (its progress message)."""
+    found = [
+        re.search(r"Mise à jour incrémentale : \d+ lieu\(x\) inchangé\(s\), (\d+) à calculer", m) for m in messages
+    ]
+    counts = [int(f.group(1)) for f in found if f]
+    assert len(counts) == 1, messages
+    return counts[0]
+
+
 def test_incremental_imports_equal_full_rebuilds_on_the_mirror(full_db, tmp_path, monkeypatch):
     """A chain of imports, each compared with a full recompute of the same data: new offers in
-    new communes (and one more in Caen: ids shift, Caen's intra-commune times change), a
+    new communes only, more of them and one in Caen (ids shift, Caen's location changes), a
     capacity change, an offer moved to another commune, offers deleted."""
     monkeypatch.setenv(imports.ENV_SECRET, SECRET)
     inc = tmp_path / "inc.duckdb"
@@ -199,30 +234,40 @@ def test_incremental_imports_equal_full_rebuilds_on_the_mirror(full_db, tmp_path
     monkeypatch.setattr(incremental.roads, "load_road_graph", lambda *a, **k: loads.append(a) or real_load(*a, **k))
     rows = _new_commune_rows(full_db, 12)
     spare, rows = rows[:2], rows[2:]  # two communes kept for the move
+    delta = "lieu(x) ajouté(s), accessibilité complétée"
 
-    # 1. new offers in 10 new communes + one in Caen
+    # 0. only additions: 5 offers in 5 new communes (accessibility completed, not recomputed)
     messages: list[str] = []
-    _import_and_compare(inc, tmp_path, rows, "append", messages, loads)
-    assert any("Mise à jour incrémentale" in m and "11 à calculer" in m for m in messages), messages
+    _import_and_compare(inc, tmp_path, rows[:5], "append", messages, loads)
+    assert _to_compute(messages) == 5
+    assert any("5 " + delta in m for m in messages), messages
+
+    # 1. the same file with 5 more new communes and one offer in Caen (whose location changes)
+    messages = []
+    _import_and_compare(inc, tmp_path, rows, "replace-source", messages, loads)
+    assert _to_compute(messages) == 6
+    assert not any(delta in m for m in messages), messages
 
     # 2. capacity change (same places: no search, the indicators change)
     rows = [dict(r) for r in rows]
     rows[0]["places"], rows[-1]["places"] = "7", "1"
     messages = []
     _import_and_compare(inc, tmp_path, rows, "replace-source", messages, loads)
-    assert any("0 à calculer" in m for m in messages), messages
+    assert _to_compute(messages) == 0
 
     # 3. an offer moved to another commune without offers
     rows[1] = {**rows[1], "code_postal": spare[0]["code_postal"], "commune": spare[0]["commune"]}
     messages = []
     _import_and_compare(inc, tmp_path, rows, "replace-source", messages, loads)
-    assert any("1 à calculer" in m for m in messages), messages
+    assert _to_compute(messages) == 1
 
-    # 4. deletions: a new commune's offer (its location goes) and Caen's (its count drops)
+    # 4. deletions: a new commune's offer (its location goes, ids shift) and Caen's (its count
+    # drops: the location is searched again)
     rows = rows[:2] + rows[3:-1]
     messages = []
     _import_and_compare(inc, tmp_path, rows, "replace-source", messages, loads)
-    assert any("0 à calculer" in m for m in messages), messages
+    assert _to_compute(messages) == 1
+    assert not any(delta in m for m in messages), messages
 
 
 def test_incremental_falls_back_to_the_full_recompute_without_a_snapshot(full_db, tmp_path):

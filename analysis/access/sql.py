@@ -281,6 +281,31 @@ def _territory_query(
         _require(con, "departements")
     ctes, params = _origin_ctes(con, filters, total, scenarios)
     params.update(extra_params or {})
+    sql = (
+        ctes
+        + """,
+    kinds AS (SELECT $origin_kind AS origin_kind),
+    po_k AS (SELECT $origin_kind AS origin_kind, po.* FROM po)"""
+        + territory_rows_sql(con, levels, "po_k", where)
+    )
+    return con.execute(sql, params).df()
+
+
+def territory_rows_sql(
+    con: duckdb.DuckDBPyConnection, levels: list[str], po: str, where: str = "", ordered: bool = True
+) -> str:
+    """The per-territory part of the indicator query: weighted means, medians, located offers,
+    density and transport supply, one row per origin kind x territory x scenario.
+
+    Continues a ``WITH`` clause (starts with a comma) that defines ``scen`` (``s_mode``,
+    ``budget``; the first row gives the medians of nearest times), ``f_offers`` (the filtered
+    offers: ``commune_code``, ``places``, ``default_cap``), ``kinds`` (``origin_kind``) and the
+    per-origin rows ``po`` names (the columns of ``accessibility`` with ``s_mode`` and
+    ``budget``): built by :func:`_territory_query` from :func:`_origin_ctes`, and by
+    :mod:`analysis.incremental_indicators` from the stored ``accessibility`` table.
+    ``ordered=False`` leaves the rows unsorted (sorting them is most of the query's time; a
+    table written from it is read with ``ORDER BY``).
+    """
     supply = _supply_sql(con)
     if supply is None:
         supply_cte = (
@@ -301,15 +326,13 @@ def _territory_query(
     density = density_class_sql("geo.population::DOUBLE / nullif(geo.area_km2, 0)")
     low_density = density_class_sql("g.population::DOUBLE / nullif(g.area_km2, 0)")
     med_cols = ",\n".join(f"max(v) FILTER (WHERE mode = '{m}') AS median_minutes_{m}" for m in MODES)
-    sql = (
-        ctes
-        + f""",
+    return f""",
     lvl AS ({_levels_sql(levels)}),
     po_geo AS (
         SELECT po.*, g.code AS g_code, g.epci_siren AS g_epci, g.dep AS g_dep,
                coalesce(po.pupils, 0) AS w,
                {low_density} IN ('peu_dense', 'tres_peu_dense') AS low_density
-        FROM po LEFT JOIN communes g ON g.code = po.commune_code
+        FROM {po} po LEFT JOIN communes g ON g.code = po.commune_code
     ),
     po2 AS (
         SELECT p.*, lvl.level,
@@ -319,7 +342,7 @@ def _territory_query(
         FROM po_geo p CROSS JOIN lvl
     ),
     agg AS (
-        SELECT level, tkey, s_mode, budget, count(*) AS n_origins,
+        SELECT origin_kind, level, tkey, s_mode, budget, count(*) AS n_origins,
                count(*) FILTER (WHERE pupils IS NOT NULL) AS n_origins_with_pupils,
                sum(w) AS pupils,
                bool_or(pupils_is_estimate) AS pupils_is_estimate,
@@ -336,31 +359,31 @@ def _territory_query(
                coalesce(sum(w) FILTER (WHERE low_density), 0) / nullif(sum(w), 0)
                    AS pupils_low_density_share,
                bool_or(reach_uses_estimates) AS uses_estimated_times
-        FROM po2 GROUP BY level, tkey, s_mode, budget
+        FROM po2 GROUP BY origin_kind, level, tkey, s_mode, budget
     ),
     first_scen AS (SELECT s_mode, budget FROM scen LIMIT 1),
     long AS (
         UNPIVOT (
-            SELECT level, tkey, origin_id, w,
+            SELECT origin_kind, level, tkey, origin_id, w,
                    {", ".join(f"coalesce(nearest_{m}, 1e9) AS {m}" for m in MODES)}
             FROM po2 SEMI JOIN first_scen f ON po2.s_mode = f.s_mode AND po2.budget = f.budget
         ) ON {", ".join(MODES)} INTO NAME mode VALUE v
     ),
     wm AS (
-        SELECT level, tkey, mode, v,
-               sum(w) OVER (PARTITION BY level, tkey, mode ORDER BY v, origin_id
+        SELECT origin_kind, level, tkey, mode, v,
+               sum(w) OVER (PARTITION BY origin_kind, level, tkey, mode ORDER BY v, origin_id
                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum,
-               sum(w) OVER (PARTITION BY level, tkey, mode) AS tot
+               sum(w) OVER (PARTITION BY origin_kind, level, tkey, mode) AS tot
         FROM long
     ),
     med1 AS (
-        SELECT level, tkey, mode, min(v) FILTER (WHERE cum >= tot / 2.0 AND tot > 0) AS v
-        FROM wm GROUP BY level, tkey, mode
+        SELECT origin_kind, level, tkey, mode, min(v) FILTER (WHERE cum >= tot / 2.0 AND tot > 0) AS v
+        FROM wm GROUP BY origin_kind, level, tkey, mode
     ),
     med AS (
-        SELECT level, tkey, {med_cols}
-        FROM (SELECT level, tkey, mode, CASE WHEN v < 1e9 THEN v END AS v FROM med1)
-        GROUP BY level, tkey
+        SELECT origin_kind, level, tkey, {med_cols}
+        FROM (SELECT origin_kind, level, tkey, mode, CASE WHEN v < 1e9 THEN v END AS v FROM med1)
+        GROUP BY origin_kind, level, tkey
     ),
     located AS (
         SELECT lvl.level, {_tkey_sql("g")} AS tkey, count(*) AS offers_located,
@@ -376,7 +399,7 @@ def _territory_query(
     ),
     {supply_cte},
     terr AS ({_territories_sql(levels)})
-    SELECT t.level, t.code, t.name, $origin_kind AS origin_kind, sc.s_mode AS mode,
+    SELECT t.level, t.code, t.name, k.origin_kind, sc.s_mode AS mode,
            sc.budget AS budget_min,
            geo.population, geo.area_km2,
            geo.population::DOUBLE / nullif(geo.area_km2, 0) AS density_per_km2,
@@ -384,7 +407,7 @@ def _territory_query(
            coalesce(agg.n_origins, 0) AS n_origins,
            coalesce(agg.n_origins_with_pupils, 0) AS n_origins_with_pupils,
            coalesce(agg.pupils, 0)::DOUBLE AS pupils,
-           coalesce(agg.pupils_is_estimate, $origin_kind = 'commune') AS pupils_is_estimate,
+           coalesce(agg.pupils_is_estimate, k.origin_kind = 'commune') AS pupils_is_estimate,
            coalesce(located.offers_located, 0) AS offers_located,
            coalesce(located.places_located, 0)::DOUBLE AS places_located,
            coalesce(located.places_located_default_capacity, 0) AS places_located_default_capacity,
@@ -405,15 +428,13 @@ def _territory_query(
            coalesce(supply.morning_departures, {deps_null}) AS morning_departures,
            agg.pupils_low_density_share,
            coalesce(agg.uses_estimated_times, FALSE) AS uses_estimated_times
-    FROM terr t CROSS JOIN scen sc
+    FROM kinds k CROSS JOIN terr t CROSS JOIN scen sc
     LEFT JOIN geo ON geo.level = t.level AND geo.tkey = t.code
-    LEFT JOIN agg ON agg.level = t.level AND agg.tkey = t.code AND agg.s_mode = sc.s_mode
-                 AND agg.budget = sc.budget
-    LEFT JOIN med ON med.level = t.level AND med.tkey = t.code
+    LEFT JOIN agg ON agg.origin_kind = k.origin_kind AND agg.level = t.level AND agg.tkey = t.code
+                 AND agg.s_mode = sc.s_mode AND agg.budget = sc.budget
+    LEFT JOIN med ON med.origin_kind = k.origin_kind AND med.level = t.level AND med.tkey = t.code
     LEFT JOIN located ON located.level = t.level AND located.tkey = t.code
     LEFT JOIN supply ON supply.level = t.level AND supply.tkey = t.code
     {where}
-    ORDER BY t.lv, sc.s_mode, sc.budget, t.code
+    {"ORDER BY k.origin_kind, t.lv, sc.s_mode, sc.budget, t.code" if ordered else ""}
     """
-    )
-    return con.execute(sql, params).df()
