@@ -302,6 +302,79 @@ def test_template_rows_are_checked_one_by_one(db_copy, admin, tmp_path):
     assert table(db_copy, "SELECT count(*) AS n FROM offer_details")["n"].iloc[0] == 1
 
 
+#: Synthetic platform-export records (labelled test data): each row fails on one field, hand-written.
+PLATFORM_HEADER = ["id", "SIRET", "secteur", "public", "Rue", "Ville", "Code postal", "Filière", "public_employer_type"]
+
+
+def _platform(**kw) -> list[str]:
+    base = {
+        "id": "P1",
+        "SIRET": "732 829 320 00074",
+        "secteur": "Commerce",
+        "public": "FAUX",
+        "Rue": "1 rue X",
+        "Ville": "Caen",
+        "Code postal": "14000",
+        "Filière": "seconde_only",
+        "public_employer_type": "",
+    }
+    return [kw.get(h, base[h]) for h in PLATFORM_HEADER]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_check_platform_names_the_first_failing_field(strict):
+    """Each platform row is quarantined with the field and reason of its first failure, in the
+    documented order (text, id, postcode, town, filière, public, duplicate id, SIRET); an invalid
+    SIRET is a warning unless ``strict_siret``. Expected values written by hand."""
+    from analysis.imports.checks import check_platform
+    from analysis.imports.reading import RawTable
+
+    recs = [
+        _platform(id="A1", public="VRAI", public_employer_type=" État "),  # 1 accepted
+        _platform(id="A2", Ville="<b>Caen</b>", **{"Code postal": "x"}),  # 2 markup first
+        _platform(id=" "),  # 3
+        _platform(id="A4", **{"Code postal": "1400"}),  # 4
+        _platform(id="A5", **{"Code postal": "75001"}),  # 5 outside Normandie
+        _platform(id="A6", Ville=" "),  # 6
+        _platform(id="A7", **{"Filière": "bac_pro"}),  # 7
+        _platform(id="A8", public="peut-être"),  # 8
+        _platform(id="A1"),  # 9 duplicate of row 1
+        _platform(id="A10", SIRET="12345678901234"),  # 10 bad check digit
+        _platform(id="A11", SIRET="", public="", secteur=" ", Rue=""),  # 11 accepted, empty optional fields
+    ]
+    raw = RawTable(PLATFORM_HEADER, list(enumerate(recs, start=1)), [], "utf-8", ";")
+    ch = check_platform(raw, "synthetic", strict_siret=strict)
+    got = {q[0]: (q[1], q[2]) for q in ch.quarantine}
+    assert got[2] == (
+        "Ville",
+        "caractère « < » interdit (balises HTML refusées) : retirez les signes < et > de ce champ",
+    )
+    assert got[3] == ("id", "identifiant d'offre manquant")
+    assert got[4] == ("Code postal", "code postal invalide « 1400 »")
+    assert got[5][0] == "Code postal" and got[5][1].startswith("code postal hors Normandie « 75001 »")
+    assert got[6] == ("Ville", "ville manquante")
+    assert got[7] == ("Filière", "filière inconnue « bac_pro »")
+    assert got[8] == ("public", "booléen attendu (VRAI/FAUX), trouvé « peut-être »")
+    assert got[9] == ("id", "identifiant d'offre en double « A1 »")
+    bad_siret = "SIRET invalide « 12345678901234 » : clé de contrôle (Luhn) incorrecte"
+    if strict:
+        assert got[10] == ("SIRET", bad_siret) and ch.warnings == []
+        assert sorted(got) == [2, 3, 4, 5, 6, 7, 8, 9, 10]
+    else:
+        assert ch.warnings == [(10, "SIRET", bad_siret + " (offre gardée, SIRET conservé tel quel)")]
+        assert sorted(got) == [2, 3, 4, 5, 6, 7, 8, 9]
+    acc = ch.accepted.set_index("offer_id")
+    assert list(ch.accepted.columns) == offers.OFFER_COLUMNS + ["raw"]
+    assert acc.loc["A1", "siret"] == "73282932000074" and acc.loc["A1", "grades"] == "seconde"
+    assert bool(acc.loc["A1", "is_public"]) is True and acc.loc["A1", "public_employer_type"] == "État"
+    assert acc.loc["A1", "source"] == "synthetic" and acc.loc["A1", "source_row"] == 1
+    assert pd.isna(acc.loc["A11", "siret"]) and pd.isna(acc.loc["A11", "is_public"])
+    assert pd.isna(acc.loc["A11", "sector"]) and pd.isna(acc.loc["A11", "street"])
+    assert json.loads(acc.loc["A11", "raw"])["id"] == "A11"
+    if not strict:
+        assert acc.loc["A10", "siret"] == "12345678901234"
+
+
 def test_missing_column_quarantines_every_row(ro_con):
     header = [h for h in TEMPLATE_HEADER if h != "code_postal"]
     rows = [[v for h, v in zip(TEMPLATE_HEADER, template_row()) if h != "code_postal"]] * 3

@@ -81,6 +81,9 @@ def _reject_all_missing(raw: RawTable, ch: Checked, missing: list[str]) -> Check
 def check_platform(raw: RawTable, source: str, strict_siret: bool = False) -> Checked:
     """Check platform-export records like :func:`analysis.offers.parse_platform` (plus lengths, SIRET).
 
+    Each row goes through :func:`_platform_row` (text, identifier, postcode, town, filière,
+    public flag, duplicate identifier, SIRET, in this order: the first failure names the field).
+
     Returns
     -------
     Checked
@@ -91,67 +94,19 @@ def check_platform(raw: RawTable, source: str, strict_siret: bool = False) -> Ch
     if missing:
         return _reject_all_missing(raw, ch, missing)
     idx = {c: raw.columns.index(c) for c in raw.columns[::-1]}
-    pet = idx.get("public_employer_type")
     out: list[dict] = []
     seen: set[str] = set()
     for n, rec in raw.rows:
-        g = lambda c, rec=rec: rec[idx[c]]  # noqa: E731
         rawtext = _raw_json(raw.columns, rec)
         try:
-            for c, v in zip(raw.columns, rec):
-                try:
-                    validation.check_text(v)
-                except FieldError as exc:
-                    raise _Reject(c, str(exc)) from None
-            oid, pc, town = g("id").strip(), g("Code postal").strip(), g("Ville").strip()
-            if not oid:
-                raise _Reject("id", "identifiant d'offre manquant")
-            if not pc.isdigit() or len(pc) != 5:
-                raise _Reject("Code postal", f"code postal invalide « {pc} »")
-            try:
-                validation.clean_postcode(pc)
-            except FieldError as exc:
-                raise _Reject("Code postal", str(exc)) from None
-            if not town:
-                raise _Reject("Ville", "ville manquante")
-            grades = offers.GRADES.get(g("Filière").strip())
-            if grades is None:
-                raise _Reject("Filière", f"filière inconnue « {g('Filière')} »")
-            pub = g("public").strip().lower()
-            is_public = offers.BOOLEANS.get(pub)
-            if is_public is None and pub:
-                raise _Reject("public", f"booléen attendu (VRAI/FAUX), trouvé « {g('public')} »")
-            if oid in seen:
-                raise _Reject("id", f"identifiant d'offre en double « {oid} »")
-            siret = re.sub(r"\s", "", g("SIRET")) or None
-            if siret is not None:
-                try:
-                    validation.clean_siret(siret)
-                except FieldError as exc:
-                    if strict_siret:
-                        raise _Reject("SIRET", str(exc)) from None
-                    ch.warnings.append((n, "SIRET", str(exc) + " (offre gardée, SIRET conservé tel quel)"))
+            row, warning = _platform_row(raw.columns, idx, rec, seen, strict_siret)
         except _Reject as rej:
             ch.quarantine.append((n, rej.field, rej.reason, rawtext))
             continue
-        seen.add(oid)
-        out.append(
-            {
-                "offer_id": oid,
-                "siret": siret,
-                "sector": g("secteur").strip() or None,
-                "is_public": is_public,
-                "public_employer_type": (rec[pet].strip() or None) if pet is not None else None,
-                "street": g("Rue").strip() or None,
-                "town": town,
-                "postcode": pc,
-                "grades": grades,
-                "capacity": pd.NA,
-                "source": source,
-                "source_row": n,
-                "raw": rawtext,
-            }
-        )
+        if warning is not None:
+            ch.warnings.append((n, "SIRET", warning))
+        seen.add(row["offer_id"])
+        out.append({**row, "source": source, "source_row": n, "raw": rawtext})
     ch.accepted = _offer_frame(out)
     return ch
 
@@ -161,6 +116,96 @@ class _Reject(Exception):
         super().__init__(reason)
         self.field = field_name
         self.reason = reason
+
+
+def _platform_row(
+    columns: list[str], idx: dict[str, int], rec: list[str], seen: set[str], strict_siret: bool
+) -> tuple[dict, str | None]:
+    """The offer fields of one platform record and the SIRET warning (None when none).
+
+    Raises
+    ------
+    _Reject
+        The first field that fails, with its reason.
+    """
+    g = lambda c: rec[idx[c]]  # noqa: E731
+    _check_texts(columns, rec)
+    oid, pc, town = g("id").strip(), g("Code postal").strip(), g("Ville").strip()
+    if not oid:
+        raise _Reject("id", "identifiant d'offre manquant")
+    _check_platform_postcode(pc)
+    if not town:
+        raise _Reject("Ville", "ville manquante")
+    grades = _platform_grades(g("Filière"))
+    is_public = _platform_public(g("public"))
+    if oid in seen:
+        raise _Reject("id", f"identifiant d'offre en double « {oid} »")
+    siret, warning = _platform_siret(g("SIRET"), strict_siret)
+    pet = idx.get("public_employer_type")
+    row = {
+        "offer_id": oid,
+        "siret": siret,
+        "sector": g("secteur").strip() or None,
+        "is_public": is_public,
+        "public_employer_type": (rec[pet].strip() or None) if pet is not None else None,
+        "street": g("Rue").strip() or None,
+        "town": town,
+        "postcode": pc,
+        "grades": grades,
+        "capacity": pd.NA,
+    }
+    return row, warning
+
+
+def _check_texts(columns: list[str], rec: list[str]) -> None:
+    """Every value of the record passes :func:`analysis.validation.check_text` (length, markup)."""
+    for c, v in zip(columns, rec):
+        try:
+            validation.check_text(v)
+        except FieldError as exc:
+            raise _Reject(c, str(exc)) from None
+
+
+def _check_platform_postcode(pc: str) -> None:
+    """Five digits, and a postcode :func:`analysis.validation.clean_postcode` accepts."""
+    if not pc.isdigit() or len(pc) != 5:
+        raise _Reject("Code postal", f"code postal invalide « {pc} »")
+    try:
+        validation.clean_postcode(pc)
+    except FieldError as exc:
+        raise _Reject("Code postal", str(exc)) from None
+
+
+def _platform_grades(value: str) -> str:
+    """The grades of a platform « Filière » code (:data:`analysis.offers.GRADES`)."""
+    grades = offers.GRADES.get(value.strip())
+    if grades is None:
+        raise _Reject("Filière", f"filière inconnue « {value} »")
+    return grades
+
+
+def _platform_public(value: str) -> bool | None:
+    """The « public » flag (VRAI/FAUX…, :data:`analysis.offers.BOOLEANS`); None when empty."""
+    pub = value.strip().lower()
+    is_public = offers.BOOLEANS.get(pub)
+    if is_public is None and pub:
+        raise _Reject("public", f"booléen attendu (VRAI/FAUX), trouvé « {value} »")
+    return is_public
+
+
+def _platform_siret(value: str, strict: bool) -> tuple[str | None, str | None]:
+    """The SIRET without spaces (None when empty) and the warning of an invalid one kept as is
+    (rejected instead when ``strict``)."""
+    siret = re.sub(r"\s", "", value) or None
+    if siret is None:
+        return None, None
+    try:
+        validation.clean_siret(siret)
+    except FieldError as exc:
+        if strict:
+            raise _Reject("SIRET", str(exc)) from None
+        return siret, str(exc) + " (offre gardée, SIRET conservé tel quel)"
+    return siret, None
 
 
 def _offer_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
