@@ -877,43 +877,12 @@ def test_bundled_collective_list_passes_the_import_and_gives_the_build_table(db_
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="/usr/bin/chromium absent")
 def test_import_page_in_a_browser(db_copy, tmp_path):
     """The real app in headless Chromium: simulation, wrong secret refused, right secret imports."""
-    import subprocess
-    import sys
     import time
-    import urllib.request
 
     from playwright.sync_api import sync_playwright
 
-    root = Path(__file__).resolve().parent.parent
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(
-        os.environ,
-        OBSERVATOIRE_DB=str(db_copy),
-        **{imports.ENV_SECRET: SECRET},
-        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    from tests.appserver import AppServer, launch_chromium
+
     idle = """() => { const a = document.querySelector('[data-testid="stApp"]');
                       return a && a.getAttribute('data-test-script-state') === 'notRunning'; }"""
     f = tmp_path / "offres_synthetiques.csv"
@@ -924,49 +893,33 @@ def test_import_page_in_a_browser(db_copy, tmp_path):
         )
     )
     state = file_state(db_copy)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                assert proc.poll() is None and time.time() < deadline, "Streamlit n'a pas démarré"
-                time.sleep(0.3)
-        with sync_playwright() as p:
-            b = p.chromium.launch(
-                executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            pg = b.new_page(viewport={"width": 1400, "height": 1000})
+    with AppServer(db_copy, env={imports.ENV_SECRET: SECRET}) as server, sync_playwright() as p:
+        url = server.url
+        b = launch_chromium(p)
+        pg = b.new_page(viewport={"width": 1400, "height": 1000})
 
-            def settle():
-                time.sleep(0.5)
-                pg.wait_for_function(idle, timeout=120_000)
+        def settle():
+            time.sleep(0.5)
+            pg.wait_for_function(idle, timeout=120_000)
 
-            pg.goto(url + "/Import")
-            settle()
-            pg.set_input_files('input[type="file"]', str(f))
-            settle()
-            pg.get_by_role("button", name="Contrôler (simulation, rien n'est écrit)").click()
-            settle()
-            assert "Simulation : la base n'a pas été modifiée." in pg.inner_text("body")
-            assert file_state(db_copy) == state
-            pg.get_by_label("Secret administrateur").fill("mauvais secret")
-            pg.get_by_role("button", name="Importer").click()
-            settle()
-            assert "Secret administrateur incorrect" in pg.inner_text("body")
-            assert file_state(db_copy) == state
-            pg.get_by_label("Secret administrateur").fill(SECRET)
-            pg.get_by_role("button", name="Importer").click()
-            settle()
-            assert "Base mise à jour" in pg.inner_text("body")
-            b.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        pg.goto(url + "/Import")
+        settle()
+        pg.set_input_files('input[type="file"]', str(f))
+        settle()
+        pg.get_by_role("button", name="Contrôler (simulation, rien n'est écrit)").click()
+        settle()
+        assert "Simulation : la base n'a pas été modifiée." in pg.inner_text("body")
+        assert file_state(db_copy) == state
+        pg.get_by_label("Secret administrateur").fill("mauvais secret")
+        pg.get_by_role("button", name="Importer").click()
+        settle()
+        assert "Secret administrateur incorrect" in pg.inner_text("body")
+        assert file_state(db_copy) == state
+        pg.get_by_label("Secret administrateur").fill(SECRET)
+        pg.get_by_role("button", name="Importer").click()
+        settle()
+        assert "Base mise à jour" in pg.inner_text("body")
+        b.close()
     assert table(db_copy, "SELECT offer_id FROM offers WHERE offer_id LIKE 'SYN-B%'")["offer_id"].tolist() == ["SYN-B1"]
     log = table(db_copy, "SELECT rows_in, accepted, quarantined, user_name FROM imports")
     assert log.values.tolist() == [[2, 1, 1, "application"]]
