@@ -236,16 +236,6 @@ def test_table_existence_is_asked_in_one_place():
 #: Longest module of analysis/ and ui/ (lines) that needs no reason; a longer one gives it in a
 #: line of its module docstring starting with "Size:" (issue 13).
 MAX_MODULE_LINES = 600
-#: TEMPORARY (issue 13, session 4): modules still being split on other branches when this rule was
-#: added. The lead removes each entry once its split is merged (test_size_allowlist_is_not_stale
-#: says when); never add to it: split the module or give the reason ("Size: …").
-SPLIT_IN_PROGRESS = {
-    "analysis/gtfs.py",
-    "analysis/planning/programme.py",
-    "analysis/roads.py",
-    "analysis/transit.py",
-    "ui/mapping.py",
-}
 
 
 def oversized_modules(root: Path, packages=PACKAGES, limit: int = MAX_MODULE_LINES) -> dict[str, int]:
@@ -280,14 +270,7 @@ def test_size_checker_sees_a_long_module_and_its_reason(tmp_path):
 
 def test_no_module_over_600_lines_without_a_reason():
     """« No module over ~600 lines without a reason in its docstring » (issue 13)."""
-    over = {m: n for m, n in oversized_modules(ROOT).items() if m not in SPLIT_IN_PROGRESS}
+    over = oversized_modules(ROOT)
     assert over == {}, (
         f"modules over {MAX_MODULE_LINES} lines (split them, or add a 'Size: <reason>' docstring line): {over}"
     )
-
-
-def test_size_allowlist_is_not_stale():
-    """Every entry of the temporary SPLIT_IN_PROGRESS list is still a long module: once its split
-    is merged, remove it from the list (then the list is empty and can go)."""
-    stale = sorted(m for m in SPLIT_IN_PROGRESS if m not in oversized_modules(ROOT))
-    assert stale == [], f"split merged: remove {stale} from SPLIT_IN_PROGRESS in tests/test_architecture.py"
