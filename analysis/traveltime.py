@@ -33,7 +33,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import catalogue, config, intracommune, paths, roads
+from . import catalogue, config, contraction, intracommune, paths, roads
 from . import detour as detours
 from .db import columns_of, has_relation, relations, write_stamp
 from .errors import DataError
@@ -284,6 +284,7 @@ class TravelTimeMatrix:
     ) -> TravelTimeMatrix:
         """Door-to-door road times with :func:`analysis.paths.door_to_door`."""
         t0 = time.perf_counter()
+        contraction.attach(arrays, mode)  # car on a large network: a cached contraction hierarchy
         res = paths.door_to_door(
             arrays,
             origins[["lon", "lat"]].to_numpy(float),
