@@ -823,7 +823,7 @@ def test_freshness_is_read_from_the_build_stamp_not_from_travel_times():
 def test_sector_count_without_bit_mask_is_the_same(monkeypatch):
     c = make_synthetic_db()
     with_mask = [access.origin_accessibility(c, f) for f in FILTER_CASES]
-    monkeypatch.setattr(access, "MAX_MASK_SECTORS", 1)  # 3 sectors > 1: COUNT(DISTINCT) path
+    monkeypatch.setattr(access.sql, "MAX_MASK_SECTORS", 1)  # 3 sectors > 1: COUNT(DISTINCT) path
     for f, want in zip(FILTER_CASES, with_mask):
         pd.testing.assert_frame_equal(want, access.origin_accessibility(c, f), check_dtype=False)
     assert with_mask[0]["sectors_reachable"].tolist() == [2, 2, 2]
@@ -836,8 +836,8 @@ def test_precomputed_tables_are_used_only_when_valid(monkeypatch):
         c, "commune", Filters(mode="car", minutes=30), within="14", precomputed=False
     )
     calls = []
-    real_query = access._territory_query
-    monkeypatch.setattr(access, "_territory_query", lambda *a, **k: calls.append(1) or real_query(*a, **k))
+    real_query = access.indicators._territory_query  # looked up there by territory_indicators
+    monkeypatch.setattr(access.indicators, "_territory_query", lambda *a, **k: calls.append(1) or real_query(*a, **k))
     # default filters, precomputed budget: read from the table (with code / within)
     got = access.territory_indicators(c, "commune", Filters(mode="car", minutes=30), within="14")
     pd.testing.assert_frame_equal(got, computed, check_dtype=False)
