@@ -47,7 +47,7 @@ from .dijkstra import _heap_pop, _heap_push
 #: Graphs with fewer nodes are searched with the plain kernel (a hierarchy does not pay there).
 MIN_NODES = 200_000
 #: Nodes left uncontracted, as a share of the graph (bounded below by ``MIN_CORE``).
-CORE_SHARE = 0.02
+CORE_SHARE = 0.10
 MIN_CORE = 2_000
 #: Largest number of nodes a witness search settles before giving up (a shortcut is then added).
 WITNESS_SETTLE = 20
