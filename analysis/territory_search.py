@@ -86,12 +86,31 @@ def search_territories(query: str, communes: pd.DataFrame, epcis: pd.DataFrame, 
     if not key:
         return []
     epci_names = dict(zip(epcis["siren"].astype(str), epcis["name"].astype(str)))
-    scored: list[tuple[int, int, str, Match]] = []  # (score, level order, sort name, match)
     compact = text.replace(" ", "")
+    # (score, level order, sort name, match); the order of the steps decides between equal keys
+    scored = _siren_matches(compact, epci_names) + _insee_matches(compact, communes)
+    scored += _epci_name_matches(words, key, epci_names)
+    found_epci = {m.code for *_, m in scored if m.level == "epci"}
+    scored += _commune_name_matches(words, key, communes, epci_names, found_epci)
+    return _best_first(scored, limit)
+
+
+_Scored = tuple[int, int, str, Match]
+
+
+def _siren_matches(compact: str, epci_names: dict[str, str]) -> list[_Scored]:
+    """EPCI whose SIREN starts with the query (three digits at least)."""
+    scored: list[_Scored] = []
     if compact.isdigit() and len(compact) >= 3:
         for siren, name in epci_names.items():
             if siren.startswith(compact):
                 scored.append((0 if siren == compact else 1, 0, match_key(name), Match("epci", siren, name, "SIREN")))
+    return scored
+
+
+def _insee_matches(compact: str, communes: pd.DataFrame) -> list[_Scored]:
+    """Communes whose INSEE code starts with the query (two characters at least, Corsica's 2A/2B)."""
+    scored: list[_Scored] = []
     if len(compact) >= 2 and (compact[:2].isdigit() or compact[:2].upper() in ("2A", "2B")):
         for code, name in zip(communes["code"].astype(str), communes["name"].astype(str)):
             if code.upper().startswith(compact.upper()):
@@ -103,12 +122,25 @@ def search_territories(query: str, communes: pd.DataFrame, epcis: pd.DataFrame, 
                         Match("commune", code, name, "code INSEE"),
                     )
                 )
-    found_epci = {m.code for *_, m in scored if m.level == "epci"}
+    return scored
+
+
+def _epci_name_matches(words: list[str], key: str, epci_names: dict[str, str]) -> list[_Scored]:
+    """EPCI found by their name."""
+    scored: list[_Scored] = []
     for siren, name in epci_names.items():
         s = _name_score(words, key, match_key(name))
         if s is not None:
             scored.append((s, 0, match_key(name), Match("epci", siren, name, "nom")))
-            found_epci.add(siren)
+    return scored
+
+
+def _commune_name_matches(
+    words: list[str], key: str, communes: pd.DataFrame, epci_names: dict[str, str], found_epci: set[str]
+) -> list[_Scored]:
+    """Communes found by their name, then the EPCI of those communes not already in ``found_epci``
+    (each with its best-scored member)."""
+    scored: list[_Scored] = []
     by_member: dict[str, tuple[int, str]] = {}
     for code, name, siren in zip(communes["code"].astype(str), communes["name"].astype(str), communes["epci_siren"]):
         s = _name_score(words, key, match_key(name))
@@ -124,7 +156,12 @@ def search_territories(query: str, communes: pd.DataFrame, epcis: pd.DataFrame, 
         scored.append(
             (s, 2, match_key(epci_names[siren]), Match("epci", siren, epci_names[siren], f"commune membre : {member}"))
         )
-    scored.sort(key=lambda t: (t[0], t[1], t[2], t[3].code))
+    return scored
+
+
+def _best_first(scored: list[_Scored], limit: int) -> list[Match]:
+    """Matches sorted by score, level and name, each territory once (its best reason), at most ``limit``."""
+    scored = sorted(scored, key=lambda t: (t[0], t[1], t[2], t[3].code))
     out: list[Match] = []
     seen: set[tuple[str, str]] = set()
     for *_, m in scored:

@@ -27,16 +27,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.appserver import AppServer, ServerStartError, launch_chromium  # noqa: E402
+
 OPEN_TARGET_S = 3.0
 FILTER_TARGET_S = 1.0
 
@@ -68,43 +70,12 @@ DRAWN_JS = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server() -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("Le serveur Streamlit n'a pas démarré.")
+def start_server() -> AppServer:
+    """The app on a free port (:class:`tests.appserver.AppServer`, the browser tests' helper)."""
+    try:
+        return AppServer().start()
+    except ServerStartError:
+        raise SystemExit("Le serveur Streamlit n'a pas démarré.") from None
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -259,7 +230,6 @@ def save_screenshot(pg, url: str, path: str, n_maps: int, out: Path) -> None:
 
 def _caen_lycee() -> str:
     """UAI of the lycée of Caen with the most seconde pupils (from the built database)."""
-    sys.path.insert(0, str(ROOT))
     from analysis import config, db
 
     con = db.connect(config.default_db_path(), read_only=True)
@@ -290,22 +260,20 @@ def main(argv=None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    proc = None
+    server = None
     url = args.url
     if not url:
-        proc, url = start_server()
+        server = start_server()
+        url = server.url
     runs: dict[str, tuple[str, list[tuple[float, float, float]]]] = {}
     try:
         with sync_playwright() as pw:
-            b = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
+            b = launch_chromium(pw)
             warm = b.new_page()
             warm.goto(url + "/")  # first session of a fresh server (streamlit issue #9992)
             wait_done(warm, 1, time.time())
             warm.close()
-            wait_server_idle(proc)  # measure a running server, not its start-up warm-up
+            wait_server_idle(server.proc if server else None)  # measure a running server, not its start-up warm-up
             caen_lycee = _caen_lycee()
             pages = [
                 (p[0].format(caen_lycee=caen_lycee), *p[1:])
@@ -338,9 +306,8 @@ def main(argv=None) -> int:
                     ctx.close()
             b.close()
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
+        if server is not None:
+            server.stop()
 
     # each figure is the median of the runs (pages measured in turn, run after run)
     rows = []

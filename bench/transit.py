@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis import config, db, gtfs, transit  # noqa: E402
+from analysis.transit import route, scan  # noqa: E402
 
 
 def peak_mib() -> float:
@@ -66,20 +67,20 @@ def load_points(db_path: Path, src: Path, rng) -> tuple[np.ndarray, np.ndarray, 
 
 def naive_matrix(net, origins, destinations, t0=7 * 3600, t1=8 * 3600 + 1800, t_end=9 * 3600):
     """Per origin, one scalar CSA per departure minute; min over minutes of (arrival - t)."""
-    fp = transit._footpath_lists(net, transit.MAX_TRANSFER_M, transit.WALK_KMH, transit.DETOUR_FACTOR)
-    e_d, e_s, e_w = transit._prepare_endpoints(
+    fp = scan._footpath_lists(net, transit.MAX_TRANSFER_M, transit.WALK_KMH, transit.DETOUR_FACTOR)
+    e_d, e_s, e_w = scan._prepare_endpoints(
         net, destinations, transit.MAX_ACCESS_M, transit.WALK_KMH, transit.DETOUR_FACTOR
     )
     out = np.full((len(origins), len(destinations)), np.inf)
     for i, o in enumerate(origins):
-        _, a_s, a_w = transit._prepare_endpoints(
+        _, a_s, a_w = scan._prepare_endpoints(
             net, o[None, :], transit.MAX_ACCESS_M, transit.WALK_KMH, transit.DETOUR_FACTOR
         )
         for t in range(t0, t1 + 1, 60):
             init = {}
             for s, w in zip(a_s.tolist(), a_w.tolist()):
                 init[s] = min(init.get(s, 2**30), t + w)
-            ride, _, _ = transit._scan_single(net, init, t_end, fp)
+            ride, _, _ = route._scan_single(net, init, t_end, fp)
             arr = np.full(len(destinations), np.inf)
             np.minimum.at(arr, e_d, ride[e_s] + e_w)
             ok = arr <= t_end
@@ -171,7 +172,7 @@ def main() -> None:
     )
 
     # naive baseline on a sample of origins with a stop within 1.5 km
-    a_o, _, _ = transit._prepare_endpoints(net, origins, transit.MAX_ACCESS_M, transit.WALK_KMH, transit.DETOUR_FACTOR)
+    a_o, _, _ = scan._prepare_endpoints(net, origins, transit.MAX_ACCESS_M, transit.WALK_KMH, transit.DETOUR_FACTOR)
     with_stop = np.unique(a_o)
     sample = rng.choice(with_stop, size=min(args.naive_sample, len(with_stop)), replace=False)
     t = time.perf_counter()

@@ -117,7 +117,7 @@ if est_note:
     notes.append(est_note)
 core.estimate_badge(" ; ".join(notes) + ".")
 
-st.subheader(f"Classement des {noun}")
+st.header(f"Classement des {noun}")
 names_shown = ranked["name"]
 if level == "epci":
     names_shown = names_shown.where(~ranked["mostly_outside"], names_shown + " (majoritairement hors Normandie)")

@@ -137,7 +137,7 @@ if n_deduced:
         "lieu » sous la liste des projets et dans son téléchargement."
     )
 
-st.subheader("Liste des projets")
+st.header("Liste des projets")
 table = (
     pd.DataFrame(
         {
@@ -174,7 +174,7 @@ core.page_link(
     query_params={"vue": "programme", "epci": sel_epci} if sel_epci else {"vue": "sites"},
 )
 
-st.subheader("Ce que dit le document (carte des projets du 15/12/2025)")
+st.header("Ce que dit le document (carte des projets du 15/12/2025)")
 c1, c2, c3 = st.columns(3)
 with c1:
     st.markdown("""**Typologie**

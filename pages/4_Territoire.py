@@ -80,7 +80,7 @@ r = data.territory_table("region", *args)
 ts = data.territory_table(level, *args[:5], "school", v, code=code)
 
 # ------------------------------------------------------------------ key figures
-st.subheader("Chiffres clés")
+st.header("Chiffres clés")
 st.caption(
     f"Filtres : {view.describe()}. Élèves par commune de résidence (estimation), sauf "
     "ligne « Élèves de seconde des lycées du territoire » (effectifs déclarés)."
@@ -152,7 +152,7 @@ core.estimate_badge(
 )
 
 # ------------------------------------------------------------------ map
-st.subheader("Carte")
+st.header("Carte")
 area = communes[communes["epci_siren"] == row["epci_siren"]]["code"].tolist() if level == "commune" else member_codes
 ctab = data.territory_table("commune", *args, within=(row["epci_siren"] if level == "commune" else code))
 gj = data.geojson("commune", v, tuple(sorted(area)))
@@ -216,7 +216,7 @@ with core.table_expander("Tableau des communes (alternative textuelle) — manqu
 # ------------------------------------------------------------------ lycées and offers
 c1, c2 = st.container(), st.container()
 with c1:
-    st.subheader("Lycées et élèves")
+    st.header("Lycées et élèves")
     acc = data.origin_table(*args[:5], "school", v)
     lyc = schools[schools["commune_code"].isin(member_codes)].merge(
         acc[["origin_id", "offers_reachable", "minutes_nearest"]], left_on="uai", right_on="origin_id", how="left"
@@ -238,7 +238,7 @@ with c1:
             height=420,
         )
 with c2:
-    st.subheader("Offres par secteur")
+    st.header("Offres par secteur")
     sec = data.sector_counts(tuple(member_codes), v)
     if view.sectors:
         sec = sec[sec["sector"].isin(view.sectors)]
@@ -264,7 +264,7 @@ with c2:
 # one below the other, full width (side by side, the projects' Statut column was cut)
 c3, c4 = st.container(), st.container()
 with c3:
-    st.subheader("Offre de transport")
+    st.header("Offre de transport")
     stops_df, day = data.stops(v)
     local = stops_df[stops_df["commune_code"].isin(member_codes)]
     st.markdown(
@@ -286,7 +286,7 @@ with c3:
         else:
             core.html_table(ms, height=360)
 with c4:
-    st.subheader("Projets de stages collectifs")
+    st.header("Projets de stages collectifs")
     proj = data.collective(v)
     proj = proj[proj["commune_code"].isin(member_codes)] if level == "commune" else proj[proj["epci_siren"] == code]
     if proj.empty:
@@ -313,7 +313,7 @@ with c4:
     )
 
 # ------------------------------------------------------------------ downloads
-st.subheader("Téléchargements")
+st.header("Téléchargements")
 core.report_downloads(
     level,
     code,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import config, report, text, validate_args
+from analysis import access, config, report, text, validate_args
 from ui import core, data, filters
 
 core.page_setup("Rapports", "📄")
@@ -62,30 +62,19 @@ filt = data.filters_of(view.mode, view.minutes, view.sectors, view.grade, view.h
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _table(
-    level: str,
-    code: str,
-    mode: str,
-    minutes: int,
-    sectors: tuple[str, ...],
-    grade: str,
-    host: str,
-    origin_kind: str,
-    version: int,
-) -> pd.DataFrame:
-    f = data.filters_of(mode, minutes, sectors, grade, host, origin_kind)
-    return report.report_table(core.con(), level, code, f)
+def _table(level: str, code: str, filters: access.Filters, version: int) -> pd.DataFrame:
+    return report.report_table(core.con(), level, code, filters)
 
 
 try:
     with st.spinner("Calcul des indicateurs…"):
-        table = _table(level, code, view.mode, view.minutes, view.sectors, view.grade, view.host, view.origin_kind, v)
+        table = _table(level, code, filt, v)
 except report.ReportError as exc:
     st.error(str(exc))
     st.stop()
 
 main = table.iloc[0]
-st.subheader(f"{LEVELS[level]} : {main['name']}")
+st.header(f"{LEVELS[level]} : {main['name']}")
 st.caption(f"Filtres : {view.describe()} · origines : {core.ORIGIN_LABELS[view.origin_kind].lower()}")
 if view.origin_kind == "commune":
     core.estimate_badge(
@@ -143,7 +132,7 @@ if not comp.empty:
         )
         st.dataframe(shown_comp, hide_index=True, width="stretch")
 
-st.subheader("Télécharger")
+st.header("Télécharger")
 cols = st.columns(4)
 # (key, format, CSV rows, label)
 FILES = (

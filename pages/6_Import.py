@@ -76,7 +76,7 @@ with st.expander("Modèles de fichiers à remplir"):
                 )
 
 # --------------------------------------------------------------------------- form
-st.subheader("Contrôler ou importer un fichier")
+st.header("Contrôler ou importer un fichier")
 if not writing_enabled:
     st.warning(disabled_reason + " La simulation reste possible.")
 
@@ -204,7 +204,7 @@ if go and upload is not None:
         show_result(outcome)
 
 # --------------------------------------------------------------------------- log (read-only)
-st.subheader("Journal des imports")
+st.header("Journal des imports")
 log = data.import_log(core.db_version())
 if log is None:
     st.caption("Aucun import n'a encore été fait dans cette base.")

@@ -171,7 +171,7 @@ def sites_view() -> None:
     )
     mapping.show(m, "plan_sites_map", height=520, layers=layers, control=True)
 
-    st.subheader("Sites proposés (classés) — alternative textuelle de la carte")
+    st.header("Sites proposés (classés) — alternative textuelle de la carte")
     table = export.sites_table(sites)
     shown = table.drop(columns=["Origines couvertes (codes)", "Code", "Code commune"], errors="ignore")
     if dec == 0:  # whole pupils on screen, as on every page (the files keep one decimal)
@@ -204,7 +204,7 @@ def sites_view() -> None:
             )
             core.html_table(g)
 
-    st.subheader("Les projets existants sur cette demande")
+    st.header("Les projets existants sur cette demande")
     st.markdown(
         "Chaque projet est placé à la mairie de sa commune (point d'origine). Il « couvre » les origines qui l'atteignent dans le "
         "budget-temps. Avec la mesure « élèves sans offre », un projet situé dans une commune qui a déjà des "
@@ -321,7 +321,7 @@ def programme_view() -> None:
     else:
         sector = None
     offers = pg.pick_structures(offers, kind, 12, sector)
-    st.subheader("Structures candidates et capacités d'accueil")
+    st.header("Structures candidates et capacités d'accueil")
     if offers.empty:
         st.warning(f"Aucune offre à moins de {radius} min {REACH[reach]} de {name} : élargissez le rayon.")
         return
@@ -383,7 +383,7 @@ def programme_view() -> None:
     for n in prog.notes:
         core.estimate_badge(n)
     frames = export.programme_frames(prog)
-    st.subheader("Rotation des sous-groupes (tableau)")
+    st.header("Rotation des sous-groupes (tableau)")
     core.html_table(frames["rotation"].reset_index().rename(columns={"index": "Sous-groupe"}))
     site_label = f"{name} ({commune})"
     c1, c2 = st.columns(2)

@@ -4,6 +4,8 @@
   only when the mirror is absent.
 - ``base_db``: a database built from the mirror with the base stages only (no GTFS, no travel
   times), once per test session, in a temporary folder.
+- ``real_con``: a read-only connection to the real built database (``build.ensure_database``),
+  once per module; tests using it are skipped when that database has no travel times.
 - ``mirror_link_tree``: a function making a copy of the mirror made of symbolic links, in which
   a test can replace one file (to corrupt it) without touching the mirror.
 """
@@ -46,6 +48,18 @@ def base_con(base_db):
     from analysis import db
 
     con = db.connect(base_db, read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def real_con():
+    from analysis import access, build, db
+
+    con = db.connect(build.ensure_database(), read_only=True)
+    if not access.has_relation(con, "travel_times"):
+        con.close()
+        pytest.skip("base sans temps de trajet")
     yield con
     con.close()
 

@@ -4,7 +4,8 @@ Every page of the navigation (read from ``app.PAGES``, so a page added later is 
 and a few views reached by the URL are opened in the real app (the server, browser and helpers
 of ``tests/test_browser.py``); the axe-core engine shipped by the ``axe-playwright-python``
 package is injected into the page *and* into each of its frames (maps, charts, components) and
-run there. The test fails on any *serious* or *critical* finding, on a document or frame whose
+run there. The test fails on any *serious* or *critical* finding, on a *moderate* finding of
+the rules of ``ALWAYS_BLOCKING`` (``heading-order``: a heading level skipped), on a document or frame whose
 ``<html>`` is not ``lang="fr"`` (RGAA 8.3), and on a frame without a ``<title>`` or an
 ``<iframe>`` without a title (RGAA 2.1, 8.5).
 
@@ -39,6 +40,9 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium
 
 ROOT = HERE.parent
 BLOCKING = ("serious", "critical")
+#: Rules whose findings fail the audit whatever their impact (``heading-order`` is *moderate*:
+#: a page going from its title, h1, to an h3 skips a level of the outline, RGAA 9.1).
+ALWAYS_BLOCKING = ("heading-order",)
 
 
 def _nav_paths() -> list[str]:
@@ -115,8 +119,9 @@ def settle(pg, timeout: float = 30.0) -> None:
 
 
 def audit(pg) -> list[str]:
-    """axe-core on the page and on each of its frames: the serious and critical findings
-    (``where: rule (impact) × n — target``), plus the lang / title checks of each document."""
+    """axe-core on the page and on each of its frames: the serious and critical findings and
+    those of :data:`ALWAYS_BLOCKING` (``where: rule (impact) × n — target``), plus the lang /
+    title checks of each document."""
     axe = _axe()
     problems: list[str] = []
     options = {"resultTypes": ["violations"], "iframes": False}
@@ -130,7 +135,7 @@ def audit(pg) -> list[str]:
             continue
         res = axe.run(frame, options=options).response
         for v in res["violations"]:
-            if v["impact"] in BLOCKING:
+            if v["impact"] in BLOCKING or v["id"] in ALWAYS_BLOCKING:
                 targets = "; ".join(n["html"][:160] for n in v["nodes"][:3])
                 problems.append(f"{where}: {v['id']} ({v['impact']}) × {len(v['nodes'])} — {targets}")
         lang, title = frame.evaluate("() => [document.documentElement.getAttribute('lang'), document.title]")

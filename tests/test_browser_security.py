@@ -18,17 +18,14 @@ literal), or if the hostile value is not shown as plain text somewhere in the to
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.test_browser import CHROMIUM, ROOT, _free_port, _has_travel_times, wait_idle
+from tests.appserver import CHROMIUM, AppServer, launch_chromium
+from tests.test_browser import _has_travel_times, wait_idle
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium absent")
 
@@ -157,47 +154,9 @@ def hostile_db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def hostile_url(hostile_db):
-    port = _free_port()
-    env = dict(os.environ, OBSERVATOIRE_DB=str(hostile_db), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    env.pop("OBSERVATOIRE_ADMIN_SECRET", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail("le serveur Streamlit n'a pas démarré")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    """The app on the hostile copy (:class:`tests.appserver.AppServer`), import writing disabled."""
+    with AppServer(hostile_db, unset=["OBSERVATOIRE_ADMIN_SECRET"]) as server:
+        yield server.url
 
 
 def _paths(db_path: Path) -> list[tuple[str, int]]:
@@ -233,10 +192,7 @@ def test_hostile_text_never_runs_on_any_page(hostile_db, hostile_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch_chromium(p)
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         ctx.add_init_script(HOOK_JS)
         dialogs: list[str] = []

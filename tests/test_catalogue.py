@@ -90,18 +90,6 @@ def test_register_keeps_order_and_rejects_unknown():
         catalogue.indicator("nope")
 
 
-@pytest.fixture(scope="module")
-def real_con():
-    from analysis import build, db
-
-    path = build.ensure_database()
-    con = db.connect(path, read_only=True)
-    if not access.has_relation(con, "travel_times"):
-        pytest.skip("base sans temps de trajet")
-    yield con
-    con.close()
-
-
 @pytest.fixture()
 def dummy_indicator():
     """SYNTHETIC indicator for the test only: offers located per 1,000 pupils, computed from

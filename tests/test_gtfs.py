@@ -220,6 +220,38 @@ def test_bad_calendar_values(tmp_path):
     assert (e.row, e.field) == (1, "wednesday")
 
 
+def test_rules_report_the_first_broken_file_in_a_fixed_order(tmp_path):
+    """Validation runs one rule per file in a fixed order (stops, routes/trips, calendars,
+    stop_times): a SYNTHETIC feed broken in four files reports the stops error; repairing the
+    files one by one reveals the next error, each naming its file, row and field."""
+    broken = {
+        "stops.txt": replace_line("stops.txt", "C,Synthetic C,49.10", "C,Synthetic C,149.10"),
+        "trips.txt": replace_line("trips.txt", "R2,WEEK,T2,D", "R9,WEEK,T2,D"),
+        "calendar.txt": replace_line("calendar.txt", "WEEK,1,1,1,1,1,0,0", "WEEK,1,1,yes,1,1,0,0"),
+        "stop_times.txt": replace_line("stop_times.txt", "T3,07:40:00,07:40:00", "T3,7h40,07:40:00"),
+    }
+    expected = [
+        ("stops.txt", 4, "stop_lat", "149.10"),
+        ("trips.txt", 2, "route_id", "R9"),
+        ("calendar.txt", 1, "wednesday", "yes"),
+        ("stop_times.txt", 6, "arrival_time", "7h40"),
+    ]
+    for i, (name, row, field, value) in enumerate(expected):
+        e = _error(copy_feed(tmp_path / str(i), broken))
+        assert e.path.endswith(f"feed/{name}") and (e.row, e.field) == (row, field) and value in e.message
+        del broken[name]
+    gtfs.read_feed(copy_feed(tmp_path / "ok", broken))  # all repaired: no error
+
+
+def test_missing_stop_times_warning_points_at_the_caller(tmp_path):
+    """The GTFSWarning of a feed without stop_times.txt is attributed to the code that called
+    read_feed (here, this test), not to a line inside analysis.gtfs."""
+    with pytest.warns(gtfs.GTFSWarning, match="stop_times.txt") as record:
+        feed = gtfs.read_feed(copy_feed(tmp_path, {"stop_times.txt": None}))
+    assert not feed.has_stop_times
+    assert [Path(w.filename).name for w in record] == [Path(__file__).name]
+
+
 def test_truncated_zip(tmp_path):
     z = tmp_path / "feed.zip"
     with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:

@@ -302,6 +302,79 @@ def test_template_rows_are_checked_one_by_one(db_copy, admin, tmp_path):
     assert table(db_copy, "SELECT count(*) AS n FROM offer_details")["n"].iloc[0] == 1
 
 
+#: Synthetic platform-export records (labelled test data): each row fails on one field, hand-written.
+PLATFORM_HEADER = ["id", "SIRET", "secteur", "public", "Rue", "Ville", "Code postal", "Filière", "public_employer_type"]
+
+
+def _platform(**kw) -> list[str]:
+    base = {
+        "id": "P1",
+        "SIRET": "732 829 320 00074",
+        "secteur": "Commerce",
+        "public": "FAUX",
+        "Rue": "1 rue X",
+        "Ville": "Caen",
+        "Code postal": "14000",
+        "Filière": "seconde_only",
+        "public_employer_type": "",
+    }
+    return [kw.get(h, base[h]) for h in PLATFORM_HEADER]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_check_platform_names_the_first_failing_field(strict):
+    """Each platform row is quarantined with the field and reason of its first failure, in the
+    documented order (text, id, postcode, town, filière, public, duplicate id, SIRET); an invalid
+    SIRET is a warning unless ``strict_siret``. Expected values written by hand."""
+    from analysis.imports.checks import check_platform
+    from analysis.imports.reading import RawTable
+
+    recs = [
+        _platform(id="A1", public="VRAI", public_employer_type=" État "),  # 1 accepted
+        _platform(id="A2", Ville="<b>Caen</b>", **{"Code postal": "x"}),  # 2 markup first
+        _platform(id=" "),  # 3
+        _platform(id="A4", **{"Code postal": "1400"}),  # 4
+        _platform(id="A5", **{"Code postal": "75001"}),  # 5 outside Normandie
+        _platform(id="A6", Ville=" "),  # 6
+        _platform(id="A7", **{"Filière": "bac_pro"}),  # 7
+        _platform(id="A8", public="peut-être"),  # 8
+        _platform(id="A1"),  # 9 duplicate of row 1
+        _platform(id="A10", SIRET="12345678901234"),  # 10 bad check digit
+        _platform(id="A11", SIRET="", public="", secteur=" ", Rue=""),  # 11 accepted, empty optional fields
+    ]
+    raw = RawTable(PLATFORM_HEADER, list(enumerate(recs, start=1)), [], "utf-8", ";")
+    ch = check_platform(raw, "synthetic", strict_siret=strict)
+    got = {q[0]: (q[1], q[2]) for q in ch.quarantine}
+    assert got[2] == (
+        "Ville",
+        "caractère « < » interdit (balises HTML refusées) : retirez les signes < et > de ce champ",
+    )
+    assert got[3] == ("id", "identifiant d'offre manquant")
+    assert got[4] == ("Code postal", "code postal invalide « 1400 »")
+    assert got[5][0] == "Code postal" and got[5][1].startswith("code postal hors Normandie « 75001 »")
+    assert got[6] == ("Ville", "ville manquante")
+    assert got[7] == ("Filière", "filière inconnue « bac_pro »")
+    assert got[8] == ("public", "booléen attendu (VRAI/FAUX), trouvé « peut-être »")
+    assert got[9] == ("id", "identifiant d'offre en double « A1 »")
+    bad_siret = "SIRET invalide « 12345678901234 » : clé de contrôle (Luhn) incorrecte"
+    if strict:
+        assert got[10] == ("SIRET", bad_siret) and ch.warnings == []
+        assert sorted(got) == [2, 3, 4, 5, 6, 7, 8, 9, 10]
+    else:
+        assert ch.warnings == [(10, "SIRET", bad_siret + " (offre gardée, SIRET conservé tel quel)")]
+        assert sorted(got) == [2, 3, 4, 5, 6, 7, 8, 9]
+    acc = ch.accepted.set_index("offer_id")
+    assert list(ch.accepted.columns) == offers.OFFER_COLUMNS + ["raw"]
+    assert acc.loc["A1", "siret"] == "73282932000074" and acc.loc["A1", "grades"] == "seconde"
+    assert bool(acc.loc["A1", "is_public"]) is True and acc.loc["A1", "public_employer_type"] == "État"
+    assert acc.loc["A1", "source"] == "synthetic" and acc.loc["A1", "source_row"] == 1
+    assert pd.isna(acc.loc["A11", "siret"]) and pd.isna(acc.loc["A11", "is_public"])
+    assert pd.isna(acc.loc["A11", "sector"]) and pd.isna(acc.loc["A11", "street"])
+    assert json.loads(acc.loc["A11", "raw"])["id"] == "A11"
+    if not strict:
+        assert acc.loc["A10", "siret"] == "12345678901234"
+
+
 def test_missing_column_quarantines_every_row(ro_con):
     header = [h for h in TEMPLATE_HEADER if h != "code_postal"]
     rows = [[v for h, v in zip(TEMPLATE_HEADER, template_row()) if h != "code_postal"]] * 3
@@ -804,43 +877,12 @@ def test_bundled_collective_list_passes_the_import_and_gives_the_build_table(db_
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="/usr/bin/chromium absent")
 def test_import_page_in_a_browser(db_copy, tmp_path):
     """The real app in headless Chromium: simulation, wrong secret refused, right secret imports."""
-    import subprocess
-    import sys
     import time
-    import urllib.request
 
     from playwright.sync_api import sync_playwright
 
-    root = Path(__file__).resolve().parent.parent
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(
-        os.environ,
-        OBSERVATOIRE_DB=str(db_copy),
-        **{imports.ENV_SECRET: SECRET},
-        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    from tests.appserver import AppServer, launch_chromium
+
     idle = """() => { const a = document.querySelector('[data-testid="stApp"]');
                       return a && a.getAttribute('data-test-script-state') === 'notRunning'; }"""
     f = tmp_path / "offres_synthetiques.csv"
@@ -851,49 +893,33 @@ def test_import_page_in_a_browser(db_copy, tmp_path):
         )
     )
     state = file_state(db_copy)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                assert proc.poll() is None and time.time() < deadline, "Streamlit n'a pas démarré"
-                time.sleep(0.3)
-        with sync_playwright() as p:
-            b = p.chromium.launch(
-                executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            pg = b.new_page(viewport={"width": 1400, "height": 1000})
+    with AppServer(db_copy, env={imports.ENV_SECRET: SECRET}) as server, sync_playwright() as p:
+        url = server.url
+        b = launch_chromium(p)
+        pg = b.new_page(viewport={"width": 1400, "height": 1000})
 
-            def settle():
-                time.sleep(0.5)
-                pg.wait_for_function(idle, timeout=120_000)
+        def settle():
+            time.sleep(0.5)
+            pg.wait_for_function(idle, timeout=120_000)
 
-            pg.goto(url + "/Import")
-            settle()
-            pg.set_input_files('input[type="file"]', str(f))
-            settle()
-            pg.get_by_role("button", name="Contrôler (simulation, rien n'est écrit)").click()
-            settle()
-            assert "Simulation : la base n'a pas été modifiée." in pg.inner_text("body")
-            assert file_state(db_copy) == state
-            pg.get_by_label("Secret administrateur").fill("mauvais secret")
-            pg.get_by_role("button", name="Importer").click()
-            settle()
-            assert "Secret administrateur incorrect" in pg.inner_text("body")
-            assert file_state(db_copy) == state
-            pg.get_by_label("Secret administrateur").fill(SECRET)
-            pg.get_by_role("button", name="Importer").click()
-            settle()
-            assert "Base mise à jour" in pg.inner_text("body")
-            b.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        pg.goto(url + "/Import")
+        settle()
+        pg.set_input_files('input[type="file"]', str(f))
+        settle()
+        pg.get_by_role("button", name="Contrôler (simulation, rien n'est écrit)").click()
+        settle()
+        assert "Simulation : la base n'a pas été modifiée." in pg.inner_text("body")
+        assert file_state(db_copy) == state
+        pg.get_by_label("Secret administrateur").fill("mauvais secret")
+        pg.get_by_role("button", name="Importer").click()
+        settle()
+        assert "Secret administrateur incorrect" in pg.inner_text("body")
+        assert file_state(db_copy) == state
+        pg.get_by_label("Secret administrateur").fill(SECRET)
+        pg.get_by_role("button", name="Importer").click()
+        settle()
+        assert "Base mise à jour" in pg.inner_text("body")
+        b.close()
     assert table(db_copy, "SELECT offer_id FROM offers WHERE offer_id LIKE 'SYN-B%'")["offer_id"].tolist() == ["SYN-B1"]
     log = table(db_copy, "SELECT rows_in, accepted, quarantined, user_name FROM imports")
     assert log.values.tolist() == [[2, 1, 1, "application"]]

@@ -227,15 +227,9 @@ def test_offers_placed_at_their_town_hall(base_con):
 
 
 @pytest.fixture(scope="module")
-def real(source_dir):
-    from analysis import access, build, db
-
-    c = db.connect(build.ensure_database(), read_only=True)
-    if not access.has_relation(c, "travel_times"):
-        c.close()
-        pytest.skip("base construite sans temps de trajet")
-    yield c
-    c.close()
+def real(source_dir, real_con):
+    """The real built database (``real_con`` of conftest; the mirror must be present)."""
+    return real_con
 
 
 def test_marie_curie_reaches_vire_offers_on_foot_and_by_transit(real):

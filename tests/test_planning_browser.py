@@ -25,6 +25,20 @@ def planner_ready(con):
     return True
 
 
+def _assume_capacities(page) -> None:
+    """Tick the explicit assumption of places a day for offers without a capacity."""
+    page.get_by_text("Compléter les capacités vides par une hypothèse").click()
+    page.get_by_text("Hypothèse : places par jour").first.wait_for(timeout=30_000)
+    wait_idle(page)
+
+
+def _design(page, outcome: str) -> None:
+    """Run the solver (« Concevoir le programme ») and wait for ``outcome`` on the page."""
+    page.get_by_role("button", name="Concevoir le programme").click()
+    page.get_by_text(outcome).first.wait_for(timeout=60_000)
+    wait_idle(page)
+
+
 def test_sites_view_map_table_and_url_state(page, warm_app, con, planner_ready):
     from analysis.planning import demand, sites
 
@@ -57,17 +71,11 @@ def test_programme_view_designs_and_explains(page, warm_app, planner_ready):
     text = main_text(page)
     assert "Pont-Audemer (27467)" in text and "ne publie pas de capacité" in text
     # no capacity given: the solver is not run on invented numbers
-    page.get_by_role("button", name="Concevoir le programme").click()
-    page.get_by_text("Programme impossible").first.wait_for(timeout=60_000)
-    wait_idle(page)
+    _design(page, "Programme impossible")
     assert "capacité d'accueil inconnue" in main_text(page)
     # an explicit, flagged assumption of 3 places a day
-    page.get_by_text("Compléter les capacités vides par une hypothèse").click()
-    page.get_by_text("Hypothèse : places par jour").first.wait_for(timeout=30_000)
-    wait_idle(page)
-    page.get_by_role("button", name="Concevoir le programme").click()
-    page.get_by_text("Programme trouvé").first.wait_for(timeout=60_000)
-    wait_idle(page)
+    _assume_capacities(page)
+    _design(page, "Programme trouvé")
     text = main_text(page)
     assert "Programme trouvé" in text and "Sous-groupe 1" in text and "lundi 15 juin" in text
     assert "Estimation" in text and "capacité supposée" in text
@@ -91,12 +99,8 @@ def test_programme_view_names_missing_places(page, warm_app, con, planner_ready)
     places = 3 * len(offers)
     pupils = places + 4
     open_page(page, warm_app + f"/planification?vue=programme&commune=27467&eleves={pupils}&type=multisectoriel")
-    page.get_by_text("Compléter les capacités vides par une hypothèse").click()
-    page.get_by_text("Hypothèse : places par jour").first.wait_for(timeout=30_000)
-    wait_idle(page)
-    page.get_by_role("button", name="Concevoir le programme").click()
-    page.get_by_text("Programme impossible").first.wait_for(timeout=60_000)
-    wait_idle(page)
+    _assume_capacities(page)
+    _design(page, "Programme impossible")
     text = main_text(page)
     assert f"il manque 4 places le lundi 15 juin ({places} places pour {pupils} élèves)" in text
     assert "Pour le rendre possible" in text

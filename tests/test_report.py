@@ -414,7 +414,7 @@ def test_rapports_page_shows_the_report_figures(real):
         at.query_params[k] = val
     at.run()
     assert not at.exception
-    assert at.subheader[0].value == "Commune : Caen"
+    assert at.header[0].value == "Commune : Caen"
     shown = at.dataframe[0].value
     assert list(shown.columns) == ["Indicateur", "Caen", "CU Caen la Mer", "Calvados", "Normandie"]
     table = report.report_table(real, "commune", "14118", Filters(mode="bike", minutes=15))

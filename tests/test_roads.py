@@ -346,3 +346,26 @@ def test_skeleton_sparse_door_to_door_equals_dense_reference(skeleton, mode):
         # the cases are all there: off-network points, flagged and unflagged pairs
         assert (res.origin_snap_m > 2500).any() and (res.origin_snap_m <= 2500).any()
         assert res.is_estimate[finite].any() and not res.is_estimate[finite].all()
+
+
+def test_graph_cache_key_changes_with_every_road_reader(tmp_path, monkeypatch):
+    """The on-disk graph cache (analysis.graphcache) keys on the code that builds the arrays:
+    after the readers moved out of roads.py (roads_osm.py, roads_layers.py), editing a reader
+    (say, a car speed) must give a new key, or the build would reuse stale arrays. SYNTHETIC
+    copies of the code files, edited one at a time."""
+    import shutil
+
+    from analysis import graphcache
+
+    src = graphcache.Path(graphcache.__file__).resolve().parent
+    for name in ("roads.py", "roads_osm.py", "roads_layers.py", "paths.py"):
+        shutil.copy(src / name, tmp_path / name)
+    monkeypatch.setattr(graphcache, "__file__", str(tmp_path / "graphcache.py"))
+    base = graphcache._code_fingerprint()
+    assert graphcache._code_fingerprint() == base  # stable while nothing changes
+    for name in ("roads.py", "roads_osm.py", "roads_layers.py", "paths.py"):
+        original = (tmp_path / name).read_bytes()
+        (tmp_path / name).write_bytes(original + b"\n# edited\n")
+        assert graphcache._code_fingerprint() != base, name
+        (tmp_path / name).write_bytes(original)
+    assert graphcache._code_fingerprint() == base

@@ -96,15 +96,9 @@ def test_datadict_in_french():
 
 
 @pytest.fixture(scope="module")
-def real():
-    from analysis import build, db
-
-    path = build.ensure_database()
-    con = db.connect(path, read_only=True)
-    if not access.has_relation(con, "travel_times"):
-        pytest.skip("base sans temps de trajet")
-    yield con
-    con.close()
+def real(real_con):
+    """The real built database (``real_con`` of conftest)."""
+    return real_con
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 import pandas as pd
 
@@ -81,6 +84,9 @@ def _reject_all_missing(raw: RawTable, ch: Checked, missing: list[str]) -> Check
 def check_platform(raw: RawTable, source: str, strict_siret: bool = False) -> Checked:
     """Check platform-export records like :func:`analysis.offers.parse_platform` (plus lengths, SIRET).
 
+    Each row goes through :func:`_platform_row` (text, identifier, postcode, town, filière,
+    public flag, duplicate identifier, SIRET, in this order: the first failure names the field).
+
     Returns
     -------
     Checked
@@ -91,67 +97,19 @@ def check_platform(raw: RawTable, source: str, strict_siret: bool = False) -> Ch
     if missing:
         return _reject_all_missing(raw, ch, missing)
     idx = {c: raw.columns.index(c) for c in raw.columns[::-1]}
-    pet = idx.get("public_employer_type")
     out: list[dict] = []
     seen: set[str] = set()
     for n, rec in raw.rows:
-        g = lambda c, rec=rec: rec[idx[c]]  # noqa: E731
         rawtext = _raw_json(raw.columns, rec)
         try:
-            for c, v in zip(raw.columns, rec):
-                try:
-                    validation.check_text(v)
-                except FieldError as exc:
-                    raise _Reject(c, str(exc)) from None
-            oid, pc, town = g("id").strip(), g("Code postal").strip(), g("Ville").strip()
-            if not oid:
-                raise _Reject("id", "identifiant d'offre manquant")
-            if not pc.isdigit() or len(pc) != 5:
-                raise _Reject("Code postal", f"code postal invalide « {pc} »")
-            try:
-                validation.clean_postcode(pc)
-            except FieldError as exc:
-                raise _Reject("Code postal", str(exc)) from None
-            if not town:
-                raise _Reject("Ville", "ville manquante")
-            grades = offers.GRADES.get(g("Filière").strip())
-            if grades is None:
-                raise _Reject("Filière", f"filière inconnue « {g('Filière')} »")
-            pub = g("public").strip().lower()
-            is_public = offers.BOOLEANS.get(pub)
-            if is_public is None and pub:
-                raise _Reject("public", f"booléen attendu (VRAI/FAUX), trouvé « {g('public')} »")
-            if oid in seen:
-                raise _Reject("id", f"identifiant d'offre en double « {oid} »")
-            siret = re.sub(r"\s", "", g("SIRET")) or None
-            if siret is not None:
-                try:
-                    validation.clean_siret(siret)
-                except FieldError as exc:
-                    if strict_siret:
-                        raise _Reject("SIRET", str(exc)) from None
-                    ch.warnings.append((n, "SIRET", str(exc) + " (offre gardée, SIRET conservé tel quel)"))
+            row, warning = _platform_row(raw.columns, idx, rec, seen, strict_siret)
         except _Reject as rej:
             ch.quarantine.append((n, rej.field, rej.reason, rawtext))
             continue
-        seen.add(oid)
-        out.append(
-            {
-                "offer_id": oid,
-                "siret": siret,
-                "sector": g("secteur").strip() or None,
-                "is_public": is_public,
-                "public_employer_type": (rec[pet].strip() or None) if pet is not None else None,
-                "street": g("Rue").strip() or None,
-                "town": town,
-                "postcode": pc,
-                "grades": grades,
-                "capacity": pd.NA,
-                "source": source,
-                "source_row": n,
-                "raw": rawtext,
-            }
-        )
+        if warning is not None:
+            ch.warnings.append((n, "SIRET", warning))
+        seen.add(row["offer_id"])
+        out.append({**row, "source": source, "source_row": n, "raw": rawtext})
     ch.accepted = _offer_frame(out)
     return ch
 
@@ -163,6 +121,96 @@ class _Reject(Exception):
         self.reason = reason
 
 
+def _platform_row(
+    columns: list[str], idx: dict[str, int], rec: list[str], seen: set[str], strict_siret: bool
+) -> tuple[dict, str | None]:
+    """The offer fields of one platform record and the SIRET warning (None when none).
+
+    Raises
+    ------
+    _Reject
+        The first field that fails, with its reason.
+    """
+    g = lambda c: rec[idx[c]]  # noqa: E731
+    _check_texts(columns, rec)
+    oid, pc, town = g("id").strip(), g("Code postal").strip(), g("Ville").strip()
+    if not oid:
+        raise _Reject("id", "identifiant d'offre manquant")
+    _check_platform_postcode(pc)
+    if not town:
+        raise _Reject("Ville", "ville manquante")
+    grades = _platform_grades(g("Filière"))
+    is_public = _platform_public(g("public"))
+    if oid in seen:
+        raise _Reject("id", f"identifiant d'offre en double « {oid} »")
+    siret, warning = _platform_siret(g("SIRET"), strict_siret)
+    pet = idx.get("public_employer_type")
+    row = {
+        "offer_id": oid,
+        "siret": siret,
+        "sector": g("secteur").strip() or None,
+        "is_public": is_public,
+        "public_employer_type": (rec[pet].strip() or None) if pet is not None else None,
+        "street": g("Rue").strip() or None,
+        "town": town,
+        "postcode": pc,
+        "grades": grades,
+        "capacity": pd.NA,
+    }
+    return row, warning
+
+
+def _check_texts(columns: list[str], rec: list[str]) -> None:
+    """Every value of the record passes :func:`analysis.validation.check_text` (length, markup)."""
+    for c, v in zip(columns, rec):
+        try:
+            validation.check_text(v)
+        except FieldError as exc:
+            raise _Reject(c, str(exc)) from None
+
+
+def _check_platform_postcode(pc: str) -> None:
+    """Five digits, and a postcode :func:`analysis.validation.clean_postcode` accepts."""
+    if not pc.isdigit() or len(pc) != 5:
+        raise _Reject("Code postal", f"code postal invalide « {pc} »")
+    try:
+        validation.clean_postcode(pc)
+    except FieldError as exc:
+        raise _Reject("Code postal", str(exc)) from None
+
+
+def _platform_grades(value: str) -> str:
+    """The grades of a platform « Filière » code (:data:`analysis.offers.GRADES`)."""
+    grades = offers.GRADES.get(value.strip())
+    if grades is None:
+        raise _Reject("Filière", f"filière inconnue « {value} »")
+    return grades
+
+
+def _platform_public(value: str) -> bool | None:
+    """The « public » flag (VRAI/FAUX…, :data:`analysis.offers.BOOLEANS`); None when empty."""
+    pub = value.strip().lower()
+    is_public = offers.BOOLEANS.get(pub)
+    if is_public is None and pub:
+        raise _Reject("public", f"booléen attendu (VRAI/FAUX), trouvé « {value} »")
+    return is_public
+
+
+def _platform_siret(value: str, strict: bool) -> tuple[str | None, str | None]:
+    """The SIRET without spaces (None when empty) and the warning of an invalid one kept as is
+    (rejected instead when ``strict``)."""
+    siret = re.sub(r"\s", "", value) or None
+    if siret is None:
+        return None, None
+    try:
+        validation.clean_siret(siret)
+    except FieldError as exc:
+        if strict:
+            raise _Reject("SIRET", str(exc)) from None
+        return siret, str(exc) + " (offre gardée, SIRET conservé tel quel)"
+    return siret, None
+
+
 def _offer_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
     cols = offers.OFFER_COLUMNS + ["raw", *extra]
     df = pd.DataFrame(rows, columns=cols)
@@ -172,89 +220,78 @@ def _offer_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
     return df
 
 
+#: Fields of the offer template checked in this order after the identifier (key, cleaner); the
+#: period, weeks, accessibility and coordinates follow (:func:`check_offer_template`).
+_OFFER_FIELDS: tuple[tuple[str, Callable[[str], Any]], ...] = (
+    ("employer", partial(validation.clean_required, what="employeur")),
+    ("siret", validation.clean_siret),
+    ("sector", partial(validation.clean_required, what="secteur")),
+    ("is_public", validation.clean_bool),
+    ("postcode", validation.clean_postcode),
+    ("town", partial(validation.clean_required, what="commune")),
+    ("grades", validation.clean_grades),
+    ("capacity", validation.clean_capacity),
+    ("start_date", validation.clean_date),
+    ("end_date", validation.clean_date),
+)
+#: Columns of accepted template offers after :data:`analysis.offers.OFFER_COLUMNS` and ``raw``.
+_OFFER_DETAIL_COLUMNS = ("employer", "start_date", "end_date", "weeks", "disability_access", "given_lon", "given_lat")
+
+
+def _clean_fields(v: dict[str, str], st: dict, fields: tuple[tuple[str, Callable[[str], Any]], ...]) -> dict:
+    """Each field cleaned in turn, ``st["key"]`` naming the one being checked (for the quarantine)."""
+    out = {}
+    for key, clean in fields:
+        st["key"] = key
+        out[key] = clean(v[key])
+    return out
+
+
 def check_offer_template(raw: RawTable, source: str, bbox=NORMANDIE_BBOX) -> Checked:
     """Check generic-template offer records (see :data:`OFFER_TEMPLATE`)."""
-    ch = _start(raw)
-    pos, missing = map_columns(raw, OFFER_TEMPLATE)
-    if missing:
-        return _reject_all_missing(raw, ch, missing)
-    header = {c.key: raw.columns[pos[c.key]] if c.key in pos else c.header for c in OFFER_TEMPLATE}
-    out: list[dict] = []
     seen: set[str] = set()
-    for n, rec in raw.rows:
-        g = lambda k, rec=rec: rec[pos[k]] if k in pos else ""  # noqa: E731
-        rawtext = _raw_json(raw.columns, rec)
-        key = None
-        try:
-            for c, v in zip(raw.columns, rec):
-                key = c
-                validation.check_text(v)
-            key = "offer_id"
-            oid = g("offer_id").strip() or f"{source}:{n}"
-            if oid in seen:
-                raise FieldError(f"identifiant d'offre en double « {oid} »")
-            key = "employer"
-            employer = validation.clean_required(g("employer"), "employeur")
-            key = "siret"
-            siret = validation.clean_siret(g("siret"))
-            key = "sector"
-            sector = validation.clean_required(g("sector"), "secteur")
-            key = "is_public"
-            is_public = validation.clean_bool(g("is_public"))
-            key = "postcode"
-            pc = validation.clean_postcode(g("postcode"))
-            key = "town"
-            town = validation.clean_required(g("town"), "commune")
-            key = "grades"
-            grades = validation.clean_grades(g("grades"))
-            key = "capacity"
-            capacity = validation.clean_capacity(g("capacity"))
-            key = "start_date"
-            start = validation.clean_date(g("start_date"))
-            key = "end_date"
-            end = validation.clean_date(g("end_date"))
-            validation.check_period(start, end)
-            key = "weeks"
-            weeks = validation.clean_weeks(g("weeks"))
-            key = "disability_access"
-            disability = validation.clean_bool(g("disability_access"))
-            key = "lon"
-            lonlat = validation.clean_lonlat(g("lon"), g("lat"), bbox)
-        except FieldError as exc:
-            ch.quarantine.append((n, header.get(key, key), str(exc), rawtext))
-            continue
+
+    def row(n, v, st):
+        st["key"] = "offer_id"
+        oid = v["offer_id"].strip() or f"{source}:{n}"
+        if oid in seen:
+            raise FieldError(f"identifiant d'offre en double « {oid} »")
+        c = _clean_fields(v, st, _OFFER_FIELDS)
+        validation.check_period(c["start_date"], c["end_date"])  # named after end_date
+        c |= _clean_fields(v, st, (("weeks", validation.clean_weeks), ("disability_access", validation.clean_bool)))
+        st["key"] = "lon"
+        lonlat = validation.clean_lonlat(v["lon"], v["lat"], bbox)
         seen.add(oid)
-        out.append(
-            {
-                "offer_id": oid,
-                "siret": siret,
-                "sector": sector,
-                "is_public": is_public,
-                "public_employer_type": None,
-                "street": validation.clean_text(g("street")),
-                "town": town,
-                "postcode": pc,
-                "grades": grades,
-                "capacity": capacity if capacity is not None else pd.NA,
-                "source": source,
-                "source_row": n,
-                "raw": rawtext,
-                "employer": employer,
-                "start_date": start,
-                "end_date": end,
-                "weeks": weeks,
-                "disability_access": disability,
-                "given_lon": lonlat[0] if lonlat else None,
-                "given_lat": lonlat[1] if lonlat else None,
-            }
-        )
-    ch.accepted = _offer_frame(
-        out, ("employer", "start_date", "end_date", "weeks", "disability_access", "given_lon", "given_lat")
-    )
-    return ch
+        return {
+            "offer_id": oid,
+            "siret": c["siret"],
+            "sector": c["sector"],
+            "is_public": c["is_public"],
+            "public_employer_type": None,
+            "street": validation.clean_text(v["street"]),
+            "town": c["town"],
+            "postcode": c["postcode"],
+            "grades": c["grades"],
+            "capacity": c["capacity"] if c["capacity"] is not None else pd.NA,
+            "source": source,
+            "employer": c["employer"],
+            "start_date": c["start_date"],
+            "end_date": c["end_date"],
+            "weeks": c["weeks"],
+            "disability_access": c["disability_access"],
+            "given_lon": lonlat[0] if lonlat else None,
+            "given_lat": lonlat[1] if lonlat else None,
+        }
+
+    return _check_generic(raw, OFFER_TEMPLATE, row, lambda rows: _offer_frame(rows, _OFFER_DETAIL_COLUMNS))
 
 
-def _check_generic(raw: RawTable, spec: tuple[Column, ...], row_fn) -> Checked:
+def _check_generic(
+    raw: RawTable, spec: tuple[Column, ...], row_fn, frame: Callable[[list[dict]], pd.DataFrame] = pd.DataFrame
+) -> Checked:
+    """Check each record: its texts, then ``row_fn(n, values, state)`` (which sets ``state["key"]``
+    to the field it checks and raises :class:`FieldError`); accepted rows (plus ``source_row``
+    and ``raw``) made into a frame by ``frame``, failures quarantined with the field's header."""
     ch = _start(raw)
     pos, missing = map_columns(raw, spec)
     if missing:
@@ -272,7 +309,7 @@ def _check_generic(raw: RawTable, spec: tuple[Column, ...], row_fn) -> Checked:
             out.append({**row_fn(n, vals, state), "source_row": n, "raw": rawtext})
         except FieldError as exc:
             ch.quarantine.append((n, header.get(state["key"], state["key"]), str(exc), rawtext))
-    ch.accepted = pd.DataFrame(out)
+    ch.accepted = frame(out)
     return ch
 
 

@@ -19,6 +19,31 @@ from analysis.db import has_relation
 from analysis.imports.checks import Checked, _move_to_quarantine
 from analysis.imports.schema import DDL, MOBILITY_TYPES, ImportResult
 
+#: Columns :func:`analysis.offers.locate` adds to an offer frame.
+LOCATION_COLUMNS = ["commune_code", "lon", "lat", "location_precision", "match_method"]
+_AFTER_POSTCODE = offers.OFFER_COLUMNS.index("postcode") + 1
+#: Columns of ``offers`` kept and merged by :func:`write_offers`: the offer columns, with the
+#: location after the postcode (the order of the table).
+MERGED_OFFER_COLUMNS = [
+    *offers.OFFER_COLUMNS[:_AFTER_POSTCODE],
+    *LOCATION_COLUMNS,
+    *offers.OFFER_COLUMNS[_AFTER_POSTCODE:],
+]
+#: Database checks of collective projects and mobility services, per kind: a code of the file
+#: that must exist (file column, query of the known codes, quarantine field, reason) and the
+#: table whose identifiers an ``append`` must not repeat (table, identifier column, quarantine
+#: field, reason); ``{}`` in a reason is the row's value.
+_DB_CHECKS: dict[str, tuple[tuple[str, str, str, str], tuple[str, str, str, str]]] = {
+    "collective": (
+        ("commune_code", "SELECT code FROM communes", "commune_code", "commune {} inconnue en COG 2025"),
+        ("collective_projects", "project_id", "project_id", "projet « {} » déjà présent dans la base"),
+    ),
+    "mobility": (
+        ("epci_siren", "SELECT siren FROM epci", "siren_epci", "EPCI {} inconnu en Normandie (DGCL 2025)"),
+        ("mobility_services", "service_id", "identifiant", "service « {} » déjà présent dans la base"),
+    ),
+}
+
 
 def locate_offers(
     con: duckdb.DuckDBPyConnection, ch: Checked, fmt: str, source: str, mode: str, bbox=NORMANDIE_BBOX
@@ -35,9 +60,7 @@ def locate_offers(
         The located offers (columns of :func:`analysis.offers.locate`).
     """
     if ch.accepted.empty:
-        ch.accepted = ch.accepted.assign(
-            commune_code=None, lon=None, lat=None, location_precision=None, match_method=None
-        )
+        ch.accepted = ch.accepted.assign(**dict.fromkeys(LOCATION_COLUMNS))
         return ch.accepted
     town_field = "Ville" if fmt == "platform" else "commune"
     located, rejects = offers.locate(con, ch.accepted)
@@ -87,41 +110,17 @@ def locate_offers(
 
 
 def check_against_db(con: duckdb.DuckDBPyConnection, kind: str, ch: Checked, mode: str) -> None:
-    """Database-dependent checks of collective projects and mobility services."""
-    if ch.accepted.empty:
+    """Database-dependent checks of collective projects and mobility services (:data:`_DB_CHECKS`)."""
+    if ch.accepted.empty or kind not in _DB_CHECKS:
         return
-    if kind == "collective":
-        codes = {c for (c,) in con.execute("SELECT code FROM communes").fetchall()}
+    (col, known_sql, field, reason), (table, id_col, id_field, id_reason) = _DB_CHECKS[kind]
+    known = {c for (c,) in con.execute(known_sql).fetchall()}
+    _move_to_quarantine(ch, ~ch.accepted[col].isin(known), lambda r: field, lambda r: reason.format(r[col]))
+    if mode == "append" and has_relation(con, table):
+        ids = {c for (c,) in con.execute(f"SELECT {id_col} FROM {table}").fetchall()}
         _move_to_quarantine(
-            ch,
-            ~ch.accepted["commune_code"].isin(codes),
-            lambda r: "commune_code",
-            lambda r: f"commune {r['commune_code']} inconnue en COG 2025",
+            ch, ch.accepted[id_col].isin(ids), lambda r: id_field, lambda r: id_reason.format(r[id_col])
         )
-        if mode == "append" and has_relation(con, "collective_projects"):
-            ids = {c for (c,) in con.execute("SELECT project_id FROM collective_projects").fetchall()}
-            _move_to_quarantine(
-                ch,
-                ch.accepted["project_id"].isin(ids),
-                lambda r: "project_id",
-                lambda r: f"projet « {r['project_id']} » déjà présent dans la base",
-            )
-    elif kind == "mobility":
-        sirens = {c for (c,) in con.execute("SELECT siren FROM epci").fetchall()}
-        _move_to_quarantine(
-            ch,
-            ~ch.accepted["epci_siren"].isin(sirens),
-            lambda r: "siren_epci",
-            lambda r: f"EPCI {r['epci_siren']} inconnu en Normandie (DGCL 2025)",
-        )
-        if mode == "append" and has_relation(con, "mobility_services"):
-            ids = {c for (c,) in con.execute("SELECT service_id FROM mobility_services").fetchall()}
-            _move_to_quarantine(
-                ch,
-                ch.accepted["service_id"].isin(ids),
-                lambda r: "identifiant",
-                lambda r: f"service « {r['service_id']} » déjà présent dans la base",
-            )
 
 
 # --------------------------------------------------------------------------- writing
@@ -131,25 +130,7 @@ def write_offers(con: duckdb.DuckDBPyConnection, located: pd.DataFrame, source: 
     """Merge located offers into ``offers`` / ``offer_locations`` (and ``offer_details``) by ``mode``."""
     con.execute(DDL)
     keep_cond = {"replace-source": "source <> ?", "append": "? IS NOT NULL", "replace-all": "? IS NULL"}[mode]
-    cols = [
-        "offer_id",
-        "siret",
-        "sector",
-        "is_public",
-        "public_employer_type",
-        "street",
-        "town",
-        "postcode",
-        "commune_code",
-        "lon",
-        "lat",
-        "location_precision",
-        "match_method",
-        "grades",
-        "capacity",
-        "source",
-        "source_row",
-    ]
+    cols = MERGED_OFFER_COLUMNS
     if has_relation(con, "offers"):
         kept = con.execute(f"SELECT {', '.join(cols)} FROM offers WHERE {keep_cond}", [source]).df()
     else:

@@ -120,6 +120,32 @@ def _c(key: str, label: str, unit: str = "", kind: str = "text") -> Column:
     return Column(key, label, unit, kind)
 
 
+#: The filters of the view a row was computed for (main and per-origin tables).
+FILTER_COLUMNS: tuple[Column, ...] = (
+    _c("mode", "Mode"),
+    _c("budget_min", "Budget-temps", "min", "int"),
+    _c("sectors_filter", "Secteurs retenus"),
+    _c("grade_filter", "Niveau visé"),
+    _c("hosts_filter", "Accueil"),
+)
+#: What identifies an origin (per-origin and « no offer » tables).
+ORIGIN_ID_COLUMNS: tuple[Column, ...] = (
+    _c("origin_kind", "Type d'origine"),
+    _c("origin_id", "Code de l'origine"),
+    _c("origin_name", "Origine"),
+    _c("commune_code", "Code commune"),
+)
+#: The seconde pupils of an origin and whether they are estimated.
+PUPIL_COLUMNS: tuple[Column, ...] = (
+    _c("pupils", "Élèves de seconde", "élèves", "dec0"),
+    _c("pupils_is_estimate", "Élèves estimés", "", "bool"),
+)
+#: Offers reachable by car and by public transport (lycées and per-origin tables).
+REACH_BY_MODE_COLUMNS: tuple[Column, ...] = (
+    _c("offers_reachable_car", "Offres accessibles en voiture", "offres", "int"),
+    _c("offers_reachable_transit", "Offres accessibles en {tc} ou à pied", "offres", "int"),
+)
+
 #: Descriptive columns of the main table, before the indicators of the catalogue.
 TABLE_HEAD_COLUMNS: tuple[Column, ...] = (
     _c("role", "Rôle de la ligne"),
@@ -127,11 +153,7 @@ TABLE_HEAD_COLUMNS: tuple[Column, ...] = (
     _c("code", "Code"),
     _c("name", "Nom"),
     _c("origin_kind", "Origines"),
-    _c("mode", "Mode"),
-    _c("budget_min", "Budget-temps", "min", "int"),
-    _c("sectors_filter", "Secteurs retenus"),
-    _c("grade_filter", "Niveau visé"),
-    _c("hosts_filter", "Accueil"),
+    *FILTER_COLUMNS,
 )
 
 
@@ -139,6 +161,12 @@ def indicator_column(col: str, ind: catalogue.Indicator, mode: str | None) -> Co
     """The report column of a catalogue indicator (label with ``{tc}`` left for rendering)."""
     label = ind.label if mode is None else ind.label.replace("{mode}", catalogue.Mode(mode).info.phrase)
     return Column(col, label, ind.unit, ind.kind)
+
+
+def pick_columns(columns: Sequence[Column], *keys: str) -> tuple[Column, ...]:
+    """The columns of ``columns`` with these keys, in the order of ``keys`` (KeyError if absent)."""
+    by_key = {c.key: c for c in columns}
+    return tuple(by_key[k] for k in keys)
 
 
 def table_columns() -> tuple[Column, ...]:
@@ -171,8 +199,7 @@ SCHOOL_COLUMNS: tuple[Column, ...] = (
     _c("places_per_pupil_2sfca", "Places par élève avec concurrence (2SFCA)", "places/élève", "dec4"),
     _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi)", "min", "dec1"),
     *_nearest_columns(modes=("transit", "car")),
-    _c("offers_reachable_car", "Offres accessibles en voiture", "offres", "int"),
-    _c("offers_reachable_transit", "Offres accessibles en {tc} ou à pied", "offres", "int"),
+    *REACH_BY_MODE_COLUMNS,
     _c("reach_uses_estimates", "Temps estimés à vol d'oiseau", "", "bool"),
 )
 
@@ -191,12 +218,8 @@ SECTOR_COLUMNS: tuple[Column, ...] = (
 
 #: Columns of the « pupils without a reachable offer » table (one row per origin).
 NO_OFFER_COLUMNS: tuple[Column, ...] = (
-    _c("origin_kind", "Type d'origine"),
-    _c("origin_id", "Code de l'origine"),
-    _c("origin_name", "Origine"),
-    _c("commune_code", "Code commune"),
-    _c("pupils", "Élèves de seconde", "élèves", "dec0"),
-    _c("pupils_is_estimate", "Élèves estimés", "", "bool"),
+    *ORIGIN_ID_COLUMNS,
+    *PUPIL_COLUMNS,
     _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi, vide > horizon)", "min", "dec1"),
     *_nearest_columns(modes=("car",)),
     _c("offers_reachable_car", "Offres accessibles en voiture dans le budget", "offres", "int"),
@@ -205,17 +228,9 @@ NO_OFFER_COLUMNS: tuple[Column, ...] = (
 #: Columns of the per-origin table (CSV with ``rows='origines'``, XLSX sheet « Origines »):
 #: the columns of :func:`analysis.access.origin_accessibility`, unchanged.
 ORIGIN_COLUMNS: tuple[Column, ...] = (
-    _c("origin_kind", "Type d'origine"),
-    _c("origin_id", "Code de l'origine"),
-    _c("origin_name", "Origine"),
-    _c("commune_code", "Code commune"),
-    _c("mode", "Mode"),
-    _c("budget_min", "Budget-temps", "min", "int"),
-    _c("sectors_filter", "Secteurs retenus"),
-    _c("grade_filter", "Niveau visé"),
-    _c("hosts_filter", "Accueil"),
-    _c("pupils", "Élèves de seconde", "élèves", "dec0"),
-    _c("pupils_is_estimate", "Élèves estimés", "", "bool"),
+    *ORIGIN_ID_COLUMNS,
+    *FILTER_COLUMNS,
+    *PUPIL_COLUMNS,
     _c("offers_reachable", "Offres accessibles", "offres", "int"),
     _c("sectors_reachable", "Secteurs accessibles", "secteurs", "int"),
     _c("places_reachable", "Places accessibles", "places", "dec1"),
@@ -225,8 +240,7 @@ ORIGIN_COLUMNS: tuple[Column, ...] = (
     _c("nearest_is_estimate", "Temps le plus proche estimé à vol d'oiseau", "", "bool"),
     _c("reach_uses_estimates", "Temps estimés à vol d'oiseau parmi les offres accessibles", "", "bool"),
     *_nearest_columns(),
-    _c("offers_reachable_car", "Offres accessibles en voiture", "offres", "int"),
-    _c("offers_reachable_transit", "Offres accessibles en {tc} ou à pied", "offres", "int"),
+    *REACH_BY_MODE_COLUMNS,
 )
 
 

@@ -30,6 +30,7 @@ from analysis.report.columns import (
     _is_missing,
     display_value,
     mode_phrase,
+    pick_columns,
     table_columns,
 )
 from analysis.report.data import ReportData, parameters_text
@@ -311,68 +312,79 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
         heading(
             pdf, f"{LEVEL_LABELS[first]}s du territoire, par nombre d'élèves ({len(comp)})".replace("EPCIs", "EPCI")
         )
-        by_key = {c.key: c for c in table_columns()}
-        ccols = [
-            by_key[k]
-            for k in (
-                "name",
-                "pupils",
-                "offers_located",
-                "offers_per_100_pupils",
-                "offers_reachable_mean",
-                "share_no_offer",
-                "share_no_offer_transit",
-                f"median_minutes_{f.mode}",
-            )
-        ]
+        ccols = pick_columns(
+            table_columns(),
+            "name",
+            "pupils",
+            "offers_located",
+            "offers_per_100_pupils",
+            "offers_reachable_mean",
+            "share_no_offer",
+            "share_no_offer_transit",
+            f"median_minutes_{f.mode}",
+        )
         pdf_table(pdf, comp, ccols, (50, 17, 17, 19, 19, 20, 20, 18), max_rows=30, networks=data.networks)
-    heading(pdf, f"Lycées du territoire ({len(data.schools)})")
-    if data.schools.empty:
-        para(pdf, "Aucun lycée dans le territoire.")
-    else:
-        by_key = {c.key: c for c in SCHOOL_COLUMNS}
-        scols = [
-            by_key[k]
-            for k in (
-                "name",
-                "commune_name",
-                "sector_label",
-                "seconde_pupils",
-                "offers_reachable",
-                "sectors_reachable",
-                "minutes_nearest",
-                "nearest_car",
-            )
-        ]
-        pdf_table(pdf, data.schools, scols, (48, 30, 14, 18, 18, 18, 17, 17), max_rows=40, networks=data.networks)
-    heading(pdf, f"Offres situées dans le territoire par secteur ({int(data.sectors['offers'].sum())} offres)")
-    if data.sectors.empty:
-        para(pdf, "Aucune offre située dans le territoire avec ces filtres.")
-    else:
-        pdf_table(
-            pdf, data.sectors, SECTOR_COLUMNS[:7], (62, 18, 18, 18, 18, 23, 23), max_rows=25, networks=data.networks
-        )
-    heading(pdf, f"Élèves sans offre accessible ({len(data.no_offer)} origines)")
-    if data.no_offer.empty:
-        para(pdf, "Toutes les origines ayant des élèves ont au moins une offre accessible.")
-    else:
-        by_key = {c.key: c for c in NO_OFFER_COLUMNS}
-        ncols = [
-            by_key[k]
-            for k in ("origin_name", "commune_code", "pupils", "minutes_nearest", "nearest_car", "offers_reachable_car")
-        ]
-        pdf_table(pdf, data.no_offer, ncols, (55, 20, 20, 30, 30, 25), max_rows=25, networks=data.networks)
-    heading(pdf, f"Projets de stages collectifs ({len(data.projects)})")
-    if data.projects.empty:
-        para(pdf, "Aucun projet de stage collectif recensé dans le territoire.")
-    else:
-        pdf_table(
-            pdf,
+    scols = pick_columns(
+        SCHOOL_COLUMNS,
+        "name",
+        "commune_name",
+        "sector_label",
+        "seconde_pupils",
+        "offers_reachable",
+        "sectors_reachable",
+        "minutes_nearest",
+        "nearest_car",
+    )
+    ncols = pick_columns(
+        NO_OFFER_COLUMNS,
+        "origin_name",
+        "commune_code",
+        "pupils",
+        "minutes_nearest",
+        "nearest_car",
+        "offers_reachable_car",
+    )
+    pcols = [c for c in PROJECT_COLUMNS if c.key != "project_id"]
+    sections = (  # title, table, text when empty, columns, widths, rows shown at most
+        (
+            f"Lycées du territoire ({len(data.schools)})",
+            data.schools,
+            "Aucun lycée dans le territoire.",
+            scols,
+            (48, 30, 14, 18, 18, 18, 17, 17),
+            40,
+        ),
+        (
+            f"Offres situées dans le territoire par secteur ({int(data.sectors['offers'].sum())} offres)",
+            data.sectors,
+            "Aucune offre située dans le territoire avec ces filtres.",
+            SECTOR_COLUMNS[:7],
+            (62, 18, 18, 18, 18, 23, 23),
+            25,
+        ),
+        (
+            f"Élèves sans offre accessible ({len(data.no_offer)} origines)",
+            data.no_offer,
+            "Toutes les origines ayant des élèves ont au moins une offre accessible.",
+            ncols,
+            (55, 20, 20, 30, 30, 25),
+            25,
+        ),
+        (
+            f"Projets de stages collectifs ({len(data.projects)})",
             data.projects,
-            [c for c in PROJECT_COLUMNS if c.key != "project_id"],
+            "Aucun projet de stage collectif recensé dans le territoire.",
+            pcols,
             (38, 30, 25, 27, 15, 22, 23),
-            networks=data.networks,
-        )
+            None,
+        ),
+    )
+    for title, df, empty_text, cols, widths, max_rows in sections:
+        heading(pdf, title)
+        if df.empty:
+            para(pdf, empty_text)
+        else:
+            pdf_table(pdf, df, cols, widths, max_rows=max_rows, networks=data.networks)
 
     # --- definitions and sources
     pdf.add_page()

@@ -27,6 +27,7 @@ from analysis.report.columns import (
     _is_missing,
     display_value,
     mode_phrase,
+    pick_columns,
     table_columns,
 )
 from analysis.report.data import ReportData, Territory, parameters_text
@@ -221,8 +222,7 @@ KEY_FIGURES: tuple[str, ...] = (
 
 def key_figure_columns(filters: Filters) -> list[Column]:
     """The :data:`TABLE_COLUMNS` entries of the key figures, for the chosen mode."""
-    by_key = {c.key: c for c in table_columns()}
-    return [by_key[k.format(mode=filters.mode)] for k in KEY_FIGURES]
+    return list(pick_columns(table_columns(), *(k.format(mode=filters.mode) for k in KEY_FIGURES)))
 
 
 def to_xlsx(data: ReportData) -> bytes:

@@ -1,0 +1,277 @@
+"""Road graphs read from OpenStreetMap: XML and PBF files, or OSMnx's online download.
+
+Owns the free-flow car speeds by OSM ``highway`` class (:data:`CAR_HWY_SPEEDS`, applied with
+:func:`osmnx.add_edge_speeds`), the osmium filter keeping only ``highway`` ways
+(:func:`filter_highways`), the XML reader through :func:`osmnx.graph_from_xml`
+(:func:`graph_from_osm_file`), the direct osmium reader for regional extracts
+(:func:`graph_from_osm_pbf`) and :func:`graph_from_polygon_online`. Graphs follow OSMnx's model
+(see :mod:`analysis.roads`, which picks the reader by file name).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import osmnx as ox
+
+from .errors import DataError
+from .geodesy import haversine_m
+
+#: Free-flow car speeds (km/h) by OSM ``highway`` class where no ``maxspeed`` tag is set
+#: (French rural/urban limits, close to OSRM's car profile). Used with ox.add_edge_speeds.
+CAR_HWY_SPEEDS: dict[str, float] = {
+    "motorway": 120.0,
+    "motorway_link": 60.0,
+    "trunk": 100.0,
+    "trunk_link": 50.0,
+    "primary": 75.0,
+    "primary_link": 40.0,
+    "secondary": 65.0,
+    "secondary_link": 35.0,
+    "tertiary": 50.0,
+    "tertiary_link": 30.0,
+    "unclassified": 40.0,
+    "residential": 30.0,
+    "living_street": 15.0,
+    "service": 20.0,
+    "road": 30.0,
+}
+CAR_FALLBACK_HWY_KPH = 30.0
+
+
+def _add_car_speeds(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """``ox.add_edge_speeds`` with :data:`CAR_HWY_SPEEDS` (silencing a pandas FutureWarning it raises)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return ox.add_edge_speeds(G, hwy_speeds=CAR_HWY_SPEEDS, fallback=CAR_FALLBACK_HWY_KPH)
+
+
+def filter_highways(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Write the ``highway`` ways of an OSM file, and only the nodes they use, to ``dst``.
+
+    Parameters
+    ----------
+    src : path-like
+        ``.osm``, ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf`` file (any format osmium reads).
+    dst : path-like
+        Output file; its suffix chooses the format (``.osm`` for XML).
+
+    Returns
+    -------
+    pathlib.Path
+        ``dst``.
+    """
+    try:
+        import osmium
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise DataError(
+            str(src),
+            "lecture impossible sans le paquet « osmium » (pip install osmium), ou convertissez "
+            "le fichier en XML : « osmium cat fichier.osm.pbf -o fichier.osm » (paquet Debian "
+            "osmium-tool) puis utilisez le .osm",
+        ) from exc
+    src, dst = Path(src), Path(dst)
+    if not src.exists():
+        raise DataError(str(src), "fichier OpenStreetMap introuvable")
+    try:
+        with osmium.BackReferenceWriter(str(dst), ref_src=str(src), overwrite=True) as writer:
+            proc = osmium.FileProcessor(str(src), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
+            for way in proc:
+                writer.add_way(way)
+    except RuntimeError as exc:
+        raise DataError(str(src), f"fichier OpenStreetMap illisible : {exc}") from exc
+    return dst
+
+
+def graph_from_osm_file(path: str | os.PathLike, simplify: bool = True) -> nx.MultiDiGraph:
+    """Build a road graph from an OpenStreetMap XML or PBF file.
+
+    Only ways with a ``highway`` tag are kept (``osmnx.graph_from_xml`` alone keeps every
+    way, buildings included). One-way streets follow OSMnx's model (one directed edge); the
+    walking mode ignores them later. Car speeds and times come from
+    :func:`osmnx.add_edge_speeds` (``maxspeed`` tags, else :data:`CAR_HWY_SPEEDS`) and
+    :func:`osmnx.add_edge_travel_times`.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.osm``, ``.osm.xml``, ``.osm.bz2`` or ``.osm.pbf``.
+    simplify : bool
+        Simplify the topology (never merging edges whose ``highway``, ``access`` or ``maxspeed`` differ).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(str(path), "fichier OpenStreetMap introuvable")
+    with tempfile.TemporaryDirectory(prefix="roads-") as tmp:
+        xml = filter_highways(path, Path(tmp) / "highways.osm")
+        try:
+            G = ox.graph_from_xml(xml, bidirectional=False, simplify=False, retain_all=True)
+        except Exception as exc:  # osmnx raises various errors on empty/bad XML
+            raise DataError(str(path), f"aucune voie « highway » exploitable : {exc}") from exc
+    G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if "highway" not in d])
+    G.remove_nodes_from(list(nx.isolates(G)))
+    if G.number_of_edges() == 0:
+        raise DataError(str(path), "aucune voie « highway » dans le fichier")
+    if simplify:
+        G = ox.simplify_graph(G, edge_attrs_differ=["highway", "access", "maxspeed"])
+    G = _add_car_speeds(G)
+    G = ox.add_edge_travel_times(G)
+    G.graph["network_source"] = f"osm:{path.name}"
+    G.graph["precision"] = "rues OpenStreetMap"
+    return G
+
+
+_WAY_TAGS = ("highway", "name", "ref", "maxspeed", "access", "oneway", "junction", "service")
+_ONEWAY_FWD = {"yes", "true", "1"}
+_ONEWAY_REV = {"-1", "reverse"}
+
+
+def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
+    """Build a road graph straight from an OSM file with osmium, without an XML round trip.
+
+    Meant for regional ``.osm.pbf`` extracts (Geofabrik, OSM France), too large for
+    :func:`osmnx.graph_from_xml`. The graph follows OSMnx's model and its simplified topology:
+    nodes are the way ends and the nodes shared by several ``highway`` ways; each edge follows
+    one way between two such nodes, ``length`` is the sum of its segments' great-circle lengths;
+    ``oneway`` / ``junction=roundabout`` make one directed edge (``oneway=-1`` reversed), other
+    ways two (``reversed`` marks the backward one). Edges carry ``osmid``, ``highway``, ``name``,
+    ``ref``, ``maxspeed``, ``access``, ``oneway``, ``reversed``, ``length``; no ``geometry``.
+    Car speeds as in :func:`graph_from_osm_file` (``ox.add_edge_speeds``); ``travel_time`` with
+    ``ox.add_edge_travel_times``'s formula, computed directly.
+
+    Parameters
+    ----------
+    path : path-like
+        Any file osmium reads (``.osm.pbf``, ``.osm``, ``.osm.bz2``).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+    """
+    try:
+        import osmium
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise DataError(
+            str(path),
+            "lecture impossible sans le paquet « osmium » (pip install osmium), ou convertissez "
+            "le fichier en XML : « osmium cat fichier.osm.pbf -o fichier.osm » (paquet Debian "
+            "osmium-tool) puis utilisez le .osm",
+        ) from exc
+    path = Path(path)
+    if not path.exists():
+        raise DataError(str(path), "fichier OpenStreetMap introuvable")
+    way_ids: list[int] = []
+    tags: list[tuple] = []
+    refs: list[np.ndarray] = []
+    lons: list[np.ndarray] = []
+    lats: list[np.ndarray] = []
+    skipped = 0
+    try:
+        proc = (
+            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations()
+            .with_filter(osmium.filter.KeyFilter("highway"))
+        )
+        for obj in proc:
+            if not obj.is_way() or len(obj.nodes) < 2:
+                continue
+            try:
+                coords = [(nd.ref, nd.lon, nd.lat) for nd in obj.nodes]
+            except osmium.InvalidLocationError:
+                skipped += 1  # a way whose nodes are outside the extract
+                continue
+            arr = np.array(coords, dtype=float)
+            way_ids.append(obj.id)
+            tags.append(tuple(obj.tags.get(k) for k in _WAY_TAGS))
+            refs.append(np.array([c[0] for c in coords], dtype=np.int64))
+            lons.append(arr[:, 1])
+            lats.append(arr[:, 2])
+    except RuntimeError as exc:
+        raise DataError(str(path), f"fichier OpenStreetMap illisible : {exc}") from exc
+    if not way_ids:
+        raise DataError(str(path), "aucune voie « highway » dans le fichier")
+
+    lens = np.array([len(r) for r in refs])
+    ref = np.concatenate(refs)
+    lon = np.concatenate(lons)
+    lat = np.concatenate(lats)
+    way = np.repeat(np.arange(len(lens)), lens)
+    start = np.r_[0, np.cumsum(lens)[:-1]]
+    end = start + lens - 1
+    _, inv, cnt = np.unique(ref, return_inverse=True, return_counts=True)
+    split = cnt[inv] > 1
+    split[start] = True
+    split[end] = True
+    seg = np.zeros(len(ref))
+    seg[1:] = haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    seg[start] = 0.0  # no segment across two ways
+    cum = np.cumsum(seg)
+    pos = np.flatnonzero(split)
+    same_way = way[pos[:-1]] == way[pos[1:]]
+    a, b = pos[:-1][same_way], pos[1:][same_way]
+    length = cum[b] - cum[a]
+    wi = way[a]
+    keep_nodes = np.unique(np.r_[a, b])
+
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    G.add_nodes_from((int(ref[i]), {"x": float(lon[i]), "y": float(lat[i])}) for i in keep_nodes)
+    edges = []
+    for u_i, v_i, w_i, ln in zip(ref[a].tolist(), ref[b].tolist(), wi.tolist(), length.tolist()):
+        hwy, name, rref, maxspeed, access, oneway, junction, service = tags[w_i]
+        attrs = {"osmid": way_ids[w_i], "highway": hwy, "length": max(ln, 0.0)}
+        for key, val in (
+            ("name", name),
+            ("ref", rref),
+            ("maxspeed", maxspeed),
+            ("access", access),
+            ("service", service),
+        ):
+            if val is not None:
+                attrs[key] = val
+        ow = (oneway or "").lower()
+        if ow in _ONEWAY_REV:
+            edges.append((v_i, u_i, {**attrs, "oneway": True, "reversed": True}))
+        elif ow in _ONEWAY_FWD or (junction == "roundabout" and ow != "no"):
+            edges.append((u_i, v_i, {**attrs, "oneway": True, "reversed": False}))
+        else:
+            edges.append((u_i, v_i, {**attrs, "oneway": False, "reversed": False}))
+            edges.append((v_i, u_i, {**attrs, "oneway": False, "reversed": True}))
+    G.add_edges_from(edges)
+    G = _add_car_speeds(G)
+    # ox.add_edge_travel_times's formula, without its conversion to GeoDataFrames (which builds a
+    # LineString per edge and dominates the load time of large graphs)
+    for _, _, d in G.edges(data=True):
+        d["travel_time"] = d["length"] / (d["speed_kph"] * 1000.0 / 3600.0)
+    G.graph["network_source"] = f"osm:{path.name}"
+    G.graph["precision"] = "rues OpenStreetMap"
+    G.graph["skipped_ways"] = skipped
+    return G
+
+
+def graph_from_polygon_online(
+    polygon, network_type: str = "all"
+) -> nx.MultiDiGraph:  # pragma: no cover - needs internet
+    """Download the OSM road network inside ``polygon`` with OSMnx (internet required).
+
+    Parameters
+    ----------
+    polygon : shapely Polygon or MultiPolygon (WGS84)
+    network_type : str
+        OSMnx network type; ``"all"`` keeps every mode's ways, filtered per mode afterwards.
+    """
+    G = ox.graph_from_polygon(polygon, network_type=network_type, simplify=True, retain_all=False)
+    G = _add_car_speeds(G)
+    G = ox.add_edge_travel_times(G)
+    G.graph["network_source"] = "osmnx:online"
+    G.graph["precision"] = "rues OpenStreetMap (téléchargement OSMnx)"
+    return G

@@ -1,0 +1,59 @@
+"""Command line ``python -m analysis.traveltime route ...`` (one trip, JSON on stdout)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from analysis.errors import DataError
+from analysis.traveltime.route import route
+from analysis.traveltime.settings import ALL_MODES
+
+
+def _lonlat(text: str) -> tuple[float, float]:
+    """A ``LON,LAT`` argument: a point in Normandie, a swapped order detected
+    (:func:`analysis.validate_args.point_type`)."""
+    from analysis.validate_args import point_type
+
+    return point_type(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from analysis.validate_args import ArgParser, fail
+
+    parser = ArgParser(prog="python -m analysis.traveltime", description="Temps de trajet de l'observatoire.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("route", help="un trajet, affiché en JSON (minutes et étapes)")
+    p.add_argument("--mode", required=True, choices=ALL_MODES)
+    p.add_argument("--from", dest="src", required=True, type=_lonlat, metavar="LON,LAT")
+    p.add_argument("--to", dest="dst", required=True, type=_lonlat, metavar="LON,LAT")
+    p.add_argument("--date", default=None, help="date de service (transports en commun), AAAA-MM-JJ")
+    p.add_argument("--depart", default=None, help="heure de départ HH:MM (transports en commun)")
+    p.add_argument(
+        "--network",
+        default=None,
+        type=Path,
+        help="réseau : fichier OSM/couche routière (route) ou GTFS (transports en commun)",
+    )
+    p.add_argument("--db", default=None, type=Path, help="base DuckDB (transports en commun)")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # "--from -0.37,49.18": a negative longitude would read as an option; glue it to its flag.
+    for i in range(len(argv) - 2, -1, -1):
+        if argv[i] in ("--from", "--to") and argv[i + 1].startswith("-"):
+            argv[i : i + 2] = [f"{argv[i]}={argv[i + 1]}"]
+    args = parser.parse_args(argv)
+    if args.date is not None:
+        try:
+            dt.date.fromisoformat(args.date)
+        except ValueError:
+            parser.error(f"date invalide : {args.date!r} (attendu AAAA-MM-JJ)")
+    try:
+        result = route(
+            args.mode, args.src, args.dst, date=args.date, depart=args.depart, network=args.network, db_path=args.db
+        )
+    except (DataError, FileNotFoundError, ValueError) as exc:  # GTFSError is a DataError
+        return fail(exc)
+    print(json.dumps(result, ensure_ascii=False, indent=2, default=float))
+    return 0

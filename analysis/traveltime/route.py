@@ -1,0 +1,226 @@
+"""One trip with its legs, for the ``route`` command and the tests.
+
+:func:`road_route` follows a road trip leg by leg (its ``minutes`` equal the matrix cell of
+:func:`analysis.paths.door_to_door`); :func:`route` also answers for public transport with
+:func:`analysis.transit.transit_route`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import catalogue, config, paths, roads
+from analysis.traveltime.matrix import needs_direct_cap
+from analysis.traveltime.settings import ROAD_MODES, TravelTimeSettings
+
+
+def _edge_label(data: dict) -> str:
+    for key in ("name", "ref"):
+        val = data.get(key)
+        if isinstance(val, list):
+            val = " / ".join(map(str, val))
+        if val is not None and not (isinstance(val, float) and np.isnan(val)) and str(val):
+            return str(val)
+    hwy = data.get("highway")
+    return str(hwy[0] if isinstance(hwy, list) else hwy or "voie")
+
+
+def road_route(
+    G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat, settings: TravelTimeSettings | None = None
+) -> dict:
+    """One road trip with its legs; ``minutes`` equals :func:`analysis.paths.door_to_door`'s cell.
+
+    Returns
+    -------
+    dict
+        ``{"mode", "minutes", "is_estimate", "network_source", "precision", "distance_m",
+        "legs": [{"kind": "access"|"road"|"egress"|"direct"|"estimate", "name", "distance_m",
+        "minutes", "from", "to"}...]}``.
+    """
+    cfg = settings or TravelTimeSettings(source_dir=None)
+    det = cfg.detour_for(mode)
+    a = np.asarray(from_lonlat, dtype=float).reshape(1, 2)
+    b = np.asarray(to_lonlat, dtype=float).reshape(1, 2)
+    res = paths.door_to_door(
+        arrays,
+        a,
+        b,
+        access_kph=cfg.access_kph(mode),
+        fallback_kph=cfg.fallback_kph(mode),
+        detour=det,
+        max_snap_m=cfg.max_snap_m,
+        direct_cap=needs_direct_cap(arrays),
+    )
+    minutes = float(res.minutes[0, 0])
+    out = {
+        "mode": mode,
+        "minutes": round(minutes, 2) if np.isfinite(minutes) else None,
+        "is_estimate": bool(res.is_estimate[0, 0]),
+        "network_source": arrays.meta.get("source"),
+        "precision": arrays.meta.get("precision"),
+    }
+    direct = float(paths.haversine_m(a[0, 0], a[0, 1], b[0, 0], b[0, 1]))
+    if res.is_estimate[0, 0]:
+        out["distance_m"] = round(direct * det)
+        label = (
+            "à vol d'oiseau x détour (réseau sans rues locales : plus court que par les routes numérotées)"
+            if needs_direct_cap(arrays)
+            and np.isfinite(minutes)
+            and abs(direct * det / (cfg.access_kph(mode) / 3.6) / 60.0 - minutes) < 1e-6
+            else "à vol d'oiseau x détour (hors réseau)"
+        )
+        out["legs"] = [
+            {
+                "kind": "estimate",
+                "name": label,
+                "distance_m": round(direct * det),
+                "minutes": out["minutes"],
+                "from": a[0].tolist(),
+                "to": b[0].tolist(),
+            }
+        ]
+        return out
+    (no,), (so,) = arrays.snap(a[:, 0], a[:, 1])
+    (nd,), (sd,) = arrays.snap(b[:, 0], b[:, 1])
+    acc_mps = cfg.access_kph(mode) / 3.6
+    direct_min = direct * det / acc_mps / 60.0
+    if direct <= so + sd and np.isfinite(minutes) and abs(direct_min - minutes) < 1e-9:
+        out["distance_m"] = round(direct * det)
+        out["legs"] = [
+            {
+                "kind": "direct",
+                "name": "trajet direct (plus court que l'accès au réseau)",
+                "distance_m": round(direct * det),
+                "minutes": round(direct_min, 2),
+                "from": a[0].tolist(),
+                "to": b[0].tolist(),
+            }
+        ]
+        return out
+    seconds, nodes = arrays.path(no, nd)
+    legs = [
+        {
+            "kind": "access",
+            "name": "accès au réseau",
+            "distance_m": round(so * det),
+            "minutes": round(so * det / acc_mps / 60.0, 2),
+            "from": a[0].tolist(),
+            "to": [float(arrays.lon[no]), float(arrays.lat[no])],
+        }
+    ]
+    total_m = so * det + sd * det
+    if len(nodes) > 1:
+        table = arrays.meta.get("edge_table")
+        if table is None:
+            table = roads.mode_edge_table(G, mode, cfg.speeds())
+        ids = arrays.node_ids
+        pairs = pd.DataFrame({"u": ids[nodes[:-1]], "v": ids[nodes[1:]], "step": np.arange(len(nodes) - 1)})
+        best = table.sort_values("seconds").drop_duplicates(["u", "v"])
+        steps = pairs.merge(best, on=["u", "v"], how="left").sort_values("step")
+        current = None
+        for u, v, key, sec in zip(steps["u"], steps["v"], steps["key"], steps["seconds"]):
+            if key is not None and key >= 0:
+                data = G.get_edge_data(u, v, key) or {}
+            else:  # a one-way street walked against its direction
+                data = next(iter((G.get_edge_data(v, u) or {None: {}}).values()))
+            label = _edge_label(data)
+            length = float(data.get("length", 0.0))
+            total_m += length
+            if current is not None and current["name"] == label:
+                current["distance_m"] += length
+                current["minutes"] += sec / 60.0
+                current["to"] = [G.nodes[v]["x"], G.nodes[v]["y"]]
+            else:
+                current = {
+                    "kind": "road",
+                    "name": label,
+                    "distance_m": length,
+                    "minutes": sec / 60.0,
+                    "from": [G.nodes[u]["x"], G.nodes[u]["y"]],
+                    "to": [G.nodes[v]["x"], G.nodes[v]["y"]],
+                }
+                legs.append(current)
+        for leg in legs[1:]:
+            leg["distance_m"] = round(leg["distance_m"])
+            leg["minutes"] = round(leg["minutes"], 2)
+    legs.append(
+        {
+            "kind": "egress",
+            "name": "depuis le réseau",
+            "distance_m": round(sd * det),
+            "minutes": round(sd * det / acc_mps / 60.0, 2),
+            "from": [float(arrays.lon[nd]), float(arrays.lat[nd])],
+            "to": b[0].tolist(),
+        }
+    )
+    out["distance_m"] = round(total_m)
+    out["legs"] = legs
+    return out
+
+
+def route(
+    mode: str,
+    from_lonlat,
+    to_lonlat,
+    date: str | None = None,
+    depart: str | None = None,
+    network: str | Path | None = None,
+    settings: TravelTimeSettings | None = None,
+    db_path: str | Path | None = None,
+) -> dict:
+    """One trip for the command line (and tests): JSON-able dict with ``minutes`` and ``legs``.
+
+    Parameters
+    ----------
+    mode : {"walk", "bike", "car", "transit"}
+    from_lonlat, to_lonlat : (lon, lat)
+    date : str, optional
+        Transit service date ``YYYY-MM-DD``.
+    depart : str, optional
+        Transit departure ``HH:MM`` (default: best of the morning window).
+    network : path, optional
+        Road network file (road modes) or GTFS (transit); default: the regional skeleton / the
+        database's timetables.
+    """
+    cfg = settings or TravelTimeSettings()
+    if mode == "transit":
+        from analysis import transit
+
+        if network is not None:
+            net = transit.TransitNetwork.from_gtfs(network, service_date=date)
+            networks: tuple[str, ...] = (catalogue.network_name(Path(network).stem, str(network)),)
+        else:
+            from analysis import db
+
+            con = db.connect(db_path or config.default_db_path(), read_only=True)
+            try:
+                net = transit.TransitNetwork.from_duckdb(con, service_date=date)
+                networks = catalogue.transit_networks(con)
+            finally:
+                con.close()
+        out = transit.transit_route(
+            net,
+            tuple(from_lonlat),
+            tuple(to_lonlat),
+            depart=depart,
+            depart_from=cfg.depart_from,
+            depart_to=cfg.depart_to,
+            arrive_by=cfg.arrive_by,
+            walk_kmh=cfg.walk_kph,
+            detour=cfg.detour_for("transit"),
+        )
+        # which networks the answer knows (offline: « TER seulement »)
+        out["reseaux"] = list(networks)
+        out["mode_libelle"] = catalogue.mode_label("transit", networks)
+        return out
+    if mode not in ROAD_MODES:
+        raise ValueError(f"mode inconnu : {mode!r}")
+    if network is not None:
+        cfg = dataclasses.replace(cfg, road_network=Path(network), networks={})
+    G = roads.load_road_graph(cfg.network_for(mode))
+    arrays = paths.GraphArrays.from_graph(G, mode, cfg.speeds())
+    return road_route(G, arrays, mode, from_lonlat, to_lonlat, cfg)

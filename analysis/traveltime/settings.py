@@ -1,0 +1,180 @@
+"""Parameters of the travel-time stage.
+
+Owns the modes the stage computes (:data:`ROAD_MODES`, :data:`ALL_MODES`), the default regional
+road network (:data:`SKELETON_RELPATH`, or :data:`ONLINE` for OSMnx's download) and
+:class:`TravelTimeSettings` (speeds, detour factors, horizon, transit window, and what each mode
+records in ``travel_time_runs.params``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analysis import catalogue, config, roads
+from analysis import detour as detours
+from analysis.errors import DataError
+
+ROAD_MODES = roads.ROAD_MODES
+
+
+#: Road modes first, then the timetable modes (transit needs nothing from the road runs).
+ALL_MODES: tuple[str, ...] = ROAD_MODES + tuple(m for m in catalogue.MODES if m not in ROAD_MODES)
+
+
+#: The regional default road network, relative to the source directory.
+SKELETON_RELPATH = "roads/travelmapping_highwaydata_normandie/travelmapping_normandie.gpkg"
+
+
+#: ``road_network`` value asking for OSMnx's online download around the points (internet needed).
+ONLINE = "osmnx-online"
+
+
+@dataclass
+class TravelTimeSettings:
+    """Parameters of the travel-time stage.
+
+    Attributes
+    ----------
+    source_dir : pathlib.Path or None
+        Source data directory (default :func:`analysis.config.default_source_dir`).
+    modes : tuple of str
+        Modes to compute, among ``walk``, ``bike``, ``car``, ``transit``.
+    road_network : path, optional
+        Road network file for the road modes (OSM ``.osm``/``.osm.bz2``/``.osm.pbf`` or a line
+        layer), or ``"osmnx-online"`` (:data:`ONLINE`) to download the OSM network around the
+        points with OSMnx (internet needed). Default: the Travel Mapping skeleton of the source
+        directory.
+    networks : dict
+        Per-mode override of ``road_network`` (``{"walk": "city.osm.pbf"}``).
+    max_minutes : float
+        Pairs above this are not stored.
+    walk_kph, bike_kph : float
+        Walking and cycling speeds (network, access legs and estimates).
+    car_access_kph : float
+        Car speed on the access legs (point <-> snapped node) and on very short direct trips.
+    car_fallback_kph : float
+        Car speed of straight-line estimates where no network covers a pair.
+    detour : float
+        Straight-line detour factor of the car (and of any mode without a calibrated factor).
+    walk_detour, bike_detour : float
+        Straight-line detour factors of walking and cycling, measured on real streets
+        (:mod:`analysis.detour`, both density groups pooled); walking's is also used by the
+        walking legs of public transport.
+    max_snap_m : float
+        A point farther than this from the network gets straight-line estimates.
+    chunk_mb : int
+        Memory budget of one Dijkstra chunk.
+    service_date : str, optional
+        ``YYYY-MM-DD`` for transit (default: the transit engine's choice).
+    depart_from, depart_to, arrive_by : str
+        Transit morning window.
+    transit_gtfs : path, optional
+        Read this GTFS instead of the database's ``transit_*`` tables.
+    """
+
+    source_dir: Path | None = field(default_factory=config.default_source_dir)
+    modes: tuple[str, ...] = ALL_MODES
+    road_network: Path | None = None
+    networks: dict = field(default_factory=dict)
+    max_minutes: float = float(config.DEFAULT_MAX_MINUTES)
+    walk_kph: float = roads.WALK_KPH
+    bike_kph: float = roads.BIKE_KPH
+    car_access_kph: float = roads.CAR_ACCESS_KPH
+    car_fallback_kph: float = roads.CAR_FALLBACK_KPH
+    detour: float = roads.DETOUR_FACTOR
+    walk_detour: float = detours.factor("walk")
+    bike_detour: float = detours.factor("bike")
+    max_snap_m: float = 2500.0
+    chunk_mb: int = 16
+    service_date: str | None = None
+    depart_from: str = "07:00"
+    depart_to: str = "08:30"
+    arrive_by: str = "09:00"
+    transit_gtfs: Path | None = None
+
+    @classmethod
+    def from_any(
+        cls,
+        settings: TravelTimeSettings | config.BuildSettings | Mapping[str, object] | None = None,
+    ) -> TravelTimeSettings:
+        """Accept None, a TravelTimeSettings, a mapping of fields, or the build's settings.
+
+        A :class:`analysis.config.BuildSettings` gives its ``travel`` settings, or the defaults
+        with its ``source_dir``.
+        """
+        if isinstance(settings, cls):
+            return settings
+        if isinstance(settings, config.BuildSettings):
+            if settings.travel is not None:
+                return cls.from_any(settings.travel)
+            return cls.from_any({"source_dir": settings.source_dir})
+        names = {f.name for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        if settings is not None:
+            unknown = sorted(set(settings) - names)
+            if unknown:
+                raise TypeError(f"unknown travel-time setting(s): {', '.join(unknown)}")
+            values.update(settings)
+        out = cls(**values)
+        out.modes = tuple(out.modes)
+        unknown = [m for m in out.modes if m not in ALL_MODES]
+        if unknown:
+            raise ValueError(f"mode inconnu : {unknown[0]!r} (attendu : {', '.join(ALL_MODES)})")
+        return out
+
+    def network_for(self, mode: str) -> Path | str:
+        """The road network file of a road mode (or :data:`ONLINE` for OSMnx's download)."""
+        chosen = self.networks.get(mode) or self.road_network
+        if isinstance(chosen, str) and chosen == ONLINE:
+            return ONLINE
+        if chosen is None:
+            if self.source_dir is None:
+                raise DataError("../shared/data", "aucun répertoire source : réseau routier régional introuvable")
+            chosen = Path(self.source_dir) / SKELETON_RELPATH
+        path = Path(chosen)
+        if not path.exists():
+            raise DataError(str(path), f"réseau routier du mode « {mode} » introuvable")
+        return path
+
+    def speeds(self) -> dict[str, float]:
+        return {"walk": self.walk_kph, "bike": self.bike_kph, "car": self.car_access_kph}
+
+    def access_kph(self, mode: str) -> float:
+        return self.speeds()[mode]
+
+    def detour_for(self, mode: str) -> float:
+        """Straight-line detour factor of a mode (``transit``: its walking legs)."""
+        return {"walk": self.walk_detour, "bike": self.bike_detour, "transit": self.walk_detour}.get(mode, self.detour)
+
+    def fallback_kph(self, mode: str) -> float:
+        return self.car_fallback_kph if mode == "car" else self.speeds()[mode]
+
+    def params_for(self, mode: str) -> dict:
+        """The parameters recorded in ``travel_time_runs.params`` for a mode."""
+        common = {"max_minutes": self.max_minutes}
+        if mode == "transit":
+            return {
+                **common,
+                "service_date": self.service_date,
+                "depart_from": self.depart_from,
+                "depart_to": self.depart_to,
+                "arrive_by": self.arrive_by,
+                "walk_kph": self.walk_kph,
+                "detour": self.detour_for("transit"),
+            }
+        out = {
+            **common,
+            "detour": self.detour_for(mode),
+            "max_snap_m": self.max_snap_m,
+            "access_kph": self.access_kph(mode),
+            "fallback_kph": self.fallback_kph(mode),
+        }
+        if mode in ("walk", "bike"):
+            out["network_kph"] = self.speeds()[mode]
+        else:
+            out["car_speeds"] = "OSM maxspeed, sinon classes de voies (analysis.roads)"
+        return out
