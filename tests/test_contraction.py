@@ -119,8 +119,9 @@ def _road_grid(rows=40, cols=50, seed=0):
     return paths.GraphArrays.from_edges(lon, lat, np.r_[u, v], np.r_[v, u], np.r_[sec, sec], mode="car")
 
 
-def test_node_pairs_with_hierarchy_equal_the_kernel(monkeypatch):
+def test_node_pairs_with_hierarchy_equal_the_kernel(monkeypatch, tmp_path):
     monkeypatch.setattr(contraction, "MIN_CORE", 20)  # contract most of this small grid
+    monkeypatch.setenv("OBSERVATOIRE_CACHE", str(tmp_path))  # attach() saves the hierarchy there
     g = _road_grid()
     rng = np.random.default_rng(1)
     origins = rng.choice(g.snappable, 300)  # repeated nodes too
@@ -129,6 +130,7 @@ def test_node_pairs_with_hierarchy_equal_the_kernel(monkeypatch):
     a0, b0, s0 = g.node_pairs(origins, dests, limit=limit)  # the one-to-all kernel
     assert contraction.attach(g, force=True)
     assert g.meta["hierarchy"].n_core < g.n_nodes
+    assert len(list((tmp_path / "contraction").glob("*.npz"))) == 1  # cached for the next build
     a1, b1, s1 = g.node_pairs(origins, dests, limit=limit)
     ref = {(int(a), int(b)): s for a, b, s in zip(a0, b0, s0)}
     got = {(int(a), int(b)): s for a, b, s in zip(a1, b1, s1)}
@@ -139,8 +141,9 @@ def test_node_pairs_with_hierarchy_equal_the_kernel(monkeypatch):
     assert all(np.float32(got[k] / 60) == np.float32(ref[k] / 60) for k in ref)
 
 
-def test_door_to_door_with_hierarchy_equals_the_kernel(monkeypatch):
+def test_door_to_door_with_hierarchy_equals_the_kernel(monkeypatch, tmp_path):
     monkeypatch.setattr(contraction, "MIN_CORE", 20)
+    monkeypatch.setenv("OBSERVATOIRE_CACHE", str(tmp_path))
     g = _road_grid(seed=3)
     rng = np.random.default_rng(2)
     pts_o = np.column_stack([rng.uniform(0.0, 0.29, 120), rng.uniform(49.0, 49.16, 120)])
