@@ -196,3 +196,40 @@ def test_bad_input_is_refused():
     h = Hierarchy.build(sparse.csr_matrix(([1.0], ([0], [1])), shape=(2, 2)))
     with pytest.raises(ValueError, match="out of range"):
         h.pairs([0], [2])
+
+
+def test_for_road_uses_the_hierarchy_for_the_car_only(monkeypatch, tmp_path):
+    """The build's hook (TravelTimeMatrix.for_road): the car on a large graph gets a hierarchy,
+    walking does not, and the car's minutes are the kernel's."""
+    import pandas as pd
+
+    from analysis import traveltime
+
+    monkeypatch.setattr(contraction, "MIN_NODES", 500)  # this grid counts as large
+    monkeypatch.setattr(contraction, "MIN_CORE", 20)
+    monkeypatch.setenv("OBSERVATOIRE_CACHE", str(tmp_path))
+    rng = np.random.default_rng(4)
+    origins = pd.DataFrame(
+        {
+            "origin_kind": "commune",
+            "origin_id": [f"O{i}" for i in range(80)],
+            "lon": rng.uniform(0.0, 0.29, 80),
+            "lat": rng.uniform(49.0, 49.16, 80),
+        }
+    )
+    dests = pd.DataFrame(
+        {"loc_id": np.arange(12), "lon": rng.uniform(0.0, 0.29, 12), "lat": rng.uniform(49.0, 49.16, 12)}
+    )
+    cfg = traveltime.TravelTimeSettings(source_dir=None)
+    kernel_g = _road_grid(seed=5)
+    kernel_g.meta["hierarchy"] = None  # explicitly without: the one-to-all kernel
+    before = traveltime.TravelTimeMatrix.for_road(kernel_g, "car", origins, dests, cfg)
+    car_g = _road_grid(seed=5)
+    after = traveltime.TravelTimeMatrix.for_road(car_g, "car", origins, dests, cfg)
+    assert car_g.meta["hierarchy"] is not None
+    assert np.isfinite(before.minutes).sum() > 500
+    np.testing.assert_array_equal(after.minutes.astype(np.float32), before.minutes.astype(np.float32))
+    np.testing.assert_array_equal(after.is_estimate, before.is_estimate)
+    walk_g = _road_grid(seed=5)
+    traveltime.TravelTimeMatrix.for_road(walk_g, "walk", origins, dests, cfg)
+    assert "hierarchy" not in walk_g.meta
