@@ -230,6 +230,11 @@ class GraphArrays:
         sources = np.asarray(sources, dtype=np.int64).ravel()
         targets = np.asarray(targets, dtype=np.int64).ravel()
         gs, gt = _Groups(sources), _Groups(targets)
+        hierarchy = self.meta.get("hierarchy")  # analysis.contraction.attach: many-to-many on a hierarchy
+        if hierarchy is not None:
+            a, b, sec = hierarchy.pairs(gs.unique, gt.unique, limit=limit)
+            pos_s, pos_t, idx = _expand(gs, gt, a, b)
+            return pos_s, pos_t, sec[idx]
         reverse = len(gt.unique) < len(gs.unique)
         run, keep = (gt, gs) if reverse else (gs, gt)
         mat = self.kernel_graph(reverse)

@@ -23,13 +23,20 @@ the build writes ``travel_times`` into an in-memory copy of the base tables and 
 Stages timed, in one child process whose peak memory (``VmHWM``) is the figure reported:
 
 1. graph arrays for walk, bike and car from the edge list (``GraphArrays.from_edges``) and the
-   kernel's spatial layout (reading a real OSM file goes through networkx first: see
-   ``docs/performance.md``);
-2. the walk, bike and car matrices (``analysis.paths.door_to_door``, as the build calls it);
-3. the transit network from the connection arrays and its matrix (``analysis.transit``);
-4. writing ``travel_times`` and the indicator tables.
+   kernel's spatial layout for walk and bike (reading a real OSM file goes through networkx
+   first: see ``docs/performance.md``);
+2. the car's contraction hierarchy (``analysis.contraction``) built in an empty cache directory
+   (cold: once per network), then read back from it (warm: every later build);
+3. the car matrix with the one-to-all kernel, before the hierarchy, on ``--car-sample`` offer
+   locations (time extrapolated, said so), kept to compare its minutes with the hierarchy's;
+4. the walk, bike and car matrices (``analysis.paths.door_to_door`` through
+   ``TravelTimeMatrix.for_road``, as the build calls it; the car on the hierarchy);
+5. the transit network from the connection arrays and its matrix (``analysis.transit``);
+6. writing ``travel_times`` and the indicator tables.
 
-Target (issue 15): < 3 min and < 6 GiB on 2 cores.
+It prints the build's wall and CPU seconds with the hierarchy in the cache and on a first
+build, the car before/after and their CPU ratio, whether the sampled pairs have identical
+minutes, and the peak memory. Target (issue 15): < 3 min and < 6 GiB on 2 cores.
 """
 
 from __future__ import annotations
@@ -167,6 +174,70 @@ def base_tables(db_path: Path):
     return con
 
 
+def car_hierarchy(arrays, args) -> dict:
+    """Build the car graph's contraction hierarchy in an empty cache (cold), then read it back
+    (warm: what every later build with the same network does); attach it to ``arrays``."""
+    import tempfile
+
+    from analysis import contraction
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory(prefix="regional-ch-") as tmp:
+        t0, c0 = time.perf_counter(), time.process_time()
+        h, hit = contraction.cached_hierarchy(arrays.matrix, Path(tmp))
+        out.update(build_s=time.perf_counter() - t0, build_cpu_s=time.process_time() - c0, cold_hit=hit)
+        del h
+        t0, c0 = time.perf_counter(), time.process_time()
+        h, hit = contraction.cached_hierarchy(arrays.matrix, Path(tmp))
+        out.update(load_s=time.perf_counter() - t0, load_cpu_s=time.process_time() - c0, warm_hit=hit)
+    arrays.meta["hierarchy"] = h
+    out.update(core=h.n_core, edges=h.n_edges)
+    print(f"  hiérarchie {out['build_s']:6.1f} s (froid), {out['load_s']:.1f} s (cache)", file=sys.stderr, flush=True)
+    return out
+
+
+def car_kernel_sample(arrays, origins, dests, cfg, args) -> dict:
+    """The car matrix with the one-to-all kernel (before the hierarchy) on ``--car-sample``
+    offer locations, its time extrapolated to all of them."""
+    from analysis import traveltime
+
+    part = dests.sample(min(args.car_sample, len(dests)), random_state=0).sort_values("loc_id")
+    h = arrays.meta.pop("hierarchy")
+    arrays.meta["hierarchy"] = None  # explicitly: no hierarchy (contraction.attach leaves it so)
+    t0, c0 = time.perf_counter(), time.process_time()
+    arrays.kernel_graph(True)
+    layout = (time.perf_counter() - t0, time.process_time() - c0)
+    t0, c0 = time.perf_counter(), time.process_time()
+    m = traveltime.TravelTimeMatrix.for_road(arrays, "car", origins, part, cfg)
+    scale = len(dests) / len(part)
+    out = {
+        "seconds": (time.perf_counter() - t0) * scale,
+        "cpu_s": (time.process_time() - c0) * scale,
+        "layout_s": layout[0],
+        "layout_cpu_s": layout[1],
+        "sample": len(part),
+        "matrix": m,
+    }
+    arrays.meta["hierarchy"] = h
+    arrays.__dict__.pop("_kernel_graphs", None)  # free the layout
+    print(f"  voiture, noyau (avant) {out['seconds']:6.1f} s extrapolées", file=sys.stderr, flush=True)
+    return out
+
+
+def same_minutes(full, sample) -> dict:
+    """Compare the hierarchy's car matrix with the kernel's on the sampled locations (stored
+    ``REAL`` minutes, estimate flags)."""
+    cols = full.destinations.reset_index(drop=True).reset_index().set_index("loc_id")["index"]
+    j = cols.loc[sample.destinations["loc_id"]].to_numpy()
+    a, b = full.minutes[:, j].astype(np.float32), sample.minutes.astype(np.float32)
+    fin = np.isfinite(b)
+    return {
+        "compared_pairs": int(fin.sum()),
+        "identical": bool(np.array_equal(a, b) and np.array_equal(full.is_estimate[:, j], sample.is_estimate)),
+        "max_abs_diff_min": float(np.abs(full.minutes[:, j][fin] - sample.minutes[fin]).max()) if fin.any() else 0.0,
+    }
+
+
 def child(args) -> dict:
     from analysis import access, traveltime
 
@@ -198,7 +269,8 @@ def child(args) -> dict:
             source="SYNTHETIQUE",
             precision="rues (synthétique)",
         )
-        g.kernel_graph(True)
+        if mode != "car":  # the car searches run on the contraction hierarchy (stage 2)
+            g.kernel_graph(True)
         graphs[mode] = g
     out["graphs_s"] = time.perf_counter() - t0
     out["graphs_cpu_s"] = time.process_time() - c0
@@ -212,21 +284,21 @@ def child(args) -> dict:
 
     bounded_dijkstra(sparse.csr_matrix(([1.0], ([0], [1])), shape=(2, 2)), [0], [1])
     con.execute(traveltime.TRAVEL_TIMES_DDL)
+    out["hierarchy"] = car_hierarchy(graphs["car"], args)
+    out["car_before"] = car_kernel_sample(graphs["car"], origins, dests, cfg, args)
     out["modes"] = {}
     for mode in roads.ROAD_MODES:
         t0, c0 = time.perf_counter(), time.process_time()
-        part = dests
-        if mode == "car" and 0 < args.car_sample < len(dests):  # extrapolated, said so in the output
-            part = dests.sample(args.car_sample, random_state=0).sort_values("loc_id")
-        m = traveltime.TravelTimeMatrix.for_road(graphs[mode], mode, origins, part, cfg)
+        m = traveltime.TravelTimeMatrix.for_road(graphs[mode], mode, origins, dests, cfg)
         n = m.write(con)
-        scale = len(dests) / len(part)
         out["modes"][mode] = {
-            "seconds": (time.perf_counter() - t0) * scale,
+            "seconds": time.perf_counter() - t0,
             "pairs": n,
-            "cpu_s": (time.process_time() - c0) * scale,
-            "sample": len(part),
+            "cpu_s": time.process_time() - c0,
+            "sample": len(dests),
         }
+        if mode == "car":  # same pairs, same minutes as the kernel on the sampled locations?
+            out["car_before"].update(same_minutes(m, out["car_before"].pop("matrix")))
         print(f"  {mode:7} {out['modes'][mode]['seconds']:6.1f} s, {n} couples", file=sys.stderr, flush=True)
     graphs.clear()
     t0 = time.perf_counter()
@@ -250,6 +322,15 @@ def child(args) -> dict:
     out["indicators_cpu_s"] = time.process_time() - c0
     out["build_s"] = out["graphs_s"] + sum(m["seconds"] for m in out["modes"].values()) + out["indicators_s"]
     out["build_cpu_s"] = out["graphs_cpu_s"] + sum(m["cpu_s"] for m in out["modes"].values()) + out["indicators_cpu_s"]
+    h = out["hierarchy"]
+    out["build_cold_s"] = out["build_s"] + h["build_s"]  # hierarchy not in the cache yet
+    out["build_cold_cpu_s"] = out["build_cpu_s"] + h["build_cpu_s"]
+    out["build_s"] += h["load_s"]  # the usual case: the hierarchy is read from the cache
+    out["build_cpu_s"] += h["load_cpu_s"]
+    before = out["car_before"]
+    out["build_before_cpu_s"] = (
+        out["build_cpu_s"] - h["load_cpu_s"] - out["modes"]["car"]["cpu_s"] + before["cpu_s"] + before["layout_cpu_s"]
+    )
     out["peak_mib"] = peak_mib()
     out["loadavg"] = Path("/proc/loadavg").read_text().split()[:3]
     return out
@@ -283,22 +364,41 @@ def run(args) -> dict:
             ",", " "
         )
     )
+    h, before = r["hierarchy"], r["car_before"]
     say("  étape                                       murale      CPU (les 2 coeurs)")
     say(f"  graphes (tableaux + disposition, 3 modes)   {r['graphs_s']:7.1f} s  {r['graphs_cpu_s']:7.1f} s")
+    say(
+        f"  hiérarchie voiture, lue du cache            {h['load_s']:7.1f} s  {h['load_cpu_s']:7.1f} s"
+        f"   ({h['core']:,} noeuds au coeur, {h['edges']:,} arcs)".replace(",", " ")
+    )
     for mode, m in r["modes"].items():
-        note = (
-            ""
-            if m["sample"] == r["n_destinations"]
-            else (f"   EXTRAPOLÉ de {m['sample']} lieux sur {r['n_destinations']}")
-        )
         say(
             f"  matrice {mode:8}                          {m['seconds']:7.1f} s  {m['cpu_s']:7.1f} s"
-            f"   {m['pairs']:>9} couples{note}"
+            f"   {m['pairs']:>9} couples"
         )
     say(f"  indicateurs (access.build_tables)           {r['indicators_s']:7.1f} s  {r['indicators_cpu_s']:7.1f} s")
     say(
-        f"  TOTAL construction                          {r['build_s']:7.1f} s  {r['build_cpu_s']:7.1f} s"
+        f"  TOTAL construction (hiérarchie en cache)    {r['build_s']:7.1f} s  {r['build_cpu_s']:7.1f} s"
         "   (cible < 180 s murales sur 2 coeurs)"
+    )
+    say(
+        f"  TOTAL, premier calcul de la hiérarchie      {r['build_cold_s']:7.1f} s  {r['build_cold_cpu_s']:7.1f} s"
+        f"   (dont hiérarchie {h['build_s']:.1f} s murales, {h['build_cpu_s']:.1f} s CPU, une fois par réseau)"
+    )
+    car = r["modes"]["car"]
+    say(
+        f"  voiture AVANT (noyau un-vers-tous)          {before['seconds']:7.1f} s  {before['cpu_s']:7.1f} s"
+        f"   EXTRAPOLÉ de {before['sample']} lieux sur {r['n_destinations']}"
+        f" (+ disposition {before['layout_cpu_s']:.1f} s CPU)"
+    )
+    say(
+        f"  voiture APRÈS (hiérarchie, {r['n_destinations']} lieux)           {car['seconds']:7.1f} s  {car['cpu_s']:7.1f} s"
+        f"   rapport CPU x{before['cpu_s'] / max(car['cpu_s'], 1e-9):.1f} ; minutes identiques sur"
+        f" {before['compared_pairs']} couples : {before['identical']} (écart max {before['max_abs_diff_min']:.2g} min)"
+    )
+    say(
+        f"  TOTAL construction AVANT (même mesure, voiture au noyau)          {r['build_before_cpu_s']:7.1f} s CPU"
+        f"   rapport x{r['build_before_cpu_s'] / max(r['build_cpu_s'], 1e-9):.1f}"
     )
     say(f"  charge de la machine en fin de mesure (loadavg 1/5/15 min) : {' '.join(r['loadavg'])}")
     say(f"  pic mémoire du processus                    {r['peak_mib'] / 1024:7.2f} Gio (cible < 6 Gio)")
@@ -318,8 +418,8 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--car-sample",
         type=int,
-        default=0,
-        help="car: compute this many offer locations only and extrapolate its time (0: all)",
+        default=16,
+        help="car, before the hierarchy (one-to-all kernel): this many offer locations, time extrapolated",
     )
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import intracommune, paths, roads
+from analysis import contraction, intracommune, paths, roads
 from analysis.traveltime.settings import ONLINE, TravelTimeSettings
 from analysis.traveltime.tables import record_run
 
@@ -109,6 +109,7 @@ class TravelTimeMatrix:
     ) -> TravelTimeMatrix:
         """Door-to-door road times with :func:`analysis.paths.door_to_door`."""
         t0 = time.perf_counter()
+        contraction.attach(arrays, mode)  # car on a large network: a cached contraction hierarchy
         res = paths.door_to_door(
             arrays,
             origins[["lon", "lat"]].to_numpy(float),
