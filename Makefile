@@ -11,7 +11,7 @@ PORT   ?= 8501
 .PHONY: run test lint install lock browser db rebuild bench clean
 
 run: install db
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+	$(PY) -m ui.serve --server.port $(PORT) --server.headless true
 
 test: install browser db lint
 	$(PY) -m pytest -q

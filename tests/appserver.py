@@ -93,7 +93,7 @@ class AppServer:
         """Start the server and wait until it answers; :class:`ServerStartError` otherwise (the
         process is then killed)."""
         port = free_port()
-        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+        cmd = [sys.executable, "-m", "ui.serve", "--server.port", str(port)]  # streamlit run app.py, see ui/serve.py
         cmd += ["--server.headless", "true", "--server.address", "127.0.0.1"]
         out = self.log if self.log is not None else subprocess.DEVNULL
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.environment(), stdout=out, stderr=subprocess.STDOUT)

@@ -87,8 +87,11 @@ def browser():
 
 @pytest.fixture(scope="module")
 def warm_app(app_url, browser):
-    """Open the home page once: with ``st.navigation`` the very first session of a fresh
-    server shows a "Page not found" modal over a deep-linked page (streamlit issue #9992)."""
+    """Open the home page once, so that the first test does not pay the data caches' warm-up.
+
+    (It also hid, until session 4, the "Page not found" dialog a cold server showed over the
+    first deep link: fixed in the product by ``ui/serve.py``, tested with a server of its own
+    in ``tests/test_browser_links.py::test_first_visit_of_a_fresh_server_by_a_shared_link``.)"""
     ctx = browser.new_context()
     pg = ctx.new_page()
     open_page(pg, app_url + "/")
