@@ -85,9 +85,6 @@ st.markdown(
     "- Certains libellés des composants de la bibliothèque Streamlit restent en anglais "
     "(glisser-déposer de fichier de la page Import, menu de l'application, messages d'aide des "
     "listes déroulantes).\n"
-    "- La langue française de la page est déclarée par un script au chargement : le document "
-    "HTML envoyé par le serveur Streamlit déclare l'anglais pendant la fraction de seconde qui "
-    "précède l'affichage du contenu.\n"
     "- Les **portraits PDF** ne sont pas balisés (PDF non structuré) : le rapport CSV ou XLSX "
     "du même territoire contient les mêmes chiffres."
 )

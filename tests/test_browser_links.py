@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+import urllib.request
 
 import pytest
 from test_browser import (  # noqa: F401,F811 - fixtures used by name
@@ -133,6 +134,10 @@ def test_first_visit_of_a_fresh_server_by_a_shared_link(app_db, browser):
     from tests.appserver import AppServer
 
     with AppServer(app_db) as server:
+        # the page shell is French before any script runs (RGAA 8.3, 8.5; issue 16 leftover)
+        with urllib.request.urlopen(server.url + "/territoire?echelon=commune&code=61168", timeout=10) as r:
+            shell = r.read().decode("utf-8")
+        assert '<html lang="fr">' in shell and "<title>Observatoire des stages — Normandie</title>" in shell
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         pg = ctx.new_page()
         open_page(pg, server.url + "/territoire?echelon=commune&code=61168")

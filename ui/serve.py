@@ -14,14 +14,52 @@ session 4; upstream streamlit/streamlit#8860 and #9992). ``st.navigation`` switc
 off for the rest of the process (``PagesManager.uses_pages_directory = False``); this launcher
 switches it off before the first run. Plain ``streamlit run app.py`` still works, with that
 one dialog on a cold server's first deep link.
+
+It also serves Streamlit's page shell (``index.html``) in French: the package's file says
+``<html lang="en">`` and ``<title>Streamlit</title>``, which the browser (and a screen reader)
+had until the app's script corrected them 0.1–1.9 s later (RGAA criteria 8.3 and 8.5, issue 16).
+:func:`french_static_dir` builds a directory beside Streamlit's own with every entry linked
+except ``index.html``, rewritten; ``streamlit.file_util.get_static_dir`` points to it.
 """
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The page shell's title before the app's script sets each page's own.
+SHELL_TITLE = "Observatoire des stages — Normandie"
+
+
+def french_index(html: str) -> str:
+    """Streamlit's ``index.html`` with ``lang="fr"`` and the observatory's title.
+
+    Raises
+    ------
+    ValueError
+        The file no longer has the ``<html lang="en">`` or ``<title>Streamlit</title>`` this
+        rewrite expects (a new Streamlit release: check it, then adapt).
+    """
+    if '<html lang="en">' not in html or "<title>Streamlit</title>" not in html:
+        raise ValueError("index.html de Streamlit : balises <html lang> ou <title> inattendues")
+    return html.replace('<html lang="en">', '<html lang="fr">', 1).replace(
+        "<title>Streamlit</title>", f"<title>{SHELL_TITLE}</title>", 1
+    )
+
+
+def french_static_dir(original: Path, target: Path) -> Path:
+    """Fill ``target`` with links to every entry of Streamlit's static directory ``original``
+    except ``index.html``, written in French (:func:`french_index`); return ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in original.iterdir():
+        if entry.name != "index.html":
+            (target / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    (target / "index.html").write_text(french_index((original / "index.html").read_text("utf-8")), "utf-8")
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,10 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     int
         Streamlit's exit status.
     """
+    from streamlit import file_util
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
     PagesManager.uses_pages_directory = False
+    shell = Path(tempfile.mkdtemp(prefix="observatoire-static-"))
+    atexit.register(shutil.rmtree, shell, ignore_errors=True)
+    static = str(french_static_dir(Path(file_util.get_static_dir()), shell / "static"))
+    file_util.get_static_dir = lambda: static
     args = list(sys.argv[1:] if argv is None else argv)
     return cli.main(["run", str(ROOT / "app.py"), *args], prog_name="streamlit", standalone_mode=False) or 0
 
