@@ -902,7 +902,7 @@ def test_import_page_in_a_browser(db_copy, tmp_path):
             time.sleep(0.5)
             pg.wait_for_function(idle, timeout=120_000)
 
-        pg.goto(url + "/Import")
+        pg.goto(url + "/import")  # url_path of app.PAGES ("/Import" worked only as a cold server's first run)
         settle()
         pg.set_input_files('input[type="file"]', str(f))
         settle()
