@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 DB     ?= data/observatoire.duckdb
 PORT   ?= 8501
 
-.PHONY: run test lint install lock browser db rebuild bench clean
+.PHONY: run test lint install vendor lock browser db rebuild bench clean
 
 run: install db
 	$(PY) -m ui.serve --server.port $(PORT) --server.headless true
@@ -21,7 +21,7 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed vendor
 
 # the hashed lock (every package, exact version and SHA-256) is what is installed; requirements.txt
 # holds the readable tested ranges it is generated from (make lock, docs/security.md)
@@ -29,6 +29,12 @@ $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	touch $@
+
+# JavaScript bundles too large to track (plotly.js basic, 1.1 MiB): downloaded from the npm registry
+# by Python's standard library (no node), checked against the SHA-256 pinned in ui/vendor.py;
+# nothing is downloaded when the file is already there with that digest
+vendor: $(VENV)/.installed
+	$(PY) -m ui.vendor
 
 lock: install
 	$(VENV)/bin/pip-compile --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links \

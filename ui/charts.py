@@ -7,17 +7,22 @@ map components (same browser thread) wait for it. The figures of the dashboard o
 charts, which the "basic" plotly.js bundle (1.2 MB, same version as the Python ``plotly``
 package) draws. :func:`plotly_chart` renders the figure's JSON with that bundle in a small
 ``st.iframe`` (``st.components.v1.html`` is deprecated since Streamlit 1.5x); without static serving (app run from another folder) it falls back to
-``st.plotly_chart``.
+``st.plotly_chart``. The bundle is not tracked by git: ``make install`` fetches it
+(:mod:`ui.vendor`); when it is missing, each chart says so in French (file and command) and
+falls back to ``st.plotly_chart``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import streamlit as st
 
+from ui import vendor
+
 #: plotly.js "basic" bundle (bar, scatter, pie), served by Streamlit from ./static.
-PLOTLY_JS = "/app/static/vendor/plotly/plotly-basic.min.js"
+PLOTLY_JS = "/app/" + vendor.PLOTLY.path
 
 #: Streamlit-like look (font, light grid) and French number separators (decimal comma,
 #: narrow no-break space for thousands).
@@ -49,6 +54,19 @@ def _static_serving() -> bool:
         return bool(st.get_option("server.enableStaticServing"))
     except Exception:  # noqa: BLE001 - option unknown in bare mode
         return True
+
+
+def missing_bundle_message(path: Path | None = None) -> str | None:
+    """A French message naming the plotly.js bundle and the command that fetches it when the
+    file ``path`` (default: :data:`ui.vendor.PLOTLY`'s) is absent, else ``None``."""
+    path = path or vendor.PLOTLY.file
+    if path.is_file():
+        return None
+    return (
+        f"Fichier manquant : {vendor.PLOTLY.path} (plotly.js, version « basic »). "
+        "Lancez « make install » (ou « .venv/bin/python -m ui.vendor ») pour le télécharger ; "
+        "en attendant, le graphique est dessiné avec le script Plotly de Streamlit, plus lourd."
+    )
 
 
 def figure_title(fig) -> str:
@@ -113,7 +131,10 @@ def plotly_chart(fig, height: int, title: str | None = None, table: bool = True)
 
     ``table``: the figure's data (:func:`figure_table`) follows in an expander, as the
     chart's text alternative."""
-    if not _static_serving():
+    missing = missing_bundle_message() if _static_serving() else None
+    if missing:
+        st.warning(missing, icon="⚠️")
+    if missing or not _static_serving():
         fig.update_layout(height=height)
         st.plotly_chart(fig, width="stretch")
     else:
