@@ -30,6 +30,20 @@ def _first_bad(mask: np.ndarray | pd.Series) -> int | None:
     return int(idx[0]) if len(idx) else None
 
 
+def _raise_at_first_bad(feed: Feed, name: str, field: str, bad, template: str, **params) -> None:
+    """Raise a :class:`GTFSError` at the first true entry of the mask ``bad`` (one per data row of
+    ``name``), naming the file, the 1-based row and ``field``; nothing when none is true.
+
+    ``template`` is formatted with ``value`` (the field's text on that row), ``row`` (the whole
+    row: ``{row[arrival_time]}``) and ``params``.
+    """
+    row = _first_bad(bad)
+    if row is not None:
+        df = feed.tables[name]
+        text = template.format(value=df[field].iat[row], row=df.iloc[row], **params)
+        raise GTFSError(feed.where(name), text, row=row + 1, field=field)
+
+
 def _unique_map(values: pd.Series, fn) -> np.ndarray:
     """Apply a vectorised ``fn`` to the distinct values of ``values`` only (GTFS columns repeat a lot)."""
     codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
@@ -64,28 +78,14 @@ def _check_time_column(feed: Feed, name: str, col: str, allow_empty: bool) -> np
     bad = np.isnan(secs) & ~empty
     if not allow_empty:
         bad |= empty
-    row = _first_bad(bad)
-    if row is not None:
-        raise GTFSError(
-            feed.where(name),
-            f"heure invalide « {df[col].iat[row]} » (format HH:MM:SS attendu)",
-            row=row + 1,
-            field=col,
-        )
+    _raise_at_first_bad(feed, name, col, bad, "heure invalide « {value} » (format HH:MM:SS attendu)")
     return secs
 
 
 def _check_date_column(feed: Feed, name: str, col: str) -> pd.Series:
     df = feed.tables[name]
     d = pd.to_datetime(df[col].str.strip(), format="%Y%m%d", errors="coerce")
-    row = _first_bad(d.isna())
-    if row is not None:
-        raise GTFSError(
-            feed.where(name),
-            f"date invalide « {df[col].iat[row]} » (format AAAAMMJJ attendu)",
-            row=row + 1,
-            field=col,
-        )
+    _raise_at_first_bad(feed, name, col, d.isna(), "date invalide « {value} » (format AAAAMMJJ attendu)")
     return d
 
 
@@ -105,43 +105,22 @@ def _check_int_column(
     bad = vals.isna() | (vals != vals.round())
     if allowed is not None:
         bad |= ~vals.isin(allowed)
-    row = _first_bad(bad)
-    if row is not None:
-        expect = f"une des valeurs {allowed}" if allowed else "un entier"
-        raise GTFSError(
-            feed.where(name),
-            f"valeur invalide « {df[col].iat[row]} » ({expect} attendu)",
-            row=row + 1,
-            field=col,
-        )
+    expect = f"une des valeurs {allowed}" if allowed else "un entier"
+    _raise_at_first_bad(feed, name, col, bad, "valeur invalide « {value} » ({expect} attendu)", expect=expect)
     return vals.to_numpy(dtype=np.int64)
 
 
 def _check_unique(feed: Feed, name: str, col: str) -> None:
     df = feed.tables[name]
-    dup = df[col].duplicated()
-    row = _first_bad(dup)
-    if row is not None:
-        raise GTFSError(
-            feed.where(name),
-            f"identifiant en double « {df[col].iat[row]} »",
-            row=row + 1,
-            field=col,
-        )
+    _raise_at_first_bad(feed, name, col, df[col].duplicated(), "identifiant en double « {value} »")
 
 
 def _check_reference(feed: Feed, name: str, col: str, target: str, target_col: str) -> None:
     df = feed.tables[name]
     known = feed.tables[target][target_col]
     bad = ~df[col].isin(known)
-    row = _first_bad(bad)
-    if row is not None:
-        raise GTFSError(
-            feed.where(name),
-            f"« {df[col].iat[row]} » absent de {target} ({target_col})",
-            row=row + 1,
-            field=col,
-        )
+    template = "« {value} » absent de {target} ({target_col})"
+    _raise_at_first_bad(feed, name, col, bad, template, target=target, target_col=target_col)
 
 
 def _check_files(feed: Feed) -> None:
@@ -183,14 +162,8 @@ def _check_stops(feed: Feed) -> None:
     for col, lo, hi in (("stop_lat", -90, 90), ("stop_lon", -180, 180)):
         v = pd.to_numeric(stops[col].str.strip(), errors="coerce").to_numpy(dtype=float)
         bad = needs_coords & (np.isnan(v) | (v < lo) | (v > hi))
-        row = _first_bad(bad)
-        if row is not None:
-            raise GTFSError(
-                feed.where("stops.txt"),
-                f"coordonnée invalide « {stops[col].iat[row]} » (nombre entre {lo} et {hi} attendu)",
-                row=row + 1,
-                field=col,
-            )
+        template = "coordonnée invalide « {value} » (nombre entre {lo} et {hi} attendu)"
+        _raise_at_first_bad(feed, "stops.txt", col, bad, template, lo=lo, hi=hi)
 
 
 def _check_routes_and_trips(feed: Feed) -> None:
@@ -220,11 +193,7 @@ def _check_frequencies(feed: Feed) -> None:
         _check_time_column(feed, "frequencies.txt", "start_time", allow_empty=False)
         _check_time_column(feed, "frequencies.txt", "end_time", allow_empty=False)
         head = _check_int_column(feed, "frequencies.txt", "headway_secs")
-        row = _first_bad(head <= 0)
-        if row is not None:
-            raise GTFSError(
-                feed.where("frequencies.txt"), "intervalle nul ou négatif", row=row + 1, field="headway_secs"
-            )
+        _raise_at_first_bad(feed, "frequencies.txt", "headway_secs", head <= 0, "intervalle nul ou négatif")
 
 
 def _check_stop_times(feed: Feed) -> None:
@@ -256,14 +225,8 @@ def _check_stop_times(feed: Feed) -> None:
     # a stop with only one of the two times uses it for both
     arr = np.where(np.isnan(arr), dep, arr)
     dep = np.where(np.isnan(dep), arr, dep)
-    row = _first_bad(dep < arr)
-    if row is not None:
-        raise GTFSError(
-            feed.where("stop_times.txt"),
-            f"départ {st['departure_time'].iat[row]} avant l'arrivée {st['arrival_time'].iat[row]}",
-            row=row + 1,
-            field="departure_time",
-        )
+    template = "départ {value} avant l'arrivée {row[arrival_time]}"
+    _raise_at_first_bad(feed, "stop_times.txt", "departure_time", dep < arr, template)
     st["_row"] = np.arange(1, len(st) + 1)
     st["_arr"] = arr
     st["_dep"] = dep
