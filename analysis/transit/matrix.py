@@ -27,6 +27,24 @@ from analysis.transit.network import TransitNetwork
 from analysis.transit.scan import _footpath_lists, _prepare_endpoints, _profile_arrive, earliest_arrivals
 
 
+def window_seconds(depart_from: str, depart_to: str, arrive_by: str) -> tuple[int, int, int]:
+    """The morning window in seconds: ``(t0, t1, t_end)`` for ``"HH:MM"`` texts, the latest door
+    departure ``t1`` clamped to the arrival limit ``t_end`` (leaving later cannot arrive in time).
+    The window is coherent when ``t0 <= t1`` (departure min before departure max and before the
+    arrival limit)."""
+    t0, t1, t_end = parse_hhmm(depart_from), parse_hhmm(depart_to), parse_hhmm(arrive_by)
+    return t0, min(t1, t_end), t_end
+
+
+def window_starts(network: TransitNetwork, stops: np.ndarray, t0: int, t_end: int) -> tuple[np.ndarray, np.ndarray]:
+    """The starts of the window: distinct (stop, departure time) of the boardable connections
+    leaving one of ``stops`` between ``t0`` and ``t_end`` (included), as two int64 arrays sorted
+    by stop then time."""
+    ok = network.can_board & (network.dep_time >= t0) & (network.dep_time <= t_end) & np.isin(network.dep_stop, stops)
+    starts = np.unique(np.column_stack([network.dep_stop[ok], network.dep_time[ok]]), axis=0)
+    return starts[:, 0].astype(np.int64), starts[:, 1].astype(np.int64)
+
+
 def transit_matrix(
     network: TransitNetwork,
     origins: np.ndarray,
@@ -92,12 +110,11 @@ def transit_matrix(
     origins = np.asarray(origins, dtype=float).reshape(-1, 2)
     destinations = np.asarray(destinations, dtype=float).reshape(-1, 2)
     n, m = len(origins), len(destinations)
-    t0, t1, t_end = parse_hhmm(depart_from), parse_hhmm(depart_to), parse_hhmm(arrive_by)
-    if not (t0 <= t1 and t0 <= t_end):
+    t0, t1, t_end = window_seconds(depart_from, depart_to, arrive_by)
+    if t0 > t1:  # t1 is min(departure max, arrival limit)
         raise ValueError(
             "fenêtre horaire incohérente : il faut départ min <= départ max et départ min <= arrivée au plus tard"
         )
-    t1 = min(t1, t_end)
     best = np.full((n, m), np.inf)
     if n == 0 or m == 0:
         return best
@@ -140,14 +157,7 @@ def transit_matrix(
         return best
     # starts: (stop, departure time) of boardable connections in the window, at stops that
     # some origin can walk to
-    c_ok = (
-        network.can_board
-        & (network.dep_time >= t0)
-        & (network.dep_time <= t_end)
-        & np.isin(network.dep_stop, np.unique(a_s))
-    )
-    starts = np.unique(np.column_stack([network.dep_stop[c_ok], network.dep_time[c_ok]]), axis=0)
-    k_stop, k_time = starts[:, 0].astype(np.int64), starts[:, 1].astype(np.int64)  # sorted by stop, time
+    k_stop, k_time = window_starts(network, a_s, t0, t_end)  # sorted by stop, time
     # exact pruning: a start no origin can reach leaving at depart_from or later is useless; a
     # start that every origin reaches only by leaving after depart_to (door clamped to
     # depart_to) is dominated by the earliest such start at the same stop (one can wait there)

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from analysis.transit.matrix import window_seconds, window_starts
 from analysis.transit.model import (
     _INF,
     ARRIVE_BY,
@@ -181,11 +182,9 @@ def _best_doors(net, a_s, a_w, e_s, e_w, t0, t1, t_end, fp) -> list[int]:
     (empty list when no start arrives by ``t_end``).
     """
     walk = dict(zip(a_s.tolist(), a_w.tolist()))
-    sel = net.can_board & (net.dep_time >= t0) & (net.dep_time <= t_end) & np.isin(net.dep_stop, a_s)
-    starts = np.unique(np.column_stack([net.dep_stop[sel], net.dep_time[sel]]), axis=0)
-    if len(starts) == 0 or len(e_s) == 0:
+    k_stop, k_time = window_starts(net, a_s, t0, t_end)
+    if len(k_stop) == 0 or len(e_s) == 0:
         return []
-    k_stop, k_time = starts[:, 0].astype(np.int64), starts[:, 1].astype(np.int64)
     a = np.array([walk[s] for s in k_stop.tolist()], dtype=np.int64)
     door = k_time - a
     ok = door >= t0
@@ -252,8 +251,7 @@ def transit_route(
         t_end = int(net.arr_time.max()) if net.n_connections else t
         walk_ok = walk_only
     else:
-        t0, t1, t_end = parse_hhmm(depart_from), parse_hhmm(depart_to), parse_hhmm(arrive_by)
-        t1 = min(t1, t_end)
+        t0, t1, t_end = window_seconds(depart_from, depart_to, arrive_by)
         window = [(x, x) for x in _best_doors(net, a_s, a_w, e_s, e_w, t0, t1, t_end, fp)]
         walk_ok = walk_only and walk_s <= t_end - t0
         t = t0
