@@ -242,19 +242,22 @@ def test_no_deprecated_streamlit_call(app_env, page):
 
 
 def _read_params(path: Path) -> list[str]:
-    """Names read with ``core.qp_get`` / ``core.qp_get_list`` in a file (first argument)."""
+    """Names read with ``core.qp_get`` / ``core.qp_get_list`` in a file (first argument), or
+    with ``ui.filters._choice_radio`` (second argument)."""
     import ast
 
     names = []
     for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("qp_get", "qp_get_list")
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-        ):
-            names.append(node.args[0].value)
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("qp_get", "qp_get_list"):
+            arg = node.args[0] if node.args else None
+        elif isinstance(node.func, ast.Name) and node.func.id == "_choice_radio":
+            arg = node.args[1] if len(node.args) > 1 else None
+        else:
+            continue
+        if isinstance(arg, ast.Constant):
+            names.append(arg.value)
     return names
 
 
@@ -262,7 +265,7 @@ def test_no_url_parameter_read_twice_on_a_page():
     """Each page reads each URL parameter once (its filters included): one meaning per name.
     Before issue 11, Territoire read ``niveau`` for its level and again as the grade."""
     sidebar = _read_params(ROOT / "ui" / "filters.py")
-    assert {"mode", "minutes", "secteur", "niveau"} <= set(sidebar)
+    assert {"mode", "minutes", "secteur", "niveau", "accueil", "origine"} <= set(sidebar)
     for page in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
         names = _read_params(page)
         if "filters.sidebar(" in page.read_text("utf-8"):

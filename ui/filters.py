@@ -80,6 +80,29 @@ class View:
         return " · ".join(parts)
 
 
+def _choice_radio(
+    key: str,
+    param: str,
+    labels: dict[str, str],
+    default: str,
+    what: str,
+    shown_default: str,
+    *,
+    label: str,
+    horizontal: bool = False,
+) -> str:
+    """A sidebar radio over the codes of ``labels`` (shown by their label), kept in the session
+    under ``key`` and seeded from the URL parameter ``param``: a value not in ``labels`` gives
+    the French notice naming ``what`` and ``shown_default`` (the default ``default``). Returns
+    the chosen code."""
+    k = core.state(
+        key,
+        core.qp_get(param, default, check=lambda r: va.check_choice(r, labels, what), shown_default=shown_default),
+    )
+    st.sidebar.radio(label, list(labels), key=k, format_func=labels.get, horizontal=horizontal)
+    return st.session_state[k]
+
+
 def sidebar(
     prefix: str, *, offers: bool = True, origin: bool = True, default_mode: str = "transit", default_minutes: int = 45
 ) -> View:
@@ -120,46 +143,19 @@ def sidebar(
             f"{prefix}_sectors", core.qp_get_list("secteur", check=lambda r: va.check_sector(r, sectors))
         )
         sb.multiselect("Secteurs d'activité (vide : tous)", sectors, key=k_sec, placeholder="Tous les secteurs")
-        k_grade = core.state(
-            f"{prefix}_grade",
-            core.qp_get(
-                "niveau",
-                "",
-                check=lambda r: va.check_choice(r, core.GRADE_LABELS, "le niveau visé par l'offre"),
-                shown_default="tous niveaux",
-            ),
-        )
-        sb.radio(
-            "Niveau visé par l'offre",
-            list(core.GRADE_LABELS),
-            key=k_grade,
-            format_func=core.GRADE_LABELS.get,
-            horizontal=True,
-        )
-        k_host = core.state(
-            f"{prefix}_host",
-            core.qp_get(
-                "accueil",
-                "",
-                check=lambda r: va.check_choice(r, core.HOST_LABELS, "l'accueil"),
-                shown_default="public et privé",
-            ),
-        )
-        sb.radio("Accueil", list(core.HOST_LABELS), key=k_host, format_func=core.HOST_LABELS.get, horizontal=True)
         view.sectors = tuple(st.session_state[k_sec])
-        view.grade = st.session_state[k_grade]
-        view.host = st.session_state[k_host]
+        view.grade = _choice_radio(
+            f"{prefix}_grade", "niveau", core.GRADE_LABELS, "", "le niveau visé par l'offre", "tous niveaux",
+            label="Niveau visé par l'offre", horizontal=True,
+        )  # fmt: skip
+        view.host = _choice_radio(
+            f"{prefix}_host", "accueil", core.HOST_LABELS, "", "l'accueil", "public et privé",
+            label="Accueil", horizontal=True,
+        )  # fmt: skip
     if origin:
-        k_or = core.state(
-            f"{prefix}_origin",
-            core.qp_get(
-                "origine",
-                "commune",
-                check=lambda r: va.check_choice(r, core.ORIGIN_LABELS, "l'origine des élèves"),
-                shown_default="communes de résidence",
-            ),
-        )
-        sb.radio("Origine des élèves", list(core.ORIGIN_LABELS), key=k_or, format_func=core.ORIGIN_LABELS.get)
-        view.origin_kind = st.session_state[k_or]
+        view.origin_kind = _choice_radio(
+            f"{prefix}_origin", "origine", core.ORIGIN_LABELS, "commune", "l'origine des élèves",
+            "communes de résidence", label="Origine des élèves",
+        )  # fmt: skip
     sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
     return view
