@@ -28,13 +28,32 @@ def _key(name: str) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    """A template column: canonical key, French header, required or not, accepted aliases."""
+    """A template column.
+
+    Parameters
+    ----------
+    key : str
+        Canonical key (column of the loaded table).
+    header : str
+        French header written in the template.
+    required : bool
+        Whether a file must have the column.
+    others : tuple of str
+        Headers accepted besides the key and the template header.
+    doc : str
+        What the column must hold (XLSX notice).
+    """
 
     key: str
     header: str
     required: bool
-    aliases: tuple[str, ...]
+    others: tuple[str, ...]
     doc: str
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Every accepted header: the key, the template header, then :attr:`others`."""
+        return tuple(dict.fromkeys((self.key, self.header, *self.others)))
 
 
 OFFER_TEMPLATE = (
@@ -42,131 +61,85 @@ OFFER_TEMPLATE = (
         "offer_id",
         "identifiant",
         False,
-        ("id", "offer_id", "identifiant", "reference"),
+        ("id", "reference"),
         "Identifiant de l'offre, unique (facultatif : sinon « <source>:<ligne> »).",
     ),
     Column(
         "employer",
         "employeur",
         True,
-        ("employer", "employeur", "raison_sociale", "entreprise", "structure"),
+        ("raison_sociale", "entreprise", "structure"),
         "Nom de l'employeur ou de la structure d'accueil.",
     ),
-    Column("siret", "siret", False, ("siret",), "SIRET (14 chiffres, clé de Luhn ; La Poste : somme multiple de 5)."),
-    Column("sector", "secteur", True, ("sector", "secteur", "secteur_d_activite"), "Secteur d'activité."),
-    Column(
-        "is_public",
-        "public",
-        False,
-        ("public", "is_public", "employeur_public"),
-        "Employeur public : oui / non (vide = non précisé).",
-    ),
-    Column("street", "adresse", False, ("address", "adresse", "rue", "street"), "Numéro et voie du lieu de stage."),
-    Column(
-        "postcode",
-        "code_postal",
-        True,
-        ("postcode", "code_postal", "cp"),
-        "Code postal (Normandie : 14, 27, 50, 61, 76).",
-    ),
-    Column("town", "commune", True, ("town", "commune", "ville"), "Commune (cohérente avec le code postal)."),
+    Column("siret", "siret", False, (), "SIRET (14 chiffres, clé de Luhn ; La Poste : somme multiple de 5)."),
+    Column("sector", "secteur", True, ("secteur_d_activite",), "Secteur d'activité."),
+    Column("is_public", "public", False, ("employeur_public",), "Employeur public : oui / non (vide = non précisé)."),
+    Column("street", "adresse", False, ("address", "rue"), "Numéro et voie du lieu de stage."),
+    Column("postcode", "code_postal", True, ("cp",), "Code postal (Normandie : 14, 27, 50, 61, 76)."),
+    Column("town", "commune", True, ("ville",), "Commune (cohérente avec le code postal)."),
     Column(
         "capacity",
         "places",
         False,
-        ("capacity", "capacite", "places", "nombre_de_places", "nb_places"),
+        ("capacite", "nombre_de_places", "nb_places"),
         f"Nombre de places, entier de 1 à {validation.MAX_CAPACITY} (vide = inconnu).",
     ),
+    Column("start_date", "date_debut", False, ("debut",), "Début : AAAA-MM-JJ ou JJ/MM/AAAA."),
+    Column("end_date", "date_fin", False, ("fin",), "Fin (pas avant le début)."),
+    Column("weeks", "semaines", False, ("semaine",), "Semaines ISO, ex. « 25 », « S25-S26 », « 24, 26 »."),
     Column(
-        "start_date", "date_debut", False, ("start_date", "date_debut", "debut"), "Début : AAAA-MM-JJ ou JJ/MM/AAAA."
-    ),
-    Column("end_date", "date_fin", False, ("end_date", "date_fin", "fin"), "Fin (pas avant le début)."),
-    Column(
-        "weeks",
-        "semaines",
-        False,
-        ("weeks", "semaines", "semaine"),
-        "Semaines ISO, ex. « 25 », « S25-S26 », « 24, 26 ».",
-    ),
-    Column(
-        "grades",
-        "niveaux",
-        True,
-        ("grades", "niveaux", "niveau", "filiere", "classes"),
-        "Niveaux accueillis : seconde, 3e ou seconde,3e.",
+        "grades", "niveaux", True, ("niveau", "filiere", "classes"), "Niveaux accueillis : seconde, 3e ou seconde,3e."
     ),
     Column(
         "disability_access",
         "accessible_handicap",
         False,
-        ("disability_access", "accessible_handicap", "accessibilite_handicap", "handicap", "accessibilite"),
+        ("accessibilite_handicap", "handicap", "accessibilite"),
         "Accueil possible d'un élève en situation de handicap : oui / non.",
     ),
-    Column(
-        "lon", "longitude", False, ("lon", "longitude", "lng", "x"), "Longitude WGS84 (facultatif, avec la latitude)."
-    ),
-    Column("lat", "latitude", False, ("lat", "latitude", "y"), "Latitude WGS84 (facultatif, avec la longitude)."),
+    Column("lon", "longitude", False, ("lng", "x"), "Longitude WGS84 (facultatif, avec la latitude)."),
+    Column("lat", "latitude", False, ("y",), "Latitude WGS84 (facultatif, avec la longitude)."),
 )
 
 COLLECTIVE_TEMPLATE = (
-    Column("project_id", "project_id", True, ("project_id", "identifiant", "id"), "Identifiant unique du projet."),
-    Column("name", "name", True, ("name", "nom", "projet"), "Nom du projet."),
-    Column("kind", "kind", True, ("kind", "type"), "Type : " + " | ".join(COLLECTIVE_KINDS) + "."),
-    Column("kind_basis", "kind_basis", False, ("kind_basis",), "Sur quoi repose le type (facultatif)."),
-    Column("town", "town", True, ("town", "commune", "ville"), "Commune du projet (nom)."),
+    Column("project_id", "project_id", True, ("identifiant", "id"), "Identifiant unique du projet."),
+    Column("name", "name", True, ("nom", "projet"), "Nom du projet."),
+    Column("kind", "kind", True, ("type",), "Type : " + " | ".join(COLLECTIVE_KINDS) + "."),
+    Column("kind_basis", "kind_basis", False, (), "Sur quoi repose le type (facultatif)."),
+    Column("town", "town", True, ("commune", "ville"), "Commune du projet (nom)."),
     Column(
         "commune_code",
         "commune_code",
         True,
-        ("commune_code", "code_commune", "code_insee", "insee"),
+        ("code_commune", "code_insee", "insee"),
         "Code INSEE de la commune (COG 2025).",
     ),
-    Column(
-        "location_basis", "location_basis", False, ("location_basis",), "Sur quoi repose la localisation (facultatif)."
-    ),
-    Column("sectors", "sectors", False, ("sectors", "secteurs"), "Secteurs, séparés par « ; »."),
-    Column(
-        "pupils",
-        "pupils",
-        False,
-        ("pupils", "eleves", "stagiaires"),
-        "Nombre d'élèves accueillis (entier, vide = inconnu).",
-    ),
-    Column("period", "period", False, ("period", "periode", "dates"), "Période (texte)."),
-    Column("status", "status", False, ("status", "statut"), "État du projet (texte)."),
-    Column("source", "source", True, ("source",), "Document ou organisme d'origine."),
-    Column("note", "note", False, ("note", "remarque"), "Remarque (facultatif)."),
+    Column("location_basis", "location_basis", False, (), "Sur quoi repose la localisation (facultatif)."),
+    Column("sectors", "sectors", False, ("secteurs",), "Secteurs, séparés par « ; »."),
+    Column("pupils", "pupils", False, ("eleves", "stagiaires"), "Nombre d'élèves accueillis (entier, vide = inconnu)."),
+    Column("period", "period", False, ("periode", "dates"), "Période (texte)."),
+    Column("status", "status", False, ("statut",), "État du projet (texte)."),
+    Column("source", "source", True, (), "Document ou organisme d'origine."),
+    Column("note", "note", False, ("remarque",), "Remarque (facultatif)."),
 )
 
 MOBILITY_TEMPLATE = (
     Column(
-        "service_id",
-        "identifiant",
-        False,
-        ("service_id", "identifiant", "id"),
-        "Identifiant unique (facultatif : sinon « <source>:<ligne> »).",
+        "service_id", "identifiant", False, ("id",), "Identifiant unique (facultatif : sinon « <source>:<ligne> »)."
     ),
-    Column(
-        "epci_siren", "siren_epci", True, ("epci_siren", "siren_epci", "siren", "epci"), "SIREN de l'EPCI (9 chiffres)."
-    ),
-    Column(
-        "service_type",
-        "type_service",
-        True,
-        ("service_type", "type_service", "type"),
-        "Type : " + " | ".join(MOBILITY_TYPES) + ".",
-    ),
-    Column("name", "nom", True, ("name", "nom", "service"), "Nom du service."),
-    Column("description", "description", False, ("description",), "Description (à qui, où, quand)."),
+    Column("epci_siren", "siren_epci", True, ("siren", "epci"), "SIREN de l'EPCI (9 chiffres)."),
+    Column("service_type", "type_service", True, ("type",), "Type : " + " | ".join(MOBILITY_TYPES) + "."),
+    Column("name", "nom", True, ("service",), "Nom du service."),
+    Column("description", "description", False, (), "Description (à qui, où, quand)."),
     Column(
         "conditions",
         "conditions",
         False,
-        ("conditions", "conditions_d_acces"),
+        ("conditions_d_acces",),
         "Conditions d'accès pour un élève stagiaire (réservation, coût…).",
     ),
-    Column("contact", "contact", False, ("contact", "url", "site", "telephone"), "Site web ou téléphone."),
-    Column("source", "source", True, ("source",), "Organisme qui a transmis l'information."),
+    Column("contact", "contact", False, ("url", "site", "telephone"), "Site web ou téléphone."),
+    Column("source", "source", True, (), "Organisme qui a transmis l'information."),
 )
 
 PLATFORM_REQUIRED = tuple(offers.PLATFORM_COLUMNS)
