@@ -128,12 +128,23 @@ FILTER_COLUMNS: tuple[Column, ...] = (
     _c("grade_filter", "Niveau visé"),
     _c("hosts_filter", "Accueil"),
 )
+#: Columns shared, with the same meaning, by several tables.
+COMMUNE_CODE = _c("commune_code", "Code commune")
+PLACES_PER_PUPIL_2SFCA = _c(
+    "places_per_pupil_2sfca", "Places par élève avec concurrence (2SFCA)", "places/élève", "dec4"
+)
+MINUTES_NEAREST = _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi)", "min", "dec1")
+#: Offers and sectors reachable in the view's mode and budget (lycées and per-origin tables).
+REACH_COLUMNS: tuple[Column, ...] = (
+    _c("offers_reachable", "Offres accessibles", "offres", "int"),
+    _c("sectors_reachable", "Secteurs accessibles", "secteurs", "int"),
+)
 #: What identifies an origin (per-origin and « no offer » tables).
 ORIGIN_ID_COLUMNS: tuple[Column, ...] = (
     _c("origin_kind", "Type d'origine"),
     _c("origin_id", "Code de l'origine"),
     _c("origin_name", "Origine"),
-    _c("commune_code", "Code commune"),
+    COMMUNE_CODE,
 )
 #: The seconde pupils of an origin and whether they are estimated.
 PUPIL_COLUMNS: tuple[Column, ...] = (
@@ -190,14 +201,13 @@ def _nearest_columns(
 SCHOOL_COLUMNS: tuple[Column, ...] = (
     _c("uai", "UAI"),
     _c("name", "Lycée"),
-    _c("commune_code", "Code commune"),
+    COMMUNE_CODE,
     _c("commune_name", "Commune"),
     _c("sector_label", "Statut"),
     _c("seconde_pupils", "Élèves de seconde (déclarés)", "élèves", "int"),
-    _c("offers_reachable", "Offres accessibles", "offres", "int"),
-    _c("sectors_reachable", "Secteurs accessibles", "secteurs", "int"),
-    _c("places_per_pupil_2sfca", "Places par élève avec concurrence (2SFCA)", "places/élève", "dec4"),
-    _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi)", "min", "dec1"),
+    *REACH_COLUMNS,
+    PLACES_PER_PUPIL_2SFCA,
+    MINUTES_NEAREST,
     *_nearest_columns(modes=("transit", "car")),
     *REACH_BY_MODE_COLUMNS,
     _c("reach_uses_estimates", "Temps estimés à vol d'oiseau", "", "bool"),
@@ -231,12 +241,11 @@ ORIGIN_COLUMNS: tuple[Column, ...] = (
     *ORIGIN_ID_COLUMNS,
     *FILTER_COLUMNS,
     *PUPIL_COLUMNS,
-    _c("offers_reachable", "Offres accessibles", "offres", "int"),
-    _c("sectors_reachable", "Secteurs accessibles", "secteurs", "int"),
+    *REACH_COLUMNS,
     _c("places_reachable", "Places accessibles", "places", "dec1"),
     _c("places_default_capacity", "Offres accessibles comptées 1 place", "offres", "int"),
-    _c("places_per_pupil_2sfca", "Places par élève avec concurrence (2SFCA)", "places/élève", "dec4"),
-    _c("minutes_nearest", "Temps jusqu'à l'offre la plus proche (mode choisi)", "min", "dec1"),
+    PLACES_PER_PUPIL_2SFCA,
+    MINUTES_NEAREST,
     _c("nearest_is_estimate", "Temps le plus proche estimé à vol d'oiseau", "", "bool"),
     _c("reach_uses_estimates", "Temps estimés à vol d'oiseau parmi les offres accessibles", "", "bool"),
     *_nearest_columns(),

@@ -64,6 +64,22 @@ def _territory_outline(con: duckdb.DuckDBPyConnection, terr: Territory, gcol: st
     return shapely.from_wkb(bytes(row[0])) if row and row[0] is not None else None
 
 
+def _point_handle(marker: str, face: str, edge: str, size: float, label: str) -> Any:
+    """A legend entry for a point symbol (a matplotlib ``Line2D`` with no line)."""
+    from matplotlib.lines import Line2D
+
+    return Line2D(
+        [],
+        [],
+        marker=marker,
+        linestyle="none",
+        markerfacecolor=face,
+        markeredgecolor=edge,
+        markersize=size,
+        label=label,
+    )
+
+
 def render_map(
     con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 150, width_in: float = 7.0, height_in: float = 6.6
 ) -> tuple[bytes, str]:
@@ -168,30 +184,8 @@ def render_map(
         handles.append(
             Patch(facecolor=face, edgecolor="0.35", hatch=hatch, label=f"{label} ({n} commune{'s' if n > 1 else ''})")
         )
-    handles.append(
-        Line2D(
-            [],
-            [],
-            marker="^",
-            linestyle="none",
-            markerfacecolor="black",
-            markeredgecolor="white",
-            markersize=7,
-            label="lycée",
-        )
-    )
-    handles.append(
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="none",
-            markerfacecolor="white",
-            markeredgecolor="black",
-            markersize=6,
-            label="lieu d'offres (taille : nombre d'offres)",
-        )
-    )
+    handles.append(_point_handle("^", "black", "white", 7, "lycée"))
+    handles.append(_point_handle("o", "white", "black", 6, "lieu d'offres (taille : nombre d'offres)"))
     handles.append(Line2D([], [], color="black", linewidth=1.6, label="limite du territoire"))
     fig.legend(
         handles=handles,
