@@ -30,7 +30,9 @@ def _first_bad(mask: np.ndarray | pd.Series) -> int | None:
     return int(idx[0]) if len(idx) else None
 
 
-def _raise_at_first_bad(feed: Feed, name: str, field: str, bad, template: str, **params) -> None:
+def _raise_at_first_bad(
+    feed: Feed, name: str, field: str, bad: np.ndarray | pd.Series, template: str, **params: object
+) -> None:
     """Raise a :class:`GTFSError` at the first true entry of the mask ``bad`` (one per data row of
     ``name``), naming the file, the 1-based row and ``field``; nothing when none is true.
 
