@@ -22,7 +22,10 @@ same edge weights in another order: equal to the kernel's to the last bits of a 
 the stored ``REAL`` minutes are identical (tests).
 
 :func:`cached_hierarchy` keeps the hierarchy on disk keyed by the SHA-256 of the graph's arrays
-and of this module's code (``<cache>/contraction/<key>.npz``).
+and of the code that builds it (``<cache>/contraction/<key>.npz``). Its preprocessing costs more
+than it saves on one build, so :func:`attach` uses it only once cached: a build that misses it
+runs the one-to-all kernel and leaves the hierarchy to a background worker
+(:mod:`analysis.contraction_background`) for the builds after it.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ MIN_NODES = 200_000
 CORE_SHARE = 0.10
 MIN_CORE = 2_000
 #: Largest number of nodes a witness search settles before giving up (a shortcut is then added).
-WITNESS_SETTLE = 20
+WITNESS_SETTLE = 40
 #: The same for the witness searches that estimate a node's priority (cheaper, less exact).
 SIM_SETTLE = 12
 
