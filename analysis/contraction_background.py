@@ -108,7 +108,6 @@ def schedule(matrix, directory: Path, key: str, spawn: bool = True) -> Path | No
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,  # outlives the build, not killed with its terminal
-                preexec_fn=lambda: os.nice(NICE),
             )
     except OSError:
         return None
@@ -144,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m analysis.contraction_background <key>.matrix.npz", file=sys.stderr)
         return 2
+    try:
+        os.nice(NICE)  # here rather than a preexec_fn, which is unsafe in a threaded caller
+    except OSError:
+        pass
     return 0 if build_from_file(Path(args[0])) is not None else 1
 
 
