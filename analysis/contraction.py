@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from . import contraction_jobs
 from .contraction_prep import _contract_core
 from .contraction_query import _upward, _with_buckets
 
@@ -288,7 +289,7 @@ def attach(arrays, mode: str | None = None, force: bool = False, build: str | No
     build : {"background", "now", "off"}, optional
         What a cache miss does: ``"background"`` (default, or ``$OBSERVATOIRE_HIERARCHY``)
         leaves this build to the kernel and has the hierarchy built by a background worker for
-        the next build (:mod:`analysis.contraction_background`: on a new network it costs more
+        the next build (:mod:`analysis.contraction_jobs`: on a new network it costs more
         than it saves once); ``"now"`` (the default with ``force``) builds and saves it here;
         ``"off"`` leaves the kernel in charge.
 
@@ -311,9 +312,7 @@ def attach(arrays, mode: str | None = None, force: bool = False, build: str | No
         found, _ = cached_hierarchy(arrays.matrix, directory)
     if found is None:
         if build == "background":
-            from . import contraction_background
-
-            contraction_background.schedule(arrays.matrix, directory, key)
+            contraction_jobs.schedule(arrays.matrix, directory, key)
         return False
     arrays.meta["hierarchy"] = found
     return True

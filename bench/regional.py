@@ -184,7 +184,7 @@ def car_first_build(arrays, origins, dests, cfg, args) -> dict:
     ``contraction.attach`` does on a miss, i.e. the one-to-all kernel on both cores (its layout
     included) plus writing the graph for the background worker (``--car-sample``: on that many
     offer locations, time extrapolated, said so)."""
-    from analysis import contraction, contraction_background, traveltime
+    from analysis import contraction, contraction_jobs, traveltime
 
     part = dests if not args.car_sample else dests.sample(min(args.car_sample, len(dests)), random_state=0)
     part = part.sort_values("loc_id")
@@ -205,7 +205,7 @@ def car_first_build(arrays, origins, dests, cfg, args) -> dict:
     }
     t0, c0 = time.perf_counter(), time.process_time()
     key = contraction.graph_key(arrays.matrix)
-    out["matrix_file"] = str(contraction_background.schedule(arrays.matrix, Path(args.cache), key, spawn=False))
+    out["matrix_file"] = str(contraction_jobs.schedule(arrays.matrix, Path(args.cache), key, spawn=False))
     out["schedule_s"], out["schedule_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
     out["seconds"] += out["schedule_s"]
     out["cpu_s"] += out["schedule_cpu_s"]

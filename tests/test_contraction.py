@@ -245,14 +245,14 @@ def _points(seed):
 def test_first_build_on_a_new_network_runs_the_kernel_and_schedules_the_hierarchy(monkeypatch, tmp_path):
     """A cache miss (default policy) leaves the build to the kernel and starts one background
     worker; once it has run, the next build reads the hierarchy, with the same minutes."""
-    from analysis import contraction_background, traveltime
+    from analysis import contraction_background, contraction_jobs, traveltime
 
     monkeypatch.setattr(contraction, "MIN_NODES", 500)
     monkeypatch.setattr(contraction, "MIN_CORE", 20)
     monkeypatch.setenv("OBSERVATOIRE_CACHE", str(tmp_path))
     monkeypatch.delenv("OBSERVATOIRE_HIERARCHY", raising=False)
     spawned = []
-    monkeypatch.setattr(contraction_background.subprocess, "Popen", lambda cmd, **kw: spawned.append((cmd, kw)))
+    monkeypatch.setattr(contraction_jobs.subprocess, "Popen", lambda cmd, **kw: spawned.append((cmd, kw)))
     origins, dests = _points(4)
     cfg = traveltime.TravelTimeSettings(source_dir=None)
     kernel_g = _road_grid(seed=5)
@@ -303,7 +303,7 @@ def test_background_worker_is_not_started_twice(tmp_path):
     import subprocess
     import sys
 
-    from analysis import contraction_background as bg
+    from analysis import contraction_jobs as bg
 
     g = _road_grid(rows=8, cols=8)
     (tmp_path / "k.pid").write_text(str(os.getpid()))  # a live process holds the key
@@ -323,7 +323,7 @@ def test_background_worker_process_writes_the_cache(tmp_path):
     hierarchy that the cache then serves, equal to one built in this process."""
     import time
 
-    from analysis import contraction_background as bg
+    from analysis import contraction_jobs as bg
 
     g = _road_grid(rows=15, cols=20, seed=8)
     key = contraction.graph_key(g.matrix)
