@@ -58,17 +58,7 @@ def test_defaults_without_parameters():
     [
         ("niveau", "cinquieme", "le niveau visé par l'offre", "tous niveaux"),
         ("accueil", "associatif", "l'accueil", "public et privé"),
-        pytest.param(
-            "origine",
-            "gare",
-            "l'origine des élèves",
-            "communes de résidence",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known defect, left for its owner: View.query() omits origine when it is the default "
-                "(commune), so ui.core._show_url_notices drops the notice recorded with fallback 'commune'",
-            ),
-        ),
+        ("origine", "gare", "l'origine des élèves", "communes de résidence"),
     ],
 )
 def test_refused_value_gives_the_notice_and_the_default(param, raw, what, shown):

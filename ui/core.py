@@ -172,6 +172,10 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+#: Marker of :func:`qp_get`'s ``url_default`` left unset (the default is written as itself).
+SAME_AS_DEFAULT = object()
+
+
 def qp_get(
     name: str,
     default: Any,
@@ -179,9 +183,14 @@ def qp_get(
     cast: Callable[[str], Any] = str,
     check: Callable[[str], Any] | None = None,
     shown_default: str | None = None,
+    url_default: Any = SAME_AS_DEFAULT,
 ) -> Any:
     """Value of query parameter ``name``: ``check(raw)`` (a function of
     :mod:`analysis.validate_args`), else cast and checked against ``options``.
+
+    ``url_default`` is how the view writes ``default`` back to the URL when that differs
+    (``None``: a default the view leaves out of the link), so the notice stays while the view
+    holds the default.
 
     A value that is refused gives a visible French notice (:func:`url_notice`) and the
     default, never a silent fallback (the first time the page reads that value: see
@@ -208,7 +217,7 @@ def qp_get(
             return default
         url_notice(
             name,
-            default,
+            default if url_default is SAME_AS_DEFAULT else url_default,
             f"Lien de la page : paramètre « {name}={raw} » ignoré. {exc}. "
             "Valeur par défaut utilisée : "
             f"{shown_default or _shown(default)}.",

@@ -90,14 +90,22 @@ def _choice_radio(
     *,
     label: str,
     horizontal: bool = False,
+    url_default: str | None = core.SAME_AS_DEFAULT,
 ) -> str:
     """A sidebar radio over the codes of ``labels`` (shown by their label), kept in the session
     under ``key`` and seeded from the URL parameter ``param``: a value not in ``labels`` gives
-    the French notice naming ``what`` and ``shown_default`` (the default ``default``). Returns
-    the chosen code."""
+    the French notice naming ``what`` and ``shown_default`` (the default ``default``, written to
+    the URL as ``url_default`` when that differs: see :func:`ui.core.qp_get`). Returns the chosen
+    code."""
     k = core.state(
         key,
-        core.qp_get(param, default, check=lambda r: va.check_choice(r, labels, what), shown_default=shown_default),
+        core.qp_get(
+            param,
+            default,
+            check=lambda r: va.check_choice(r, labels, what),
+            shown_default=shown_default,
+            url_default=url_default,
+        ),
     )
     st.sidebar.radio(label, list(labels), key=k, format_func=labels.get, horizontal=horizontal)
     return st.session_state[k]
@@ -155,7 +163,7 @@ def sidebar(
     if origin:
         view.origin_kind = _choice_radio(
             f"{prefix}_origin", "origine", core.ORIGIN_LABELS, "commune", "l'origine des élèves",
-            "communes de résidence", label="Origine des élèves",
+            "communes de résidence", label="Origine des élèves", url_default=None,
         )  # fmt: skip
     sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
     return view
