@@ -17,7 +17,7 @@ from pathlib import Path
 import networkx as nx
 import osmnx as ox
 
-from . import roads_pbf
+from . import osm_ways
 from .errors import DataError
 
 #: Free-flow car speeds (km/h) by OSM ``highway`` class where no ``maxspeed`` tag is set
@@ -147,7 +147,7 @@ def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
     ``ref``, ``maxspeed``, ``access``, ``oneway``, ``reversed``, ``length``; no ``geometry``.
     Car speeds as in :func:`graph_from_osm_file` (``ox.add_edge_speeds``); ``travel_time`` with
     ``ox.add_edge_travel_times``'s formula, computed directly. The file is read and cut into
-    edges by :func:`analysis.roads_pbf.read_ways` and :func:`analysis.roads_pbf.split_ways`;
+    edges by :func:`analysis.osm_ways.read_ways` and :func:`analysis.osm_ways.split_ways`;
     the build's travel times skip this graph and take :mod:`analysis.roads_pbf`'s arrays.
 
     Parameters
@@ -160,8 +160,8 @@ def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
     networkx.MultiDiGraph
     """
     path = Path(path)
-    ways = roads_pbf.read_ways(path, _WAY_TAGS)
-    seg = roads_pbf.split_ways(ways)
+    ways = osm_ways.read_ways(path, _WAY_TAGS)
+    seg = osm_ways.split_ways(ways)
     tags = list(zip(*(ways.tag(k).tolist() for k in _WAY_TAGS)))
     way_ids = ways.way_id.tolist()
     node_ids = seg.node_id.tolist()

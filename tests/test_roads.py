@@ -359,7 +359,9 @@ def test_graph_cache_key_changes_with_every_road_reader(tmp_path, monkeypatch):
 
     src = graphcache.Path(graphcache.__file__).resolve().parent
     # the array-native OSM reader (roads_pbf.py) builds the build's arrays of a .osm.pbf network
-    assert {"roads.py", "roads_osm.py", "roads_pbf.py", "roads_layers.py", "paths.py"} <= set(graphcache.CODE_FILES)
+    assert {"roads.py", "roads_osm.py", "osm_ways.py", "roads_pbf.py", "roads_layers.py", "paths.py"} <= set(
+        graphcache.CODE_FILES
+    )
     for name in graphcache.CODE_FILES:
         shutil.copy(src / name, tmp_path / name)
     monkeypatch.setattr(graphcache, "__file__", str(tmp_path / "graphcache.py"))
