@@ -220,4 +220,6 @@ def test_build_reads_a_pbf_without_networkx(hand_pbf, monkeypatch, tmp_path):
         assert_same_arrays(nets.arrays(mode), expected[mode])
         cached = graphcache.load(hand_pbf, mode, nets.settings.speeds())
         np.testing.assert_array_equal(cached.matrix.data, expected[mode].matrix.data)
+        assert (hand_pbf in nets._osm) == (mode != "car")  # the edge list is freed after the last mode
     assert calls == [hand_pbf]
+    assert nets.arrays("walk") is nets.arrays("walk")  # converted once

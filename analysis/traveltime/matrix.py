@@ -55,11 +55,7 @@ class RoadNetworks:
         path = self.settings.network_for(mode)
         if (path, mode) not in self._arrays:
             if path != ONLINE and roads_pbf.is_osm_pbf(path):  # array-native reader, no networkx graph
-                if path not in self._osm:
-                    t0 = time.perf_counter()
-                    self._osm[path] = roads_pbf.read_network(path)
-                    self.load_seconds[path] = time.perf_counter() - t0
-                arrays = self._osm[path].mode_arrays(mode, self.settings.speeds())
+                arrays = self._pbf_arrays(path, mode)
             else:
                 arrays = paths.GraphArrays.from_graph(self.graph(mode), mode, self.settings.speeds())
             self._arrays[(path, mode)] = arrays
@@ -68,6 +64,18 @@ class RoadNetworks:
 
                 graphcache.save(path, mode, self.settings.speeds(), self._arrays[(path, mode)])
         return self._arrays[(path, mode)]
+
+    def _pbf_arrays(self, path: Path, mode: str) -> paths.GraphArrays:
+        """A mode's arrays of an OSM PBF file, read once for all modes (:mod:`analysis.roads_pbf`)."""
+        if path not in self._osm:
+            t0 = time.perf_counter()
+            self._osm[path] = roads_pbf.read_network(path)
+            self.load_seconds[path] = time.perf_counter() - t0
+        arrays = self._osm[path].mode_arrays(mode, self.settings.speeds())
+        same_file = [m for m in self.settings.modes if m in roads.ROAD_MODES and self.settings.network_for(m) == path]
+        if all(m == mode or (path, m) in self._arrays for m in same_file):
+            del self._osm[path]  # every mode on this file has its arrays: free the edge list
+        return arrays
 
 
 def needs_direct_cap(arrays: paths.GraphArrays) -> bool:
