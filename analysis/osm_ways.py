@@ -139,7 +139,7 @@ def read_ways(path: str | os.PathLike, keys: Sequence[str] = MODE_TAGS) -> WayTa
             except osmium.InvalidLocationError:
                 skipped += 1  # a way whose nodes are outside the extract
                 continue
-            wkb += bytes.fromhex(line)
+            wkb += bytes.fromhex(line[2 * _WKB_HEADER :])  # the points only: (lon, lat) little-endian doubles
             refs.extend([n.ref for n in nodes])
             lens.append(len(nodes))
             way_ids.append(way.id)
@@ -150,31 +150,19 @@ def read_ways(path: str | os.PathLike, keys: Sequence[str] = MODE_TAGS) -> WayTa
         raise DataError(str(path), f"fichier OpenStreetMap illisible : {exc}") from exc
     if not way_ids:
         raise DataError(str(path), "aucune voie « highway » dans le fichier")
-    n_way = np.frombuffer(lens, dtype=np.int64)
-    coords = _wkb_points(np.frombuffer(wkb, dtype=np.uint8), n_way)
-    return WayTable(
-        way_id=np.frombuffer(way_ids, dtype=np.int64).copy(),
-        lens=n_way.copy(),
-        ref=np.frombuffer(refs, dtype=np.int64).copy(),
-        lon=coords[:, 0].copy(),
-        lat=coords[:, 1].copy(),
-        codes={k: np.frombuffer(c.codes, dtype=np.int32).copy() for k, c in cats.items()},
+    coords = np.frombuffer(wkb, dtype="<f8").reshape(-1, 2)
+    lon, lat = coords[:, 0].astype(np.float64), coords[:, 1].astype(np.float64)  # contiguous copies
+    del coords, wkb
+    return WayTable(  # views of the arrays filled above, no copies
+        way_id=np.frombuffer(way_ids, dtype=np.int64),
+        lens=np.frombuffer(lens, dtype=np.int64),
+        ref=np.frombuffer(refs, dtype=np.int64),
+        lon=lon,
+        lat=lat,
+        codes={k: np.frombuffer(c.codes, dtype=np.int32) for k, c in cats.items()},
         values={k: c.values() for k, c in cats.items()},
         skipped=skipped,
     )
-
-
-def _wkb_points(buf: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """(lon, lat) of every point of concatenated little-endian WKB line strings of ``lens`` points."""
-    block = _WKB_HEADER + 16 * lens
-    start = np.cumsum(block) - block + _WKB_HEADER  # first coordinate byte of each line
-    first = np.cumsum(lens) - lens
-    offset = np.repeat(start - 16 * first, lens) + 16 * np.arange(int(lens.sum()))
-    out = np.empty((len(offset), 2), dtype="<f8")
-    raw = out.view(np.uint8).reshape(len(offset), 16)
-    for b in range(16):  # byte by byte: no (points x 16) index array
-        raw[:, b] = buf[offset + b]
-    return out.astype(np.float64, copy=False)
 
 
 @dataclass
@@ -211,7 +199,7 @@ def split_ways(ways: WayTable) -> Segments:
     the whole file, as :func:`analysis.roads_osm.graph_from_osm_pbf` has always computed them.
     """
     ref, lens = ways.ref, ways.lens
-    way = np.repeat(np.arange(len(lens)), lens)
+    way = np.repeat(np.arange(len(lens), dtype=np.int32 if len(lens) < 2**31 else np.int64), lens)
     start = np.cumsum(lens) - lens
     end = start + lens - 1
     uniq, inv, cnt = np.unique(ref, return_inverse=True, return_counts=True)
@@ -219,7 +207,10 @@ def split_ways(ways: WayTable) -> Segments:
     split[start] = True
     split[end] = True
     seg = np.zeros(len(ref))
-    seg[1:] = haversine_m(ways.lon[:-1], ways.lat[:-1], ways.lon[1:], ways.lat[1:])
+    lon, lat, step = ways.lon, ways.lat, 1 << 20
+    for i in range(1, len(ref), step):  # by chunks: bounded temporaries, the same values
+        j = min(i + step, len(ref))
+        seg[i:j] = haversine_m(lon[i - 1 : j - 1], lat[i - 1 : j - 1], lon[i:j], lat[i:j])
     seg[start] = 0.0  # no segment across two ways
     cum = np.cumsum(seg)
     del seg
@@ -227,13 +218,11 @@ def split_ways(ways: WayTable) -> Segments:
     same_way = way[pos[:-1]] == way[pos[1:]]
     a, b = pos[:-1][same_way], pos[1:][same_way]
     # graph nodes: the referenced ids at split positions, in order of first appearance
-    first = np.full(len(uniq), len(ref), dtype=np.int64)
-    np.minimum.at(first, inv[pos], pos)
-    kept = np.flatnonzero(first < len(ref))
-    kept = kept[np.argsort(first[kept], kind="stable")]
+    kept, first = np.unique(inv[pos], return_index=True)  # distinct ids at split positions, first seen
+    order = np.argsort(first, kind="stable")
+    kept, at = kept[order], pos[first[order]]
     node_of = np.full(len(uniq), -1, dtype=np.int64)
     node_of[kept] = np.arange(len(kept))
-    at = first[kept]
     return Segments(
         node_id=ref[at],
         lon=ways.lon[at],
