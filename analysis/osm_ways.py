@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .errors import DataError
 from .geodesy import haversine_m
@@ -202,8 +203,8 @@ def split_ways(ways: WayTable) -> Segments:
     way = np.repeat(np.arange(len(lens), dtype=np.int32 if len(lens) < 2**31 else np.int64), lens)
     start = np.cumsum(lens) - lens
     end = start + lens - 1
-    uniq, inv, cnt = np.unique(ref, return_inverse=True, return_counts=True)
-    split = cnt[inv] > 1
+    inv = pd.factorize(ref)[0]  # hash-based: codes in order of first appearance, no sort
+    split = np.bincount(inv)[inv] > 1
     split[start] = True
     split[end] = True
     seg = np.zeros(len(ref))
@@ -217,12 +218,13 @@ def split_ways(ways: WayTable) -> Segments:
     pos = np.flatnonzero(split)
     same_way = way[pos[:-1]] == way[pos[1:]]
     a, b = pos[:-1][same_way], pos[1:][same_way]
-    # graph nodes: the referenced ids at split positions, in order of first appearance
-    kept, first = np.unique(inv[pos], return_index=True)  # distinct ids at split positions, first seen
-    order = np.argsort(first, kind="stable")
-    kept, at = kept[order], pos[first[order]]
-    node_of = np.full(len(uniq), -1, dtype=np.int64)
-    node_of[kept] = np.arange(len(kept))
+    # graph nodes: ids at split positions, in order of first appearance (= their code order, and
+    # every position of a node used twice is a split position)
+    first_seen = np.flatnonzero(np.r_[True, inv[1:] > np.maximum.accumulate(inv)[:-1]])
+    kept = np.zeros(len(first_seen), dtype=bool)
+    kept[inv[pos]] = True
+    node_of = np.where(kept, np.cumsum(kept) - 1, -1)
+    at = first_seen[kept]
     return Segments(
         node_id=ref[at],
         lon=ways.lon[at],
