@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -101,10 +101,10 @@ class OsmNetwork:
     car_seconds: np.ndarray
     source: str
     skipped_ways: int = 0
-    meta: dict = field(default_factory=dict)
 
     @property
     def n_nodes(self) -> int:
+        """Number of graph nodes."""
         return len(self.node_id)
 
     def mode_arrays(self, mode: str, speeds: Mapping[str, float] | None = None) -> paths.GraphArrays:
@@ -113,6 +113,17 @@ class OsmNetwork:
         Same result as ``GraphArrays.from_graph(graph_from_osm_pbf(path), mode, speeds)``: the
         graph's nodes (all of them, in the same order), the edges :func:`analysis.roads.mode_edge_table`
         keeps (walking both ways on one-way streets), the minimum over parallel edges.
+
+        Parameters
+        ----------
+        mode : {"walk", "bike", "car"}
+        speeds : mapping, optional
+            ``{"walk": km/h, "bike": km/h}`` overriding the default speeds.
+
+        Returns
+        -------
+        analysis.paths.GraphArrays
+            With ``node_ids`` (OSM ids) and ``meta`` ``mode``, ``source``, ``precision``.
         """
         if mode not in roads.ROAD_MODES:
             raise ValueError(f"mode routier inconnu : {mode!r} (attendu : {', '.join(roads.ROAD_MODES)})")
