@@ -223,3 +223,19 @@ def test_build_reads_a_pbf_without_networkx(hand_pbf, monkeypatch, tmp_path):
         assert (hand_pbf in nets._osm) == (mode != "car")  # the edge list is freed after the last mode
     assert calls == [hand_pbf]
     assert nets.arrays("walk") is nets.arrays("walk")  # converted once
+
+
+def test_class_speed_is_the_mean_over_directed_edges(tmp_path):
+    """A class outside CAR_HWY_SPEEDS drives at the mean maxspeed of its edges, as
+    osmnx.add_edge_speeds computes it on the graph: a two-way way counts twice."""
+    nodes = {1: (0.0, 0.0), 2: (0.001, 0.0), 3: (0.002, 0.0), 4: (0.003, 0.0)}
+    ways = [
+        (1, [1, 2], {"highway": "busway", "maxspeed": "30"}),  # two edges at 30
+        (2, [2, 3], {"highway": "busway", "maxspeed": "60", "oneway": "yes"}),  # one edge at 60
+        (3, [3, 4], {"highway": "busway"}),  # (30 + 30 + 60) / 3 = 40 km/h, not (30 + 60) / 2
+    ]
+    pbf = write_pbf(tmp_path / "synthetic_busway.osm.pbf", nodes, ways)
+    car = edges_of(roads_pbf.read_network(pbf).mode_arrays("car"))
+    assert car[(3, 4)] == pytest.approx(M_PER_MDEG / (40 / 3.6), rel=1e-6)
+    old = paths.GraphArrays.from_graph(roads.graph_from_osm_pbf(pbf), "car")
+    assert_same_arrays(roads_pbf.read_network(pbf).mode_arrays("car"), old)
