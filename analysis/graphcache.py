@@ -49,7 +49,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 #: Modules of analysis/ whose code shapes the cached arrays (graph readers, mode edges, arrays).
-CODE_FILES: tuple[str, ...] = ("roads.py", "roads_osm.py", "roads_layers.py", "paths.py")
+CODE_FILES: tuple[str, ...] = ("roads.py", "roads_osm.py", "osm_ways.py", "roads_pbf.py", "roads_layers.py", "paths.py")
 
 
 def _code_fingerprint() -> str:

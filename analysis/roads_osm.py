@@ -15,11 +15,10 @@ import tempfile
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 import osmnx as ox
 
+from . import osm_ways
 from .errors import DataError
-from .geodesy import haversine_m
 
 #: Free-flow car speeds (km/h) by OSM ``highway`` class where no ``maxspeed`` tag is set
 #: (French rural/urban limits, close to OSRM's car profile). Used with ox.add_edge_speeds.
@@ -147,7 +146,9 @@ def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
     ways two (``reversed`` marks the backward one). Edges carry ``osmid``, ``highway``, ``name``,
     ``ref``, ``maxspeed``, ``access``, ``oneway``, ``reversed``, ``length``; no ``geometry``.
     Car speeds as in :func:`graph_from_osm_file` (``ox.add_edge_speeds``); ``travel_time`` with
-    ``ox.add_edge_travel_times``'s formula, computed directly.
+    ``ox.add_edge_travel_times``'s formula, computed directly. The file is read and cut into
+    edges by :func:`analysis.osm_ways.read_ways` and :func:`analysis.osm_ways.split_ways`;
+    the build's travel times skip this graph and take :mod:`analysis.roads_pbf`'s arrays.
 
     Parameters
     ----------
@@ -158,75 +159,19 @@ def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
     -------
     networkx.MultiDiGraph
     """
-    try:
-        import osmium
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise DataError(
-            str(path),
-            "lecture impossible sans le paquet « osmium » (pip install osmium), ou convertissez "
-            "le fichier en XML : « osmium cat fichier.osm.pbf -o fichier.osm » (paquet Debian "
-            "osmium-tool) puis utilisez le .osm",
-        ) from exc
     path = Path(path)
-    if not path.exists():
-        raise DataError(str(path), "fichier OpenStreetMap introuvable")
-    way_ids: list[int] = []
-    tags: list[tuple] = []
-    refs: list[np.ndarray] = []
-    lons: list[np.ndarray] = []
-    lats: list[np.ndarray] = []
-    skipped = 0
-    try:
-        proc = (
-            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-            .with_locations()
-            .with_filter(osmium.filter.KeyFilter("highway"))
-        )
-        for obj in proc:
-            if not obj.is_way() or len(obj.nodes) < 2:
-                continue
-            try:
-                coords = [(nd.ref, nd.lon, nd.lat) for nd in obj.nodes]
-            except osmium.InvalidLocationError:
-                skipped += 1  # a way whose nodes are outside the extract
-                continue
-            arr = np.array(coords, dtype=float)
-            way_ids.append(obj.id)
-            tags.append(tuple(obj.tags.get(k) for k in _WAY_TAGS))
-            refs.append(np.array([c[0] for c in coords], dtype=np.int64))
-            lons.append(arr[:, 1])
-            lats.append(arr[:, 2])
-    except RuntimeError as exc:
-        raise DataError(str(path), f"fichier OpenStreetMap illisible : {exc}") from exc
-    if not way_ids:
-        raise DataError(str(path), "aucune voie « highway » dans le fichier")
-
-    lens = np.array([len(r) for r in refs])
-    ref = np.concatenate(refs)
-    lon = np.concatenate(lons)
-    lat = np.concatenate(lats)
-    way = np.repeat(np.arange(len(lens)), lens)
-    start = np.r_[0, np.cumsum(lens)[:-1]]
-    end = start + lens - 1
-    _, inv, cnt = np.unique(ref, return_inverse=True, return_counts=True)
-    split = cnt[inv] > 1
-    split[start] = True
-    split[end] = True
-    seg = np.zeros(len(ref))
-    seg[1:] = haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:])
-    seg[start] = 0.0  # no segment across two ways
-    cum = np.cumsum(seg)
-    pos = np.flatnonzero(split)
-    same_way = way[pos[:-1]] == way[pos[1:]]
-    a, b = pos[:-1][same_way], pos[1:][same_way]
-    length = cum[b] - cum[a]
-    wi = way[a]
-    keep_nodes = np.unique(np.r_[a, b])
+    ways = osm_ways.read_ways(path, _WAY_TAGS)
+    seg = osm_ways.split_ways(ways)
+    tags = list(zip(*(ways.tag(k).tolist() for k in _WAY_TAGS)))
+    way_ids = ways.way_id.tolist()
+    node_ids = seg.node_id.tolist()
+    u_ids = seg.node_id[seg.u].tolist()
+    v_ids = seg.node_id[seg.v].tolist()
 
     G = nx.MultiDiGraph(crs="epsg:4326")
-    G.add_nodes_from((int(ref[i]), {"x": float(lon[i]), "y": float(lat[i])}) for i in keep_nodes)
+    G.add_nodes_from((n, {"x": x, "y": y}) for n, x, y in zip(node_ids, seg.lon.tolist(), seg.lat.tolist()))
     edges = []
-    for u_i, v_i, w_i, ln in zip(ref[a].tolist(), ref[b].tolist(), wi.tolist(), length.tolist()):
+    for u_i, v_i, w_i, ln in zip(u_ids, v_ids, seg.way.tolist(), seg.length.tolist()):
         hwy, name, rref, maxspeed, access, oneway, junction, service = tags[w_i]
         attrs = {"osmid": way_ids[w_i], "highway": hwy, "length": max(ln, 0.0)}
         for key, val in (
@@ -254,7 +199,7 @@ def graph_from_osm_pbf(path: str | os.PathLike) -> nx.MultiDiGraph:
         d["travel_time"] = d["length"] / (d["speed_kph"] * 1000.0 / 3600.0)
     G.graph["network_source"] = f"osm:{path.name}"
     G.graph["precision"] = "rues OpenStreetMap"
-    G.graph["skipped_ways"] = skipped
+    G.graph["skipped_ways"] = ways.skipped
     return G
 
 

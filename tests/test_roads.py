@@ -358,12 +358,16 @@ def test_graph_cache_key_changes_with_every_road_reader(tmp_path, monkeypatch):
     from analysis import graphcache
 
     src = graphcache.Path(graphcache.__file__).resolve().parent
-    for name in ("roads.py", "roads_osm.py", "roads_layers.py", "paths.py"):
+    # the array-native OSM reader (roads_pbf.py) builds the build's arrays of a .osm.pbf network
+    assert {"roads.py", "roads_osm.py", "osm_ways.py", "roads_pbf.py", "roads_layers.py", "paths.py"} <= set(
+        graphcache.CODE_FILES
+    )
+    for name in graphcache.CODE_FILES:
         shutil.copy(src / name, tmp_path / name)
     monkeypatch.setattr(graphcache, "__file__", str(tmp_path / "graphcache.py"))
     base = graphcache._code_fingerprint()
     assert graphcache._code_fingerprint() == base  # stable while nothing changes
-    for name in ("roads.py", "roads_osm.py", "roads_layers.py", "paths.py"):
+    for name in graphcache.CODE_FILES:
         original = (tmp_path / name).read_bytes()
         (tmp_path / name).write_bytes(original + b"\n# edited\n")
         assert graphcache._code_fingerprint() != base, name

@@ -17,13 +17,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import contraction, intracommune, paths, roads
+from analysis import contraction, intracommune, paths, roads, roads_pbf
 from analysis.traveltime.settings import ONLINE, TravelTimeSettings
 from analysis.traveltime.tables import record_run
 
 
 class RoadNetworks:
-    """Road graphs and their array form, loaded once per file and converted once per mode."""
+    """Road graphs and their array form, loaded once per file and converted once per mode.
+
+    An OpenStreetMap PBF network goes straight to arrays (:mod:`analysis.roads_pbf`, read once
+    for all modes); :meth:`graph` still gives its networkx graph to whoever needs one (routes).
+    """
 
     def __init__(self, settings: TravelTimeSettings, area=None):
         self.settings = settings
@@ -31,6 +35,7 @@ class RoadNetworks:
         self.area = area
         self._graphs: dict[Path | str, Any] = {}
         self._arrays: dict[tuple[Path | str, str], paths.GraphArrays] = {}
+        self._osm: dict[Path | str, roads_pbf.OsmNetwork] = {}  # OSM PBF networks read to arrays
         self.load_seconds: dict[Path | str, float] = {}
 
     def graph(self, mode: str):
@@ -49,12 +54,28 @@ class RoadNetworks:
     def arrays(self, mode: str) -> paths.GraphArrays:
         path = self.settings.network_for(mode)
         if (path, mode) not in self._arrays:
-            self._arrays[(path, mode)] = paths.GraphArrays.from_graph(self.graph(mode), mode, self.settings.speeds())
+            if path != ONLINE and roads_pbf.is_osm_pbf(path):  # array-native reader, no networkx graph
+                arrays = self._pbf_arrays(path, mode)
+            else:
+                arrays = paths.GraphArrays.from_graph(self.graph(mode), mode, self.settings.speeds())
+            self._arrays[(path, mode)] = arrays
             if path != ONLINE:  # for imports' incremental recompute (analysis.incremental)
                 from analysis import graphcache
 
                 graphcache.save(path, mode, self.settings.speeds(), self._arrays[(path, mode)])
         return self._arrays[(path, mode)]
+
+    def _pbf_arrays(self, path: Path, mode: str) -> paths.GraphArrays:
+        """A mode's arrays of an OSM PBF file, read once for all modes (:mod:`analysis.roads_pbf`)."""
+        if path not in self._osm:
+            t0 = time.perf_counter()
+            self._osm[path] = roads_pbf.read_network(path)
+            self.load_seconds[path] = time.perf_counter() - t0
+        arrays = self._osm[path].mode_arrays(mode, self.settings.speeds())
+        same_file = [m for m in self.settings.modes if m in roads.ROAD_MODES and self.settings.network_for(m) == path]
+        if all(m == mode or (path, m) in self._arrays for m in same_file):
+            del self._osm[path]  # every mode on this file has its arrays: free the edge list
+        return arrays
 
 
 def needs_direct_cap(arrays: paths.GraphArrays) -> bool:
