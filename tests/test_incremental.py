@@ -424,3 +424,42 @@ def test_warm_import_loads_no_spatial_extension(full_db, tmp_path, monkeypatch):
     finally:
         con.close()
     assert n == same > 3
+
+
+def test_incremental_update_runs_on_one_duckdb_thread_and_restores_the_setting(full_db, tmp_path, monkeypatch):
+    """The incremental statements run with DuckDB's ``threads`` at INCREMENTAL_THREADS (1: less
+    CPU and wall time on its many small statements); the setting comes back afterwards, also
+    after an error, and the full recompute (fallback) keeps every thread."""
+    from analysis import db
+
+    p = tmp_path / "threads.duckdb"
+    shutil.copyfile(full_db, p)
+    con = db.connect(p, spatial=False)
+
+    def threads() -> int:
+        return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+    seen = []
+    real = incremental.update_indicators
+    monkeypatch.setattr(incremental, "update_indicators", lambda c, *a, **k: seen.append(threads()) or real(c, *a, **k))
+    try:
+        con.execute("SET threads = 2")
+        before = incremental.snapshot(con)
+        assert incremental.update_after_offers(con, before, lambda m, x=None: None)
+        assert seen == [incremental.INCREMENTAL_THREADS] == [1]
+        assert threads() == 2
+        fell_back = []
+        assert incremental.update_after_offers(
+            con, None, lambda m, x=None: None, fallback=lambda c, pr, s: fell_back.append(threads()) or True
+        )
+        assert fell_back == [2]
+
+        def boom(*a, **k):
+            raise RuntimeError("échec simulé")
+
+        monkeypatch.setattr(incremental, "update_indicators", boom)
+        with pytest.raises(RuntimeError):
+            incremental.update_after_offers(con, before, lambda m, x=None: None)
+        assert threads() == 2
+    finally:
+        con.close()
