@@ -201,25 +201,13 @@ def test_bad_input_is_refused():
 def test_for_road_uses_the_hierarchy_for_the_car_only(monkeypatch, tmp_path):
     """The build's hook (TravelTimeMatrix.for_road): the car on a large graph gets a hierarchy,
     walking does not, and the car's minutes are the kernel's."""
-    import pandas as pd
-
     from analysis import traveltime
 
     monkeypatch.setattr(contraction, "MIN_NODES", 500)  # this grid counts as large
     monkeypatch.setattr(contraction, "MIN_CORE", 20)
     monkeypatch.setenv("OBSERVATOIRE_CACHE", str(tmp_path))
-    rng = np.random.default_rng(4)
-    origins = pd.DataFrame(
-        {
-            "origin_kind": "commune",
-            "origin_id": [f"O{i}" for i in range(80)],
-            "lon": rng.uniform(0.0, 0.29, 80),
-            "lat": rng.uniform(49.0, 49.16, 80),
-        }
-    )
-    dests = pd.DataFrame(
-        {"loc_id": np.arange(12), "lon": rng.uniform(0.0, 0.29, 12), "lat": rng.uniform(49.0, 49.16, 12)}
-    )
+    monkeypatch.setenv("OBSERVATOIRE_HIERARCHY", "now")  # built in the build (not in the background)
+    origins, dests = _points(4)
     cfg = traveltime.TravelTimeSettings(source_dir=None)
     kernel_g = _road_grid(seed=5)
     kernel_g.meta["hierarchy"] = None  # explicitly without: the one-to-all kernel
@@ -233,3 +221,118 @@ def test_for_road_uses_the_hierarchy_for_the_car_only(monkeypatch, tmp_path):
     walk_g = _road_grid(seed=5)
     traveltime.TravelTimeMatrix.for_road(walk_g, "walk", origins, dests, cfg)
     assert "hierarchy" not in walk_g.meta
+
+
+def _points(seed):
+    """SYNTHETIC origins and offer locations over :func:`_road_grid`'s area."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    origins = pd.DataFrame(
+        {
+            "origin_kind": "commune",
+            "origin_id": [f"O{i}" for i in range(80)],
+            "lon": rng.uniform(0.0, 0.29, 80),
+            "lat": rng.uniform(49.0, 49.16, 80),
+        }
+    )
+    dests = pd.DataFrame(
+        {"loc_id": np.arange(12), "lon": rng.uniform(0.0, 0.29, 12), "lat": rng.uniform(49.0, 49.16, 12)}
+    )
+    return origins, dests
+
+
+def test_first_build_on_a_new_network_runs_the_kernel_and_schedules_the_hierarchy(monkeypatch, tmp_path):
+    """A cache miss (default policy) leaves the build to the kernel and starts one background
+    worker; once it has run, the next build reads the hierarchy, with the same minutes."""
+    from analysis import contraction_background, contraction_jobs, traveltime
+
+    monkeypatch.setattr(contraction, "MIN_NODES", 500)
+    monkeypatch.setattr(contraction, "MIN_CORE", 20)
+    monkeypatch.setenv("OBSERVATOIRE_CACHE", str(tmp_path))
+    monkeypatch.delenv("OBSERVATOIRE_HIERARCHY", raising=False)
+    spawned = []
+    monkeypatch.setattr(contraction_jobs.subprocess, "Popen", lambda cmd, **kw: spawned.append((cmd, kw)))
+    origins, dests = _points(4)
+    cfg = traveltime.TravelTimeSettings(source_dir=None)
+    kernel_g = _road_grid(seed=5)
+    kernel_g.meta["hierarchy"] = None
+    ref = traveltime.TravelTimeMatrix.for_road(kernel_g, "car", origins, dests, cfg)
+
+    first_g = _road_grid(seed=5)
+    first = traveltime.TravelTimeMatrix.for_road(first_g, "car", origins, dests, cfg)
+    assert "hierarchy" not in first_g.meta  # this build: the kernel
+    np.testing.assert_array_equal(first.minutes, ref.minutes)
+    key = contraction.graph_key(first_g.matrix)
+    cache = tmp_path / "contraction"
+    assert [c[0][-3:] for c in spawned] == [["-m", "analysis.contraction_background", str(cache / f"{key}.matrix.npz")]]
+    assert spawned[0][1]["start_new_session"] is True
+    # the same network again before the worker started: no second worker
+    traveltime.TravelTimeMatrix.for_road(_road_grid(seed=5), "car", origins, dests, cfg)
+    assert len(spawned) == 1
+
+    saved = contraction_background.build_from_file(cache / f"{key}.matrix.npz")  # what the worker runs
+    assert saved == cache / f"{key}.npz"
+    assert sorted(p.name for p in cache.iterdir()) == [f"{key}.npz"]  # matrix and pid files removed
+    next_g = _road_grid(seed=5)
+    after = traveltime.TravelTimeMatrix.for_road(next_g, "car", origins, dests, cfg)
+    assert next_g.meta["hierarchy"] is not None and len(spawned) == 1
+    assert np.isfinite(ref.minutes).sum() > 500
+    np.testing.assert_array_equal(after.minutes.astype(np.float32), ref.minutes.astype(np.float32))
+    np.testing.assert_array_equal(after.is_estimate, ref.is_estimate)
+
+
+def test_attach_build_options(monkeypatch, tmp_path):
+    monkeypatch.setattr(contraction, "MIN_NODES", 50)
+    monkeypatch.setattr(contraction, "MIN_CORE", 20)
+    monkeypatch.setenv("OBSERVATOIRE_CACHE", str(tmp_path))
+    g = _road_grid(rows=12, cols=15)
+    assert not contraction.attach(g, "car", build="off")
+    assert "hierarchy" not in g.meta and not (tmp_path / "contraction").exists()  # nothing written
+    monkeypatch.setenv("OBSERVATOIRE_HIERARCHY", "later")
+    with pytest.raises(ValueError, match="OBSERVATOIRE_HIERARCHY"):
+        contraction.attach(g, "car")
+    monkeypatch.setenv("OBSERVATOIRE_HIERARCHY", "now")
+    assert contraction.attach(g, "car")
+    assert g.meta["hierarchy"].n_core == 20
+    assert (tmp_path / "contraction" / f"{contraction.graph_key(g.matrix)}.npz").exists()
+
+
+def test_background_worker_is_not_started_twice(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from analysis import contraction_jobs as bg
+
+    g = _road_grid(rows=8, cols=8)
+    (tmp_path / "k.pid").write_text(str(os.getpid()))  # a live process holds the key
+    assert bg.running(tmp_path, "k")
+    assert bg.schedule(g.matrix, tmp_path, "k", spawn=False) is None
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / "k.pid").write_text(dead.stdout.strip())  # its process has ended
+    assert not bg.running(tmp_path, "k")
+    path = bg.schedule(g.matrix, tmp_path, "k", spawn=False)
+    assert path == tmp_path / "k.matrix.npz"
+    assert (bg.read_matrix(path) != g.matrix).nnz == 0
+    assert bg.schedule(g.matrix, tmp_path, "k", spawn=False) is None  # just written: a worker is starting
+
+
+def test_background_worker_process_writes_the_cache(tmp_path):
+    """The real detached worker (``python -m analysis.contraction_background``) saves the
+    hierarchy that the cache then serves, equal to one built in this process."""
+    import time
+
+    from analysis import contraction_jobs as bg
+
+    g = _road_grid(rows=15, cols=20, seed=8)
+    key = contraction.graph_key(g.matrix)
+    assert bg.schedule(g.matrix, tmp_path, key) == tmp_path / f"{key}.matrix.npz"
+    deadline = time.monotonic() + 240
+    while (tmp_path / f"{key}.matrix.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    h, hit = contraction.cached_hierarchy(g.matrix, tmp_path)
+    assert hit
+    ref = Hierarchy.build(g.matrix)
+    for name in ("rank", "fwd_indptr", "fwd_indices", "fwd_data", "bwd_indptr", "bwd_indices", "bwd_data"):
+        np.testing.assert_array_equal(getattr(h, name), getattr(ref, name))
