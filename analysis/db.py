@@ -66,7 +66,9 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("LOAD spatial")
 
 
-def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | os.PathLike | None = None, read_only: bool = False, spatial: bool = True
+) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB connection with the spatial extension loaded.
 
     Parameters
@@ -75,6 +77,12 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
         Database file; ``None`` or ``":memory:"`` for an in-memory database.
     read_only : bool
         Open the file read-only (required for concurrent readers).
+    spatial : bool
+        Load the spatial extension (0.3-0.5 CPU-s per connection: it registers its functions
+        in each new DuckDB instance). ``False`` for work that uses no spatial function: the
+        ``GEOMETRY`` type itself, the ``ST_AsWKB``/``ST_GeomFromWKB`` conversions and
+        :func:`point_sql` are in DuckDB's core; :func:`load_spatial` can still be called later
+        on the connection when a spatial function is needed.
 
     Returns
     -------
@@ -88,13 +96,26 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
         # swapped on disk; attaching it to a private in-memory instance always reads the file
         # that is there now.
         con = duckdb.connect(":memory:")
-        load_spatial(con)
+        if spatial:
+            load_spatial(con)
         con.execute(f"ATTACH '{_sql_str(target)}' AS {READER_ALIAS} (READ_ONLY)")
         con.execute(f"USE {READER_ALIAS}")
         return con
     con = duckdb.connect(target, read_only=read_only)
-    load_spatial(con)
+    if spatial:
+        load_spatial(con)
     return con
+
+
+def point_sql(lon: str, lat: str) -> str:
+    """SQL of a ``GEOMETRY`` point from two DOUBLE expressions without the spatial extension.
+
+    Byte for byte the geometry ``ST_Point(lon, lat)`` gives (DuckDB writes a DOUBLE as the
+    shortest text that reads back to the same value, and its WKT reader, in the core since
+    DuckDB 1.5, reads it back exactly; NULL gives NULL), so that writers of point columns
+    need not load the extension (:func:`connect`, ``spatial=False``).
+    """
+    return f"('POINT(' || ({lon})::DOUBLE || ' ' || ({lat})::DOUBLE || ')')::GEOMETRY"
 
 
 #: Catalog name under which read-only connections attach the database file.
@@ -244,7 +265,8 @@ def database_copy(target: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnecti
     """A writable copy of ``target`` that replaces it atomically on success.
 
     The live file is copied byte for byte to ``<target>.tmp-import-<pid>-<uuid>``; the caller
-    writes there; on success the copy is checkpointed — and rewritten compactly (``COPY FROM
+    writes there (the connection is opened without the spatial extension: the import uses no
+    spatial function but the few that call :func:`load_spatial` first); on success the copy is checkpointed — and rewritten compactly (``COPY FROM
     DATABASE``) when more than :data:`COMPACT_FREE_SHARE` of its blocks are free, as DuckDB
     never shrinks a file — closed and moved over ``target`` with :func:`os.replace`. On any exception the copy is deleted and ``target`` is untouched.
     Readers holding the old file keep reading it; :class:`analysis.db.ReaderCache` reopens.
@@ -259,7 +281,7 @@ def database_copy(target: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnecti
         con = None
         compact = Path(f"{tmp}-compact")
         try:
-            con = connect(tmp)
+            con = connect(tmp, spatial=False)  # callers needing ST_ functions call load_spatial
             yield con
             con.execute("CHECKPOINT")
             final = tmp

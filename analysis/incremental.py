@@ -36,7 +36,9 @@ recompute.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -342,11 +344,39 @@ def update_after_offers(
     bool
         True when something was recomputed.
     """
-    from . import access
-
     settings = _settings(con, settings)
     if before is None or not has_relation(con, "travel_times"):
         return bool(fallback(con, progress, settings)) if fallback else False
+    with duckdb_threads(con, INCREMENTAL_THREADS):
+        done = _update(con, before, progress, settings)
+    if not done:  # incremental update impossible: the full recompute, on every thread
+        return bool(fallback(con, progress, settings)) if fallback else False
+    return True
+
+
+#: DuckDB threads of the incremental update's statements. They are many and small (a few
+#: thousand to a million rows): on the 2-core machine, one thread spends ~20 % less CPU than two
+#: on them and finishes sooner (bench/imports.py, interleaved runs, docs/performance.md §4).
+INCREMENTAL_THREADS = 1
+
+
+@contextlib.contextmanager
+def duckdb_threads(con: duckdb.DuckDBPyConnection, n: int) -> Iterator[None]:
+    """Run the block with DuckDB's ``threads`` setting at ``n``, restored afterwards (the
+    setting belongs to the database instance: the import's private copy)."""
+    old = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    con.execute(f"SET threads = {int(n)}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {old}")
+
+
+def _update(con: duckdb.DuckDBPyConnection, before: pd.DataFrame, progress: ProgressFn, settings: Any) -> bool:
+    """The incremental update of :func:`update_after_offers`; False (nothing written) when a
+    mode cannot be searched incrementally (then the caller runs the full recompute)."""
+    from . import access
+
     cfg = traveltime.TravelTimeSettings.from_any(settings)
     present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
     modes = [m for m in cfg.modes if m in present]
@@ -363,7 +393,7 @@ def update_after_offers(
         frames, _ = new_location_frames(con, cfg, modes, fresh, progress) if len(fresh) else ([], {})
     except (LookupError, OSError) as exc:
         progress(f"Mise à jour incrémentale impossible ({exc}) : recalcul complet", None)
-        return bool(fallback(con, progress, settings)) if fallback else False
+        return False
     # kept locations whose offer count changed: their intra-commune cells (nearest of n offers)
     intra_keys, intra_rows = changed_count_frames(
         cfg, modes, traveltime.read_origins(con), _changed_counts(before, after, kept), traveltime.read_communes(con)

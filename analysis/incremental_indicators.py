@@ -211,44 +211,67 @@ def _merge_expressions() -> dict[str, str]:
     return exprs
 
 
-def _contribution(
-    con: duckdb.DuckDBPyConnection, kind: str, scenarios: list[tuple[str, float]], ids: str
-) -> pd.DataFrame:
-    """The per-origin indicators of the offers at locations ``ids`` alone (the same query as
-    the build: ``offers`` seen through a temporary view holding only those offers)."""
+def _contribution_into(
+    con: duckdb.DuckDBPyConnection, table: str, kind: str, scenarios: list[tuple[str, float]], ids: str
+) -> None:
+    """The per-origin indicators of the offers at locations ``ids`` alone, for the origins of
+    ``kind``, into the temporary ``table``: the build's query
+    (:func:`analysis.access.origin_accessibility`) with ``offers`` seen through a temporary view
+    holding only those offers, kept in DuckDB (no round trip through pandas)."""
     db_name = con.execute("SELECT current_database()").fetchone()[0].replace('"', '""')
     con.execute(f'CREATE OR REPLACE TEMP VIEW offers AS SELECT * FROM "{db_name}".main.offers WHERE loc_id IN ({ids})')
     try:
-        return access.origin_accessibility(con, Filters(origin_kind=kind), scenarios=scenarios)
+        ctes, params = access_sql._origin_ctes(con, Filters(origin_kind=kind), None, scenarios)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS {ctes} SELECT {access_sql._ORIGIN_COLUMNS} FROM po", params
+        )
     finally:
         con.execute("DROP VIEW IF EXISTS temp.offers")
 
 
 def added_accessibility(
     con: duckdb.DuckDBPyConnection, scenarios: list[tuple[str, float]], added: Sequence[int]
-) -> pd.DataFrame | None:
-    """``accessibility`` after locations ``added`` (with their offers) joined an unchanged set.
+) -> int | None:
+    """Rewrite ``accessibility`` after locations ``added`` (with their offers) joined an unchanged set.
 
     Every per-origin indicator is a sum, a minimum or an OR over the locations within reach,
     and 2SFCA's ratio of a location depends only on its places and on the pupils that reach it:
     adding locations leaves the ratios of the others unchanged. So the new rows are the old ones
-    combined with the indicators of the added locations alone (:func:`_contribution`), and
+    combined with the indicators of the added locations alone (:func:`_contribution_into`), and
     ``sectors_reachable`` grows by the sectors of the added offers newly within the budget
-    (nearest added location of that sector within it, no old one). None when ``accessibility``
-    has columns this does not know or rows of other origins or scenarios (then it is
-    recomputed whole).
+    (nearest added location of that sector within it, no old one). The whole update runs in
+    DuckDB; each column keeps the type it has in ``accessibility`` (the one the build gave it
+    through pandas).
+
+    Returns
+    -------
+    int or None
+        The number of rows written; None when ``accessibility`` has columns this does not know
+        (nothing written), or when the combined rows do not match the old ones one to one (rows
+        of other origins or scenarios): the table is then written incomplete and the caller
+        must recompute it whole (from the pairs, which this does not read).
     """
-    cols = columns_of(con, "accessibility")
+    cols = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'accessibility' "
+        "AND database_name = current_database() ORDER BY column_index"
+    ).fetchall()
     exprs = _merge_expressions()
-    if set(cols) != set(exprs):
+    if {c for c, _ in cols} != set(exprs):
         return None
     ids = ", ".join(str(int(i)) for i in added)
-    contrib = pd.concat([_contribution(con, k, scenarios, ids) for k in ORIGIN_KINDS], ignore_index=True)
+    parts = [f"_ia_contrib_{i}" for i in range(len(ORIGIN_KINDS))]
+    for table, kind in zip(parts, ORIGIN_KINDS, strict=True):
+        _contribution_into(con, table, kind, scenarios, ids)
+    # the kinds' columns unified to common types, as pandas.concat did
+    contrib = " UNION ALL BY NAME ".join(f"SELECT * FROM temp.{t}" for t in parts)
     budgets = ", ".join(f"({float(b)!r}::DOUBLE)" for b in sorted({b for _, b in scenarios}))
     keys = " AND ".join(f"n.{k} = o.{k}" for k in ACCESSIBILITY_KEYS)
-    con.register("_ia_contrib", contrib)
+    n_old, n_contrib = con.execute(
+        f"SELECT (SELECT count(*) FROM accessibility), (SELECT count(*) FROM ({contrib}))"
+    ).fetchone()
     try:
-        merged = con.execute(f"""
+        con.execute(f"""
+            CREATE OR REPLACE TABLE accessibility AS
             WITH sn AS (SELECT DISTINCT sector FROM offers WHERE loc_id IN ({ids}) AND sector IS NOT NULL),
             ls AS (
                 SELECT DISTINCT loc_id, sector, loc_id IN ({ids}) AS is_new FROM offers
@@ -267,17 +290,18 @@ def added_accessibility(
                 WHERE t.t_new <= b.budget AND (t.t_old IS NULL OR t.t_old > b.budget)
                 GROUP BY ALL
             )
-            SELECT {", ".join(f"{exprs[c]} AS {c}" for c in cols)}
-            FROM accessibility o JOIN _ia_contrib n ON {keys}
+            SELECT {", ".join(f'({exprs[c]})::{t} AS "{c}"' for c, t in cols)}
+            FROM accessibility o JOIN ({contrib}) n ON {keys}
             LEFT JOIN a ON a.origin_kind = o.origin_kind AND a.origin_id = o.origin_id AND a.mode = o.mode
                        AND a.budget_min = o.budget_min
             ORDER BY o.origin_kind, o.mode, o.budget_min, o.origin_id
-        """).df()
+        """)
     finally:
-        con.unregister("_ia_contrib")
+        for t in parts:
+            con.execute(f"DROP TABLE IF EXISTS temp.{t}")
     # every old row has its contribution row (same origins and scenarios), else recompute whole
-    n_old = con.execute("SELECT count(*) FROM accessibility").fetchone()[0]
-    return merged if len(merged) == n_old == len(contrib) else None
+    n_new = con.execute("SELECT count(*) FROM accessibility").fetchone()[0]
+    return int(n_new) if n_new == n_old == n_contrib else None
 
 
 def write_table(con: duckdb.DuckDBPyConnection, table: str, new: pd.DataFrame) -> None:
@@ -328,17 +352,18 @@ def refresh_indicators(
     scenarios = scenarios_of(con, settings)
     if not scenarios:
         return False
-    acc = added_accessibility(con, scenarios, added) if added else None
-    if acc is not None:
+    con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
+    n_acc = added_accessibility(con, scenarios, added) if added else None
+    if n_acc is not None:
         progress(f"Indicateurs : {len(added)} lieu(x) ajouté(s), accessibilité complétée", None)
     else:
         acc = pd.concat(
             [access.origin_accessibility(con, Filters(origin_kind=k), scenarios=scenarios) for k in ORIGIN_KINDS],
             ignore_index=True,
         )
-    con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
-    write_table(con, "accessibility", acc)
-    progress(f"Indicateurs : {len(acc):,} lignes d'accessibilité", None)
+        write_table(con, "accessibility", acc)
+        n_acc = len(acc)
+    progress(f"Indicateurs : {n_acc:,} lignes d'accessibilité", None)
     n_terr = write_query(con, "territory_indicators", territory_sql(con, scenarios))
     progress(f"Indicateurs : {n_terr:,} lignes de territoires", None)
     con.execute("INSERT INTO access_meta VALUES ('tables_signature', ?)", [read_stamp(con, "travel_times")])

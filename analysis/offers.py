@@ -32,6 +32,7 @@ import pandas as pd
 
 from analysis import sources
 from analysis.config import DEPARTEMENTS
+from analysis.db import point_sql
 from analysis.readers import read_csv
 from analysis.text import normalize_name
 
@@ -231,11 +232,11 @@ def write_tables(con: duckdb.DuckDBPyConnection, located: pd.DataFrame, rejects:
     )
     con.unregister("located_df")
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TABLE offer_locations AS
         SELECT loc_id, any_value(lon) AS lon, any_value(lat) AS lat, any_value(commune_code) AS commune_code,
                any_value(location_precision) AS location_precision, COUNT(*)::INTEGER AS n_offers,
-               ST_Point(any_value(lon), any_value(lat)) AS geom
+               {point_sql("any_value(lon)", "any_value(lat)")} AS geom
         FROM offers GROUP BY loc_id ORDER BY loc_id
         """
     )

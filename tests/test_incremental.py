@@ -369,3 +369,97 @@ def test_copy_file_is_byte_identical_with_and_without_copy_file_range(tmp_path, 
     monkeypatch.delattr(db.os, "copy_file_range")
     db.copy_file(src, tmp_path / "d")
     assert (tmp_path / "d").read_bytes() == payload
+
+
+def test_point_sql_is_st_point_byte_for_byte():
+    """db.point_sql (core DuckDB, no extension) writes the very bytes of spatial's ST_Point:
+    random coordinates, tiny and huge magnitudes, signed zero, NaN, infinity and NULL."""
+    from analysis import db
+
+    con = db.connect()
+    try:
+        rng = np.random.default_rng(15)
+        lon = np.concatenate(
+            [rng.uniform(-180, 180, 20_000), rng.uniform(-1e-7, 1e-7, 500), [0.0, -0.0, 5e-324, 1e300, np.inf]]
+        )
+        lat = np.concatenate([rng.uniform(-90, 90, len(lon) - 3), [np.nan, 1.0, -2.0]])
+        con.register("pts", pd.DataFrame({"x": lon, "y": lat}))  # pandas NaN reads as NULL
+        differ = con.execute(
+            f"SELECT count(*) FILTER (WHERE ST_Point(x, y) IS DISTINCT FROM {db.point_sql('x', 'y')}), "
+            "count(*) FILTER (WHERE ST_Point(x, y) IS NULL) FROM pts"
+        ).fetchone()
+        nan = con.execute(
+            f"SELECT ST_AsWKB(ST_Point('nan'::DOUBLE, 1.0)) = ST_AsWKB({db.point_sql(chr(39) + 'nan' + chr(39), '1.0')})"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert differ == (0, 1) and nan
+
+
+def test_warm_import_loads_no_spatial_extension(full_db, tmp_path, monkeypatch):
+    """The import of offers (checks, writes, incremental recompute, swap) opens its copy of the
+    database without the spatial extension (0.3-0.5 CPU-s per connection) and never loads it:
+    its points are written by core SQL, equal to ST_Point's."""
+    from analysis import db
+
+    monkeypatch.setenv(imports.ENV_SECRET, SECRET)
+    inc = tmp_path / "inc.duckdb"
+    shutil.copyfile(full_db, inc)
+    f = tmp_path / "offres_essai.csv"
+    f.write_bytes(_csv(_new_commune_rows(full_db, 3)[:3]))  # new communes only (as the bench)
+    loads = []
+    real = db.load_spatial
+    monkeypatch.setattr(db, "load_spatial", lambda con: loads.append(con) or real(con))
+    res = imports.import_file(
+        f, "offers", secret=SECRET, db_path=inc, mode="append", gate=imports.AdminGate(sleep=lambda s: None)
+    )
+    assert res.accepted == 3 and res.recomputed
+    assert loads == []
+    monkeypatch.setattr(db, "load_spatial", real)
+    con = db.connect(inc, read_only=True)
+    try:
+        n, same = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE geom = ST_Point(lon, lat)) FROM offer_locations"
+        ).fetchone()
+    finally:
+        con.close()
+    assert n == same > 3
+
+
+def test_incremental_update_runs_on_one_duckdb_thread_and_restores_the_setting(full_db, tmp_path, monkeypatch):
+    """The incremental statements run with DuckDB's ``threads`` at INCREMENTAL_THREADS (1: less
+    CPU and wall time on its many small statements); the setting comes back afterwards, also
+    after an error, and the full recompute (fallback) keeps every thread."""
+    from analysis import db
+
+    p = tmp_path / "threads.duckdb"
+    shutil.copyfile(full_db, p)
+    con = db.connect(p, spatial=False)
+
+    def threads() -> int:
+        return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+    seen = []
+    real = incremental.update_indicators
+    monkeypatch.setattr(incremental, "update_indicators", lambda c, *a, **k: seen.append(threads()) or real(c, *a, **k))
+    try:
+        con.execute("SET threads = 2")
+        before = incremental.snapshot(con)
+        assert incremental.update_after_offers(con, before, lambda m, x=None: None)
+        assert seen == [incremental.INCREMENTAL_THREADS] == [1]
+        assert threads() == 2
+        fell_back = []
+        assert incremental.update_after_offers(
+            con, None, lambda m, x=None: None, fallback=lambda c, pr, s: fell_back.append(threads()) or True
+        )
+        assert fell_back == [2]
+
+        def boom(*a, **k):
+            raise RuntimeError("échec simulé")
+
+        monkeypatch.setattr(incremental, "update_indicators", boom)
+        with pytest.raises(RuntimeError):
+            incremental.update_after_offers(con, before, lambda m, x=None: None)
+        assert threads() == 2
+    finally:
+        con.close()

@@ -78,6 +78,7 @@ def recompute_derived(
             gtfs=[Path(p) for p in saved.get("gtfs", [])],
             travel_times=bool(saved.get("travel_times", True)),
         )
+    db.load_spatial(con)  # the full stages may use spatial functions (the import's copy opens without)
     did = False
     if has_relation(con, "travel_times"):  # stale travel times would point at renumbered locations
         from analysis import traveltime
@@ -343,7 +344,7 @@ def import_file(
         return res, located
 
     if dry_run:
-        con = db.connect(target, read_only=True)
+        con = db.connect(target, read_only=True, spatial=False)  # loaded by the checks that need it
         try:
             res, _ = run(con)
         finally:

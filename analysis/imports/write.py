@@ -13,7 +13,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from analysis import offers
+from analysis import db, offers
 from analysis.config import NORMANDIE_BBOX
 from analysis.db import has_relation
 from analysis.imports.checks import Checked, _move_to_quarantine
@@ -76,6 +76,7 @@ def locate_offers(
     ch.accepted = located
     if "given_lon" in located and located["given_lon"].notna().any():
         g = located[located["given_lon"].notna()][["source_row", "commune_code", "given_lon", "given_lat"]]
+        db.load_spatial(con)  # ST_Distance (the import's connection opens without the extension)
         con.register("imp_pts", g)
         far = con.execute(
             """SELECT p.source_row, ST_Distance(c.geom, ST_Point(p.given_lon, p.given_lat)) AS d
@@ -173,11 +174,11 @@ def write_collective(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, mode: str
     df["pupils"] = pd.array(df["pupils"].tolist(), dtype="Int64")
     con.register("imp_cp", df)
     con.execute(
-        """INSERT INTO collective_projects BY NAME
+        f"""INSERT INTO collective_projects BY NAME
            SELECT p.project_id, p.name, p.kind, NULLIF(p.kind_basis, '') AS kind_basis, p.town, p.commune_code,
                   c.epci_siren, c.dep, NULLIF(p.sectors, '') AS sectors, p.pupils::INTEGER AS pupils,
                   p.period, p.status, NULLIF(p.location_basis, '') AS location_basis, p.source,
-                  NULLIF(p.note, '') AS note, c.lon, c.lat, ST_Point(c.lon, c.lat) AS geom
+                  NULLIF(p.note, '') AS note, c.lon, c.lat, {db.point_sql("c.lon", "c.lat")} AS geom
            FROM imp_cp p JOIN communes c ON c.code = p.commune_code ORDER BY p.project_id"""
     )
     con.unregister("imp_cp")

@@ -72,6 +72,33 @@ def _trip_count(con, service_date: date, feed_ids: list[str]) -> int:
     )
 
 
+def trip_counts(con, days: list[date], feed_ids: list[str]) -> dict[date, int]:
+    """Trips running on each of ``days``, in one query: for every day, the number of
+    ``transit_trips`` rows whose ``service_id`` is among :func:`active_service_ids` of that day
+    (what :func:`_trip_count` counts one day at a time, 2 queries a day)."""
+    if not days:
+        return {}
+    rows = con.execute(
+        """WITH days AS (SELECT unnest($days)::DATE AS d),
+           active AS (
+               (SELECT days.d, c.service_id FROM days JOIN transit_calendar c
+                   ON days.d BETWEEN c.start_date AND c.end_date
+                  WHERE c.feed_id IN (SELECT unnest($feeds))
+                    AND CASE isodow(days.d) WHEN 1 THEN c.monday WHEN 2 THEN c.tuesday WHEN 3 THEN c.wednesday
+                        WHEN 4 THEN c.thursday WHEN 5 THEN c.friday WHEN 6 THEN c.saturday ELSE c.sunday END
+                UNION
+                SELECT days.d, x.service_id FROM days JOIN transit_calendar_dates x ON x.date = days.d
+                 WHERE x.exception_type = 1 AND x.feed_id IN (SELECT unnest($feeds)))
+               EXCEPT
+               SELECT days.d, x.service_id FROM days JOIN transit_calendar_dates x ON x.date = days.d
+                WHERE x.exception_type = 2 AND x.feed_id IN (SELECT unnest($feeds)))
+           SELECT a.d, count(*) FROM active a JOIN transit_trips t USING (service_id) GROUP BY a.d""",
+        {"days": [pd.Timestamp(d).date() for d in days], "feeds": list(feed_ids)},
+    ).fetchall()
+    found = {d: int(n) for d, n in rows}
+    return {d: found.get(pd.Timestamp(d).date(), 0) for d in days}
+
+
 def _fortnight_distance(d: date) -> int:
     month, first, last = INTERNSHIP_FORTNIGHT
     best = 10**6
@@ -122,7 +149,7 @@ def default_service_date(con, feed_ids: list[str] | None = None, min_share: floa
     while d <= end:
         tuesdays.append(d)
         d += timedelta(days=7)
-    counts = {t: _trip_count(con, t, ids) for t in tuesdays}
+    counts = trip_counts(con, tuesdays, ids)
     busiest = max(counts.values(), default=0)
     if busiest == 0:
         raise GTFSError(
