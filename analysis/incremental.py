@@ -45,7 +45,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import graphcache, paths, roads, traveltime
+from . import graphcache, paths, roads, roads_pbf, traveltime
 from .config import BuildSettings
 from .db import columns_of, has_relation, write_stamp
 from .progress import ProgressFn
@@ -103,7 +103,10 @@ def road_arrays(cfg: traveltime.TravelTimeSettings, mode: str) -> paths.GraphArr
         raise LookupError("réseau téléchargé en ligne : pas de mise à jour incrémentale")
     arrays = graphcache.load(network, mode, cfg.speeds())
     if arrays is None:
-        arrays = paths.GraphArrays.from_graph(roads.load_road_graph(network), mode, cfg.speeds())
+        if roads_pbf.is_osm_pbf(network):  # array-native reader, no networkx graph
+            arrays = roads_pbf.read_network(network).mode_arrays(mode, cfg.speeds())
+        else:
+            arrays = paths.GraphArrays.from_graph(roads.load_road_graph(network), mode, cfg.speeds())
         graphcache.save(network, mode, cfg.speeds(), arrays)
     return arrays
 

@@ -239,3 +239,22 @@ def test_class_speed_is_the_mean_over_directed_edges(tmp_path):
     assert car[(3, 4)] == pytest.approx(M_PER_MDEG / (40 / 3.6), rel=1e-6)
     old = paths.GraphArrays.from_graph(roads.graph_from_osm_pbf(pbf), "car")
     assert_same_arrays(roads_pbf.read_network(pbf).mode_arrays("car"), old)
+
+
+def test_incremental_road_arrays_read_a_pbf_without_networkx(hand_pbf, monkeypatch, tmp_path):
+    """An import's incremental recompute with an empty graph cache reads a .osm.pbf network with
+    the array reader too (it went through networkx before), and caches what it read."""
+    from analysis import incremental
+
+    monkeypatch.setenv(graphcache.ENV_CACHE, str(tmp_path / "cache"))
+    expected = {m: paths.GraphArrays.from_graph(roads.graph_from_osm_pbf(hand_pbf), m) for m in MODES}
+
+    def no_graph(*args, **kwargs):
+        raise AssertionError("networkx reader used")
+
+    monkeypatch.setattr(roads, "graph_from_osm_pbf", no_graph)
+    monkeypatch.setattr(roads, "load_road_graph", no_graph)
+    cfg = TravelTimeSettings(road_network=hand_pbf, modes=MODES)
+    for mode in MODES:
+        assert_same_arrays(incremental.road_arrays(cfg, mode), expected[mode])
+        assert graphcache.load(hand_pbf, mode, cfg.speeds()) is not None
