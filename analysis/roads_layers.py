@@ -17,7 +17,6 @@ from pathlib import Path
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 
 from .errors import DataError
@@ -48,6 +47,8 @@ def _edges_both_ways(edges: pd.DataFrame) -> pd.DataFrame:
 
 
 def _finish_graph(nodes: pd.DataFrame, edges: pd.DataFrame, source: str, precision: str) -> nx.MultiDiGraph:
+    import osmnx as ox  # lazy: 1.4 s of imports, only for the networkx readers
+
     gdf_nodes = gpd.GeoDataFrame(nodes, geometry=gpd.points_from_xy(nodes["x"], nodes["y"]), crs="EPSG:4326")
     gdf_edges = gpd.GeoDataFrame(edges, geometry="geometry", crs="EPSG:4326").set_index(["u", "v", "key"])
     G = ox.graph_from_gdfs(gdf_nodes, gdf_edges, graph_attrs={"crs": "EPSG:4326"})

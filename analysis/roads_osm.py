@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 import networkx as nx
-import osmnx as ox
 
 from . import osm_ways
 from .errors import DataError
@@ -45,6 +44,8 @@ CAR_FALLBACK_HWY_KPH = 30.0
 def _add_car_speeds(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """``ox.add_edge_speeds`` with :data:`CAR_HWY_SPEEDS` (silencing a pandas FutureWarning it raises)."""
     import warnings
+
+    import osmnx as ox  # lazy: 1.4 s of imports, only for the networkx readers
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
@@ -108,6 +109,8 @@ def graph_from_osm_file(path: str | os.PathLike, simplify: bool = True) -> nx.Mu
     -------
     networkx.MultiDiGraph
     """
+    import osmnx as ox  # lazy: 1.4 s of imports, only for the networkx readers
+
     path = Path(path)
     if not path.exists():
         raise DataError(str(path), "fichier OpenStreetMap introuvable")
@@ -214,6 +217,8 @@ def graph_from_polygon_online(
     network_type : str
         OSMnx network type; ``"all"`` keeps every mode's ways, filtered per mode afterwards.
     """
+    import osmnx as ox  # lazy: 1.4 s of imports, only for the networkx readers
+
     G = ox.graph_from_polygon(polygon, network_type=network_type, simplify=True, retain_all=False)
     G = _add_car_speeds(G)
     G = ox.add_edge_travel_times(G)

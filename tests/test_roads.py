@@ -7,6 +7,7 @@ built inside the tests are synthetic and named so.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -373,3 +374,24 @@ def test_graph_cache_key_changes_with_every_road_reader(tmp_path, monkeypatch):
         assert graphcache._code_fingerprint() != base, name
         (tmp_path / name).write_bytes(original)
     assert graphcache._code_fingerprint() == base
+
+
+def test_command_line_import_and_build_do_not_load_osmnx():
+    """OSMnx (with scikit-learn, matplotlib: ~1.4 s of a fresh process's start) is imported
+    only by the networkx readers that use it: an offer import or a build from arrays starts
+    without it (it was imported at module level by analysis.roads_layers and roads_osm)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, analysis.imports, analysis.incremental, analysis.build, analysis.traveltime;"
+        "print(sorted(m for m in ('osmnx', 'sklearn', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert out.stdout.strip() == "[]"
