@@ -96,15 +96,25 @@ def connect(
         # swapped on disk; attaching it to a private in-memory instance always reads the file
         # that is there now.
         con = duckdb.connect(":memory:")
+        _quiet(con)
         if spatial:
             load_spatial(con)
         con.execute(f"ATTACH '{_sql_str(target)}' AS {READER_ALIAS} (READ_ONLY)")
         con.execute(f"USE {READER_ALIAS}")
         return con
     con = duckdb.connect(target, read_only=read_only)
+    _quiet(con)
     if spatial:
         load_spatial(con)
     return con
+
+
+def _quiet(con: duckdb.DuckDBPyConnection) -> None:
+    """No progress bar: DuckDB prints it on standard output for any query over 2 s, even when
+    that output is a pipe, which would mix it into the CSV a command line writes there (the
+    dashboard and the build show their own progress)."""
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET enable_progress_bar_print = false")
 
 
 def point_sql(lon: str, lat: str) -> str:

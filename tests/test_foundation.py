@@ -11,7 +11,9 @@ import hashlib
 import json
 from pathlib import Path
 
+import duckdb
 import pandas as pd
+import pytest
 
 from analysis import db, offers
 
@@ -259,3 +261,23 @@ def test_reader_follows_database_file(base_db):
     con = db.connect(base_db, read_only=True)
     assert con.execute("SELECT COUNT(*) FROM communes").fetchone()[0] == 2644
     con.close()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_connections_print_no_progress_bar_on_standard_output(tmp_path, read_only):
+    """DuckDB prints its progress bar on standard output, pipe or not, for a query past
+    ``progress_bar_time``: a command line writing its CSV there would mix it in. Connections of
+    analysis.db print none (the plain DuckDB connection of the first case shows the bar)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "quiet.duckdb"
+    duckdb.connect(str(path)).close()
+    query = "con.execute('SET progress_bar_time=0'); con.sql('SELECT count(*) FROM range(300000000) t WHERE t.range % 7 = 1').fetchall(); print('fin')"
+    plain = f"import duckdb; con = duckdb.connect(); {query}"
+    ours = f"from analysis import db; con = db.connect({str(path)!r}, read_only={read_only}, spatial=False); {query}"
+    root = Path(__file__).resolve().parent.parent
+    shown = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, cwd=root).stdout
+    assert "%" in shown and shown.endswith("fin\n")
+    out = subprocess.run([sys.executable, "-c", ours], capture_output=True, text=True, cwd=root)
+    assert out.stdout == "fin\n", out.stderr
