@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python bench/regional.py [--nodes 2500000] [--stops 25000] [--stop-times 5000000]
-                                       [--db data/observatoire.duckdb] [--json OUT]
+                                       [--pbf-nodes 2500000] [--db data/observatoire.duckdb] [--json OUT]
 
 Everything network-like here is SYNTHETIC, generated at run time (nothing is committed):
 
@@ -20,11 +20,14 @@ locations) and so are the indicator stage's inputs (communes, EPCI, lycées, off
 the build writes ``travel_times`` into an in-memory copy of the base tables and runs
 :func:`analysis.access.build_tables` on it, as ``analysis.build`` does.
 
+With ``--pbf-nodes N`` the road network is instead a SYNTHETIC OSM street grid of about N
+intersections written to a ``.osm.pbf`` file beforehand (``bench/osm_reader.py``, not counted)
+and read in stage 1 by :mod:`analysis.roads_pbf`, as the build reads a real regional extract.
+
 Stages timed, in one child process whose peak memory (``VmHWM``) is the figure reported:
 
-1. graph arrays for walk, bike and car from the edge list (``GraphArrays.from_edges``) and the
-   kernel's spatial layout for walk and bike (reading a real OSM file goes through networkx
-   first: see ``docs/performance.md``);
+1. graph arrays for walk, bike and car from the edge list (``GraphArrays.from_edges``), or read
+   from the PBF file with ``--pbf-nodes``, and the kernel's spatial layout for walk and bike;
 2. the car matrix of a **first build on a new network** (hierarchy not in the cache): what
    ``contraction.attach`` does on a cache miss, the one-to-all kernel on both cores (its layout
    included; ``--car-sample`` N: on N offer locations, time extrapolated, said so) and writing
@@ -253,6 +256,21 @@ def same_minutes(full, sample) -> dict:
     }
 
 
+def graphs_from_pbf(pbf: Path, cfg) -> dict:
+    """The three road modes' arrays of an OSM PBF file, as the build reads one
+    (:mod:`analysis.roads_pbf`: read once, converted per mode; kernel layout for walk and bike)."""
+    from analysis import roads_pbf
+
+    net = roads_pbf.read_network(pbf)
+    graphs = {}
+    for mode in roads.ROAD_MODES:
+        g = net.mode_arrays(mode, cfg.speeds())
+        if mode != "car":  # the car searches run on the contraction hierarchy (stage 2)
+            g.kernel_graph(True)
+        graphs[mode] = g
+    return graphs
+
+
 def child(args) -> dict:
     from analysis import access, traveltime
 
@@ -261,38 +279,44 @@ def child(args) -> dict:
     origins = traveltime.read_origins(con)
     dests = traveltime.read_destinations(con)
     cfg = traveltime.TravelTimeSettings(source_dir=None)
-    t0 = time.perf_counter()
-    lon, lat, u, v, length, cls = synthetic_roads(args.nodes)
-    out["generate_roads_s"] = time.perf_counter() - t0  # generation: not part of the build
-    graphs = {}
-    t0, c0 = time.perf_counter(), time.process_time()
-    for mode in roads.ROAD_MODES:
-        if mode == "car":
-            speed, keep = np.choose(cls, [40.0, 80.0, 120.0]), np.ones(len(u), bool)
-        else:
-            speed = np.full(len(u), cfg.walk_kph if mode == "walk" else cfg.bike_kph)
-            keep = cls < 2
-        sec = length[keep] / (speed[keep] / 3.6)
-        uu, vv = u[keep], v[keep]
-        g = paths.GraphArrays.from_edges(
-            lon,
-            lat,
-            np.r_[uu, vv],
-            np.r_[vv, uu],
-            np.r_[sec, sec],
-            mode=mode,
-            source="SYNTHETIQUE",
-            precision="rues (synthétique)",
-        )
-        if mode != "car":  # the car searches run on the contraction hierarchy (stage 2)
-            g.kernel_graph(True)
-        graphs[mode] = g
+    if args.pbf:
+        out["generate_roads_s"] = 0.0  # the file was written by the parent: not counted
+        t0, c0 = time.perf_counter(), time.process_time()
+        graphs = graphs_from_pbf(Path(args.pbf), cfg)
+        lon = graphs["car"].lon
+    else:
+        t0 = time.perf_counter()
+        lon, lat, u, v, length, cls = synthetic_roads(args.nodes)
+        out["generate_roads_s"] = time.perf_counter() - t0  # generation: not part of the build
+        graphs = {}
+        t0, c0 = time.perf_counter(), time.process_time()
+        for mode in roads.ROAD_MODES:
+            if mode == "car":
+                speed, keep = np.choose(cls, [40.0, 80.0, 120.0]), np.ones(len(u), bool)
+            else:
+                speed = np.full(len(u), cfg.walk_kph if mode == "walk" else cfg.bike_kph)
+                keep = cls < 2
+            sec = length[keep] / (speed[keep] / 3.6)
+            uu, vv = u[keep], v[keep]
+            g = paths.GraphArrays.from_edges(
+                lon,
+                lat,
+                np.r_[uu, vv],
+                np.r_[vv, uu],
+                np.r_[sec, sec],
+                mode=mode,
+                source="SYNTHETIQUE",
+                precision="rues (synthétique)",
+            )
+            if mode != "car":  # the car searches run on the contraction hierarchy (stage 2)
+                g.kernel_graph(True)
+            graphs[mode] = g
+        del u, v, length, cls
     out["graphs_s"] = time.perf_counter() - t0
     out["graphs_cpu_s"] = time.process_time() - c0
     out["nodes"] = int(len(lon))
     out["n_destinations"] = int(len(dests))
     out["edges"] = {m: int(g.matrix.nnz) for m, g in graphs.items()}
-    del u, v, length, cls
     from scipy import sparse
 
     from analysis.dijkstra import bounded_dijkstra  # compile or read the numba cache: not counted
@@ -364,14 +388,27 @@ def run(args) -> dict:
         "--car-sample",
         str(args.car_sample),
     ]
-    t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="regional-ch-") as cache:  # an empty hierarchy cache
+        pbf_note = ""
+        if args.pbf_nodes:  # the road network read from a SYNTHETIC OSM PBF file, as a real extract would be
+            import osm_reader
+
+            pbf = Path(cache) / "synthetic_region.osm.pbf"
+            t0 = time.perf_counter()
+            counts = osm_reader.write_synthetic_pbf(pbf, args.pbf_nodes)
+            pbf_note = (
+                f" lu d'un fichier OSM PBF SYNTHÉTIQUE ({counts['intersections']:_} intersections ; "
+                f"{pbf.stat().st_size / 2**20:.0f} Mio ; écrit en {time.perf_counter() - t0:.0f} s ; non compté)"
+            ).replace("_", " ")
+            cmd += ["--pbf", str(pbf)]
+        t0 = time.perf_counter()
         proc = subprocess.run([*cmd, "--cache", cache], check=True, stdout=subprocess.PIPE, text=True)
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     r["child_wall_s"] = time.perf_counter() - t0
+    r["pbf_nodes"] = args.pbf_nodes
     say = print
     say(
-        f"Construction à l'échelle régionale, réseau SYNTHÉTIQUE de {r['nodes']:,} noeuds "
+        f"Construction à l'échelle régionale, réseau SYNTHÉTIQUE de {r['nodes']:,} noeuds{pbf_note} "
         f"(arcs : {', '.join(f'{m} {e:,}' for m, e in r['edges'].items())}) et réseau de bus SYNTHÉTIQUE "
         f"({r['bus']['stops']:,} arrêts, {r['bus']['stop_times']:,} horaires, {r['bus']['connections']:,} connexions) :".replace(
             ",", " "
@@ -432,6 +469,14 @@ def main(argv=None) -> int:
         default=0,
         help="car on the first build (one-to-all kernel): this many offer locations, time extrapolated (0: all)",
     )
+    ap.add_argument(
+        "--pbf-nodes",
+        type=int,
+        default=0,
+        help="read the road network from a SYNTHETIC OSM PBF of about this many intersections "
+        "(bench/osm_reader.py writes it; analysis.roads_pbf reads it, as the build reads a real extract)",
+    )
+    ap.add_argument("--pbf", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--cache", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
