@@ -125,7 +125,8 @@ def check_choice(value: Any, choices: Sequence[str] | Mapping[str, str], what: s
     for c, label in labels.items():
         if key and key in (match_key(c), match_key(label)):
             return c
-    shown = [f"{c} ({labels[c]})" if labels[c] != c and c else (c or "vide") for c in labels]
+    # "code « label »": a label may hold its own parentheses ("Lycées (effectifs réels)")
+    shown = [f"{c} « {labels[c]} »" if labels[c] != c and c else (c or "vide") for c in labels]
     if len(shown) > 12:
         raise ArgumentError(f"Valeur inconnue pour {what} : {_quote(text)} (aucune des {len(shown)} valeurs possibles)")
     raise ArgumentError(f"Valeur inconnue pour {what} : {_quote(text)} (valeurs possibles : {_list(shown)})")

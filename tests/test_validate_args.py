@@ -231,3 +231,16 @@ def test_route_cli_refuses_points_outside_normandie(capsys, point, message):
     rc, out, err = _run(traveltime.main, ["route", "--mode", "walk", "--from", point, "--to", "-0.37,49.18"], capsys)
     assert rc == 2 and out == ""
     assert message in _one_french_line(err)
+
+
+def test_choice_message_lists_codes_with_their_labels_in_quotes():
+    """Each possible value is shown as its code and its label in « »: labels with their own
+    parentheses no longer nest in the list's (the origin notice read « school (Lycées (effectifs
+    réels))) »)."""
+    labels = {"commune": "Communes de résidence (élèves estimés)", "school": "Lycées (effectifs réels)"}
+    with pytest.raises(va.ArgumentError) as err:
+        va.check_choice("gare", labels, "l'origine des élèves")
+    assert str(err.value) == (
+        "Valeur inconnue pour l'origine des élèves : « gare » (valeurs possibles : "
+        "commune « Communes de résidence (élèves estimés) » ou school « Lycées (effectifs réels) »)"
+    )
