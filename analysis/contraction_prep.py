@@ -95,6 +95,20 @@ def _link(out_head, in_head, e_node, e_w, e_next, used, u, x, w):  # pragma: no 
     return used + 2
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _longest_via(v, u, w_uv, out_head, e_node, e_w, e_next, alive):  # pragma: no cover - compiled
+    """Longest ``u -> v -> x`` over the live out-neighbours ``x != u`` of ``v`` (the witness
+    search's bound), or -1 when ``v`` has none."""
+    max_d = -1.0
+    e = out_head[v]
+    while e >= 0:
+        x = e_node[e]
+        if alive[x] and x != u and w_uv + e_w[e] > max_d:
+            max_d = w_uv + e_w[e]
+        e = e_next[e]
+    return max_d
+
+
 @njit(cache=True, nogil=True)
 def _shortcuts(
     v, out_head, in_head, e_node, e_w, e_next, alive, settle_limit, dist, touched, wheap, sc
@@ -109,13 +123,7 @@ def _shortcuts(
         e_in = e_next[e_in]
         if not alive[u]:
             continue
-        max_d = -1.0
-        e = out_head[v]
-        while e >= 0:
-            x = e_node[e]
-            if alive[x] and x != u and w_uv + e_w[e] > max_d:
-                max_d = w_uv + e_w[e]
-            e = e_next[e]
+        max_d = _longest_via(v, u, w_uv, out_head, e_node, e_w, e_next, alive)
         if max_d < 0:
             continue
         nt = _witness(out_head, e_node, e_w, e_next, alive, u, v, max_d, settle_limit, dist, touched, wheap)
@@ -303,13 +311,7 @@ def _priority(v, out_head, in_head, e_node, e_w, e_next, alive, settle_limit, di
         if not alive[u]:
             continue
         removed += 1
-        max_d = -1.0
-        e = out_head[v]
-        while e >= 0:
-            x = e_node[e]
-            if alive[x] and x != u and w_uv + e_w[e] > max_d:
-                max_d = w_uv + e_w[e]
-            e = e_next[e]
+        max_d = _longest_via(v, u, w_uv, out_head, e_node, e_w, e_next, alive)
         if max_d < 0:
             continue
         nt = _witness(out_head, e_node, e_w, e_next, alive, u, v, max_d, settle_limit, dist, touched, wheap)
