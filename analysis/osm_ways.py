@@ -26,7 +26,8 @@ MODE_TAGS: tuple[str, ...] = ("highway", "maxspeed", "access", "oneway", "juncti
 _WKB_HEADER = 9  # byte order (1) + geometry type (4) + number of points (4)
 
 
-def _osmium(path: Path):
+def import_osmium(path: str | os.PathLike):
+    """The ``osmium`` module, or a :class:`DataError` naming ``path`` and how to do without it."""
     try:
         import osmium
     except ImportError as exc:  # pragma: no cover - install problem
@@ -115,7 +116,7 @@ def read_ways(path: str | os.PathLike, keys: Sequence[str] = MODE_TAGS) -> WayTa
         Missing or unreadable file, or no usable ``highway`` way.
     """
     path = Path(path)
-    osmium = _osmium(path)
+    osmium = import_osmium(path)
     if not path.exists():
         raise DataError(str(path), "fichier OpenStreetMap introuvable")
     cats = {k: _Categories() for k in keys}

@@ -67,15 +67,7 @@ def filter_highways(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     pathlib.Path
         ``dst``.
     """
-    try:
-        import osmium
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise DataError(
-            str(src),
-            "lecture impossible sans le paquet « osmium » (pip install osmium), ou convertissez "
-            "le fichier en XML : « osmium cat fichier.osm.pbf -o fichier.osm » (paquet Debian "
-            "osmium-tool) puis utilisez le .osm",
-        ) from exc
+    osmium = osm_ways.import_osmium(src)
     src, dst = Path(src), Path(dst)
     if not src.exists():
         raise DataError(str(src), "fichier OpenStreetMap introuvable")
