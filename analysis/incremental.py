@@ -45,7 +45,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import graphcache, paths, roads, roads_pbf, traveltime
+from . import graphcache, paths, traveltime
 from .config import BuildSettings
 from .db import columns_of, has_relation, write_stamp
 from .progress import ProgressFn
@@ -96,18 +96,17 @@ def match_locations(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataF
     return kept.reset_index(drop=True), fresh
 
 
-def road_arrays(cfg: traveltime.TravelTimeSettings, mode: str) -> paths.GraphArrays:
-    """A road mode's arrays from the graph cache, else loaded (and then cached)."""
+def road_arrays(
+    cfg: traveltime.TravelTimeSettings, mode: str, networks: traveltime.RoadNetworks | None = None
+) -> paths.GraphArrays:
+    """A road mode's arrays from the graph cache, else loaded by ``networks`` (the build's
+    loader, which caches them; pass one for all modes so that a network file is read once)."""
     network = cfg.network_for(mode)
     if network == traveltime.ONLINE:
         raise LookupError("réseau téléchargé en ligne : pas de mise à jour incrémentale")
     arrays = graphcache.load(network, mode, cfg.speeds())
     if arrays is None:
-        if roads_pbf.is_osm_pbf(network):  # array-native reader, no networkx graph
-            arrays = roads_pbf.read_network(network).mode_arrays(mode, cfg.speeds())
-        else:
-            arrays = paths.GraphArrays.from_graph(roads.load_road_graph(network), mode, cfg.speeds())
-        graphcache.save(network, mode, cfg.speeds(), arrays)
+        arrays = (networks or traveltime.RoadNetworks(cfg)).arrays(mode)
     return arrays
 
 
@@ -187,6 +186,7 @@ def new_location_frames(
     origins = traveltime.read_origins(con)
     communes = traveltime.read_communes(con)
     frames, stats = [], {}
+    networks = traveltime.RoadNetworks(cfg)  # loads a network only on a graph-cache miss, once for all modes
     for mode in modes:
         t0 = time.perf_counter()
         if mode == "transit":
@@ -199,7 +199,7 @@ def new_location_frames(
             )
             mat = traveltime.TravelTimeMatrix.for_transit(network, origins, fresh, cfg)
         else:
-            mat = traveltime.TravelTimeMatrix.for_road(road_arrays(cfg, mode), mode, origins, fresh, cfg)
+            mat = traveltime.TravelTimeMatrix.for_road(road_arrays(cfg, mode, networks), mode, origins, fresh, cfg)
         mat.apply_intra_commune(communes, cfg)  # as build_travel_times does, per pair
         frame = mat.to_frame()
         frames.append(frame)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import imports, incremental, incremental_indicators
+from analysis import imports, incremental, incremental_indicators, roads
 
 SECRET = "secret-de-test-incremental"
 
@@ -230,8 +230,8 @@ def test_incremental_imports_equal_full_rebuilds_on_the_mirror(full_db, tmp_path
     inc = tmp_path / "inc.duckdb"
     shutil.copyfile(full_db, inc)
     loads = []
-    real_load = incremental.roads.load_road_graph
-    monkeypatch.setattr(incremental.roads, "load_road_graph", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    real_load = roads.load_road_graph
+    monkeypatch.setattr(roads, "load_road_graph", lambda *a, **k: loads.append(a) or real_load(*a, **k))
     rows = _new_commune_rows(full_db, 12)
     spare, rows = rows[:2], rows[2:]  # two communes kept for the move
     delta = "lieu(x) ajouté(s), accessibilité complétée"
