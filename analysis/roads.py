@@ -35,11 +35,14 @@ import pandas as pd
 from . import catalogue
 from .errors import DataError
 from .roads_layers import (
+    SKELETON_CAR_ACCESS_KPH,
+    SKELETON_JUNCTION_S,
     SKELETON_SPEEDS,
     SKELETON_URBAN_KPH,
     SKELETON_URBAN_SEGMENT_M,
     graph_from_lines,
     graph_from_skeleton,
+    skeleton_car_seconds,
 )
 from .roads_osm import (
     CAR_FALLBACK_HWY_KPH,
@@ -60,6 +63,8 @@ __all__ = [
     "EXCLUDED_ACCESS",
     "EXCLUDED_HIGHWAY",
     "ROAD_MODES",
+    "SKELETON_CAR_ACCESS_KPH",
+    "SKELETON_JUNCTION_S",
     "SKELETON_SPEEDS",
     "SKELETON_URBAN_KPH",
     "SKELETON_URBAN_SEGMENT_M",
@@ -74,6 +79,7 @@ __all__ = [
     "mode_edge_table",
     "mode_graph",
     "mode_speed_kph",
+    "skeleton_car_seconds",
 ]
 
 #: Road modes computed on road graphs (``transit`` is handled by ``analysis.transit``).
@@ -82,8 +88,9 @@ ROAD_MODES: tuple[str, ...] = catalogue.ROAD_MODES
 #: Default mode speeds (km/h) on the network and for the access legs.
 WALK_KPH = float(catalogue.Mode.WALK.speed_kmh)
 BIKE_KPH = float(catalogue.Mode.BIKE.speed_kmh)
-#: Speed of a car on the leg between a point and its snapped node (local streets).
-CAR_ACCESS_KPH = 30.0
+#: Speed of a car on the leg between a point and its snapped node (local streets), calibrated
+#: with the skeleton's car model against OSRM (``roads_layers.SKELETON_CAR_ACCESS_KPH``).
+CAR_ACCESS_KPH = SKELETON_CAR_ACCESS_KPH
 #: Speed used for a car when no network covers a pair (straight line x detour).
 CAR_FALLBACK_KPH = 40.0
 #: Straight-line detour factor applied to access legs and to straight-line estimates.

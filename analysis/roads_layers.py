@@ -22,15 +22,63 @@ import pandas as pd
 from .errors import DataError
 from .roads_osm import CAR_FALLBACK_HWY_KPH, CAR_HWY_SPEEDS
 
-#: Car speeds (km/h) on the Travel Mapping skeleton, by the ``highway`` class given to each
-#: system (autoroutes ``fraa`` and named freeways ``frasf`` -> motorway; routes nationales
-#: ``fran`` and E-roads not concurrent with another route -> primary; routes départementales
-#: -> secondary). Segments shorter than ``SKELETON_URBAN_SEGMENT_M`` (waypoints are dense in
-#: towns, where junctions are) get the urban speed instead. Calibrated against OSRM, see
-#: docs/traveltime.md.
-SKELETON_SPEEDS: dict[str, float] = {"motorway": 115.0, "primary": 80.0, "secondary": 72.0}
-SKELETON_URBAN_KPH = 40.0
+#: Car model of the Travel Mapping skeleton, the ONE place of its calibrated parameters.
+#:
+#: - ``SKELETON_SPEEDS``: running speed (km/h) by the ``highway`` class given to each system
+#:   (autoroutes ``fraa`` and named freeways ``frasf`` -> motorway; routes nationales ``fran``
+#:   and E-roads not concurrent with another route -> primary; routes départementales ->
+#:   secondary);
+#: - ``SKELETON_URBAN_KPH``: speed cap on segments shorter than ``SKELETON_URBAN_SEGMENT_M``
+#:   (waypoints are dense in towns, where junctions are: the built-up crossings);
+#: - ``SKELETON_JUNCTION_S``: seconds added to every segment (one junction, roundabout or
+#:   village crossing between two waypoints; the skeleton's chords also under-measure winding
+#:   roads);
+#: - ``SKELETON_CAR_ACCESS_KPH``: car speed of the access leg between a point and its snapped
+#:   node (straight line x ``roads.DETOUR_FACTOR``), read by ``roads.CAR_ACCESS_KPH``.
+#:
+#: Origin: least-squares fit of the log ratio project / OSRM of the car time to Paris of the
+#: 1,337 Normandie communes of the fit half (CRC32 of the INSEE code even) against the real OSRM
+#: times of July 2021 (``roads/osrm_car_time_to_paris_2021``), fitted on 2026-12-07 by
+#: ``analysis.car_calibration.fit`` (``bench/osrm_car.py`` reruns it), then rounded. Held-out
+#: half: see docs/traveltime.md (« Calibration voiture contre OSRM »). Before this fit: motorway
+#: 115, primary 80, secondary 72, urban 40 km/h, no junction time, access 30 km/h.
+SKELETON_SPEEDS: dict[str, float] = {"motorway": 109.0, "primary": 83.0, "secondary": 66.0}
+SKELETON_URBAN_KPH = 33.0
 SKELETON_URBAN_SEGMENT_M = 400.0
+SKELETON_JUNCTION_S = 8.7
+SKELETON_CAR_ACCESS_KPH = 40.0
+
+
+def skeleton_car_seconds(
+    highway,
+    length,
+    speeds: Mapping[str, float] | None = None,
+    urban_kph: float = SKELETON_URBAN_KPH,
+    urban_segment_m: float = SKELETON_URBAN_SEGMENT_M,
+    junction_s: float = SKELETON_JUNCTION_S,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Car running speed and seconds of skeleton segments (the car model, see the constants).
+
+    Parameters
+    ----------
+    highway : array-like of str
+        ``motorway``, ``primary`` or ``secondary``.
+    length : array-like of float
+        Segment lengths in metres.
+    speeds, urban_kph, urban_segment_m, junction_s
+        The model's parameters (default: the calibrated constants of this module).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Speed (km/h) and seconds ``length / speed + junction_s`` of each segment.
+    """
+    table = dict(SKELETON_SPEEDS if speeds is None else speeds)
+    length = np.asarray(length, dtype=float)
+    speed = pd.Series(np.asarray(highway)).map(table).to_numpy(dtype=float)
+    speed = np.where(length >= urban_segment_m, speed, np.minimum(speed, urban_kph))
+    return speed, length / (speed / 3.6) + junction_s
+
 
 _SKELETON_CLASS = {"fraa": "motorway", "frasf": "motorway", "fran": "primary", "eure": "primary"}
 _CLASS_RANK = {"motorway": 0, "primary": 1, "secondary": 2}
@@ -65,8 +113,9 @@ def graph_from_skeleton(path: str | os.PathLike, layer: str = "segments") -> nx.
     ``length`` is the straight chord (``length_m_straight``). Road class: autoroutes and named
     freeways are ``motorway`` (closed to walking and cycling); an E-road segment takes the class
     of the route it runs with, else ``primary``; N roads ``primary``; D roads ``secondary``.
-    Car speeds: :data:`SKELETON_SPEEDS`, or :data:`SKELETON_URBAN_KPH` on segments shorter than
-    :data:`SKELETON_URBAN_SEGMENT_M`.
+    Car seconds: :func:`skeleton_car_seconds` (:data:`SKELETON_SPEEDS`, or
+    :data:`SKELETON_URBAN_KPH` on segments shorter than :data:`SKELETON_URBAN_SEGMENT_M`, plus
+    :data:`SKELETON_JUNCTION_S` per segment); ``speed_kph`` is the running speed.
 
     Parameters
     ----------
@@ -127,8 +176,7 @@ def graph_from_skeleton(path: str | os.PathLike, layer: str = "segments") -> nx.
     inv_rank = {r: c for c, r in _CLASS_RANK.items()}
     highway = best.map(inv_rank)
     length = seg["length_m_straight"].astype(float).clip(lower=1.0)
-    speed = highway.map(SKELETON_SPEEDS).astype(float)
-    speed = speed.where(length >= SKELETON_URBAN_SEGMENT_M, np.minimum(speed, SKELETON_URBAN_KPH))
+    speed, seconds = skeleton_car_seconds(highway.to_numpy(), length.to_numpy())
     edges = pd.DataFrame(
         {
             "u": u,
@@ -138,12 +186,12 @@ def graph_from_skeleton(path: str | os.PathLike, layer: str = "segments") -> nx.
             "tier": seg.get("tier", pd.Series(np.nan, index=seg.index)).to_numpy(),
             "system": seg["system"].to_numpy(),
             "length": length.to_numpy(),
-            "speed_kph": speed.to_numpy(),
+            "speed_kph": speed,
+            "travel_time": seconds,
             "oneway": False,
             "geometry": seg.geometry.to_numpy(),
         }
     )
-    edges["travel_time"] = edges["length"] / (edges["speed_kph"] * 1000.0 / 3600.0)
     edges = _edges_both_ways(edges)
     return _finish_graph(nodes, edges, f"travelmapping:{path.name}", "routes numérotées (A, N, D) seulement")
 

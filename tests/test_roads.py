@@ -156,10 +156,14 @@ def test_skeleton_graph_counts_and_classes(skeleton):
 def test_skeleton_car_times_match_osrm(skeleton, source_dir):
     """Car times on the skeleton against real OSRM times to Paris (2021).
 
-    Paris is outside the skeleton, so we compare with a gateway: Mantes-la-Jolie (78361), on
-    the A13 inside the margin. For towns whose road to Paris is the A13 through Mantes,
-    OSRM(town) - OSRM(Mantes) is the OSRM time town -> Mantes; for any town it is a lower
-    bound of it (triangle inequality).
+    Paris is outside the skeleton, so we compare with a gateway on the A13 inside the margin:
+    Rosny-sur-Seine (78531), whose centroid is 0.8 km from the A13. For towns whose road to
+    Paris is the A13 past Rosny, OSRM(town) - OSRM(Rosny) is the OSRM time town -> Rosny;
+    for any town it is a lower bound of it (triangle inequality). (The gateway was
+    Mantes-la-Jolie, 78361, until the OSRM calibration of the car model: its centroid is 1.8 km
+    into the town, off the OSRM route, so the difference undercounted the way into Mantes by
+    several minutes, which the former, 8 % too fast, speeds happened to hide. The whole-region
+    comparison is tests/test_car_calibration.py.)
     """
     import pyogrio
 
@@ -176,7 +180,7 @@ def test_skeleton_car_times_match_osrm(skeleton, source_dir):
         "27467": "Pont-Audemer",
     }
     others = {"27229": "Évreux", "27681": "Vernon", "27375": "Louviers", "61001": "Alençon"}
-    gate = "78361"
+    gate = "78531"
     codes = list(a13) + list(others)
     pts = osrm.loc[codes, ["lon", "lat"]].to_numpy(float)
     res = paths.door_to_door(
@@ -186,9 +190,9 @@ def test_skeleton_car_times_match_osrm(skeleton, source_dir):
     ratio = res.minutes[:, 0] / ref
     for code, r in zip(codes, ratio):
         if code in a13:
-            assert 0.88 <= r <= 1.12, (a13[code], r)
+            assert 0.92 <= r <= 1.08, (a13[code], r)
         else:
-            assert r >= 0.9, (others[code], r)
+            assert r >= 0.95, (others[code], r)
 
 
 def test_skeleton_route_distances_from_source_md(skeleton):
