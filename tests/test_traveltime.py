@@ -271,7 +271,7 @@ def test_real_region_matrix(real_tt):
     crow = haversine_m(rows["lon"], rows["lat"], rows["lon_1"], rows["lat_1"])
     assert (rows["minutes"] * 4.5 / 3.6 * 60 >= crow * 0.995 - 1).all()
     est_share = con.execute("SELECT avg(is_estimate::INT) FROM travel_times WHERE mode='car'").fetchone()[0]
-    assert est_share < 0.01
+    assert est_share < 0.02  # 1.0 % since the OSRM calibration (access 40 km/h widens the direct cap), 0.3 % before
 
 
 def test_real_route_equals_matrix_cell(real_tt, source_dir):
@@ -294,15 +294,20 @@ def test_real_route_equals_matrix_cell(real_tt, source_dir):
 
 
 def test_real_caen_to_rouen_car_time(real_tt):
-    con, *_ = real_tt
-    # Caen commune centre -> offers located in Rouen: the skeleton gives about 80-90 minutes
-    # (OSRM 2021 gives 157.9 - 101.3 = 56.6 min between their times to Paris, a lower bound)
-    m = con.execute("""SELECT min(t.minutes) FROM travel_times t JOIN offer_locations l USING (loc_id)
-                       WHERE t.mode='car' AND t.origin_kind='commune' AND t.origin_id='14118'
-                       AND l.commune_code='76540'""").fetchone()[0]
-    if m is None:
-        pytest.skip("aucune offre localisée à Rouen dans ce jeu de données")
-    assert 70 <= m <= 90
+    con, _, cfg, nets = real_tt
+    # Caen town hall -> Rouen town hall by car on the skeleton calibrated against OSRM (93 min,
+    # 137 km of which 103 km on the A13). OSRM 2021 gives 157.9 - 101.3 = 56.6 min between
+    # their times to Paris, a lower bound; the former, 8 % too fast, speeds gave 83 min. Routed
+    # here, not read from travel_times: the pair is now beyond the 90-minute horizon.
+    (a, b) = con.execute("SELECT lon, lat FROM communes WHERE code IN ('14118', '76540') ORDER BY code").fetchall()
+    out = traveltime.road_route(nets.graph("car"), nets.arrays("car"), "car", a, b, cfg)
+    assert not out["is_estimate"]
+    assert 125_000 <= out["distance_m"] <= 150_000
+    assert 85 <= out["minutes"] <= 100
+    stored = con.execute("""SELECT min(t.minutes) FROM travel_times t JOIN offer_locations l USING (loc_id)
+                            WHERE t.mode='car' AND t.origin_kind='commune' AND t.origin_id='14118'
+                            AND l.commune_code='76540'""").fetchone()[0]
+    assert stored is None or stored <= out["minutes"] + 0.01
 
 
 def test_route_command_transit_synthetic_gtfs(capsys):

@@ -177,4 +177,10 @@ class TravelTimeSettings:
             out["network_kph"] = self.speeds()[mode]
         else:
             out["car_speeds"] = "OSM maxspeed, sinon classes de voies (analysis.roads)"
+            sk = roads.SKELETON_SPEEDS
+            out["car_skeleton_model"] = (
+                f"squelette calibré sur OSRM 2021 : autoroutes {sk['motorway']:g}, nationales {sk['primary']:g}, "
+                f"départementales {sk['secondary']:g} km/h, {roads.SKELETON_URBAN_KPH:g} km/h sous "
+                f"{roads.SKELETON_URBAN_SEGMENT_M:g} m, +{roads.SKELETON_JUNCTION_S:g} s par tronçon"
+            )
         return out
