@@ -36,12 +36,15 @@ from .roads_osm import CAR_FALLBACK_HWY_KPH, CAR_HWY_SPEEDS
 #: - ``SKELETON_CAR_ACCESS_KPH``: car speed of the access leg between a point and its snapped
 #:   node (straight line x ``roads.DETOUR_FACTOR``), read by ``roads.CAR_ACCESS_KPH``.
 #:
-#: Origin: least-squares fit of the log ratio project / OSRM of the car time to Paris of the
-#: 1,337 Normandie communes of the fit half (CRC32 of the INSEE code even) against the real OSRM
-#: times of July 2021 (``roads/osrm_car_time_to_paris_2021``), fitted on 2026-12-07 by
-#: ``analysis.car_calibration.fit`` (``bench/osrm_car.py`` reruns it), then rounded. Held-out
-#: half: see docs/traveltime.md (« Calibration voiture contre OSRM »). Before this fit: motorway
-#: 115, primary 80, secondary 72, urban 40 km/h, no junction time, access 30 km/h.
+#: Origin: least-squares fit (``analysis.car_calibration.fit``, 2026-12-07) of the log ratio
+#: project / OSRM of the car time to Paris, Normandie leg, on the 1,314 communes of the fit half
+#: (CRC32 of the INSEE code even) against the real OSRM times of July 2021
+#: (``roads/osrm_car_time_to_paris_2021``): motorway 109.29, primary 83.38, secondary 66.05,
+#: urban 33.10 km/h, junction 8.71 s, access 39.6 km/h, rounded here. ``bench/osrm_car.py``
+#: reruns it. Held-out half (1,331 communes): median ratio 1.002, 99.5 % within ±10 %
+#: (docs/traveltime.md, « Calibration voiture contre OSRM »). Before this fit: motorway 115,
+#: primary 80, secondary 72, urban 40 km/h, no junction time, access 30 km/h (median 0.921,
+#: 84.2 % within ±10 %).
 SKELETON_SPEEDS: dict[str, float] = {"motorway": 109.0, "primary": 83.0, "secondary": 66.0}
 SKELETON_URBAN_KPH = 33.0
 SKELETON_URBAN_SEGMENT_M = 400.0

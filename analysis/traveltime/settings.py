@@ -55,7 +55,8 @@ class TravelTimeSettings:
     walk_kph, bike_kph : float
         Walking and cycling speeds (network, access legs and estimates).
     car_access_kph : float
-        Car speed on the access legs (point <-> snapped node) and on very short direct trips.
+        Car speed on the access legs (point <-> snapped node) and on very short direct trips
+        (default: fitted with the skeleton's speeds on OSRM, ``roads.SKELETON_CAR_ACCESS_KPH``).
     car_fallback_kph : float
         Car speed of straight-line estimates where no network covers a pair.
     detour : float
