@@ -100,6 +100,33 @@ def test_trip_leaving_before_window_excluded(line_net):
     assert r["arrive"] == "07:50"
 
 
+def test_access_walk_bounded_by_time_not_distance(line_net):
+    # Issue 20 item 2 (the Malaunay cliff): a stop 1,540 m away (straight line) used to be out of
+    # reach (limit 1,500 m). Now the access walk is bounded by time: 1,540 m x 1.3 / 1.25 m/s =
+    # 1,601.6 s -> 1,602 s (26.7 min) <= 30 min. T1 at 07:10 needs leaving at 06:43:18 (< 07:00);
+    # T8 08:00 (home 07:33:18) -> C 08:25: 25 min + 1,602 s, the walk counted in the minutes.
+    o = np.array([lonlat(-1540)])
+    m = transit.transit_matrix(line_net, o, np.array([at("C")]))
+    assert m[0, 0] == pytest.approx(25 + 1602 / 60)
+    r = transit.transit_route(line_net, o[0], at("C"))
+    assert r["minutes"] == pytest.approx(25 + 1602 / 60)
+    assert r["legs"][0]["mode"] == "walk" and r["legs"][0]["meters"] == round(1540 * 1.3)
+    assert (r["depart"], r["arrive"]) == ("07:33", "08:25")
+    # the cap is a time: with 20 min of walking at most, the same stop is out of reach
+    assert transit.transit_matrix(line_net, o, np.array([at("C")]), max_access_min=20)[0, 0] == np.inf
+    # 1,800 m: 1,872 s = 31.2 min of walking > 30 min: no access (and walking all the way is too long)
+    assert transit.transit_matrix(line_net, np.array([lonlat(-1800)]), np.array([at("C")]))[0, 0] == np.inf
+    assert transit.access_radius_m() == pytest.approx(30 * 60 * 1.25 / 1.3)
+
+
+def test_egress_walk_bounded_by_time(line_net):
+    # destination 1,540 m beyond C (D is 8 km further): T1 A 07:10 -> C 07:35, then 1,602 s on foot
+    d = np.array([(at("C")[0] + 1540 / M_PER_DEG_LON, LAT0)])
+    m = transit.transit_matrix(line_net, np.array([at("A")]), d)
+    assert m[0, 0] == pytest.approx(25 + 1602 / 60)
+    assert transit.transit_matrix(line_net, np.array([at("A")]), d, max_access_min=26)[0, 0] == np.inf
+
+
 def test_window_end_and_arrival_limit(line_net):
     pts = np.array([lonlat(0), at("D")])
     m = transit.transit_matrix(line_net, pts, pts, arrive_by="07:45")
@@ -183,10 +210,11 @@ class Oracle:
         stops: dict[str, tuple[float, float]],
         trips: dict[str, list[tuple]],
         max_transfer=400.0,
-        max_access=1500.0,
+        max_access_s=30 * 60.0,
     ):
+        # access and egress walks are bounded by TIME (the model's 30-minute cap), not distance
         self.stops, self.trips = stops, trips
-        self.max_access = max_access
+        self.max_access_s = max_access_s
         events: dict[str, set[int]] = {s: set() for s in stops}
         g = nx.DiGraph()
         self.alights = []
@@ -222,7 +250,7 @@ class Oracle:
         g.add_node("DEST")
         for node, s, _arr in self.alights:
             d = _dist(self.stops[s], dest)
-            if d <= self.max_access:
+            if _walk(d) <= self.max_access_s:
                 g.add_edge(node, "DEST", weight=math.ceil(_walk(d)))
         return nx.single_source_dijkstra_path_length(g.reverse(copy=False), "DEST")
 
@@ -232,7 +260,7 @@ class Oracle:
         out = np.full(len(t_grid), np.inf)
         for s, p in self.stops.items():
             d = _dist(origin, p)
-            if d > self.max_access or len(self.times[s]) == 0:
+            if _walk(d) > self.max_access_s or len(self.times[s]) == 0:
                 continue
             a = math.ceil(_walk(d))
             ts = self.times[s]

@@ -14,10 +14,11 @@ from analysis.transit.model import (
     DEPART_FROM,
     DEPART_TO,
     DETOUR_FACTOR,
-    MAX_ACCESS_M,
+    MAX_ACCESS_MIN,
     MAX_TRANSFER_M,
     WALK_KMH,
     Progress,
+    access_radius_m,
     lonlat_to_xyz,
     pairs_within,
     parse_hhmm,
@@ -53,7 +54,7 @@ def transit_matrix(
     depart_to: str = DEPART_TO,
     arrive_by: str = ARRIVE_BY,
     walk_kmh: float = WALK_KMH,
-    max_access_m: float = MAX_ACCESS_M,
+    max_access_min: float = MAX_ACCESS_MIN,
     max_transfer_m: float = MAX_TRANSFER_M,
     progress: Progress | None = None,
     detour: float = DETOUR_FACTOR,
@@ -77,8 +78,12 @@ def transit_matrix(
         ``"HH:MM"``.
     walk_kmh, detour : float
         Walking speed and detour factor (walked = straight line x detour).
-    max_access_m, max_transfer_m : float
-        Straight-line limits of the access/egress walks and of a transfer walk.
+    max_access_min : float
+        Longest access (origin -> first stop) and egress (last stop -> destination) walk, in
+        minutes (a time cap; straight-line radius :func:`~analysis.transit.model.access_radius_m`).
+        The walk's minutes count in the door-to-door figure.
+    max_transfer_m : float
+        Straight-line limit of a transfer walk.
     progress : callable, optional
     walk_only : bool
         Consider walking the whole way (straight line x detour, no distance limit other than the
@@ -126,7 +131,7 @@ def transit_matrix(
             depart_to=depart_to,
             arrive_by=arrive_by,
             walk_kmh=walk_kmh,
-            max_access_m=max_access_m,
+            max_access_min=max_access_min,
             max_transfer_m=max_transfer_m,
             progress=progress,
             detour=detour,
@@ -151,6 +156,7 @@ def transit_matrix(
     if network.n_connections == 0:
         return best
     # access (origin -> stop) and egress (stop -> destination) walks
+    max_access_m = access_radius_m(max_access_min, walk_kmh, detour)
     a_o, a_s, a_w = _prepare_endpoints(network, origins, max_access_m, walk_kmh, detour)
     e_d, e_s, e_w = _prepare_endpoints(network, destinations, max_access_m, walk_kmh, detour)
     if len(a_o) == 0 or len(e_d) == 0:

@@ -19,9 +19,10 @@ from analysis.transit.model import (
     DEPART_FROM,
     DEPART_TO,
     DETOUR_FACTOR,
-    MAX_ACCESS_M,
+    MAX_ACCESS_MIN,
     MAX_TRANSFER_M,
     WALK_KMH,
+    access_radius_m,
     format_hhmm,
     haversine_m,
     parse_hhmm,
@@ -210,7 +211,7 @@ def transit_route(
     depart_to: str = DEPART_TO,
     arrive_by: str = ARRIVE_BY,
     walk_kmh: float = WALK_KMH,
-    max_access_m: float = MAX_ACCESS_M,
+    max_access_min: float = MAX_ACCESS_MIN,
     max_transfer_m: float = MAX_TRANSFER_M,
     detour: float = DETOUR_FACTOR,
     walk_only: bool = True,
@@ -239,6 +240,7 @@ def transit_route(
     o = np.asarray(from_lonlat, dtype=float).reshape(2)
     d = np.asarray(to_lonlat, dtype=float).reshape(2)
     fp = _footpath_lists(net, max_transfer_m, walk_kmh, detour)
+    max_access_m = access_radius_m(max_access_min, walk_kmh, detour)
     _, a_s, a_w = _prepare_endpoints(net, o[None, :], max_access_m, walk_kmh, detour)
     _, e_s, e_w = _prepare_endpoints(net, d[None, :], max_access_m, walk_kmh, detour)
     acc, egr = (a_s, a_w), (e_s, e_w)

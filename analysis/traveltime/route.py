@@ -212,6 +212,7 @@ def route(
             arrive_by=cfg.arrive_by,
             walk_kmh=cfg.walk_kph,
             detour=cfg.detour_for("transit"),
+            max_access_min=cfg.transit_access_min,
         )
         # which networks the answer knows (offline: « TER seulement »)
         out["reseaux"] = list(networks)
