@@ -162,6 +162,22 @@ def road_route(
     return out
 
 
+def _check_points(mode: str, points, net, cfg: TravelTimeSettings, name: str, own_network: bool) -> None:
+    """Refuse points outside the area (Normandie, or the extent of a network file given) or
+    farther from the mode's network than its snapping limit (:mod:`analysis.traveltime.extent`)."""
+    from analysis.traveltime import extent
+    from analysis.validate_args import check_point
+
+    limit = extent.snap_limit_m(mode, cfg)
+    box = extent.network_extent(net, name).widened(limit) if own_network else None
+    for point in points:
+        if box is not None:
+            extent.check_in_extent(point, box)
+        else:
+            check_point(point[0], point[1])
+        extent.snap_check(point, mode, net, cfg, name)
+
+
 def route(
     mode: str,
     from_lonlat,
@@ -184,9 +200,17 @@ def route(
         Transit departure ``HH:MM`` (default: best of the morning window).
     network : path, optional
         Road network file (road modes) or GTFS (transit); default: the regional skeleton / the
-        database's timetables.
+        database's timetables. The points must then lie in that network's extent (its bounding
+        box widened by the snapping limit), else in Normandie.
+
+    Raises
+    ------
+    analysis.traveltime.extent.OutOfNetworkError
+        A point outside the area, or farther from the mode's network than its snapping limit
+        (:func:`analysis.traveltime.extent.snap_check`).
     """
     cfg = settings or TravelTimeSettings()
+    points = (tuple(from_lonlat), tuple(to_lonlat))
     if mode == "transit":
         from analysis import transit
 
@@ -202,10 +226,12 @@ def route(
                 networks = catalogue.transit_networks(con)
             finally:
                 con.close()
+        name = Path(network).name if network is not None else ", ".join(networks)
+        _check_points(mode, points, net, cfg, name, network is not None)
         out = transit.transit_route(
             net,
-            tuple(from_lonlat),
-            tuple(to_lonlat),
+            points[0],
+            points[1],
             depart=depart,
             depart_from=cfg.depart_from,
             depart_to=cfg.depart_to,
@@ -224,4 +250,5 @@ def route(
         cfg = dataclasses.replace(cfg, road_network=Path(network), networks={})
     G = roads.load_road_graph(cfg.network_for(mode))
     arrays = paths.GraphArrays.from_graph(G, mode, cfg.speeds())
-    return road_route(G, arrays, mode, from_lonlat, to_lonlat, cfg)
+    _check_points(mode, points, arrays, cfg, Path(cfg.network_for(mode)).name, network is not None)
+    return road_route(G, arrays, mode, points[0], points[1], cfg)
