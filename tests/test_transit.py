@@ -497,6 +497,49 @@ def test_ter_regional_matrix_runs(ter):
         assert r["minutes"] == pytest.approx(m[i, j], abs=1e-3)
 
 
+#: Malaunay (76402) town hall, the commune's origin point in the real build (communes.lon/lat)
+MALAUNAY = (1.047066, 49.5263319)
+
+
+@needs_ter
+def test_real_malaunay_walks_to_its_station_beyond_1500_m(ter):
+    # Issue 20 item 2: the station Malaunay - Le Houlme (UIC 87411256) is 1,545 m from the town
+    # hall, beyond the former 1,500 m limit. With the build's walking detour (1.29) the walk takes
+    # 1,545 x 1.29 / 1.25 = 1,595 s (26.6 min) <= 30 min: the train to Rouen counts.
+    con, net, raw = ter
+    s_mal = int(np.flatnonzero(net.stop_ids == "ter:StopPoint:OCETrain TER-87411256")[0])
+    s_rou = int(np.flatnonzero(net.stop_ids == "ter:StopPoint:OCETrain TER-87411017")[0])
+    dist = float(transit.haversine_m(np.array(MALAUNAY), net.stop_lonlat[s_mal]))
+    assert 1540 < dist < 1550
+    walk = math.ceil(dist * 1.29 / 1.25)
+    # independent expectation from the raw timetable: the direct train of 2025-04-22 reachable
+    # leaving home at 07:00 or later with the shortest ride (door = train departure - walk)
+    rows = _direct_rows(raw, "20250422", "87411256", "87411017", "07:00:00")
+    dep = rows["departure_time_a"].map(transit.parse_hhmm)
+    arr = rows["arrival_time_b"].map(transit.parse_hhmm)
+    ok = (dep - walk >= 7 * 3600) & (arr <= 9 * 3600)
+    want = float((arr - dep)[ok].min() + walk) / 60
+    r = transit.transit_route(net, MALAUNAY, tuple(net.stop_lonlat[s_rou]), detour=1.29)
+    assert r["minutes"] == pytest.approx(want, abs=1e-3)
+    assert r["minutes"] < 45  # the train's 9-10 minutes plus the walk fit in a 45-minute budget
+    assert [leg["mode"] for leg in r["legs"]][:2] == ["walk", "transit"]
+    assert r["legs"][1]["from"] == "Malaunay - Le Houlme" and r["legs"][1]["to"] == "Rouen Rive Droite"
+    m = transit.transit_matrix(net, np.array([MALAUNAY]), net.stop_lonlat[[s_rou]], detour=1.29)
+    assert m[0, 0] == pytest.approx(want, abs=1e-3)
+
+
+def test_real_malaunay_reaches_offers_in_45_min(real_con):
+    # the rebuilt database: Malaunay counted 0 offers within 45 min by transit (100 % of its
+    # pupils without an offer); it now reaches some, through its station
+    got = real_con.execute(
+        """SELECT offers_reachable, minutes_nearest FROM accessibility WHERE origin_kind = 'commune'
+           AND origin_id = '76402' AND mode = 'transit' AND budget_min = 45"""
+    ).fetchone()
+    assert got[0] > 0 and got[1] <= 45
+    params = real_con.execute("SELECT params FROM travel_time_runs WHERE mode = 'transit'").fetchone()[0]
+    assert '"max_access_walk_min": 30.0' in params
+
+
 def test_points_without_coordinates_are_unreachable(line_net):
     pts = np.array([at("A"), (np.nan, np.nan), at("D")])
     m = transit.transit_matrix(line_net, pts, pts)
