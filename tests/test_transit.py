@@ -127,6 +127,23 @@ def test_egress_walk_bounded_by_time(line_net):
     assert transit.transit_matrix(line_net, np.array([at("A")]), d, max_access_min=26)[0, 0] == np.inf
 
 
+def test_bike_access_option(line_net):
+    # « rabattement vélo » (an option, not the build's mode): 3,000 m west of A is 52 min on foot
+    # (> 30: no access) but 3,000 x 1.34 / (15 / 3.6) = 964.8 -> 965 s by bike. T1 at 07:10 would
+    # need leaving at 06:53:55; T8 08:00 (home 07:43:55) -> C 08:25: 25 min + 965 s.
+    o, d = np.array([lonlat(-3000)]), np.array([at("C")])
+    assert transit.transit_matrix(line_net, o, d)[0, 0] == np.inf
+    m = transit.transit_matrix(line_net, o, d, access_kmh=15.0, access_detour=1.34)
+    assert m[0, 0] == pytest.approx(25 + 965 / 60)
+    r = transit.transit_route(line_net, o[0], at("C"), access_kmh=15.0, access_detour=1.34)
+    assert r["minutes"] == pytest.approx(25 + 965 / 60)
+    assert r["legs"][0]["mode"] == "bike" and r["legs"][0]["meters"] == round(3000 * 1.34)
+    # the egress stays on foot: 1,540 m beyond C is 1,602 s walking, not cycling
+    far = np.array([(at("C")[0] + 1540 / M_PER_DEG_LON, LAT0)])
+    m = transit.transit_matrix(line_net, np.array([at("A")]), far, access_kmh=15.0, access_detour=1.34)
+    assert m[0, 0] == pytest.approx(25 + 1602 / 60)
+
+
 def test_window_end_and_arrival_limit(line_net):
     pts = np.array([lonlat(0), at("D")])
     m = transit.transit_matrix(line_net, pts, pts, arrive_by="07:45")

@@ -466,3 +466,25 @@ def test_route_refuses_a_start_in_the_sea(source_dir, capsys):
     d = extent.snap_distance_m((-0.9, 49.6), "walk", arrays)
     assert 20_000 < d < 30_000  # the nearest coast (Grandcamp, Barfleur) is 20+ km away
     assert extent.snap_check((-0.3625, 49.1829), "walk", arrays) < 2500  # Caen
+
+
+def test_route_command_bike_access_is_labelled(capsys):
+    # « rabattement vélo » on the SYNTHETIC line: 3 km west of A (52 min on foot, refused) is
+    # 965 s by bike (3,000 x 1.34 / 4.17 m/s) from A; T8 A 08:00 -> C 08:25
+    west = GEOD.fwd(X["A"], LAT0, 270.0, 3000)[:2]
+    args = ["route", "--mode", "transit", "--network", str(FIX_GTFS), "--date", "2025-06-17"]
+    args += ["--from", f"{west[0]},{west[1]}", "--to", f"{X['C']},{LAT0}"]
+    assert traveltime.main(args) == 2  # on foot: beyond the extent widened by 30 min of walking
+    assert "hors de l'emprise du réseau « synthetic_line »" in capsys.readouterr().err
+    assert traveltime.main([*args, "--rabattement-velo"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "rabattement vélo" in out["mode_libelle"]
+    assert out["legs"][0]["mode"] == "bike"
+    assert out["minutes"] == pytest.approx(25 + 965 / 60, abs=0.1)  # 3 km on the ellipsoid ~ 2,99x km on the sphere
+    assert (
+        traveltime.main(
+            ["route", "--mode", "walk", "--from", "-0.36,49.18", "--to", "-0.37,49.18", "--rabattement-velo"]
+        )
+        == 2
+    )
+    assert "ne concerne que les transports en commun" in capsys.readouterr().err

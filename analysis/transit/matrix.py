@@ -61,6 +61,8 @@ def transit_matrix(
     walk_only: bool = True,
     batch_size: int = 2048,
     method: str = "auto",
+    access_kmh: float | None = None,
+    access_detour: float | None = None,
 ) -> np.ndarray:
     """Door-to-door public-transport minutes for every origin x destination in a morning window.
 
@@ -95,6 +97,11 @@ def transit_matrix(
         ``"profile"``: one backward profile scan vectorised over destinations (memory ~ 4 x
         boardable connections in the window x destinations bytes); ``"auto"``: ``"profile"``
         when the starts need more than one batch. Both give identical results (tested).
+    access_kmh, access_detour : float, optional
+        Speed and detour factor of the access leg (origin -> first stop), by default those of
+        walking. A cycling speed gives the « rabattement vélo » option: cycling to the station
+        (at most ``max_access_min`` minutes), the bike left there; transfers, egress and the
+        walking-only option stay on foot. Not used by the build (the ``transit`` mode walks).
 
     Returns
     -------
@@ -137,6 +144,9 @@ def transit_matrix(
             detour=detour,
             walk_only=walk_only,
             batch_size=batch_size,
+            method=method,
+            access_kmh=access_kmh,
+            access_detour=access_detour,
         )
         best[np.ix_(o_ok, d_ok)] = transit_matrix(network, origins[o_ok], destinations[d_ok], **kw)
         return best
@@ -156,9 +166,11 @@ def transit_matrix(
     if network.n_connections == 0:
         return best
     # access (origin -> stop) and egress (stop -> destination) walks
-    max_access_m = access_radius_m(max_access_min, walk_kmh, detour)
-    a_o, a_s, a_w = _prepare_endpoints(network, origins, max_access_m, walk_kmh, detour)
-    e_d, e_s, e_w = _prepare_endpoints(network, destinations, max_access_m, walk_kmh, detour)
+    a_kmh, a_det = access_kmh or walk_kmh, access_detour or detour
+    a_o, a_s, a_w = _prepare_endpoints(network, origins, access_radius_m(max_access_min, a_kmh, a_det), a_kmh, a_det)
+    e_d, e_s, e_w = _prepare_endpoints(
+        network, destinations, access_radius_m(max_access_min, walk_kmh, detour), walk_kmh, detour
+    )
     if len(a_o) == 0 or len(e_d) == 0:
         return best
     # starts: (stop, departure time) of boardable connections in the window, at stops that

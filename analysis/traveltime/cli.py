@@ -44,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         help="réseau : fichier OSM/couche routière (route) ou GTFS (transports en commun)",
     )
     p.add_argument("--db", default=None, type=Path, help="base DuckDB (transports en commun)")
+    p.add_argument(
+        "--rabattement-velo",
+        dest="bike_access",
+        action="store_true",
+        help="transports en commun : aller à vélo jusqu'au premier arrêt (30 min au plus ; à pied par défaut)",
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     # "--from -0.37,49.18": a negative longitude would read as an option; glue it to its flag.
     for i in range(len(argv) - 2, -1, -1):
@@ -65,7 +71,14 @@ def main(argv: list[str] | None = None) -> int:
             return fail(exc)
     try:
         result = route(
-            args.mode, args.src, args.dst, date=args.date, depart=args.depart, network=args.network, db_path=args.db
+            args.mode,
+            args.src,
+            args.dst,
+            date=args.date,
+            depart=args.depart,
+            network=args.network,
+            db_path=args.db,
+            bike_access=args.bike_access,
         )
     except (DataError, FileNotFoundError, ValueError) as exc:  # GTFSError is a DataError
         return fail(exc)

@@ -114,12 +114,15 @@ def check_in_extent(point, extent: Extent) -> tuple[float, float]:
     )
 
 
-def snap_limit_m(mode: str, settings: TravelTimeSettings | None = None) -> float:
-    """Snapping limit of a mode in straight-line metres (see the module docstring)."""
+def snap_limit_m(mode: str, settings: TravelTimeSettings | None = None, bike_access: bool = False) -> float:
+    """Snapping limit of a mode in straight-line metres (see the module docstring); transit with
+    ``bike_access`` (« rabattement vélo »): ``transit_access_min`` minutes of cycling."""
     cfg = settings or TravelTimeSettings(source_dir=None)
     if mode == "transit":
         from analysis import transit
 
+        if bike_access:
+            return transit.access_radius_m(cfg.transit_access_min, cfg.bike_kph, cfg.detour_for("bike"))
         return transit.access_radius_m(cfg.transit_access_min, cfg.walk_kph, cfg.detour_for("transit"))
     if mode not in ROAD_MODES:
         raise ValueError(f"mode inconnu : {mode!r}")
@@ -184,6 +187,7 @@ def snap_check(
     network=None,
     settings: TravelTimeSettings | None = None,
     network_name: str | None = None,
+    bike_access: bool = False,
 ) -> float:
     """Distance (m) from ``point`` to the mode's network, or refuse a point beyond its snapping
     limit.
@@ -199,6 +203,9 @@ def snap_check(
         Limits (``max_snap_m``; ``transit_access_min``, ``walk_kph`` and the walking detour).
     network_name : str, optional
         Name of the network in the message.
+    bike_access : bool
+        Transit: the point is a start reached by bike (« rabattement vélo »): the limit is
+        ``transit_access_min`` minutes of cycling.
 
     Returns
     -------
@@ -221,15 +228,16 @@ def snap_check(
     cfg = settings or TravelTimeSettings(source_dir=None)
     net = network if network is not None else mode_network(mode, cfg)
     dist = snap_distance_m(point, mode, net)
-    limit = snap_limit_m(mode, cfg)
+    limit = snap_limit_m(mode, cfg, bike_access)
     if dist <= limit:
         return dist
     given = f"{_num(float(point[0]))},{_num(float(point[1]))}"
     named = f" « {network_name} »" if network_name else ""
     if mode == "transit":
+        how = "à vélo" if bike_access else "de marche"
         raise OutOfNetworkError(
             f"Point {given} à {_km(dist)} de l'arrêt le plus proche du réseau de transport en commun{named} : "
-            f"au-delà de {format_number(cfg.transit_access_min)} min de marche ({_km(limit)} à vol d'oiseau), "
+            f"au-delà de {format_number(cfg.transit_access_min)} min {how} ({_km(limit)} à vol d'oiseau), "
             "aucun arrêt n'est utilisable depuis ce point (pour un trajet entièrement à pied : --mode walk)"
         )
     raise OutOfNetworkError(

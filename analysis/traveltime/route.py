@@ -162,20 +162,22 @@ def road_route(
     return out
 
 
-def _check_points(mode: str, points, net, cfg: TravelTimeSettings, name: str, own_network: bool) -> None:
+def _check_points(
+    mode: str, points, net, cfg: TravelTimeSettings, name: str, own_network: bool, bike_access: bool = False
+) -> None:
     """Refuse points outside the area (Normandie, or the extent of a network file given) or
     farther from the mode's network than its snapping limit (:mod:`analysis.traveltime.extent`)."""
     from analysis.traveltime import extent
     from analysis.validate_args import check_point
 
-    limit = extent.snap_limit_m(mode, cfg)
+    limit = extent.snap_limit_m(mode, cfg, bike_access)
     box = extent.network_extent(net, name).widened(limit) if own_network else None
-    for point in points:
+    for i, point in enumerate(points):
         if box is not None:
             extent.check_in_extent(point, box)
         else:
             check_point(point[0], point[1])
-        extent.snap_check(point, mode, net, cfg, name)
+        extent.snap_check(point, mode, net, cfg, name, bike_access=bike_access and i == 0)  # egress: on foot
 
 
 def route(
@@ -187,6 +189,7 @@ def route(
     network: str | Path | None = None,
     settings: TravelTimeSettings | None = None,
     db_path: str | Path | None = None,
+    bike_access: bool = False,
 ) -> dict:
     """One trip for the command line (and tests): JSON-able dict with ``minutes`` and ``legs``.
 
@@ -202,6 +205,10 @@ def route(
         Road network file (road modes) or GTFS (transit); default: the regional skeleton / the
         database's timetables. The points must then lie in that network's extent (its bounding
         box widened by the snapping limit), else in Normandie.
+    bike_access : bool
+        Transit only: cycle to the first stop (« rabattement vélo », at ``bike_kph`` with the
+        bike's detour, at most ``transit_access_min`` minutes); labelled as such in
+        ``mode_libelle``. Default: walking, as the matrices.
 
     Raises
     ------
@@ -211,6 +218,8 @@ def route(
     """
     cfg = settings or TravelTimeSettings()
     points = (tuple(from_lonlat), tuple(to_lonlat))
+    if bike_access and mode != "transit":
+        raise ValueError("le rabattement vélo ne concerne que les transports en commun (--mode transit)")
     if mode == "transit":
         from analysis import transit
 
@@ -227,7 +236,8 @@ def route(
             finally:
                 con.close()
         name = Path(network).name if network is not None else ", ".join(networks)
-        _check_points(mode, points, net, cfg, name, network is not None)
+        _check_points(mode, points, net, cfg, name, network is not None, bike_access)
+        bike = {"access_kmh": cfg.bike_kph, "access_detour": cfg.detour_for("bike")} if bike_access else {}
         out = transit.transit_route(
             net,
             points[0],
@@ -239,10 +249,13 @@ def route(
             walk_kmh=cfg.walk_kph,
             detour=cfg.detour_for("transit"),
             max_access_min=cfg.transit_access_min,
+            **bike,
         )
         # which networks the answer knows (offline: « TER seulement »)
         out["reseaux"] = list(networks)
         out["mode_libelle"] = catalogue.mode_label("transit", networks)
+        if bike_access:
+            out["mode_libelle"] += f" ; {catalogue.BIKE_ACCESS_LABEL}"
         return out
     if mode not in ROAD_MODES:
         raise ValueError(f"mode inconnu : {mode!r}")
