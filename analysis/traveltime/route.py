@@ -167,17 +167,17 @@ def _check_points(
 ) -> None:
     """Refuse points outside the area (Normandie, or the extent of a network file given) or
     farther from the mode's network than its snapping limit (:mod:`analysis.traveltime.extent`)."""
-    from analysis.traveltime import extent
+    from analysis.traveltime.extent import check_in_extent, network_extent, snap_check, snap_limit_m
     from analysis.validate_args import check_point
 
-    limit = extent.snap_limit_m(mode, cfg, bike_access)
-    box = extent.network_extent(net, name).widened(limit) if own_network else None
+    limit = snap_limit_m(mode, cfg, bike_access)
+    box = network_extent(net, name).widened(limit) if own_network else None
     for i, point in enumerate(points):
         if box is not None:
-            extent.check_in_extent(point, box)
+            check_in_extent(point, box)
         else:
             check_point(point[0], point[1])
-        extent.snap_check(point, mode, net, cfg, name, bike_access=bike_access and i == 0)  # egress: on foot
+        snap_check(point, mode, net, cfg, name, bike_access=bike_access and i == 0)  # egress: on foot
 
 
 def route(
