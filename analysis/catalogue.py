@@ -256,6 +256,11 @@ def mode_label(mode: str, networks: Sequence[str] | None = None, form: str = "la
     return _fill(text, networks)
 
 
+#: The transit option « rabattement vélo » (cycling to the first stop), as shown after the mode's
+#: label; an option of the ``route`` command, never the build's ``transit`` mode.
+BIKE_ACCESS_LABEL = "accès à l'arrêt à vélo (rabattement vélo)"
+
+
 def mode_labels(networks: Sequence[str] | None = None, form: str = "label") -> dict[str, str]:
     """``{mode: label}`` for every mode, in display order."""
     return {m: mode_label(m, networks, form) for m in DISPLAY_ORDER}

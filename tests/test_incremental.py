@@ -463,3 +463,34 @@ def test_incremental_update_runs_on_one_duckdb_thread_and_restores_the_setting(f
         assert threads() == 2
     finally:
         con.close()
+
+
+def test_incremental_transit_uses_the_time_capped_access_walk(tmp_path):
+    """Issue 20 item 2: an import's new locations get transit times with the build's rule, the
+    access walk bounded by 30 min (not 1.5 km). SYNTHETIC feed tests/fixtures/gtfs/synthetic_line:
+    a commune 1,540 m west of stop A (1,602 s of walking at 4.5 km/h, detour 1.3) and a new offer
+    location at stop C; T8 A 08:00 -> C 08:25, leaving home at 07:33:18: 25 min + 1,602 s."""
+    import math
+    from pathlib import Path
+
+    from analysis import db, traveltime
+    from analysis.incremental import new_location_frames
+
+    feed = Path(__file__).parent / "fixtures" / "gtfs" / "synthetic_line"
+    stops = pd.read_csv(feed / "stops.txt").set_index("stop_id")
+    m_per_deg = 6_371_008.8 * math.pi / 180 * math.cos(math.radians(49.10))
+    con = db.connect(tmp_path / "syn.duckdb")
+    con.execute("CREATE TABLE communes(code VARCHAR, name VARCHAR, lon DOUBLE, lat DOUBLE)")
+    con.execute("INSERT INTO communes VALUES ('99001', 'west of A', ?, 49.10)", [-0.40 - 1540 / m_per_deg])
+    con.execute("CREATE TABLE schools(uai VARCHAR, name VARCHAR, lon DOUBLE, lat DOUBLE)")
+    fresh = pd.DataFrame(
+        {"loc_id": [1], "lon": [stops.at["C", "stop_lon"]], "lat": [stops.at["C", "stop_lat"]], "n_offers": [1]}
+    )
+    settings = {"source_dir": None, "modes": ("transit",), "transit_gtfs": feed, "service_date": "2025-06-17"}
+    cfg = traveltime.TravelTimeSettings.from_any({**settings, "walk_detour": 1.3})
+    frames, _ = new_location_frames(con, cfg, ["transit"], fresh, lambda *a: None)
+    assert frames[0]["minutes"].tolist() == pytest.approx([25 + 1602 / 60], abs=1e-4)
+    capped = traveltime.TravelTimeSettings.from_any({**settings, "walk_detour": 1.3, "transit_access_min": 20})
+    frames, _ = new_location_frames(con, capped, ["transit"], fresh, lambda *a: None)
+    assert len(frames[0]) == 0  # 26.7 min of walking > 20: no access to the stop
+    con.close()

@@ -100,6 +100,50 @@ def test_trip_leaving_before_window_excluded(line_net):
     assert r["arrive"] == "07:50"
 
 
+def test_access_walk_bounded_by_time_not_distance(line_net):
+    # Issue 20 item 2 (the Malaunay cliff): a stop 1,540 m away (straight line) used to be out of
+    # reach (limit 1,500 m). Now the access walk is bounded by time: 1,540 m x 1.3 / 1.25 m/s =
+    # 1,601.6 s -> 1,602 s (26.7 min) <= 30 min. T1 at 07:10 needs leaving at 06:43:18 (< 07:00);
+    # T8 08:00 (home 07:33:18) -> C 08:25: 25 min + 1,602 s, the walk counted in the minutes.
+    o = np.array([lonlat(-1540)])
+    m = transit.transit_matrix(line_net, o, np.array([at("C")]))
+    assert m[0, 0] == pytest.approx(25 + 1602 / 60)
+    r = transit.transit_route(line_net, o[0], at("C"))
+    assert r["minutes"] == pytest.approx(25 + 1602 / 60)
+    assert r["legs"][0]["mode"] == "walk" and r["legs"][0]["meters"] == round(1540 * 1.3)
+    assert (r["depart"], r["arrive"]) == ("07:33", "08:25")
+    # the cap is a time: with 20 min of walking at most, the same stop is out of reach
+    assert transit.transit_matrix(line_net, o, np.array([at("C")]), max_access_min=20)[0, 0] == np.inf
+    # 1,800 m: 1,872 s = 31.2 min of walking > 30 min: no access (and walking all the way is too long)
+    assert transit.transit_matrix(line_net, np.array([lonlat(-1800)]), np.array([at("C")]))[0, 0] == np.inf
+    assert transit.access_radius_m() == pytest.approx(30 * 60 * 1.25 / 1.3)
+
+
+def test_egress_walk_bounded_by_time(line_net):
+    # destination 1,540 m beyond C (D is 8 km further): T1 A 07:10 -> C 07:35, then 1,602 s on foot
+    d = np.array([(at("C")[0] + 1540 / M_PER_DEG_LON, LAT0)])
+    m = transit.transit_matrix(line_net, np.array([at("A")]), d)
+    assert m[0, 0] == pytest.approx(25 + 1602 / 60)
+    assert transit.transit_matrix(line_net, np.array([at("A")]), d, max_access_min=26)[0, 0] == np.inf
+
+
+def test_bike_access_option(line_net):
+    # « rabattement vélo » (an option, not the build's mode): 3,000 m west of A is 52 min on foot
+    # (> 30: no access) but 3,000 x 1.34 / (15 / 3.6) = 964.8 -> 965 s by bike. T1 at 07:10 would
+    # need leaving at 06:53:55; T8 08:00 (home 07:43:55) -> C 08:25: 25 min + 965 s.
+    o, d = np.array([lonlat(-3000)]), np.array([at("C")])
+    assert transit.transit_matrix(line_net, o, d)[0, 0] == np.inf
+    m = transit.transit_matrix(line_net, o, d, access_kmh=15.0, access_detour=1.34)
+    assert m[0, 0] == pytest.approx(25 + 965 / 60)
+    r = transit.transit_route(line_net, o[0], at("C"), access_kmh=15.0, access_detour=1.34)
+    assert r["minutes"] == pytest.approx(25 + 965 / 60)
+    assert r["legs"][0]["mode"] == "bike" and r["legs"][0]["meters"] == round(3000 * 1.34)
+    # the egress stays on foot: 1,540 m beyond C is 1,602 s walking, not cycling
+    far = np.array([(at("C")[0] + 1540 / M_PER_DEG_LON, LAT0)])
+    m = transit.transit_matrix(line_net, np.array([at("A")]), far, access_kmh=15.0, access_detour=1.34)
+    assert m[0, 0] == pytest.approx(25 + 1602 / 60)
+
+
 def test_window_end_and_arrival_limit(line_net):
     pts = np.array([lonlat(0), at("D")])
     m = transit.transit_matrix(line_net, pts, pts, arrive_by="07:45")
@@ -183,10 +227,11 @@ class Oracle:
         stops: dict[str, tuple[float, float]],
         trips: dict[str, list[tuple]],
         max_transfer=400.0,
-        max_access=1500.0,
+        max_access_s=30 * 60.0,
     ):
+        # access and egress walks are bounded by TIME (the model's 30-minute cap), not distance
         self.stops, self.trips = stops, trips
-        self.max_access = max_access
+        self.max_access_s = max_access_s
         events: dict[str, set[int]] = {s: set() for s in stops}
         g = nx.DiGraph()
         self.alights = []
@@ -222,7 +267,7 @@ class Oracle:
         g.add_node("DEST")
         for node, s, _arr in self.alights:
             d = _dist(self.stops[s], dest)
-            if d <= self.max_access:
+            if _walk(d) <= self.max_access_s:
                 g.add_edge(node, "DEST", weight=math.ceil(_walk(d)))
         return nx.single_source_dijkstra_path_length(g.reverse(copy=False), "DEST")
 
@@ -232,7 +277,7 @@ class Oracle:
         out = np.full(len(t_grid), np.inf)
         for s, p in self.stops.items():
             d = _dist(origin, p)
-            if d > self.max_access or len(self.times[s]) == 0:
+            if _walk(d) > self.max_access_s or len(self.times[s]) == 0:
                 continue
             a = math.ceil(_walk(d))
             ts = self.times[s]
@@ -467,6 +512,49 @@ def test_ter_regional_matrix_runs(ter):
     for i, j in pairs[rng.choice(len(pairs), 6, replace=False)]:
         r = transit.transit_route(net, stations[i], stations[j])
         assert r["minutes"] == pytest.approx(m[i, j], abs=1e-3)
+
+
+#: Malaunay (76402) town hall, the commune's origin point in the real build (communes.lon/lat)
+MALAUNAY = (1.047066, 49.5263319)
+
+
+@needs_ter
+def test_real_malaunay_walks_to_its_station_beyond_1500_m(ter):
+    # Issue 20 item 2: the station Malaunay - Le Houlme (UIC 87411256) is 1,545 m from the town
+    # hall, beyond the former 1,500 m limit. With the build's walking detour (1.29) the walk takes
+    # 1,545 x 1.29 / 1.25 = 1,595 s (26.6 min) <= 30 min: the train to Rouen counts.
+    con, net, raw = ter
+    s_mal = int(np.flatnonzero(net.stop_ids == "ter:StopPoint:OCETrain TER-87411256")[0])
+    s_rou = int(np.flatnonzero(net.stop_ids == "ter:StopPoint:OCETrain TER-87411017")[0])
+    dist = float(transit.haversine_m(np.array(MALAUNAY), net.stop_lonlat[s_mal]))
+    assert 1540 < dist < 1550
+    walk = math.ceil(dist * 1.29 / 1.25)
+    # independent expectation from the raw timetable: the direct train of 2025-04-22 reachable
+    # leaving home at 07:00 or later with the shortest ride (door = train departure - walk)
+    rows = _direct_rows(raw, "20250422", "87411256", "87411017", "07:00:00")
+    dep = rows["departure_time_a"].map(transit.parse_hhmm)
+    arr = rows["arrival_time_b"].map(transit.parse_hhmm)
+    ok = (dep - walk >= 7 * 3600) & (arr <= 9 * 3600)
+    want = float((arr - dep)[ok].min() + walk) / 60
+    r = transit.transit_route(net, MALAUNAY, tuple(net.stop_lonlat[s_rou]), detour=1.29)
+    assert r["minutes"] == pytest.approx(want, abs=1e-3)
+    assert r["minutes"] < 45  # the train's 9-10 minutes plus the walk fit in a 45-minute budget
+    assert [leg["mode"] for leg in r["legs"]][:2] == ["walk", "transit"]
+    assert r["legs"][1]["from"] == "Malaunay - Le Houlme" and r["legs"][1]["to"] == "Rouen Rive Droite"
+    m = transit.transit_matrix(net, np.array([MALAUNAY]), net.stop_lonlat[[s_rou]], detour=1.29)
+    assert m[0, 0] == pytest.approx(want, abs=1e-3)
+
+
+def test_real_malaunay_reaches_offers_in_45_min(real_con):
+    # the rebuilt database: Malaunay counted 0 offers within 45 min by transit (100 % of its
+    # pupils without an offer); it now reaches some, through its station
+    got = real_con.execute(
+        """SELECT offers_reachable, minutes_nearest FROM accessibility WHERE origin_kind = 'commune'
+           AND origin_id = '76402' AND mode = 'transit' AND budget_min = 45"""
+    ).fetchone()
+    assert got[0] > 0 and got[1] <= 45
+    params = real_con.execute("SELECT params FROM travel_time_runs WHERE mode = 'transit'").fetchone()[0]
+    assert '"max_access_walk_min": 30.0' in params
 
 
 def test_points_without_coordinates_are_unreachable(line_net):

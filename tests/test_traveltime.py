@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from pyproj import Geod
 
@@ -386,3 +387,109 @@ def test_missing_core_table_is_a_clear_error(tmp_path):
     con.execute("CREATE TABLE schools(uai VARCHAR, lon DOUBLE, lat DOUBLE)")
     with pytest.raises(DataError, match="offer_locations"):
         traveltime.build_travel_times(con, {"source_dir": None, "modes": ["walk"]}, None)
+
+
+# --------------------------------------------------------------------------- points off the network
+# issue 20 item 4: a point farther from the mode's network than its snapping limit is refused
+
+
+def _shifted_gtfs(tmp_path: Path, lon0: float, lat0: float) -> Path:
+    """A copy of the SYNTHETIC line feed moved elsewhere in France: stop A at (lon0, lat0), the
+    other stops at the same longitude offsets, all on the ``lat0`` parallel (synthetic data)."""
+    folder = tmp_path / "synthetic_elsewhere"
+    shutil.copytree(FIX_GTFS, folder)
+    stops = pd.read_csv(folder / "stops.txt")
+    stops["stop_lon"] = stops["stop_lon"] - X["A"] + lon0
+    stops["stop_lat"] = lat0
+    stops.to_csv(folder / "stops.txt", index=False)
+    return folder
+
+
+def test_route_on_another_territorys_gtfs_uses_its_extent(tmp_path, capsys):
+    # SYNTHETIC feed placed around Lyon (4.83, 45.76): outside Normandie, routed with --network
+    feed = _shifted_gtfs(tmp_path, 4.83, 45.76)
+    c_lon = X["C"] - X["A"] + 4.83
+    args = ["route", "--mode", "transit", "--network", str(feed), "--date", "2025-06-17"]
+    rc = traveltime.main([*args, "--from", "4.83,45.76", "--to", f"{c_lon},45.76"])
+    assert rc == 0, capsys.readouterr().err
+    out = json.loads(capsys.readouterr().out)
+    assert out["minutes"] == pytest.approx(25.0)  # T1 A 07:10 -> C 07:35 (fixture README)
+    # a start in Caen is outside this network's extent: refused, naming the network
+    rc = traveltime.main([*args, "--from", "-0.36,49.18", "--to", f"{c_lon},45.76"])
+    captured = capsys.readouterr()
+    assert rc == 2 and captured.out == ""
+    assert "hors de l'emprise du réseau « synthetic_elsewhere »" in captured.err
+    assert "Traceback" not in captured.err and "Normandie" not in captured.err
+    # inside the extent (a thin line widened by 30 min of walking) but 4 km from every stop:
+    # C (12 km) and D (20 km) are 8 km apart; 1 km north of their midpoint is ~4.1 km from both
+    mid = (X["C"] + X["D"]) / 2 - X["A"] + 4.83
+    lon, lat, _ = GEOD.fwd(mid, 45.76, 0.0, 1000)
+    rc = traveltime.main([*args, "--from", f"{lon},{lat}", "--to", f"{c_lon},45.76"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "de l'arrêt le plus proche" in err and "30 min de marche" in err
+
+
+def test_route_road_network_file_extent_and_snap(synthetic_roads, capsys):
+    # synthetic road A..E on the 49.10 parallel; snappable nodes only at A..E (segment ends)
+    base = ["route", "--mode", "car", "--network", str(synthetic_roads), "--to", f"{X['A']},{LAT0}"]
+    near = north_of(X["C"], 2000)  # 2 km from node C: within the 2.5 km snapping limit
+    assert traveltime.main([*base, "--from", f"{near[0]},{near[1]}"]) == 0
+    capsys.readouterr()
+    far = north_of(X["C"], 3000)  # beyond the extent widened by 2.5 km
+    assert traveltime.main([*base, "--from", f"{far[0]},{far[1]}"]) == 2
+    assert "hors de l'emprise du réseau « synthetic_roads.geojson »" in capsys.readouterr().err
+    gap = north_of((X["C"] + X["D"]) / 2, 2000)  # inside the extent, ~4.5 km from C and D
+    assert traveltime.main([*base, "--from", f"{gap[0]},{gap[1]}"]) == 2
+    err = capsys.readouterr().err
+    assert "du réseau routier « synthetic_roads.geojson »" in err and "2,5 km" in err
+
+
+def test_snap_check_public_function():
+    from analysis import transit
+    from analysis.traveltime import extent
+
+    net = transit.TransitNetwork.from_gtfs(FIX_GTFS, service_date="2025-06-17")
+    # the transit limit is 30 min of walking: 30 x 60 x 1.25 m/s / 1.29 (walking detour) = 1,744 m
+    assert extent.snap_limit_m("transit") == pytest.approx(30 * 60 * 1.25 / 1.29)
+    west = GEOD.fwd(X["A"], LAT0, 270.0, 1700)[:2]
+    assert extent.snap_check(west, "transit", net) == pytest.approx(1700, rel=5e-3)  # sphere vs ellipsoid
+    with pytest.raises(extent.OutOfNetworkError, match="1,8 km de l'arrêt le plus proche"):
+        extent.snap_check(GEOD.fwd(X["A"], LAT0, 270.0, 1800)[:2], "transit", net)
+    assert extent.snap_limit_m("walk") == 2500.0
+
+
+def test_route_refuses_a_start_in_the_sea(source_dir, capsys):
+    # -0.9,49.6 lies in the Baie de Seine: 23.8 km from the nearest node of the regional network
+    # (it used to answer a 1,049-minute "walk"); Caen town hall is accepted
+    rc = traveltime.main(["route", "--mode", "walk", "--from", "-0.9,49.6", "--to", "-0.36,49.18"])
+    captured = capsys.readouterr()
+    assert rc == 2 and captured.out == "" and "Traceback" not in captured.err
+    assert "km du réseau routier" in captured.err and "limite d'accrochage" in captured.err
+    from analysis.traveltime import extent
+
+    arrays = extent.mode_network("walk", TravelTimeSettings(source_dir=source_dir))
+    d = extent.snap_distance_m((-0.9, 49.6), "walk", arrays)
+    assert 20_000 < d < 30_000  # the nearest coast (Grandcamp, Barfleur) is 20+ km away
+    assert extent.snap_check((-0.3625, 49.1829), "walk", arrays) < 2500  # Caen
+
+
+def test_route_command_bike_access_is_labelled(capsys):
+    # « rabattement vélo » on the SYNTHETIC line: 3 km west of A (52 min on foot, refused) is
+    # 965 s by bike (3,000 x 1.34 / 4.17 m/s) from A; T8 A 08:00 -> C 08:25
+    west = GEOD.fwd(X["A"], LAT0, 270.0, 3000)[:2]
+    args = ["route", "--mode", "transit", "--network", str(FIX_GTFS), "--date", "2025-06-17"]
+    args += ["--from", f"{west[0]},{west[1]}", "--to", f"{X['C']},{LAT0}"]
+    assert traveltime.main(args) == 2  # on foot: beyond the extent widened by 30 min of walking
+    assert "hors de l'emprise du réseau « synthetic_line »" in capsys.readouterr().err
+    assert traveltime.main([*args, "--rabattement-velo"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "rabattement vélo" in out["mode_libelle"]
+    assert out["legs"][0]["mode"] == "bike"
+    assert out["minutes"] == pytest.approx(25 + 965 / 60, abs=0.1)  # 3 km on the ellipsoid ~ 2,99x km on the sphere
+    assert (
+        traveltime.main(
+            ["route", "--mode", "walk", "--from", "-0.36,49.18", "--to", "-0.37,49.18", "--rabattement-velo"]
+        )
+        == 2
+    )
+    assert "ne concerne que les transports en commun" in capsys.readouterr().err

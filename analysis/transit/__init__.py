@@ -12,8 +12,9 @@ picks the cheaper one.
 Model (see ``docs/transit.md`` for the full definition of the ``minutes`` figure):
 
 - walking: straight-line (great-circle) distance x :data:`DETOUR_FACTOR` at ``walk_kmh``;
-- access (home -> first stop) and egress (last stop -> destination): one walk each, at most
-  ``max_access_m`` straight-line metres;
+- access (home -> first stop) and egress (last stop -> destination): one walk each, of at most
+  ``max_access_min`` minutes (:data:`MAX_ACCESS_MIN`, 30 min: a time cap, its straight-line
+  radius follows the speed and detour, :func:`access_radius_m`); the walk counts in the minutes;
 - transfers: after alighting, at most one walk to another stop at most ``max_transfer_m``
   straight-line metres away (0 s to change vehicles at the same stop; GTFS ``transfers.txt``
   is not used);
@@ -48,9 +49,11 @@ from analysis.transit.model import (
     EARTH_RADIUS_M,
     INTERNSHIP_FORTNIGHT,
     MAX_ACCESS_M,
+    MAX_ACCESS_MIN,
     MAX_TRANSFER_M,
     WALK_KMH,
     Progress,
+    access_radius_m,
     format_hhmm,
     haversine_m,
     lonlat_to_xyz,
@@ -72,10 +75,12 @@ __all__ = [
     "GTFSError",
     "INTERNSHIP_FORTNIGHT",
     "MAX_ACCESS_M",
+    "MAX_ACCESS_MIN",
     "MAX_TRANSFER_M",
     "WALK_KMH",
     "Progress",
     "TransitNetwork",
+    "access_radius_m",
     "active_service_ids",
     "default_service_date",
     "earliest_arrivals",

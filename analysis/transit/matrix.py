@@ -14,10 +14,11 @@ from analysis.transit.model import (
     DEPART_FROM,
     DEPART_TO,
     DETOUR_FACTOR,
-    MAX_ACCESS_M,
+    MAX_ACCESS_MIN,
     MAX_TRANSFER_M,
     WALK_KMH,
     Progress,
+    access_radius_m,
     lonlat_to_xyz,
     pairs_within,
     parse_hhmm,
@@ -53,13 +54,15 @@ def transit_matrix(
     depart_to: str = DEPART_TO,
     arrive_by: str = ARRIVE_BY,
     walk_kmh: float = WALK_KMH,
-    max_access_m: float = MAX_ACCESS_M,
+    max_access_min: float = MAX_ACCESS_MIN,
     max_transfer_m: float = MAX_TRANSFER_M,
     progress: Progress | None = None,
     detour: float = DETOUR_FACTOR,
     walk_only: bool = True,
     batch_size: int = 2048,
     method: str = "auto",
+    access_kmh: float | None = None,
+    access_detour: float | None = None,
 ) -> np.ndarray:
     """Door-to-door public-transport minutes for every origin x destination in a morning window.
 
@@ -77,8 +80,12 @@ def transit_matrix(
         ``"HH:MM"``.
     walk_kmh, detour : float
         Walking speed and detour factor (walked = straight line x detour).
-    max_access_m, max_transfer_m : float
-        Straight-line limits of the access/egress walks and of a transfer walk.
+    max_access_min : float
+        Longest access (origin -> first stop) and egress (last stop -> destination) walk, in
+        minutes (a time cap; straight-line radius :func:`~analysis.transit.model.access_radius_m`).
+        The walk's minutes count in the door-to-door figure.
+    max_transfer_m : float
+        Straight-line limit of a transfer walk.
     progress : callable, optional
     walk_only : bool
         Consider walking the whole way (straight line x detour, no distance limit other than the
@@ -90,6 +97,11 @@ def transit_matrix(
         ``"profile"``: one backward profile scan vectorised over destinations (memory ~ 4 x
         boardable connections in the window x destinations bytes); ``"auto"``: ``"profile"``
         when the starts need more than one batch. Both give identical results (tested).
+    access_kmh, access_detour : float, optional
+        Speed and detour factor of the access leg (origin -> first stop), by default those of
+        walking. A cycling speed gives the « rabattement vélo » option: cycling to the station
+        (at most ``max_access_min`` minutes), the bike left there; transfers, egress and the
+        walking-only option stay on foot. Not used by the build (the ``transit`` mode walks).
 
     Returns
     -------
@@ -126,12 +138,15 @@ def transit_matrix(
             depart_to=depart_to,
             arrive_by=arrive_by,
             walk_kmh=walk_kmh,
-            max_access_m=max_access_m,
+            max_access_min=max_access_min,
             max_transfer_m=max_transfer_m,
             progress=progress,
             detour=detour,
             walk_only=walk_only,
             batch_size=batch_size,
+            method=method,
+            access_kmh=access_kmh,
+            access_detour=access_detour,
         )
         best[np.ix_(o_ok, d_ok)] = transit_matrix(network, origins[o_ok], destinations[d_ok], **kw)
         return best
@@ -151,8 +166,11 @@ def transit_matrix(
     if network.n_connections == 0:
         return best
     # access (origin -> stop) and egress (stop -> destination) walks
-    a_o, a_s, a_w = _prepare_endpoints(network, origins, max_access_m, walk_kmh, detour)
-    e_d, e_s, e_w = _prepare_endpoints(network, destinations, max_access_m, walk_kmh, detour)
+    a_kmh, a_det = access_kmh or walk_kmh, access_detour or detour
+    a_o, a_s, a_w = _prepare_endpoints(network, origins, access_radius_m(max_access_min, a_kmh, a_det), a_kmh, a_det)
+    e_d, e_s, e_w = _prepare_endpoints(
+        network, destinations, access_radius_m(max_access_min, walk_kmh, detour), walk_kmh, detour
+    )
     if len(a_o) == 0 or len(e_d) == 0:
         return best
     # starts: (stop, departure time) of boardable connections in the window, at stops that

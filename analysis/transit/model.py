@@ -20,7 +20,10 @@ EARTH_RADIUS_M = 6_371_008.8
 #: Straight-line distance is multiplied by this factor to estimate walked distance.
 DETOUR_FACTOR = 1.3
 WALK_KMH = 4.5
-MAX_ACCESS_M = 1500.0
+#: Longest walk, in minutes, from the origin to the first stop and from the last stop to the
+#: destination (a time cap, not a distance: its straight-line radius follows the walking speed
+#: and the detour factor, :func:`access_radius_m`). The walk counts in the door-to-door minutes.
+MAX_ACCESS_MIN = 30.0
 MAX_TRANSFER_M = 400.0
 DEPART_FROM = "07:00"
 DEPART_TO = "08:30"
@@ -78,6 +81,28 @@ def haversine_m(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def walk_seconds(dist_m, walk_kmh: float = WALK_KMH, detour: float = DETOUR_FACTOR):
     """Walking time (s) for a straight-line distance: ``dist x detour / speed``."""
     return np.asarray(dist_m, dtype=float) * detour / (walk_kmh / 3.6)
+
+
+def access_radius_m(
+    max_walk_min: float = MAX_ACCESS_MIN, walk_kmh: float = WALK_KMH, detour: float = DETOUR_FACTOR
+) -> float:
+    """Straight-line radius (m) of a walk of at most ``max_walk_min`` minutes.
+
+    The inverse of :func:`walk_seconds`: ``max_walk_min x 60 x speed / detour``. With the
+    defaults (30 min, 4.5 km/h, detour 1.3): 1,731 m.
+
+    Examples
+    --------
+    >>> round(access_radius_m(30.0, 4.5, 1.3))
+    1731
+    """
+    if not (max_walk_min >= 0 and walk_kmh > 0 and detour > 0):
+        raise ValueError(f"marche d'accès invalide : {max_walk_min} min à {walk_kmh} km/h, détour {detour}")
+    return float(max_walk_min) * 60.0 * (walk_kmh / 3.6) / detour
+
+
+#: Straight-line radius of the default access cap (30 min at 4.5 km/h, detour 1.3: 1,731 m).
+MAX_ACCESS_M = access_radius_m()
 
 
 def pairs_within(a_xyz: np.ndarray, b_xyz: np.ndarray, max_m: float):

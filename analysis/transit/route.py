@@ -19,9 +19,10 @@ from analysis.transit.model import (
     DEPART_FROM,
     DEPART_TO,
     DETOUR_FACTOR,
-    MAX_ACCESS_M,
+    MAX_ACCESS_MIN,
     MAX_TRANSFER_M,
     WALK_KMH,
+    access_radius_m,
     format_hhmm,
     haversine_m,
     parse_hhmm,
@@ -210,10 +211,12 @@ def transit_route(
     depart_to: str = DEPART_TO,
     arrive_by: str = ARRIVE_BY,
     walk_kmh: float = WALK_KMH,
-    max_access_m: float = MAX_ACCESS_M,
+    max_access_min: float = MAX_ACCESS_MIN,
     max_transfer_m: float = MAX_TRANSFER_M,
     detour: float = DETOUR_FACTOR,
     walk_only: bool = True,
+    access_kmh: float | None = None,
+    access_detour: float | None = None,
 ) -> dict:
     """One public-transport journey with its legs (JSON-able).
 
@@ -226,6 +229,9 @@ def transit_route(
         the end of the service day); ``minutes`` = arrival - ``depart``.
         ``None`` (default): the best journey of the morning window, with exactly the
         definition of :func:`transit_matrix` (its ``minutes`` equals the matrix cell).
+    access_kmh, access_detour : float, optional
+        The access leg's speed and detour (default: walking); a cycling speed gives the
+        « rabattement vélo » option of :func:`transit_matrix` (first leg ``mode`` ``"bike"``).
 
     Returns
     -------
@@ -239,8 +245,10 @@ def transit_route(
     o = np.asarray(from_lonlat, dtype=float).reshape(2)
     d = np.asarray(to_lonlat, dtype=float).reshape(2)
     fp = _footpath_lists(net, max_transfer_m, walk_kmh, detour)
-    _, a_s, a_w = _prepare_endpoints(net, o[None, :], max_access_m, walk_kmh, detour)
-    _, e_s, e_w = _prepare_endpoints(net, d[None, :], max_access_m, walk_kmh, detour)
+    a_kmh, a_det = access_kmh or walk_kmh, access_detour or detour
+    _, a_s, a_w = _prepare_endpoints(net, o[None, :], access_radius_m(max_access_min, a_kmh, a_det), a_kmh, a_det)
+    max_egress_m = access_radius_m(max_access_min, walk_kmh, detour)
+    _, e_s, e_w = _prepare_endpoints(net, d[None, :], max_egress_m, walk_kmh, detour)
     acc, egr = (a_s, a_w), (e_s, e_w)
     walk_dist = float(haversine_m(o, d))
     walk_s = float(walk_seconds(walk_dist, walk_kmh, detour))
@@ -287,6 +295,10 @@ def transit_route(
             "message": "aucun trajet en transport en commun dans la fenêtre horaire",
         }
     dur, door, arr, legs = best
+    if access_kmh is not None and legs[0]["to"] != "destination":  # cycled to the first stop
+        first_stop = int(np.flatnonzero(net.stop_ids == legs[1]["from_stop_id"])[0])
+        legs[0]["mode"] = "bike"
+        legs[0]["meters"] = round(float(haversine_m(o, net.stop_lonlat[first_stop])) * a_det)
     if depart is not None:
         dur = arr - parse_hhmm(depart)
     return {

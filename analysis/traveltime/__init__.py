@@ -20,6 +20,8 @@ The package reads like the stage:
 - :mod:`analysis.traveltime.matrix`: :class:`RoadNetworks` and :class:`TravelTimeMatrix`;
 - :mod:`analysis.traveltime.stage`: the build stage :func:`build_travel_times`;
 - :mod:`analysis.traveltime.route`: one trip with its legs (:func:`road_route`, :func:`route`);
+- :mod:`analysis.traveltime.extent`: where a trip may start or end (:func:`snap_check` refuses a
+  point farther from the mode's network than its snapping limit, :class:`OutOfNetworkError`);
 - :mod:`analysis.traveltime.cli`: the command line.
 
 This module re-exports the public API, so callers write ``from analysis import traveltime`` and
@@ -34,6 +36,7 @@ Command line (one trip, JSON on stdout)::
 from __future__ import annotations
 
 from analysis.traveltime.cli import main
+from analysis.traveltime.extent import OutOfNetworkError, mode_network, snap_check, snap_limit_m
 from analysis.traveltime.matrix import RoadNetworks, TravelTimeMatrix, needs_direct_cap
 from analysis.traveltime.route import road_route, route
 from analysis.traveltime.settings import ALL_MODES, ONLINE, ROAD_MODES, SKELETON_RELPATH, TravelTimeSettings
@@ -52,6 +55,7 @@ __all__ = [
     "ALL_MODES",
     "OFFER_VIEW_SQL",
     "ONLINE",
+    "OutOfNetworkError",
     "ROAD_MODES",
     "SKELETON_RELPATH",
     "TRAVEL_TIMES_DDL",
@@ -60,6 +64,7 @@ __all__ = [
     "TravelTimeSettings",
     "build_travel_times",
     "main",
+    "mode_network",
     "needs_direct_cap",
     "points_area",
     "read_communes",
@@ -68,4 +73,6 @@ __all__ = [
     "record_run",
     "road_route",
     "route",
+    "snap_check",
+    "snap_limit_m",
 ]

@@ -13,11 +13,17 @@ from analysis.traveltime.settings import ALL_MODES
 
 
 def _lonlat(text: str) -> tuple[float, float]:
-    """A ``LON,LAT`` argument: a point in Normandie, a swapped order detected
-    (:func:`analysis.validate_args.point_type`)."""
-    from analysis.validate_args import point_type
+    """A ``LON,LAT`` argument: two numbers, a longitude and a latitude. Where it may lie is
+    checked once the network is known (:func:`analysis.traveltime.route.route`): in Normandie, or
+    in the extent of the ``--network`` file, and within the mode's snapping limit."""
+    import argparse
 
-    return point_type(text)
+    from analysis.validate_args import ArgumentError, parse_point
+
+    try:
+        return parse_point(text, bbox=(-180.0, -90.0, 180.0, 90.0), margin=0.0)
+    except ArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         help="réseau : fichier OSM/couche routière (route) ou GTFS (transports en commun)",
     )
     p.add_argument("--db", default=None, type=Path, help="base DuckDB (transports en commun)")
+    p.add_argument(
+        "--rabattement-velo",
+        dest="bike_access",
+        action="store_true",
+        help="transports en commun : aller à vélo jusqu'au premier arrêt (30 min au plus ; à pied par défaut)",
+    )
     argv = list(sys.argv[1:] if argv is None else argv)
     # "--from -0.37,49.18": a negative longitude would read as an option; glue it to its flag.
     for i in range(len(argv) - 2, -1, -1):
@@ -49,9 +61,24 @@ def main(argv: list[str] | None = None) -> int:
             dt.date.fromisoformat(args.date)
         except ValueError:
             parser.error(f"date invalide : {args.date!r} (attendu AAAA-MM-JJ)")
+    if args.network is None:  # the regional network: points in Normandie (fails before loading it)
+        from analysis.validate_args import ArgumentError, check_point
+
+        try:
+            for point in (args.src, args.dst):
+                check_point(*point)
+        except ArgumentError as exc:
+            return fail(exc)
     try:
         result = route(
-            args.mode, args.src, args.dst, date=args.date, depart=args.depart, network=args.network, db_path=args.db
+            args.mode,
+            args.src,
+            args.dst,
+            date=args.date,
+            depart=args.depart,
+            network=args.network,
+            db_path=args.db,
+            bike_access=args.bike_access,
         )
     except (DataError, FileNotFoundError, ValueError) as exc:  # GTFSError is a DataError
         return fail(exc)

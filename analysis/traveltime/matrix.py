@@ -172,6 +172,7 @@ class TravelTimeMatrix:
             arrive_by=settings.arrive_by,
             walk_kmh=settings.walk_kph,
             detour=settings.detour_for("transit"),
+            max_access_min=settings.transit_access_min,
             progress=progress,
         )
         minutes = np.asarray(minutes, dtype=float)

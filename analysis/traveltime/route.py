@@ -162,6 +162,24 @@ def road_route(
     return out
 
 
+def _check_points(
+    mode: str, points, net, cfg: TravelTimeSettings, name: str, own_network: bool, bike_access: bool = False
+) -> None:
+    """Refuse points outside the area (Normandie, or the extent of a network file given) or
+    farther from the mode's network than its snapping limit (:mod:`analysis.traveltime.extent`)."""
+    from analysis.traveltime.extent import check_in_extent, network_extent, snap_check, snap_limit_m
+    from analysis.validate_args import check_point
+
+    limit = snap_limit_m(mode, cfg, bike_access)
+    box = network_extent(net, name).widened(limit) if own_network else None
+    for i, point in enumerate(points):
+        if box is not None:
+            check_in_extent(point, box)
+        else:
+            check_point(point[0], point[1])
+        snap_check(point, mode, net, cfg, name, bike_access=bike_access and i == 0)  # egress: on foot
+
+
 def route(
     mode: str,
     from_lonlat,
@@ -171,6 +189,7 @@ def route(
     network: str | Path | None = None,
     settings: TravelTimeSettings | None = None,
     db_path: str | Path | None = None,
+    bike_access: bool = False,
 ) -> dict:
     """One trip for the command line (and tests): JSON-able dict with ``minutes`` and ``legs``.
 
@@ -184,9 +203,23 @@ def route(
         Transit departure ``HH:MM`` (default: best of the morning window).
     network : path, optional
         Road network file (road modes) or GTFS (transit); default: the regional skeleton / the
-        database's timetables.
+        database's timetables. The points must then lie in that network's extent (its bounding
+        box widened by the snapping limit), else in Normandie.
+    bike_access : bool
+        Transit only: cycle to the first stop (« rabattement vélo », at ``bike_kph`` with the
+        bike's detour, at most ``transit_access_min`` minutes); labelled as such in
+        ``mode_libelle``. Default: walking, as the matrices.
+
+    Raises
+    ------
+    analysis.traveltime.extent.OutOfNetworkError
+        A point outside the area, or farther from the mode's network than its snapping limit
+        (:func:`analysis.traveltime.extent.snap_check`).
     """
     cfg = settings or TravelTimeSettings()
+    points = (tuple(from_lonlat), tuple(to_lonlat))
+    if bike_access and mode != "transit":
+        raise ValueError("le rabattement vélo ne concerne que les transports en commun (--mode transit)")
     if mode == "transit":
         from analysis import transit
 
@@ -202,20 +235,27 @@ def route(
                 networks = catalogue.transit_networks(con)
             finally:
                 con.close()
+        name = Path(network).name if network is not None else ", ".join(networks)
+        _check_points(mode, points, net, cfg, name, network is not None, bike_access)
+        bike = {"access_kmh": cfg.bike_kph, "access_detour": cfg.detour_for("bike")} if bike_access else {}
         out = transit.transit_route(
             net,
-            tuple(from_lonlat),
-            tuple(to_lonlat),
+            points[0],
+            points[1],
             depart=depart,
             depart_from=cfg.depart_from,
             depart_to=cfg.depart_to,
             arrive_by=cfg.arrive_by,
             walk_kmh=cfg.walk_kph,
             detour=cfg.detour_for("transit"),
+            max_access_min=cfg.transit_access_min,
+            **bike,
         )
         # which networks the answer knows (offline: « TER seulement »)
         out["reseaux"] = list(networks)
         out["mode_libelle"] = catalogue.mode_label("transit", networks)
+        if bike_access:
+            out["mode_libelle"] += f" ; {catalogue.BIKE_ACCESS_LABEL}"
         return out
     if mode not in ROAD_MODES:
         raise ValueError(f"mode inconnu : {mode!r}")
@@ -223,4 +263,5 @@ def route(
         cfg = dataclasses.replace(cfg, road_network=Path(network), networks={})
     G = roads.load_road_graph(cfg.network_for(mode))
     arrays = paths.GraphArrays.from_graph(G, mode, cfg.speeds())
-    return road_route(G, arrays, mode, from_lonlat, to_lonlat, cfg)
+    _check_points(mode, points, arrays, cfg, Path(cfg.network_for(mode)).name, network is not None)
+    return road_route(G, arrays, mode, points[0], points[1], cfg)

@@ -17,6 +17,7 @@ from typing import Any
 from analysis import catalogue, config, roads
 from analysis import detour as detours
 from analysis.errors import DataError
+from analysis.transit import model as transit_model
 
 ROAD_MODES = roads.ROAD_MODES
 
@@ -73,6 +74,10 @@ class TravelTimeSettings:
         ``YYYY-MM-DD`` for transit (default: the transit engine's choice).
     depart_from, depart_to, arrive_by : str
         Transit morning window.
+    transit_access_min : float
+        Longest walk (minutes) to the first stop and from the last stop
+        (:data:`analysis.transit.model.MAX_ACCESS_MIN`): a time cap whose minutes count in the
+        door-to-door figure, not a distance limit.
     transit_gtfs : path, optional
         Read this GTFS instead of the database's ``transit_*`` tables.
     """
@@ -95,6 +100,7 @@ class TravelTimeSettings:
     depart_from: str = "07:00"
     depart_to: str = "08:30"
     arrive_by: str = "09:00"
+    transit_access_min: float = transit_model.MAX_ACCESS_MIN
     transit_gtfs: Path | None = None
 
     @classmethod
@@ -166,6 +172,7 @@ class TravelTimeSettings:
                 "arrive_by": self.arrive_by,
                 "walk_kph": self.walk_kph,
                 "detour": self.detour_for("transit"),
+                "max_access_walk_min": self.transit_access_min,
             }
         out = {
             **common,
