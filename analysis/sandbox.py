@@ -68,11 +68,16 @@ def run_check(
     fmt: str | None = None,
     mode: str | None = None,
     source: str | None = None,
+    strict_siret: bool | None = None,
     alive: Callable[[], bool] | None = None,
     seconds: float | None = None,
     memory_bytes: int | None = None,
+    wait_slot: float = 0.0,
 ) -> tuple[Any, CheckStats]:
     """Run ``imports.import_file(..., dry_run=True)`` on ``data`` in a bounded child process.
+
+    ``wait_slot``: seconds to wait for one of the :data:`MAX_CONCURRENT` slots (0: refuse at
+    once when all are taken, as for the anonymous check; an administrator's import waits).
 
     Returns
     -------
@@ -91,7 +96,8 @@ def run_check(
     cpu = int(limits.CHECK_SECONDS if seconds is None else seconds)
     seconds = limits.CHECK_WALL_SECONDS if seconds is None else seconds
     memory_bytes = limits.CHECK_MEMORY_BYTES if memory_bytes is None else memory_bytes
-    if not _SLOTS.acquire(blocking=False):
+    got = _SLOTS.acquire(timeout=wait_slot) if wait_slot > 0 else _SLOTS.acquire(blocking=False)
+    if not got:
         raise CheckRefused(name, "trop de contrôles en cours sur le serveur : réessayez dans un instant")
     try:
         request = pickle.dumps(
@@ -103,6 +109,7 @@ def run_check(
                 "fmt": fmt,
                 "mode": mode,
                 "source": source,
+                "strict_siret": strict_siret,
                 "memory": memory_bytes,
                 "cpu": max(cpu, 1),
             }
@@ -147,6 +154,8 @@ def run_check(
         raise CheckRefused(name, f"contrôle impossible (code {proc.returncode})")
     reply = pickle.loads(out)  # noqa: S301 - our own child process
     stats = CheckStats(elapsed, reply.get("peak_mb"), reply.get("cpu_s"))
+    if "log" in reply:  # an unexpected failure, refused as unreadable: its trace for the log only
+        LOG.warning("contrôle borné de %s : %s", name, reply["log"])
     if "data_error" in reply:
         err: Exception = DataError(*reply["data_error"])
     elif "value_error" in reply:
@@ -229,7 +238,9 @@ def _child() -> int:
             fmt=req["fmt"],
             mode=req["mode"],
             source=req["source"],
+            strict_siret=req.get("strict_siret"),
             dry_run=True,
+            bounded=False,  # this process is the bound
         )
         reply = {"result": res}
     except (MemoryError, duckdb.OutOfMemoryException):
@@ -239,6 +250,13 @@ def _child() -> int:
         reply = {"data_error": (exc.path, exc.message, exc.row, exc.field)}
     except ValueError as exc:
         reply = {"value_error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - any other failure of a reader on a hostile file
+        import traceback
+
+        reply = {
+            "data_error": (req["name"], f"fichier illisible : erreur inattendue à la lecture ({type(exc).__name__})"),
+            "log": traceback.format_exc()[-4000:],
+        }
     usage = resource.getrusage(resource.RUSAGE_SELF)
     reply["peak_mb"] = _own_peak_mb(usage)
     reply["cpu_s"] = usage.ru_utime + usage.ru_stime
