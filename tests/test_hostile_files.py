@@ -385,6 +385,23 @@ def test_real_permissions_as_an_unprivileged_user():
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
         assert "offres.csv : fichier illisible : droits insuffisants" in proc.stderr
         assert time.monotonic() - t0 < 120
+        # a source tree whose « schools » folder cannot be searched
+        schools = base / "src" / "schools"
+        (schools / "monstagedeseconde").mkdir(parents=True)
+        base.joinpath("src").chmod(0o755)
+        schools.chmod(0o700)
+        proc = subprocess.run(
+            [*as_nobody, "analysis.sources", "check", "--source", str(base / "src")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+        line = next(ln for ln in proc.stdout.splitlines() if "lycees_annuaire" in ln)
+        assert line.startswith("ERR") and "monstagedeseconde : dossier inaccessible (droits insuffisants" in line
     finally:
-        (base / "ferme").chmod(0o755)
+        for p in (base / "ferme", base / "src" / "schools"):
+            if p.exists():
+                p.chmod(0o755)
         shutil.rmtree(base)
