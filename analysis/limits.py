@@ -77,8 +77,8 @@ def check_csv(data: bytes, name: str) -> None:
 
 
 def check_xlsx(data: bytes, name: str) -> None:
-    """Refuse an XLSX archive whose declared decompressed sizes exceed the limits, then whose XML
-    could exhaust a reader (streamed pre-scan, :func:`analysis.xlsx_scan.scan_xlsx`)."""
+    """Refuse an XLSX archive whose declared decompressed sizes exceed the limits (its XML is
+    then pre-scanned by :func:`analysis.xlsx_scan.scan_xlsx`)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
@@ -108,6 +108,3 @@ def check_xlsx(data: bytes, name: str) -> None:
                 f"classeur XLSX refusé : taux de compression anormal "
                 f"({total // max(packed, 1)} pour 1, maximum {MAX_XLSX_RATIO})",
             )
-        from analysis.xlsx_scan import scan_xlsx  # (imports this module)
-
-        scan_xlsx(zf, name)

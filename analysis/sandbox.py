@@ -2,7 +2,7 @@
 
 The anonymous simulation of an import (page « Import », no secret) reads a file chosen by
 anyone. Besides the limits of :mod:`analysis.limits` (refused before parsing), the check runs
-in a child process (``python -m analysis.sandbox``) that
+in a child process (``python -m analysis.sandbox_child``) that
 
 - sets its own memory limit (``RLIMIT_DATA``: heap and private mappings,
   :data:`analysis.limits.CHECK_MEMORY_BYTES`) and CPU limit (``RLIMIT_CPU``) before reading
@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import resource
 import signal
 import subprocess
 import sys
@@ -125,7 +124,7 @@ def run_check(
             req_path = Path(tmp) / "request.pickle"
             req_path.write_bytes(request)
             proc = subprocess.Popen(
-                [sys.executable, "-m", "analysis.sandbox", str(req_path)],
+                [sys.executable, "-m", "analysis.sandbox_child", str(req_path)],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -167,7 +166,7 @@ def run_check(
 
 
 #: What a child that ran out of its memory limit may print before dying: Python's
-#: ``MemoryError`` (written by :func:`_child`), the dynamic loader when a new thread cannot get
+#: ``MemoryError`` (written by :func:`analysis.sandbox_child.main`), the dynamic loader when a new thread cannot get
 #: its thread-local storage (exit code 127, seen in CI when the database engine starts its
 #: threads), C++ ``bad_alloc`` and the engine's own out-of-memory message.
 _MEMORY_MARKERS = (
@@ -214,76 +213,3 @@ def _wait(proc: subprocess.Popen, seconds: float, alive, name: str) -> tuple[byt
         if time.monotonic() > deadline:
             proc.kill()
             raise CheckRefused(name, f"contrôle interrompu : plus de {seconds:.0f} s")
-
-
-def _child() -> int:
-    """Child side: read the request file, bound itself, check, answer on stdout."""
-    import faulthandler
-
-    faulthandler.enable()  # a crash of the child leaves its Python stack in the server log
-    import duckdb
-
-    from analysis import imports  # the code first (the limits then bound the work on the file)
-
-    req = pickle.loads(Path(sys.argv[1]).read_bytes())  # noqa: S301 - written by the parent process
-    resource.setrlimit(resource.RLIMIT_DATA, (req["memory"], req["memory"]))
-    resource.setrlimit(resource.RLIMIT_CPU, (req["cpu"], req["cpu"] + 2))
-    try:
-        res = imports.import_file(
-            None,
-            req["kind"],
-            data=req["data"],
-            name=req["name"],
-            db_path=req["db_path"],
-            fmt=req["fmt"],
-            mode=req["mode"],
-            source=req["source"],
-            strict_siret=req.get("strict_siret"),
-            dry_run=True,
-            bounded=False,  # this process is the bound
-        )
-        reply = {"result": res}
-    except (MemoryError, duckdb.OutOfMemoryException):
-        sys.stderr.write("MemoryError\n")
-        return 1
-    except DataError as exc:
-        reply = {"data_error": (exc.path, exc.message, exc.row, exc.field)}
-    except ValueError as exc:
-        reply = {"value_error": str(exc)}
-    except Exception as exc:  # noqa: BLE001 - any other failure of a reader on a hostile file
-        import traceback
-
-        reply = {
-            "data_error": (req["name"], f"fichier illisible : erreur inattendue à la lecture ({type(exc).__name__})"),
-            "log": traceback.format_exc()[-4000:],
-        }
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    reply["peak_mb"] = _own_peak_mb(usage)
-    reply["cpu_s"] = usage.ru_utime + usage.ru_stime
-    sys.stdout.buffer.write(pickle.dumps(reply))
-    sys.stdout.buffer.flush()
-    return 0
-
-
-def _own_peak_mb(usage: resource.struct_rusage) -> float:
-    """Peak resident memory of this process since it started (MB).
-
-    ``ru_maxrss`` survives ``execve``: a child forked from a large parent (the server, a test
-    run) reports the parent's size. ``VmHWM`` belongs to the address space that ``execve``
-    created, so it is this program's own peak; ``ru_maxrss`` is the fallback off Linux.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return usage.ru_maxrss / 1024
-
-
-if __name__ == "__main__":
-    code = _child()
-    # no interpreter finalisation: the engine's threads being torn down at exit could abort
-    # the process ("terminate called without an active exception") after the answer was sent
-    os._exit(code)

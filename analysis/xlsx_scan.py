@@ -21,6 +21,7 @@ The scan stops at the first excess, so its time is bounded by the limits, not by
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from xml.parsers import expat
@@ -188,12 +189,12 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
         raise DataError(name, f"classeur XLSX illisible : « {member} » ne peut être décompressé ({exc})") from None
 
 
-def scan_xlsx(zf: zipfile.ZipFile, name: str) -> None:
+def scan_xlsx(data: bytes, name: str) -> None:
     """Refuse an XLSX archive whose XML could exhaust a reader (see the module docstring).
 
     Parameters
     ----------
-    zf : zipfile.ZipFile
+    data : bytes
         The archive, already within the declared-size limits of :func:`analysis.limits.check_xlsx`.
     name : str
         The file name used in messages.
@@ -203,6 +204,11 @@ def scan_xlsx(zf: zipfile.ZipFile, name: str) -> None:
     DataError
         In French, naming the member and what exceeds which limit (or where the XML is malformed).
     """
-    for info in zf.infolist():
-        if not info.is_dir() and info.filename.lower().endswith(XML_SUFFIXES):
-            _scan_member(zf, info, name)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise DataError(name, f"classeur XLSX illisible : {exc}") from exc
+    with zf:
+        for info in zf.infolist():
+            if not info.is_dir() and info.filename.lower().endswith(XML_SUFFIXES):
+                _scan_member(zf, info, name)

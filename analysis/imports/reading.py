@@ -16,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from analysis import limits
+from analysis import limits, xlsx_scan
 from analysis.errors import DataError
 from analysis.imports.templates import _key, _known_headers
 from analysis.readers import sniff_separator as _sniff_sep
@@ -123,6 +123,7 @@ def read_table(data: bytes, name: str = "fichier") -> RawTable:
         data[:4] == b"PK\x03\x04" and zipfile.is_zipfile(io.BytesIO(data))
     ):
         limits.check_xlsx(data, name)
+        xlsx_scan.scan_xlsx(data, name)
         return _read_xlsx(data, name)
     limits.check_csv(data, name)
     check_encoding(data, name)
