@@ -50,7 +50,8 @@ def max_cells() -> int:
     return max_sheet_row() * limits.MAX_COLUMNS
 
 
-#: Members read as XML (by name); other members (images, binary parts) are not parsed here.
+#: Members read as XML by name; any other member that starts like XML is read too (images and
+#: binary parts are not parsed here).
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 _CHUNK = 1 << 16
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,10})")
@@ -210,5 +211,16 @@ def scan_xlsx(data: bytes, name: str) -> None:
         raise DataError(name, f"classeur XLSX illisible : {exc}") from exc
     with zf:
         for info in zf.infolist():
-            if not info.is_dir() and info.filename.lower().endswith(XML_SUFFIXES):
+            if not info.is_dir() and (info.filename.lower().endswith(XML_SUFFIXES) or _looks_like_xml(zf, info)):
                 _scan_member(zf, info, name)
+
+
+def _looks_like_xml(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Does a member not named as XML start like XML (a reader finds sheets by relationships,
+    not by name: a sheet stored as ``sheet1.dat`` is parsed all the same)?"""
+    try:
+        with zf.open(info) as fh:
+            head = fh.read(64)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+        return True  # let the scan say why it cannot be read
+    return head.lstrip()[:1] == b"<" or head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[:3] == b"\xef\xbb\xbf"

@@ -86,6 +86,19 @@ def test_pre_scan_names_member_line_and_column_of_malformed_xml(monkeypatch):
         imports.read_table(hf.entity_declaration(), "dtd.xlsx")
 
 
+def test_pre_scan_reads_a_sheet_whatever_its_member_name(monkeypatch):
+    """openpyxl finds sheets through the workbook's relationships, not by file extension."""
+    _forbid_openpyxl(monkeypatch)
+    members = hf.base_xlsx()
+    rels = "xl/_rels/workbook.xml.rels"
+    members[rels] = members[rels].replace(b"worksheets/sheet1.xml", b"worksheets/sheet1.dat")
+    far = f'<?xml version="1.0"?><worksheet {hf.NS}><sheetData><row r="2000000000"/></sheetData></worksheet>'
+    members["xl/worksheets/sheet1.dat"] = far.encode()
+    del members[hf.SHEET]
+    with pytest.raises(DataError, match="« xl/worksheets/sheet1.dat » : trop de lignes"):
+        imports.read_table(hf.pack(members), "renomme.xlsx")
+
+
 def test_pre_scan_accepts_real_workbooks():
     """The committed templates, an openpyxl workbook and a pandas one read as before."""
     import io
