@@ -89,59 +89,61 @@ def _column_index(letters: str) -> int:
 
 
 class _MemberScan:
-    """Handlers of one member's parse: counts elements, rows and cells, refuses excesses."""
+    """Handlers of one member's parse: counts elements, rows and cells, refuses excesses.
+
+    Rows, cells and shared strings are checked in every member, whatever its root element: a
+    reader looks for them by name, wherever they are.
+    """
 
     def __init__(self) -> None:
         self.max_row = max_sheet_row()
         self.max_cells = max_cells()
-        self.kind: str | None = None  # "sheet", "strings" or "other", from the root element
+        self.cap: int | None = None  # most elements, from the root (a sheet, the strings or other)
         self.elements = 0
         self.row = 0
         self.row_cells = 0
         self.cells = 0
+        self.strings = 0
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         local = tag.rsplit(":", 1)[-1]
         self.elements += 1
-        if self.kind is None:
-            self.kind = {"worksheet": "sheet", "sst": "strings"}.get(local, "other")
-        if self.kind == "sheet":
-            self._sheet(local, attrs)
-        elif self.kind == "strings":
-            if local == "si":
-                self.cells += 1
-                if self.cells > self.max_cells:
-                    raise _Refused(f"plus de {_fmt(self.max_cells)} textes partagés")
-        elif self.elements > MAX_ELEMENTS:
-            raise _Refused(f"plus de {_fmt(MAX_ELEMENTS)} éléments XML")
-
-    def _sheet(self, local: str, attrs: dict[str, str]) -> None:
-        if self.elements > 4 * self.max_cells:
-            raise _Refused(f"plus de {_fmt(4 * self.max_cells)} éléments XML")
+        if self.cap is None:
+            self.cap = 4 * self.max_cells if local in ("worksheet", "sst") else MAX_ELEMENTS
+        if self.elements > self.cap:
+            raise _Refused(f"plus de {_fmt(self.cap)} éléments XML")
         if local == "row":
-            r = attrs.get("r")
-            if r is None:
-                self.row += 1
-            elif not r.isdigit() or len(r) > 10:
-                raise _Refused(f"numéro de ligne invalide : « {r[:20]} »")
-            else:
-                self.row = int(r)
-            if self.row > self.max_row:
-                raise _Refused(
-                    f"trop de lignes : ligne numéro {_fmt(self.row)} (au plus {_fmt(self.max_row)} lignes, "
-                    f"dont {_fmt(limits.MAX_ROWS)} de données)"
-                )
-            self.row_cells = 0
+            self._row(attrs.get("r"))
         elif local == "c":
-            self.row_cells += 1
-            self.cells += 1
-            if self.row_cells > MAX_ROW_CELLS:
-                raise _Refused(f"ligne {_fmt(self.row)} : plus de {_fmt(MAX_ROW_CELLS)} cellules")
-            if self.cells > self.max_cells:
-                raise _Refused(f"plus de {_fmt(self.max_cells)} cellules")
-            ref = attrs.get("r")
-            if ref is not None:
-                self._cell_ref(ref)
+            self._cell(attrs.get("r"))
+        elif local == "si":
+            self.strings += 1
+            if self.strings > self.max_cells:
+                raise _Refused(f"plus de {_fmt(self.max_cells)} textes partagés")
+
+    def _row(self, r: str | None) -> None:
+        if r is None:
+            self.row += 1
+        elif not (r.isascii() and r.isdigit()) or len(r) > 10:
+            raise _Refused(f"numéro de ligne invalide : « {r[:20]} »")
+        else:
+            self.row = int(r)
+        if self.row > self.max_row:
+            raise _Refused(
+                f"trop de lignes : ligne numéro {_fmt(self.row)} (au plus {_fmt(self.max_row)} lignes, "
+                f"dont {_fmt(limits.MAX_ROWS)} de données)"
+            )
+        self.row_cells = 0
+
+    def _cell(self, ref: str | None) -> None:
+        self.row_cells += 1
+        self.cells += 1
+        if self.row_cells > MAX_ROW_CELLS:
+            raise _Refused(f"ligne {_fmt(self.row)} : plus de {_fmt(MAX_ROW_CELLS)} cellules")
+        if self.cells > self.max_cells:
+            raise _Refused(f"plus de {_fmt(self.max_cells)} cellules")
+        if ref is not None:
+            self._cell_ref(ref)
 
     def _cell_ref(self, ref: str) -> None:
         m = _CELL_REF.fullmatch(ref)

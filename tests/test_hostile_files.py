@@ -99,6 +99,15 @@ def test_pre_scan_reads_a_sheet_whatever_its_member_name(monkeypatch):
         imports.read_table(hf.pack(members), "renomme.xlsx")
 
 
+def test_pre_scan_checks_rows_under_any_root_element(monkeypatch):
+    """The reader looks for rows by name: a sheet whose root is not « worksheet » is still one."""
+    _forbid_openpyxl(monkeypatch)
+    members = hf.base_xlsx()
+    members[hf.SHEET] = f'<x {hf.NS}><sheetData><row r="2000000000"/></sheetData></x>'.encode()
+    with pytest.raises(DataError, match="trop de lignes : ligne numéro 2"):
+        imports.read_table(hf.pack(members), "racine.xlsx")
+
+
 def test_pre_scan_accepts_real_workbooks():
     """The committed templates, an openpyxl workbook and a pandas one read as before."""
     import io
