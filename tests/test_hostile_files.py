@@ -424,3 +424,45 @@ def test_real_permissions_as_an_unprivileged_user():
             if p.exists():
                 p.chmod(0o755)
         shutil.rmtree(base)
+
+
+def test_import_page_refuses_bombs_in_a_browser(bomb_files, base_db, tmp_path):
+    """The real page in headless Chromium: the anonymous check and the administrator's import
+    both show the French reason (old code: « contrôle impossible (code 1) », or the server
+    parsing the file, unbounded, under the write lock)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.appserver import AppServer, launch_chromium
+
+    idle = """() => { const a = document.querySelector('[data-testid="stApp"]');
+                      return a && a.getAttribute('data-test-script-state') === 'notRunning'; }"""
+    target = tmp_path / "obs.duckdb"
+    shutil.copyfile(base_db, target)
+    before = target.read_bytes()
+    with AppServer(target, env={imports.ENV_SECRET: SECRET}) as server, sync_playwright() as p:
+        b = launch_chromium(p)
+        pg = b.new_page(viewport={"width": 1400, "height": 1000})
+
+        def settle():
+            time.sleep(0.5)
+            pg.wait_for_function(idle, timeout=180_000)
+
+        pg.goto(server.url + "/import")
+        settle()
+        for name in ("entite.xlsx", "ligne_lointaine.xlsx"):
+            reason = hf.XLSX_BOMBS[name][1]
+            pg.set_input_files('input[type="file"]', str(bomb_files[name]))
+            settle()
+            pg.get_by_role("button", name="Contrôler (simulation, rien n'est écrit)").click()
+            settle()
+            body = pg.inner_text("body")
+            assert f"Fichier refusé : {name} : classeur XLSX refusé" in body and reason in body, body[-800:]
+            assert "contrôle impossible" not in body and "Traceback" not in body
+        pg.get_by_label("Secret administrateur").fill(SECRET)
+        pg.get_by_role("button", name="Importer").click()
+        settle()
+        body = pg.inner_text("body")
+        assert "Fichier refusé : ligne_lointaine.xlsx : classeur XLSX refusé" in body, body[-800:]
+        assert "Base mise à jour" not in body
+        b.close()
+    assert target.read_bytes() == before
