@@ -147,6 +147,8 @@ def build(settings: BuildSettings, progress: ProgressFn | None = None) -> dict[s
         )
     if check.optional_missing:
         progress("Sources facultatives absentes : " + ", ".join(check.optional_missing), None)
+    for why in check.optional_unreadable:
+        progress(f"Source facultative illisible, construite sans elle : {why}", None)
     Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
     with db.write_lock(Path(settings.db_path)), db.atomic_database(settings.db_path) as con:
         build_into(con, settings, progress)
@@ -154,6 +156,14 @@ def build(settings: BuildSettings, progress: ProgressFn | None = None) -> dict[s
         existing = db.relations(con)
         counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in SUMMARY_TABLES if t in existing}
     return counts
+
+
+def _french(exc: Exception) -> str:
+    """A build failure in French: an ``OSError`` names its file and says why, without ``[Errno n]``."""
+    if isinstance(exc, OSError):
+        why = "droits insuffisants" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+        return f"{exc.filename or 'fichier'} : illisible ({why})"
+    return str(exc)
 
 
 def ensure_database(db_path: Path | None = None, source_dir: Path | None = None) -> Path:
@@ -205,15 +215,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         counts = build(settings, progress)
     except (DataError, OSError) as exc:  # OSError: a file unreadable after the pre-check
-        print(f"Échec de la construction : {exc}", file=sys.stderr)
+        print(f"Échec de la construction : {_french(exc)}", file=sys.stderr)
         print(f"La base existante ({settings.db_path}) n'a pas été modifiée.", file=sys.stderr)
         return 1
     elapsed = time.perf_counter() - t0
     print(f"Base construite : {settings.db_path}")
     for table, n in counts.items():
         print(f"  {table:24} {n:>10,} lignes".replace(",", " "))
-    missing = sources.preflight(src).optional_missing
+    check = sources.preflight(src)
+    missing = check.optional_missing
     print("Sources facultatives absentes : " + (", ".join(missing) if missing else "aucune"))
+    for why in check.optional_unreadable:
+        print(f"  dont illisible : {why}")
     print(f"Durée : {elapsed:.1f} s")
     return 0
 

@@ -9,7 +9,9 @@ An upload (page) or a file (command line) is refused with a French :class:`DataE
   bytes once decompressed (in total) or :data:`MAX_XLSX_MEMBER` for one member (the shared
   strings of a "one huge string" bomb, a sheet of millions of rows), or a compression ratio
   above :data:`MAX_XLSX_RATIO`. :mod:`zipfile` never inflates a member beyond its declared
-  size, so these declared sizes bound what the reader can allocate.
+  size, so these declared sizes bound what the reader can allocate. Its XML is then pre-scanned
+  in a stream (:mod:`analysis.xlsx_scan`: DTD, malformed XML, row numbers, cells per row,
+  elements of ``styles.xml``) before the spreadsheet library sees it.
 
 While reading, a file with more than :data:`MAX_ROWS` data rows or a row with more than
 :data:`MAX_COLUMNS` cells is refused (streaming readers stop there), and a field longer than
@@ -75,7 +77,8 @@ def check_csv(data: bytes, name: str) -> None:
 
 
 def check_xlsx(data: bytes, name: str) -> None:
-    """Refuse an XLSX archive whose declared decompressed sizes exceed the limits."""
+    """Refuse an XLSX archive whose declared decompressed sizes exceed the limits (its XML is
+    then pre-scanned by :func:`analysis.xlsx_scan.scan_xlsx`)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:

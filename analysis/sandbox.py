@@ -2,7 +2,7 @@
 
 The anonymous simulation of an import (page « Import », no secret) reads a file chosen by
 anyone. Besides the limits of :mod:`analysis.limits` (refused before parsing), the check runs
-in a child process (``python -m analysis.sandbox``) that
+in a child process (``python -m analysis.sandbox_child``) that
 
 - sets its own memory limit (``RLIMIT_DATA``: heap and private mappings,
   :data:`analysis.limits.CHECK_MEMORY_BYTES`) and CPU limit (``RLIMIT_CPU``) before reading
@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import resource
 import signal
 import subprocess
 import sys
@@ -68,11 +67,16 @@ def run_check(
     fmt: str | None = None,
     mode: str | None = None,
     source: str | None = None,
+    strict_siret: bool | None = None,
     alive: Callable[[], bool] | None = None,
     seconds: float | None = None,
     memory_bytes: int | None = None,
+    wait_slot: float = 0.0,
 ) -> tuple[Any, CheckStats]:
     """Run ``imports.import_file(..., dry_run=True)`` on ``data`` in a bounded child process.
+
+    ``wait_slot``: seconds to wait for one of the :data:`MAX_CONCURRENT` slots (0: refuse at
+    once when all are taken, as for the anonymous check; an administrator's import waits).
 
     Returns
     -------
@@ -91,7 +95,8 @@ def run_check(
     cpu = int(limits.CHECK_SECONDS if seconds is None else seconds)
     seconds = limits.CHECK_WALL_SECONDS if seconds is None else seconds
     memory_bytes = limits.CHECK_MEMORY_BYTES if memory_bytes is None else memory_bytes
-    if not _SLOTS.acquire(blocking=False):
+    got = _SLOTS.acquire(timeout=wait_slot) if wait_slot > 0 else _SLOTS.acquire(blocking=False)
+    if not got:
         raise CheckRefused(name, "trop de contrôles en cours sur le serveur : réessayez dans un instant")
     try:
         request = pickle.dumps(
@@ -103,6 +108,7 @@ def run_check(
                 "fmt": fmt,
                 "mode": mode,
                 "source": source,
+                "strict_siret": strict_siret,
                 "memory": memory_bytes,
                 "cpu": max(cpu, 1),
             }
@@ -118,7 +124,7 @@ def run_check(
             req_path = Path(tmp) / "request.pickle"
             req_path.write_bytes(request)
             proc = subprocess.Popen(
-                [sys.executable, "-m", "analysis.sandbox", str(req_path)],
+                [sys.executable, "-m", "analysis.sandbox_child", str(req_path)],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -147,6 +153,8 @@ def run_check(
         raise CheckRefused(name, f"contrôle impossible (code {proc.returncode})")
     reply = pickle.loads(out)  # noqa: S301 - our own child process
     stats = CheckStats(elapsed, reply.get("peak_mb"), reply.get("cpu_s"))
+    if "log" in reply:  # an unexpected failure, refused as unreadable: its trace for the log only
+        LOG.warning("contrôle borné de %s : %s", name, reply["log"])
     if "data_error" in reply:
         err: Exception = DataError(*reply["data_error"])
     elif "value_error" in reply:
@@ -158,7 +166,7 @@ def run_check(
 
 
 #: What a child that ran out of its memory limit may print before dying: Python's
-#: ``MemoryError`` (written by :func:`_child`), the dynamic loader when a new thread cannot get
+#: ``MemoryError`` (written by :func:`analysis.sandbox_child.main`), the dynamic loader when a new thread cannot get
 #: its thread-local storage (exit code 127, seen in CI when the database engine starts its
 #: threads), C++ ``bad_alloc`` and the engine's own out-of-memory message.
 _MEMORY_MARKERS = (
@@ -205,67 +213,3 @@ def _wait(proc: subprocess.Popen, seconds: float, alive, name: str) -> tuple[byt
         if time.monotonic() > deadline:
             proc.kill()
             raise CheckRefused(name, f"contrôle interrompu : plus de {seconds:.0f} s")
-
-
-def _child() -> int:
-    """Child side: read the request file, bound itself, check, answer on stdout."""
-    import faulthandler
-
-    faulthandler.enable()  # a crash of the child leaves its Python stack in the server log
-    import duckdb
-
-    from analysis import imports  # the code first (the limits then bound the work on the file)
-
-    req = pickle.loads(Path(sys.argv[1]).read_bytes())  # noqa: S301 - written by the parent process
-    resource.setrlimit(resource.RLIMIT_DATA, (req["memory"], req["memory"]))
-    resource.setrlimit(resource.RLIMIT_CPU, (req["cpu"], req["cpu"] + 2))
-    try:
-        res = imports.import_file(
-            None,
-            req["kind"],
-            data=req["data"],
-            name=req["name"],
-            db_path=req["db_path"],
-            fmt=req["fmt"],
-            mode=req["mode"],
-            source=req["source"],
-            dry_run=True,
-        )
-        reply = {"result": res}
-    except (MemoryError, duckdb.OutOfMemoryException):
-        sys.stderr.write("MemoryError\n")
-        return 1
-    except DataError as exc:
-        reply = {"data_error": (exc.path, exc.message, exc.row, exc.field)}
-    except ValueError as exc:
-        reply = {"value_error": str(exc)}
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    reply["peak_mb"] = _own_peak_mb(usage)
-    reply["cpu_s"] = usage.ru_utime + usage.ru_stime
-    sys.stdout.buffer.write(pickle.dumps(reply))
-    sys.stdout.buffer.flush()
-    return 0
-
-
-def _own_peak_mb(usage: resource.struct_rusage) -> float:
-    """Peak resident memory of this process since it started (MB).
-
-    ``ru_maxrss`` survives ``execve``: a child forked from a large parent (the server, a test
-    run) reports the parent's size. ``VmHWM`` belongs to the address space that ``execve``
-    created, so it is this program's own peak; ``ru_maxrss`` is the fallback off Linux.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return usage.ru_maxrss / 1024
-
-
-if __name__ == "__main__":
-    code = _child()
-    # no interpreter finalisation: the engine's threads being torn down at exit could abort
-    # the process ("terminate called without an active exception") after the answer was sent
-    os._exit(code)

@@ -23,7 +23,7 @@ import os
 import sys
 import tarfile
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -72,8 +72,41 @@ def registry() -> dict[str, Dataset]:
     return out
 
 
+def locate(dataset_id: str, source_dir: str | Path | None) -> tuple[Path | None, str | None]:
+    """Find the file of a dataset and say whether it can be read, without raising.
+
+    Returns
+    -------
+    (path, problem)
+        ``path``: the last file (in name order) matching the first pattern that matches
+        anything, or None. ``problem``: None, or why the file or its folder cannot be read
+        (French, naming it): a folder without read or search permission — or under a parent
+        without search permission — or a file that cannot be opened.
+    """
+    ds = registry()[dataset_id]
+    base = PROJECT_ROOT if ds.fetch == "bundled" else (Path(source_dir) if source_dir else None)
+    if base is None:
+        return None, None
+    folder = base / ds.folder
+    try:  # is_dir() raises, rather than answer False, under a parent without search permission
+        is_dir = folder.is_dir()
+    except OSError as exc:
+        return None, f"{folder} : dossier inaccessible ({_why(exc)}, sur lui ou un dossier parent)"
+    if is_dir and not os.access(folder, os.R_OK | os.X_OK):
+        return None, f"{folder} : dossier illisible (droits insuffisants)"
+    for pat in ds.patterns():
+        hits = sorted(folder.glob(pat))
+        if hits:
+            return hits[-1], unreadable(hits[-1])
+    return None, None
+
+
+def _why(exc: OSError) -> str:
+    return "droits insuffisants" if isinstance(exc, PermissionError) else str(exc.strerror or exc)
+
+
 def resolve(dataset_id: str, source_dir: str | Path | None) -> Path | None:
-    """Find the file of a dataset in a source directory.
+    """Find the readable file of a dataset in a source directory.
 
     Parameters
     ----------
@@ -86,31 +119,29 @@ def resolve(dataset_id: str, source_dir: str | Path | None) -> Path | None:
     Returns
     -------
     pathlib.Path or None
-        The last file (in name order) matching the first pattern that matches anything, or
-        None when none exists.
+        The file found by :func:`locate`, or None when none exists — or, for an optional
+        dataset, when it cannot be read (the build goes on without it, as the pre-check
+        :func:`preflight` says, rather than fail on it later).
 
     Raises
     ------
     DataError
-        If the dataset is required and no file is found.
+        If the dataset is required and no file is found, or its file or folder cannot be read.
     """
     ds = registry()[dataset_id]
-    base = PROJECT_ROOT if ds.fetch == "bundled" else (Path(source_dir) if source_dir else None)
-    if base is not None:
-        folder = base / ds.folder
-        if ds.required and folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
-            raise DataError(str(folder), f"dossier illisible (droits insuffisants) pour « {ds.dataset} »")
-        for pat in ds.patterns():
-            hits = sorted(folder.glob(pat))
-            if hits:
-                return hits[-1]
-    if ds.required:
+    path, problem = locate(dataset_id, source_dir)
+    if problem is not None:
+        if ds.required:
+            raise DataError(str(path or source_dir), f"« {ds.dataset} » : {problem}")
+        return None
+    if path is None and ds.required:
+        base = PROJECT_ROOT if ds.fetch == "bundled" else (Path(source_dir) if source_dir else None)
         where = base / ds.folder if base is not None else ds.folder
         raise DataError(
             str(where),
             f"fichier requis introuvable pour « {ds.dataset} » (attendu : {ds.pattern}). Source officielle : {ds.url}",
         )
-    return None
+    return path
 
 
 @dataclass
@@ -124,10 +155,13 @@ class Preflight:
         the build refuses to start.
     optional_missing : list of str
         Optional datasets absent or unreadable (ids): the build goes on without them and says so.
+    optional_unreadable : list of str
+        Of those, the unreadable ones (French messages naming the file or folder).
     """
 
     problems: list[str]
     optional_missing: list[str]
+    optional_unreadable: list[str] = field(default_factory=list)
 
 
 def unreadable(path: Path) -> str | None:
@@ -138,10 +172,8 @@ def unreadable(path: Path) -> str | None:
         else:
             with open(path, "rb") as fh:
                 fh.read(1)
-    except PermissionError:
-        return f"{path} : illisible (droits insuffisants)"
     except OSError as exc:
-        return f"{path} : illisible ({exc.strerror or exc})"
+        return f"{path} : illisible ({_why(exc)})"
     return None
 
 
@@ -149,22 +181,22 @@ def preflight(source_dir: str | Path | None) -> Preflight:
     """Check every dataset of the registry in ``source_dir`` before a build.
 
     A required dataset whose file is missing, whose folder or file is unreadable, is a problem;
-    an optional one in the same state is listed in ``optional_missing``.
+    an optional one in the same state is listed in ``optional_missing`` (and, when unreadable,
+    in ``optional_unreadable`` with the reason).
     """
-    problems, optional = [], []
+    out = Preflight([], [], [])
     for ds in registry().values():
-        try:
-            p = resolve(ds.dataset, source_dir)
-        except DataError as exc:
-            problems.append(str(exc))
-            continue
-        why = unreadable(p) if p is not None else None
-        if p is None or why:
-            if ds.required:
-                problems.append(f"« {ds.dataset} » : {why}")
-            else:
-                optional.append(ds.dataset)
-    return Preflight(problems, optional)
+        p, why = locate(ds.dataset, source_dir)
+        if ds.required and (why or p is None):
+            try:
+                resolve(ds.dataset, source_dir)
+            except DataError as exc:
+                out.problems.append(str(exc))
+        elif not ds.required and (why or p is None):
+            out.optional_missing.append(ds.dataset)
+            if why:
+                out.optional_unreadable.append(f"« {ds.dataset} » : {why}")
+    return out
 
 
 def missing_from_build_info(info: dict[str, str]) -> list[str]:
@@ -305,6 +337,24 @@ def fetch(dest: str | Path, only: list[str] | None = None, timeout: float = 120)
     return report
 
 
+def _check(src: Path | None) -> int:
+    """``sources check``: one line per dataset; 1 when a required file is missing or any file
+    (optional or not) cannot be read."""
+    ok = True
+    for ds in registry().values():
+        p, why = locate(ds.dataset, src)
+        if why:
+            ok = False
+            extra = "" if ds.required else " — facultatif : la construction se fera sans lui"
+            print(f"ERR {ds.dataset:22} {why}{extra}")
+        elif p is None and ds.required:
+            ok = False
+            print(f"ERR {ds.dataset:22} fichier requis introuvable (attendu : {ds.pattern}) dans {src}")
+        else:
+            print(f"{'OK ' if p else '-- '} {ds.dataset:22} {p or '(facultatif, absent)'}")
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.sources", description="Sources de données")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -320,21 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{ds.dataset:22} {ds.vintage:30} {ds.url}")
         return 0
     if args.cmd == "check":
-        src = Path(args.source) if args.source else default_source_dir()
-        ok = True
-        for ds in registry().values():
-            try:
-                p = resolve(ds.dataset, src)
-                why = unreadable(p) if p is not None else None
-                if why and ds.required:
-                    ok = False
-                    print(f"ERR {ds.dataset:22} {why}")
-                else:
-                    print(f"{'OK ' if p and not why else '-- '} {ds.dataset:22} {why or p or '(facultatif, absent)'}")
-            except DataError as exc:
-                ok = False
-                print(f"ERR {ds.dataset:22} {exc}")
-        return 0 if ok else 1
+        return _check(Path(args.source) if args.source else default_source_dir())
     for line in fetch(args.dest, args.only):
         print(line)
     return 0

@@ -36,7 +36,10 @@ Safety
     database is never modified in place: it is copied to a new file, the import and the
     recomputation of the derived tables (travel times, indicators) run there, and the new file
     replaces the old one with :func:`os.replace`. Open readers keep their snapshot and see the
-    new data at their next :meth:`analysis.db.ReaderCache.get`.
+    new data at their next :meth:`analysis.db.ReaderCache.get`. Every file, dry run or not, page
+    or command line, is first checked in a child process bounded in memory and time
+    (:mod:`analysis.sandbox`; XLSX XML pre-scanned by :mod:`analysis.xlsx_scan`): a hostile file
+    is refused there, in French, before the write lock is taken.
 
 Package layout (one module per concern, in the order an import runs)
     :mod:`~analysis.imports.schema` (tables, kinds, modes, :class:`ImportResult`),

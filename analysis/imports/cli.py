@@ -19,7 +19,13 @@ from analysis.imports.transaction import import_file
 
 
 def main(argv: list[str] | None = None) -> int:
+    import logging
+
     from analysis.progress import Progress
+
+    # a refused file is said in one French line below; the bounded check's diagnostics (child's
+    # error stream) belong to a server log, not to this terminal
+    logging.getLogger("observatoire.sandbox").addHandler(logging.NullHandler())
 
     parser = argparse.ArgumentParser(
         prog="python -m analysis.imports",

@@ -16,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from analysis import limits
+from analysis import limits, xlsx_scan
 from analysis.errors import DataError
 from analysis.imports.templates import _key, _known_headers
 from analysis.readers import sniff_separator as _sniff_sep
@@ -79,6 +79,34 @@ def decode(data: bytes) -> tuple[str, str]:
         return body.decode("latin-1"), "latin-1"
 
 
+#: What to do about a text file whose encoding is not recognised.
+_ENCODINGS_ACCEPTED = (
+    "enregistrez-le en « CSV UTF-8 » (ou Windows-1252, ou « Texte Unicode » UTF-16 avec marque d'ordre)"
+)
+
+
+def check_encoding(data: bytes, name: str) -> None:
+    """Refuse a text file in an encoding :func:`decode` would misread (« encodage non reconnu »).
+
+    UTF-32 (with its byte-order mark) and UTF-16 or UTF-32 without one decode "successfully"
+    as UTF-8 or UTF-16 into text full of NUL characters, and every row would be quarantined for
+    them. Detected here: a UTF-32 byte-order mark, or, without a UTF-16 one, a quarter or more
+    NUL bytes in the first 4 KB (text never has that many; a stray NUL in a field is only that
+    row's problem).
+    """
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        raise DataError(name, f"encodage non reconnu (UTF-32) : {_ENCODINGS_ACCEPTED}")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return
+    head = data[:4096]
+    if head and head.count(0) * 4 >= len(head):
+        raise DataError(
+            name,
+            f"encodage non reconnu ({head.count(0)} octets nuls sur les {len(head)} premiers : UTF-16 sans "
+            f"marque d'ordre ou UTF-32 ?) : {_ENCODINGS_ACCEPTED}",
+        )
+
+
 def read_table(data: bytes, name: str = "fichier") -> RawTable:
     """Read CSV or XLSX bytes into a :class:`RawTable` without ever failing on a bad row.
 
@@ -95,30 +123,85 @@ def read_table(data: bytes, name: str = "fichier") -> RawTable:
         data[:4] == b"PK\x03\x04" and zipfile.is_zipfile(io.BytesIO(data))
     ):
         limits.check_xlsx(data, name)
+        xlsx_scan.scan_xlsx(data, name)
         return _read_xlsx(data, name)
     limits.check_csv(data, name)
+    check_encoding(data, name)
     text, encoding = decode(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         return RawTable([], [], [], encoding, ";", note="fichier vide")
     first = next((ln for ln in text.split("\n") if ln.strip()), "")
     sep = _sniff_sep(first)
+    return _assemble(_csv_records(text, sep, name), encoding, sep)
+
+
+#: Why the line holding an unclosed quote is quarantined (the lines it swallowed are read one by one).
+UNCLOSED_QUOTE = (
+    "guillemet « \" » ouvert et jamais refermé sur cette ligne : un champ ne peut pas s'étendre "
+    "sur plusieurs lignes (les lignes suivantes sont lues une à une)"
+)
+
+
+def _csv_records(text: str, sep: str, name: str) -> list:
+    """The non-blank records of CSV ``text``: lists of fields, or ``(reason, raw)`` for a bad line.
+
+    A record may not span physical lines (a line break inside a field is refused anyway): when
+    one does — a field opened by a quote that is never closed swallows the lines after it — the
+    lines it covers are read again one by one, and the one with the unclosed quote is a bad line
+    naming it, so that every physical line is counted.
+    """
     csv.field_size_limit(limits.MAX_CSV_FIELD)
     reader = csv.reader(io.StringIO(text), delimiter=sep, strict=False)
-    records: list[list[str] | str] = []
+    lines: list[str] | None = None  # the physical lines, split only if a record spans several
+    records: list[list[str] | tuple[str, str]] = []
+    done = 0  # physical lines consumed so far
     while True:
+        error = None
         try:
             rec = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:  # a field longer than limits.MAX_CSV_FIELD
-            records.append(f"ligne illisible : {exc}")
+            error, rec = _csv_error(exc), None
+        start, done = done, reader.line_num
+        if done - start > 1:
+            lines = text.split("\n") if lines is None else lines
+            for one in _line_by_line(lines[start:done], sep):
+                _append(records, one, name)
+        elif error is not None:
+            records.append((error, ""))
+        elif rec and (len(rec) > 1 or any(f.strip() for f in rec)):  # else a blank line
+            _append(records, rec, name)
+    return records
+
+
+def _line_by_line(lines: list[str], sep: str) -> list:
+    """Records of physical ``lines`` read separately (an unclosed quote makes a bad line)."""
+    out: list[list[str] | tuple[str, str]] = []
+    for line in lines:
+        if not line.strip():
             continue
-        if not rec or all(not f.strip() for f in rec) and len(rec) <= 1:
-            continue  # blank line
+        try:
+            out.append(next(csv.reader([line], delimiter=sep, strict=True)))
+        except csv.Error as exc:
+            out.append((_csv_error(exc), line[:1000]))
+    return out
+
+
+def _csv_error(exc: csv.Error) -> str:
+    """The French reason for a line the CSV reader gave up on."""
+    if "field larger" in str(exc):
+        return f"ligne illisible : un champ dépasse {limits.MAX_CSV_FIELD:,} caractères".replace(",", "\u202f")
+    if "unexpected end of data" in str(exc):
+        return UNCLOSED_QUOTE
+    return f"ligne illisible : {exc}"
+
+
+def _append(records: list, rec, name: str) -> None:
+    if isinstance(rec, list):
         _check_record(records, rec, name)
-        records.append(rec)
-    return _assemble(records, encoding, sep)
+    records.append(rec)
 
 
 def _check_record(records: list, rec: list, name: str) -> None:
@@ -163,8 +246,8 @@ def _assemble(records: list, encoding: str, sep: str, pad: bool = False) -> RawT
     rows: list[tuple[int, list[str]]] = []
     bad: list[tuple[int, str, str]] = []
     for n, rec in enumerate(records[h + 1 :], start=1):
-        if isinstance(rec, str):
-            bad.append((n, rec, ""))
+        if isinstance(rec, tuple):
+            bad.append((n, *rec))
         else:
             if pad and len(rec) < len(columns):
                 rec = rec + [""] * (len(columns) - len(rec))

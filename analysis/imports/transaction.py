@@ -168,15 +168,50 @@ def _read_file(path: str | os.PathLike | None, name: str | None) -> tuple[bytes,
     if path is None:
         raise ValueError("path ou data est obligatoire")
     p = Path(path)
-    if not p.is_file():
-        raise DataError(str(p), "fichier introuvable")
-    if p.stat().st_size > limits.MAX_UPLOAD_BYTES:
-        raise DataError(str(p), f"fichier trop volumineux (maximum {limits.MAX_UPLOAD_MB} Mo)")
-    try:
+    try:  # is_file() raises, rather than answer False, in a folder without search permission
+        if not p.is_file():
+            raise DataError(str(p), "fichier introuvable")
+        if p.stat().st_size > limits.MAX_UPLOAD_BYTES:
+            raise DataError(str(p), f"fichier trop volumineux (maximum {limits.MAX_UPLOAD_MB} Mo)")
         data = p.read_bytes()
+    except PermissionError as exc:
+        raise DataError(
+            str(p), "fichier illisible : droits insuffisants (sur le fichier ou sur un dossier qui le contient)"
+        ) from exc
     except OSError as exc:
         raise DataError(str(p), f"fichier illisible ({exc.strerror or exc})") from exc
     return data, name or p.name
+
+
+def _bounded_check(
+    data: bytes,
+    name: str,
+    kind: str,
+    target: Path,
+    fmt: str | None,
+    mode: str | None,
+    source: str | None,
+    strict_siret: bool | None,
+    progress: ProgressFn,
+) -> ImportResult:
+    """The dry run of ``data`` in a child process bounded in memory and time (French refusals)."""
+    from analysis import sandbox
+
+    progress(f"Contrôle de {name} (au plus {limits.CHECK_WALL_SECONDS} s)…", 0.02)
+    t0 = time.perf_counter()
+    res, _stats = sandbox.run_check(
+        data,
+        name,
+        kind,
+        db_path=target,
+        fmt=fmt,
+        mode=mode,
+        source=source,
+        strict_siret=strict_siret,
+        wait_slot=limits.CHECK_WALL_SECONDS,
+    )
+    res.seconds = time.perf_counter() - t0
+    return res
 
 
 def _write_offers_and_recompute(
@@ -256,6 +291,7 @@ def import_file(
     gate_key: str = "process",
     progress: ProgressFn | None = None,
     secret_from_environment: bool = False,
+    bounded: bool = True,
 ) -> ImportResult:
     """Import a file of offers, collective projects or mobility services.
 
@@ -294,13 +330,20 @@ def import_file(
         ``secret`` was read from the environment variable (command line): it is then compared
         with the secrets file only, never with that same variable.
     progress : callable, optional
+    bounded : bool
+        Check the file first in a child process bounded in memory and time
+        (:func:`analysis.sandbox.run_check`), wherever the import is started (page, command
+        line, dry run or not): a hostile file is refused there, before the write lock is taken,
+        and the real import (the same deterministic work on the same bytes) runs only after it.
+        False only inside that child.
 
     Raises
     ------
     WriteDisabled, AuthError
         No secret configured / wrong secret (nothing is read or written).
     DataError
-        Unreadable file (spreadsheet that cannot be opened).
+        Unreadable file (spreadsheet that cannot be opened), or refused by the bounded check
+        (:class:`analysis.sandbox.CheckRefused`: time or memory exhausted).
     """
     progress = progress or (lambda m, f=None: None)
     if not dry_run:
@@ -312,10 +355,14 @@ def import_file(
     target = Path(db_path or default_db_path())
     if not target.exists():
         raise DataError(str(target), "base de données introuvable : lancez d'abord « python -m analysis.build »")
+    t0 = time.perf_counter()  # the import's time includes its bounded check
+    if bounded:
+        checked = _bounded_check(data, name, kind, target, fmt, mode, source, strict_siret, progress)
+        if dry_run:
+            return checked
     sha = hashlib.sha256(data).hexdigest()
     import_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     when = dt.datetime.now().replace(microsecond=0)
-    t0 = time.perf_counter()
     progress(f"Lecture et contrôle de {name}…", 0.05)
 
     def run(con) -> tuple[ImportResult, pd.DataFrame]:
