@@ -263,3 +263,32 @@ def test_privacy_database_identical_and_no_file_written(tmp_path, real_con, nets
     assert _tree(ROOT) == before_tree
     assert list(scratch.iterdir()) == []
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["r.json", "r.pdf", "r.xlsx"]
+
+
+def test_depart_time_and_sector_filter(real_con, nets, monkeypatch):
+    """``--depart``: minutes from that departure equal ``route --depart``; ``--sector``: only that sector."""
+    import functools
+
+    from analysis import roads
+
+    monkeypatch.setattr(roads, "load_road_graph", functools.lru_cache(maxsize=2)(roads.load_road_graph))
+    point = real_con.execute("SELECT lon, lat FROM communes WHERE code = '14366'").fetchone()
+    text = f"eleve;longitude;latitude\nE01;{point[0]};{point[1]}\n"
+    res = _run(real_con, nets, text, mode="transit", minutes=60, depart="07:30")
+    offers = res.pupils[0].offers
+    assert offers and res.depart == "07:30"
+    locs = dict(
+        real_con.execute(
+            "SELECT o.offer_id, [l.lon, l.lat] FROM offers o JOIN offer_locations l USING (loc_id)"
+        ).fetchall()
+    )
+    for it in [o for o in offers if o["departure"]][:3] + offers[-1:]:
+        r = traveltime.route("transit", point, tuple(locs[it["offer_id"]]), depart="07:30")
+        assert r["minutes"] == pytest.approx(it["minutes"], abs=0.006)
+        if it["departure"]:
+            assert it["departure"]["time"] >= "07:30"
+    every = _run(real_con, nets, text, mode="car", minutes=30).pupils[0].offers
+    sector = every[0]["sector"]
+    some = _run(real_con, nets, text, mode="car", minutes=30, sectors=(sector,)).pupils[0].offers
+    assert some and {o["sector"] for o in some} == {sector}
+    assert [o["offer_id"] for o in some] == [o["offer_id"] for o in every if o["sector"] == sector]
