@@ -111,9 +111,4 @@ if choices:
             core.html_table(pupils.pupil_offers_table(p))
 
 st.subheader("Télécharger")
-d = st.columns(3)
-for k, fmt in enumerate(("csv", "xlsx", "pdf")):
-    d[k].download_button(
-        f"Résultats ({fmt.upper()})", reach.render(result, fmt), file_name=f"offres_par_eleve.{fmt}",
-        mime=reach.FORMATS[fmt], key=f"elv_dl_{fmt}",
-    )  # fmt: skip
+pupils.downloads(result)

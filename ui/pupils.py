@@ -71,8 +71,33 @@ def compute(data: bytes, name: str, mode: str, minutes: int, geocode: bool) -> r
 
 
 def forget() -> None:
-    """Drop the class's result (the file was removed)."""
-    st.session_state.pop(RESULT_KEY, None)
+    """Drop the class's result and its files (the file was removed)."""
+    for k in [k for k in st.session_state if k == RESULT_KEY or str(k).startswith("elv_out_")]:
+        del st.session_state[k]
+
+
+def downloads(result: reach.ReachResult) -> None:
+    """Download buttons of the results: CSV at once; XLSX and PDF prepared on demand (a PDF page
+    per pupil takes seconds), kept in this session only."""
+    key = st.session_state[RESULT_KEY][0]
+    cols = st.columns(3)
+    cols[0].download_button(
+        "Résultats (CSV)", reach.render(result, "csv"), file_name="offres_par_eleve.csv", mime="text/csv",
+        key="elv_dl_csv",
+    )  # fmt: skip
+    for col, fmt in zip(cols[1:], ("xlsx", "pdf")):
+        store = f"elv_out_{fmt}"
+        held = st.session_state.get(store)
+        if held is None or held[0] != key:
+            if col.button(f"Préparer les résultats ({fmt.upper()})", key=f"elv_prep_{fmt}"):
+                with st.spinner(f"Préparation du {fmt.upper()}…"):
+                    st.session_state[store] = (key, reach.render(result, fmt))
+                st.rerun()  # the prepare button gives way to the download button
+        if held is not None and held[0] == key:
+            col.download_button(
+                f"Résultats ({fmt.upper()})", held[1], file_name=f"offres_par_eleve.{fmt}", mime=reach.FORMATS[fmt],
+                key=f"elv_dl_{fmt}",
+            )  # fmt: skip
 
 
 def summary_table(result: reach.ReachResult) -> pd.DataFrame:

@@ -111,6 +111,7 @@ def read_pupils(data: bytes, name: str = "fichier") -> tuple[list[PupilRow], lis
     cols = _column_map(raw.columns)
     if "eleve" not in cols:
         found = ", ".join(raw.columns) or "aucune"
+        found = found if len(found) <= 160 else found[:160] + "…"
         raise DataError(name, f"colonne « eleve » absente (colonnes trouvées : {found})", field="eleve")
     if not ({"longitude", "latitude"} <= set(cols) or "commune" in cols):
         raise DataError(
