@@ -25,12 +25,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Rapport d'écarts d'accès aux stages d'un territoire (CSV, XLSX ou PDF).",
     )
     # level and format are checked by build_report (French message, exit code 2, no file)
-    p.add_argument("--level", required=True, help="niveau territorial : " + ", ".join(LEVELS))
+    p.add_argument(
+        "--level", required=True, help="niveau territorial : " + ", ".join(LEVELS) + ", ou lycee (fiche d'un lycée)"
+    )
     p.add_argument(
         "--code",
         default=None,
         help="code du territoire : code INSEE de commune, SIREN d'EPCI, code de "
-        "département ; facultatif pour la région (28)",
+        "département, UAI d'un lycée ; facultatif pour la région (28)",
     )
     p.add_argument("--format", required=True, dest="fmt", help="format du fichier : " + ", ".join(FORMATS))
     access.add_filter_arguments(p)
@@ -62,9 +64,21 @@ def main(argv: Iterable[str] | None = None) -> int:
         con = dbmod.connect(args.db or config.default_db_path(), read_only=True)
         try:
             filters = access.checked_filters_from_args(con, args)
-            content, _name, _mime = build_report(
-                con, args.level, args.code, args.fmt, filters, rows=args.rows, header=args.header, progress=Progress()
-            )
+            if args.level == "lycee":
+                from analysis.report.lycee import build_lycee_report
+
+                content, _name, _mime = build_lycee_report(con, args.code, args.fmt, filters)
+            else:
+                content, _name, _mime = build_report(
+                    con,
+                    args.level,
+                    args.code,
+                    args.fmt,
+                    filters,
+                    rows=args.rows,
+                    header=args.header,
+                    progress=Progress(),
+                )
         finally:
             con.close()
     except (ReportError, AccessError, ArgumentError, FileNotFoundError) as exc:

@@ -1,0 +1,3 @@
+from analysis.reach.cli import main
+
+raise SystemExit(main())
