@@ -38,6 +38,7 @@ from analysis.report.columns import (
     table_columns,
 )
 from analysis.report.errors import ReportError
+from analysis.sources import network_title
 from analysis.text import format_number, strip_accents
 
 # --------------------------------------------------------------------------------------------
@@ -460,6 +461,8 @@ def _runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         if c in have
     ]
     df = con.execute(f"SELECT {', '.join(cols)} FROM travel_time_runs ORDER BY mode").df()
+    if "network_source" in df:  # dataset title, publisher and vintage, not the internal id (« gtfs:ter »)
+        df["network_source"] = df["network_source"].map(network_title)
     if "computed_at" in df:
         df["computed_at"] = df["computed_at"].astype(str)
     return df
