@@ -94,7 +94,7 @@ def home() -> None:
     st.header("Carte régionale par EPCI")
     indicators = {k: catalogue.indicator(k) for k in ("share_no_offer_transit", "offers_per_100_pupils")}
     titles = {k: core.indicator_label(k) + (" à 45 min" if k.startswith("share") else "") for k in indicators}
-    key = core.state("home_ind", core.qp_get("indicateur", "share_no_offer_transit", list(indicators)))
+    key = core.state("home_ind", core.qp_get("indicateur", "share_no_offer_transit", titles))
     st.radio("Indicateur", list(indicators), key=key, horizontal=True, format_func=titles.get)
     ind = st.session_state[key]
     core.sync_query({"indicateur": ind})

@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from analysis import catalogue, config
-from analysis.text import strip_accents
+from analysis.text import of_noun, strip_accents
 
 #: Territory levels whose codes can be given (region, départements, EPCI, communes).
 TERRITORY_LEVELS: tuple[str, ...] = ("commune", "epci", "departement", "region")
@@ -287,7 +287,7 @@ def check_territory(
         return lv, text
     if shape != lv:
         raise ArgumentError(
-            f"Code de {LEVEL_NAMES.get(lv, lv)} invalide : {_quote(raw)} "
+            f"Code {of_noun(LEVEL_NAMES.get(lv, lv))} invalide : {_quote(raw)} "
             f"(attendu : {_CODE_SHAPES.get(lv, 'un code connu')})"
         )
     raise ArgumentError(

@@ -15,10 +15,12 @@ v = core.require_travel_times()
 view = filters.sidebar("cov")
 levels = {"commune": "Communes", "epci": "EPCI"}
 c1, c2 = st.columns([1, 2])
-k_level = core.state("cov_level", core.qp_get("niveau_carte", "epci", list(levels)))
+k_level = core.state("cov_level", core.qp_get("niveau_carte", "epci", levels))
 c1.radio("Maille", list(levels), key=k_level, format_func=levels.get, horizontal=True)
 indicators = catalogue.map_indicators()
-k_ind = core.state("cov_ind", core.qp_get("indicateur", "share_no_offer", list(indicators)))
+k_ind = core.state(
+    "cov_ind", core.qp_get("indicateur", "share_no_offer", {k: core.indicator_label(k) for k in indicators})
+)
 c2.selectbox("Indicateur", list(indicators), key=k_ind, format_func=core.indicator_label)
 level, ind = st.session_state[k_level], st.session_state[k_ind]
 k_hide = core.state("cov_hide_outside", core.qp_get("masquer_hors", "", ["", "1"]) == "1")

@@ -55,7 +55,7 @@ if level == "epci":
     title, dep = row["name"], row["dep"]
     member_codes = communes.loc[communes["epci_siren"] == code, "code"].tolist()
     subtitle = (
-        f"{row['kind']} · {len(member_codes)} communes · "
+        f"{row['kind']} · {text.count(len(member_codes), 'commune')} · "
         f"{core.fnum(row['population'], 0, 'habitants')} (partie normande)"
     )
 else:

@@ -28,7 +28,7 @@ v = core.require_travel_times()
 view = filters.sidebar("rep")
 LEVELS = {"region": "Région", "departement": "Département", "epci": "EPCI", "commune": "Commune"}
 c1, c2 = st.columns([1, 2])
-k_level = core.state("rep_level", core.qp_get("echelle", "epci", list(LEVELS)))
+k_level = core.state("rep_level", core.qp_get("echelle", "epci", LEVELS))
 c1.radio("Échelle du rapport", list(LEVELS), key=k_level, format_func=LEVELS.get, horizontal=True)
 level = st.session_state[k_level]
 

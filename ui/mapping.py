@@ -17,6 +17,7 @@ from folium.utilities import JsCode
 
 from analysis import config, maps
 from analysis.sanitize import html_text
+from analysis.text import count as count_of
 from ui import a11y, data
 from ui.core import db_version
 
@@ -280,13 +281,13 @@ def offers_layer(m: folium.Map, pts: pd.DataFrame, *, show: bool = True) -> None
     if pts.empty:
         return
     popup = [
-        f"<b>{int(r.n_offers)} offre(s)</b> — {html_text(r.town or '')}<br>"
+        f"<b>{count_of(r.n_offers, 'offre')}</b> — {html_text(r.town or '')}<br>"
         f"Secteurs : {html_text(r.sectors or '')}<br>"
         f"Localisation : {'mairie de la commune (estimation)' if r.location_precision == 'commune' else html_text(r.location_precision)}<br>"
         f"Source : {html_text(r.sources or '')}"
         for r in pts.itertuples()
     ]
-    tips = [f"{int(n)} offre(s) — {html_text(t)}" for n, t in zip(pts["n_offers"], pts["town"])]
+    tips = [f"{count_of(n, 'offre')} — {html_text(t)}" for n, t in zip(pts["n_offers"], pts["town"])]
     clustered_points(m, pts, popup, tips, "Offres de stage", fill="#E69F00", radius=6, show=show)
 
 

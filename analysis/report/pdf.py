@@ -137,7 +137,7 @@ def pdf_table(
     if max_rows is not None and len(df) > max_rows:
         pdf.set_font("DejaVu", "", 7)
         pdf.multi_cell(
-            0, 4, f"… {len(df) - max_rows} ligne(s) de plus dans le fichier XLSX.", new_x="LMARGIN", new_y="NEXT"
+            0, 4, f"… {count(len(df) - max_rows, 'ligne')} de plus dans le fichier XLSX.", new_x="LMARGIN", new_y="NEXT"
         )
 
 
