@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis import sources
+from analysis import catalogue, sources
 from analysis.config import DEPARTEMENTS
 from analysis.db import columns_of, has_relation
 from analysis.errors import DataError
 from analysis.readers import check_pattern, first_dangling, read_csv, read_json_records, to_float
 from analysis.text import count as count_of
-from analysis.text import normalize_name
+from analysis.text import format_number, normalize_name
 
 COMMUNE_CODE_RE = r"\d[\dAB]\d{3}"
 #: Tolerance (degrees, about 30 m) of the simplified geometries drawn on web maps.
@@ -261,6 +261,53 @@ def _with_single_origin_flag(com: pd.DataFrame, recs: list[dict]) -> None:
     counts = delegated_counts(recs)
     com["delegated_count"] = com["code"].map(counts).fillna(0).astype(int)
     com["single_origin_large"] = single_origin_flag(com["area_km2"], com["delegated_count"])
+
+
+def single_origin_note(delegated_count: int, area_km2: float, origin_basis: str = "mairie") -> str:
+    """« origine unique : la mairie (138,5 km², 8 communes déléguées) »: the caveat shown next to
+    a flagged commune (tables, map tooltips, reports, Territoire sheet).
+
+    Examples
+    --------
+    >>> single_origin_note(8, 138.52).replace("\u202f", " ")
+    'origine unique : la mairie (138,5 km², 8 communes déléguées)'
+    >>> single_origin_note(0, 62.0, "centre")
+    'origine unique : le centre de la commune (62,0 km²)'
+    """
+    head = catalogue.SINGLE_ORIGIN_CENTRE if origin_basis == "centre" else catalogue.SINGLE_ORIGIN
+    parts = [f"{format_number(area_km2, 1)} km²"]
+    if delegated_count:
+        parts.append(count_of(delegated_count, "commune déléguée"))
+    return f"{head} ({', '.join(parts)})"
+
+
+def single_origin_communes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The communes flagged ``single_origin_large`` with their caveat.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``name``, ``population``, ``area_km2``, ``delegated_count``, ``note``
+        (:func:`single_origin_note`); empty for a database built before the flag existed.
+    """
+    cols = ["code", "name", "population", "area_km2", "delegated_count", "note"]
+    if not has_relation(con, "communes") or "single_origin_large" not in columns_of(con, "communes"):
+        return pd.DataFrame(columns=cols)
+    df = con.execute(
+        """SELECT code, name, population, area_km2, delegated_count, origin_basis FROM communes
+           WHERE single_origin_large ORDER BY code"""
+    ).df()
+    df["note"] = [
+        single_origin_note(int(d), float(a), str(b))
+        for d, a, b in zip(df["delegated_count"], df["area_km2"], df["origin_basis"])
+    ]
+    return df[cols]
+
+
+def single_origin_notes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Commune code -> caveat of the flagged communes (:func:`single_origin_communes`)."""
+    df = single_origin_communes(con)
+    return dict(zip(df["code"], df["note"]))
 
 
 def _write_communes(con: duckdb.DuckDBPyConnection, com: pd.DataFrame) -> None:

@@ -46,6 +46,8 @@ except Exception as exc:  # noqa: BLE001 - e.g. a budget beyond the computed hor
     st.error(f"Indicateur impossible à calculer : {exc}")
     st.stop()
 pts = data.offer_points(view.sectors, view.grade, view.host, v)
+# large communes: every pupil starts at the town hall (docs/indicators.md, « origine unique »)
+single = data.single_origin_notes(v) if level == "commune" and view.origin_kind == "commune" else {}
 sch = data.school_points(v)
 
 m = mapping.base_map()
@@ -65,6 +67,7 @@ mapping.choropleth(
     scale=scale,
     name=core.indicator_label(ind),
     outlines=m,
+    notes=single,
 )
 mapping.offers_layer(g_off, pts)
 mapping.schools_layer(m, sch)
@@ -101,8 +104,8 @@ if worst is not None:
         f"({worst['name']}) ; médiane : {maps.format_number(vals.median(), dec)} {unit}"
     )
 st.markdown(
-    summary + f". Points orange : {int(pts['n_offers'].sum()) if len(pts) else 0} "
-    "offres filtrées (regroupées par lieu, chiffre = nombre de lieux) ; lycées en bleu."
+    summary + f". Points orange : {text.count(int(pts['n_offers'].sum()) if len(pts) else 0, 'offre filtrée')}"
+    " (regroupées par lieu, chiffre = nombre de lieux) ; lycées en bleu."
 )
 
 summary_counts = data.offers_summary(v)
@@ -110,6 +113,12 @@ est = data.estimate_counts(v)
 notes = []
 if view.origin_kind == "commune":
     notes.append("élèves par commune de résidence estimés (total régional réparti au prorata de la population)")
+    n_single = len(data.single_origin_notes(v))
+    if n_single:
+        notes.append(
+            f"{text.count(n_single, 'grande commune')} (50 km² ou plus, ou communes nouvelles) "
+            f"{'comptée' if n_single < 2 else 'comptées'} depuis leur seule mairie : « {catalogue.SINGLE_ORIGIN} »"
+        )
 notes.append(
     f"offres placées à la mairie de leur commune ({summary_counts['at_commune_centre']} sur {summary_counts['offers']})"
 )
@@ -123,6 +132,8 @@ st.header(f"Classement des {noun}")
 names_shown = ranked["name"]
 if level == "epci":
     names_shown = names_shown.where(~ranked["mostly_outside"], names_shown + " (majoritairement hors Normandie)")
+else:
+    names_shown = names_shown.where(~ranked["code"].isin(single), names_shown + f" ({catalogue.SINGLE_ORIGIN})")
 table = pd.DataFrame(
     {
         "Rang": ranked["rank"].to_numpy(),
