@@ -371,11 +371,28 @@ def lycees_ranked() -> None:
     acc = data.origin_table(lmode, minutes, (), "", "", "school", v)
     lyc = acc.merge(schools[["uai", "commune"]], left_on="origin_id", right_on="uai", how="left")
     lyc["pupils_without"] = lyc["pupils"].where(lyc["offers_reachable"] == 0, 0)
-    lyc = lyc.sort_values(["pupils_without", "offers_reachable"], ascending=[False, True])
+    # every lycée without an offer first (those with a declared headcount by pupils, then the
+    # others), so that the count below is the first rows of the table
+    lyc["_none"] = lyc["offers_reachable"] == 0
+    lyc = lyc.sort_values(
+        ["_none", "pupils_without", "offers_reachable", "origin_name"],
+        ascending=[False, False, True, True],
+        na_position="last",
+    )
+    none = lyc[lyc["_none"]]
+    n_none, n_declared = len(none), int(none["pupils"].notna().sum())
+    verb = "n'a" if n_none < 2 else "n'ont"
     st.markdown(
-        f"**{int((lyc['offers_reachable'] == 0).sum())} lycées** n'ont aucune offre accessible en "
-        f"{minutes} min ({core.mode_label(lmode, 'lower')}), soit "
-        f"{core.fnum(lyc['pupils_without'].sum(), 0, 'élèves de seconde')} (effectifs déclarés)."
+        f"**{text.count(n_none, 'lycée')}** {verb} aucune offre accessible en "
+        f"{minutes} min ({core.mode_label(lmode, 'lower')})"
+        + (
+            f" : {n_declared} avec un effectif de seconde déclaré, soit "
+            f"{core.fnum(none['pupils'].sum(), 0, 'élèves de seconde')}, et "
+            f"{text.count(n_none - n_declared, 'lycée')} sans effectif de seconde déclaré "
+            "(« non déclaré » dans le tableau)."
+            if n_none > n_declared
+            else f", soit {core.fnum(none['pupils'].sum(), 0, 'élèves de seconde')} (effectifs déclarés)."
+        )
     )
     ranked = pd.DataFrame(
         {

@@ -54,9 +54,12 @@ if level == "epci":
     row = epcis[epcis["siren"] == code].iloc[0]
     title, dep = row["name"], row["dep"]
     member_codes = communes.loc[communes["epci_siren"] == code, "code"].tolist()
+    # « (partie normande) » only for an EPCI partly outside Normandie (DGCL populations)
+    share = data.epci_region_share(v).set_index("code")["share_in_region"].get(code, 1.0)
     subtitle = (
         f"{row['kind']} · {text.count(len(member_codes), 'commune')} · "
-        f"{core.fnum(row['population'], 0, 'habitants')} (partie normande)"
+        f"{core.fnum(row['population'], 0, 'habitants')}"
+        + (f" (partie normande : {core.fpct(share, 1)} de la population de l'EPCI)" if share < 1 else "")
     )
 else:
     row = communes[communes["code"] == code].iloc[0]

@@ -88,8 +88,9 @@ def sites_view() -> None:
             st.error(str(exc))
             return
     unit = res["unit"]
-    # pupils are shown whole (estimated or declared), missing places (2SFCA) with one decimal
-    dec = 0 if measure == "unserved" else 1
+    # pupils (estimated or declared) and missing places (2SFCA) are shown whole on the page; the
+    # files keep the exact values
+    dec = 0
     sites, projects, dem = res["sites"], res["projects"], res["demand"]
     status = (
         "optimum prouvé"
@@ -176,8 +177,8 @@ def sites_view() -> None:
     st.header("Sites proposés (classés) — alternative textuelle de la carte")
     table = export.sites_table(sites)
     shown = table.drop(columns=["Origines couvertes (codes)", "Code", "Code commune"], errors="ignore")
-    if dec == 0:  # whole pupils on screen, as on every page (the files keep one decimal)
-        shown = shown.round({c: 0 for c in ("Demande couverte", "Gain marginal") if c in shown})
+    # whole pupils or places on screen, as on every page (the files keep the decimals)
+    shown = shown.round({c: 0 for c in ("Demande couverte", "Gain marginal") if c in shown})
     core.html_table(shown)
     c1, c2 = st.columns(2)
     c1.download_button(
@@ -201,8 +202,17 @@ def sites_view() -> None:
         )
     if len(res["greedy"]) and list(res["greedy"]["site_key"]) != list(sites["site_key"]):
         with st.expander("Solution gloutonne (comparaison)"):
-            g = res["greedy"][["rank", "site_name", "commune_name", "pupils_new"]].rename(
-                columns={"rank": "Rang", "site_name": "Site", "commune_name": "Commune", "pupils_new": "Gain marginal"}
+            g = (
+                res["greedy"][["rank", "site_name", "commune_name", "pupils_new"]]
+                .rename(
+                    columns={
+                        "rank": "Rang",
+                        "site_name": "Site",
+                        "commune_name": "Commune",
+                        "pupils_new": "Gain marginal",
+                    }
+                )
+                .round({"Gain marginal": 0})
             )
             core.html_table(g)
 

@@ -254,3 +254,63 @@ def test_territoire_sheet_of_vire_normandie_says_single_origin(real):
     assert "tous les élèves de cette grande commune partent de sa mairie" in txt
     at = _page("pages/4_Territoire.py", state={"ter_level": "commune", "ter_code_commune": CAEN})
     assert catalogue.SINGLE_ORIGIN not in _all_text(at)
+
+
+def test_rapports_opens_on_an_epci_wholly_in_normandie(real):
+    from analysis import ranking
+
+    at = _page("pages/5_Rapports.py")
+    share = ranking.epci_region_share(real).set_index("code")["share_in_region"]
+    names = dict(real.execute("SELECT siren, name FROM epci").fetchall())
+    whole = sorted((n for c, n in names.items() if share[c] >= 1), key=str.casefold)
+    assert at.header[0].value == f"EPCI : {whole[0]}"
+    assert "Dreux" not in at.header[0].value  # CA du Pays de Dreux: 9 % of it in Normandie
+
+
+def test_territoire_partie_normande_only_when_partly_outside(real):
+    coeur = real.execute("SELECT siren FROM epci WHERE name = 'CC Coeur Côte Fleurie'").fetchone()[0]
+    at = _page("pages/4_Territoire.py", state={"ter_level": "epci", "ter_code_epci": coeur})
+    assert "partie normande" not in _all_text(at)
+    at = _page("pages/4_Territoire.py", state={"ter_level": "epci", "ter_code_epci": "200040277"})  # Dreux
+    assert "(partie normande : 9,3\u202f% de la population de l'EPCI)" in _all_text(at)
+
+
+def test_mobilite_lycees_without_offer_count_matches_table(real):
+    from analysis import access
+
+    at = _page("pages/2_Mobilite_rurale.py")
+    acc = access.origin_accessibility(real, Filters(origin_kind="school", mode="transit", minutes=45))
+    none = acc[acc["offers_reachable"] == 0]
+    n_none, n_declared = len(none), int(none["pupils"].notna().sum())
+    assert n_none > n_declared > 0  # real data: lycées without a declared headcount among them
+    line = next(m.value for m in at.markdown if "aucune offre accessible en 45 min" in m.value and "lycée" in m.value)
+    assert line.startswith(f"**{text.count(n_none, 'lycée')}** n'ont aucune offre")
+    assert f"{n_declared} avec un effectif de seconde déclaré" in line
+    assert f"{text.count(n_none - n_declared, 'lycée')} sans effectif de seconde déclaré" in line
+    # the same lycées are the first rows of the ranked table
+    from test_words import html_table_frame
+
+    table = html_table_frame(at, "Lycée")
+    assert (table["Offres accessibles en 45 min"].head(n_none) == "0").all()
+    assert (table["Offres accessibles en 45 min"].iloc[n_none] != "0") if len(table) > n_none else True
+
+
+def test_home_seconde_headline_excludes_offers_for_3e_only(real):
+    from test_words import _home
+
+    n_all, n_seconde, n_third_only = real.execute(
+        "SELECT count(*), count(*) FILTER (WHERE for_seconde), "
+        "count(*) FILTER (WHERE for_troisieme AND NOT for_seconde) FROM offers"
+    ).fetchone()
+    assert n_all == n_seconde + n_third_only and n_third_only > 0
+    at = _home()
+    m = next(x for x in at.metric if x.label == "Offres de stage ouvertes aux secondes")
+    assert m.value == f"{text.format_count(n_seconde)} offres"
+    assert f"hors {text.count(n_third_only, 'offre réservée', 'offres réservées')} aux élèves de 3e" in _all_text(at)
+
+
+def test_import_page_empty_log_in_french(real):
+    at = _page("pages/6_Import.py")
+    if real.execute("SELECT count(*) FROM imports").fetchone()[0] == 0:
+        assert "Aucun import n'a encore été fait dans cette base." in _all_text(at)
+        assert not at.dataframe  # no empty grid (it says « empty »)

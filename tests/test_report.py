@@ -417,7 +417,9 @@ def test_rapports_page_shows_the_report_figures(real):
     at.run()
     assert not at.exception
     assert at.header[0].value == "Commune : Caen"
-    shown = at.dataframe[0].value
+    from test_words import html_table_frame
+
+    shown = html_table_frame(at, "Indicateur")
     assert list(shown.columns) == ["Indicateur", "Caen", "CU Caen la Mer", "Calvados", "Normandie"]
     table = report.report_table(real, "commune", "14118", Filters(mode="bike", minutes=15))
     kcols = report.key_figure_columns(Filters(mode="bike", minutes=15))

@@ -406,8 +406,23 @@ def html_table(df, max_rows: int | None = None, height: int | None = None) -> No
     ~1.3 MB of JavaScript on a first visit (about 0.5 s of a cold open, measured with
     ``bench/browser.py``); it stays available for long tables, in :func:`table_expander`.
     """
-    style = "font-size:0.92rem;" + (f"max-height:{int(height)}px;overflow:auto" if height else "overflow-x:auto")
-    st.markdown(f'<div class="obs-table-box" style="{style}">{table_html(df, max_rows)}</div>', unsafe_allow_html=True)
+    wide = len(df.columns) > 8  # many columns: smaller type and padding, so that all fit at 1,400 px
+    style = ("font-size:0.8rem;" if wide else "font-size:0.92rem;") + (
+        f"max-height:{int(height)}px;overflow:auto" if height else "overflow-x:auto"
+    )
+    st.markdown(
+        TABLE_CSS + f'<div class="obs-table-box{" obs-wide" if wide else ""}" lang="fr" style="{style}">'
+        f"{table_html(df, max_rows)}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+#: Cells of the wide HTML tables: narrower padding, and headers that may break inside a long
+#: word (hyphenated in French where the browser can) rather than push the last column out of view.
+TABLE_CSS = (
+    "<style>.obs-table-box.obs-wide th,.obs-table-box.obs-wide td{padding:4px 6px}"
+    ".obs-table-box.obs-wide th{hyphens:auto;overflow-wrap:break-word;vertical-align:bottom}</style>"
+)
 
 
 def require_travel_times() -> int:
