@@ -134,7 +134,9 @@ def check_choice(value: Any, choices: Sequence[str] | Mapping[str, str], what: s
 
 def check_mode(value: Any, modes: Sequence[str] | Mapping[str, str] | None = None) -> str:
     """A travel mode among ``modes`` (default: the catalogue's modes, :data:`analysis.catalogue.MODES`)."""
-    return check_choice(value, modes if modes is not None else catalogue.MODES, "le mode de déplacement")
+    if modes is None:  # the refusal names each mode with its label, not only its code
+        modes = {m: catalogue.mode_label(m) for m in catalogue.MODES}
+    return check_choice(value, modes, "le mode de déplacement")
 
 
 def check_budget(value: Any, allowed: Collection[int] | None = None, horizon: float | None = None) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_traveltime import synthetic_db, synthetic_roads  # noqa: F401 - pytest fixtures
 
 from analysis import catalogue, geography, sources, text
 from analysis.access import Filters
@@ -234,7 +235,7 @@ def _all_text(at) -> str:
 def test_couverture_default_fills_the_transit_phrase_and_flags_large_communes(real):
     at = _page("pages/1_Couverture.py", query={"niveau_carte": "commune"})
     txt = _all_text(at)
-    assert "{tc}" not in txt and "{" not in txt.replace("{}", "")
+    assert not any(p in txt for p in ("{tc}", "{Tc}", "{tcs}", "{mode}"))
     n = real.execute("SELECT count(*) FILTER (WHERE is_estimate) FROM travel_times WHERE mode = 'transit'").fetchone()
     phrase = catalogue.mode_label("transit", ("TER",), "phrase")
     assert f"{text.format_count(n[0])} temps {phrase} estimés" in txt
@@ -314,3 +315,42 @@ def test_import_page_empty_log_in_french(real):
     if real.execute("SELECT count(*) FROM imports").fetchone()[0] == 0:
         assert "Aucun import n'a encore été fait dans cette base." in _all_text(at)
         assert not at.dataframe  # no empty grid (it says « empty »)
+
+
+# --------------------------------------------------------------------------------------------
+# build log and make run
+# --------------------------------------------------------------------------------------------
+
+
+def test_build_log_names_modes_in_french(synthetic_db, synthetic_roads):  # noqa: F811
+    from analysis import traveltime
+    from analysis.traveltime import TravelTimeSettings
+
+    messages: list[str] = []
+    cfg = TravelTimeSettings(source_dir=None, road_network=synthetic_roads, modes=("walk", "car"))
+    traveltime.build_travel_times(synthetic_db, cfg, lambda msg, frac=None: messages.append(msg))
+    log = "\n".join(messages)
+    assert "Temps de trajet à pied : réseau" in log and "Temps de trajet en voiture :" in log
+    assert "Temps de trajet walk" not in log and "Temps de trajet car" not in log
+    assert "<=" not in log and " x " not in log
+    assert "origines ×" in log  # « 4 origines × 3 lieux d'offres »
+
+
+def test_make_run_says_what_it_does_before_each_long_step():
+    lines = (ROOT / "Makefile").read_text("utf-8").splitlines()
+    for needle in ("pip install", "-m analysis.build --db $(DB); }", "-m ui.serve"):
+        i = next(k for k, line in enumerate(lines) if needle in line)
+        before = "\n".join(lines[max(0, i - 2) : i + 1])
+        assert 'echo "' in before, needle  # a French line printed before the step
+    text_ = "\n".join(lines)
+    assert "Installation des paquets Python" in text_ and "Construction de la base" in text_
+
+
+def test_mode_refusal_names_labels():
+    from analysis import validate_args as va
+
+    with pytest.raises(va.ArgumentError) as exc:
+        va.check_mode("avion")
+    msg = str(exc.value)
+    assert "walk « Marche »" in msg and "car « Voiture »" in msg
+    assert va.check_mode("Vélo") == "bike"  # a label is accepted as well as the code
