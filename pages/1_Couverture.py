@@ -120,7 +120,8 @@ if view.origin_kind == "commune":
             f"{'comptée' if n_single < 2 else 'comptées'} depuis leur seule mairie : « {catalogue.SINGLE_ORIGIN} »"
         )
 notes.append(
-    f"offres placées à la mairie de leur commune ({summary_counts['at_commune_centre']} sur {summary_counts['offers']})"
+    f"offres placées à la mairie de leur commune ({text.format_count(summary_counts['at_commune_centre'])} "
+    f"sur {text.format_count(summary_counts['offers'])})"
 )
 notes.append("1 place par offre faute de capacité connue")
 est_note = core.estimated_times_note(view.mode, est)
@@ -159,17 +160,20 @@ if level == "epci" and n_outside:
         else "signalés : seules leurs communes normandes sont comptées."
     )
 st.caption(
-    f"{len(table)} {noun}, du plus défavorable au plus favorable selon l'indicateur choisi "
+    f"{text.format_count(len(table))} {noun}, du plus défavorable au plus favorable selon l'indicateur choisi "
     "(à égalité : le plus d'élèves concernés d'abord, puis par nom)"
     + (
-        f" : les {TOP} premiers ci-dessous, tous dans le tableau complet et le téléchargement."
+        f" : les {TOP} {'premières' if level == 'commune' else 'premiers'} ci-dessous, "
+        f"{'toutes' if level == 'commune' else 'tous'} dans le tableau complet et le téléchargement."
         if len(table) > TOP
         else "."
     )
     + outside_note
 )
 core.html_table(table, max_rows=TOP, height=420)
-with core.table_expander(f"Tableau complet ({len(table)} {noun}, tri et recherche)", "cov_full") as opened:
+with core.table_expander(
+    f"Tableau complet ({text.format_count(len(table))} {noun}, tri et recherche)", "cov_full"
+) as opened:
     if opened:
         st.dataframe(table, hide_index=True, width="stretch", height=360)
 core.report_downloads(

@@ -131,7 +131,8 @@ def _single_origin_caveat(level: str, notes: dict[str, str], communes: pd.DataFr
     if level == "commune":
         return (
             " ; tous les élèves de cette grande commune partent de sa mairie (un seul point pour toute la "
-            "commune) : la part sans offre à pied ou à vélo y est sous-estimée"
+            "commune) : ses indicateurs à pied et à vélo sont à lire avec prudence, les élèves éloignés de la "
+            "mairie n'y sont pas distingués"
         )
     names = communes.set_index("code")["name"]
     listed = ", ".join(names.get(c, c) for c in sorted(notes, key=lambda c: names.get(c, c))[:6])
@@ -287,7 +288,8 @@ with c2:
         charts.count_axis(fig, "x", float(sec["n"].head(15).max()))
         charts.plotly_chart(fig, max(220, 26 * min(len(sec), 15) + 80))
         st.caption(
-            f"{int(sec['n'].sum())} offres situées dans le territoire, {len(sec)} secteurs (15 premiers affichés)."
+            f"{text.count(int(sec['n'].sum()), 'offre située', 'offres situées')} dans le territoire, "
+            f"{text.count(len(sec), 'secteur')} (15 premiers affichés)."
         )
 
 # ------------------------------------------------------------------ transport and projects

@@ -252,7 +252,7 @@ def test_territoire_sheet_of_vire_normandie_says_single_origin(real):
     at = _page("pages/4_Territoire.py", state={"ter_level": "commune", "ter_code_commune": VIRE})
     txt = _all_text(at).replace("\u202f", " ")
     assert "origine unique : la mairie (138,5 km², 8 communes déléguées)" in txt
-    assert "tous les élèves de cette grande commune partent de sa mairie" in txt
+    assert "tous les élèves de cette grande commune partent de sa mairie" in txt and "avec prudence" in txt
     at = _page("pages/4_Territoire.py", state={"ter_level": "commune", "ter_code_commune": CAEN})
     assert catalogue.SINGLE_ORIGIN not in _all_text(at)
 

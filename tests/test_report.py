@@ -25,7 +25,10 @@ COTENTIN = "200067205"  # CA du Cotentin (EPCI, Manche)
 ORNE = "61"
 
 INDICATORS = [
-    c.key for c in report.TABLE_COLUMNS if c.key not in ("role", "sectors_filter", "grade_filter", "hosts_filter")
+    c.key
+    for c in report.TABLE_COLUMNS
+    # origin_note: the report's own caveat (« origine unique : la mairie »), tested in test_new_user.py
+    if c.key not in ("role", "sectors_filter", "grade_filter", "hosts_filter", "origin_note")
 ]
 
 
