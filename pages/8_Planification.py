@@ -8,7 +8,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue
+from analysis import catalogue, text
 from analysis.planning import demand as dm
 from analysis.planning import export
 from analysis.planning import programme as pg
@@ -101,8 +101,8 @@ def sites_view() -> None:
     )
     st.markdown(
         f"**En bref :** {core.mode_label(mode, 'phrase')} en {minutes} min au plus, la demande totale est de "
-        f"**{core.fnum(res['demand_total'], dec, unit)}** ({MEASURES[measure].lower()}, "
-        f"{ORIGINS[origin].lower()}). Les {len(sites)} sites proposés en couvrent "
+        f"**{core.fnum(res['demand_total'], dec, unit)}** ({text.lower_first(MEASURES[measure])}, "
+        f"{text.lower_first(ORIGINS[origin])}). Les {len(sites)} sites proposés en couvrent "
         f"**{core.fnum(res['exact_value'], dec, unit)}** (solveur exact : {status}) ; la méthode gloutonne "
         f"en couvre {core.fnum(res['greedy_value'], dec, unit)} (écart {core.fpct(res['gap'], 1)}). "
         f"Les 26 projets existants couvrent déjà {core.fnum(res['already'], dec, unit)}"

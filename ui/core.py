@@ -417,11 +417,11 @@ def html_table(df, max_rows: int | None = None, height: int | None = None) -> No
     )
 
 
-#: Cells of the wide HTML tables: narrower padding, and headers that may break inside a long
-#: word (hyphenated in French where the browser can) rather than push the last column out of view.
+#: Cells of the wide HTML tables: narrower padding and words hyphenated in French where the
+#: browser can, so that the last column stays in view at 1,400 px.
 TABLE_CSS = (
-    "<style>.obs-table-box.obs-wide th,.obs-table-box.obs-wide td{padding:4px 6px}"
-    ".obs-table-box.obs-wide th{hyphens:auto;overflow-wrap:break-word;vertical-align:bottom}</style>"
+    "<style>.obs-table-box.obs-wide th,.obs-table-box.obs-wide td{padding:4px 4px;hyphens:auto;"
+    "overflow-wrap:break-word}.obs-table-box.obs-wide th{vertical-align:bottom}</style>"
 )
 
 
