@@ -11,6 +11,7 @@ PORT   ?= 8501
 .PHONY: run test lint install vendor lock browser db rebuild bench clean
 
 run: install db
+	@echo "Lancement du tableau de bord : http://localhost:$(PORT) (Ctrl+C pour arrêter)"
 	$(PY) -m ui.serve --server.port $(PORT) --server.headless true
 
 test: install browser db lint
@@ -26,15 +27,19 @@ install: $(VENV)/.installed vendor
 # the hashed lock (every package, exact version and SHA-256) is what is installed; requirements.txt
 # holds the readable tested ranges it is generated from (make lock, docs/security.md)
 $(VENV)/.installed: requirements.lock
+	@echo "Création de l'environnement Python ($(VENV))…"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installation des paquets Python (requirements.lock, environ 2 minutes la première fois)…"
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	touch $@
+	@echo "Paquets Python installés."
 
 # JavaScript bundles too large to track (plotly.js basic, 1.1 MiB): downloaded from the npm registry
 # by Python's standard library (no node), checked against the SHA-256 pinned in ui/vendor.py;
 # nothing is downloaded when the file is already there with that digest
 vendor: $(VENV)/.installed
-	$(PY) -m ui.vendor
+	@echo "Vérification des bibliothèques JavaScript (plotly.js, static/vendor)…"
+	@$(PY) -m ui.vendor
 
 lock: install
 	$(VENV)/bin/pip-compile --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links \
@@ -49,9 +54,11 @@ browser:
 	fi
 
 db: install
-	@test -f $(DB) || $(PY) -m analysis.build --db $(DB)
+	@test -f $(DB) || { echo "Construction de la base $(DB) à partir de ../shared/data (quelques minutes la première fois)…"; \
+	  $(PY) -m analysis.build --db $(DB); }
 
 rebuild: install
+	@echo "Reconstruction de la base $(DB)…"
 	$(PY) -m analysis.build --db $(DB)
 
 bench: install db

@@ -35,7 +35,7 @@ def home() -> None:
     """Accueil: key regional figures, EPCI map of the main indicator, vintages, next steps."""
     import pandas as pd
 
-    from analysis import catalogue, maps, ranking
+    from analysis import catalogue, maps, ranking, text
     from ui import core, data, mapping
 
     core.page_setup("Accueil", "🏠")
@@ -48,7 +48,8 @@ def home() -> None:
     v = core.require_travel_times()
 
     region = data.territory_table("region", "transit", 45, (), "", "", "commune", v)
-    region_sch = data.territory_table("region", "transit", 45, (), "", "", "school", v)
+    # the seconde headline counts the offers open to seconde pupils (not those for 3e pupils only)
+    region_sch = data.territory_table("region", "transit", 45, (), "seconde", "", "school", v)
     r = region.iloc[0]
     rs = region_sch.iloc[0]
     n_coll = len(data.collective(v)) if data.has("collective_projects") else 0
@@ -61,15 +62,20 @@ def home() -> None:
         core.fnum(rs["pupils"], 0, "élèves"),
         help="Somme des effectifs de seconde déclarés par les lycées (donnée réelle).",
     )
+    third_only = int(summary["troisieme_only"])
     c2.metric(
-        "Offres de stage",
-        core.fnum(summary["offers"], 0, "offres"),
-        help="Offres 2025 de la plateforme « 1 élève, 1 stage » situées en Normandie.",
+        "Offres de stage ouvertes aux secondes",
+        core.fnum(summary["for_seconde"], 0, "offres"),
+        help="Offres 2025 de la plateforme « 1 élève, 1 stage » situées en Normandie et ouvertes aux élèves "
+        f"de seconde ; sans les {text.count(third_only, 'offre réservée', 'offres réservées')} aux élèves de 3e "
+        f"({core.fnum(summary['offers'], 0, 'offres')} en tout).",
     )
+    if third_only:
+        c2.caption(f"hors {text.count(third_only, 'offre réservée', 'offres réservées')} aux élèves de 3e")
     c3.metric(
         "Offres pour 100 élèves",
         core.fnum(rs["offers_per_100_pupils"], 1, "offres"),
-        help="Indicateur de la circulaire de 2015 : offres situées / élèves × 100.",
+        help="Indicateur de la circulaire de 2015 : offres situées ouvertes aux secondes / élèves × 100.",
     )
     tc_short = catalogue.transit_short(core.networks())
     c4.metric(
@@ -95,7 +101,7 @@ def home() -> None:
     st.header("Carte régionale par EPCI")
     indicators = {k: catalogue.indicator(k) for k in ("share_no_offer_transit", "offers_per_100_pupils")}
     titles = {k: core.indicator_label(k) + (" à 45 min" if k.startswith("share") else "") for k in indicators}
-    key = core.state("home_ind", core.qp_get("indicateur", "share_no_offer_transit", list(indicators)))
+    key = core.state("home_ind", core.qp_get("indicateur", "share_no_offer_transit", titles))
     st.radio("Indicateur", list(indicators), key=key, horizontal=True, format_func=titles.get)
     ind = st.session_state[key]
     core.sync_query({"indicateur": ind})

@@ -27,6 +27,7 @@ from analysis import __version__, collective, db, geography, gtfs, offers, schoo
 from analysis.config import BuildSettings, default_db_path, default_source_dir
 from analysis.errors import DataError
 from analysis.progress import Progress, ProgressFn
+from analysis.text import plural
 
 #: Tables whose row counts the summary prints.
 SUMMARY_TABLES = (
@@ -143,7 +144,12 @@ def build(settings: BuildSettings, progress: ProgressFn | None = None) -> dict[s
     check = sources.preflight(settings.source_dir)
     if check.problems:
         raise DataError(
-            str(settings.source_dir), "source(s) requise(s) absente(s) ou illisible(s) : " + " ; ".join(check.problems)
+            str(settings.source_dir),
+            plural(
+                len(check.problems), "source requise absente ou illisible", "sources requises absentes ou illisibles"
+            )
+            + " : "
+            + " ; ".join(check.problems),
         )
     if check.optional_missing:
         progress("Sources facultatives absentes : " + ", ".join(check.optional_missing), None)

@@ -35,6 +35,10 @@ from typing import Any
 
 #: Name of the TER network in labels.
 TER = "TER"
+#: Caveat of a large commune whose pupils all start at its town hall (``communes.single_origin_large``).
+SINGLE_ORIGIN = "origine unique : la mairie"
+#: The same caveat when the commune's origin is its centre point (town hall unknown).
+SINGLE_ORIGIN_CENTRE = "origine unique : le centre de la commune"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis import catalogue, maps
 from analysis.access import Filters
-from analysis.db import has_relation, relations
+from analysis.db import columns_of, has_relation, relations
 
 #: Modes in the order the pages offer them.
 
@@ -130,13 +130,28 @@ def provenance(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def offers_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Counts used by the estimate flags: offers, located at commune centre, default capacity."""
+    """Counts used by the headlines and the estimate flags: offers, located at commune centre,
+    default capacity, open to seconde pupils (``for_seconde``) and open to 3e pupils only."""
+    cols = set(columns_of(con, "offers"))
+    seconde = "count(*) FILTER (WHERE for_seconde)" if "for_seconde" in cols else "count(*)"
+    third_only = (
+        "count(*) FILTER (WHERE for_troisieme AND NOT coalesce(for_seconde, FALSE))"
+        if {"for_seconde", "for_troisieme"} <= cols
+        else "0"
+    )
     r = con.execute(
-        """SELECT count(*), count(*) FILTER (WHERE loc_id IS NOT NULL),
+        f"""SELECT count(*), count(*) FILTER (WHERE loc_id IS NOT NULL),
                   count(*) FILTER (WHERE location_precision = 'commune'),
-                  count(*) FILTER (WHERE capacity IS NULL) FROM offers"""
+                  count(*) FILTER (WHERE capacity IS NULL), {seconde}, {third_only} FROM offers"""
     ).fetchone()
-    return {"offers": r[0], "located": r[1], "at_commune_centre": r[2], "default_capacity": r[3]}
+    return {
+        "offers": r[0],
+        "located": r[1],
+        "at_commune_centre": r[2],
+        "default_capacity": r[3],
+        "for_seconde": r[4],
+        "troisieme_only": r[5],
+    }
 
 
 def estimate_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

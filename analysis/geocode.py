@@ -27,6 +27,7 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
+from analysis.text import count as count_of
 from analysis.text import normalize_name
 
 DEFAULT_BASE_URL = "https://api-adresse.data.gouv.fr"
@@ -179,7 +180,7 @@ def geocode_offers(
     if len(missing):
         first = out.loc[has_street].assign(query=keys[has_street]).drop_duplicates("query").set_index("query")
         todo = first.loc[missing["query"], ["street", "postcode", "town"]].reset_index()
-        progress(f"Géocodage BAN de {len(todo)} adresse(s) ({base_url})…", None)
+        progress(f"Géocodage BAN de {count_of(len(todo), 'adresse')} ({base_url})…", None)
         fetched = []
         try:
             for start in range(0, len(todo), BATCH_SIZE):
@@ -210,5 +211,7 @@ def geocode_offers(
     out.loc[use, "lon"] = m.loc[use, "lon"].astype(float)
     out.loc[use, "lat"] = m.loc[use, "lat"].astype(float)
     out.loc[use, "location_precision"] = "address"
-    progress(f"Géocodage BAN : {int(use.sum())} offre(s) placée(s) à l'adresse sur {int(has_street.sum())}", None)
+    progress(
+        f"Géocodage BAN : {count_of(int(use.sum()), 'offre placée')} à l'adresse sur {int(has_street.sum())}", None
+    )
     return out

@@ -17,18 +17,28 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analysis import sources
+from analysis import catalogue, sources
 from analysis.config import DEPARTEMENTS
 from analysis.db import columns_of, has_relation
 from analysis.errors import DataError
 from analysis.readers import check_pattern, first_dangling, read_csv, read_json_records, to_float
-from analysis.text import normalize_name
+from analysis.text import count as count_of
+from analysis.text import format_number, normalize_name
 
 COMMUNE_CODE_RE = r"\d[\dAB]\d{3}"
 #: Tolerance (degrees, about 30 m) of the simplified geometries drawn on web maps.
 SIMPLIFY_DEG = 0.0003
 #: A commune centre point farther than this from the commune polygon (degrees, ~500 m) is replaced.
 CENTRE_TOLERANCE_DEG = 0.005
+#: A commune at least this large (km²) is flagged ``single_origin_large``: all its pupils start at
+#: one point (the town hall) although they live up to several kilometres away (the 50 largest
+#: communes of Normandie, 2 % of them; Vire Normandie 138.5 km²). See docs/indicators.md.
+SINGLE_ORIGIN_AREA_KM2 = 50.0
+#: A commune nouvelle made of at least this many communes déléguées or associées (COG 2025) is
+#: flagged ``single_origin_large`` whatever its area (its former communes are distinct villages).
+SINGLE_ORIGIN_MIN_DELEGATED = 2
+#: COG record types of the former communes kept inside a commune nouvelle.
+DELEGATED_TYPES = ("commune-deleguee", "commune-associee")
 
 
 def load_crosswalk(source_dir: Path) -> dict[str, str]:
@@ -76,6 +86,7 @@ def load(con: duckdb.DuckDBPyConnection, source_dir: Path, progress=None) -> dic
     polys = geo.loc[com["code"], "geometry"].to_numpy()
     ctr = _with_centres(con, source_dir, com, polys)
     _with_origins(con, source_dir, com, polys)
+    _with_single_origin_flag(com, recs)
     _write_communes(con, com)
     _load_epci(con, source_dir)
     _write_departements(con, dep_names)
@@ -147,7 +158,9 @@ def _with_outlines(
     geo = geo.set_index("DEPCOM")
     missing = sorted(set(com["code"]) - set(geo.index))
     if missing:
-        raise DataError(str(p_geo), f"{len(missing)} commune(s) sans contour, dont {missing[0]}", field="DEPCOM")
+        raise DataError(
+            str(p_geo), f"{count_of(len(missing), 'commune')} sans contour, dont {missing[0]}", field="DEPCOM"
+        )
     sources.record_provenance(con, "communes_geo", p_geo, len(geo), source_dir)
     com["geom_wkb"] = [shapely.to_wkb(g) for g in geo.loc[com["code"], "geometry"]]
     com["geom_simple_wkb"] = [
@@ -213,6 +226,90 @@ def _with_origins(con: duckdb.DuckDBPyConnection, source_dir: Path, com: pd.Data
     com["density_per_km2"] = com["population"] / com["area_km2"]
 
 
+def delegated_counts(recs: list[dict]) -> dict[str, int]:
+    """Number of communes déléguées or associées of each commune nouvelle, by its code.
+
+    Parameters
+    ----------
+    recs : list of dict
+        etalab COG records (``type``, ``chefLieu``: the commune they belong to).
+
+    Examples
+    --------
+    >>> delegated_counts([{"type": "commune-deleguee", "chefLieu": "14762"},
+    ...                   {"type": "commune-associee", "chefLieu": "14762"},
+    ...                   {"type": "commune-actuelle", "code": "14762"}])
+    {'14762': 2}
+    """
+    out: dict[str, int] = {}
+    for r in recs:
+        parent = r.get("chefLieu")
+        if r.get("type") in DELEGATED_TYPES and parent:
+            out[str(parent)] = out.get(str(parent), 0) + 1
+    return out
+
+
+def single_origin_flag(area_km2: pd.Series, delegated: pd.Series) -> pd.Series:
+    """True for the communes whose single origin point (the town hall) stands for pupils spread
+    far from it: area ≥ :data:`SINGLE_ORIGIN_AREA_KM2` km² or at least
+    :data:`SINGLE_ORIGIN_MIN_DELEGATED` communes déléguées / associées."""
+    return (area_km2.fillna(0) >= SINGLE_ORIGIN_AREA_KM2) | (delegated.fillna(0) >= SINGLE_ORIGIN_MIN_DELEGATED)
+
+
+def _with_single_origin_flag(com: pd.DataFrame, recs: list[dict]) -> None:
+    """``delegated_count`` and ``single_origin_large`` (set in ``com``)."""
+    counts = delegated_counts(recs)
+    com["delegated_count"] = com["code"].map(counts).fillna(0).astype(int)
+    com["single_origin_large"] = single_origin_flag(com["area_km2"], com["delegated_count"])
+
+
+def single_origin_note(delegated_count: int, area_km2: float, origin_basis: str = "mairie") -> str:
+    """« origine unique : la mairie (138,5 km², 8 communes déléguées) »: the caveat shown next to
+    a flagged commune (tables, map tooltips, reports, Territoire sheet).
+
+    Examples
+    --------
+    >>> single_origin_note(8, 138.52).replace("\u202f", " ")
+    'origine unique : la mairie (138,5 km², 8 communes déléguées)'
+    >>> single_origin_note(0, 62.0, "centre")
+    'origine unique : le centre de la commune (62,0 km²)'
+    """
+    head = catalogue.SINGLE_ORIGIN_CENTRE if origin_basis == "centre" else catalogue.SINGLE_ORIGIN
+    parts = [f"{format_number(area_km2, 1)} km²"]
+    if delegated_count:
+        parts.append(count_of(delegated_count, "commune déléguée"))
+    return f"{head} ({', '.join(parts)})"
+
+
+def single_origin_communes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The communes flagged ``single_origin_large`` with their caveat.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``name``, ``population``, ``area_km2``, ``delegated_count``, ``note``
+        (:func:`single_origin_note`); empty for a database built before the flag existed.
+    """
+    cols = ["code", "name", "population", "area_km2", "delegated_count", "note"]
+    if not has_relation(con, "communes") or "single_origin_large" not in columns_of(con, "communes"):
+        return pd.DataFrame(columns=cols)
+    df = con.execute(
+        """SELECT code, name, population, area_km2, delegated_count, origin_basis FROM communes
+           WHERE single_origin_large ORDER BY code"""
+    ).df()
+    df["note"] = [
+        single_origin_note(int(d), float(a), str(b))
+        for d, a, b in zip(df["delegated_count"], df["area_km2"], df["origin_basis"])
+    ]
+    return df[cols]
+
+
+def single_origin_notes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Commune code -> caveat of the flagged communes (:func:`single_origin_communes`)."""
+    df = single_origin_communes(con)
+    return dict(zip(df["code"], df["note"]))
+
+
 def _write_communes(con: duckdb.DuckDBPyConnection, com: pd.DataFrame) -> None:
     """Table ``communes``."""
     con.register("com_df", com)
@@ -221,6 +318,7 @@ def _write_communes(con: duckdb.DuckDBPyConnection, com: pd.DataFrame) -> None:
         CREATE OR REPLACE TABLE communes AS
         SELECT code, name, dep, epci_siren, population::INTEGER AS population,
                area_km2, density_per_km2, lon, lat, origin_basis, centre_lon, centre_lat, centre_source,
+               delegated_count::INTEGER AS delegated_count, single_origin_large::BOOLEAN AS single_origin_large,
                ST_GeomFromWKB(geom_wkb) AS geom, ST_GeomFromWKB(geom_simple_wkb) AS geom_simple
         FROM com_df ORDER BY code
         """

@@ -46,9 +46,12 @@ import numpy as np
 import pandas as pd
 
 from . import graphcache, paths, traveltime
+from .catalogue import mode_label
 from .config import BuildSettings
 from .db import columns_of, has_relation, write_stamp
 from .progress import ProgressFn
+from .text import count as count_of
+from .text import format_number
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
@@ -205,7 +208,9 @@ def new_location_frames(
         frames.append(frame)
         stats[mode] = (len(frame), int(frame["is_estimate"].sum()), time.perf_counter() - t0)
         progress(
-            f"Temps de trajet {mode} : {len(fresh)} nouveau(x) lieu(x), {len(frame)} couples en {stats[mode][2]:.2f} s",
+            f"Temps de trajet {mode_label(mode, None, 'phrase')} : "
+            f"{count_of(len(fresh), 'nouveau lieu', 'nouveaux lieux')}, {count_of(len(frame), 'couple')} "
+            f"en {format_number(stats[mode][2], 2)} s",
             None,
         )
     return frames, stats
@@ -391,7 +396,10 @@ def _update(con: duckdb.DuckDBPyConnection, before: pd.DataFrame, progress: Prog
     kept, fresh = match_locations(before, after)
     # the fresh locations with their commune, precision and offer count (intra-commune model)
     fresh = fresh[["loc_id"]].merge(after, on="loc_id", how="left")
-    progress(f"Mise à jour incrémentale : {len(kept)} lieu(x) inchangé(s), {len(fresh)} à calculer", 0.5)
+    progress(
+        f"Mise à jour incrémentale : {count_of(len(kept), 'lieu inchangé', 'lieux inchangés')}, {len(fresh)} à calculer",
+        0.5,
+    )
     try:
         frames, _ = new_location_frames(con, cfg, modes, fresh, progress) if len(fresh) else ([], {})
     except (LookupError, OSError) as exc:

@@ -33,6 +33,7 @@ from .access import LEVELS, MODES, ORIGIN_KINDS, Filters
 from .access import sql as access_sql
 from .db import columns_of, has_relation, read_stamp
 from .progress import ProgressFn
+from .text import count as count_of
 
 #: Key columns of ``accessibility`` (one row per key).
 ACCESSIBILITY_KEYS = ("origin_kind", "origin_id", "mode", "budget_min")
@@ -355,7 +356,7 @@ def refresh_indicators(
     con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
     n_acc = added_accessibility(con, scenarios, added) if added else None
     if n_acc is not None:
-        progress(f"Indicateurs : {len(added)} lieu(x) ajouté(s), accessibilité complétée", None)
+        progress(f"Indicateurs : {count_of(len(added), 'lieu ajouté', 'lieux ajoutés')}, accessibilité complétée", None)
     else:
         acc = pd.concat(
             [access.origin_accessibility(con, Filters(origin_kind=k), scenarios=scenarios) for k in ORIGIN_KINDS],
@@ -363,8 +364,8 @@ def refresh_indicators(
         )
         write_table(con, "accessibility", acc)
         n_acc = len(acc)
-    progress(f"Indicateurs : {n_acc:,} lignes d'accessibilité", None)
+    progress(f"Indicateurs : {count_of(n_acc, 'ligne')} d'accessibilité", None)
     n_terr = write_query(con, "territory_indicators", territory_sql(con, scenarios))
-    progress(f"Indicateurs : {n_terr:,} lignes de territoires", None)
+    progress(f"Indicateurs : {count_of(n_terr, 'ligne')} de territoires", None)
     con.execute("INSERT INTO access_meta VALUES ('tables_signature', ?)", [read_stamp(con, "travel_times")])
     return True

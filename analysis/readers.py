@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import DataError
+from analysis.text import plural
 
 _LINE_RE = re.compile(r"line (\d+)")
 
@@ -91,7 +92,7 @@ def read_csv(
     if missing:
         raise DataError(
             str(path),
-            f"colonne(s) manquante(s) : {', '.join(missing)} (colonnes trouvées : {', '.join(df.columns)})",
+            f"{plural(len(missing), 'colonne manquante')} : {', '.join(missing)} (colonnes trouvées : {', '.join(df.columns)})",
             field=missing[0],
         )
     _check_truncated_last_row(path, df, sep, encoding)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import fnmatch
 import hashlib
 import io
 import os
@@ -103,6 +104,29 @@ def locate(dataset_id: str, source_dir: str | Path | None) -> tuple[Path | None,
 
 def _why(exc: OSError) -> str:
     return "droits insuffisants" if isinstance(exc, PermissionError) else str(exc.strerror or exc)
+
+
+def network_title(network_source: str | None) -> str:
+    """The dataset behind a travel-time network id, for readers: « gtfs:ter » -> « Horaires des
+    trains et cars TER (GTFS) — SNCF (horaires TER), valide du 2025-01-22 au 2025-04-22 »;
+    « travelmapping:travelmapping_normandie.gpkg » -> the road skeleton's title, publisher and
+    vintage. The id itself when no registry dataset matches (a network given with ``--network``).
+
+    Examples
+    --------
+    >>> network_title("gtfs:ter").startswith("Horaires des trains et cars TER (GTFS) — SNCF")
+    True
+    """
+    raw = str(network_source or "").strip()
+    kind, _, name = raw.partition(":")
+    name = Path(name or kind).name
+    reg = registry()
+    ds = reg.get(f"gtfs_{name}") if kind == "gtfs" else None
+    if ds is None:
+        ds = next((d for d in reg.values() if any(fnmatch.fnmatch(name, p) for p in d.patterns())), None)
+    if ds is None or not raw:
+        return raw
+    return f"{ds.description} — {ds.publisher}, {ds.vintage}"
 
 
 def resolve(dataset_id: str, source_dir: str | Path | None) -> Path | None:

@@ -287,3 +287,22 @@ def agree_unit(value: float, unit: str) -> str:
     except (TypeError, ValueError):
         return unit
     return _UNIT_SINGULAR.get(unit, unit) if small else unit
+
+
+def end_sentence(text: str) -> str:
+    """``text`` ending with one full stop (« …, etc. » is not given a second one).
+
+    Examples
+    --------
+    >>> end_sentence("capacité inconnue : A, B, etc.")
+    'capacité inconnue : A, B, etc.'
+    >>> end_sentence("il manque 2 places")
+    'il manque 2 places.'
+    """
+    text = text.rstrip()
+    return text if text.endswith((".", "…", "!", "?")) else text + "."
+
+
+def of_noun(noun: str) -> str:
+    """« de » before a noun, elided before a vowel: « d'EPCI », « de commune », « d'établissement »."""
+    return ("d'" if _starts_with_vowel(noun) else "de ") + noun

@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from analysis import catalogue, config
-from analysis.text import strip_accents
+from analysis.text import of_noun, strip_accents
 
 #: Territory levels whose codes can be given (region, départements, EPCI, communes).
 TERRITORY_LEVELS: tuple[str, ...] = ("commune", "epci", "departement", "region")
@@ -134,7 +134,9 @@ def check_choice(value: Any, choices: Sequence[str] | Mapping[str, str], what: s
 
 def check_mode(value: Any, modes: Sequence[str] | Mapping[str, str] | None = None) -> str:
     """A travel mode among ``modes`` (default: the catalogue's modes, :data:`analysis.catalogue.MODES`)."""
-    return check_choice(value, modes if modes is not None else catalogue.MODES, "le mode de déplacement")
+    if modes is None:  # the refusal names each mode with its label, not only its code
+        modes = {m: catalogue.mode_label(m) for m in catalogue.MODES}
+    return check_choice(value, modes, "le mode de déplacement")
 
 
 def check_budget(value: Any, allowed: Collection[int] | None = None, horizon: float | None = None) -> int:
@@ -287,7 +289,7 @@ def check_territory(
         return lv, text
     if shape != lv:
         raise ArgumentError(
-            f"Code de {LEVEL_NAMES.get(lv, lv)} invalide : {_quote(raw)} "
+            f"Code {of_noun(LEVEL_NAMES.get(lv, lv))} invalide : {_quote(raw)} "
             f"(attendu : {_CODE_SHAPES.get(lv, 'un code connu')})"
         )
     raise ArgumentError(

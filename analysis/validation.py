@@ -220,7 +220,7 @@ def clean_grades(value: str) -> str:
     if s in platform:
         return platform[s]
     if not s:
-        raise FieldError("niveau(x) manquant(s) (seconde, 3e ou seconde,3e)")
+        raise FieldError("niveau manquant (seconde, 3e ou seconde,3e)")
     found = set()
     for part in re.split(r"[,;/+ ]+|\bet\b", s):
         part = part.strip().replace("è", "e")

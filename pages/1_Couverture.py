@@ -15,10 +15,12 @@ v = core.require_travel_times()
 view = filters.sidebar("cov")
 levels = {"commune": "Communes", "epci": "EPCI"}
 c1, c2 = st.columns([1, 2])
-k_level = core.state("cov_level", core.qp_get("niveau_carte", "epci", list(levels)))
+k_level = core.state("cov_level", core.qp_get("niveau_carte", "epci", levels))
 c1.radio("Maille", list(levels), key=k_level, format_func=levels.get, horizontal=True)
 indicators = catalogue.map_indicators()
-k_ind = core.state("cov_ind", core.qp_get("indicateur", "share_no_offer", list(indicators)))
+k_ind = core.state(
+    "cov_ind", core.qp_get("indicateur", "share_no_offer", {k: core.indicator_label(k) for k in indicators})
+)
 c2.selectbox("Indicateur", list(indicators), key=k_ind, format_func=core.indicator_label)
 level, ind = st.session_state[k_level], st.session_state[k_ind]
 k_hide = core.state("cov_hide_outside", core.qp_get("masquer_hors", "", ["", "1"]) == "1")
@@ -44,6 +46,8 @@ except Exception as exc:  # noqa: BLE001 - e.g. a budget beyond the computed hor
     st.error(f"Indicateur impossible à calculer : {exc}")
     st.stop()
 pts = data.offer_points(view.sectors, view.grade, view.host, v)
+# large communes: every pupil starts at the town hall (docs/indicators.md, « origine unique »)
+single = data.single_origin_notes(v) if level == "commune" and view.origin_kind == "commune" else {}
 sch = data.school_points(v)
 
 m = mapping.base_map()
@@ -63,6 +67,7 @@ mapping.choropleth(
     scale=scale,
     name=core.indicator_label(ind),
     outlines=m,
+    notes=single,
 )
 mapping.offers_layer(g_off, pts)
 mapping.schools_layer(m, sch)
@@ -99,8 +104,8 @@ if worst is not None:
         f"({worst['name']}) ; médiane : {maps.format_number(vals.median(), dec)} {unit}"
     )
 st.markdown(
-    summary + f". Points orange : {int(pts['n_offers'].sum()) if len(pts) else 0} "
-    "offres filtrées (regroupées par lieu, chiffre = nombre de lieux) ; lycées en bleu."
+    summary + f". Points orange : {text.count(int(pts['n_offers'].sum()) if len(pts) else 0, 'offre filtrée')}"
+    " (regroupées par lieu, chiffre = nombre de lieux) ; lycées en bleu."
 )
 
 summary_counts = data.offers_summary(v)
@@ -108,8 +113,15 @@ est = data.estimate_counts(v)
 notes = []
 if view.origin_kind == "commune":
     notes.append("élèves par commune de résidence estimés (total régional réparti au prorata de la population)")
+    n_single = len(data.single_origin_notes(v))
+    if n_single:
+        notes.append(
+            f"{text.count(n_single, 'grande commune')} (50 km² ou plus, ou communes nouvelles) "
+            f"{'comptée' if n_single < 2 else 'comptées'} depuis leur seule mairie : « {catalogue.SINGLE_ORIGIN} »"
+        )
 notes.append(
-    f"offres placées à la mairie de leur commune ({summary_counts['at_commune_centre']} sur {summary_counts['offers']})"
+    f"offres placées à la mairie de leur commune ({text.format_count(summary_counts['at_commune_centre'])} "
+    f"sur {text.format_count(summary_counts['offers'])})"
 )
 notes.append("1 place par offre faute de capacité connue")
 est_note = core.estimated_times_note(view.mode, est)
@@ -121,6 +133,8 @@ st.header(f"Classement des {noun}")
 names_shown = ranked["name"]
 if level == "epci":
     names_shown = names_shown.where(~ranked["mostly_outside"], names_shown + " (majoritairement hors Normandie)")
+else:
+    names_shown = names_shown.where(~ranked["code"].isin(single), names_shown + f" ({catalogue.SINGLE_ORIGIN})")
 table = pd.DataFrame(
     {
         "Rang": ranked["rank"].to_numpy(),
@@ -146,17 +160,20 @@ if level == "epci" and n_outside:
         else "signalés : seules leurs communes normandes sont comptées."
     )
 st.caption(
-    f"{len(table)} {noun}, du plus défavorable au plus favorable selon l'indicateur choisi "
+    f"{text.format_count(len(table))} {noun}, du plus défavorable au plus favorable selon l'indicateur choisi "
     "(à égalité : le plus d'élèves concernés d'abord, puis par nom)"
     + (
-        f" : les {TOP} premiers ci-dessous, tous dans le tableau complet et le téléchargement."
+        f" : les {TOP} {'premières' if level == 'commune' else 'premiers'} ci-dessous, "
+        f"{'toutes' if level == 'commune' else 'tous'} dans le tableau complet et le téléchargement."
         if len(table) > TOP
         else "."
     )
     + outside_note
 )
 core.html_table(table, max_rows=TOP, height=420)
-with core.table_expander(f"Tableau complet ({len(table)} {noun}, tri et recherche)", "cov_full") as opened:
+with core.table_expander(
+    f"Tableau complet ({text.format_count(len(table))} {noun}, tri et recherche)", "cov_full"
+) as opened:
     if opened:
         st.dataframe(table, hide_index=True, width="stretch", height=360)
 core.report_downloads(

@@ -190,7 +190,7 @@ st.header("3. Communes sans arrêt desservi le matin à distance de marche")
 cov = data.stop_coverage(v)
 no_stop = cov[~cov["has_served_stop"]]
 st.markdown(
-    f"**{len(no_stop):,} communes sur {len(cov):,}** (".replace(",", "\u202f")
+    f"**{text.count(len(no_stop), 'commune')} sur {text.format_count(len(cov))}** ("
     + f"{core.fnum(no_stop['population'].sum(), 0, 'habitants')}) n'ont aucun arrêt avec au moins "
     f"un départ entre {maps.MORNING_WINDOW[0]} et {maps.MORNING_WINDOW[1]} à moins de "
     f"{maps.format_number(maps.WALK_RADIUS_M)} m à vol d'oiseau de leur centre (≈ 15 min à pied)"
@@ -257,7 +257,7 @@ def from_origin() -> None:
     """Section 4 (its widgets re-run only this fragment)."""
     st.header("4. Depuis une commune ou un lycée : minutes jusqu'aux offres")
     kinds = {"school": "Un lycée", "commune": "Une commune"}
-    k_kind = core.state("mob_okind", core.qp_get("depuis", "school", list(kinds)))
+    k_kind = core.state("mob_okind", core.qp_get("depuis", "school", kinds))
     c1, c2, c3 = st.columns([1, 2, 2])
     c1.radio("Départ", list(kinds), key=k_kind, format_func=kinds.get)
     okind = st.session_state[k_kind]
@@ -280,7 +280,7 @@ def from_origin() -> None:
         placeholder="Choisir un lycée…" if okind == "school" else "Choisir une commune…",
     )
     origin_id = st.session_state[k_orig]
-    k_mode = core.state("mob_mode", core.qp_get("mode", "transit", modes))
+    k_mode = core.state("mob_mode", core.qp_get("mode", "transit", {m: core.mode_label(m) for m in modes}))
     c3.radio("Mode", modes, key=k_mode, format_func=core.mode_label, horizontal=True)
     mode = st.session_state[k_mode]
     core.sync_query({"depuis": okind, "origine_id": origin_id, "mode": mode})
@@ -331,13 +331,13 @@ def from_origin() -> None:
     reach = times[times["minutes"] <= minutes]
     st.markdown(
         f"**En bref :** depuis {names[origin_id]}, {core.fnum(reach['n_offers'].sum(), 0, 'offres')} "
-        f"dans {len(reach['commune_code'].unique())} communes sont accessibles en {minutes} min "
+        f"dans {text.count(reach['commune_code'].nunique(), 'commune')} {'est accessible' if reach['n_offers'].sum() < 2 else 'sont accessibles'} en {minutes} min "
         f"({core.mode_label(mode, 'lower')}) ; offre la plus proche à "
         + (f"{maps.format_number(times['minutes'].min(), 0)} min." if len(times) else "plus de 90 min.")
         + " Communes sans offre atteignable en 90 min : non colorées."
     )
     if times["is_estimate"].any():
-        core.estimate_badge(f"{int(times['is_estimate'].sum())} temps estimés à vol d'oiseau.")
+        core.estimate_badge(f"{text.count(int(times['is_estimate'].sum()), 'temps estimé')} à vol d'oiseau.")
     with core.table_expander(
         "Tableau des communes d'offres atteignables (alternative textuelle)", "mob_origin_table"
     ) as opened:
@@ -364,18 +364,35 @@ def from_origin() -> None:
 def lycees_ranked() -> None:
     """Section 5 (its widget re-runs only this fragment)."""
     st.header("5. Lycées dont les élèves n'atteignent aucune offre")
-    k_lm = core.state("mob_lmode", core.qp_get("mode_lycees", "transit", modes))
+    k_lm = core.state("mob_lmode", core.qp_get("mode_lycees", "transit", {m: core.mode_label(m) for m in modes}))
     st.radio("Mode pour le classement", modes, key=k_lm, format_func=core.mode_label, horizontal=True)
     lmode = st.session_state[k_lm]
     core.sync_query({"mode_lycees": lmode})
     acc = data.origin_table(lmode, minutes, (), "", "", "school", v)
     lyc = acc.merge(schools[["uai", "commune"]], left_on="origin_id", right_on="uai", how="left")
     lyc["pupils_without"] = lyc["pupils"].where(lyc["offers_reachable"] == 0, 0)
-    lyc = lyc.sort_values(["pupils_without", "offers_reachable"], ascending=[False, True])
+    # every lycée without an offer first (those with a declared headcount by pupils, then the
+    # others), so that the count below is the first rows of the table
+    lyc["_none"] = lyc["offers_reachable"] == 0
+    lyc = lyc.sort_values(
+        ["_none", "pupils_without", "offers_reachable", "origin_name"],
+        ascending=[False, False, True, True],
+        na_position="last",
+    )
+    none = lyc[lyc["_none"]]
+    n_none, n_declared = len(none), int(none["pupils"].notna().sum())
+    verb = "n'a" if n_none < 2 else "n'ont"
     st.markdown(
-        f"**{int((lyc['offers_reachable'] == 0).sum())} lycées** n'ont aucune offre accessible en "
-        f"{minutes} min ({core.mode_label(lmode, 'lower')}), soit "
-        f"{core.fnum(lyc['pupils_without'].sum(), 0, 'élèves de seconde')} (effectifs déclarés)."
+        f"**{text.count(n_none, 'lycée')}** {verb} aucune offre accessible en "
+        f"{minutes} min ({core.mode_label(lmode, 'lower')})"
+        + (
+            f" : {n_declared} avec un effectif de seconde déclaré, soit "
+            f"{core.fnum(none['pupils'].sum(), 0, 'élèves de seconde')}, et "
+            f"{text.count(n_none - n_declared, 'lycée')} sans effectif de seconde déclaré "
+            "(« non déclaré » dans le tableau)."
+            if n_none > n_declared
+            else f", soit {core.fnum(none['pupils'].sum(), 0, 'élèves de seconde')} (effectifs déclarés)."
+        )
     )
     ranked = pd.DataFrame(
         {

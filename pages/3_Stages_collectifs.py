@@ -40,7 +40,7 @@ gap_opts = {
     "offers_per_100_pupils": core.indicator_label("offers_per_100_pupils"),
     "": "Aucune",
 }
-_fond = core.qp_get("fond", "share_no_offer_transit", list(gap_opts) + ["aucun"])
+_fond = core.qp_get("fond", "share_no_offer_transit", {**gap_opts, "aucun": "Aucune"})
 k_gap = core.state("col_gap", "" if _fond == "aucun" else _fond)
 sb.radio("Fond de carte (manques, par EPCI)", list(gap_opts), key=k_gap, format_func=gap_opts.get)
 sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")

@@ -54,9 +54,12 @@ if level == "epci":
     row = epcis[epcis["siren"] == code].iloc[0]
     title, dep = row["name"], row["dep"]
     member_codes = communes.loc[communes["epci_siren"] == code, "code"].tolist()
+    # « (partie normande) » only for an EPCI partly outside Normandie (DGCL populations)
+    share = data.epci_region_share(v).set_index("code")["share_in_region"].get(code, 1.0)
     subtitle = (
-        f"{row['kind']} · {len(member_codes)} communes · "
-        f"{core.fnum(row['population'], 0, 'habitants')} (partie normande)"
+        f"{row['kind']} · {text.count(len(member_codes), 'commune')} · "
+        f"{core.fnum(row['population'], 0, 'habitants')}"
+        + (f" (partie normande : {core.fpct(share, 1)} de la population de l'EPCI)" if share < 1 else "")
     )
 else:
     row = communes[communes["code"] == code].iloc[0]
@@ -68,6 +71,11 @@ else:
         f"{core.fnum(row['density_per_km2'], 0, 'hab./km²')}"
     )
 dep_name = deps.set_index("code")["name"].get(dep, dep)
+# large communes: every pupil starts at the town hall (docs/indicators.md, « origine unique »)
+single = data.single_origin_notes(v)
+if level == "commune" and code in single:
+    subtitle += f" · {single[code]}"
+single_here = {c: single[c] for c in member_codes if c in single}
 st.title(f"Fiche territoire : {title}")
 st.caption(subtitle + f" · département : {dep_name}")
 
@@ -116,6 +124,25 @@ rows += [
 ]
 
 
+def _single_origin_caveat(level: str, notes: dict[str, str], communes: pd.DataFrame) -> str:
+    """« ; origine unique : la mairie … » for a large commune, or the large communes of an EPCI."""
+    if not notes:
+        return ""
+    if level == "commune":
+        return (
+            " ; tous les élèves de cette grande commune partent de sa mairie (un seul point pour toute la "
+            "commune) : ses indicateurs à pied et à vélo sont à lire avec prudence, les élèves éloignés de la "
+            "mairie n'y sont pas distingués"
+        )
+    names = communes.set_index("code")["name"]
+    listed = ", ".join(names.get(c, c) for c in sorted(notes, key=lambda c: names.get(c, c))[:6])
+    more = ", etc." if len(notes) > 6 else ""
+    return (
+        f" ; {text.count(len(notes), 'grande commune')} ({listed}{more}) : "
+        f"« {catalogue.SINGLE_ORIGIN} », tous leurs élèves partent d'un seul point"
+    )
+
+
 def _val(df: pd.DataFrame, col: str, scale: float, dec: int, unit: str) -> str:
     if df.empty or col not in df:
         return "—"
@@ -148,6 +175,7 @@ core.estimate_badge(
     "Élèves par commune de résidence estimés au prorata de la population ; offres "
     "placées à la mairie de leur commune ; 1 place par offre faute de capacité"
     + (" ; certains temps sont estimés à vol d'oiseau" if bool(t["uses_estimated_times"].iloc[0]) else "")
+    + _single_origin_caveat(level, single_here, communes)
     + "."
 )
 
@@ -172,6 +200,7 @@ mapping.choropleth(
     reverse=False,
     scale=100.0,
     name="Part sans offre",
+    notes=single,
 )
 if level == "commune":
     mapping.outline(m, data.geojson("commune", v, (code,)), title)
@@ -201,7 +230,9 @@ with core.table_expander("Tableau des communes (alternative textuelle) — manqu
         gaps = ranking.rank_territories(ctab, "share_no_offer")  # ties: pupils, then name
         gap_table = pd.DataFrame(
             {
-                "Commune": gaps["name"],
+                "Commune": gaps["name"].where(
+                    ~gaps["code"].isin(single), gaps["name"] + f" ({catalogue.SINGLE_ORIGIN})"
+                ),
                 "Code INSEE": gaps["code"],
                 "Élèves (estimés)": gaps["pupils"].round(0),
                 "Élèves sans offre accessible (estimés)": gaps["pupils_no_offer"].round(0),
@@ -257,7 +288,8 @@ with c2:
         charts.count_axis(fig, "x", float(sec["n"].head(15).max()))
         charts.plotly_chart(fig, max(220, 26 * min(len(sec), 15) + 80))
         st.caption(
-            f"{int(sec['n'].sum())} offres situées dans le territoire, {len(sec)} secteurs (15 premiers affichés)."
+            f"{text.count(int(sec['n'].sum()), 'offre située', 'offres situées')} dans le territoire, "
+            f"{text.count(len(sec), 'secteur')} (15 premiers affichés)."
         )
 
 # ------------------------------------------------------------------ transport and projects

@@ -28,7 +28,7 @@ v = core.require_travel_times()
 view = filters.sidebar("rep")
 LEVELS = {"region": "Région", "departement": "Département", "epci": "EPCI", "commune": "Commune"}
 c1, c2 = st.columns([1, 2])
-k_level = core.state("rep_level", core.qp_get("echelle", "epci", list(LEVELS)))
+k_level = core.state("rep_level", core.qp_get("echelle", "epci", LEVELS))
 c1.radio("Échelle du rapport", list(LEVELS), key=k_level, format_func=LEVELS.get, horizontal=True)
 level = st.session_state[k_level]
 
@@ -44,16 +44,20 @@ else:
     com = data.communes_list(v)
     options = {r.code: f"{r.name} ({r.code})" for r in com.itertuples()}
 codes = list(options)
+first = codes[0]
+if level == "epci":  # open on an EPCI wholly in Normandie (the first one, CA du Pays de Dreux, is 9 % in it)
+    whole = set(data.epci_region_share(v).query("share_in_region >= 1")["code"])
+    first = min((c for c in codes if c in whole), key=lambda c: options[c].casefold(), default=first)
 k_code = f"rep_code_{level}"
 default_code = core.qp_get(
     "code",
-    codes[0],
+    first,
     check=lambda r: validate_args.check_territory(r, level, {level: options})[1],
-    shown_default=options[codes[0]],
+    shown_default=options[first],
 )
 core.state(k_code, default_code)
 if st.session_state[k_code] not in options:
-    st.session_state[k_code] = codes[0]
+    st.session_state[k_code] = first
 c2.selectbox("Territoire (tapez un nom pour chercher)", codes, key=k_code, format_func=options.get)
 code = st.session_state[k_code]
 core.sync_query({**view.query(), "echelle": level, "code": code})
@@ -103,7 +107,8 @@ shown = pd.DataFrame(
     }
 )
 st.markdown("**Chiffres clés** (le territoire, puis ses territoires de référence)")
-st.dataframe(shown, hide_index=True, width="stretch", height=36 * (len(shown) + 1) + 3)
+# an HTML table: long labels wrap (« … ou à pied (min) » was cut in the data grid at 1,400 px)
+core.html_table(shown)
 ref_text = " et ".join(
     f"{report.format_value(r['share_no_offer'], 'pct')} "
     f"{text.in_territory(str(r['name']), str(r['level']), str(r['code']))}"

@@ -206,7 +206,7 @@ if go and upload is not None:
 # --------------------------------------------------------------------------- log (read-only)
 st.header("Journal des imports")
 log = data.import_log(core.db_version())
-if log is None:
+if log is None or log.empty:  # an empty grid says « empty » in English
     st.caption("Aucun import n'a encore été fait dans cette base.")
 else:
     st.dataframe(

@@ -19,7 +19,7 @@ tabs = {
     "tables": "Tables",
     "schema": "Schéma",
 }
-k_tab = core.state("data_tab", core.qp_get("vue", "sources", list(tabs)))
+k_tab = core.state("data_tab", core.qp_get("vue", "sources", tabs))
 st.radio("Afficher", list(tabs), key=k_tab, format_func=tabs.get, horizontal=True, label_visibility="collapsed")
 tab = st.session_state[k_tab]
 core.sync_query({"vue": tab})
@@ -93,8 +93,8 @@ elif tab == "rejets":
     else:
         n_off = data.offer_count(v)
         st.markdown(
-            f"Offres : **{n_off:,} lignes chargées** et **{len(rej):,} lignes rejetées** "
-            "au chargement (lignes lues = chargées + rejetées).".replace(",", "\u202f")
+            f"Offres : **{text.count(n_off, 'ligne chargée')}** et **{text.count(len(rej), 'ligne rejetée')}** "
+            "au chargement (lignes lues = chargées + rejetées)."
         )
         if rej.empty:
             st.success("Aucune ligne rejetée : toutes les offres ont été chargées et situées.")

@@ -8,12 +8,14 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue
+from analysis import catalogue, text
 from analysis.planning import demand as dm
 from analysis.planning import export
 from analysis.planning import programme as pg
 from analysis.planning import sites as st_sites
 from analysis.sanitize import html_text
+from analysis.text import count as count_of
+from analysis.text import end_sentence
 from ui import core, mapping
 from ui import planning as up
 
@@ -37,7 +39,7 @@ ORIGINS = {"school": core.ORIGIN_LABELS["school"], "commune": core.ORIGIN_LABELS
 REACH = {m: core.mode_label(m, "short") for m in st_sites.REACH_MODES}
 MODES = list(catalogue.DISPLAY_ORDER)
 
-k_view = core.state("plan_view", core.qp_get("vue", "sites", list(VIEWS)))
+k_view = core.state("plan_view", core.qp_get("vue", "sites", VIEWS))
 st.radio("Étape", list(VIEWS), key=k_view, format_func=VIEWS.get, horizontal=True)
 view = st.session_state[k_view]
 communes = up.communes_with_epci(v)
@@ -47,13 +49,13 @@ commune_names = dict(zip(communes["code"], communes["name"]))
 def sites_view() -> None:
     sb = st.sidebar
     sb.header("Où lancer les prochains projets")
-    k_mode = core.state("plan_mode", core.qp_get("mode", "transit", MODES))
+    k_mode = core.state("plan_mode", core.qp_get("mode", "transit", {m: core.mode_label(m) for m in MODES}))
     sb.selectbox("Mode de déplacement des élèves", MODES, key=k_mode, format_func=core.mode_label)
     k_min = core.state("plan_minutes", core.qp_get("minutes", 45, list(core.BUDGETS), int))
     sb.select_slider("Budget-temps (minutes)", list(core.BUDGETS), key=k_min)
-    k_org = core.state("plan_origin", core.qp_get("origine", "school", list(ORIGINS)))
+    k_org = core.state("plan_origin", core.qp_get("origine", "school", ORIGINS))
     sb.radio("Élèves comptés", list(ORIGINS), key=k_org, format_func=ORIGINS.get)
-    k_mes = core.state("plan_measure", core.qp_get("mesure", "unserved", list(MEASURES)))
+    k_mes = core.state("plan_measure", core.qp_get("mesure", "unserved", MEASURES))
     sb.radio("Demande à couvrir", list(MEASURES), key=k_mes, format_func=MEASURES.get)
     k_tgt = core.state("plan_target", core.qp_get("cible", 1.0, None, float))
     if st.session_state[k_mes] == "shortfall":
@@ -86,8 +88,9 @@ def sites_view() -> None:
             st.error(str(exc))
             return
     unit = res["unit"]
-    # pupils are shown whole (estimated or declared), missing places (2SFCA) with one decimal
-    dec = 0 if measure == "unserved" else 1
+    # pupils (estimated or declared) and missing places (2SFCA) are shown whole on the page; the
+    # files keep the exact values
+    dec = 0
     sites, projects, dem = res["sites"], res["projects"], res["demand"]
     status = (
         "optimum prouvé"
@@ -98,8 +101,8 @@ def sites_view() -> None:
     )
     st.markdown(
         f"**En bref :** {core.mode_label(mode, 'phrase')} en {minutes} min au plus, la demande totale est de "
-        f"**{core.fnum(res['demand_total'], dec, unit)}** ({MEASURES[measure].lower()}, "
-        f"{ORIGINS[origin].lower()}). Les {len(sites)} sites proposés en couvrent "
+        f"**{core.fnum(res['demand_total'], dec, unit)}** ({text.lower_first(MEASURES[measure])}, "
+        f"{text.lower_first(ORIGINS[origin])}). Les {len(sites)} sites proposés en couvrent "
         f"**{core.fnum(res['exact_value'], dec, unit)}** (solveur exact : {status}) ; la méthode gloutonne "
         f"en couvre {core.fnum(res['greedy_value'], dec, unit)} (écart {core.fpct(res['gap'], 1)}). "
         f"Les 26 projets existants couvrent déjà {core.fnum(res['already'], dec, unit)}"
@@ -174,8 +177,8 @@ def sites_view() -> None:
     st.header("Sites proposés (classés) — alternative textuelle de la carte")
     table = export.sites_table(sites)
     shown = table.drop(columns=["Origines couvertes (codes)", "Code", "Code commune"], errors="ignore")
-    if dec == 0:  # whole pupils on screen, as on every page (the files keep one decimal)
-        shown = shown.round({c: 0 for c in ("Demande couverte", "Gain marginal") if c in shown})
+    # whole pupils or places on screen, as on every page (the files keep the decimals)
+    shown = shown.round({c: 0 for c in ("Demande couverte", "Gain marginal") if c in shown})
     core.html_table(shown)
     c1, c2 = st.columns(2)
     c1.download_button(
@@ -199,8 +202,17 @@ def sites_view() -> None:
         )
     if len(res["greedy"]) and list(res["greedy"]["site_key"]) != list(sites["site_key"]):
         with st.expander("Solution gloutonne (comparaison)"):
-            g = res["greedy"][["rank", "site_name", "commune_name", "pupils_new"]].rename(
-                columns={"rank": "Rang", "site_name": "Site", "commune_name": "Commune", "pupils_new": "Gain marginal"}
+            g = (
+                res["greedy"][["rank", "site_name", "commune_name", "pupils_new"]]
+                .rename(
+                    columns={
+                        "rank": "Rang",
+                        "site_name": "Site",
+                        "commune_name": "Commune",
+                        "pupils_new": "Gain marginal",
+                    }
+                )
+                .round({"Gain marginal": 0})
             )
             core.html_table(g)
 
@@ -277,7 +289,7 @@ def programme_view() -> None:
     sb.selectbox("Type (typologie)", kinds, key=k_kind, format_func=lambda x: pg.KINDS[x])
     k_days = core.state("plan_days", core.qp_get("jours", 10, list(range(1, 11)), int))
     sb.slider("Jours ouvrés à partir du lundi 15 juin 2026", 1, 10, key=k_days)
-    k_reach = core.state("plan_reach", core.qp_get("acces", "walk", list(REACH)))
+    k_reach = core.state("plan_reach", core.qp_get("acces", "walk", REACH))
     sb.radio("Déplacements entre structures", list(REACH), key=k_reach, format_func=REACH.get)
     k_rad = core.state("plan_radius", core.qp_get("rayon", 20, [10, 15, 20, 30, 45], int))
     sb.select_slider("Rayon autour du site (minutes)", [10, 15, 20, 30, 45], key=k_rad)
@@ -351,7 +363,7 @@ def programme_view() -> None:
     if use_default:
         default_cap = int(st.number_input("Hypothèse : places par jour", 1, 50, 3, key="plan_default_cap"))
         core.estimate_badge(
-            f"capacité supposée de {default_cap} place(s) par jour pour les structures non "
+            f"capacité supposée de {count_of(default_cap, 'place')} par jour pour les structures non "
             "renseignées : à confirmer avec chaque structure."
         )
     kept = edited[edited["retenir"]]
@@ -370,11 +382,11 @@ def programme_view() -> None:
                 structures, spec, minutes, radius_text=f" à moins de {radius} min {REACH[reach]} de {name}"
             )
         except pg.ProgrammeInfeasible as exc:
-            st.error("**Programme impossible.** " + " ; ".join(exc.reasons) + ".")
-            st.info("**Pour le rendre possible :** " + " ; ".join(exc.fixes) + ".")
+            st.error("**Programme impossible.** " + end_sentence(" ; ".join(exc.reasons)))
+            st.info("**Pour le rendre possible :** " + end_sentence(" ; ".join(exc.fixes)))
             return
     st.success(
-        f"Programme trouvé : {len(prog.sizes)} sous-groupe(s) de {' + '.join(map(str, prog.sizes))} élèves, "
+        f"Programme trouvé : {count_of(len(prog.sizes), 'sous-groupe')} de {' + '.join(map(str, prog.sizes))} élèves, "
         f"{prog.total_minutes:.0f} min de déplacement entre structures au total "
         f"({'optimum prouvé' if prog.status == 'optimal' else 'meilleur trouvé'})."
     )

@@ -254,7 +254,7 @@ def test_data_page_views(page, app_url, con):
     assert_no_exception(page)
     n_rej = con.execute("SELECT count(*) FROM offer_rejects").fetchone()[0]
     text = main_text(page).replace("\u202f", " ")
-    assert re.search(rf"{n_rej} lignes rejetées", text)
+    assert re.search(rf"{n_rej} {'ligne rejetée' if n_rej < 2 else 'lignes rejetées'}", text)  # « 0 ligne rejetée »
     open_page(page, app_url + "/donnees?vue=quarantaine")
     assert_no_exception(page)
 

@@ -179,7 +179,7 @@ def test_reader_encodings_and_separators():
     assert titled.columns == ["commune", "secteur", "niveaux"] and titled.rows == [
         (1, ["Caen", "Industrie", "seconde"])
     ]
-    assert "1 ligne(s) avant l'en-tête" in titled.note
+    assert "1 ligne ignorée avant l'en-tête" in titled.note
     empty = imports.read_table(b"", "vide.csv")
     assert empty.rows_in == 0 and empty.note == "fichier vide"
     # malformed lines are kept as quarantine candidates, with their record number

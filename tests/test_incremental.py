@@ -215,7 +215,7 @@ def _import_and_compare(inc, tmp_path, rows: list[dict], mode: str, messages: li
 def _to_compute(messages: list[str]) -> int:
     """Number of locations the incremental update searched (its progress message)."""
     found = [
-        re.search(r"Mise à jour incrémentale : \d+ lieu\(x\) inchangé\(s\), (\d+) à calculer", m) for m in messages
+        re.search(r"Mise à jour incrémentale : [\d\u202f]+ lieux? inchangés?, (\d+) à calculer", m) for m in messages
     ]
     counts = [int(f.group(1)) for f in found if f]
     assert len(counts) == 1, messages
@@ -234,7 +234,7 @@ def test_incremental_imports_equal_full_rebuilds_on_the_mirror(full_db, tmp_path
     monkeypatch.setattr(roads, "load_road_graph", lambda *a, **k: loads.append(a) or real_load(*a, **k))
     rows = _new_commune_rows(full_db, 12)
     spare, rows = rows[:2], rows[2:]  # two communes kept for the move
-    delta = "lieu(x) ajouté(s), accessibilité complétée"
+    delta = "lieux ajoutés, accessibilité complétée"
 
     # 0. only additions: 5 offers in 5 new communes (accessibility completed, not recomputed)
     messages: list[str] = []

@@ -68,7 +68,7 @@ def test_offer_and_school_markers_escape_tooltips_and_popups():
     m = folium.Map(tiles=None)
     mapping.offers_layer(m, pts)
     ((_, _, popup, tip),) = _cluster_rows(m)
-    assert tip == "2 offre(s) — Giberville &lt;img src=x onerror=&quot;alert(&#x27;x&#x27;)&quot;&gt;"
+    assert tip == "2 offres — Giberville &lt;img src=x onerror=&quot;alert(&#x27;x&#x27;)&quot;&gt;"
     assert "<img" not in popup and "${" not in popup and "&lt;img" in popup
     sch = pd.DataFrame(
         {

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis import access, catalogue, datadict, report, text
@@ -225,6 +226,41 @@ def _all_text(at) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def html_table_frame(at, first_header: str) -> pd.DataFrame:
+    """The HTML table (:func:`ui.core.html_table`) of an AppTest run whose first header is
+    ``first_header``, as a frame of the cells' text (standard library parser)."""
+    from html.parser import HTMLParser
+
+    class _Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[list[str]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = []
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.cell is not None:
+                self.rows[-1].append("".join(self.cell).strip())
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell.append(data)
+
+    for m in at.markdown:
+        if "obs-table" in m.value:
+            parser = _Cells()
+            parser.feed(m.value)
+            if parser.rows and parser.rows[0] and parser.rows[0][0] == first_header:
+                return pd.DataFrame(parser.rows[1:], columns=parser.rows[0])
+    raise AssertionError(f"aucun tableau dont la première colonne est « {first_header} »")
+
+
 def _home():
     from streamlit.testing.v1 import AppTest
 
@@ -324,7 +360,7 @@ def test_rapports_en_bref_grammar(real):
 def test_rapports_pupils_whole_and_estimated(real):
     """« 3 025,2 » élèves in Rapports vs whole numbers elsewhere: whole, and said estimated."""
     at = _page("pages/5_Rapports.py", query={"echelle": "departement", "code": ORNE})
-    df = at.dataframe[0].value
+    df = html_table_frame(at, "Indicateur")
     row = df[df["Indicateur"].str.startswith("Élèves de seconde (estimés)")].iloc[0]
     pupils = access.territory_indicators(real, "departement", Filters(), ORNE).iloc[0]["pupils"]
     assert pupils != round(pupils)  # an estimate with decimals (3 025,2)…

@@ -6,7 +6,7 @@ import functools
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +15,7 @@ import streamlit as st
 
 from analysis import catalogue
 from analysis.maps import table_html
-from analysis.text import MISSING, agree_unit, format_number, format_percent
+from analysis.text import MISSING, agree_unit, format_number, format_percent, plural
 from ui import data
 from ui.database import con, db_path, db_version
 
@@ -179,14 +179,15 @@ SAME_AS_DEFAULT = object()
 def qp_get(
     name: str,
     default: Any,
-    options: Sequence[Any] | None = None,
+    options: Sequence[Any] | Mapping[Any, str] | None = None,
     cast: Callable[[str], Any] = str,
     check: Callable[[str], Any] | None = None,
     shown_default: str | None = None,
     url_default: Any = SAME_AS_DEFAULT,
 ) -> Any:
     """Value of query parameter ``name``: ``check(raw)`` (a function of
-    :mod:`analysis.validate_args`), else cast and checked against ``options``.
+    :mod:`analysis.validate_args`), else cast and checked against ``options`` (a mapping value ->
+    French label names the values by their labels in the refusal notice).
 
     ``url_default`` is how the view writes ``default`` back to the URL when that differs
     (``None``: a default the view leaves out of the link), so the notice stays while the view
@@ -211,7 +212,7 @@ def qp_get(
             except (TypeError, ValueError):
                 raise va.ArgumentError(f"valeur « {raw} » invalide") from None
             if options is not None and value not in options:
-                value = cast(va.check_choice(raw, [str(o) for o in options], f"le paramètre « {name} »"))
+                value = cast(va.check_choice(raw, _choices(options), f"le paramètre « {name} »"))
     except va.ArgumentError as exc:
         if not first:
             return default
@@ -226,8 +227,17 @@ def qp_get(
     return value
 
 
+def _choices(options: Sequence[Any] | Mapping[Any, Any]) -> list[str] | dict[str, str]:
+    """The choices of a URL parameter as :func:`analysis.validate_args.check_choice` takes them:
+    a mapping value -> French label (its refusal message then names each value with its label,
+    never a bare code such as ``share_no_offer``), else the values as text."""
+    if isinstance(options, Mapping):
+        return {str(k): str(v) for k, v in options.items()}
+    return [str(o) for o in options]
+
+
 def qp_get_list(
-    name: str, options: Sequence[str] | None = None, check: Callable[[str], Any] | None = None
+    name: str, options: Sequence[str] | Mapping[str, str] | None = None, check: Callable[[str], Any] | None = None
 ) -> list[str]:
     """All values of a repeated query parameter, each checked (``check``, else a choice among
     ``options``); the refused ones are dropped with a visible notice."""
@@ -241,7 +251,7 @@ def qp_get_list(
             if check is not None:
                 value = check(raw)
             elif options is not None:
-                value = va.check_choice(raw, list(options), f"le paramètre « {name} »")
+                value = va.check_choice(raw, _choices(options), f"le paramètre « {name} »")
             else:
                 value = raw
         except va.ArgumentError as exc:
@@ -357,7 +367,7 @@ def estimated_times_note(mode: str, counts: dict[str, int]) -> str:
     for m in [mode] + ([info.falls_back_to] if info.falls_back_to else []):
         n = int(counts.get(m, 0))
         if n:
-            parts.append(f"{fnum(n)} temps {catalogue.Mode(m).info.phrase} estimé{'s' if n > 1 else ''}")
+            parts.append(f"{fnum(n)} temps {mode_label(m, 'phrase')} {plural(n, 'estimé')}")
     if not parts:
         return ""
     note = " et ".join(parts) + " à vol d'oiseau (pas de réseau à proximité)"
@@ -396,8 +406,23 @@ def html_table(df, max_rows: int | None = None, height: int | None = None) -> No
     ~1.3 MB of JavaScript on a first visit (about 0.5 s of a cold open, measured with
     ``bench/browser.py``); it stays available for long tables, in :func:`table_expander`.
     """
-    style = "font-size:0.92rem;" + (f"max-height:{int(height)}px;overflow:auto" if height else "overflow-x:auto")
-    st.markdown(f'<div class="obs-table-box" style="{style}">{table_html(df, max_rows)}</div>', unsafe_allow_html=True)
+    wide = len(df.columns) > 8  # many columns: smaller type and padding, so that all fit at 1,400 px
+    style = ("font-size:0.8rem;" if wide else "font-size:0.92rem;") + (
+        f"max-height:{int(height)}px;overflow:auto" if height else "overflow-x:auto"
+    )
+    st.markdown(
+        TABLE_CSS + f'<div class="obs-table-box{" obs-wide" if wide else ""}" lang="fr" style="{style}">'
+        f"{table_html(df, max_rows)}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+#: Cells of the wide HTML tables: narrower padding and words hyphenated in French where the
+#: browser can, so that the last column stays in view at 1,400 px.
+TABLE_CSS = (
+    "<style>.obs-table-box.obs-wide th,.obs-table-box.obs-wide td{padding:4px 4px;hyphens:auto;"
+    "overflow-wrap:break-word}.obs-table-box.obs-wide th{vertical-align:bottom}</style>"
+)
 
 
 def require_travel_times() -> int:

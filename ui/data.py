@@ -158,6 +158,13 @@ def epci_list(version: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
+def single_origin_notes(version: int) -> dict[str, str]:
+    """Commune code -> « origine unique : la mairie (…) » for the large communes
+    (:func:`analysis.geography.single_origin_notes`)."""
+    return geography.single_origin_notes(con())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
 def epci_region_share(version: int) -> pd.DataFrame:
     """Share of each EPCI's population in Normandie (:func:`analysis.ranking.epci_region_share`)."""
     from analysis import ranking

@@ -7,7 +7,7 @@ reference, accessibility inside the frame) are in :mod:`ui.map_elements`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
@@ -17,6 +17,7 @@ from folium.utilities import JsCode
 
 from analysis import config, maps
 from analysis.sanitize import html_text
+from analysis.text import count as count_of
 from ui import a11y, data
 from ui.core import db_version
 
@@ -146,8 +147,12 @@ def choropleth(
     opacity: float = 0.75,
     corner: str = "bottom:24px;right:10px",
     outlines: folium.Map | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> list[float]:
     """Colour the features of ``geojson`` by ``values[value_col]`` and add a legend.
+
+    ``notes`` (code -> French text) adds a caveat after a feature's value in its tooltip
+    (« origine unique : la mairie » for the large communes, :mod:`analysis.geography`).
 
     ``scale`` multiplies values for display (e.g. 100 for shares shown in %). Returns the
     class breaks (in displayed units).
@@ -168,6 +173,8 @@ def choropleth(
     if outlines is not None:
         FastGeoJson(geojson, name, opacity=opacity, register=name, shared=True).add_to(outlines)
         texts = [f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x) else "sans donnée" for x in v]
+        if notes:
+            texts = [t + (f" · {notes[str(c)]}" if str(c) in notes else "") for t, c in zip(texts, values[code_col])]
         data = {str(c): [col, html_text(t)] for c, t, col in zip(values[code_col], texts, colours)}
         _Recolour(name, html_text(label), data).add_to(m)
         if legend:
@@ -186,7 +193,8 @@ def choropleth(
         str(c): {
             "colour": col,
             "tip": f"<b>{html_text(names.get(str(c), c))}</b><br>{html_text(label)} : "
-            + (f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x) else "sans donnée"),
+            + (f"{maps.format_number(x, decimals)} {unit}" if pd.notna(x) else "sans donnée")
+            + (f" · {html_text(notes[str(c)])}" if notes and str(c) in notes else ""),
         }
         for c, x, col in zip(values[code_col], v, colours)
     }
@@ -280,13 +288,13 @@ def offers_layer(m: folium.Map, pts: pd.DataFrame, *, show: bool = True) -> None
     if pts.empty:
         return
     popup = [
-        f"<b>{int(r.n_offers)} offre(s)</b> — {html_text(r.town or '')}<br>"
+        f"<b>{count_of(r.n_offers, 'offre')}</b> — {html_text(r.town or '')}<br>"
         f"Secteurs : {html_text(r.sectors or '')}<br>"
         f"Localisation : {'mairie de la commune (estimation)' if r.location_precision == 'commune' else html_text(r.location_precision)}<br>"
         f"Source : {html_text(r.sources or '')}"
         for r in pts.itertuples()
     ]
-    tips = [f"{int(n)} offre(s) — {html_text(t)}" for n, t in zip(pts["n_offers"], pts["town"])]
+    tips = [f"{count_of(n, 'offre')} — {html_text(t)}" for n, t in zip(pts["n_offers"], pts["town"])]
     clustered_points(m, pts, popup, tips, "Offres de stage", fill="#E69F00", radius=6, show=show)
 
 

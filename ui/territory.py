@@ -10,6 +10,7 @@ import streamlit as st
 
 from analysis import validate_args as va
 from analysis.territory_search import search_territories
+from analysis.text import count as count_of
 
 LEVEL_WORDS = {"epci": "EPCI", "commune": "commune"}
 
@@ -84,7 +85,7 @@ def search_box(
     if not results:
         container.info(f"Aucun résultat pour « {q.strip()} ».")
         return
-    container.caption(f"{len(results)} résultat(s) ; choisissez un territoire :")
+    container.caption(f"{count_of(len(results), 'résultat')} ; choisissez un territoire :")
     for m in results:
         if m.code not in known.get(m.level, {}):
             continue

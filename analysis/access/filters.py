@@ -15,6 +15,7 @@ import duckdb
 
 from analysis import catalogue, config, supply
 from analysis.db import has_relation
+from analysis.text import plural
 
 #: Travel modes known to the indicators (:data:`analysis.catalogue.MODES`).
 MODES: tuple[str, ...] = catalogue.MODES
@@ -123,7 +124,10 @@ def _require(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     missing = [n for n in names if not has_relation(con, n)]
     if missing:
         raise AccessError(
-            "Table(s) absente(s) de la base : " + ", ".join(missing) + ". Lancez « python -m analysis.build »."
+            plural(len(missing), "Table absente", "Tables absentes")
+            + " de la base : "
+            + ", ".join(missing)
+            + ". Lancez « python -m analysis.build »."
         )
 
 

@@ -28,6 +28,7 @@ from analysis.access.pairs import _travel_times_signature, build_pairs
 from analysis.access.sql import _sql_literal, _territory_query
 from analysis.access.transit_supply import transit_supply_sql
 from analysis.db import has_relation
+from analysis.text import count as count_of
 
 
 def build_tables(
@@ -65,7 +66,7 @@ def build_tables(
         con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
     progress("Indicateurs : élèves par commune (estimation)", 0.0)
     used = pupils.build_commune_pupils(con, total)
-    progress(f"Indicateurs : total régional de {used:,.0f} élèves de seconde réparti", None)
+    progress(f"Indicateurs : total régional de {count_of(used, 'élève')} de seconde réparti", None)
 
     sql, note = transit_supply_sql(con, opts.service_date)
     if sql is None:
@@ -85,7 +86,7 @@ def build_tables(
     present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
     check_travel_times(con)
     n_pairs = build_pairs(con)
-    progress(f"Indicateurs : {n_pairs:,} couples origine-lieu-mode (access_pairs)", None)
+    progress(f"Indicateurs : {count_of(n_pairs, 'couple')} origine-lieu-mode (access_pairs)", None)
     scenarios = [
         (m, float(b)) for m in modes for b in budgets if m in present or (m == "transit" and "walk" in present)
     ]
@@ -115,7 +116,11 @@ def build_tables(
     if scenarios:
         con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
         con.execute("INSERT INTO access_meta VALUES ('tables_signature', ?)", [_travel_times_signature(con)])
-    progress(f"Indicateurs : {len(acc):,} lignes accessibility, {len(terr):,} lignes territory_indicators", 1.0)
+    progress(
+        f"Indicateurs : {count_of(len(acc), 'ligne')} accessibility, "
+        f"{count_of(len(terr), 'ligne')} territory_indicators",
+        1.0,
+    )
 
 
 def check_travel_times(con: duckdb.DuckDBPyConnection) -> None:

@@ -19,6 +19,7 @@ from analysis.db import has_relation
 from analysis.gtfs.feed import TABLES, WEEKDAYS, GTFSError, Progress
 from analysis.gtfs.reading import read_feed
 from analysis.gtfs.timetable import _stop_times_frame, expand_frequencies
+from analysis.text import count as count_of
 
 
 def _slug(text: str) -> str:
@@ -222,7 +223,8 @@ def load_into(
         counts["transit_trips"] = len(trips)
 
         if st is not None:
-            say(f"GTFS {feed_id} : {len(st)} horaires d'arrêt", 0.7)
+            n_times = count_of(len(st), "horaire d'arrêt", "horaires d'arrêt")
+            say(f"GTFS {feed_id} : {n_times}", 0.7)
             _insert(
                 con,
                 "transit_stop_times",
@@ -314,8 +316,8 @@ def load_into(
         con.execute("ROLLBACK")
         raise
     say(
-        f"GTFS {feed_id} : {counts['transit_stops']} arrêts, {counts['transit_trips']} trajets, "
-        f"{counts['transit_stop_times']} horaires",
+        f"GTFS {feed_id} : {count_of(counts['transit_stops'], 'arrêt')}, "
+        f"{count_of(counts['transit_trips'], 'trajet')}, {count_of(counts['transit_stop_times'], 'horaire')}",
         1.0,
     )
     return counts

@@ -20,6 +20,7 @@ from analysis import limits, xlsx_scan
 from analysis.errors import DataError
 from analysis.imports.templates import _key, _known_headers
 from analysis.readers import sniff_separator as _sniff_sep
+from analysis.text import count as count_of
 from analysis.text import strip_accents
 
 # --------------------------------------------------------------------------- reading files
@@ -239,7 +240,7 @@ def _assemble(records: list, encoding: str, sep: str, pad: bool = False) -> RawT
                 break
     notes = []
     if h:
-        notes.append(f"{h} ligne(s) avant l'en-tête ignorée(s)")
+        notes.append(f"{count_of(h, 'ligne ignorée', 'lignes ignorées')} avant l'en-tête")
     header = records[h] if records and isinstance(records[h], list) else []
     # an unnamed column is named by its position, so that every message can name its field
     columns = [c.strip() or f"colonne {i}" for i, c in enumerate(header, start=1)]
@@ -263,7 +264,9 @@ def _add_record(rec: list[str], columns: list[str], n: int, rows: list, bad: lis
         rec = rec[:k]
     if len(rec) != k:
         what = "incomplète" if len(rec) < k else "trop longue"
-        bad.append((n, f"ligne {what} : {len(rec)} champ(s) au lieu de {k}", json.dumps(rec, ensure_ascii=False)))
+        bad.append(
+            (n, f"ligne {what} : {count_of(len(rec), 'champ')} au lieu de {k}", json.dumps(rec, ensure_ascii=False))
+        )
     else:
         rows.append((n, rec))
 

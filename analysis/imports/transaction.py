@@ -53,6 +53,7 @@ from analysis.imports.write import (
     write_mobility,
     write_offers,
 )
+from analysis.text import count as count_of
 
 # --------------------------------------------------------------------------- derived tables
 
@@ -401,7 +402,7 @@ def import_file(
 
     with database_copy(target) as con:
         res, located = run(con)
-        progress(f"{res.accepted} ligne(s) acceptée(s), {res.quarantined} en quarantaine", 0.2)
+        progress(f"{count_of(res.accepted, 'ligne acceptée')}, {res.quarantined} en quarantaine", 0.2)
         con.execute(DDL)
         if res.accepted == 0:
             # nothing accepted: the data tables are left as they are (a wrong file in a replace
@@ -519,5 +520,5 @@ def build_stage(
         return 0
     n = reapply_imports(con, previous, progress)
     if n:
-        progress(f"{n} import(s) de la base précédente rejoué(s)", None)
+        progress(f"{count_of(n, 'import')} de la base précédente {'rejoué' if n < 2 else 'rejoués'}", None)
     return n

@@ -18,6 +18,7 @@ from analysis.config import NORMANDIE_BBOX
 from analysis.db import has_relation
 from analysis.imports.checks import Checked, _move_to_quarantine
 from analysis.imports.schema import DDL, MOBILITY_TYPES, ImportResult
+from analysis.text import count as count_of
 
 #: Columns :func:`analysis.offers.locate` adds to an offer frame.
 LOCATION_COLUMNS = ["commune_code", "lon", "lat", "location_precision", "match_method"]
@@ -230,8 +231,9 @@ def record_provenance(con: duckdb.DuckDBPyConnection, res: ImportResult, when: d
             res.rows_in,
             res.sha256,
             when,
-            f"Import {res.import_id} ({res.kind}, {res.format or '-'}, mode {res.mode}) : {res.accepted} ligne(s) "
-            f"acceptée(s), {res.quarantined} en quarantaine" + (f" ; {ds.description}" if ds else ""),
+            f"Import {res.import_id} ({res.kind}, {res.format or '-'}, mode {res.mode}) : "
+            f"{count_of(res.accepted, 'ligne acceptée')}, {res.quarantined} en quarantaine"
+            + (f" ; {ds.description}" if ds else ""),
             ds.url if ds else None,
         ],
     )

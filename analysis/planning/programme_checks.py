@@ -25,6 +25,7 @@ from analysis.planning.programme_types import (
     _places,
     day_label,
 )
+from analysis.text import count as count_of
 
 
 def _choose_structures(structures: Sequence[Structure], spec: ProgrammeSpec) -> tuple[list[Structure], str | None]:
@@ -88,7 +89,7 @@ def _check_candidates(structures: Sequence[Structure], where: str, radius_text: 
     if unknown:
         names = ", ".join(s.label for s in unknown[:5]) + (", etc." if len(unknown) > 5 else "")
         raise ProgrammeInfeasible(
-            [f"capacité d'accueil inconnue pour {len(unknown)} structure(s) : {names}"],
+            [f"capacité d'accueil inconnue pour {count_of(len(unknown), 'structure')} : {names}"],
             [
                 "renseigner la capacité journalière de chaque structure (tableau des structures ou fichier "
                 "de capacités), ou retirer ces structures"
@@ -103,14 +104,14 @@ def _check_multisectoriel(structures: Sequence[Structure], spec: ProgrammeSpec, 
     if len(sectors) < variety:
         raise ProgrammeInfeasible(
             [
-                f"seulement {len(sectors)} secteur(s) parmi les structures candidates{radius_text}, "
+                f"seulement {count_of(len(sectors), 'secteur')} parmi les structures candidates{radius_text}, "
                 f"le programme en demande {variety} par sous-groupe"
             ],
             ["élargir le rayon", f"demander au plus {len(sectors)} secteurs", "ajouter des structures"],
         )
     if D < variety:
         raise ProgrammeInfeasible(
-            [f"{D} jour(s) ne suffisent pas pour découvrir {variety} secteurs"],
+            [f"{count_of(D, 'jour')} ne {'suffit' if D < 2 else 'suffisent'} pas pour découvrir {variety} secteurs"],
             [f"allonger la période à {variety} jours", f"demander {D} secteurs"],
         )
 
@@ -120,12 +121,12 @@ def _check_mono_secteur(structures: Sequence[Structure], spec: ProgrammeSpec, va
     D = len(spec.days)
     if len(structures) < variety:
         raise ProgrammeInfeasible(
-            [f"seulement {len(structures)} structure(s){where}, le programme en demande {variety}"],
+            [f"seulement {count_of(len(structures), 'structure')}{where}, le programme en demande {variety}"],
             ["élargir le rayon", "ajouter des structures de ce secteur", f"demander {len(structures)} structures"],
         )
     if D < variety:
         raise ProgrammeInfeasible(
-            [f"{D} jour(s) ne suffisent pas pour découvrir {variety} structures"],
+            [f"{count_of(D, 'jour')} ne {'suffit' if D < 2 else 'suffisent'} pas pour découvrir {variety} structures"],
             [f"allonger la période à {variety} jours"],
         )
 
@@ -214,11 +215,11 @@ def missing_places_error(
     if len(reasons) > 4:
         total = sum(missing.values())
         n_days = len({d for d, _ in missing})
-        reasons = [f"il manque {_places(total)} au total sur {n_days} jour(s)"] + reasons[:3] + ["…"]
+        reasons = [f"il manque {_places(total)} au total sur {count_of(n_days, 'jour')}"] + reasons[:3] + ["…"]
         fixes = fixes[:3]
     if not reasons:  # capacity is not the issue (should not happen: the rules were checked above)
         reasons.append(
-            f"les règles du type « {spec.kind} » ne peuvent pas être tenues avec {len(sizes)} sous-groupe(s){where}"
+            f"les règles du type « {spec.kind} » ne peuvent pas être tenues avec {count_of(len(sizes), 'sous-groupe')}{where}"
         )
     biggest = max(s.capacity for s in structures)
     fixes += [

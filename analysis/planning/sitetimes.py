@@ -24,6 +24,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import traveltime
+from analysis.catalogue import mode_label
+from analysis.text import count as count_of
+from analysis.text import format_number
 
 #: Pairs above this many minutes are not stored (the largest budget the planner offers).
 SITE_MAX_MINUTES = 60.0
@@ -127,8 +130,8 @@ def build_site_times(
             con.unregister("_site_tt")
         counts[mode] = len(frame)
         progress(
-            f"Sites candidats {mode} : {len(frame)} couples <= {SITE_MAX_MINUTES:g} min "
-            f"en {time.perf_counter() - t0:.1f} s",
+            f"Sites candidats {mode_label(mode, None, 'phrase')} : {count_of(len(frame), 'couple')} ≤ "
+            f"{SITE_MAX_MINUTES:g} min en {format_number(time.perf_counter() - t0, 1)} s",
             None,
         )
     return counts

@@ -139,11 +139,15 @@ REACH_COLUMNS: tuple[Column, ...] = (
     _c("offers_reachable", "Offres accessibles", "offres", "int"),
     _c("sectors_reachable", "Secteurs accessibles", "secteurs", "int"),
 )
+#: « origine unique : la mairie (…) » for a large commune whose pupils all start at its town
+#: hall (``communes.single_origin_large``, docs/indicators.md); empty otherwise.
+ORIGIN_NOTE = _c("origin_note", "Point de départ des élèves")
 #: What identifies an origin (per-origin and « no offer » tables).
 ORIGIN_ID_COLUMNS: tuple[Column, ...] = (
     _c("origin_kind", "Type d'origine"),
     _c("origin_id", "Code de l'origine"),
     _c("origin_name", "Origine"),
+    ORIGIN_NOTE,
     COMMUNE_CODE,
 )
 #: The seconde pupils of an origin and whether they are estimated.
@@ -164,6 +168,7 @@ TABLE_HEAD_COLUMNS: tuple[Column, ...] = (
     _c("code", "Code"),
     _c("name", "Nom"),
     _c("origin_kind", "Origines"),
+    ORIGIN_NOTE,
     *FILTER_COLUMNS,
 )
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from analysis import access, catalogue, config
 from analysis.access import AccessError, Filters
+from analysis.geography import single_origin_notes
 from analysis.report.columns import (
     COMPONENT_LEVELS,
     LEVEL_LABELS,
@@ -38,6 +39,7 @@ from analysis.report.columns import (
     table_columns,
 )
 from analysis.report.errors import ReportError
+from analysis.sources import network_title
 from analysis.text import format_number, strip_accents
 
 # --------------------------------------------------------------------------------------------
@@ -343,10 +345,22 @@ def _order_table(df: pd.DataFrame, terr: Territory) -> pd.DataFrame:
     return df.loc[order].reset_index(drop=True)
 
 
-def _table_from_rows(rows: pd.DataFrame, terr: Territory, filters: Filters) -> pd.DataFrame:
+def _single_origin_notes(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, str]:
+    """Commune code -> « origine unique : la mairie (…) » when pupils start from communes."""
+    return single_origin_notes(con) if filters.origin_kind == "commune" else {}
+
+
+def _with_origin_note(df: pd.DataFrame, notes: dict[str, str], is_commune: pd.Series, code: pd.Series) -> pd.DataFrame:
+    """Column ``origin_note``: the caveat of the large communes among the rows (None elsewhere)."""
+    df["origin_note"] = [notes.get(str(c)) if ok else None for ok, c in zip(is_commune, code)]
+    return df
+
+
+def _table_from_rows(rows: pd.DataFrame, terr: Territory, filters: Filters, notes: dict[str, str]) -> pd.DataFrame:
     df = rows.copy()
     for k, v in _filters_text(filters).items():
         df[k] = v
+    df = _with_origin_note(df, notes, df["level"] == "commune", df["code"])
     df = _order_table(catalogue.add_derived(df), terr)
     return df[[c.key for c in table_columns()]]
 
@@ -382,7 +396,7 @@ def report_table(
     filters = filters or Filters()
     terr = resolve_territory(con, level, code)
     _validate(con, filters)
-    return _table_from_rows(_indicator_rows(con, terr, filters), terr, filters)
+    return _table_from_rows(_indicator_rows(con, terr, filters), terr, filters, _single_origin_notes(con, filters))
 
 
 def _territory_communes_sql(terr: Territory) -> str:
@@ -460,6 +474,8 @@ def _runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         if c in have
     ]
     df = con.execute(f"SELECT {', '.join(cols)} FROM travel_time_runs ORDER BY mode").df()
+    if "network_source" in df:  # dataset title, publisher and vintage, not the internal id (« gtfs:ter »)
+        df["network_source"] = df["network_source"].map(network_title)
     if "computed_at" in df:
         df["computed_at"] = df["computed_at"].astype(str)
     return df
@@ -505,7 +521,8 @@ def collect(
     _validate(con, filters)
     progress(f"Rapport : {terr.label}", 0.0)
     rows = _indicator_rows(con, terr, filters)
-    table = _table_from_rows(rows, terr, filters)
+    notes = _single_origin_notes(con, filters)
+    table = _table_from_rows(rows, terr, filters, notes)
     timings["territoires"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     try:
@@ -525,6 +542,7 @@ def collect(
     progress("Rapport : indicateurs par origine", 0.5)
     t2 = time.perf_counter()
     inside = set(r[0] for r in con.execute(_territory_communes_sql(terr)).fetchall())
+    origins = _with_origin_note(origins.copy(), notes, origins["origin_kind"] == "commune", origins["origin_id"])
     no_offer = origins[
         origins["commune_code"].isin(inside) & (origins["offers_reachable"] == 0) & (origins["pupils"].fillna(0) > 0)
     ]

@@ -137,7 +137,7 @@ def pdf_table(
     if max_rows is not None and len(df) > max_rows:
         pdf.set_font("DejaVu", "", 7)
         pdf.multi_cell(
-            0, 4, f"… {len(df) - max_rows} ligne(s) de plus dans le fichier XLSX.", new_x="LMARGIN", new_y="NEXT"
+            0, 4, f"… {count(len(df) - max_rows, 'ligne')} de plus dans le fichier XLSX.", new_x="LMARGIN", new_y="NEXT"
         )
 
 
@@ -309,6 +309,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     if not comp.empty:
         first = COMPONENT_LEVELS[terr.level][0]
         comp = comp[comp["level"] == first].sort_values(["pupils", "name"], ascending=[False, True])
+        comp = comp.assign(name=_with_single_origin(comp["name"], comp["origin_note"]))
         heading(
             pdf, f"{LEVEL_LABELS[first]}s du territoire, par nombre d'élèves ({len(comp)})".replace("EPCIs", "EPCI")
         )
@@ -345,6 +346,9 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
         "offers_reachable_car",
     )
     pcols = [c for c in PROJECT_COLUMNS if c.key != "project_id"]
+    no_offer = data.no_offer.assign(
+        origin_name=_with_single_origin(data.no_offer["origin_name"], data.no_offer["origin_note"])
+    )
     sections = (  # title, table, text when empty, columns, widths, rows shown at most
         (
             f"Lycées du territoire ({len(data.schools)})",
@@ -355,7 +359,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
             40,
         ),
         (
-            f"Offres situées dans le territoire par secteur ({int(data.sectors['offers'].sum())} offres)",
+            f"Offres situées dans le territoire par secteur ({count(int(data.sectors['offers'].sum()), 'offre')})",
             data.sectors,
             "Aucune offre située dans le territoire avec ces filtres.",
             SECTOR_COLUMNS[:7],
@@ -363,8 +367,8 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
             25,
         ),
         (
-            f"Élèves sans offre accessible ({len(data.no_offer)} origines)",
-            data.no_offer,
+            f"Élèves sans offre accessible ({count(len(no_offer), 'origine')})",
+            no_offer,
             "Toutes les origines ayant des élèves ont au moins une offre accessible.",
             ncols,
             (55, 20, 20, 30, 30, 25),
@@ -416,6 +420,11 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
             networks=data.networks,
         )
     return bytes(pdf.output())
+
+
+def _with_single_origin(names: pd.Series, notes: pd.Series) -> pd.Series:
+    """Names followed by « (origine unique : la mairie) » for the large communes."""
+    return names.where(notes.isna(), names.astype(str) + f" ({catalogue.SINGLE_ORIGIN})")
 
 
 def _summary_sentence(data: ReportData) -> str:

@@ -32,7 +32,7 @@ from analysis.report.columns import (
 )
 from analysis.report.data import ReportData, Territory, parameters_text
 from analysis.report.errors import ReportError
-from analysis.text import MISSING, format_number, format_percent, lower_first, strip_accents
+from analysis.text import MISSING, count, format_number, format_percent, lower_first, strip_accents
 
 
 def format_value(value: Any, kind: str) -> str:
@@ -90,8 +90,10 @@ def _csv_frame(
             out[c.key] = out[c.key].map(lambda v, k=c.key: display_value(k, v, networks))
         if c.kind == "bool":
             out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else ("oui" if bool(v) else "non"))
-        elif c.kind == "int":
-            out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else str(int(round(v))))
+        elif c.kind == "int" or (c.kind == "dec0" and header == "fr"):  # whole pupils (estimates)
+            out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else str(int(round(float(v)))))
+        elif c.kind == "pct" and header == "fr":  # « (%) » header: 0–100, one decimal as on screen
+            out[c.key] = (pd.to_numeric(out[c.key], errors="coerce").astype(float) * 100).round(1)
         elif c.kind != "text":
             out[c.key] = pd.to_numeric(out[c.key], errors="coerce").astype(float)
     if header == "fr":
@@ -111,8 +113,10 @@ def to_csv(data: ReportData, rows: str = "territoires", header: str = "fr") -> b
     ``header='fr'`` (default): the header row holds the French labels with units (those of
     the XLSX) and the codes of the text columns (mode, level, role, origin kind, density
     class) are written in French; ``header='cles'``: technical keys and codes, for scripts
-    (both documented in ``docs/reports.md``). Decimal numbers are written at full precision
-    (``repr``), so that reading them back gives exactly the values of ``analysis.access``;
+    (both documented in ``docs/reports.md``). With French headers, pupils (estimated, fractional
+    in the database) are written whole and shares in % (0–100, one decimal, as on screen and in
+    the PDF); with ``header='cles'`` decimal numbers are written at full precision (``repr``), so
+    that reading them back gives exactly the values of ``analysis.access`` (shares 0–1);
     booleans are ``oui``/``non``; missing values are empty.
     """
     if rows not in CSV_ROWS:
@@ -149,7 +153,7 @@ def _xlsx_value(value: Any, kind: str) -> Any:
         return value
     if kind == "bool":
         return "oui" if bool(value) else "non"
-    if kind in ("int",):
+    if kind in ("int", "dec0"):  # whole pupils: the estimate keeps its decimals in the database only
         return int(round(float(value)))
     if kind in ("dec0", "dec1", "dec2", "dec4", "pct"):
         return float(value)
@@ -363,4 +367,14 @@ def _caveats(data: ReportData) -> list[str]:
     row = data.row()
     if row is not None and bool(row["uses_estimated_times"]):
         lines.append("- Une partie des temps de ce territoire sont des estimations à vol d'oiseau.")
+    flagged = data.table[(data.table["level"] == "commune") & data.table["origin_note"].notna()]
+    flagged = flagged.drop_duplicates("code")
+    if len(flagged):
+        names = ", ".join(flagged["name"].astype(str).head(6)) + (", etc." if len(flagged) > 6 else "")
+        lines.append(
+            f"- {catalogue.SINGLE_ORIGIN[:1].upper() + catalogue.SINGLE_ORIGIN[1:]} : "
+            f"{count(len(flagged), 'grande commune')} ({names}) {'est comptée' if len(flagged) < 2 else 'sont comptées'} "
+            "depuis un seul point alors que leurs élèves habitent parfois à plusieurs kilomètres "
+            "(50 km² ou plus, ou commune nouvelle ; colonne « Point de départ des élèves »)."
+        )
     return lines

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.text import count
 from analysis.transit.model import (
     ARRIVE_BY,
     DEPART_FROM,
@@ -189,7 +190,7 @@ def transit_matrix(
     keep = (k_time >= t0 + min_a[k_stop]) & ~later_clamped
     k_stop, k_time = k_stop[keep], k_time[keep]
     n_k = len(k_stop)
-    say(f"Transport en commun : {n_k} départs possibles, {network.n_connections} connexions", 0.05)
+    say(f"Transport en commun : {count(n_k, 'départ possible')}, {count(network.n_connections, 'connexion')}", 0.05)
     if n_k == 0:
         return best
     # egress pairs sorted by destination for a segmented minimum
@@ -201,7 +202,7 @@ def transit_matrix(
     if method not in ("auto", "starts", "profile"):
         raise ValueError(f"méthode inconnue : {method!r}")
     if method == "profile" or (method == "auto" and n_k > batch_size):
-        say(f"Transport en commun : balayage à rebours ({m} destinations)", 0.1)
+        say(f"Transport en commun : balayage à rebours ({count(m, 'destination')})", 0.1)
         arrive = _profile_arrive(network, k_stop, k_time, e_s, e_d, e_w, m, t_end, fp)
     else:
         # door arrival time (s) per start; float32 holds these integers exactly and inf

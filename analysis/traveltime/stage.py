@@ -15,8 +15,11 @@ import duckdb
 import numpy as np
 
 from analysis import config
+from analysis.catalogue import mode_label
 from analysis.db import relations, write_stamp
 from analysis.errors import DataError
+from analysis.text import count as count_of
+from analysis.text import format_number
 from analysis.traveltime.matrix import RoadNetworks, TravelTimeMatrix
 from analysis.traveltime.settings import TravelTimeSettings
 from analysis.traveltime.tables import (
@@ -77,7 +80,8 @@ def build_travel_times(
     if _has_offers(con):
         con.execute(OFFER_VIEW_SQL)
     counts: dict[str, int] = {}
-    progress(f"Temps de trajet : {len(origins)} origines x {len(destinations)} lieux d'offres", None)
+    places = count_of(len(destinations), "lieu d'offres", "lieux d'offres")
+    progress(f"Temps de trajet : {count_of(len(origins), 'origine')} × {places}", None)
     nets = networks if networks is not None else RoadNetworks(cfg, area=points_area(origins, destinations))
     n_modes = max(len(cfg.modes), 1)
     for k, mode in enumerate(cfg.modes):
@@ -86,15 +90,16 @@ def build_travel_times(
             counts[mode] = _build_transit(con, cfg, origins, destinations, progress, communes)
             continue
         path = cfg.network_for(mode)
-        progress(f"Temps de trajet {mode} : réseau {getattr(path, 'name', path)}", frac)
+        progress(f"Temps de trajet {mode_label(mode, None, 'phrase')} : réseau {getattr(path, 'name', path)}", frac)
         arrays = nets.arrays(mode)
         matrix = TravelTimeMatrix.for_road(arrays, mode, origins, destinations, cfg)
         n_intra = matrix.apply_intra_commune(communes, cfg)
         counts[mode] = matrix.write(con)
         n_est = int((matrix.is_estimate & np.isfinite(matrix.minutes)).sum())
         progress(
-            f"Temps de trajet {mode} : {counts[mode]} couples <= {cfg.max_minutes:g} min "
-            f"en {matrix.seconds:.1f} s (dont {n_est} estimations, {n_intra} trajets internes à une commune)",
+            f"Temps de trajet {mode_label(mode, None, 'phrase')} : {count_of(counts[mode], 'couple')} ≤ "
+            f"{cfg.max_minutes:g} min en {format_number(matrix.seconds, 1)} s (dont {count_of(n_est, 'estimation')}, "
+            f"{count_of(n_intra, 'trajet interne', 'trajets internes')} à une commune)",
             (k + 1) / n_modes,
         )
     write_stamp(con, "travel_times")  # the derived tables (analysis.access) compare it
@@ -129,10 +134,19 @@ def _build_transit(con, cfg: TravelTimeSettings, origins, destinations, progress
             "ignoré : " + str(exc),
         )
         return 0
-    progress(f"Temps de trajet transit : {network!r}", None)
+    progress(
+        f"Temps de trajet {mode_label('transit', None, 'phrase')} : horaires du {network.service_date}, "
+        f"{count_of(network.n_stops, 'arrêt')}, {count_of(network.n_connections, 'connexion')}, "
+        f"{count_of(len(network.trip_ids), 'trajet')}",
+        None,
+    )
     matrix = TravelTimeMatrix.for_transit(network, origins, destinations, cfg, progress)
     if communes is not None:
         matrix.apply_intra_commune(communes, cfg)
     n = matrix.write(con)
-    progress(f"Temps de trajet transit : {n} couples en {matrix.seconds:.1f} s", None)
+    progress(
+        f"Temps de trajet {mode_label('transit', None, 'phrase')} : {count_of(n, 'couple')} "
+        f"en {format_number(matrix.seconds, 1)} s",
+        None,
+    )
     return n
