@@ -260,3 +260,50 @@ def test_command_line_run_writes_nothing_and_refuses_bad_specs(real_con, baselin
         assert out.returncode == 2, (bad, out.stderr)
         assert "Traceback" not in out.stderr and field in out.stderr
     assert _sha(db_path) == before
+
+
+def test_save_list_show_delete_are_for_administrators(real_con, tmp_path):
+    import shutil
+
+    from analysis import build, db
+    from analysis.scenario import store
+
+    copy = tmp_path / "copie.duckdb"
+    shutil.copyfile(build.ensure_database(), copy)
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('OBSERVATOIRE_ADMIN_SECRET = "un-secret-de-test-assez-long"\n', encoding="utf-8")
+    spec = tmp_path / "velos.json"
+    spec.write_text(json.dumps({"name": "Vélos à Vire", "bike": {"communes": ["14762"], "kph": 18}}), encoding="utf-8")
+    env = {**__import__("os").environ, "OBSERVATOIRE_SECRETS_FILE": str(secrets)}
+
+    def cli(*args, secret=None):
+        e = dict(env)
+        e.pop("OBSERVATOIRE_ADMIN_SECRET", None)
+        if secret:
+            e["OBSERVATOIRE_ADMIN_SECRET"] = secret
+        cmd = [sys.executable, "-m", "analysis.scenario", *args, "--db", str(copy)]
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=e, timeout=300)
+
+    before = _sha(copy)
+    denied = cli("run", str(spec), "--save", secret="mauvais-secret-de-test")
+    assert denied.returncode == 3 and "Traceback" not in denied.stderr
+    assert _sha(copy) == before
+    saved = cli("run", str(spec), "--save", secret="un-secret-de-test-assez-long")
+    assert saved.returncode == 0, saved.stderr
+    listed = cli("list")
+    assert "Vélos à Vire" in listed.stdout
+    shown = json.loads(cli("show", "Vélos à Vire").stdout)
+    assert shown["spec"]["bike"]["communes"] == ["14762"] and shown["mode"] == "transit"
+    # a rebuild carries the saved scenario over
+    fresh = db.connect(None)
+    assert store.carry_over(fresh, copy) == 1
+    assert store.saved_names(fresh) == ["Vélos à Vire"]
+    # only the scenarios table changed: the baseline tables are identical
+    with db.connect(copy, read_only=True) as con:
+        n = con.execute("SELECT count(*) FROM travel_times").fetchone()[0]
+    assert n == real_con.execute("SELECT count(*) FROM travel_times").fetchone()[0]
+    assert cli("delete", "Vélos à Vire").returncode == 3  # no secret
+    assert cli("delete", "Vélos à Vire", secret="un-secret-de-test-assez-long").returncode == 0
+    assert "Aucun scénario" in cli("list").stdout
+    missing = cli("show", "Vélos à Vire")
+    assert missing.returncode == 2 and "aucun scénario" in missing.stderr
