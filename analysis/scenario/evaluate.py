@@ -478,3 +478,12 @@ def as_dict(result: ScenarioResult, all_origins: bool = False) -> dict:
 
 def service_day(result: ScenarioResult) -> date | None:
     return date.fromisoformat(result.service_date) if result.service_date else None
+
+
+def evaluate_file(
+    db_path: str, scenario: Scenario, mode: str = "transit", minutes: float = 45, origin_kind: str = "commune"
+) -> ScenarioResult:
+    """:func:`evaluate` on a private read-only connection to ``db_path`` (the page's path: the
+    one-thread setting of the indicator query then never touches a connection shared by others)."""
+    with db.connect(db_path, read_only=True, spatial=False) as con:
+        return evaluate(con, scenario, mode, minutes, origin_kind)

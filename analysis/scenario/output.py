@@ -50,6 +50,11 @@ def _headed(df: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
     return out
 
 
+def labelled(df: pd.DataFrame, columns: tuple[Column, ...] = ORIGIN_COLUMNS) -> pd.DataFrame:
+    """The table as shown and exported: French headers, whole pupils, minutes to a tenth."""
+    return _headed(df, columns)
+
+
 def mode_text(result: ScenarioResult) -> str:
     return catalogue.mode_label(result.mode, result.networks)
 
