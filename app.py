@@ -22,6 +22,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("pages/2_Mobilite_rurale.py", "Mobilité rurale", "mobilite_rurale", ":material/directions_bus:"),
     ("pages/3_Stages_collectifs.py", "Stages collectifs", "stages_collectifs", ":material/groups:"),
     ("pages/8_Planification.py", "Planification", "planification", ":material/event_note:"),
+    ("pages/11_Scenarios.py", "Scénarios", "scenarios", ":material/alt_route:"),
     ("pages/4_Territoire.py", "Territoire", "territoire", ":material/location_on:"),
     ("pages/10_Eleves.py", "Élèves", "eleves", ":material/school:"),
     ("pages/5_Rapports.py", "Rapports", "rapports", ":material/description:"),

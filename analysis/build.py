@@ -100,6 +100,9 @@ def build_into(con: duckdb.DuckDBPyConnection, settings: BuildSettings, progress
         imports.build_stage(con, settings, progress)
     else:
         imports.create_tables(con)
+    from analysis.scenario import store as scenario_store  # saved scenarios survive a rebuild
+
+    scenario_store.carry_over(con, settings.db_path if settings.replay_imports else None)
 
     for i, feed in enumerate(settings.gtfs):
         progress(f"Horaires GTFS : {feed.name}…", 0.20 + 0.05 * i)

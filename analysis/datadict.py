@@ -49,6 +49,7 @@ TABLE_TITLES: dict[str, str] = {
     "offer_details": "Attributs complémentaires des offres importées",
     "mobility_services": "Services de mobilité des EPCI pour les stagiaires",
     "geocode_cache": "Réponses du géocodeur de la Base Adresse Nationale (cache)",
+    "scenarios": "Scénarios de mobilité enregistrés (navettes, vélos, nouveaux accueils) et leur gain en élèves",
 }
 
 #: French words for DuckDB column types.

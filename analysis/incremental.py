@@ -160,7 +160,7 @@ def changed_count_frames(
     return pd.concat(keys, ignore_index=True), pd.concat(rows, ignore_index=True)
 
 
-def _settings(con: duckdb.DuckDBPyConnection, settings: Any):
+def build_settings(con: duckdb.DuckDBPyConnection, settings: Any = None):
     """The given settings, else those of the last build (``build_info``), as the full recompute reads them."""
     if settings is not None:
         return settings
@@ -352,7 +352,7 @@ def update_after_offers(
     bool
         True when something was recomputed.
     """
-    settings = _settings(con, settings)
+    settings = build_settings(con, settings)
     if before is None or not has_relation(con, "travel_times"):
         return bool(fallback(con, progress, settings)) if fallback else False
     with duckdb_threads(con, INCREMENTAL_THREADS):

@@ -16,6 +16,7 @@ PAGES = {
     "pages/3_Stages_collectifs.py": True,
     "pages/4_Territoire.py": True,
     "pages/7_Donnees.py": False,
+    "pages/11_Scenarios.py": True,
 }
 
 

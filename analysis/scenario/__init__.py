@@ -1,0 +1,1 @@
+"""Mobility scenarios (issue 23): what a new line, bikes or a new host would change."""

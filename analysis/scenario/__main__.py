@@ -1,0 +1,5 @@
+import sys
+
+from analysis.scenario.cli import main
+
+sys.exit(main())
