@@ -354,7 +354,21 @@ def test_cli_sites_json_checked_independently(real_con, capsys):
 
     assert (
         main(
-            ["sites", "--mode", "transit", "--minutes", "45", "--count", "4", "--origin", "school", "--format", "json"]
+            [
+                "sites",
+                "--mode",
+                "transit",
+                "--minutes",
+                "45",
+                "--count",
+                "4",
+                "--origin",
+                "school",
+                "--format",
+                "json",
+                "--min-hosts",
+                "0",
+            ]
         )
         == 0
     )
