@@ -318,6 +318,7 @@ def programme_pdf(
 ) -> bytes:
     """PDF (A4 landscape): map of the structures, rotation table, structures, blank fields for the
     convention holder and the group referent (the seed document's vigilance points)."""
+    site_label = export.clean_text(site_label)
     regular, bold = report.font_paths()
     pdf = report.pdf_class()(orientation="L", unit="mm", format="A4")
     pdf.set_margins(12, 12, 12)

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from analysis import catalogue
+from analysis.export import clean_text
 from analysis.report.columns import (
     COMPONENT_LEVELS,
     LEVEL_LABELS,
@@ -64,7 +65,7 @@ def pdf_class():
             self.set_y(-12)
             self.set_font("DejaVu", "", 7)
             self.set_text_color(90)
-            self.cell(0, 5, f"{self.footer_text} — page {self.page_no()}/{{nb}}", align="C")
+            self.cell(0, 5, clean_text(f"{self.footer_text} — page {self.page_no()}/{{nb}}"), align="C")
             self.set_text_color(0)
 
     return _Portrait
@@ -100,6 +101,30 @@ def pdf_label(c: Column, networks: Sequence[str] | None = None) -> str:
     return catalogue.fill_labels(PDF_LABELS.get(c.key, c.label), networks)
 
 
+#: Most lines a PDF table cell shows: a longer text is cut with « … » (the full text is in the
+#: XLSX file). Without a bound, a 2,000-character field made a row taller than the page
+#: ("row too high", no PDF at all).
+CELL_MAX_LINES = 8
+#: Average width of a DejaVu Sans character, in millimetres per point of font size (measured
+#: on French text; digits and capitals are wider, hence the margin in :func:`cell_text`).
+_CHAR_MM_PER_PT = 0.19
+
+
+def cell_text(text: str, width: float, font_size: float, max_lines: int = CELL_MAX_LINES) -> str:
+    """``text`` made fit for a PDF table cell ``width`` mm wide at ``font_size`` points.
+
+    Characters a PDF font cannot show (controls, U+FFFE / U+FFFF: :func:`analysis.export.clean_text`)
+    are removed, and a text longer than about ``max_lines`` lines is cut, ending with « … ».
+    Words longer than the cell are broken by the table itself.
+    """
+    text = clean_text(str(text))
+    per_line = max(int(width / (font_size * _CHAR_MM_PER_PT)), 4)
+    limit = per_line * max_lines * 3 // 4  # margin: wide characters, and lines broken early at word ends
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
+
+
 def pdf_table(
     pdf: Any,
     df: pd.DataFrame,
@@ -132,8 +157,8 @@ def pdf_table(
             hr.cell(label + (f" ({unit})" if unit else ""))
         for rec in shown[[c.key for c in columns]].itertuples(index=False):
             row = table.row()
-            for c, v in zip(columns, rec):
-                row.cell(format_value(display_value(c.key, v, networks), c.kind))
+            for c, v, w in zip(columns, rec, widths):
+                row.cell(cell_text(format_value(display_value(c.key, v, networks), c.kind), w, font_size))
     if max_rows is not None and len(df) > max_rows:
         pdf.set_font("DejaVu", "", 7)
         pdf.multi_cell(
@@ -144,14 +169,14 @@ def pdf_table(
 def heading(pdf: Any, text: str, size: float = 12) -> None:
     pdf.ln(2)
     pdf.set_font("DejaVu", "B", size)
-    pdf.multi_cell(0, size * 0.55, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, size * 0.55, clean_text(text), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1)
     pdf.set_font("DejaVu", "", 9)
 
 
 def para(pdf: Any, text: str, size: float = 9) -> None:
     pdf.set_font("DejaVu", "", size)
-    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, size * 0.5, clean_text(text), new_x="LMARGIN", new_y="NEXT")
 
 
 DEFINITIONS: tuple[tuple[str, str], ...] = (
@@ -227,7 +252,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     # --- page 1: title, parameters, key figures
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 18)
-    pdf.multi_cell(0, 9, f"Portrait de territoire : {terr.name}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 9, clean_text(f"Portrait de territoire : {terr.name}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
     pdf.multi_cell(
         0,
@@ -253,7 +278,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
         for label, value in parameters_text(f, data.networks):
             row = table.row()
             row.cell(label)
-            row.cell(value)
+            row.cell(clean_text(value))
     key_rows = data.key_rows
     heading(pdf, "Chiffres clés")
     cols = key_figure_columns(f)
@@ -272,7 +297,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
         hr = table.row()
         hr.cell("Indicateur")
         for k, n in enumerate(names):
-            hr.cell(n + (" (territoire)" if k == 0 else ""))
+            hr.cell(cell_text(n + (" (territoire)" if k == 0 else ""), wk, 8))
         for c in cols:
             row = table.row()
             row.cell(c.label_for(data.networks) + (f" ({c.unit})" if c.unit and c.unit != "%" else ""))
