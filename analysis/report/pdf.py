@@ -105,24 +105,37 @@ def pdf_label(c: Column, networks: Sequence[str] | None = None) -> str:
 #: XLSX file). Without a bound, a 2,000-character field made a row taller than the page
 #: ("row too high", no PDF at all).
 CELL_MAX_LINES = 8
-#: Average width of a DejaVu Sans character, in millimetres per point of font size (measured
-#: on French text; digits and capitals are wider, hence the margin in :func:`cell_text`).
-_CHAR_MM_PER_PT = 0.19
+#: Narrowest width of a DejaVu Sans character, in millimetres per point of font size (« i »,
+#: « l », spaces): the most characters a line can hold, to cut a text before measuring it.
+_MIN_CHAR_MM_PER_PT = 0.09
 
 
-def cell_text(text: str, width: float, font_size: float, max_lines: int = CELL_MAX_LINES) -> str:
+def cell_text(text: str, width: float, font_size: float, pdf: Any = None, max_lines: int = CELL_MAX_LINES) -> str:
     """``text`` made fit for a PDF table cell ``width`` mm wide at ``font_size`` points.
 
     Characters a PDF font cannot show (controls, U+FFFE / U+FFFF: :func:`analysis.export.clean_text`)
-    are removed, and a text longer than about ``max_lines`` lines is cut, ending with « … ».
-    Words longer than the cell are broken by the table itself.
+    are removed, tabs become spaces, and a text taking more than ``max_lines`` lines is cut,
+    ending with « … ». With ``pdf`` (whose current font is the table's), the lines are measured
+    by fpdf2 itself (the table wraps the same way); without it, a text is cut to the number of
+    characters ``max_lines`` lines of the narrowest characters could hold (an upper bound).
     """
-    text = clean_text(str(text))
-    per_line = max(int(width / (font_size * _CHAR_MM_PER_PT)), 4)
-    limit = per_line * max_lines * 3 // 4  # margin: wide characters, and lines broken early at word ends
-    if len(text) <= limit:
+    text = clean_text(str(text)).replace("\t", " ")
+    most = max(int(width / (font_size * _MIN_CHAR_MM_PER_PT)), 4) * max_lines
+    if len(text) > most:
+        text = text[: most - 1].rstrip() + "…"
+    if pdf is None:
         return text
-    return text[: limit - 1].rstrip() + "…"
+
+    def n_lines(t: str) -> int:
+        return len(pdf.multi_cell(width - 0.3, font_size * 0.5, t, dry_run=True, output="LINES"))
+
+    if n_lines(text) <= max_lines:
+        return text
+    lines = pdf.multi_cell(width - 0.3, font_size * 0.5, text, dry_run=True, output="LINES")
+    cut = text[: sum(map(len, lines[:max_lines]))].rstrip(" …")  # at most the first lines' characters
+    while cut and n_lines(cut + "…") > max_lines:
+        cut = cut[:-2].rstrip()
+    return cut + "…"
 
 
 def pdf_table(
@@ -158,7 +171,7 @@ def pdf_table(
         for rec in shown[[c.key for c in columns]].itertuples(index=False):
             row = table.row()
             for c, v, w in zip(columns, rec, widths):
-                row.cell(cell_text(format_value(display_value(c.key, v, networks), c.kind), w, font_size))
+                row.cell(cell_text(format_value(display_value(c.key, v, networks), c.kind), w, font_size, pdf))
     if max_rows is not None and len(df) > max_rows:
         pdf.set_font("DejaVu", "", 7)
         pdf.multi_cell(
