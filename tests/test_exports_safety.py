@@ -212,8 +212,8 @@ def hostile_con(hostile_db):
 
 
 def _territories(con) -> list[tuple[str, str | None]]:
-    epci, dep = con.execute("SELECT epci_siren, dep FROM communes WHERE code = '14301'").fetchone()
-    return [("commune", "14301"), ("epci", epci), ("departement", dep), ("region", None)]
+    epci, dep = con.execute("SELECT epci_siren, dep FROM communes WHERE code = '14118'").fetchone()
+    return [("commune", "14118"), ("epci", epci), ("departement", dep), ("region", None)]
 
 
 @pytest.mark.parametrize("level", ["commune", "epci", "departement", "region"])
@@ -235,7 +235,7 @@ def test_reports_at_every_level_hold_no_formula_and_stay_valid(hostile_con, leve
 
 
 def test_report_pdf_cuts_the_2000_character_field(hostile_con):
-    """The sector of Giberville's offers (2,000 characters): the EPCI's PDF shows its start and
+    """The sector of the offers of CU Caen la Mer (2,000 characters): the EPCI's PDF shows its start and
     « … » (table « Offres par secteur »), the XLSX all of it."""
     from analysis import report
 
