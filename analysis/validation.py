@@ -257,13 +257,53 @@ def check_length(value: str) -> None:
         raise FieldError(f"valeur trop longue ({len(value)} caractères, maximum {MAX_FIELD_CHARS})")
 
 
+#: Bidirectional embedding / override / isolate controls: invisible, they reorder the text shown
+#: (« U+202E » makes « exe.pdf » read « fdp.exe »).
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+#: Unicode noncharacters (U+FDD0–U+FDEF and U+xxFFFE / U+xxFFFF of every plane) and lone
+#: surrogates: never text; U+FFFE and U+FFFF also make an XLSX file unreadable.
+NONCHARACTERS = "\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff" + "".join(
+    f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(1, 17)
+)
+_INVISIBLE = re.compile(f"[{BIDI_CONTROLS}{NONCHARACTERS}]")
+
+
+def invisible_problem(value: str | None) -> str | None:
+    """Why ``value`` is refused for an invisible or invalid character (French reason naming
+    the character and its position), or None: bidirectional controls (:data:`BIDI_CONTROLS`)
+    and noncharacters (:data:`NONCHARACTERS`)."""
+    m = _INVISIBLE.search(value) if value else None
+    if m is None:
+        return None
+    code, pos = ord(m.group()), m.start() + 1
+    if re.fullmatch(f"[{BIDI_CONTROLS}]", m.group()):
+        return (
+            f"caractère invisible de sens d'écriture (U+{code:04X}) en position {pos} : il peut inverser ou "
+            "masquer le texte affiché ; retirez-le"
+        )
+    return (
+        f"caractère non valide (U+{code:04X}, « non-caractère » Unicode) en position {pos} : fichier corrompu "
+        "ou mal converti ?"
+    )
+
+
+def strip_invisible(value: str) -> str:
+    """``value`` without bidirectional controls and noncharacters (for a name only recorded or
+    shown, like an uploaded file name)."""
+    return _INVISIBLE.sub("", value)
+
+
 def check_text(value: str) -> None:
-    """Raise FieldError for a text field that is too long, holds markup (``<``, ``>``) or
-    control characters (NUL, other C0/C1 codes, line breaks): see :mod:`analysis.sanitize`."""
+    """Raise FieldError for a text field that is too long, holds markup (``<``, ``>``),
+    control characters (NUL, other C0/C1 codes, line breaks: see :mod:`analysis.sanitize`),
+    bidirectional controls or noncharacters (:func:`invisible_problem`)."""
     if value is not None and len(value) > MAX_FIELD_CHARS:
         check_length(value)
     if value and _REFUSED.search(value):
         raise FieldError(text_problem(value))
+    reason = invisible_problem(value)
+    if reason:
+        raise FieldError(reason)
 
 
 def _short(value, n: int = 40) -> str:

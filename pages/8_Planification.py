@@ -38,6 +38,8 @@ MEASURES = {
 ORIGINS = {"school": core.ORIGIN_LABELS["school"], "commune": core.ORIGIN_LABELS["commune"]}
 REACH = {m: core.mode_label(m, "short") for m in st_sites.REACH_MODES}
 MODES = list(catalogue.DISPLAY_ORDER)
+#: Largest minimum of known host structures near a site offered on the page.
+HOSTS_MAX = 20
 
 k_view = core.state("plan_view", core.qp_get("vue", "sites", VIEWS))
 st.radio("Étape", list(VIEWS), key=k_view, format_func=VIEWS.get, horizontal=True)
@@ -62,12 +64,24 @@ def sites_view() -> None:
         sb.number_input("Cible : places par élève", min_value=0.05, max_value=5.0, step=0.05, key=k_tgt)
     k_k = core.state("plan_k", core.qp_get("k", 5, list(range(1, 11)), int))
     sb.slider("Nombre de nouveaux sites (K)", 1, st_sites.MAX_SITES, key=k_k)
+    k_hosts = core.state(
+        "plan_hosts", core.qp_get("structures", st_sites.DEFAULT_MIN_HOSTS, list(range(0, HOSTS_MAX + 1)), int)
+    )
+    sb.number_input(
+        f"Structures d'accueil connues à moins de {st_sites.DESCRIBE_REACH[1]:g} min d'un site (minimum)",
+        0,
+        HOSTS_MAX,
+        key=k_hosts,
+        help="Offres de la plateforme à moins de 30 min du site en transports en commun ou à pied : un stage "
+        "collectif a besoin de structures d'accueil proches. 0 : tous les sites candidats.",
+    )
     k_inc = core.state("plan_incl", core.qp_get("existants", "exclus", ["exclus", "inclus"]) == "inclus")
     sb.checkbox("Compter aussi les élèves déjà couverts par les projets existants", key=k_inc)
     sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
     mode, minutes, origin = st.session_state[k_mode], int(st.session_state[k_min]), st.session_state[k_org]
     measure, target, k = st.session_state[k_mes], float(st.session_state[k_tgt]), int(st.session_state[k_k])
     include = bool(st.session_state[k_inc])
+    min_hosts = int(st.session_state[k_hosts])
     core.sync_query(
         {
             "vue": "sites",
@@ -78,12 +92,13 @@ def sites_view() -> None:
             "cible": target if measure == "shortfall" else None,
             "k": k,
             "existants": "inclus" if include else None,
+            "structures": min_hosts if min_hosts != st_sites.DEFAULT_MIN_HOSTS else None,
             "commune": None,
         }
     )
     with st.spinner("Calcul des sites (solveur exact CP-SAT et glouton)…"):
         try:
-            res = up.site_plan(mode, minutes, origin, measure, target, k, include, v)
+            res = up.site_plan(mode, minutes, origin, measure, target, k, include, v, min_hosts)
         except dm.PlanningError as exc:
             st.error(str(exc))
             return
@@ -102,12 +117,21 @@ def sites_view() -> None:
     st.markdown(
         f"**En bref :** {core.mode_label(mode, 'phrase')} en {minutes} min au plus, la demande totale est de "
         f"**{core.fnum(res['demand_total'], dec, unit)}** ({text.lower_first(MEASURES[measure])}, "
-        f"{text.lower_first(ORIGINS[origin])}). Les {len(sites)} sites proposés en couvrent "
-        f"**{core.fnum(res['exact_value'], dec, unit)}** (solveur exact : {status}) ; la méthode gloutonne "
+        f"{text.lower_first(ORIGINS[origin])}). "
+        + (
+            f"Les {len(sites)} sites proposés en couvrent "
+            if len(sites) > 1
+            else "Le site proposé en couvre "
+            if len(sites) == 1
+            else "Aucun site n'est proposé (raisons ci-dessous) : demande couverte "
+        )
+        + f"**{core.fnum(res['exact_value'], dec, unit)}** (solveur exact : {status}) ; la méthode gloutonne "
         f"en couvre {core.fnum(res['greedy_value'], dec, unit)} (écart {core.fpct(res['gap'], 1)}). "
         f"Les 26 projets existants couvrent déjà {core.fnum(res['already'], dec, unit)}"
         + (" (laissés de côté)." if not include else ".")
     )
+    for note in res["notes"]:  # why fewer sites than asked
+        st.warning(note, icon="ℹ️")
     if origin == "commune":
         core.estimate_badge("élèves par commune de résidence estimés (total régional réparti selon la population).")
     if mode == "transit":
@@ -186,7 +210,7 @@ def sites_view() -> None:
     )
     c2.download_button(
         "Télécharger les sites et les projets existants (XLSX)",
-        export.sites_xlsx(sites, projects),
+        export.sites_xlsx(sites, projects, unit, res["notes"]),
         file_name="sites_stages_collectifs.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
@@ -223,23 +247,29 @@ def sites_view() -> None:
         "offres ne peut couvrir personne : ses voisins atteignent déjà ces offres. Le rang de l'EPCI situe le "
         "manque du territoire du projet parmi tous les EPCI."
     )
-    pt = pd.DataFrame(
-        {
-            "Projet": projects["name"],
-            "Commune": projects["commune_name"],
-            "EPCI": projects["epci_name"],
-            f"Demande couverte ({unit})": projects["covered"].map(lambda x: core.fnum(x, dec)),
-            "Rang parmi les projets": projects["rank"],
-            f"Demande de l'EPCI ({unit})": projects["epci_demand"].map(lambda x: core.fnum(x, dec)),
-            "Rang de l'EPCI": [f"{a} / {b}" for a, b in zip(projects["epci_rank"], projects["n_epci"])],
-        }
-    )
-    core.html_table(pt, height=420)
-    best = int(projects["epci_rank"].min()) if len(projects) else 0
-    if best:
-        st.caption(
-            f"L'EPCI le plus en manque qui accueille un projet est classé {best}ᵉ sur {int(projects['n_epci'].iloc[0])}."
+    labels = export.project_columns(unit)  # one vocabulary with the XLSX sheet « Projets existants »
+    pt = export.projects_table(projects, unit)
+    for key in ("covered", "epci_demand"):
+        pt[labels[key]] = pt[labels[key]].map(lambda x: core.fnum(x, dec))
+    keys = ("name", "commune_name", "epci_name", "covered", "rank_text", "epci_demand", "epci_rank_text")
+    core.html_table(pt[[labels[k] for k in keys]], height=420)
+    if len(projects):
+        st.caption(_best_epci_caption(projects, unit, dec))
+
+
+def _best_epci_caption(projects: pd.DataFrame, unit: str, dec: int) -> str:
+    """The EPCI in most need among those hosting a project, ties said as such."""
+    b = projects.sort_values(["epci_rank", "epci_rank_max"]).iloc[0]
+    rank = export.rank_text(b["epci_rank"], b["epci_rank_max"], b["n_epci"])
+    if not b["epci_demand"] > 0:
+        return (
+            "Aucun EPCI qui accueille un projet n'a de demande à couvrir : tous sont ex æquo avec les EPCI "
+            f"sans demande (rang {rank})."
         )
+    return (
+        f"L'EPCI le plus en manque qui accueille un projet, {html.escape(str(b['epci_name']))} "
+        f"({core.fnum(b['epci_demand'], dec, unit)}), est classé {rank}."
+    )
 
 
 def _capacity_table(offers: pd.DataFrame) -> pd.DataFrame:

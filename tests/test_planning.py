@@ -354,7 +354,21 @@ def test_cli_sites_json_checked_independently(real_con, capsys):
 
     assert (
         main(
-            ["sites", "--mode", "transit", "--minutes", "45", "--count", "4", "--origin", "school", "--format", "json"]
+            [
+                "sites",
+                "--mode",
+                "transit",
+                "--minutes",
+                "45",
+                "--count",
+                "4",
+                "--origin",
+                "school",
+                "--format",
+                "json",
+                "--min-hosts",
+                "0",
+            ]
         )
         == 0
     )
@@ -548,3 +562,137 @@ def test_programme_model_size_is_the_documented_one():
     assert len(proto.variables) == G * D * S + D * S + G * 2
     assert len(proto.constraints) == G * D + D * S + (G * 2 * 2 + G) + 1
     assert sorted(proto.objective.vars) == sorted(v.Index() for v in slack.values())
+
+
+# --------------------------------------------------------------------------- ties, hosts, command line (issue 20)
+
+
+def test_tie_ranks_are_ranges_hand_computed():
+    values = np.array([5.0, 3.0, 3.0, 0.0, 0.0, 0.0])
+    assert [ps.tie_ranks(values, v) for v in values] == [(1, 1), (2, 3), (2, 3), (4, 6), (4, 6), (4, 6)]
+    from analysis.planning.export import rank_text
+
+    assert rank_text(1, 1, 6) == "1 sur 6"
+    assert rank_text(4, 6, 6) == "4 à 6 ex æquo sur 6"
+
+
+def _unserved_schools(con, minutes: float = 45) -> pd.DataFrame:
+    """Lycées with pupils reaching no offer by transit or walking within ``minutes`` (plain SQL)."""
+    pairs = _independent_pairs(con, "school", minutes)
+    schools = con.execute(
+        """SELECT s.uai, s.seconde_pupils::DOUBLE AS pupils, c.epci_siren FROM schools s
+           JOIN communes c ON c.code = s.commune_code WHERE s.seconde_pupils > 0"""
+    ).df()
+    return schools[~schools["uai"].isin(set(pairs["origin_id"]))]
+
+
+def test_existing_projects_ties_are_said_as_such(real_con):
+    """Every project covers 0 unserved pupils: ranks 1 to 26 ex æquo, not 26 times « 1 »; the
+    EPCI without demand share the ranks after the EPCI with demand."""
+    from analysis.planning.export import projects_table
+
+    spec = DemandSpec(mode="transit", minutes=45, origin_kind="school")
+    got = ps.existing_projects(real_con, ps.load_problem(real_con, spec))
+    assert (got["covered"] == 0).all() and (got["rank"] == 1).all() and (got["rank_max"] == 26).all()
+    unserved = _unserved_schools(real_con)
+    with_demand = unserved.groupby("epci_siren")["pupils"].sum().gt(0).sum()
+    n_epci = real_con.execute("SELECT count(*) FROM epci").fetchone()[0]
+    no_demand = ~got["epci_siren"].isin(set(unserved["epci_siren"]))
+    assert no_demand.any()
+    assert (got.loc[no_demand, "epci_rank"] == with_demand + 1).all()
+    assert (got.loc[no_demand, "epci_rank_max"] == n_epci).all()
+    table = projects_table(got, spec.unit)
+    assert set(table["Rang parmi les projets"]) == {"1 à 26 ex æquo sur 26"}
+    assert f"{with_demand + 1} à {n_epci} ex æquo sur {n_epci}" in set(table["Rang de l'EPCI"])
+
+
+def _hosts_within_30(con, site_kind: str, site_id: str) -> set[str]:
+    """Offers within 30 min (transit or walk) of a site, from travel_times (plain SQL)."""
+    rows = con.execute(
+        """SELECT o.offer_id FROM offers o JOIN (SELECT loc_id FROM travel_times WHERE origin_kind = ?
+           AND origin_id = ? AND mode IN ('transit', 'walk') GROUP BY 1 HAVING min(minutes) <= 30) t
+           USING (loc_id)""",
+        [site_kind, site_id],
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def test_min_hosts_keeps_sites_with_known_structures_nearby(real_con):
+    import openpyxl
+
+    from analysis.planning import export
+
+    spec = DemandSpec(mode="walk", minutes=30, origin_kind="commune")
+    problem = ps.load_problem(real_con, spec)
+    free = ps.plan_sites(real_con, spec, 5, problem=problem, min_hosts=0)
+    plan = ps.plan_sites(real_con, spec, 5, problem=problem, min_hosts=3)
+    assert len(plan.sites) == 5 and plan.notes == []
+    assert plan.exact.value <= free.exact.value + 1e-9
+    described = ps.describe_sites(real_con, plan.sites, "commune")
+    wb = openpyxl.load_workbook(io.BytesIO(export.sites_xlsx(described, plan.projects, spec.unit)))
+    listed = [r for r in wb["Structures potentielles"].iter_rows(min_row=2, values_only=True)]
+    for r in described.itertuples():
+        hosts = _hosts_within_30(real_con, r.site_kind, r.site_id)
+        assert len(hosts) >= 3
+        assert {str(x[2]) for x in listed if x[0] == r.rank} == hosts  # the sheet lists them all
+    # without the minimum, the best sites of this instance include some with fewer hosts
+    assert any(len(_hosts_within_30(real_con, r.site_kind, r.site_id)) < 3 for r in free.sites.itertuples())
+
+
+def test_fewer_sites_than_asked_are_explained(real_con):
+    spec = DemandSpec(mode="transit", minutes=45, origin_kind="school")
+    problem = ps.load_problem(real_con, spec)
+    total = _unserved_schools(real_con)["pupils"].sum()
+    free = ps.plan_sites(real_con, spec, 5, problem=problem, min_hosts=0)
+    # four sites cover every unserved pupil: a fifth would add nothing, and the note says so
+    assert len(free.sites) < 5 and free.exact.value == pytest.approx(total)
+    assert free.notes[0].startswith(f"{len(free.sites)} sites proposés au lieu de 5")
+    assert "un site de plus n'ajouterait rien" in free.notes[0]
+    # each of them has no known host within 30 min: with the default minimum of 1, none is kept
+    assert all(not _hosts_within_30(real_con, r.site_kind, r.site_id) for r in free.sites.itertuples())
+    plan = ps.plan_sites(real_con, spec, 5, problem=problem)
+    assert plan.min_hosts == ps.DEFAULT_MIN_HOSTS == 1 and len(plan.sites) == 0
+    assert plan.notes[0].startswith("Aucun site proposé")
+    assert f"{total:.0f} élèves ne sont à portée que de sites sans assez de structures" in plan.notes[1]
+
+
+def test_cli_sites_xlsx_with_db_after_the_subcommand_has_french_headers(real_con, tmp_path, capsys):
+    """Issue 20 acceptance: ``sites … --format xlsx --out F --db DB`` works, French headers."""
+    import openpyxl
+
+    from analysis import config
+    from analysis.planning.__main__ import main
+
+    out = tmp_path / "sites.xlsx"
+    base = ["sites", "--mode", "transit", "--minutes", "45", "--count", "5", "--format", "xlsx", "--out", str(out)]
+    rc = main([*base, "--db", str(config.default_db_path())])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "Aucun site proposé" in err  # the reason, on the terminal too
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Remarques", "Sites proposés", "Structures potentielles", "Projets existants"]
+    assert "Aucun site proposé" in wb["Remarques"]["A2"].value
+    for ws in wb.worksheets:
+        headers = [c.value for c in ws[1] if c.value is not None]
+        assert headers and not [h for h in headers if re.fullmatch(r"[a-z_]+", h)], (ws.title, headers)
+    projects = [c.value for c in wb["Projets existants"][1]]
+    assert projects[:3] == ["Identifiant", "Projet", "Type"] and "Rang parmi les projets" in projects
+    assert wb["Projets existants"].max_row == 27
+    # the --db given after the subcommand is the one used (an absent file is named)
+    assert main([*base, "--db", str(tmp_path / "absente.duckdb")]) == 2
+    assert "absente.duckdb" in capsys.readouterr().err and not (tmp_path / "absente.duckdb").exists()
+    # and before the subcommand still works; csv is the French spreadsheet CSV
+    csv_out = tmp_path / "sites.csv"
+    rc = main(["--db", str(config.default_db_path()), *base[:-4], "--min-hosts", "0", "--format", "csv"])
+    assert rc == 0
+    rc = main([*base[:-4], "--min-hosts", "0", "--format", "csv", "--out", str(csv_out)])
+    assert rc == 0
+    text = csv_out.read_text(encoding="utf-8-sig").splitlines()
+    assert text[0].startswith("Rang;Site;Type de site;Commune") and len(text) == 1 + 4
+
+
+def test_cli_sites_xlsx_needs_out(real_con, capsys):
+    from analysis.planning.__main__ import main
+
+    assert main(["sites", "--format", "xlsx"]) == 2
+    assert "--out" in capsys.readouterr().err

@@ -42,17 +42,17 @@ def _design(page, outcome: str) -> None:
 def test_sites_view_map_table_and_url_state(page, warm_app, con, planner_ready):
     from analysis.planning import demand, sites
 
-    open_page(page, warm_app + "/planification?vue=sites&mode=transit&minutes=45&origine=school&k=3")
+    open_page(page, warm_app + "/planification?vue=sites&mode=transit&minutes=45&origine=school&k=3&structures=0")
     assert_no_exception(page)
     map_frames(page, 1)
     text = main_text(page)
-    plan = sites.plan_sites(con, demand.DemandSpec("transit", 45, "school"), 3)
+    plan = sites.plan_sites(con, demand.DemandSpec("transit", 45, "school"), 3, min_hosts=0)
     assert "Sites proposés (classés)" in text and "alternative textuelle de la carte" in text
     for name in plan.sites["site_name"]:
         assert name in text
     total = f"{int(plan.exact.value):,}".replace(",", "\u202f")
     assert total in text or total.replace("\u202f", " ") in text or str(int(plan.exact.value)) in text
-    assert "Rang de l'EPCI" in text and "/ 71" in text
+    assert "Rang de l'EPCI" in text and "sur 71" in text
     assert "TER seulement" in text
     # URL keeps the view; a change of K is written back to the address bar
     assert "k=3" in page.url and "vue=sites" in page.url

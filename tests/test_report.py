@@ -502,3 +502,46 @@ def test_region_report_rows(real):
     deps = t[t["level"] == "departement"]
     assert deps["pupils"].sum() == pytest.approx(t.iloc[0]["pupils"], rel=1e-9)
     assert deps["offers_located"].sum() == t.iloc[0]["offers_located"]
+
+
+# --------------------------------------------------------------------------- long fields (issue 24 item 5)
+
+
+@pytest.mark.parametrize("width,size", [(20, 7.5), (45, 7), (70, 7.5), (100, 9)])
+@pytest.mark.parametrize("text", [("mot " * 500)[:2000], "x" * 2000, ("Établissement Ω " * 130)[:2000]])
+def test_pdf_cell_text_fits_in_its_line_budget(width, size, text):
+    """Measured by fpdf2 itself (dry run of the text in a cell of the column's width): a
+    2,000-character field is cut to at most CELL_MAX_LINES lines, ending with « … » (without
+    the PDF to measure with, to a bounded number of lines)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    regular, _bold = report.font_paths()
+    pdf.add_font("DejaVu", "", str(regular))
+    pdf.add_page()
+    pdf.set_font("DejaVu", "", size)
+    shown = report.pdf.cell_text(text, width, size, pdf)
+    assert shown.endswith("…") and len(shown) < len(text)
+    lines = pdf.multi_cell(width, size * 0.5, shown, dry_run=True, output="LINES")
+    assert 1 < len(lines) <= report.pdf.CELL_MAX_LINES
+    assert len(shown) > len("".join(lines[:-1])) * 0.5  # cut near the end of the budget, not far before
+    # without the PDF to measure with: bounded by the narrowest characters (« i ») a line can hold
+    unmeasured = report.pdf.cell_text(text, width, size)
+    assert unmeasured.endswith("…") and len(unmeasured) <= int(width / (size * 0.09)) * report.pdf.CELL_MAX_LINES
+    assert report.pdf.cell_text("Caen\ufffe\tsud", width, size, pdf) == "Caen sud"  # short text kept, cleaned
+
+
+def test_pdf_table_renders_a_2000_character_cell():
+    """Old code: fpdf2 raised « The row with index 1 is too high and cannot be rendered on a single page »."""
+    import pypdf
+
+    pdf = report.pdf_class()(orientation="P", unit="mm", format="A4")
+    regular, bold = report.font_paths()
+    pdf.add_font("DejaVu", "", str(regular))
+    pdf.add_font("DejaVu", "B", str(bold))
+    pdf.add_page()
+    df = pd.DataFrame({"name": [("=1+1 texte\ufffe long " * 120)[:2000], "x" * 2000], "n": [1, 2]})
+    cols = [report.Column("name", "Nom"), report.Column("n", "Nombre", "", "int")]
+    report.pdf_table(pdf, df, cols, (45, 20))
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(bytes(pdf.output()))).pages)
+    assert "=1+1 texte long" in text and "…" in text and "\ufffe" not in text

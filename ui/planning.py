@@ -12,13 +12,22 @@ from ui.database import con
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def site_plan(
-    mode: str, minutes: int, origin: str, measure: str, target: float, k: int, include_existing: bool, version: int
+    mode: str,
+    minutes: int,
+    origin: str,
+    measure: str,
+    target: float,
+    k: int,
+    include_existing: bool,
+    version: int,
+    min_hosts: int = st_sites.DEFAULT_MIN_HOSTS,
 ) -> dict:
-    """The plan as plain tables (cacheable): sites (exact, described), greedy sites, projects, figures."""
+    """The plan as plain tables (cacheable): sites (exact, described), greedy sites, projects,
+    figures, and the notes saying why fewer sites than ``k`` are proposed."""
     c = con()
     spec = dm.DemandSpec(mode=mode, minutes=minutes, origin_kind=origin, measure=measure, target=target)
     problem = st_sites.load_problem(c, spec)
-    plan = st_sites.plan_sites(c, spec, k, exclude_existing=not include_existing, problem=problem)
+    plan = st_sites.plan_sites(c, spec, k, exclude_existing=not include_existing, problem=problem, min_hosts=min_hosts)
     described = st_sites.describe_sites(c, plan.sites, origin)
     pos = problem.sites[problem.sites["site_kind"] == origin][["site_id", "lon", "lat"]]
     demand = problem.demand.merge(pos, left_on="origin_id", right_on="site_id", how="left").drop(columns="site_id")
@@ -36,6 +45,8 @@ def site_plan(
         "demand_total": plan.demand_total,
         "already": plan.already_covered,
         "unit": spec.unit,
+        "notes": list(plan.notes),
+        "min_hosts": plan.min_hosts,
     }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import duckdb
 
-from analysis import catalogue, config
+from analysis import catalogue, config, export
 from analysis.access.filters import (
     GRADES,
     LEVELS,
@@ -151,7 +151,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     except (AccessError, ArgumentError, FileNotFoundError) as exc:
         return fail(exc)
     if args.format == "csv":
-        df.to_csv(sys.stdout, index=False)
+        # the one CSV writer (text cells neutralised), in the plain format scripts read
+        sys.stdout.write(export.csv_bytes(df, decimal=".", sep=",", bom=False).decode("utf-8"))
     else:
         sys.stdout.write(df.to_json(orient="records", force_ascii=False, indent=1))
         sys.stdout.write("\n")

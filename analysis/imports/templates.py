@@ -7,7 +7,6 @@ header line, :data:`TEMPLATE_FILES` and :func:`write_templates` (CSV and XLSX).
 
 from __future__ import annotations
 
-import csv
 import functools
 import os
 import re
@@ -174,15 +173,17 @@ def write_templates(dest: str | os.PathLike) -> list[Path]:
     sheet lists each column, whether it is required, and what it must contain.
     """
     import openpyxl
+    import pandas as pd
     from openpyxl.styles import Font
+
+    from analysis import export  # the one writer of CSV and XLSX files
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for stem, spec, title in TEMPLATE_FILES.values():
         csv_path = dest / f"{stem}.csv"
-        with open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
-            csv.writer(fh, delimiter=";", lineterminator="\r\n").writerow([c.header for c in spec])
+        csv_path.write_bytes(export.csv_bytes(pd.DataFrame(columns=[c.header for c in spec])))
         wb = openpyxl.Workbook()
         ws = wb.active
         ws.title = "donnees"
@@ -209,6 +210,6 @@ def write_templates(dest: str | os.PathLike) -> list[Path]:
         notice.column_dimensions["C"].width = 80
         xlsx_path = dest / f"{stem}.xlsx"
         wb.properties.creator = "Observatoire des stages — Normandie"
-        wb.save(xlsx_path)
+        xlsx_path.write_bytes(export.workbook_bytes(wb))
         written += [csv_path, xlsx_path]
     return written

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis import db, limits, sanitize
+from analysis import db, limits, sanitize, validation
 from analysis.config import BuildSettings, default_db_path
 from analysis.db import database_copy, has_relation
 from analysis.errors import DataError
@@ -352,7 +352,7 @@ def import_file(
     if data is None:
         data, name = _read_file(path, name)
     # the name is recorded and shown (log, provenance, exports): no path, markup or control characters
-    name = sanitize.safe_file_name(name)
+    name = validation.strip_invisible(sanitize.safe_file_name(name))
     target = Path(db_path or default_db_path())
     if not target.exists():
         raise DataError(str(target), "base de données introuvable : lancez d'abord « python -m analysis.build »")

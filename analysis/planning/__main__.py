@@ -2,7 +2,8 @@
 
 Examples::
 
-    python -m analysis.planning sites --mode transit --minutes 45 --count 5 [--origin school|commune] [--format csv|json]
+    python -m analysis.planning sites --mode transit --minutes 45 --count 5 [--origin school|commune] \\
+        [--min-hosts 1] [--format json|csv|xlsx] [--out sites.xlsx] [--db base.duckdb]
     python -m analysis.planning programme --commune 27467 --pupils 15 --type multisectoriel --days 10 --out prog.xlsx \\
         [--capacity 3 | --capacities capacites.csv]
 """
@@ -24,15 +25,24 @@ from analysis.errors import DataError
 from analysis.planning import demand as dm
 from analysis.planning import programme as pg
 from analysis.planning import sites as st
+from analysis.validate_args import ArgParser
+
+#: Help of ``--db``, accepted before or after the subcommand.
+_DB_HELP = "base DuckDB (défaut : data/observatoire.duckdb)"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgParser(
         prog="python -m analysis.planning", description="Planification des stages collectifs (sites, programme)."
     )
-    p.add_argument("--db", type=Path, default=None, help="base DuckDB (défaut : data/observatoire.duckdb)")
+    p.add_argument("--db", type=Path, default=None, help=_DB_HELP)
+    # --db also after the subcommand, like every other command (SUPPRESS: not given = keep the above)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=_DB_HELP)
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("sites", help="où lancer les prochains stages collectifs (couverture maximale)")
+    s = sub.add_parser(
+        "sites", parents=[common], help="où lancer les prochains stages collectifs (couverture maximale)"
+    )
     s.add_argument("--mode", default="transit", choices=catalogue.MODES)
     s.add_argument("--minutes", type=int, default=45)
     s.add_argument("--count", type=int, default=5, help="nombre de sites (1 à 10)")
@@ -44,9 +54,21 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="compter aussi les élèves déjà couverts par les projets existants",
     )
-    s.add_argument("--format", default="json", choices=("json", "csv"))
+    s.add_argument(
+        "--min-hosts",
+        type=int,
+        default=st.DEFAULT_MIN_HOSTS,
+        help=f"structures d'accueil connues (offres) au moins, à moins de {st.DESCRIBE_REACH[1]:g} min d'un site "
+        f"en transports en commun ou à pied (défaut : {st.DEFAULT_MIN_HOSTS} ; 0 = tous les sites)",
+    )
+    s.add_argument(
+        "--format",
+        default="json",
+        choices=("json", "csv", "xlsx"),
+        help="json, csv (tableur français : « ; », virgule décimale) ou xlsx (avec --out)",
+    )
     s.add_argument("--out", type=Path, default=None, help="fichier de sortie (défaut : sortie standard)")
-    g = sub.add_parser("programme", help="concevoir le programme d'un stage collectif")
+    g = sub.add_parser("programme", parents=[common], help="concevoir le programme d'un stage collectif")
     g.add_argument("--commune", required=True, help="code INSEE de la commune du site")
     g.add_argument("--pupils", type=int, required=True)
     g.add_argument("--type", default="multisectoriel", choices=tuple(pg.KINDS))
@@ -109,78 +131,99 @@ def read_capacities(path: Path) -> tuple[dict[str, int], dict[str, list[dt.date]
     return caps, closed
 
 
+def _sites_payload(plan: st.SitePlan, described: pd.DataFrame) -> dict:
+    """The JSON answer of ``sites``."""
+    spec = plan.spec
+    return {
+        "mode": spec.mode,
+        "minutes": spec.minutes,
+        "origin": spec.origin_kind,
+        "measure": spec.measure,
+        "unit": spec.unit,
+        "count": plan.k,
+        "min_hosts": plan.min_hosts,
+        "notes": plan.notes,
+        "demand_total": plan.demand_total,
+        "already_covered_by_existing_projects": plan.already_covered,
+        "exclude_existing": plan.exclude_existing,
+        "exact": {
+            "value": plan.exact.value,
+            "status": plan.exact.status,
+            "bound": plan.exact.bound if math.isfinite(plan.exact.bound) else None,
+            "seconds": round(plan.exact.seconds, 3),
+        },
+        "greedy": {
+            "value": plan.greedy.value,
+            "seconds": round(plan.greedy.seconds, 3),
+            "sites": plan.greedy_sites["site_key"].tolist(),
+        },
+        "gap": plan.gap,
+        "sites": [
+            {
+                "rank": int(r.rank),
+                "site_kind": r.site_kind,
+                "site_id": r.site_id,
+                "name": r.site_name,
+                "commune_code": r.commune_code,
+                "commune_name": r.commune_name,
+                "epci_siren": r.epci_siren,
+                "epci_name": r.epci_name,
+                "pupils_covered": r.pupils_covered,
+                "pupils_new": r.pupils_new,
+                "covered_origin_ids": list(r.covered_origin_ids),
+                "lycees": r.lycees,
+                "offers_within": int(r.offers_within),
+                "sectors_within": int(r.sectors_within),
+                "offers": list(r.offers),
+                "morning_departures": None if pd.isna(r.morning_departures) else int(r.morning_departures),
+            }
+            for r in described.itertuples(index=False)
+        ],
+        "existing_projects": [
+            {
+                "project_id": r.project_id,
+                "name": r.name,
+                "commune_code": r.commune_code,
+                "covered": r.covered,
+                "rank": int(r.rank),
+                "rank_max": int(r.rank_max),
+                "epci_demand": r.epci_demand,
+                "epci_rank": int(r.epci_rank),
+                "epci_rank_max": int(r.epci_rank_max),
+                "n_epci": int(r.n_epci),
+            }
+            for r in plan.projects.itertuples(index=False)
+        ],
+    }
+
+
 def _sites(con, args) -> int:
+    from analysis import export as writer
+    from analysis.planning import export
+    from analysis.report import write_report
+
+    if args.format == "xlsx" and not args.out:
+        raise ValueError("--format xlsx écrit un fichier : indiquez-le avec --out FICHIER.xlsx")
     spec = dm.DemandSpec(
         mode=args.mode, minutes=args.minutes, origin_kind=args.origin, measure=args.measure, target=args.target
     )
-    plan = st.plan_sites(con, spec, args.count, exclude_existing=not args.include_existing)
+    plan = st.plan_sites(con, spec, args.count, exclude_existing=not args.include_existing, min_hosts=args.min_hosts)
     described = st.describe_sites(con, plan.sites, spec.origin_kind)
+    for note in plan.notes:
+        print(f"Note : {note}", file=sys.stderr)
     if args.format == "json":
-        payload = {
-            "mode": spec.mode,
-            "minutes": spec.minutes,
-            "origin": spec.origin_kind,
-            "measure": spec.measure,
-            "unit": spec.unit,
-            "count": plan.k,
-            "demand_total": plan.demand_total,
-            "already_covered_by_existing_projects": plan.already_covered,
-            "exclude_existing": plan.exclude_existing,
-            "exact": {
-                "value": plan.exact.value,
-                "status": plan.exact.status,
-                "bound": plan.exact.bound if math.isfinite(plan.exact.bound) else None,
-                "seconds": round(plan.exact.seconds, 3),
-            },
-            "greedy": {
-                "value": plan.greedy.value,
-                "seconds": round(plan.greedy.seconds, 3),
-                "sites": plan.greedy_sites["site_key"].tolist(),
-            },
-            "gap": plan.gap,
-            "sites": [
-                {
-                    "rank": int(r.rank),
-                    "site_kind": r.site_kind,
-                    "site_id": r.site_id,
-                    "name": r.site_name,
-                    "commune_code": r.commune_code,
-                    "commune_name": r.commune_name,
-                    "epci_siren": r.epci_siren,
-                    "epci_name": r.epci_name,
-                    "pupils_covered": r.pupils_covered,
-                    "pupils_new": r.pupils_new,
-                    "covered_origin_ids": list(r.covered_origin_ids),
-                    "lycees": r.lycees,
-                    "offers_within": int(r.offers_within),
-                    "sectors_within": int(r.sectors_within),
-                    "offers": list(r.offers),
-                    "morning_departures": None if pd.isna(r.morning_departures) else int(r.morning_departures),
-                }
-                for r in described.itertuples(index=False)
-            ],
-            "existing_projects": [
-                {
-                    "project_id": r.project_id,
-                    "name": r.name,
-                    "commune_code": r.commune_code,
-                    "covered": r.covered,
-                    "rank": int(r.rank),
-                    "epci_demand": r.epci_demand,
-                    "epci_rank": int(r.epci_rank),
-                }
-                for r in plan.projects.itertuples(index=False)
-            ],
-        }
-        text = json.dumps(payload, ensure_ascii=False, indent=1, default=float) + "\n"
+        content = (
+            json.dumps(_sites_payload(plan, described), ensure_ascii=False, indent=1, default=float) + "\n"
+        ).encode()
+    elif args.format == "csv":
+        content = writer.csv_bytes(export.sites_table(described))
     else:
-        from analysis.planning.export import sites_table
-
-        text = sites_table(described).to_csv(index=False)
+        content = export.sites_xlsx(described, plan.projects, spec.unit, plan.notes)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        write_report(args.out, content)
+        print(f"Sites écrits : {args.out}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(content.decode("utf-8"))
     return 0
 
 
@@ -210,11 +253,12 @@ def _programme(con, args) -> int:
     site_label = f"{name[0]} ({args.commune})"
     if args.out:
         from analysis.planning import export
+        from analysis.report import write_report
 
         if args.out.suffix.lower() == ".pdf":
-            args.out.write_bytes(export.programme_pdf(con, prog, site_label, (name[1], name[2])))
+            write_report(args.out, export.programme_pdf(con, prog, site_label, (name[1], name[2])))
         else:
-            args.out.write_bytes(export.programme_xlsx(prog, site_label))
+            write_report(args.out, export.programme_xlsx(prog, site_label))
         print(f"Programme écrit : {args.out}")
     rot = {
         f"sous-groupe {g + 1} ({prog.sizes[g]} élèves)": [

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
+from collections.abc import Sequence
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import report
+from analysis import export, report
 from analysis.planning.programme import Programme, day_label, rule_text
+from analysis.report.columns import PROJECT_COLUMNS as REPORT_PROJECT_COLUMNS
 
 #: French column labels of the proposed-sites table (CSV/XLSX and the page).
 SITE_COLUMNS: dict[str, str] = {
@@ -46,19 +47,9 @@ def sites_table(df: pd.DataFrame) -> pd.DataFrame:
         out["site_kind"] = out["site_kind"].map({"commune": "commune (mairie)", "school": "lycée"})
     for col in ("pupils_covered", "pupils_new"):
         if col in out:
-            out[col] = out[col].round(1)
+            out[col] = pd.to_numeric(out[col]).round(1)
     out["covered_origin_ids"] = [" ; ".join(v) for v in df["covered_origin_ids"]]
     return out.rename(columns={**SITE_COLUMNS, "covered_origin_ids": "Origines couvertes (codes)"})
-
-
-def _sheet_name(text: str, used: set[str]) -> str:
-    base = re.sub(r"[\[\]\*\?/\\:]", " ", text)[:28].strip() or "Feuille"
-    name, k = base, 2
-    while name.lower() in used:
-        name = f"{base[:25]} {k}"
-        k += 1
-    used.add(name.lower())
-    return name
 
 
 def programme_frames(prog: Programme) -> dict[str, pd.DataFrame]:
@@ -120,8 +111,6 @@ def programme_frames(prog: Programme) -> dict[str, pd.DataFrame]:
 
 def programme_xlsx(prog: Programme, site_label: str) -> bytes:
     """XLSX: a summary sheet, the rotation, one sheet per subgroup and one per structure used."""
-    buf = io.BytesIO()
-    used: set[str] = set()
     frames = programme_frames(prog)
     summary = pd.DataFrame(
         [
@@ -147,50 +136,126 @@ def programme_xlsx(prog: Programme, site_label: str) -> bytes:
         ],
         columns=["Rubrique", "Valeur"],
     )
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        summary.to_excel(xl, sheet_name=_sheet_name("Synthèse", used), index=False)
-        for name, df in frames.items():
-            df.to_excel(
-                xl, sheet_name=_sheet_name("Rotation" if name == "rotation" else name, used), index=name == "rotation"
-            )
-    return buf.getvalue()
+    sheets = {"Synthèse": summary}
+    for name, df in frames.items():
+        if name == "rotation":
+            sheets["Rotation"] = df.rename_axis("Sous-groupe").reset_index()
+        else:
+            sheets[name] = df
+    return export.xlsx_bytes(sheets)
 
 
-def sites_xlsx(sites: pd.DataFrame, projects: pd.DataFrame | None = None) -> bytes:
-    """XLSX of the proposed sites (and the existing projects' scores)."""
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        sites_table(sites).to_excel(xl, sheet_name="Sites proposés", index=False)
-        if "offers" in sites:
-            rows = [
+#: French column labels of the potential host structures of each proposed site (sheet
+#: « Structures potentielles »: the offers of ``describe_sites``).
+OFFER_COLUMNS: dict[str, str] = {
+    "rank": "Rang du site",
+    "site_name": "Site",
+    "offer_id": "Offre",
+    "sector": "Secteur",
+    "siret": "SIRET",
+    "town": "Commune de l'offre",
+    "minutes": "Minutes depuis le site (TC ou à pied)",
+}
+
+
+def offers_table(sites: pd.DataFrame) -> pd.DataFrame:
+    """The potential host structures of the proposed sites, one row per (site, offer), French
+    headers; a site without any known offer within reach gets one row saying so."""
+    rows = []
+    for r in sites.itertuples():
+        offers = list(getattr(r, "offers", None) or [])
+        for o in offers:
+            rows.append(
                 {
-                    "Rang du site": r.rank,
-                    "Site": r.site_name,
-                    "Offre": o["offer_id"],
-                    "Secteur": o["sector"],
-                    "SIRET": o["siret"] or "inconnu",
-                    "Commune de l'offre": o["town"],
-                    "Minutes depuis le site (TC ou à pied)": o["minutes"],
+                    "rank": r.rank,
+                    "site_name": r.site_name,
+                    "offer_id": o["offer_id"],
+                    "sector": o["sector"],
+                    "siret": o["siret"] or "inconnu",
+                    "town": o["town"],
+                    "minutes": o["minutes"],
                 }
-                for r in sites.itertuples()
-                for o in r.offers
-            ]
-            pd.DataFrame(
-                rows,
-                columns=[
-                    "Rang du site",
-                    "Site",
-                    "Offre",
-                    "Secteur",
-                    "SIRET",
-                    "Commune de l'offre",
-                    "Minutes depuis le site (TC ou à pied)",
-                ],
-            ).to_excel(xl, sheet_name="Structures potentielles", index=False)
-        if projects is not None:
-            p = projects.drop(columns=["covered_origins"], errors="ignore")
-            p.to_excel(xl, sheet_name="Projets existants", index=False)
-    return buf.getvalue()
+            )
+        if not offers:
+            rows.append(
+                {
+                    "rank": r.rank,
+                    "site_name": r.site_name,
+                    "offer_id": "aucune offre connue à moins de 30 min (TC ou à pied)",
+                }
+            )
+    return pd.DataFrame(rows, columns=list(OFFER_COLUMNS)).rename(columns=OFFER_COLUMNS)
+
+
+def rank_text(low: int, high: int, n: int) -> str:
+    """A rank among ``n`` in French, ties said as such: ``"3 sur 26"``, or
+    ``"1 à 26 ex æquo sur 26"`` when positions ``low`` to ``high`` share the same value."""
+    if int(low) == int(high):
+        return f"{int(low)} sur {int(n)}"
+    return f"{int(low)} à {int(high)} ex æquo sur {int(n)}"
+
+
+def _report_label(key: str) -> str:
+    return next(c.label for c in REPORT_PROJECT_COLUMNS if c.key == key)
+
+
+def project_columns(unit: str) -> dict[str, str]:
+    """French labels of the existing-projects table of the planner (sheet « Projets
+    existants » and the page), by column of :func:`analysis.planning.sites.existing_projects`;
+    the labels shared with the reports come from :data:`analysis.report.PROJECT_COLUMNS`."""
+    return {
+        "project_id": _report_label("project_id"),
+        "name": _report_label("name"),
+        "kind": _report_label("kind"),
+        "commune_name": "Commune",
+        "commune_code": "Code commune",
+        "epci_name": "EPCI",
+        "epci_siren": "SIREN de l'EPCI",
+        "project_pupils": _report_label("pupils"),
+        "covered": f"Demande couverte ({unit})",
+        "rank_text": "Rang parmi les projets",
+        "rank_among_sites_text": "Rang parmi les sites candidats",
+        "epci_demand": f"Demande de l'EPCI ({unit})",
+        "epci_rank_text": "Rang de l'EPCI",
+    }
+
+
+def projects_table(projects: pd.DataFrame, unit: str, decimals: int | None = None) -> pd.DataFrame:
+    """The existing projects scored on the demand, French headers, ranks with their ties
+    (:func:`rank_text`); ``decimals`` rounds the demand columns (None: as computed)."""
+    out = projects.copy()
+    out["rank_text"] = [rank_text(a, b, len(out)) for a, b in zip(out["rank"], out["rank_max"])]
+    out["rank_among_sites_text"] = [
+        rank_text(a, b, n) for a, b, n in zip(out["rank_among_sites"], out["rank_among_sites_max"], out["n_sites"])
+    ]
+    out["epci_rank_text"] = [
+        "" if pd.isna(a) else rank_text(a, b, n)
+        for a, b, n in zip(out["epci_rank"], out["epci_rank_max"], out["n_epci"])
+    ]
+    if decimals is not None:
+        out = out.round({"covered": decimals, "epci_demand": decimals})
+    labels = project_columns(unit)
+    return out[[c for c in labels if c in out.columns]].rename(columns=labels)
+
+
+def sites_xlsx(
+    sites: pd.DataFrame,
+    projects: pd.DataFrame | None = None,
+    unit: str = "élèves",
+    notes: Sequence[str] = (),
+) -> bytes:
+    """XLSX of the proposed sites, their potential host structures (known offers within 30 min
+    by public transport or on foot) and the existing projects' scores, French headers; the
+    ``notes`` of the plan (why fewer sites than asked) come first, in a sheet « Remarques »."""
+    sheets: dict[str, pd.DataFrame] = {}
+    if notes:
+        sheets["Remarques"] = pd.DataFrame({"Remarque": list(notes)})
+    sheets["Sites proposés"] = sites_table(sites)
+    if "offers" in sites:
+        sheets["Structures potentielles"] = offers_table(sites)
+    if projects is not None:
+        sheets["Projets existants"] = projects_table(projects, unit)
+    return export.xlsx_bytes(sheets)
 
 
 def _programme_map(con: duckdb.DuckDBPyConnection, prog: Programme, site_lonlat: tuple[float, float] | None) -> bytes:
@@ -253,6 +318,7 @@ def programme_pdf(
 ) -> bytes:
     """PDF (A4 landscape): map of the structures, rotation table, structures, blank fields for the
     convention holder and the group referent (the seed document's vigilance points)."""
+    site_label = export.clean_text(site_label)
     regular, bold = report.font_paths()
     pdf = report.pdf_class()(orientation="L", unit="mm", format="A4")
     pdf.set_margins(12, 12, 12)

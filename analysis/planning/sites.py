@@ -28,7 +28,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis.db import has_relation
 from analysis.planning.demand import (
     DemandSpec,
     PlanningError,
@@ -37,9 +36,18 @@ from analysis.planning.demand import (
     origin_demand,
     require_site_times,
 )
+from analysis.planning.hosts import DEFAULT_REACH_MINUTES as DEFAULT_REACH_MINUTES  # re-exported (X as X)
+from analysis.planning.hosts import DESCRIBE_REACH, host_counts
+from analysis.planning.hosts import REACH_MODES as REACH_MODES
+from analysis.planning.hosts import describe_sites as describe_sites
+from analysis.planning.hosts import site_offers as site_offers
+from analysis.text import count, format_number
 
 #: Largest number of sites the planner proposes at once.
 MAX_SITES = 10
+#: Default minimum of known host structures (offers) within :data:`DESCRIBE_REACH` of a
+#: proposed site: a collective internship needs hosts nearby.
+DEFAULT_MIN_HOSTS = 1
 #: Integer scale of the weights given to CP-SAT (weights are rounded to 1/100).
 WEIGHT_SCALE = 100
 
@@ -272,6 +280,25 @@ def load_problem(con: duckdb.DuckDBPyConnection, spec: DemandSpec) -> CoveragePr
     return CoverageProblem(spec, demand, sites, cover)
 
 
+def tie_ranks(values: np.ndarray, value: float, tol: float = 1e-9) -> tuple[int, int]:
+    """First and last rank (1 = the largest) that ``value`` shares among ``values``: ties
+    occupy a range of positions (``(5, 71)`` for 67 EPCI without demand after 4 with)."""
+    values = np.asarray(values, dtype=float)
+    above = int((values > value + tol).sum())
+    level = int((np.abs(values - value) <= tol).sum())
+    return above + 1, above + max(level, 1)
+
+
+def _rank_pair(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """:func:`tie_ranks` of every value of ``values`` (first ranks, last ranks)."""
+    v = values.to_numpy(float)
+    pairs = [tie_ranks(v, x) for x in v]
+    return (
+        pd.Series([p[0] for p in pairs], index=values.index, dtype=int),
+        pd.Series([p[1] for p in pairs], index=values.index, dtype=int),
+    )
+
+
 def existing_projects(con: duckdb.DuckDBPyConnection, problem: CoverageProblem) -> pd.DataFrame:
     """Score the existing collective projects (each at its commune centre) on the demand.
 
@@ -279,11 +306,14 @@ def existing_projects(con: duckdb.DuckDBPyConnection, problem: CoverageProblem) 
     -------
     pandas.DataFrame
         ``project_id, name, kind, commune_code, commune_name, epci_siren, epci_name, covered,
-        covered_origins, rank, rank_among_sites, epci_demand, epci_rank, n_epci`` where ``covered``
-        is the demand of the origins reaching the project's commune centre within the budget,
-        ``rank`` its rank among the projects (1 = covers the most), ``rank_among_sites`` the rank
-        of that site among all candidate sites, ``epci_demand`` the demand of the project's EPCI
-        and ``epci_rank`` the EPCI's rank among all EPCI by demand (1 = the largest).
+        covered_origins, rank, rank_max, rank_among_sites, rank_among_sites_max, n_sites,
+        epci_demand, epci_rank, epci_rank_max, n_epci`` where ``covered`` is the demand of the
+        origins reaching the project's commune centre within the budget, ``rank`` its rank among
+        the projects (1 = covers the most), ``rank_among_sites`` the rank of that site among all
+        candidate sites, ``epci_demand`` the demand of the project's EPCI and ``epci_rank`` the
+        EPCI's rank among all EPCI by demand (1 = the largest). Ties are kept as such: a rank
+        and its ``*_max`` are the first and last positions shared by equal values (26 projects
+        covering nothing are ranked 1 to 26, not all « 1 »).
     """
     projects = con.execute(
         """SELECT p.project_id, p.name, p.kind, p.commune_code, c.name AS commune_name, c.epci_siren,
@@ -298,17 +328,20 @@ def existing_projects(con: duckdb.DuckDBPyConnection, problem: CoverageProblem) 
         j = problem.site_index("commune", code)
         covered.append(site_values[j])
         ids.append(sorted(problem.demand["origin_id"].iloc[problem.cover[j]].astype(str)))
-        rank_sites.append(int((site_values > site_values[j] + 1e-9).sum()) + 1)
+        rank_sites.append(tie_ranks(site_values, site_values[j]))
     projects["covered"] = covered
     projects["covered_origins"] = ids
-    projects["rank"] = projects["covered"].rank(method="min", ascending=False).astype(int)
-    projects["rank_among_sites"] = rank_sites
+    projects["rank"], projects["rank_max"] = _rank_pair(projects["covered"])
+    projects["rank_among_sites"] = [r[0] for r in rank_sites]
+    projects["rank_among_sites_max"] = [r[1] for r in rank_sites]
     projects["n_sites"] = len(site_values)
     epci = con.execute("SELECT siren AS epci_siren, name FROM epci").df()
     by_epci = problem.demand.groupby("epci_siren")["demand"].sum()
     epci["epci_demand"] = epci["epci_siren"].map(by_epci).fillna(0.0)
-    epci["epci_rank"] = epci["epci_demand"].rank(method="min", ascending=False).astype(int)
-    projects = projects.merge(epci[["epci_siren", "epci_demand", "epci_rank"]], on="epci_siren", how="left")
+    epci["epci_rank"], epci["epci_rank_max"] = _rank_pair(epci["epci_demand"])
+    projects = projects.merge(
+        epci[["epci_siren", "epci_demand", "epci_rank", "epci_rank_max"]], on="epci_siren", how="left"
+    )
     projects["n_epci"] = len(epci)
     return projects.sort_values(["rank", "project_id"]).reset_index(drop=True)
 
@@ -334,6 +367,11 @@ class SitePlan:
         Demand covered by the existing projects (left out of the objective when ``exclude_existing``).
     projects : pandas.DataFrame
         :func:`existing_projects`.
+    exclude_existing : bool
+    min_hosts : int
+        Minimum of known host structures near a proposed site (:func:`plan_sites`).
+    notes : list of str
+        Why fewer sites than ``k`` are proposed (French).
     """
 
     spec: DemandSpec
@@ -347,6 +385,7 @@ class SitePlan:
     already_covered: float
     projects: pd.DataFrame
     exclude_existing: bool = True
+    min_hosts: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -412,6 +451,7 @@ def plan_sites(
     exclude_existing: bool = True,
     time_limit: float = 10.0,
     problem: CoverageProblem | None = None,
+    min_hosts: int = 1,
 ) -> SitePlan:
     """Choose ``k`` new sites, exactly (CP-SAT) and greedily.
 
@@ -427,6 +467,10 @@ def plan_sites(
         CP-SAT time limit (seconds).
     problem : CoverageProblem, optional
         Reuse an instance already loaded for ``spec``.
+    min_hosts : int
+        Only sites with at least this many known offers (potential host structures) within
+        :data:`DESCRIBE_REACH` are proposed (:func:`host_counts`); 0 = every site. Default
+        :data:`DEFAULT_MIN_HOSTS`: a collective internship needs hosts.
 
     Returns
     -------
@@ -434,10 +478,13 @@ def plan_sites(
         ``sites`` columns: ``rank, site_key, site_kind, site_id, site_name, commune_code,
         commune_name, epci_siren, epci_name, lon, lat, pupils_covered`` (demand of the newly
         coverable origins the site reaches), ``pupils_new`` (marginal, in rank order),
-        ``n_origins, covered_origin_ids, covered_origin_names``.
+        ``n_origins, covered_origin_ids, covered_origin_names``. ``notes`` says, in French, why
+        fewer than ``k`` sites are proposed.
     """
     if not 1 <= int(k) <= MAX_SITES:
         raise PlanningError(f"nombre de sites {k} hors de l'intervalle 1 à {MAX_SITES}")
+    if int(min_hosts) < 0:
+        raise PlanningError(f"nombre minimal de structures {min_hosts} négatif (attendu : 0 ou plus)")
     problem = problem or load_problem(con, spec)
     weights = problem.weights.copy()
     projects = existing_projects(con, problem)
@@ -447,12 +494,17 @@ def plan_sites(
     already = float(weights[covered_mask].sum())
     if exclude_existing:
         weights[covered_mask] = 0.0
-    greedy = greedy_cover(problem.cover, weights, int(k))
-    exact = exact_cover(problem.cover, weights, int(k), time_limit=time_limit, hint=greedy.chosen)
+    cover = problem.cover
+    if min_hosts > 0:
+        hosts = host_counts(con, problem.sites)
+        empty = np.array([], dtype=cover[0].dtype if cover else int)
+        cover = [idx if h >= min_hosts else empty for idx, h in zip(cover, hosts)]
+    greedy = greedy_cover(cover, weights, int(k))
+    exact = exact_cover(cover, weights, int(k), time_limit=time_limit, hint=greedy.chosen)
     if exact.value + 1e-9 < greedy.value:  # cannot happen when optimal; keep the better answer
         exact = CoverSolution(greedy.chosen, greedy.value, exact.status, exact.bound, exact.seconds)
     gap = (exact.value - greedy.value) / exact.value if exact.value > 0 else 0.0
-    return SitePlan(
+    plan = SitePlan(
         spec,
         int(k),
         _describe(problem, exact.chosen, weights),
@@ -464,108 +516,70 @@ def plan_sites(
         already,
         projects,
         exclude_existing,
+        min_hosts=int(min_hosts),
     )
+    plan.notes = fewer_sites_notes(plan, problem.cover, cover, weights)
+    return plan
 
 
-#: Modes for the host structures around a site: pupils walk, or take public transport (or walk).
-REACH_MODES: tuple[str, ...] = ("walk", "transit")
-#: Default reach (minutes) of the host structures around a site.
-DEFAULT_REACH_MINUTES = 20
+def _covered_by(cover: Sequence[np.ndarray], n: int, sites: Sequence[int] | None = None) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    for j in range(len(cover)) if sites is None else sites:
+        mask[cover[j]] = True
+    return mask
 
 
-def site_offers(
-    con: duckdb.DuckDBPyConnection,
-    site_kind: str,
-    site_id: str,
-    reach_mode: str = "walk",
-    reach_minutes: float = DEFAULT_REACH_MINUTES,
-) -> pd.DataFrame:
-    """Offers within walking (or transit-or-walking) reach of a site: the potential host structures.
+def fewer_sites_notes(
+    plan: SitePlan, full_cover: Sequence[np.ndarray], cover: Sequence[np.ndarray], weights: np.ndarray
+) -> list[str]:
+    """Why fewer than ``plan.k`` sites are proposed (French sentences; empty when all ``k`` are).
 
-    The site is an origin of ``travel_times`` (commune centre or lycée). Offers are placed at their
-    commune's centre (the platform gives no address position).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``offer_id, siret, sector, is_public, street, town, postcode, commune_code, loc_id, lon, lat,
-        capacity, minutes`` sorted by minutes then sector.
+    ``full_cover`` is the coverage of every candidate site, ``cover`` that of the sites allowed
+    (:func:`plan_sites`'s ``min_hosts``), ``weights`` the demand left to cover.
     """
-    if reach_mode not in REACH_MODES:
-        raise PlanningError(f"mode d'accès aux structures inconnu : {reach_mode!r} (attendu : walk ou transit)")
-    return con.execute(
-        """WITH t AS (
-               SELECT loc_id, min(minutes) AS minutes FROM travel_times
-               WHERE origin_kind = $kind AND origin_id = $id
-                 AND (mode = $mode OR ($mode = 'transit' AND mode = 'walk'))
-               GROUP BY loc_id HAVING min(minutes) <= $minutes)
-           SELECT o.offer_id, o.siret, o.sector, o.is_public, o.street, o.town, o.postcode, o.commune_code,
-                  o.loc_id, o.lon, o.lat, o.capacity, t.minutes
-           FROM offers o JOIN t USING (loc_id)
-           ORDER BY t.minutes, o.sector, o.offer_id""",
-        {"kind": site_kind, "id": str(site_id), "mode": reach_mode, "minutes": float(reach_minutes)},
-    ).df()
+    n_sites = len(plan.exact.chosen)
+    if n_sites >= plan.k:
+        return []
+    unit, n = plan.spec.unit, len(weights)
 
+    def fmt(x: float) -> str:
+        return format_number(x, 0 if plan.spec.measure == "unserved" else 1)
 
-#: Reach of the potential host structures listed for a proposed site: TER or walking, 30 min.
-DESCRIBE_REACH: tuple[str, float] = ("transit", 30.0)
-
-
-def describe_sites(
-    con: duckdb.DuckDBPyConnection,
-    plan_sites_df: pd.DataFrame,
-    origin_kind: str,
-    reach_mode: str = DESCRIBE_REACH[0],
-    reach_minutes: float = DESCRIBE_REACH[1],
-) -> pd.DataFrame:
-    """Add host-structure and transport facts to proposed sites.
-
-    Adds ``offers_within, sectors_within, sectors_list, sirets_known, offers`` (list of the potential
-    host structures: ``offer_id, sector, siret, town, minutes``), ``lycees`` (lycées involved: the
-    covered lycées, or the lycées located in the covered communes), ``morning_departures`` (TER
-    departures 07:00-08:30 from the site's commune, NULL when unknown) and
-    ``convention_holder`` (the EPCI, likely holder of the convention).
-    """
-    out = plan_sites_df.copy()
-    supply = {}
-    if has_relation(con, "transit_supply"):
-        supply = dict(con.execute("SELECT commune_code, morning_departures FROM transit_supply").fetchall())
-    schools = con.execute("SELECT uai, name, commune_code FROM schools ORDER BY name").df()
-    offers_n, sectors_n, sectors_l, sirets, lycees, deps, lists = [], [], [], [], [], [], []
-    for rec in out.itertuples(index=False):
-        offers = site_offers(con, rec.site_kind, rec.site_id, reach_mode, reach_minutes)
-        offers_n.append(len(offers))
-        secs = sorted(offers["sector"].dropna().unique())
-        sectors_n.append(len(secs))
-        sectors_l.append(" ; ".join(secs))
-        sirets.append(int(offers["siret"].notna().sum()))
-        lists.append(
-            [
-                {
-                    "offer_id": str(o.offer_id),
-                    "sector": o.sector,
-                    "siret": None if pd.isna(o.siret) else str(o.siret),
-                    "town": o.town,
-                    "minutes": round(float(o.minutes), 1),
-                }
-                for o in offers.itertuples()
-            ]
+    allowed = _covered_by(cover, n)
+    left_out = float(weights[allowed & ~_covered_by(cover, n, plan.exact.chosen)].sum())
+    without = float(weights[_covered_by(full_cover, n) & ~allowed].sum())
+    nowhere = float(weights[~_covered_by(full_cover, n)].sum())
+    hosts = count(plan.min_hosts, "structure d'accueil connue", "structures d'accueil connues")
+    reach = f"à moins de {DESCRIBE_REACH[1]:g} min (transports en commun ou à pied)"
+    near = f"ayant au moins {hosts} {reach}"
+    if n_sites == 0:
+        head = "Aucun site proposé : " + (
+            f"aucun site {near} n'est à portée de la demande à couvrir."
+            if without > 1e-9
+            else "il ne reste aucune demande qu'un site puisse couvrir."
         )
-        if origin_kind == "school":
-            names = schools.set_index("uai").reindex(rec.covered_origin_ids)["name"].dropna().tolist()
-        else:
-            names = schools.loc[schools["commune_code"].isin(rec.covered_origin_ids), "name"].tolist()
-        lycees.append(" ; ".join(names))
-        deps.append(supply.get(rec.commune_code))
-    out["offers_within"] = offers_n
-    out["sectors_within"] = sectors_n
-    out["sectors_list"] = sectors_l
-    out["sirets_known"] = sirets
-    out["lycees"] = lycees
-    out["morning_departures"] = deps
-    out["convention_holder"] = out["epci_name"]
-    out["offers"] = lists
-    return out
+    elif left_out <= 1e-9:
+        they = "il couvre" if n_sites == 1 else "ils couvrent"
+        scope = f"un site {near}" if plan.min_hosts > 0 else "un site candidat"
+        head = (
+            f"{count(n_sites, 'site proposé', 'sites proposés')} au lieu de {plan.k} : {they} toute la demande "
+            f"que peut couvrir {scope} ; un site de plus n'ajouterait rien."
+        )
+    else:
+        head = (
+            f"{count(n_sites, 'site proposé', 'sites proposés')} au lieu de {plan.k} : {fmt(left_out)} {unit} "
+            "restent à couvrir, mais le solveur n'a pas trouvé de site qui en ajoute dans le temps imparti."
+        )
+    notes = [head]
+    if plan.min_hosts > 0 and without > 1e-9:
+        notes.append(
+            f"{fmt(without)} {unit} ne sont à portée que de sites sans assez de structures d'accueil connues "
+            f"(un stage collectif a besoin de structures d'accueil proches) ; le minimum demandé, {hosts} "
+            f"{reach}, peut être baissé (0 : tous les sites)."
+        )
+    if nowhere > 1e-9:
+        notes.append(f"{fmt(nowhere)} {unit} ne sont à portée d'aucun site candidat dans le budget-temps.")
+    return notes
 
 
 def communes_with_epci(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from analysis import catalogue
+from analysis.export import clean_text
 from analysis.report.columns import (
     COMPONENT_LEVELS,
     LEVEL_LABELS,
@@ -64,7 +65,7 @@ def pdf_class():
             self.set_y(-12)
             self.set_font("DejaVu", "", 7)
             self.set_text_color(90)
-            self.cell(0, 5, f"{self.footer_text} — page {self.page_no()}/{{nb}}", align="C")
+            self.cell(0, 5, clean_text(f"{self.footer_text} — page {self.page_no()}/{{nb}}"), align="C")
             self.set_text_color(0)
 
     return _Portrait
@@ -100,6 +101,43 @@ def pdf_label(c: Column, networks: Sequence[str] | None = None) -> str:
     return catalogue.fill_labels(PDF_LABELS.get(c.key, c.label), networks)
 
 
+#: Most lines a PDF table cell shows: a longer text is cut with « … » (the full text is in the
+#: XLSX file). Without a bound, a 2,000-character field made a row taller than the page
+#: ("row too high", no PDF at all).
+CELL_MAX_LINES = 8
+#: Narrowest width of a DejaVu Sans character, in millimetres per point of font size (« i »,
+#: « l », spaces): the most characters a line can hold, to cut a text before measuring it.
+_MIN_CHAR_MM_PER_PT = 0.09
+
+
+def cell_text(text: str, width: float, font_size: float, pdf: Any = None, max_lines: int = CELL_MAX_LINES) -> str:
+    """``text`` made fit for a PDF table cell ``width`` mm wide at ``font_size`` points.
+
+    Characters a PDF font cannot show (controls, U+FFFE / U+FFFF: :func:`analysis.export.clean_text`)
+    are removed, tabs become spaces, and a text taking more than ``max_lines`` lines is cut,
+    ending with « … ». With ``pdf`` (whose current font is the table's), the lines are measured
+    by fpdf2 itself (the table wraps the same way); without it, a text is cut to the number of
+    characters ``max_lines`` lines of the narrowest characters could hold (an upper bound).
+    """
+    text = clean_text(str(text)).replace("\t", " ")
+    most = max(int(width / (font_size * _MIN_CHAR_MM_PER_PT)), 4) * max_lines
+    if len(text) > most:
+        text = text[: most - 1].rstrip() + "…"
+    if pdf is None:
+        return text
+
+    def n_lines(t: str) -> int:
+        return len(pdf.multi_cell(width - 0.3, font_size * 0.5, t, dry_run=True, output="LINES"))
+
+    if n_lines(text) <= max_lines:
+        return text
+    lines = pdf.multi_cell(width - 0.3, font_size * 0.5, text, dry_run=True, output="LINES")
+    cut = text[: sum(map(len, lines[:max_lines]))].rstrip(" …")  # at most the first lines' characters
+    while cut and n_lines(cut + "…") > max_lines:
+        cut = cut[:-2].rstrip()
+    return cut + "…"
+
+
 def pdf_table(
     pdf: Any,
     df: pd.DataFrame,
@@ -132,8 +170,8 @@ def pdf_table(
             hr.cell(label + (f" ({unit})" if unit else ""))
         for rec in shown[[c.key for c in columns]].itertuples(index=False):
             row = table.row()
-            for c, v in zip(columns, rec):
-                row.cell(format_value(display_value(c.key, v, networks), c.kind))
+            for c, v, w in zip(columns, rec, widths):
+                row.cell(cell_text(format_value(display_value(c.key, v, networks), c.kind), w, font_size, pdf))
     if max_rows is not None and len(df) > max_rows:
         pdf.set_font("DejaVu", "", 7)
         pdf.multi_cell(
@@ -144,14 +182,14 @@ def pdf_table(
 def heading(pdf: Any, text: str, size: float = 12) -> None:
     pdf.ln(2)
     pdf.set_font("DejaVu", "B", size)
-    pdf.multi_cell(0, size * 0.55, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, size * 0.55, clean_text(text), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1)
     pdf.set_font("DejaVu", "", 9)
 
 
 def para(pdf: Any, text: str, size: float = 9) -> None:
     pdf.set_font("DejaVu", "", size)
-    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, size * 0.5, clean_text(text), new_x="LMARGIN", new_y="NEXT")
 
 
 DEFINITIONS: tuple[tuple[str, str], ...] = (
@@ -227,7 +265,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     # --- page 1: title, parameters, key figures
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 18)
-    pdf.multi_cell(0, 9, f"Portrait de territoire : {terr.name}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 9, clean_text(f"Portrait de territoire : {terr.name}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
     pdf.multi_cell(
         0,
@@ -253,7 +291,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
         for label, value in parameters_text(f, data.networks):
             row = table.row()
             row.cell(label)
-            row.cell(value)
+            row.cell(clean_text(value))
     key_rows = data.key_rows
     heading(pdf, "Chiffres clés")
     cols = key_figure_columns(f)
@@ -272,7 +310,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
         hr = table.row()
         hr.cell("Indicateur")
         for k, n in enumerate(names):
-            hr.cell(n + (" (territoire)" if k == 0 else ""))
+            hr.cell(cell_text(n + (" (territoire)" if k == 0 else ""), wk, 8))
         for c in cols:
             row = table.row()
             row.cell(c.label_for(data.networks) + (f" ({c.unit})" if c.unit and c.unit != "%" else ""))
