@@ -167,17 +167,23 @@ def _check_points(
 ) -> None:
     """Refuse points outside the area (Normandie, or the extent of a network file given) or
     farther from the mode's network than its snapping limit (:mod:`analysis.traveltime.extent`)."""
-    from analysis.traveltime.extent import check_in_extent, network_extent, snap_check, snap_limit_m
+    from analysis.traveltime.extent import check_in_extent, mode_network, network_extent, snap_check, snap_limit_m
     from analysis.validate_args import check_point
 
     limit = snap_limit_m(mode, cfg, bike_access)
     box = network_extent(net, name).widened(limit) if own_network else None
+    # on the regional network, « transit » includes walking the whole way (as the matrices): a
+    # point far from every stop may still walk, so the walking network decides, not the stops
+    walk_net = mode_network("walk", cfg) if mode == "transit" and not own_network else None
     for i, point in enumerate(points):
         if box is not None:
             check_in_extent(point, box)
         else:
             check_point(point[0], point[1])
-        snap_check(point, mode, net, cfg, name, bike_access=bike_access and i == 0)  # egress: on foot
+        if walk_net is not None:
+            snap_check(point, "walk", walk_net, cfg, "squelette routier régional")
+        else:
+            snap_check(point, mode, net, cfg, name, bike_access=bike_access and i == 0)  # egress: on foot
 
 
 def route(
