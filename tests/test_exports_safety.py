@@ -381,3 +381,20 @@ def test_uploaded_file_name_loses_bidi_controls(import_db):
         None, "offers", data=_offer_csv(), name="offres\u202excslx.csv", db_path=import_db, dry_run=True
     )
     assert res.file == "offresxcslx.csv"
+
+
+def test_scenario_exports_hold_no_formula(hostile_con):
+    """Scenario exports (issue 23): hostile commune and EPCI names, a hostile scenario name and
+    host sector; XLSX, CSV and PDF valid and without live formula."""
+    from analysis.scenario import evaluate, output, spec
+
+    doc = {
+        "name": "=HYPERLINK(\"http://x\",\"y\")",
+        "bike": {"communes": ["14118"], "kph": 20},
+        "hosts": [{"commune": "14301", "sector": "+cmd|' /C calc'!A0", "places": 2}],
+    }
+    res = evaluate.evaluate(hostile_con, spec.parse(doc))
+    assert not res.changed().empty
+    assert xlsx_problems(output.to_xlsx(res)) == []
+    assert csv_problems(output.to_csv(res)) == []
+    assert pdf_text(output.to_pdf(res))

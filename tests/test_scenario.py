@@ -46,6 +46,8 @@ def _line(**kw):
         ({"bike": {"communes": [], "kph": 20}}, "bike", "aucune commune"),
         ({"hosts": [{"commune": "14762", "places": 2.5}]}, "hosts[0].places", "entier"),
         ({"hosts": [{"lon": "x", "lat": 49}]}, "hosts[0].lon", "nombre attendu"),
+        ({"name": "Navette <img src=x onerror=alert(1)>"}, "name", "<"),
+        ({"hosts": [{"commune": "14762", "sector": "Sant\u202eé"}]}, "hosts[0].sector", "U+202E"),
     ],
 )
 def test_bad_documents_name_the_field(doc, field, words):

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from analysis import validation
+
 #: Most lines, stops per line, departures per line, bike communes and hosts one scenario may hold.
 MAX_LINES = 20
 MAX_STOPS = 50
@@ -126,6 +128,10 @@ def _text(value: Any, where: str, default: str = "", limit: int = 200) -> str:
     if not isinstance(value, str):
         raise ScenarioError(where, f"texte attendu, reçu « {value} »")
     text = " ".join(value.split())
+    try:  # markup, control, bidirectional and non-characters: refused as in imports
+        validation.check_text(text)
+    except validation.FieldError as exc:
+        raise ScenarioError(where, str(exc)) from None
     if len(text) > limit:
         raise ScenarioError(where, f"texte trop long ({len(text)} caractères, au plus {limit})")
     return text
