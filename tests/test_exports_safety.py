@@ -389,7 +389,7 @@ def test_scenario_exports_hold_no_formula(hostile_con):
     from analysis.scenario import evaluate, output, spec
 
     doc = {
-        "name": "=HYPERLINK(\"http://x\",\"y\")",
+        "name": '=HYPERLINK("http://x","y")',
         "bike": {"communes": ["14118"], "kph": 20},
         "hosts": [{"commune": "14301", "sector": "+cmd|' /C calc'!A0", "places": 2}],
     }
