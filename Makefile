@@ -1,6 +1,7 @@
 # Observatoire des stages — Normandie
 # make run   : installe, construit la base si besoin, lance le tableau de bord
 # make test  : installe (y compris Chromium pour les tests navigateur), construit la base, vérifie le code (ruff), lance les tests
+# make test-fast : la boucle rapide, sans navigateur, sans miroir de données ni base construite (marqueurs de tests/conftest.py)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +9,7 @@ PY     := $(VENV)/bin/python
 DB     ?= data/observatoire.duckdb
 PORT   ?= 8501
 
-.PHONY: run test lint install vendor lock browser db rebuild bench clean
+.PHONY: run test test-fast lint install vendor lock browser db rebuild bench clean
 
 run: install db
 	@echo "Lancement du tableau de bord : http://localhost:$(PORT) (Ctrl+C pour arrêter)"
@@ -16,6 +17,10 @@ run: install db
 
 test: install browser db lint
 	$(PY) -m pytest -q
+
+# every test that needs neither the browser nor the mirror / built database (markers set by tests/conftest.py)
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -m "not browser and not mirror"
 
 # lint rules (pyproject.toml [tool.ruff.lint], complexity limit C901 <= 15) and formatting (ruff format)
 lint: install

@@ -22,7 +22,13 @@ Indicators whose value depends on the chosen mode use ``{mode}`` (« à pied »,
 and their column is ``<key>_<mode>`` (:meth:`Indicator.column`).
 
 Adding an indicator or a mode is a change here plus its computation: see
-``docs/architecture.md`` (worked examples).
+``docs/architecture.md`` (worked examples). A mode's entry (:class:`ModeInfo`) also carries what
+the travel-time stage needs (speeds, detour, closed road classes, one-way rule) and
+:func:`register_mode` adds one (the SQL mode lists and per-mode columns are generated from
+:data:`MODES`).
+
+Size: the one vocabulary (modes with their parameters, indicators with their labels) is read by
+every layer; split, it would be two places to update for one mode or one indicator.
 """
 
 from __future__ import annotations
@@ -64,6 +70,25 @@ class ModeInfo:
     falls_back_to : str or None
         Mode whose times also count for this one (transit counts walking: the shorter of the
         two for each pair).
+    access_kph : float or None
+        Speed on the access legs (point <-> snapped network node) and on very short direct
+        trips (``analysis.traveltime``); None: :attr:`speed_kmh`.
+    fallback_kph : float or None
+        Speed of the straight-line estimates where no network covers a pair; None:
+        :attr:`access_kph`.
+    detour : float or None
+        Straight-line detour factor; None: measured on real streets (``analysis.detour``), or
+        for a mode with :attr:`legs_mode`, that of its legs.
+    legs_mode : str or None
+        Mode of the legs to and from the network (transit: walking).
+    closed_highway : frozenset of str
+        OSM ``highway`` values the mode may not use (OSMnx's ``network_type`` filters).
+    both_ways : bool
+        The mode ignores one-way restrictions (walking: the reverse of every one-way edge is
+        added); else it follows them.
+    edge_speeds : bool
+        Network time from each edge's own speed (car: OSM ``maxspeed``, else the class speeds
+        of ``analysis.roads_osm`` / ``analysis.roads_layers``); else ``length / speed``.
     """
 
     label: str
@@ -74,6 +99,23 @@ class ModeInfo:
     on_roads: bool
     names_networks: bool = False
     falls_back_to: str | None = None
+    access_kph: float | None = None
+    fallback_kph: float | None = None
+    detour: float | None = None
+    legs_mode: str | None = None
+    closed_highway: frozenset[str] = frozenset()
+    both_ways: bool = False
+    edge_speeds: bool = False
+
+    @property
+    def access_speed(self) -> float | None:
+        """Speed of the access legs (km/h): :attr:`access_kph`, else :attr:`speed_kmh`."""
+        return self.access_kph if self.access_kph is not None else self.speed_kmh
+
+    @property
+    def fallback_speed(self) -> float | None:
+        """Speed of straight-line estimates (km/h): :attr:`fallback_kph`, else :attr:`access_speed`."""
+        return self.fallback_kph if self.fallback_kph is not None else self.access_speed
 
 
 class Mode(StrEnum):
@@ -101,9 +143,24 @@ class Mode(StrEnum):
         return self.info.speed_kmh
 
 
-MODE_INFO: dict[Mode, ModeInfo] = {
-    Mode.WALK: ModeInfo("Marche", "à pied", "à pied", 4.5, 3, True),
-    Mode.BIKE: ModeInfo("Vélo", "à vélo", "à vélo", 15.0, 2, True),
+#: Highway values each road mode may not use, from OSMnx's ``network_type`` filters
+#: (``walk``, ``bike``, ``drive``), applied to the loaded graph (:data:`analysis.roads.EXCLUDED_HIGHWAY`).
+_CLOSED_WALK = frozenset(
+    "abandoned bus_guideway construction cycleway motor motorway motorway_link no planned "
+    "platform proposed raceway razed".split()
+)
+_CLOSED_BIKE = frozenset(
+    "abandoned bus_guideway construction corridor elevator escalator footway motor motorway "
+    "motorway_link no planned platform proposed raceway razed steps".split()
+)
+_CLOSED_CAR = frozenset(
+    "abandoned bridleway bus_guideway construction corridor cycleway elevator escalator "
+    "footway no path pedestrian planned platform proposed raceway razed steps track".split()
+)
+
+MODE_INFO: dict[str, ModeInfo] = {
+    Mode.WALK: ModeInfo("Marche", "à pied", "à pied", 4.5, 3, True, closed_highway=_CLOSED_WALK, both_ways=True),
+    Mode.BIKE: ModeInfo("Vélo", "à vélo", "à vélo", 15.0, 2, True, closed_highway=_CLOSED_BIKE),
     Mode.TRANSIT: ModeInfo(
         "{Tc} + marche",
         "en {tc} ou à pied",
@@ -113,8 +170,23 @@ MODE_INFO: dict[Mode, ModeInfo] = {
         False,
         names_networks=True,
         falls_back_to="walk",
+        legs_mode="walk",
     ),
-    Mode.CAR: ModeInfo("Voiture", "en voiture", "en voiture", None, 1, True),
+    # car: 30 km/h on the access legs (local streets), 40 km/h where no network covers a pair,
+    # straight-line detour 1.3 (not calibrated), network times from the edges' speeds
+    Mode.CAR: ModeInfo(
+        "Voiture",
+        "en voiture",
+        "en voiture",
+        None,
+        1,
+        True,
+        access_kph=40.0,  # fitted with the skeleton's car model on OSRM (analysis.roads_layers)
+        fallback_kph=40.0,
+        detour=1.3,
+        closed_highway=_CLOSED_CAR,
+        edge_speeds=True,
+    ),
 }
 
 #: Mode keys in column order (the SQL spells ``nearest_<mode>`` in this order).
@@ -122,12 +194,46 @@ MODES: tuple[str, ...] = tuple(m.value for m in Mode)
 #: Modes computed on road graphs.
 ROAD_MODES: tuple[str, ...] = tuple(m.value for m in Mode if m.info.on_roads)
 #: Modes in display order (selectors).
-DISPLAY_ORDER: tuple[str, ...] = tuple(sorted(MODES, key=lambda m: MODE_INFO[Mode(m)].order))
+DISPLAY_ORDER: tuple[str, ...] = tuple(sorted(MODES, key=lambda m: MODE_INFO[m].order))
+
+
+def mode_info(mode: str) -> ModeInfo:
+    """The :class:`ModeInfo` of a mode key; ``ValueError`` naming the known modes otherwise."""
+    try:
+        return MODE_INFO[mode]
+    except KeyError:
+        raise ValueError(f"mode inconnu : {mode!r} (attendu : {', '.join(MODES)})") from None
+
+
+def _refresh_modes() -> None:
+    global MODES, ROAD_MODES, DISPLAY_ORDER
+    MODES = tuple(MODE_INFO)
+    ROAD_MODES = tuple(m for m in MODES if MODE_INFO[m].on_roads)
+    DISPLAY_ORDER = tuple(sorted(MODES, key=lambda m: MODE_INFO[m].order))
+
+
+def register_mode(key: str, info: ModeInfo) -> None:
+    """Add a travel mode (after the others in column order): the travel-time stage, the
+    indicator tables and their columns (``nearest_<key>``, ``median_minutes_<key>``) and the
+    selectors then include it. Read :data:`MODES` / :data:`ROAD_MODES` through this module (not a
+    copy made at import) to see it."""
+    if key in MODE_INFO:
+        raise ValueError(f"mode déjà défini : {key!r}")
+    MODE_INFO[key] = info
+    _refresh_modes()
+
+
+def unregister_mode(key: str) -> None:
+    """Remove a mode added by :func:`register_mode` (the four built-in modes stay)."""
+    if key in {m.value for m in Mode}:
+        raise ValueError(f"mode intégré : {key!r}")
+    MODE_INFO.pop(key, None)
+    _refresh_modes()
 
 
 def modes_in_display_order(modes: Iterable[str]) -> list[str]:
     """``modes`` sorted as in the selectors (transit, car, bike, walk)."""
-    return sorted(modes, key=lambda m: MODE_INFO[Mode(m)].order)
+    return sorted(modes, key=lambda m: mode_info(m).order)
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,7 +341,7 @@ def fill_labels(text: str, networks: Sequence[str] | None = None, mode: str | No
         if mode is None:  # no mode chosen: the label without it
             text = text.replace(" {mode}", "").replace("{mode}", "")
         else:
-            info = Mode(mode).info
+            info = mode_info(mode)
             text = text.replace("{mode}", info.short if form == "short" else info.phrase)
     return _fill(text, networks)
 
@@ -252,11 +358,11 @@ def mode_label(mode: str, networks: Sequence[str] | None = None, form: str = "la
     >>> mode_label("transit", ("TER",), "phrase")
     'en transports en commun (TER seulement) ou à pied'
     """
-    m = Mode(mode)
+    info = mode_info(mode)
     if form == "lower":  # « transports en commun (TER seulement) + marche » inside a sentence
-        text = _fill(m.info.label, networks)
+        text = _fill(info.label, networks)
         return text[:1].lower() + text[1:]
-    text = {"label": m.info.label, "phrase": m.info.phrase, "short": m.info.short}[form]
+    text = {"label": info.label, "phrase": info.phrase, "short": info.short}[form]
     return _fill(text, networks)
 
 
@@ -328,7 +434,9 @@ class Indicator:
     def column(self, mode: str | None = None) -> str:
         """Column holding this indicator (``median_minutes_transit`` for a per-mode one)."""
         if self.per_mode:
-            return f"{self.key}_{Mode(mode or Mode.TRANSIT).value}"
+            key = str(mode or Mode.TRANSIT.value)
+            mode_info(key)  # a known mode (ValueError otherwise)
+            return f"{self.key}_{key}"
         return self.key
 
     def text(self, networks: Sequence[str] | None = None, mode: str | None = None) -> str:

@@ -14,10 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # type only: analysis.traveltime imports this module
-    from analysis.traveltime import TravelTimeSettings
+from typing import Protocol
 
 PROJECT_ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = PROJECT_ROOT / "data"
@@ -107,6 +104,18 @@ class IndicatorSettings:
         return cls(**values)
 
 
+class TravelSettingsLike(Protocol):
+    """What this module knows of the travel-time stage's settings
+    (:class:`analysis.traveltime.TravelTimeSettings`, which satisfies it).
+
+    The configuration is the ground floor: it names no type of the layers above it, not even
+    for annotations (no import, type-only included), so the import graph has no loop.
+    """
+
+    modes: tuple[str, ...]
+    max_minutes: float
+
+
 @dataclass
 class BuildSettings:
     """What to build and from where (:func:`analysis.build.build`).
@@ -125,8 +134,9 @@ class BuildSettings:
     replay_imports : bool
         Replay the imports recorded in the database being replaced (offers, collective projects,
         mobility services imported from the Import page or ``python -m analysis.imports``).
-    travel : analysis.traveltime.TravelTimeSettings, optional
-        Parameters of the travel-time stage; default: its defaults with ``source_dir``.
+    travel : TravelSettingsLike or mapping, optional
+        Parameters of the travel-time stage (an :class:`analysis.traveltime.TravelTimeSettings`,
+        or a mapping of its fields); default: its defaults with ``source_dir``.
     indicators : IndicatorSettings
         Parameters of the indicator stage.
     """
@@ -136,5 +146,5 @@ class BuildSettings:
     gtfs: list[Path] = field(default_factory=list)
     travel_times: bool = True
     replay_imports: bool = True
-    travel: TravelTimeSettings | None = None
+    travel: TravelSettingsLike | Mapping[str, object] | None = None
     indicators: IndicatorSettings = field(default_factory=IndicatorSettings)

@@ -33,7 +33,7 @@ import numpy as np
 import shapely
 from scipy.sparse import csgraph
 
-from . import paths, roads
+from . import catalogue, paths, roads
 
 #: Street networks of the mirror used for the calibration: density group -> path in the source dir.
 NETWORKS: dict[str, str] = {
@@ -106,14 +106,21 @@ def factor(mode: str, group: str | None = None) -> float:
 
     Parameters
     ----------
-    mode : {"walk", "bike", "car"}
-        Car (not calibrated here) gets :data:`analysis.roads.DETOUR_FACTOR`.
+    mode : str
+        A calibrated mode (:data:`MODES`); any other gets its catalogue factor
+        (:attr:`analysis.catalogue.ModeInfo.detour`: the car's 1.3, :data:`analysis.roads.DETOUR_FACTOR`),
+        or that of its legs (transit: walking); ``ValueError`` for a mode with neither.
     group : {"urbain", "rural"}, optional
         None: the mean of the urban and rural factors (used where the density is not known,
         e.g. access legs and straight-line estimates of the regional matrix).
     """
     if mode not in MODES:
-        return roads.DETOUR_FACTOR
+        info = catalogue.mode_info(mode)
+        if info.detour is not None:
+            return info.detour
+        if info.legs_mode is not None:
+            return factor(info.legs_mode, group)
+        raise ValueError(f"facteur de détour inconnu pour le mode {mode!r} (ni mesuré ni défini au catalogue)")
     if group is None:
         return round(float(np.mean([CALIBRATED[(g, mode)] for g in NETWORKS])), 3)
     return CALIBRATED[(group, mode)]

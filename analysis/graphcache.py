@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from . import config, paths
+from . import catalogue, config, paths
 
 #: Environment variable naming the cache directory.
 ENV_CACHE = "OBSERVATOIRE_CACHE"
@@ -57,6 +57,11 @@ def _code_fingerprint() -> str:
     h = hashlib.sha256()
     for name in CODE_FILES:
         h.update((here / name).read_bytes())
+    for mode in catalogue.ROAD_MODES:  # the catalogue's road-mode parameters shape the arrays too
+        info = catalogue.MODE_INFO[mode]
+        h.update(
+            repr((mode, sorted(info.closed_highway), info.both_ways, info.edge_speeds, info.access_speed)).encode()
+        )
     return h.hexdigest()[:16]
 
 

@@ -6,7 +6,7 @@ derived from it up to date without rebuilding them whole:
 
 - :func:`update_pairs`: ``access_pairs`` (:func:`analysis.access.build_pairs`) gets the same
   deletions, renumbering and insertions (the pairs of new or changed cells derived with
-  :data:`analysis.access.PAIRS_SQL`); ``access_origins`` is kept when the set of origins is
+  :func:`analysis.access.pairs_sql`); ``access_origins`` is kept when the set of origins is
   unchanged (otherwise the numbering would shift: the whole pair table is rebuilt);
 - :func:`refresh_indicators`: ``accessibility`` is recomputed with
   :func:`analysis.access.origin_accessibility` (one pass per origin kind, every (mode, budget)
@@ -28,8 +28,8 @@ from collections.abc import Iterable, Sequence
 import duckdb
 import pandas as pd
 
-from . import access, config
-from .access import LEVELS, MODES, ORIGIN_KINDS, Filters
+from . import access, catalogue, config
+from .access import LEVELS, ORIGIN_KINDS, Filters
 from .access import sql as access_sql
 from .db import columns_of, has_relation, read_stamp
 from .progress import ProgressFn
@@ -42,7 +42,7 @@ ACCESSIBILITY_KEYS = ("origin_kind", "origin_id", "mode", "budget_min")
 def scenarios_of(con: duckdb.DuckDBPyConnection, settings) -> list[tuple[str, float]]:
     """The (mode, budget) pairs :func:`analysis.access.build_tables` precomputes for ``settings``."""
     opts = config.IndicatorSettings.of(settings)
-    modes = opts.modes if opts.modes is not None else MODES
+    modes = opts.modes if opts.modes is not None else catalogue.MODES
     present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
     return [
         (m, float(b)) for m in modes for b in opts.budgets if m in present or (m == "transit" and "walk" in present)
@@ -118,7 +118,7 @@ def update_pairs(
                 INSERT INTO access_pairs
                 SELECT p.origin_kind, o.oid, p.loc_id::INTEGER AS loc_id, p.mode,
                        p.minutes::REAL AS minutes, p.is_estimate
-                FROM ({access.PAIRS_SQL}) p JOIN access_origins o USING (origin_kind, origin_id)
+                FROM ({access.pairs_sql()}) p JOIN access_origins o USING (origin_kind, origin_id)
                 WHERE p.loc_id IN ({", ".join(map(str, ids))})
                   AND (p.loc_id IN (SELECT loc_id FROM _ip_fresh)
                        OR EXISTS (SELECT 1 FROM _ip_cells c WHERE c.origin_kind = p.origin_kind
@@ -199,7 +199,7 @@ def _merge_expressions() -> dict[str, str]:
         exprs[c] = add.format(c)
     for c in ("offers_reachable_car", "offers_reachable_transit"):
         exprs[c] = add.format(c)
-    for c in ("minutes_nearest", *(f"nearest_{m}" for m in MODES)):
+    for c in ("minutes_nearest", *(f"nearest_{m}" for m in catalogue.MODES)):
         exprs[c] = least.format(c)
     exprs["sectors_reachable"] = "o.sectors_reachable + coalesce(a.added, 0)"
     exprs["reach_uses_estimates"] = "o.reach_uses_estimates OR n.reach_uses_estimates"
@@ -224,7 +224,7 @@ def _contribution_into(
     try:
         ctes, params = access_sql._origin_ctes(con, Filters(origin_kind=kind), None, scenarios)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS {ctes} SELECT {access_sql._ORIGIN_COLUMNS} FROM po", params
+            f"CREATE OR REPLACE TEMP TABLE {table} AS {ctes} SELECT {access_sql.origin_columns()} FROM po", params
         )
     finally:
         con.execute("DROP VIEW IF EXISTS temp.offers")

@@ -39,8 +39,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from . import catalogue, paths
 from . import detour as detours
-from . import paths
 
 #: Inhabitants per km² of settled land (measured on Luneray, see the module docstring).
 SETTLED_DENSITY_PER_KM2 = 1000.0
@@ -192,7 +192,7 @@ def trip_minutes(distance_m, mode: str, groups, speeds: Mapping[str, float]) -> 
     speeds : mapping
         km/h by mode: ``walk``, ``bike``, ``car`` (the car's local-street speed).
     """
-    road_mode = "walk" if mode == "transit" else mode
+    road_mode = catalogue.mode_info(mode).legs_mode or mode
     groups = np.asarray(groups)
     factor = np.array(
         [detours.factor(road_mode, g if road_mode in detours.MODES else None) for g in groups], dtype=float

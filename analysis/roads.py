@@ -85,45 +85,39 @@ __all__ = [
 #: Road modes computed on road graphs (``transit`` is handled by ``analysis.transit``).
 ROAD_MODES: tuple[str, ...] = catalogue.ROAD_MODES
 
-#: Default mode speeds (km/h) on the network and for the access legs.
+#: Default mode speeds (km/h) on the network and for the access legs (:data:`analysis.catalogue.MODE_INFO`).
 WALK_KPH = float(catalogue.Mode.WALK.speed_kmh)
 BIKE_KPH = float(catalogue.Mode.BIKE.speed_kmh)
 #: Speed of a car on the leg between a point and its snapped node (local streets), calibrated
-#: with the skeleton's car model against OSRM (``roads_layers.SKELETON_CAR_ACCESS_KPH``).
-CAR_ACCESS_KPH = SKELETON_CAR_ACCESS_KPH
+#: with the skeleton's car model against OSRM (``roads_layers.SKELETON_CAR_ACCESS_KPH``, the catalogue's value).
+CAR_ACCESS_KPH = float(catalogue.Mode.CAR.info.access_speed)
 #: Speed used for a car when no network covers a pair (straight line x detour).
-CAR_FALLBACK_KPH = 40.0
+CAR_FALLBACK_KPH = float(catalogue.Mode.CAR.info.fallback_speed)
 #: Straight-line detour factor applied to access legs and to straight-line estimates.
-DETOUR_FACTOR = 1.3
+DETOUR_FACTOR = float(catalogue.Mode.CAR.info.detour)
 
-#: Highway values each mode may not use, from OSMnx's ``network_type`` filters
-#: (``walk``, ``bike``, ``drive``), applied to the loaded graph.
-EXCLUDED_HIGHWAY: dict[str, frozenset[str]] = {
-    "walk": frozenset(
-        "abandoned bus_guideway construction cycleway motor motorway motorway_link no planned "
-        "platform proposed raceway razed".split()
-    ),
-    "bike": frozenset(
-        "abandoned bus_guideway construction corridor elevator escalator footway motor motorway "
-        "motorway_link no planned platform proposed raceway razed steps".split()
-    ),
-    "car": frozenset(
-        "abandoned bridleway bus_guideway construction corridor cycleway elevator escalator "
-        "footway no path pedestrian planned platform proposed raceway razed steps track".split()
-    ),
-}
+#: Highway values each mode may not use (:attr:`analysis.catalogue.ModeInfo.closed_highway`).
+EXCLUDED_HIGHWAY: dict[str, frozenset[str]] = {m: catalogue.MODE_INFO[m].closed_highway for m in ROAD_MODES}
 #: ``access`` values closing a way to a mode.
 EXCLUDED_ACCESS = frozenset({"private", "no"})
 
 
+def road_mode_info(mode: str) -> catalogue.ModeInfo:
+    """The catalogue entry of a road mode; ``ValueError`` for a mode not computed on roads."""
+    if mode not in catalogue.ROAD_MODES:
+        raise ValueError(f"mode routier inconnu : {mode!r} (attendu : {', '.join(catalogue.ROAD_MODES)})")
+    return catalogue.MODE_INFO[mode]
+
+
 def mode_speed_kph(mode: str, speeds: Mapping[str, float] | None = None) -> float:
-    """Network speed of a non-motorised mode (``walk``/``bike``) or the access speed of ``car``."""
-    base = {"walk": WALK_KPH, "bike": BIKE_KPH, "car": CAR_ACCESS_KPH}
-    if speeds:
-        base.update({k: float(v) for k, v in speeds.items() if k in base})
-    if mode not in base:
-        raise ValueError(f"mode inconnu : {mode!r} (attendu : {', '.join(ROAD_MODES)})")
-    return base[mode]
+    """Network speed of a mode timed by ``length / speed`` (``walk``/``bike``) or the access
+    speed of a mode timed by its edges' speeds (``car``), from the catalogue unless ``speeds``
+    overrides it."""
+    if speeds and mode in speeds and mode in catalogue.ROAD_MODES:
+        return float(speeds[mode])
+    if mode not in catalogue.ROAD_MODES:
+        raise ValueError(f"mode inconnu : {mode!r} (attendu : {', '.join(catalogue.ROAD_MODES)})")
+    return float(catalogue.MODE_INFO[mode].access_speed)
 
 
 def load_road_graph(source: str | os.PathLike, layer: str | None = None) -> nx.MultiDiGraph:
@@ -195,8 +189,7 @@ def mode_edge_table(G: nx.MultiDiGraph, mode: str, speeds: Mapping[str, float] |
         reverse of every one-way edge is added); cycling and driving follow them. Car seconds are
         the edge's ``travel_time``; walk and bike are ``length / speed``.
     """
-    if mode not in ROAD_MODES:
-        raise ValueError(f"mode routier inconnu : {mode!r} (attendu : {', '.join(ROAD_MODES)})")
+    info = road_mode_info(mode)
     rows = list(G.edges(keys=True, data=True))
     u = [r[0] for r in rows]
     v = [r[1] for r in rows]
@@ -204,14 +197,14 @@ def mode_edge_table(G: nx.MultiDiGraph, mode: str, speeds: Mapping[str, float] |
     hwy = [r[3].get("highway") for r in rows]
     access = [r[3].get("access") for r in rows]
     length = np.array([float(r[3].get("length", 0.0)) for r in rows], dtype=float)
-    keep = ~_closed(hwy, EXCLUDED_HIGHWAY[mode]) & ~_closed(access, EXCLUDED_ACCESS)
-    if mode == "car":
+    keep = ~_closed(hwy, info.closed_highway) & ~_closed(access, EXCLUDED_ACCESS)
+    if info.edge_speeds:
         seconds = np.array([float(r[3].get("travel_time", np.nan)) for r in rows], dtype=float)
     else:
         seconds = length / (mode_speed_kph(mode, speeds) / 3.6)
     keep &= np.isfinite(seconds)
     df = pd.DataFrame({"u": u, "v": v, "key": key, "seconds": seconds})[keep]
-    if mode == "walk":
+    if info.both_ways:
         oneway = np.array([bool(_first(r[3].get("oneway", False))) for r in rows])[keep]
         rev = df[oneway].rename(columns={"u": "v", "v": "u"})
         rev["key"] = -1 - np.arange(len(rev))  # reverse walking edges get their own keys

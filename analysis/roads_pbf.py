@@ -125,18 +125,17 @@ class OsmNetwork:
         analysis.paths.GraphArrays
             With ``node_ids`` (OSM ids) and ``meta`` ``mode``, ``source``, ``precision``.
         """
-        if mode not in roads.ROAD_MODES:
-            raise ValueError(f"mode routier inconnu : {mode!r} (attendu : {', '.join(roads.ROAD_MODES)})")
-        closed_hwy = np.array([v is not None and str(v) in roads.EXCLUDED_HIGHWAY[mode] for v in self.highway_values])
+        info = roads.road_mode_info(mode)
+        closed_hwy = np.array([v is not None and str(v) in info.closed_highway for v in self.highway_values])
         closed_acc = np.array([v is not None and str(v) in roads.EXCLUDED_ACCESS for v in self.access_values])
         keep = ~closed_hwy[self.highway] & ~closed_acc[self.access]
-        if mode == "car":
+        if info.edge_speeds:
             seconds = self.car_seconds
         else:
             seconds = self.length / (roads.mode_speed_kph(mode, speeds) / 3.6)
         keep &= np.isfinite(seconds)
         u, v, w = self.u[keep], self.v[keep], seconds[keep]
-        if mode == "walk":
+        if info.both_ways:
             back = self.oneway[keep]
             u, v, w = np.r_[u, v[back]], np.r_[v, u[back]], np.r_[w, w[back]]
         return paths.GraphArrays.from_edges(

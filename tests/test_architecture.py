@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("analysis", "ui")
 
 
-def _module_name(path: Path) -> str:
-    rel = path.relative_to(ROOT).with_suffix("")
+def _module_name(path: Path, root: Path = ROOT) -> str:
+    rel = path.relative_to(root).with_suffix("")
     parts = list(rel.parts)
     if parts[-1] == "__init__":
         parts = parts[:-1]
@@ -32,15 +32,18 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def imported_modules(path: Path, known: set[str]) -> set[str]:
-    """Modules of ``known`` imported anywhere in ``path`` (top level or inside functions)."""
+def imported_modules(path: Path, known: set[str], type_only_too: bool = False, root: Path = ROOT) -> set[str]:
+    """Modules of ``known`` imported anywhere in ``path`` (a file under ``root``; top level or
+    inside functions), and under ``if TYPE_CHECKING:`` too when ``type_only_too``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    me = _module_name(path)
+    me = _module_name(path, root)
     pkg = me if path.name == "__init__.py" else me.rpartition(".")[0]
     found: set[str] = set()
-    type_only = {
-        id(n) for block in ast.walk(tree) if _is_type_checking(block) for stmt in block.body for n in ast.walk(stmt)
-    }
+    type_only = set()
+    if not type_only_too:
+        type_only = {
+            id(n) for block in ast.walk(tree) if _is_type_checking(block) for stmt in block.body for n in ast.walk(stmt)
+        }
     for node in ast.walk(tree):
         if id(node) in type_only:  # annotations only, never imported at run time
             continue
@@ -71,10 +74,11 @@ def _is_type_checking(node: ast.AST) -> bool:
     )
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(type_only_too: bool = False) -> dict[str, set[str]]:
+    """Who imports whom among analysis/ and ui/ (``type_only_too``: ``if TYPE_CHECKING:`` imports too)."""
     mods = _modules()
     known = set(mods)
-    return {m: imported_modules(p, known) for m, p in mods.items()}
+    return {m: imported_modules(p, known, type_only_too) for m, p in mods.items()}
 
 
 def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -132,6 +136,29 @@ def test_import_graph_reads_function_level_imports(tmp_path):
 def test_no_import_loop_in_analysis_and_ui():
     cycles = find_cycles(import_graph())
     assert cycles == [], f"import loops: {cycles}"
+
+
+def test_import_graph_sees_type_only_imports_when_asked(tmp_path):
+    """A module importing another only under ``if TYPE_CHECKING:`` (either spelling) depends on it
+    for the type-only graph and not for the run-time one."""
+    (tmp_path / "pkg").mkdir()
+    a = tmp_path / "pkg" / "a.py"
+    a.write_text("import typing\nif typing.TYPE_CHECKING:\n    from pkg import b\n", encoding="utf-8")
+    b = tmp_path / "pkg" / "b.py"
+    b.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.a\n", encoding="utf-8")
+    known = {"pkg.a", "pkg.b"}
+    assert imported_modules(a, known, type_only_too=True, root=tmp_path) == {"pkg.b"}
+    assert imported_modules(a, known, type_only_too=False, root=tmp_path) == set()
+    for type_only_too, loops in ((True, [["pkg.a", "pkg.b"]]), (False, [])):
+        graph = {m: imported_modules(tmp_path / "pkg" / f"{m[4:]}.py", known, type_only_too, tmp_path) for m in known}
+        assert find_cycles(graph) == loops
+
+
+def test_no_import_loop_even_through_type_only_imports():
+    """Type-only imports (``if TYPE_CHECKING:``) make no loop either: a lower layer does not
+    name the types of a higher one (issue 21: ``config`` named ``TravelTimeSettings``)."""
+    cycles = find_cycles(import_graph(type_only_too=True))
+    assert cycles == [], f"import loops through type-only imports: {cycles}"
 
 
 def _ui_files() -> list[Path]:

@@ -36,7 +36,7 @@ def test_mode_lists_come_from_the_catalogue():
 
 
 def test_sql_column_lists_follow_the_modes():
-    sql = access._ORIGIN_COLUMNS
+    sql = access.origin_columns()
     for m in catalogue.MODES:
         assert f"nearest_{m}" in sql
     cols = [c for c, _i, _m in catalogue.indicator_columns() if c.startswith("median_minutes_")]

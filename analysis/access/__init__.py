@@ -77,15 +77,15 @@ from analysis.access.filters import (
     sectors,
 )
 from analysis.access.indicators import origin_accessibility, territory_indicators
-from analysis.access.pairs import PAIRS_SQL, _tables_fresh, build_pairs, pairs_table_is_fresh
+from analysis.access.pairs import _tables_fresh, build_pairs, pairs_sql, pairs_table_is_fresh
 from analysis.access.sql import (
-    _ORIGIN_COLUMNS,
     MAX_MASK_SECTORS,
     Scenario,
     _offer_filter,
     _sql_literal,
     _territory_query,
     density_class_sql,
+    origin_columns,
 )
 from analysis.access.tables import build_tables, check_travel_times
 from analysis.access.transit_supply import service_date_of, transit_supply_sql
@@ -100,7 +100,6 @@ __all__ = [
     "MODES",
     "MORNING_WINDOW",
     "ORIGIN_KINDS",
-    "PAIRS_SQL",
     "AccessError",
     "Filters",
     "ProgressFn",
@@ -118,6 +117,8 @@ __all__ = [
     "main",
     "max_minutes_of",
     "origin_accessibility",
+    "origin_columns",
+    "pairs_sql",
     "pairs_table_is_fresh",
     "sectors",
     "service_date_of",
@@ -125,7 +126,6 @@ __all__ = [
     "transit_note",
     "transit_supply_sql",
     # private helpers reused by analysis.report and the tests
-    "_ORIGIN_COLUMNS",
     "_check_inputs",
     "_noop_progress",
     "_offer_filter",

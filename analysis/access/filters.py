@@ -93,8 +93,8 @@ class Filters:
     origin_kind: str = "commune"
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise AccessError(f"Mode inconnu : {self.mode!r} (attendu : {', '.join(MODES)})")
+        if self.mode not in catalogue.MODES:  # read at call time: registered modes included
+            raise AccessError(f"Mode inconnu : {self.mode!r} (attendu : {', '.join(catalogue.MODES)})")
         if self.origin_kind not in ORIGIN_KINDS:
             raise AccessError(f"Type d'origine inconnu : {self.origin_kind!r} (attendu : commune ou school)")
         if self.grade is not None and self.grade not in GRADES:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis.access.filters import LEVELS, AccessError, Filters, _check_inputs
 from analysis.access.pairs import _tables_fresh
-from analysis.access.sql import _ORIGIN_COLUMNS, Scenario, _origin_ctes, _territory_query
+from analysis.access.sql import Scenario, _origin_ctes, _territory_query, origin_columns
 
 
 def origin_accessibility(
@@ -70,7 +70,7 @@ def origin_accessibility(
     sql = (
         ctes
         + f"""
-        SELECT {_ORIGIN_COLUMNS}
+        SELECT {origin_columns()}
         FROM po ORDER BY s_mode, budget, origin_id
     """
     )

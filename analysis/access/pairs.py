@@ -10,20 +10,35 @@ from __future__ import annotations
 
 import duckdb
 
+from analysis import catalogue
 from analysis.access.filters import Filters
 from analysis.db import has_relation, read_stamp
 
-#: Derivation of the indicator pairs from ``travel_times``: one row per (origin, location, mode)
-#: where ``transit`` is the smaller of the transit and walk times (on a tie, the non-estimated one).
-PAIRS_SQL = """
+
+def _in_list(modes) -> str:
+    return ", ".join(f"'{m}'" for m in modes)
+
+
+def pairs_sql() -> str:
+    """Derivation of the indicator pairs from ``travel_times``, for every mode of the catalogue
+    (:data:`analysis.catalogue.MODES`, read at call time): one row per (origin, location, mode),
+    where a mode with a ``falls_back_to`` mode (transit: walking) takes the smaller of its own
+    time and that mode's (on a tie, the non-estimated one)."""
+    direct = [m for m in catalogue.MODES if catalogue.MODE_INFO[m].falls_back_to is None]
+    parts = [
+        f"""
     SELECT origin_kind, origin_id, loc_id, mode, minutes, is_estimate
-    FROM travel_times WHERE mode IN ('walk', 'bike', 'car')
-    UNION ALL
-    SELECT origin_kind, origin_id, loc_id, 'transit' AS mode, min(minutes) AS minutes,
+    FROM travel_times WHERE mode IN ({_in_list(direct)})"""
+    ]
+    for m in catalogue.MODES:
+        fallback = catalogue.MODE_INFO[m].falls_back_to
+        if fallback is not None:
+            parts.append(f"""
+    SELECT origin_kind, origin_id, loc_id, '{m}' AS mode, min(minutes) AS minutes,
            arg_min(is_estimate, (minutes, is_estimate)) AS is_estimate
-    FROM travel_times WHERE mode IN ('transit', 'walk')
-    GROUP BY origin_kind, origin_id, loc_id
-"""
+    FROM travel_times WHERE mode IN ({_in_list((m, fallback))})
+    GROUP BY origin_kind, origin_id, loc_id""")
+    return "\n    UNION ALL".join(parts) + "\n"
 
 
 def _travel_times_signature(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -48,7 +63,7 @@ def build_pairs(con: duckdb.DuckDBPyConnection) -> int:
 
     ``access_origins(origin_kind, origin_id, oid INTEGER)`` numbers the origins;
     ``access_pairs(origin_kind, oid, loc_id, mode, minutes, is_estimate)`` is
-    :data:`PAIRS_SQL` keyed by ``oid`` and sorted by (origin_kind, mode, oid): integer keys
+    :func:`pairs_sql` keyed by ``oid`` and sorted by (origin_kind, mode, oid): integer keys
     and the pre-merged transit/walk times make the grouped queries faster (see
     ``bench/indicators.py``). ``access_meta`` records a signature of ``travel_times`` (see
     :func:`_travel_times_signature`) at build time; queries fall back to ``travel_times``
@@ -69,7 +84,7 @@ def build_pairs(con: duckdb.DuckDBPyConnection) -> int:
         CREATE OR REPLACE TABLE access_pairs AS
         SELECT p.origin_kind, o.oid, p.loc_id::INTEGER AS loc_id, p.mode,
                p.minutes::REAL AS minutes, p.is_estimate
-        FROM ({PAIRS_SQL}) p JOIN access_origins o USING (origin_kind, origin_id)
+        FROM ({pairs_sql()}) p JOIN access_origins o USING (origin_kind, origin_id)
         ORDER BY p.origin_kind, p.mode, o.oid, p.minutes
     """)
     con.execute("CREATE OR REPLACE TABLE access_meta (key VARCHAR, value VARCHAR)")
@@ -85,7 +100,7 @@ def _pairs_source(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
             "(SELECT a.oid FROM access_origins a WHERE a.origin_kind = $origin_kind AND a.origin_id = o.origin_id)",
         )
     return (
-        f"(SELECT origin_kind, origin_id AS oid, loc_id, mode, minutes, is_estimate FROM ({PAIRS_SQL}))",
+        f"(SELECT origin_kind, origin_id AS oid, loc_id, mode, minutes, is_estimate FROM ({pairs_sql()}))",
         "o.origin_id",
     )
 

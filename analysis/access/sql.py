@@ -17,8 +17,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis import config, pupils
-from analysis.access.filters import DENSITY_CLASSES, LEVELS, MODES, AccessError, Filters, _check_inputs, _require
+from analysis import catalogue, config, pupils
+from analysis.access.filters import DENSITY_CLASSES, LEVELS, AccessError, Filters, _check_inputs, _require
 from analysis.access.pairs import _pairs_source
 from analysis.db import has_relation
 
@@ -81,7 +81,7 @@ Scenario = tuple[str, float]
 def _scenarios_sql(scenarios: Iterable[Scenario]) -> str:
     rows = []
     for mode, budget in scenarios:
-        if mode not in MODES:
+        if mode not in catalogue.MODES:
             raise AccessError(f"Mode inconnu : {mode!r}")
         rows.append(f"('{mode}', {float(budget)!r}::DOUBLE)")
     if not rows:
@@ -110,7 +110,7 @@ def _origin_ctes(
     use_mask = n_sectors <= MAX_MASK_SECTORS
     if scenarios is None:
         scenarios = [(filters.mode, float(filters.minutes))]
-    nearest = ",\n".join(f"min(e.minutes) FILTER (WHERE e.mode = '{m}') AS nearest_{m}" for m in MODES)
+    nearest = ",\n".join(f"min(e.minutes) FILTER (WHERE e.mode = '{m}') AS nearest_{m}" for m in catalogue.MODES)
     sql = f"""
     WITH
     scen AS ({_scenarios_sql(scenarios)}),
@@ -193,7 +193,7 @@ def _origin_ctes(
                r.nearest AS minutes_nearest,
                r.nearest_is_estimate,
                coalesce(r.uses_est, FALSE) AS reach_uses_estimates,
-               {", ".join(f"n.nearest_{m}" for m in MODES)},
+               {", ".join(f"n.nearest_{m}" for m in catalogue.MODES)},
                coalesce(gc.offers, 0)::BIGINT AS offers_reachable_car,
                coalesce(gt.offers, 0)::BIGINT AS offers_reachable_transit
         FROM origins o CROSS JOIN scen sc
@@ -213,16 +213,19 @@ def _origin_ctes(
     return sql, params
 
 
-_ORIGIN_COLUMNS = (
-    """$origin_kind AS origin_kind, origin_id, origin_name, commune_code,
+def origin_columns() -> str:
+    """The select list of the per-origin table (``accessibility``) over the CTEs of
+    :func:`_origin_ctes`: one ``nearest_<mode>`` column per mode of the catalogue."""
+    return (
+        """$origin_kind AS origin_kind, origin_id, origin_name, commune_code,
                s_mode AS mode, budget AS budget_min, pupils, pupils_is_estimate,
                offers_reachable, sectors_reachable, places_reachable, places_default_capacity,
                places_per_pupil_2sfca, minutes_nearest, nearest_is_estimate,
                reach_uses_estimates, """
-    + ", ".join(f"nearest_{m}" for m in MODES)
-    + """,
+        + ", ".join(f"nearest_{m}" for m in catalogue.MODES)
+        + """,
                offers_reachable_car, offers_reachable_transit"""
-)
+    )
 
 
 def _territories_sql(levels: Iterable[str]) -> str:
@@ -325,7 +328,7 @@ def territory_rows_sql(
         deps_null = "(SELECT CASE WHEN count(morning_departures) > 0 THEN 0 END FROM transit_supply)::BIGINT"
     density = density_class_sql("geo.population::DOUBLE / nullif(geo.area_km2, 0)")
     low_density = density_class_sql("g.population::DOUBLE / nullif(g.area_km2, 0)")
-    med_cols = ",\n".join(f"max(v) FILTER (WHERE mode = '{m}') AS median_minutes_{m}" for m in MODES)
+    med_cols = ",\n".join(f"max(v) FILTER (WHERE mode = '{m}') AS median_minutes_{m}" for m in catalogue.MODES)
     return f""",
     lvl AS ({_levels_sql(levels)}),
     po_geo AS (
@@ -365,9 +368,9 @@ def territory_rows_sql(
     long AS (
         UNPIVOT (
             SELECT origin_kind, level, tkey, origin_id, w,
-                   {", ".join(f"coalesce(nearest_{m}, 1e9) AS {m}" for m in MODES)}
+                   {", ".join(f"coalesce(nearest_{m}, 1e9) AS {m}" for m in catalogue.MODES)}
             FROM po2 SEMI JOIN first_scen f ON po2.s_mode = f.s_mode AND po2.budget = f.budget
-        ) ON {", ".join(MODES)} INTO NAME mode VALUE v
+        ) ON {", ".join(catalogue.MODES)} INTO NAME mode VALUE v
     ),
     wm AS (
         SELECT origin_kind, level, tkey, mode, v,
@@ -419,8 +422,7 @@ def territory_rows_sql(
            agg.pupils_no_offer / nullif(agg.pupils, 0) AS share_no_offer,
            coalesce(agg.pupils_no_offer_transit, 0)::DOUBLE AS pupils_no_offer_transit,
            agg.pupils_no_offer_transit / nullif(agg.pupils, 0) AS share_no_offer_transit,
-           med.median_minutes_walk, med.median_minutes_bike, med.median_minutes_transit,
-           med.median_minutes_car,
+           {", ".join(f"med.median_minutes_{m}" for m in catalogue.MODES)},
            agg.offers_reachable_car_mean, agg.offers_reachable_transit_mean,
            agg.offers_reachable_car_mean / nullif(agg.offers_reachable_transit_mean, 0)
                AS car_transit_ratio,

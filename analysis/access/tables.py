@@ -12,10 +12,9 @@ from collections.abc import Mapping
 import duckdb
 import pandas as pd
 
-from analysis import config, pupils
+from analysis import catalogue, config, pupils
 from analysis.access.filters import (
     LEVELS,
-    MODES,
     ORIGIN_KINDS,
     AccessError,
     Filters,
@@ -60,7 +59,7 @@ def build_tables(
     _require(con, "communes", "epci", "departements", "schools", "offers")
     opts = config.IndicatorSettings.of(settings)
     total = opts.regional_pupils_total
-    modes = opts.modes if opts.modes is not None else MODES
+    modes = opts.modes if opts.modes is not None else catalogue.MODES
     budgets = opts.budgets
     if has_relation(con, "access_meta"):  # the precomputed tables are being replaced
         con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")

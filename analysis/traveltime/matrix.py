@@ -209,8 +209,9 @@ class TravelTimeMatrix:
         if "commune_code" not in self.origins or "location_precision" not in self.destinations:
             return 0
         pairs = intracommune.intra_pairs(self.origins, self.destinations, communes)
-        speeds = {"walk": settings.walk_kph, "bike": settings.bike_kph, "car": settings.car_access_kph}
-        n = intracommune.apply(self.minutes, self.is_estimate, self.mode, pairs, speeds, settings.max_minutes)
+        n = intracommune.apply(
+            self.minutes, self.is_estimate, self.mode, pairs, settings.speeds(), settings.max_minutes
+        )
         self.params = {
             **self.params,
             "intra_commune": "distance moyenne à l'offre la plus proche dans la zone bâtie x détour / vitesse",

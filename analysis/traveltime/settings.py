@@ -22,8 +22,14 @@ from analysis.transit import model as transit_model
 ROAD_MODES = roads.ROAD_MODES
 
 
-#: Road modes first, then the timetable modes (transit needs nothing from the road runs).
-ALL_MODES: tuple[str, ...] = ROAD_MODES + tuple(m for m in catalogue.MODES if m not in ROAD_MODES)
+def all_modes() -> tuple[str, ...]:
+    """Road modes first, then the timetable modes (transit needs nothing from the road runs),
+    read from the catalogue at call time (modes registered there included)."""
+    return catalogue.ROAD_MODES + tuple(m for m in catalogue.MODES if m not in catalogue.ROAD_MODES)
+
+
+#: :func:`all_modes` of the built-in modes.
+ALL_MODES: tuple[str, ...] = all_modes()
 
 
 #: The regional default road network, relative to the source directory.
@@ -128,9 +134,10 @@ class TravelTimeSettings:
             values.update(settings)
         out = cls(**values)
         out.modes = tuple(out.modes)
-        unknown = [m for m in out.modes if m not in ALL_MODES]
+        known = all_modes()
+        unknown = [m for m in out.modes if m not in known]
         if unknown:
-            raise ValueError(f"mode inconnu : {unknown[0]!r} (attendu : {', '.join(ALL_MODES)})")
+            raise ValueError(f"mode inconnu : {unknown[0]!r} (attendu : {', '.join(known)})")
         return out
 
     def network_for(self, mode: str) -> Path | str:
@@ -148,22 +155,34 @@ class TravelTimeSettings:
         return path
 
     def speeds(self) -> dict[str, float]:
-        return {"walk": self.walk_kph, "bike": self.bike_kph, "car": self.car_access_kph}
+        """Network speed (``length / speed`` modes) or access speed (``car``) of every road mode:
+        this object's fields for the built-in modes, the catalogue's for a registered one."""
+        fields = {"walk": self.walk_kph, "bike": self.bike_kph, "car": self.car_access_kph}
+        return {m: fields[m] if m in fields else roads.mode_speed_kph(m) for m in catalogue.ROAD_MODES}
 
     def access_kph(self, mode: str) -> float:
         return self.speeds()[mode]
 
     def detour_for(self, mode: str) -> float:
-        """Straight-line detour factor of a mode (``transit``: its walking legs)."""
-        return {"walk": self.walk_detour, "bike": self.bike_detour, "transit": self.walk_detour}.get(mode, self.detour)
+        """Straight-line detour factor of a mode (``transit``: its walking legs, the catalogue's
+        ``legs_mode``); a registered mode gets :func:`analysis.detour.factor` (never silently the car's)."""
+        legs = catalogue.mode_info(mode).legs_mode
+        if legs is not None:
+            return self.detour_for(legs)
+        fields = {"walk": self.walk_detour, "bike": self.bike_detour, "car": self.detour}
+        return fields[mode] if mode in fields else detours.factor(mode)
 
     def fallback_kph(self, mode: str) -> float:
-        return self.car_fallback_kph if mode == "car" else self.speeds()[mode]
+        if mode == "car":
+            return self.car_fallback_kph
+        info = catalogue.mode_info(mode)
+        return self.speeds()[mode] if info.fallback_kph is None else info.fallback_kph
 
     def params_for(self, mode: str) -> dict:
         """The parameters recorded in ``travel_time_runs.params`` for a mode."""
         common = {"max_minutes": self.max_minutes}
-        if mode == "transit":
+        info = catalogue.mode_info(mode)
+        if not info.on_roads:
             return {
                 **common,
                 "service_date": self.service_date,
@@ -181,7 +200,7 @@ class TravelTimeSettings:
             "access_kph": self.access_kph(mode),
             "fallback_kph": self.fallback_kph(mode),
         }
-        if mode in ("walk", "bike"):
+        if not info.edge_speeds:
             out["network_kph"] = self.speeds()[mode]
         else:
             out["car_speeds"] = "OSM maxspeed, sinon classes de voies (analysis.roads)"
