@@ -10,6 +10,11 @@ destinations matter, each with one function used everywhere:
 - JavaScript (data literals inside ``<script>``): :func:`js_literal` writes JSON whose
   ``< > & '`` are Unicode escapes, so that a value can neither close the script element nor
   break out of a string;
+- Markdown (Streamlit's ``st.markdown``, ``st.warning``, ``st.caption``, titles: links, images and
+  emphasis are syntax there, even without HTML): :func:`markdown_text` backslash-escapes every
+  ASCII punctuation character, so that ``[x](http://…)`` or ``![x](http://…)`` from a URL or a
+  name is shown as typed, never as a link or an image; :func:`markdown_html_text` is the same for
+  Markdown that also allows HTML (HTML-escaped, the Markdown characters as character references);
 - spreadsheets (CSV and XLSX exports): :func:`spreadsheet_text` neutralises a text cell that
   a spreadsheet program would take for a formula (OWASP "CSV injection" rule: a leading
   ``= + - @``, tab or carriage return gets a leading apostrophe).
@@ -61,6 +66,56 @@ def html_text(value: Any) -> str:
     if value is None or _is_missing(value):
         return ""
     return html.escape(str(value), quote=True).translate(_TEMPLATE_LITERAL)
+
+
+#: Markdown-significant characters written as character references by :func:`markdown_html_text`
+#: (``& < > " ' ` $ \\`` are already references after :func:`html_text`).
+_MARKDOWN_REFS = str.maketrans({ch: f"&#{ord(ch)};" for ch in "[]()!*_~|:@{}+-.=^"})
+#: ASCII punctuation (CommonMark: any of it may be backslash-escaped, and is then literal).
+_ASCII_PUNCT = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+
+
+def markdown_text(value: Any) -> str:
+    """``value`` as literal text in Markdown (Streamlit's markdown, warnings, captions, titles).
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark: it is then shown as
+    itself and starts no construct): no link, image, emphasis, heading, HTML tag, Streamlit
+    directive (``:red[…]``, ``:material/…:``) or LaTeX (``$…$``); ``http\\://`` and ``www\\.`` no
+    longer form automatic links. Line breaks become spaces (a value is one line). None and
+    missing values give an empty string.
+
+    Examples
+    --------
+    >>> markdown_text("[Session expirée](http://x.fr)")
+    '\\\\[Session expirée\\\\]\\\\(http\\\\:\\\\/\\\\/x\\\\.fr\\\\)'
+    """
+    if value is None or _is_missing(value):
+        return ""
+    return _ASCII_PUNCT.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
+
+
+def markdown_html_text(value: Any) -> str:
+    """``value`` as literal text in Markdown that allows HTML (``unsafe_allow_html``): HTML-escaped
+    (:func:`html_text`), line breaks as spaces (a blank line would end an HTML block and let
+    Markdown read what follows), and the Markdown characters as character references (shown as
+    themselves, never syntax: no link, image or emphasis).
+
+    Examples
+    --------
+    >>> markdown_html_text("![x](http://e.fr) <b>")
+    '&#33;&#91;x&#93;&#40;http&#58;//e&#46;fr&#41; &lt;b&gt;'
+    """
+    return html_text(_LINE_BREAKS.sub(" ", str(value)) if isinstance(value, str) else value).translate(_MARKDOWN_REFS)
+
+
+def html_block_text(value: Any) -> str:
+    """:func:`html_text` on one line (line breaks as spaces), for a cell of an HTML table shown
+    with ``st.markdown(..., unsafe_allow_html=True)``: Markdown leaves an HTML block alone up to
+    its first blank line, so a value holding one could end the block and have the rest read as
+    Markdown (a link, an image)."""
+    if isinstance(value, str):
+        value = _LINE_BREAKS.sub(" ", value)
+    return html_text(value)
 
 
 def js_literal(obj: Any) -> str:

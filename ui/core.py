@@ -15,6 +15,7 @@ import streamlit as st
 
 from analysis import catalogue
 from analysis.maps import table_html
+from analysis.sanitize import markdown_html_text, markdown_text
 from analysis.text import MISSING, agree_unit, format_number, format_percent
 from ui import data
 from ui.database import con, db_path, db_version
@@ -148,7 +149,9 @@ def _show_url_notices(params: dict[str, Any]) -> None:
         if _url_values(params[name]) != fallback:
             del store[name]
         else:
-            st.warning(msg, icon="⚠️")
+            # the message quotes the refused value as typed: shown as text, never as Markdown
+            # (a link or an image from the address bar, issue 24)
+            st.warning(markdown_text(msg), icon="⚠️")
 
 
 def _first_reading(name: str, raw: Any) -> bool:
@@ -367,11 +370,12 @@ def estimated_times_note(mode: str, counts: dict[str, int]) -> str:
 
 
 def estimate_badge(text: str) -> None:
-    """A visible "estimation" flag next to a figure or map."""
+    """A visible "estimation" flag next to a figure or map; ``text`` is plain text (it may quote
+    names from the data: shown as typed, :func:`analysis.sanitize.markdown_html_text`)."""
     st.markdown(
         f'<span style="background:#fff3cd;border:1px solid #d4a72c;border-radius:4px;'
         f'padding:1px 6px;font-size:0.85em">⚠️ Estimation</span> '
-        f'<span style="font-size:0.9em">{text}</span>',
+        f'<span style="font-size:0.9em">{markdown_html_text(text)}</span>',
         unsafe_allow_html=True,
     )
 

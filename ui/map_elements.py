@@ -22,7 +22,7 @@ from branca.element import Element, MacroElement, Template
 from folium.plugins import FastMarkerCluster
 from folium.template import Template as FoliumTemplate
 
-from analysis.sanitize import js_literal
+from analysis.sanitize import html_text, js_literal
 from ui import a11y
 
 # branca names every map element with ``os.urandom(16)`` (~170 names per Mobilité rurale run).
@@ -249,6 +249,28 @@ class _FastMarkerCluster(_DataByReference, FastMarkerCluster):
         super().__init__(data, **kwargs)
         self._name = "FastMarkerCluster"
         self.data_text = _js_literal(self.data)
+
+
+class EscapedLayerControl(folium.LayerControl):
+    """Folium's layer control with its labels HTML-escaped.
+
+    Leaflet writes each layer's name into the control as HTML (``innerHTML``), and folium passes
+    the names as they are: a layer named after a commune (the outline of Territoire › Commune)
+    whose name holds ``<img src=x onerror=…>`` ran its script in the map's frame (issue 24).
+    Every layer name is a plain text (:func:`analysis.sanitize.html_text`); the layers keep
+    their own names (the frame titles read them as text)."""
+
+    def render(self, **kwargs):
+        self.reset()
+        for item in self._parent._children.values():
+            if not isinstance(item, folium.map.Layer) or not item.control:
+                continue
+            key = html_text(item.layer_name)
+            if not item.overlay:
+                self.base_layers[key] = item.get_name()
+            else:
+                self.overlays[key] = item.get_name()
+        MacroElement.render(self, **kwargs)
 
 
 class _NoMarkerTabStops(MacroElement):

@@ -27,6 +27,7 @@ from ui.map_elements import (
     JQUERY_JS,
     LEAFLET_CSS,
     LEAFLET_JS,
+    EscapedLayerControl,
     FastGeoJson,
     _DrawnStamp,
     _FastMarkerCluster,
@@ -317,7 +318,7 @@ def points_legend_box(m: folium.Map, *, offers: bool = True, schools: bool = Tru
 
 def layer_control(m: folium.Map) -> None:
     """Layer control, folded into its button (open, it covered the Seine-Maritime coast)."""
-    folium.LayerControl(collapsed=True).add_to(m)
+    EscapedLayerControl(collapsed=True).add_to(m)
 
 
 def _has_popup(elements) -> bool:
@@ -367,7 +368,7 @@ def show(
             _DrawnStamp().add_to(g)
         extra["feature_group_to_add"] = list(layers)
         if control:
-            extra["layer_control"] = folium.LayerControl(collapsed=True)
+            extra["layer_control"] = EscapedLayerControl(collapsed=True)
     elif control:
         layer_control(m)
     st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[], **extra)
