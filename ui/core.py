@@ -79,18 +79,26 @@ def session_alive() -> Callable[[], bool]:
 
 
 def client_key() -> str:
-    """Who is asking, for per-client throttling: the client's IP address as seen by the server
-    (opening new sessions does not reset it), else the browser session."""
-    ip = None
+    """Who is asking, for the administrator gate's per-client count
+    (:func:`analysis.imports.auth.client_key`): the connection's address, or, with
+    ``$OBSERVATOIRE_TRUSTED_PROXIES`` set, the address the first trusted proxy saw in
+    ``X-Forwarded-For``. A loopback connection (Streamlit gives no address: a browser on the
+    server, or a reverse proxy on the same host without that setting) is one client — never a
+    new one per browser session."""
+    from analysis.imports import auth
+
+    ip = forwarded = None
     try:
         ip = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - bare mode, older servers
-        ip = None
-    if ip:
-        return f"ip:{ip}"
-    if "client_session" not in st.session_state:
-        st.session_state["client_session"] = uuid.uuid4().hex
-    return "session:" + st.session_state["client_session"]
+        pass
+    try:
+        proxies = auth.trusted_proxies()
+    except auth.WriteDisabled as exc:  # a wrong setting: every client shares one budget
+        LOG.warning("%s", exc)
+        return "ip:proxy-sans-adresse"
+    return auth.client_key(ip, forwarded, proxies)
 
 
 def page_setup(title: str, icon: str = "🗺️") -> None:
