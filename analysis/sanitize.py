@@ -80,18 +80,19 @@ def markdown_text(value: Any) -> str:
 
     Every ASCII punctuation character is backslash-escaped (CommonMark: it is then shown as
     itself and starts no construct): no link, image, emphasis, heading, HTML tag, Streamlit
-    directive (``:red[…]``, ``:material/…:``) or LaTeX (``$…$``); ``http\\://`` and ``www\\.`` no
-    longer form automatic links. Line breaks become spaces (a value is one line). None and
-    missing values give an empty string.
+    directive (``:red[…]``, ``:material/…:``) or LaTeX (``$…$``). Automatic links (``http://``,
+    ``www.``, e-mail addresses), which Markdown finds in the text once escapes are read, are
+    broken by an invisible word joiner (U+2060) after ``http``, ``www`` and ``@``. Line breaks
+    become spaces (a value is one line). None and missing values give an empty string.
 
     Examples
     --------
     >>> markdown_text("[Session expirée](http://x.fr)")
-    '\\\\[Session expirée\\\\]\\\\(http\\\\:\\\\/\\\\/x\\\\.fr\\\\)'
+    '\\\\[Session expirée\\\\]\\\\(http\u2060\\\\:\\\\/\\\\/x\\\\.fr\\\\)'
     """
     if value is None or _is_missing(value):
         return ""
-    return _ASCII_PUNCT.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
+    return _ASCII_PUNCT.sub(r"\\\1", _break_autolinks(_LINE_BREAKS.sub(" ", str(value))))
 
 
 def markdown_html_text(value: Any) -> str:
@@ -103,9 +104,25 @@ def markdown_html_text(value: Any) -> str:
     Examples
     --------
     >>> markdown_html_text("![x](http://e.fr) <b>")
-    '&#33;&#91;x&#93;&#40;http&#58;//e&#46;fr&#41; &lt;b&gt;'
+    '&#33;&#91;x&#93;&#40;http\u2060&#58;//e&#46;fr&#41; &lt;b&gt;'
     """
-    return html_text(_LINE_BREAKS.sub(" ", str(value)) if isinstance(value, str) else value).translate(_MARKDOWN_REFS)
+    if isinstance(value, str):
+        value = _break_autolinks(_LINE_BREAKS.sub(" ", value))
+    return html_text(value).translate(_MARKDOWN_REFS)
+
+
+#: Where GitHub-flavoured Markdown finds a link in plain text: ``http://``, ``https://``,
+#: ``www.`` and e-mail addresses (``a@b.fr``).
+_AUTOLINK_STARTS = re.compile(r"(?i)(?<![^\W_])(?:https?(?=:)|www(?=\.))|@")
+#: U+2060 WORD JOINER: invisible, and not a character of a link.
+WORD_JOINER = "\u2060"
+
+
+def _break_autolinks(text: str) -> str:
+    """``text`` with a word joiner after each ``http``, ``https`` or ``www`` that starts a link
+    and after each ``@``: Streamlit's Markdown (remark-gfm) finds links in the *text*, once the
+    escapes are read, so escaping alone does not stop ``http\\://x.fr`` from becoming a link."""
+    return _AUTOLINK_STARTS.sub(lambda m: m.group(0) + WORD_JOINER, text)
 
 
 def html_block_text(value: Any) -> str:

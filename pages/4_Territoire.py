@@ -7,6 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from analysis import catalogue, config, maps, ranking, text
+from analysis.sanitize import markdown_text
 from ui import charts, core, data, filters, mapping, territory
 
 core.page_setup("Territoire", "📍")
@@ -68,8 +69,9 @@ else:
         f"{core.fnum(row['density_per_km2'], 0, 'hab./km²')}"
     )
 dep_name = deps.set_index("code")["name"].get(dep, dep)
-st.title(f"Fiche territoire : {title}")
-st.caption(subtitle + f" · département : {dep_name}")
+# names from the data are shown as typed (Markdown: no link, no image from a name)
+st.title(f"Fiche territoire : {markdown_text(title)}")
+st.caption(markdown_text(subtitle + f" · département : {dep_name}"))
 
 core.require_travel_times()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import folium
 import pandas as pd
 import streamlit as st
@@ -13,7 +11,7 @@ from analysis.planning import demand as dm
 from analysis.planning import export
 from analysis.planning import programme as pg
 from analysis.planning import sites as st_sites
-from analysis.sanitize import html_text
+from analysis.sanitize import html_text, markdown_text
 from ui import core, mapping
 from ui import planning as up
 
@@ -302,7 +300,7 @@ def programme_view() -> None:
     )
     name = commune_names.get(commune, commune)
     st.markdown(
-        f"**Site : {html.escape(name)} ({commune})** — {pg.KINDS[kind]} : {pg.KIND_RULES[pg.KINDS[kind]]}"
+        f"**Site : {markdown_text(name)} ({commune})** — {pg.KINDS[kind]} : {pg.KIND_RULES[pg.KINDS[kind]]}"
         + (
             f" (N = {pg.DEFAULT_VARIETY} par défaut, moins si la période ou les structures ne le permettent pas)."
             if " N " in pg.KIND_RULES[pg.KINDS[kind]]
@@ -323,11 +321,13 @@ def programme_view() -> None:
     offers = pg.pick_structures(offers, kind, 12, sector)
     st.header("Structures candidates et capacités d'accueil")
     if offers.empty:
-        st.warning(f"Aucune offre à moins de {radius} min {REACH[reach]} de {name} : élargissez le rayon.")
+        st.warning(
+            f"Aucune offre à moins de {radius} min {REACH[reach]} de {markdown_text(name)} : élargissez le rayon."
+        )
         return
     st.markdown(
         "Les offres de la plateforme à moins de "
-        f"{radius} min {REACH[reach]} de la mairie de {html.escape(name)} (au plus 12, les plus proches, secteurs "
+        f"{radius} min {REACH[reach]} de la mairie de {markdown_text(name)} (au plus 12, les plus proches, secteurs "
         "alternés). **La plateforme ne publie pas de capacité** : indiquez, pour chaque structure retenue, le nombre "
         "d'élèves qu'elle peut accueillir par jour (colonne « Capacité / jour »)."
     )

@@ -324,12 +324,18 @@ class _LegendLayer(MacroElement):
 
 class _DrawnStamp(MacroElement):
     """Sets ``window.obsDrawn`` (epoch ms) in the map's frame once its layers are drawn (after
-    the next frames are painted): read by ``bench/browser.py`` to time maps updated in place."""
+    the next frames are painted), and sends it to the page, which writes it on the frame's
+    ``<iframe>`` (``data-obs-drawn``, :mod:`ui.a11y`'s script; the map frame is in an opaque
+    origin): read by ``bench/browser.py`` to time maps updated in place."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         requestAnimationFrame(function () {
-            requestAnimationFrame(function () { window.obsDrawn = Date.now(); });
+            requestAnimationFrame(function () {
+                window.obsDrawn = Date.now();
+                // the frame is sandboxed (opaque origin): the page reads the time from its iframe
+                try { window.parent.postMessage({obsDrawn: window.obsDrawn}, '*'); } catch (e) {}
+            });
         });
         {% endmacro %}""")
 
