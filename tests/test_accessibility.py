@@ -182,7 +182,11 @@ FOCUS_JS = """() => {
   let doc = document, el = document.activeElement, frame = null;
   while (el && el.tagName === 'IFRAME') {
     frame = el.getAttribute('title') || '';
-    try { doc = el.contentDocument; el = doc.activeElement; } catch (e) { break; }
+    // a sandboxed frame (maps: opaque origin) has no document for the page: see focused()
+    let d = null;
+    try { d = el.contentDocument; } catch (e) { d = null; }
+    if (!d) break;
+    doc = d; el = doc.activeElement;
   }
   if (!el) return null;
   const cs = doc.defaultView.getComputedStyle(el);
