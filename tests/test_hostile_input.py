@@ -286,3 +286,20 @@ def test_attempts_of_one_client_are_made_one_at_a_time(admin_secret):
     for t in threads:
         t.join()
     assert len(errors) == 4 and peak[0] == 1
+
+
+def test_plotly_texts_are_escaped_in_the_chart_but_not_in_its_table():
+    """Plotly draws ``<a href>`` in a category as a clickable link (checked in Chromium: the raw
+    label gave an ``<a>`` on the axis, the escaped one the text as typed)."""
+    import plotly.express as px
+
+    from ui import charts
+
+    label = '<a href="http://evil.example/x">Cliquez</a> & co'
+    fig = px.bar(pd.DataFrame({"n": [3, 1], "sector": [label, "Commerce"]}), x="n", y="sector", orientation="h")
+    shown = charts.plotly_text_escaped(fig)
+    assert list(shown.data[0].y) == ['&lt;a href="http://evil.example/x"&gt;Cliquez&lt;/a&gt; &amp; co', "Commerce"]
+    assert list(shown.data[0].x) == [3, 1]
+    assert list(fig.data[0].y) == [label, "Commerce"]  # the figure given is unchanged
+    assert charts.figure_table(fig).iloc[0, 0] == label  # its table alternative shows the name
+    assert '<a href=\\"http' not in charts.figure_html(fig, 300)
