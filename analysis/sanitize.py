@@ -95,6 +95,19 @@ def markdown_text(value: Any) -> str:
     return _ASCII_PUNCT.sub(r"\\\1", _break_autolinks(_LINE_BREAKS.sub(" ", str(value))))
 
 
+def markdown_unescape(markdown: str) -> str:
+    """The text a reader sees for ``markdown`` made by :func:`markdown_text` (backslash escapes
+    read, word joiners dropped): what a test compares with when it reads Streamlit's Markdown
+    source (``AppTest`` values).
+
+    Examples
+    --------
+    >>> markdown_unescape(markdown_text("Cherbourg-en-Cotentin (50129)"))
+    'Cherbourg-en-Cotentin (50129)'
+    """
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(WORD_JOINER, "")
+
+
 def markdown_html_text(value: Any) -> str:
     """``value`` as literal text in Markdown that allows HTML (``unsafe_allow_html``): HTML-escaped
     (:func:`html_text`), line breaks as spaces (a blank line would end an HTML block and let
