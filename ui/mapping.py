@@ -6,7 +6,6 @@ reference, accessibility inside the frame) are in :mod:`ui.map_elements`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +15,7 @@ from branca.element import Element, MacroElement, Template
 from folium.utilities import JsCode
 
 from analysis import config, maps
-from analysis.sanitize import html_text
+from analysis.sanitize import html_text, js_literal
 from ui import a11y, data
 from ui.core import db_version
 
@@ -379,4 +378,6 @@ def points_legend(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def as_json(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)
+    """``obj`` as JSON safe inside a ``<script>`` element (:func:`analysis.sanitize.js_literal`:
+    ``</script>`` in a name cannot close it)."""
+    return js_literal(obj)
