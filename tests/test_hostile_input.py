@@ -303,3 +303,13 @@ def test_plotly_texts_are_escaped_in_the_chart_but_not_in_its_table():
     assert list(fig.data[0].y) == [label, "Commerce"]  # the figure given is unchanged
     assert charts.figure_table(fig).iloc[0, 0] == label  # its table alternative shows the name
     assert '<a href=\\"http' not in charts.figure_html(fig, 300)
+
+
+def test_only_the_map_component_pages_are_sandboxed():
+    from ui import serve
+
+    assert serve.frame_policy("streamlit_folium.st_folium/index.html") == serve.MAP_FRAME_POLICY
+    assert serve.frame_policy("streamlit_folium.st_folium/") == serve.MAP_FRAME_POLICY
+    assert serve.frame_policy("streamlit_folium.st_folium/static/js/main.521860b0.js") is None
+    assert serve.frame_policy("other.component/index.html") is None
+    assert "allow-same-origin" not in serve.MAP_FRAME_POLICY and "allow-scripts" in serve.MAP_FRAME_POLICY
