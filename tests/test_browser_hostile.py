@@ -113,7 +113,8 @@ def names_db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def names_url(names_db):
-    with AppServer(names_db, unset=["OBSERVATOIRE_ADMIN_SECRET"]) as server:
+    # the map frames sandboxed (ui.serve, off by default: see ui.serve.ENV_MAP_SANDBOX)
+    with AppServer(names_db, env={"OBSERVATOIRE_MAP_SANDBOX": "1"}, unset=["OBSERVATOIRE_ADMIN_SECRET"]) as server:
         yield server.url
 
 

@@ -15,7 +15,7 @@ off for the rest of the process (``PagesManager.uses_pages_directory = False``);
 switches it off before the first run. Plain ``streamlit run app.py`` still works, with that
 one dialog on a cold server's first deep link.
 
-It also serves the map component's page (``streamlit_folium``) with the header
+With ``OBSERVATOIRE_MAP_SANDBOX=1`` it also serves the map component's page (``streamlit_folium``) with the header
 ``Content-Security-Policy: sandbox allow-scripts …`` (:func:`sandbox_map_frames`). Streamlit
 gives every component frame ``sandbox="allow-scripts allow-same-origin …"``, with no option to
 change it: a script reaching a map (a hostile name, issue 24) could then read and drive the
@@ -34,6 +34,7 @@ except ``index.html``, rewritten; ``streamlit.file_util.get_static_dir`` points 
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import sys
 import tempfile
@@ -71,6 +72,10 @@ def french_static_dir(original: Path, target: Path) -> Path:
     return target
 
 
+#: Environment variable: ``1`` serves the map frames sandboxed (:func:`sandbox_map_frames`). Off by
+#: default for now: with it, ``tests/test_browser.py::test_origin_map_drawn_on_demand_and_shared_by_url``
+#: lost the focus of the « Origine » box to a map frame right after the page loaded (not explained yet).
+ENV_MAP_SANDBOX = "OBSERVATOIRE_MAP_SANDBOX"
 #: Sandbox of the map frames' document (no ``allow-same-origin``: an opaque origin). Popups: the
 #: « Leaflet » credit link opens in a new tab.
 MAP_FRAME_POLICY = "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox"
@@ -145,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     from streamlit.web import cli
 
     PagesManager.uses_pages_directory = False
-    sandbox_map_frames()
+    if os.environ.get(ENV_MAP_SANDBOX, "").strip() == "1":
+        sandbox_map_frames()
     shell = Path(tempfile.mkdtemp(prefix="observatoire-static-"))
     atexit.register(shutil.rmtree, shell, ignore_errors=True)
     static = str(french_static_dir(Path(file_util.get_static_dir()), shell / "static"))
