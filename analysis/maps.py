@@ -210,7 +210,8 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
     For short tables shown as soon as a page opens: an HTML table needs no script, whereas the
     interactive data grid (``st.dataframe``) loads ~1.3 MB of JavaScript on a first visit.
     Numbers get the fewest decimals (up to 3) that show them exactly, thin-space thousands and a
-    decimal comma, and are right-aligned; missing values are "—"; text is HTML-escaped.
+    decimal comma, and are right-aligned; missing values are "—"; text is HTML-escaped on one
+    line (:func:`analysis.sanitize.html_block_text`: the table stays one Markdown HTML block).
 
     Parameters
     ----------
@@ -219,7 +220,7 @@ def table_html(df: pd.DataFrame, max_rows: int | None = None) -> str:
     max_rows : int, optional
         Only the first rows (the caller says so in a caption).
     """
-    from analysis.sanitize import html_text
+    from analysis.sanitize import html_block_text as html_text  # shown through st.markdown
 
     shown = df if max_rows is None else df.head(max_rows)
     head = "".join(f'<th scope="col">{html_text(c)}</th>' for c in shown.columns)

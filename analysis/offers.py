@@ -17,6 +17,10 @@ method used is kept in ``match_method``):
 
 A town name that matches none of these is rejected, even when its postcode belongs to a single
 commune: a disagreeing name is a sign of a wrong row, and rejected rows are kept with the reason.
+So is a town field that is more than a name (issue 24; the town is stored as given): a character
+that no commune name holds (``"``, ``=``, ``;``…: only letters, digits, spaces, hyphens,
+apostrophes, dots, commas, brackets and slashes are names' characters), or, for rule 4, a word
+that is in no commune name of the postcode (« Giberville alert(1) » is not Giberville).
 
 Rows that cannot be loaded or located go to ``offer_rejects`` with the reason; rows in =
 rows in ``offers`` + rows in ``offer_rejects``.
@@ -156,6 +160,7 @@ def locate(con: duckdb.DuckDBPyConnection, offers: pd.DataFrame) -> tuple[pd.Dat
     """
     q = offers[["source_row", "town", "postcode"]].copy()
     q["town_norm"] = q["town"].map(normalize_name)
+    q.loc[q["town"].map(town_characters_problem).notna(), "town_norm"] = None  # matches nothing
     con.register("q_offers", q)
     matches = con.execute(
         r"""
@@ -191,13 +196,13 @@ def locate(con: duckdb.DuckDBPyConnection, offers: pd.DataFrame) -> tuple[pd.Dat
     ).df()
     con.unregister("q_offers")
     merged = offers.merge(matches, on="source_row", how="left")
+    extra = _words_outside_names(con, merged)
     ambiguous = merged["n_codes"].fillna(0) > 1
     missing = merged["commune_code"].isna()
-    bad = ambiguous | missing
+    bad = ambiguous | missing | extra.notna()
     rej = merged[bad]
     reasons = [
-        f"commune ambiguë pour « {t} » ({p})" if a else f"commune introuvable pour « {t} » ({p})"
-        for t, p, a in zip(rej["town"], rej["postcode"], ambiguous[bad])
+        _reject_reason(t, p, a, w) for t, p, a, w in zip(rej["town"], rej["postcode"], ambiguous[bad], extra[bad])
     ]
     rejects = pd.DataFrame(
         {
@@ -211,6 +216,76 @@ def locate(con: duckdb.DuckDBPyConnection, offers: pd.DataFrame) -> tuple[pd.Dat
     located = merged[~bad].drop(columns=["n_codes"]).copy()
     located["location_precision"] = "commune"
     return located.reset_index(drop=True), rejects
+
+
+#: Characters of town names (letters and digits aside): the etalab names hold only spaces,
+#: hyphens and apostrophes; dots, commas, brackets and slashes are seen in hand-typed towns
+#: (« St. Lô », « Havre (Le) », « Tourlaville / Cherbourg »).
+TOWN_PUNCTUATION = frozenset(" -'’.,()/")
+
+
+def town_characters_problem(town: str | None) -> str | None:
+    """The first character of ``town`` that no town name holds (see :data:`TOWN_PUNCTUATION`),
+    or None.
+
+    Examples
+    --------
+    >>> town_characters_problem('Giberville" onmouseover="alert(1)')
+    '"'
+    >>> town_characters_problem("Havre (Le)") is None
+    True
+    """
+    for ch in str(town or ""):
+        if not (ch.isalnum() or ch in TOWN_PUNCTUATION):
+            return ch
+    return None
+
+
+def _reject_reason(town: str, postcode: str, ambiguous: bool, extra: str | None) -> str:
+    """The French reason an offer's town was not placed."""
+    bad = town_characters_problem(town)
+    if bad is not None:
+        return (
+            f"commune introuvable pour « {town} » ({postcode}) : caractère « {bad} » inattendu dans un nom "
+            "de commune (lettres, chiffres, espaces, tirets, apostrophes, points, virgules, parenthèses "
+            "et barres obliques seulement)"
+        )
+    if isinstance(extra, str):
+        return (
+            f"commune introuvable pour « {town} » ({postcode}) : « {extra} » n'est dans le nom d'aucune "
+            "commune de ce code postal ; écrivez le seul nom de la commune"
+        )
+    return (
+        f"commune ambiguë pour « {town} » ({postcode})"
+        if ambiguous
+        else f"commune introuvable pour « {town} » ({postcode})"
+    )
+
+
+def _words_outside_names(con: duckdb.DuckDBPyConnection, merged: pd.DataFrame) -> pd.Series:
+    """For the offers placed by the partial rule (``cp+nom_partiel``), the words of their town
+    field that are in no name of a commune of their postcode (joined by spaces), else None.
+
+    « Tourlaville - Cherbourg » (50110) keeps its place (both words are names of communes of the
+    postcode); « Giberville alert(1) » (14730) does not (« alert »)."""
+    out = pd.Series([None] * len(merged), index=merged.index, dtype=object)
+    partial = merged["match_method"] == "cp+nom_partiel"
+    if not partial.any():
+        return out
+    codes = sorted(set(merged.loc[partial, "postcode"].astype(str)))
+    names = con.execute(
+        "SELECT p.postcode, n.name_norm FROM commune_postcodes p JOIN commune_names n ON n.code = p.code "
+        "WHERE p.postcode IN (SELECT unnest(?::VARCHAR[]))",
+        [codes],
+    ).fetchall()
+    words: dict[str, set[str]] = {}
+    for pc, name in names:
+        words.setdefault(pc, set()).update(str(name or "").split())
+    for i in merged.index[partial]:
+        known = words.get(str(merged.at[i, "postcode"]), set())
+        left = [w for w in normalize_name(merged.at[i, "town"]).split() if w not in known]
+        out.at[i] = " ".join(left) or None
+    return out
 
 
 def write_tables(con: duckdb.DuckDBPyConnection, located: pd.DataFrame, rejects: pd.DataFrame) -> None:

@@ -10,6 +10,11 @@ destinations matter, each with one function used everywhere:
 - JavaScript (data literals inside ``<script>``): :func:`js_literal` writes JSON whose
   ``< > & '`` are Unicode escapes, so that a value can neither close the script element nor
   break out of a string;
+- Markdown (Streamlit's ``st.markdown``, ``st.warning``, ``st.caption``, titles: links, images and
+  emphasis are syntax there, even without HTML): :func:`markdown_text` backslash-escapes every
+  ASCII punctuation character, so that ``[x](http://…)`` or ``![x](http://…)`` from a URL or a
+  name is shown as typed, never as a link or an image; :func:`markdown_html_text` is the same for
+  Markdown that also allows HTML (HTML-escaped, the Markdown characters as character references);
 - spreadsheets (CSV and XLSX exports): :func:`spreadsheet_text` neutralises a text cell that
   a spreadsheet program would take for a formula (OWASP "CSV injection" rule: a leading
   ``= + - @``, tab or carriage return gets a leading apostrophe).
@@ -61,6 +66,86 @@ def html_text(value: Any) -> str:
     if value is None or _is_missing(value):
         return ""
     return html.escape(str(value), quote=True).translate(_TEMPLATE_LITERAL)
+
+
+#: Markdown-significant characters written as character references by :func:`markdown_html_text`
+#: (``& < > " ' ` $ \\`` are already references after :func:`html_text`).
+_MARKDOWN_REFS = str.maketrans({ch: f"&#{ord(ch)};" for ch in "[]()!*_~|:@{}+-.=^"})
+#: ASCII punctuation (CommonMark: any of it may be backslash-escaped, and is then literal).
+_ASCII_PUNCT = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+
+
+def markdown_text(value: Any) -> str:
+    """``value`` as literal text in Markdown (Streamlit's markdown, warnings, captions, titles).
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark: it is then shown as
+    itself and starts no construct): no link, image, emphasis, heading, HTML tag, Streamlit
+    directive (``:red[…]``, ``:material/…:``) or LaTeX (``$…$``). Automatic links (``http://``,
+    ``www.``, e-mail addresses), which Markdown finds in the text once escapes are read, are
+    broken by an invisible word joiner (U+2060) after ``http``, ``www`` and ``@``. Line breaks
+    become spaces (a value is one line). None and missing values give an empty string.
+
+    Examples
+    --------
+    >>> markdown_text("[Session expirée](http://x.fr)")
+    '\\\\[Session expirée\\\\]\\\\(http\u2060\\\\:\\\\/\\\\/x\\\\.fr\\\\)'
+    """
+    if value is None or _is_missing(value):
+        return ""
+    return _ASCII_PUNCT.sub(r"\\\1", _break_autolinks(_LINE_BREAKS.sub(" ", str(value))))
+
+
+def markdown_unescape(markdown: str) -> str:
+    """The text a reader sees for ``markdown`` made by :func:`markdown_text` (backslash escapes
+    read, word joiners dropped): what a test compares with when it reads Streamlit's Markdown
+    source (``AppTest`` values).
+
+    Examples
+    --------
+    >>> markdown_unescape(markdown_text("Cherbourg-en-Cotentin (50129)"))
+    'Cherbourg-en-Cotentin (50129)'
+    """
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(WORD_JOINER, "")
+
+
+def markdown_html_text(value: Any) -> str:
+    """``value`` as literal text in Markdown that allows HTML (``unsafe_allow_html``): HTML-escaped
+    (:func:`html_text`), line breaks as spaces (a blank line would end an HTML block and let
+    Markdown read what follows), and the Markdown characters as character references (shown as
+    themselves, never syntax: no link, image or emphasis).
+
+    Examples
+    --------
+    >>> markdown_html_text("![x](http://e.fr) <b>")
+    '&#33;&#91;x&#93;&#40;http\u2060&#58;//e&#46;fr&#41; &lt;b&gt;'
+    """
+    if isinstance(value, str):
+        value = _break_autolinks(_LINE_BREAKS.sub(" ", value))
+    return html_text(value).translate(_MARKDOWN_REFS)
+
+
+#: Where GitHub-flavoured Markdown finds a link in plain text: ``http://``, ``https://``,
+#: ``www.`` and e-mail addresses (``a@b.fr``).
+_AUTOLINK_STARTS = re.compile(r"(?i)(?<![^\W_])(?:https?(?=:)|www(?=\.))|@")
+#: U+2060 WORD JOINER: invisible, and not a character of a link.
+WORD_JOINER = "\u2060"
+
+
+def _break_autolinks(text: str) -> str:
+    """``text`` with a word joiner after each ``http``, ``https`` or ``www`` that starts a link
+    and after each ``@``: Streamlit's Markdown (remark-gfm) finds links in the *text*, once the
+    escapes are read, so escaping alone does not stop ``http\\://x.fr`` from becoming a link."""
+    return _AUTOLINK_STARTS.sub(lambda m: m.group(0) + WORD_JOINER, text)
+
+
+def html_block_text(value: Any) -> str:
+    """:func:`html_text` on one line (line breaks as spaces), for a cell of an HTML table shown
+    with ``st.markdown(..., unsafe_allow_html=True)``: Markdown leaves an HTML block alone up to
+    its first blank line, so a value holding one could end the block and have the rest read as
+    Markdown (a link, an image)."""
+    if isinstance(value, str):
+        value = _LINE_BREAKS.sub(" ", value)
+    return html_text(value)
 
 
 def js_literal(obj: Any) -> str:

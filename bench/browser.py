@@ -46,7 +46,7 @@ STATE_JS = """() => { const a = document.querySelector('[data-testid="stApp"]');
                       return a ? a.getAttribute('data-test-script-state') : null; }"""
 #: Maps (st_folium iframes) and charts of the page. ``maps``: heights of the map iframes (a
 #: map's iframe gets its height once Leaflet has run). ``stamps``: ``window.obsDrawn`` of each
-#: component iframe (epoch ms, set by the app's maps and charts just after drawing, including a
+#: component iframe (maps, sandboxed in an opaque origin: the ``data-obs-drawn`` their iframe gets) (epoch ms, set by the app's maps and charts just after drawing, including a
 #: map layer updated in place). ``pending``: charts not drawn yet (Plotly or Vega-Lite without
 #: their SVG/canvas, a plotly.js component iframe without its plot).
 DRAWN_JS = """() => {
@@ -57,9 +57,12 @@ DRAWN_JS = """() => {
   const stamps = [];
   let pending = 0;
   for (const f of frames) {
-    let w = null, d = null;
+    let w = null, d = null, own = null;
     try { w = f.contentWindow; d = f.contentDocument; } catch (e) { continue; }
-    if (w && w.obsDrawn) stamps.push(w.obsDrawn);
+    // a map frame is sandboxed (opaque origin): its time comes on its iframe (ui.a11y)
+    try { own = w && w.obsDrawn; } catch (e) { own = null; }
+    if (!own && f.getAttribute('data-obs-drawn')) own = Number(f.getAttribute('data-obs-drawn'));
+    if (own) stamps.push(own);
     if (f.hasAttribute('srcdoc') && (!d || d.readyState !== 'complete'
         || (d.querySelector('#chart') && !d.querySelector('#chart .main-svg')))) pending++;
   }

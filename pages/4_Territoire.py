@@ -7,6 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from analysis import catalogue, config, maps, ranking, text
+from analysis.sanitize import markdown_text
 from ui import charts, core, data, filters, mapping, territory
 
 core.page_setup("Territoire", "📍")
@@ -76,8 +77,9 @@ single = data.single_origin_notes(v)
 if level == "commune" and code in single:
     subtitle += f" · {single[code]}"
 single_here = {c: single[c] for c in member_codes if c in single}
-st.title(f"Fiche territoire : {title}")
-st.caption(subtitle + f" · département : {dep_name}")
+# names from the data are shown as typed (Markdown: no link, no image from a name)
+st.title(f"Fiche territoire : {markdown_text(title)}")
+st.caption(markdown_text(subtitle + f" · département : {dep_name}"))
 
 core.require_travel_times()
 

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import access, config, report, text, validate_args
+from analysis.sanitize import markdown_text
 from ui import core, data, filters
 
 core.page_setup("Rapports", "📄")
@@ -78,7 +79,7 @@ except report.ReportError as exc:
     st.stop()
 
 main = table.iloc[0]
-st.header(f"{LEVELS[level]} : {main['name']}")
+st.header(f"{LEVELS[level]} : {markdown_text(main['name'])}")  # a name: shown as typed
 st.caption(f"Filtres : {view.describe()} · origines : {core.ORIGIN_LABELS[view.origin_kind].lower()}")
 if view.origin_kind == "commune":
     core.estimate_badge(

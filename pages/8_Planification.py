@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import folium
 import pandas as pd
 import streamlit as st
@@ -13,7 +11,7 @@ from analysis.planning import demand as dm
 from analysis.planning import export
 from analysis.planning import programme as pg
 from analysis.planning import sites as st_sites
-from analysis.sanitize import html_text
+from analysis.sanitize import html_text, markdown_text
 from analysis.text import count as count_of
 from analysis.text import end_sentence
 from ui import core, mapping
@@ -267,7 +265,7 @@ def _best_epci_caption(projects: pd.DataFrame, unit: str, dec: int) -> str:
             f"sans demande (rang {rank})."
         )
     return (
-        f"L'EPCI le plus en manque qui accueille un projet, {html.escape(str(b['epci_name']))} "
+        f"L'EPCI le plus en manque qui accueille un projet, {markdown_text(str(b['epci_name']))} "
         f"({core.fnum(b['epci_demand'], dec, unit)}), est classé {rank}."
     )
 
@@ -344,7 +342,7 @@ def programme_view() -> None:
     )
     name = commune_names.get(commune, commune)
     st.markdown(
-        f"**Site : {html.escape(name)} ({commune})** — {pg.KINDS[kind]} : {pg.KIND_RULES[pg.KINDS[kind]]}"
+        f"**Site : {markdown_text(name)} ({commune})** — {pg.KINDS[kind]} : {pg.KIND_RULES[pg.KINDS[kind]]}"
         + (
             f" (N = {pg.DEFAULT_VARIETY} par défaut, moins si la période ou les structures ne le permettent pas)."
             if " N " in pg.KIND_RULES[pg.KINDS[kind]]
@@ -365,11 +363,13 @@ def programme_view() -> None:
     offers = pg.pick_structures(offers, kind, 12, sector)
     st.header("Structures candidates et capacités d'accueil")
     if offers.empty:
-        st.warning(f"Aucune offre à moins de {radius} min {REACH[reach]} de {name} : élargissez le rayon.")
+        st.warning(
+            f"Aucune offre à moins de {radius} min {REACH[reach]} de {markdown_text(name)} : élargissez le rayon."
+        )
         return
     st.markdown(
         "Les offres de la plateforme à moins de "
-        f"{radius} min {REACH[reach]} de la mairie de {html.escape(name)} (au plus 12, les plus proches, secteurs "
+        f"{radius} min {REACH[reach]} de la mairie de {markdown_text(name)} (au plus 12, les plus proches, secteurs "
         "alternés). **La plateforme ne publie pas de capacité** : indiquez, pour chaque structure retenue, le nombre "
         "d'élèves qu'elle peut accueillir par jour (colonne « Capacité / jour »)."
     )

@@ -182,7 +182,11 @@ FOCUS_JS = """() => {
   let doc = document, el = document.activeElement, frame = null;
   while (el && el.tagName === 'IFRAME') {
     frame = el.getAttribute('title') || '';
-    try { doc = el.contentDocument; el = doc.activeElement; } catch (e) { break; }
+    // a sandboxed frame (maps: opaque origin) has no document for the page: see focused()
+    let d = null;
+    try { d = el.contentDocument; } catch (e) { d = null; }
+    if (!d) break;
+    doc = d; el = doc.activeElement;
   }
   if (!el) return null;
   const cs = doc.defaultView.getComputedStyle(el);
@@ -203,6 +207,20 @@ FOCUS_JS = """() => {
 LAYERS_TOGGLE = "Couches de la carte"
 
 
+def focused(pg) -> dict | None:
+    """The focused element (``FOCUS_JS``), looking inside a sandboxed frame too: the map frames
+    are in an opaque origin (``ui.serve``), which the page's script cannot enter."""
+    stop = pg.evaluate(FOCUS_JS)
+    if stop and stop["tag"] == "iframe":
+        el = pg.evaluate_handle("() => document.activeElement").as_element()
+        inner = el.content_frame() if el is not None else None
+        sub = inner.evaluate(FOCUS_JS) if inner is not None else None
+        if sub:
+            sub["frame"] = stop["frame"]
+            return sub
+    return stop
+
+
 def tab_walk(pg, steps: int, open_layers: bool = False) -> list[dict]:
     """Press Tab ``steps`` times; the focused element after each press (see ``FOCUS_JS``).
     ``open_layers``: on a map's folded layer control, press Enter (as a user would to open it;
@@ -211,7 +229,7 @@ def tab_walk(pg, steps: int, open_layers: bool = False) -> list[dict]:
     for _ in range(steps):
         pg.keyboard.press("Tab")
         time.sleep(0.08)
-        stop = pg.evaluate(FOCUS_JS)
+        stop = focused(pg)
         if open_layers and stop and stop["name"].startswith(LAYERS_TOGGLE):
             pg.keyboard.press("Enter")
             time.sleep(0.2)

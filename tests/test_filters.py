@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from analysis import build
+from analysis.sanitize import markdown_unescape
 
 
 def _page():
@@ -64,6 +65,6 @@ def test_defaults_without_parameters():
 def test_refused_value_gives_the_notice_and_the_default(param, raw, what, shown):
     at = _run(**{param: raw})
     assert _view(at) == "vue=||commune"
-    (notice,) = [w.value for w in at.warning]
+    (notice,) = [markdown_unescape(w.value) for w in at.warning]  # as shown (escaped for Markdown)
     assert notice.startswith(f"Lien de la page : paramètre « {param}={raw} » ignoré.")
     assert what in notice and notice.endswith(f"Valeur par défaut utilisée : {shown}.")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from analysis.sanitize import markdown_unescape
+
 ROOT = Path(__file__).resolve().parent.parent
 TER = str(ROOT / "pages" / "4_Territoire.py")
 COV = str(ROOT / "pages" / "1_Couverture.py")
@@ -42,11 +44,12 @@ def _run(path: str, params: dict, env=None):
 
 
 def _title(at) -> str:
-    return at.title[0].value
+    return markdown_unescape(at.title[0].value)  # the title as shown (names escaped for Markdown)
 
 
 def _warnings(at) -> str:
-    return "\n".join(w.value for w in at.warning)
+    # the notices as shown: they quote the refused value escaped for Markdown (issue 24)
+    return "\n".join(markdown_unescape(w.value) for w in at.warning)
 
 
 # ------------------------------------------------------------------ item 1: Territoire URLs

@@ -8,6 +8,7 @@ Streamlit's AppTest (no browser).
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import subprocess
@@ -223,7 +224,8 @@ def _page(path: str, state: dict | None = None, query: dict | None = None):
 def _all_text(at) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [i.value for i in at.info] + [t.value for t in at.title]
-    return "\n".join(str(p) for p in parts)
+    # as shown: the estimate badges write their text as HTML character references (issue 24)
+    return html.unescape("\n".join(str(p) for p in parts))
 
 
 def html_table_frame(at, first_header: str) -> pd.DataFrame:

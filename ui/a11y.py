@@ -209,6 +209,21 @@ _JS = """
     setTimeout(function () { pending = false; fixAll(); }, 50);
   }
   window.__obsA11y = fixAll;
+  // a sandboxed frame (maps: opaque origin) sends its title and its drawn time (read by
+  // bench/browser.py); only its own iframe gets them
+  window.addEventListener('message', function (e) {
+    var t = e.data && e.data.obsFrameTitle, drawn = e.data && e.data.obsDrawn;
+    if (typeof t !== 'string' && typeof drawn !== 'number') { return; }
+    var frames = doc.querySelectorAll('iframe');
+    for (var i = 0; i !== frames.length; i++) {
+      if (frames[i].contentWindow !== e.source) { continue; }
+      if (typeof drawn === 'number') { frames[i].setAttribute('data-obs-drawn', String(drawn)); }
+      if (typeof t === 'string') {
+        frames[i].setAttribute('data-obs-title', t.slice(0, 200));
+        fixFrame(frames[i]);
+      }
+    }
+  });
   // attributes too: a re-render may put Streamlit's English names back
   new MutationObserver(schedule).observe(doc.body, {childList: true, subtree: true,
                                                     attributes: true,
@@ -266,13 +281,16 @@ def page_chrome() -> None:
 
 def frame_script(title: str) -> str:
     """JavaScript run inside a map or chart frame: French language, the frame's ``<title>``
-    and the title of its ``<iframe>`` element in the page (same origin)."""
+    and the title of its ``<iframe>`` element in the page: set directly when the frame is of the
+    page's origin (charts), else sent to the page (``postMessage``, read by :func:`chrome_html`'s
+    script): the map frames are sandboxed in an opaque origin (``ui.serve``)."""
     t = json.dumps(title, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
     return (
         "(function () { var t = " + t + "; document.documentElement.setAttribute('lang', 'fr');"
         " document.title = t; try { if (window.frameElement) {"
         " window.frameElement.setAttribute('title', t);"
-        " window.frameElement.setAttribute('data-obs-title', t); } } catch (e) {} })();"
+        " window.frameElement.setAttribute('data-obs-title', t); } } catch (e) {}"
+        " try { window.parent.postMessage({obsFrameTitle: t}, '*'); } catch (e) {} })();"
     )
 
 

@@ -120,10 +120,40 @@ def figure_html(fig, height: int, title: str | None = None) -> str:
 
     title = title or figure_title(fig)
     fig = fig.update_layout(**_LAYOUT, height=height, autosize=True)
+    fig = plotly_text_escaped(fig)
     spec = fig.to_json().replace("</", "<\\/")
     return _HTML.format(
         height=height, src=PLOTLY_JS, spec=spec, title=html_text(title), frame_js=a11y.frame_script(title)
     )
+
+
+#: Trace attributes whose texts Plotly draws as its own HTML subset (``<a href>`` becomes a link).
+PLOTLY_TEXT_ATTRIBUTES = ("x", "y", "text", "hovertext", "name")
+
+
+def plotly_text_escaped(fig):
+    """A copy of ``fig`` whose data texts (categories, labels, hover texts, trace names) have
+    ``& < >`` as entities: Plotly draws its own HTML subset in labels, so a sector named
+    ``<a href="http://…">…</a>`` was a clickable link on the chart's axis (issue 24); escaped,
+    it is shown as typed. The figure given is left as it is (its table alternative reads it)."""
+    import html
+
+    import plotly.graph_objects as go
+
+    def esc(v):
+        return html.escape(v, quote=False) if isinstance(v, str) else v
+
+    out = go.Figure(fig)
+    for trace in out.data:
+        for attr in PLOTLY_TEXT_ATTRIBUTES:
+            value = getattr(trace, attr, None)
+            if isinstance(value, str):
+                setattr(trace, attr, esc(value))
+            elif value is not None and not isinstance(value, dict) and hasattr(value, "__iter__"):
+                items = list(value)
+                if any(isinstance(v, str) for v in items):
+                    setattr(trace, attr, [esc(v) for v in items])
+    return out
 
 
 def plotly_chart(fig, height: int, title: str | None = None, table: bool = True) -> None:

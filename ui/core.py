@@ -15,6 +15,7 @@ import streamlit as st
 
 from analysis import catalogue
 from analysis.maps import table_html
+from analysis.sanitize import markdown_html_text, markdown_text
 from analysis.text import MISSING, agree_unit, format_number, format_percent, plural
 from ui import data
 from ui.database import con, db_path, db_version
@@ -78,18 +79,26 @@ def session_alive() -> Callable[[], bool]:
 
 
 def client_key() -> str:
-    """Who is asking, for per-client throttling: the client's IP address as seen by the server
-    (opening new sessions does not reset it), else the browser session."""
-    ip = None
+    """Who is asking, for the administrator gate's per-client count
+    (:func:`analysis.imports.auth.client_key`): the connection's address, or, with
+    ``$OBSERVATOIRE_TRUSTED_PROXIES`` set, the address the first trusted proxy saw in
+    ``X-Forwarded-For``. A loopback connection (Streamlit gives no address: a browser on the
+    server, or a reverse proxy on the same host without that setting) is one client — never a
+    new one per browser session."""
+    from analysis.imports import auth
+
+    ip = forwarded = None
     try:
         ip = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - bare mode, older servers
-        ip = None
-    if ip:
-        return f"ip:{ip}"
-    if "client_session" not in st.session_state:
-        st.session_state["client_session"] = uuid.uuid4().hex
-    return "session:" + st.session_state["client_session"]
+        pass
+    try:
+        proxies = auth.trusted_proxies()
+    except auth.WriteDisabled as exc:  # a wrong setting: every client shares one budget
+        LOG.warning("%s", exc)
+        return "ip:proxy-sans-adresse"
+    return auth.client_key(ip, forwarded, proxies)
 
 
 def page_setup(title: str, icon: str = "🗺️") -> None:
@@ -148,7 +157,9 @@ def _show_url_notices(params: dict[str, Any]) -> None:
         if _url_values(params[name]) != fallback:
             del store[name]
         else:
-            st.warning(msg, icon="⚠️")
+            # the message quotes the refused value as typed: shown as text, never as Markdown
+            # (a link or an image from the address bar, issue 24)
+            st.warning(markdown_text(msg), icon="⚠️")
 
 
 def _first_reading(name: str, raw: Any) -> bool:
@@ -377,11 +388,12 @@ def estimated_times_note(mode: str, counts: dict[str, int]) -> str:
 
 
 def estimate_badge(text: str) -> None:
-    """A visible "estimation" flag next to a figure or map."""
+    """A visible "estimation" flag next to a figure or map; ``text`` is plain text (it may quote
+    names from the data: shown as typed, :func:`analysis.sanitize.markdown_html_text`)."""
     st.markdown(
         f'<span style="background:#fff3cd;border:1px solid #d4a72c;border-radius:4px;'
         f'padding:1px 6px;font-size:0.85em">⚠️ Estimation</span> '
-        f'<span style="font-size:0.9em">{text}</span>',
+        f'<span style="font-size:0.9em">{markdown_html_text(text)}</span>',
         unsafe_allow_html=True,
     )
 

@@ -22,7 +22,7 @@ from branca.element import Element, MacroElement, Template
 from folium.plugins import FastMarkerCluster
 from folium.template import Template as FoliumTemplate
 
-from analysis.sanitize import js_literal
+from analysis.sanitize import html_text, js_literal
 from ui import a11y
 
 # branca names every map element with ``os.urandom(16)`` (~170 names per Mobilité rurale run).
@@ -251,6 +251,28 @@ class _FastMarkerCluster(_DataByReference, FastMarkerCluster):
         self.data_text = _js_literal(self.data)
 
 
+class EscapedLayerControl(folium.LayerControl):
+    """Folium's layer control with its labels HTML-escaped.
+
+    Leaflet writes each layer's name into the control as HTML (``innerHTML``), and folium passes
+    the names as they are: a layer named after a commune (the outline of Territoire › Commune)
+    whose name holds ``<img src=x onerror=…>`` ran its script in the map's frame (issue 24).
+    Every layer name is a plain text (:func:`analysis.sanitize.html_text`); the layers keep
+    their own names (the frame titles read them as text)."""
+
+    def render(self, **kwargs):
+        self.reset()
+        for item in self._parent._children.values():
+            if not isinstance(item, folium.map.Layer) or not item.control:
+                continue
+            key = html_text(item.layer_name)
+            if not item.overlay:
+                self.base_layers[key] = item.get_name()
+            else:
+                self.overlays[key] = item.get_name()
+        MacroElement.render(self, **kwargs)
+
+
 class _NoMarkerTabStops(MacroElement):
     """Markers (offers, lycées and their clusters: hundreds per map) out of the Tab order: with
     Leaflet's default every marker is a Tab stop, and a keyboard user had to go through all of
@@ -302,12 +324,18 @@ class _LegendLayer(MacroElement):
 
 class _DrawnStamp(MacroElement):
     """Sets ``window.obsDrawn`` (epoch ms) in the map's frame once its layers are drawn (after
-    the next frames are painted): read by ``bench/browser.py`` to time maps updated in place."""
+    the next frames are painted), and sends it to the page, which writes it on the frame's
+    ``<iframe>`` (``data-obs-drawn``, :mod:`ui.a11y`'s script; the map frame is in an opaque
+    origin): read by ``bench/browser.py`` to time maps updated in place."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         requestAnimationFrame(function () {
-            requestAnimationFrame(function () { window.obsDrawn = Date.now(); });
+            requestAnimationFrame(function () {
+                window.obsDrawn = Date.now();
+                // the frame is sandboxed (opaque origin): the page reads the time from its iframe
+                try { window.parent.postMessage({obsDrawn: window.obsDrawn}, '*'); } catch (e) {}
+            });
         });
         {% endmacro %}""")
 

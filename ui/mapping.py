@@ -6,7 +6,6 @@ reference, accessibility inside the frame) are in :mod:`ui.map_elements`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,7 +15,7 @@ from branca.element import Element, MacroElement, Template
 from folium.utilities import JsCode
 
 from analysis import config, maps
-from analysis.sanitize import html_text
+from analysis.sanitize import html_text, js_literal
 from analysis.text import count as count_of
 from ui import a11y, data
 from ui.core import db_version
@@ -28,6 +27,7 @@ from ui.map_elements import (
     JQUERY_JS,
     LEAFLET_CSS,
     LEAFLET_JS,
+    EscapedLayerControl,
     FastGeoJson,
     _DrawnStamp,
     _FastMarkerCluster,
@@ -325,7 +325,7 @@ def points_legend_box(m: folium.Map, *, offers: bool = True, schools: bool = Tru
 
 def layer_control(m: folium.Map) -> None:
     """Layer control, folded into its button (open, it covered the Seine-Maritime coast)."""
-    folium.LayerControl(collapsed=True).add_to(m)
+    EscapedLayerControl(collapsed=True).add_to(m)
 
 
 def _has_popup(elements) -> bool:
@@ -375,7 +375,7 @@ def show(
             _DrawnStamp().add_to(g)
         extra["feature_group_to_add"] = list(layers)
         if control:
-            extra["layer_control"] = folium.LayerControl(collapsed=True)
+            extra["layer_control"] = EscapedLayerControl(collapsed=True)
     elif control:
         layer_control(m)
     st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[], **extra)
@@ -386,4 +386,6 @@ def points_legend(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def as_json(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)
+    """``obj`` as JSON safe inside a ``<script>`` element (:func:`analysis.sanitize.js_literal`:
+    ``</script>`` in a name cannot close it)."""
+    return js_literal(obj)
