@@ -11,6 +11,8 @@ import streamlit as st
 
 from analysis import reach
 from analysis.report.lycee import MODE_HEADERS, OFFER_HEADERS, summary_lines
+from analysis.sanitize import markdown_text
+from analysis.text import count
 from ui import core, filters, pupils
 
 core.page_setup("Élèves", "🎒")
@@ -42,7 +44,7 @@ uai = st.session_state[k_uai]
 core.sync_query({"lycee": uai or None, "mode": view.mode, "minutes": view.minutes})
 if uai:
     sheet = pupils.sheet(uai, view.mode, view.minutes, v)
-    st.subheader(f"{sheet.school['name']} ({uai}), {sheet.school['commune']}")
+    st.subheader(markdown_text(f"{sheet.school['name']} ({uai}), {sheet.school['commune']}"))
     for line in summary_lines(sheet):
         st.markdown(line)
     modes = sheet.modes.copy()
@@ -89,12 +91,15 @@ try:
         result = pupils.compute(upload.getvalue(), upload.name, view.mode, view.minutes, geocode)
 except Exception as exc:  # noqa: BLE001 - the file could not be read: said in French
     pupils.forget()
-    st.error(f"Fichier illisible : {exc}")
+    st.error(markdown_text(f"Fichier illisible : {exc}"))
     st.stop()
 for note in result.notes:
-    st.warning(note)
+    st.warning(markdown_text(note))
 n_ok = sum(p.origin.ok for p in result.pupils)
-st.markdown(f"**{n_ok} élève(s) sur {len(result.pupils)}** placés et calculés ; les lignes refusées disent pourquoi.")
+st.markdown(
+    f"**{count(n_ok, 'élève placé et calculé', 'élèves placés et calculés')} sur {len(result.pupils)}** ; "
+    "les lignes refusées disent pourquoi."
+)
 core.html_table(pupils.summary_table(result), height=420)
 
 choices = [i for i, p in enumerate(result.pupils) if p.origin.ok]
@@ -103,7 +108,9 @@ if choices:
         "Élève affiché sur la carte", choices, format_func=lambda k: result.pupils[k].origin.eleve, key="elv_pupil"
     )
     p = result.pupils[i]
-    st.subheader(f"Élève {p.origin.eleve} : {len(p.offers)} offre(s) accessible(s)")
+    st.subheader(
+        markdown_text(f"Élève {p.origin.eleve} : {count(len(p.offers), 'offre accessible', 'offres accessibles')}")
+    )
     m = pupils.pupil_map(p, pupils.offer_points(v))
     pupils.mapping.show(m, key="elv_map", title=f"Carte : offres accessibles par l'élève {p.origin.eleve}")
     with core.table_expander("Tableau des offres de cet élève (alternative à la carte)", "elv_pupil_tab") as show:

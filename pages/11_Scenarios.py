@@ -7,6 +7,7 @@ import json
 import streamlit as st
 
 from analysis import maps
+from analysis.sanitize import markdown_text
 from analysis.scenario import output, spec, store
 from ui import core, data, mapping
 from ui import scenario as sc
@@ -90,7 +91,7 @@ if submitted:
     try:
         spec.parse(doc)
     except spec.ScenarioError as exc:
-        st.error(f"Scénario refusé — {exc.message} (champ « {exc.field} »).", icon="⚠️")
+        st.error(markdown_text(f"Scénario refusé — {exc.message} (champ « {exc.field} »)."), icon="⚠️")
         st.stop()
     st.session_state["sc_doc"] = doc
 doc = st.session_state["sc_doc"]
@@ -103,11 +104,11 @@ with st.spinner("Calcul du scénario (seules les origines touchées sont recalcu
     try:
         result = sc.evaluate(json.dumps(doc, ensure_ascii=False, sort_keys=True), mode, int(minutes), v)
     except spec.ScenarioError as exc:
-        st.error(f"Scénario refusé — {exc.message} (champ « {exc.field} »).", icon="⚠️")
+        st.error(markdown_text(f"Scénario refusé — {exc.message} (champ « {exc.field} »)."), icon="⚠️")
         st.stop()
 
 # -- results -----------------------------------------------------------------------------------
-st.header(f"Résultat : {result.name}")
+st.header(markdown_text(f"Résultat : {result.name}"))
 c1, c2, c3 = st.columns(3)
 c1.metric("Élèves sans offre accessible, aujourd'hui", core.fnum(round(result.without_before), 0, "élèves"))
 c2.metric("Avec le scénario", core.fnum(round(result.without_after), 0, "élèves"))
@@ -163,6 +164,6 @@ with st.expander("Enregistrer le scénario (administrateurs)"):
     if st.button("Enregistrer", key="sc_save"):
         try:
             store.save(db_path(), spec.parse(doc), result, secret=secret, gate_key=core.client_key())
-            st.success(f"Scénario « {result.name} » enregistré.")
+            st.success(markdown_text(f"Scénario « {result.name} » enregistré."))
         except PermissionError as exc:
-            st.error(str(exc))
+            st.error(markdown_text(str(exc)))

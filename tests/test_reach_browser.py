@@ -40,14 +40,14 @@ def test_eleves_page_lycee_and_class_file(tmp_path, source_dir):
         settle()
         body = pg.inner_text("body")
         assert "Lycée Marie Curie (0141555P), Vire Normandie" in body
-        assert "17 offre(s) accessible(s) depuis le lycée" in body
+        assert "17 offres accessibles depuis le lycée" in body
         pg.set_input_files('input[type="file"]', str(f))
-        pg.wait_for_function("() => document.body.innerText.includes('élève(s) sur')", timeout=180_000)
+        pg.wait_for_function("() => document.body.innerText.includes('calculés sur')", timeout=180_000)
         settle()
         body = pg.inner_text("body")
-        assert "3 élève(s) sur 5" in body
+        assert "3 élèves placés et calculés sur 5" in body
         assert "commune inconnue" in body and "hors du réseau" in body
-        assert "Élève E01 : 17 offre(s) accessible(s)" in body
+        assert "Élève E01 : 17 offres accessibles" in body
         pg.wait_for_selector("iframe[title*='Carte']", state="attached", timeout=120_000)  # the map's frame
         pg.get_by_role("button", name="Préparer les résultats (PDF)").click()
         pg.get_by_role("button", name="Résultats (PDF)", exact=True).wait_for(timeout=180_000)

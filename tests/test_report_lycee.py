@@ -37,7 +37,7 @@ def test_pdf_names_the_lycee_and_lists_its_offers(tmp_path, real_con):
     assert "Lycée Marie Curie" in flat
     expected = _expected_offers(real_con, "transit", 45)
     assert len(expected) >= 5
-    assert f"{len(expected)} offre(s) accessible(s)" in flat
+    assert f"{len(expected)} offres accessibles" in flat
     # every reachable offer is a row: its address is printed
     addresses = real_con.execute(
         "SELECT DISTINCT street FROM offers WHERE offer_id IN (SELECT unnest(?)) AND street IS NOT NULL",

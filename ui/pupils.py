@@ -17,6 +17,7 @@ import streamlit as st
 from analysis import reach
 from analysis.report import lycee
 from analysis.sanitize import html_text
+from analysis.text import count
 from ui import mapping
 from ui.database import con
 
@@ -141,11 +142,11 @@ def pupil_map(p: reach.PupilReach, offers_xy: pd.DataFrame) -> folium.Map:
             sectors=("sector", lambda s: ", ".join(sorted({str(x) for x in s if x}))),
         )  # fmt: skip
         popup = [
-            f"<b>{int(r.n)} offre(s)</b> — {html_text(r.commune or '')}<br>à {r.minutes:.0f} min<br>"
+            f"<b>{count(int(r.n), 'offre')}</b> — {html_text(r.commune or '')}<br>à {r.minutes:.0f} min<br>"
             f"Secteurs : {html_text(r.sectors)}"
             for r in by_place.itertuples()
         ]
-        tips = [f"{int(r.n)} offre(s), {r.minutes:.0f} min" for r in by_place.itertuples()]
+        tips = [f"{count(int(r.n), 'offre')}, {r.minutes:.0f} min" for r in by_place.itertuples()]
         mapping.clustered_points(m, by_place, popup, tips, "Offres accessibles", fill="#E69F00")
     mapping.add_legend(
         m, "Points", [("#CC79A7", "départ de l'élève"), ("#E69F00", "offres accessibles")], shape="circle",

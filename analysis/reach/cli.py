@@ -14,6 +14,7 @@ from pathlib import Path
 
 from analysis import catalogue, config
 from analysis.reach.output import FORMATS, render
+from analysis.text import count
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 
@@ -110,5 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         write_report(args.out, content)
         n_ok = sum(p.origin.ok for p in result.pupils)
-        print(f"Écrit : {args.out} ({n_ok} élève(s) calculé(s) sur {len(result.pupils)})", file=sys.stderr)
+        print(
+            f"Écrit : {args.out} ({count(n_ok, 'élève calculé', 'élèves calculés')} sur {len(result.pupils)})",
+            file=sys.stderr,
+        )
     return 0

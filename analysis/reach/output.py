@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis import catalogue
 from analysis.reach.model import ReachResult
-from analysis.text import format_number
+from analysis.text import count, format_number
 
 FORMATS: dict[str, str] = {
     "json": "application/json",
@@ -151,7 +151,9 @@ def to_xlsx(result: ReachResult) -> bytes:
     for p, name, (_, rows) in zip(result.pupils, names, _by_pupil(detail, result)):
         sheet = wb.create_sheet(name)
         head = f"Élève {p.origin.eleve} : " + (
-            f"{len(p.offers)} offre(s) accessible(s)" if p.origin.ok else f"refusé ({p.origin.reason})"
+            count(len(p.offers), "offre accessible", "offres accessibles")
+            if p.origin.ok
+            else f"refusé ({p.origin.reason})"
         )
         _write_sheet(sheet, rows[keep].dropna(how="all"), DETAIL_HEADERS, title=head)
     return workbook_bytes(wb)
@@ -263,7 +265,9 @@ def _pupil_page(pdf, p, result: ReachResult, heading, para, pdf_table) -> None:
     if not p.offers:
         para(pdf, "Aucune offre connue n'est accessible dans ce temps : voir avec le professeur référent.")
         return
-    para(pdf, f"{len(p.offers)} offre(s) accessible(s), de la plus proche à la plus lointaine.")
+    para(
+        pdf, f"{count(len(p.offers), 'offre accessible', 'offres accessibles')}, de la plus proche à la plus lointaine."
+    )
     transit = o.mode == "transit"
     df = pd.DataFrame(p.offers)
     if transit:

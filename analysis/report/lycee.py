@@ -19,7 +19,7 @@ import pandas as pd
 from analysis import catalogue
 from analysis.access import Filters
 from analysis.report.errors import ReportError
-from analysis.text import format_number, strip_accents
+from analysis.text import count, format_number, strip_accents
 from analysis.validate_args import match_key
 
 #: Columns of the offers table (CSV, XLSX, PDF): key -> French header.
@@ -227,7 +227,7 @@ def summary_lines(sheet: LyceeSheet) -> list[str]:
     missing = ", ".join(sheet.missing_sectors()) or "aucun"
     return [
         f"Élèves de seconde : {pupils}. Département : {s['dep_name']} ({s['dep']}).",
-        f"{mode}, {format_number(f.minutes)} min : {format_number(row['offers'])} offre(s) accessible(s) depuis le "
+        f"{mode}, {format_number(f.minutes)} min : {count(row['offers'], 'offre accessible', 'offres accessibles')} depuis le "
         f"lycée, contre {format_number(row['dep_mean_offers'], 1)} en moyenne pour les lycées du département "
         "(pondérée par les élèves de seconde).",
         f"Secteurs à portée : {reach}.",
