@@ -36,7 +36,8 @@ def home() -> None:
     """Accueil: key regional figures, EPCI map of the main indicator, vintages, next steps."""
     import pandas as pd
 
-    from analysis import catalogue, maps, ranking, text
+    from analysis import catalogue, text
+    from analysis.outputs import maps, ranking
     from ui import core, data, mapping
 
     core.page_setup("Accueil", "🏠")
@@ -115,7 +116,7 @@ def home() -> None:
         g, data.geojson("epci", v), epci, "code", ind, label, unit, decimals=dec, palette=pal, reverse=rev, scale=scale
     )
     mapping.show(m, "home_map", height=560, layers=[g])
-    # one ranking (analysis.ranking), least favourable first: "En bref" and the table read it
+    # one ranking (analysis.outputs.ranking), least favourable first: "En bref" and the table read it
     worse_high = catalogue.INDICATORS[ind].higher_is_worse
     epci = ranking.rank_territories(epci, ind, higher_is_worse=worse_high)
     vals = pd.to_numeric(epci[ind], errors="coerce") * scale

@@ -23,10 +23,12 @@ from pathlib import Path
 
 import duckdb
 
-from analysis import __version__, collective, db, geography, gtfs, offers, schools, sources
+from analysis import __version__, db, gtfs
 from analysis.config import BuildSettings, default_db_path, default_source_dir
 from analysis.errors import DataError
 from analysis.progress import Progress, ProgressFn
+from analysis.sources import collective, geography, offers, schools
+from analysis.sources import registry as sources
 from analysis.text import plural
 
 #: Tables whose row counts the summary prints.

@@ -64,7 +64,7 @@ class ModeInfo:
     order : int
         Display order in selectors (smallest first).
     on_roads : bool
-        Computed on a road graph (``analysis.roads``); else by the timetable engine.
+        Computed on a road graph (``analysis.network.roads``); else by the timetable engine.
     names_networks : bool
         The label must say which networks are loaded (public transport).
     falls_back_to : str or None
@@ -77,7 +77,7 @@ class ModeInfo:
         Speed of the straight-line estimates where no network covers a pair; None:
         :attr:`access_kph`.
     detour : float or None
-        Straight-line detour factor; None: measured on real streets (``analysis.detour``), or
+        Straight-line detour factor; None: measured on real streets (``analysis.network.detour``), or
         for a mode with :attr:`legs_mode`, that of its legs.
     legs_mode : str or None
         Mode of the legs to and from the network (transit: walking).
@@ -88,7 +88,7 @@ class ModeInfo:
         added); else it follows them.
     edge_speeds : bool
         Network time from each edge's own speed (car: OSM ``maxspeed``, else the class speeds
-        of ``analysis.roads_osm`` / ``analysis.roads_layers``); else ``length / speed``.
+        of ``analysis.network.roads_osm`` / ``analysis.network.roads_layers``); else ``length / speed``.
     """
 
     label: str
@@ -144,7 +144,7 @@ class Mode(StrEnum):
 
 
 #: Highway values each road mode may not use, from OSMnx's ``network_type`` filters
-#: (``walk``, ``bike``, ``drive``), applied to the loaded graph (:data:`analysis.roads.EXCLUDED_HIGHWAY`).
+#: (``walk``, ``bike``, ``drive``), applied to the loaded graph (:data:`analysis.network.roads.EXCLUDED_HIGHWAY`).
 _CLOSED_WALK = frozenset(
     "abandoned bus_guideway construction cycleway motor motorway motorway_link no planned "
     "platform proposed raceway razed".split()
@@ -181,7 +181,7 @@ MODE_INFO: dict[str, ModeInfo] = {
         None,
         1,
         True,
-        access_kph=40.0,  # fitted with the skeleton's car model on OSRM (analysis.roads_layers)
+        access_kph=40.0,  # fitted with the skeleton's car model on OSRM (analysis.network.roads_layers)
         fallback_kph=40.0,
         detour=1.3,
         closed_highway=_CLOSED_CAR,

@@ -21,7 +21,7 @@ destinations matter, each with one function used everywhere:
 
 At import, :func:`text_problem` says why a field is refused (markup characters ``<`` or
 ``>``, control characters including NUL): such values are quarantined with that reason
-(:func:`analysis.validation.check_text`), so they never reach the database in the first
+(:func:`analysis.sources.validation.check_text`), so they never reach the database in the first
 place. Escaping on output stays on regardless (defence in depth: build sources, file names,
 older databases).
 

@@ -123,7 +123,7 @@ DEPARTEMENT_ARTICLES: dict[str, str] = {"14": "le", "27": "l'", "50": "la", "61"
 _DEPARTEMENTS_EN = frozenset({"76"})
 _NAME_ARTICLES = {"le": "le", "la": "la", "les": "les", "l'": "l'", "l’": "l'"}
 _VOWELS = frozenset("aeiouyhàâäéèêëîïôöùûüœæ")
-#: Thin no-break space between thousands (as :func:`analysis.maps.format_number`).
+#: Thin no-break space between thousands (as :func:`analysis.outputs.maps.format_number`).
 THOUSANDS = "\u202f"
 
 

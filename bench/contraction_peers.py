@@ -9,8 +9,8 @@ Same graph (``bench/regional.py``'s SYNTHETIC grid, car speeds), same origin and
 nodes (random, fixed seed), 90-minute limit, searches from the destinations' side as the build
 does. Engines, each timed in CPU seconds of this process (all threads):
 
-- ``analysis.dijkstra`` one-to-all kernel on ``--kernel-sample`` destinations, extrapolated;
-- ``analysis.contraction`` (hand-written core-based CH + buckets): preprocessing, then all pairs;
+- ``analysis.network.dijkstra`` one-to-all kernel on ``--kernel-sample`` destinations, extrapolated;
+- ``analysis.network.contraction`` (hand-written core-based CH + buckets): preprocessing, then all pairs;
 - ``routingkit-cch`` (RoutingKit's customizable CH, PyPI; bench-only, not in requirements.txt:
   ``pip install 'routingkit-cch>=0.1.4,<0.2'``), skipped when absent: inertial nested-dissection
   order, customization, then ``CCHManyToOne`` (pinned origins, one sweep per destination). Its
@@ -33,9 +33,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from analysis import paths  # noqa: E402
-from analysis.contraction import Hierarchy  # noqa: E402
-from analysis.dijkstra import bounded_dijkstra  # noqa: E402
+from analysis.network import paths  # noqa: E402
+from analysis.network.contraction import Hierarchy  # noqa: E402
+from analysis.network.dijkstra import bounded_dijkstra  # noqa: E402
 
 LIMIT_S = 90 * 60.0
 
@@ -124,7 +124,7 @@ def main(argv=None) -> int:
     print(f"  noyau un-vers-tous        requêtes {k_cpu:8.1f} s  (EXTRAPOLÉ de {sample} destinations)")
     prep, q_cpu, got = run_hierarchy(g, origins, dests)
     print(
-        f"  analysis.contraction      requêtes {q_cpu:8.1f} s  x{k_cpu / q_cpu:5.1f}  prétraitement {prep:7.1f} s"
+        f"  analysis.network.contraction      requêtes {q_cpu:8.1f} s  x{k_cpu / q_cpu:5.1f}  prétraitement {prep:7.1f} s"
         f"   {compare(ref, got, sample)}"
     )
     rk = run_routingkit(g, origins, dests)

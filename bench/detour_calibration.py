@@ -5,14 +5,14 @@ Usage::
     .venv/bin/python bench/detour_calibration.py [--source ../shared/data] [--pairs 3000] [--seeds 3]
 
 For central Rouen (OSM 2013, urban) and Luneray (OSM-derived shapefile, rural), walk and bike:
-random node pairs of the largest strongly connected component (seed ``analysis.detour.SEED``),
+random node pairs of the largest strongly connected component (seed ``analysis.network.detour.SEED``),
 network distance (Dijkstra on the mode's edges) over straight-line distance. Prints per network
 and mode: pairs, the factor (median ratio), the ratio of sums, P10/P90 of the ratio, and the error
 of ``straight x factor`` against the network distance (median and P90 of the absolute relative
 error), next to the same error for the former uniform factor 1.3 (the baseline, same pairs).
-Then the spread of the factor over other seeds, the constants recorded in ``analysis.detour``
+Then the spread of the factor over other seeds, the constants recorded in ``analysis.network.detour``
 and whether the fresh figures reproduce them, and the settled density of Luneray
-(``analysis.intracommune.SETTLED_DENSITY_PER_KM2``). Figures are copied in ``docs/traveltime.md``.
+(``analysis.network.intracommune.SETTLED_DENSITY_PER_KM2``). Figures are copied in ``docs/traveltime.md``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis import config, detour, intracommune, sources  # noqa: E402
+from analysis import config  # noqa: E402
+from analysis.network import detour, intracommune  # noqa: E402
+from analysis.sources import registry as sources  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

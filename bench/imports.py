@@ -15,9 +15,9 @@ the same run on the same file:
 
 with the ratios to the baseline. Issue 7 target: the recomputation after an import < 1 min.
 
-Then the bounded check of the anonymous simulation (issue 12, :mod:`analysis.sandbox`): peak
+Then the bounded check of the anonymous simulation (issue 12, :mod:`analysis.imports.sandbox`): peak
 memory of the check process and wall time for the mirror's file (reference), for the largest
-files accepted by :mod:`analysis.limits` (SYNTHETIC: the mirror's rows repeated with new ids up
+files accepted by :mod:`analysis.imports.limits` (SYNTHETIC: the mirror's rows repeated with new ids up
 to the row and size limits, CSV and XLSX) and for refused bombs (an XLSX whose shared string
 inflates to 1 GB, an XLSX of 1 million rows, a CSV over the size limit, a CSV of 1 million
 short lines). Issue 12 target: any accepted file checked in < 1 GB and < 60 s; larger ones
@@ -25,7 +25,7 @@ refused before being parsed. ``--no-limits`` skips this part, ``--only-limits`` 
 
 Then (issue 15, ``--skip-new-communes`` to leave it out), in the same run: a SYNTHETIC file of
 10 offers in 10 communes that had none (new locations) imported end to end with the
-incremental recompute (:mod:`analysis.incremental`), into copies of a database the whole build
+incremental recompute (:mod:`analysis.incremental.times`), into copies of a database the whole build
 (``analysis.build.build``: graphs, four modes, indicators) has just written — the baseline —
 first with an empty graph cache (the road network is loaded once and cached), then with the
 cache the build filled; wall and CPU seconds and their ratios to the build, then the CPU
@@ -48,7 +48,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis import config, db, imports, limits, offers  # noqa: E402
+from analysis import config, db, imports  # noqa: E402
+from analysis.imports import limits  # noqa: E402
+from analysis.sources import offers  # noqa: E402
 
 MIRROR_OFFERS = "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"
 
@@ -126,8 +128,8 @@ def bench_new_communes(src: Path, secret: str, gate) -> list[tuple[str, float, f
     with the build's. Wall and CPU seconds (``time.process_time``: every thread of this
     process, DuckDB's included; less sensitive to other work on the machine) of each.
     """
-    from analysis import graphcache
     from analysis.build import BuildSettings, build, default_gtfs
+    from analysis.network import graphcache
     from analysis.progress import silent
 
     def timed(fn):
@@ -346,8 +348,8 @@ def _rows_sheet(n: int):
 
 
 def bench_limits(path: Path, db_path: Path) -> int:
-    from analysis import sandbox
     from analysis.errors import DataError
+    from analysis.imports import sandbox
 
     cases = [("fichier du miroir (référence)", path.name, path.read_bytes())]
     cases.append(("plus grand CSV accepté (synthétique)", "max.csv", _largest_csv(path)))

@@ -10,9 +10,9 @@ Normandie's bounding box, ~150 m apart, ``--shape`` intermediate shape nodes per
 one-way streets, private ways, 8 % of ways left out) and reads it, each reader in its own child
 process so that its peak memory (``VmHWM``) is its own:
 
-- **old**: :func:`analysis.roads_osm.graph_from_osm_pbf` (networkx graph) then
+- **old**: :func:`analysis.network.roads_osm.graph_from_osm_pbf` (networkx graph) then
   ``GraphArrays.from_graph(G, mode)`` for walk, bike and car (what the build did);
-- **new**: :func:`analysis.roads_pbf.read_network` then ``OsmNetwork.mode_arrays(mode)``.
+- **new**: :func:`analysis.network.roads_pbf.read_network` then ``OsmNetwork.mode_arrays(mode)``.
 
 The old reader is run only on a file of at most ``--old-nodes`` intersections (a second, smaller
 synthetic file when ``--nodes`` is larger; the new reader is also run on it, for a same-run
@@ -167,7 +167,7 @@ def _rss_mib() -> float:
 
 def child(reader: str, pbf: str, out: str) -> None:
     """Read ``pbf`` with one reader, save each mode's CSR arrays and print the figures as JSON."""
-    from analysis import paths, roads, roads_pbf
+    from analysis.network import paths, roads, roads_pbf
 
     start_mib = _rss_mib()
     t_wall, t_cpu = time.perf_counter(), time.process_time()

@@ -6,13 +6,13 @@ Usage::
 
 For the 2,651 Normandie communes of ``roads/osrm_car_time_to_paris_2021`` (OSRM, July 2021), the
 project's car time from the same centroid to Paris on the regional skeleton, through the gateway
-communes of the margin (``analysis.car_calibration``: one Dijkstra on the reversed graph from a
+communes of the margin (``analysis.network.car_calibration``: one Dijkstra on the reversed graph from a
 virtual Paris node). Prints the distribution of the ratio project / OSRM (median, p10, p90,
 share within ±10 %), on all communes, the fit half and the held-out half (CRC32 of the INSEE
 code), for:
 
 1. BEFORE: the car model before the OSRM fit (115/80/72 km/h, 40 km/h short segments, access 30 km/h);
-2. BUILD: the constants the build uses now (``analysis.roads_layers``);
+2. BUILD: the constants the build uses now (``analysis.network.roads_layers``);
 3. FIT: a fresh least-squares fit on the fit half (skipped with ``--no-fit``), to compare with 2.
 
 Then, for the build's model, the ratio by département and by OSRM-time class, and the
@@ -32,8 +32,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis import car_calibration as cc  # noqa: E402
-from analysis import config, roads  # noqa: E402
+from analysis import config  # noqa: E402
+from analysis.network import car_calibration as cc  # noqa: E402
+from analysis.network import roads  # noqa: E402
 from analysis.traveltime.settings import SKELETON_RELPATH  # noqa: E402
 
 

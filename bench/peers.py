@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from analysis import config, db, paths, roads, traveltime  # noqa: E402
+from analysis import config, db, traveltime  # noqa: E402
+from analysis.network import paths, roads  # noqa: E402
 
 LIMIT = 90 * 60.0
 
@@ -53,7 +54,7 @@ def peers(g: paths.GraphArrays, run: np.ndarray, keep: np.ndarray, repeat: int, 
     """Rows (name, seconds, extra seconds, max |diff| vs scipy in s) for the same searches."""
     from scipy.sparse import csgraph
 
-    from analysis.dijkstra import bounded_dijkstra
+    from analysis.network.dijkstra import bounded_dijkstra
 
     T = g.transposed
     rows = []
@@ -75,7 +76,7 @@ def peers(g: paths.GraphArrays, run: np.ndarray, keep: np.ndarray, repeat: int, 
     kernel(1)  # compiled or read from the cache
     for w in (1, 2):
         t, got = best(lambda w=w: kernel(w), repeat)
-        rows.append((f"noyau (analysis.dijkstra), {w} fil{'s' if w > 1 else ''}", t, layout, diff(got, ref)))
+        rows.append((f"noyau (analysis.network.dijkstra), {w} fil{'s' if w > 1 else ''}", t, layout, diff(got, ref)))
 
     Tc = T.tocoo()
     try:

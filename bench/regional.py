@@ -22,7 +22,7 @@ the build writes ``travel_times`` into an in-memory copy of the base tables and 
 
 With ``--pbf-nodes N`` the road network is instead a SYNTHETIC OSM street grid of about N
 intersections written to a ``.osm.pbf`` file beforehand (``bench/osm_reader.py``, not counted)
-and read in stage 1 by :mod:`analysis.roads_pbf`, as the build reads a real regional extract.
+and read in stage 1 by :mod:`analysis.network.roads_pbf`, as the build reads a real regional extract.
 
 Stages timed, in one child process whose peak memory (``VmHWM``) is the figure reported:
 
@@ -31,11 +31,11 @@ Stages timed, in one child process whose peak memory (``VmHWM``) is the figure r
 2. the car matrix of a **first build on a new network** (hierarchy not in the cache): what
    ``contraction.attach`` does on a cache miss, the one-to-all kernel on both cores (its layout
    included; ``--car-sample`` N: on N offer locations, time extrapolated, said so) and writing
-   the graph for the background worker (``analysis.contraction_background``);
+   the graph for the background worker (``analysis.network.contraction_background``);
 3. what that detached worker then does once per network, timed apart (not part of any build):
    building the car's contraction hierarchy and saving it in an empty cache directory; then
    reading it back (every later build);
-4. the walk, bike and car matrices (``analysis.paths.door_to_door`` through
+4. the walk, bike and car matrices (``analysis.network.paths.door_to_door`` through
    ``TravelTimeMatrix.for_road``, as the build calls it; the car on the cached hierarchy);
 5. the transit network from the connection arrays and its matrix (``analysis.transit``);
 6. writing ``travel_times`` and the indicator tables.
@@ -63,7 +63,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from analysis import config, paths, roads  # noqa: E402
+from analysis import config  # noqa: E402
+from analysis.network import paths, roads  # noqa: E402
 
 #: Normandie's bounding box (lon_min, lat_min, lon_max, lat_max), WGS84.
 BBOX = (-1.97, 48.17, 1.81, 50.08)
@@ -187,7 +188,8 @@ def car_first_build(arrays, origins, dests, cfg, args) -> dict:
     ``contraction.attach`` does on a miss, i.e. the one-to-all kernel on both cores (its layout
     included) plus writing the graph for the background worker (``--car-sample``: on that many
     offer locations, time extrapolated, said so)."""
-    from analysis import contraction, contraction_jobs, traveltime
+    from analysis import traveltime
+    from analysis.network import contraction, contraction_jobs
 
     part = dests if not args.car_sample else dests.sample(min(args.car_sample, len(dests)), random_state=0)
     part = part.sort_values("loc_id")
@@ -221,7 +223,7 @@ def car_first_build(arrays, origins, dests, cfg, args) -> dict:
 def car_hierarchy(arrays, args, matrix_file: str) -> dict:
     """What the background worker does after a first build (build and save the hierarchy),
     then what every later build does: read it from the cache and attach it to ``arrays``."""
-    from analysis import contraction, contraction_background
+    from analysis.network import contraction, contraction_background
 
     contraction.Hierarchy.build(arrays.matrix[:50, :50])  # compile or read numba's cache: not counted
     out: dict = {}
@@ -258,8 +260,8 @@ def same_minutes(full, sample) -> dict:
 
 def graphs_from_pbf(pbf: Path, cfg) -> dict:
     """The three road modes' arrays of an OSM PBF file, as the build reads one
-    (:mod:`analysis.roads_pbf`: read once, converted per mode; kernel layout for walk and bike)."""
-    from analysis import roads_pbf
+    (:mod:`analysis.network.roads_pbf`: read once, converted per mode; kernel layout for walk and bike)."""
+    from analysis.network import roads_pbf
 
     net = roads_pbf.read_network(pbf)
     graphs = {}
@@ -319,7 +321,7 @@ def child(args) -> dict:
     out["edges"] = {m: int(g.matrix.nnz) for m, g in graphs.items()}
     from scipy import sparse
 
-    from analysis.dijkstra import bounded_dijkstra  # compile or read the numba cache: not counted
+    from analysis.network.dijkstra import bounded_dijkstra  # compile or read the numba cache: not counted
 
     bounded_dijkstra(sparse.csr_matrix(([1.0], ([0], [1])), shape=(2, 2)), [0], [1])
     con.execute(traveltime.TRAVEL_TIMES_DDL)
@@ -474,7 +476,7 @@ def main(argv=None) -> int:
         type=int,
         default=0,
         help="read the road network from a SYNTHETIC OSM PBF of about this many intersections "
-        "(bench/osm_reader.py writes it; analysis.roads_pbf reads it, as the build reads a real extract)",
+        "(bench/osm_reader.py writes it; analysis.network.roads_pbf reads it, as the build reads a real extract)",
     )
     ap.add_argument("--pbf", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--cache", default=None, help=argparse.SUPPRESS)

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from analysis import config, paths, roads, traveltime  # noqa: E402
+from analysis import config, traveltime  # noqa: E402
+from analysis.network import paths, roads  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -108,7 +109,7 @@ def warm_up_kernel() -> None:
     """Compile the numba kernel (or load it from its on-disk cache) on a 2-node graph."""
     from scipy import sparse
 
-    from analysis.dijkstra import bounded_dijkstra
+    from analysis.network.dijkstra import bounded_dijkstra
 
     bounded_dijkstra(sparse.csr_matrix(([1.0], ([0], [1])), shape=(2, 2)), [0], [1])
 
@@ -120,12 +121,12 @@ def compare_engines(arrays, origin_nodes, dest_nodes, limit: float, repeat: int 
     Times are the best of ``repeat`` of the CPU time of the calling thread
     (``time.thread_time``), which other processes on a shared machine inflate far less than wall
     time; wall times of the same runs are kept too. The kernel runs on the graph laid out once
-    by :meth:`analysis.paths.GraphArrays.kernel_graph` (layout time reported apart) with
+    by :meth:`analysis.network.paths.GraphArrays.kernel_graph` (layout time reported apart) with
     ``workers=1``; the 2-thread wall time is the build's setting.
     """
     from scipy.sparse import csgraph
 
-    from analysis.dijkstra import bounded_dijkstra
+    from analysis.network.dijkstra import bounded_dijkstra
 
     run, keep = np.unique(dest_nodes), np.unique(origin_nodes)
     t0 = time.perf_counter()
@@ -453,7 +454,7 @@ def bench_synthetic(args) -> dict:
 
 
 def bench_pbf_reader(side: int) -> dict:
-    """Time :func:`analysis.roads.graph_from_osm_pbf` on a SYNTHETIC OSM PBF street grid.
+    """Time :func:`analysis.network.roads.graph_from_osm_pbf` on a SYNTHETIC OSM PBF street grid.
 
     ``side`` x ``side`` nodes ~280 m apart; every row and column is a street cut into ways of 10
     segments (OSM-like), every 10th column a 'secondary' road, the rest 'residential'.

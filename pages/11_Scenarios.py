@@ -6,7 +6,7 @@ import json
 
 import streamlit as st
 
-from analysis import maps
+from analysis.outputs import maps
 from analysis.sanitize import markdown_text
 from analysis.scenario import output, spec, store
 from ui import core, data, mapping

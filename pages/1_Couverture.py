@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, maps, ranking, text
+from analysis import catalogue, text
+from analysis.outputs import maps, ranking
 from ui import core, data, filters, mapping
 
 core.page_setup("Couverture", "🗺️")
@@ -74,7 +75,7 @@ mapping.schools_layer(m, sch)
 mapping.points_legend_box(m)
 mapping.show(m, "cov_map", height=640, layers=[g_ind, g_off], control=True)
 
-# one ranking (analysis.ranking): the table below and "En bref" both read its first row
+# one ranking (analysis.outputs.ranking): the table below and "En bref" both read its first row
 ranked = ranking.rank_territories(tab, col, higher_is_worse=worse_high)
 ranked["_v"] = pd.to_numeric(ranked[col], errors="coerce") * scale
 if level == "epci":

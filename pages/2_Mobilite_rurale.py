@@ -7,7 +7,8 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import access, catalogue, maps, text, validate_args
+from analysis import access, catalogue, text, validate_args
+from analysis.outputs import maps
 from analysis.sanitize import html_text
 from ui import charts, core, data, mapping
 

@@ -6,7 +6,8 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, maps, text
+from analysis import catalogue, text
+from analysis.outputs import maps
 from analysis.sanitize import html_text
 from ui import core, data, mapping
 

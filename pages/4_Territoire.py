@@ -6,7 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analysis import catalogue, config, maps, ranking, text
+from analysis import catalogue, config, text
+from analysis.outputs import maps, ranking
 from analysis.sanitize import markdown_text
 from ui import charts, core, data, filters, mapping, territory
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis import imports, limits, sandbox, validation
+from analysis import imports
 from analysis.config import PROJECT_ROOT
 from analysis.errors import DataError
+from analysis.imports import limits, sandbox
+from analysis.sources import validation
 from ui import core, data
 
 core.page_setup("Import", "📥")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, datadict, maps, sources, text
+from analysis import catalogue, text
+from analysis.outputs import datadict, maps
+from analysis.sources import registry as sources
 from ui import core, data
 
 core.page_setup("Données", "📚")
@@ -27,7 +29,7 @@ core.sync_query({"vue": tab})
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _schema(version: int) -> pd.DataFrame:
-    """Tables and columns in French (:func:`analysis.datadict.schema_overview`)."""
+    """Tables and columns in French (:func:`analysis.outputs.datadict.schema_overview`)."""
     return datadict.schema_overview(data.con())
 
 

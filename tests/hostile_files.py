@@ -3,7 +3,7 @@
 Nothing here is real data: a one-offer template spreadsheet (made-up employer « Acme » in
 Giberville) whose XML members are then replaced by the hostile variants the issue reproduced.
 Each XLSX bomb is small on the wire and passes the declared-size limits of
-:func:`analysis.limits.check_xlsx` (asserted by the tests), so only the pre-scan and the
+:func:`analysis.imports.limits.check_xlsx` (asserted by the tests), so only the pre-scan and the
 bounded child process stand between it and the machine.
 """
 

@@ -1,4 +1,4 @@
-"""Tests of analysis.access and analysis.pupils.
+"""Tests of analysis.access and analysis.sources.pupils.
 
 The hand-computed cases run on a SYNTHETIC database (``synthetic_db`` below: three communes,
 four offers at three locations, asymmetric travel times, a tiny synthetic GTFS timetable).
@@ -15,8 +15,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analysis import access, db, pupils
+from analysis import access, db
 from analysis.access import Filters
+from analysis.sources import pupils
 
 # ----------------------------------------------------------------------------------------------
 # SYNTHETIC fixture

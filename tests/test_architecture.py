@@ -201,7 +201,7 @@ def test_analysis_never_imports_streamlit():
     assert bad == []
 
 
-MAP_BUILDERS = ("analysis/maps.py", "ui/mapping.py")
+MAP_BUILDERS = ("analysis/outputs/maps.py", "ui/mapping.py")
 
 
 def test_map_builders_take_their_options_by_keyword():
@@ -248,7 +248,7 @@ def test_map_builders_take_their_options_by_keyword():
 def test_table_existence_is_asked_in_one_place():
     """« Does this table (or column) exist? » has one answer, analysis.db.has_relation /
     relations / columns_of: no other module reads the catalog for it (the Données page's schema
-    listing, analysis.datadict, lists every column and is the one other reader)."""
+    listing, analysis.outputs.datadict, lists every column and is the one other reader)."""
     needles = ("information_schema.tables", "information_schema.columns", "duckdb_tables()")
     allowed = {"analysis/db.py"}
     bad = []

@@ -2,7 +2,7 @@
 
 On the real mirror (skipped only when it is absent): the build's car model must meet the
 acceptance on the held-out half of the Normandie communes; the comparison itself is checked
-against ``analysis.paths.door_to_door`` (one search per pair) and against the figures the issue
+against ``analysis.network.paths.door_to_door`` (one search per pair) and against the figures the issue
 measured independently on the former model.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis import car_calibration as cc
-from analysis import paths, roads
+from analysis.network import car_calibration as cc
+from analysis.network import paths, roads
 from analysis.traveltime.settings import SKELETON_RELPATH, TravelTimeSettings
 
 

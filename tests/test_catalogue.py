@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import access, catalogue, config, report, roads, traveltime
+from analysis import access, catalogue, config, report, traveltime
 from analysis.access import Filters
+from analysis.network import roads
 
 ROOT = Path(__file__).resolve().parent.parent
 COTENTIN = "200067205"

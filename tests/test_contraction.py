@@ -1,7 +1,7 @@
-"""Contraction hierarchy and bucket many-to-many (analysis.contraction) against independent oracles.
+"""Contraction hierarchy and bucket many-to-many (analysis.network.contraction) against independent oracles.
 
 Oracles: hand-computed times, scipy's ``csgraph.dijkstra``, networkx, and the project's own
-one-to-all kernel (``analysis.dijkstra`` through ``GraphArrays.node_pairs``) on SYNTHETIC graphs.
+one-to-all kernel (``analysis.network.dijkstra`` through ``GraphArrays.node_pairs``) on SYNTHETIC graphs.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from analysis import contraction, paths
-from analysis.contraction import Hierarchy
+from analysis.network import contraction, paths
+from analysis.network.contraction import Hierarchy
 
 
 def _random_graph(rng, n, m, integer=False):
@@ -245,7 +245,8 @@ def _points(seed):
 def test_first_build_on_a_new_network_runs_the_kernel_and_schedules_the_hierarchy(monkeypatch, tmp_path):
     """A cache miss (default policy) leaves the build to the kernel and starts one background
     worker; once it has run, the next build reads the hierarchy, with the same minutes."""
-    from analysis import contraction_background, contraction_jobs, traveltime
+    from analysis import traveltime
+    from analysis.network import contraction_background, contraction_jobs
 
     monkeypatch.setattr(contraction, "MIN_NODES", 500)
     monkeypatch.setattr(contraction, "MIN_CORE", 20)
@@ -265,7 +266,9 @@ def test_first_build_on_a_new_network_runs_the_kernel_and_schedules_the_hierarch
     np.testing.assert_array_equal(first.minutes, ref.minutes)
     key = contraction.graph_key(first_g.matrix)
     cache = tmp_path / "contraction"
-    assert [c[0][-3:] for c in spawned] == [["-m", "analysis.contraction_background", str(cache / f"{key}.matrix.npz")]]
+    assert [c[0][-3:] for c in spawned] == [
+        ["-m", "analysis.network.contraction_background", str(cache / f"{key}.matrix.npz")]
+    ]
     assert spawned[0][1]["start_new_session"] is True
     # the same network again before the worker started: no second worker
     traveltime.TravelTimeMatrix.for_road(_road_grid(seed=5), "car", origins, dests, cfg)
@@ -303,7 +306,7 @@ def test_background_worker_is_not_started_twice(tmp_path):
     import subprocess
     import sys
 
-    from analysis import contraction_jobs as bg
+    from analysis.network import contraction_jobs as bg
 
     g = _road_grid(rows=8, cols=8)
     (tmp_path / "k.pid").write_text(str(os.getpid()))  # a live process holds the key
@@ -319,11 +322,11 @@ def test_background_worker_is_not_started_twice(tmp_path):
 
 
 def test_background_worker_process_writes_the_cache(tmp_path):
-    """The real detached worker (``python -m analysis.contraction_background``) saves the
+    """The real detached worker (``python -m analysis.network.contraction_background``) saves the
     hierarchy that the cache then serves, equal to one built in this process."""
     import time
 
-    from analysis import contraction_jobs as bg
+    from analysis.network import contraction_jobs as bg
 
     g = _road_grid(rows=15, cols=20, seed=8)
     key = contraction.graph_key(g.matrix)

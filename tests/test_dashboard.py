@@ -1,4 +1,4 @@
-"""The reads behind the pages (analysis.dashboard) on the database built from the mirror, checked
+"""The reads behind the pages (analysis.outputs.dashboard) on the database built from the mirror, checked
 against independent recounts (pandas on the raw tables, or the mirror's known sizes)."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ import re
 import pandas as pd
 import pytest
 
-from analysis import catalogue, dashboard
+from analysis import catalogue
 from analysis.access import Filters
+from analysis.outputs import dashboard
 
 
 def test_offer_points_count_every_located_offer_once(base_con):

@@ -32,7 +32,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis import export
+from analysis.outputs import export
 
 #: First characters a spreadsheet takes for a formula (OWASP), written here independently.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -15,7 +15,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analysis import db, offers
+from analysis import db
+from analysis.sources import offers
 
 ETALAB_2025 = "communes/etalab-decoupage-administratif/communes_normandie_2025_v5.3.0.json"
 OFFERS = "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis import imports, limits, sandbox, sources
+from analysis import imports
 from analysis.errors import DataError
+from analysis.imports import limits, sandbox
+from analysis.sources import registry as sources
 from tests import hostile_files as hf
 from tests.conftest import ROOT
 
@@ -126,7 +128,7 @@ def test_pre_scan_accepts_real_workbooks():
 
 
 def test_pre_scan_bounds_rows_cells_and_strings_by_the_import_limits(monkeypatch):
-    from analysis import xlsx_scan
+    from analysis.imports import xlsx_scan
 
     monkeypatch.setattr(limits, "MAX_ROWS", 5)
     assert xlsx_scan.max_sheet_row() == 16 and xlsx_scan.max_cells() == 16 * limits.MAX_COLUMNS
@@ -229,7 +231,7 @@ def test_bounded_child_turns_an_unexpected_reader_failure_into_a_french_refusal(
         "from analysis.imports import transaction\n"
         "transaction.read_table = fail\n"
         "sys.argv = ['sandbox', sys.argv[1]]\n"
-        "runpy.run_module('analysis.sandbox_child', run_name='__main__')\n"
+        "runpy.run_module('analysis.imports.sandbox_child', run_name='__main__')\n"
     )
 
     def fake(args, **kw):
@@ -410,7 +412,7 @@ def test_real_permissions_as_an_unprivileged_user():
         base.joinpath("src").chmod(0o755)
         schools.chmod(0o700)
         proc = subprocess.run(
-            [*as_nobody, "analysis.sources", "check", "--source", str(base / "src")],
+            [*as_nobody, "analysis.sources.registry", "check", "--source", str(base / "src")],
             cwd=ROOT,
             capture_output=True,
             text=True,

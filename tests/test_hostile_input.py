@@ -17,9 +17,10 @@ import folium
 import pandas as pd
 import pytest
 
-from analysis import imports, offers
+from analysis import imports
 from analysis.imports import auth
 from analysis.sanitize import WORD_JOINER, html_block_text, markdown_html_text, markdown_text
+from analysis.sources import offers
 
 XSS = '<img src=x onerror="window.__xss=1">'
 LINK = "[Session expirée : reconnectez-vous ici](http://evil.example/login)"
@@ -77,7 +78,7 @@ def test_markdown_html_text_uses_character_references():
 
 def test_html_block_text_keeps_a_table_cell_on_one_line():
     assert html_block_text("a\n\n![x](http://e.fr)<b>") == "a  ![x](http://e.fr)&lt;b&gt;"
-    from analysis.maps import table_html
+    from analysis.outputs.maps import table_html
 
     html = table_html(pd.DataFrame({"Commune": ["Caen\n\n" + IMAGE + XSS]}))
     assert "\n\n" not in html and "<img" not in html and "&lt;img" in html

@@ -26,8 +26,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import db, geocode, imports, offers, validation
-from analysis.validation import FieldError
+from analysis import db, imports
+from analysis.sources import geocode, offers, validation
+from analysis.sources.validation import FieldError
 
 MIRROR_OFFERS = "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"
 SECRET = "synthetic-test-secret"

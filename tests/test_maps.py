@@ -1,4 +1,4 @@
-"""Tests of analysis/maps.py (map data for the dashboard): hand-computed cases, synthetic data
+"""Tests of analysis/outputs/maps.py (map data for the dashboard): hand-computed cases, synthetic data
 (labelled) and the real base database for the GeoJSON outlines."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import maps
+from analysis.outputs import maps
 
 
 def test_quantile_breaks_and_classes_hand_computed():
@@ -126,7 +126,7 @@ def test_table_html_french_numbers_escaping_and_missing_values():
     import numpy as np
     import pandas as pd
 
-    from analysis.maps import table_html
+    from analysis.outputs.maps import table_html
 
     df = pd.DataFrame(
         {

@@ -14,8 +14,9 @@ import json
 import pytest
 from pyproj import Geod
 
-from analysis import access, catalogue, db, detour, roads, traveltime
+from analysis import access, catalogue, db, traveltime
 from analysis.access import Filters
+from analysis.network import detour, roads
 from analysis.traveltime import TravelTimeSettings
 
 GEOD = Geod(ellps="WGS84")

@@ -16,8 +16,10 @@ import pandas as pd
 import pytest
 from test_traveltime import synthetic_db, synthetic_roads  # noqa: F401 - pytest fixtures
 
-from analysis import catalogue, geography, sources, text
+from analysis import catalogue, text
 from analysis.access import Filters
+from analysis.sources import geography
+from analysis.sources import registry as sources
 
 ROOT = Path(__file__).resolve().parent.parent
 VIRE, VIRE_EPCI = "14762", "200068799"
@@ -258,7 +260,7 @@ def test_territoire_sheet_of_vire_normandie_says_single_origin(real):
 
 
 def test_rapports_opens_on_an_epci_wholly_in_normandie(real):
-    from analysis import ranking
+    from analysis.outputs import ranking
 
     at = _page("pages/5_Rapports.py")
     share = ranking.epci_region_share(real).set_index("code")["share_in_region"]

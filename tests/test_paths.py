@@ -1,4 +1,4 @@
-"""Array shortest paths (analysis.paths) against hand-computed cases and networkx.
+"""Array shortest paths (analysis.network.paths) against hand-computed cases and networkx.
 
 Every graph here is synthetic (built in the test) unless stated otherwise.
 """
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
-from analysis import paths
+from analysis.network import paths
 
 GEOD = Geod(ellps="WGS84")
 
@@ -174,7 +174,7 @@ def test_direct_cap_for_networks_without_streets():
 def test_bounded_kernel_limit_is_inclusive_hand_computed():
     from scipy import sparse
 
-    from analysis.dijkstra import bounded_dijkstra
+    from analysis.network.dijkstra import bounded_dijkstra
 
     # synthetic chain 0 -> 1 -> 2 -> 3 of 5 s each; limit exactly 10 s keeps node 2, not 3
     m = sparse.csr_matrix(([5.0, 5.0, 5.0], ([0, 1, 2], [1, 2, 3])), shape=(4, 4))
@@ -192,7 +192,7 @@ def test_bounded_kernel_equals_scipy_csgraph(seed, limit):
     from scipy import sparse
     from scipy.sparse import csgraph
 
-    from analysis.dijkstra import bounded_dijkstra
+    from analysis.network.dijkstra import bounded_dijkstra
 
     rng = np.random.default_rng(seed)
     n = 400
@@ -220,7 +220,7 @@ def test_bounded_kernel_equals_scipy_csgraph(seed, limit):
 def test_kernel_heap_pops_in_sorted_order(n):
     """The 4-ary heap alone: every pushed key comes back once, in increasing order (np.sort is
     the oracle), ties included, and each with its own node."""
-    from analysis.dijkstra import heap_sort
+    from analysis.network.dijkstra import heap_sort
 
     rng = np.random.default_rng(n)
     keys = rng.integers(0, max(n // 3, 1), n).astype(float)  # many ties
@@ -231,7 +231,7 @@ def test_kernel_heap_pops_in_sorted_order(n):
 
 
 def test_spatial_order_is_the_z_curve_hand_computed():
-    from analysis.dijkstra import spatial_order
+    from analysis.network.dijkstra import spatial_order
 
     # 2 x 2 grid: Z-order visits (0,0), (1,0), (0,1), (1,1) (x bits at even positions)
     x = np.array([1.0, 0.0, 1.0, 0.0])
@@ -247,7 +247,7 @@ def test_prepared_spatial_layout_equals_scipy(seed):
     from scipy import sparse
     from scipy.sparse import csgraph
 
-    from analysis.dijkstra import KernelGraph, bounded_dijkstra, prepare
+    from analysis.network.dijkstra import KernelGraph, bounded_dijkstra, prepare
 
     rng = np.random.default_rng(seed)
     n = 300

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import ranking
-from analysis.territory_search import search_territories
+from analysis.outputs import ranking
+from analysis.outputs.territory_search import search_territories
 
 
 def _df(rows):
@@ -55,7 +55,8 @@ def test_real_couverture_ranking_and_outside_epci(source_dir):
     mostly outside Normandie (shares recomputed here from the DGCL file)."""
     import json
 
-    from analysis import access, build, db, sources
+    from analysis import access, build, db
+    from analysis.sources import registry as sources
 
     con = db.connect(build.ensure_database(), read_only=True)
     try:

@@ -76,7 +76,7 @@ def test_minutes_equal_route_command(real_con, nets, mode, code, monkeypatch):
     # the same file read once here (speed only)
     import functools
 
-    from analysis import roads
+    from analysis.network import roads
 
     monkeypatch.setattr(roads, "load_road_graph", functools.lru_cache(maxsize=2)(roads.load_road_graph))
     picks = {0, len(offers) - 1, len(offers) // 2}
@@ -165,7 +165,7 @@ def test_xlsx_input_and_outputs_without_formulas(real_con, nets):
 def test_address_geocoding_in_memory(real_con, nets):
     import pandas as pd
 
-    from analysis.geocode import GeocoderUnavailable
+    from analysis.sources.geocode import GeocoderUnavailable
 
     sent = []
 
@@ -269,7 +269,7 @@ def test_depart_time_and_sector_filter(real_con, nets, monkeypatch):
     """``--depart``: minutes from that departure equal ``route --depart``; ``--sector``: only that sector."""
     import functools
 
-    from analysis import roads
+    from analysis.network import roads
 
     monkeypatch.setattr(roads, "load_road_graph", functools.lru_cache(maxsize=2)(roads.load_road_graph))
     point = real_con.execute("SELECT lon, lat FROM communes WHERE code = '14366'").fetchone()

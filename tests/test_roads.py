@@ -1,4 +1,4 @@
-"""Road graphs (analysis.roads) on the real mirror data, with networkx as the oracle.
+"""Road graphs (analysis.network.roads) on the real mirror data, with networkx as the oracle.
 
 Tests on ``../shared/data`` are skipped only when the mirror is absent. Small graphs and files
 built inside the tests are synthetic and named so.
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import paths, roads
 from analysis.errors import DataError
+from analysis.network import paths, roads
 
 ROUEN = "osm/rouen_centre_2013/rouen_centre_2013.osm.bz2"
 SKELETON = "roads/travelmapping_highwaydata_normandie/travelmapping_normandie.gpkg"
@@ -354,13 +354,13 @@ def test_skeleton_sparse_door_to_door_equals_dense_reference(skeleton, mode):
 
 
 def test_graph_cache_key_changes_with_every_road_reader(tmp_path, monkeypatch):
-    """The on-disk graph cache (analysis.graphcache) keys on the code that builds the arrays:
+    """The on-disk graph cache (analysis.network.graphcache) keys on the code that builds the arrays:
     after the readers moved out of roads.py (roads_osm.py, roads_layers.py), editing a reader
     (say, a car speed) must give a new key, or the build would reuse stale arrays. SYNTHETIC
     copies of the code files, edited one at a time."""
     import shutil
 
-    from analysis import graphcache
+    from analysis.network import graphcache
 
     src = graphcache.Path(graphcache.__file__).resolve().parent
     # the array-native OSM reader (roads_pbf.py) builds the build's arrays of a .osm.pbf network
@@ -383,12 +383,12 @@ def test_graph_cache_key_changes_with_every_road_reader(tmp_path, monkeypatch):
 def test_command_line_import_and_build_do_not_load_osmnx():
     """OSMnx (with scikit-learn, matplotlib: ~1.4 s of a fresh process's start) is imported
     only by the networkx readers that use it: an offer import or a build from arrays starts
-    without it (it was imported at module level by analysis.roads_layers and roads_osm)."""
+    without it (it was imported at module level by analysis.network.roads_layers and roads_osm)."""
     import subprocess
     import sys
 
     code = (
-        "import sys, analysis.imports, analysis.incremental, analysis.build, analysis.traveltime;"
+        "import sys, analysis.imports, analysis.incremental.times, analysis.build, analysis.traveltime;"
         "print(sorted(m for m in ('osmnx', 'sklearn', 'matplotlib') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -1,4 +1,4 @@
-"""The array-native OSM reader (analysis.roads_pbf) against the networkx path and hand-made cases.
+"""The array-native OSM reader (analysis.network.roads_pbf) against the networkx path and hand-made cases.
 
 The oracle is the path the build used before: ``graph_from_osm_pbf`` (networkx graph, car speeds
 by ``osmnx.add_edge_speeds``) then ``GraphArrays.from_graph(G, mode)`` (mode filters of
@@ -13,8 +13,9 @@ import math
 import numpy as np
 import pytest
 
-from analysis import graphcache, paths, roads, roads_pbf, traveltime
+from analysis import traveltime
 from analysis.errors import DataError
+from analysis.network import graphcache, paths, roads, roads_pbf
 from analysis.traveltime.settings import TravelTimeSettings
 
 osmium = pytest.importorskip("osmium")
@@ -244,7 +245,7 @@ def test_class_speed_is_the_mean_over_directed_edges(tmp_path):
 def test_incremental_road_arrays_read_a_pbf_without_networkx(hand_pbf, monkeypatch, tmp_path):
     """An import's incremental recompute with an empty graph cache reads a .osm.pbf network with
     the array reader too (it went through networkx before), and caches what it read."""
-    from analysis import incremental
+    from analysis.incremental import times as incremental
 
     monkeypatch.setenv(graphcache.ENV_CACHE, str(tmp_path / "cache"))
     expected = {m: paths.GraphArrays.from_graph(roads.graph_from_osm_pbf(hand_pbf), m) for m in MODES}

@@ -87,7 +87,7 @@ def test_offer_and_school_markers_escape_tooltips_and_popups():
 
 
 def test_html_table_and_legend_escape_cells():
-    from analysis import maps
+    from analysis.outputs import maps
 
     html = maps.table_html(pd.DataFrame({XSS: [XSS, "${x}"], "n": [1, 2]}))
     assert "<img" not in html and "${" not in html and html.count("&lt;img") == 2
@@ -167,7 +167,7 @@ def test_csv_writer_neutralises_formulas_and_keeps_numbers():
     import csv
     import io
 
-    from analysis import export
+    from analysis.outputs import export
 
     df = pd.DataFrame({"texte": FORMULAS + ["-3", "Caen"], "n": [-1.5, 2, 3, 4, 5, 6, 7, 8]})
     text = export.csv_bytes(df).decode("utf-8")
@@ -305,8 +305,8 @@ def _forbid(monkeypatch, target, attr):
 
 
 def test_oversized_file_is_refused_before_parsing(monkeypatch):
-    from analysis import limits
     from analysis.errors import DataError
+    from analysis.imports import limits
 
     _forbid(monkeypatch, imports.reading, "decode")
     _forbid(monkeypatch, imports.reading, "_read_xlsx")
@@ -336,8 +336,8 @@ def test_xlsx_bomb_is_refused_before_parsing(monkeypatch):
     """Old code: a 1 MB XLSX with one huge shared string took the server to 3.9 GB."""
     import openpyxl
 
-    from analysis import limits
     from analysis.errors import DataError
+    from analysis.imports import limits
 
     data = _zip_bomb(limits.MAX_XLSX_MEMBER + 1024 * 1024)
     assert len(data) < 1024 * 1024  # small on the wire
@@ -349,8 +349,8 @@ def test_xlsx_bomb_is_refused_before_parsing(monkeypatch):
 def test_csv_with_too_many_lines_is_refused_before_parsing(monkeypatch):
     import csv
 
-    from analysis import limits
     from analysis.errors import DataError
+    from analysis.imports import limits
 
     _forbid(monkeypatch, csv, "reader")
     with pytest.raises(DataError, match="trop de lignes"):
@@ -362,8 +362,8 @@ def test_streaming_readers_stop_at_the_row_and_column_limits(monkeypatch, tmp_pa
 
     import openpyxl
 
-    from analysis import limits
     from analysis.errors import DataError
+    from analysis.imports import limits
 
     monkeypatch.setattr(limits, "MAX_ROWS", 100)
     wb = openpyxl.Workbook()
@@ -398,7 +398,7 @@ def test_streaming_readers_stop_at_the_row_and_column_limits(monkeypatch, tmp_pa
 
 
 def test_huge_csv_field_is_quarantined_not_built():
-    from analysis import limits
+    from analysis.imports import limits
 
     raw = imports.read_table(b"id;Ville\n1;" + b"x" * (limits.MAX_CSV_FIELD + 10) + b"\n2;Caen\n", "champ.csv")
     assert raw.rows_in == 2 and len(raw.bad) == 1 and "illisible" in raw.bad[0][1]
@@ -407,7 +407,7 @@ def test_huge_csv_field_is_quarantined_not_built():
 def _spy_popen(monkeypatch):
     import subprocess
 
-    from analysis import sandbox
+    from analysis.imports import sandbox
 
     procs = []
     real = subprocess.Popen
@@ -422,7 +422,7 @@ def _spy_popen(monkeypatch):
 
 
 def test_bounded_check_matches_the_in_process_check(base_db, source_dir):
-    from analysis import sandbox
+    from analysis.imports import sandbox
 
     path = source_dir / "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"
     res, stats = sandbox.run_check(path.read_bytes(), path.name, "offers", db_path=base_db)
@@ -440,7 +440,7 @@ def test_bounded_check_peak_is_the_childs_own_from_a_large_parent(base_db, sourc
     the check reported 1,554 MB for the mirror's file (about 260 MB of its own)."""
     import numpy as np
 
-    from analysis import sandbox
+    from analysis.imports import sandbox
 
     ballast = np.ones(160_000_000)  # 1.28 GB resident in the parent
     path = source_dir / "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"
@@ -451,7 +451,7 @@ def test_bounded_check_peak_is_the_childs_own_from_a_large_parent(base_db, sourc
 
 def test_bounded_check_is_killed_on_time_memory_and_session_end(base_db, monkeypatch):
     """Old code: the check ran in the server, unbounded, and went on after the browser left."""
-    from analysis import sandbox
+    from analysis.imports import sandbox
 
     procs = _spy_popen(monkeypatch)
     data = _template_csv("Giberville")
@@ -470,7 +470,7 @@ def test_bounded_check_reports_memory_when_the_loader_cannot_start_a_thread(base
     code answered "contrôle impossible (code 127)" instead of naming the memory limit."""
     import subprocess
 
-    from analysis import sandbox
+    from analysis.imports import sandbox
 
     real = subprocess.Popen
     child = "import sys; sys.stderr.write('cannot allocate memory for thread-local data: ABORT\\n'); sys.exit(127)"
@@ -484,7 +484,7 @@ def test_bounded_check_reports_memory_when_the_loader_cannot_start_a_thread(base
 
 
 def test_bounded_check_still_reports_other_child_failures_as_such():
-    from analysis import sandbox
+    from analysis.imports import sandbox
 
     assert sandbox._out_of_memory(127, b"cannot allocate memory for thread-local data: ABORT\n")
     assert sandbox._out_of_memory(1, b"Traceback ...\nMemoryError\n")
@@ -494,7 +494,7 @@ def test_bounded_check_still_reports_other_child_failures_as_such():
 
 
 def test_bounded_checks_are_capped(base_db, monkeypatch):
-    from analysis import sandbox
+    from analysis.imports import sandbox
 
     taken = [sandbox._SLOTS.acquire(blocking=False) for _ in range(sandbox.MAX_CONCURRENT)]
     try:
@@ -509,7 +509,7 @@ def test_bounded_checks_are_capped(base_db, monkeypatch):
 def test_streamlit_refuses_uploads_over_the_limit():
     import tomllib
 
-    from analysis import limits
+    from analysis.imports import limits
     from tests.conftest import ROOT
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
@@ -677,7 +677,7 @@ def test_build_without_the_ter_gtfs_fails_and_keeps_the_database(mirror_link_tre
     import subprocess
     import sys
 
-    from analysis import sources
+    from analysis.sources import registry as sources
     from tests.conftest import ROOT
 
     tree = mirror_link_tree()
@@ -712,10 +712,10 @@ def test_build_without_the_ter_gtfs_fails_and_keeps_the_database(mirror_link_tre
 
 def test_unreadable_source_file_or_folder_is_a_clear_error(mirror_link_tree, tmp_path, monkeypatch):
     """Old code: a raw PermissionError traceback, and an unreadable folder reported as missing."""
-    from analysis import sources
     from analysis.build import build
     from analysis.errors import DataError
     from analysis.progress import silent
+    from analysis.sources import registry as sources
 
     tree = mirror_link_tree()
     offers_file = sources.resolve("offers_platform", tree)
@@ -742,7 +742,8 @@ def test_unreadable_source_file_or_folder_is_a_clear_error(mirror_link_tree, tmp
 def test_optional_sources_missing_are_said_in_the_summary_and_on_the_donnees_page(base_db, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from analysis import db, sources
+    from analysis import db
+    from analysis.sources import registry as sources
     from tests.conftest import ROOT
 
     # absent from the mirror (``python -m analysis.sources check``): the Atoumod GTFS, the

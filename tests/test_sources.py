@@ -11,8 +11,8 @@ import threading
 
 import pytest
 
-from analysis import sources
 from analysis.errors import DataError
+from analysis.sources import registry as sources
 
 
 def test_registry_entries_are_complete():

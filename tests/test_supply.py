@@ -1,4 +1,4 @@
-"""Morning departures (analysis.supply): one definition read by the transport-supply table, the
+"""Morning departures (analysis.gtfs.supply): one definition read by the transport-supply table, the
 stops layer of the maps and analysis.transit — checked on a hand-counted SYNTHETIC timetable and
 on the real TER timetable of the mirror."""
 
@@ -9,7 +9,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from analysis import access, db, maps, supply, transit
+from analysis import access, db, transit
+from analysis.gtfs import supply
+from analysis.outputs import maps
 from tests.test_access import A, B, make_synthetic_db
 
 TUESDAY = dt.date(2025, 4, 22)

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import maps, report
+from analysis import report
+from analysis.outputs import maps
 from analysis.text import MISSING, NNBSP, format_number, format_percent, normalize_name
 
 
@@ -78,7 +79,8 @@ def test_exact_forms():
 )
 def test_one_csv_separator_rule(header, sep):
     """The build's reader and the import reader guess the separator with the same function."""
-    from analysis import imports, readers
+    from analysis import imports
+    from analysis.sources import readers
 
     assert imports.reading._sniff_sep is readers.sniff_separator
     assert readers.sniff_separator(header) == sep

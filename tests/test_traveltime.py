@@ -267,7 +267,7 @@ def test_real_region_matrix(real_tt):
     rows = con.execute("""SELECT t.minutes, c.lon, c.lat, l.lon, l.lat FROM travel_times t
                           JOIN communes c ON c.code = t.origin_id JOIN offer_locations l USING (loc_id)
                           WHERE t.mode='walk' AND t.origin_kind='commune'""").fetchnumpy()
-    from analysis.paths import haversine_m
+    from analysis.network.paths import haversine_m
 
     crow = haversine_m(rows["lon"], rows["lat"], rows["lon_1"], rows["lat_1"])
     assert (rows["minutes"] * 4.5 / 3.6 * 60 >= crow * 0.995 - 1).all()
@@ -356,7 +356,7 @@ def test_online_download_is_only_used_when_asked(synthetic_db, synthetic_roads, 
     import osmnx as ox
     from shapely.geometry import Point
 
-    from analysis import roads
+    from analysis.network import roads
 
     calls = []
 

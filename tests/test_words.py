@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import access, catalogue, datadict, report, text
+from analysis import access, catalogue, report, text
 from analysis.access import Filters
+from analysis.outputs import datadict
 
 ROOT = Path(__file__).resolve().parent.parent
 TER_LABEL = "Transports en commun (TER seulement) + marche"

@@ -214,7 +214,7 @@ def grouped_bars_svg(
     """
     import math
 
-    from analysis.maps import format_number
+    from analysis.outputs.maps import format_number
     from analysis.sanitize import html_text as esc
 
     width, left, right, top, bottom = 640, 64, 12, 34, 56

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import catalogue
-from analysis.maps import table_html
+from analysis.outputs.maps import table_html
 from analysis.sanitize import markdown_html_text, markdown_text
 from analysis.text import MISSING, agree_unit, format_number, format_percent, plural
 from ui import data
@@ -67,7 +67,7 @@ def guarded(func: Callable) -> Callable:
 
 def session_alive() -> Callable[[], bool]:
     """A function telling whether the browser session running this page is still open (a
-    long check started by a visitor is cancelled when they leave, :mod:`analysis.sandbox`)."""
+    long check started by a visitor is cancelled when they leave, :mod:`analysis.imports.sandbox`)."""
     from streamlit.runtime import exists, get_instance
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -411,7 +411,7 @@ def table_expander(label: str, key: str) -> Iterator[bool]:
 
 
 def html_table(df, max_rows: int | None = None, height: int | None = None) -> None:
-    """A short table as plain HTML (:func:`analysis.maps.table_html`), in a scroll box
+    """A short table as plain HTML (:func:`analysis.outputs.maps.table_html`), in a scroll box
     ``height`` pixels high if given.
 
     For tables visible as soon as a page opens: the interactive grid of ``st.dataframe`` loads
@@ -486,8 +486,8 @@ def indicator_column(name: str, mode: str) -> str:
 
 def csv_bytes(df) -> bytes:
     """CSV for French Excel: UTF-8 with BOM, ';' separator, decimal comma, text cells
-    neutralised against formulas (:func:`analysis.export.csv_bytes`, the one CSV writer)."""
-    from analysis import export
+    neutralised against formulas (:func:`analysis.outputs.export.csv_bytes`, the one CSV writer)."""
+    from analysis.outputs import export
 
     return export.csv_bytes(df)
 

@@ -1,5 +1,5 @@
 """Cached data access for the pages: thin ``st.cache_data`` wrappers around :mod:`analysis`
-(:mod:`analysis.dashboard`, :mod:`analysis.access`, :mod:`analysis.maps`); no SQL here.
+(:mod:`analysis.outputs.dashboard`, :mod:`analysis.access`, :mod:`analysis.outputs.maps`); no SQL here.
 
 Every function is cached (``st.cache_data``; ``st.cache_resource`` for the shared outlines)
 on plain filter values (strings, ints, tuples) plus the database version (:func:`ui.database.db_version`), never on DataFrames or GeoDataFrames.
@@ -12,7 +12,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analysis import access, catalogue, dashboard, db, geography, maps
+from analysis import access, catalogue, db
+from analysis.outputs import dashboard, maps
+from analysis.sources import geography
 from ui.database import con, db_version
 
 
@@ -117,7 +119,7 @@ def geojson(level: str, version: int, codes: tuple[str, ...] | None = None, with
 
     Shared, not copied (``cache_resource``): the commune outlines weigh ~1 MB, and unpickling
     a ``cache_data`` copy at every run cost ~50 ms. Callers must not modify it
-    (:func:`analysis.maps.attach_properties` returns a copy)."""
+    (:func:`analysis.outputs.maps.attach_properties` returns a copy)."""
     return maps.territory_geojson(con(), level, codes, within=within)
 
 
@@ -130,7 +132,7 @@ def sector_list(version: int) -> list[str]:
 @st.cache_data(show_spinner=False, max_entries=8)
 def offers_at(filters: access.Filters, version: int) -> pd.DataFrame:
     """Offer locations with the count of the offers kept by the offer filters of ``filters``
-    (:func:`analysis.dashboard.offer_points`)."""
+    (:func:`analysis.outputs.dashboard.offer_points`)."""
     return dashboard.offer_points(con(), filters)
 
 
@@ -160,14 +162,14 @@ def epci_list(version: int) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=4)
 def single_origin_notes(version: int) -> dict[str, str]:
     """Commune code -> « origine unique : la mairie (…) » for the large communes
-    (:func:`analysis.geography.single_origin_notes`)."""
+    (:func:`analysis.sources.geography.single_origin_notes`)."""
     return geography.single_origin_notes(con())
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def epci_region_share(version: int) -> pd.DataFrame:
-    """Share of each EPCI's population in Normandie (:func:`analysis.ranking.epci_region_share`)."""
-    from analysis import ranking
+    """Share of each EPCI's population in Normandie (:func:`analysis.outputs.ranking.epci_region_share`)."""
+    from analysis.outputs import ranking
 
     return ranking.epci_region_share(con())
 

@@ -14,7 +14,8 @@ import pandas as pd
 from branca.element import Element, MacroElement, Template
 from folium.utilities import JsCode
 
-from analysis import config, maps
+from analysis import config
+from analysis.outputs import maps
 from analysis.sanitize import html_text, js_literal
 from analysis.text import count as count_of
 from ui import a11y, data
@@ -152,7 +153,7 @@ def choropleth(
     """Colour the features of ``geojson`` by ``values[value_col]`` and add a legend.
 
     ``notes`` (code -> French text) adds a caveat after a feature's value in its tooltip
-    (« origine unique : la mairie » for the large communes, :mod:`analysis.geography`).
+    (« origine unique : la mairie » for the large communes, :mod:`analysis.sources.geography`).
 
     ``scale`` multiplies values for display (e.g. 100 for shares shown in %). Returns the
     class breaks (in displayed units).

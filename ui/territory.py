@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import validate_args as va
-from analysis.territory_search import search_territories
+from analysis.outputs.territory_search import search_territories
 from analysis.text import count as count_of
 
 LEVEL_WORDS = {"epci": "EPCI", "commune": "commune"}

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import duckdb
 
-from analysis import catalogue, config, export
+from analysis import catalogue, config
 from analysis.access.filters import (
     GRADES,
     LEVELS,
@@ -27,6 +27,7 @@ from analysis.access.filters import (
 )
 from analysis.access.indicators import origin_accessibility, territory_indicators
 from analysis.db import has_relation
+from analysis.outputs import export
 
 
 def add_filter_arguments(p: argparse.ArgumentParser) -> None:

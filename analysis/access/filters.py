@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from analysis import catalogue, config, supply
+from analysis import catalogue, config
 from analysis.db import has_relation
+from analysis.gtfs import supply
 from analysis.text import plural
 
 #: Travel modes known to the indicators (:data:`analysis.catalogue.MODES`).

@@ -17,10 +17,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis import catalogue, config, pupils
+from analysis import catalogue, config
 from analysis.access.filters import DENSITY_CLASSES, LEVELS, AccessError, Filters, _check_inputs, _require
 from analysis.access.pairs import _pairs_source
 from analysis.db import has_relation
+from analysis.sources import pupils
 
 #: Up to this many distinct sectors, "sectors reachable" uses a HUGEINT bit mask per location.
 MAX_MASK_SECTORS = 127
@@ -305,7 +306,7 @@ def territory_rows_sql(
     offers: ``commune_code``, ``places``, ``default_cap``), ``kinds`` (``origin_kind``) and the
     per-origin rows ``po`` names (the columns of ``accessibility`` with ``s_mode`` and
     ``budget``): built by :func:`_territory_query` from :func:`_origin_ctes`, and by
-    :mod:`analysis.incremental_indicators` from the stored ``accessibility`` table.
+    :mod:`analysis.incremental.indicators` from the stored ``accessibility`` table.
     ``ordered=False`` leaves the rows unsorted (sorting them is most of the query's time; a
     table written from it is read with ``ORDER BY``).
     """

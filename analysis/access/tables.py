@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import duckdb
 import pandas as pd
 
-from analysis import catalogue, config, pupils
+from analysis import catalogue, config
 from analysis.access.filters import (
     LEVELS,
     ORIGIN_KINDS,
@@ -27,6 +27,7 @@ from analysis.access.pairs import _travel_times_signature, build_pairs
 from analysis.access.sql import _sql_literal, _territory_query
 from analysis.access.transit_supply import transit_supply_sql
 from analysis.db import has_relation
+from analysis.sources import pupils
 from analysis.text import count as count_of
 
 

@@ -2,7 +2,7 @@
 
 Owns the service date the transit times were computed for (:func:`service_date_of`) and the SQL
 giving stops and morning departures per commune (:func:`transit_supply_sql`); a morning departure
-is defined once, by :func:`analysis.supply.stop_departures_sql`.
+is defined once, by :func:`analysis.gtfs.supply.stop_departures_sql`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import json
 
 import duckdb
 
-from analysis import supply
 from analysis.access.filters import MORNING_WINDOW
 from analysis.db import has_relation
+from analysis.gtfs import supply
 
 
 def service_date_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:

@@ -17,7 +17,7 @@ Accounting identity, always: ``rows_in = accepted + quarantined``. ``row_number`
 Offer formats
     ``platform``: the national « 1 élève, 1 stage » export (columns ``id;SIRET;secteur;public;
     public_employer_type;Rue;Ville;Code postal;Filière``), checked exactly as the build does
-    (:mod:`analysis.offers`), plus field lengths; a SIRET with a wrong check digit is only a
+    (:mod:`analysis.sources.offers`), plus field lengths; a SIRET with a wrong check digit is only a
     warning there (the platform file carries school UAI codes in that column for some public
     hosts, and the offer itself is real). ``template``: the generic template of
     ``data/templates/`` (see ``docs/imports.md``); there the SIRET must be valid.
@@ -38,7 +38,7 @@ Safety
     replaces the old one with :func:`os.replace`. Open readers keep their snapshot and see the
     new data at their next :meth:`analysis.db.ReaderCache.get`. Every file, dry run or not, page
     or command line, is first checked in a child process bounded in memory and time
-    (:mod:`analysis.sandbox`; XLSX XML pre-scanned by :mod:`analysis.xlsx_scan`): a hostile file
+    (:mod:`analysis.imports.sandbox`; XLSX XML pre-scanned by :mod:`analysis.imports.xlsx_scan`): a hostile file
     is refused there, in French, before the write lock is taken.
 
 Package layout (one module per concern, in the order an import runs)

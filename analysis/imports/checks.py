@@ -3,7 +3,7 @@
 Owns the header mapping (:func:`map_columns`, :func:`detect_offer_format`),
 :class:`Checked` and the checks :func:`check_platform`, :func:`check_offer_template`,
 :func:`check_collective`, :func:`check_mobility`. Field rules come from
-:mod:`analysis.validation` (shared with the build's loaders).
+:mod:`analysis.sources.validation` (shared with the build's loaders).
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import offers, validation
-from analysis.collective import KINDS as COLLECTIVE_KINDS
 from analysis.config import NORMANDIE_BBOX
 from analysis.imports.reading import RawTable
 from analysis.imports.schema import LINE_FIELD, MAX_PROJECT_PUPILS, MOBILITY_TYPES
@@ -30,7 +28,9 @@ from analysis.imports.templates import (
     Column,
     _key,
 )
-from analysis.validation import FieldError
+from analysis.sources import offers, validation
+from analysis.sources.collective import KINDS as COLLECTIVE_KINDS
+from analysis.sources.validation import FieldError
 
 
 def map_columns(raw: RawTable, spec: tuple[Column, ...]) -> tuple[dict[str, int], list[str]]:
@@ -82,7 +82,7 @@ def _reject_all_missing(raw: RawTable, ch: Checked, missing: list[str]) -> Check
 
 
 def check_platform(raw: RawTable, source: str, strict_siret: bool = False) -> Checked:
-    """Check platform-export records like :func:`analysis.offers.parse_platform` (plus lengths, SIRET).
+    """Check platform-export records like :func:`analysis.sources.offers.parse_platform` (plus lengths, SIRET).
 
     Each row goes through :func:`_platform_row` (text, identifier, postcode, town, filière,
     public flag, duplicate identifier, SIRET, in this order: the first failure names the field).
@@ -90,7 +90,7 @@ def check_platform(raw: RawTable, source: str, strict_siret: bool = False) -> Ch
     Returns
     -------
     Checked
-        ``accepted`` has :data:`analysis.offers.OFFER_COLUMNS` plus ``raw``.
+        ``accepted`` has :data:`analysis.sources.offers.OFFER_COLUMNS` plus ``raw``.
     """
     ch = _start(raw)
     missing = [c for c in PLATFORM_REQUIRED if c not in raw.columns]
@@ -161,7 +161,7 @@ def _platform_row(
 
 
 def _check_texts(columns: list[str], rec: list[str]) -> None:
-    """Every value of the record passes :func:`analysis.validation.check_text` (length, markup)."""
+    """Every value of the record passes :func:`analysis.sources.validation.check_text` (length, markup)."""
     for c, v in zip(columns, rec):
         try:
             validation.check_text(v)
@@ -170,7 +170,7 @@ def _check_texts(columns: list[str], rec: list[str]) -> None:
 
 
 def _check_platform_postcode(pc: str) -> None:
-    """Five digits, and a postcode :func:`analysis.validation.clean_postcode` accepts."""
+    """Five digits, and a postcode :func:`analysis.sources.validation.clean_postcode` accepts."""
     if not pc.isdigit() or len(pc) != 5:
         raise _Reject("Code postal", f"code postal invalide « {pc} »")
     try:
@@ -180,7 +180,7 @@ def _check_platform_postcode(pc: str) -> None:
 
 
 def _platform_grades(value: str) -> str:
-    """The grades of a platform « Filière » code (:data:`analysis.offers.GRADES`)."""
+    """The grades of a platform « Filière » code (:data:`analysis.sources.offers.GRADES`)."""
     grades = offers.GRADES.get(value.strip())
     if grades is None:
         raise _Reject("Filière", f"filière inconnue « {value} »")
@@ -188,7 +188,7 @@ def _platform_grades(value: str) -> str:
 
 
 def _platform_public(value: str) -> bool | None:
-    """The « public » flag (VRAI/FAUX…, :data:`analysis.offers.BOOLEANS`); None when empty."""
+    """The « public » flag (VRAI/FAUX…, :data:`analysis.sources.offers.BOOLEANS`); None when empty."""
     pub = value.strip().lower()
     is_public = offers.BOOLEANS.get(pub)
     if is_public is None and pub:
@@ -234,7 +234,7 @@ _OFFER_FIELDS: tuple[tuple[str, Callable[[str], Any]], ...] = (
     ("start_date", validation.clean_date),
     ("end_date", validation.clean_date),
 )
-#: Columns of accepted template offers after :data:`analysis.offers.OFFER_COLUMNS` and ``raw``.
+#: Columns of accepted template offers after :data:`analysis.sources.offers.OFFER_COLUMNS` and ``raw``.
 _OFFER_DETAIL_COLUMNS = ("employer", "start_date", "end_date", "weeks", "disability_access", "given_lon", "given_lat")
 
 

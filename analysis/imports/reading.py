@@ -2,8 +2,8 @@
 
 Owns :class:`RawTable`, :func:`decode` and :func:`read_table` (CSV in UTF-8 with or without BOM,
 UTF-16 or Windows-1252, ``;``/``,``/tab separated, or XLSX; a preamble before the header is
-skipped). The separator guess is :func:`analysis.readers.sniff_separator`, shared with the build
-(the build-time readers stay in :mod:`analysis.readers`, used by the loaders of the mirror).
+skipped). The separator guess is :func:`analysis.sources.readers.sniff_separator`, shared with the build
+(the build-time readers stay in :mod:`analysis.sources.readers`, used by the loaders of the mirror).
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from analysis import limits, xlsx_scan
+import analysis.imports.limits as limits
+import analysis.imports.xlsx_scan as xlsx_scan
 from analysis.errors import DataError
 from analysis.imports.templates import _key, _known_headers
-from analysis.readers import sniff_separator as _sniff_sep
+from analysis.sources.readers import sniff_separator as _sniff_sep
 from analysis.text import count as count_of
 from analysis.text import strip_accents
 
@@ -116,7 +117,7 @@ def read_table(data: bytes, name: str = "fichier") -> RawTable:
     DataError
         The file-level refusals (nothing is read, nothing written): a spreadsheet (``.xlsx``
         name, or a zip archive) that cannot be opened at all, or a file beyond the limits of
-        :mod:`analysis.limits` (size, rows, columns, decompressed size), most of them checked
+        :mod:`analysis.imports.limits` (size, rows, columns, decompressed size), most of them checked
         before parsing.
     """
     limits.check_size(data, name)

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis import offers, validation
-from analysis.collective import KINDS as COLLECTIVE_KINDS
 from analysis.imports.schema import MOBILITY_TYPES
+from analysis.sources import offers, validation
+from analysis.sources.collective import KINDS as COLLECTIVE_KINDS
 from analysis.text import strip_accents
 
 # --------------------------------------------------------------------------- column specs
@@ -176,7 +176,7 @@ def write_templates(dest: str | os.PathLike) -> list[Path]:
     import pandas as pd
     from openpyxl.styles import Font
 
-    from analysis import export  # the one writer of CSV and XLSX files
+    from analysis.outputs import export  # the one writer of CSV and XLSX files
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analysis import db, limits, sanitize, validation
+import analysis.imports.limits as limits
+from analysis import db, sanitize
 from analysis.config import BuildSettings, default_db_path
 from analysis.db import database_copy, has_relation
 from analysis.errors import DataError
@@ -53,6 +54,7 @@ from analysis.imports.write import (
     write_mobility,
     write_offers,
 )
+from analysis.sources import validation
 from analysis.text import count as count_of
 
 # --------------------------------------------------------------------------- derived tables
@@ -196,7 +198,7 @@ def _bounded_check(
     progress: ProgressFn,
 ) -> ImportResult:
     """The dry run of ``data`` in a child process bounded in memory and time (French refusals)."""
-    from analysis import sandbox
+    import analysis.imports.sandbox as sandbox
 
     progress(f"Contrôle de {name} (au plus {limits.CHECK_WALL_SECONDS} s)…", 0.02)
     t0 = time.perf_counter()
@@ -225,8 +227,8 @@ def _write_offers_and_recompute(
     progress: ProgressFn,
 ) -> bool:
     """Write the offers, then bring travel times and indicators up to date: only new or moved
-    locations get new searches (:mod:`analysis.incremental`). Returns True when recomputed."""
-    from analysis import incremental
+    locations get new searches (:mod:`analysis.incremental.times`). Returns True when recomputed."""
+    from analysis.incremental import times as incremental
 
     before = incremental.snapshot(con) if recompute else None
     write_offers(con, located, res.source, res.mode, import_id)
@@ -319,7 +321,7 @@ def import_file(
     strict_siret : bool, optional
         Quarantine platform rows whose SIRET check digit is wrong (default: warning only).
     geocode : bool
-        Ask the BAN geocoder for street-level positions (:mod:`analysis.geocode`).
+        Ask the BAN geocoder for street-level positions (:mod:`analysis.sources.geocode`).
     geocoder_url : str, optional
         BAN service root.
     recompute : bool
@@ -333,7 +335,7 @@ def import_file(
     progress : callable, optional
     bounded : bool
         Check the file first in a child process bounded in memory and time
-        (:func:`analysis.sandbox.run_check`), wherever the import is started (page, command
+        (:func:`analysis.imports.sandbox.run_check`), wherever the import is started (page, command
         line, dry run or not): a hostile file is refused there, before the write lock is taken,
         and the real import (the same deterministic work on the same bytes) runs only after it.
         False only inside that child.
@@ -344,7 +346,7 @@ def import_file(
         No secret configured / wrong secret (nothing is read or written).
     DataError
         Unreadable file (spreadsheet that cannot be opened), or refused by the bounded check
-        (:class:`analysis.sandbox.CheckRefused`: time or memory exhausted).
+        (:class:`analysis.imports.sandbox.CheckRefused`: time or memory exhausted).
     """
     progress = progress or (lambda m, f=None: None)
     if not dry_run:
@@ -410,7 +412,7 @@ def import_file(
             res.note = ((res.note + " ; ") if res.note else "") + "aucune ligne acceptée : données inchangées"
         elif kind == "offers":
             if geocode and len(located):
-                from analysis import geocode as gc
+                from analysis.sources import geocode as gc
 
                 located = gc.geocode_offers(
                     con, located, base_url=geocoder_url or gc.DEFAULT_BASE_URL, progress=progress

@@ -13,14 +13,15 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from analysis import db, offers
+from analysis import db
 from analysis.config import NORMANDIE_BBOX
 from analysis.db import has_relation
 from analysis.imports.checks import Checked, _move_to_quarantine
 from analysis.imports.schema import DDL, MOBILITY_TYPES, ImportResult
+from analysis.sources import offers
 from analysis.text import count as count_of
 
-#: Columns :func:`analysis.offers.locate` adds to an offer frame.
+#: Columns :func:`analysis.sources.offers.locate` adds to an offer frame.
 LOCATION_COLUMNS = ["commune_code", "lon", "lat", "location_precision", "match_method"]
 _AFTER_POSTCODE = offers.OFFER_COLUMNS.index("postcode") + 1
 #: Columns of ``offers`` kept and merged by :func:`write_offers`: the offer columns, with the
@@ -51,14 +52,14 @@ def locate_offers(
 ) -> pd.DataFrame:
     """Place accepted offers in their COG 2025 commune and apply the database-dependent checks.
 
-    Town / postcode consistency (:func:`analysis.offers.locate`), given coordinates near the
+    Town / postcode consistency (:func:`analysis.sources.offers.locate`), given coordinates near the
     commune, offer ids already in the database (other sources in ``replace-source`` mode, any
     source in ``append`` mode). Rows failing move from ``ch.accepted`` to ``ch.quarantine``.
 
     Returns
     -------
     pandas.DataFrame
-        The located offers (columns of :func:`analysis.offers.locate`).
+        The located offers (columns of :func:`analysis.sources.offers.locate`).
     """
     if ch.accepted.empty:
         ch.accepted = ch.accepted.assign(**dict.fromkeys(LOCATION_COLUMNS))
@@ -210,7 +211,7 @@ def record_provenance(con: duckdb.DuckDBPyConnection, res: ImportResult, when: d
     When the source name is a dataset of the registry (``offers_platform``), its publisher,
     licence and description are kept; the vintage is the import date.
     """
-    from analysis import sources
+    from analysis.sources import registry as sources
 
     con.execute(sources.PROVENANCE_DDL)
     dataset = res.source if res.kind == "offers" else f"{res.kind}:{res.source}"

@@ -198,7 +198,7 @@ def _sites_payload(plan: st.SitePlan, described: pd.DataFrame) -> dict:
 
 
 def _sites(con, args) -> int:
-    from analysis import export as writer
+    from analysis.outputs import export as writer
     from analysis.planning import export
     from analysis.report import write_report
 

@@ -14,7 +14,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import export, report
+from analysis import report
+from analysis.outputs import export
 from analysis.planning.programme import Programme, day_label, rule_text
 from analysis.report.columns import PROJECT_COLUMNS as REPORT_PROJECT_COLUMNS
 

@@ -3,7 +3,7 @@
 ``travel_times`` only reaches offer locations, so an origin that reaches no offer within the
 budget can never reach a site that already holds offers: the candidate sites of the covering
 problem must include commune centres and lycées *without* offers. This stage computes, with the
-project's own engines (:mod:`analysis.paths` on the road graphs, :mod:`analysis.transit` on the
+project's own engines (:mod:`analysis.network.paths` on the road graphs, :mod:`analysis.transit` on the
 GTFS timetables, same settings as :mod:`analysis.traveltime`), the minutes from every origin
 (commune origin point or lycée, as in ``travel_times``) to every candidate site (every commune
 origin point and every lycée), kept up to :data:`SITE_MAX_MINUTES`, into::
@@ -11,7 +11,7 @@ origin point and every lycée), kept up to :data:`SITE_MAX_MINUTES`, into::
     site_travel_times(origin_kind, origin_id, site_kind, site_id, mode, minutes, is_estimate)
 
 A commune's pupils and a site of the same commune are not 0 min apart: the intra-commune model
-of :mod:`analysis.intracommune` (case « commune-point ») gives their time, as in ``travel_times``.
+of :mod:`analysis.network.intracommune` (case « commune-point ») gives their time, as in ``travel_times``.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def read_sites(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     out = traveltime.read_origins(con)
     out = out.rename(columns={"origin_kind": "site_kind", "origin_id": "site_id"})
     # a site is a known point (town hall or lycée): pupils of its own commune are spread around
-    # it (intra-commune model of analysis.intracommune, case « commune-point »)
+    # it (intra-commune model of analysis.network.intracommune, case « commune-point »)
     return out.assign(location_precision="point", n_offers=1)
 
 

@@ -6,7 +6,7 @@ a point farther from the mode's network than the engine's snapping limit), and
 :func:`compute` (pupils -> :class:`analysis.reach.model.PupilReach`).
 
 The minutes are those of ``python -m analysis.traveltime route`` between the same two points:
-road modes use :func:`analysis.paths.door_to_door` with the same settings as
+road modes use :func:`analysis.network.paths.door_to_door` with the same settings as
 :func:`analysis.traveltime.road_route`, transit uses :func:`analysis.transit.transit_matrix`
 (the figure :func:`analysis.transit.transit_route` equals) and, for each reachable offer,
 :func:`analysis.transit.transit_route` gives the first departure (line, stop, time). Pupils
@@ -23,7 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import paths
+from analysis.network import paths
 from analysis.reach.model import PupilOrigin, PupilReach
 from analysis.traveltime.matrix import needs_direct_cap
 from analysis.traveltime.settings import ROAD_MODES, TravelTimeSettings
@@ -53,7 +53,7 @@ class ReachNetworks:
         Nothing is ever written: a cache miss is not saved (the page keeps the arrays in memory).
         """
         if mode not in self._arrays:
-            from analysis import graphcache, roads
+            from analysis.network import graphcache, roads
 
             cfg = self.settings
             path = cfg.network_for(mode)

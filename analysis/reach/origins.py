@@ -161,7 +161,7 @@ def geocode_addresses(
     """Move the pupils given by address to their geocoded point (Base Adresse Nationale).
 
     One request for all addresses, no cache, nothing stored. A result is used when its score is
-    at least :data:`analysis.geocode.DEFAULT_MIN_SCORE` and it lies in the commune already
+    at least :data:`analysis.sources.geocode.DEFAULT_MIN_SCORE` and it lies in the commune already
     found; otherwise the pupil stays at the commune's point, flagged in ``note``.
 
     Returns
@@ -169,7 +169,7 @@ def geocode_addresses(
     str or None
         A French remark when the service could not be reached.
     """
-    from analysis import geocode as gc
+    from analysis.sources import geocode as gc
 
     todo = [
         (o, r) for o, r in zip(origins, rows) if o.ok and o.precision == PRECISION_COMMUNE and r.values.get("adresse")

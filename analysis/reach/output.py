@@ -1,7 +1,7 @@
 """The per-pupil results as files: JSON, CSV, XLSX (summary + one sheet per pupil), PDF
 (summary page + one page per pupil to hand out).
 
-Spreadsheets go through :mod:`analysis.export` (no live formula from any text); the PDF uses the
+Spreadsheets go through :mod:`analysis.outputs.export` (no live formula from any text); the PDF uses the
 report's primitives (:mod:`analysis.report.pdf`). Everything is built in memory; the command
 line writes only the file the user names.
 """
@@ -105,7 +105,7 @@ def detail_frame(result: ReachResult) -> pd.DataFrame:
 
 
 def to_csv(result: ReachResult) -> bytes:
-    from analysis.export import csv_bytes
+    from analysis.outputs.export import csv_bytes
 
     return csv_bytes(detail_frame(result).rename(columns=DETAIL_HEADERS))
 
@@ -124,7 +124,7 @@ def _sheet_names(names: list[str]) -> list[str]:
 
 
 def _write_sheet(ws, df: pd.DataFrame, headers: dict[str, str], title: str | None = None) -> None:
-    from analysis.export import xlsx_value
+    from analysis.outputs.export import xlsx_value
 
     if title:
         ws.append([xlsx_value(title)])
@@ -139,7 +139,7 @@ def _write_sheet(ws, df: pd.DataFrame, headers: dict[str, str], title: str | Non
 def to_xlsx(result: ReachResult) -> bytes:
     import openpyxl
 
-    from analysis.export import workbook_bytes
+    from analysis.outputs.export import workbook_bytes
 
     wb = openpyxl.Workbook()
     ws = wb.active

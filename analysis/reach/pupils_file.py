@@ -140,7 +140,7 @@ def template_xlsx() -> bytes:
     """The class-file template as XLSX (a data sheet and a « Notice » sheet)."""
     import openpyxl
 
-    from analysis.export import workbook_bytes, xlsx_value
+    from analysis.outputs.export import workbook_bytes, xlsx_value
 
     wb = openpyxl.Workbook()
     ws = wb.active

@@ -20,7 +20,6 @@ import pandas as pd
 
 from analysis import access, catalogue, config
 from analysis.access import AccessError, Filters
-from analysis.geography import single_origin_notes
 from analysis.report.columns import (
     COMPONENT_LEVELS,
     LEVEL_LABELS,
@@ -39,7 +38,8 @@ from analysis.report.columns import (
     table_columns,
 )
 from analysis.report.errors import ReportError
-from analysis.sources import network_title
+from analysis.sources.geography import single_origin_notes
+from analysis.sources.registry import network_title
 from analysis.text import format_number, strip_accents
 
 # --------------------------------------------------------------------------------------------

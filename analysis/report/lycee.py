@@ -238,7 +238,7 @@ def summary_lines(sheet: LyceeSheet) -> list[str]:
 
 
 def to_csv(sheet: LyceeSheet) -> bytes:
-    from analysis.export import csv_bytes
+    from analysis.outputs.export import csv_bytes
 
     return csv_bytes(_mode_labels(sheet.offers)[list(OFFER_HEADERS)].rename(columns=OFFER_HEADERS))
 
@@ -246,7 +246,7 @@ def to_csv(sheet: LyceeSheet) -> bytes:
 def to_xlsx(sheet: LyceeSheet) -> bytes:
     import openpyxl
 
-    from analysis.export import workbook_bytes, xlsx_value
+    from analysis.outputs.export import workbook_bytes, xlsx_value
 
     wb = openpyxl.Workbook()
     ws = wb.active

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from analysis import catalogue
-from analysis.export import clean_text
+from analysis.outputs.export import clean_text
 from analysis.report.columns import (
     COMPONENT_LEVELS,
     LEVEL_LABELS,
@@ -113,7 +113,7 @@ _MIN_CHAR_MM_PER_PT = 0.09
 def cell_text(text: str, width: float, font_size: float, pdf: Any = None, max_lines: int = CELL_MAX_LINES) -> str:
     """``text`` made fit for a PDF table cell ``width`` mm wide at ``font_size`` points.
 
-    Characters a PDF font cannot show (controls, U+FFFE / U+FFFF: :func:`analysis.export.clean_text`)
+    Characters a PDF font cannot show (controls, U+FFFE / U+FFFF: :func:`analysis.outputs.export.clean_text`)
     are removed, tabs become spaces, and a text taking more than ``max_lines`` lines is cut,
     ending with « … ». With ``pdf`` (whose current font is the table's), the lines are measured
     by fpdf2 itself (the table wraps the same way); without it, a text is cut to the number of

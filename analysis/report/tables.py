@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import access, catalogue, export
+from analysis import access, catalogue
 from analysis.access import Filters
+from analysis.outputs import export
 from analysis.report.columns import (
     CSV_ROWS,
     NO_OFFER_COLUMNS,

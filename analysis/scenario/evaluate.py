@@ -26,8 +26,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import catalogue, db, incremental, paths, traveltime
+from analysis import catalogue, db, traveltime
 from analysis.db import has_relation
+from analysis.incremental import times as incremental
+from analysis.network import paths
 from analysis.scenario import network as lines_net
 from analysis.scenario.spec import Scenario, ScenarioError
 from analysis.transit import TransitNetwork, transit_matrix

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from analysis import paths
+from analysis.network import paths
 from analysis.scenario.spec import Line, Scenario, ScenarioError
 from analysis.transit import TransitNetwork, haversine_m
 

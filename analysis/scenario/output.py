@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import catalogue, export
+from analysis import catalogue
+from analysis.outputs import export
 from analysis.report.columns import Column
 from analysis.report.pdf import font_paths, heading, para, pdf_class, pdf_table
 from analysis.scenario.evaluate import ScenarioResult, as_dict

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from analysis import validation
+from analysis.sources import validation
 
 #: Most lines, stops per line, departures per line, bike communes and hosts one scenario may hold.
 MAX_LINES = 20

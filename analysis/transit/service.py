@@ -3,7 +3,7 @@
 Owns the reading of the ``transit_calendar`` / ``transit_calendar_dates`` tables (services
 running on a date, the routable feeds, the default service date: a Tuesday closest to the June
 internship fortnight) and the vehicle departures per stop in the morning window
-(:func:`morning_departures`, defined in :mod:`analysis.supply`).
+(:func:`morning_departures`, defined in :mod:`analysis.gtfs.supply`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from analysis.gtfs import GTFSError
-from analysis.supply import stop_departures_sql
+from analysis.gtfs.supply import stop_departures_sql
 from analysis.transit.model import DEPART_FROM, DEPART_TO, INTERNSHIP_FORTNIGHT
 
 _WEEKDAY_COLS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -163,7 +163,7 @@ def morning_departures(
     con, service_date: date | None = None, depart_from: str = DEPART_FROM, depart_to: str = DEPART_TO
 ) -> pd.DataFrame:
     """Vehicle departures per stop in a time window of the service date (transport supply,
-    defined in :mod:`analysis.supply`).
+    defined in :mod:`analysis.gtfs.supply`).
 
     Returns
     -------

@@ -8,7 +8,7 @@ Build stage :func:`build_travel_times` (called by ``analysis.build``) reads ``co
 - the view ``offer_travel_times(origin_kind, origin_id, offer_id, mode, minutes, is_estimate)``;
 - ``travel_time_runs(mode, network_source, precision, params, computed_at, seconds, ...)``.
 
-Road modes run on :mod:`analysis.roads` graphs with :mod:`analysis.paths`; ``transit`` calls
+Road modes run on :mod:`analysis.network.roads` graphs with :mod:`analysis.network.paths`; ``transit`` calls
 ``analysis.transit`` (the Connection Scan engine) and is skipped with a message when that
 module or the timetables are unavailable.
 

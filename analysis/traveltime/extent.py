@@ -81,7 +81,7 @@ def _node_lonlat(network) -> np.ndarray:
 
 def network_extent(network, name: str) -> Extent:
     """Bounding box of a loaded network: a :class:`analysis.transit.TransitNetwork` (its stops
-    served on the service date) or :class:`analysis.paths.GraphArrays` (its snappable nodes).
+    served on the service date) or :class:`analysis.network.paths.GraphArrays` (its snappable nodes).
 
     Raises
     ------
@@ -153,7 +153,7 @@ def mode_network(
 ):
     """Load a mode's network: a :class:`~analysis.transit.TransitNetwork` (``network_file``:
     a GTFS; else the settings' GTFS, else the database's timetables) or the road
-    :class:`~analysis.paths.GraphArrays` (``network_file``: an OSM file or line layer; else the
+    :class:`~analysis.network.paths.GraphArrays` (``network_file``: an OSM file or line layer; else the
     settings' network, read from the graph cache when it holds it)."""
     cfg = settings or TravelTimeSettings()
     if mode == "transit":
@@ -172,7 +172,7 @@ def mode_network(
         raise ValueError(f"mode inconnu : {mode!r}")
     import dataclasses
 
-    from analysis import graphcache
+    from analysis.network import graphcache
     from analysis.traveltime.matrix import RoadNetworks
 
     if network_file is not None:

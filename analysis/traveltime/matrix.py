@@ -2,7 +2,7 @@
 
 Owns :class:`RoadNetworks` (road graphs and their array form, loaded once per file and converted
 once per mode) and :class:`TravelTimeMatrix` (door-to-door road times with
-:func:`analysis.paths.door_to_door`, public-transport times with the Connection Scan of
+:func:`analysis.network.paths.door_to_door`, public-transport times with the Connection Scan of
 :mod:`analysis.transit`, the intra-commune model, and writing the pairs).
 """
 
@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import contraction, intracommune, paths, roads, roads_pbf
+from analysis.network import contraction, intracommune, paths, roads, roads_pbf
 from analysis.traveltime.settings import ONLINE, TravelTimeSettings
 from analysis.traveltime.tables import record_run
 
@@ -25,7 +25,7 @@ from analysis.traveltime.tables import record_run
 class RoadNetworks:
     """Road graphs and their array form, loaded once per file and converted once per mode.
 
-    An OpenStreetMap PBF network goes straight to arrays (:mod:`analysis.roads_pbf`, read once
+    An OpenStreetMap PBF network goes straight to arrays (:mod:`analysis.network.roads_pbf`, read once
     for all modes); :meth:`graph` still gives its networkx graph to whoever needs one (routes).
     """
 
@@ -59,14 +59,14 @@ class RoadNetworks:
             else:
                 arrays = paths.GraphArrays.from_graph(self.graph(mode), mode, self.settings.speeds())
             self._arrays[(path, mode)] = arrays
-            if path != ONLINE:  # for imports' incremental recompute (analysis.incremental)
-                from analysis import graphcache
+            if path != ONLINE:  # for imports' incremental recompute (analysis.incremental.times)
+                from analysis.network import graphcache
 
                 graphcache.save(path, mode, self.settings.speeds(), self._arrays[(path, mode)])
         return self._arrays[(path, mode)]
 
     def _pbf_arrays(self, path: Path, mode: str) -> paths.GraphArrays:
-        """A mode's arrays of an OSM PBF file, read once for all modes (:mod:`analysis.roads_pbf`)."""
+        """A mode's arrays of an OSM PBF file, read once for all modes (:mod:`analysis.network.roads_pbf`)."""
         if path not in self._osm:
             t0 = time.perf_counter()
             self._osm[path] = roads_pbf.read_network(path)
@@ -128,7 +128,7 @@ class TravelTimeMatrix:
         destinations: pd.DataFrame,
         settings: TravelTimeSettings,
     ) -> TravelTimeMatrix:
-        """Door-to-door road times with :func:`analysis.paths.door_to_door`."""
+        """Door-to-door road times with :func:`analysis.network.paths.door_to_door`."""
         t0 = time.perf_counter()
         contraction.attach(arrays, mode)  # car on a large network: a cached contraction hierarchy
         res = paths.door_to_door(
@@ -195,7 +195,7 @@ class TravelTimeMatrix:
     def apply_intra_commune(self, communes: pd.DataFrame, settings: TravelTimeSettings) -> int:
         """Replace the times of trips inside one commune by the expected-distance model.
 
-        See :mod:`analysis.intracommune`: a pupil of a commune and an offer placed at the same
+        See :mod:`analysis.network.intracommune`: a pupil of a commune and an offer placed at the same
         commune are not at the same point (0 minutes) but somewhere in its settled area. Needs
         ``commune_code`` on the origins and ``commune_code``/``location_precision`` on the
         destinations (as :func:`read_origins` / :func:`read_destinations` give them); the cells

@@ -1,7 +1,7 @@
 """One trip with its legs, for the ``route`` command and the tests.
 
 :func:`road_route` follows a road trip leg by leg (its ``minutes`` equal the matrix cell of
-:func:`analysis.paths.door_to_door`); :func:`route` also answers for public transport with
+:func:`analysis.network.paths.door_to_door`); :func:`route` also answers for public transport with
 :func:`analysis.transit.transit_route`.
 """
 
@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import catalogue, config, paths, roads
+from analysis import catalogue, config
+from analysis.network import paths, roads
 from analysis.traveltime.matrix import needs_direct_cap
 from analysis.traveltime.settings import ROAD_MODES, TravelTimeSettings
 
@@ -32,7 +33,7 @@ def _edge_label(data: dict) -> str:
 def road_route(
     G, arrays: paths.GraphArrays, mode: str, from_lonlat, to_lonlat, settings: TravelTimeSettings | None = None
 ) -> dict:
-    """One road trip with its legs; ``minutes`` equals :func:`analysis.paths.door_to_door`'s cell.
+    """One road trip with its legs; ``minutes`` equals :func:`analysis.network.paths.door_to_door`'s cell.
 
     Returns
     -------

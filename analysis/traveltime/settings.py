@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis import catalogue, config, roads
-from analysis import detour as detours
+from analysis import catalogue, config
 from analysis.errors import DataError
+from analysis.network import detour as detours
+from analysis.network import roads
 from analysis.transit import model as transit_model
 
 ROAD_MODES = roads.ROAD_MODES
@@ -70,7 +71,7 @@ class TravelTimeSettings:
         Straight-line detour factor of the car (and of any mode without a calibrated factor).
     walk_detour, bike_detour : float
         Straight-line detour factors of walking and cycling, measured on real streets
-        (:mod:`analysis.detour`, both density groups pooled); walking's is also used by the
+        (:mod:`analysis.network.detour`, both density groups pooled); walking's is also used by the
         walking legs of public transport.
     max_snap_m : float
         A point farther than this from the network gets straight-line estimates.
@@ -165,7 +166,7 @@ class TravelTimeSettings:
 
     def detour_for(self, mode: str) -> float:
         """Straight-line detour factor of a mode (``transit``: its walking legs, the catalogue's
-        ``legs_mode``); a registered mode gets :func:`analysis.detour.factor` (never silently the car's)."""
+        ``legs_mode``); a registered mode gets :func:`analysis.network.detour.factor` (never silently the car's)."""
         legs = catalogue.mode_info(mode).legs_mode
         if legs is not None:
             return self.detour_for(legs)
