@@ -1,31 +1,26 @@
 """Observatoire des stages — Normandie: UI-free analysis package.
 
-Modules, one per concern (OSMnx style):
+Packages named after the pipeline's stages (``docs/architecture.md`` draws it):
 
-- ``config``: where the source data and the database live, default parameters, the typed
-  settings of the build (``BuildSettings``, ``IndicatorSettings``).
-- ``db``: DuckDB connections with the spatial extension loaded offline, atomic swaps, the
-  write lock and database copy, readers, ``has_relation`` and the ``build_meta`` stamps.
-- ``errors``, ``readers``: input errors naming file/row/field, checked file readers.
-- ``sources``: the registry of source datasets (``data/sources.csv``), provenance, fetch.
-- ``text``: the French number formatter, name normalisation used for matching towns.
-- ``geography``: communes, EPCI, départements (COG 2025).
-- ``schools``: lycées and seconde headcounts.
-- ``offers``: internship offers, location matching, rejects.
-- ``collective``: collective-internship projects (hand-curated from seed 003).
-- ``gtfs``: GTFS loading into DuckDB; ``transit``: Connection Scan travel times.
-- ``geodesy``: distances on the sphere.
-- ``roads``: OSMnx road graphs; ``paths``: array shortest paths; ``dijkstra``: the bounded
-  many-source Dijkstra kernel (numba) they run on;
-  ``traveltime``: travel-time matrices for every mode and the ``route`` command.
-- ``supply``: morning departures per stop (the one definition).
-- ``pupils``, ``access``: pupils, accessibility and coverage-gap indicators (2SFCA).
-- ``maps``: map data (GeoJSON, classes, palettes) for the pages, UI-free.
-- ``dashboard``: every other read the pages show (``ui.data`` caches them).
-- ``report`` (package: columns, data, tables, mapimage, pdf, render, cli): CSV / XLSX / PDF gap reports.
-- ``validation``, ``geocode``, ``imports`` (package: schema, auth, reading, templates, checks, write,
-  transaction, cli): safe imports of new offers and local data.
-- ``planning``: the collective-internship planner (covering sites, programme design, exports).
+- ground floor (loose modules): ``config`` (paths, typed settings), ``catalogue`` (the one
+  vocabulary: modes with their behaviour, indicators, labels, units), ``db`` (DuckDB connections,
+  atomic swaps, write lock), ``errors``, ``text`` (French numbers and names), ``progress``,
+  ``sanitize`` (hostile text), ``validate_args`` (command-line and URL arguments);
+- ``sources``: the registry of source datasets, checked readers and field rules, communes, EPCI,
+  départements, lycées, offers, collective projects, pupils, geocoding;
+- ``gtfs``: timetables loaded into DuckDB, morning departures; ``transit``: Connection Scan engine;
+- ``network``: road graphs (OSM, PBF, line layers), array shortest paths, the Dijkstra kernel,
+  contraction hierarchies, detours, intra-commune trips, the graph cache, the car calibration;
+- ``traveltime``: travel-time matrices of every mode, the ``route`` command;
+- ``access``: accessibility and coverage-gap indicators (2SFCA);
+- ``incremental``: travel times and indicators brought up to date after an import;
+- ``outputs``: map data, the dashboard's reads, rankings, territory search, the data dictionary,
+  the one CSV/XLSX writer;
+- ``report``: CSV / XLSX / PDF reports of a territory or a lycée;
+- ``planning``: the collective-internship planner;
+- ``imports``: safe imports (limits, bounded check, quarantine);
+- ``reach``: the offers each pupil of a class file can reach (in memory, nothing stored);
+- ``scenario``: mobility scenarios (new lines, bikes, new hosts) evaluated against the baseline;
 - ``build``: the build command that ties everything together.
 """
 
