@@ -42,6 +42,7 @@ modes = {"transit": core.mode_label("transit"), "walk": core.mode_label("walk"),
 mode = core.qp_get("mode", "transit", options=list(modes), shown_default=modes["transit"])
 minutes = core.qp_get("minutes", 45, options=list(core.BUDGETS), cast=int, shown_default="45 min")
 
+st.header("Le scénario")
 with st.form("sc_form"):
     name = st.text_input("Nom du scénario", value=doc0.get("name", "Mon scénario"), max_chars=120)
     c1, c2 = st.columns(2)
