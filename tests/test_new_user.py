@@ -8,6 +8,7 @@ fixture ``real_con``): the flag stored at build time, the report files, the page
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from pathlib import Path
@@ -18,6 +19,7 @@ from test_traveltime import synthetic_db, synthetic_roads  # noqa: F401 - pytest
 
 from analysis import catalogue, text
 from analysis.access import Filters
+from analysis.sanitize import markdown_unescape
 from analysis.sources import geography
 from analysis.sources import registry as sources
 
@@ -231,7 +233,8 @@ def _page(path: str, state: dict | None = None, query: dict | None = None):
 def _all_text(at) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [i.value for i in at.info] + [t.value for t in at.title] + [w.value for w in at.warning]
-    return "\n".join(str(p) for p in parts)
+    # as shown: texts escaped for Markdown, badges with HTML character references
+    return "\n".join(html.unescape(markdown_unescape(str(p))) for p in parts)
 
 
 def test_couverture_default_fills_the_transit_phrase_and_flags_large_communes(real):
