@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from analysis.sanitize import markdown_unescape
+
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "10_Eleves.py")
 
 
@@ -30,9 +32,9 @@ def _run(params: dict):
 
 def test_lycee_from_url_and_refused_uai(app_env):
     at = _run({"lycee": "0141555p", "mode": "car", "minutes": "30"})
-    assert [s.value for s in at.subheader][0] == "Lycée Marie Curie (0141555P), Vire Normandie"
+    assert [markdown_unescape(s.value) for s in at.subheader][0] == "Lycée Marie Curie (0141555P), Vire Normandie"
     assert at.query_params["lycee"] == ["0141555P"] or at.query_params["lycee"] == "0141555P"
     assert any("Voiture, 30 min" in m.value for m in at.markdown)
     at = _run({"lycee": "0000000X"})
-    assert any("lycee=0000000X" in w.value and "ignoré" in w.value for w in at.warning)
+    assert any("lycee=0000000X" in markdown_unescape(w.value) and "ignoré" in w.value for w in at.warning)
     assert not at.subheader
