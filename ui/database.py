@@ -29,7 +29,10 @@ def db_version() -> int:
     """Modification stamp of the database file, passed to cached functions so that a rebuild
     (atomic swap) invalidates them."""
     try:
-        st_ = os.stat(db_path())
-        return int(st_.st_mtime_ns) ^ int(st_.st_ino)
+        path = db_path()
+        st_ = os.stat(path)
+        # the path is part of the stamp: two database files never share a version (cached reads
+        # are keyed on it; a file swapped in place changes inode and modification time)
+        return hash((path, int(st_.st_mtime_ns), int(st_.st_ino), int(st_.st_size))) & ((1 << 62) - 1)
     except OSError:
         return 0
