@@ -268,30 +268,65 @@ PAGE_FILES = ["app.py"] + [
 ]
 
 
-def test_no_page_shows_a_traceback(tmp_path, monkeypatch, caplog):
+#: Run in a fresh Python process by :func:`test_no_page_shows_a_traceback`: every page over the
+#: database named by ``OBSERVATOIRE_DB``, one JSON line per page (exceptions, errors shown,
+#: errors logged with a reference and a traceback).
+_PAGES_SCRIPT = """
+import json, logging, sys
+sys.path.insert(0, sys.argv[1])
+from streamlit.testing.v1 import AppTest
+
+class Keep(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.records = []
+    def emit(self, record):
+        self.records.append(record)
+
+keep = Keep()
+logging.getLogger().addHandler(keep)
+at = AppTest.from_file(sys.argv[1] + "/app.py", default_timeout=120)
+for page in sys.argv[2:]:
+    keep.records.clear()
+    (at.run() if page == "app.py" else at.switch_page(page).run())
+    print(json.dumps({
+        "page": page,
+        "exceptions": [e.value[:300] for e in at.exception],
+        "errors": [e.value for e in at.error],
+        "logged": any("référence" in r.getMessage() and r.exc_info for r in keep.records),
+    }, ensure_ascii=False), flush=True)
+"""
+
+
+def test_no_page_shows_a_traceback(tmp_path):
     """Every page over an unreadable database: a French message and a log line, no traceback
-    (old code: the exception and its file paths were shown in the page)."""
-    from streamlit.testing.v1 import AppTest
+    (old code: the exception and its file paths were shown in the page).
+
+    The pages run in a fresh process: Streamlit's caches are process-wide, and this test must see
+    the unreadable file, not what other tests of the session left in them.
+    """
+    import subprocess
 
     from tests.conftest import ROOT
 
     bad = tmp_path / "observatoire.duckdb"
     bad.write_bytes(b"ceci n'est pas une base DuckDB" * 100)
-    monkeypatch.setenv("OBSERVATOIRE_DB", str(bad))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    for page in PAGE_FILES:
-        caplog.clear()
-        if page == "app.py":
-            at.run()
-        else:
-            at.switch_page(page).run()
-        assert not at.exception, (page, [e.value[:300] for e in at.exception])
-        messages = [e.value for e in at.error]
-        assert any("erreur inattendue" in m and "référence" in m for m in messages), (page, messages)
-        assert not any(str(tmp_path) in m for m in messages)
-        assert any(r.levelname == "ERROR" and "référence" in r.getMessage() and r.exc_info for r in caplog.records), (
-            page
-        )
+    env = {**os.environ, "OBSERVATOIRE_DB": str(bad)}
+    out = subprocess.run(
+        [sys.executable, "-c", _PAGES_SCRIPT, str(ROOT), *PAGE_FILES],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    results = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    assert [r["page"] for r in results] == PAGE_FILES
+    for r in results:
+        assert not r["exceptions"], (r["page"], r["exceptions"])
+        assert any("erreur inattendue" in m and "référence" in m for m in r["errors"]), (r["page"], r["errors"])
+        assert not any(str(tmp_path) in m for m in r["errors"])
+        assert r["logged"], r["page"]
 
 
 # --------------------------------------------------------------------------- item 2: upload bombs
