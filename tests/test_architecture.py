@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,40 +83,11 @@ def import_graph(type_only_too: bool = False) -> dict[str, set[str]]:
 
 
 def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components with more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    out: list[list[str]] = []
-    counter = [0]
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w in graph.get(v, ()):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                out.append(sorted(comp))
-
-    for v in sorted(graph):
-        if v not in index:
-            visit(v)
-    return out
+    """Strongly connected components with more than one module (networkx), sorted."""
+    g = nx.DiGraph()
+    g.add_nodes_from(graph)
+    g.add_edges_from((v, w) for v, ws in graph.items() for w in ws)
+    return sorted(sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1)
 
 
 def test_cycle_finder_sees_a_loop():
@@ -301,3 +273,83 @@ def test_no_module_over_600_lines_without_a_reason():
     assert over == {}, (
         f"modules over {MAX_MODULE_LINES} lines (split them, or add a 'Size: <reason>' docstring line): {over}"
     )
+
+
+MAX_FUNCTION_LINES = 100
+#: where the function-length rule holds (issue 21): the product's code, not tests or bench scripts
+FUNCTION_ROOTS = ("analysis", "ui", "pages", "app.py")
+
+
+def long_functions(root: Path, roots=FUNCTION_ROOTS, limit: int = MAX_FUNCTION_LINES) -> dict[str, int]:
+    """Functions and methods (nested ones included) of ``roots`` longer than ``limit`` lines,
+    decorators excluded, as ``{"path:line name": lines}``."""
+    out = {}
+    for name in roots:
+        base = root / name
+        paths = [base] if base.is_file() else sorted(base.rglob("*.py"))
+        for path in paths:
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    n = node.end_lineno - node.lineno + 1
+                    if n > limit:
+                        out[f"{path.relative_to(root).as_posix()}:{node.lineno} {node.name}"] = n
+    return out
+
+
+def test_function_length_checker_sees_a_long_function(tmp_path):
+    """The checker itself: a 101-line function is too long, 100 lines is not, a long nested
+    function or method is seen, and files outside the roots are not read."""
+    (tmp_path / "analysis").mkdir()
+    body, deep = "    x = 1\n", "        x = 1\n"
+    (tmp_path / "analysis" / "m.py").write_text(
+        "def fits():\n" + body * 99 + "\n\ndef long():\n" + body * 100 + "\n\nclass C:\n    def meth(self):\n"
+        + deep * 100 + "\n\ndef outer():\n    def inner():\n" + deep * 100 + "    return inner\n"
+    )  # fmt: skip
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "t.py").write_text("def long():\n" + body * 200)
+    got = long_functions(tmp_path, roots=("analysis",))
+    assert got == {"analysis/m.py:103 long": 101, "analysis/m.py:207 meth": 101,
+                   "analysis/m.py:310 outer": 103, "analysis/m.py:311 inner": 101}  # fmt: skip
+
+
+def test_no_function_over_100_lines():
+    """« No function over 100 lines in analysis/, ui/, pages/, app.py » (issue 21)."""
+    over = long_functions(ROOT)
+    assert over == {}, f"functions over {MAX_FUNCTION_LINES} lines (split them): {over}"
+
+
+def private_imports(root: Path, roots=("analysis", "ui", "pages", "app.py")) -> list[str]:
+    """``from analysis.x import _name`` / ``from ui.x import _name`` (a private name used by another
+    module) in ``roots``, as ``"path:line name"``. ``__future__`` and dunder names are not private."""
+    out = []
+    for name in roots:
+        base = root / name
+        paths = [base] if base.is_file() else sorted(base.rglob("*.py"))
+        for path in paths:
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.ImportFrom) or not node.module:
+                    continue
+                if node.module.split(".")[0] not in ("analysis", "ui"):
+                    continue
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        out.append(f"{path.relative_to(root).as_posix()}:{node.lineno} {alias.name}")
+    return out
+
+
+def test_private_import_checker_sees_one(tmp_path):
+    """The checker itself: a private name imported from analysis is seen; a public one, a
+    private name of a third-party package and ``__version__`` are not."""
+    (tmp_path / "ui").mkdir()
+    (tmp_path / "ui" / "m.py").write_text(
+        "from analysis.access.pairs import _tables_fresh, build_pairs\n"
+        "from osmnx.routing import _clean_maxspeed\nfrom analysis import __version__\n"
+    )
+    assert private_imports(tmp_path, roots=("ui",)) == ["ui/m.py:1 _tables_fresh"]
+
+
+def test_no_private_name_imported_across_modules():
+    """« Public names for what another module reuses » (issue 21): no module imports another
+    module's ``_private`` name."""
+    found = private_imports(ROOT)
+    assert found == [], f"private names imported from another module (make them public): {found}"
