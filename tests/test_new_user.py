@@ -8,18 +8,17 @@ fixture ``real_con``): the flag stored at build time, the report files, the page
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from apptest_pages import all_text, page_links_as_text, run_page
 from test_traveltime import synthetic_db, synthetic_roads  # noqa: F401 - pytest fixtures
 
 from analysis import catalogue, text
 from analysis.access import Filters
-from analysis.sanitize import markdown_unescape
 from analysis.sources import geography
 from analysis.sources import registry as sources
 
@@ -212,34 +211,12 @@ def test_report_sources_name_networks_not_ids(real):
 
 @pytest.fixture(autouse=True)
 def _page_links_as_text(monkeypatch):
-    import streamlit as st
-
-    monkeypatch.setattr(st, "page_link", lambda page, label=None, icon=None, **kw: st.markdown("LIEN " + str(label)))
-
-
-def _page(path: str, state: dict | None = None, query: dict | None = None):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / path), default_timeout=180)
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _all_text(at) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    parts += [i.value for i in at.info] + [t.value for t in at.title] + [w.value for w in at.warning]
-    # as shown: texts escaped for Markdown, badges with HTML character references
-    return "\n".join(html.unescape(markdown_unescape(str(p))) for p in parts)
+    page_links_as_text(monkeypatch)
 
 
 def test_couverture_default_fills_the_transit_phrase_and_flags_large_communes(real):
-    at = _page("pages/1_Couverture.py", query={"niveau_carte": "commune"})
-    txt = _all_text(at)
+    at = run_page("pages/1_Couverture.py", query={"niveau_carte": "commune"})
+    txt = all_text(at, warnings=True)
     assert not any(p in txt for p in ("{tc}", "{Tc}", "{tcs}", "{mode}"))
     n = real.execute("SELECT count(*) FILTER (WHERE is_estimate) FROM travel_times WHERE mode = 'transit'").fetchone()
     phrase = catalogue.mode_label("transit", ("TER",), "phrase")
@@ -248,24 +225,24 @@ def test_couverture_default_fills_the_transit_phrase_and_flags_large_communes(re
 
 
 def test_couverture_refused_indicator_names_labels(real):
-    at = _page("pages/1_Couverture.py", query={"indicateur": "nimporte"})
+    at = run_page("pages/1_Couverture.py", query={"indicateur": "nimporte"})
     notice = "\n".join(w.value for w in at.warning)
     assert "nimporte" in notice and "« Part des élèves sans offre accessible" in notice
 
 
 def test_territoire_sheet_of_vire_normandie_says_single_origin(real):
-    at = _page("pages/4_Territoire.py", state={"ter_level": "commune", "ter_code_commune": VIRE})
-    txt = _all_text(at).replace("\u202f", " ")
+    at = run_page("pages/4_Territoire.py", state={"ter_level": "commune", "ter_code_commune": VIRE})
+    txt = all_text(at, warnings=True).replace("\u202f", " ")
     assert "origine unique : la mairie (138,5 km², 8 communes déléguées)" in txt
     assert "tous les élèves de cette grande commune partent de sa mairie" in txt and "avec prudence" in txt
-    at = _page("pages/4_Territoire.py", state={"ter_level": "commune", "ter_code_commune": CAEN})
-    assert catalogue.SINGLE_ORIGIN not in _all_text(at)
+    at = run_page("pages/4_Territoire.py", state={"ter_level": "commune", "ter_code_commune": CAEN})
+    assert catalogue.SINGLE_ORIGIN not in all_text(at, warnings=True)
 
 
 def test_rapports_opens_on_an_epci_wholly_in_normandie(real):
     from analysis.outputs import ranking
 
-    at = _page("pages/5_Rapports.py")
+    at = run_page("pages/5_Rapports.py")
     share = ranking.epci_region_share(real).set_index("code")["share_in_region"]
     names = dict(real.execute("SELECT siren, name FROM epci").fetchall())
     whole = sorted((n for c, n in names.items() if share[c] >= 1), key=str.casefold)
@@ -275,16 +252,16 @@ def test_rapports_opens_on_an_epci_wholly_in_normandie(real):
 
 def test_territoire_partie_normande_only_when_partly_outside(real):
     coeur = real.execute("SELECT siren FROM epci WHERE name = 'CC Coeur Côte Fleurie'").fetchone()[0]
-    at = _page("pages/4_Territoire.py", state={"ter_level": "epci", "ter_code_epci": coeur})
-    assert "partie normande" not in _all_text(at)
-    at = _page("pages/4_Territoire.py", state={"ter_level": "epci", "ter_code_epci": "200040277"})  # Dreux
-    assert "(partie normande : 9,3\u202f% de la population de l'EPCI)" in _all_text(at)
+    at = run_page("pages/4_Territoire.py", state={"ter_level": "epci", "ter_code_epci": coeur})
+    assert "partie normande" not in all_text(at, warnings=True)
+    at = run_page("pages/4_Territoire.py", state={"ter_level": "epci", "ter_code_epci": "200040277"})  # Dreux
+    assert "(partie normande : 9,3\u202f% de la population de l'EPCI)" in all_text(at, warnings=True)
 
 
 def test_mobilite_lycees_without_offer_count_matches_table(real):
     from analysis import access
 
-    at = _page("pages/2_Mobilite_rurale.py")
+    at = run_page("pages/2_Mobilite_rurale.py")
     acc = access.origin_accessibility(real, Filters(origin_kind="school", mode="transit", minutes=45))
     none = acc[acc["offers_reachable"] == 0]
     n_none, n_declared = len(none), int(none["pupils"].notna().sum())
@@ -294,7 +271,7 @@ def test_mobilite_lycees_without_offer_count_matches_table(real):
     assert f"{n_declared} avec un effectif de seconde déclaré" in line
     assert f"{text.count(n_none - n_declared, 'lycée')} sans effectif de seconde déclaré" in line
     # the same lycées are the first rows of the ranked table
-    from test_words import html_table_frame
+    from apptest_pages import html_table_frame
 
     table = html_table_frame(at, "Lycée")
     assert (table["Offres accessibles en 45 min"].head(n_none) == "0").all()
@@ -312,13 +289,15 @@ def test_home_seconde_headline_excludes_offers_for_3e_only(real):
     at = _home()
     m = next(x for x in at.metric if x.label == "Offres de stage ouvertes aux secondes")
     assert m.value == f"{text.format_count(n_seconde)} offres"
-    assert f"hors {text.count(n_third_only, 'offre réservée', 'offres réservées')} aux élèves de 3e" in _all_text(at)
+    assert f"hors {text.count(n_third_only, 'offre réservée', 'offres réservées')} aux élèves de 3e" in all_text(
+        at, warnings=True
+    )
 
 
 def test_import_page_empty_log_in_french(real):
-    at = _page("pages/6_Import.py")
+    at = run_page("pages/6_Import.py")
     if real.execute("SELECT count(*) FROM imports").fetchone()[0] == 0:
-        assert "Aucun import n'a encore été fait dans cette base." in _all_text(at)
+        assert "Aucun import n'a encore été fait dans cette base." in all_text(at, warnings=True)
         assert not at.dataframe  # no empty grid (it says « empty »)
 
 

@@ -420,7 +420,7 @@ def test_rapports_page_shows_the_report_figures(real):
     at.run()
     assert not at.exception
     assert at.header[0].value == "Commune : Caen"
-    from test_words import html_table_frame
+    from apptest_pages import html_table_frame
 
     shown = html_table_frame(at, "Indicateur")
     assert list(shown.columns) == ["Indicateur", "Caen", "CU Caen la Mer", "Calvados", "Normandie"]

@@ -8,15 +8,14 @@ Streamlit's AppTest (no browser).
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from apptest_pages import TableCells, all_text, html_table_frame, page_links_as_text, run_page
 
 from analysis import access, catalogue, report, text
 from analysis.access import Filters
@@ -202,66 +201,16 @@ def test_route_cli_names_the_networks(real):
 
 @pytest.fixture(autouse=True)
 def _page_links_as_text(monkeypatch):
-    """AppTest runs a page without ``st.navigation``: ``st.page_link`` to another page would
-    raise StreamlitPageNotFoundError; here it writes its label instead."""
-    import streamlit as st
-
-    monkeypatch.setattr(st, "page_link", lambda page, label=None, icon=None, **kw: st.markdown("LIEN " + str(label)))
+    page_links_as_text(monkeypatch)
 
 
-def _page(path: str, state: dict | None = None, query: dict | None = None):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / path), default_timeout=180)
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _all_text(at) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    parts += [i.value for i in at.info] + [t.value for t in at.title]
-    # as shown: the estimate badges write their text as HTML character references (issue 24)
-    return html.unescape("\n".join(str(p) for p in parts))
-
-
-def html_table_frame(at, first_header: str) -> pd.DataFrame:
-    """The HTML table (:func:`ui.core.html_table`) of an AppTest run whose first header is
-    ``first_header``, as a frame of the cells' text (standard library parser)."""
-    from html.parser import HTMLParser
-
-    class _Cells(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.rows: list[list[str]] = []
-            self.cell: list[str] | None = None
-
-        def handle_starttag(self, tag, attrs):
-            if tag == "tr":
-                self.rows.append([])
-            elif tag in ("td", "th"):
-                self.cell = []
-
-        def handle_endtag(self, tag):
-            if tag in ("td", "th") and self.cell is not None:
-                self.rows[-1].append("".join(self.cell).strip())
-                self.cell = None
-
-        def handle_data(self, data):
-            if self.cell is not None:
-                self.cell.append(data)
-
-    for m in at.markdown:
-        if "obs-table" in m.value:
-            parser = _Cells()
-            parser.feed(m.value)
-            if parser.rows and parser.rows[0] and parser.rows[0][0] == first_header:
-                return pd.DataFrame(parser.rows[1:], columns=parser.rows[0])
-    raise AssertionError(f"aucun tableau dont la première colonne est « {first_header} »")
+def test_table_cells_reads_a_hand_written_table():
+    """The parser itself, on a hand-written table: headers, cells, entities and nested tags."""
+    p = TableCells()
+    p.feed(
+        "<table class='obs-table'><tr><th>Nom</th><th>Offres</th></tr><tr><td><b>Caen</b></td><td>1&nbsp;2</td></tr></table>"
+    )
+    assert p.rows == [["Nom", "Offres"], ["Caen", "1\xa02"]]
 
 
 def _home():
@@ -286,7 +235,7 @@ def test_home_metric_plain_comparison_and_titles(real):
     m = [x for x in at.metric if "Sans offre à 45 min" in x.label][0]
     assert "TER" in m.label
     assert not m.delta  # no arrow that reads like a rise
-    txt = _all_text(at)
+    txt = all_text(at)
     share = access.territory_indicators(real, "region", Filters()).iloc[0]["share_no_offer_transit"]
     pct = f"{share * 100:.1f}".replace(".", ",")
     flat = txt.replace("\u202f", " ").replace("\u00a0", " ")
@@ -299,31 +248,31 @@ def test_home_metric_plain_comparison_and_titles(real):
 
 def test_couverture_counts_and_estimates_match_donnees(real):
     n_walk_est = real.execute("SELECT count(*) FROM travel_times WHERE mode = 'walk' AND is_estimate").fetchone()[0]
-    at = _page("pages/1_Couverture.py", query={"niveau_carte": "commune"})
-    txt = _all_text(at)
+    at = run_page("pages/1_Couverture.py", query={"niveau_carte": "commune"})
+    txt = all_text(at)
     assert "2\u202f644 communes renseignées" in txt and "renseignés" not in txt
     est = f"{text.format_count(n_walk_est)} temps à pied estimés à vol d'oiseau"
     assert est in txt  # the transit view names them walking times…
     assert TER_LABEL.lower()[:10] in txt.lower()
     box = at.selectbox(key="cov_mode")
     assert TER_LABEL in box.options
-    don = _page("pages/7_Donnees.py", query={"vue": "tables"})
-    assert f"marche : {text.format_count(n_walk_est)}" in _all_text(don)  # … as Données does
+    don = run_page("pages/7_Donnees.py", query={"vue": "tables"})
+    assert f"marche : {text.format_count(n_walk_est)}" in all_text(don)  # … as Données does
 
 
 def test_donnees_in_french(real):
-    schema = _all_text(_page("pages/7_Donnees.py", query={"vue": "schema"}))
+    schema = all_text(run_page("pages/7_Donnees.py", query={"vue": "schema"}))
     assert "Schéma de la base" in schema and "nombre entier" in schema
     assert "The database is the spine" not in schema and "| column |" not in schema
-    src = _all_text(_page("pages/7_Donnees.py"))
+    src = all_text(run_page("pages/7_Donnees.py"))
     assert "construite le" in src and "built_at" not in src and "source_dir =" not in src
-    quarantine = _page("pages/7_Donnees.py", query={"vue": "quarantaine"})
-    assert "Aucun import enregistré pour l'instant." in _all_text(quarantine)
+    quarantine = run_page("pages/7_Donnees.py", query={"vue": "quarantaine"})
+    assert "Aucun import enregistré pour l'instant." in all_text(quarantine)
     assert not quarantine.dataframe  # no empty grid (it says « empty » in English)
 
 
 def test_import_uploader_in_french(real):
-    at = _page("pages/6_Import.py")
+    at = run_page("pages/6_Import.py")
     css = "\n".join(m.value for m in at.markdown if "<style>" in m.value)
     assert 'content:"Parcourir"' in css and "Mo au plus par fichier" in css
     up = at.get("file_uploader")[0]
@@ -331,29 +280,29 @@ def test_import_uploader_in_french(real):
 
 
 def test_stages_collectifs_plurals(real):
-    txt = _all_text(_page("pages/3_Stages_collectifs.py"))
+    txt = all_text(run_page("pages/3_Stages_collectifs.py"))
     assert "26 projets de stage collectif sur 26" in txt
     assert "projet(s)" not in txt and "type(s)" not in txt and "lieu(x)" not in txt
 
 
 def test_territoire_range_and_departures(real):
-    at = _page("pages/4_Territoire.py", state={"ter_level": "epci", "ter_code_epci": "200071652"})
-    txt = _all_text(at)
+    at = run_page("pages/4_Territoire.py", state={"ter_level": "epci", "ter_code_epci": "200071652"})
+    txt = all_text(at)
     assert "de 100 % à 100 %" not in txt and ": 100 % ;" in txt
-    at = _page("pages/4_Territoire.py", state={"ter_level": "commune", "ter_code_commune": "50129"})
-    txt = _all_text(at)
+    at = run_page("pages/4_Territoire.py", state={"ter_level": "commune", "ter_code_commune": "50129"})
+    txt = all_text(at)
     assert "1 départ entre" in txt and "1 départs" not in txt
 
 
 def test_mobilite_lycees_not_declared(real):
-    at = _page("pages/2_Mobilite_rurale.py")
-    txt = _all_text(at)
+    at = run_page("pages/2_Mobilite_rurale.py")
+    txt = all_text(at)
     assert "non déclaré" in txt
     assert "transports en commun (TER seulement)" in txt
 
 
 def test_rapports_en_bref_grammar(real):
-    at = _page("pages/5_Rapports.py", query={"echelle": "departement", "code": ORNE})
+    at = run_page("pages/5_Rapports.py", query={"echelle": "departement", "code": ORNE})
     line = [m.value for m in at.markdown if "En bref" in m.value][0]
     assert "des élèves de l'Orne" in line and "de Orne" not in line
     assert "en Normandie" in line and "à Normandie" not in line
@@ -362,7 +311,7 @@ def test_rapports_en_bref_grammar(real):
 
 def test_rapports_pupils_whole_and_estimated(real):
     """« 3 025,2 » élèves in Rapports vs whole numbers elsewhere: whole, and said estimated."""
-    at = _page("pages/5_Rapports.py", query={"echelle": "departement", "code": ORNE})
+    at = run_page("pages/5_Rapports.py", query={"echelle": "departement", "code": ORNE})
     df = html_table_frame(at, "Indicateur")
     row = df[df["Indicateur"].str.startswith("Élèves de seconde (estimés)")].iloc[0]
     pupils = access.territory_indicators(real, "departement", Filters(), ORNE).iloc[0]["pupils"]
