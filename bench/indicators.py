@@ -143,31 +143,51 @@ def load_frames(con) -> dict[str, pd.DataFrame]:
     }
 
 
-def pandas_territory(fr: dict, level: str, f: Filters) -> pd.DataFrame:
-    """Territory indicators with pandas (baseline)."""
+def pandas_offers(fr: dict, f: Filters) -> pd.DataFrame:
+    """The located offers kept by the filters (sectors, grade, host), with their places (1 when unknown)."""
     off = fr["offers"]
     off = off[off["loc_id"].notna()]
     if f.sectors:
         off = off[off["sector"].isin(f.sectors)]
-    if f.grade == "seconde":
-        off = off[off["for_seconde"]]
-    elif f.grade == "3e":
-        off = off[off["for_troisieme"]]
+    grade_column = {"seconde": "for_seconde", "3e": "for_troisieme"}.get(f.grade)
+    if grade_column:
+        off = off[off[grade_column]]
     if f.public is not None:
         off = off[off["is_public"] == f.public]
-    off = off.assign(places=off["capacity"].fillna(1).astype(float))
-    locs = off.groupby("loc_id").agg(n_offers=("offer_id", "size"), places=("places", "sum"))
-    com = fr["communes"]
+    return off.assign(places=off["capacity"].fillna(1).astype(float))
+
+
+def pandas_origins(fr: dict, f: Filters) -> pd.DataFrame:
+    """Origins and their pupils: communes (pupils spread by population) or lycées (seconde pupils)."""
     if f.origin_kind == "commune":
+        com = fr["communes"]
         pop = com["population"].fillna(0).astype(float)
-        origins = pd.DataFrame(
+        return pd.DataFrame(
             {"origin_id": com["code"], "commune_code": com["code"], "pupils": fr["total"] * pop / pop.sum()}
         )
-    else:
-        s = fr["schools"]
-        origins = pd.DataFrame(
-            {"origin_id": s["uai"], "commune_code": s["commune_code"], "pupils": s["seconde_pupils"].astype(float)}
-        )
+    s = fr["schools"]
+    return pd.DataFrame(
+        {"origin_id": s["uai"], "commune_code": s["commune_code"], "pupils": s["seconde_pupils"].astype(float)}
+    )
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray, ids: np.ndarray) -> float:
+    """Lower weighted median of ``values`` (ties broken by ``ids``); NaN without weight or when
+    the median is the "unreachable" sentinel 1e9."""
+    order = np.lexsort((ids, values))
+    cum = np.cumsum(weights[order])
+    if not len(cum) or cum[-1] <= 0:
+        return np.nan
+    x = values[order][np.argmax(cum >= cum[-1] / 2.0)]
+    return x if x < 1e9 else np.nan
+
+
+def pandas_territory(fr: dict, level: str, f: Filters) -> pd.DataFrame:
+    """Territory indicators with pandas (baseline)."""
+    off = pandas_offers(fr, f)
+    locs = off.groupby("loc_id").agg(n_offers=("offer_id", "size"), places=("places", "sum"))
+    com = fr["communes"]
+    origins = pandas_origins(fr, f)
     tt = fr["tt"]
     tt = tt[(tt["origin_kind"] == f.origin_kind) & tt["loc_id"].isin(locs.index)]
     tr = tt[tt["mode"].isin(["transit", "walk"])].groupby(["origin_id", "loc_id"], as_index=False)["minutes"].min()
@@ -204,18 +224,12 @@ def pandas_territory(fr: dict, level: str, f: Filters) -> pd.DataFrame:
     )
     out["car_transit_ratio"] = (wsum("offers_car") / wsum("offers_transit")).replace([np.inf, -np.inf], np.nan)
     for m in access.MODES:
-        meds = {}
-        for key, grp in per.groupby("tkey"):
-            v = grp[f"nearest_{m}"].fillna(1e9).to_numpy()
-            w = grp["w"].to_numpy()
-            order = np.lexsort((grp["origin_id"].to_numpy(), v))
-            cum = np.cumsum(w[order])
-            tot = cum[-1] if len(cum) else 0
-            if tot > 0:
-                x = v[order][np.argmax(cum >= tot / 2.0)]
-                meds[key] = x if x < 1e9 else np.nan
-            else:
-                meds[key] = np.nan
+        meds = {
+            key: weighted_median(
+                grp[f"nearest_{m}"].fillna(1e9).to_numpy(), grp["w"].to_numpy(), grp["origin_id"].to_numpy()
+            )
+            for key, grp in per.groupby("tkey")
+        }
         out[f"median_minutes_{m}"] = pd.Series(meds)
     loc_key = off.merge(com, left_on="commune_code", right_on="code")
     loc_key["tkey"] = loc_key[keycol] if keycol else config.REGION_CODE
