@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,77 @@ def _line_tags(kind: str, index: int, way_no: int) -> dict[str, str]:
     return tags
 
 
+@dataclass(frozen=True)
+class SyntheticGrid:
+    """A SYNTHETIC square street grid over Normandie: ``side`` x ``side`` intersections ~150 m
+    apart, ``shape`` shape points on each link (jittered across the line), ways of 10 links."""
+
+    side: int
+    shape: int
+    lat0: float = 48.18
+    lon0: float = -1.95
+    dlat: float = 0.00135
+    dlon: float = 0.002  # ~150 m; 1,581 x 1,581 spans Normandie
+
+    @property
+    def n_row_links(self) -> int:
+        return self.side * (self.side - 1)
+
+    @property
+    def base(self) -> int:
+        """First shape node id (shape node ids: base + link * shape + k)."""
+        return self.side * self.side + 1
+
+    def location(self, i: float, j: float) -> tuple[float, float]:
+        return self.lon0 + j * self.dlon, self.lat0 + i * self.dlat
+
+    def link(self, kind: str, a: int, b: int) -> int:
+        """Number of link ``b`` of row (or column) ``a``."""
+        return (0 if kind == "row" else self.n_row_links) + a * (self.side - 1) + b
+
+    def intersection(self, kind: str, a: int, b: int) -> int:
+        """Node id of intersection ``b`` along row (or column) ``a``."""
+        return (a * self.side + b + 1) if kind == "row" else (b * self.side + a + 1)
+
+    def intersections(self):
+        """(id, location) of every intersection."""
+        for i in range(self.side):
+            for j in range(self.side):
+                yield i * self.side + j + 1, self.location(i, j)
+
+    def shape_points(self, rng: np.random.Generator):
+        """(id, location) of every shape point, rows then columns (the jitter drawn in that order)."""
+        for kind in ("row", "col"):
+            for a in range(self.side):
+                jitter = rng.uniform(-0.2, 0.2, size=(self.side - 1, self.shape))
+                for b in range(self.side - 1):
+                    for k in range(self.shape):
+                        along, across = b + (k + 1) / (self.shape + 1), a + jitter[b, k]
+                        i, j = (across, along) if kind == "row" else (along, across)
+                        yield self.base + self.link(kind, a, b) * self.shape + k, self.location(i, j)
+
+    def way_nodes(self, kind: str, a: int, b0: int, b1: int) -> list[int]:
+        """Node ids of the way over links ``b0``..``b1 - 1`` of row (or column) ``a``."""
+        ids = []
+        for b in range(b0, b1):
+            ids.append(self.intersection(kind, a, b))
+            first = self.base + self.link(kind, a, b) * self.shape
+            ids.extend(range(first, first + self.shape))
+        ids.append(self.intersection(kind, a, b1))
+        return ids
+
+    def ways(self):
+        """(way number, kind, row/column, node ids) of every way, 8 % left out (dead ends, gaps)."""
+        way_no = 0
+        for kind in ("row", "col"):
+            for a in range(self.side):
+                for b0 in range(0, self.side - 1, 10):
+                    way_no += 1
+                    if (way_no * 2654435761) % 100 < 8:
+                        continue
+                    yield way_no, kind, a, self.way_nodes(kind, a, b0, min(b0 + 10, self.side - 1))
+
+
 def write_synthetic_pbf(path: Path, nodes: int, shape: int = 1) -> dict:
     """Write a SYNTHETIC OSM street grid of about ``nodes`` intersections to ``path``.
 
@@ -95,55 +167,22 @@ def write_synthetic_pbf(path: Path, nodes: int, shape: int = 1) -> dict:
     """
     import osmium
 
-    side = max(int(math.isqrt(nodes)), 2)
-    lat0, lon0, dlat, dlon = 48.18, -1.95, 0.00135, 0.002  # ~150 m; 1,581 x 1,581 spans Normandie
-    rng = np.random.default_rng(15)
-    n_row_links = side * (side - 1)
-    base = side * side + 1  # shape node ids: base + link * shape + k
-
-    def link_of(kind: str, a: int, b: int) -> int:
-        return (0 if kind == "row" else n_row_links) + a * (side - 1) + b
-
+    grid = SyntheticGrid(max(int(math.isqrt(nodes)), 2), shape)
     counts = {
-        "intersections": side * side,
-        "osm_nodes": side * side + 2 * n_row_links * shape,
+        "intersections": grid.side**2,
+        "osm_nodes": grid.side**2 + 2 * grid.n_row_links * shape,
         "ways": 0,
         "node_refs": 0,
     }
+    rng = np.random.default_rng(15)
     with osmium.SimpleWriter(str(path), overwrite=True) as w:
-        for i in range(side):
-            for j in range(side):
-                w.add_node(osmium.osm.mutable.Node(id=i * side + j + 1, location=(lon0 + j * dlon, lat0 + i * dlat)))
-        for kind in ("row", "col"):
-            for a in range(side):
-                jitter = rng.uniform(-0.2, 0.2, size=(side - 1, shape))
-                for b in range(side - 1):
-                    for k in range(shape):
-                        t = b + (k + 1) / (shape + 1)
-                        along, across = t, a + jitter[b, k]
-                        j, i = (along, across) if kind == "row" else (across, along)
-                        w.add_node(
-                            osmium.osm.mutable.Node(
-                                id=base + link_of(kind, a, b) * shape + k, location=(lon0 + j * dlon, lat0 + i * dlat)
-                            )
-                        )
-        way_no = 0
-        for kind in ("row", "col"):
-            for a in range(side):
-                for b0 in range(0, side - 1, 10):
-                    way_no += 1
-                    b1 = min(b0 + 10, side - 1)
-                    ids = []
-                    for b in range(b0, b1):
-                        ids.append((a * side + b + 1) if kind == "row" else (b * side + a + 1))
-                        first = base + link_of(kind, a, b) * shape
-                        ids.extend(range(first, first + shape))
-                    ids.append((a * side + b1 + 1) if kind == "row" else (b1 * side + a + 1))
-                    if (way_no * 2654435761) % 100 < 8:  # 8 % of ways left out (dead ends, gaps)
-                        continue
-                    w.add_way(osmium.osm.mutable.Way(id=way_no, nodes=ids, tags=_line_tags(kind, a, way_no)))
-                    counts["ways"] += 1
-                    counts["node_refs"] += len(ids)
+        for points in (grid.intersections(), grid.shape_points(rng)):
+            for node_id, loc in points:
+                w.add_node(osmium.osm.mutable.Node(id=node_id, location=loc))
+        for way_no, kind, a, ids in grid.ways():
+            w.add_way(osmium.osm.mutable.Way(id=way_no, nodes=ids, tags=_line_tags(kind, a, way_no)))
+            counts["ways"] += 1
+            counts["node_refs"] += len(ids)
     return counts
 
 
