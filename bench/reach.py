@@ -57,12 +57,12 @@ def class_file(con, n: int, lycee: tuple[float, float]) -> bytes:
 def measure(con, db_path: Path, nets, data: bytes, lycee: tuple[float, float], repeat: int) -> dict:
     """Cold and warm computation times, the result's counts, and the route() baseline."""
     t0 = time.perf_counter()
-    res = reach.reach_from_bytes(data, "classe.csv", con, "transit", 45, networks=nets)
+    res = reach.reach_from_bytes(data, "classe.csv", con, reach.ReachRequest("transit", 45), networks=nets)
     cold = time.perf_counter() - t0
     warm = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        res = reach.reach_from_bytes(data, "classe.csv", con, "transit", 45, networks=nets)
+        res = reach.reach_from_bytes(data, "classe.csv", con, reach.ReachRequest("transit", 45), networks=nets)
         warm.append(time.perf_counter() - t0)
     ok = [x for x in res.pupils if x.origin.ok]
     t0 = time.perf_counter()

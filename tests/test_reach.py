@@ -30,9 +30,10 @@ def nets(real_con):
     return reach.ReachNetworks()
 
 
-def _run(real_con, nets, text: str, mode="transit", minutes=45, name="classe.csv", data=None, **kw):
+def _run(real_con, nets, text: str, mode="transit", minutes=45, name="classe.csv", data=None, fetch=None, **kw):
     payload = data if data is not None else text.encode("utf-8")
-    return reach.reach_from_bytes(payload, name, real_con, mode, minutes, networks=nets, **kw)
+    request = reach.ReachRequest(mode, minutes, **kw)
+    return reach.reach_from_bytes(payload, name, real_con, request, networks=nets, fetch=fetch)
 
 
 def test_acceptance_five_rows_cli(tmp_path, capsys, real_con):

@@ -66,7 +66,9 @@ def compute(data: bytes, name: str, mode: str, minutes: int, geocode: bool) -> r
     key = hashlib.sha256(data).hexdigest() + f"|{mode}|{minutes}|{geocode}"
     held = st.session_state.get(RESULT_KEY)
     if held is None or held[0] != key:
-        result = reach.reach_from_bytes(data, name, con(), mode, minutes, geocode=geocode, networks=networks())
+        result = reach.reach_from_bytes(
+            data, name, con(), reach.ReachRequest(mode, minutes, geocode=geocode), networks=networks()
+        )
         st.session_state[RESULT_KEY] = (key, result)  # replaces the previous class
     return st.session_state[RESULT_KEY][1]
 

@@ -23,7 +23,7 @@ Command line::
 from __future__ import annotations
 
 from analysis.reach.engine import ReachNetworks, compute, first_departure, load_offers, off_network
-from analysis.reach.model import OK, REFUSED, PupilOrigin, PupilReach, ReachResult
+from analysis.reach.model import OK, REFUSED, PupilOrigin, PupilReach, ReachRequest, ReachResult
 from analysis.reach.output import FORMATS, detail_frame, render, summary_frame
 from analysis.reach.pupils_file import read_pupils, template_csv, template_xlsx
 from analysis.reach.run import reach_from_bytes
@@ -35,6 +35,7 @@ __all__ = [
     "PupilOrigin",
     "PupilReach",
     "ReachNetworks",
+    "ReachRequest",
     "ReachResult",
     "compute",
     "detail_frame",

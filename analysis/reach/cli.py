@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from analysis import db as dbmod
     from analysis.errors import DataError
     from analysis.gtfs import GTFSError
+    from analysis.reach.model import ReachRequest
     from analysis.reach.run import reach_from_bytes
     from analysis.report.render import write_report
     from analysis.validate_args import ArgumentError, fail
@@ -88,18 +89,16 @@ def main(argv: list[str] | None = None) -> int:
         return fail(exc, "analysis.reach")
     try:
         mode, minutes, sectors = _check_args(args, con)
-        result = reach_from_bytes(
-            data,
-            path.name,
-            con,
+        request = ReachRequest(
             mode,
             minutes,
             date=args.date,
             depart=args.depart,
-            sectors=sectors,
+            sectors=tuple(sectors),
             geocode=args.geocode,
             geocoder_url=args.geocoder_url,
         )
+        result = reach_from_bytes(data, path.name, con, request)
     except (ArgumentError, DataError, GTFSError, ValueError) as exc:
         return fail(exc, "analysis.reach")
     finally:

@@ -20,6 +20,33 @@ PRECISION_ADDRESS = "adresse"
 PRECISION_COMMUNE = "commune"
 
 
+@dataclass(frozen=True)
+class ReachRequest:
+    """What a class run asks for (defaults for pupils whose row gives no ``mode`` / ``minutes``).
+
+    Attributes
+    ----------
+    mode, minutes : str, int
+        Default travel mode and time budget.
+    date, depart : str or None
+        Transit service date ``YYYY-MM-DD`` and departure ``HH:MM`` (default: the morning window).
+    sectors : tuple of str
+        Keep the offers of these sectors only (canonical names; empty: every sector).
+    geocode : bool
+        Send the addresses to the Base Adresse Nationale (online).
+    geocoder_url : str or None
+        Another geocoder with the same API (tests, a local instance).
+    """
+
+    mode: str
+    minutes: int
+    date: str | None = None
+    depart: str | None = None
+    sectors: tuple[str, ...] = ()
+    geocode: bool = False
+    geocoder_url: str | None = None
+
+
 @dataclass
 class PupilOrigin:
     """Where one pupil starts from, as resolved from one row of the class file.

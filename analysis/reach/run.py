@@ -6,12 +6,10 @@ everything in memory, and never stops on a bad row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import duckdb
 
 from analysis.reach.engine import ReachNetworks, compute, load_offers
-from analysis.reach.model import ReachResult
+from analysis.reach.model import ReachRequest, ReachResult
 from analysis.reach.origins import Fetch, resolve
 from analysis.reach.pupils_file import read_pupils
 
@@ -20,14 +18,9 @@ def reach_from_bytes(
     data: bytes,
     name: str,
     con: duckdb.DuckDBPyConnection,
-    mode: str,
-    minutes: int,
-    date: str | None = None,
-    depart: str | None = None,
-    sectors: Sequence[str] = (),
-    geocode: bool = False,
+    request: ReachRequest,
+    *,
     networks: ReachNetworks | None = None,
-    geocoder_url: str | None = None,
     fetch: Fetch | None = None,
 ) -> ReachResult:
     """Every pupil's reachable offers.
@@ -38,16 +31,12 @@ def reach_from_bytes(
         The class file (in memory) and its name (``.xlsx`` or CSV).
     con : duckdb.DuckDBPyConnection
         The database, read only.
-    mode, minutes : str, int
-        Defaults for pupils without their own ``mode`` / ``minutes``.
-    date, depart : str, optional
-        Transit service date ``YYYY-MM-DD`` and departure ``HH:MM`` (default: the morning window).
-    sectors : sequence of str
-        Keep the offers of these sectors only (canonical names).
-    geocode : bool
-        Send the addresses to the Base Adresse Nationale (online).
+    request : ReachRequest
+        Default mode and budget, transit date and departure, sectors, geocoding.
     networks : ReachNetworks, optional
         Networks already loaded (the page keeps one).
+    fetch : callable, optional
+        The HTTP call of the geocoder (tests replace it).
 
     Raises
     ------
@@ -55,11 +44,28 @@ def reach_from_bytes(
         The file cannot be read at all (nothing else stops the run).
     """
     rows, notes = read_pupils(data, name)
-    origins, more = resolve(rows, con, mode, minutes, geocode=geocode, geocoder_url=geocoder_url, fetch=fetch)
+    origins, more = resolve(
+        rows,
+        con,
+        request.mode,
+        request.minutes,
+        geocode=request.geocode,
+        geocoder_url=request.geocoder_url,
+        fetch=fetch,
+    )
     nets = networks or ReachNetworks()
-    offers = load_offers(con, sectors)
-    pupils = compute(origins, offers, nets, con, date=date, depart=depart)
+    offers = load_offers(con, request.sectors)
+    pupils = compute(origins, offers, nets, con, date=request.date, depart=request.depart)
     service_date = None
     if any(p.origin.mode == "transit" and p.origin.ok for p in pupils):
-        service_date = nets.transit(con, date).service_date.isoformat()
-    return ReachResult(mode, minutes, pupils, date, depart, tuple(sectors), service_date, notes + more)
+        service_date = nets.transit(con, request.date).service_date.isoformat()
+    return ReachResult(
+        request.mode,
+        request.minutes,
+        pupils,
+        request.date,
+        request.depart,
+        tuple(request.sectors),
+        service_date,
+        notes + more,
+    )
