@@ -353,3 +353,53 @@ def test_no_private_name_imported_across_modules():
     module's ``_private`` name."""
     found = private_imports(ROOT)
     assert found == [], f"private names imported from another module (make them public): {found}"
+
+
+def private_attributes(root: Path, roots=("analysis", "ui", "pages", "app.py")) -> list[str]:
+    """``module._name`` where ``module`` was imported from analysis/ or ui/ (a private name used
+    through the module object), as ``"path:line module._name"``."""
+    out = []
+    for name in roots:
+        base = root / name
+        paths = [base] if base.is_file() else sorted(base.rglob("*.py"))
+        for path in paths:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            modules = set()
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("analysis", "ui"):
+                    modules.update(a.asname or a.name for a in node.names)
+                elif isinstance(node, ast.Import):
+                    modules.update(
+                        (a.asname or a.name).split(".")[0]
+                        for a in node.names
+                        if a.name.split(".")[0] in ("analysis", "ui")
+                    )
+            for node in ast.walk(tree):
+                if not (
+                    isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                ):
+                    continue
+                head = node.value
+                while isinstance(head, ast.Attribute):
+                    head = head.value
+                if isinstance(head, ast.Name) and head.id in modules:
+                    out.append(f"{path.relative_to(root).as_posix()}:{node.lineno} {ast.unparse(node)}")
+    return out
+
+
+def test_private_attribute_checker_sees_one(tmp_path):
+    """The checker itself: ``access._x`` and ``reach.output._y`` are seen; ``self._z``, a
+    third-party module's private name and a dunder are not."""
+    (tmp_path / "ui").mkdir()
+    (tmp_path / "ui" / "m.py").write_text(
+        "import osmnx\nfrom analysis import access, reach\n"
+        "class C:\n    def f(self):\n        return self._z\n"
+        "a = access._x\nb = reach.output._y\nc = osmnx._private\nd = access.__doc__\n"
+    )
+    assert private_attributes(tmp_path, roots=("ui",)) == ["ui/m.py:6 access._x", "ui/m.py:7 reach.output._y"]
+
+
+def test_no_private_name_used_through_another_module():
+    """The same rule through the module object (``access._offer_filter`` was used by report/)."""
+    found = private_attributes(ROOT)
+    assert found == [], f"private names used through another module (make them public): {found}"

@@ -119,7 +119,7 @@ def pupil_offers_table(p: reach.PupilReach) -> pd.DataFrame:
             "Employeur": o.get("employer") or "",
             "Commune": o.get("commune") or "",
             "Adresse": o.get("address") or "",
-            "Comment y aller": reach.output._how(o) if p.origin.mode == "transit" else "",
+            "Comment y aller": reach.output.how_to_get_there(o) if p.origin.mode == "transit" else "",
         }
         for o in p.offers
     ]

@@ -241,7 +241,8 @@ PDF_NOTE = (
 )
 
 
-def _how(it: dict) -> str:
+def how_to_get_there(it: dict) -> str:
+    """« à pied », or the first transit departure of a reached offer (line, time, stop), in French."""
     dep = it.get("departure")
     if not dep:
         return "à pied"
@@ -271,7 +272,7 @@ def _pupil_page(pdf, p, result: ReachResult, heading, para, pdf_table) -> None:
     transit = o.mode == "transit"
     df = pd.DataFrame(p.offers)
     if transit:
-        df["how"] = [_how(it) for it in p.offers]
+        df["how"] = [how_to_get_there(it) for it in p.offers]
     for c in ("employer", "address", "commune", "sector"):
         df[c] = df[c].fillna("") if c in df else ""
     cols, widths = _pdf_columns(transit)
