@@ -22,7 +22,7 @@ test: install browser db lint
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not browser and not mirror"
 
-# lint rules (pyproject.toml [tool.ruff.lint], complexity limit C901 <= 15) and formatting (ruff format)
+# lint rules (pyproject.toml [tool.ruff.lint], complexity limit C901 <= 10) and formatting (ruff format)
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
