@@ -540,13 +540,13 @@ def test_programme_model_size_is_the_documented_one():
     """The CP-SAT model of a tiny multisectoriel instance, counted by hand from the statement in
     ``programme.py`` (pins the model through the split of the module: a lost or duplicated rule
     changes the counts)."""
-    from analysis.planning.programme_model import _build_model
+    from analysis.planning.programme_model import build_model
 
     s = [pg.Structure(f"s{i}", f"S{i}", sec, 4, loc_id=i) for i, sec in enumerate("ABA")]
     minutes = np.array([[0, 10, 20], [10, 0, 15], [20, 15, 0]], float)
     spec = pg.ProgrammeSpec(4, "multisectoriel", DAYS5[:2], variety=2)
     G, D, S = 2, 2, 3
-    model, x, slack, hops = _build_model(s, spec, [2, 2], minutes, elastic=False, variety=2)
+    model, x, slack, hops = build_model(s, spec, [2, 2], minutes, elastic=False, variety=2)
     proto = model.Proto()
     # x[g, d, s]; one "seen" flag per subgroup and sector (A, B); one hop per subgroup and move
     assert len(x) == G * D * S and not slack and len(hops) == G * (D - 1)
@@ -556,7 +556,7 @@ def test_programme_model_size_is_the_documented_one():
     # and location (3 locations), one symmetry constraint (two subgroups of equal size)
     assert len(proto.constraints) == G * D + D * S + (G * 2 * 2 + G) + G * (D - 1) * 3 + 1
     assert len(proto.objective.vars) == G * (D - 1)
-    model, x, slack, hops = _build_model(s, spec, [2, 2], minutes, elastic=True, variety=2, objective=False)
+    model, x, slack, hops = build_model(s, spec, [2, 2], minutes, elastic=True, variety=2, objective=False)
     proto = model.Proto()
     assert len(slack) == D * S and hops == []
     assert len(proto.variables) == G * D * S + D * S + G * 2

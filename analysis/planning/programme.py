@@ -45,7 +45,7 @@ from analysis.planning.programme_checks import (
     missing_places_error,
 )
 from analysis.planning.programme_inputs import pick_structures, structure_minutes, structures_from_offers
-from analysis.planning.programme_model import _build_model
+from analysis.planning.programme_model import build_model
 from analysis.planning.programme_types import (
     DEFAULT_START,
     DEFAULT_VARIETY,
@@ -208,7 +208,7 @@ def _first_programme(
     """A first feasible programme (no objective), or None with ``infeasible`` or ``timeout``."""
     from ortools.sat.python import cp_model
 
-    fmodel, fx, _, _ = _build_model(chosen, spec, sizes, sub, elastic=False, variety=variety, objective=False)
+    fmodel, fx, _, _ = build_model(chosen, spec, sizes, sub, elastic=False, variety=variety, objective=False)
     fsolver, fstatus = _solve(fmodel, spec.time_limit, first_solution=True)
     if fstatus == cp_model.INFEASIBLE:
         return None, "infeasible"
@@ -232,7 +232,7 @@ def _improve(
     from ortools.sat.python import cp_model
 
     assign, status, bound = first, "feasible", 0.0
-    model, x, _, _ = _build_model(chosen, spec, sizes, sub, elastic=False, variety=variety)
+    model, x, _, _ = build_model(chosen, spec, sizes, sub, elastic=False, variety=variety)
     for (g, d, s), v in x.items():
         model.AddHint(v, bool(first[g, d] == s))
     left = max(1.0, float(spec.time_limit) - (time.perf_counter() - t0))
@@ -258,7 +258,7 @@ def _explain_infeasible(
     whose capacity slack is minimised."""
     from ortools.sat.python import cp_model
 
-    model, x, slack, _ = _build_model(chosen, spec, sizes, sub, elastic=True, variety=variety, objective=False)
+    model, x, slack, _ = build_model(chosen, spec, sizes, sub, elastic=True, variety=variety, objective=False)
     solver, status = _solve(model, spec.time_limit)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return ProgrammeInfeasible(

@@ -1,6 +1,6 @@
 """The CP-SAT model of a programme (see :mod:`analysis.planning.programme` for its statement).
 
-:func:`_build_model` adds, in this order: the assignment variables ``x[g, d, s]`` and "one
+:func:`build_model` adds, in this order: the assignment variables ``x[g, d, s]`` and "one
 structure a day", the daily capacities (with a slack per day and structure in the elastic
 version), the rules of the type, the minutes between consecutive days' locations (objective),
 the symmetry breaking between subgroups of equal size, and the objective.
@@ -38,7 +38,7 @@ def _locations(structures: Sequence[Structure], minutes: np.ndarray) -> tuple[li
     return loc_of, groups
 
 
-def _build_model(
+def build_model(
     structures: Sequence[Structure],
     spec: ProgrammeSpec,
     sizes: Sequence[int],
