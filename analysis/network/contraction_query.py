@@ -16,30 +16,19 @@ from analysis.network.dijkstra import grown, heap_pop, heap_push
 @njit(cache=True, nogil=True, inline="always")
 def _relax(indptr, indices, data, u, d, limit, dist, touched, n_touched, heap, size):  # pragma: no cover - compiled
     """Relax the edges of ``u`` settled at ``d`` seconds: improve ``dist`` within ``limit``,
-    note first-reached nodes in ``touched`` and push them on ``heap`` (both grown when full).
-    Returns ``touched``, its count, ``heap`` and its size."""
+    note first-reached nodes in ``touched`` and push improved ones on ``heap``. Both are sized
+    for a whole search (``touched`` one row per node, ``heap`` one entry per edge plus the
+    source: each edge is relaxed at most once). Returns the new counts of ``touched`` and ``heap``."""
     for e in range(indptr[u], indptr[u + 1]):
         v = indices[e]
         nd = d + data[e]
         if nd <= limit and nd < dist[v]:
             if dist[v] == np.inf:
-                if n_touched == len(touched):
-                    touched = grown(touched, len(touched))
                 touched[n_touched] = v
                 n_touched += 1
             dist[v] = nd
-            if size + 1 >= len(heap) // 2:
-                heap = grown(heap, len(heap))
             size = heap_push(heap, size, nd, v)
-    return touched, n_touched, heap, size
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _room(a, b, c, n):  # pragma: no cover - compiled
-    """The three parallel output arrays, each grown when its ``n`` rows fill it."""
-    if n == len(a):
-        return grown(a, len(a)), grown(b, len(b)), grown(c, len(c))
-    return a, b, c
+    return n_touched, size
 
 
 @njit(cache=True, nogil=True)
@@ -48,8 +37,8 @@ def upward_buckets(indptr, indices, data, is_core, sources, limit):  # pragma: n
     ``limit`` is returned as ``(node, source position, seconds)`` (the buckets)."""
     n = len(indptr) - 1
     dist = np.full(n, np.inf)
-    touched = np.empty(1024, np.int64)
-    heap = np.empty(2048, np.float64)
+    touched = np.empty(n, np.int64)  # pages are committed as written: a search's own size
+    heap = np.empty(2 * (len(data) + 1), np.float64)
     out_node = np.empty(1024, np.int64)
     out_src = np.empty(1024, np.int64)
     out_d = np.empty(1024, np.float64)
@@ -64,15 +53,14 @@ def upward_buckets(indptr, indices, data, is_core, sources, limit):  # pragma: n
             d, u, size = heap_pop(heap, size)
             if d > dist[u]:
                 continue
-            out_node, out_src, out_d = _room(out_node, out_src, out_d, n_out)
+            if n_out == len(out_node):
+                out_node, out_src, out_d = grown(out_node, n_out), grown(out_src, n_out), grown(out_d, n_out)
             out_node[n_out] = u
             out_src[n_out] = k
             out_d[n_out] = d
             n_out += 1
             if not is_core[u]:
-                touched, n_touched, heap, size = _relax(
-                    indptr, indices, data, u, d, limit, dist, touched, n_touched, heap, size
-                )
+                n_touched, size = _relax(indptr, indices, data, u, d, limit, dist, touched, n_touched, heap, size)
         for t in range(n_touched):
             dist[touched[t]] = np.inf
     return out_node[:n_out], out_src[:n_out], out_d[:n_out]
@@ -99,7 +87,8 @@ def _emit(k, best, hit, n_hit, out_src, out_j, out_d, n_out):  # pragma: no cove
     Returns the three output arrays and their new count."""
     for h in range(n_hit):
         j = hit[h]
-        out_src, out_j, out_d = _room(out_src, out_j, out_d, n_out)
+        if n_out == len(out_src):
+            out_src, out_j, out_d = grown(out_src, n_out), grown(out_j, n_out), grown(out_d, n_out)
         out_src[n_out] = k
         out_j[n_out] = j
         out_d[n_out] = best[j]
@@ -114,7 +103,7 @@ def bucket_search(indptr, indices, data, sources, limit, b_ptr, b_many, b_d, n_m
     times to the many side. Returns ``(source position, many position, seconds)`` triples."""
     n = len(indptr) - 1
     dist = np.full(n, np.inf)
-    touched = np.empty(1024, np.int64)
+    touched = np.empty(n, np.int64)  # pages are committed as written: a search's own size
     heap = np.empty(2 * (len(data) + 1), np.float64)
     best = np.full(n_many, np.inf)
     hit = np.empty(n_many, np.int64)
@@ -134,9 +123,7 @@ def bucket_search(indptr, indices, data, sources, limit, b_ptr, b_many, b_d, n_m
             if d > dist[u]:
                 continue
             n_hit = _scan_bucket(b_ptr, b_many, b_d, u, d, limit, best, hit, n_hit)
-            touched, n_touched, heap, size = _relax(
-                indptr, indices, data, u, d, limit, dist, touched, n_touched, heap, size
-            )
+            n_touched, size = _relax(indptr, indices, data, u, d, limit, dist, touched, n_touched, heap, size)
         for t in range(n_touched):
             dist[touched[t]] = np.inf
         out_src, out_j, out_d, n_out = _emit(k, best, hit, n_hit, out_src, out_j, out_d, n_out)
