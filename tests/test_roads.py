@@ -370,14 +370,14 @@ def test_graph_cache_key_changes_with_every_road_reader(tmp_path, monkeypatch):
     for name in graphcache.CODE_FILES:
         shutil.copy(src / name, tmp_path / name)
     monkeypatch.setattr(graphcache, "__file__", str(tmp_path / "graphcache.py"))
-    base = graphcache._code_fingerprint()
-    assert graphcache._code_fingerprint() == base  # stable while nothing changes
+    base = graphcache.code_fingerprint()
+    assert graphcache.code_fingerprint() == base  # stable while nothing changes
     for name in graphcache.CODE_FILES:
         original = (tmp_path / name).read_bytes()
         (tmp_path / name).write_bytes(original + b"\n# edited\n")
-        assert graphcache._code_fingerprint() != base, name
+        assert graphcache.code_fingerprint() != base, name
         (tmp_path / name).write_bytes(original)
-    assert graphcache._code_fingerprint() == base
+    assert graphcache.code_fingerprint() == base
 
 
 def test_command_line_import_and_build_do_not_load_osmnx():

@@ -40,8 +40,8 @@ import numpy as np
 from scipy import sparse
 
 from analysis.network import contraction_jobs
-from analysis.network.contraction_prep import _contract_core
-from analysis.network.contraction_query import _upward, _with_buckets
+from analysis.network.contraction_prep import contract_core
+from analysis.network.contraction_query import bucket_search, upward_buckets
 
 #: Graphs with fewer nodes are searched with the plain kernel (a hierarchy does not pay there).
 MIN_NODES = 200_000
@@ -127,7 +127,7 @@ class Hierarchy:
         if core_nodes is None:
             core_nodes = max(MIN_CORE, int(CORE_SHARE * n))
         core_nodes = int(min(max(core_nodes, 1), n)) if n else 0
-        rank, up, core = _contract_core(
+        rank, up, core = contract_core(
             matrix.indptr.astype(np.int64),
             matrix.indices.astype(np.int64),
             matrix.data.astype(np.float64) + 0.0,
@@ -178,7 +178,7 @@ class Hierarchy:
         many, few = (sources, targets) if few_is_target else (targets, sources)
         many_graph, few_graph = (fwd, bwd) if few_is_target else (bwd, fwd)
         limit = float(limit)
-        node, j, d = _upward(*many_graph, self.is_core, many, limit)
+        node, j, d = upward_buckets(*many_graph, self.is_core, many, limit)
         order = np.argsort(node, kind="stable")
         b_ptr = np.zeros(n + 1, np.int64)
         np.cumsum(np.bincount(node, minlength=n), out=b_ptr[1:])
@@ -188,7 +188,7 @@ class Hierarchy:
         starts = range(0, len(few), step)
 
         def run(start: int):
-            k, jj, dd = _with_buckets(*few_graph, few[start : start + step], limit, b_ptr, b_many, b_d, len(many))
+            k, jj, dd = bucket_search(*few_graph, few[start : start + step], limit, b_ptr, b_many, b_d, len(many))
             return k + start, jj, dd
 
         if workers > 1 and len(starts) > 1:

@@ -1,7 +1,7 @@
 """Preprocessing kernels of the contraction hierarchy (compiled with numba).
 
 Used by :meth:`analysis.network.contraction.Hierarchy.build` (see :mod:`analysis.network.contraction` for the
-algorithm): :func:`_contract_core` contracts nodes by edge difference with lazy updates and
+algorithm): :func:`contract_core` contracts nodes by edge difference with lazy updates and
 witness searches of bounded size until the core is left.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from analysis.network.dijkstra import _grown, _heap_pop, _heap_push
+from analysis.network.dijkstra import grown, heap_pop, heap_push
 
 # --------------------------------------------------------------------------- preprocessing
 
@@ -24,11 +24,11 @@ def _witness(
     dist[u] = 0.0
     touched[0] = u
     n_touched = 1
-    size = _heap_push(heap, 0, 0.0, u)
+    size = heap_push(heap, 0, 0.0, u)
     settled = 0
     cap = len(heap) // 2 - 1
     while size > 0:
-        d, x, size = _heap_pop(heap, size)
+        d, x, size = heap_pop(heap, size)
         if d > dist[x]:
             continue
         settled += 1
@@ -47,7 +47,7 @@ def _witness(
                         n_touched += 1
                     dist[y] = nd
                     if size < cap:
-                        size = _heap_push(heap, size, nd, y)
+                        size = heap_push(heap, size, nd, y)
             e = e_next[e]
     return n_touched
 
@@ -179,7 +179,7 @@ def _add_shortcuts(sc, n_sc, out_head, in_head, e_node, e_w, e_next, alive, used
                 e_w[_find(in_head[x], e_node, e_next, alive, u)] = w
             continue
         if used + 2 > len(e_node):
-            e_node, e_w, e_next = _grown(e_node, used), _grown(e_w, used), _grown(e_next, used)
+            e_node, e_w, e_next = grown(e_node, used), grown(e_w, used), grown(e_next, used)
         used = _link(out_head, in_head, e_node, e_w, e_next, used, u, x, w)
     return e_node, e_w, e_next, used
 
@@ -209,8 +209,42 @@ def _core_edges(out_head, e_node, e_w, e_next, alive):  # pragma: no cover - com
     return core
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _requeue(oheap, osize, p, v):  # pragma: no cover - compiled
+    """Push ``(p, v)`` on the ordering heap, grown when nearly full. Returns the heap and its size."""
+    if osize + 2 >= len(oheap) // 2:
+        oheap = grown(oheap, len(oheap))
+    return oheap, heap_push(oheap, osize, p, v)
+
+
 @njit(cache=True, nogil=True)
-def _contract_core(indptr, indices, data, n_core, settle_limit, sim_limit):  # pragma: no cover - compiled
+def _drop_stale(oheap, osize, alive, prio):  # pragma: no cover - compiled
+    """Pop stale entries (dead node, or an outdated priority) off the top of the ordering heap,
+    so that its top is a live candidate to compare with. Returns the new size."""
+    while osize > 0 and not (alive[np.int64(oheap[1])] and oheap[0] == prio[np.int64(oheap[1])]):
+        _, _, osize = heap_pop(oheap, osize)
+    return osize
+
+
+@njit(cache=True, nogil=True)
+def _bump_neighbours(v, out_head, in_head, e_node, e_next, alive, deleted, prio, oheap, osize):  # pragma: no cover
+    """After contracting ``v``: each alive neighbour has one more contracted neighbour (its
+    priority +1, requeued; the edge difference is recomputed lazily, when popped). Returns the
+    ordering heap and its size."""
+    for side in range(2):
+        e = out_head[v] if side == 0 else in_head[v]
+        while e >= 0:
+            x = e_node[e]
+            if alive[x]:
+                deleted[x] += 1.0
+                prio[x] += 1.0
+                oheap, osize = _requeue(oheap, osize, prio[x], x)
+            e = e_next[e]
+    return oheap, osize
+
+
+@njit(cache=True, nogil=True)
+def contract_core(indptr, indices, data, n_core, settle_limit, sim_limit):  # pragma: no cover - compiled
     """Contract nodes by edge difference (lazy updates) until ``n_core`` are left.
 
     Returns the contraction rank of each node (``-1`` for core nodes), the upward edges (rows
@@ -233,22 +267,19 @@ def _contract_core(indptr, indices, data, n_core, settle_limit, sim_limit):  # p
     osize = 0
     for v in range(n):
         prio[v] = _priority(v, out_head, in_head, e_node, e_w, e_next, alive, sim_limit, dist, touched, wheap)
-        osize = _heap_push(oheap, osize, prio[v], v)
+        osize = heap_push(oheap, osize, prio[v], v)
     deleted = np.zeros(n, np.float64)
     left = n
     while left > n_core and osize > 0:
-        p, v, osize = _heap_pop(oheap, osize)
+        p, v, osize = heap_pop(oheap, osize)
         if not alive[v] or p != prio[v]:
             continue
         # lazy update: recompute, contract only if still the smallest
         p2 = deleted[v] + _priority(v, out_head, in_head, e_node, e_w, e_next, alive, sim_limit, dist, touched, wheap)
-        while osize > 0 and not (alive[np.int64(oheap[1])] and oheap[0] == prio[np.int64(oheap[1])]):
-            _, _, osize = _heap_pop(oheap, osize)  # stale entries off the top before comparing
+        osize = _drop_stale(oheap, osize, alive, prio)
         if osize > 0 and p2 > oheap[0]:
             prio[v] = p2
-            if osize + 2 >= len(oheap) // 2:
-                oheap = _grown(oheap, len(oheap))
-            osize = _heap_push(oheap, osize, p2, v)
+            oheap, osize = _requeue(oheap, osize, p2, v)
             continue
         sc, n_sc = _shortcuts(v, out_head, in_head, e_node, e_w, e_next, alive, settle_limit, dist, touched, wheap, sc)
         up, n_up = _record_up(v, out_head, in_head, e_node, e_w, e_next, alive, up, n_up)
@@ -256,18 +287,7 @@ def _contract_core(indptr, indices, data, n_core, settle_limit, sim_limit):  # p
         rank[v] = n - left
         left -= 1
         e_node, e_w, e_next, used = _add_shortcuts(sc, n_sc, out_head, in_head, e_node, e_w, e_next, alive, used)
-        # neighbours: one more contracted neighbour (edge difference recomputed lazily, when popped)
-        for side in range(2):
-            e = out_head[v] if side == 0 else in_head[v]
-            while e >= 0:
-                x = e_node[e]
-                if alive[x]:
-                    deleted[x] += 1.0
-                    prio[x] += 1.0
-                    if osize + 2 >= len(oheap) // 2:
-                        oheap = _grown(oheap, len(oheap))
-                    osize = _heap_push(oheap, osize, prio[x], x)
-                e = e_next[e]
+        oheap, osize = _bump_neighbours(v, out_head, in_head, e_node, e_next, alive, deleted, prio, oheap, osize)
         _prune(out_head, in_head, e_node, e_next, alive, v)
     return rank, up[:, :n_up], _core_edges(out_head, e_node, e_w, e_next, alive)
 

@@ -41,7 +41,7 @@ HEAP_ARITY = 4
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _heap_push(heap, size, key, node):  # pragma: no cover - compiled
+def heap_push(heap, size, key, node):  # pragma: no cover - compiled
     """Add ``(key, node)`` to the 4-ary min-heap of ``size`` entries; return the new size.
 
     ``heap`` is a float64 array of interleaved pairs: ``heap[2 i]`` the key of entry ``i``,
@@ -62,7 +62,7 @@ def _heap_push(heap, size, key, node):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _heap_pop(heap, size):  # pragma: no cover - compiled
+def heap_pop(heap, size):  # pragma: no cover - compiled
     """Remove the smallest entry of the 4-ary heap; return its key, its node and the new size."""
     key = heap[0]
     node = heap[1]
@@ -110,18 +110,18 @@ def heap_sort(keys):  # pragma: no cover - compiled
     heap = np.empty(2 * (len(keys) + 1), np.float64)
     size = 0
     for i in range(len(keys)):
-        size = _heap_push(heap, size, keys[i], i)
+        size = heap_push(heap, size, keys[i], i)
     out_key = np.empty(len(keys), np.float64)
     out_node = np.empty(len(keys), np.int64)
     for i in range(len(keys)):
-        k, node, size = _heap_pop(heap, size)
+        k, node, size = heap_pop(heap, size)
         out_key[i] = k
         out_node[i] = node
     return out_key, out_node
 
 
 @njit(cache=True, nogil=True)
-def _grown(values, n):  # pragma: no cover - compiled
+def grown(values, n):  # pragma: no cover - compiled
     """A copy of ``values[:n]`` with twice the room."""
     out = np.empty(2 * len(values), values.dtype)
     out[:n] = values[:n]
@@ -144,14 +144,14 @@ def _bounded_kernel(indptr, indices, data, sources, limit, wanted):  # pragma: n
         dist[s] = 0.0
         touched[0] = s
         n_touched = 1
-        size = _heap_push(heap, 0, 0.0, s)
+        size = heap_push(heap, 0, 0.0, s)
         while size > 0:
-            d, u, size = _heap_pop(heap, size)
+            d, u, size = heap_pop(heap, size)
             if d > dist[u]:  # stale entry
                 continue
             if wanted[u]:
                 if n_out == len(out_src):
-                    out_src, out_node, out_sec = _grown(out_src, n_out), _grown(out_node, n_out), _grown(out_sec, n_out)
+                    out_src, out_node, out_sec = grown(out_src, n_out), grown(out_node, n_out), grown(out_sec, n_out)
                 out_src[n_out] = k
                 out_node[n_out] = u
                 out_sec[n_out] = d
@@ -166,7 +166,7 @@ def _bounded_kernel(indptr, indices, data, sources, limit, wanted):  # pragma: n
                     dist[v] = nd
                     touched[n_touched] = v
                     n_touched += 1
-                    size = _heap_push(heap, size, nd, v)
+                    size = heap_push(heap, size, nd, v)
         for t in range(n_touched):
             dist[touched[t]] = np.inf
     return out_src[:n_out], out_node[:n_out], out_sec[:n_out]

@@ -53,7 +53,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 CODE_FILES: tuple[str, ...] = ("roads.py", "roads_osm.py", "osm_ways.py", "roads_pbf.py", "roads_layers.py", "paths.py")
 
 
-def _code_fingerprint() -> str:
+def code_fingerprint() -> str:
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for name in CODE_FILES:
@@ -68,7 +68,7 @@ def _code_fingerprint() -> str:
 
 def key(network: str | os.PathLike, mode: str, speeds: dict | None) -> str:
     """Cache key of one mode's arrays of one network file."""
-    parts = {"file": file_sha256(network), "mode": mode, "speeds": speeds or {}, "code": _code_fingerprint()}
+    parts = {"file": file_sha256(network), "mode": mode, "speeds": speeds or {}, "code": code_fingerprint()}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 

@@ -26,8 +26,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from analysis.network.dijkstra import KernelGraph, bounded_dijkstra, prepare
-from analysis.network.geodesy import EARTH_RADIUS_M, haversine_m
-from analysis.network.geodesy import unit_vectors as _unit_vectors
+from analysis.network.geodesy import EARTH_RADIUS_M, haversine_m, unit_vectors
 
 #: Memory budget (bytes) for one chunk of Dijkstra distance rows.
 DEFAULT_CHUNK_BYTES = 16 * 1024**2
@@ -96,7 +95,7 @@ class GraphArrays:
         else:
             self.snappable = np.zeros(0, dtype=np.int64)
         self.n_components = int(ncomp)
-        self._tree = cKDTree(_unit_vectors(self.lon[self.snappable], self.lat[self.snappable]))
+        self._tree = cKDTree(unit_vectors(self.lon[self.snappable], self.lat[self.snappable]))
 
     @property
     def n_nodes(self) -> int:
@@ -207,7 +206,7 @@ class GraphArrays:
         lat = np.asarray(lat, dtype=float)
         if len(self.snappable) == 0:
             return np.full(len(lon), -1, dtype=np.int64), np.full(len(lon), np.inf)
-        _, j = self._tree.query(_unit_vectors(lon, lat))
+        _, j = self._tree.query(unit_vectors(lon, lat))
         nodes = self.snappable[np.asarray(j, dtype=np.int64)]
         return nodes, haversine_m(lon, lat, self.lon[nodes], self.lat[nodes])
 
@@ -352,11 +351,6 @@ def door_to_door(
     minutes = np.full((n, m), np.inf)
     estimate = np.zeros((n, m), dtype=bool)
 
-    def within(sec: np.ndarray) -> np.ndarray:
-        out = sec / 60.0
-        out[out > max_minutes] = np.inf
-        return out
-
     # 1. access leg + network + access leg
     if len(io) and len(id_):
         # no pair can use more network time than the limit minus the shortest access legs
@@ -364,33 +358,15 @@ def door_to_door(
         if net_limit >= 0:
             a, b, net = graph.node_pairs(no[io], nd[id_], limit=net_limit, chunk_bytes=chunk_bytes)
             i, j = io[a], id_[b]
-            minutes[i, j] = within(net + (so[i] + sd[j]) * detour / access_mps)
+            minutes[i, j] = _within(net + (so[i] + sd[j]) * detour / access_mps, max_minutes)
 
     # 2. an end off the network: straight line x detour at the fallback speed, flagged
     off_o, off_d = np.flatnonzero(~on_o), np.flatnonzero(~on_d)
     if len(off_o):
-        minutes[off_o, :] = within(
-            haversine_m(
-                origins[off_o, 0][:, None],
-                origins[off_o, 1][:, None],
-                destinations[:, 0][None, :],
-                destinations[:, 1][None, :],
-            )
-            * detour
-            / fb_mps
-        )
+        minutes[off_o, :] = _within(_straight_seconds(origins[off_o], destinations, detour, fb_mps), max_minutes)
         estimate[off_o, :] = True
     if len(off_d):
-        minutes[:, off_d] = within(
-            haversine_m(
-                origins[:, 0][:, None],
-                origins[:, 1][:, None],
-                destinations[off_d, 0][None, :],
-                destinations[off_d, 1][None, :],
-            )
-            * detour
-            / fb_mps
-        )
+        minutes[:, off_d] = _within(_straight_seconds(origins, destinations[off_d], detour, fb_mps), max_minutes)
         estimate[:, off_d] = True
 
     # 3. straight trips, only between points close enough for them to count: trips shorter
@@ -399,17 +375,52 @@ def door_to_door(
     if direct_cap:
         radius = max(radius, limit * access_mps / detour)
     if radius >= 0 and n and m:
-        i, j, dist = _pairs_within(origins, destinations, radius)
-        straight = within(dist * detour / access_mps)
-        current = minutes[i, j]
-        short = on_o[i] & on_d[j] & (dist <= so[i] + sd[j])
-        new = np.where(short, np.minimum(current, straight), current)
-        if direct_cap:
-            capped = straight < new - 1e-6 / 60
-            new = np.where(capped, straight, new)
-            estimate[i[capped], j[capped]] = True
-        minutes[i, j] = new
+        snapped = (on_o, on_d, so, sd)
+        _take_straight_trips(
+            minutes, estimate, origins, destinations, snapped, radius, detour, access_mps, max_minutes, direct_cap
+        )
     return ODResult(minutes, estimate, so, sd)
+
+
+def _within(sec: np.ndarray, max_minutes: float) -> np.ndarray:
+    """Minutes of ``sec`` seconds, ``np.inf`` above ``max_minutes``."""
+    out = sec / 60.0
+    out[out > max_minutes] = np.inf
+    return out
+
+
+def _straight_seconds(a: np.ndarray, b: np.ndarray, detour: float, mps: float) -> np.ndarray:
+    """(len(a), len(b)) seconds of the straight line x ``detour`` at ``mps`` between lon/lat rows."""
+    return haversine_m(a[:, 0][:, None], a[:, 1][:, None], b[:, 0][None, :], b[:, 1][None, :]) * detour / mps
+
+
+def _take_straight_trips(
+    minutes: np.ndarray,
+    estimate: np.ndarray,
+    origins: np.ndarray,
+    destinations: np.ndarray,
+    snapped: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    radius: float,
+    detour: float,
+    access_mps: float,
+    max_minutes: float,
+    direct_cap: bool,
+) -> None:
+    """Step 3 of :func:`door_to_door`, in place on ``minutes`` and ``estimate``: between points
+    at most ``radius`` apart, a trip shorter than the way to the network (both ends on it,
+    ``snapped`` = on-network flags and snap distances of both sides) is taken straight, and with
+    ``direct_cap`` no pair takes longer than the straight line (flagged ``is_estimate``)."""
+    on_o, on_d, so, sd = snapped
+    i, j, dist = _pairs_within(origins, destinations, radius)
+    straight = _within(dist * detour / access_mps, max_minutes)
+    current = minutes[i, j]
+    short = on_o[i] & on_d[j] & (dist <= so[i] + sd[j])
+    new = np.where(short, np.minimum(current, straight), current)
+    if direct_cap:
+        capped = straight < new - 1e-6 / 60
+        new = np.where(capped, straight, new)
+        estimate[i[capped], j[capped]] = True
+    minutes[i, j] = new
 
 
 def _pairs_within(a: np.ndarray, b: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -427,8 +438,8 @@ def _pairs_within(a: np.ndarray, b: np.ndarray, radius_m: float) -> tuple[np.nda
         i, j = np.divmod(np.arange(len(a) * len(b)), max(len(b), 1))
     else:
         chord = 2 * np.sin(min(radius_m / EARTH_RADIUS_M, np.pi) / 2) * (1 + 1e-9) + 1e-12
-        found = cKDTree(_unit_vectors(a[:, 0], a[:, 1])).sparse_distance_matrix(
-            cKDTree(_unit_vectors(b[:, 0], b[:, 1])), chord, output_type="ndarray"
+        found = cKDTree(unit_vectors(a[:, 0], a[:, 1])).sparse_distance_matrix(
+            cKDTree(unit_vectors(b[:, 0], b[:, 1])), chord, output_type="ndarray"
         )
         i, j = found["i"].astype(np.int64), found["j"].astype(np.int64)
     dist = haversine_m(a[i, 0], a[i, 1], b[j, 0], b[j, 1])

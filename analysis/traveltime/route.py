@@ -65,44 +65,18 @@ def road_route(
         "precision": arrays.meta.get("precision"),
     }
     direct = float(paths.haversine_m(a[0, 0], a[0, 1], b[0, 0], b[0, 1]))
+    acc_mps = cfg.access_kph(mode) / 3.6
     if res.is_estimate[0, 0]:
-        out["distance_m"] = round(direct * det)
-        label = (
-            "à vol d'oiseau x détour (réseau sans rues locales : plus court que par les routes numérotées)"
-            if needs_direct_cap(arrays)
-            and np.isfinite(minutes)
-            and abs(direct * det / (cfg.access_kph(mode) / 3.6) / 60.0 - minutes) < 1e-6
-            else "à vol d'oiseau x détour (hors réseau)"
-        )
-        out["legs"] = [
-            {
-                "kind": "estimate",
-                "name": label,
-                "distance_m": round(direct * det),
-                "minutes": out["minutes"],
-                "from": a[0].tolist(),
-                "to": b[0].tolist(),
-            }
-        ]
-        return out
+        label = _estimate_label(arrays, direct * det / acc_mps / 60.0, minutes)
+        leg = _straight_leg("estimate", label, direct * det, out["minutes"], a, b)
+        return {**out, "distance_m": round(direct * det), "legs": [leg]}
     (no,), (so,) = arrays.snap(a[:, 0], a[:, 1])
     (nd,), (sd,) = arrays.snap(b[:, 0], b[:, 1])
-    acc_mps = cfg.access_kph(mode) / 3.6
     direct_min = direct * det / acc_mps / 60.0
     if direct <= so + sd and np.isfinite(minutes) and abs(direct_min - minutes) < 1e-9:
-        out["distance_m"] = round(direct * det)
-        out["legs"] = [
-            {
-                "kind": "direct",
-                "name": "trajet direct (plus court que l'accès au réseau)",
-                "distance_m": round(direct * det),
-                "minutes": round(direct_min, 2),
-                "from": a[0].tolist(),
-                "to": b[0].tolist(),
-            }
-        ]
-        return out
-    seconds, nodes = arrays.path(no, nd)
+        name = "trajet direct (plus court que l'accès au réseau)"
+        leg = _straight_leg("direct", name, direct * det, round(direct_min, 2), a, b)
+        return {**out, "distance_m": round(direct * det), "legs": [leg]}
     legs = [
         {
             "kind": "access",
@@ -113,41 +87,8 @@ def road_route(
             "to": [float(arrays.lon[no]), float(arrays.lat[no])],
         }
     ]
-    total_m = so * det + sd * det
-    if len(nodes) > 1:
-        table = arrays.meta.get("edge_table")
-        if table is None:
-            table = roads.mode_edge_table(G, mode, cfg.speeds())
-        ids = arrays.node_ids
-        pairs = pd.DataFrame({"u": ids[nodes[:-1]], "v": ids[nodes[1:]], "step": np.arange(len(nodes) - 1)})
-        best = table.sort_values("seconds").drop_duplicates(["u", "v"])
-        steps = pairs.merge(best, on=["u", "v"], how="left").sort_values("step")
-        current = None
-        for u, v, key, sec in zip(steps["u"], steps["v"], steps["key"], steps["seconds"]):
-            if key is not None and key >= 0:
-                data = G.get_edge_data(u, v, key) or {}
-            else:  # a one-way street walked against its direction
-                data = next(iter((G.get_edge_data(v, u) or {None: {}}).values()))
-            label = _edge_label(data)
-            length = float(data.get("length", 0.0))
-            total_m += length
-            if current is not None and current["name"] == label:
-                current["distance_m"] += length
-                current["minutes"] += sec / 60.0
-                current["to"] = [G.nodes[v]["x"], G.nodes[v]["y"]]
-            else:
-                current = {
-                    "kind": "road",
-                    "name": label,
-                    "distance_m": length,
-                    "minutes": sec / 60.0,
-                    "from": [G.nodes[u]["x"], G.nodes[u]["y"]],
-                    "to": [G.nodes[v]["x"], G.nodes[v]["y"]],
-                }
-                legs.append(current)
-        for leg in legs[1:]:
-            leg["distance_m"] = round(leg["distance_m"])
-            leg["minutes"] = round(leg["minutes"], 2)
+    _, nodes = arrays.path(no, nd)
+    total_m = _append_road_legs(legs, G, arrays, mode, cfg, nodes, so * det + sd * det)
     legs.append(
         {
             "kind": "egress",
@@ -158,9 +99,75 @@ def road_route(
             "to": b[0].tolist(),
         }
     )
-    out["distance_m"] = round(total_m)
-    out["legs"] = legs
-    return out
+    return {**out, "distance_m": round(total_m), "legs": legs}
+
+
+def _estimate_label(arrays: paths.GraphArrays, capped_minutes: float, minutes: float) -> str:
+    """Name of a straight-line estimate: the direct cap of a network without local streets
+    (``minutes`` equals the straight line at the access speed, ``capped_minutes``), or an end
+    off the network."""
+    if needs_direct_cap(arrays) and np.isfinite(minutes) and abs(capped_minutes - minutes) < 1e-6:
+        return "à vol d'oiseau x détour (réseau sans rues locales : plus court que par les routes numérotées)"
+    return "à vol d'oiseau x détour (hors réseau)"
+
+
+def _straight_leg(kind: str, name: str, distance_m: float, minutes, a: np.ndarray, b: np.ndarray) -> dict:
+    """The single leg of a trip taken in a straight line from ``a[0]`` to ``b[0]``."""
+    return {
+        "kind": kind,
+        "name": name,
+        "distance_m": round(distance_m),
+        "minutes": minutes,
+        "from": a[0].tolist(),
+        "to": b[0].tolist(),
+    }
+
+
+def _edge_data(G, u, v, key) -> dict:
+    """Attributes of the graph edge ``u -> v`` (``key`` < 0 or None: a one-way street walked
+    against its direction, the edge ``v -> u``)."""
+    if key is not None and key >= 0:
+        return G.get_edge_data(u, v, key) or {}
+    return next(iter((G.get_edge_data(v, u) or {None: {}}).values()))
+
+
+def _append_road_legs(legs: list, G, arrays: paths.GraphArrays, mode: str, cfg, nodes, total_m: float) -> float:
+    """Append the road legs along ``nodes`` (a path of ``arrays``' node indices) to ``legs``,
+    consecutive edges of the same name merged into one leg. Returns ``total_m`` plus their length."""
+    if len(nodes) <= 1:
+        return total_m
+    table = arrays.meta.get("edge_table")
+    if table is None:
+        table = roads.mode_edge_table(G, mode, cfg.speeds())
+    ids = arrays.node_ids
+    pairs = pd.DataFrame({"u": ids[nodes[:-1]], "v": ids[nodes[1:]], "step": np.arange(len(nodes) - 1)})
+    best = table.sort_values("seconds").drop_duplicates(["u", "v"])
+    steps = pairs.merge(best, on=["u", "v"], how="left").sort_values("step")
+    first = len(legs)
+    current = None
+    for u, v, key, sec in zip(steps["u"], steps["v"], steps["key"], steps["seconds"]):
+        data = _edge_data(G, u, v, key)
+        label = _edge_label(data)
+        length = float(data.get("length", 0.0))
+        total_m += length
+        if current is not None and current["name"] == label:
+            current["distance_m"] += length
+            current["minutes"] += sec / 60.0
+            current["to"] = [G.nodes[v]["x"], G.nodes[v]["y"]]
+        else:
+            current = {
+                "kind": "road",
+                "name": label,
+                "distance_m": length,
+                "minutes": sec / 60.0,
+                "from": [G.nodes[u]["x"], G.nodes[u]["y"]],
+                "to": [G.nodes[v]["x"], G.nodes[v]["y"]],
+            }
+            legs.append(current)
+    for leg in legs[first:]:
+        leg["distance_m"] = round(leg["distance_m"])
+        leg["minutes"] = round(leg["minutes"], 2)
+    return total_m
 
 
 def _check_points(

@@ -25,7 +25,7 @@ from analysis.traveltime.settings import TravelTimeSettings
 from analysis.traveltime.tables import (
     OFFER_VIEW_SQL,
     TRAVEL_TIMES_DDL,
-    _has_offers,
+    has_offers,
     points_area,
     read_communes,
     read_destinations,
@@ -77,7 +77,7 @@ def build_travel_times(
     destinations = read_destinations(con)
     communes = read_communes(con)
     con.execute(TRAVEL_TIMES_DDL)
-    if _has_offers(con):
+    if has_offers(con):
         con.execute(OFFER_VIEW_SQL)
     counts: dict[str, int] = {}
     places = count_of(len(destinations), "lieu d'offres", "lieux d'offres")

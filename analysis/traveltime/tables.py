@@ -127,5 +127,5 @@ def points_area(*frames: pd.DataFrame, margin_deg: float = 0.05):
     return shapely.convex_hull(shapely.multipoints(pts)).buffer(margin_deg)
 
 
-def _has_offers(con) -> bool:
+def has_offers(con) -> bool:
     return has_relation(con, "offers")
