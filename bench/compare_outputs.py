@@ -71,6 +71,8 @@ VOLATILE_TABLES = {
 #: Significant digits kept of a floating-point value: DuckDB's parallel sums of doubles differ in
 #: their last bits from one run to the next (same code, same data).
 FLOAT_DIGITS = 10
+#: Relative tolerance of the floating-point columns of the dashboard reads (stored as values).
+FLOAT_REL_TOL = 1e-9
 
 ACCESS_ARGS = [
     ["--level", "epci", "--mode", "transit", "--minutes", "45"],
@@ -212,6 +214,12 @@ def _frame_sum(df) -> dict:
     assert isinstance(df, pd.DataFrame), type(df)
     cols = {}
     for c in df.columns:
+        if pd.api.types.is_float_dtype(df[c]):
+            # the values themselves (sorted, missing last), compared within FLOAT_REL_TOL: a digest of
+            # rounded values flips when a parallel sum's last bits cross a rounding boundary
+            values = df[c].dropna().astype(float).sort_values().tolist()
+            cols[str(c)] = {"floats": values, "missing": int(df[c].isna().sum())}
+            continue
         s = df[c].map(_value_text)
         cols[str(c)] = _digest("\n".join(sorted(s)))
     return {"rows": len(df), "columns": cols}
@@ -358,6 +366,13 @@ def diff_databases(path_a: Path, path_b: Path, rel_tol: float = 1e-9) -> list[st
     return out
 
 
+def _worst_relative_gap(a: list[float], b: list[float]) -> float:
+    """Largest relative difference between two sorted value lists (infinite when their lengths differ)."""
+    if len(a) != len(b):
+        return float("inf")
+    return max((abs(x - y) / max(abs(x), abs(y), 1e-300) for x, y in zip(a, b, strict=True)), default=0.0)
+
+
 def compare(a: dict, b: dict, path: str = "") -> list[str]:
     """Differences between two dumps, as readable lines."""
     diffs: list[str] = []
@@ -369,6 +384,10 @@ def compare(a: dict, b: dict, path: str = "") -> list[str]:
             diffs.append(f"- {p} (only in first)")
         elif isinstance(a[k], dict) and isinstance(b[k], dict):
             diffs.extend(compare(a[k], b[k], p))
+        elif k == "floats" and isinstance(a[k], list) and isinstance(b[k], list):
+            worst = _worst_relative_gap(a[k], b[k])
+            if worst > FLOAT_REL_TOL:
+                diffs.append(f"~ {p}: {len(a[k])} -> {len(b[k])} values, max relative difference {worst:.2e}")
         elif a[k] != b[k]:
             diffs.append(f"~ {p}: {a[k]!r} -> {b[k]!r}")
     return diffs
