@@ -5,7 +5,6 @@ Run: ``streamlit run app.py`` (the database is built by ``python -m analysis.bui
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -189,9 +188,10 @@ def main() -> None:
             pages.append(st.Page(path, title=title, url_path=url, icon=icon))
     _start_warmup()
     page = st.navigation(pages)
+    from analysis import settings
     from ui import core
 
-    if os.environ.get("OBSERVATOIRE_TIMING"):
+    if settings.current().timing_on:
         t0 = time.perf_counter()
         try:
             with core.guard(getattr(page, "title", "page")):

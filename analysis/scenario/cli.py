@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from analysis import db
+from analysis import db, settings
 from analysis.config import default_db_path
 from analysis.errors import DataError
 from analysis.scenario import evaluate as ev
@@ -86,8 +86,8 @@ def _run(args, db_path: Path) -> int:
             db_path,
             scenario,
             result,
-            secret=os.environ.get("OBSERVATOIRE_ADMIN_SECRET"),
-            user=os.environ.get("USER"),
+            secret=settings.current().admin_secret,
+            user=settings.current().user,
             secret_from_environment=True,
         )
         print(f"Scénario « {scenario.name} » enregistré.", file=sys.stderr)
@@ -103,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return _run(args, db_path)
         if args.command == "delete":
-            store.delete(
-                db_path, args.name, secret=os.environ.get("OBSERVATOIRE_ADMIN_SECRET"), secret_from_environment=True
-            )
+            store.delete(db_path, args.name, secret=settings.current().admin_secret, secret_from_environment=True)
             print(f"Scénario « {args.name} » supprimé.", file=sys.stderr)
             return 0
         with db.connect(db_path, read_only=True, spatial=False) as con:
