@@ -6,7 +6,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, text
+from analysis import catalogue, config, text
 from analysis.planning import demand as dm
 from analysis.planning import export
 from analysis.planning import programme as pg
@@ -14,7 +14,7 @@ from analysis.planning import sites as st_sites
 from analysis.sanitize import html_text, markdown_text
 from analysis.text import count as count_of
 from analysis.text import end_sentence
-from ui import core, mapping
+from ui import core, filters, mapping
 from ui import planning as up
 
 core.page_setup("Planification des stages collectifs", "🧭")
@@ -49,9 +49,8 @@ commune_names = dict(zip(communes["code"], communes["name"]))
 def sites_view() -> None:
     sb = st.sidebar
     sb.header("Où lancer les prochains projets")
-    k_mode = core.state("plan_mode", core.qp_get("mode", "transit", {m: core.mode_label(m) for m in MODES}))
-    sb.selectbox("Mode de déplacement des élèves", MODES, key=k_mode, format_func=core.mode_label)
-    k_min = core.state("plan_minutes", core.qp_get("minutes", 45, list(core.BUDGETS), int))
+    mode = filters.mode_choice("plan_mode", MODES, label="Mode de déplacement des élèves")
+    k_min = core.state("plan_minutes", core.qp_get("minutes", config.DEFAULT_BUDGET_MIN, list(core.BUDGETS), int))
     sb.select_slider("Budget-temps (minutes)", list(core.BUDGETS), key=k_min)
     k_org = core.state("plan_origin", core.qp_get("origine", "school", ORIGINS))
     sb.radio("Élèves comptés", list(ORIGINS), key=k_org, format_func=ORIGINS.get)
@@ -76,7 +75,7 @@ def sites_view() -> None:
     k_inc = core.state("plan_incl", core.qp_get("existants", "exclus", ["exclus", "inclus"]) == "inclus")
     sb.checkbox("Compter aussi les élèves déjà couverts par les projets existants", key=k_inc)
     sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
-    mode, minutes, origin = st.session_state[k_mode], int(st.session_state[k_min]), st.session_state[k_org]
+    minutes, origin = int(st.session_state[k_min]), st.session_state[k_org]
     measure, target, k = st.session_state[k_mes], float(st.session_state[k_tgt]), int(st.session_state[k_k])
     include = bool(st.session_state[k_inc])
     min_hosts = int(st.session_state[k_hosts])

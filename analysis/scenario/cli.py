@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from analysis import db, settings
+from analysis import config, db, settings
 from analysis.config import default_db_path
 from analysis.errors import DataError
 from analysis.scenario import evaluate as ev
@@ -34,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", parents=[common], help="évaluer un scénario (JSON) sans rien écrire")
     run.add_argument("spec", type=Path, help="fichier JSON du scénario")
-    run.add_argument("--mode", choices=ev.MODES, default="transit")
-    run.add_argument("--minutes", type=float, default=45)
+    run.add_argument("--mode", choices=ev.MODES, default=config.DEFAULT_MODE)
+    run.add_argument("--minutes", type=float, default=config.DEFAULT_BUDGET_MIN)
     run.add_argument("--origin", choices=ev.ORIGIN_KINDS, default="commune")
     run.add_argument("--format", choices=output.FORMATS, default="json")
     run.add_argument(
