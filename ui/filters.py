@@ -169,17 +169,15 @@ def mode_choice(
     return st.session_state[k]
 
 
-def budget_choice(key: str, *, label: str = "Budget-temps (minutes)", where: Any = None) -> int:
+def budget_choice(key: str, *, param: str = "minutes", label: str = "Budget-temps (minutes)", where: Any = None) -> int:
     """The time-budget slider over :data:`ui.core.BUDGETS`, kept in the session under ``key`` and
-    seeded from the URL parameter ``minutes`` (checked by
+    seeded from the URL parameter ``param`` (checked by
     :func:`analysis.validate_args.check_budget`; default :data:`analysis.config.DEFAULT_BUDGET_MIN`),
     drawn in ``where`` (default: the sidebar). Returns the chosen budget in minutes."""
     default = config.DEFAULT_BUDGET_MIN
     k = core.state(
         key,
-        core.qp_get(
-            "minutes", default, check=lambda r: va.check_budget(r, core.BUDGETS), shown_default=f"{default} min"
-        ),
+        core.qp_get(param, default, check=lambda r: va.check_budget(r, core.BUDGETS), shown_default=f"{default} min"),
     )
     box = st.sidebar if where is None else where
     box.select_slider(label, options=list(core.BUDGETS), key=k, format_func=lambda x: f"{x} min")
