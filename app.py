@@ -5,7 +5,6 @@ Run: ``streamlit run app.py`` (the database is built by ``python -m analysis.bui
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ def home() -> None:
     """Accueil: key regional figures, EPCI map of the main indicator, vintages, next steps."""
     import pandas as pd
 
-    from analysis import catalogue, text
+    from analysis import access, catalogue, config, text
     from analysis.outputs import maps, ranking
     from ui import core, data, mapping
 
@@ -48,10 +47,11 @@ def home() -> None:
         "territoires manquent d'offres ?"
     )
     v = core.require_travel_times()
+    budget = config.DEFAULT_BUDGET_MIN  # the default view: access.Filters()
 
-    region = data.territory_table("region", "transit", 45, (), "", "", "commune", v)
+    region = data.territory_table("region", access.Filters(), v)
     # the seconde headline counts the offers open to seconde pupils (not those for 3e pupils only)
-    region_sch = data.territory_table("region", "transit", 45, (), "seconde", "", "school", v)
+    region_sch = data.territory_table("region", access.Filters(grade="seconde", origin_kind="school"), v)
     r = region.iloc[0]
     rs = region_sch.iloc[0]
     n_coll = len(data.collective(v)) if data.has("collective_projects") else 0
@@ -81,10 +81,10 @@ def home() -> None:
     )
     tc_short = catalogue.transit_short(core.networks())
     c4.metric(
-        f"Sans offre à 45 min en {tc_short} ou à pied",
+        f"Sans offre à {budget} min en {tc_short} ou à pied",
         core.fnum(r["pupils_no_offer_transit"], 0, "élèves"),
         help="Élèves (estimés par commune de résidence) n'ayant aucune offre accessible "
-        f"{core.mode_label('transit', 'phrase')} en 45 min le matin.",
+        f"{core.mode_label('transit', 'phrase')} en {budget} min le matin.",
     )
     # a plain comparison under the figure (a metric delta draws an arrow that reads as a rise)
     c4.caption(f"soit {core.fpct(r['share_no_offer_transit'], 1)} des élèves de seconde (estimés) de la région")
@@ -102,14 +102,14 @@ def home() -> None:
 
     st.header("Carte régionale par EPCI")
     indicators = {k: catalogue.indicator(k) for k in ("share_no_offer_transit", "offers_per_100_pupils")}
-    titles = {k: core.indicator_label(k) + (" à 45 min" if k.startswith("share") else "") for k in indicators}
+    titles = {k: core.indicator_label(k) + (f" à {budget} min" if k.startswith("share") else "") for k in indicators}
     key = core.state("home_ind", core.qp_get("indicateur", "share_no_offer_transit", titles))
     st.radio("Indicateur", list(indicators), key=key, horizontal=True, format_func=titles.get)
     ind = st.session_state[key]
     core.sync_query({"indicateur": ind})
     spec = indicators[ind]
     label, unit, scale, dec, pal, rev = titles[ind], spec.unit, spec.scale, spec.decimals, spec.palette, False
-    epci = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
+    epci = data.territory_table("epci", access.Filters(), v)
     m = mapping.base_map()
     g = mapping.group(label)
     mapping.choropleth(
@@ -138,8 +138,10 @@ def home() -> None:
                     "Élèves (estimés)": epci["pupils"].round(0),
                     "Offres situées": epci["offers_located"],
                     "Offres pour 100 élèves": epci["offers_per_100_pupils"].round(1),
-                    f"Élèves sans offre à 45 min en {tc_short} ou à pied": epci["pupils_no_offer_transit"].round(0),
-                    f"Part sans offre à 45 min en {tc_short} ou à pied (%)": (
+                    f"Élèves sans offre à {budget} min en {tc_short} ou à pied": epci["pupils_no_offer_transit"].round(
+                        0
+                    ),
+                    f"Part sans offre à {budget} min en {tc_short} ou à pied (%)": (
                         epci["share_no_offer_transit"] * 100
                     ).round(1),
                 }
@@ -189,9 +191,10 @@ def main() -> None:
             pages.append(st.Page(path, title=title, url_path=url, icon=icon))
     _start_warmup()
     page = st.navigation(pages)
+    from analysis import settings
     from ui import core
 
-    if os.environ.get("OBSERVATOIRE_TIMING"):
+    if settings.current().timing_on:
         t0 = time.perf_counter()
         try:
             with core.guard(getattr(page, "title", "page")):

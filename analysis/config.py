@@ -1,6 +1,7 @@
 """Where the source data and the database live, and the default analysis parameters.
 
-Every path can be overridden on the command line or by environment variable:
+Every path can be overridden on the command line or by environment variable (read by
+:mod:`analysis.settings`, the one module that reads the environment):
 
 - ``OBSERVATOIRE_SOURCE``: the source directory (a mirror of the official open data).
   Default: ``../shared/data`` beside the project root when it exists.
@@ -10,11 +11,12 @@ Every path can be overridden on the command line or by environment variable:
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from analysis import settings as env_settings
 
 PROJECT_ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = PROJECT_ROOT / "data"
@@ -33,6 +35,12 @@ BBOX_MARGIN_DEG = 0.2
 DEFAULT_BUDGETS_MIN: tuple[int, ...] = (15, 30, 45, 60)
 DEFAULT_MAX_MINUTES = 90
 
+#: The default view, « transports en commun, 45 min »: the defaults of
+#: :class:`analysis.access.Filters`, of the pages' filters and of the scenario evaluation
+#: (written here only; ``tests/test_filters.py`` fails if a literal copy reappears).
+DEFAULT_MODE = "transit"
+DEFAULT_BUDGET_MIN = 45
+
 
 def default_source_dir() -> Path | None:
     """Return the source directory to read, or None when none is found.
@@ -43,7 +51,7 @@ def default_source_dir() -> Path | None:
         ``$OBSERVATOIRE_SOURCE`` when set, else ``../shared/data`` beside the project root
         when it exists.
     """
-    env = os.environ.get("OBSERVATOIRE_SOURCE")
+    env = env_settings.current().source
     if env:
         return Path(env).expanduser().resolve()
     candidate = PROJECT_ROOT.parent / "shared" / "data"
@@ -54,7 +62,7 @@ def default_source_dir() -> Path | None:
 
 def default_db_path() -> Path:
     """Return the database path (``$OBSERVATOIRE_DB`` or ``data/observatoire.duckdb``)."""
-    env = os.environ.get("OBSERVATOIRE_DB")
+    env = env_settings.current().db
     if env:
         return Path(env).expanduser().resolve()
     return DATA_DIR / "observatoire.duckdb"

@@ -228,7 +228,7 @@ def _frame_sum(df) -> dict:
 def dashboard_outputs(repo: Path, db_path: Path) -> dict:
     """The ``ui.data`` functions the pages call, run in a child process with the code of ``repo``."""
     code = r"""
-import json, logging, sys, warnings
+import inspect, json, logging, sys, warnings
 warnings.filterwarnings("ignore")
 logging.disable(logging.WARNING)
 sys.path.insert(0, ".")
@@ -236,16 +236,25 @@ sys.path.insert(0, sys.argv[1])
 from compare_outputs import _frame_sum
 from ui import data
 from ui.core import db_version
+from analysis.access import Filters
 v = db_version()
+if "filters" not in inspect.signature(data.territory_table).parameters:  # code before issue 21 (item 3)
+    HOSTS = {None: "", True: "public", False: "prive"}
+    _old = data.territory_table, data.origin_table, data.offer_points
+    def _args(f):
+        return (f.mode, f.minutes, f.sectors, f.grade or "", HOSTS[f.public], f.origin_kind, v)
+    data.territory_table = lambda level, f, v, **kw: _old[0](level, *_args(f), **kw)
+    data.origin_table = lambda f, v: _old[1](*_args(f))
+    data.offer_points = lambda f, v: _old[2](f.sectors, f.grade or "", HOSTS[f.public], v)
 calls = {
   "modes_available": lambda: data.modes_available(v),
-  "territory epci transit 45": lambda: data.territory_table("epci", "transit", 45, (), "", "", "commune", v),
-  "territory commune car 30 within 14": lambda: data.territory_table("commune", "car", 30, (), "", "", "commune", v, within="14"),
-  "territory epci bike 45 seconde public": lambda: data.territory_table("epci", "bike", 45, (), "seconde", "public", "commune", v),
-  "origin school transit 45": lambda: data.origin_table("transit", 45, (), "", "", "school", v),
+  "territory epci transit 45": lambda: data.territory_table("epci", Filters(mode="transit", minutes=45), v),
+  "territory commune car 30 within 14": lambda: data.territory_table("commune", Filters(mode="car", minutes=30), v, within="14"),
+  "territory epci bike 45 seconde public": lambda: data.territory_table("epci", Filters(mode="bike", minutes=45, grade="seconde", public=True), v),
+  "origin school transit 45": lambda: data.origin_table(Filters(mode="transit", minutes=45, origin_kind="school"), v),
   "sector_list": lambda: data.sector_list(v),
-  "offer_points all": lambda: data.offer_points((), "", "", v),
-  "offer_points seconde prive": lambda: data.offer_points((), "seconde", "prive", v),
+  "offer_points all": lambda: data.offer_points(Filters(), v),
+  "offer_points seconde prive": lambda: data.offer_points(Filters(grade="seconde", public=False), v),
   "school_points": lambda: data.school_points(v),
   "communes_list": lambda: data.communes_list(v),
   "epci_list": lambda: data.epci_list(v),

@@ -9,7 +9,7 @@ import streamlit as st
 from analysis.outputs import maps
 from analysis.sanitize import markdown_text
 from analysis.scenario import output, spec, store
-from ui import core, data, mapping
+from ui import core, data, filters, mapping
 from ui import scenario as sc
 from ui.database import db_path
 
@@ -38,18 +38,14 @@ doc0 = st.session_state["sc_doc"]
 line0 = (doc0.get("lines") or [{}])[0]
 host0 = (doc0.get("hosts") or [{}])[0]
 bike0 = doc0.get("bike") or {}
-modes = {"transit": core.mode_label("transit"), "walk": core.mode_label("walk"), "bike": core.mode_label("bike")}
-mode = core.qp_get("mode", "transit", options=list(modes), shown_default=modes["transit"])
-minutes = core.qp_get("minutes", 45, options=list(core.BUDGETS), cast=int, shown_default="45 min")
+modes = ("transit", "walk", "bike")
 
 st.header("Le scénario")
 with st.form("sc_form"):
     name = st.text_input("Nom du scénario", value=doc0.get("name", "Mon scénario"), max_chars=120)
     c1, c2 = st.columns(2)
-    mode = c1.selectbox("Mode de déplacement évalué", list(modes), index=list(modes).index(mode), format_func=modes.get)
-    minutes = c2.select_slider(
-        "Budget-temps", options=list(core.BUDGETS), value=minutes, format_func=lambda x: f"{x} min"
-    )
+    mode = filters.mode_choice("sc_mode", modes, label="Mode de déplacement évalué", where=c1)
+    minutes = filters.budget_choice("sc_minutes", label="Budget-temps", where=c2)
     st.subheader("Une navette")
     stops = st.multiselect(
         "Arrêts, dans l'ordre de passage (au moins deux communes ; l'arrêt est à la mairie)",

@@ -42,11 +42,11 @@ label, unit, scale, dec = core.indicator_label(ind, view.mode), spec.unit, spec.
 pal, worse_high = spec.palette, spec.higher_is_worse
 col = spec.column(view.mode)
 try:
-    tab = data.territory_table(level, view.mode, view.minutes, view.sectors, view.grade, view.host, view.origin_kind, v)
+    tab = data.territory_table(level, view.filters, v)
 except Exception as exc:  # noqa: BLE001 - e.g. a budget beyond the computed horizon
     st.error(f"Indicateur impossible à calculer : {exc}")
     st.stop()
-pts = data.offer_points(view.sectors, view.grade, view.host, v)
+pts = data.offer_points(view.filters, v)
 # large communes: every pupil starts at the town hall (docs/indicators.md, « origine unique »)
 single = data.single_origin_notes(v) if level == "commune" and view.origin_kind == "commune" else {}
 sch = data.school_points(v)
@@ -180,7 +180,7 @@ with core.table_expander(
 core.report_downloads(
     "region",
     "28",
-    data.filters_of(view.mode, view.minutes, view.sectors, view.grade, view.host, view.origin_kind),
+    view.filters,
     table,
     f"couverture_{level}_{view.mode}_{view.minutes}min.csv",
     "cov",

@@ -7,10 +7,10 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import access, catalogue, text, validate_args
+from analysis import access, catalogue, text
 from analysis.outputs import maps
 from analysis.sanitize import html_text
-from ui import charts, core, data, mapping
+from ui import charts, core, data, filters, mapping
 
 core.page_setup("Mobilité rurale", "🚌")
 st.title("Mobilité rurale : voiture, transports en commun et accès aux stages")
@@ -19,12 +19,7 @@ v = core.require_travel_times()
 # ------------------------------------------------------------------ sidebar state (URL)
 sb = st.sidebar
 sb.header("Filtres")
-k_min = core.state(
-    "mob_minutes",
-    core.qp_get("minutes", 45, check=lambda r: validate_args.check_budget(r, core.BUDGETS), shown_default="45 min"),
-)
-sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min, format_func=lambda x: f"{x} min")
-minutes = int(st.session_state[k_min])
+minutes = filters.budget_choice("mob_minutes")
 core.sync_query({"minutes": minutes})
 sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
 
@@ -35,7 +30,7 @@ tc_short = catalogue.transit_short(nets)  # « TER » when it is the only networ
 
 # ------------------------------------------------------------------ 1. car vs transit gap
 st.header("1. Écart voiture / transports en commun")
-car = data.territory_table("commune", "car", minutes, (), "", "", "commune", v)
+car = data.territory_table("commune", access.Filters(mode="car", minutes=minutes), v)
 gap = car[
     [
         "code",
@@ -132,7 +127,7 @@ with core.table_expander("Tableau de la carte (alternative textuelle)", "mob_gap
 
 # ------------------------------------------------------------------ 2. density classes
 st.header("2. Classes de densité")
-tc = data.territory_table("commune", "transit", minutes, (), "", "", "commune", v)
+tc = data.territory_table("commune", access.Filters(mode="transit", minutes=minutes), v)
 dens = car[["code", "density_class", "pupils", "offers_reachable_car_mean"]].merge(
     tc[["code", "offers_reachable_mean", "pupils_no_offer"]], on="code"
 )
@@ -281,9 +276,7 @@ def from_origin() -> None:
         placeholder="Choisir un lycée…" if okind == "school" else "Choisir une commune…",
     )
     origin_id = st.session_state[k_orig]
-    k_mode = core.state("mob_mode", core.qp_get("mode", "transit", {m: core.mode_label(m) for m in modes}))
-    c3.radio("Mode", modes, key=k_mode, format_func=core.mode_label, horizontal=True)
-    mode = st.session_state[k_mode]
+    mode = filters.mode_choice("mob_mode", modes, label="Mode", where=c3, radio=True)
     core.sync_query({"depuis": okind, "origine_id": origin_id, "mode": mode})
     if origin_id is None:
         st.info(
@@ -365,11 +358,11 @@ def from_origin() -> None:
 def lycees_ranked() -> None:
     """Section 5 (its widget re-runs only this fragment)."""
     st.header("5. Lycées dont les élèves n'atteignent aucune offre")
-    k_lm = core.state("mob_lmode", core.qp_get("mode_lycees", "transit", {m: core.mode_label(m) for m in modes}))
-    st.radio("Mode pour le classement", modes, key=k_lm, format_func=core.mode_label, horizontal=True)
-    lmode = st.session_state[k_lm]
+    lmode = filters.mode_choice(
+        "mob_lmode", modes, param="mode_lycees", label="Mode pour le classement", where=st, radio=True
+    )
     core.sync_query({"mode_lycees": lmode})
-    acc = data.origin_table(lmode, minutes, (), "", "", "school", v)
+    acc = data.origin_table(access.Filters(mode=lmode, minutes=minutes, origin_kind="school"), v)
     lyc = acc.merge(schools[["uai", "commune"]], left_on="origin_id", right_on="uai", how="left")
     lyc["pupils_without"] = lyc["pupils"].where(lyc["offers_reachable"] == 0, 0)
     # every lycée without an offer first (those with a declared headcount by pupils, then the

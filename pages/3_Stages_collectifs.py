@@ -6,7 +6,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, text
+from analysis import access, catalogue, config, text
 from analysis.outputs import maps
 from analysis.sanitize import html_text
 from ui import core, data, mapping
@@ -37,7 +37,7 @@ sb.selectbox("EPCI", [""] + list(epci_names), key=k_epci, format_func=lambda c: 
 k_status = core.state("col_status", core.qp_get_list("statut", statuses))
 sb.multiselect("Statut (vide : tous)", statuses, key=k_status, placeholder="Tous les statuts")
 gap_opts = {
-    "share_no_offer_transit": core.indicator_label("share_no_offer_transit") + " à 45 min",
+    "share_no_offer_transit": core.indicator_label("share_no_offer_transit") + f" à {config.DEFAULT_BUDGET_MIN} min",
     "offers_per_100_pupils": core.indicator_label("offers_per_100_pupils"),
     "": "Aucune",
 }
@@ -64,7 +64,7 @@ if sel_status:
 m = mapping.base_map()
 layers = []
 if gap_ind and data.travel_times_ready():
-    epci_tab = data.territory_table("epci", "transit", 45, (), "", "", "commune", v)
+    epci_tab = data.territory_table("epci", access.Filters(), v)
     spec = catalogue.indicator(gap_ind)
     label, unit, scale, dec = gap_opts[gap_ind], spec.unit, spec.scale, spec.decimals
     g_gap = mapping.group("Manques (fond)")
@@ -76,7 +76,9 @@ if gap_ind and data.travel_times_ready():
         epci_tab,
         "code",
         gap_ind,
-        "Fond : " + text.lower_first(core.indicator_label(gap_ind, short=True)) + (" à 45 min" if unit == "%" else ""),
+        "Fond : "
+        + text.lower_first(core.indicator_label(gap_ind, short=True))
+        + (f" à {config.DEFAULT_BUDGET_MIN} min" if unit == "%" else ""),
         unit,
         decimals=dec,
         palette="LightGreys",

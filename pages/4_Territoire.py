@@ -84,11 +84,11 @@ st.caption(markdown_text(subtitle + f" · département : {dep_name}"))
 
 core.require_travel_times()
 
-args = (view.mode, view.minutes, view.sectors, view.grade, view.host, "commune", v)
-t = data.territory_table(level, *args, code=code)
-d = data.territory_table("departement", *args, code=dep)
-r = data.territory_table("region", *args)
-ts = data.territory_table(level, *args[:5], "school", v, code=code)
+filt, filt_sch = view.filters, view.for_origin("school")
+t = data.territory_table(level, filt, v, code=code)
+d = data.territory_table("departement", filt, v, code=dep)
+r = data.territory_table("region", filt, v)
+ts = data.territory_table(level, filt_sch, v, code=code)
 
 # ------------------------------------------------------------------ key figures
 st.header("Chiffres clés")
@@ -165,11 +165,9 @@ lyc_row = pd.DataFrame(
         "Indicateur": ["Élèves de seconde des lycées du territoire (déclarés)"],
         title: [_val(ts, "pupils", 1, 0, "élèves")],
         f"Département : {dep_name}": [
-            _val(data.territory_table("departement", *args[:5], "school", v, code=dep), "pupils", 1, 0, "élèves")
+            _val(data.territory_table("departement", filt_sch, v, code=dep), "pupils", 1, 0, "élèves")
         ],
-        f"Région : {config.REGION_NAME}": [
-            _val(data.territory_table("region", *args[:5], "school", v), "pupils", 1, 0, "élèves")
-        ],
+        f"Région : {config.REGION_NAME}": [_val(data.territory_table("region", filt_sch, v), "pupils", 1, 0, "élèves")],
     }
 )
 fig_tab = pd.concat([fig_tab.iloc[:2], lyc_row, fig_tab.iloc[2:]], ignore_index=True)
@@ -185,7 +183,7 @@ core.estimate_badge(
 # ------------------------------------------------------------------ map
 st.header("Carte")
 area = communes[communes["epci_siren"] == row["epci_siren"]]["code"].tolist() if level == "commune" else member_codes
-ctab = data.territory_table("commune", *args, within=(row["epci_siren"] if level == "commune" else code))
+ctab = data.territory_table("commune", filt, v, within=(row["epci_siren"] if level == "commune" else code))
 gj = data.geojson("commune", v, tuple(sorted(area)))
 bounds = maps.bounds_of(gj)
 m = mapping.base_map(bounds)
@@ -207,7 +205,7 @@ mapping.choropleth(
 )
 if level == "commune":
     mapping.outline(m, data.geojson("commune", v, (code,)), title)
-pts = data.offer_points(view.sectors, view.grade, view.host, v)
+pts = data.offer_points(filt, v)
 schools = data.school_points(v)
 if bounds:
     (la0, lo0), (la1, lo1) = bounds
@@ -251,7 +249,7 @@ with core.table_expander("Tableau des communes (alternative textuelle) — manqu
 c1, c2 = st.container(), st.container()
 with c1:
     st.header("Lycées et élèves")
-    acc = data.origin_table(*args[:5], "school", v)
+    acc = data.origin_table(filt_sch, v)
     lyc = schools[schools["commune_code"].isin(member_codes)].merge(
         acc[["origin_id", "offers_reachable", "minutes_nearest"]], left_on="uai", right_on="origin_id", how="left"
     )
@@ -352,7 +350,7 @@ st.header("Téléchargements")
 core.report_downloads(
     level,
     code,
-    data.filters_of(view.mode, view.minutes, view.sectors, view.grade, view.host),
+    filt,
     fig_tab,
     f"territoire_{level}_{code}.csv",
     "ter",

@@ -63,7 +63,7 @@ c2.selectbox("Territoire (tapez un nom pour chercher)", codes, key=k_code, forma
 code = st.session_state[k_code]
 core.sync_query({**view.query(), "echelle": level, "code": code})
 
-filt = data.filters_of(view.mode, view.minutes, view.sectors, view.grade, view.host, view.origin_kind)
+filt = view.filters
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue
+from analysis import catalogue, config
 from analysis.planning import demand as dm
 from analysis.planning import export
 from analysis.planning import programme as pg
@@ -17,7 +17,7 @@ from analysis.planning import sites as st_sites
 from analysis.sanitize import markdown_text
 from analysis.text import count as count_of
 from analysis.text import end_sentence
-from ui import core, mapping
+from ui import core, filters, mapping
 from ui import planning as up
 
 VIEWS = {"sites": "Où lancer les prochains stages collectifs ?", "programme": "Concevoir un stage collectif"}
@@ -39,9 +39,8 @@ def sites_sidebar() -> up.SitesRequest:
     """The sidebar of the sites view; its widgets are seeded from the URL."""
     sb = st.sidebar
     sb.header("Où lancer les prochains projets")
-    k_mode = core.state("plan_mode", core.qp_get("mode", "transit", {m: core.mode_label(m) for m in MODES}))
-    sb.selectbox("Mode de déplacement des élèves", MODES, key=k_mode, format_func=core.mode_label)
-    k_min = core.state("plan_minutes", core.qp_get("minutes", 45, list(core.BUDGETS), int))
+    mode = filters.mode_choice("plan_mode", MODES, label="Mode de déplacement des élèves")
+    k_min = core.state("plan_minutes", core.qp_get("minutes", config.DEFAULT_BUDGET_MIN, list(core.BUDGETS), int))
     sb.select_slider("Budget-temps (minutes)", list(core.BUDGETS), key=k_min)
     k_org = core.state("plan_origin", core.qp_get("origine", "school", ORIGINS))
     sb.radio("Élèves comptés", list(ORIGINS), key=k_org, format_func=ORIGINS.get)
@@ -68,7 +67,7 @@ def sites_sidebar() -> up.SitesRequest:
     sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
     s = st.session_state
     return up.SitesRequest(
-        mode=s[k_mode],
+        mode=mode,
         minutes=int(s[k_min]),
         origin=s[k_org],
         measure=s[k_mes],

@@ -244,9 +244,14 @@ def test_no_deprecated_streamlit_call(app_env, page):
 # ------------------------------------------------------------------ item 1: parameter audit
 
 
+#: URL parameter read by default by the mode and budget widgets of ui.filters.
+CHOICE_PARAMS = {"mode_choice": "mode", "budget_choice": "minutes"}
+
+
 def _read_params(path: Path) -> list[str]:
-    """Names read with ``core.qp_get`` / ``core.qp_get_list`` in a file (first argument), or
-    with ``ui.filters._choice_radio`` (second argument)."""
+    """Names read with ``core.qp_get`` / ``core.qp_get_list`` in a file (first argument), with
+    ``ui.filters._choice_radio`` (second argument), or with ``ui.filters.mode_choice`` /
+    ``budget_choice`` (their ``param``, by default ``mode`` / ``minutes``)."""
     import ast
 
     names = []
@@ -257,6 +262,9 @@ def _read_params(path: Path) -> list[str]:
             arg = node.args[0] if node.args else None
         elif isinstance(node.func, ast.Name) and node.func.id == "_choice_radio":
             arg = node.args[1] if len(node.args) > 1 else None
+        elif (name := getattr(node.func, "attr", getattr(node.func, "id", ""))) in CHOICE_PARAMS:
+            given = [k.value for k in node.keywords if k.arg == "param"]
+            arg = given[0] if given else ast.Constant(CHOICE_PARAMS[name])
         else:
             continue
         if isinstance(arg, ast.Constant):

@@ -311,9 +311,9 @@ CONTACT_ENV = "OBSERVATOIRE_CONTACT_ACCESSIBILITE"
 
 def contact() -> str | None:
     """The accessibility contact configured for this deployment (``$OBSERVATOIRE_CONTACT_ACCESSIBILITE``)."""
-    import os
+    from analysis import settings
 
-    value = os.environ.get(CONTACT_ENV, "").strip()
+    value = (settings.current().contact_accessibility or "").strip()
     return value or None
 
 

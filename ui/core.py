@@ -13,14 +13,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue
+from analysis import catalogue, config
 from analysis.outputs.maps import table_html
 from analysis.sanitize import markdown_html_text, markdown_text
 from analysis.text import MISSING, agree_unit, format_number, format_percent, plural
 from ui import data
 from ui.database import con, db_path, db_version
 
-BUDGETS: tuple[int, ...] = (15, 30, 45, 60)
+#: The time budgets offered by the pages: the budgets precomputed by the build (the same object).
+BUDGETS: tuple[int, ...] = config.DEFAULT_BUDGETS_MIN
 GRADE_LABELS: dict[str, str] = {"": "Tous niveaux", "seconde": "Seconde", "3e": "Troisième"}
 HOST_LABELS: dict[str, str] = {"": "Public et privé", "public": "Public", "prive": "Privé"}
 ORIGIN_LABELS: dict[str, str] = {

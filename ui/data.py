@@ -2,7 +2,9 @@
 (:mod:`analysis.outputs.dashboard`, :mod:`analysis.access`, :mod:`analysis.outputs.maps`); no SQL here.
 
 Every function is cached (``st.cache_data``; ``st.cache_resource`` for the shared outlines)
-on plain filter values (strings, ints, tuples) plus the database version (:func:`ui.database.db_version`), never on DataFrames or GeoDataFrames.
+on plain values (strings, ints, tuples, the frozen :class:`analysis.access.Filters` of the view,
+passed whole from the widgets to the SQL) plus the database version
+(:func:`ui.database.db_version`), never on DataFrames or GeoDataFrames.
 """
 
 from __future__ import annotations
@@ -16,26 +18,6 @@ from analysis import access, catalogue, db
 from analysis.outputs import dashboard, maps
 from analysis.sources import geography
 from ui.database import con, db_version
-
-
-def filters_of(
-    mode: str,
-    minutes: int,
-    sectors: tuple[str, ...] = (),
-    grade: str = "",
-    host: str = "",
-    origin_kind: str = "commune",
-) -> access.Filters:
-    """Build :class:`analysis.access.Filters` from the page's widget values."""
-    public = {"public": True, "prive": False}.get(host)
-    return access.Filters(
-        mode=mode,
-        minutes=int(minutes),
-        sectors=tuple(sectors),
-        grade=grade or None,
-        public=public,
-        origin_kind=origin_kind,
-    )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -67,50 +49,27 @@ def transit_networks(version: int) -> tuple[str, ...]:
     return catalogue.transit_networks(con())
 
 
-def indicators(
+def territory_table(
     level: str, filters: access.Filters, version: int, code: str | None = None, within: str | None = None
 ) -> pd.DataFrame:
-    """Territory indicators (:func:`analysis.access.territory_indicators`: the precomputed table
-    when it answers these filters and is fresh, else computed live), with the catalogue's derived
-    indicators (:func:`analysis.catalogue.add_derived`, applied after the cache so that an
-    indicator registered later shows at once)."""
-    return catalogue.add_derived(_indicators(level, filters, version, code, within))
+    """Territory indicators for the view ``filters`` (:func:`analysis.access.territory_indicators`:
+    the precomputed table when it answers these filters and is fresh, else computed live), with
+    the catalogue's derived indicators (:func:`analysis.catalogue.add_derived`, applied after the
+    cache so that an indicator registered later shows at once)."""
+    return catalogue.add_derived(_territory_indicators(level, filters, version, code, within))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _indicators(
+def _territory_indicators(
     level: str, filters: access.Filters, version: int, code: str | None = None, within: str | None = None
 ) -> pd.DataFrame:
     return access.territory_indicators(con(), level, filters, code, within=within)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def origins(filters: access.Filters, version: int) -> pd.DataFrame:
+def origin_table(filters: access.Filters, version: int) -> pd.DataFrame:
     """Per-origin accessibility (communes or lycées; :func:`analysis.access.origin_accessibility`)."""
     return access.origin_accessibility(con(), filters)
-
-
-def territory_table(
-    level: str,
-    mode: str,
-    minutes: int,
-    sectors: tuple[str, ...],
-    grade: str,
-    host: str,
-    origin_kind: str,
-    version: int,
-    code: str | None = None,
-    within: str | None = None,
-) -> pd.DataFrame:
-    """:func:`indicators` from the widget values (form used by the pages)."""
-    return indicators(level, filters_of(mode, minutes, sectors, grade, host, origin_kind), version, code, within)
-
-
-def origin_table(
-    mode: str, minutes: int, sectors: tuple[str, ...], grade: str, host: str, origin_kind: str, version: int
-) -> pd.DataFrame:
-    """:func:`origins` from the widget values (form used by the pages)."""
-    return origins(filters_of(mode, minutes, sectors, grade, host, origin_kind), version)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -129,16 +88,22 @@ def sector_list(version: int) -> list[str]:
     return access.sectors(con())
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def offers_at(filters: access.Filters, version: int) -> pd.DataFrame:
+def offer_points(filters: access.Filters, version: int) -> pd.DataFrame:
     """Offer locations with the count of the offers kept by the offer filters of ``filters``
-    (:func:`analysis.outputs.dashboard.offer_points`)."""
+    (sectors, grade, host: :func:`analysis.outputs.dashboard.offer_points`); the mode, budget and
+    origin kind do not change them, so they are left out of the cache key."""
+    return _offer_points(offer_filters(filters), version)
+
+
+def offer_filters(filters: access.Filters) -> access.Filters:
+    """The offer filters of ``filters`` (sectors, grade, host), with the default view's mode, budget
+    and origin kind."""
+    return access.Filters(sectors=filters.sectors, grade=filters.grade, public=filters.public)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _offer_points(filters: access.Filters, version: int) -> pd.DataFrame:
     return dashboard.offer_points(con(), filters)
-
-
-def offer_points(sectors: tuple[str, ...], grade: str, host: str, version: int) -> pd.DataFrame:
-    """:func:`offers_at` from the widget values (form used by the pages)."""
-    return offers_at(filters_of("transit", 45, sectors, grade, host), version)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -27,35 +27,73 @@ territory level and the grade until issue 11; the Mobilité rurale ``mode`` is i
 
 Every value read from the URL is checked with :mod:`analysis.validate_args`; a refused value
 gives a visible French notice and the default (:func:`ui.core.qp_get`).
+
+The view is one object from the widgets to the SQL: :func:`sidebar` returns a :class:`View`
+holding the frozen :class:`analysis.access.Filters` chosen, which the pages pass whole to
+:mod:`ui.data` (cache key) and on to :mod:`analysis.access`. Its defaults are the default view of
+:mod:`analysis.config` (``DEFAULT_MODE``, ``DEFAULT_BUDGET_MIN``), written nowhere else; every
+mode picker of the pages is :func:`mode_choice` and every budget slider :func:`budget_choice`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 
-from analysis import access
+from analysis import access, config
 from analysis import validate_args as va
 from ui import core, data
 
+#: Host code of the ``accueil`` parameter -> :attr:`analysis.access.Filters.public`.
+PUBLIC_OF_HOST: dict[str, bool | None] = {"": None, "public": True, "prive": False}
 
-@dataclass
+
+@dataclass(frozen=True)
 class View:
-    """The filter values of a page (plain values: hashable cache keys)."""
+    """The view of a page: the frozen :class:`analysis.access.Filters` chosen in the sidebar
+    (passed whole to :mod:`ui.data`, whose caches hash it) and the page's own URL parameters
+    (``extra``). The filter values are read through it (``view.mode``, ``view.host``…)."""
 
-    mode: str = "transit"
-    minutes: int = 45
-    sectors: tuple[str, ...] = ()
-    grade: str = ""
-    host: str = ""
-    origin_kind: str = "commune"
+    filters: access.Filters = field(default_factory=access.Filters)
     extra: dict = field(default_factory=dict)
 
-    def filters(self) -> access.Filters:
-        """The frozen :class:`analysis.access.Filters` of this view (for :func:`ui.data.indicators`,
-        :func:`ui.data.origins`, :func:`ui.data.offers_at`)."""
-        return data.filters_of(self.mode, self.minutes, self.sectors, self.grade, self.host, self.origin_kind)
+    @property
+    def mode(self) -> str:
+        """Travel mode."""
+        return self.filters.mode
+
+    @property
+    def minutes(self) -> int:
+        """Time budget (minutes)."""
+        return int(self.filters.minutes)
+
+    @property
+    def sectors(self) -> tuple[str, ...]:
+        """Offer sectors (empty: all)."""
+        return self.filters.sectors
+
+    @property
+    def grade(self) -> str:
+        """Grade targeted by the offers as the ``niveau`` parameter writes it (``""``: all)."""
+        return self.filters.grade or ""
+
+    @property
+    def host(self) -> str:
+        """Hosts as the ``accueil`` parameter writes them: ``public``, ``prive`` or ``""`` (both)."""
+        return next(code for code, public in PUBLIC_OF_HOST.items() if public is self.filters.public)
+
+    @property
+    def origin_kind(self) -> str:
+        """Origins: ``commune`` or ``school``."""
+        return self.filters.origin_kind
+
+    def for_origin(self, origin_kind: str) -> access.Filters:
+        """The filters of this view counted from other origins (``commune`` or ``school``)."""
+        return dataclasses.replace(self.filters, origin_kind=origin_kind)
 
     def query(self) -> dict:
         """The URL parameters of this view."""
@@ -78,6 +116,72 @@ class View:
         if self.host:
             parts.append("accueil " + core.HOST_LABELS[self.host].lower())
         return " · ".join(parts)
+
+
+def mode_choice(
+    key: str,
+    modes: Sequence[str],
+    *,
+    param: str = "mode",
+    label: str = "Mode de déplacement",
+    where: Any = None,
+    radio: bool = False,
+) -> str:
+    """The one mode picker of the pages: a choice among ``modes`` kept in the session under
+    ``key`` and seeded from the URL parameter ``param``, checked by
+    :func:`analysis.validate_args.check_mode` (a refused value gives the French notice and the
+    default: the default view's mode, :data:`analysis.config.DEFAULT_MODE`, else the first mode).
+
+    Parameters
+    ----------
+    key : str
+        Session-state key of the widget.
+    modes : sequence of str
+        The modes offered (codes of :data:`analysis.catalogue.MODES`), in display order.
+    param : str
+        URL parameter read (``mode``; ``mode_lycees`` for the Mobilité rurale lycées table).
+    label : str
+        French label of the widget.
+    where : streamlit container, optional
+        Where to draw it (default: the sidebar; a column or a form's column otherwise).
+    radio : bool
+        A horizontal radio instead of a select box.
+
+    Returns
+    -------
+    str
+        The chosen mode.
+    """
+    modes = list(modes)
+    default = config.DEFAULT_MODE if config.DEFAULT_MODE in modes else modes[0]
+    labels = {m: core.mode_label(m) for m in modes}
+    k = core.state(
+        key,
+        core.qp_get(
+            param, default, check=lambda r: va.check_mode(r, labels), shown_default=core.mode_label(default, "lower")
+        ),
+    )
+    box = st.sidebar if where is None else where
+    if radio:
+        box.radio(label, modes, key=k, format_func=core.mode_label, horizontal=True)
+    else:
+        box.selectbox(label, modes, key=k, format_func=core.mode_label)
+    return st.session_state[k]
+
+
+def budget_choice(key: str, *, param: str = "minutes", label: str = "Budget-temps (minutes)", where: Any = None) -> int:
+    """The time-budget slider over :data:`ui.core.BUDGETS`, kept in the session under ``key`` and
+    seeded from the URL parameter ``param`` (checked by
+    :func:`analysis.validate_args.check_budget`; default :data:`analysis.config.DEFAULT_BUDGET_MIN`),
+    drawn in ``where`` (default: the sidebar). Returns the chosen budget in minutes."""
+    default = config.DEFAULT_BUDGET_MIN
+    k = core.state(
+        key,
+        core.qp_get(param, default, check=lambda r: va.check_budget(r, core.BUDGETS), shown_default=f"{default} min"),
+    )
+    box = st.sidebar if where is None else where
+    box.select_slider(label, options=list(core.BUDGETS), key=k, format_func=lambda x: f"{x} min")
+    return int(st.session_state[k])
 
 
 def _choice_radio(
@@ -111,59 +215,43 @@ def _choice_radio(
     return st.session_state[k]
 
 
-def sidebar(
-    prefix: str, *, offers: bool = True, origin: bool = True, default_mode: str = "transit", default_minutes: int = 45
-) -> View:
+def _offer_choices(prefix: str, sectors: list[str]) -> tuple[tuple[str, ...], str, str]:
+    """The sector, grade and host widgets of the sidebar: (sectors, grade code, host code)."""
+    k_sec = core.state(f"{prefix}_sectors", core.qp_get_list("secteur", check=lambda r: va.check_sector(r, sectors)))
+    st.sidebar.multiselect("Secteurs d'activité (vide : tous)", sectors, key=k_sec, placeholder="Tous les secteurs")
+    grade = _choice_radio(
+        f"{prefix}_grade", "niveau", core.GRADE_LABELS, "", "le niveau visé par l'offre", "tous niveaux",
+        label="Niveau visé par l'offre", horizontal=True,
+    )  # fmt: skip
+    host = _choice_radio(
+        f"{prefix}_host", "accueil", core.HOST_LABELS, "", "l'accueil", "public et privé",
+        label="Accueil", horizontal=True,
+    )  # fmt: skip
+    return tuple(st.session_state[k_sec]), grade, host
+
+
+def sidebar(prefix: str, *, offers: bool = True, origin: bool = True) -> View:
     """Mode, budget, sector, grade, host and origin widgets in the sidebar.
 
-    The initial values come from the URL query string; the caller writes the view back with
-    :func:`ui.core.sync_query` (``view.query()`` plus its own parameters).
+    The initial values come from the URL query string (defaults: the default view of
+    :mod:`analysis.config`); the caller writes the view back with :func:`ui.core.sync_query`
+    (``view.query()`` plus its own parameters). Without ``offers`` (``origin``) the offer
+    filters (the origin kind) keep their defaults: all offers (communes of residence).
     """
     v = core.db_version()
-    modes = data.modes_available(v)
-    sectors = data.sector_list(v)
-    sb = st.sidebar
-    sb.header("Filtres")
-    mode0 = default_mode if default_mode in modes else modes[0]
-    k_mode = core.state(
-        f"{prefix}_mode",
-        core.qp_get(
-            "mode",
-            mode0,
-            check=lambda r: va.check_mode(r, {m: core.mode_label(m) for m in modes}),
-            shown_default=core.mode_label(mode0, "lower"),
-        ),
-    )
-    sb.selectbox("Mode de déplacement", modes, key=k_mode, format_func=core.mode_label)
-    k_min = core.state(
-        f"{prefix}_minutes",
-        core.qp_get(
-            "minutes",
-            default_minutes,
-            check=lambda r: va.check_budget(r, core.BUDGETS),
-            shown_default=f"{default_minutes} min",
-        ),
-    )
-    sb.select_slider("Budget-temps (minutes)", options=list(core.BUDGETS), key=k_min, format_func=lambda x: f"{x} min")
-    view = View(mode=st.session_state[k_mode], minutes=int(st.session_state[k_min]))
-    if offers:
-        k_sec = core.state(
-            f"{prefix}_sectors", core.qp_get_list("secteur", check=lambda r: va.check_sector(r, sectors))
-        )
-        sb.multiselect("Secteurs d'activité (vide : tous)", sectors, key=k_sec, placeholder="Tous les secteurs")
-        view.sectors = tuple(st.session_state[k_sec])
-        view.grade = _choice_radio(
-            f"{prefix}_grade", "niveau", core.GRADE_LABELS, "", "le niveau visé par l'offre", "tous niveaux",
-            label="Niveau visé par l'offre", horizontal=True,
-        )  # fmt: skip
-        view.host = _choice_radio(
-            f"{prefix}_host", "accueil", core.HOST_LABELS, "", "l'accueil", "public et privé",
-            label="Accueil", horizontal=True,
-        )  # fmt: skip
+    st.sidebar.header("Filtres")
+    mode = mode_choice(f"{prefix}_mode", data.modes_available(v))
+    minutes = budget_choice(f"{prefix}_minutes")
+    sectors, grade, host = _offer_choices(prefix, data.sector_list(v)) if offers else ((), "", "")
+    origin_kind = "commune"
     if origin:
-        view.origin_kind = _choice_radio(
+        origin_kind = _choice_radio(
             f"{prefix}_origin", "origine", core.ORIGIN_LABELS, "commune", "l'origine des élèves",
             "communes de résidence", label="Origine des élèves", url_default=None,
         )  # fmt: skip
-    sb.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
-    return view
+    st.sidebar.caption("Le lien de la page (barre d'adresse) conserve ces choix.")
+    filters = access.Filters(
+        mode=mode, minutes=minutes, sectors=sectors, grade=grade or None, public=PUBLIC_OF_HOST[host],
+        origin_kind=origin_kind,
+    )  # fmt: skip
+    return View(filters)

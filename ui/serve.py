@@ -34,7 +34,6 @@ except ``index.html``, rewritten; ``streamlit.file_util.get_static_dir`` points 
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import sys
 import tempfile
@@ -149,8 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
+    from analysis import settings
+
     PagesManager.uses_pages_directory = False
-    if os.environ.get(ENV_MAP_SANDBOX, "").strip() == "1":
+    if settings.current().map_sandbox_on:
         sandbox_map_frames()
     shell = Path(tempfile.mkdtemp(prefix="observatoire-static-"))
     atexit.register(shutil.rmtree, shell, ignore_errors=True)

@@ -20,13 +20,15 @@ import threading
 import time
 from collections.abc import Callable
 
+from analysis import config
+from analysis.access import Filters
+
 _LOG = logging.getLogger("observatoire.warmup")
 _lock = threading.Lock()
 _started = False
 
-#: Defaults shared with the pages (keep in sync with pages/2_Mobilite_rurale.py and
-#: pages/4_Territoire.py).
-DEFAULT_MINUTES = 45
+#: Defaults shared with the pages (the default view: :data:`analysis.config.DEFAULT_BUDGET_MIN`).
+DEFAULT_MINUTES = config.DEFAULT_BUDGET_MIN
 CAEN_COMMUNE = "14118"
 CAEN_LA_MER = "200065597"
 
@@ -94,19 +96,19 @@ def _warm(timings: list[tuple[str, float]]) -> None:
     for level in ("epci", "commune"):
         s(
             f"indicateurs {level}",
-            lambda level=level: data.territory_table(level, "transit", m, (), "", "", "commune", v),
+            lambda level=level: data.territory_table(level, Filters(minutes=m), v),
         )
-    s("points", lambda: (data.offer_points((), "", "", v), data.school_points(v)))
+    s("points", lambda: (data.offer_points(Filters(), v), data.school_points(v)))
     s("résumés", lambda: (data.offers_summary(v), data.estimate_counts(v)))
     s("carte folium", _render_map)
     # Mobilité rurale
-    s("indicateurs voiture", lambda: data.territory_table("commune", "car", m, (), "", "", "commune", v))
+    s("indicateurs voiture", lambda: data.territory_table("commune", Filters(mode="car", minutes=m), v))
     s("arrêts", lambda: data.stop_coverage(v))
     s("communes desservies", lambda: _served_outlines(v))
     s("plotly", _plotly)
     s("listes", lambda: (data.communes_list(v), data.epci_list(v), data.departements_list(v)))
     s("depuis un lycée", lambda: _from_school(v))
-    s("lycées classés", lambda: data.origin_table("transit", m, (), "", "", "school", v))
+    s("lycées classés", lambda: data.origin_table(Filters(minutes=m, origin_kind="school"), v))
     # Territoire (Caen la Mer)
     s("territoire", lambda: _territory(v))
     s("projets collectifs", lambda: data.collective(v) if data.has("collective_projects") else None)
@@ -154,28 +156,28 @@ def _from_school(v: int) -> None:
     if not len(caen):
         return
     uai = caen.sort_values("seconde_pupils").iloc[-1]["uai"]
-    times = data.times_from_origin("school", uai, "transit", v)
+    times = data.times_from_origin("school", uai, config.DEFAULT_MODE, v)
     codes = times.groupby("commune_code").agg(minutes=("minutes", "min")).reset_index()
     data.geojson("commune", v, tuple(codes["commune_code"]))
 
 
 def _territory(v: int) -> None:
-    """Territoire default sheet: Caen la Mer, transit, 45 min."""
+    """Territoire default sheet: Caen la Mer, default view."""
     from ui import data
 
     epcis, communes = data.epci_list(v), data.communes_list(v)
     if CAEN_LA_MER not in set(epcis["siren"]):
         return
     dep = epcis.loc[epcis["siren"] == CAEN_LA_MER, "dep"].iloc[0]
-    args = ("transit", DEFAULT_MINUTES, (), "", "", "commune", v)
-    data.territory_table("epci", *args, code=CAEN_LA_MER)
-    data.territory_table("departement", *args, code=dep)
-    data.territory_table("region", *args)
-    data.territory_table("epci", *args[:5], "school", v, code=CAEN_LA_MER)
-    data.territory_table("departement", *args[:5], "school", v, code=dep)
-    data.territory_table("region", *args[:5], "school", v)
-    data.territory_table("commune", *args, within=CAEN_LA_MER)
+    f, fs = Filters(), Filters(origin_kind="school")
+    data.territory_table("epci", f, v, code=CAEN_LA_MER)
+    data.territory_table("departement", f, v, code=dep)
+    data.territory_table("region", f, v)
+    data.territory_table("epci", fs, v, code=CAEN_LA_MER)
+    data.territory_table("departement", fs, v, code=dep)
+    data.territory_table("region", fs, v)
+    data.territory_table("commune", f, v, within=CAEN_LA_MER)
     area = communes.loc[communes["epci_siren"] == CAEN_LA_MER, "code"].tolist()
     data.geojson("commune", v, tuple(sorted(area)))
-    data.origin_table(*args[:5], "school", v)
+    data.origin_table(fs, v)
     data.stops(v)

@@ -39,11 +39,11 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--mode",
         choices=MODES,
-        default="transit",
+        default=config.DEFAULT_MODE,
         help="mode de déplacement (transit = transports en commun des réseaux "
         "chargés, hors ligne TER seulement, ou marche)",
     )
-    p.add_argument("--minutes", type=int, default=45, help="budget-temps en minutes")
+    p.add_argument("--minutes", type=int, default=config.DEFAULT_BUDGET_MIN, help="budget-temps en minutes")
     p.add_argument("--sector", action="append", default=[], help="secteur d'activité (répétable)")
     p.add_argument("--grade", choices=GRADES, default=None, help="niveau visé : seconde ou 3e")
     grp = p.add_mutually_exclusive_group()

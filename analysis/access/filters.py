@@ -86,8 +86,8 @@ class Filters:
         seconde headcounts). The two views are never mixed.
     """
 
-    mode: str = "transit"
-    minutes: int = 45
+    mode: str = config.DEFAULT_MODE
+    minutes: int = config.DEFAULT_BUDGET_MIN
     sectors: tuple[str, ...] = ()
     grade: str | None = None
     public: bool | None = None

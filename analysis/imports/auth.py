@@ -12,12 +12,13 @@ from __future__ import annotations
 import collections
 import contextlib
 import hmac
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from analysis import settings
 
 ENV_SECRET = "OBSERVATOIRE_ADMIN_SECRET"
 HOW_TO_ENABLE = (
@@ -49,7 +50,7 @@ def secrets_file() -> Path:
     """The project's secrets file (``.streamlit/secrets.toml``, or ``$OBSERVATOIRE_SECRETS_FILE``)."""
     from analysis.config import PROJECT_ROOT
 
-    other = os.environ.get(ENV_SECRETS_FILE)
+    other = settings.current().secrets_file
     return Path(other) if other else PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
 
@@ -90,7 +91,7 @@ def configured_secret(secrets: Mapping[str, Any] | None = None, *, environment: 
     if value is None:
         value = _file_secret()
     if value is None and environment:
-        value = os.environ.get(ENV_SECRET)
+        value = settings.current().admin_secret
     if value is None:
         return None
     value = str(value)
@@ -115,7 +116,7 @@ def trusted_proxies(environ: Mapping[str, str] | None = None) -> int:
     WriteDisabled
         The variable is set to something else than a whole number from 0 to 5.
     """
-    raw = (os.environ if environ is None else environ).get(ENV_TRUSTED_PROXIES, "").strip()
+    raw = (settings.Settings.from_env(environ).trusted_proxies or "").strip()
     if not raw:
         return 0
     if not raw.isdigit() or int(raw) > 5:

@@ -6,12 +6,12 @@ Owns the argument parser and :func:`main` (exit codes: 0 written, 2 bad input, 3
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from analysis import settings
 from analysis.errors import DataError
-from analysis.imports.auth import ENV_SECRET, AuthError, WriteDisabled
+from analysis.imports.auth import AuthError, WriteDisabled
 from analysis.imports.schema import IMPORT_KINDS, OFFER_FORMATS, OFFER_MODES, OTHER_MODES
 from analysis.imports.transaction import import_file
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--geocoder-url", default=None, help="racine du service BAN (défaut : api-adresse.data.gouv.fr)"
     )
-    parser.add_argument("--user", default=os.environ.get("USER"), help="nom enregistré dans le journal des imports")
+    parser.add_argument("--user", default=settings.current().user, help="nom enregistré dans le journal des imports")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.mode and args.kind != "offers" and args.mode not in OTHER_MODES:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         res = import_file(
             args.path,
             args.kind,
-            secret=os.environ.get(ENV_SECRET),
+            secret=settings.current().admin_secret,
             secret_from_environment=True,
             db_path=args.db,
             fmt=args.fmt,

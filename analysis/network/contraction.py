@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from analysis import settings
 from analysis.network import contraction_jobs
 from analysis.network.contraction_prep import contract_core
 from analysis.network.contraction_query import bucket_search, upward_buckets
@@ -302,7 +303,7 @@ def attach(arrays, mode: str | None = None, force: bool = False, build: str | No
         return True
     if not (force or wants_hierarchy(arrays, mode if mode is not None else arrays.meta.get("mode"))):
         return False
-    build = build or ("now" if force else os.environ.get(ENV_BUILD, "background"))
+    build = build or ("now" if force else (settings.current().hierarchy or "background"))
     if build not in ("background", "now", "off"):
         raise ValueError(f"{ENV_BUILD} must be background, now or off, not {build!r}")
     directory, key = cache_dir(), graph_key(arrays.matrix)

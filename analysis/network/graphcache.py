@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from analysis import catalogue, config
+from analysis import catalogue, config, settings
 from analysis.network import paths
 
 #: Environment variable naming the cache directory.
@@ -32,7 +32,7 @@ _FILE_HASHES: dict[tuple[str, int, int], str] = {}
 
 def cache_dir() -> Path:
     """Directory of cached graphs (created on first save)."""
-    root = os.environ.get(ENV_CACHE)
+    root = settings.current().cache
     return (Path(root) if root else config.default_db_path().parent / "cache") / "graphs"
 
 

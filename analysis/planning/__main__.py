@@ -43,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "sites", parents=[common], help="où lancer les prochains stages collectifs (couverture maximale)"
     )
-    s.add_argument("--mode", default="transit", choices=catalogue.MODES)
-    s.add_argument("--minutes", type=int, default=45)
+    s.add_argument("--mode", default=config.DEFAULT_MODE, choices=catalogue.MODES)
+    s.add_argument("--minutes", type=int, default=config.DEFAULT_BUDGET_MIN)
     s.add_argument("--count", type=int, default=5, help="nombre de sites (1 à 10)")
     s.add_argument("--origin", default="school", choices=("school", "commune"))
     s.add_argument("--measure", default="unserved", choices=dm.MEASURES)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from analysis import access
+from analysis import access, config
 
 #: Demand measures.
 MEASURES: tuple[str, ...] = ("unserved", "shortfall")
@@ -51,8 +51,8 @@ class DemandSpec:
         2SFCA target in places per pupil (``shortfall`` only).
     """
 
-    mode: str = "transit"
-    minutes: int = 45
+    mode: str = config.DEFAULT_MODE
+    minutes: int = config.DEFAULT_BUDGET_MIN
     origin_kind: str = "school"
     measure: str = "unserved"
     target: float = DEFAULT_TARGET

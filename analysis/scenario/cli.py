@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from analysis import db
+from analysis import config, db, settings
 from analysis.config import default_db_path
 from analysis.errors import DataError
 from analysis.scenario import evaluate as ev
@@ -34,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", parents=[common], help="évaluer un scénario (JSON) sans rien écrire")
     run.add_argument("spec", type=Path, help="fichier JSON du scénario")
-    run.add_argument("--mode", choices=ev.MODES, default="transit")
-    run.add_argument("--minutes", type=float, default=45)
+    run.add_argument("--mode", choices=ev.MODES, default=config.DEFAULT_MODE)
+    run.add_argument("--minutes", type=float, default=config.DEFAULT_BUDGET_MIN)
     run.add_argument("--origin", choices=ev.ORIGIN_KINDS, default="commune")
     run.add_argument("--format", choices=output.FORMATS, default="json")
     run.add_argument(
@@ -86,8 +86,8 @@ def _run(args, db_path: Path) -> int:
             db_path,
             scenario,
             result,
-            secret=os.environ.get("OBSERVATOIRE_ADMIN_SECRET"),
-            user=os.environ.get("USER"),
+            secret=settings.current().admin_secret,
+            user=settings.current().user,
             secret_from_environment=True,
         )
         print(f"Scénario « {scenario.name} » enregistré.", file=sys.stderr)
@@ -103,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return _run(args, db_path)
         if args.command == "delete":
-            store.delete(
-                db_path, args.name, secret=os.environ.get("OBSERVATOIRE_ADMIN_SECRET"), secret_from_environment=True
-            )
+            store.delete(db_path, args.name, secret=settings.current().admin_secret, secret_from_environment=True)
             print(f"Scénario « {args.name} » supprimé.", file=sys.stderr)
             return 0
         with db.connect(db_path, read_only=True, spatial=False) as con:

@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import catalogue, db, traveltime
+from analysis import catalogue, config, db, traveltime
 from analysis.db import has_relation
 from analysis.incremental import times as incremental
 from analysis.network import paths
@@ -380,8 +380,8 @@ def check_database(con: duckdb.DuckDBPyConnection) -> None:
 def evaluate(
     con: duckdb.DuckDBPyConnection,
     scenario: Scenario,
-    mode: str = "transit",
-    minutes: float = 45,
+    mode: str = config.DEFAULT_MODE,
+    minutes: float = config.DEFAULT_BUDGET_MIN,
     origin_kind: str = "commune",
 ) -> ScenarioResult:
     """Evaluate ``scenario`` against the baseline of the database ``con`` (read only).
@@ -483,7 +483,11 @@ def service_day(result: ScenarioResult) -> date | None:
 
 
 def evaluate_file(
-    db_path: str, scenario: Scenario, mode: str = "transit", minutes: float = 45, origin_kind: str = "commune"
+    db_path: str,
+    scenario: Scenario,
+    mode: str = config.DEFAULT_MODE,
+    minutes: float = config.DEFAULT_BUDGET_MIN,
+    origin_kind: str = "commune",
 ) -> ScenarioResult:
     """:func:`evaluate` on a private read-only connection to ``db_path`` (the page's path: the
     one-thread setting of the indicator query then never touches a connection shared by others)."""
