@@ -18,7 +18,7 @@ from analysis import config
 from analysis.db import has_relation
 from analysis.gtfs.feed import TABLES, WEEKDAYS, GTFSError, Progress
 from analysis.gtfs.reading import read_feed
-from analysis.gtfs.timetable import _stop_times_frame, expand_frequencies
+from analysis.gtfs.timetable import expand_frequencies, stop_times_frame
 from analysis.text import count as count_of
 
 
@@ -136,7 +136,7 @@ def load_into(
     say(f"GTFS {feed_id} : horaires", 0.2)
     trips = feed.tables["trips.txt"]
     if feed.has_stop_times:
-        st = _stop_times_frame(feed, feed.where("stop_times.txt"))
+        st = stop_times_frame(feed, feed.where("stop_times.txt"))
         if feed.has("frequencies.txt"):
             st, trips = expand_frequencies(feed.tables["frequencies.txt"], st, trips)
         st = st[st["stop_id"].isin(keep_ids)]

@@ -26,7 +26,7 @@ from analysis.transit.model import (
     walk_seconds,
 )
 from analysis.transit.network import TransitNetwork
-from analysis.transit.scan import _footpath_lists, _prepare_endpoints, _profile_arrive, earliest_arrivals
+from analysis.transit.scan import earliest_arrivals, footpath_lists, prepare_endpoints, profile_arrive
 
 
 def window_seconds(depart_from: str, depart_to: str, arrive_by: str) -> tuple[int, int, int]:
@@ -168,8 +168,8 @@ def transit_matrix(
         return best
     # access (origin -> stop) and egress (stop -> destination) walks
     a_kmh, a_det = access_kmh or walk_kmh, access_detour or detour
-    a_o, a_s, a_w = _prepare_endpoints(network, origins, access_radius_m(max_access_min, a_kmh, a_det), a_kmh, a_det)
-    e_d, e_s, e_w = _prepare_endpoints(
+    a_o, a_s, a_w = prepare_endpoints(network, origins, access_radius_m(max_access_min, a_kmh, a_det), a_kmh, a_det)
+    e_d, e_s, e_w = prepare_endpoints(
         network, destinations, access_radius_m(max_access_min, walk_kmh, detour), walk_kmh, detour
     )
     if len(a_o) == 0 or len(e_d) == 0:
@@ -198,12 +198,12 @@ def transit_matrix(
     e_d, e_s, e_w = e_d[e_order], e_s[e_order], e_w[e_order]
     e_dest, e_first = np.unique(e_d, return_index=True)
 
-    fp = _footpath_lists(network, max_transfer_m, walk_kmh, detour)
+    fp = footpath_lists(network, max_transfer_m, walk_kmh, detour)
     if method not in ("auto", "starts", "profile"):
         raise ValueError(f"méthode inconnue : {method!r}")
     if method == "profile" or (method == "auto" and n_k > batch_size):
         say(f"Transport en commun : balayage à rebours ({count(m, 'destination')})", 0.1)
-        arrive = _profile_arrive(network, k_stop, k_time, e_s, e_d, e_w, m, t_end, fp)
+        arrive = profile_arrive(network, k_stop, k_time, e_s, e_d, e_w, m, t_end, fp)
     else:
         # door arrival time (s) per start; float32 holds these integers exactly and inf
         arrive = np.full((n_k, m), np.inf, dtype=np.float32)

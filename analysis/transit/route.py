@@ -14,13 +14,13 @@ import numpy as np
 
 from analysis.transit.matrix import window_seconds, window_starts
 from analysis.transit.model import (
-    _INF,
     ARRIVE_BY,
     DEPART_FROM,
     DEPART_TO,
     DETOUR_FACTOR,
     MAX_ACCESS_MIN,
     MAX_TRANSFER_M,
+    UNREACHED,
     WALK_KMH,
     access_radius_m,
     format_hhmm,
@@ -29,14 +29,14 @@ from analysis.transit.model import (
     walk_seconds,
 )
 from analysis.transit.network import TransitNetwork
-from analysis.transit.scan import _footpath_lists, _prepare_endpoints, earliest_arrivals
+from analysis.transit.scan import earliest_arrivals, footpath_lists, prepare_endpoints
 
 
 def _scan_single(net: TransitNetwork, init: dict[int, int], until: int, fp):
     """Scalar CSA from several stops with start times; returns ride labels and journey pointers."""
     n = net.n_stops
-    ea = np.full(n, _INF, dtype=np.int64)
-    ride = np.full(n, _INF, dtype=np.int64)
+    ea = np.full(n, UNREACHED, dtype=np.int64)
+    ride = np.full(n, UNREACHED, dtype=np.int64)
     # ptr_ea[s] = (kind, enter_c, exit_c, from_stop): kind 0 start, 1 vehicle, 2 transfer walk
     ptr_ea: dict[int, tuple] = {}
     ptr_ride: dict[int, tuple] = {}
@@ -132,11 +132,11 @@ def _journey(net, origin, dest, door: int, t_end: int, acc, egr, fp, walk_kmh, d
     """Earliest-arrival journey leaving home at ``door``: (arrival, legs) or (inf, None)."""
     init: dict[int, int] = {}
     for s, w in zip(acc[0].tolist(), acc[1].tolist()):
-        init[s] = min(init.get(s, _INF), door + w)
+        init[s] = min(init.get(s, UNREACHED), door + w)
     ride, ptr_ride, ptr_ea = _scan_single(net, init, t_end, fp)
     best, best_s, best_w = math.inf, -1, 0
     for s, w in zip(egr[0].tolist(), egr[1].tolist()):
-        if ride[s] < _INF and ride[s] + w < best:
+        if ride[s] < UNREACHED and ride[s] + w < best:
             best, best_s, best_w = ride[s] + w, s, w
     if best_s < 0 or best > t_end:
         return math.inf, None
@@ -244,11 +244,11 @@ def transit_route(
     net = network
     o = np.asarray(from_lonlat, dtype=float).reshape(2)
     d = np.asarray(to_lonlat, dtype=float).reshape(2)
-    fp = _footpath_lists(net, max_transfer_m, walk_kmh, detour)
+    fp = footpath_lists(net, max_transfer_m, walk_kmh, detour)
     a_kmh, a_det = access_kmh or walk_kmh, access_detour or detour
-    _, a_s, a_w = _prepare_endpoints(net, o[None, :], access_radius_m(max_access_min, a_kmh, a_det), a_kmh, a_det)
+    _, a_s, a_w = prepare_endpoints(net, o[None, :], access_radius_m(max_access_min, a_kmh, a_det), a_kmh, a_det)
     max_egress_m = access_radius_m(max_access_min, walk_kmh, detour)
-    _, e_s, e_w = _prepare_endpoints(net, d[None, :], max_egress_m, walk_kmh, detour)
+    _, e_s, e_w = prepare_endpoints(net, d[None, :], max_egress_m, walk_kmh, detour)
     acc, egr = (a_s, a_w), (e_s, e_w)
     walk_dist = float(haversine_m(o, d))
     walk_s = float(walk_seconds(walk_dist, walk_kmh, detour))

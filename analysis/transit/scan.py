@@ -1,7 +1,7 @@
 """The Connection Scan itself, vectorised: forward over many starts, backward as a profile.
 
 Owns :func:`earliest_arrivals` (one forward scan for a batch of (stop, time) starts, labels
-``(stops, starts)``), :func:`_profile_arrive` (one backward profile scan for all destinations at
+``(stops, starts)``), :func:`profile_arrive` (one backward profile scan for all destinations at
 once), the per-stop lists of transfer walks and the access/egress pairs between points and
 stops. Both scans implement the same model and give identical results.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.transit.model import (
-    _INF,
     DETOUR_FACTOR,
     MAX_TRANSFER_M,
+    UNREACHED,
     WALK_KMH,
     lonlat_to_xyz,
     pairs_within,
@@ -22,7 +22,8 @@ from analysis.transit.model import (
 from analysis.transit.network import TransitNetwork
 
 
-def _footpath_lists(net: TransitNetwork, max_transfer_m, walk_kmh, detour):
+def footpath_lists(net: TransitNetwork, max_transfer_m, walk_kmh, detour):
+    """Transfer walks of every stop: a list, per stop, of (neighbour stops, walk seconds) arrays."""
     a, b, w = net.transfers(max_transfer_m, walk_kmh, detour)
     starts = np.searchsorted(a, np.arange(net.n_stops + 1))
     return [(b[starts[s] : starts[s + 1]], w[starts[s] : starts[s + 1]]) for s in range(net.n_stops)]
@@ -58,12 +59,12 @@ def earliest_arrivals(
     start_stop = np.asarray(start_stop, dtype=np.int64)
     start_time = np.asarray(start_time, dtype=np.int64)
     nb = len(start_stop)
-    ea = np.full((net.n_stops, nb), _INF, dtype=np.int32)
-    ride = np.full((net.n_stops, nb), _INF, dtype=np.int32)
+    ea = np.full((net.n_stops, nb), UNREACHED, dtype=np.int32)
+    ride = np.full((net.n_stops, nb), UNREACHED, dtype=np.int32)
     if nb == 0:
         return ea, ride
     ea[start_stop, np.arange(nb)] = start_time
-    fp = footpaths if footpaths is not None else _footpath_lists(net, max_transfer_m, walk_kmh, detour)
+    fp = footpaths if footpaths is not None else footpath_lists(net, max_transfer_m, walk_kmh, detour)
     lo = int(np.searchsorted(net.dep_time, start_time.min(), side="left"))
     hi = int(np.searchsorted(net.dep_time, until, side="right"))
     if hi <= lo:
@@ -93,7 +94,7 @@ def earliest_arrivals(
         if not alight[c]:
             continue
         s, a = as_[c], at[c]
-        np.copyto(cand, _INF)
+        np.copyto(cand, UNREACHED)
         cand[r] = a
         np.minimum(ea[s], cand, out=ea[s])
         np.minimum(ride[s], cand, out=ride[s])
@@ -109,7 +110,7 @@ def earliest_arrivals(
     return ea, ride
 
 
-def _profile_arrive(
+def profile_arrive(
     net: TransitNetwork,
     k_stop: np.ndarray,
     k_time: np.ndarray,
@@ -204,7 +205,7 @@ def _profile_arrive(
     return out
 
 
-def _prepare_endpoints(net, points, max_access_m, walk_kmh, detour):
+def prepare_endpoints(net, points, max_access_m, walk_kmh, detour):
     """Pairs (point, stop, walk seconds) within ``max_access_m``, sorted by point."""
     p, s, d = pairs_within(lonlat_to_xyz(points), net.stop_xyz, max_access_m)
     order = np.lexsort((s, p))
