@@ -67,13 +67,13 @@ def load_points(db_path: Path, src: Path, rng) -> tuple[np.ndarray, np.ndarray, 
 
 def naive_matrix(net, origins, destinations, t0=7 * 3600, t1=8 * 3600 + 1800, t_end=9 * 3600):
     """Per origin, one scalar CSA per departure minute; min over minutes of (arrival - t)."""
-    fp = scan._footpath_lists(net, transit.MAX_TRANSFER_M, transit.WALK_KMH, transit.DETOUR_FACTOR)
-    e_d, e_s, e_w = scan._prepare_endpoints(
+    fp = scan.footpath_lists(net, transit.MAX_TRANSFER_M, transit.WALK_KMH, transit.DETOUR_FACTOR)
+    e_d, e_s, e_w = scan.prepare_endpoints(
         net, destinations, transit.MAX_ACCESS_M, transit.WALK_KMH, transit.DETOUR_FACTOR
     )
     out = np.full((len(origins), len(destinations)), np.inf)
     for i, o in enumerate(origins):
-        _, a_s, a_w = scan._prepare_endpoints(
+        _, a_s, a_w = scan.prepare_endpoints(
             net, o[None, :], transit.MAX_ACCESS_M, transit.WALK_KMH, transit.DETOUR_FACTOR
         )
         for t in range(t0, t1 + 1, 60):
@@ -172,7 +172,7 @@ def main() -> None:
     )
 
     # naive baseline on a sample of origins with a stop within 1.5 km
-    a_o, _, _ = scan._prepare_endpoints(net, origins, transit.MAX_ACCESS_M, transit.WALK_KMH, transit.DETOUR_FACTOR)
+    a_o, _, _ = scan.prepare_endpoints(net, origins, transit.MAX_ACCESS_M, transit.WALK_KMH, transit.DETOUR_FACTOR)
     with_stop = np.unique(a_o)
     sample = rng.choice(with_stop, size=min(args.naive_sample, len(with_stop)), replace=False)
     t = time.perf_counter()

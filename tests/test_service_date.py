@@ -77,7 +77,7 @@ def test_trip_counts_equal_the_day_by_day_count(calendar_con):
 
 def test_default_service_date_on_the_mirror_feed_equals_the_day_by_day_choice(real_con):
     """On the real feed: the Tuesday chosen from one query is the one the day-by-day counts give."""
-    feeds = service._routable_feeds(real_con)
+    feeds = service.routable_feeds(real_con)
     ids = feeds["feed_id"].tolist()
     start, end = (pd.Timestamp(feeds[c].agg(f)).date() for c, f in (("start_date", "min"), ("end_date", "max")))
     first = start + timedelta(days=(1 - start.weekday()) % 7)

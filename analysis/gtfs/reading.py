@@ -2,7 +2,7 @@
 
 Owns the decoding of each ``*.txt`` file (UTF-8 with or without BOM, else Latin-1) into a frame
 of strings, and the walk through a folder or a zip (files possibly in one sub-folder). The read
-feed is then validated by :func:`analysis.gtfs.validation._validate`.
+feed is then validated by :func:`analysis.gtfs.validation.validate_feed`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.gtfs.feed import OPTIONAL_FILES, REQUIRED_FILES, Feed, GTFSError
-from analysis.gtfs.validation import _validate
+from analysis.gtfs.validation import validate_feed
 
 
 def _read_text_table(raw: bytes, where: str) -> pd.DataFrame:
@@ -88,5 +88,5 @@ def read_feed(path: str | Path) -> Feed:
                     except (zipfile.BadZipFile, OSError, EOFError) as exc:
                         raise GTFSError(feed.where(name), f"entrée zip illisible ({exc})") from exc
                     feed.tables[name] = _read_text_table(raw, feed.where(name))
-    _validate(feed)
+    validate_feed(feed)
     return feed

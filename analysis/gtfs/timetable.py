@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.gtfs.feed import Feed, GTFSError
-from analysis.gtfs.validation import _first_bad, parse_gtfs_time
+from analysis.gtfs.validation import first_bad, parse_gtfs_time
 
 
-def _stop_times_frame(feed: Feed, where: str) -> pd.DataFrame:
+def stop_times_frame(feed: Feed, where: str) -> pd.DataFrame:
     """Stop times sorted by trip and sequence, with interpolated missing times (seconds)."""
     st = feed.tables["stop_times.txt"]
     df = pd.DataFrame(
@@ -31,7 +31,7 @@ def _stop_times_frame(feed: Feed, where: str) -> pd.DataFrame:
     )
     df = df.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
     dup = df.duplicated(["trip_id", "stop_sequence"]).to_numpy()
-    row = _first_bad(dup)
+    row = first_bad(dup)
     if row is not None:
         raise GTFSError(
             where,
@@ -44,7 +44,7 @@ def _stop_times_frame(feed: Feed, where: str) -> pd.DataFrame:
     if missing.any():
         first = ~df["trip_id"].duplicated(keep="first").to_numpy()
         last = ~df["trip_id"].duplicated(keep="last").to_numpy()
-        row = _first_bad(missing & (first | last))
+        row = first_bad(missing & (first | last))
         if row is not None:
             raise GTFSError(
                 where,
@@ -59,7 +59,7 @@ def _stop_times_frame(feed: Feed, where: str) -> pd.DataFrame:
             df[col] = df[col].interpolate(method="index", limit_area="inside").round()
     prev_trip = df["trip_id"].shift(1)
     back = (df["trip_id"] == prev_trip) & (df["arrival_s"] < df["departure_s"].shift(1))
-    row = _first_bad(back.to_numpy())
+    row = first_bad(back.to_numpy())
     if row is not None:
         raise GTFSError(
             where,

@@ -3,7 +3,7 @@
 Owns the column checks (times ``H:MM:SS``, dates ``AAAAMMJJ``, integers and their allowed
 values, unique ids, references to another file), each raising a :class:`GTFSError` that names
 the file, the 1-based data row and the field, and the rules of each file, run in a fixed order
-by :func:`_validate`. Validation stores parsed helper columns (``_seq``, ``_arr``, ``_dep``...)
+by :func:`validate_feed`. Validation stores parsed helper columns (``_seq``, ``_arr``, ``_dep``...)
 in ``stop_times.txt`` for the loader.
 """
 
@@ -25,7 +25,8 @@ def _missing_field_error(feed: Feed, name: str, col: str) -> GTFSError:
     )
 
 
-def _first_bad(mask: np.ndarray | pd.Series) -> int | None:
+def first_bad(mask: np.ndarray | pd.Series) -> int | None:
+    """Position of the first true value of ``mask``, or None when there is none."""
     idx = np.flatnonzero(np.asarray(mask))
     return int(idx[0]) if len(idx) else None
 
@@ -39,7 +40,7 @@ def _raise_at_first_bad(
     ``template`` is formatted with ``value`` (the field's text on that row), ``row`` (the whole
     row: ``{row[arrival_time]}``) and ``params``.
     """
-    row = _first_bad(bad)
+    row = first_bad(bad)
     if row is not None:
         df = feed.tables[name]
         text = template.format(value=df[field].iat[row], row=df.iloc[row], **params)
@@ -210,7 +211,7 @@ def _check_stop_times(feed: Feed) -> None:
             "sont chargés, mais ce flux ne donne aucun horaire et ne peut pas servir au calcul "
             "d'itinéraires en transport en commun"
         )
-        # stacklevel: this function, _validate, read_feed, then read_feed's caller
+        # stacklevel: this function, validate_feed, read_feed, then read_feed's caller
         warnings.warn(feed.warnings[-1], GTFSWarning, stacklevel=4)
         return
         return
@@ -234,7 +235,7 @@ def _check_stop_times(feed: Feed) -> None:
     st["_dep"] = dep
 
 
-def _validate(feed: Feed) -> None:
+def validate_feed(feed: Feed) -> None:
     """Check files, columns, value formats and references; store parsed helper columns.
 
     The rules run file by file in a fixed order; the first broken one raises a

@@ -5,7 +5,7 @@ going from one stop to the next stop of its trip). Earliest arrivals are found b
 these connections once (Dibbelt, Pajor, Strasser & Wagner, "Connection Scan Algorithm",
 2013/2018), either forward for many starting points at once (labels are a 2-D array
 ``(stops, starts)``, :func:`earliest_arrivals`) or backward as a profile scan for all
-destinations at once (:func:`_profile_arrive`), so that each connection costs a handful of
+destinations at once (:func:`profile_arrive`), so that each connection costs a handful of
 numpy operations on vectors. Both give identical results; ``transit_matrix(method="auto")``
 picks the cheaper one.
 

@@ -30,8 +30,10 @@ DEPART_TO = "08:30"
 ARRIVE_BY = "09:00"
 #: The June internship fortnight (month, first day, last day) used to pick the service date.
 INTERNSHIP_FORTNIGHT = (6, 15, 26)
-_INF = np.int32(2**30)
-_DAY = 86400
+#: Label of a stop not reached by a scan (seconds; far beyond any service day).
+UNREACHED = np.int32(2**30)
+#: Seconds in a day (trips of the day before are shifted by it).
+DAY_S = 86400
 
 
 def parse_hhmm(value: str | int | float) -> int:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.gtfs import GTFSError
 from analysis.transit.model import (
-    _DAY,
+    DAY_S,
     DETOUR_FACTOR,
     MAX_TRANSFER_M,
     WALK_KMH,
@@ -24,7 +24,7 @@ from analysis.transit.model import (
     pairs_within,
     walk_seconds,
 )
-from analysis.transit.service import _routable_feeds, active_service_ids, default_service_date
+from analysis.transit.service import active_service_ids, default_service_date, routable_feeds
 
 
 @dataclass
@@ -85,7 +85,7 @@ class TransitNetwork:
             No feed with stop times; date outside every feed's validity (expired calendar);
             no trip running that day.
         """
-        feeds = _routable_feeds(con)
+        feeds = routable_feeds(con)
         if feed_ids:
             feeds = feeds[feeds["feed_id"].isin(feed_ids)]
             if feeds.empty:
@@ -163,7 +163,7 @@ class TransitNetwork:
     ) -> TransitNetwork:
         key = st["trip_id"].astype(str) + "@" + st["day_offset"].astype(str)
         trip_codes, trip_keys = pd.factorize(key, sort=False)
-        shift = st["day_offset"].to_numpy(dtype=np.int64) * _DAY
+        shift = st["day_offset"].to_numpy(dtype=np.int64) * DAY_S
         arr = st["arrival_s"].to_numpy(dtype=np.int64) + shift
         dep = st["departure_s"].to_numpy(dtype=np.int64) + shift
         stop_codes, stop_keys = pd.factorize(st["stop_id"], sort=True)

@@ -9,18 +9,19 @@ the :func:`analysis.transit.transit_matrix` cell.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from analysis.transit.matrix import window_seconds, window_starts
 from analysis.transit.model import (
-    _INF,
     ARRIVE_BY,
     DEPART_FROM,
     DEPART_TO,
     DETOUR_FACTOR,
     MAX_ACCESS_MIN,
     MAX_TRANSFER_M,
+    UNREACHED,
     WALK_KMH,
     access_radius_m,
     format_hhmm,
@@ -29,20 +30,27 @@ from analysis.transit.model import (
     walk_seconds,
 )
 from analysis.transit.network import TransitNetwork
-from analysis.transit.scan import _footpath_lists, _prepare_endpoints, earliest_arrivals
+from analysis.transit.scan import earliest_arrivals, footpath_lists, prepare_endpoints
 
 
-def _scan_single(net: TransitNetwork, init: dict[int, int], until: int, fp):
-    """Scalar CSA from several stops with start times; returns ride labels and journey pointers."""
-    n = net.n_stops
-    ea = np.full(n, _INF, dtype=np.int64)
-    ride = np.full(n, _INF, dtype=np.int64)
-    # ptr_ea[s] = (kind, enter_c, exit_c, from_stop): kind 0 start, 1 vehicle, 2 transfer walk
+def _seeded_labels(n: int, init: dict[int, int]):
+    """Labels of a scalar scan before any connection: ``(ea, ride, ptr_ea, ptr_ride)``.
+
+    ``ptr_ea[s] = (kind, enter_c, exit_c, from_stop)``: kind 0 start, 1 vehicle, 2 transfer walk.
+    """
+    ea = np.full(n, UNREACHED, dtype=np.int64)
+    ride = np.full(n, UNREACHED, dtype=np.int64)
     ptr_ea: dict[int, tuple] = {}
     ptr_ride: dict[int, tuple] = {}
     for s, t in init.items():
         ea[s] = t
         ptr_ea[s] = (0, -1, -1, -1)
+    return ea, ride, ptr_ea, ptr_ride
+
+
+def _scan_single(net: TransitNetwork, init: dict[int, int], until: int, fp):
+    """Scalar CSA from several stops with start times; returns ride labels and journey pointers."""
+    ea, ride, ptr_ea, ptr_ride = _seeded_labels(net.n_stops, init)
     if not init:
         return ride, ptr_ride, ptr_ea
     lo = int(np.searchsorted(net.dep_time, min(init.values()), side="left"))
@@ -132,11 +140,11 @@ def _journey(net, origin, dest, door: int, t_end: int, acc, egr, fp, walk_kmh, d
     """Earliest-arrival journey leaving home at ``door``: (arrival, legs) or (inf, None)."""
     init: dict[int, int] = {}
     for s, w in zip(acc[0].tolist(), acc[1].tolist()):
-        init[s] = min(init.get(s, _INF), door + w)
+        init[s] = min(init.get(s, UNREACHED), door + w)
     ride, ptr_ride, ptr_ea = _scan_single(net, init, t_end, fp)
     best, best_s, best_w = math.inf, -1, 0
     for s, w in zip(egr[0].tolist(), egr[1].tolist()):
-        if ride[s] < _INF and ride[s] + w < best:
+        if ride[s] < UNREACHED and ride[s] + w < best:
             best, best_s, best_w = ride[s] + w, s, w
     if best_s < 0 or best > t_end:
         return math.inf, None
@@ -202,6 +210,80 @@ def _best_doors(net, a_s, a_w, e_s, e_w, t0, t1, t_end, fp) -> list[int]:
     return [] if best_door is None else [best_door]
 
 
+@dataclass(frozen=True)
+class _DoorPlan:
+    """When to leave home: the door times to try, the arrival limit, and the walk-only option.
+
+    Attributes
+    ----------
+    doors : list of int
+        Door departure times (s) whose earliest-arrival journeys compete.
+    t_end : int
+        Arrival limit (s).
+    walk_ok : bool
+        Whether walking the whole way competes.
+    start : int
+        Door departure (s) of the walking-only journey.
+    """
+
+    doors: list[int]
+    t_end: int
+    walk_ok: bool
+    start: int
+
+
+def _door_plan(net, depart, window: tuple[str, str, str], walk_only: bool, walk_s: float, scan_args) -> _DoorPlan:
+    """The door times of a fixed departure ``depart``, else the best door time of the morning window.
+
+    ``window`` is ``(depart_from, depart_to, arrive_by)``; ``scan_args`` is ``(a_s, a_w, e_s, e_w,
+    fp)`` for :func:`_best_doors`.
+    """
+    if depart is not None:
+        t = parse_hhmm(depart)
+        t_end = int(net.arr_time.max()) if net.n_connections else t
+        return _DoorPlan([t], t_end, walk_only, t)
+    t0, t1, t_end = window_seconds(*window)
+    a_s, a_w, e_s, e_w, fp = scan_args
+    doors = _best_doors(net, a_s, a_w, e_s, e_w, t0, t1, t_end, fp)
+    return _DoorPlan(doors, t_end, walk_only and walk_s <= t_end - t0, t0)
+
+
+def _fastest_journey(net, o, d, plan: _DoorPlan, acc, egr, fp, walk_kmh, detour):
+    """The shortest of the journeys leaving at ``plan.doors``: ``(duration, door, arrival, legs)`` or None."""
+    best = None
+    for door in plan.doors:
+        arr, legs = _journey(net, o, d, door, plan.t_end, acc, egr, fp, walk_kmh, detour)
+        if legs is not None:
+            dur = arr - door
+            if best is None or dur < best[0] - 1e-9:
+                best = (dur, door, arr, legs)
+    return best
+
+
+def _walking_journey(start: int, walk_s: float, walk_dist: float, detour: float):
+    """Walking the whole way, leaving at ``start``: ``(duration, door, arrival, legs)``."""
+    legs = [
+        {
+            "mode": "walk",
+            "from": "origine",
+            "to": "destination",
+            "depart": format_hhmm(start),
+            "arrive": format_hhmm(start + walk_s),
+            "depart_s": start,
+            "arrive_s": start + walk_s,
+            "meters": round(walk_dist * detour),
+        }
+    ]
+    return (walk_s, start, start + walk_s, legs)
+
+
+def _as_bike_access(net, o, legs: list[dict], a_det: float) -> None:
+    """Turn the first (access) leg into a cycled one, its metres with the access detour (in place)."""
+    first_stop = int(np.flatnonzero(net.stop_ids == legs[1]["from_stop_id"])[0])
+    legs[0]["mode"] = "bike"
+    legs[0]["meters"] = round(float(haversine_m(o, net.stop_lonlat[first_stop])) * a_det)
+
+
 def transit_route(
     network: TransitNetwork,
     from_lonlat,
@@ -244,47 +326,19 @@ def transit_route(
     net = network
     o = np.asarray(from_lonlat, dtype=float).reshape(2)
     d = np.asarray(to_lonlat, dtype=float).reshape(2)
-    fp = _footpath_lists(net, max_transfer_m, walk_kmh, detour)
+    fp = footpath_lists(net, max_transfer_m, walk_kmh, detour)
     a_kmh, a_det = access_kmh or walk_kmh, access_detour or detour
-    _, a_s, a_w = _prepare_endpoints(net, o[None, :], access_radius_m(max_access_min, a_kmh, a_det), a_kmh, a_det)
+    _, a_s, a_w = prepare_endpoints(net, o[None, :], access_radius_m(max_access_min, a_kmh, a_det), a_kmh, a_det)
     max_egress_m = access_radius_m(max_access_min, walk_kmh, detour)
-    _, e_s, e_w = _prepare_endpoints(net, d[None, :], max_egress_m, walk_kmh, detour)
-    acc, egr = (a_s, a_w), (e_s, e_w)
+    _, e_s, e_w = prepare_endpoints(net, d[None, :], max_egress_m, walk_kmh, detour)
     walk_dist = float(haversine_m(o, d))
     walk_s = float(walk_seconds(walk_dist, walk_kmh, detour))
     base = {"service_date": net.service_date.isoformat(), "from": list(map(float, o)), "to": list(map(float, d))}
-    if depart is not None:
-        t = parse_hhmm(depart)
-        window = [(t, t)]
-        t_end = int(net.arr_time.max()) if net.n_connections else t
-        walk_ok = walk_only
-    else:
-        t0, t1, t_end = window_seconds(depart_from, depart_to, arrive_by)
-        window = [(x, x) for x in _best_doors(net, a_s, a_w, e_s, e_w, t0, t1, t_end, fp)]
-        walk_ok = walk_only and walk_s <= t_end - t0
-        t = t0
-    best = None
-    for door, _ in window:
-        arr, legs = _journey(net, o, d, door, t_end, acc, egr, fp, walk_kmh, detour)
-        if legs is not None:
-            dur = arr - door
-            if best is None or dur < best[0] - 1e-9:
-                best = (dur, door, arr, legs)
-    if walk_ok and (best is None or walk_s < best[0]):
-        start = t if depart is not None else t0
-        legs = [
-            {
-                "mode": "walk",
-                "from": "origine",
-                "to": "destination",
-                "depart": format_hhmm(start),
-                "arrive": format_hhmm(start + walk_s),
-                "depart_s": start,
-                "arrive_s": start + walk_s,
-                "meters": round(walk_dist * detour),
-            }
-        ]
-        best = (walk_s, start, start + walk_s, legs)
+    window = (depart_from, depart_to, arrive_by)
+    plan = _door_plan(net, depart, window, walk_only, walk_s, (a_s, a_w, e_s, e_w, fp))
+    best = _fastest_journey(net, o, d, plan, (a_s, a_w), (e_s, e_w), fp, walk_kmh, detour)
+    if plan.walk_ok and (best is None or walk_s < best[0]):
+        best = _walking_journey(plan.start, walk_s, walk_dist, detour)
     if best is None:
         return {
             **base,
@@ -296,9 +350,7 @@ def transit_route(
         }
     dur, door, arr, legs = best
     if access_kmh is not None and legs[0]["to"] != "destination":  # cycled to the first stop
-        first_stop = int(np.flatnonzero(net.stop_ids == legs[1]["from_stop_id"])[0])
-        legs[0]["mode"] = "bike"
-        legs[0]["meters"] = round(float(haversine_m(o, net.stop_lonlat[first_stop])) * a_det)
+        _as_bike_access(net, o, legs, a_det)
     if depart is not None:
         dur = arr - parse_hhmm(depart)
     return {

@@ -45,7 +45,14 @@ def active_service_ids(con, service_date: date, feed_ids: list[str] | None = Non
     return sorted(r[0] for r in rows)
 
 
-def _routable_feeds(con) -> pd.DataFrame:
+def routable_feeds(con) -> pd.DataFrame:
+    """The loaded feeds that have stop times (``transit_feeds`` rows).
+
+    Raises
+    ------
+    GTFSError
+        When no feed is loaded, or when no loaded feed has a ``stop_times.txt``.
+    """
     try:
         feeds = con.execute("SELECT feed_id, path, start_date, end_date, has_stop_times FROM transit_feeds").df()
     except Exception as exc:  # table absent
@@ -135,7 +142,7 @@ def default_service_date(con, feed_ids: list[str] | None = None, min_share: floa
     GTFSError
         No routable feed, or no Tuesday with service in the validity.
     """
-    feeds = _routable_feeds(con)
+    feeds = routable_feeds(con)
     if feed_ids:
         feeds = feeds[feeds["feed_id"].isin(feed_ids)]
     ids = feeds["feed_id"].tolist()
