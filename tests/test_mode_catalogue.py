@@ -12,27 +12,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from pyproj import Geod
+from synthetic_line import LAT0, X, geod_m, north_of, write_line_roads
 
 from analysis import access, catalogue, db, traveltime
 from analysis.access import Filters
 from analysis.network import detour, roads
 from analysis.traveltime import TravelTimeSettings
 
-GEOD = Geod(ellps="WGS84")
-LAT0 = 49.10
-X = {"A": -0.400000, "B": -0.331319, "C": -0.235165, "D": -0.125275, "E": -0.056593}
 TROT = "trot"
 TROT_KPH, TROT_FALLBACK_KPH, TROT_DETOUR = 12.0, 20.0, 1.25
-
-
-def geod_m(a, b) -> float:
-    return GEOD.inv(a[0], a[1], b[0], b[1])[2]
-
-
-def north_of(lon: float, metres: float) -> tuple[float, float]:
-    lon2, lat2, _ = GEOD.fwd(lon, LAT0, 0.0, metres)
-    return lon2, lat2
 
 
 FAR = north_of(X["D"], 3_000)  # 3 km off the road: beyond max_snap_m (2.5 km), straight-line estimate
@@ -61,20 +49,8 @@ def trot_mode():
 
 @pytest.fixture()
 def line_roads(tmp_path):
-    """SYNTHETIC GeoJSON: one 'secondary' road A-B-C-D-E along the 49.10 parallel, plus a
-    'motorway' spur from E (closed to the test mode as to bikes)."""
-    names = list(X)
-    feats = [
-        {
-            "type": "Feature",
-            "properties": {"highway": "secondary"},
-            "geometry": {"type": "LineString", "coordinates": [[X[a], LAT0], [X[b], LAT0]]},
-        }
-        for a, b in zip(names[:-1], names[1:])
-    ]
-    path = tmp_path / "line.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
-    return path
+    """SYNTHETIC GeoJSON: one 'secondary' road A-B-C-D-E along the 49.10 parallel."""
+    return write_line_roads(tmp_path / "line.geojson")
 
 
 @pytest.fixture()

@@ -8,16 +8,9 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-from pyproj import Geod
+from synthetic_line import geod_m
 
 from analysis.network import paths
-
-GEOD = Geod(ellps="WGS84")
-
-
-def geod_m(a, b) -> float:
-    """Independent geodesic distance (pyproj, WGS84 ellipsoid) between two lon/lat points."""
-    return GEOD.inv(a[0], a[1], b[0], b[1])[2]
 
 
 def test_parallel_edges_keep_minimum_and_direction():

@@ -14,43 +14,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from pyproj import Geod
+from synthetic_line import GEOD, LAT0, X, geod_m, north_of, write_line_roads
 
 from analysis import db, traveltime
 from analysis.config import BuildSettings
 from analysis.traveltime import TravelTimeSettings
 
-GEOD = Geod(ellps="WGS84")
 FIX_GTFS = Path(__file__).parent / "fixtures" / "gtfs" / "synthetic_line"
-LAT0 = 49.10
-# positions of the synthetic line (same as the synthetic GTFS stops A..E)
-X = {"A": -0.400000, "B": -0.331319, "C": -0.235165, "D": -0.125275, "E": -0.056593}
-
-
-def geod_m(a, b) -> float:
-    return GEOD.inv(a[0], a[1], b[0], b[1])[2]
-
-
-def north_of(lon: float, metres: float) -> tuple[float, float]:
-    lon2, lat2, _ = GEOD.fwd(lon, LAT0, 0.0, metres)
-    return lon2, lat2
 
 
 @pytest.fixture()
 def synthetic_roads(tmp_path) -> Path:
     """Synthetic GeoJSON: one 'secondary' road A-B-C-D-E along the 49.10 parallel."""
-    names = list(X)
-    feats = [
-        {
-            "type": "Feature",
-            "properties": {"highway": "secondary"},
-            "geometry": {"type": "LineString", "coordinates": [[X[a], LAT0], [X[b], LAT0]]},
-        }
-        for a, b in zip(names[:-1], names[1:])
-    ]
-    path = tmp_path / "synthetic_roads.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
-    return path
+    return write_line_roads(tmp_path / "synthetic_roads.geojson")
 
 
 @pytest.fixture()
