@@ -128,7 +128,8 @@ def regional_map(v: int, r: pd.Series) -> None:
         height=560,
     )
     # one ranking (analysis.outputs.ranking), least favourable first: "En bref" and the table read it
-    epci = panels.show_map(panel)
+    panels.show_map(panel)
+    epci = panels.ranked(panel)
     vals = pd.to_numeric(epci[ind], errors="coerce") * scale
     known = epci[vals.notna()]
     first, last = known.iloc[0], known.iloc[-1]

@@ -74,7 +74,8 @@ def coverage_map(view, level: str, ind: str, tab: pd.DataFrame, pts: pd.DataFram
         return [g_off]
 
     # one ranking (analysis.outputs.ranking): the table below and "En bref" both read its first row
-    ranked = panels.show_map(panel, overlays=overlays)
+    panels.show_map(panel, overlays=overlays)
+    ranked = panels.ranked(panel)
     ranked["_v"] = pd.to_numeric(ranked[panel.column], errors="coerce") * spec.scale
     return ranked
 

@@ -56,6 +56,17 @@ def budget_sidebar() -> int:
     return minutes
 
 
+def served_stops_layer(m, v: int) -> list:
+    """The stops served in the morning, drawn once in the base map (hidden at first)."""
+    stops_df, _day = data.stops(v)
+    if len(stops_df):
+        served = stops_df[stops_df["morning_departures"] > 0]
+        mapping.FastGeoJson(
+            stops_geojson(served), "Arrêts desservis le matin (TER train et car)", opacity=1.0, weight=1, show=False
+        ).add_to(m)
+    return []
+
+
 def gap_table(gap: pd.DataFrame, tc_short: str) -> pd.DataFrame:
     """The car / transit map's table (text alternative), largest gap first."""
     t = gap.sort_values("gap", ascending=False)
@@ -72,13 +83,8 @@ def gap_table(gap: pd.DataFrame, tc_short: str) -> pd.DataFrame:
     )
 
 
-def gap_section(minutes: int, v: int) -> pd.DataFrame:
-    """« 1. Écart voiture / transports en commun » (map, En bref, table); returns the car table."""
-    nets = core.networks()
-    tc_phrase = core.mode_label("transit", "phrase")  # « en transports en commun (TER seulement) ou à pied »
-    tc_short = catalogue.transit_short(nets)  # « TER » when it is the only network loaded
-    st.header("1. Écart voiture / transports en commun")
-    car = data.territory_table("commune", "car", minutes, (), "", "", "commune", v)
+def car_transit_gap(car: pd.DataFrame) -> pd.DataFrame:
+    """Per commune: offers reachable by car minus by transit (``gap``), with the map's columns."""
     gap = car[
         [
             "code",
@@ -94,29 +100,35 @@ def gap_section(minutes: int, v: int) -> pd.DataFrame:
         ]
     ].copy()
     gap["gap"] = gap["offers_reachable_car_mean"] - gap["offers_reachable_transit_mean"]
-    m = mapping.base_map()
-    g_gap = mapping.group(f"Écart voiture / {tc_short}", control=False)
-    mapping.choropleth(
-        g_gap,
-        data.geojson("commune", v),
-        gap,
-        "code",
-        "gap",
-        f"Offres en plus accessibles en voiture ({minutes} min)",
-        "offres",
+    return gap
+
+
+def gap_section(minutes: int, v: int) -> pd.DataFrame:
+    """« 1. Écart voiture / transports en commun » (map, En bref, table); returns the car table."""
+    nets = core.networks()
+    tc_phrase = core.mode_label("transit", "phrase")  # « en transports en commun (TER seulement) ou à pied »
+    tc_short = catalogue.transit_short(nets)  # « TER » when it is the only network loaded
+    st.header("1. Écart voiture / transports en commun")
+    car = data.territory_table("commune", "car", minutes, (), "", "", "commune", v)
+    gap = car_transit_gap(car)
+    panel = panels.MapPanel(
+        key="mob_gap_map",
+        geojson=data.geojson("commune", v),
+        table=gap,
+        column="gap",
+        label=f"Offres en plus accessibles en voiture ({minutes} min)",
+        unit="offres",
         decimals=0,
         palette="cividis",
         reverse=True,
         name=f"Écart voiture / {tc_short}",
-        outlines=m,
+        layer=f"Écart voiture / {tc_short}",
+        layer_control=False,
+        height=600,
+        outlines=True,
+        control=True,
     )
-    stops_df, _day = data.stops(v)
-    if len(stops_df):
-        served = stops_df[stops_df["morning_departures"] > 0]
-        mapping.FastGeoJson(
-            stops_geojson(served), "Arrêts desservis le matin (TER train et car)", opacity=1.0, weight=1, show=False
-        ).add_to(m)
-    mapping.show(m, "mob_gap_map", height=600, layers=[g_gap], control=True)
+    panels.show_map(panel, overlays=lambda m: served_stops_layer(m, v))
     n_zero_tc = int((gap["offers_reachable_transit_mean"] == 0).sum())
     panels.brief(
         f"nombre moyen d'offres accessibles en {minutes} min en voiture moins "

@@ -40,7 +40,7 @@ class MapPanel:
     decimals : int
         Decimals shown in the legend and tooltips.
     palette : str
-        Colour scale (:mod:`analysis.outputs.maps`).
+        Colour scale (:mod:`analysis.outputs.maps`); ``reverse``: reversed.
     scale : float
         Display factor (100 for a share shown in %).
     name : str
@@ -67,6 +67,7 @@ class MapPanel:
     unit: str
     decimals: int = 0
     palette: str = "viridis"
+    reverse: bool = False
     scale: float = 1.0
     name: str = "Indicateur"
     layer: str | None = None
@@ -82,9 +83,8 @@ def show_map(
     panel: MapPanel,
     m: folium.Map | None = None,
     overlays: Callable[[folium.Map], Sequence[folium.FeatureGroup]] | None = None,
-) -> pd.DataFrame:
-    """Draw the panel's choropleth (on ``m``, default: the regional base map) and return the
-    territories ranked from the least to the most favourable.
+) -> None:
+    """Draw the panel's choropleth (on ``m``, default: the regional base map).
 
     ``overlays`` adds the layers drawn over the indicator (offers, lycées, legends) and returns
     the filter-dependent groups among them.
@@ -101,7 +101,7 @@ def show_map(
         panel.unit,
         decimals=panel.decimals,
         palette=panel.palette,
-        reverse=False,
+        reverse=panel.reverse,
         scale=panel.scale,
         name=panel.name,
         outlines=m if panel.outlines else None,
@@ -109,6 +109,11 @@ def show_map(
     )
     extra = list(overlays(m)) if overlays is not None else []
     mapping.show(m, panel.key, height=panel.height, layers=[g, *extra], control=panel.control)
+
+
+def ranked(panel: MapPanel) -> pd.DataFrame:
+    """The panel's territories from the least to the most favourable (one ranking, read by the
+    « En bref » sentence and the table)."""
     return ranking.rank_territories(panel.table, panel.column, higher_is_worse=panel.higher_is_worse)
 
 
