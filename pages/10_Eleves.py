@@ -13,7 +13,7 @@ from analysis import reach
 from analysis.report.lycee import MODE_HEADERS, OFFER_HEADERS, summary_lines
 from analysis.sanitize import markdown_text
 from analysis.text import count
-from ui import core, filters, pupils
+from ui import core, filters, panels, pupils
 
 
 def lycee_search(k_uai: str, v: int) -> None:
@@ -111,9 +111,12 @@ def pupil_map(result, v: int) -> None:
     )
     m = pupils.pupil_map(p, pupils.offer_points(v))
     pupils.mapping.show(m, key="elv_map", title=f"Carte : offres accessibles par l'élève {p.origin.eleve}")
-    with core.table_expander("Tableau des offres de cet élève (alternative à la carte)", "elv_pupil_tab") as show:
-        if show:
-            core.html_table(pupils.pupil_offers_table(p))
+    panels.table_alternative(
+        "Tableau des offres de cet élève (alternative à la carte)",
+        "elv_pupil_tab",
+        lambda: pupils.pupil_offers_table(p),
+        height=None,
+    )
 
 
 def render() -> None:

@@ -123,15 +123,16 @@ def brief(sentence: str) -> None:
 
 
 def table_alternative(
-    label: str, key: str, build: Callable[[], pd.DataFrame], *, grid: bool = False, height: int = 420
+    label: str, key: str, build: Callable[[], pd.DataFrame], *, grid: bool = False, height: int | None = 420
 ) -> None:
     """The map's table (text alternative) in an expander, built only once it is opened:
-    an HTML table, or the interactive grid when ``grid``."""
+    an HTML table (in a scroll box ``height`` pixels high, if given), or the interactive grid
+    when ``grid``."""
     with core.table_expander(label, key) as opened:
         if opened:
             table = build()
             if grid:
-                st.dataframe(table, hide_index=True, width="stretch", height=height)
+                st.dataframe(table, hide_index=True, width="stretch", height=height or "auto")
             else:
                 core.html_table(table, height=height)
 
