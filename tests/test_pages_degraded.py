@@ -55,15 +55,14 @@ def test_page_without_travel_times(base_only_db, page, needs_times):
 
 
 def test_home_without_travel_times(base_only_db):
-    """The Accueil page is a function of app.py (navigation): run it as a script."""
+    """The Accueil page (pages/0_Accueil.py) run on its own, without the navigation."""
     from streamlit.testing.v1 import AppTest
 
     script = (
         "import sys\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "import runpy, streamlit as st\n"
-        f"ns = runpy.run_path({str(ROOT / 'app.py')!r})\n"
-        "ns['home']()\n"
+        f"runpy.run_path({str(ROOT / 'pages' / '0_Accueil.py')!r})\n"
     )
     at = AppTest.from_string(script, default_timeout=60)
     at.run()

@@ -203,7 +203,7 @@ PAGES = [
 ]
 
 
-# app.py run as a module (not __main__: no st.navigation); st.page_link needs the navigation's
+# the Accueil page file run on its own (no st.navigation); st.page_link needs the navigation's
 # page registry, so it is stubbed for the run and restored (the streamlit module is shared by
 # every AppTest of the pytest process)
 HOME = (
@@ -213,13 +213,13 @@ HOME = (
     "_page_link = st.page_link\n"
     "st.page_link = lambda *a, **k: None\n"
     "try:\n"
-    f"    runpy.run_path({str(ROOT / 'app.py')!r})['home']()\n"
+    f"    runpy.run_path({str(ROOT / 'pages' / '0_Accueil.py')!r})\n"
     "finally:\n"
     "    st.page_link = _page_link\n"
 )
 
 
-@pytest.mark.parametrize("page", PAGES + ["app.py (Accueil)"])
+@pytest.mark.parametrize("page", PAGES + ["pages/0_Accueil.py (Accueil)"])
 def test_no_deprecated_streamlit_call(app_env, page):
     """Streamlit logs a deprecation (``streamlit.deprecation_util``) for
     ``st.components.v1.html``, ``use_container_width``… (not a Python DeprecationWarning)."""
@@ -230,7 +230,7 @@ def test_no_deprecated_streamlit_call(app_env, page):
     logger = deprecation_util._LOGGER
     logger.addHandler(handler)
     try:
-        if page.startswith("app.py"):
+        if page.endswith("(Accueil)"):
             at = AppTest.from_string(HOME, default_timeout=180)
             at.run()
             assert not at.exception, [e.value for e in at.exception]

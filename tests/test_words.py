@@ -220,9 +220,7 @@ def _home():
         "import sys\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "import runpy, streamlit as st\n"
-        "st.navigation = lambda pages: type('P', (), {'run': lambda self: None})()\n"
-        f"ns = runpy.run_path({str(ROOT / 'app.py')!r})\n"
-        "ns['home']()\n"
+        f"runpy.run_path({str(ROOT / 'pages' / '0_Accueil.py')!r})\n"
     )
     at = AppTest.from_string(script, default_timeout=180)
     at.run()

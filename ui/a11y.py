@@ -301,7 +301,7 @@ def frame_script(title: str) -> str:
 #: Conformance state of the statement. RGAA: a service without a valid audit of the 106 RGAA
 #: criteria is declared "non conforme", whatever automatic checks it passes.
 CONFORMANCE = "non conforme"
-#: Page file and French title of the statement (registered in ``app.PAGES``).
+#: Page file and French title of the statement (registered in ``ui.navigation.PAGES``).
 STATEMENT_PAGE = "pages/9_Accessibilite.py"
 STATEMENT_TITLE = "Déclaration d'accessibilité"
 #: Environment variable holding the accessibility contact (e-mail or form address) of the body
