@@ -177,7 +177,7 @@ def test_csv_per_origin_equals_origin_accessibility(real, request, which):
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert list(rows[0]) == [c.key for c in report.ORIGIN_COLUMNS]
     acc = access.origin_accessibility(real, data.filters).set_index("origin_id")
-    inside = {r[0] for r in real.execute(report.data._territory_communes_sql(data.territory)).fetchall()}
+    inside = {r[0] for r in real.execute(report.data.territory_communes_sql(data.territory)).fetchall()}
     assert {r["origin_id"] for r in rows} == set(acc.index[acc["commune_code"].isin(inside)])
     kinds = {c.key: c.kind for c in report.ORIGIN_COLUMNS}
     for r in rows:

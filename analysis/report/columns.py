@@ -56,7 +56,7 @@ def mode_phrase(mode: str, networks: Sequence[str] | None = None) -> str:
 def display_value(key: str, value: Any, networks: Sequence[str] | None = None) -> Any:
     """The French text shown for a code stored in a text column (mode, level, role, origin
     kind, density class); other values unchanged."""
-    if key in NOT_DECLARED_KEYS and _is_missing(value):
+    if key in NOT_DECLARED_KEYS and is_missing(value):
         return NOT_DECLARED
     if not isinstance(value, str):
         return value
@@ -300,7 +300,7 @@ SOURCE_COLUMNS: tuple[Column, ...] = (
 # --------------------------------------------------------------------------------------------
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     try:

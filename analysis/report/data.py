@@ -399,7 +399,7 @@ def report_table(
     return _table_from_rows(_indicator_rows(con, terr, filters), terr, filters, _single_origin_notes(con, filters))
 
 
-def _territory_communes_sql(terr: Territory) -> str:
+def territory_communes_sql(terr: Territory) -> str:
     return f"SELECT c.code FROM communes c WHERE {terr.commune_filter_sql('c')}"
 
 
@@ -415,7 +415,7 @@ def _sector_table(con: duckdb.DuckDBPyConnection, terr: Territory, filters: Filt
                sum(coalesce(o.capacity, 1))::DOUBLE AS places,
                count(*) FILTER (WHERE o.capacity IS NULL) AS places_default_capacity
         FROM offers o JOIN communes g ON g.code = o.commune_code
-        WHERE {where} AND g.code IN ({_territory_communes_sql(terr)})
+        WHERE {where} AND g.code IN ({territory_communes_sql(terr)})
         GROUP BY o.sector ORDER BY offers DESC, o.sector
     """,
         params,
@@ -433,7 +433,7 @@ def _school_table(con: duckdb.DuckDBPyConnection, terr: Territory, school_acc: p
                    AS sector_label,
                s.seconde_pupils
         FROM schools s JOIN communes c ON c.code = s.commune_code
-        WHERE s.commune_code IN ({_territory_communes_sql(terr)})
+        WHERE s.commune_code IN ({territory_communes_sql(terr)})
     """).df()
     acc = school_acc.drop(columns=["commune_code"]).rename(columns={"origin_id": "uai"})
     df = sch.merge(acc, on="uai", how="left")
@@ -449,7 +449,7 @@ def _project_table(con: duckdb.DuckDBPyConnection, terr: Territory) -> pd.DataFr
     sel = ", ".join(f"p.{c}" if c in have else f"NULL AS {c}" for c in cols)
     return con.execute(f"""
         SELECT {sel} FROM collective_projects p
-        WHERE p.commune_code IN ({_territory_communes_sql(terr)}) ORDER BY p.project_id
+        WHERE p.commune_code IN ({territory_communes_sql(terr)}) ORDER BY p.project_id
     """).df()
 
 
@@ -541,7 +541,7 @@ def collect(
     timings["origines"] = time.perf_counter() - t1
     progress("Rapport : indicateurs par origine", 0.5)
     t2 = time.perf_counter()
-    inside = set(r[0] for r in con.execute(_territory_communes_sql(terr)).fetchall())
+    inside = set(r[0] for r in con.execute(territory_communes_sql(terr)).fetchall())
     origins = _with_origin_note(origins.copy(), notes, origins["origin_kind"] == "commune", origins["origin_id"])
     no_offer = origins[
         origins["commune_code"].isin(inside) & (origins["offers_reachable"] == 0) & (origins["pupils"].fillna(0) > 0)

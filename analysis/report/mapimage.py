@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import access
-from analysis.report.columns import _is_missing, mode_phrase
+from analysis.report.columns import is_missing, mode_phrase
 from analysis.report.data import ReportData, Territory
 from analysis.report.errors import ReportError
 from analysis.text import format_number
@@ -35,7 +35,7 @@ MAP_CLASSES: tuple[tuple[float, str, str, str | None], ...] = (
 
 def map_class(n: float | None) -> int:
     """Index in :data:`MAP_CLASSES` of a number of offers reachable (NULL counts as 0)."""
-    v = 0.0 if _is_missing(n) else float(n)
+    v = 0.0 if is_missing(n) else float(n)
     k = 0
     for i, (lo, *_rest) in enumerate(MAP_CLASSES):
         if v >= lo:

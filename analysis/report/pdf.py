@@ -27,16 +27,15 @@ from analysis.report.columns import (
     SECTOR_COLUMNS,
     SOURCE_COLUMNS,
     Column,
-    _c,
-    _is_missing,
     display_value,
+    is_missing,
     mode_phrase,
     pick_columns,
     table_columns,
 )
 from analysis.report.data import ReportData, parameters_text
 from analysis.report.mapimage import render_map
-from analysis.report.tables import _caveats, format_value, key_figure_columns
+from analysis.report.tables import caveats, format_value, key_figure_columns
 from analysis.text import count, format_number, in_territory
 
 # --------------------------------------------------------------------------------------------
@@ -317,12 +316,12 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
             for r in key_rows:
                 row.cell(format_value(display_value(c.key, r[c.key], data.networks), c.kind))
     pdf.ln(2)
-    para(pdf, _summary_sentence(data))
+    para(pdf, summary_sentence(data))
     pdf.ln(1)
     pdf.ln(1)
     pdf.set_font("DejaVu", "B", 8)
     pdf.multi_cell(0, 4, "À savoir", new_x="LMARGIN", new_y="NEXT")
-    for line in _caveats(data)[1:]:
+    for line in caveats(data)[1:]:
         para(pdf, "• " + line.removeprefix("- "), size=7.5)
 
     # --- page 2: map
@@ -444,10 +443,10 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     if not data.runs.empty:
         pdf.ln(2)
         run_cols = [
-            _c("mode", "Mode"),
-            _c("network_source", "Réseau"),
-            _c("precision", "Précision"),
-            _c("computed_at", "Calculé le"),
+            Column("mode", "Mode"),
+            Column("network_source", "Réseau"),
+            Column("precision", "Précision"),
+            Column("computed_at", "Calculé le"),
         ]
         pdf_table(
             pdf,
@@ -465,7 +464,7 @@ def _with_single_origin(names: pd.Series, notes: pd.Series) -> pd.Series:
     return names.where(notes.isna(), names.astype(str) + f" ({catalogue.SINGLE_ORIGIN})")
 
 
-def _summary_sentence(data: ReportData) -> str:
+def summary_sentence(data: ReportData) -> str:
     """« CA du Cotentin : 12,3 % des élèves … n'ont aucune offre …, contre 20,1 % dans la
     Manche et 23,8 % en Normandie. … » (territory names with their preposition, plurals
     agreeing: :mod:`analysis.text`)."""
@@ -485,10 +484,10 @@ def _summary_sentence(data: ReportData) -> str:
     if parts:
         text += ", contre " + " et ".join(parts)
     mean = main["offers_reachable_mean"]
-    located = 0 if _is_missing(main["offers_located"]) else int(main["offers_located"])
+    located = 0 if is_missing(main["offers_located"]) else int(main["offers_located"])
     text += (
         f". Un élève atteint en moyenne {format_value(mean, 'dec1')} "
-        f"{'offre' if _is_missing(mean) or float(mean) < 2 else 'offres'} ; le territoire "
+        f"{'offre' if is_missing(mean) or float(mean) < 2 else 'offres'} ; le territoire "
         f"compte {count(located, 'offre située')}, soit "
         f"{format_value(main['offers_per_100_pupils'], 'dec2')} pour 100 élèves."
     )

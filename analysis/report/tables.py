@@ -1,7 +1,7 @@
 """Tabular report files: CSV and XLSX, and the value formatting they share with the PDF.
 
 Owns :func:`format_value`, :func:`report_filename`, :func:`to_csv`, :func:`to_xlsx` and the
-key figures of the XLSX summary sheet, and the caveats (:func:`_caveats`) shown by the XLSX and the PDF.
+key figures of the XLSX summary sheet, and the caveats (:func:`caveats`) shown by the XLSX and the PDF.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from analysis.report.columns import (
     SECTOR_COLUMNS,
     SOURCE_COLUMNS,
     Column,
-    _is_missing,
     display_value,
+    is_missing,
     mode_phrase,
     pick_columns,
     table_columns,
@@ -38,7 +38,7 @@ from analysis.text import MISSING, count, format_number, format_percent, lower_f
 
 def format_value(value: Any, kind: str) -> str:
     """A value as French text for the PDF, according to the column kind."""
-    if _is_missing(value):
+    if is_missing(value):
         return MISSING
     if isinstance(value, str) and kind != "text":  # words for a missing figure (« non déclaré »)
         return value
@@ -90,9 +90,9 @@ def _csv_frame(
         if c.kind == "text" and header == "fr":
             out[c.key] = out[c.key].map(lambda v, k=c.key: display_value(k, v, networks))
         if c.kind == "bool":
-            out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else ("oui" if bool(v) else "non"))
+            out[c.key] = out[c.key].map(lambda v: "" if is_missing(v) else ("oui" if bool(v) else "non"))
         elif c.kind == "int" or (c.kind == "dec0" and header == "fr"):  # whole pupils (estimates)
-            out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else str(int(round(float(v)))))
+            out[c.key] = out[c.key].map(lambda v: "" if is_missing(v) else str(int(round(float(v)))))
         elif c.kind == "pct" and header == "fr":  # « (%) » header: 0–100, one decimal as on screen
             out[c.key] = (pd.to_numeric(out[c.key], errors="coerce").astype(float) * 100).round(1)
         elif c.kind != "text":
@@ -148,7 +148,7 @@ _XLSX_FORMATS = {
 
 
 def _xlsx_value(value: Any, kind: str) -> Any:
-    if _is_missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, str) and kind != "text":  # words for a missing figure (« non déclaré »)
         return value
@@ -193,7 +193,7 @@ def _xlsx_sheet(
     ws.freeze_panes = ws.cell(row=start + 1, column=1)
     ws.row_dimensions[start].height = 45
     for j, c in enumerate(columns, start=1):
-        values = [len(str(x)) for x in df[c.key].head(200) if not _is_missing(x)] if c.kind == "text" else [10]
+        values = [len(str(x)) for x in df[c.key].head(200) if not is_missing(x)] if c.kind == "text" else [10]
         width = max([min(max(values, default=8), 60), 10 if c.kind != "text" else 8])
         if c.kind != "text":
             width = 14
@@ -282,10 +282,10 @@ def to_xlsx(data: ReportData) -> bytes:
         ws.cell(
             row=r,
             column=1,
-            value=export.xlsx_value(str(rec.description if not _is_missing(rec.description) else rec.dataset)),
+            value=export.xlsx_value(str(rec.description if not is_missing(rec.description) else rec.dataset)),
         )
-        ws.cell(row=r, column=2, value=None if _is_missing(rec.vintage) else export.xlsx_value(str(rec.vintage)))
-        ws.cell(row=r, column=3, value=None if _is_missing(rec.publisher) else export.xlsx_value(str(rec.publisher)))
+        ws.cell(row=r, column=2, value=None if is_missing(rec.vintage) else export.xlsx_value(str(rec.vintage)))
+        ws.cell(row=r, column=3, value=None if is_missing(rec.publisher) else export.xlsx_value(str(rec.publisher)))
         r += 1
     for rec in data.runs.itertuples(index=False):
         ws.cell(row=r, column=1, value="temps de trajet : " + lower_first(str(display_value("mode", rec.mode, nets))))
@@ -293,7 +293,7 @@ def to_xlsx(data: ReportData) -> bytes:
         ws.cell(row=r, column=3, value=export.xlsx_value(str(getattr(rec, "network_source", ""))))
         r += 1
     r += 1
-    for line in _caveats(data):
+    for line in caveats(data):
         ws.cell(row=r, column=1, value=line).alignment = Alignment(wrap_text=False)
         r += 1
     ws.column_dimensions["A"].width = 52
@@ -353,7 +353,7 @@ def _transit_caveat(networks: Sequence[str]) -> str:
     return "- " + catalogue.transit_caveat(networks)
 
 
-def _caveats(data: ReportData) -> list[str]:
+def caveats(data: ReportData) -> list[str]:
     f = data.filters
     lines = [
         "Avertissements :",
