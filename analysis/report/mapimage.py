@@ -15,8 +15,9 @@ import pandas as pd
 
 from analysis import access
 from analysis.report.columns import is_missing, mode_phrase
-from analysis.report.data import ReportData, Territory
+from analysis.report.data import ReportData
 from analysis.report.errors import ReportError
+from analysis.report.territory import Territory
 from analysis.text import format_number
 
 # --------------------------------------------------------------------------------------------

@@ -31,8 +31,9 @@ from analysis.report.columns import (
     pick_columns,
     table_columns,
 )
-from analysis.report.data import ReportData, Territory, parameters_text
+from analysis.report.data import ReportData, parameters_text
 from analysis.report.errors import ReportError
+from analysis.report.territory import Territory
 from analysis.text import MISSING, count, format_number, format_percent, lower_first, strip_accents
 
 
