@@ -115,6 +115,31 @@ class Column:
         label = self.label_for(networks)
         return f"{label} ({self.unit})" if self.unit else label
 
+    def compact_header(self, networks: Sequence[str] | None = None, label: str | None = None) -> str:
+        """Header of a narrow table (PDF, scenario exports): ``label`` (default: the column's,
+        naming the loaded networks) with its unit, unless the unit is a count the label
+        already says (:data:`COUNT_UNITS`): « Offres accessibles », « Offre la plus proche (min) »."""
+        label = self.label_for(networks) if label is None else label
+        return f"{label} ({self.unit})" if self.unit and self.unit not in COUNT_UNITS else label
+
+
+#: Units a compact header leaves out (:meth:`Column.compact_header`): the label names what is counted.
+COUNT_UNITS = frozenset({"offres", "élèves", "secteurs", "%"})
+
+
+def compact_frame(df: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
+    """The columns of ``df`` as a narrow table shows them: compact headers
+    (:meth:`Column.compact_header`), ``'int'`` columns rounded to whole numbers (nullable
+    integers: pupils are estimates), ``'dec1'`` to a tenth, other values unchanged."""
+    out = df[[c.key for c in columns]].copy()
+    for c in columns:
+        if c.kind == "int":
+            out[c.key] = out[c.key].round().astype("Int64")
+        elif c.kind == "dec1":
+            out[c.key] = out[c.key].round(1)
+    out.columns = [c.compact_header() for c in columns]
+    return out
+
 
 def _c(key: str, label: str, unit: str = "", kind: str = "text") -> Column:
     return Column(key, label, unit, kind)

@@ -164,9 +164,7 @@ def pdf_table(
     ) as table:
         hr = table.row()
         for c in columns:
-            label = pdf_label(c, networks)
-            unit = {"offres": "", "élèves": "", "secteurs": "", "%": ""}.get(c.unit, c.unit)
-            hr.cell(label + (f" ({unit})" if unit else ""))
+            hr.cell(c.compact_header(networks, pdf_label(c, networks)))
         for rec in shown[[c.key for c in columns]].itertuples(index=False):
             row = table.row()
             for c, v, w in zip(columns, rec, widths):
