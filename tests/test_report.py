@@ -177,7 +177,7 @@ def test_csv_per_origin_equals_origin_accessibility(real, request, which):
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert list(rows[0]) == [c.key for c in report.ORIGIN_COLUMNS]
     acc = access.origin_accessibility(real, data.filters).set_index("origin_id")
-    inside = {r[0] for r in real.execute(report.data._territory_communes_sql(data.territory)).fetchall()}
+    inside = {r[0] for r in real.execute(report.data.territory_communes_sql(data.territory)).fetchall()}
     assert {r["origin_id"] for r in rows} == set(acc.index[acc["commune_code"].isin(inside)])
     kinds = {c.key: c.kind for c in report.ORIGIN_COLUMNS}
     for r in rows:
@@ -545,3 +545,30 @@ def test_pdf_table_renders_a_2000_character_cell():
     report.pdf_table(pdf, df, cols, (45, 20))
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(bytes(pdf.output()))).pages)
     assert "=1+1 texte long" in text and "…" in text and "\ufffe" not in text
+
+
+def test_compact_headers_and_frame_shared_by_pdf_tables_and_scenario_exports():
+    """One way to show a column in a narrow table: count units left out, other units kept,
+    whole numbers for 'int' (nullable), tenths for 'dec1', other kinds untouched."""
+    from analysis.report.columns import compact_frame
+    from analysis.scenario import output
+
+    pupils = report.Column("pupils", "Élèves de seconde", "élèves", "int")
+    minutes = report.Column("minutes", "Offre la plus proche", "min", "dec1")
+    ratio = report.Column("ratio", "Places par élève", "places/élève", "dec4")
+    assert pupils.compact_header() == "Élèves de seconde"
+    assert minutes.compact_header() == "Offre la plus proche (min)"
+    assert ratio.compact_header(None, "Places") == "Places (places/élève)"
+    assert pupils.header_for(None) == "Élèves de seconde (élèves)"  # the XLSX / CSV header keeps it
+    df = pd.DataFrame({"pupils": [2.6, None], "minutes": [12.345, 7.0], "ratio": [0.123456, 0.5], "x": [1, 2]})
+    out = compact_frame(df, (pupils, minutes, ratio))
+    assert list(out.columns) == ["Élèves de seconde", "Offre la plus proche (min)", "Places par élève (places/élève)"]
+    assert out.iloc[0].tolist() == [3, 12.3, 0.123456] and pd.isna(out.iloc[1, 0])
+    assert str(out.dtypes.iloc[0]) == "Int64"
+    # the scenario's exported headers (docs/scenarios.md) come from the same machinery
+    assert [c.compact_header() for c in output.ORIGIN_COLUMNS][2:6] == [
+        "Élèves de seconde (estimation)",
+        "Offres accessibles avant",
+        "Offres accessibles après",
+        "Offre la plus proche avant (min)",
+    ]

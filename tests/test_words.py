@@ -152,7 +152,7 @@ def test_csv_has_a_french_header_row(orne):
 
 
 def test_pdf_sentence_grammar(orne):
-    s = report.pdf._summary_sentence(orne)
+    s = report.pdf.summary_sentence(orne)
     assert "en Normandie" in s and "à Normandie" not in s
     assert "offre(s)" not in s and "située(s)" not in s
     assert "en transports en commun (TER seulement) ou à pied" in s

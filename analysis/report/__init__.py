@@ -11,8 +11,9 @@ The package reads like the way a report is made:
 
 - :mod:`analysis.report.columns`: what each table shows (:class:`Column`, column lists, labels,
   :func:`display_value`);
-- :mod:`analysis.report.data`: :class:`Territory` / :func:`resolve_territory`, :class:`ReportData`
-  / :func:`collect`, :func:`report_table` and their queries;
+- :mod:`analysis.report.territory`: :class:`Territory` / :func:`resolve_territory`;
+- :mod:`analysis.report.data`: :class:`ReportData` / :func:`collect`, :func:`report_table` and
+  their queries;
 - :mod:`analysis.report.tables`: CSV and XLSX files and the value formatting;
 - :mod:`analysis.report.mapimage`: the printable map; :mod:`analysis.report.pdf`: the PDF portrait
   and the PDF helpers reused by :mod:`analysis.planning.export`;
@@ -68,11 +69,9 @@ from analysis.report.columns import (
 )
 from analysis.report.data import (
     ReportData,
-    Territory,
     collect,
     parameters_text,
     report_table,
-    resolve_territory,
 )
 from analysis.report.errors import (
     ReportError,
@@ -106,6 +105,10 @@ from analysis.report.tables import (
     report_filename,
     to_csv,
     to_xlsx,
+)
+from analysis.report.territory import (
+    Territory,
+    resolve_territory,
 )
 
 

@@ -56,7 +56,7 @@ def mode_phrase(mode: str, networks: Sequence[str] | None = None) -> str:
 def display_value(key: str, value: Any, networks: Sequence[str] | None = None) -> Any:
     """The French text shown for a code stored in a text column (mode, level, role, origin
     kind, density class); other values unchanged."""
-    if key in NOT_DECLARED_KEYS and _is_missing(value):
+    if key in NOT_DECLARED_KEYS and is_missing(value):
         return NOT_DECLARED
     if not isinstance(value, str):
         return value
@@ -114,6 +114,31 @@ class Column:
         """XLSX / CSV header: label and unit, naming the loaded networks."""
         label = self.label_for(networks)
         return f"{label} ({self.unit})" if self.unit else label
+
+    def compact_header(self, networks: Sequence[str] | None = None, label: str | None = None) -> str:
+        """Header of a narrow table (PDF, scenario exports): ``label`` (default: the column's,
+        naming the loaded networks) with its unit, unless the unit is a count the label
+        already says (:data:`COUNT_UNITS`): « Offres accessibles », « Offre la plus proche (min) »."""
+        label = self.label_for(networks) if label is None else label
+        return f"{label} ({self.unit})" if self.unit and self.unit not in COUNT_UNITS else label
+
+
+#: Units a compact header leaves out (:meth:`Column.compact_header`): the label names what is counted.
+COUNT_UNITS = frozenset({"offres", "élèves", "secteurs", "%"})
+
+
+def compact_frame(df: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
+    """The columns of ``df`` as a narrow table shows them: compact headers
+    (:meth:`Column.compact_header`), ``'int'`` columns rounded to whole numbers (nullable
+    integers: pupils are estimates), ``'dec1'`` to a tenth, other values unchanged."""
+    out = df[[c.key for c in columns]].copy()
+    for c in columns:
+        if c.kind == "int":
+            out[c.key] = out[c.key].round().astype("Int64")
+        elif c.kind == "dec1":
+            out[c.key] = out[c.key].round(1)
+    out.columns = [c.compact_header() for c in columns]
+    return out
 
 
 def _c(key: str, label: str, unit: str = "", kind: str = "text") -> Column:
@@ -300,7 +325,7 @@ SOURCE_COLUMNS: tuple[Column, ...] = (
 # --------------------------------------------------------------------------------------------
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     try:

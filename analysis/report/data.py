@@ -1,6 +1,6 @@
 """Report data: resolve the territory and gather everything a report shows, from one query path.
 
-Owns :class:`Territory` / :func:`resolve_territory`, :class:`ReportData` / :func:`collect`,
+Owns :class:`ReportData` / :func:`collect` (the territory: :mod:`analysis.report.territory`),
 :func:`report_table` (the main table, also the CSV content and the screen table) and the
 queries behind them. The figures are exactly those of
 :func:`analysis.access.territory_indicators` and :func:`analysis.access.origin_accessibility`
@@ -18,11 +18,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import access, catalogue, config
+from analysis import access, catalogue
 from analysis.access import AccessError, Filters
 from analysis.report.columns import (
     COMPONENT_LEVELS,
-    LEVEL_LABELS,
     LEVELS,
     NO_OFFER_COLUMNS,
     ORIGIN_COLUMNS,
@@ -38,127 +37,10 @@ from analysis.report.columns import (
     table_columns,
 )
 from analysis.report.errors import ReportError
+from analysis.report.territory import Territory, resolve_territory
 from analysis.sources.geography import single_origin_notes
 from analysis.sources.registry import network_title
 from analysis.text import format_number, strip_accents
-
-# --------------------------------------------------------------------------------------------
-# territory
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Territory:
-    """A resolved territory.
-
-    Attributes
-    ----------
-    level, code, name : str
-        Level (``region``, ``departement``, ``epci``, ``commune``), code and name.
-    references : tuple of (level, code, name)
-        Reference territories shown beside it, nearest first (e.g. département then region).
-    n_communes : int
-        Number of communes it contains.
-    """
-
-    level: str
-    code: str
-    name: str
-    references: tuple[tuple[str, str, str], ...]
-    n_communes: int
-
-    @property
-    def label(self) -> str:
-        """« EPCI CC de la Hague (200067205) »-style label."""
-        if self.level == "region":
-            return f"Région {self.name}"
-        return f"{LEVEL_LABELS[self.level]} {self.name} ({self.code})"
-
-    def commune_filter_sql(self, alias: str = "c") -> str:
-        """SQL condition on the communes table alias selecting the territory's communes."""
-        code = access._sql_literal(self.code)
-        if self.level == "region":
-            return "TRUE"
-        col = {"departement": "dep", "epci": "epci_siren", "commune": "code"}[self.level]
-        return f"{alias}.{col} = {code}"
-
-
-def resolve_territory(con: duckdb.DuckDBPyConnection, level: str, code: str | int | None) -> Territory:
-    """Find a territory and its reference territories.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-    level : str
-        ``'region'``, ``'departement'``, ``'epci'`` or ``'commune'``.
-    code : str
-        Département code, EPCI SIREN, commune INSEE code (COG 2025); for the region ``'28'``
-        or None.
-
-    Raises
-    ------
-    ReportError
-        Unknown level or code, or a territory without any commune.
-    """
-    if level not in LEVELS:
-        raise ReportError(f"Niveau territorial inconnu : {level!r} (attendu : {', '.join(LEVELS)})")
-    for table in ("communes", "departements", "epci"):
-        if not access.has_relation(con, table):
-            raise ReportError(f"Table {table} absente de la base : lancez « python -m analysis.build ».")
-    code = None if code is None else str(code).strip()
-    region = ("region", config.REGION_CODE, config.REGION_NAME)
-    if level == "region":
-        if code not in (None, "", config.REGION_CODE):
-            raise ReportError(
-                f"Code de région inconnu : {code!r} (la seule région est {config.REGION_CODE}, {config.REGION_NAME})"
-            )
-        n = con.execute("SELECT count(*) FROM communes").fetchone()[0]
-        terr = Territory("region", config.REGION_CODE, config.REGION_NAME, (), n)
-    elif not code:
-        raise ReportError(f"Code de territoire manquant pour le niveau {LEVEL_LABELS[level]}")
-    elif level == "departement":
-        row = con.execute("SELECT code, name FROM departements WHERE code = ?", [code]).fetchone()
-        if row is None:
-            raise ReportError(f"Département inconnu : {code!r} (attendu : {', '.join(config.DEPARTEMENTS)})")
-        n = con.execute("SELECT count(*) FROM communes WHERE dep = ?", [code]).fetchone()[0]
-        terr = Territory("departement", row[0], row[1], (region,), n)
-    elif level == "epci":
-        row = con.execute("SELECT siren, name FROM epci WHERE siren = ?", [code]).fetchone()
-        if row is None:
-            raise ReportError(f"EPCI inconnu : {code!r} (attendu : un numéro SIREN d'EPCI normand à 9 chiffres)")
-        dep = con.execute(
-            """SELECT c.dep, d.name, sum(c.population) AS pop, count(*) AS n
-               FROM communes c JOIN departements d ON d.code = c.dep
-               WHERE c.epci_siren = ? GROUP BY ALL ORDER BY pop DESC NULLS LAST, n DESC, c.dep
-            """,
-            [code],
-        ).fetchall()
-        n = sum(r[3] for r in dep)
-        refs = ((("departement", dep[0][0], dep[0][1]),) if dep else ()) + (region,)
-        terr = Territory("epci", row[0], row[1], refs, n)
-    else:
-        row = con.execute(
-            """SELECT c.code, c.name, c.epci_siren, e.name, c.dep, d.name FROM communes c
-               LEFT JOIN epci e ON e.siren = c.epci_siren
-               LEFT JOIN departements d ON d.code = c.dep WHERE c.code = ?""",
-            [code],
-        ).fetchone()
-        if row is None:
-            raise ReportError(
-                f"Commune inconnue : {code!r} (attendu : un code INSEE du COG 2025 d'une commune normande)"
-            )
-        refs: tuple[tuple[str, str, str], ...] = ()
-        if row[2] is not None and row[3] is not None:
-            refs += (("epci", row[2], row[3]),)
-        if row[4] is not None and row[5] is not None:
-            refs += (("departement", row[4], row[5]),)
-        terr = Territory("commune", row[0], row[1], refs + (region,), 1)
-    if terr.n_communes == 0:
-        raise ReportError(
-            f"Territoire vide : {terr.label} ne contient aucune commune dans la base ; aucun rapport produit."
-        )
-    return terr
-
 
 # --------------------------------------------------------------------------------------------
 # data collection (the one query path)
@@ -399,7 +281,7 @@ def report_table(
     return _table_from_rows(_indicator_rows(con, terr, filters), terr, filters, _single_origin_notes(con, filters))
 
 
-def _territory_communes_sql(terr: Territory) -> str:
+def territory_communes_sql(terr: Territory) -> str:
     return f"SELECT c.code FROM communes c WHERE {terr.commune_filter_sql('c')}"
 
 
@@ -415,7 +297,7 @@ def _sector_table(con: duckdb.DuckDBPyConnection, terr: Territory, filters: Filt
                sum(coalesce(o.capacity, 1))::DOUBLE AS places,
                count(*) FILTER (WHERE o.capacity IS NULL) AS places_default_capacity
         FROM offers o JOIN communes g ON g.code = o.commune_code
-        WHERE {where} AND g.code IN ({_territory_communes_sql(terr)})
+        WHERE {where} AND g.code IN ({territory_communes_sql(terr)})
         GROUP BY o.sector ORDER BY offers DESC, o.sector
     """,
         params,
@@ -433,7 +315,7 @@ def _school_table(con: duckdb.DuckDBPyConnection, terr: Territory, school_acc: p
                    AS sector_label,
                s.seconde_pupils
         FROM schools s JOIN communes c ON c.code = s.commune_code
-        WHERE s.commune_code IN ({_territory_communes_sql(terr)})
+        WHERE s.commune_code IN ({territory_communes_sql(terr)})
     """).df()
     acc = school_acc.drop(columns=["commune_code"]).rename(columns={"origin_id": "uai"})
     df = sch.merge(acc, on="uai", how="left")
@@ -449,7 +331,7 @@ def _project_table(con: duckdb.DuckDBPyConnection, terr: Territory) -> pd.DataFr
     sel = ", ".join(f"p.{c}" if c in have else f"NULL AS {c}" for c in cols)
     return con.execute(f"""
         SELECT {sel} FROM collective_projects p
-        WHERE p.commune_code IN ({_territory_communes_sql(terr)}) ORDER BY p.project_id
+        WHERE p.commune_code IN ({territory_communes_sql(terr)}) ORDER BY p.project_id
     """).df()
 
 
@@ -541,7 +423,7 @@ def collect(
     timings["origines"] = time.perf_counter() - t1
     progress("Rapport : indicateurs par origine", 0.5)
     t2 = time.perf_counter()
-    inside = set(r[0] for r in con.execute(_territory_communes_sql(terr)).fetchall())
+    inside = set(r[0] for r in con.execute(territory_communes_sql(terr)).fetchall())
     origins = _with_origin_note(origins.copy(), notes, origins["origin_kind"] == "commune", origins["origin_id"])
     no_offer = origins[
         origins["commune_code"].isin(inside) & (origins["offers_reachable"] == 0) & (origins["pupils"].fillna(0) > 0)

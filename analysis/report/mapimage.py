@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from analysis import access
-from analysis.report.columns import _is_missing, mode_phrase
-from analysis.report.data import ReportData, Territory
+from analysis.report.columns import is_missing, mode_phrase
+from analysis.report.data import ReportData
 from analysis.report.errors import ReportError
+from analysis.report.territory import Territory
 from analysis.text import format_number
 
 # --------------------------------------------------------------------------------------------
@@ -35,7 +36,7 @@ MAP_CLASSES: tuple[tuple[float, str, str, str | None], ...] = (
 
 def map_class(n: float | None) -> int:
     """Index in :data:`MAP_CLASSES` of a number of offers reachable (NULL counts as 0)."""
-    v = 0.0 if _is_missing(n) else float(n)
+    v = 0.0 if is_missing(n) else float(n)
     k = 0
     for i, (lo, *_rest) in enumerate(MAP_CLASSES):
         if v >= lo:
@@ -80,25 +81,9 @@ def _point_handle(marker: str, face: str, edge: str, size: float, label: str) ->
     )
 
 
-def render_map(
-    con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 150, width_in: float = 7.0, height_in: float = 6.6
-) -> tuple[bytes, str]:
-    """Static map of the territory as PNG bytes and a one-line French summary.
-
-    Communes (the territory's and those around it in the frame) are filled by class of
-    offers reachable (commune origins, the report's mode, budget and offer filters); grey
-    levels plus hatching for « aucune offre », so it prints in black and white. Lycées are
-    black triangles, offer locations white circles sized by their number of offers; the
-    territory boundary is drawn thick.
-    """
-    import geopandas as gpd
-    import shapely
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    terr, f = data.territory, data.filters
-    gcol = "geom_simple" if "geom_simple" in access.columns_of(con, "communes") else "geom"
+def _map_envelope(con: duckdb.DuckDBPyConnection, terr: Territory, gcol: str) -> tuple[float, float, float, float]:
+    """The map frame (WGS84 min lon, min lat, max lon, max lat): the territory's communes plus
+    an 8 % margin."""
     bbox = con.execute(f"""
         SELECT min(ST_XMin({gcol})), min(ST_YMin({gcol})), max(ST_XMax({gcol})),
                max(ST_YMax({gcol})) FROM communes c WHERE {terr.commune_filter_sql("c")}
@@ -106,7 +91,16 @@ def render_map(
     if bbox is None or bbox[0] is None:
         raise ReportError(f"Pas de contour de commune pour {terr.label}")
     dx, dy = (bbox[2] - bbox[0]) * 0.08 + 0.01, (bbox[3] - bbox[1]) * 0.08 + 0.01
-    env = (bbox[0] - dx, bbox[1] - dy, bbox[2] + dx, bbox[3] + dy)
+    return (bbox[0] - dx, bbox[1] - dy, bbox[2] + dx, bbox[3] + dy)
+
+
+def _commune_layer(con: duckdb.DuckDBPyConnection, data: ReportData, gcol: str, env: tuple) -> Any:
+    """The communes in the frame (Lambert-93 GeoDataFrame): ``inside`` the territory or not,
+    offers reachable and their map class ``cls``."""
+    import geopandas as gpd
+    import shapely
+
+    terr = data.territory
     env_sql = f"ST_MakeEnvelope({env[0]!r}, {env[1]!r}, {env[2]!r}, {env[3]!r})"
     com = con.execute(f"""
         SELECT c.code, ST_AsWKB({gcol}) AS wkb, ({terr.commune_filter_sql("c")}) AS inside
@@ -119,8 +113,13 @@ def render_map(
     gdf = gpd.GeoDataFrame(com.drop(columns=["wkb"]), geometry=geoms, crs="EPSG:4326")
     gdf = gdf.to_crs(2154)
     gdf["cls"] = gdf["offers_reachable"].map(map_class)
+    return gdf
 
-    where, params = access._offer_filter(f)
+
+def _map_points(con: duckdb.DuckDBPyConnection, data: ReportData, env: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Offer locations in the frame (lon, lat, number of offers after the report's filters) and
+    lycées in the frame (lon, lat; none without a schools table)."""
+    where, params = access._offer_filter(data.filters)
     pts = con.execute(
         f"""
         SELECT l.lon, l.lat, count(*) AS n FROM offers o
@@ -139,14 +138,13 @@ def render_map(
         if access.has_relation(con, "schools")
         else pd.DataFrame(columns=["lon", "lat"])
     )
+    return pts, sch
 
-    def _proj(df: pd.DataFrame) -> gpd.GeoDataFrame:
-        return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326").to_crs(2154)
 
-    # No Agg canvas attached while plotting: GeoPandas calls draw_idle() after each layer,
-    # which redraws everything on an Agg canvas; savefig() picks the PNG backend itself.
-    fig = Figure(figsize=(width_in, height_in), dpi=dpi)
-    ax = fig.add_axes((0.0, 0.2, 1.0, 0.8))
+def _plot_communes(ax: Any, gdf: Any) -> None:
+    """Fill the communes by class of offers reachable, hatching « aucune offre »."""
+    import geopandas as gpd
+
     lw = 0.15 if len(gdf) > 800 else 0.3
     for k, (_lo, _label, face, hatch) in enumerate(MAP_CLASSES):
         part = gdf[gdf["cls"] == k]
@@ -160,12 +158,15 @@ def render_map(
             gpd.GeoSeries([merged], crs=gdf.crs).plot(
                 ax=ax, facecolor="none", edgecolor="0.35", linewidth=0, hatch=hatch
             )
-    outline = _territory_outline(con, terr, gcol)
-    if outline is not None:
-        gpd.GeoSeries([outline], crs="EPSG:4326").to_crs(2154).boundary.plot(ax=ax, color="black", linewidth=1.6)
-    outside = gdf[~gdf["inside"]]
-    if not outside.empty:  # veil the surroundings so the territory stands out
-        outside.plot(ax=ax, facecolor="white", edgecolor="none", alpha=0.45)
+
+
+def _plot_points(ax: Any, pts: pd.DataFrame, sch: pd.DataFrame) -> None:
+    """Offer locations as white circles sized by their offers, lycées as black triangles."""
+    import geopandas as gpd
+
+    def _proj(df: pd.DataFrame) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326").to_crs(2154)
+
     if len(pts):
         p = _proj(pts)
         sizes = 8 + 10 * np.sqrt(p["n"].to_numpy(dtype=float))
@@ -175,9 +176,14 @@ def render_map(
         ax.scatter(
             s.geometry.x, s.geometry.y, s=26, marker="^", facecolor="black", edgecolor="white", linewidth=0.6, zorder=5
         )
-    ax.set_axis_off()
-    ax.set_aspect("equal")
-    counts = gdf[gdf["inside"]]["cls"].value_counts()
+
+
+def _add_legend(fig: Any, counts: pd.Series, data: ReportData) -> None:
+    """The legend under the map: classes with their number of communes, symbols, boundary."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    f = data.filters
     handles = []
     for k, (_lo, label, face, hatch) in enumerate(MAP_CLASSES):
         n = int(counts.get(k, 0))
@@ -197,13 +203,56 @@ def render_map(
         "depuis le centre de chaque commune",
         title_fontsize=8,
     )
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+
+
+def _map_summary(gdf: Any, counts: pd.Series, data: ReportData) -> str:
+    """« 12 communes sur 129 du territoire n'ont aucune offre accessible … (hachures). »"""
+    f = data.filters
     n_in = int(gdf["inside"].sum())
     n_zero = int(counts.get(0, 0))
-    summary = (
+    return (
         f"{n_zero} commune{'s' if n_zero > 1 else ''} sur {n_in} du territoire "
         f"n'{'ont' if n_zero > 1 else 'a'} aucune offre accessible {mode_phrase(f.mode, data.networks)} "
         f"en {format_number(f.minutes)} min (hachures)."
     )
-    return buf.getvalue(), summary
+
+
+def render_map(
+    con: duckdb.DuckDBPyConnection, data: ReportData, *, dpi: int = 150, width_in: float = 7.0, height_in: float = 6.6
+) -> tuple[bytes, str]:
+    """Static map of the territory as PNG bytes and a one-line French summary.
+
+    Communes (the territory's and those around it in the frame) are filled by class of
+    offers reachable (commune origins, the report's mode, budget and offer filters); grey
+    levels plus hatching for « aucune offre », so it prints in black and white. Lycées are
+    black triangles, offer locations white circles sized by their number of offers; the
+    territory boundary is drawn thick.
+    """
+    import geopandas as gpd
+    from matplotlib.figure import Figure
+
+    terr = data.territory
+    gcol = "geom_simple" if "geom_simple" in access.columns_of(con, "communes") else "geom"
+    env = _map_envelope(con, terr, gcol)
+    gdf = _commune_layer(con, data, gcol, env)
+    pts, sch = _map_points(con, data, env)
+
+    # No Agg canvas attached while plotting: GeoPandas calls draw_idle() after each layer,
+    # which redraws everything on an Agg canvas; savefig() picks the PNG backend itself.
+    fig = Figure(figsize=(width_in, height_in), dpi=dpi)
+    ax = fig.add_axes((0.0, 0.2, 1.0, 0.8))
+    _plot_communes(ax, gdf)
+    outline = _territory_outline(con, terr, gcol)
+    if outline is not None:
+        gpd.GeoSeries([outline], crs="EPSG:4326").to_crs(2154).boundary.plot(ax=ax, color="black", linewidth=1.6)
+    outside = gdf[~gdf["inside"]]
+    if not outside.empty:  # veil the surroundings so the territory stands out
+        outside.plot(ax=ax, facecolor="white", edgecolor="none", alpha=0.45)
+    _plot_points(ax, pts, sch)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    counts = gdf[gdf["inside"]]["cls"].value_counts()
+    _add_legend(fig, counts, data)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue(), _map_summary(gdf, counts, data)

@@ -27,16 +27,15 @@ from analysis.report.columns import (
     SECTOR_COLUMNS,
     SOURCE_COLUMNS,
     Column,
-    _c,
-    _is_missing,
     display_value,
+    is_missing,
     mode_phrase,
     pick_columns,
     table_columns,
 )
 from analysis.report.data import ReportData, parameters_text
 from analysis.report.mapimage import render_map
-from analysis.report.tables import _caveats, format_value, key_figure_columns
+from analysis.report.tables import caveats, format_value, key_figure_columns
 from analysis.text import count, format_number, in_territory
 
 # --------------------------------------------------------------------------------------------
@@ -165,9 +164,7 @@ def pdf_table(
     ) as table:
         hr = table.row()
         for c in columns:
-            label = pdf_label(c, networks)
-            unit = {"offres": "", "élèves": "", "secteurs": "", "%": ""}.get(c.unit, c.unit)
-            hr.cell(label + (f" ({unit})" if unit else ""))
+            hr.cell(c.compact_header(networks, pdf_label(c, networks)))
         for rec in shown[[c.key for c in columns]].itertuples(index=False):
             row = table.row()
             for c, v, w in zip(columns, rec, widths):
@@ -242,28 +239,25 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
-    """The A4 French territory portrait (fpdf2, DejaVu Sans).
-
-    Page 1: title, parameters, date, key figures beside the reference territories, summary.
-    Page 2: map (PNG) with legend and summary. Then tables of sub-territories, lycées,
-    sectors, pupils without offer, collective projects; definitions; sources with vintages.
-    """
+def _new_portrait(data: ReportData) -> Any:
+    """An empty A4 portrait document: fonts, margins, footer, title and author metadata."""
     regular, bold = font_paths()
     pdf = pdf_class()(orientation="P", unit="mm", format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=16)
     pdf.add_font("DejaVu", "", str(regular))
     pdf.add_font("DejaVu", "B", str(bold))
-    terr, f = data.territory, data.filters
+    terr = data.territory
     pdf.footer_text = f"Observatoire des stages — Normandie · {terr.label} · édité le {data.generated_at:%d/%m/%Y}"
     pdf.set_title(f"Portrait de territoire : {terr.name}")
     pdf.set_author("Observatoire des stages — Normandie")
     pdf.set_creation_date(data.generated_at.astimezone())
-    epw = pdf.epw
+    return pdf
 
-    # --- page 1: title, parameters, key figures
-    pdf.add_page()
+
+def _title_block(pdf: Any, data: ReportData) -> None:
+    """Page 1 head: « Portrait de territoire : … », level, code, communes, date of edition."""
+    terr = data.territory
     pdf.set_font("DejaVu", "B", 18)
     pdf.multi_cell(0, 9, clean_text(f"Portrait de territoire : {terr.name}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
@@ -283,23 +277,31 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
         new_x="LMARGIN",
         new_y="NEXT",
     )
+
+
+def _parameters_table(pdf: Any, data: ReportData) -> None:
+    """The « Paramètres » section: one row per filter of the view."""
     heading(pdf, "Paramètres")
     pdf.set_font("DejaVu", "", 8.5)
     with pdf.table(
-        col_widths=(50, epw - 50), text_align=("LEFT", "LEFT"), first_row_as_headings=False, line_height=4.2
+        col_widths=(50, pdf.epw - 50), text_align=("LEFT", "LEFT"), first_row_as_headings=False, line_height=4.2
     ) as table:
-        for label, value in parameters_text(f, data.networks):
+        for label, value in parameters_text(data.filters, data.networks):
             row = table.row()
             row.cell(label)
             row.cell(clean_text(value))
-    key_rows = data.key_rows
-    heading(pdf, "Chiffres clés")
-    cols = key_figure_columns(f)
-    names = [str(r["name"]) for r in key_rows]
-    w0 = 84 if len(names) <= 3 else 70
-    wk = (epw - w0) / max(len(names), 1)
+
+
+def _key_figures_table(pdf: Any, data: ReportData) -> None:
+    """The « Chiffres clés » section: one row per key figure, the territory beside its references."""
     from fpdf.fonts import FontFace
 
+    key_rows = data.key_rows
+    heading(pdf, "Chiffres clés")
+    cols = key_figure_columns(data.filters)
+    names = [str(r["name"]) for r in key_rows]
+    w0 = 84 if len(names) <= 3 else 70
+    wk = (pdf.epw - w0) / max(len(names), 1)
     pdf.set_font("DejaVu", "", 8)
     with pdf.table(
         col_widths=(w0,) + (wk,) * len(names),
@@ -316,20 +318,31 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
             row.cell(c.label_for(data.networks) + (f" ({c.unit})" if c.unit and c.unit != "%" else ""))
             for r in key_rows:
                 row.cell(format_value(display_value(c.key, r[c.key], data.networks), c.kind))
+
+
+def _first_page(pdf: Any, data: ReportData) -> None:
+    """Page 1: title, parameters, key figures, summary sentence, « À savoir » caveats."""
+    pdf.add_page()
+    _title_block(pdf, data)
+    _parameters_table(pdf, data)
+    _key_figures_table(pdf, data)
     pdf.ln(2)
-    para(pdf, _summary_sentence(data))
+    para(pdf, summary_sentence(data))
     pdf.ln(1)
     pdf.ln(1)
     pdf.set_font("DejaVu", "B", 8)
     pdf.multi_cell(0, 4, "À savoir", new_x="LMARGIN", new_y="NEXT")
-    for line in _caveats(data)[1:]:
+    for line in caveats(data)[1:]:
         para(pdf, "• " + line.removeprefix("- "), size=7.5)
 
-    # --- page 2: map
+
+def _map_page(pdf: Any, data: ReportData, con: duckdb.DuckDBPyConnection) -> None:
+    """Page 2: the map (:func:`analysis.report.mapimage.render_map`), its summary and how to read it."""
+    f = data.filters
     pdf.add_page()
     heading(pdf, f"Carte : offres accessibles {mode_phrase(f.mode, data.networks)} en {format_number(f.minutes)} min")
     png, summary = render_map(con, data)
-    pdf.image(io.BytesIO(png), x=pdf.l_margin, w=epw)
+    pdf.image(io.BytesIO(png), x=pdf.l_margin, w=pdf.epw)
     pdf.ln(2)
     para(pdf, summary)
     para(
@@ -341,28 +354,34 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
         size=7.5,
     )
 
-    # --- tables
-    pdf.add_page()
+
+def _components_table(pdf: Any, data: ReportData) -> None:
+    """The sub-territories of the first component level, by number of pupils (none for a commune)."""
+    terr = data.territory
     comp = data.table[data.table["role"] == ROLE_COMPONENT]
-    if not comp.empty:
-        first = COMPONENT_LEVELS[terr.level][0]
-        comp = comp[comp["level"] == first].sort_values(["pupils", "name"], ascending=[False, True])
-        comp = comp.assign(name=_with_single_origin(comp["name"], comp["origin_note"]))
-        heading(
-            pdf, f"{LEVEL_LABELS[first]}s du territoire, par nombre d'élèves ({len(comp)})".replace("EPCIs", "EPCI")
-        )
-        ccols = pick_columns(
-            table_columns(),
-            "name",
-            "pupils",
-            "offers_located",
-            "offers_per_100_pupils",
-            "offers_reachable_mean",
-            "share_no_offer",
-            "share_no_offer_transit",
-            f"median_minutes_{f.mode}",
-        )
-        pdf_table(pdf, comp, ccols, (50, 17, 17, 19, 19, 20, 20, 18), max_rows=30, networks=data.networks)
+    if comp.empty:
+        return
+    first = COMPONENT_LEVELS[terr.level][0]
+    comp = comp[comp["level"] == first].sort_values(["pupils", "name"], ascending=[False, True])
+    comp = comp.assign(name=_with_single_origin(comp["name"], comp["origin_note"]))
+    heading(pdf, f"{LEVEL_LABELS[first]}s du territoire, par nombre d'élèves ({len(comp)})".replace("EPCIs", "EPCI"))
+    ccols = pick_columns(
+        table_columns(),
+        "name",
+        "pupils",
+        "offers_located",
+        "offers_per_100_pupils",
+        "offers_reachable_mean",
+        "share_no_offer",
+        "share_no_offer_transit",
+        f"median_minutes_{data.filters.mode}",
+    )
+    pdf_table(pdf, comp, ccols, (50, 17, 17, 19, 19, 20, 20, 18), max_rows=30, networks=data.networks)
+
+
+def _table_sections(data: ReportData) -> tuple[tuple[Any, ...], ...]:
+    """The tables after the components: (title, table, text when empty, columns, widths, rows
+    shown at most) for lycées, offers by sector, pupils without an offer, collective projects."""
     scols = pick_columns(
         SCHOOL_COLUMNS,
         "name",
@@ -387,7 +406,7 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     no_offer = data.no_offer.assign(
         origin_name=_with_single_origin(data.no_offer["origin_name"], data.no_offer["origin_note"])
     )
-    sections = (  # title, table, text when empty, columns, widths, rows shown at most
+    return (
         (
             f"Lycées du territoire ({len(data.schools)})",
             data.schools,
@@ -421,14 +440,31 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
             None,
         ),
     )
-    for title, df, empty_text, cols, widths, max_rows in sections:
+
+
+def _tables_pages(pdf: Any, data: ReportData) -> None:
+    """From page 3: sub-territories, lycées, sectors, pupils without an offer, projects."""
+    pdf.add_page()
+    _components_table(pdf, data)
+    for title, df, empty_text, cols, widths, max_rows in _table_sections(data):
         heading(pdf, title)
         if df.empty:
             para(pdf, empty_text)
         else:
             pdf_table(pdf, df, cols, widths, max_rows=max_rows, networks=data.networks)
 
-    # --- definitions and sources
+
+#: Travel-time runs listed under the sources (those present in ``data.runs``).
+RUN_COLUMNS: tuple[Column, ...] = (
+    Column("mode", "Mode"),
+    Column("network_source", "Réseau"),
+    Column("precision", "Précision"),
+    Column("computed_at", "Calculé le"),
+)
+
+
+def _definitions_and_sources(pdf: Any, data: ReportData) -> None:
+    """Last pages: definitions of the indicators, sources with vintages, travel-time runs."""
     pdf.add_page()
     heading(pdf, "Définitions des indicateurs")
     for term, text in DEFINITIONS:
@@ -443,20 +479,28 @@ def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
     pdf_table(pdf, src, src_cols, (55, 55, 35, 35), font_size=7, networks=data.networks)
     if not data.runs.empty:
         pdf.ln(2)
-        run_cols = [
-            _c("mode", "Mode"),
-            _c("network_source", "Réseau"),
-            _c("precision", "Précision"),
-            _c("computed_at", "Calculé le"),
-        ]
         pdf_table(
             pdf,
             data.runs,
-            [c for c in run_cols if c.key in data.runs],
+            [c for c in RUN_COLUMNS if c.key in data.runs],
             (20, 65, 60, 35),
             font_size=7,
             networks=data.networks,
         )
+
+
+def to_pdf(data: ReportData, con: duckdb.DuckDBPyConnection) -> bytes:
+    """The A4 French territory portrait (fpdf2, DejaVu Sans).
+
+    Page 1: title, parameters, date, key figures beside the reference territories, summary.
+    Page 2: map (PNG) with legend and summary. Then tables of sub-territories, lycées,
+    sectors, pupils without offer, collective projects; definitions; sources with vintages.
+    """
+    pdf = _new_portrait(data)
+    _first_page(pdf, data)
+    _map_page(pdf, data, con)
+    _tables_pages(pdf, data)
+    _definitions_and_sources(pdf, data)
     return bytes(pdf.output())
 
 
@@ -465,7 +509,7 @@ def _with_single_origin(names: pd.Series, notes: pd.Series) -> pd.Series:
     return names.where(notes.isna(), names.astype(str) + f" ({catalogue.SINGLE_ORIGIN})")
 
 
-def _summary_sentence(data: ReportData) -> str:
+def summary_sentence(data: ReportData) -> str:
     """« CA du Cotentin : 12,3 % des élèves … n'ont aucune offre …, contre 20,1 % dans la
     Manche et 23,8 % en Normandie. … » (territory names with their preposition, plurals
     agreeing: :mod:`analysis.text`)."""
@@ -485,10 +529,10 @@ def _summary_sentence(data: ReportData) -> str:
     if parts:
         text += ", contre " + " et ".join(parts)
     mean = main["offers_reachable_mean"]
-    located = 0 if _is_missing(main["offers_located"]) else int(main["offers_located"])
+    located = 0 if is_missing(main["offers_located"]) else int(main["offers_located"])
     text += (
         f". Un élève atteint en moyenne {format_value(mean, 'dec1')} "
-        f"{'offre' if _is_missing(mean) or float(mean) < 2 else 'offres'} ; le territoire "
+        f"{'offre' if is_missing(mean) or float(mean) < 2 else 'offres'} ; le territoire "
         f"compte {count(located, 'offre située')}, soit "
         f"{format_value(main['offers_per_100_pupils'], 'dec2')} pour 100 élèves."
     )

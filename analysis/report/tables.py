@@ -1,7 +1,7 @@
 """Tabular report files: CSV and XLSX, and the value formatting they share with the PDF.
 
 Owns :func:`format_value`, :func:`report_filename`, :func:`to_csv`, :func:`to_xlsx` and the
-key figures of the XLSX summary sheet, and the caveats (:func:`_caveats`) shown by the XLSX and the PDF.
+key figures of the XLSX summary sheet, and the caveats (:func:`caveats`) shown by the XLSX and the PDF.
 """
 
 from __future__ import annotations
@@ -25,20 +25,21 @@ from analysis.report.columns import (
     SECTOR_COLUMNS,
     SOURCE_COLUMNS,
     Column,
-    _is_missing,
     display_value,
+    is_missing,
     mode_phrase,
     pick_columns,
     table_columns,
 )
-from analysis.report.data import ReportData, Territory, parameters_text
+from analysis.report.data import ReportData, parameters_text
 from analysis.report.errors import ReportError
+from analysis.report.territory import Territory
 from analysis.text import MISSING, count, format_number, format_percent, lower_first, strip_accents
 
 
 def format_value(value: Any, kind: str) -> str:
     """A value as French text for the PDF, according to the column kind."""
-    if _is_missing(value):
+    if is_missing(value):
         return MISSING
     if isinstance(value, str) and kind != "text":  # words for a missing figure (« non déclaré »)
         return value
@@ -90,9 +91,9 @@ def _csv_frame(
         if c.kind == "text" and header == "fr":
             out[c.key] = out[c.key].map(lambda v, k=c.key: display_value(k, v, networks))
         if c.kind == "bool":
-            out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else ("oui" if bool(v) else "non"))
+            out[c.key] = out[c.key].map(lambda v: "" if is_missing(v) else ("oui" if bool(v) else "non"))
         elif c.kind == "int" or (c.kind == "dec0" and header == "fr"):  # whole pupils (estimates)
-            out[c.key] = out[c.key].map(lambda v: "" if _is_missing(v) else str(int(round(float(v)))))
+            out[c.key] = out[c.key].map(lambda v: "" if is_missing(v) else str(int(round(float(v)))))
         elif c.kind == "pct" and header == "fr":  # « (%) » header: 0–100, one decimal as on screen
             out[c.key] = (pd.to_numeric(out[c.key], errors="coerce").astype(float) * 100).round(1)
         elif c.kind != "text":
@@ -148,7 +149,7 @@ _XLSX_FORMATS = {
 
 
 def _xlsx_value(value: Any, kind: str) -> Any:
-    if _is_missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, str) and kind != "text":  # words for a missing figure (« non déclaré »)
         return value
@@ -188,12 +189,11 @@ def _xlsx_sheet(
     for i, rec in enumerate(df[[c.key for c in columns]].itertuples(index=False), start=start + 1):
         for j, (c, v) in enumerate(zip(columns, rec), start=1):
             cell = ws.cell(row=i, column=j, value=_xlsx_value(display_value(c.key, v, networks), c.kind))
-            if c.kind in _XLSX_FORMATS:
-                cell.number_format = _XLSX_FORMATS[c.kind]
+            _xlsx_number(cell, c.kind)
     ws.freeze_panes = ws.cell(row=start + 1, column=1)
     ws.row_dimensions[start].height = 45
     for j, c in enumerate(columns, start=1):
-        values = [len(str(x)) for x in df[c.key].head(200) if not _is_missing(x)] if c.kind == "text" else [10]
+        values = [len(str(x)) for x in df[c.key].head(200) if not is_missing(x)] if c.kind == "text" else [10]
         width = max([min(max(values, default=8), 60), 10 if c.kind != "text" else 8])
         if c.kind != "text":
             width = 14
@@ -230,33 +230,31 @@ def key_figure_columns(filters: Filters) -> list[Column]:
     return list(pick_columns(table_columns(), *(k.format(mode=filters.mode) for k in KEY_FIGURES)))
 
 
-def to_xlsx(data: ReportData) -> bytes:
-    """The report as an Excel workbook (openpyxl).
+def _xlsx_number(cell: Any, kind: str) -> None:
+    """Give ``cell`` the Excel number format of the column kind (if it has one)."""
+    if kind in _XLSX_FORMATS:
+        cell.number_format = _XLSX_FORMATS[kind]
 
-    Sheets: « Synthèse » (parameters, key figures beside the references, data vintages),
-    « Territoires » (:data:`TABLE_COLUMNS`), « Lycées », « Offres par secteur », « Élèves sans
-    offre », « Projets collectifs », « Sources ». Frozen headers, column widths, number formats.
-    """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Synthèse"
-    terr, f = data.territory, data.filters
-    bold = Font(bold=True)
-    ws["A1"] = f"Observatoire des stages — Normandie : rapport {terr.label}"
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"] = f"Édité le {data.generated_at:%d/%m/%Y à %H:%M}"
-    r = 4
-    ws.cell(row=r, column=1, value="Paramètres").font = bold
+def _summary_parameters(ws: Any, r: int, data: ReportData) -> int:
+    """The « Paramètres » block of the summary sheet from row ``r``; the next free row."""
+    from openpyxl.styles import Font
+
+    ws.cell(row=r, column=1, value="Paramètres").font = Font(bold=True)
     r += 1
-    nets = data.networks
-    for label, value in parameters_text(f, nets):
+    for label, value in parameters_text(data.filters, data.networks):
         ws.cell(row=r, column=1, value=label)
         ws.cell(row=r, column=2, value=export.xlsx_value(value))
         r += 1
-    r += 1
+    return r
+
+
+def _summary_key_figures(ws: Any, r: int, data: ReportData) -> int:
+    """The « Chiffres clés » block (territory beside its references) from row ``r``; the next free row."""
+    from openpyxl.styles import Font, PatternFill
+
+    bold = Font(bold=True)
+    nets = data.networks
     ws.cell(row=r, column=1, value="Chiffres clés").font = bold
     r += 1
     key_rows = data.key_rows
@@ -267,33 +265,61 @@ def to_xlsx(data: ReportData) -> bytes:
         cell.font = bold
         cell.fill = fill
     r += 1
-    for c in key_figure_columns(f):
+    for c in key_figure_columns(data.filters):
         ws.cell(row=r, column=1, value=c.label_for(nets))
         ws.cell(row=r, column=2, value=c.unit)
         for j, row in enumerate(key_rows, start=3):
             cell = ws.cell(row=r, column=j, value=_xlsx_value(display_value(c.key, row[c.key], nets), c.kind))
-            if c.kind in _XLSX_FORMATS:
-                cell.number_format = _XLSX_FORMATS[c.kind]
+            _xlsx_number(cell, c.kind)
         r += 1
-    r += 1
-    ws.cell(row=r, column=1, value="Millésimes des données").font = bold
+    return r
+
+
+def _optional_text(value: Any) -> Any:
+    """A database text for a cell: None when missing, else neutralised text."""
+    return None if is_missing(value) else export.xlsx_value(str(value))
+
+
+def _summary_vintages(ws: Any, r: int, data: ReportData) -> int:
+    """The « Millésimes des données » block (sources, then travel-time runs) from row ``r``;
+    the next free row."""
+    from openpyxl.styles import Font
+
+    ws.cell(row=r, column=1, value="Millésimes des données").font = Font(bold=True)
     r += 1
     for rec in data.sources.itertuples(index=False):
         ws.cell(
             row=r,
             column=1,
-            value=export.xlsx_value(str(rec.description if not _is_missing(rec.description) else rec.dataset)),
+            value=export.xlsx_value(str(rec.description if not is_missing(rec.description) else rec.dataset)),
         )
-        ws.cell(row=r, column=2, value=None if _is_missing(rec.vintage) else export.xlsx_value(str(rec.vintage)))
-        ws.cell(row=r, column=3, value=None if _is_missing(rec.publisher) else export.xlsx_value(str(rec.publisher)))
+        ws.cell(row=r, column=2, value=_optional_text(rec.vintage))
+        ws.cell(row=r, column=3, value=_optional_text(rec.publisher))
         r += 1
     for rec in data.runs.itertuples(index=False):
-        ws.cell(row=r, column=1, value="temps de trajet : " + lower_first(str(display_value("mode", rec.mode, nets))))
+        mode = lower_first(str(display_value("mode", rec.mode, data.networks)))
+        ws.cell(row=r, column=1, value="temps de trajet : " + mode)
         ws.cell(row=r, column=2, value=export.xlsx_value(str(getattr(rec, "computed_at", ""))))
         ws.cell(row=r, column=3, value=export.xlsx_value(str(getattr(rec, "network_source", ""))))
         r += 1
+    return r
+
+
+def _summary_sheet(wb: Any, data: ReportData) -> None:
+    """The « Synthèse » sheet (the workbook's first): title, date, parameters, key figures,
+    data vintages, caveats."""
+    from openpyxl.styles import Alignment, Font
+
+    ws = wb.active
+    ws.title = "Synthèse"
+    ws["A1"] = f"Observatoire des stages — Normandie : rapport {data.territory.label}"
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"] = f"Édité le {data.generated_at:%d/%m/%Y à %H:%M}"
+    r = _summary_parameters(ws, 4, data)
+    r = _summary_key_figures(ws, r + 1, data)
+    r = _summary_vintages(ws, r + 1, data)
     r += 1
-    for line in _caveats(data):
+    for line in caveats(data):
         ws.cell(row=r, column=1, value=line).alignment = Alignment(wrap_text=False)
         r += 1
     ws.column_dimensions["A"].width = 52
@@ -301,50 +327,62 @@ def to_xlsx(data: ReportData) -> bytes:
     for letter in "CDEF":
         ws.column_dimensions[letter].width = 24
 
-    _xlsx_sheet(wb, "Territoires", data.table, table_columns(), networks=nets)
-    _xlsx_sheet(
-        wb,
-        "Lycées",
-        data.schools,
-        SCHOOL_COLUMNS,
-        "Lycées situés dans le territoire ; origine = le lycée, effectifs de seconde "
-        "déclarés ; même mode, budget et filtres d'offres.",
-        nets,
+
+def _detail_sheets(data: ReportData) -> tuple[tuple[str, pd.DataFrame, Sequence[Column], str | None], ...]:
+    """The workbook's table sheets after the summary, in order: title, table, columns, note."""
+    f, nets = data.filters, data.networks
+    return (
+        ("Territoires", data.table, table_columns(), None),
+        (
+            "Lycées",
+            data.schools,
+            SCHOOL_COLUMNS,
+            "Lycées situés dans le territoire ; origine = le lycée, effectifs de seconde "
+            "déclarés ; même mode, budget et filtres d'offres.",
+        ),
+        (
+            "Offres par secteur",
+            data.sectors,
+            SECTOR_COLUMNS,
+            "Offres situées dans le territoire (filtres appliqués), à la mairie de leur commune.",
+        ),
+        (
+            "Élèves sans offre",
+            data.no_offer,
+            NO_OFFER_COLUMNS,
+            f"Origines du territoire ayant des élèves et aucune offre accessible "
+            f"{mode_phrase(f.mode, nets)} en {format_number(f.minutes)} min.",
+        ),
+        (
+            "Projets collectifs",
+            data.projects,
+            PROJECT_COLUMNS,
+            "Projets de stages collectifs situés dans le territoire (carte du 15/12/2025).",
+        ),
+        (
+            "Origines",
+            data.origins,
+            ORIGIN_COLUMNS,
+            "Une ligne par origine du territoire (" + ORIGIN_LABELS[f.origin_kind] + ").",
+        ),
+        ("Sources", data.sources, SOURCE_COLUMNS, None),
     )
-    _xlsx_sheet(
-        wb,
-        "Offres par secteur",
-        data.sectors,
-        SECTOR_COLUMNS,
-        "Offres situées dans le territoire (filtres appliqués), à la mairie de leur commune.",
-        nets,
-    )
-    _xlsx_sheet(
-        wb,
-        "Élèves sans offre",
-        data.no_offer,
-        NO_OFFER_COLUMNS,
-        f"Origines du territoire ayant des élèves et aucune offre accessible "
-        f"{mode_phrase(f.mode, nets)} en {format_number(f.minutes)} min.",
-        nets,
-    )
-    _xlsx_sheet(
-        wb,
-        "Projets collectifs",
-        data.projects,
-        PROJECT_COLUMNS,
-        "Projets de stages collectifs situés dans le territoire (carte du 15/12/2025).",
-        nets,
-    )
-    _xlsx_sheet(
-        wb,
-        "Origines",
-        data.origins,
-        ORIGIN_COLUMNS,
-        "Une ligne par origine du territoire (" + ORIGIN_LABELS[f.origin_kind] + ").",
-        nets,
-    )
-    _xlsx_sheet(wb, "Sources", data.sources, SOURCE_COLUMNS, networks=nets)
+
+
+def to_xlsx(data: ReportData) -> bytes:
+    """The report as an Excel workbook (openpyxl).
+
+    Sheets: « Synthèse » (parameters, key figures beside the references, data vintages),
+    « Territoires » (:data:`TABLE_COLUMNS`), « Lycées », « Offres par secteur », « Élèves sans
+    offre », « Projets collectifs », « Origines », « Sources ». Frozen headers, column widths,
+    number formats.
+    """
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    _summary_sheet(wb, data)
+    for title, df, columns, note in _detail_sheets(data):
+        _xlsx_sheet(wb, title, df, columns, note, data.networks)
     return export.workbook_bytes(wb)  # any formula cell left becomes neutralised text
 
 
@@ -353,7 +391,7 @@ def _transit_caveat(networks: Sequence[str]) -> str:
     return "- " + catalogue.transit_caveat(networks)
 
 
-def _caveats(data: ReportData) -> list[str]:
+def caveats(data: ReportData) -> list[str]:
     f = data.filters
     lines = [
         "Avertissements :",

@@ -10,14 +10,15 @@ import pandas as pd
 
 from analysis import catalogue
 from analysis.outputs import export
-from analysis.report.columns import Column
+from analysis.report.columns import Column, compact_frame
 from analysis.report.pdf import font_paths, heading, para, pdf_class, pdf_table
 from analysis.scenario.evaluate import ScenarioResult, as_dict
 from analysis.text import count, format_number
 
 FORMATS = ("json", "csv", "xlsx", "pdf")
 
-#: Columns of the per-origin table (key, French label, unit, kind): the one place they are named.
+#: Columns of the per-origin table, declared as every exported column is
+#: (:class:`analysis.report.columns.Column`: key, French label, unit, kind): the one place they are named.
 ORIGIN_COLUMNS: tuple[Column, ...] = (
     Column("code", "Code", "", "text"),
     Column("name", "Nom", "", "text"),
@@ -39,21 +40,10 @@ EPCI_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def _headed(df: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
-    """The table with French headers, pupils as whole numbers (they are estimates)."""
-    out = df[[c.key for c in columns]].copy()
-    for c in columns:
-        if c.kind == "int":
-            out[c.key] = out[c.key].round().astype("Int64")
-        elif c.kind == "dec1":
-            out[c.key] = out[c.key].round(1)
-    out.columns = [c.label + (f" ({c.unit})" if c.unit and c.unit not in ("élèves", "offres") else "") for c in columns]
-    return out
-
-
 def labelled(df: pd.DataFrame, columns: tuple[Column, ...] = ORIGIN_COLUMNS) -> pd.DataFrame:
-    """The table as shown and exported: French headers, whole pupils, minutes to a tenth."""
-    return _headed(df, columns)
+    """The table as shown and exported: French headers, whole pupils, minutes to a tenth
+    (:func:`analysis.report.columns.compact_frame`)."""
+    return compact_frame(df, columns)
 
 
 def mode_text(result: ScenarioResult) -> str:
@@ -81,7 +71,7 @@ def to_json(result: ScenarioResult, all_origins: bool = False) -> bytes:
 
 def to_csv(result: ScenarioResult, all_origins: bool = True) -> bytes:
     rows = result.origins if all_origins else result.changed()
-    return export.csv_bytes(_headed(rows, ORIGIN_COLUMNS))
+    return export.csv_bytes(labelled(rows, ORIGIN_COLUMNS))
 
 
 def to_xlsx(result: ScenarioResult) -> bytes:
@@ -102,7 +92,7 @@ def to_xlsx(result: ScenarioResult) -> bytes:
         ("Toutes les origines", result.origins, ORIGIN_COLUMNS),
     ):
         sheet = wb.create_sheet(title)
-        table = _headed(df, cols)
+        table = labelled(df, cols)
         sheet.append([export.xlsx_value(c) for c in table.columns])
         for rec in table.itertuples(index=False):
             sheet.append([None if pd.isna(v) else export.xlsx_value(v) for v in rec])
