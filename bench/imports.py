@@ -157,11 +157,8 @@ def bench_new_communes(src: Path, secret: str, gate) -> list[tuple[str, float, f
                 marks.clear()
                 runs[label] = timed(
                     lambda: imports.import_file(
-                        f,
-                        "offers",
+                        imports.ImportRequest(f, "offers", db_path=work, mode="append"),
                         secret=secret,
-                        db_path=work,
-                        mode="append",
                         gate=gate,
                         progress=lambda m, x=None: marks.append((time.process_time(), m)),
                     )
@@ -229,11 +226,13 @@ def main() -> int:
         base = time.perf_counter() - t
 
         t = time.perf_counter()
-        res = imports.import_file(path, "offers", db_path=work, dry_run=True)
+        res = imports.import_file(imports.ImportRequest(path, "offers", db_path=work, dry_run=True))
         dry = time.perf_counter() - t
 
         t = time.perf_counter()
-        imports.import_file(path, "offers", secret=secret, db_path=work, recompute=False, gate=gate)
+        imports.import_file(
+            imports.ImportRequest(path, "offers", db_path=work, recompute=False), secret=secret, gate=gate
+        )
         full = time.perf_counter() - t
 
         rows = [
@@ -243,7 +242,7 @@ def main() -> int:
         ]
         if not args.no_recompute:
             t = time.perf_counter()
-            r = imports.import_file(path, "offers", secret=secret, db_path=work, gate=gate)
+            r = imports.import_file(imports.ImportRequest(path, "offers", db_path=work), secret=secret, gate=gate)
             rows.append(
                 (
                     f"import complet avec recalcul (recalculé : {'oui' if r.recomputed else 'non'})",

@@ -176,17 +176,13 @@ def write_import(upload, kind: str, secret: str, secrets: dict, geocode: bool, a
 
         try:
             outcome = imports.import_file(
-                None,
-                kind,
-                data=upload.getvalue(),
-                name=upload.name,
+                imports.ImportRequest(
+                    None, kind, data=upload.getvalue(), name=upload.name, geocode=geocode, user="application", **args
+                ),
                 secret=secret,
                 secrets=secrets,
-                geocode=geocode,
                 gate_key=core.client_key(),
                 progress=progress,
-                user="application",
-                **args,
             )
         except (imports.AuthError, imports.WriteDisabled, DataError, ValueError) as exc:
             outcome = exc

@@ -98,15 +98,12 @@ def hostile_db(tmp_path_factory) -> Path:
     results = {}
     for kind, text in _hostile_rows().items():
         res = imports.import_file(
-            None,
-            kind,
-            data=text.encode("utf-8"),
-            name=f"{kind}_hostile.csv",
+            imports.ImportRequest(
+                None, kind, data=text.encode("utf-8"), name=f"{kind}_hostile.csv", db_path=out, recompute=False
+            ),
             secret=secret,
             secrets={imports.ENV_SECRET: secret},
-            db_path=out,
             gate=gate,
-            recompute=False,
         )
         results[kind] = res
     # every row holds markup in at least one field: all are refused, with the reason

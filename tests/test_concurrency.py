@@ -127,11 +127,8 @@ def test_twenty_readers_see_old_or_new_data_never_a_mix(base_db, tmp_path, monke
     print(f"readers ready after {t0 - t_start:.1f} s")
     try:
         res = imports.import_file(
-            f,
-            "offers",
+            imports.ImportRequest(f, "offers", db_path=path, mode="append"),
             secret="synthetic-secret",
-            db_path=path,
-            mode="append",
             gate=imports.AdminGate(sleep=lambda s: None),
         )
     finally:

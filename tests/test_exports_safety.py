@@ -357,7 +357,9 @@ def test_import_refuses_bidi_controls_and_noncharacters(import_db, kwargs, field
     """Old code: « Acme\\u202eexe.pdf » and U+FFFE were accepted (U+FFFE then broke every XLSX)."""
     from analysis import imports
 
-    res = imports.import_file(None, "offers", data=_offer_csv(**kwargs), name="b.csv", db_path=import_db, dry_run=True)
+    res = imports.import_file(
+        imports.ImportRequest(None, "offers", data=_offer_csv(**kwargs), name="b.csv", db_path=import_db, dry_run=True)
+    )
     assert (res.rows_in, res.accepted, res.quarantined) == (1, 0, 1)
     q = res.quarantine.iloc[0]
     assert q["field"] == field and words in q["reason"] and q["row_number"] == 1
@@ -369,7 +371,9 @@ def test_import_accepts_right_to_left_text_without_controls(import_db):
     from analysis import imports
 
     res = imports.import_file(
-        None, "offers", data=_offer_csv(employer="مكتبة Acme"), name="ok.csv", db_path=import_db, dry_run=True
+        imports.ImportRequest(
+            None, "offers", data=_offer_csv(employer="مكتبة Acme"), name="ok.csv", db_path=import_db, dry_run=True
+        )
     )
     assert (res.accepted, res.quarantined) == (1, 0)
 
@@ -378,7 +382,9 @@ def test_uploaded_file_name_loses_bidi_controls(import_db):
     from analysis import imports
 
     res = imports.import_file(
-        None, "offers", data=_offer_csv(), name="offres\u202excslx.csv", db_path=import_db, dry_run=True
+        imports.ImportRequest(
+            None, "offers", data=_offer_csv(), name="offres\u202excslx.csv", db_path=import_db, dry_run=True
+        )
     )
     assert res.file == "offresxcslx.csv"
 

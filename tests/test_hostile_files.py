@@ -164,7 +164,9 @@ def test_page_check_and_import_refuse_each_bomb_bounded(name, bomb_files, base_d
     monkeypatch.setenv(imports.ENV_SECRET, SECRET)
     gate = imports.AdminGate(sleep=lambda s: None)
     with pytest.raises(DataError, match=reason) as err:
-        imports.import_file(None, "offers", data=data, name=name, secret=SECRET, db_path=target, gate=gate)
+        imports.import_file(
+            imports.ImportRequest(None, "offers", data=data, name=name, db_path=target), secret=SECRET, gate=gate
+        )
     _assert_bounded(err.value)
     assert target.read_bytes() == before
     assert not list(tmp_path.glob("obs.duckdb.tmp-import-*"))  # refused before the copy
@@ -270,7 +272,9 @@ def test_quote_closed_lines_later_still_counts_every_line():
 
 def test_unclosed_quote_is_quarantined_naming_the_line(base_db):
     res = imports.import_file(
-        None, "offers", data=_ten_lines(3, 't3;"Acme;Giberville'), name="g.csv", db_path=base_db, dry_run=True
+        imports.ImportRequest(
+            None, "offers", data=_ten_lines(3, 't3;"Acme;Giberville'), name="g.csv", db_path=base_db, dry_run=True
+        )
     )
     assert res.rows_in == 10 and res.quarantined >= 1
     q = res.quarantine.set_index("row_number")

@@ -166,7 +166,9 @@ def test_import_quarantines_the_hostile_towns_naming_the_field(base_db):
         b't2;Acme;Industrie;1 rue A;14730;"Giberville"" onmouseover=""alert(1)";seconde\n'
         b"t3;Acme;Industrie;1 rue A;14730;Giberville;seconde\n"
     )
-    res = imports.import_file(None, "offers", data=data, name="t.csv", db_path=base_db, dry_run=True)
+    res = imports.import_file(
+        imports.ImportRequest(None, "offers", data=data, name="t.csv", db_path=base_db, dry_run=True)
+    )
     assert (res.rows_in, res.accepted, res.quarantined) == (3, 1, 2)
     q = res.quarantine.set_index("row_number")
     assert set(q["field"]) == {"commune"}

@@ -195,7 +195,7 @@ def test_mirror_import_gives_the_build_offers_table(db_copy, source_dir, admin):
     before = table(db_copy, "SELECT * FROM offers ORDER BY offer_id")
     locs_before = table(db_copy, "SELECT * EXCLUDE (geom) FROM offer_locations ORDER BY loc_id")
     path = source_dir / MIRROR_OFFERS
-    res = imports.import_file(path, "offers", secret=admin, db_path=db_copy, gate=fast_gate())
+    res = imports.import_file(imports.ImportRequest(path, "offers", db_path=db_copy), secret=admin, gate=fast_gate())
     assert (res.format, res.source, res.mode) == ("platform", "offers_platform", "replace-source")
     raw = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
     assert res.rows_in == len(raw) == 1532 and res.accepted == 1532 and res.quarantined == 0
@@ -226,7 +226,9 @@ def test_mirror_import_gives_the_build_offers_table(db_copy, source_dir, admin):
     assert log["sha256"].iloc[0] == hashlib.sha256(path.read_bytes()).hexdigest()
 
     # the same file appended: every row is a duplicate id, all quarantined, offers unchanged
-    res2 = imports.import_file(path, "offers", secret=admin, db_path=db_copy, mode="append", gate=fast_gate())
+    res2 = imports.import_file(
+        imports.ImportRequest(path, "offers", db_path=db_copy, mode="append"), secret=admin, gate=fast_gate()
+    )
     assert (res2.accepted, res2.quarantined) == (0, 1532)
     assert set(res2.quarantine["field"]) == {"id"}
     assert res2.quarantine["reason"].str.contains("déjà présent").all()
@@ -254,7 +256,9 @@ def test_template_rows_are_checked_one_by_one(db_copy, admin, tmp_path):
     ]
     f = tmp_path / "offres_synthetiques.csv"
     f.write_bytes(csv_bytes(TEMPLATE_HEADER, rows, ",", "cp1252"))
-    res = imports.import_file(f, "offers", secret=admin, db_path=db_copy, mode="append", gate=fast_gate())
+    res = imports.import_file(
+        imports.ImportRequest(f, "offers", db_path=db_copy, mode="append"), secret=admin, gate=fast_gate()
+    )
     assert res.format == "template" and res.source == "import:offres_synthetiques"
     assert (res.rows_in, res.accepted, res.quarantined) == (11, 3, 8)
     q = res.quarantine.set_index("row_number")
@@ -290,7 +294,9 @@ def test_template_rows_are_checked_one_by_one(db_copy, admin, tmp_path):
     x = tmp_path / "offres_synthetiques.xlsx"
     wb.save(x)
     state = file_state(db_copy)
-    res_x = imports.import_file(x, "offers", db_path=db_copy, mode="append", source="import:x", dry_run=True)
+    res_x = imports.import_file(
+        imports.ImportRequest(x, "offers", db_path=db_copy, mode="append", source="import:x", dry_run=True)
+    )
     assert file_state(db_copy) == state
     # all ids now clash with the ones just imported, except the rejected ones
     assert res_x.rows_in == 11 and res_x.accepted == 0
@@ -298,7 +304,7 @@ def test_template_rows_are_checked_one_by_one(db_copy, admin, tmp_path):
 
     # replace-source: re-importing a shorter file replaces only this source
     f.write_bytes(csv_bytes(TEMPLATE_HEADER, rows[:1], ";", "utf-8-sig"))
-    imports.import_file(f, "offers", secret=admin, db_path=db_copy, gate=fast_gate())
+    imports.import_file(imports.ImportRequest(f, "offers", db_path=db_copy), secret=admin, gate=fast_gate())
     assert table(db_copy, "SELECT count(*) AS n FROM offers")["n"].iloc[0] == 1532 + 1
     assert table(db_copy, "SELECT count(*) AS n FROM offer_details")["n"].iloc[0] == 1
 
@@ -416,7 +422,7 @@ def test_collective_and_mobility_imports(db_copy, admin, tmp_path):
     ]  # already in the bundled list
     f = tmp_path / "projets_synthetiques.csv"
     f.write_bytes(csv_bytes(cp_header, rows))
-    res = imports.import_file(f, "collective", secret=admin, db_path=db_copy, gate=fast_gate())
+    res = imports.import_file(imports.ImportRequest(f, "collective", db_path=db_copy), secret=admin, gate=fast_gate())
     assert (res.rows_in, res.accepted, res.quarantined) == (4, 1, 3)
     assert res.quarantine["field"].tolist() == ["kind", "commune_code", "project_id"]
     cp = table(db_copy, "SELECT dep, pupils FROM collective_projects WHERE project_id = 'SYN-CP1'")
@@ -432,7 +438,7 @@ def test_collective_and_mobility_imports(db_copy, admin, tmp_path):
     ]
     f = tmp_path / "mobilite_synthetique.csv"
     f.write_bytes(csv_bytes(ms_header, rows, ","))
-    res = imports.import_file(f, "mobility", secret=admin, db_path=db_copy, gate=fast_gate())
+    res = imports.import_file(imports.ImportRequest(f, "mobility", db_path=db_copy), secret=admin, gate=fast_gate())
     assert (res.accepted, res.quarantined) == (1, 3)
     assert res.quarantine["field"].tolist() == ["siren_epci", "siren_epci", "type_service"]
     ms = table(db_copy, "SELECT * FROM mobility_services")
@@ -460,7 +466,9 @@ def test_templates_in_repo_are_the_documented_columns():
 def test_reapply_imports_after_rebuild(db_copy, base_db, admin, tmp_path):
     f = tmp_path / "offres_synthetiques.csv"
     f.write_bytes(csv_bytes(TEMPLATE_HEADER, [template_row(identifiant="SYN-R1"), template_row(identifiant="SYN-R2")]))
-    imports.import_file(f, "offers", secret=admin, db_path=db_copy, mode="append", gate=fast_gate())
+    imports.import_file(
+        imports.ImportRequest(f, "offers", db_path=db_copy, mode="append"), secret=admin, gate=fast_gate()
+    )
     rebuilt = tmp_path / "rebuilt.duckdb"
     shutil.copyfile(base_db, rebuilt)  # stands for a fresh build from the sources
     con = db.connect(rebuilt)
@@ -497,11 +505,8 @@ def test_recompute_runs_on_the_new_copy(db_copy, admin, tmp_path, monkeypatch):
     f.write_bytes(csv_bytes(TEMPLATE_HEADER, [template_row(identifiant="SYN-T1")]))
     messages = []
     res = imports.import_file(
-        f,
-        "offers",
+        imports.ImportRequest(f, "offers", db_path=db_copy, mode="append"),
         secret=admin,
-        db_path=db_copy,
-        mode="append",
         gate=fast_gate(),
         progress=lambda m, x=None: messages.append(m),
     )
@@ -521,17 +526,20 @@ def test_no_write_without_the_right_secret(db_copy, tmp_path, monkeypatch, sourc
     monkeypatch.delenv(imports.ENV_SECRET, raising=False)
     for kind in imports.IMPORT_KINDS:
         with pytest.raises(imports.WriteDisabled, match=imports.ENV_SECRET):
-            imports.import_file(path, kind, secret="anything", db_path=db_copy, gate=fast_gate())
+            imports.import_file(imports.ImportRequest(path, kind, db_path=db_copy), secret="anything", gate=fast_gate())
     monkeypatch.setenv(imports.ENV_SECRET, SECRET)
     gate = fast_gate()
     for wrong in (None, "", "wrong", SECRET + " ", SECRET.upper()):
         for kind in imports.IMPORT_KINDS:
             with pytest.raises(imports.AuthError):
-                imports.import_file(path, kind, secret=wrong, db_path=db_copy, gate=gate)
+                imports.import_file(imports.ImportRequest(path, kind, db_path=db_copy), secret=wrong, gate=gate)
     # Streamlit secrets count too, and an empty configured value disables writing
     with pytest.raises(imports.AuthError):
         imports.import_file(
-            path, secret="x", secrets={imports.ENV_SECRET: "other-secret-value"}, db_path=db_copy, gate=gate
+            imports.ImportRequest(path, db_path=db_copy),
+            secret="x",
+            secrets={imports.ENV_SECRET: "other-secret-value"},
+            gate=gate,
         )
     assert opened == [] and file_state(db_copy) == state
     # the CLI: no env secret -> refused (exit 3), database untouched; dry run needs none
@@ -542,8 +550,10 @@ def test_no_write_without_the_right_secret(db_copy, tmp_path, monkeypatch, sourc
     # the only writable copy of the database is opened in import_file, after the gate
     src = "".join(p.read_text() for p in sorted(Path(imports.__file__).parent.glob("*.py")))  # the whole package
     assert src.count("database_copy(") == 1  # its single use (defined in analysis.db)
+    # the step that opens it (the only one) is called by import_file after the gate's check
+    assert "database_copy(" in src.split("def _write_in_copy(")[1].split("\ndef ")[0]
     body = src.split("def import_file(")[1]
-    assert body.index(".check(secret") < body.index("database_copy(")
+    assert body.index(".check(secret") < body.index("_write_in_copy(")
 
 
 def test_failed_attempts_are_slowed_exponentially(monkeypatch):
@@ -690,7 +700,9 @@ def test_import_with_geocoding(db_copy, admin, fake_ban, tmp_path):
         )
     )
     imports.import_file(
-        f, "offers", secret=admin, db_path=db_copy, mode="append", geocode=True, geocoder_url=fake_ban, gate=fast_gate()
+        imports.ImportRequest(f, "offers", db_path=db_copy, mode="append", geocode=True, geocoder_url=fake_ban),
+        secret=admin,
+        gate=fast_gate(),
     )
     new = table(db_copy, "SELECT offer_id, lon, location_precision FROM offers WHERE offer_id LIKE 'SYN-G%' ORDER BY 1")
     assert new["location_precision"].tolist() == ["address", "commune"]
@@ -832,7 +844,9 @@ def test_a_file_with_nothing_accepted_leaves_the_data_unchanged(db_copy, admin, 
         "\n".join(";".join(c for i, c in enumerate(ln.split(";")) if i != 7) for ln in lines[:50]) + "\n",
         encoding="utf-8",
     )
-    res = imports.import_file(f, "offers", fmt="platform", secret=admin, db_path=db_copy, gate=fast_gate())
+    res = imports.import_file(
+        imports.ImportRequest(f, "offers", fmt="platform", db_path=db_copy), secret=admin, gate=fast_gate()
+    )
     assert (res.rows_in, res.accepted, res.quarantined) == (49, 0, 49)
     assert set(res.quarantine["field"]) == {"Code postal"} and "données inchangées" in res.note
     pd.testing.assert_frame_equal(before, table(db_copy, "SELECT * FROM offers ORDER BY offer_id"))
@@ -870,7 +884,9 @@ def test_bundled_collective_list_passes_the_import_and_gives_the_build_table(db_
     )
     before = table(db_copy, f"SELECT {cols} FROM collective_projects ORDER BY project_id")
     path = Path(__file__).resolve().parent.parent / "data" / "collective_projects.csv"
-    res = imports.import_file(path, "collective", mode="replace-all", secret=admin, db_path=db_copy, gate=fast_gate())
+    res = imports.import_file(
+        imports.ImportRequest(path, "collective", mode="replace-all", db_path=db_copy), secret=admin, gate=fast_gate()
+    )
     assert (res.rows_in, res.accepted, res.quarantined) == (len(before), len(before), 0)
     pd.testing.assert_frame_equal(before, table(db_copy, f"SELECT {cols} FROM collective_projects ORDER BY project_id"))
 

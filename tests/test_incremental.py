@@ -201,11 +201,16 @@ def _import_and_compare(inc, tmp_path, rows: list[dict], mode: str, messages: li
     shutil.copyfile(inc, ref)
     gate = imports.AdminGate(sleep=lambda s: None)
     res = imports.import_file(
-        f, "offers", secret=SECRET, db_path=inc, mode=mode, gate=gate, progress=lambda m, x=None: messages.append(m)
+        imports.ImportRequest(f, "offers", db_path=inc, mode=mode),
+        secret=SECRET,
+        gate=gate,
+        progress=lambda m, x=None: messages.append(m),
     )
     assert res.accepted == len(rows) and res.recomputed
     assert loads == []  # the build's cached arrays were used: no network loaded
-    imports.import_file(f, "offers", secret=SECRET, db_path=ref, mode=mode, gate=gate, recompute=False)
+    imports.import_file(
+        imports.ImportRequest(f, "offers", db_path=ref, mode=mode, recompute=False), secret=SECRET, gate=gate
+    )
     con = db.connect(ref)
     try:
         imports.recompute_derived(con, lambda m, x=None: None)  # loads the network
@@ -415,7 +420,9 @@ def test_warm_import_loads_no_spatial_extension(full_db, tmp_path, monkeypatch):
     real = db.load_spatial
     monkeypatch.setattr(db, "load_spatial", lambda con: loads.append(con) or real(con))
     res = imports.import_file(
-        f, "offers", secret=SECRET, db_path=inc, mode="append", gate=imports.AdminGate(sleep=lambda s: None)
+        imports.ImportRequest(f, "offers", db_path=inc, mode="append"),
+        secret=SECRET,
+        gate=imports.AdminGate(sleep=lambda s: None),
     )
     assert res.accepted == 3 and res.recomputed
     assert loads == []

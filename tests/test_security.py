@@ -112,7 +112,9 @@ def _template_csv(town: str, street: str = "1 rue de la Gare", employer: str = "
 )
 def test_import_quarantines_markup_naming_the_field(base_db, field, kwargs):
     """Old code: the commune matcher accepted « Giberville <img …> » as Giberville."""
-    res = imports.import_file(None, "offers", data=_template_csv(**kwargs), name="h.csv", db_path=base_db, dry_run=True)
+    res = imports.import_file(
+        imports.ImportRequest(None, "offers", data=_template_csv(**kwargs), name="h.csv", db_path=base_db, dry_run=True)
+    )
     assert (res.rows_in, res.accepted, res.quarantined) == (1, 0, 1)
     q = res.quarantine.iloc[0]
     assert q["field"] == field and "balises HTML refusées" in q["reason"] and q["row_number"] == 1
@@ -120,7 +122,9 @@ def test_import_quarantines_markup_naming_the_field(base_db, field, kwargs):
 
 def test_import_accepts_the_same_row_without_markup(base_db):
     res = imports.import_file(
-        None, "offers", data=_template_csv("Giberville"), name="ok.csv", db_path=base_db, dry_run=True
+        imports.ImportRequest(
+            None, "offers", data=_template_csv("Giberville"), name="ok.csv", db_path=base_db, dry_run=True
+        )
     )
     assert (res.accepted, res.quarantined) == (1, 0)
 
@@ -129,32 +133,40 @@ def test_import_refuses_markup_in_collective_and_mobility_fields(base_db):
     coll = (
         f"project_id;name;kind;town;commune_code;source\np1;Projet {XSS};bi-entreprises;Caen;14118;CREFOP\n"
     ).encode()
-    res = imports.import_file(None, "collective", data=coll, name="c.csv", db_path=base_db, dry_run=True)
+    res = imports.import_file(
+        imports.ImportRequest(None, "collective", data=coll, name="c.csv", db_path=base_db, dry_run=True)
+    )
     assert res.quarantine.iloc[0]["field"] == "name" and res.accepted == 0
     mob = b"siren_epci;type_service;nom;description;source\n200065597;autre;Navette;<script>alert(1)</script>;CU\n"
-    res = imports.import_file(None, "mobility", data=mob, name="m.csv", db_path=base_db, dry_run=True)
+    res = imports.import_file(
+        imports.ImportRequest(None, "mobility", data=mob, name="m.csv", db_path=base_db, dry_run=True)
+    )
     assert res.quarantine.iloc[0]["field"] == "description" and res.accepted == 0
 
 
 def test_uploaded_file_name_and_source_name_are_cleaned(base_db):
     res = imports.import_file(
-        None,
-        "offers",
-        data=_template_csv("Giberville"),
-        db_path=base_db,
-        dry_run=True,
-        name="../../<script>x</script>\x00.csv",
+        imports.ImportRequest(
+            None,
+            "offers",
+            data=_template_csv("Giberville"),
+            db_path=base_db,
+            dry_run=True,
+            name="../../<script>x</script>\x00.csv",
+        )
     )
     assert res.file == "script_.csv"  # last path component, control char dropped, ">" replaced
     with pytest.raises(ValueError, match="nom de source refusé"):
         imports.import_file(
-            None,
-            "offers",
-            data=_template_csv("Giberville"),
-            name="ok.csv",
-            db_path=base_db,
-            dry_run=True,
-            source="<b>x</b>",
+            imports.ImportRequest(
+                None,
+                "offers",
+                data=_template_csv("Giberville"),
+                name="ok.csv",
+                db_path=base_db,
+                dry_run=True,
+                source="<b>x</b>",
+            )
         )
 
 
@@ -248,7 +260,9 @@ def test_import_quarantines_control_characters(base_db, value, field):
         "commune": {"town": value},
         "adresse": {"town": "Giberville", "street": value},
     }[field]
-    res = imports.import_file(None, "offers", data=_template_csv(**kwargs), name="c.csv", db_path=base_db, dry_run=True)
+    res = imports.import_file(
+        imports.ImportRequest(None, "offers", data=_template_csv(**kwargs), name="c.csv", db_path=base_db, dry_run=True)
+    )
     assert res.accepted == 0 and res.quarantine.iloc[0]["field"] == field
     assert "caractère de contrôle interdit" in res.quarantine.iloc[0]["reason"]
 
@@ -461,7 +475,7 @@ def test_bounded_check_matches_the_in_process_check(base_db, source_dir):
 
     path = source_dir / "internships/monstagedeseconde-offers-2025/07_05_2025_data_bc_normandie.csv"
     res, stats = sandbox.run_check(path.read_bytes(), path.name, "offers", db_path=base_db)
-    ref = imports.import_file(path, "offers", db_path=base_db, dry_run=True)
+    ref = imports.import_file(imports.ImportRequest(path, "offers", db_path=base_db, dry_run=True))
     assert (
         (res.rows_in, res.accepted, res.quarantined)
         == (ref.rows_in, ref.accepted, ref.quarantined)
@@ -674,15 +688,10 @@ def test_database_does_not_grow_over_repeated_imports(base_db, tmp_path):
     for i in range(5):
         data = _template_csv("Giberville").replace(b"t1;", f"c{i};".encode())
         res = imports.import_file(
-            None,
-            "offers",
-            data=data,
-            name="petit.csv",
-            db_path=target,
+            imports.ImportRequest(None, "offers", data=data, name="petit.csv", db_path=target, recompute=False),
             secret=secret,
             secrets={imports.ENV_SECRET: secret},
             gate=gate,
-            recompute=False,
         )
         assert res.accepted == 1
     from analysis import db

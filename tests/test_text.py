@@ -82,7 +82,7 @@ def test_one_csv_separator_rule(header, sep):
     from analysis import imports
     from analysis.sources import readers
 
-    assert imports.reading._sniff_sep is readers.sniff_separator
+    assert imports.reading.sniff_separator is readers.sniff_separator
     assert readers.sniff_separator(header) == sep
 
 

@@ -42,7 +42,7 @@ Safety
     is refused there, in French, before the write lock is taken.
 
 Package layout (one module per concern, in the order an import runs)
-    :mod:`~analysis.imports.schema` (tables, kinds, modes, :class:`ImportResult`),
+    :mod:`~analysis.imports.schema` (tables, kinds, modes, :class:`ImportRequest`, :class:`ImportResult`),
     :mod:`~analysis.imports.auth` (secret, :class:`AdminGate`, throttle),
     :mod:`~analysis.imports.reading` (file decoding and separator/header guessing),
     :mod:`~analysis.imports.templates` (expected columns, template files),
@@ -102,6 +102,7 @@ from analysis.imports.schema import (
     OFFER_FORMATS,
     OFFER_MODES,
     OTHER_MODES,
+    ImportRequest,
     ImportResult,
     ProgressFn,
     create_tables,
@@ -135,6 +136,7 @@ from analysis.imports.write import (
 __all__ = [
     "DDL",
     "IMPORT_KINDS",
+    "ImportRequest",
     "ImportResult",
     "LINE_FIELD",
     "MAX_PROJECT_PUPILS",

@@ -26,7 +26,7 @@ from analysis.imports.templates import (
     OFFER_TEMPLATE,
     PLATFORM_REQUIRED,
     Column,
-    _key,
+    header_key,
 )
 from analysis.sources import offers, validation
 from analysis.sources.collective import KINDS as COLLECTIVE_KINDS
@@ -38,7 +38,7 @@ def map_columns(raw: RawTable, spec: tuple[Column, ...]) -> tuple[dict[str, int]
     pos: dict[str, int] = {}
     by_alias = {a: c.key for c in spec for a in c.aliases}
     for i, name in enumerate(raw.columns):
-        k = by_alias.get(_key(name))
+        k = by_alias.get(header_key(name))
         if k is not None and k not in pos:
             pos[k] = i
     missing = [c.header for c in spec if c.required and c.key not in pos]
@@ -327,13 +327,13 @@ def check_collective(raw: RawTable) -> Checked:
         st["key"] = "kind"
         kind = v["kind"].strip()
         if kind not in COLLECTIVE_KINDS:
-            raise FieldError(f"type « {validation._short(kind)} » inconnu (attendu : {' | '.join(COLLECTIVE_KINDS)})")
+            raise FieldError(f"type « {validation.shorten(kind)} » inconnu (attendu : {' | '.join(COLLECTIVE_KINDS)})")
         st["key"] = "town"
         town = validation.clean_required(v["town"], "commune")
         st["key"] = "commune_code"
         code = v["commune_code"].strip()
         if not re.fullmatch(r"\d[\dAB]\d{3}", code):
-            raise FieldError(f"code commune INSEE invalide « {validation._short(code)} »")
+            raise FieldError(f"code commune INSEE invalide « {validation.shorten(code)} »")
         st["key"] = "pupils"
         pupils = None
         if v["pupils"].strip():
@@ -341,7 +341,7 @@ def check_collective(raw: RawTable) -> Checked:
             if not re.fullmatch(r"[0-9]{1,4}", p) or not 1 <= int(p) <= MAX_PROJECT_PUPILS:
                 raise FieldError(
                     f"nombre d'élèves entier de 1 à {MAX_PROJECT_PUPILS} attendu, "
-                    f"trouvé « {validation._short(v['pupils'])} »"
+                    f"trouvé « {validation.shorten(v['pupils'])} »"
                 )
             pupils = int(p)
         st["key"] = "source"
@@ -369,7 +369,9 @@ def check_collective(raw: RawTable) -> Checked:
 def check_mobility(raw: RawTable, source: str) -> Checked:
     """Check EPCI mobility-service records (see :data:`MOBILITY_TEMPLATE`)."""
     seen: set[str] = set()
-    by_label = {_key(lbl): code for code, lbl in MOBILITY_TYPES.items()} | {_key(c): c for c in MOBILITY_TYPES}
+    by_label = {header_key(lbl): code for code, lbl in MOBILITY_TYPES.items()} | {
+        header_key(c): c for c in MOBILITY_TYPES
+    }
 
     def row(n, v, st):
         st["key"] = "service_id"
@@ -379,10 +381,10 @@ def check_mobility(raw: RawTable, source: str) -> Checked:
         st["key"] = "epci_siren"
         siren = validation.clean_siren(v["epci_siren"])
         st["key"] = "service_type"
-        stype = by_label.get(_key(v["service_type"]))
+        stype = by_label.get(header_key(v["service_type"]))
         if stype is None:
             raise FieldError(
-                f"type de service inconnu « {validation._short(v['service_type'])} » "
+                f"type de service inconnu « {validation.shorten(v['service_type'])} » "
                 f"(attendu : {' | '.join(MOBILITY_TYPES)})"
             )
         st["key"] = "name"
@@ -407,7 +409,7 @@ def check_mobility(raw: RawTable, source: str) -> Checked:
 # --------------------------------------------------------------------------- database-dependent checks
 
 
-def _move_to_quarantine(ch: Checked, mask: pd.Series, field_of, reason_of) -> None:
+def move_to_quarantine(ch: Checked, mask: pd.Series, field_of, reason_of) -> None:
     """Move accepted rows selected by ``mask`` to the quarantine."""
     if not mask.any():
         return

@@ -12,7 +12,7 @@ from pathlib import Path
 from analysis import settings
 from analysis.errors import DataError
 from analysis.imports.auth import AuthError, WriteDisabled
-from analysis.imports.schema import IMPORT_KINDS, OFFER_FORMATS, OFFER_MODES, OTHER_MODES
+from analysis.imports.schema import IMPORT_KINDS, OFFER_FORMATS, OFFER_MODES, OTHER_MODES, ImportRequest
 from analysis.imports.transaction import import_file
 
 # --------------------------------------------------------------------------- command line
@@ -64,19 +64,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"mode {args.mode} impossible pour {args.kind} (append ou replace-all)")
     try:
         res = import_file(
-            args.path,
-            args.kind,
+            ImportRequest(
+                args.path,
+                args.kind,
+                db_path=args.db,
+                fmt=args.fmt,
+                mode=args.mode,
+                source=args.source,
+                dry_run=args.dry_run,
+                strict_siret=args.strict_siret,
+                geocode=args.geocode,
+                geocoder_url=args.geocoder_url,
+                user=args.user,
+            ),
             secret=settings.current().admin_secret,
             secret_from_environment=True,
-            db_path=args.db,
-            fmt=args.fmt,
-            mode=args.mode,
-            source=args.source,
-            dry_run=args.dry_run,
-            strict_siret=args.strict_siret,
-            geocode=args.geocode,
-            geocoder_url=args.geocoder_url,
-            user=args.user,
             progress=Progress(quiet=args.quiet),
         )
     except (WriteDisabled, AuthError) as exc:

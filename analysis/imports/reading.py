@@ -19,8 +19,8 @@ from typing import Any
 import analysis.imports.limits as limits
 import analysis.imports.xlsx_scan as xlsx_scan
 from analysis.errors import DataError
-from analysis.imports.templates import _key, _known_headers
-from analysis.sources.readers import sniff_separator as _sniff_sep
+from analysis.imports.templates import header_key, known_headers
+from analysis.sources.readers import sniff_separator
 from analysis.text import count as count_of
 from analysis.text import strip_accents
 
@@ -134,7 +134,7 @@ def read_table(data: bytes, name: str = "fichier") -> RawTable:
     if not text.strip():
         return RawTable([], [], [], encoding, ";", note="fichier vide")
     first = next((ln for ln in text.split("\n") if ln.strip()), "")
-    sep = _sniff_sep(first)
+    sep = sniff_separator(first)
     return _assemble(_csv_records(text, sep, name), encoding, sep)
 
 
@@ -221,8 +221,8 @@ MAX_PREAMBLE = 10
 def _header_score(rec) -> int:
     if not isinstance(rec, list):
         return 0
-    known = _known_headers()
-    return sum(1 for c in rec if _key(c) in known)
+    known = known_headers()
+    return sum(1 for c in rec if header_key(c) in known)
 
 
 def _assemble(records: list, encoding: str, sep: str, pad: bool = False) -> RawTable:

@@ -73,7 +73,7 @@ def run_check(
     memory_bytes: int | None = None,
     wait_slot: float = 0.0,
 ) -> tuple[Any, CheckStats]:
-    """Run ``imports.import_file(..., dry_run=True)`` on ``data`` in a bounded child process.
+    """Run the dry run of :func:`analysis.imports.import_file` on ``data`` in a bounded child process.
 
     ``wait_slot``: seconds to wait for one of the :data:`MAX_CONCURRENT` slots (0: refuse at
     once when all are taken, as for the anonymous check; an administrator's import waits).
@@ -95,62 +95,80 @@ def run_check(
     cpu = int(limits.CHECK_SECONDS if seconds is None else seconds)
     seconds = limits.CHECK_WALL_SECONDS if seconds is None else seconds
     memory_bytes = limits.CHECK_MEMORY_BYTES if memory_bytes is None else memory_bytes
+    request = {
+        "data": data,
+        "name": name,
+        "kind": kind,
+        "db_path": str(db_path),
+        "fmt": fmt,
+        "mode": mode,
+        "source": source,
+        "strict_siret": strict_siret,
+        "memory": memory_bytes,
+        "cpu": max(cpu, 1),
+    }
     got = _SLOTS.acquire(timeout=wait_slot) if wait_slot > 0 else _SLOTS.acquire(blocking=False)
     if not got:
         raise CheckRefused(name, "trop de contrôles en cours sur le serveur : réessayez dans un instant")
     try:
-        request = pickle.dumps(
-            {
-                "data": data,
-                "name": name,
-                "kind": kind,
-                "db_path": str(db_path),
-                "fmt": fmt,
-                "mode": mode,
-                "source": source,
-                "strict_siret": strict_siret,
-                "memory": memory_bytes,
-                "cpu": max(cpu, 1),
-            }
-        )
-        env = dict(
-            os.environ,
-            PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-            NUMBA_DISABLE_JIT="1",
-            OMP_NUM_THREADS="1",
-        )
         t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="obs-check-") as tmp:
-            req_path = Path(tmp) / "request.pickle"
-            req_path.write_bytes(request)
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "analysis.imports.sandbox_child", str(req_path)],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-            try:
-                out, err = _wait(proc, seconds, alive, name)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+        returncode, out, err = _run_child(pickle.dumps(request), seconds, alive, name)
         elapsed = time.perf_counter() - t0
     finally:
         _SLOTS.release()
-    if proc.returncode != 0 or not out:
-        LOG.warning("contrôle borné de %s : code %s, %s", name, proc.returncode, err.decode("utf-8", "replace")[-2000:])
-        if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
-            raise CheckRefused(name, f"contrôle interrompu : plus de {cpu} s de calcul")
-        if _out_of_memory(proc.returncode, err):
-            raise CheckRefused(
-                name,
-                "contrôle interrompu : le fichier demande plus de mémoire que permis "
-                f"({memory_bytes // 1024 // 1024} Mo)",
-            )
-        raise CheckRefused(name, f"contrôle impossible (code {proc.returncode})")
+    if returncode != 0 or not out:
+        raise _failure(name, returncode, err, cpu, memory_bytes)
+    return _answer(name, out, elapsed)
+
+
+def _run_child(request: bytes, seconds: float, alive: Callable[[], bool] | None, name: str) -> tuple[int, bytes, bytes]:
+    """Run the child on the pickled ``request`` (through a private temporary file) until it ends.
+
+    Returns its exit status, standard output and error stream. The child is killed when the wall
+    time ``seconds`` is spent or ``alive()`` turns False (:class:`CheckRefused` then raised by
+    :func:`_wait`), and in any case before this function returns.
+    """
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        NUMBA_DISABLE_JIT="1",
+        OMP_NUM_THREADS="1",
+    )
+    with tempfile.TemporaryDirectory(prefix="obs-check-") as tmp:
+        req_path = Path(tmp) / "request.pickle"
+        req_path.write_bytes(request)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "analysis.imports.sandbox_child", str(req_path)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            out, err = _wait(proc, seconds, alive, name)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return proc.returncode, out, err
+
+
+def _failure(name: str, returncode: int, err: bytes, cpu: int, memory_bytes: int) -> CheckRefused:
+    """The French refusal for a child that failed without answering (logged with its error stream)."""
+    LOG.warning("contrôle borné de %s : code %s, %s", name, returncode, err.decode("utf-8", "replace")[-2000:])
+    if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        return CheckRefused(name, f"contrôle interrompu : plus de {cpu} s de calcul")
+    if _out_of_memory(returncode, err):
+        return CheckRefused(
+            name,
+            f"contrôle interrompu : le fichier demande plus de mémoire que permis ({memory_bytes // 1024 // 1024} Mo)",
+        )
+    return CheckRefused(name, f"contrôle impossible (code {returncode})")
+
+
+def _answer(name: str, out: bytes, elapsed: float) -> tuple[Any, CheckStats]:
+    """The child's pickled answer: the result and what the check used, or its refusal raised."""
     reply = pickle.loads(out)  # noqa: S301 - our own child process
     stats = CheckStats(elapsed, reply.get("peak_mb"), reply.get("cpu_s"))
     if "log" in reply:  # an unexpected failure, refused as unreadable: its trace for the log only

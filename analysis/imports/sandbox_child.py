@@ -1,7 +1,7 @@
 """Child side of :mod:`analysis.imports.sandbox`: ``python -m analysis.imports.sandbox_child REQUEST``.
 
 Reads the pickled request the parent wrote, bounds itself (``RLIMIT_DATA``, ``RLIMIT_CPU``)
-before reading the file, runs ``imports.import_file(..., dry_run=True, bounded=False)`` and
+before reading the file, runs ``imports.import_file`` (a dry run, ``bounded=False``) and
 writes the pickled answer on stdout: the result, a French refusal, or — for any other failure of
 a reader on a hostile file — « fichier illisible » with the trace for the server log only. A
 module of its own so that :mod:`analysis.imports.sandbox` (imported by the imports) does not import them.
@@ -32,17 +32,19 @@ def main() -> int:
     resource.setrlimit(resource.RLIMIT_CPU, (req["cpu"], req["cpu"] + 2))
     try:
         res = imports.import_file(
-            None,
-            req["kind"],
-            data=req["data"],
-            name=req["name"],
-            db_path=req["db_path"],
-            fmt=req["fmt"],
-            mode=req["mode"],
-            source=req["source"],
-            strict_siret=req.get("strict_siret"),
-            dry_run=True,
-            bounded=False,  # this process is the bound
+            imports.ImportRequest(
+                None,
+                req["kind"],
+                data=req["data"],
+                name=req["name"],
+                db_path=req["db_path"],
+                fmt=req["fmt"],
+                mode=req["mode"],
+                source=req["source"],
+                strict_siret=req.get("strict_siret"),
+                dry_run=True,
+                bounded=False,  # this process is the bound
+            )
         )
         reply = {"result": res}
     except (MemoryError, duckdb.OutOfMemoryException):

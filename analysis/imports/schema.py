@@ -2,13 +2,15 @@
 
 Owns the import kinds, offer formats and modes, the DDL of the import tables
 (:func:`create_tables`, documented in ``docs/schema.md``), the mobility service types and
-:class:`ImportResult`.
+:class:`ImportRequest` and :class:`ImportResult`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -67,6 +69,72 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # --------------------------------------------------------------------------- the import
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """What to import, into which database and how: all :func:`analysis.imports.import_file` needs
+    but the administrator's secret (never part of a request, so never pickled for the bounded check
+    nor shown in a ``repr``).
+
+    Parameters
+    ----------
+    path : path-like or None
+        The file (or give ``data`` and ``name``, e.g. from an upload).
+    kind : {"offers", "collective", "mobility"}
+    data : bytes, optional
+        The file's content when it is not read from ``path`` (left out of the ``repr``).
+    name : str, optional
+        The file name recorded with ``data`` (default: the name of ``path``).
+    db_path : path-like, optional
+        Database (default :func:`analysis.config.default_db_path`).
+    fmt : {"platform", "template"}, optional
+        Offer format (detected from the header by default).
+    mode : str, optional
+        Offers: ``replace-source`` (default), ``append``, ``replace-all``; others: ``append``
+        (default), ``replace-all``.
+    source : str, optional
+        Source name written in ``offers.source`` (default: ``offers_platform`` for the platform
+        format, ``import:<file stem>`` otherwise).
+    strict_siret : bool, optional
+        Quarantine platform rows whose SIRET check digit is wrong (default: warning only).
+    dry_run : bool
+        Check only, write nothing (no secret needed).
+    geocode : bool
+        Ask the BAN geocoder for street-level positions (:mod:`analysis.sources.geocode`).
+    geocoder_url : str, optional
+        BAN service root.
+    recompute : bool
+        Recompute travel times and indicators after an offer import (always on in the CLI and
+        the page). False leaves them stale (locations are renumbered): for measurements only.
+    settings : BuildSettings, optional
+        Settings of the recomputation (default: those of the last build, from ``build_info``).
+    user : str, optional
+        Name recorded in the import log.
+    bounded : bool
+        Check the file first in a child process bounded in memory and time
+        (:func:`analysis.imports.sandbox.run_check`), wherever the import is started (page, command
+        line, dry run or not): a hostile file is refused there, before the write lock is taken,
+        and the real import (the same deterministic work on the same bytes) runs only after it.
+        False only inside that child.
+    """
+
+    path: str | os.PathLike | None = None
+    kind: str = "offers"
+    data: bytes | None = field(default=None, repr=False)
+    name: str | None = None
+    db_path: str | os.PathLike | None = None
+    fmt: str | None = None
+    mode: str | None = None
+    source: str | None = None
+    strict_siret: bool | None = None
+    dry_run: bool = False
+    geocode: bool = False
+    geocoder_url: str | None = None
+    recompute: bool = True
+    settings: Any = None
+    user: str | None = None
+    bounded: bool = True
 
 
 @dataclass

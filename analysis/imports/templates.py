@@ -21,7 +21,9 @@ from analysis.text import strip_accents
 # --------------------------------------------------------------------------- column specs
 
 
-def _key(name: str) -> str:
+def header_key(name: str) -> str:
+    """A column name as compared with the expected ones: accents dropped, lower case, runs of other
+    characters as one ``_`` (« Code postal » and « code-postal » are both ``code_postal``)."""
     return re.sub(r"[^a-z0-9]+", "_", strip_accents(name).lower()).strip("_")
 
 
@@ -145,15 +147,15 @@ PLATFORM_REQUIRED = tuple(offers.PLATFORM_COLUMNS)
 
 
 @functools.lru_cache(maxsize=1)
-def _known_headers() -> frozenset[str]:
+def known_headers() -> frozenset[str]:
     """Normalised column names of every format (3 characters or more), to find the header row."""
     names = {
-        _key(a)
+        header_key(a)
         for spec in (OFFER_TEMPLATE, COLLECTIVE_TEMPLATE, MOBILITY_TEMPLATE)
         for c in spec
         for a in (c.header, *c.aliases)
     }
-    names |= {_key(c) for c in offers.PLATFORM_COLUMNS}
+    names |= {header_key(c) for c in offers.PLATFORM_COLUMNS}
     return frozenset(n for n in names if len(n) >= 3)
 
 

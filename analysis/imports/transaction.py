@@ -15,6 +15,7 @@ import os
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from analysis.imports.schema import (
     OFFER_FORMATS,
     OFFER_MODES,
     OTHER_MODES,
+    ImportRequest,
     ImportResult,
     ProgressFn,
     create_tables,
@@ -186,31 +188,21 @@ def _read_file(path: str | os.PathLike | None, name: str | None) -> tuple[bytes,
     return data, name or p.name
 
 
-def _bounded_check(
-    data: bytes,
-    name: str,
-    kind: str,
-    target: Path,
-    fmt: str | None,
-    mode: str | None,
-    source: str | None,
-    strict_siret: bool | None,
-    progress: ProgressFn,
-) -> ImportResult:
-    """The dry run of ``data`` in a child process bounded in memory and time (French refusals)."""
+def _bounded_check(request: ImportRequest, progress: ProgressFn) -> ImportResult:
+    """The dry run of ``request.data`` in a child process bounded in memory and time (French refusals)."""
     import analysis.imports.sandbox as sandbox
 
-    progress(f"Contrôle de {name} (au plus {limits.CHECK_WALL_SECONDS} s)…", 0.02)
+    progress(f"Contrôle de {request.name} (au plus {limits.CHECK_WALL_SECONDS} s)…", 0.02)
     t0 = time.perf_counter()
     res, _stats = sandbox.run_check(
-        data,
-        name,
-        kind,
-        db_path=target,
-        fmt=fmt,
-        mode=mode,
-        source=source,
-        strict_siret=strict_siret,
+        request.data,
+        request.name,
+        request.kind,
+        db_path=request.db_path,
+        fmt=request.fmt,
+        mode=request.mode,
+        source=request.source,
+        strict_siret=request.strict_siret,
         wait_slot=limits.CHECK_WALL_SECONDS,
     )
     res.seconds = time.perf_counter() - t0
@@ -271,74 +263,153 @@ def _record_import(
     con.execute("INSERT INTO import_files VALUES (?, ?, ?)", [res.import_id, res.file, data])
 
 
+@dataclass(frozen=True)
+class _Stamp:
+    """The identity of one import: its id, its time (to the second) and the file's SHA-256."""
+
+    import_id: str
+    when: dt.datetime
+    sha256: str
+
+    @classmethod
+    def new(cls, data: bytes) -> _Stamp:
+        """A fresh stamp for the file ``data``, dated now."""
+        sha = hashlib.sha256(data).hexdigest()
+        import_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        return cls(import_id, dt.datetime.now().replace(microsecond=0), sha)
+
+
+def _resolved(request: ImportRequest) -> ImportRequest:
+    """The request with its bytes read, its name made safe and its database found.
+
+    Raises :class:`DataError` (French, naming the file) when the file or the database is missing.
+    """
+    data, name = request.data, request.name
+    if data is None:
+        data, name = _read_file(request.path, name)
+    # the name is recorded and shown (log, provenance, exports): no path, markup or control characters
+    name = validation.strip_invisible(sanitize.safe_file_name(name))
+    target = Path(request.db_path or default_db_path())
+    if not target.exists():
+        raise DataError(str(target), "base de données introuvable : lancez d'abord « python -m analysis.build »")
+    return replace(request, data=data, name=name, db_path=target)
+
+
+def _checked(
+    con: duckdb.DuckDBPyConnection, request: ImportRequest, stamp: _Stamp
+) -> tuple[ImportResult, pd.DataFrame]:
+    """Read and check the request's file against ``con``: the result so far and the located rows."""
+    r = request
+    raw, ch, fmt, mode, source, located = prepare(con, r.kind, r.data, r.name, r.fmt, r.mode, r.source, r.strict_siret)
+    q, w = _frames(ch, stamp.import_id, r.name, stamp.when)
+    res = ImportResult(
+        stamp.import_id,
+        r.kind,
+        r.name,
+        stamp.sha256,
+        fmt,
+        source,
+        mode,
+        raw.rows_in,
+        len(located),
+        len(q),
+        q,
+        w,
+        r.dry_run,
+        raw.note,
+        raw.encoding,
+        raw.sep,
+    )
+    if res.accepted + res.quarantined != res.rows_in:  # pragma: no cover - invariant
+        raise AssertionError(f"comptage incohérent : {res.rows_in} lues, {res.accepted} + {res.quarantined}")
+    return res, located
+
+
+def _dry_run_in_process(request: ImportRequest, stamp: _Stamp, t0: float) -> ImportResult:
+    """Check the file against the live database opened read-only; nothing is written."""
+    con = db.connect(request.db_path, read_only=True, spatial=False)  # loaded by the checks that need it
+    try:
+        res, _ = _checked(con, request, stamp)
+    finally:
+        con.close()
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _write_rows(
+    con: duckdb.DuckDBPyConnection,
+    request: ImportRequest,
+    res: ImportResult,
+    located: pd.DataFrame,
+    stamp: _Stamp,
+    progress: ProgressFn,
+) -> None:
+    """Write the accepted rows to their table (offers: geocoded if asked, then recomputed)."""
+    if res.accepted == 0:
+        # nothing accepted: the data tables are left as they are (a wrong file in a replace
+        # mode must not empty them); the log and the quarantine are still written
+        res.note = ((res.note + " ; ") if res.note else "") + "aucune ligne acceptée : données inchangées"
+    elif request.kind == "offers":
+        if request.geocode and len(located):
+            from analysis.sources import geocode as gc
+
+            located = gc.geocode_offers(
+                con, located, base_url=request.geocoder_url or gc.DEFAULT_BASE_URL, progress=progress
+            )
+        res.recomputed = _write_offers_and_recompute(
+            con, located, res, stamp.import_id, request.recompute, request.settings, progress
+        )
+    elif request.kind == "collective":
+        write_collective(con, located, res.mode)
+    else:
+        write_mobility(con, located, res.mode, stamp.import_id, stamp.when)
+
+
+def _write_in_copy(request: ImportRequest, stamp: _Stamp, t0: float, progress: ProgressFn) -> ImportResult:
+    """The transaction: check, write and log in a copy of the database, which then replaces it."""
+    with database_copy(request.db_path) as con:
+        res, located = _checked(con, request, stamp)
+        progress(f"{count_of(res.accepted, 'ligne acceptée')}, {res.quarantined} en quarantaine", 0.2)
+        con.execute(DDL)
+        _write_rows(con, request, res, located, stamp, progress)
+        res.seconds = time.perf_counter() - t0
+        _record_import(con, res, request.data, request.user, stamp.when)
+        progress("Remplacement atomique de la base…", 0.98)
+    progress(f"Import terminé en {res.seconds:.1f} s", 1.0)
+    return res
+
+
 def import_file(
-    path: str | os.PathLike | None,
-    kind: str = "offers",
+    request: ImportRequest,
     *,
     secret: str | None = None,
     secrets: Mapping[str, Any] | None = None,
-    db_path: str | os.PathLike | None = None,
-    fmt: str | None = None,
-    mode: str | None = None,
-    source: str | None = None,
-    dry_run: bool = False,
-    data: bytes | None = None,
-    name: str | None = None,
-    strict_siret: bool | None = None,
-    geocode: bool = False,
-    geocoder_url: str | None = None,
-    recompute: bool = True,
-    settings: Any = None,
-    user: str | None = None,
     gate: AdminGate | None = None,
     gate_key: str = "process",
-    progress: ProgressFn | None = None,
     secret_from_environment: bool = False,
-    bounded: bool = True,
+    progress: ProgressFn | None = None,
 ) -> ImportResult:
     """Import a file of offers, collective projects or mobility services.
 
+    The steps: the secret is checked (unless a dry run), the file read, then checked in the
+    bounded child process (:class:`ImportRequest` ``bounded``); a dry run stops there. The
+    import itself checks the file again in a copy of the database, writes the accepted rows,
+    recomputes what depends on them, logs the import with its quarantine, and swaps the copy in.
+
     Parameters
     ----------
-    path : path-like or None
-        The file (or give ``data`` and ``name``, e.g. from an upload).
-    kind : {"offers", "collective", "mobility"}
+    request : ImportRequest
+        The file, its kind, the database and the options of the import.
     secret : str
-        The administrator secret typed by the user; required unless ``dry_run``.
+        The administrator secret typed by the user; required unless ``request.dry_run``.
     secrets : mapping, optional
         Where the configured secret may be found besides the environment (Streamlit secrets).
-    db_path : path-like, optional
-        Database (default :func:`analysis.config.default_db_path`).
-    fmt : {"platform", "template"}, optional
-        Offer format (detected from the header by default).
-    mode : str, optional
-        See the module docstring (offers: ``replace-source``; others: ``append``).
-    source : str, optional
-        Source name written in ``offers.source`` (default: ``offers_platform`` for the platform
-        format, ``import:<file stem>`` otherwise).
-    dry_run : bool
-        Check only, write nothing (no secret needed).
-    strict_siret : bool, optional
-        Quarantine platform rows whose SIRET check digit is wrong (default: warning only).
-    geocode : bool
-        Ask the BAN geocoder for street-level positions (:mod:`analysis.sources.geocode`).
-    geocoder_url : str, optional
-        BAN service root.
-    recompute : bool
-        Recompute travel times and indicators after an offer import (always on in the CLI and
-        the page). False leaves them stale (locations are renumbered): for measurements only.
     gate, gate_key :
         The secret checker and the key its failures are counted under (the client).
     secret_from_environment : bool
         ``secret`` was read from the environment variable (command line): it is then compared
         with the secrets file only, never with that same variable.
     progress : callable, optional
-    bounded : bool
-        Check the file first in a child process bounded in memory and time
-        (:func:`analysis.imports.sandbox.run_check`), wherever the import is started (page, command
-        line, dry run or not): a hostile file is refused there, before the write lock is taken,
-        and the real import (the same deterministic work on the same bytes) runs only after it.
-        False only inside that child.
 
     Raises
     ------
@@ -349,84 +420,19 @@ def import_file(
         (:class:`analysis.imports.sandbox.CheckRefused`: time or memory exhausted).
     """
     progress = progress or (lambda m, f=None: None)
-    if not dry_run:
+    if not request.dry_run:
         (gate or GATE).check(secret, secrets, key=gate_key, environment=secret_from_environment is False)
-    if data is None:
-        data, name = _read_file(path, name)
-    # the name is recorded and shown (log, provenance, exports): no path, markup or control characters
-    name = validation.strip_invisible(sanitize.safe_file_name(name))
-    target = Path(db_path or default_db_path())
-    if not target.exists():
-        raise DataError(str(target), "base de données introuvable : lancez d'abord « python -m analysis.build »")
+    request = _resolved(request)
     t0 = time.perf_counter()  # the import's time includes its bounded check
-    if bounded:
-        checked = _bounded_check(data, name, kind, target, fmt, mode, source, strict_siret, progress)
-        if dry_run:
+    if request.bounded:
+        checked = _bounded_check(request, progress)
+        if request.dry_run:
             return checked
-    sha = hashlib.sha256(data).hexdigest()
-    import_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    when = dt.datetime.now().replace(microsecond=0)
-    progress(f"Lecture et contrôle de {name}…", 0.05)
-
-    def run(con) -> tuple[ImportResult, pd.DataFrame]:
-        raw, ch, f, m, s, located = prepare(con, kind, data, name, fmt, mode, source, strict_siret)
-        q, w = _frames(ch, import_id, name, when)
-        res = ImportResult(
-            import_id,
-            kind,
-            name,
-            sha,
-            f,
-            s,
-            m,
-            raw.rows_in,
-            len(located),
-            len(q),
-            q,
-            w,
-            dry_run,
-            raw.note,
-            raw.encoding,
-            raw.sep,
-        )
-        if res.accepted + res.quarantined != res.rows_in:  # pragma: no cover - invariant
-            raise AssertionError(f"comptage incohérent : {res.rows_in} lues, {res.accepted} + {res.quarantined}")
-        return res, located
-
-    if dry_run:
-        con = db.connect(target, read_only=True, spatial=False)  # loaded by the checks that need it
-        try:
-            res, _ = run(con)
-        finally:
-            con.close()
-        res.seconds = time.perf_counter() - t0
-        return res
-
-    with database_copy(target) as con:
-        res, located = run(con)
-        progress(f"{count_of(res.accepted, 'ligne acceptée')}, {res.quarantined} en quarantaine", 0.2)
-        con.execute(DDL)
-        if res.accepted == 0:
-            # nothing accepted: the data tables are left as they are (a wrong file in a replace
-            # mode must not empty them); the log and the quarantine are still written
-            res.note = ((res.note + " ; ") if res.note else "") + "aucune ligne acceptée : données inchangées"
-        elif kind == "offers":
-            if geocode and len(located):
-                from analysis.sources import geocode as gc
-
-                located = gc.geocode_offers(
-                    con, located, base_url=geocoder_url or gc.DEFAULT_BASE_URL, progress=progress
-                )
-            res.recomputed = _write_offers_and_recompute(con, located, res, import_id, recompute, settings, progress)
-        elif kind == "collective":
-            write_collective(con, located, res.mode)
-        else:
-            write_mobility(con, located, res.mode, import_id, when)
-        res.seconds = time.perf_counter() - t0
-        _record_import(con, res, data, user, when)
-        progress("Remplacement atomique de la base…", 0.98)
-    progress(f"Import terminé en {res.seconds:.1f} s", 1.0)
-    return res
+    stamp = _Stamp.new(request.data)
+    progress(f"Lecture et contrôle de {request.name}…", 0.05)
+    if request.dry_run:
+        return _dry_run_in_process(request, stamp, t0)
+    return _write_in_copy(request, stamp, t0, progress)
 
 
 def reapply_imports(

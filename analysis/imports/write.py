@@ -16,7 +16,7 @@ import pandas as pd
 from analysis import db
 from analysis.config import NORMANDIE_BBOX
 from analysis.db import has_relation
-from analysis.imports.checks import Checked, _move_to_quarantine
+from analysis.imports.checks import Checked, move_to_quarantine
 from analysis.imports.schema import DDL, MOBILITY_TYPES, ImportResult
 from analysis.sources import offers
 from analysis.text import count as count_of
@@ -86,7 +86,7 @@ def locate_offers(
                WHERE ST_Distance(c.geom, ST_Point(p.given_lon, p.given_lat)) > 0.02"""
         ).df()
         con.unregister("imp_pts")
-        _move_to_quarantine(
+        move_to_quarantine(
             ch,
             ch.accepted["source_row"].isin(set(far["source_row"])),
             lambda r: "longitude",
@@ -103,7 +103,7 @@ def locate_offers(
         cond = "source <> ?" if mode == "replace-source" else "? IS NOT NULL"
         existing = dict(con.execute(f"SELECT offer_id, source FROM offers WHERE {cond}", [source]).fetchall())
         clash = ch.accepted["offer_id"].isin(set(existing))
-        _move_to_quarantine(
+        move_to_quarantine(
             ch,
             clash,
             lambda r: "id" if fmt == "platform" else "identifiant",
@@ -118,12 +118,10 @@ def check_against_db(con: duckdb.DuckDBPyConnection, kind: str, ch: Checked, mod
         return
     (col, known_sql, field, reason), (table, id_col, id_field, id_reason) = _DB_CHECKS[kind]
     known = {c for (c,) in con.execute(known_sql).fetchall()}
-    _move_to_quarantine(ch, ~ch.accepted[col].isin(known), lambda r: field, lambda r: reason.format(r[col]))
+    move_to_quarantine(ch, ~ch.accepted[col].isin(known), lambda r: field, lambda r: reason.format(r[col]))
     if mode == "append" and has_relation(con, table):
         ids = {c for (c,) in con.execute(f"SELECT {id_col} FROM {table}").fetchall()}
-        _move_to_quarantine(
-            ch, ch.accepted[id_col].isin(ids), lambda r: id_field, lambda r: id_reason.format(r[id_col])
-        )
+        move_to_quarantine(ch, ch.accepted[id_col].isin(ids), lambda r: id_field, lambda r: id_reason.format(r[id_col]))
 
 
 # --------------------------------------------------------------------------- writing

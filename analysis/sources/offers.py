@@ -87,7 +87,26 @@ def parse_platform(path: Path, source: str = "offers_platform") -> tuple[pd.Data
     """
     raw = read_csv(path, PLATFORM_COLUMNS, sep=";")
     raw_json = raw.apply(lambda r: json.dumps(r.to_dict(), ensure_ascii=False), axis=1)
-    df = pd.DataFrame(
+    df = _platform_frame(raw, source)
+    problems = _platform_problems(df, raw)
+    bad_idx = [p[0] for p in problems]
+    rejects = pd.DataFrame(
+        {
+            "source": source,
+            "row_number": [i + 1 for i in bad_idx],
+            "field": [p[1] for p in problems],
+            "reason": [p[2] for p in problems],
+            "raw": [raw_json.iloc[i] for i in bad_idx],
+        }
+    )
+    ok = df.drop(index=df.index[bad_idx])
+    ok["raw"] = raw_json.loc[ok.index]
+    return ok.reset_index(drop=True), rejects
+
+
+def _platform_frame(raw: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The platform export's columns as :data:`OFFER_COLUMNS` (trimmed, booleans and grades mapped)."""
+    return pd.DataFrame(
         {
             "offer_id": raw["id"].str.strip(),
             "siret": raw["SIRET"].str.replace(r"\s", "", regex=True).replace("", None),
@@ -105,41 +124,39 @@ def parse_platform(path: Path, source: str = "offers_platform") -> tuple[pd.Data
             "source_row": range(1, len(raw) + 1),
         }
     )
+
+
+def _platform_row_problem(r: pd.Series, raw_row: pd.Series) -> tuple[str, str] | None:
+    """The first problem of one normalised offer ``r`` (``raw_row``: the same row as read), as
+    (field, French reason), or None."""
+    if not r["offer_id"]:
+        return "id", "identifiant d'offre manquant"
+    if not r["postcode"].isdigit() or len(r["postcode"]) != 5:
+        return "Code postal", f"code postal invalide « {r['postcode']} »"
+    if r["postcode"][:2] not in DEPARTEMENTS:
+        return "Code postal", f"code postal hors Normandie « {r['postcode']} »"
+    if not r["town"]:
+        return "Ville", "ville manquante"
+    if pd.isna(r["grades"]):
+        return "Filière", f"filière inconnue « {raw_row['Filière']} »"
+    if pd.isna(r["is_public"]) and raw_row["public"].strip():
+        return "public", f"booléen attendu (VRAI/FAUX), trouvé « {raw_row['public']} »"
+    return None
+
+
+def _platform_problems(df: pd.DataFrame, raw: pd.DataFrame) -> list[tuple[int, str, str]]:
+    """The rejected rows as (0-based position, field, reason): each row's first problem, then the
+    repeated ids of rows otherwise valid."""
     problems = []
     for i in range(len(df)):
-        r = df.iloc[i]
-        reason = field = None
-        if not r["offer_id"]:
-            field, reason = "id", "identifiant d'offre manquant"
-        elif not r["postcode"].isdigit() or len(r["postcode"]) != 5:
-            field, reason = "Code postal", f"code postal invalide « {r['postcode']} »"
-        elif r["postcode"][:2] not in DEPARTEMENTS:
-            field, reason = "Code postal", f"code postal hors Normandie « {r['postcode']} »"
-        elif not r["town"]:
-            field, reason = "Ville", "ville manquante"
-        elif pd.isna(r["grades"]):
-            field, reason = "Filière", f"filière inconnue « {raw['Filière'].iloc[i]} »"
-        elif pd.isna(r["is_public"]) and raw["public"].iloc[i].strip():
-            field, reason = "public", f"booléen attendu (VRAI/FAUX), trouvé « {raw['public'].iloc[i]} »"
-        if reason:
-            problems.append((i, field, reason))
+        problem = _platform_row_problem(df.iloc[i], raw.iloc[i])
+        if problem:
+            problems.append((i, *problem))
     dup = df["offer_id"].duplicated(keep="first") & (df["offer_id"] != "")
     for i in dup.to_numpy().nonzero()[0]:
         if i not in {p[0] for p in problems}:
             problems.append((int(i), "id", f"identifiant d'offre en double « {df['offer_id'].iloc[i]} »"))
-    bad_idx = [p[0] for p in problems]
-    rejects = pd.DataFrame(
-        {
-            "source": source,
-            "row_number": [i + 1 for i in bad_idx],
-            "field": [p[1] for p in problems],
-            "reason": [p[2] for p in problems],
-            "raw": [raw_json.iloc[i] for i in bad_idx],
-        }
-    )
-    ok = df.drop(index=df.index[bad_idx])
-    ok["raw"] = raw_json.loc[ok.index]
-    return ok.reset_index(drop=True), rejects
+    return problems
 
 
 def locate(con: duckdb.DuckDBPyConnection, offers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from typing import Any
 
 from analysis.config import DEPARTEMENTS
 from analysis.sanitize import REFUSED_CHARS as _REFUSED
@@ -89,7 +90,7 @@ def clean_siret(value: str) -> str | None:
     if not s:
         return None
     if len(s) != 14 or not s.isdigit():
-        raise FieldError(f"SIRET invalide « {_short(value)} » : 14 chiffres attendus")
+        raise FieldError(f"SIRET invalide « {shorten(value)} » : 14 chiffres attendus")
     if not siret_ok(s):
         raise FieldError(f"SIRET invalide « {s} » : clé de contrôle (Luhn) incorrecte")
     return s
@@ -101,7 +102,7 @@ def clean_siren(value: str) -> str:
     if not s:
         raise FieldError("SIREN manquant")
     if not siren_ok(s):
-        raise FieldError(f"SIREN invalide « {_short(value)} » : 9 chiffres avec clé de Luhn attendus")
+        raise FieldError(f"SIREN invalide « {shorten(value)} » : 9 chiffres avec clé de Luhn attendus")
     return s
 
 
@@ -117,7 +118,7 @@ def clean_postcode(value: str) -> str:
     if not s:
         raise FieldError("code postal manquant")
     if len(s) != 5 or not s.isdigit():
-        raise FieldError(f"code postal invalide « {_short(value)} » : 5 chiffres attendus")
+        raise FieldError(f"code postal invalide « {shorten(value)} » : 5 chiffres attendus")
     if s[:2] not in DEPARTEMENTS:
         raise FieldError(f"code postal hors Normandie « {s} » (départements {', '.join(DEPARTEMENTS)})")
     return s
@@ -146,7 +147,7 @@ def clean_bool(value: str) -> bool | None:
         return True
     if s in _NO:
         return False
-    raise FieldError(f"oui ou non attendu, trouvé « {_short(value)} »")
+    raise FieldError(f"oui ou non attendu, trouvé « {shorten(value)} »")
 
 
 def clean_capacity(value: str) -> int | None:
@@ -157,9 +158,9 @@ def clean_capacity(value: str) -> int | None:
     try:
         f = float(s.replace(",", "."))
     except ValueError:
-        raise FieldError(f"nombre de places attendu, trouvé « {_short(value)} »") from None
+        raise FieldError(f"nombre de places attendu, trouvé « {shorten(value)} »") from None
     if not math.isfinite(f) or f != int(f):
-        raise FieldError(f"nombre de places entier attendu, trouvé « {_short(value)} »")
+        raise FieldError(f"nombre de places entier attendu, trouvé « {shorten(value)} »")
     n = int(f)
     if n < 1 or n > MAX_CAPACITY:
         raise FieldError(f"nombre de places impossible : {n} (attendu de 1 à {MAX_CAPACITY})")
@@ -179,7 +180,7 @@ def clean_date(value: str) -> dt.date | None:
         if not MIN_YEAR <= d.year <= MAX_YEAR:
             raise FieldError(f"date impossible « {s} » (année hors {MIN_YEAR}-{MAX_YEAR})")
         return d
-    raise FieldError(f"date invalide « {_short(value)} » (attendu AAAA-MM-JJ ou JJ/MM/AAAA)")
+    raise FieldError(f"date invalide « {shorten(value)} » (attendu AAAA-MM-JJ ou JJ/MM/AAAA)")
 
 
 def check_period(start: dt.date | None, end: dt.date | None) -> None:
@@ -200,11 +201,11 @@ def clean_weeks(value: str) -> str | None:
     for item in re.split(r"[;,/ ]+(?=[\dsSwW])", s):
         m = _WEEK_ITEM.match(item.strip())
         if not m:
-            raise FieldError(f"semaines invalides « {_short(value)} » (ex. « 25 », « S25-S26 », « 24, 26 »)")
+            raise FieldError(f"semaines invalides « {shorten(value)} » (ex. « 25 », « S25-S26 », « 24, 26 »)")
         a = int(m.group(2))
         b = int(m.group(3)) if m.group(3) else a
         if not (1 <= a <= 53 and 1 <= b <= 53) or b < a:
-            raise FieldError(f"numéro de semaine impossible dans « {_short(value)} » (1 à 53)")
+            raise FieldError(f"numéro de semaine impossible dans « {shorten(value)} » (1 à 53)")
         weeks.extend(range(a, b + 1))
     return ",".join(str(w) for w in sorted(set(weeks)))
 
@@ -231,7 +232,7 @@ def clean_grades(value: str) -> str:
         elif part in {"3e", "3eme", "troisieme", "3"}:
             found.add("3e")
         else:
-            raise FieldError(f"niveau inconnu « {_short(value)} » (attendu : seconde, 3e ou seconde,3e)")
+            raise FieldError(f"niveau inconnu « {shorten(value)} » (attendu : seconde, 3e ou seconde,3e)")
     return ",".join(g for g in ("seconde", "3e") if g in found)
 
 
@@ -245,7 +246,7 @@ def clean_lonlat(lon: str, lat: str, bbox: tuple[float, float, float, float]) ->
     try:
         x, y = float(a.replace(",", ".")), float(b.replace(",", "."))
     except ValueError:
-        raise FieldError(f"coordonnées non numériques « {_short(a)} ; {_short(b)} »") from None
+        raise FieldError(f"coordonnées non numériques « {shorten(a)} ; {shorten(b)} »") from None
     if not (bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3]):
         raise FieldError(f"coordonnées hors de Normandie ({x}, {y}) : longitude puis latitude en degrés WGS84")
     return x, y
@@ -306,6 +307,7 @@ def check_text(value: str) -> None:
         raise FieldError(reason)
 
 
-def _short(value, n: int = 40) -> str:
+def shorten(value: Any, n: int = 40) -> str:
+    """``value`` as text cut to ``n`` characters (an ellipsis ends a cut one), for French messages."""
     s = str(value if value is not None else "")
     return s if len(s) <= n else s[: n - 1] + "…"
