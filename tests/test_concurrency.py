@@ -55,62 +55,80 @@ def _state(row) -> tuple[str, ...]:
     return tuple(str(v) for v in row)
 
 
-def test_twenty_readers_see_old_or_new_data_never_a_mix(base_db, tmp_path, monkeypatch):
-    path = tmp_path / "obs.duckdb"
-    shutil.copyfile(base_db, path)
+def _read_state(path: Path) -> tuple[str, ...]:
     con = db.connect(path, read_only=True)
-    state_a = _state(con.execute(STATE_SQL).fetchone())
-    con.close()
+    try:
+        return _state(con.execute(STATE_SQL).fetchone())
+    finally:
+        con.close()
 
-    t_start = time.perf_counter()
-    # -- reader processes
-    script = tmp_path / "reader.py"
-    script.write_text(READER_SCRIPT)
-    stop = tmp_path / "stop"
-    outs = [tmp_path / f"reader-{i}.jsonl" for i in range(N_PROCESSES)]
-    procs = [
-        subprocess.Popen([sys.executable, str(script), str(ROOT), str(path), str(o), str(stop), STATE_SQL])
-        for o in outs
-    ]
 
-    # -- reader threads
-    done = threading.Event()
-    results: list[list] = [[] for _ in range(N_THREADS)]
-    errors: list[str] = []
+class Readers:
+    """The 20 readers: ``N_PROCESSES`` processes (READER_SCRIPT) and ``N_THREADS`` threads, half
+    of the threads sharing one ReaderCache (the app's pattern: one per server process, a cursor
+    per call), half with their own. They read until told to stop, then twice more."""
 
-    shared = db.ReaderCache(path)  # the app's pattern: one cache per server process, a cursor per call
+    def __init__(self, path: Path, tmp_path: Path) -> None:
+        script = tmp_path / "reader.py"
+        script.write_text(READER_SCRIPT)
+        self.stop_file = tmp_path / "stop"
+        self.outs = [tmp_path / f"reader-{i}.jsonl" for i in range(N_PROCESSES)]
+        self.procs = [
+            subprocess.Popen(
+                [sys.executable, str(script), str(ROOT), str(path), str(o), str(self.stop_file), STATE_SQL]
+            )
+            for o in self.outs
+        ]
+        self.done = threading.Event()
+        self.results: list[list] = [[] for _ in range(N_THREADS)]
+        self.errors: list[str] = []
+        self.shared = db.ReaderCache(path)
+        self.path = path
+        self.threads = [threading.Thread(target=self._read, args=(i,)) for i in range(N_THREADS)]
+        for t in self.threads:
+            t.start()
 
-    def reader(i: int) -> None:
-        cache = shared if i % 2 == 0 else db.ReaderCache(path)
+    def _read(self, i: int) -> None:
+        cache = self.shared if i % 2 == 0 else db.ReaderCache(self.path)
         after = 0
         while after < 2:
-            if done.is_set():
+            if self.done.is_set():
                 after += 1
             try:
-                results[i].append(_state(cache.get().execute(STATE_SQL).fetchone()))
+                self.results[i].append(_state(cache.get().execute(STATE_SQL).fetchone()))
             except Exception as exc:  # noqa: BLE001 - any reader error fails the test
-                errors.append(repr(exc))
+                self.errors.append(repr(exc))
             time.sleep(0.05)
 
-    threads = [threading.Thread(target=reader, args=(i,)) for i in range(N_THREADS)]
-    for t in threads:
-        t.start()
-    # an app session opened before the import: it keeps its snapshot
-    held = db.connect(path, read_only=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (
-        all(results) and all(o.exists() and o.read_text().count("\n") >= 1 for o in outs)
-    ):
-        time.sleep(0.05)
-    assert all(results), "reader threads did not start"
+    def started(self) -> bool:
+        """Every thread has read once and every process has written a line."""
+        return all(self.results) and all(o.exists() and o.read_text().count("\n") >= 1 for o in self.outs)
 
-    # -- the import (SYNTHETIC offers in real communes)
-    monkeypatch.setenv(imports.ENV_SECRET, "synthetic-secret")
+    def stop(self) -> None:
+        self.done.set()
+        self.stop_file.write_text("stop")
+        for t in self.threads:
+            t.join(timeout=120)
+        for p in self.procs:
+            p.wait(timeout=120)
+
+    def process_reads(self) -> list[list[tuple]]:
+        """Each process's reads; fails on a reader error or a non-zero exit."""
+        out = []
+        for o in self.outs:
+            lines = [tuple(json.loads(ln)) for ln in o.read_text().splitlines()]
+            assert not [ln for ln in lines if ln[0] == "ERROR"], lines
+            out.append(lines)
+        assert all(p.returncode == 0 for p in self.procs)
+        return out
+
+
+def _synthetic_offers(tmp_path: Path) -> Path:
+    """Five SYNTHETIC offers in real communes, in the import template's columns."""
     header = [c.header for c in imports.OFFER_TEMPLATE]
+    towns = [("14000", "Caen"), ("76000", "Rouen"), ("27000", "Évreux"), ("50000", "Saint-Lô"), ("61000", "Alençon")]
     rows = []
-    for i, (pc, town) in enumerate(
-        [("14000", "Caen"), ("76000", "Rouen"), ("27000", "Évreux"), ("50000", "Saint-Lô"), ("61000", "Alençon")]
-    ):
+    for i, (pc, town) in enumerate(towns):
         r = dict.fromkeys(header, "")
         r.update(
             identifiant=f"SYN-C{i}",
@@ -123,6 +141,26 @@ def test_twenty_readers_see_old_or_new_data_never_a_mix(base_db, tmp_path, monke
         rows.append(";".join(r[h] for h in header))
     f = tmp_path / "offres_synthetiques.csv"
     f.write_text(";".join(header) + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return f
+
+
+def test_twenty_readers_see_old_or_new_data_never_a_mix(base_db, tmp_path, monkeypatch):
+    path = tmp_path / "obs.duckdb"
+    shutil.copyfile(base_db, path)
+    state_a = _read_state(path)
+
+    t_start = time.perf_counter()
+    readers = Readers(path, tmp_path)
+    # an app session opened before the import: it keeps its snapshot
+    held = db.connect(path, read_only=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not readers.started():
+        time.sleep(0.05)
+    assert all(readers.results), "reader threads did not start"
+
+    # -- the import (SYNTHETIC offers in real communes)
+    monkeypatch.setenv(imports.ENV_SECRET, "synthetic-secret")
+    f = _synthetic_offers(tmp_path)
     t0 = time.perf_counter()
     print(f"readers ready after {t0 - t_start:.1f} s")
     try:
@@ -132,35 +170,22 @@ def test_twenty_readers_see_old_or_new_data_never_a_mix(base_db, tmp_path, monke
             gate=imports.AdminGate(sleep=lambda s: None),
         )
     finally:
-        done.set()
-        stop.write_text("stop")
-        for t in threads:
-            t.join(timeout=120)
-        for p in procs:
-            p.wait(timeout=120)
+        readers.stop()
     print(f"import {res.seconds:.1f} s, readers stopped {time.perf_counter() - t0:.1f} s after it started")
     assert res.accepted == 5
 
-    con = db.connect(path, read_only=True)
-    state_b = _state(con.execute(STATE_SQL).fetchone())
-    con.close()
+    state_b = _read_state(path)
     assert state_b != state_a and int(state_b[0]) == int(state_a[0]) + 5
 
     # the session opened before the swap still reads the old snapshot, without error
     assert _state(held.execute(STATE_SQL).fetchone()) == state_a
     held.close()
 
-    assert errors == []
-    proc_results = []
-    for o in outs:
-        lines = [tuple(json.loads(ln)) for ln in o.read_text().splitlines()]
-        assert not [ln for ln in lines if ln[0] == "ERROR"], lines
-        proc_results.append(lines)
-    assert all(p.returncode == 0 for p in procs)
-    readers = results + proc_results
-    assert len(readers) == 20
-    for reads in readers:
+    assert readers.errors == []
+    all_reads = readers.results + readers.process_reads()
+    assert len(all_reads) == 20
+    for reads in all_reads:
         assert set(reads) <= {state_a, state_b}  # never a mix
         assert reads[0] == state_a and reads[-1] == state_b  # old data first, then the new data
     # the readers really overlapped the import
-    assert sum(len(r) for r in readers) > 60
+    assert sum(len(r) for r in all_reads) > 60
