@@ -571,7 +571,7 @@ def test_real_commune_pupils_sum_to_regional_total(real):
     "f", [Filters(), Filters(grade="3e", public=True), Filters(sectors=("Enseignement", "Fonction publique"))]
 )
 def test_real_epci_offer_counts_sum_to_located_offers(real, f):
-    where, params = access._offer_filter(f)
+    where, params = access.offer_filter(f)
     located = real.execute(
         f"SELECT count(*) FROM offers o JOIN communes c ON c.code = o.commune_code WHERE {where}", params
     ).fetchone()[0]
@@ -813,9 +813,9 @@ def test_freshness_is_read_from_the_build_stamp_not_from_travel_times():
     c = make_synthetic_db()
     access.build_tables(c, {"service_date": dt.date(2025, 4, 22), "budgets": (30,)})
     f = Filters(mode="car", minutes=30)
-    assert access.pairs_table_is_fresh(c) and access._tables_fresh(c, f)
+    assert access.pairs_table_is_fresh(c) and access.tables_fresh(c, f)
     c.execute("DELETE FROM build_meta")
-    assert not access.pairs_table_is_fresh(c) and not access._tables_fresh(c, f)
+    assert not access.pairs_table_is_fresh(c) and not access.tables_fresh(c, f)
     # and the answer is still right, computed from travel_times
     live = access.origin_accessibility(c, f, precomputed=False)
     pd.testing.assert_frame_equal(access.origin_accessibility(c, f), live, check_dtype=False)
@@ -837,8 +837,8 @@ def test_precomputed_tables_are_used_only_when_valid(monkeypatch):
         c, "commune", Filters(mode="car", minutes=30), within="14", precomputed=False
     )
     calls = []
-    real_query = access.indicators._territory_query  # looked up there by territory_indicators
-    monkeypatch.setattr(access.indicators, "_territory_query", lambda *a, **k: calls.append(1) or real_query(*a, **k))
+    real_query = access.indicators.territory_query  # looked up there by territory_indicators
+    monkeypatch.setattr(access.indicators, "territory_query", lambda *a, **k: calls.append(1) or real_query(*a, **k))
     # default filters, precomputed budget: read from the table (with code / within)
     got = access.territory_indicators(c, "commune", Filters(mode="car", minutes=30), within="14")
     pd.testing.assert_frame_equal(got, computed, check_dtype=False)

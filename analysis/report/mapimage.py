@@ -120,7 +120,7 @@ def render_map(
     gdf = gdf.to_crs(2154)
     gdf["cls"] = gdf["offers_reachable"].map(map_class)
 
-    where, params = access._offer_filter(f)
+    where, params = access.offer_filter(f)
     pts = con.execute(
         f"""
         SELECT l.lon, l.lat, count(*) AS n FROM offers o
