@@ -325,6 +325,33 @@ def test_budget_beyond_travel_time_horizon_is_refused(con):
     assert len(access.origin_accessibility(con, Filters(mode="car", minutes=120))) == 3
 
 
+def test_several_views_at_once_equal_each_view_alone(con):
+    """A list of Filters differing by mode and budget gives, in its order, the rows each view
+    gives alone; views with another offer filter or origin kind are refused."""
+    f = Filters(mode="car", minutes=30, sectors=("S1",))
+    views = [f.with_budget("bike", 20), f, f.with_budget("car", 10)]
+    both = access.origin_accessibility(con, f, scenarios=views)
+    assert list(both.drop_duplicates(["mode", "budget_min"])[["mode", "budget_min"]].itertuples(index=False)) == [
+        ("bike", 20.0),
+        ("car", 10.0),
+        ("car", 30.0),
+    ]  # rows ordered by mode, budget, origin
+    for view in views:
+        alone = access.origin_accessibility(con, view, precomputed=False)
+        part = both[(both["mode"] == view.mode) & (both["budget_min"] == view.minutes)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(part, alone, check_dtype=False)
+    terr = access.territory_query(con, ["commune"], f, None, views)
+    assert list(terr.drop_duplicates(["mode", "budget_min"])["mode"]) == ["bike", "car", "car"]
+    for other in (
+        Filters(mode="bike", minutes=20),
+        Filters(mode="car", minutes=30, sectors=("S1",), origin_kind="school"),
+    ):
+        with pytest.raises(access.AccessError, match="ne diffèrent que"):
+            access.origin_accessibility(con, f, scenarios=[other])
+    with pytest.raises(access.AccessError, match="Aucun couple"):
+        access.origin_accessibility(con, f, scenarios=[])
+
+
 def test_missing_travel_times_is_clear():
     c = duckdb.connect()
     c.execute("CREATE TABLE communes (code VARCHAR)")
