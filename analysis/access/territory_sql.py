@@ -199,25 +199,25 @@ def _median_ctes() -> list[str]:
     ]
 
 
-def _territory_ctes(levels: list[str]) -> list[str]:
-    """What a territory holds whatever the origins: ``located``: the filtered offers located in
-    it (count, places, offers of default capacity); ``geo``: its population and area;
-    ``terr``: every territory of the levels (code, name, level order ``lv``)."""
-    return [
-        f"""located AS (
+def _located_cte() -> str:
+    """``located``: per territory, the filtered offers located in it (count, places, offers of
+    default capacity)."""
+    return f"""located AS (
         SELECT lvl.level, {_tkey_sql("g")} AS tkey, count(*) AS offers_located,
                sum(f.places) AS places_located,
                count(*) FILTER (WHERE f.default_cap) AS places_located_default_capacity
         FROM f_offers f JOIN communes g ON g.code = f.commune_code CROSS JOIN lvl
         GROUP BY ALL
-    )""",
-        f"""geo AS (
+    )"""
+
+
+def _geo_cte() -> str:
+    """``geo``: per territory, its population and area."""
+    return f"""geo AS (
         SELECT lvl.level, {_tkey_sql("g")} AS tkey, sum(g.population) AS population,
                sum(g.area_km2) AS area_km2
         FROM communes g CROSS JOIN lvl GROUP BY ALL
-    )""",
-        f"terr AS ({_territories_sql(levels)})",
-    ]
+    )"""
 
 
 def _supply_cte(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
@@ -309,7 +309,9 @@ def territory_rows_sql(
         *_territory_origin_ctes(levels, po),
         _weighted_means_cte(),
         *_median_ctes(),
-        *_territory_ctes(levels),
+        _located_cte(),
+        _geo_cte(),
         supply_cte,
+        f"terr AS ({_territories_sql(levels)})",  # every territory: code, name, level order lv
     ]
     return ",\n    " + ",\n    ".join(ctes) + _territory_select(stops_null, deps_null, where, ordered)
