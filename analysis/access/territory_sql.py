@@ -23,6 +23,7 @@ from analysis.db import has_relation
 
 
 def _territories_sql(levels: Iterable[str]) -> str:
+    """SELECT of every territory of ``levels`` (``level``, ``code``, ``name``, level order ``lv``)."""
     parts = []
     for level in levels:
         if level == "commune":
@@ -40,6 +41,7 @@ def _territories_sql(levels: Iterable[str]) -> str:
 
 
 def _levels_sql(levels: Iterable[str]) -> str:
+    """SELECT of the levels, one ``level`` row each."""
     return "SELECT * FROM (VALUES " + ", ".join(f"('{lv}')" for lv in levels) + ") t(level)"
 
 
