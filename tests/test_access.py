@@ -325,6 +325,33 @@ def test_budget_beyond_travel_time_horizon_is_refused(con):
     assert len(access.origin_accessibility(con, Filters(mode="car", minutes=120))) == 3
 
 
+def test_several_views_at_once_equal_each_view_alone(con):
+    """A list of Filters differing by mode and budget gives, in its order, the rows each view
+    gives alone; views with another offer filter or origin kind are refused."""
+    f = Filters(mode="car", minutes=30, sectors=("S1",))
+    views = [f.with_budget("bike", 20), f, f.with_budget("car", 10)]
+    both = access.origin_accessibility(con, f, scenarios=views)
+    assert list(both.drop_duplicates(["mode", "budget_min"])[["mode", "budget_min"]].itertuples(index=False)) == [
+        ("bike", 20.0),
+        ("car", 10.0),
+        ("car", 30.0),
+    ]  # rows ordered by mode, budget, origin
+    for view in views:
+        alone = access.origin_accessibility(con, view, precomputed=False)
+        part = both[(both["mode"] == view.mode) & (both["budget_min"] == view.minutes)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(part, alone, check_dtype=False)
+    terr = access.territory_query(con, ["commune"], f, None, views)
+    assert list(terr.drop_duplicates(["mode", "budget_min"])["mode"]) == ["bike", "car", "car"]
+    for other in (
+        Filters(mode="bike", minutes=20),
+        Filters(mode="car", minutes=30, sectors=("S1",), origin_kind="school"),
+    ):
+        with pytest.raises(access.AccessError, match="ne diffèrent que"):
+            access.origin_accessibility(con, f, scenarios=[other])
+    with pytest.raises(access.AccessError, match="Aucun couple"):
+        access.origin_accessibility(con, f, scenarios=[])
+
+
 def test_missing_travel_times_is_clear():
     c = duckdb.connect()
     c.execute("CREATE TABLE communes (code VARCHAR)")
@@ -571,7 +598,7 @@ def test_real_commune_pupils_sum_to_regional_total(real):
     "f", [Filters(), Filters(grade="3e", public=True), Filters(sectors=("Enseignement", "Fonction publique"))]
 )
 def test_real_epci_offer_counts_sum_to_located_offers(real, f):
-    where, params = access._offer_filter(f)
+    where, params = access.offer_filter(f)
     located = real.execute(
         f"SELECT count(*) FROM offers o JOIN communes c ON c.code = o.commune_code WHERE {where}", params
     ).fetchone()[0]
@@ -813,9 +840,9 @@ def test_freshness_is_read_from_the_build_stamp_not_from_travel_times():
     c = make_synthetic_db()
     access.build_tables(c, {"service_date": dt.date(2025, 4, 22), "budgets": (30,)})
     f = Filters(mode="car", minutes=30)
-    assert access.pairs_table_is_fresh(c) and access._tables_fresh(c, f)
+    assert access.pairs_table_is_fresh(c) and access.tables_fresh(c, f)
     c.execute("DELETE FROM build_meta")
-    assert not access.pairs_table_is_fresh(c) and not access._tables_fresh(c, f)
+    assert not access.pairs_table_is_fresh(c) and not access.tables_fresh(c, f)
     # and the answer is still right, computed from travel_times
     live = access.origin_accessibility(c, f, precomputed=False)
     pd.testing.assert_frame_equal(access.origin_accessibility(c, f), live, check_dtype=False)
@@ -837,8 +864,8 @@ def test_precomputed_tables_are_used_only_when_valid(monkeypatch):
         c, "commune", Filters(mode="car", minutes=30), within="14", precomputed=False
     )
     calls = []
-    real_query = access.indicators._territory_query  # looked up there by territory_indicators
-    monkeypatch.setattr(access.indicators, "_territory_query", lambda *a, **k: calls.append(1) or real_query(*a, **k))
+    real_query = access.indicators.territory_query  # looked up there by territory_indicators
+    monkeypatch.setattr(access.indicators, "territory_query", lambda *a, **k: calls.append(1) or real_query(*a, **k))
     # default filters, precomputed budget: read from the table (with code / within)
     got = access.territory_indicators(c, "commune", Filters(mode="car", minutes=30), within="14")
     pd.testing.assert_frame_equal(got, computed, check_dtype=False)

@@ -341,7 +341,9 @@ def test_territory_rows_from_stored_origin_rows_equal_the_territory_query(full_d
         got = con.execute(incremental_indicators.territory_sql(con, scenarios)).df()
         want = pd.concat(
             [
-                access._territory_query(con, access.LEVELS, access.Filters(origin_kind=k), None, scenarios)
+                access.territory_query(
+                    con, access.LEVELS, access.Filters(origin_kind=k), None, access.precomputed_views(con, None, k)
+                )
                 for k in access.ORIGIN_KINDS
             ],
             ignore_index=True,

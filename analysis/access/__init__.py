@@ -21,7 +21,10 @@ The package reads like the way an indicator is made:
   classes), :class:`Filters`, :class:`AccessError` and the checks against the database;
 - :mod:`analysis.access.pairs`: the compact pair tables and the freshness of every
   precomputed table;
-- :mod:`analysis.access.sql`: SQL generation of the per-origin and per-territory indicators;
+- :mod:`analysis.access.sql`: SQL generation of the per-origin indicators, one function per
+  common table expression, fed the view's :class:`Filters` whole (or a list of them differing
+  only by mode and budget);
+- :mod:`analysis.access.territory_sql`: their aggregation per territory;
 - :mod:`analysis.access.indicators`: :func:`origin_accessibility` and
   :func:`territory_indicators` (precomputed table when fresh, else the query);
 - :mod:`analysis.access.transit_supply`: stops and morning departures per commune;
@@ -29,10 +32,10 @@ The package reads like the way an indicator is made:
 - :mod:`analysis.access.cli`: ``python -m analysis.access`` and the filter arguments shared with
   ``analysis.report``.
 
-This module re-exports the public API (and the few private helpers ``analysis.report`` reuses),
-so callers write ``from analysis import access`` and ``access.territory_indicators(...)``. To
-replace a function in a test, patch the module where it is looked up (e.g.
-``access.indicators._territory_query``, ``access.sql.MAX_MASK_SECTORS``).
+This module re-exports the public API (including the SQL pieces ``analysis.report`` and
+``analysis.incremental`` reuse), so callers write ``from analysis import access`` and
+``access.territory_indicators(...)``. To replace a function in a test, patch the module where it
+is looked up (e.g. ``access.indicators.territory_query``, ``access.sql.MAX_MASK_SECTORS``).
 
 Definitions (see ``docs/indicators.md`` for the full text in French and English)
 -------------------------------------------------------------------------------
@@ -69,44 +72,54 @@ from analysis.access.filters import (
     ORIGIN_KINDS,
     AccessError,
     Filters,
-    ProgressFn,
-    _check_inputs,
-    _noop_progress,
-    _require,
+    check_inputs,
     max_minutes_of,
+    noop_progress,
+    require_tables,
+    same_population,
     sectors,
+    views_of,
 )
 from analysis.access.indicators import origin_accessibility, territory_indicators
-from analysis.access.pairs import _tables_fresh, build_pairs, pairs_sql, pairs_table_is_fresh
+from analysis.access.pairs import (
+    build_pairs,
+    pairs_source,
+    pairs_sql,
+    pairs_table_is_fresh,
+    tables_fresh,
+    travel_times_signature,
+)
 from analysis.access.sql import (
     MAX_MASK_SECTORS,
-    Scenario,
-    _offer_filter,
-    _sql_literal,
-    _territory_query,
     density_class_sql,
+    offer_filter,
     origin_columns,
+    origin_ctes,
+    scenarios_sql,
+    sql_literal,
 )
-from analysis.access.tables import build_tables, check_travel_times
+from analysis.access.tables import build_tables, check_travel_times, precomputed_views
+from analysis.access.territory_sql import territory_query, territory_rows_sql
 from analysis.access.transit_supply import service_date_of, transit_supply_sql
 from analysis.db import columns_of, has_relation  # read as access.columns_of / has_relation by callers
+from analysis.progress import ProgressFn
 
 __all__ = [
+    "AccessError",
     "DENSITY_CLASSES",
     "DENSITY_LABELS",
+    "Filters",
     "GRADES",
     "LEVELS",
     "MAX_MASK_SECTORS",
     "MODES",
     "MORNING_WINDOW",
     "ORIGIN_KINDS",
-    "AccessError",
-    "Filters",
     "ProgressFn",
-    "Scenario",
     "add_filter_arguments",
     "build_pairs",
     "build_tables",
+    "check_inputs",
     "check_territory_arguments",
     "check_travel_times",
     "checked_filters_from_args",
@@ -116,21 +129,27 @@ __all__ = [
     "has_relation",
     "main",
     "max_minutes_of",
+    "noop_progress",
+    "offer_filter",
     "origin_accessibility",
     "origin_columns",
+    "origin_ctes",
+    "pairs_source",
     "pairs_sql",
     "pairs_table_is_fresh",
+    "precomputed_views",
+    "require_tables",
+    "same_population",
+    "scenarios_sql",
     "sectors",
     "service_date_of",
+    "sql_literal",
+    "tables_fresh",
     "territory_indicators",
+    "territory_query",
+    "territory_rows_sql",
     "transit_note",
     "transit_supply_sql",
-    # private helpers reused by analysis.report and the tests
-    "_check_inputs",
-    "_noop_progress",
-    "_offer_filter",
-    "_require",
-    "_sql_literal",
-    "_tables_fresh",
-    "_territory_query",
+    "travel_times_signature",
+    "views_of",
 ]

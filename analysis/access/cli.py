@@ -21,8 +21,8 @@ from analysis.access.filters import (
     ORIGIN_KINDS,
     AccessError,
     Filters,
-    _require,
     max_minutes_of,
+    require_tables,
     sectors,
 )
 from analysis.access.indicators import origin_accessibility, territory_indicators
@@ -103,13 +103,13 @@ def check_territory_arguments(
     tables = {"commune": "communes", "epci": "epci", "departement": "departements"}
     if code is not None:
         if level in tables:
-            _require(con, tables[level])
+            require_tables(con, tables[level])
         code = va.check_territory(code, level, va.known_territories(con, [level]))[1]
     if within is not None:
         if level not in ("commune", "epci"):
             raise va.ArgumentError(f"--within ne s'applique qu'aux niveaux commune et epci (niveau demandé : {level})")
         levels = ["epci", "departement"] if level == "commune" else ["departement"]
-        _require(con, *(tables[lv] for lv in levels))
+        require_tables(con, *(tables[lv] for lv in levels))
         within = va.check_territory(within, None, va.known_territories(con, levels))[1]
     return code, within
 

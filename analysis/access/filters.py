@@ -2,20 +2,23 @@
 
 Owns the vocabulary of the indicators (modes, origin kinds, territory levels, grades, density
 classes), :class:`Filters`, :class:`AccessError`, and the checks of a request against the
-database: required tables (:func:`_require`), the travel-time horizon (:func:`max_minutes_of`,
-:func:`_check_inputs`) and the known sectors (:func:`sectors`).
+database: required tables (:func:`require_tables`), the travel-time horizon (:func:`max_minutes_of`,
+:func:`check_inputs`) and the known sectors (:func:`sectors`). A list of :class:`Filters` that
+differ only by mode and budget (:func:`same_population`) is what a computation of several budgets
+at once receives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import duckdb
 
 from analysis import catalogue, config
 from analysis.db import has_relation
 from analysis.gtfs import supply
+from analysis.progress import silent
 from analysis.text import plural
 
 #: Travel modes known to the indicators (:data:`analysis.catalogue.MODES`).
@@ -58,7 +61,8 @@ DENSITY_LABELS: dict[str, str] = {
 }
 
 
-ProgressFn = Callable[[str, "float | None"], None]
+#: The progress callback that reports nothing (:func:`analysis.progress.silent`).
+noop_progress = silent
 
 
 class AccessError(ValueError):
@@ -116,12 +120,42 @@ class Filters:
         """True when no offer filter (sector, grade, public) is applied."""
         return not self.sectors and self.grade is None and self.public is None
 
+    def with_budget(self, mode: str, minutes: float) -> Filters:
+        """The same offers and origins seen with another mode and time budget."""
+        return replace(self, mode=mode, minutes=minutes)
 
-def _noop_progress(message: str, fraction: float | None = None) -> None:
-    return None
+
+def same_population(views: Sequence[Filters]) -> list[Filters]:
+    """``views`` as a list, checked to differ only by mode and budget.
+
+    A computation of several budgets at once (one row per view) shares one offer filter and
+    one origin kind: those of the first view.
+
+    Raises
+    ------
+    AccessError
+        When ``views`` is empty or two views differ by their offer filters or origin kind.
+    """
+    views = list(views)
+    if not views:
+        raise AccessError("Aucun couple (mode, budget) demandé")
+    first = views[0]
+    for view in views[1:]:
+        if view.with_budget(first.mode, first.minutes) != first:
+            raise AccessError("Les scénarios d'un même calcul ne diffèrent que par le mode et le budget-temps")
+    return views
 
 
-def _require(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+def views_of(filters: Filters, scenarios: Iterable[Filters] | None) -> list[Filters]:
+    """The views a computation returns rows for: ``scenarios`` (checked to differ from
+    ``filters`` only by mode and budget, :func:`same_population`), else ``[filters]``."""
+    if scenarios is None:
+        return [filters]
+    return same_population([filters, *scenarios])[1:]
+
+
+def require_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Raise :class:`AccessError` naming the relations of ``names`` absent from the database."""
     missing = [n for n in names if not has_relation(con, n)]
     if missing:
         raise AccessError(
@@ -148,10 +182,12 @@ def max_minutes_of(con: duckdb.DuckDBPyConnection) -> float:
     return float(horizon if horizon is not None else config.DEFAULT_MAX_MINUTES)
 
 
-def _check_inputs(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
-    _require(con, "communes", "offers", "travel_times")
+def check_inputs(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
+    """Raise :class:`AccessError` when the tables ``filters`` needs are missing or its budget
+    exceeds the horizon of ``travel_times`` (:func:`max_minutes_of`)."""
+    require_tables(con, "communes", "offers", "travel_times")
     if filters.origin_kind == "school":
-        _require(con, "schools")
+        require_tables(con, "schools")
     horizon = max_minutes_of(con)
     if float(filters.minutes) > horizon:
         raise AccessError(

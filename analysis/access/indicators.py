@@ -2,8 +2,8 @@
 
 :func:`origin_accessibility` (one row per origin) and :func:`territory_indicators` (one row per
 territory) answer from the precomputed tables ``accessibility`` / ``territory_indicators`` when
-these hold the parameters and are fresh (:func:`analysis.access.pairs._tables_fresh`), else run
-the query of :mod:`analysis.access.sql`.
+these hold the parameters and are fresh (:func:`analysis.access.pairs.tables_fresh`), else run
+the query of :mod:`analysis.access.sql` / :mod:`analysis.access.territory_sql`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from collections.abc import Iterable
 import duckdb
 import pandas as pd
 
-from analysis.access.filters import LEVELS, AccessError, Filters, _check_inputs
-from analysis.access.pairs import _tables_fresh
-from analysis.access.sql import Scenario, _origin_ctes, _territory_query, origin_columns
+from analysis.access.filters import LEVELS, AccessError, Filters, check_inputs, views_of
+from analysis.access.pairs import tables_fresh
+from analysis.access.sql import origin_columns, origin_ctes
+from analysis.access.territory_sql import territory_query
 
 
 def origin_accessibility(
@@ -23,7 +24,7 @@ def origin_accessibility(
     filters: Filters | None = None,
     *,
     total_pupils: float | None = None,
-    scenarios: Iterable[Scenario] | None = None,
+    scenarios: Iterable[Filters] | None = None,
     precomputed: bool = True,
 ) -> pd.DataFrame:
     """Cumulative opportunities and 2SFCA supply for every origin.
@@ -38,9 +39,9 @@ def origin_accessibility(
     total_pupils : float, optional
         Regional seconde total spread over communes (commune origins only); default: the
         ``commune_pupils`` table, else the sum of the lycée headcounts.
-    scenarios : iterable of (mode, budget), optional
-        Compute several (mode, budget) pairs at once (rows for each); default the filters'
-        mode and budget.
+    scenarios : iterable of Filters, optional
+        Compute several views at once (rows for each, in order), differing from ``filters``
+        only by mode and budget (:meth:`Filters.with_budget`); default ``[filters]``.
     precomputed : bool
         Read the ``accessibility`` table written by :func:`build_tables` when it holds these
         parameters (no offer filter, default pupils) and is up to date; False: always compute.
@@ -57,8 +58,8 @@ def origin_accessibility(
         90-minute horizon of ``travel_times``.
     """
     filters = filters or Filters()
-    _check_inputs(con, filters)
-    if precomputed and scenarios is None and total_pupils is None and _tables_fresh(con, filters):
+    check_inputs(con, filters)
+    if precomputed and scenarios is None and total_pupils is None and tables_fresh(con, filters):
         df = con.execute(
             """SELECT * FROM accessibility WHERE origin_kind = $k AND mode = $m
                AND budget_min = $b ORDER BY origin_id""",
@@ -66,7 +67,7 @@ def origin_accessibility(
         ).df()
         if len(df):
             return df
-    ctes, params = _origin_ctes(con, filters, total_pupils, scenarios)
+    ctes, params = origin_ctes(con, views_of(filters, scenarios), total_pupils)
     sql = (
         ctes
         + f"""
@@ -132,8 +133,8 @@ def territory_indicators(
         params["within"] = str(within)
     where = ("WHERE " + " AND ".join(conds)) if conds else ""
     if precomputed and total_pupils is None:
-        _check_inputs(con, filters)
-        if _tables_fresh(con, filters):
+        check_inputs(con, filters)
+        if tables_fresh(con, filters):
             df = con.execute(
                 f"""SELECT * FROM territory_indicators t WHERE t.level = $level
                     AND t.origin_kind = $k AND t.mode = $m AND t.budget_min = $b
@@ -142,4 +143,4 @@ def territory_indicators(
             ).df()
             if len(df):
                 return df
-    return _territory_query(con, [level], filters, total_pupils, None, where, params)
+    return territory_query(con, [level], filters, total_pupils, None, where, params)

@@ -1,7 +1,7 @@
 """The compact pair tables and the freshness of the precomputed tables.
 
 Owns ``access_pairs`` / ``access_origins`` / ``access_meta`` (:func:`build_pairs`), the choice
-between them and ``travel_times`` itself (:func:`_pairs_source`), and the freshness checks: a
+between them and ``travel_times`` itself (:func:`pairs_source`), and the freshness checks: a
 precomputed table counts only while the stamp it was built from matches the one ``travel_times``
 carries (:func:`analysis.db.read_stamp`).
 """
@@ -16,6 +16,7 @@ from analysis.db import has_relation, read_stamp
 
 
 def _in_list(modes) -> str:
+    """The modes as a comma-separated list of SQL string literals."""
     return ", ".join(f"'{m}'" for m in modes)
 
 
@@ -41,7 +42,7 @@ def pairs_sql() -> str:
     return "\n    UNION ALL".join(parts) + "\n"
 
 
-def _travel_times_signature(con: duckdb.DuckDBPyConnection) -> str | None:
+def travel_times_signature(con: duckdb.DuckDBPyConnection) -> str | None:
     """The stamp written when ``travel_times`` was last computed (``build_meta``, see
     :func:`analysis.db.write_stamp`); None when unknown (then nothing derived counts as fresh)."""
     return read_stamp(con, "travel_times")
@@ -54,7 +55,7 @@ def pairs_table_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
     ):
         return False
     row = con.execute("SELECT value FROM access_meta WHERE key = 'travel_times_signature'").fetchone()
-    stamp = _travel_times_signature(con)
+    stamp = travel_times_signature(con)
     return stamp is not None and row is not None and row[0] == stamp
 
 
@@ -66,7 +67,7 @@ def build_pairs(con: duckdb.DuckDBPyConnection) -> int:
     :func:`pairs_sql` keyed by ``oid`` and sorted by (origin_kind, mode, oid): integer keys
     and the pre-merged transit/walk times make the grouped queries faster (see
     ``bench/indicators.py``). ``access_meta`` records a signature of ``travel_times`` (see
-    :func:`_travel_times_signature`) at build time; queries fall back to ``travel_times``
+    :func:`travel_times_signature`) at build time; queries fall back to ``travel_times``
     itself when it no longer matches.
 
     Returns
@@ -88,11 +89,11 @@ def build_pairs(con: duckdb.DuckDBPyConnection) -> int:
         ORDER BY p.origin_kind, p.mode, o.oid, p.minutes
     """)
     con.execute("CREATE OR REPLACE TABLE access_meta (key VARCHAR, value VARCHAR)")
-    con.execute("INSERT INTO access_meta VALUES ('travel_times_signature', ?)", [_travel_times_signature(con)])
+    con.execute("INSERT INTO access_meta VALUES ('travel_times_signature', ?)", [travel_times_signature(con)])
     return int(con.execute("SELECT count(*) FROM access_pairs").fetchone()[0])
 
 
-def _pairs_source(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+def pairs_source(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
     """(pairs relation keyed by ``oid``, SQL giving ``oid`` of ``origins`` row ``o``)."""
     if pairs_table_is_fresh(con):
         return (
@@ -105,7 +106,7 @@ def _pairs_source(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
     )
 
 
-def _tables_fresh(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
+def tables_fresh(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
     """True when the precomputed tables can answer ``filters`` (no offer filter, up to date)."""
     if not filters.is_default_offer_set:
         return False
@@ -116,5 +117,5 @@ def _tables_fresh(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
     ):
         return False
     row = con.execute("SELECT value FROM access_meta WHERE key = 'tables_signature'").fetchone()
-    stamp = _travel_times_signature(con)
+    stamp = travel_times_signature(con)
     return stamp is not None and row is not None and row[0] == stamp

@@ -13,20 +13,14 @@ import duckdb
 import pandas as pd
 
 from analysis import catalogue, config
-from analysis.access.filters import (
-    LEVELS,
-    ORIGIN_KINDS,
-    AccessError,
-    Filters,
-    ProgressFn,
-    _noop_progress,
-    _require,
-)
+from analysis.access.filters import LEVELS, ORIGIN_KINDS, AccessError, Filters, require_tables
 from analysis.access.indicators import origin_accessibility
-from analysis.access.pairs import _travel_times_signature, build_pairs
-from analysis.access.sql import _sql_literal, _territory_query
+from analysis.access.pairs import build_pairs, travel_times_signature
+from analysis.access.sql import sql_literal
+from analysis.access.territory_sql import territory_query
 from analysis.access.transit_supply import transit_supply_sql
 from analysis.db import has_relation
+from analysis.progress import ProgressFn, silent
 from analysis.sources import pupils
 from analysis.text import count as count_of
 
@@ -56,12 +50,11 @@ def build_tables(
     progress : callable, optional
         ``progress(message, fraction)``.
     """
-    progress = progress or _noop_progress
-    _require(con, "communes", "epci", "departements", "schools", "offers")
+    progress = progress or silent
+    require_tables(con, "communes", "epci", "departements", "schools", "offers")
     opts = config.IndicatorSettings.of(settings)
     total = opts.regional_pupils_total
     modes = opts.modes if opts.modes is not None else catalogue.MODES
-    budgets = opts.budgets
     if has_relation(con, "access_meta"):  # the precomputed tables are being replaced
         con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
     progress("Indicateurs : élèves par commune (estimation)", 0.0)
@@ -75,7 +68,7 @@ def build_tables(
             "n_stops BIGINT, morning_departures BIGINT, note VARCHAR)"
         )
     else:
-        con.execute(f"CREATE OR REPLACE TABLE transit_supply AS SELECT *, {_sql_literal(note)} AS note FROM ({sql})")
+        con.execute(f"CREATE OR REPLACE TABLE transit_supply AS SELECT *, {sql_literal(note)} AS note FROM ({sql})")
     progress("Indicateurs : " + note, None)
 
     if not has_relation(con, "travel_times"):
@@ -83,14 +76,12 @@ def build_tables(
         for table in ("accessibility", "territory_indicators", "access_pairs", "access_origins", "access_meta"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         return
-    present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
     check_travel_times(con)
     n_pairs = build_pairs(con)
     progress(f"Indicateurs : {count_of(n_pairs, 'couple')} origine-lieu-mode (access_pairs)", None)
-    scenarios = [
-        (m, float(b)) for m in modes for b in budgets if m in present or (m == "transit" and "walk" in present)
-    ]
-    missing = [m for m in modes if not any(s[0] == m for s in scenarios)]
+    views = {kind: precomputed_views(con, opts, kind) for kind in ORIGIN_KINDS}
+    scenarios = views[ORIGIN_KINDS[0]]
+    missing = [m for m in modes if not any(v.mode == m for v in scenarios)]
     if missing:
         progress("Indicateurs : modes absents de travel_times : " + ", ".join(missing), None)
     acc_parts: list[pd.DataFrame] = []
@@ -98,8 +89,8 @@ def build_tables(
     if scenarios:
         for n, kind in enumerate(ORIGIN_KINDS):
             f = Filters(origin_kind=kind)
-            acc_parts.append(origin_accessibility(con, f, scenarios=scenarios))
-            terr_parts.append(_territory_query(con, LEVELS, f, None, scenarios))
+            acc_parts.append(origin_accessibility(con, f, scenarios=views[kind]))
+            terr_parts.append(territory_query(con, LEVELS, f, None, views[kind]))
             progress(
                 f"Indicateurs : origines {kind} ({len(scenarios)} couples mode-budget)", (n + 1) / len(ORIGIN_KINDS)
             )
@@ -115,12 +106,33 @@ def build_tables(
         con.unregister("_terr_df")
     if scenarios:
         con.execute("DELETE FROM access_meta WHERE key = 'tables_signature'")
-        con.execute("INSERT INTO access_meta VALUES ('tables_signature', ?)", [_travel_times_signature(con)])
+        con.execute("INSERT INTO access_meta VALUES ('tables_signature', ?)", [travel_times_signature(con)])
     progress(
         f"Indicateurs : {count_of(len(acc), 'ligne')} accessibility, "
         f"{count_of(len(terr), 'ligne')} territory_indicators",
         1.0,
     )
+
+
+def precomputed_views(
+    con: duckdb.DuckDBPyConnection,
+    settings: config.IndicatorSettings | config.BuildSettings | Mapping[str, object] | None = None,
+    origin_kind: str = "commune",
+) -> list[Filters]:
+    """The views :func:`build_tables` precomputes for the origins of ``origin_kind``.
+
+    Every mode of ``settings`` (default: every mode) present in ``travel_times`` (transit: or
+    walking, its fallback) times every budget, in that order, without offer filter.
+    """
+    opts = config.IndicatorSettings.of(settings)
+    modes = opts.modes if opts.modes is not None else catalogue.MODES
+    present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
+    return [
+        Filters(mode=m, minutes=b, origin_kind=origin_kind)
+        for m in modes
+        for b in opts.budgets
+        if m in present or (m == "transit" and "walk" in present)
+    ]
 
 
 def check_travel_times(con: duckdb.DuckDBPyConnection) -> None:

@@ -10,9 +10,9 @@ derived from it up to date without rebuilding them whole:
   unchanged (otherwise the numbering would shift: the whole pair table is rebuilt);
 - :func:`refresh_indicators`: ``accessibility`` is recomputed with
   :func:`analysis.access.origin_accessibility` (one pass per origin kind, every (mode, budget)
-  scenario of the build) and ``territory_indicators`` aggregated from those per-origin rows in
-  one query for both origin kinds (:func:`territory_sql`: the aggregation of
-  :func:`analysis.access.territory_indicators`, :func:`analysis.access.sql.territory_rows_sql`,
+  view of the build, :func:`analysis.access.precomputed_views`) and ``territory_indicators``
+  aggregated from those per-origin rows in one query for both origin kinds (:func:`territory_sql`: the aggregation of
+  :func:`analysis.access.territory_indicators`, :func:`analysis.access.territory_rows_sql`,
   over the stored rows instead of computing the per-origin rows a second time). After 10 offers in new communes most rows change (the car
   reaches a new location from most origins within 60 minutes), so both tables are rewritten.
 
@@ -24,13 +24,13 @@ every table on the mirror).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import duckdb
 import pandas as pd
 
-from analysis import access, catalogue, config
+from analysis import access, catalogue
 from analysis.access import LEVELS, ORIGIN_KINDS, Filters
-from analysis.access import sql as access_sql
 from analysis.db import columns_of, has_relation, read_stamp
 from analysis.progress import ProgressFn
 from analysis.text import count as count_of
@@ -39,14 +39,11 @@ from analysis.text import count as count_of
 ACCESSIBILITY_KEYS = ("origin_kind", "origin_id", "mode", "budget_min")
 
 
-def scenarios_of(con: duckdb.DuckDBPyConnection, settings) -> list[tuple[str, float]]:
-    """The (mode, budget) pairs :func:`analysis.access.build_tables` precomputes for ``settings``."""
-    opts = config.IndicatorSettings.of(settings)
-    modes = opts.modes if opts.modes is not None else catalogue.MODES
-    present = {m for (m,) in con.execute("SELECT DISTINCT mode FROM travel_times").fetchall()}
-    return [
-        (m, float(b)) for m in modes for b in opts.budgets if m in present or (m == "transit" and "walk" in present)
-    ]
+def scenarios_of(con: duckdb.DuckDBPyConnection, settings) -> list[Filters]:
+    """The views :func:`analysis.access.build_tables` precomputes for ``settings``
+    (:func:`analysis.access.precomputed_views`, commune origins: the lycées get the same modes
+    and budgets)."""
+    return access.precomputed_views(con, settings)
 
 
 def update_pairs(
@@ -133,7 +130,7 @@ def update_pairs(
     return True
 
 
-def territory_sql(con: duckdb.DuckDBPyConnection, scenarios: Iterable[tuple[str, float]]) -> str:
+def territory_sql(con: duckdb.DuckDBPyConnection, scenarios: Iterable[Filters]) -> str:
     """SQL of the ``territory_indicators`` rows, from ``accessibility``.
 
     The per-territory aggregation of :func:`analysis.access.territory_indicators`
@@ -141,11 +138,11 @@ def territory_sql(con: duckdb.DuckDBPyConnection, scenarios: Iterable[tuple[str,
     per-origin rows already stored in ``accessibility`` (the rows that function would compute
     again), for both origin kinds in one query.
     """
-    where, _ = access_sql._offer_filter(Filters())
+    where, _ = access.offer_filter(Filters())
     kinds = ", ".join(f"('{k}')" for k in ORIGIN_KINDS)
     return f"""
     WITH
-    scen AS ({access_sql._scenarios_sql(scenarios)}),
+    scen AS ({access.scenarios_sql(list(scenarios))}),
     kinds AS (SELECT * FROM (VALUES {kinds}) t(origin_kind)),
     f_offers AS (
         SELECT o.commune_code, coalesce(o.capacity, 1)::DOUBLE AS places, (o.capacity IS NULL) AS default_cap
@@ -154,7 +151,7 @@ def territory_sql(con: duckdb.DuckDBPyConnection, scenarios: Iterable[tuple[str,
     po AS (
         SELECT a.mode AS s_mode, a.budget_min AS budget, a.* EXCLUDE (mode, budget_min)
         FROM accessibility a
-    )""" + access_sql.territory_rows_sql(con, list(LEVELS), "po", ordered=False)
+    )""" + access.territory_rows_sql(con, list(LEVELS), "po", ordered=False)
 
 
 #: Offers per location as the indicators read them (no offer filter): count, places (capacity,
@@ -213,7 +210,7 @@ def _merge_expressions() -> dict[str, str]:
 
 
 def _contribution_into(
-    con: duckdb.DuckDBPyConnection, table: str, kind: str, scenarios: list[tuple[str, float]], ids: str
+    con: duckdb.DuckDBPyConnection, table: str, kind: str, scenarios: list[Filters], ids: str
 ) -> None:
     """The per-origin indicators of the offers at locations ``ids`` alone, for the origins of
     ``kind``, into the temporary ``table``: the build's query
@@ -222,17 +219,13 @@ def _contribution_into(
     db_name = con.execute("SELECT current_database()").fetchone()[0].replace('"', '""')
     con.execute(f'CREATE OR REPLACE TEMP VIEW offers AS SELECT * FROM "{db_name}".main.offers WHERE loc_id IN ({ids})')
     try:
-        ctes, params = access_sql._origin_ctes(con, Filters(origin_kind=kind), None, scenarios)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS {ctes} SELECT {access_sql.origin_columns()} FROM po", params
-        )
+        ctes, params = access.origin_ctes(con, [replace(s, origin_kind=kind) for s in scenarios])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {ctes} SELECT {access.origin_columns()} FROM po", params)
     finally:
         con.execute("DROP VIEW IF EXISTS temp.offers")
 
 
-def added_accessibility(
-    con: duckdb.DuckDBPyConnection, scenarios: list[tuple[str, float]], added: Sequence[int]
-) -> int | None:
+def added_accessibility(con: duckdb.DuckDBPyConnection, scenarios: list[Filters], added: Sequence[int]) -> int | None:
     """Rewrite ``accessibility`` after locations ``added`` (with their offers) joined an unchanged set.
 
     Every per-origin indicator is a sum, a minimum or an OR over the locations within reach,
@@ -265,7 +258,7 @@ def added_accessibility(
         _contribution_into(con, table, kind, scenarios, ids)
     # the kinds' columns unified to common types, as pandas.concat did
     contrib = " UNION ALL BY NAME ".join(f"SELECT * FROM temp.{t}" for t in parts)
-    budgets = ", ".join(f"({float(b)!r}::DOUBLE)" for b in sorted({b for _, b in scenarios}))
+    budgets = ", ".join(f"({b!r}::DOUBLE)" for b in sorted({float(s.minutes) for s in scenarios}))
     keys = " AND ".join(f"n.{k} = o.{k}" for k in ACCESSIBILITY_KEYS)
     n_old, n_contrib = con.execute(
         f"SELECT (SELECT count(*) FROM accessibility), (SELECT count(*) FROM ({contrib}))"
@@ -359,7 +352,12 @@ def refresh_indicators(
         progress(f"Indicateurs : {count_of(len(added), 'lieu ajouté', 'lieux ajoutés')}, accessibilité complétée", None)
     else:
         acc = pd.concat(
-            [access.origin_accessibility(con, Filters(origin_kind=k), scenarios=scenarios) for k in ORIGIN_KINDS],
+            [
+                access.origin_accessibility(
+                    con, Filters(origin_kind=k), scenarios=[replace(s, origin_kind=k) for s in scenarios]
+                )
+                for k in ORIGIN_KINDS
+            ],
             ignore_index=True,
         )
         write_table(con, "accessibility", acc)

@@ -393,7 +393,7 @@ def _update(con: duckdb.DuckDBPyConnection, before: pd.DataFrame, progress: Prog
     # before the travel times change: were the pairs and indicators built from them (then they
     # can be updated)?
     pairs_fresh = access.pairs_table_is_fresh(con)
-    tables_fresh = access._tables_fresh(con, access.Filters())
+    tables_fresh = access.tables_fresh(con, access.Filters())
     after = traveltime.read_destinations(con)
     kept, fresh = match_locations(before, after)
     # the fresh locations with their commune, precision and offer count (intra-commune model)

@@ -195,7 +195,7 @@ def _combined_query(
     con: duckdb.DuckDBPyConnection, levels: list[str], filters: Filters, where: str, params: dict[str, Any]
 ) -> pd.DataFrame:
     """Territory rows of several levels in one query (the SQL of ``territory_indicators``)."""
-    return access._territory_query(con, levels, filters, None, None, where, params)
+    return access.territory_query(con, levels, filters, None, None, where, params)
 
 
 def _indicator_rows_public(con: duckdb.DuckDBPyConnection, terr: Territory, filters: Filters) -> pd.DataFrame:
@@ -286,7 +286,7 @@ def territory_communes_sql(terr: Territory) -> str:
 
 
 def _sector_table(con: duckdb.DuckDBPyConnection, terr: Territory, filters: Filters) -> pd.DataFrame:
-    where, params = access._offer_filter(filters)
+    where, params = access.offer_filter(filters)
     df = con.execute(
         f"""
         SELECT o.sector, count(*) AS offers,
@@ -395,7 +395,7 @@ def collect(
     """
     import time
 
-    progress = progress or access._noop_progress
+    progress = progress or access.noop_progress
     filters = filters or Filters()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -119,7 +119,7 @@ def _commune_layer(con: duckdb.DuckDBPyConnection, data: ReportData, gcol: str, 
 def _map_points(con: duckdb.DuckDBPyConnection, data: ReportData, env: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Offer locations in the frame (lon, lat, number of offers after the report's filters) and
     lycées in the frame (lon, lat; none without a schools table)."""
-    where, params = access._offer_filter(data.filters)
+    where, params = access.offer_filter(data.filters)
     pts = con.execute(
         f"""
         SELECT l.lon, l.lat, count(*) AS n FROM offers o

@@ -45,7 +45,7 @@ class Territory:
 
     def commune_filter_sql(self, alias: str = "c") -> str:
         """SQL condition on the communes table alias selecting the territory's communes."""
-        code = access._sql_literal(self.code)
+        code = access.sql_literal(self.code)
         if self.level == "region":
             return "TRUE"
         col = {"departement": "dep", "epci": "epci_siren", "commune": "code"}[self.level]
