@@ -45,7 +45,7 @@ def test_js_literal_cannot_close_the_script_element():
 def _cluster_rows(m: folium.Map) -> list[list]:
     from ui import mapping
 
-    layers = [c for c in m._children.values() if isinstance(c, mapping._FastMarkerCluster)]
+    layers = [c for c in m._children.values() if isinstance(c, mapping.FastMarkerCluster)]
     assert len(layers) == 1
     return json.loads(layers[0].data_text)
 

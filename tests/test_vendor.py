@@ -155,7 +155,7 @@ def test_chart_without_the_bundle_warns_and_still_draws(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setattr(vendor, "PLOTLY", replace(vendor.PLOTLY, path="static/vendor/plotly/absent-for-test.js"))
-    monkeypatch.setattr(charts, "_static_serving", lambda: True)
+    monkeypatch.setattr(charts, "static_serving", lambda: True)
     at = AppTest.from_function(_chart_page, default_timeout=60).run()
     assert not at.exception
     warnings = [w.value for w in at.warning]
@@ -170,7 +170,7 @@ def test_chart_with_the_bundle_uses_it(tmp_path, monkeypatch):
     (tmp_path / "b.js").write_text("x")
     monkeypatch.setattr(vendor, "ROOT", tmp_path)
     monkeypatch.setattr(vendor, "PLOTLY", replace(vendor.PLOTLY, path="b.js"))
-    monkeypatch.setattr(charts, "_static_serving", lambda: True)
+    monkeypatch.setattr(charts, "static_serving", lambda: True)
     at = AppTest.from_function(_chart_page, default_timeout=60).run()
     assert not at.exception and len(at.warning) == 0
     assert len(at.get("plotly_chart")) == 0

@@ -49,7 +49,7 @@ _HTML = """<!DOCTYPE html>
 </body></html>"""
 
 
-def _static_serving() -> bool:
+def static_serving() -> bool:
     try:
         return bool(st.get_option("server.enableStaticServing"))
     except Exception:  # noqa: BLE001 - option unknown in bare mode
@@ -161,10 +161,10 @@ def plotly_chart(fig, height: int, title: str | None = None, table: bool = True)
 
     ``table``: the figure's data (:func:`figure_table`) follows in an expander, as the
     chart's text alternative."""
-    missing = missing_bundle_message() if _static_serving() else None
+    missing = missing_bundle_message() if static_serving() else None
     if missing:
         st.warning(missing, icon="⚠️")
-    if missing or not _static_serving():
+    if missing or not static_serving():
         fig.update_layout(height=height)
         st.plotly_chart(fig, width="stretch")
     else:

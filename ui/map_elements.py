@@ -1,10 +1,10 @@
 """Leaflet elements of the maps (folium/branca subclasses and their JavaScript templates).
 
 The machinery under :mod:`ui.mapping`, which builds the maps the pages show: layers whose data
-is sent once and never compiled by Jinja (:class:`FastGeoJson`, :class:`_FastMarkerCluster`,
-:class:`_DataByReference`), recolouring of outlines already drawn (:class:`_Recolour`),
-legends that follow their layer group (:class:`_LegendLayer`), the scale bar, keyboard and
-screen-reader fixes inside the map's frame (:class:`_NoMarkerTabStops`, :class:`_FrameA11y`),
+is sent once and never compiled by Jinja (:class:`FastGeoJson`, :class:`FastMarkerCluster`,
+:class:`_DataByReference`), recolouring of outlines already drawn (:class:`Recolour`),
+legends that follow their layer group (:class:`LegendLayer`), the scale bar, keyboard and
+screen-reader fixes inside the map's frame (:class:`NoMarkerTabStops`, :class:`FrameA11y`),
 the drawn-time stamp read by ``bench/browser.py`` and the Leaflet files served from ./static.
 """
 
@@ -45,7 +45,7 @@ CLUSTER_CSS = [
 ]
 
 
-def _static_serving() -> bool:
+def static_serving() -> bool:
     """True when Streamlit serves ./static (set in .streamlit/config.toml); otherwise the
     maps fall back to folium's CDN links (online only)."""
     try:
@@ -146,7 +146,7 @@ class FastGeoJson(_DataByReference, folium.map.Layer):
         self.opacity = float(opacity)
         self.line = line
         self.weight = float(weight)
-        #: name under which the layer is kept in ``window.obsLayers`` (see :class:`_Recolour`)
+        #: name under which the layer is kept in ``window.obsLayers`` (see :class:`Recolour`)
         self.register = _js_literal(register) if register else ""
 
 
@@ -170,7 +170,7 @@ def _geojson_text(data: dict, shared: bool) -> str:
     return text
 
 
-class _Recolour(MacroElement):
+class Recolour(MacroElement):
     """Recolours the features of an outline layer drawn in the base map (registered under
     ``key``, see :func:`choropleth` with ``outlines``) and sets their tooltips, when its layer
     group is added: a filter change then sends colours and values (a few tens of kB for the
@@ -218,7 +218,7 @@ def _js_literal(obj: Any) -> str:
     return js_literal(obj)
 
 
-class _FastMarkerCluster(_DataByReference, FastMarkerCluster):
+class FastMarkerCluster(_DataByReference, FastMarkerCluster):
     """``FastMarkerCluster`` whose rows are not compiled by Jinja (see :class:`_DataByReference`)."""
 
     _template = FoliumTemplate("""
@@ -273,7 +273,7 @@ class EscapedLayerControl(folium.LayerControl):
         MacroElement.render(self, **kwargs)
 
 
-class _NoMarkerTabStops(MacroElement):
+class NoMarkerTabStops(MacroElement):
     """Markers (offers, lycées and their clusters: hundreds per map) out of the Tab order: with
     Leaflet's default every marker is a Tab stop, and a keyboard user had to go through all of
     them to leave the map. The map itself (arrow keys pan, +/- zoom), its zoom buttons and its
@@ -285,7 +285,7 @@ class _NoMarkerTabStops(MacroElement):
         {% endmacro %}""")
 
 
-class _MetricScale(MacroElement):
+class MetricScale(MacroElement):
     """Scale bar in kilometres only (Leaflet's default adds miles), bottom left."""
 
     _template = Template("""
@@ -294,7 +294,7 @@ class _MetricScale(MacroElement):
         {% endmacro %}""")
 
 
-class _LegendLayer(MacroElement):
+class LegendLayer(MacroElement):
     """A legend box drawn by a layer of a feature group: added and removed with its group, so
     a map whose filter-dependent layers are replaced in place (see :func:`show`) shows the
     legend of its current layers."""
@@ -322,7 +322,7 @@ class _LegendLayer(MacroElement):
         self.html_js = _js_literal(html_text)
 
 
-class _DrawnStamp(MacroElement):
+class DrawnStamp(MacroElement):
     """Sets ``window.obsDrawn`` (epoch ms) in the map's frame once its layers are drawn (after
     the next frames are painted), and sends it to the page, which writes it on the frame's
     ``<iframe>`` (``data-obs-drawn``, :mod:`ui.a11y`'s script; the map frame is in an opaque
@@ -340,7 +340,7 @@ class _DrawnStamp(MacroElement):
         {% endmacro %}""")
 
 
-class _FrameA11y(MacroElement):
+class FrameA11y(MacroElement):
     """Accessibility inside a map's frame (RGAA): ``lang="fr"``, the frame's ``<title>`` and
     its ``<iframe>`` title (:func:`ui.a11y.frame_script`), a name for the map's keyboard focus
     stop and French names for the zoom buttons."""

@@ -21,23 +21,23 @@ from analysis.text import count as count_of
 from ui import a11y, data
 from ui.core import db_version
 
-# FastGeoJson and _FastMarkerCluster are also reached here by the pages and tests
+# FastGeoJson and FastMarkerCluster are also reached here by the pages and tests
 from ui.map_elements import (
     CLUSTER_CSS,
     CLUSTER_JS,
     JQUERY_JS,
     LEAFLET_CSS,
     LEAFLET_JS,
+    DrawnStamp,
     EscapedLayerControl,
     FastGeoJson,
-    _DrawnStamp,
-    _FastMarkerCluster,
-    _FrameA11y,
-    _LegendLayer,
-    _MetricScale,
-    _NoMarkerTabStops,
-    _Recolour,
-    _static_serving,
+    FastMarkerCluster,
+    FrameA11y,
+    LegendLayer,
+    MetricScale,
+    NoMarkerTabStops,
+    Recolour,
+    static_serving,
 )
 
 _BG_CSS = "<style>.leaflet-container{background:#eef1f4 !important}</style>"
@@ -58,14 +58,14 @@ def base_map(bounds: list[list[float]] | None = None, *, height: int = 520) -> f
         prefer_canvas=True,
         zoom_snap=0.25,
     )
-    _MetricScale().add_to(m)
+    MetricScale().add_to(m)
     m.options["maxZoom"] = 16  # needed by the marker clusters when there is no tile layer
     m.options["minZoom"] = 6
-    if _static_serving():
+    if static_serving():
         m.default_js = LEAFLET_JS
         m.default_css = LEAFLET_CSS
     m.get_root().header.add_child(Element(_BG_CSS))
-    _NoMarkerTabStops().add_to(m)
+    NoMarkerTabStops().add_to(m)
     deps = data.geojson("departement", db_version())
     props = {
         f["properties"]["code"]: {"colour": "#ffffff", "tip": "Département : " + html_text(f["properties"]["name"])}
@@ -122,7 +122,7 @@ def add_legend(
     """Overlay a legend box on the map (on a layer group: shown with that group)."""
     box = maps.legend_html(title, items, shape=shape, corner=corner, swatch_opacity=swatch_opacity)
     if isinstance(m, folium.FeatureGroup):
-        _LegendLayer(box).add_to(m)
+        LegendLayer(box).add_to(m)
         return
     macro = MacroElement()
     macro._template = Template("{% macro html(this, kwargs) %}" + box + "{% endmacro %}")
@@ -177,7 +177,7 @@ def choropleth(
         if notes:
             texts = [t + (f" · {notes[str(c)]}" if str(c) in notes else "") for t, c in zip(texts, values[code_col])]
         data = {str(c): [col, html_text(t)] for c, t, col in zip(values[code_col], texts, colours)}
-        _Recolour(name, html_text(label), data).add_to(m)
+        Recolour(name, html_text(label), data).add_to(m)
         if legend:
             add_legend(
                 m,
@@ -271,14 +271,14 @@ def clustered_points(
         "pad_br": ", ".join(map(str, POPUP_PAD_BOTTOM_RIGHT)),
     }
     icon = JsCode(_CLUSTER_ICON % {"fill": fill, "text": text_colour(fill)})
-    layer = _FastMarkerCluster(
+    layer = FastMarkerCluster(
         rows,
         callback=cb,
         name=name,
         show=show,
         options={"maxClusterRadius": 40, "disableClusteringAtZoom": 12, "iconCreateFunction": icon},
     )
-    if _static_serving():
+    if static_serving():
         layer.default_js = CLUSTER_JS
         layer.default_css = CLUSTER_CSS
     layer.add_to(m)
@@ -362,18 +362,18 @@ def show(
     """
     from streamlit_folium import st_folium
 
-    if _static_serving() and _has_popup([m, *layers]):
+    if static_serving() and _has_popup([m, *layers]):
         m.default_js = LEAFLET_JS + JQUERY_JS
-    _DrawnStamp().add_to(m)
+    DrawnStamp().add_to(m)
     # the title is part of the map's script, which keys the map (see above): a title that
     # follows the filters is set by the first layer group instead
-    _FrameA11y(title or "Carte interactive").add_to(m)
+    FrameA11y(title or "Carte interactive").add_to(m)
     if title is None and layers:
-        _FrameA11y("Carte : " + str(layers[0].layer_name)).add_to(layers[0])
+        FrameA11y("Carte : " + str(layers[0].layer_name)).add_to(layers[0])
     extra: dict[str, Any] = {}
     if layers:
         for g in layers:
-            _DrawnStamp().add_to(g)
+            DrawnStamp().add_to(g)
         extra["feature_group_to_add"] = list(layers)
         if control:
             extra["layer_control"] = EscapedLayerControl(collapsed=True)

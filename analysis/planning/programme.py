@@ -38,11 +38,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from analysis.planning.programme_checks import (
-    _choose_structures,
-    _variety,
     check_necessary,
     check_programme,
+    choose_structures,
     missing_places_error,
+    variety_of,
 )
 from analysis.planning.programme_inputs import pick_structures, structure_minutes, structures_from_offers
 from analysis.planning.programme_model import build_model
@@ -131,12 +131,12 @@ def design_programme(
     """
     t0 = time.perf_counter()
     full = np.zeros((len(structures), len(structures))) if minutes is None else np.asarray(minutes, float)
-    chosen, sector = _choose_structures(structures, spec)
+    chosen, sector = choose_structures(structures, spec)
     keep = [i for i, s in enumerate(structures) if s in chosen]
     full = np.where(np.isfinite(full), full, UNREACHABLE_MINUTES)
     sub = full[np.ix_(keep, keep)] if keep else np.zeros((0, 0))
     check_necessary(chosen, spec, sector, radius_text)
-    variety = _variety(spec, chosen)
+    variety = variety_of(spec, chosen)
     P = int(spec.pupils)
     candidates = _group_counts(chosen, spec)
     timed_out = False

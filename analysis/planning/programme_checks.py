@@ -22,13 +22,13 @@ from analysis.planning.programme_types import (
     ProgrammeInfeasible,
     ProgrammeSpec,
     Structure,
-    _places,
     day_label,
+    places,
 )
 from analysis.text import count as count_of
 
 
-def _choose_structures(structures: Sequence[Structure], spec: ProgrammeSpec) -> tuple[list[Structure], str | None]:
+def choose_structures(structures: Sequence[Structure], spec: ProgrammeSpec) -> tuple[list[Structure], str | None]:
     """Apply the type's sector rule to the candidate list (mono-secteur keeps one sector)."""
     if spec.kind != KINDS["mono-secteur"]:
         return list(structures), None
@@ -44,7 +44,7 @@ def _choose_structures(structures: Sequence[Structure], spec: ProgrammeSpec) -> 
     return [s for s in structures if s.sector == sector], sector
 
 
-def _variety(spec: ProgrammeSpec, structures: Sequence[Structure]) -> int:
+def variety_of(spec: ProgrammeSpec, structures: Sequence[Structure]) -> int:
     if spec.kind == KINDS["multisectoriel"]:
         available = len({s.sector for s in structures})
     elif spec.kind == KINDS["mono-secteur"]:
@@ -66,7 +66,7 @@ def check_necessary(
     """
     where = f" dans le secteur {sector}" if sector else ""
     _check_candidates(structures, where, radius_text)
-    variety = _variety(spec, structures)
+    variety = variety_of(spec, structures)
     if spec.kind == KINDS["multisectoriel"]:
         _check_multisectoriel(structures, spec, variety, radius_text)
     if spec.kind == KINDS["mono-secteur"]:
@@ -145,7 +145,7 @@ def _check_bi_entreprises(structures: Sequence[Structure], spec: ProgrammeSpec, 
         two = sum(sorted((s.capacity_on(d) for s in structures), reverse=True)[:2])
         if two < P:
             raise ProgrammeInfeasible(
-                [f"les deux plus grandes structures n'offrent que {_places(two)} le {day_label(d)} pour {P} élèves"],
+                [f"les deux plus grandes structures n'offrent que {places(two)} le {day_label(d)} pour {P} élèves"],
                 [
                     f"trouver deux structures totalisant {P} places",
                     f"réduire le groupe à {two} élèves",
@@ -162,9 +162,9 @@ def _check_daily_places(structures: Sequence[Structure], spec: ProgrammeSpec, wh
         if total < P:
             miss = P - total
             raise ProgrammeInfeasible(
-                [f"il manque {_places(miss)} le {day_label(d)}{where} ({_places(total)} pour {P} élèves)"],
+                [f"il manque {places(miss)} le {day_label(d)}{where} ({places(total)} pour {P} élèves)"],
                 [
-                    f"ajouter {_places(miss)} le {day_label(d)}{where}",
+                    f"ajouter {places(miss)} le {day_label(d)}{where}",
                     f"réduire le groupe à {total} élèves",
                     "élargir le rayon pour trouver d'autres structures",
                 ],
@@ -177,7 +177,7 @@ def _check_mono_site(structures: Sequence[Structure], spec: ProgrammeSpec) -> No
     best = max(min(s.capacity_on(d) for d in spec.days) for s in structures)
     if best < P:
         raise ProgrammeInfeasible(
-            [f"aucune structure ne peut accueillir les {P} élèves chaque jour (au plus {_places(best)})"],
+            [f"aucune structure ne peut accueillir les {P} élèves chaque jour (au plus {places(best)})"],
             [
                 f"trouver une structure de {P} places",
                 f"réduire le groupe à {best} élèves",
@@ -210,12 +210,12 @@ def missing_places_error(
     where = f" dans le secteur {sector}" if sector else ""
     reasons, fixes = [], []
     for (d, sec), n in sorted(missing.items()):
-        reasons.append(f"il manque {_places(n)} le {day_label(spec.days[d])} dans le secteur {sec}")
-        fixes.append(f"ajouter {_places(n)} le {day_label(spec.days[d])} dans le secteur {sec}")
+        reasons.append(f"il manque {places(n)} le {day_label(spec.days[d])} dans le secteur {sec}")
+        fixes.append(f"ajouter {places(n)} le {day_label(spec.days[d])} dans le secteur {sec}")
     if len(reasons) > 4:
         total = sum(missing.values())
         n_days = len({d for d, _ in missing})
-        reasons = [f"il manque {_places(total)} au total sur {count_of(n_days, 'jour')}"] + reasons[:3] + ["…"]
+        reasons = [f"il manque {places(total)} au total sur {count_of(n_days, 'jour')}"] + reasons[:3] + ["…"]
         fixes = fixes[:3]
     if not reasons:  # capacity is not the issue (should not happen: the rules were checked above)
         reasons.append(

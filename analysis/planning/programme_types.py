@@ -232,5 +232,5 @@ def balanced_sizes(pupils: int, groups: int) -> list[int]:
     return [base + 1] * extra + [base] * (groups - extra)
 
 
-def _places(n: int) -> str:
+def places(n: int) -> str:
     return f"{n} place{'s' if n > 1 else ''}"
