@@ -35,7 +35,7 @@ def lycee_search(k_uai: str, v: int) -> None:
 
 def lycee_sheet(uai: str, view, v: int) -> None:
     """The lycée's sheet: summary, offers by mode, offers reachable, files to download."""
-    sheet = pupils.sheet(uai, view.mode, view.minutes, v)
+    sheet = pupils.sheet(uai, view.filters, v)
     st.subheader(markdown_text(f"{sheet.school['name']} ({uai}), {sheet.school['commune']}"))
     for line in summary_lines(sheet):
         st.markdown(line)
@@ -50,7 +50,7 @@ def lycee_sheet(uai: str, view, v: int) -> None:
             st.dataframe(mine.rename(columns=OFFER_HEADERS), hide_index=True)
     cols = st.columns(3)
     for k, fmt in enumerate(("csv", "xlsx", "pdf")):
-        content, fname, mime = pupils.sheet_file(uai, view.mode, view.minutes, fmt, v)
+        content, fname, mime = pupils.sheet_file(uai, view.filters, fmt, v)
         cols[k].download_button(
             f"Fiche du lycée ({fmt.upper()})", content, file_name=fname, mime=mime, key=f"elv_lyc_{fmt}"
         )

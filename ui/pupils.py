@@ -14,7 +14,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from analysis import reach
+from analysis import access, reach
 from analysis.report import lycee
 from analysis.sanitize import html_text
 from analysis.text import count
@@ -37,17 +37,15 @@ def search(query: str, version: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def sheet(uai: str, mode: str, minutes: int, version: int) -> lycee.LyceeSheet:
-    from analysis.access import Filters
-
-    return lycee.collect_lycee(con(), uai, Filters(mode=mode, minutes=int(minutes)))
+def sheet(uai: str, filters: access.Filters, version: int) -> lycee.LyceeSheet:
+    """The lycée's sheet for the page's view (mode and budget; every offer)."""
+    return lycee.collect_lycee(con(), uai, filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def sheet_file(uai: str, mode: str, minutes: int, fmt: str, version: int) -> tuple[bytes, str, str]:
-    from analysis.access import Filters
-
-    return lycee.build_lycee_report(con(), uai, fmt, Filters(mode=mode, minutes=int(minutes)))
+def sheet_file(uai: str, filters: access.Filters, fmt: str, version: int) -> tuple[bytes, str, str]:
+    """The lycée's report file (PDF, XLSX or CSV) for the page's view."""
+    return lycee.build_lycee_report(con(), uai, fmt, filters)
 
 
 def check_uai(raw: str) -> str:
