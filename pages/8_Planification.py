@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import catalogue, config
+from analysis import catalogue
 from analysis.planning import demand as dm
 from analysis.planning import export
 from analysis.planning import programme as pg
@@ -40,8 +40,7 @@ def sites_sidebar() -> up.SitesRequest:
     sb = st.sidebar
     sb.header("Où lancer les prochains projets")
     mode = filters.mode_choice("plan_mode", MODES, label="Mode de déplacement des élèves")
-    k_min = core.state("plan_minutes", core.qp_get("minutes", config.DEFAULT_BUDGET_MIN, list(core.BUDGETS), int))
-    sb.select_slider("Budget-temps (minutes)", list(core.BUDGETS), key=k_min)
+    minutes = filters.budget_choice("plan_minutes")
     k_org = core.state("plan_origin", core.qp_get("origine", "school", ORIGINS))
     sb.radio("Élèves comptés", list(ORIGINS), key=k_org, format_func=ORIGINS.get)
     k_mes = core.state("plan_measure", core.qp_get("mesure", "unserved", MEASURES))
@@ -68,7 +67,7 @@ def sites_sidebar() -> up.SitesRequest:
     s = st.session_state
     return up.SitesRequest(
         mode=mode,
-        minutes=int(s[k_min]),
+        minutes=minutes,
         origin=s[k_org],
         measure=s[k_mes],
         target=float(s[k_tgt]),
