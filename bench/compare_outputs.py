@@ -111,12 +111,13 @@ def _float_stats(con, table: str, column: str) -> dict:
     """Sum, sum of absolute values, extremes and missing count of a floating-point column,
     compared within FLOAT_REL_TOL (a digest of rounded values flips when DuckDB's parallel sums
     cross a rounding boundary, same code and data)."""
+    c = f'"{column}"'
+    finite = f"CASE WHEN NOT isnan({c}) THEN {c} END"  # NaN kept out of sums and extremes, counted apart
     row = con.execute(
-        f'SELECT coalesce(sum("{column}"), 0), coalesce(sum(abs("{column}")), 0), min("{column}"), '
-        f'max("{column}"), count(*) - count("{column}") FROM "{table}" WHERE NOT isnan(coalesce("{column}", 0))'
+        f"SELECT coalesce(sum({finite}), 0), coalesce(sum(abs({finite})), 0), min({finite}), max({finite}), "
+        f'count(*) - count({c}), count(*) FILTER (WHERE isnan({c})) FROM "{table}"'
     ).fetchone()
-    nan = con.execute(f'SELECT count(*) FROM "{table}" WHERE isnan("{column}")').fetchone()[0]
-    return {"floatstats": [float(row[0]), float(row[1]), row[2], row[3], int(row[4]), int(nan)]}
+    return {"floatstats": [float(row[0]), float(row[1]), row[2], row[3], int(row[4]), int(row[5])]}
 
 
 def table_checksums(db_path: Path) -> dict:
